@@ -1,0 +1,110 @@
+# weft: one Makefile for the CLI (tracer/ store/ ui/), the preload library
+# (preload/), tests and benchmarks.  `make` builds build/bin/weft and
+# build/lib/weft/libweft.so; `make test` runs every test (tracer under ASan+UBSan).
+
+VERSION    := 0.1.0
+CC         ?= gcc
+PREFIX     ?= /usr/local
+BUILD      ?= build
+OPT        ?= -O2
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g $(OPT) -I. -DWEFT_VERSION='"$(VERSION)"' \
+                 -D_GNU_SOURCE
+
+TOOL_SRC   := $(wildcard tracer/*.c) $(wildcard store/*.c) $(wildcard ui/*.c)
+TOOL_LIBS  := -lsqlite3 -lncursesw -ldw -lelf -lpthread -lm
+PRELOAD_SRC := $(wildcard preload/*.c)
+PRELOAD_LIBS := -ldl -lunwind -lpthread
+
+TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC))
+
+.PHONY: all deps test bench fuzz install clean format check-valgrind test-progs example
+
+all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so test-progs
+
+deps:
+	@scripts/deps.sh
+
+# ---- the CLI -------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/bin/weft: $(call TOOL_OBJ,$(BUILD))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $^ -o $@ $(TOOL_LIBS)
+
+# ---- the preload library (never sanitized: it runs inside the traced program)
+$(BUILD)/lib/weft/libweft.so: $(PRELOAD_SRC) $(wildcard preload/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec \
+	    -fno-omit-frame-pointer $(PRELOAD_SRC) -o $@ -Wl,--no-undefined \
+	    -Wl,-z,nodelete $(PRELOAD_LIBS)
+
+# ---- the same CLI under AddressSanitizer + UBSan, for the tests ------------
+ASAN       := $(BUILD)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(ASAN)/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN)/bin/weft: $(call TOOL_OBJ,$(ASAN))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $^ -o $@ $(TOOL_LIBS)
+
+$(ASAN)/lib/weft/libweft.so: $(BUILD)/lib/weft/libweft.so
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# ---- test and benchmark programs -------------------------------------------
+TEST_PROGS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/*.c))
+UNIT_PROGS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.c))
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+EXAMPLE_PROGS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+test-progs: $(TEST_PROGS) $(BENCH_PROGS) $(EXAMPLE_PROGS)
+
+$(BUILD)/tests/%: tests/c/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -g -O1 -rdynamic -no-pie $< -o $@ -lpthread
+
+$(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -g -O1 $< -o $@ -lpthread
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -g -O2 -I. $< -o $@ -lpthread -lsqlite3
+
+# Unit tests link the tool's modules (minus main) under the sanitizers.
+UNIT_OBJ = $(filter-out $(ASAN)/obj/tracer/main.o,$(call TOOL_OBJ,$(ASAN)))
+$(BUILD)/unit/%: tests/unit/%.c $(call TOOL_OBJ,$(ASAN))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) $< $(UNIT_OBJ) -o $@ $(TOOL_LIBS)
+
+test: all $(ASAN)/bin/weft $(ASAN)/lib/weft/libweft.so $(UNIT_PROGS)
+	@BUILD=$(BUILD) tests/run.sh
+
+bench: all
+	@BUILD=$(BUILD) bench/run.sh
+
+fuzz: all
+	@BUILD=$(BUILD) tests/fuzz/run.sh
+
+check-valgrind: all
+	@BUILD=$(BUILD) WEFT_VALGRIND=1 tests/run.sh
+
+example: all
+	$(BUILD)/bin/weft run -o example.db -- $(BUILD)/examples/bank
+	$(BUILD)/bin/weft report example.db
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/weft
+	install -m 755 $(BUILD)/bin/weft $(DESTDIR)$(PREFIX)/bin/weft
+	install -m 644 $(BUILD)/lib/weft/libweft.so $(DESTDIR)$(PREFIX)/lib/weft/libweft.so
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+
+clean:
+	rm -rf $(BUILD)

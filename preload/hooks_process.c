@@ -1,0 +1,367 @@
+/*
+ * Hooks for the process tree: fork, vfork, the exec family (with the
+ * tracer's environment re-injected when the program scrubbed it),
+ * posix_spawn, system, popen, exit and wait. Also keeps the program from
+ * closing the collector connection (daemons close every descriptor).
+ */
+#include "preload/preload.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CALLER __builtin_return_address(0)
+
+extern char **environ;
+
+/* Room for the fixed environment: the program's entries plus ours. */
+#define ENV_SLOTS(envp) (weft_env_count(envp) + 10)
+#define LDBUF 4096
+
+static int exit_recorded;
+
+/* ---- fork ----------------------------------------------------------------- */
+
+WEFT_HOOK pid_t fork(void)
+{
+	int rec = weft_should_record();
+	void *caller = CALLER;
+	uint64_t t0 = rec ? weft_now() : 0;
+	/* The child's reset happens in the atfork child handler, inside fork. */
+	pid_t pid = REAL(fork)();
+	if (pid > 0 && rec) {
+		uint64_t t1 = weft_now();
+		weft_record(WEFT_EV_PROCESS_FORK, 0, NULL, t1, t1 - t0, pid, caller, NULL, 0);
+	}
+	if (pid == 0)
+		exit_recorded = 0;
+	return pid;
+}
+
+/*
+ * A wrapper cannot return twice from a real vfork (the child would return
+ * through, and destroy, the frame the parent resumes on), so vfork is fork.
+ */
+WEFT_HOOK pid_t vfork(void)
+{
+	return fork();
+}
+
+/* ---- exec ----------------------------------------------------------------- */
+
+static size_t argv_payload(char *const argv[], char *buf, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; argv && argv[i] && n < len; i++) {
+		size_t l = strlen(argv[i]) + 1;
+		if (n + l > len)
+			l = len - n;
+		memcpy(buf + n, argv[i], l);
+		n += l;
+	}
+	return n;
+}
+
+static void record_exec(char *const argv[], void *caller)
+{
+	if (!weft_should_record())
+		return;
+	char buf[4096];
+	size_t n = argv_payload(argv, buf, sizeof(buf));
+	weft_record(WEFT_EV_PROCESS_EXEC, 0, NULL, weft_now(), 0, 0, caller, buf, (uint32_t)n);
+}
+
+static void record_exec_failed(int err, void *caller)
+{
+	if (weft_should_record())
+		weft_record(WEFT_EV_PROCESS_EXEC, 0, NULL, weft_now(), 0, err, caller, NULL, 0);
+}
+
+WEFT_HOOK int execve(const char *path, char *const argv[], char *const envp[])
+{
+	void *caller = CALLER;
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	record_exec(argv, caller);
+	int rc = REAL(execve)(path, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
+	int err = errno;
+	record_exec_failed(err, caller);
+	errno = err;
+	return rc;
+}
+
+WEFT_HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	void *caller = CALLER;
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	record_exec(argv, caller);
+	int rc = REAL(execvpe)(file, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
+	int err = errno;
+	record_exec_failed(err, caller);
+	errno = err;
+	return rc;
+}
+
+WEFT_HOOK int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+WEFT_HOOK int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+WEFT_HOOK int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	void *caller = CALLER;
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	record_exec(argv, caller);
+	int rc = REAL(fexecve)(fd, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
+	int err = errno;
+	record_exec_failed(err, caller);
+	errno = err;
+	return rc;
+}
+
+WEFT_HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags)
+{
+	void *caller = CALLER;
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	record_exec(argv, caller);
+	int rc = REAL(execveat)(dirfd, path, argv,
+				weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF), flags);
+	int err = errno;
+	record_exec_failed(err, caller);
+	errno = err;
+	return rc;
+}
+
+/* Collects execl-style variadic arguments into argv (on the caller's stack). */
+#define COLLECT_ARGS(first, argv, envp_out)                                                        \
+	size_t argc_ = 1;                                                                          \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, first);                                                               \
+		while (va_arg(ap, char *))                                                         \
+			argc_++;                                                                   \
+		va_end(ap);                                                                        \
+	}                                                                                          \
+	char *argv[argc_ + 1];                                                                     \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, first);                                                               \
+		argv[0] = (char *)first;                                                           \
+		for (size_t i = 1; i <= argc_; i++)                                                \
+			argv[i] = va_arg(ap, char *);                                              \
+		envp_out = va_arg(ap, char **);                                                    \
+		va_end(ap);                                                                        \
+	}
+
+WEFT_HOOK int execl(const char *path, const char *arg, ...)
+{
+	char **unused;
+	COLLECT_ARGS(arg, argv, unused);
+	(void)unused;
+	return execve(path, argv, environ);
+}
+
+WEFT_HOOK int execlp(const char *file, const char *arg, ...)
+{
+	char **unused;
+	COLLECT_ARGS(arg, argv, unused);
+	(void)unused;
+	return execvpe(file, argv, environ);
+}
+
+WEFT_HOOK int execle(const char *path, const char *arg, ...)
+{
+	char **envp;
+	COLLECT_ARGS(arg, argv, envp);
+	return execve(path, argv, envp);
+}
+
+/* ---- spawn ------------------------------------------------------------------ */
+
+WEFT_HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	void *caller = CALLER;
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	pid_t child = 0;
+	uint64_t t0 = weft_now();
+	int rc = REAL(posix_spawn)(&child, path, fa, attr, argv,
+				   weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
+	if (pid)
+		*pid = child;
+	if (rc == 0 && weft_should_record()) {
+		uint64_t t1 = weft_now();
+		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, t1, t1 - t0, child, caller, NULL, 0);
+	}
+	return rc;
+}
+
+WEFT_HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	void *caller = CALLER;
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	pid_t child = 0;
+	uint64_t t0 = weft_now();
+	int rc = REAL(posix_spawnp)(&child, file, fa, attr, argv,
+				    weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
+	if (pid)
+		*pid = child;
+	if (rc == 0 && weft_should_record()) {
+		uint64_t t1 = weft_now();
+		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, t1, t1 - t0, child, caller, NULL, 0);
+	}
+	return rc;
+}
+
+/* system() and popen() start /bin/sh from environ; the shell's pid is not returned to us. */
+WEFT_HOOK int system(const char *cmd)
+{
+	if (cmd && weft_should_record())
+		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, weft_now(), 0, 0, CALLER, NULL, 0);
+	return REAL(system)(cmd);
+}
+
+WEFT_HOOK FILE *popen(const char *cmd, const char *mode)
+{
+	FILE *f = REAL(popen)(cmd, mode);
+	if (f && weft_should_record())
+		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, weft_now(), 0, 0, CALLER, NULL, 0);
+	return f;
+}
+
+/* ---- exit and wait ------------------------------------------------------------ */
+
+static void record_exit(int status, void *caller)
+{
+	if (exit_recorded || !weft_should_record())
+		return;
+	exit_recorded = 1;
+	weft_record(WEFT_EV_PROCESS_EXIT, 0, NULL, weft_now(), 0, status & 0xff, caller, NULL, 0);
+}
+
+WEFT_HOOK void exit(int status)
+{
+	record_exit(status, CALLER);
+	REAL(exit)(status);
+	__builtin_unreachable();
+}
+
+WEFT_HOOK void _exit(int status)
+{
+	record_exit(status, CALLER);
+	REAL(_exit)(status);
+	__builtin_unreachable();
+}
+
+WEFT_HOOK void _Exit(int status)
+{
+	record_exit(status, CALLER);
+	REAL(_Exit)(status);
+	__builtin_unreachable();
+}
+
+/* Returning from main calls exit() inside libc, past our hook: say so here. */
+__attribute__((destructor)) static void weft_fini(void)
+{
+	if (!exit_recorded && weft_should_record()) {
+		exit_recorded = 1;
+		weft_record(WEFT_EV_PROCESS_EXIT, 0, NULL, weft_now(), 0, -1, NULL, NULL, 0);
+	}
+}
+
+/* A reaped child's status, for children of children the tracer cannot reap itself. */
+static void record_reap(pid_t pid, int status, uint64_t t0, void *caller)
+{
+	if (pid <= 0 || !weft_should_record())
+		return;
+	uint64_t t1 = weft_now();
+	weft_record(WEFT_EV_PROCESS_REAP, 0, (void *)(uintptr_t)(unsigned)status, t1, t1 - t0, pid,
+		    caller, NULL, 0);
+}
+
+WEFT_HOOK pid_t waitpid(pid_t p, int *status, int options)
+{
+	int st = 0;
+	uint64_t t0 = weft_now();
+	pid_t r = REAL(waitpid)(p, &st, options);
+	int err = errno;
+	if (status)
+		*status = st;
+	if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)))
+		record_reap(r, st, t0, CALLER);
+	errno = err;
+	return r;
+}
+
+WEFT_HOOK pid_t wait(int *status)
+{
+	return waitpid(-1, status, 0);
+}
+
+WEFT_HOOK pid_t wait4(pid_t p, int *status, int options, struct rusage *ru)
+{
+	int st = 0;
+	uint64_t t0 = weft_now();
+	pid_t r = REAL(wait4)(p, &st, options, ru);
+	int err = errno;
+	if (status)
+		*status = st;
+	if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)))
+		record_reap(r, st, t0, CALLER);
+	errno = err;
+	return r;
+}
+
+WEFT_HOOK pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	return wait4(-1, status, options, ru);
+}
+
+/* ---- the collector connection survives close-everything loops ---------------- */
+
+WEFT_HOOK int close(int fd)
+{
+	if (WEFT_UNLIKELY(fd == weft_sock_fd && fd >= 0))
+		return 0;
+	return REAL(close)(fd);
+}
+
+WEFT_HOOK int close_range(unsigned first, unsigned last, int flags)
+{
+	unsigned s = (unsigned)weft_sock_fd;
+	if (weft_sock_fd < 0 || s < first || s > last)
+		return REAL(close_range)(first, last, flags);
+	int rc = 0;
+	if (s > first)
+		rc = REAL(close_range)(first, s - 1, flags);
+	if (rc == 0 && s < last)
+		rc = REAL(close_range)(s + 1, last, flags);
+	return rc;
+}
+
+WEFT_HOOK void closefrom(int lowfd)
+{
+	if (weft_sock_fd < 0 || weft_sock_fd < lowfd) {
+		REAL(closefrom)(lowfd);
+		return;
+	}
+	if (weft_sock_fd > lowfd)
+		close_range((unsigned)lowfd, (unsigned)weft_sock_fd - 1, 0);
+	REAL(closefrom)(weft_sock_fd + 1);
+}

@@ -1,0 +1,363 @@
+/*
+ * Hooks for pthread mutexes, rwlocks, spin locks, condition variables,
+ * barriers and POSIX semaphores.
+ *
+ * A blocking acquire first tries the non-blocking variant: when it succeeds
+ * (the common, uncontended case) one clock read is enough and wait_ns is 0.
+ * Acquires are recorded after the lock is held and releases before it is
+ * let go, so hold intervals of different threads never overlap in time.
+ */
+#include "preload/preload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+
+#define CALLER __builtin_return_address(0)
+
+/* rc is a pthread-style result: 0 (or EOWNERDEAD, which also acquires) or an error. */
+static void record_acquire(int rc, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+			   int64_t mode, void *caller)
+{
+	if (rc == 0 || rc == EOWNERDEAD)
+		weft_record(WEFT_EV_LOCK_ACQUIRE, objkind, obj, ts, wait, mode, caller, NULL, 0);
+	else
+		weft_record(WEFT_EV_LOCK_FAIL, objkind, obj, ts, wait, rc, caller, NULL, 0);
+}
+
+static void record_init(uint8_t objkind, const void *obj, void *caller)
+{
+	if (weft_should_record())
+		weft_record(WEFT_REC_OBJECT_INIT, objkind, obj, weft_now(), 0, objkind, caller, NULL,
+			    0);
+}
+
+static void record_destroy(uint8_t objkind, const void *obj, void *caller)
+{
+	if (weft_should_record())
+		weft_record(WEFT_EV_OBJECT_DESTROY, objkind, obj, weft_now(), 0, 0, caller, NULL, 0);
+}
+
+/* Blocking acquire with a non-blocking first try: pthread-style return values. */
+#define ACQUIRE_HOOK(fn, trylock_fn, type, objkind, mode)                                          \
+	WEFT_HOOK int fn(type *o)                                                                  \
+	{                                                                                          \
+		if (!weft_should_record())                                                         \
+			return REAL(fn)(o);                                                        \
+		uint64_t wait = 0, ts;                                                             \
+		int rc = REAL(trylock_fn)(o);                                                      \
+		if (rc == EBUSY) {                                                                 \
+			uint64_t t0 = weft_now();                                                  \
+			rc = REAL(fn)(o);                                                          \
+			ts = weft_now();                                                           \
+			wait = ts - t0;                                                            \
+		} else {                                                                           \
+			ts = weft_now();                                                           \
+		}                                                                                  \
+		record_acquire(rc, objkind, (const void *)o, ts, wait, mode, CALLER);                            \
+		return rc;                                                                         \
+	}
+
+/* Non-blocking try: EBUSY is a lock.fail. */
+#define TRY_HOOK(fn, type, objkind, mode)                                                          \
+	WEFT_HOOK int fn(type *o)                                                                  \
+	{                                                                                          \
+		if (!weft_should_record())                                                         \
+			return REAL(fn)(o);                                                        \
+		int rc = REAL(fn)(o);                                                              \
+		record_acquire(rc, objkind, (const void *)o, weft_now(), 0, mode, CALLER);                       \
+		return rc;                                                                         \
+	}
+
+/* Timed acquire: extra arguments passed through, the time spent is the wait. */
+#define TIMED_HOOK(fn, type, objkind, mode, params, args)                                          \
+	WEFT_HOOK int fn params                                                                    \
+	{                                                                                          \
+		if (!weft_should_record())                                                         \
+			return REAL(fn) args;                                                      \
+		uint64_t t0 = weft_now();                                                          \
+		int rc = REAL(fn) args;                                                            \
+		uint64_t ts = weft_now();                                                          \
+		record_acquire(rc, objkind, (const void *)o, ts, ts - t0, mode, CALLER);                         \
+		return rc;                                                                         \
+	}
+
+#define RELEASE_HOOK(fn, type, objkind)                                                            \
+	WEFT_HOOK int fn(type *o)                                                                  \
+	{                                                                                          \
+		if (weft_should_record())                                                          \
+			weft_record(WEFT_EV_LOCK_RELEASE, objkind, (const void *)o, weft_now(), 0, 0, CALLER,    \
+				    NULL, 0);                                                      \
+		return REAL(fn)(o);                                                                \
+	}
+
+#define DESTROY_HOOK(fn, type, objkind)                                                            \
+	WEFT_HOOK int fn(type *o)                                                                  \
+	{                                                                                          \
+		record_destroy(objkind, (const void *)o, CALLER);                                                \
+		return REAL(fn)(o);                                                                \
+	}
+
+/* ---- mutexes ------------------------------------------------------------ */
+
+ACQUIRE_HOOK(pthread_mutex_lock, pthread_mutex_trylock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0)
+TRY_HOOK(pthread_mutex_trylock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0)
+TIMED_HOOK(pthread_mutex_timedlock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0,
+	   (pthread_mutex_t * o, const struct timespec *t), (o, t))
+TIMED_HOOK(pthread_mutex_clocklock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0,
+	   (pthread_mutex_t * o, clockid_t c, const struct timespec *t), (o, c, t))
+RELEASE_HOOK(pthread_mutex_unlock, pthread_mutex_t, WEFT_OBJ_MUTEX)
+DESTROY_HOOK(pthread_mutex_destroy, pthread_mutex_t, WEFT_OBJ_MUTEX)
+
+WEFT_HOOK int pthread_mutex_init(pthread_mutex_t *o, const pthread_mutexattr_t *a)
+{
+	int rc = REAL(pthread_mutex_init)(o, a);
+	if (rc == 0)
+		record_init(WEFT_OBJ_MUTEX, o, CALLER);
+	return rc;
+}
+
+/* ---- rwlocks ------------------------------------------------------------ */
+
+ACQUIRE_HOOK(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 0)
+ACQUIRE_HOOK(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 1)
+TRY_HOOK(pthread_rwlock_tryrdlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 0)
+TRY_HOOK(pthread_rwlock_trywrlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 1)
+TIMED_HOOK(pthread_rwlock_timedrdlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 0,
+	   (pthread_rwlock_t * o, const struct timespec *t), (o, t))
+TIMED_HOOK(pthread_rwlock_timedwrlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 1,
+	   (pthread_rwlock_t * o, const struct timespec *t), (o, t))
+TIMED_HOOK(pthread_rwlock_clockrdlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 0,
+	   (pthread_rwlock_t * o, clockid_t c, const struct timespec *t), (o, c, t))
+TIMED_HOOK(pthread_rwlock_clockwrlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK, 1,
+	   (pthread_rwlock_t * o, clockid_t c, const struct timespec *t), (o, c, t))
+RELEASE_HOOK(pthread_rwlock_unlock, pthread_rwlock_t, WEFT_OBJ_RWLOCK)
+DESTROY_HOOK(pthread_rwlock_destroy, pthread_rwlock_t, WEFT_OBJ_RWLOCK)
+
+WEFT_HOOK int pthread_rwlock_init(pthread_rwlock_t *o, const pthread_rwlockattr_t *a)
+{
+	int rc = REAL(pthread_rwlock_init)(o, a);
+	if (rc == 0)
+		record_init(WEFT_OBJ_RWLOCK, o, CALLER);
+	return rc;
+}
+
+/* ---- spin locks ---------------------------------------------------------- */
+
+ACQUIRE_HOOK(pthread_spin_lock, pthread_spin_trylock, pthread_spinlock_t, WEFT_OBJ_SPINLOCK, 0)
+TRY_HOOK(pthread_spin_trylock, pthread_spinlock_t, WEFT_OBJ_SPINLOCK, 0)
+RELEASE_HOOK(pthread_spin_unlock, pthread_spinlock_t, WEFT_OBJ_SPINLOCK)
+DESTROY_HOOK(pthread_spin_destroy, pthread_spinlock_t, WEFT_OBJ_SPINLOCK)
+
+WEFT_HOOK int pthread_spin_init(pthread_spinlock_t *o, int pshared)
+{
+	int rc = REAL(pthread_spin_init)(o, pshared);
+	if (rc == 0)
+		record_init(WEFT_OBJ_SPINLOCK, (const void *)o, CALLER);
+	return rc;
+}
+
+/* ---- condition variables ------------------------------------------------- */
+
+/*
+ * A wait is three records: the mutex let go (arg 2), the wait itself, the
+ * mutex held again (arg 2), so lock holding can be derived from events alone.
+ */
+static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+			    const struct timespec *abs, int kind, void *caller)
+{
+	uint64_t t0 = weft_now();
+	weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_MUTEX, m, t0, 0, 2, caller, NULL, 0);
+	int rc;
+	if (kind == 0)
+		rc = REAL(pthread_cond_wait)(c, m);
+	else if (kind == 1)
+		rc = REAL(pthread_cond_timedwait)(c, m, abs);
+	else
+		rc = REAL(pthread_cond_clockwait)(c, m, clk, abs);
+	uint64_t t1 = weft_now();
+	weft_record(WEFT_EV_COND_WAIT, WEFT_OBJ_COND, c, t1, t1 - t0, rc, caller, NULL, 0);
+	weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_MUTEX, m, t1, 0, 2, caller, NULL, 0);
+	return rc;
+}
+
+WEFT_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	if (!weft_should_record())
+		return REAL(pthread_cond_wait)(c, m);
+	return cond_wait_common(c, m, 0, NULL, 0, CALLER);
+}
+
+WEFT_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+				     const struct timespec *abs)
+{
+	if (!weft_should_record())
+		return REAL(pthread_cond_timedwait)(c, m, abs);
+	return cond_wait_common(c, m, 0, abs, 1, CALLER);
+}
+
+WEFT_HOOK int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+				     const struct timespec *abs)
+{
+	if (!weft_should_record())
+		return REAL(pthread_cond_clockwait)(c, m, clk, abs);
+	return cond_wait_common(c, m, clk, abs, 2, CALLER);
+}
+
+WEFT_HOOK int pthread_cond_signal(pthread_cond_t *c)
+{
+	if (weft_should_record())
+		weft_record(WEFT_EV_COND_SIGNAL, WEFT_OBJ_COND, c, weft_now(), 0, 0, CALLER, NULL,
+			    0);
+	return REAL(pthread_cond_signal)(c);
+}
+
+WEFT_HOOK int pthread_cond_broadcast(pthread_cond_t *c)
+{
+	if (weft_should_record())
+		weft_record(WEFT_EV_COND_BROADCAST, WEFT_OBJ_COND, c, weft_now(), 0, 0, CALLER,
+			    NULL, 0);
+	return REAL(pthread_cond_broadcast)(c);
+}
+
+WEFT_HOOK int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
+{
+	int rc = REAL(pthread_cond_init)(c, a);
+	if (rc == 0)
+		record_init(WEFT_OBJ_COND, c, CALLER);
+	return rc;
+}
+
+DESTROY_HOOK(pthread_cond_destroy, pthread_cond_t, WEFT_OBJ_COND)
+
+/* ---- barriers ------------------------------------------------------------ */
+
+WEFT_HOOK int pthread_barrier_wait(pthread_barrier_t *b)
+{
+	if (!weft_should_record())
+		return REAL(pthread_barrier_wait)(b);
+	uint64_t t0 = weft_now();
+	int rc = REAL(pthread_barrier_wait)(b);
+	uint64_t t1 = weft_now();
+	weft_record(WEFT_EV_BARRIER_WAIT, WEFT_OBJ_BARRIER, b, t1, t1 - t0,
+		    rc == PTHREAD_BARRIER_SERIAL_THREAD, CALLER, NULL, 0);
+	return rc;
+}
+
+WEFT_HOOK int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *a,
+				   unsigned count)
+{
+	int rc = REAL(pthread_barrier_init)(b, a, count);
+	if (rc == 0)
+		record_init(WEFT_OBJ_BARRIER, b, CALLER);
+	return rc;
+}
+
+DESTROY_HOOK(pthread_barrier_destroy, pthread_barrier_t, WEFT_OBJ_BARRIER)
+
+/* ---- semaphores (return -1 and set errno) -------------------------------- */
+
+static void record_sem(int rc, int err, sem_t *s, uint64_t ts, uint64_t wait, void *caller)
+{
+	record_acquire(rc == 0 ? 0 : err, WEFT_OBJ_SEMAPHORE, s, ts, wait, 0, caller);
+}
+
+WEFT_HOOK int sem_wait(sem_t *s)
+{
+	if (!weft_should_record())
+		return REAL(sem_wait)(s);
+	int saved = errno;
+	uint64_t wait = 0, ts;
+	int rc = REAL(sem_trywait)(s);
+	if (rc < 0 && errno == EAGAIN) {
+		errno = saved;
+		uint64_t t0 = weft_now();
+		rc = REAL(sem_wait)(s);
+		ts = weft_now();
+		wait = ts - t0;
+	} else {
+		ts = weft_now();
+	}
+	record_sem(rc, errno, s, ts, wait, CALLER);
+	return rc;
+}
+
+WEFT_HOOK int sem_trywait(sem_t *s)
+{
+	if (!weft_should_record())
+		return REAL(sem_trywait)(s);
+	int rc = REAL(sem_trywait)(s);
+	record_sem(rc, errno, s, weft_now(), 0, CALLER);
+	return rc;
+}
+
+WEFT_HOOK int sem_timedwait(sem_t *s, const struct timespec *abs)
+{
+	if (!weft_should_record())
+		return REAL(sem_timedwait)(s, abs);
+	uint64_t t0 = weft_now();
+	int rc = REAL(sem_timedwait)(s, abs);
+	uint64_t ts = weft_now();
+	record_sem(rc, errno, s, ts, ts - t0, CALLER);
+	return rc;
+}
+
+WEFT_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
+{
+	if (!weft_should_record())
+		return REAL(sem_clockwait)(s, clk, abs);
+	uint64_t t0 = weft_now();
+	int rc = REAL(sem_clockwait)(s, clk, abs);
+	uint64_t ts = weft_now();
+	record_sem(rc, errno, s, ts, ts - t0, CALLER);
+	return rc;
+}
+
+WEFT_HOOK int sem_post(sem_t *s)
+{
+	if (weft_should_record())
+		weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0, 0, CALLER,
+			    NULL, 0);
+	return REAL(sem_post)(s);
+}
+
+WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
+{
+	int rc = REAL(sem_init)(s, pshared, value);
+	if (rc == 0)
+		record_init(WEFT_OBJ_SEMAPHORE, s, CALLER);
+	return rc;
+}
+
+WEFT_HOOK int sem_destroy(sem_t *s)
+{
+	record_destroy(WEFT_OBJ_SEMAPHORE, s, CALLER);
+	return REAL(sem_destroy)(s);
+}
+
+/* Named semaphores (multiprocessing's locks): the name labels the object. */
+WEFT_HOOK sem_t *sem_open(const char *name, int oflag, ...)
+{
+	sem_t *s;
+	if (oflag & O_CREAT) {
+		va_list ap;
+		va_start(ap, oflag);
+		mode_t mode = va_arg(ap, mode_t);
+		unsigned value = va_arg(ap, unsigned);
+		va_end(ap);
+		s = REAL(sem_open)(name, oflag, mode, value);
+	} else {
+		s = REAL(sem_open)(name, oflag);
+	}
+	if (s != SEM_FAILED && weft_should_record())
+		weft_record(WEFT_REC_OBJECT_INIT, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0,
+			    WEFT_OBJ_SEMAPHORE, CALLER, name, (uint32_t)strlen(name) + 1);
+	return s;
+}
+
+WEFT_HOOK int sem_close(sem_t *s)
+{
+	record_destroy(WEFT_OBJ_SEMAPHORE, s, CALLER);
+	return REAL(sem_close)(s);
+}

@@ -1,0 +1,188 @@
+/*
+ * Internal API of the preload library (libweft.so). Nothing here is
+ * exported from the library: only the hooked libc/pthread symbols are
+ * (WEFT_HOOK), everything else has hidden visibility.
+ */
+#ifndef WEFT_PRELOAD_H
+#define WEFT_PRELOAD_H
+
+#include "preload/wire.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#define WEFT_HOOK __attribute__((visibility("default")))
+#define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Every real function the library calls through, resolved once from one
+ * table (preload/real.c): X(name, return type, parameter list). Condition
+ * variables are looked up by version: plain dlsym would return the
+ * pre-2.3.2 compatibility versions.
+ */
+#define WEFT_REAL_FUNCS(X)                                                                         \
+	X(pthread_mutex_lock, int, (pthread_mutex_t *))                                           \
+	X(pthread_mutex_trylock, int, (pthread_mutex_t *))                                        \
+	X(pthread_mutex_timedlock, int, (pthread_mutex_t *, const struct timespec *))             \
+	X(pthread_mutex_clocklock, int, (pthread_mutex_t *, clockid_t, const struct timespec *))  \
+	X(pthread_mutex_unlock, int, (pthread_mutex_t *))                                         \
+	X(pthread_mutex_init, int, (pthread_mutex_t *, const pthread_mutexattr_t *))              \
+	X(pthread_mutex_destroy, int, (pthread_mutex_t *))                                        \
+	X(pthread_rwlock_rdlock, int, (pthread_rwlock_t *))                                       \
+	X(pthread_rwlock_wrlock, int, (pthread_rwlock_t *))                                       \
+	X(pthread_rwlock_tryrdlock, int, (pthread_rwlock_t *))                                    \
+	X(pthread_rwlock_trywrlock, int, (pthread_rwlock_t *))                                    \
+	X(pthread_rwlock_timedrdlock, int, (pthread_rwlock_t *, const struct timespec *))         \
+	X(pthread_rwlock_timedwrlock, int, (pthread_rwlock_t *, const struct timespec *))         \
+	X(pthread_rwlock_clockrdlock, int,                                                         \
+	  (pthread_rwlock_t *, clockid_t, const struct timespec *))                                \
+	X(pthread_rwlock_clockwrlock, int,                                                         \
+	  (pthread_rwlock_t *, clockid_t, const struct timespec *))                                \
+	X(pthread_rwlock_unlock, int, (pthread_rwlock_t *))                                       \
+	X(pthread_rwlock_init, int, (pthread_rwlock_t *, const pthread_rwlockattr_t *))           \
+	X(pthread_rwlock_destroy, int, (pthread_rwlock_t *))                                      \
+	X(pthread_spin_lock, int, (pthread_spinlock_t *))                                         \
+	X(pthread_spin_trylock, int, (pthread_spinlock_t *))                                      \
+	X(pthread_spin_unlock, int, (pthread_spinlock_t *))                                       \
+	X(pthread_spin_init, int, (pthread_spinlock_t *, int))                                    \
+	X(pthread_spin_destroy, int, (pthread_spinlock_t *))                                      \
+	X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *))                          \
+	X(pthread_cond_timedwait, int,                                                             \
+	  (pthread_cond_t *, pthread_mutex_t *, const struct timespec *))                          \
+	X(pthread_cond_clockwait, int,                                                             \
+	  (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *))               \
+	X(pthread_cond_signal, int, (pthread_cond_t *))                                           \
+	X(pthread_cond_broadcast, int, (pthread_cond_t *))                                        \
+	X(pthread_cond_init, int, (pthread_cond_t *, const pthread_condattr_t *))                 \
+	X(pthread_cond_destroy, int, (pthread_cond_t *))                                          \
+	X(sem_wait, int, (sem_t *))                                                                \
+	X(sem_trywait, int, (sem_t *))                                                             \
+	X(sem_timedwait, int, (sem_t *, const struct timespec *))                                 \
+	X(sem_clockwait, int, (sem_t *, clockid_t, const struct timespec *))                      \
+	X(sem_post, int, (sem_t *))                                                                \
+	X(sem_init, int, (sem_t *, int, unsigned))                                                 \
+	X(sem_destroy, int, (sem_t *))                                                             \
+	X(sem_open, sem_t *, (const char *, int, ...))                                             \
+	X(sem_close, int, (sem_t *))                                                               \
+	X(pthread_barrier_wait, int, (pthread_barrier_t *))                                       \
+	X(pthread_barrier_init, int,                                                               \
+	  (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned))                          \
+	X(pthread_barrier_destroy, int, (pthread_barrier_t *))                                    \
+	X(pthread_create, int, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
+	X(pthread_join, int, (pthread_t, void **))                                                \
+	X(pthread_tryjoin_np, int, (pthread_t, void **))                                          \
+	X(pthread_timedjoin_np, int, (pthread_t, void **, const struct timespec *))               \
+	X(pthread_clockjoin_np, int, (pthread_t, void **, clockid_t, const struct timespec *))    \
+	X(pthread_detach, int, (pthread_t))                                                        \
+	X(pthread_exit, void, (void *))                                                            \
+	X(pthread_setname_np, int, (pthread_t, const char *))                                     \
+	X(fork, pid_t, (void))                                                                     \
+	X(execve, int, (const char *, char *const[], char *const[]))                              \
+	X(execvpe, int, (const char *, char *const[], char *const[]))                             \
+	X(fexecve, int, (int, char *const[], char *const[]))                                      \
+	X(execveat, int, (int, const char *, char *const[], char *const[], int))                  \
+	X(posix_spawn, int,                                                                        \
+	  (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, \
+	   char *const[], char *const[]))                                                          \
+	X(posix_spawnp, int,                                                                       \
+	  (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, \
+	   char *const[], char *const[]))                                                          \
+	X(system, int, (const char *))                                                             \
+	X(popen, FILE *, (const char *, const char *))                                            \
+	X(exit, void, (int))                                                                       \
+	X(_exit, void, (int))                                                                      \
+	X(_Exit, void, (int))                                                                      \
+	X(waitpid, pid_t, (pid_t, int *, int))                                                    \
+	X(wait4, pid_t, (pid_t, int *, int, struct rusage *))                                     \
+	X(close, int, (int))                                                                       \
+	X(close_range, int, (unsigned, unsigned, int))                                            \
+	X(closefrom, void, (int))                                                                  \
+	X(dup2, int, (int, int))                                                                   \
+	X(dup3, int, (int, int, int))
+
+struct weft_real_table {
+#define WEFT_REAL_FIELD(name, ret, args) ret(*name) args;
+	WEFT_REAL_FUNCS(WEFT_REAL_FIELD)
+#undef WEFT_REAL_FIELD
+};
+
+extern struct weft_real_table weft_real;
+extern int weft_real_ready;
+/* Resolves the whole table; safe to call from any hook, any number of times. */
+void weft_real_resolve(void);
+
+#define REAL(name) (WEFT_LIKELY(weft_real_ready) ? 0 : (weft_real_resolve(), 0), weft_real.name)
+
+/* Per-thread recorder state. initial-exec TLS: reading it never allocates. */
+struct weft_tls {
+	int guard;		 /* inside the recorder: nested hooks pass through */
+	int tid;		 /* cached gettid() */
+	int exit_recorded;	 /* thread.exit already written */
+	int dead;		 /* this thread's slot was retired */
+	struct weft_slot *slot;	 /* owned ring, or NULL */
+	uint64_t *ring;		 /* slot's word array */
+	uint64_t head;		 /* producer position (mirrors slot->head) */
+	uint64_t tail_cache;	 /* last tail seen; reloaded only when full */
+};
+
+extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
+
+/* Global switches, read on every hook call. */
+extern volatile int weft_on;	  /* recording in this process */
+extern int weft_stacks;		  /* enum weft_stack_mode */
+extern int weft_use_tsc;	  /* ts/wait are TSC ticks */
+extern int weft_pthread_tid_off;  /* offset of the tid in struct pthread, or -1 */
+
+static inline uint64_t weft_now(void)
+{
+	if (WEFT_LIKELY(weft_use_tsc))
+		return __rdtsc();
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* True when the calling hook should record; the caller then must not nest. */
+static inline int weft_should_record(void)
+{
+	return WEFT_LIKELY(weft_on) && !weft_tls.guard;
+}
+
+/*
+ * Writes one record for the calling thread. caller is the return address
+ * of the hook (the call site in the traced program). payload may be NULL.
+ * Never fails visibly: when recording is impossible the call is counted
+ * (slot->unrecorded) or tracing is switched off for the process (collector
+ * gone). Preserves errno.
+ */
+void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+		 int64_t arg, void *caller, const void *payload, uint32_t payload_len);
+
+/* Counts a call a signal handler made while this thread was recording. */
+void weft_count_unrecorded(void);
+
+/* The tid of another thread of this process, or 0 when unknown. */
+int weft_thread_tid(pthread_t t);
+
+/* Thread lifecycle, from preload/hooks_thread.c and the TSD destructor. */
+void weft_thread_retire(void);
+
+/* Builds envp with the tracer's variables re-injected (into buf, which has room for n entries). */
+char **weft_env_fix(char *const envp[], char **buf, size_t n, char *ldbuf, size_t ldlen);
+size_t weft_env_count(char *const envp[]);
+
+/* The socket the library talks to the collector on (never closed by the program). */
+extern int weft_sock_fd;
+
+/* After fork in the child: fresh buffers and a new connection. */
+void weft_after_fork_child(void);
+
+#endif

@@ -1,0 +1,599 @@
+/*
+ * The recorder: start-up, the connection to the collector, per-process
+ * chunks of per-thread rings, and weft_record() itself.
+ *
+ * Hot path (weft_record): no locks, no malloc, no stdio. Claiming a ring is
+ * a CAS over the slots; writing a record is a copy into the ring and one
+ * release store of the head.
+ */
+#include "preload/preload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <link.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+__thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
+
+volatile int weft_on;
+int weft_stacks = WEFT_STACKS_CALLER;
+int weft_use_tsc;
+int weft_pthread_tid_off = -1;
+int weft_sock_fd = -1;
+
+static struct weft_chunk *chunks[WEFT_MAX_CHUNKS];
+static unsigned nchunks;
+static int chunk_lock; /* our own spin lock: never a pthread call inside the recorder */
+static int my_pid;
+static uint64_t image_id;
+static pid_t collector_pid;
+static pthread_key_t thread_key;
+static uintptr_t self_lo, self_hi; /* our own text, skipped in stacks */
+
+/* Saved at start-up: the program may unset them, exec re-injects them. */
+static char env_sock[160], env_stacks[48], env_collector[48], env_lib[1024], env_clock[32];
+static char env_preload[1100];
+static char sock_name[160]; /* abstract address, without the leading NUL */
+static const char *lib_path;
+
+static void diag(const char *msg)
+{
+	/* Async-signal-safe: no stdio. */
+	char buf[256];
+	size_t n = 0;
+	const char *pre = "weft: ";
+	while (*pre && n < sizeof(buf) - 2)
+		buf[n++] = *pre++;
+	while (*msg && n < sizeof(buf) - 2)
+		buf[n++] = *msg++;
+	buf[n++] = '\n';
+	ssize_t r = write(2, buf, n);
+	(void)r;
+}
+
+static int sys_gettid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+static void spin_lock(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static void spin_unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+static void switch_off(void)
+{
+	weft_on = 0;
+}
+
+/* ---- talking to the collector ---------------------------------------- */
+
+/* The program's argv from /proc: at start-up the process is ours to read. */
+static size_t read_cmdline(char *buf, size_t len)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	size_t n = 0;
+	while (n < len) {
+		ssize_t r = read(fd, buf + n, len - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	return n;
+}
+
+static int send_hello(int chunk_fd, uint32_t chunk_index, int with_argv)
+{
+	char msg[sizeof(struct weft_hello) + 8192];
+	struct weft_hello *h = (struct weft_hello *)msg;
+	memset(h, 0, sizeof(*h));
+	h->magic = WEFT_CHUNK_MAGIC;
+	h->version = WEFT_WIRE_VERSION;
+	h->pid = my_pid;
+	h->ppid = getppid();
+	h->image_id = image_id;
+	h->chunk_index = chunk_index;
+	size_t argv_len = with_argv ? read_cmdline(msg + sizeof(*h), 8192) : 0;
+
+	struct iovec iov = {msg, sizeof(*h) + argv_len};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {0};
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (chunk_fd >= 0) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &chunk_fd, sizeof(int));
+	}
+	ssize_t r;
+	do
+		r = sendmsg(weft_sock_fd, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -1 : 0;
+}
+
+/* Connects to the collector; the fd is moved high, out of the program's way. */
+static int connect_collector(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(sock_name);
+	if (!len || len + 1 >= sizeof(sa.sun_path))
+		return -1;
+	/* Abstract namespace: nothing in the file system to leave behind. */
+	memcpy(sa.sun_path + 1, sock_name, len);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
+		close(fd);
+		return -1;
+	}
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 700);
+	if (high >= 0) {
+		REAL(close)(fd);
+		fd = high;
+	}
+	weft_sock_fd = fd;
+	return 0;
+}
+
+static uint64_t random_id(void)
+{
+	uint64_t v = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, &v, sizeof(v));
+		(void)r;
+		close(fd);
+	}
+	return v ^ __rdtsc() ^ ((uint64_t)my_pid << 32);
+}
+
+/* Allocates chunk number nchunks and hands it to the collector. Caller holds chunk_lock. */
+static struct weft_chunk *new_chunk(void)
+{
+	if (nchunks >= WEFT_MAX_CHUNKS)
+		return NULL;
+	int fd = memfd_create("weft", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct weft_chunk *c = MAP_FAILED;
+	if (ftruncate(fd, (off_t)weft_chunk_bytes()) == 0)
+		c = mmap(NULL, weft_chunk_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED) {
+		REAL(close)(fd);
+		return NULL;
+	}
+	c->magic = WEFT_CHUNK_MAGIC;
+	c->version = WEFT_WIRE_VERSION;
+	c->pid = my_pid;
+	c->ppid = getppid();
+	c->index = nchunks;
+	c->clock = (uint32_t)weft_use_tsc;
+	c->image_id = image_id;
+	if (send_hello(fd, nchunks, 0) < 0) {
+		munmap(c, weft_chunk_bytes());
+		REAL(close)(fd);
+		return NULL;
+	}
+	REAL(close)(fd); /* the collector holds its own copy */
+	__atomic_store_n(&chunks[nchunks], c, __ATOMIC_RELEASE);
+	__atomic_store_n(&nchunks, nchunks + 1, __ATOMIC_RELEASE);
+	return c;
+}
+
+static int try_claim(struct weft_chunk *c, struct weft_tls *t)
+{
+	for (unsigned i = 0; i < WEFT_SLOTS_PER_CHUNK; i++) {
+		struct weft_slot *s = &c->slots[i];
+		uint32_t expect = WEFT_SLOT_FREE;
+		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != WEFT_SLOT_FREE)
+			continue;
+		if (!__atomic_compare_exchange_n(&s->state, &expect, WEFT_SLOT_OWNED, 0,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		s->tid = t->tid;
+		s->generation++;
+		t->slot = s;
+		t->ring = weft_slot_ring(c, i);
+		t->head = __atomic_load_n(&s->head, __ATOMIC_RELAXED);
+		t->tail_cache = __atomic_load_n(&s->tail, __ATOMIC_ACQUIRE);
+		return 1;
+	}
+	return 0;
+}
+
+/* Gives the calling thread a ring. Returns 0, or -1 when tracing must stop. */
+static int claim_slot(struct weft_tls *t)
+{
+	if (!t->tid)
+		t->tid = sys_gettid();
+	for (;;) {
+		unsigned n = __atomic_load_n(&nchunks, __ATOMIC_ACQUIRE);
+		for (unsigned i = 0; i < n; i++)
+			if (try_claim(chunks[i], t))
+				goto claimed;
+		spin_lock(&chunk_lock);
+		int grew = nchunks > n;
+		struct weft_chunk *c = grew ? chunks[nchunks - 1] : new_chunk();
+		spin_unlock(&chunk_lock);
+		if (!c)
+			return -1;
+		if (!grew && try_claim(c, t))
+			goto claimed;
+	}
+claimed:
+	/* Re-arming the key makes its destructor retire the ring at thread exit. */
+	pthread_setspecific(thread_key, t->slot);
+	return 0;
+}
+
+void weft_thread_retire(void)
+{
+	struct weft_tls *t = &weft_tls;
+	if (!t->slot)
+		return;
+	__atomic_store_n(&t->slot->state, WEFT_SLOT_RETIRED, __ATOMIC_RELEASE);
+	t->slot = NULL;
+	t->ring = NULL;
+	t->dead = 1;
+}
+
+static void thread_key_destructor(void *v)
+{
+	(void)v;
+	struct weft_tls *t = &weft_tls;
+	if (t->slot && !t->exit_recorded && weft_on) {
+		t->exit_recorded = 1;
+		weft_record(WEFT_EV_THREAD_EXIT, 0, NULL, weft_now(), 0, 0, NULL, NULL, 0);
+	}
+	weft_thread_retire();
+}
+
+static int collector_alive(void)
+{
+	if (__atomic_load_n(&chunks[0]->detached, __ATOMIC_RELAXED))
+		return 0;
+	return !(kill(collector_pid, 0) < 0 && errno == ESRCH);
+}
+
+/* Waits until n words fit. Returns 0, or -1 when the collector is gone. */
+static int wait_for_space(struct weft_tls *t, uint32_t n)
+{
+	struct timespec pause = {0, 50000};
+	unsigned spins = 0;
+	t->slot->waits++;
+	for (;;) {
+		t->tail_cache = __atomic_load_n(&t->slot->tail, __ATOMIC_ACQUIRE);
+		if (t->head + n - t->tail_cache <= WEFT_RING_WORDS)
+			return 0;
+		if ((++spins & 127) == 0 && !collector_alive())
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int skip_own_frames(void **pcs, int n)
+{
+	int i = 0;
+	while (i < n && (uintptr_t)pcs[i] >= self_lo && (uintptr_t)pcs[i] < self_hi)
+		i++;
+	return i;
+}
+
+void weft_count_unrecorded(void)
+{
+	if (weft_tls.slot)
+		__atomic_fetch_add(&weft_tls.slot->unrecorded, 1, __ATOMIC_RELAXED);
+}
+
+void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+		 int64_t arg, void *caller, const void *payload, uint32_t payload_len)
+{
+	struct weft_tls *t = &weft_tls;
+	if (t->guard) {
+		weft_count_unrecorded();
+		return;
+	}
+	int saved_errno = errno;
+	t->guard = 1;
+	if (WEFT_UNLIKELY(!t->slot) && claim_slot(t) < 0) {
+		switch_off();
+		goto out;
+	}
+
+	void *pcs[WEFT_MAX_FRAMES + 8];
+	int first = 0, nframes = 0;
+	if (weft_stacks == WEFT_STACKS_CALLER && caller) {
+		pcs[0] = caller;
+		nframes = 1;
+	} else if (weft_stacks == WEFT_STACKS_FULL) {
+		nframes = unw_backtrace(pcs, WEFT_MAX_FRAMES + 8);
+		if (nframes < 0)
+			nframes = 0;
+		first = skip_own_frames(pcs, nframes);
+		nframes -= first;
+		if (nframes > WEFT_MAX_FRAMES)
+			nframes = WEFT_MAX_FRAMES;
+		if (nframes == 0 && caller) {
+			pcs[0] = caller;
+			first = 0;
+			nframes = 1;
+		}
+	}
+	if (payload_len > 4096)
+		payload_len = 4096;
+
+	uint32_t n = weft_rec_words((uint8_t)nframes, payload_len);
+	if (WEFT_UNLIKELY(t->head + n - t->tail_cache > WEFT_RING_WORDS) &&
+	    wait_for_space(t, n) < 0) {
+		switch_off();
+		goto out;
+	}
+
+	uint64_t *ring = t->ring;
+	const uint64_t mask = WEFT_RING_WORDS - 1;
+	uint64_t h = t->head;
+	struct weft_rec_header hdr = {kind, objkind, (uint8_t)nframes, 0, payload_len};
+	uint64_t w0;
+	memcpy(&w0, &hdr, 8);
+	ring[h++ & mask] = w0;
+	ring[h++ & mask] = ts;
+	ring[h++ & mask] = (uint64_t)(uintptr_t)obj;
+	ring[h++ & mask] = wait;
+	ring[h++ & mask] = (uint64_t)arg;
+	for (int i = 0; i < nframes; i++)
+		ring[h++ & mask] = (uint64_t)(uintptr_t)pcs[first + i];
+	for (uint32_t off = 0; off < payload_len; off += 8) {
+		uint64_t w = 0;
+		memcpy(&w, (const char *)payload + off, payload_len - off < 8 ? payload_len - off : 8);
+		ring[h++ & mask] = w;
+	}
+	t->head = h;
+	__atomic_store_n(&t->slot->head, h, __ATOMIC_RELEASE);
+out:
+	t->guard = 0;
+	errno = saved_errno;
+}
+
+/* ---- struct pthread's tid --------------------------------------------- */
+
+/*
+ * glibc fills struct pthread's tid field before pthread_create returns
+ * (CLONE_PARENT_SETTID), so reading it gives the new thread's tid without
+ * making the creator wait. Its offset is found once by looking for our own
+ * tid in our own descriptor, and checked again in every new thread.
+ */
+static void find_tid_offset(void)
+{
+	const int *p = (const int *)pthread_self();
+	int tid = sys_gettid();
+	for (int i = 0; i < 512; i++) {
+		if (p[i] == tid) {
+			weft_pthread_tid_off = i * (int)sizeof(int);
+			return;
+		}
+	}
+}
+
+int weft_thread_tid(pthread_t t)
+{
+	if (weft_pthread_tid_off < 0 || !t)
+		return 0;
+	return *(const volatile int *)((const char *)t + weft_pthread_tid_off);
+}
+
+/* ---- environment re-injection ----------------------------------------- */
+
+size_t weft_env_count(char *const envp[])
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+static int is_ours(const char *e)
+{
+	return !strncmp(e, "WEFT_", 5) || !strncmp(e, "LD_PRELOAD=", 11);
+}
+
+/*
+ * Copies envp into buf (room for n entries, n >= count + 8) with the
+ * tracer's variables put back and our library first in LD_PRELOAD; other
+ * LD_PRELOAD entries the program set are kept. ldbuf holds the new
+ * LD_PRELOAD string.
+ */
+char **weft_env_fix(char *const envp[], char **buf, size_t n, char *ldbuf, size_t ldlen)
+{
+	size_t o = 0;
+	const char *other_preload = NULL;
+	for (size_t i = 0; envp && envp[i] && o + 8 < n; i++) {
+		if (!strncmp(envp[i], "LD_PRELOAD=", 11))
+			other_preload = envp[i] + 11;
+		if (!is_ours(envp[i]))
+			buf[o++] = envp[i];
+	}
+	if (!env_sock[0]) {
+		/* Not tracing: keep the program's environment as it was. */
+		if (other_preload && o + 1 < n) {
+			snprintf(ldbuf, ldlen, "LD_PRELOAD=%s", other_preload);
+			buf[o++] = ldbuf;
+		}
+		buf[o] = NULL;
+		return buf;
+	}
+	size_t l = (size_t)snprintf(ldbuf, ldlen, "%s", env_preload);
+	/* Keep the program's own preloads, minus ours. */
+	if (other_preload) {
+		const char *p = other_preload;
+		while (*p && l + 2 < ldlen) {
+			size_t seg = strcspn(p, ": ");
+			if (seg && !(seg == strlen(lib_path) && !strncmp(p, lib_path, seg)) &&
+			    l + seg + 2 < ldlen) {
+				ldbuf[l++] = ':';
+				memcpy(ldbuf + l, p, seg);
+				l += seg;
+				ldbuf[l] = 0;
+			}
+			p += seg;
+			while (*p == ':' || *p == ' ')
+				p++;
+		}
+	}
+	buf[o++] = ldbuf;
+	buf[o++] = env_sock;
+	buf[o++] = env_stacks;
+	buf[o++] = env_collector;
+	buf[o++] = env_lib;
+	if (env_clock[0])
+		buf[o++] = env_clock;
+	buf[o] = NULL;
+	return buf;
+}
+
+static int save_env(const char *name, char *dst, size_t len)
+{
+	const char *v = getenv(name);
+	if (!v)
+		return -1;
+	if ((size_t)snprintf(dst, len, "%s=%s", name, v) >= len)
+		return -1;
+	return 0;
+}
+
+/* ---- start-up and fork ------------------------------------------------- */
+
+static int find_self_range(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	uintptr_t probe = (uintptr_t)data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (probe >= lo && probe < hi && (ph->p_flags & PF_X)) {
+			self_lo = lo;
+			self_hi = hi;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Opens the process's connection: a hello with argv, buffers come lazily. */
+static int start_process(void)
+{
+	my_pid = getpid();
+	image_id = random_id();
+	if (connect_collector() < 0)
+		return -1;
+	if (send_hello(-1, UINT32_MAX, 1) < 0)
+		return -1;
+	return 0;
+}
+
+void weft_after_fork_child(void)
+{
+	/* The parent's chunks are shared memory: never write into them again. */
+	for (unsigned i = 0; i < nchunks; i++)
+		munmap(chunks[i], weft_chunk_bytes());
+	memset(chunks, 0, sizeof(chunks));
+	nchunks = 0;
+	chunk_lock = 0;
+	struct weft_tls *t = &weft_tls;
+	t->slot = NULL;
+	t->ring = NULL;
+	t->head = t->tail_cache = 0;
+	t->tid = sys_gettid();
+	t->exit_recorded = 0;
+	t->dead = 0;
+	t->guard = 0;
+	if (weft_sock_fd >= 0) {
+		REAL(close)(weft_sock_fd);
+		weft_sock_fd = -1;
+	}
+	if (!weft_on)
+		return;
+	weft_on = 0;
+	if (start_process() == 0)
+		weft_on = 1;
+}
+
+static void atfork_child(void)
+{
+	weft_after_fork_child();
+}
+
+__attribute__((constructor(101))) static void weft_init(void)
+{
+	weft_real_resolve();
+	/* A setuid/setgid program must not trust its environment, ours included. */
+	if (getauxval(AT_SECURE))
+		return;
+	if (save_env(WEFT_ENV_SOCK, env_sock, sizeof(env_sock)) < 0 ||
+	    save_env(WEFT_ENV_LIB, env_lib, sizeof(env_lib)) < 0)
+		return;
+	save_env(WEFT_ENV_STACKS, env_stacks, sizeof(env_stacks));
+	save_env(WEFT_ENV_COLLECTOR, env_collector, sizeof(env_collector));
+	save_env("WEFT_CLOCK", env_clock, sizeof(env_clock));
+	lib_path = env_lib + strlen(WEFT_ENV_LIB) + 1;
+	snprintf(env_preload, sizeof(env_preload), "LD_PRELOAD=%s", lib_path);
+	snprintf(sock_name, sizeof(sock_name), "%s", env_sock + strlen(WEFT_ENV_SOCK) + 1);
+
+	const char *v = getenv(WEFT_ENV_STACKS);
+	if (v && !strcmp(v, "none"))
+		weft_stacks = WEFT_STACKS_NONE;
+	else if (v && !strcmp(v, "full"))
+		weft_stacks = WEFT_STACKS_FULL;
+	v = getenv(WEFT_ENV_COLLECTOR);
+	collector_pid = v ? (pid_t)atoi(v) : 0;
+	v = getenv("WEFT_CLOCK");
+	weft_use_tsc = v && !strcmp(v, "tsc");
+
+	dl_iterate_phdr(find_self_range, (void *)(uintptr_t)&weft_init);
+	find_tid_offset();
+	if (pthread_key_create(&thread_key, thread_key_destructor) != 0)
+		return;
+	pthread_atfork(NULL, NULL, atfork_child);
+
+	int rc = start_process();
+	if (rc < 0) {
+		diag("cannot reach the collector; this process is not traced");
+		return;
+	}
+	if (weft_stacks == WEFT_STACKS_FULL)
+		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	weft_on = 1;
+}

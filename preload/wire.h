@@ -1,0 +1,179 @@
+/*
+ * The shared-memory format between the preload library (producer) and the
+ * collector in `weft run` (consumer). Both sides include this header; a
+ * change here changes WEFT_WIRE_VERSION.
+ *
+ * Every traced process image owns one or more chunks: a memfd holding a
+ * chunk header and WEFT_SLOTS_PER_CHUNK thread slots. Each slot is a
+ * single-producer single-consumer ring of 8-byte words owned by one thread
+ * at a time. The memfd is passed to the collector over a unix socket
+ * (SCM_RIGHTS), so nothing is ever named in /dev/shm and the collector can
+ * still read everything a process published after that process dies.
+ */
+#ifndef WEFT_WIRE_H
+#define WEFT_WIRE_H
+
+#include <stdint.h>
+
+#define WEFT_WIRE_VERSION 1
+#define WEFT_CHUNK_MAGIC 0x74666577u /* "weft" */
+
+#define WEFT_SLOTS_PER_CHUNK 32
+#define WEFT_RING_WORDS (1u << 19) /* 4 MiB per thread ring */
+#define WEFT_MAX_CHUNKS 128	   /* 4096 concurrently live threads per process */
+#define WEFT_MAX_FRAMES 64
+
+/* Environment variables the preload library reads (and re-injects on exec). */
+#define WEFT_ENV_SOCK "WEFT_SOCK"
+#define WEFT_ENV_STACKS "WEFT_STACKS"
+#define WEFT_ENV_COLLECTOR "WEFT_COLLECTOR_PID"
+#define WEFT_ENV_LIB "WEFT_LIB"
+
+enum weft_slot_state {
+	WEFT_SLOT_FREE = 0,    /* collector has drained it; a thread may claim it */
+	WEFT_SLOT_OWNED = 1,   /* a live thread writes into it */
+	WEFT_SLOT_RETIRED = 2, /* its thread ended; collector drains then frees */
+};
+
+enum weft_stack_mode {
+	WEFT_STACKS_NONE = 0,
+	WEFT_STACKS_CALLER = 1,
+	WEFT_STACKS_FULL = 2,
+};
+
+/*
+ * Record kinds. Values 1..63 are public event kinds (stored as-is in the
+ * trace, names in store/store.h); 64 and above are control records the
+ * collector consumes.
+ */
+enum weft_kind {
+	WEFT_EV_LOCK_ACQUIRE = 1,
+	WEFT_EV_LOCK_RELEASE = 2,
+	WEFT_EV_LOCK_FAIL = 3,
+	WEFT_EV_COND_WAIT = 4,
+	WEFT_EV_COND_SIGNAL = 5,
+	WEFT_EV_COND_BROADCAST = 6,
+	WEFT_EV_BARRIER_WAIT = 7,
+	WEFT_EV_THREAD_CREATE = 8,
+	WEFT_EV_THREAD_START = 9,
+	WEFT_EV_THREAD_EXIT = 10,
+	WEFT_EV_THREAD_JOIN = 11,
+	WEFT_EV_PROCESS_FORK = 12,
+	WEFT_EV_PROCESS_EXEC = 13,
+	WEFT_EV_PROCESS_SPAWN = 14,
+	WEFT_EV_PROCESS_EXIT = 15,
+	WEFT_EV_THREAD_DETACH = 16,
+	WEFT_EV_OBJECT_DESTROY = 17,
+	WEFT_EV_GIL_ACQUIRE = 20,
+	WEFT_EV_GIL_RELEASE = 21,
+	WEFT_EV_GIL_DROP_REQUEST = 22,
+	WEFT_EV_QUEUE_PUT = 23,
+	WEFT_EV_QUEUE_GET = 24,
+	WEFT_EV_EVENT_SET = 25,
+	WEFT_EV_EVENT_WAIT = 26,
+	WEFT_EV_PROCESS_REAP = 27,
+	WEFT_EV_MAX_PUBLIC = 63,
+
+	WEFT_REC_OBJECT_INIT = 64, /* obj created: arg = object kind */
+	WEFT_REC_THREAD_NAME = 65, /* payload: the name (for thread tid = arg) */
+	WEFT_REC_EXEC_ARGV = 66,   /* payload: argv joined by NUL */
+	WEFT_REC_OBJECT_NAME = 67, /* payload: a label for obj */
+};
+
+enum weft_object_kind {
+	WEFT_OBJ_NONE = 0,
+	WEFT_OBJ_MUTEX = 1,
+	WEFT_OBJ_RWLOCK = 2,
+	WEFT_OBJ_SPINLOCK = 3,
+	WEFT_OBJ_SEMAPHORE = 4,
+	WEFT_OBJ_COND = 5,
+	WEFT_OBJ_BARRIER = 6,
+	WEFT_OBJ_GIL = 7,
+	WEFT_OBJ_PY_LOCK = 8,
+	WEFT_OBJ_PY_RLOCK = 9,
+	WEFT_OBJ_PY_CONDITION = 10,
+	WEFT_OBJ_PY_SEMAPHORE = 11,
+	WEFT_OBJ_PY_EVENT = 12,
+	WEFT_OBJ_QUEUE = 13,
+	WEFT_OBJ_THREAD = 14,
+	WEFT_OBJ_PROCESS = 15,
+};
+
+/*
+ * A record in a ring: a header word, then WEFT_REC_FIXED_WORDS fixed words,
+ * then nframes stack words, then payload words. Records may wrap around the
+ * ring end (indices are taken modulo the ring size), so there is no padding.
+ */
+struct weft_rec_header {
+	uint8_t kind;	     /* enum weft_kind */
+	uint8_t objkind;     /* enum weft_object_kind of obj, or 0 */
+	uint8_t nframes;     /* stack words that follow the fixed part */
+	uint8_t flags;	     /* WEFT_RF_* */
+	uint32_t payload_len; /* bytes of payload after the frames */
+};
+
+#define WEFT_RF_SYNTHETIC 1 /* written by the collector, not a thread */
+
+struct weft_rec {
+	struct weft_rec_header h;
+	uint64_t ts;   /* raw clock: TSC ticks or CLOCK_MONOTONIC ns, see chunk */
+	uint64_t obj;  /* address of the object acted on, or 0 */
+	uint64_t wait; /* raw clock units spent blocked in the call */
+	int64_t arg;   /* kind-specific */
+};
+#define WEFT_REC_FIXED_WORDS ((sizeof(struct weft_rec)) / 8)
+
+static inline uint32_t weft_rec_words(uint8_t nframes, uint32_t payload_len)
+{
+	return (uint32_t)WEFT_REC_FIXED_WORDS + nframes + (payload_len + 7) / 8;
+}
+
+struct weft_slot {
+	/* Producer side, written only by the owning thread. */
+	uint64_t head __attribute__((aligned(64)));
+	/* Consumer side, written only by the collector. */
+	uint64_t tail __attribute__((aligned(64)));
+	/* Bookkeeping: state is a CAS target for claiming. */
+	uint32_t state __attribute__((aligned(64)));
+	int32_t tid;
+	uint64_t generation; /* bumped on every claim so the collector sees reuse */
+	uint64_t unrecorded; /* calls not recorded (signal re-entry), counted */
+	uint64_t waits;	     /* times the producer waited for ring space */
+};
+
+struct weft_chunk {
+	uint32_t magic;
+	uint32_t version;
+	int32_t pid;
+	int32_t ppid;
+	uint32_t index;	     /* chunk number within its process image */
+	uint32_t clock;	     /* 1: ts is TSC, 0: CLOCK_MONOTONIC ns */
+	uint64_t image_id;   /* random per image, ties chunks together */
+	uint64_t detached;   /* set by the collector when it gives up */
+	struct weft_slot slots[WEFT_SLOTS_PER_CHUNK];
+};
+
+static inline uint64_t *weft_slot_ring(struct weft_chunk *c, unsigned slot)
+{
+	char *base = (char *)c + ((sizeof(struct weft_chunk) + 4095) & ~(uint64_t)4095);
+	return (uint64_t *)(base + (uint64_t)slot * WEFT_RING_WORDS * 8);
+}
+
+static inline uint64_t weft_chunk_bytes(void)
+{
+	return ((sizeof(struct weft_chunk) + 4095) & ~(uint64_t)4095) +
+	       (uint64_t)WEFT_SLOTS_PER_CHUNK * WEFT_RING_WORDS * 8;
+}
+
+/* The hello message that accompanies each chunk fd on the socket. */
+struct weft_hello {
+	uint32_t magic;
+	uint32_t version;
+	int32_t pid;
+	int32_t ppid;
+	uint64_t image_id;
+	uint32_t chunk_index;
+	uint32_t reserved;
+};
+
+#endif

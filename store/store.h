@@ -1,0 +1,117 @@
+/*
+ * store: the SQLite trace file. The schema and the public views are
+ * documented in docs/SCHEMA.md; the views are a stable contract.
+ */
+#ifndef WEFT_STORE_H
+#define WEFT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_FORMAT_NAME "weft-trace"
+
+/* Public event kinds: X(code, name). Codes match enum weft_kind in preload/wire.h. */
+#define STORE_EVENT_KINDS(X)                                                                       \
+	X(1, "lock.acquire")                                                                       \
+	X(2, "lock.release")                                                                       \
+	X(3, "lock.fail")                                                                          \
+	X(4, "cond.wait")                                                                          \
+	X(5, "cond.signal")                                                                        \
+	X(6, "cond.broadcast")                                                                     \
+	X(7, "barrier.wait")                                                                       \
+	X(8, "thread.create")                                                                      \
+	X(9, "thread.start")                                                                       \
+	X(10, "thread.exit")                                                                       \
+	X(11, "thread.join")                                                                       \
+	X(12, "process.fork")                                                                      \
+	X(13, "process.exec")                                                                      \
+	X(14, "process.spawn")                                                                     \
+	X(15, "process.exit")                                                                      \
+	X(16, "thread.detach")                                                                     \
+	X(17, "object.destroy")                                                                    \
+	X(20, "gil.acquire")                                                                       \
+	X(21, "gil.release")                                                                       \
+	X(22, "gil.drop_request")                                                                  \
+	X(23, "queue.put")                                                                         \
+	X(24, "queue.get")                                                                         \
+	X(25, "event.set")                                                                         \
+	X(26, "event.wait")                                                                        \
+	X(27, "process.reap")
+
+/* Object kinds: X(code, name). Codes match enum weft_object_kind. */
+#define STORE_OBJECT_KINDS(X)                                                                      \
+	X(1, "mutex")                                                                              \
+	X(2, "rwlock")                                                                             \
+	X(3, "spinlock")                                                                           \
+	X(4, "semaphore")                                                                          \
+	X(5, "cond")                                                                               \
+	X(6, "barrier")                                                                            \
+	X(7, "gil")                                                                                \
+	X(8, "py.lock")                                                                            \
+	X(9, "py.rlock")                                                                           \
+	X(10, "py.condition")                                                                      \
+	X(11, "py.semaphore")                                                                      \
+	X(12, "py.event")                                                                          \
+	X(13, "queue")
+
+/* Name of an event/object kind code, or NULL when unknown. */
+const char *store_event_kind_name(int code);
+const char *store_object_kind_name(int code);
+
+/* ---- writer (used by the collector in `weft run`) ---- */
+
+struct store_writer;
+
+struct store_event {
+	int64_t ts_ns; /* since trace start */
+	int32_t pid, tid;
+	int32_t kind;
+	int64_t object_id; /* 0: none */
+	int64_t wait_ns;
+	int64_t arg;
+	int64_t stack_id; /* 0: none */
+};
+
+/*
+ * Creates a new trace at path. An existing file is replaced only when it is
+ * a weft trace; anything else is refused. On failure returns NULL and puts
+ * one line in err.
+ */
+struct store_writer *store_writer_open(const char *path, char *err, size_t errlen);
+int store_writer_meta(struct store_writer *w, const char *key, const char *value);
+int store_writer_event(struct store_writer *w, const struct store_event *e);
+int store_writer_object(struct store_writer *w, int64_t object_id, int pid, int kind,
+			const char *name, int64_t created_ns, uint64_t addr, int64_t stack_id);
+int store_writer_stack_frame(struct store_writer *w, int64_t stack_id, int depth, const char *lang,
+			     const char *function, const char *file, int line, const char *module,
+			     uint64_t pc);
+int store_writer_process(struct store_writer *w, int pid, int ppid, const char *argv,
+			 int64_t start_ns, int64_t end_ns, int64_t exit_code, int64_t exit_signal);
+int store_writer_thread(struct store_writer *w, int pid, int tid, const char *name,
+			int64_t start_ns, int64_t end_ns, int64_t unrecorded, int64_t producer_waits);
+/* Commits what was written so far (readers and a killed tracer see it) and begins anew. */
+int store_writer_commit(struct store_writer *w);
+/* Builds indexes and derived tables, switches to a single-file journal. */
+int store_writer_finalize(struct store_writer *w);
+/* The last SQLite error, for messages. */
+const char *store_writer_error(struct store_writer *w);
+sqlite3 *store_writer_db(struct store_writer *w);
+void store_writer_close(struct store_writer *w);
+
+/* ---- reader ---- */
+
+/*
+ * Opens a weft trace read-only and checks it is one (format, schema
+ * version, readable). On failure returns NULL with one line in err.
+ */
+sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
+
+/* 1 when path is an existing weft trace (any schema version), 0 when not, -1 if missing. */
+int store_is_trace(const char *path);
+
+/* Builds the derived tables (thread_spans, ...) if missing; used by finalize. */
+int store_build_derived(sqlite3 *db, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,59 @@
+/* The trace schema: raw tables tuned for size, public views as the contract. */
+#include "store/store_schema.h"
+#include "store/store.h"
+
+#include <stddef.h>
+
+const char *store_event_kind_name(int code)
+{
+	switch (code) {
+#define STORE_KIND_CASE(c, n)                                                                      \
+	case c:                                                                                    \
+		return n;
+		STORE_EVENT_KINDS(STORE_KIND_CASE)
+	}
+	return NULL;
+}
+
+const char *store_object_kind_name(int code)
+{
+	switch (code) {
+		STORE_OBJECT_KINDS(STORE_KIND_CASE)
+#undef STORE_KIND_CASE
+	}
+	return NULL;
+}
+
+/*
+ * Raw tables keep integers small (times relative to the trace start, kinds
+ * as codes) so an event row costs about 20-30 bytes; the views give them
+ * their public names and units.
+ */
+const char store_schema_sql[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;\n"
+	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
+	"CREATE TABLE object_kind(kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
+	"CREATE TABLE ev(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, pid INTEGER NOT NULL,"
+	" tid INTEGER NOT NULL, kind INTEGER NOT NULL, obj INTEGER, wait INTEGER, arg INTEGER,"
+	" stack INTEGER);\n"
+	"CREATE TABLE obj(object_id INTEGER PRIMARY KEY, pid INTEGER, kind INTEGER, name TEXT,"
+	" created_ns INTEGER, addr INTEGER, stack_id INTEGER);\n"
+	"CREATE TABLE proc(pid INTEGER PRIMARY KEY, ppid INTEGER, argv TEXT, start_ns INTEGER,"
+	" end_ns INTEGER, exit_code INTEGER, exit_signal INTEGER);\n"
+	"CREATE TABLE thr(pid INTEGER, tid INTEGER, name TEXT, start_ns INTEGER, end_ns INTEGER,"
+	" unrecorded INTEGER DEFAULT 0, producer_waits INTEGER DEFAULT 0,"
+	" PRIMARY KEY(pid, tid)) WITHOUT ROWID;\n"
+	"CREATE TABLE frame(stack_id INTEGER, depth INTEGER, lang TEXT, function TEXT, file TEXT,"
+	" line INTEGER, module TEXT, pc INTEGER, PRIMARY KEY(stack_id, depth)) WITHOUT ROWID;\n"
+	"CREATE VIEW events AS SELECT e.id AS id, e.ts AS ts_ns, e.pid AS pid, e.tid AS tid,"
+	" k.name AS kind, e.obj AS object_id, e.wait AS wait_ns, e.arg AS arg,"
+	" e.stack AS stack_id FROM ev e JOIN event_kind k ON k.kind = e.kind;\n"
+	"CREATE VIEW objects AS SELECT o.object_id AS object_id, o.pid AS pid, k.name AS kind,"
+	" o.name AS name, o.created_ns AS created_ns, o.addr AS address, o.stack_id AS stack_id"
+	" FROM obj o JOIN object_kind k ON k.kind = o.kind;\n"
+	"CREATE VIEW processes AS SELECT pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal"
+	" FROM proc;\n"
+	"CREATE VIEW threads AS SELECT pid, tid, name, start_ns, end_ns, unrecorded,"
+	" producer_waits FROM thr;\n"
+	"CREATE VIEW stack_frames AS SELECT stack_id, depth, lang, function, file, line, module,"
+	" pc FROM frame;\n";

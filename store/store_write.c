@@ -1,0 +1,299 @@
+/* The trace writer: batched inserts through prepared statements. */
+#include "store/store.h"
+#include "store/store_schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { ST_EVENT, ST_OBJECT, ST_FRAME, ST_PROCESS, ST_THREAD, ST_META, ST__COUNT };
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_EVENT] = "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?,?)",
+	[ST_OBJECT] = "INSERT OR REPLACE INTO obj VALUES(?,?,?,?,?,?,?)",
+	[ST_FRAME] = "INSERT OR REPLACE INTO frame VALUES(?,?,?,?,?,?,?,?)",
+	[ST_PROCESS] = "INSERT OR REPLACE INTO proc VALUES(?,?,?,?,?,?,?)",
+	[ST_THREAD] = "INSERT OR REPLACE INTO thr VALUES(?,?,?,?,?,?,?)",
+	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
+};
+
+struct store_writer {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__COUNT];
+	int in_txn;
+};
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int seed_kind_tables(sqlite3 *db)
+{
+	char sql[128];
+#define STORE_SEED(c, n)                                                                           \
+	snprintf(sql, sizeof(sql), "INSERT INTO event_kind VALUES(%d,'%s')", c, n);                \
+	if (exec_sql(db, sql))                                                                     \
+		return -1;
+	STORE_EVENT_KINDS(STORE_SEED)
+#undef STORE_SEED
+#define STORE_SEED(c, n)                                                                           \
+	snprintf(sql, sizeof(sql), "INSERT INTO object_kind VALUES(%d,'%s')", c, n);               \
+	if (exec_sql(db, sql))                                                                     \
+		return -1;
+	STORE_OBJECT_KINDS(STORE_SEED)
+#undef STORE_SEED
+	return 0;
+}
+
+static void remove_trace_files(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[4096];
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+}
+
+struct store_writer *store_writer_open(const char *path, char *err, size_t errlen)
+{
+	struct store_writer *w = NULL;
+	struct stat sb;
+
+	if (stat(path, &sb) == 0) {
+		if (!S_ISREG(sb.st_mode) || store_is_trace(path) != 1) {
+			snprintf(err, errlen,
+				 "%s exists and is not a weft trace; refusing to overwrite it", path);
+			return NULL;
+		}
+	}
+	remove_trace_files(path);
+
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* 0600 before SQLite creates it: traces can hold arguments and names. */
+	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 w->db ? sqlite3_errmsg(w->db) : "out of memory");
+		goto fail;
+	}
+	/*
+	 * WAL while recording: every commit is durable against a killed tracer
+	 * and readers can open the trace live. synchronous=OFF because only an
+	 * OS crash, not a process kill, can lose unsynced WAL frames.
+	 */
+	if (exec_sql(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+			    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;") ||
+	    exec_sql(w->db, "BEGIN") || exec_sql(w->db, store_schema_sql) ||
+	    seed_kind_tables(w->db)) {
+		snprintf(err, errlen, "cannot create the schema in %s: %s", path,
+			 sqlite3_errmsg(w->db));
+		goto fail;
+	}
+	char pragma[64];
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", STORE_SCHEMA_VERSION);
+	exec_sql(w->db, pragma);
+	for (int i = 0; i < ST__COUNT; i++) {
+		if (sqlite3_prepare_v3(w->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "cannot prepare statements: %s",
+				 sqlite3_errmsg(w->db));
+			goto fail;
+		}
+	}
+	w->in_txn = 1;
+	store_writer_meta(w, "format", STORE_FORMAT_NAME);
+	snprintf(pragma, sizeof(pragma), "%d", STORE_SCHEMA_VERSION);
+	store_writer_meta(w, "schema_version", pragma);
+	if (store_writer_commit(w)) {
+		snprintf(err, errlen, "cannot write %s: %s", path, sqlite3_errmsg(w->db));
+		goto fail;
+	}
+	return w;
+fail:
+	store_writer_close(w);
+	remove_trace_files(path);
+	return NULL;
+}
+
+static int step_reset(struct store_writer *w, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	(void)w;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Zero is stored as NULL-free integer 0, which SQLite encodes in the header alone. */
+int store_writer_event(struct store_writer *w, const struct store_event *e)
+{
+	sqlite3_stmt *st = w->st[ST_EVENT];
+	sqlite3_bind_int64(st, 1, e->ts_ns);
+	sqlite3_bind_int(st, 2, e->pid);
+	sqlite3_bind_int(st, 3, e->tid);
+	sqlite3_bind_int(st, 4, e->kind);
+	sqlite3_bind_int64(st, 5, e->object_id);
+	sqlite3_bind_int64(st, 6, e->wait_ns);
+	sqlite3_bind_int64(st, 7, e->arg);
+	sqlite3_bind_int64(st, 8, e->stack_id);
+	return step_reset(w, st);
+}
+
+int store_writer_object(struct store_writer *w, int64_t object_id, int pid, int kind,
+			const char *name, int64_t created_ns, uint64_t addr, int64_t stack_id)
+{
+	sqlite3_stmt *st = w->st[ST_OBJECT];
+	sqlite3_bind_int64(st, 1, object_id);
+	sqlite3_bind_int(st, 2, pid);
+	sqlite3_bind_int(st, 3, kind);
+	bind_text_or_null(st, 4, name);
+	sqlite3_bind_int64(st, 5, created_ns);
+	sqlite3_bind_int64(st, 6, (int64_t)addr);
+	sqlite3_bind_int64(st, 7, stack_id);
+	return step_reset(w, st);
+}
+
+int store_writer_stack_frame(struct store_writer *w, int64_t stack_id, int depth, const char *lang,
+			     const char *function, const char *file, int line, const char *module,
+			     uint64_t pc)
+{
+	sqlite3_stmt *st = w->st[ST_FRAME];
+	sqlite3_bind_int64(st, 1, stack_id);
+	sqlite3_bind_int(st, 2, depth);
+	bind_text_or_null(st, 3, lang);
+	bind_text_or_null(st, 4, function);
+	bind_text_or_null(st, 5, file);
+	if (line > 0)
+		sqlite3_bind_int(st, 6, line);
+	else
+		sqlite3_bind_null(st, 6);
+	bind_text_or_null(st, 7, module);
+	sqlite3_bind_int64(st, 8, (int64_t)pc);
+	return step_reset(w, st);
+}
+
+static void bind_opt_int64(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v == INT64_MIN)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+/* INT64_MIN in any time or status argument stores NULL (unknown). */
+int store_writer_process(struct store_writer *w, int pid, int ppid, const char *argv,
+			 int64_t start_ns, int64_t end_ns, int64_t exit_code, int64_t exit_signal)
+{
+	sqlite3_stmt *st = w->st[ST_PROCESS];
+	sqlite3_bind_int(st, 1, pid);
+	sqlite3_bind_int(st, 2, ppid);
+	bind_text_or_null(st, 3, argv);
+	bind_opt_int64(st, 4, start_ns);
+	bind_opt_int64(st, 5, end_ns);
+	bind_opt_int64(st, 6, exit_code);
+	bind_opt_int64(st, 7, exit_signal);
+	return step_reset(w, st);
+}
+
+int store_writer_thread(struct store_writer *w, int pid, int tid, const char *name,
+			int64_t start_ns, int64_t end_ns, int64_t unrecorded, int64_t producer_waits)
+{
+	sqlite3_stmt *st = w->st[ST_THREAD];
+	sqlite3_bind_int(st, 1, pid);
+	sqlite3_bind_int(st, 2, tid);
+	bind_text_or_null(st, 3, name);
+	bind_opt_int64(st, 4, start_ns);
+	bind_opt_int64(st, 5, end_ns);
+	sqlite3_bind_int64(st, 6, unrecorded);
+	sqlite3_bind_int64(st, 7, producer_waits);
+	return step_reset(w, st);
+}
+
+int store_writer_meta(struct store_writer *w, const char *key, const char *value)
+{
+	sqlite3_stmt *st = w->st[ST_META];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	bind_text_or_null(st, 2, value);
+	return step_reset(w, st);
+}
+
+int store_writer_commit(struct store_writer *w)
+{
+	if (w->in_txn && exec_sql(w->db, "COMMIT"))
+		return -1;
+	w->in_txn = 0;
+	if (exec_sql(w->db, "BEGIN"))
+		return -1;
+	w->in_txn = 1;
+	return 0;
+}
+
+/*
+ * Indexes are built once at the end: maintaining them during recording
+ * would halve the insert rate.
+ */
+int store_writer_finalize(struct store_writer *w)
+{
+	char err[256];
+	if (exec_sql(w->db, "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(pid, tid, ts);"
+			    "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0;"
+			    "CREATE INDEX IF NOT EXISTS ev_by_ts ON ev(ts);"))
+		return -1;
+	if (store_build_derived(w->db, err, sizeof(err)))
+		return -1;
+	if (store_writer_meta(w, "complete", "1") || store_writer_commit(w))
+		return -1;
+	if (w->in_txn && exec_sql(w->db, "COMMIT"))
+		return -1;
+	w->in_txn = 0;
+	/* One self-contained file for the user to copy around. */
+	if (exec_sql(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;"))
+		return -1;
+	return 0;
+}
+
+const char *store_writer_error(struct store_writer *w)
+{
+	return w && w->db ? sqlite3_errmsg(w->db) : "out of memory";
+}
+
+sqlite3 *store_writer_db(struct store_writer *w)
+{
+	return w->db;
+}
+
+void store_writer_close(struct store_writer *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(w->st[i]);
+	if (w->db) {
+		if (w->in_txn)
+			exec_sql(w->db, "COMMIT");
+		sqlite3_close(w->db);
+	}
+	free(w);
+}

@@ -1,0 +1,31 @@
+# Helpers sourced by every integration test file (tests/integration/test_*.sh).
+# A test records its outcome with pass/fail/skip; tests/run.sh counts them.
+
+pass() { echo "PASS $1" >>"$RESULTS"; echo "  ok   $1"; }
+fail() { echo "FAIL $1" >>"$RESULTS"; echo "  FAIL $1: ${2:-}"; }
+skip() { echo "SKIP $1" >>"$RESULTS"; echo "  skip $1: ${2:-}"; }
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "got [$2], want [$3]"; fi
+}
+
+# expect_sql NAME DB SQL WANT: the first column of the query's output (rows joined by spaces)
+expect_sql() {
+	local got
+	got=$(sqlite3 -readonly "$2" "$3" 2>&1 | tr '\n' ' ' | sed 's/ $//')
+	expect_eq "$1" "$got" "$4"
+}
+
+# expect_match NAME TEXT REGEX
+expect_match() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1" "[$2] does not match /$3/"; fi
+}
+
+# expect_no_match NAME TEXT REGEX
+expect_no_match() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then fail "$1" "[$2] matches /$3/"; else pass "$1"; fi
+}
+
+# sql DB SQL: prints the result (one row per line, | between columns)
+sql() { sqlite3 -readonly "$1" "$2"; }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The test runner: unit tests (build/unit/*), then integration tests
+# (tests/integration/test_*.sh). Its last line is "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+export ROOT=$PWD
+export BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+export WEFT_PLAIN=$BUILD/bin/weft
+export WEFT=$BUILD/asan/bin/weft
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp}
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	# Memcheck the plain (unsanitized) tracer; any error fails the run.
+	export WEFT="$ROOT/tests/valgrind-weft.sh"
+fi
+export TESTS=$ROOT/tests
+export PROGS=$BUILD/tests
+export TMPROOT=$(mktemp -d /tmp/weft-tests.XXXXXX)
+export RESULTS=$TMPROOT/results
+: >"$RESULTS"
+trap 'rm -rf "$TMPROOT"' EXIT
+
+only=${1:-}
+for u in "$BUILD"/unit/*; do
+	[ -x "$u" ] || continue
+	[ -n "$only" ] && [[ "$u" != *"$only"* ]] && continue
+	echo "== unit $(basename "$u")"
+	out=$("$u" 2>&1); rc=$?
+	printf '%s\n' "$out" | sed 's/^/    /' | grep -v '^    ok' | head -40
+	printf '%s\n' "$out" | grep -E '^(ok|FAIL) ' | sed 's/^ok /PASS /' >>"$RESULTS"
+	if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
+		echo "FAIL unit:$(basename "$u") exited $rc" >>"$RESULTS"
+	fi
+done
+
+for t in "$ROOT"/tests/integration/test_*.sh; do
+	[ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
+	name=$(basename "$t" .sh)
+	echo "== $name"
+	export WORK=$TMPROOT/$name
+	mkdir -p "$WORK"
+	( cd "$WORK" && source "$ROOT/tests/lib.sh" && source "$t" ) || echo "FAIL $name: aborted (exit $?)" >>"$RESULTS"
+done
+
+passed=$(grep -c '^PASS ' "$RESULTS")
+failed=$(grep -c '^FAIL ' "$RESULTS")
+skipped=$(grep -c '^SKIP ' "$RESULTS")
+if [ "$failed" -gt 0 ]; then
+	echo
+	echo "failures:"
+	grep '^FAIL ' "$RESULTS" | sed 's/^/  /'
+fi
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

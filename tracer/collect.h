@@ -1,0 +1,128 @@
+/*
+ * collect: the collector inside `weft run`. The main thread accepts
+ * connections from traced processes, maps their ring chunks and drains
+ * them into batches; a writer thread turns batches into trace rows
+ * (object ids, symbolized stacks, timestamps in ns) and commits them.
+ */
+#ifndef WEFT_COLLECT_H
+#define WEFT_COLLECT_H
+
+#include "preload/wire.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct collect_image;
+
+/* One decoded record, timestamps already in ns since the trace start. */
+struct collect_rec {
+	struct collect_image *img;
+	int32_t tid;
+	uint8_t kind, objkind, nframes, pad;
+	int64_t ts, wait, arg;
+	uint64_t obj;
+	uint32_t frames_off;  /* index into the batch's word arena */
+	uint32_t payload_off; /* index into the batch's word arena */
+	uint32_t payload_len;
+};
+
+/* Control records the main thread sends the writer alongside events. */
+enum {
+	COLLECT_CTL_IMAGE_END = 200,  /* img's connection closed and its rings are drained */
+	COLLECT_CTL_REAPED = 201,     /* arg = pid, wait = wait status, ts = when */
+	COLLECT_CTL_SLOT_STATS = 202, /* tid's unrecorded (arg) and producer waits (wait) */
+	COLLECT_CTL_IMAGE_START = 203, /* img connected (its hello arrived) */
+};
+
+struct collect_batch {
+	struct collect_batch *next;
+	size_t nrecs, cap_recs;
+	size_t nwords, cap_words;
+	struct collect_rec *recs;
+	uint64_t *words;
+};
+
+struct collect_image {
+	struct collect_image *next;
+	int pid, ppid;
+	uint64_t image_id;
+	int conn_fd;
+	int closed;		/* connection hit EOF */
+	char *argv;		/* NUL-separated, from the hello */
+	size_t argv_len;
+	char *maps;		/* /proc/pid/maps snapshot, for symbols after death */
+	size_t maps_len;
+	int64_t start_ns;
+	struct weft_chunk *chunks[WEFT_MAX_CHUNKS];
+	unsigned nchunks;
+	void *writer_state;	/* owned by the writer thread */
+};
+
+struct collect {
+	struct store_writer *store;
+	int listen_fd;
+	pid_t self_pid;
+	uint64_t start_mono_ns;
+	/* TSC calibration: ns = start + (tsc - tsc0) * ns_per_tick */
+	uint64_t tsc0;
+	double ns_per_tick;
+	uint64_t cal_tsc, cal_mono; /* latest calibration point */
+	int use_tsc;
+
+	struct collect_image *images;
+	pthread_mutex_t lock; /* guards the queue and images' maps */
+	pthread_cond_t cond;
+	struct collect_batch *queue_head, *queue_tail;
+	size_t queued_bytes;
+	struct collect_batch *cur; /* being filled by the main thread */
+	int writer_stop;
+	int writer_failed;
+	char writer_error[256];
+	pthread_t writer;
+	uint64_t events_written;
+	int stacks;
+};
+
+/* Sets up the collector; listen_name receives the abstract socket name. */
+int collect_init(struct collect *c, struct store_writer *store, char *listen_name, size_t len);
+/* Accepts connections and reads hellos; returns after at most timeout_ms. */
+int collect_poll(struct collect *c, int timeout_ms);
+/* Copies whatever is in the rings into the current batch and hands it to the writer. */
+void collect_drain(struct collect *c);
+/* Records a reaped child's status. */
+void collect_reaped(struct collect *c, pid_t pid, int status);
+/* Number of open connections (traced process images still alive). */
+int collect_live_images(struct collect *c);
+/* Pids of live images, for signalling them at --timeout; returns the count. */
+int collect_live_pids(struct collect *c, pid_t *out, int max);
+/* Drains everything, stops the writer, writes processes/threads; returns 0 or -1. */
+int collect_finish(struct collect *c);
+uint64_t collect_mono_ns(void);
+int64_t collect_now_rel(struct collect *c);
+
+/* The writer thread (tracer/writer.c). */
+int writer_start(struct collect *c);
+void writer_submit(struct collect *c, struct collect_batch *b);
+/* Waits for the queue to empty, then flushes process/thread tables and stops. */
+int writer_stop_and_join(struct collect *c);
+/* Backpressure: 1 when the main thread should stop draining for now. */
+int writer_backlogged(struct collect *c);
+
+/* Symbols (tracer/symbols.c): per-image symbolizer over a maps snapshot. */
+struct sym_frame {
+	const char *function; /* NULL when unknown */
+	const char *file;
+	int line;
+	const char *module;
+};
+struct sym_ctx;
+struct sym_ctx *sym_open(int pid, const char *maps, size_t maps_len);
+/* Resolves pc; is_return means pc is a return address (look up pc-1). */
+int sym_lookup(struct sym_ctx *s, uint64_t pc, int is_return, struct sym_frame *out);
+/* Name of the data symbol containing addr (a global object), or NULL. */
+const char *sym_data_name(struct sym_ctx *s, uint64_t addr);
+void sym_close(struct sym_ctx *s);
+
+#endif

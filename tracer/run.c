@@ -1,0 +1,435 @@
+/*
+ * weft run: launches the program with the preload library, collects its
+ * whole process tree until it is gone, and finalizes the trace.
+ */
+#include "tracer/cli.h"
+#include "tracer/collect.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t forward_sig;
+static volatile pid_t child_pid;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: weft run [-o FILE] [--stacks none|caller|full] [--timeout SECONDS] "
+		   "[--] CMD [ARGS...]\n"
+		   "  -o, --output FILE   trace file to write (default weft.db)\n"
+		   "  --stacks MODE       none, caller (default: the call site) or full "
+		   "(whole native stack)\n"
+		   "  --timeout SECONDS   stop the program (SIGTERM, then SIGKILL) after "
+		   "SECONDS and keep the trace\n");
+}
+
+/*
+ * Signals someone sent weft itself go on to the program. Signals from the
+ * terminal (si_code SI_KERNEL) already reached the program, which shares
+ * our process group, so they are not sent twice.
+ */
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (si && si->si_code == SI_KERNEL)
+		return;
+	if (child_pid > 0)
+		kill(child_pid, sig);
+	forward_sig = sig;
+}
+
+/* Finds cmd on PATH the way a shell does. Returns 0, 126 or 127 (shell statuses). */
+static int resolve_command(const char *cmd, char *out, size_t outlen)
+{
+	if (strchr(cmd, '/')) {
+		snprintf(out, outlen, "%s", cmd);
+		if (access(out, F_OK) != 0)
+			return 127;
+		struct stat sb;
+		if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))
+			return 126;
+		return access(out, X_OK) == 0 ? 0 : 126;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int found_noexec = 0;
+	while (*path) {
+		size_t seg = strcspn(path, ":");
+		snprintf(out, outlen, "%.*s%s%s", (int)seg, seg ? path : ".", "/", cmd);
+		struct stat sb;
+		if (stat(out, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			if (access(out, X_OK) == 0)
+				return 0;
+			found_noexec = 1;
+		}
+		path += seg;
+		if (*path == ':')
+			path++;
+	}
+	return found_noexec ? 126 : 127;
+}
+
+/* Warns when LD_PRELOAD cannot work on the program: static or setuid/setgid. */
+static void check_preloadable(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) == 0 && (sb.st_mode & (S_ISUID | S_ISGID)) && geteuid() != 0)
+		weft_warn("%s is setuid/setgid: the dynamic loader ignores LD_PRELOAD for it, so "
+			  "it will not be traced (its children may be)",
+			  path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	Elf64_Ehdr eh;
+	if (read(fd, &eh, sizeof(eh)) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		close(fd); /* a script: its interpreter is what gets traced */
+		return;
+	}
+	int has_interp = 0;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
+		    sizeof(ph))
+			break;
+		if (ph.p_type == PT_INTERP)
+			has_interp = 1;
+	}
+	close(fd);
+	if (!has_interp)
+		weft_warn("%s is statically linked: LD_PRELOAD cannot trace it, so the trace will "
+			  "only show its process, not its locks or threads",
+			  path);
+}
+
+/* The preload library sits at ../lib/weft/libweft.so relative to this binary. */
+static int find_preload(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = 0;
+	const char *env = getenv("WEFT_PRELOAD_LIB");
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK);
+	}
+	snprintf(out, len, "%s/../lib/weft/libweft.so", dirname(exe));
+	char real[PATH_MAX];
+	if (!realpath(out, real))
+		return -1;
+	snprintf(out, len, "%s", real);
+	return 0;
+}
+
+static void shell_quote_join(char **argv, char *out, size_t len)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (int i = 0; argv[i] && o + 4 < len; i++) {
+		const char *a = argv[i];
+		int plain = *a != 0;
+		for (const char *p = a; *p; p++)
+			if (!(strchr("-_./=:,+@%", *p) || (*p >= '0' && *p <= '9') ||
+			      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+				plain = 0;
+		if (i)
+			out[o++] = ' ';
+		if (plain) {
+			o += (size_t)snprintf(out + o, len - o, "%s", a);
+		} else {
+			out[o++] = '\'';
+			for (const char *p = a; *p && o + 6 < len; p++) {
+				if (*p == '\'') {
+					memcpy(out + o, "'\\''", 4);
+					o += 4;
+				} else {
+					out[o++] = *p;
+				}
+			}
+			out[o++] = '\'';
+		}
+		if (o >= len)
+			o = len - 1;
+		out[o] = 0;
+	}
+}
+
+static int parse_stacks(const char *v)
+{
+	if (!strcmp(v, "none"))
+		return WEFT_STACKS_NONE;
+	if (!strcmp(v, "caller"))
+		return WEFT_STACKS_CALLER;
+	if (!strcmp(v, "full"))
+		return WEFT_STACKS_FULL;
+	return -1;
+}
+
+static void setenv_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char buf[8192];
+	if (old && *old)
+		snprintf(buf, sizeof(buf), "%s:%s", lib, old);
+	else
+		snprintf(buf, sizeof(buf), "%s", lib);
+	setenv("LD_PRELOAD", buf, 1);
+}
+
+static void write_meta(struct store_writer *w, char **cmd, const char *stacks, int use_tsc,
+		       uint64_t mono0)
+{
+	char buf[8192];
+	store_writer_meta(w, "weft_version", WEFT_VERSION);
+	shell_quote_join(cmd, buf, sizeof(buf));
+	store_writer_meta(w, "command", buf);
+	if (gethostname(buf, 256) == 0) {
+		buf[255] = 0;
+		store_writer_meta(w, "host", buf);
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, sizeof(buf), "%lld",
+		 (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec);
+	store_writer_meta(w, "start_unix_ns", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)mono0);
+	store_writer_meta(w, "start_mono_ns", buf);
+	store_writer_meta(w, "stacks", stacks);
+	store_writer_meta(w, "clock", use_tsc ? "tsc" : "monotonic");
+	store_writer_meta(w, "events_lost", "0");
+	store_writer_commit(w);
+}
+
+static int status_to_exit(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+int weft_cmd_run(int argc, char **argv)
+{
+	const char *out = "weft.db";
+	const char *stacks_name = "caller";
+	double timeout = 0;
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		const char *val = NULL;
+		const char *eq = strchr(a, '=');
+		char opt[64];
+		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (!strcmp(opt, "-o") || !strcmp(opt, "--output") || !strcmp(opt, "--stacks") ||
+		    !strcmp(opt, "--timeout")) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else {
+				weft_error("option %s needs a value", opt);
+				usage(stderr);
+				return 2;
+			}
+		} else {
+			weft_error("unknown option %s", a);
+			usage(stderr);
+			return 2;
+		}
+		if (!strcmp(opt, "-o") || !strcmp(opt, "--output")) {
+			out = val;
+		} else if (!strcmp(opt, "--stacks")) {
+			if (parse_stacks(val) < 0) {
+				weft_error("--stacks takes none, caller or full, not '%s'", val);
+				return 2;
+			}
+			stacks_name = val;
+		} else {
+			char *end;
+			timeout = strtod(val, &end);
+			if (*end || timeout <= 0) {
+				weft_error("--timeout takes a positive number of seconds, not '%s'",
+					   val);
+				return 2;
+			}
+		}
+	}
+	if (i >= argc) {
+		weft_error("no command to run");
+		usage(stderr);
+		return 2;
+	}
+	char **cmd = argv + i;
+
+	char path[PATH_MAX];
+	int rc = resolve_command(cmd[0], path, sizeof(path));
+	if (rc == 127) {
+		weft_error("%s: command not found", cmd[0]);
+		return 127;
+	}
+	if (rc == 126) {
+		weft_error("%s: permission denied (not an executable file)", cmd[0]);
+		return 126;
+	}
+	check_preloadable(path);
+
+	char lib[PATH_MAX];
+	if (find_preload(lib, sizeof(lib)) != 0) {
+		weft_error("cannot find the preload library libweft.so next to this weft (%s)", lib);
+		return 1;
+	}
+
+	/* Fail before the program starts when the trace cannot be written. */
+	char dirbuf[PATH_MAX];
+	snprintf(dirbuf, sizeof(dirbuf), "%s", out);
+	const char *dir = dirname(dirbuf);
+	if (access(dir, W_OK | X_OK) != 0) {
+		weft_error("cannot write the trace into %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	char err[512];
+	struct store_writer *w = store_writer_open(out, err, sizeof(err));
+	if (!w) {
+		weft_error("%s", err);
+		return 1;
+	}
+
+	static struct collect c;
+	char sockname[108];
+	if (collect_init(&c, w, sockname, sizeof(sockname)) != 0) {
+		store_writer_close(w);
+		return 1;
+	}
+	c.stacks = parse_stacks(stacks_name);
+	write_meta(w, cmd, stacks_name, c.use_tsc, c.start_mono_ns);
+
+	/* Orphans of the program are reparented to us, so none escapes the trace. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	struct sigaction sa = {0};
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char pidbuf[32];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+	pid_t pid = fork();
+	if (pid < 0) {
+		weft_error("fork: %s", strerror(errno));
+		store_writer_close(w);
+		return 1;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		prctl(PR_SET_CHILD_SUBREAPER, 0);
+		setenv_preload(lib);
+		setenv(WEFT_ENV_SOCK, sockname, 1);
+		setenv(WEFT_ENV_STACKS, stacks_name, 1);
+		setenv(WEFT_ENV_COLLECTOR, pidbuf, 1);
+		setenv(WEFT_ENV_LIB, lib, 1);
+		setenv("WEFT_CLOCK", c.use_tsc ? "tsc" : "monotonic", 1);
+		execv(path, cmd);
+		int e = errno;
+		weft_error("%s: %s", cmd[0], strerror(e));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	child_pid = pid;
+
+	int child_status = 0, child_done = 0, no_children = 0;
+	uint64_t t_start = collect_mono_ns(), term_sent_at = 0, quiet_since = 0;
+	for (;;) {
+		collect_poll(&c, 5);
+		collect_drain(&c);
+		for (;;) {
+			int st;
+			pid_t r = waitpid(-1, &st, WNOHANG);
+			if (r > 0) {
+				collect_reaped(&c, r, st);
+				if (r == pid) {
+					child_status = st;
+					child_done = 1;
+				}
+				continue;
+			}
+			no_children = r < 0 && errno == ECHILD;
+			break;
+		}
+		uint64_t now = collect_mono_ns();
+		if (child_done && no_children) {
+			if (collect_live_images(&c) == 0)
+				break;
+			/* Connections outliving every process cannot produce more events. */
+			if (!quiet_since)
+				quiet_since = now;
+			else if (now - quiet_since > 2000000000ull)
+				break;
+		}
+		if (timeout > 0 && now - t_start > (uint64_t)(timeout * 1e9)) {
+			pid_t pids[4096];
+			int n = collect_live_pids(&c, pids, 4096);
+			if (!term_sent_at) {
+				weft_warn("--timeout reached: stopping the program");
+				term_sent_at = now;
+				kill(pid, SIGTERM);
+				for (int k = 0; k < n; k++)
+					kill(pids[k], SIGTERM);
+			} else if (now - term_sent_at > 2000000000ull) {
+				kill(pid, SIGKILL);
+				for (int k = 0; k < n; k++)
+					kill(pids[k], SIGKILL);
+			}
+		}
+		if (c.writer_failed)
+			break;
+	}
+
+	int exit_status = child_done ? status_to_exit(child_status) : 1;
+	int failed = collect_finish(&c) != 0;
+	char num[32];
+	snprintf(num, sizeof(num), "%d", exit_status);
+	store_writer_meta(w, "exit_status", num);
+	if (!failed && store_writer_finalize(w) != 0) {
+		weft_error("cannot finalize %s: %s", out, store_writer_error(w));
+		failed = 1;
+	}
+	store_writer_close(w);
+	if (failed) {
+		weft_error("the trace %s is incomplete", out);
+		return exit_status ? exit_status : 1;
+	}
+	return exit_status;
+}

@@ -1,0 +1,101 @@
+/* Messages and terminal-safe output shared by the verbs. */
+#include "tracer/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void weft_error(const char *fmt, ...)
+{
+	char msg[1024], safe[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	weft_sanitize(msg, safe, sizeof(safe));
+	fprintf(stderr, "weft: %s\n", safe);
+}
+
+void weft_warn(const char *fmt, ...)
+{
+	char msg[1024], safe[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	weft_sanitize(msg, safe, sizeof(safe));
+	fprintf(stderr, "weft: warning: %s\n", safe);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static int utf8_len(const unsigned char *s)
+{
+	int n;
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
+		n = 2;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3;
+	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* C1 controls (U+0080..U+009F) act as escape introducers on some terminals. */
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;
+	return n;
+}
+
+void weft_sanitize(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (!outlen)
+		return;
+	if (!s)
+		s = "";
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < outlen;) {
+		int n = utf8_len(p);
+		if (n == 1 && *p >= 0x20 && *p != 0x7f) {
+			out[o++] = (char)*p++;
+		} else if (n > 1) {
+			memcpy(out + o, p, (size_t)n);
+			o += (size_t)n;
+			p += n;
+		} else {
+			const char *esc = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r" : NULL;
+			if (esc) {
+				memcpy(out + o, esc, 2);
+				o += 2;
+			} else {
+				o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", *p);
+			}
+			p++;
+		}
+	}
+	out[o] = 0;
+}
+
+void weft_fputs_sanitized(const char *s, FILE *f)
+{
+	char buf[4096];
+	/* Long strings go through in pieces cut at byte boundaries the sanitizer escapes anyway. */
+	size_t len = s ? strlen(s) : 0;
+	for (size_t off = 0; off < len;) {
+		char piece[1024];
+		size_t take = len - off < sizeof(piece) - 1 ? len - off : sizeof(piece) - 1;
+		/* Do not split a UTF-8 sequence. */
+		while (take < len - off && take > 0 && ((unsigned char)s[off + take] & 0xc0) == 0x80)
+			take--;
+		if (take == 0)
+			take = 1;
+		memcpy(piece, s + off, take);
+		piece[take] = 0;
+		weft_sanitize(piece, buf, sizeof(buf));
+		fputs(buf, f);
+		off += take;
+	}
+}

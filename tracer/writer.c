@@ -1,0 +1,644 @@
+/*
+ * The collector's writer thread: gives objects ids and names, symbolizes
+ * and deduplicates stacks, keeps the process and thread tables, and writes
+ * everything to the store in large transactions.
+ */
+#include "tracer/collect.h"
+#include "tracer/cli.h"
+#include "tracer/hashmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BACKLOG_LIMIT (1024ull << 20)
+#define COMMIT_EVERY_NS 1000000000ll
+
+struct proc {
+	int pid, ppid;
+	char *argv;
+	int64_t start_ns, end_ns, exit_code, exit_signal;
+	int have_exit_event;
+};
+
+struct thr {
+	int pid, tid;
+	char *name;
+	int64_t start_ns, end_ns, unrecorded, waits;
+	int started, ended;
+};
+
+struct image_state {
+	struct sym_ctx *sym;
+	int sym_refreshed;
+	struct hashmap_u64 objs;	/* address -> object_id */
+	struct hashmap_str stacks;	/* raw pcs -> stack_id */
+	int exec_done, exit_recorded;
+	int64_t last_ts;
+};
+
+static struct {
+	struct hashmap_str stacks; /* symbolized frames -> stack_id */
+	int64_t next_stack, next_object;
+	struct proc *procs;
+	size_t nprocs, cap_procs;
+	struct hashmap_u64 proc_by_pid;
+	struct thr *thrs;
+	size_t nthrs, cap_thrs;
+	struct hashmap_u64 thr_by_key;
+	int64_t last_commit_ns, max_ts;
+} W;
+
+static void fail(struct collect *c, const char *what)
+{
+	if (!c->writer_failed) {
+		c->writer_failed = 1;
+		snprintf(c->writer_error, sizeof(c->writer_error), "%s: %s", what,
+			 store_writer_error(c->store));
+	}
+}
+
+/* ---- processes and threads -------------------------------------------------- */
+
+static struct proc *proc_get(int pid)
+{
+	uint64_t *i = hashmap_u64_get(&W.proc_by_pid, (uint64_t)pid);
+	if (i)
+		return &W.procs[*i];
+	if (W.nprocs == W.cap_procs) {
+		size_t nc = W.cap_procs ? W.cap_procs * 2 : 64;
+		struct proc *np = realloc(W.procs, nc * sizeof(*np));
+		if (!np)
+			abort();
+		W.procs = np;
+		W.cap_procs = nc;
+	}
+	struct proc *p = &W.procs[W.nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->start_ns = p->end_ns = p->exit_code = p->exit_signal = INT64_MIN;
+	hashmap_u64_put(&W.proc_by_pid, (uint64_t)pid, W.nprocs++);
+	return p;
+}
+
+static char *thread_comm(int pid, int tid)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return strdup(buf);
+}
+
+static struct thr *thr_get(int pid, int tid, int64_t ts)
+{
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
+	if (i) {
+		struct thr *t = &W.thrs[*i];
+		if (ts > t->end_ns && !t->ended)
+			t->end_ns = ts;
+		return t;
+	}
+	if (W.nthrs == W.cap_thrs) {
+		size_t nc = W.cap_thrs ? W.cap_thrs * 2 : 256;
+		struct thr *nt = realloc(W.thrs, nc * sizeof(*nt));
+		if (!nt)
+			abort();
+		W.thrs = nt;
+		W.cap_thrs = nc;
+	}
+	struct thr *t = &W.thrs[W.nthrs];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	t->start_ns = t->end_ns = ts;
+	t->name = thread_comm(pid, tid);
+	hashmap_u64_put(&W.thr_by_key, key, W.nthrs++);
+	return t;
+}
+
+/* argv as one line: arguments separated by spaces. */
+static char *join_argv(const char *a, size_t len)
+{
+	char *s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, a, len);
+	s[len] = 0;
+	while (len && s[len - 1] == 0)
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == 0)
+			s[i] = ' ';
+	s[len] = 0;
+	return s;
+}
+
+/* ---- stacks -------------------------------------------------------------------- */
+
+static struct image_state *img_state(struct collect_image *img)
+{
+	if (!img->writer_state)
+		img->writer_state = calloc(1, sizeof(struct image_state));
+	return img->writer_state;
+}
+
+static struct sym_ctx *img_sym(struct collect_image *img)
+{
+	struct image_state *st = img_state(img);
+	if (!st->sym)
+		st->sym = sym_open(img->pid, img->maps, img->maps_len);
+	return st->sym;
+}
+
+/*
+ * A pc outside every module we know may be in a library dlopen()ed after
+ * the process started: re-read its maps once, while it is still alive.
+ */
+static void refresh_maps(struct collect *c, struct collect_image *img)
+{
+	struct image_state *st = img_state(img);
+	if (st->sym_refreshed || img->closed)
+		return;
+	st->sym_refreshed = 1;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", img->pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	FILE *mem = open_memstream(&buf, &cap);
+	char line[4096];
+	while (mem && fgets(line, sizeof(line), f))
+		fputs(line, mem);
+	fclose(f);
+	if (mem)
+		fclose(mem);
+	len = buf ? strlen(buf) : 0;
+	if (!len) {
+		free(buf);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	free(img->maps);
+	img->maps = buf;
+	img->maps_len = len;
+	pthread_mutex_unlock(&c->lock);
+	sym_close(st->sym);
+	st->sym = sym_open(img->pid, img->maps, img->maps_len);
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t l = strlen(s);
+	if (*len + l + 2 > *cap) {
+		size_t nc = (*cap + l + 2) * 2;
+		char *nb = realloc(*buf, nc);
+		if (!nb)
+			abort();
+		*buf = nb;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, l);
+	*len += l;
+	(*buf)[(*len)++] = '\x1f';
+}
+
+static int64_t stack_id_for(struct collect *c, struct collect_image *img, const uint64_t *pcs,
+			    unsigned n)
+{
+	if (!n)
+		return 0;
+	struct image_state *st = img_state(img);
+	uint64_t *hit = hashmap_str_get(&st->stacks, pcs, n * 8);
+	if (hit)
+		return (int64_t)*hit;
+
+	struct sym_frame fr[WEFT_MAX_FRAMES + 8];
+	struct sym_ctx *sym = img_sym(img);
+	for (unsigned i = 0; i < n; i++) {
+		/* Frame 0 of a caller stack and every unwound frame is a return address. */
+		if (sym_lookup(sym, pcs[i], 1, &fr[i]) < 0 && !st->sym_refreshed) {
+			refresh_maps(c, img);
+			sym = st->sym;
+			sym_lookup(sym, pcs[i], 1, &fr[i]);
+		}
+	}
+	/* The same code in two processes (fork children) shares one stack id. */
+	char *key = NULL;
+	size_t klen = 0, kcap = 0;
+	char num[32];
+	for (unsigned i = 0; i < n; i++) {
+		if (fr[i].function) {
+			append(&key, &klen, &kcap, fr[i].function);
+		} else {
+			snprintf(num, sizeof(num), "0x%llx", (unsigned long long)pcs[i]);
+			append(&key, &klen, &kcap, num);
+		}
+		append(&key, &klen, &kcap, fr[i].file ? fr[i].file : "");
+		snprintf(num, sizeof(num), "%d", fr[i].line);
+		append(&key, &klen, &kcap, num);
+		append(&key, &klen, &kcap, fr[i].module ? fr[i].module : "");
+	}
+	uint64_t *g = hashmap_str_get(&W.stacks, key, klen);
+	int64_t id;
+	if (g) {
+		id = (int64_t)*g;
+	} else {
+		id = ++W.next_stack;
+		hashmap_str_put(&W.stacks, key, klen, (uint64_t)id);
+		for (unsigned i = 0; i < n; i++) {
+			char pcname[32];
+			const char *fn = fr[i].function;
+			if (!fn) {
+				snprintf(pcname, sizeof(pcname), "0x%llx", (unsigned long long)pcs[i]);
+				fn = pcname;
+			}
+			if (store_writer_stack_frame(c->store, id, (int)i, "native", fn,
+						     fr[i].file, fr[i].line, fr[i].module, pcs[i]))
+				fail(c, "cannot write a stack");
+		}
+	}
+	free(key);
+	hashmap_str_put(&st->stacks, pcs, n * 8, (uint64_t)id);
+	return id;
+}
+
+/* ---- objects ------------------------------------------------------------------- */
+
+static const char *site_function(int64_t stack_id, struct collect *c, struct collect_image *img,
+				 const uint64_t *pcs, unsigned n)
+{
+	(void)stack_id;
+	(void)c;
+	static char buf[256];
+	if (!n)
+		return NULL;
+	struct sym_frame fr;
+	if (sym_lookup(img_sym(img), pcs[0], 1, &fr) < 0 || !fr.function)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s", fr.function);
+	return buf;
+}
+
+static int64_t new_object(struct collect *c, struct collect_image *img, uint64_t addr, int kind,
+			  int64_t ts, int64_t stack_id, const uint64_t *pcs, unsigned n,
+			  const char *label)
+{
+	struct image_state *st = img_state(img);
+	int64_t id = ++W.next_object;
+	hashmap_u64_put(&st->objs, addr, (uint64_t)id);
+	char name[512];
+	const char *kname = store_object_kind_name(kind);
+	const char *global = sym_data_name(img_sym(img), addr);
+	const char *fn;
+	if (label && *label)
+		snprintf(name, sizeof(name), "%s %s", kname ? kname : "object", label);
+	else if (global)
+		snprintf(name, sizeof(name), "%s", global);
+	else if ((fn = site_function(stack_id, c, img, pcs, n)))
+		snprintf(name, sizeof(name), "%s@%s", kname ? kname : "object", fn);
+	else
+		snprintf(name, sizeof(name), "%s@0x%llx", kname ? kname : "object",
+			 (unsigned long long)addr);
+	if (store_writer_object(c->store, id, img->pid, kind, name, ts, addr, stack_id))
+		fail(c, "cannot write an object");
+	return id;
+}
+
+static int64_t object_for(struct collect *c, struct collect_image *img, const struct collect_rec *r,
+			  int64_t stack_id, const uint64_t *pcs)
+{
+	if (!r->obj || !r->objkind)
+		return 0;
+	uint64_t *id = hashmap_u64_get(&img_state(img)->objs, r->obj);
+	if (id)
+		return (int64_t)*id;
+	return new_object(c, img, r->obj, r->objkind, r->ts, stack_id, pcs, r->nframes, NULL);
+}
+
+/* ---- records ------------------------------------------------------------------- */
+
+static void set_exit_status(struct proc *p, int status)
+{
+	if (WIFEXITED(status)) {
+		p->exit_code = WEXITSTATUS(status);
+		p->exit_signal = INT64_MIN;
+	} else if (WIFSIGNALED(status)) {
+		p->exit_signal = WTERMSIG(status);
+		p->exit_code = INT64_MIN;
+	}
+}
+
+static void write_event(struct collect *c, int pid, int tid, int kind, int64_t ts, int64_t obj,
+			int64_t wait, int64_t arg, int64_t stack)
+{
+	struct store_event e = {ts, pid, tid, kind, obj, wait, arg, stack};
+	if (store_writer_event(c->store, &e))
+		fail(c, "cannot write an event");
+	c->events_written++;
+	if (ts > W.max_ts)
+		W.max_ts = ts;
+}
+
+static void handle_ctl(struct collect *c, const struct collect_rec *r)
+{
+	struct collect_image *img = r->img;
+	switch (r->kind) {
+	case COLLECT_CTL_IMAGE_START: {
+		struct proc *p = proc_get(img->pid);
+		p->ppid = img->ppid;
+		free(p->argv);
+		p->argv = join_argv(img->argv ? img->argv : "", img->argv_len);
+		if (p->start_ns == INT64_MIN)
+			p->start_ns = r->ts;
+		break;
+	}
+	case COLLECT_CTL_IMAGE_END: {
+		struct image_state *st = img_state(img);
+		struct proc *p = proc_get(img->pid);
+		/* A process that died without exit() (a signal, SIGKILL) still ends. */
+		if (!st->exec_done && !st->exit_recorded && !p->have_exit_event) {
+			int64_t ts = st->last_ts > r->ts ? st->last_ts : r->ts;
+			write_event(c, img->pid, img->pid, WEFT_EV_PROCESS_EXIT, ts, 0, 0, -1, 0);
+			p->have_exit_event = 1;
+		}
+		if (!st->exec_done && (p->end_ns == INT64_MIN || p->end_ns < st->last_ts))
+			p->end_ns = st->last_ts > 0 ? st->last_ts : r->ts;
+		break;
+	}
+	case COLLECT_CTL_REAPED: {
+		struct proc *p = proc_get((int)r->arg);
+		set_exit_status(p, (int)r->wait);
+		break;
+	}
+	case COLLECT_CTL_SLOT_STATS: {
+		struct thr *t = thr_get(img->pid, r->tid, 0);
+		t->unrecorded += r->arg;
+		t->waits += r->wait;
+		break;
+	}
+	}
+}
+
+static void handle_rec(struct collect *c, struct collect_batch *b, const struct collect_rec *r)
+{
+	if (r->kind >= COLLECT_CTL_IMAGE_END) {
+		handle_ctl(c, r);
+		return;
+	}
+	struct collect_image *img = r->img;
+	struct image_state *st = img_state(img);
+	const uint64_t *pcs = &b->words[r->frames_off];
+	const char *payload = (const char *)&b->words[r->payload_off];
+	int pid = img->pid;
+	if (r->ts > st->last_ts)
+		st->last_ts = r->ts;
+	int64_t stack = c->stacks == WEFT_STACKS_NONE ? 0 : stack_id_for(c, img, pcs, r->nframes);
+	struct thr *t = thr_get(pid, r->tid, r->ts);
+	struct proc *self = proc_get(pid);
+	if (self->start_ns == INT64_MIN || r->ts - r->wait < self->start_ns)
+		self->start_ns = r->ts - r->wait;
+
+	switch (r->kind) {
+	case WEFT_REC_OBJECT_INIT: {
+		char label[256] = "";
+		if (r->payload_len) {
+			size_t l = r->payload_len < sizeof(label) ? r->payload_len : sizeof(label) - 1;
+			memcpy(label, payload, l);
+			label[l] = 0;
+		}
+		new_object(c, img, r->obj, (int)r->arg, r->ts, stack, pcs, r->nframes, label);
+		return;
+	}
+	case WEFT_REC_THREAD_NAME: {
+		struct thr *named = thr_get(pid, (int)r->arg ? (int)r->arg : r->tid, r->ts);
+		free(named->name);
+		named->name = strndup(payload, r->payload_len);
+		return;
+	}
+	case WEFT_REC_EXEC_ARGV:
+	case WEFT_REC_OBJECT_NAME:
+		return;
+	}
+	if (r->kind > WEFT_EV_MAX_PUBLIC)
+		return;
+
+	int64_t obj = 0, arg = r->arg;
+	switch (r->kind) {
+	case WEFT_EV_THREAD_START:
+		t->start_ns = r->ts - r->wait;
+		t->started = 1;
+		break;
+	case WEFT_EV_THREAD_EXIT:
+		t->end_ns = r->ts;
+		t->ended = 1;
+		break;
+	case WEFT_EV_PROCESS_EXIT: {
+		struct proc *p = proc_get(pid);
+		if (r->arg >= 0) {
+			p->exit_code = r->arg;
+			p->exit_signal = INT64_MIN;
+		}
+		p->end_ns = r->ts;
+		p->have_exit_event = 1;
+		st->exit_recorded = 1;
+		break;
+	}
+	case WEFT_EV_PROCESS_EXEC:
+		if (r->arg == 0)
+			st->exec_done = 1;
+		else
+			st->exec_done = 0; /* the exec failed: the image goes on */
+		break;
+	case WEFT_EV_PROCESS_FORK:
+	case WEFT_EV_PROCESS_SPAWN:
+		if (r->arg > 0) {
+			/* The child exists from the moment fork/spawn returned in the parent. */
+			struct proc *child = proc_get((int)r->arg);
+			if (child->start_ns == INT64_MIN || r->ts < child->start_ns)
+				child->start_ns = r->ts;
+			if (!child->ppid)
+				child->ppid = pid;
+		}
+		break;
+	case WEFT_EV_PROCESS_REAP: {
+		struct proc *child = proc_get((int)r->arg);
+		set_exit_status(child, (int)r->obj);
+		break;
+	}
+	default:
+		obj = object_for(c, img, r, stack, pcs);
+	}
+	write_event(c, pid, r->tid, r->kind, r->ts, obj, r->wait, arg, stack);
+	if (r->kind == WEFT_EV_OBJECT_DESTROY && r->obj)
+		hashmap_u64_del(&st->objs, r->obj);
+}
+
+/* ---- the thread ------------------------------------------------------------------ */
+
+static void *writer_main(void *arg)
+{
+	struct collect *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (!c->queue_head && !c->writer_stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		struct collect_batch *b = c->queue_head;
+		if (b) {
+			c->queue_head = b->next;
+			if (!c->queue_head)
+				c->queue_tail = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!b)
+			break; /* stop requested and nothing left */
+		for (size_t i = 0; i < b->nrecs; i++)
+			handle_rec(c, b, &b->recs[i]);
+		pthread_mutex_lock(&c->lock);
+		c->queued_bytes -= b->cap_recs * sizeof(*b->recs) + b->cap_words * 8;
+		pthread_mutex_unlock(&c->lock);
+		free(b->recs);
+		free(b->words);
+		free(b);
+		int64_t now = collect_now_rel(c);
+		if (now - W.last_commit_ns > COMMIT_EVERY_NS) {
+			W.last_commit_ns = now;
+			if (store_writer_commit(c->store))
+				fail(c, "cannot commit");
+		}
+	}
+	return NULL;
+}
+
+int writer_start(struct collect *c)
+{
+	memset(&W, 0, sizeof(W));
+	if (pthread_create(&c->writer, NULL, writer_main, c) != 0) {
+		weft_error("cannot start the writer thread");
+		return -1;
+	}
+	return 0;
+}
+
+void writer_submit(struct collect *c, struct collect_batch *b)
+{
+	pthread_mutex_lock(&c->lock);
+	b->next = NULL;
+	if (c->queue_tail)
+		c->queue_tail->next = b;
+	else
+		c->queue_head = b;
+	c->queue_tail = b;
+	c->queued_bytes += b->cap_recs * sizeof(*b->recs) + b->cap_words * 8;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int writer_backlogged(struct collect *c)
+{
+	pthread_mutex_lock(&c->lock);
+	int r = c->queued_bytes > BACKLOG_LIMIT;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static const char *basename_of(const char *argv)
+{
+	const char *end = argv + strcspn(argv, " ");
+	const char *s = argv;
+	for (const char *p = argv; p < end; p++)
+		if (*p == '/')
+			s = p + 1;
+	return s;
+}
+
+int writer_stop_and_join(struct collect *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->writer_stop = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->writer, NULL);
+
+	for (size_t i = 0; i < W.nprocs; i++) {
+		struct proc *p = &W.procs[i];
+		if (p->end_ns == INT64_MIN && p->start_ns != INT64_MIN)
+			p->end_ns = W.max_ts;
+		if (store_writer_process(c->store, p->pid, p->ppid, p->argv, p->start_ns, p->end_ns,
+					 p->exit_code, p->exit_signal))
+			fail(c, "cannot write a process");
+	}
+	for (size_t i = 0; i < W.nthrs; i++) {
+		struct thr *t = &W.thrs[i];
+		char name[256];
+		const char *nm = t->name;
+		/* A thread nobody named carries its process's name, as in the kernel. */
+		if (!nm) {
+			uint64_t *pi = hashmap_u64_get(&W.proc_by_pid, (uint64_t)t->pid);
+			if (pi && W.procs[*pi].argv) {
+				const char *b = basename_of(W.procs[*pi].argv);
+				snprintf(name, sizeof(name), "%.*s", (int)strcspn(b, " "), b);
+				nm = name;
+			}
+		}
+		if (store_writer_thread(c->store, t->pid, t->tid, nm, t->start_ns, t->end_ns,
+					t->unrecorded, t->waits))
+			fail(c, "cannot write a thread");
+	}
+	/*
+	 * process.exit events written with an unknown status get the reaped one
+	 * (-N for a signal); spawns through system()/popen() get the shell's pid.
+	 */
+	sqlite3_exec(store_writer_db(c->store),
+		     "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
+		     " WHERE proc.pid = ev.pid) WHERE kind = 15 AND arg = -1 AND"
+		     " (SELECT coalesce(exit_code, -exit_signal) FROM proc WHERE proc.pid = ev.pid)"
+		     " IS NOT NULL;"
+		     "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE p.ppid = ev.pid"
+		     " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT arg FROM ev e2"
+		     " WHERE e2.pid = ev.pid AND e2.kind IN (12, 14) AND e2.arg > 0)"
+		     " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;",
+		     NULL, NULL, NULL);
+	char num[32];
+	snprintf(num, sizeof(num), "%lld", (long long)W.max_ts);
+	store_writer_meta(c->store, "end_ns", num);
+
+	for (struct collect_image *img = c->images; img; img = img->next) {
+		struct image_state *st = img->writer_state;
+		if (st) {
+			sym_close(st->sym);
+			hashmap_u64_free(&st->objs);
+			hashmap_str_free(&st->stacks);
+			free(st);
+			img->writer_state = NULL;
+		}
+	}
+	for (size_t i = 0; i < W.nprocs; i++)
+		free(W.procs[i].argv);
+	for (size_t i = 0; i < W.nthrs; i++)
+		free(W.thrs[i].name);
+	free(W.procs);
+	free(W.thrs);
+	hashmap_u64_free(&W.proc_by_pid);
+	hashmap_u64_free(&W.thr_by_key);
+	hashmap_str_free(&W.stacks);
+	if (c->writer_failed) {
+		weft_error("%s", c->writer_error);
+		return -1;
+	}
+	return 0;
+}
