@@ -131,6 +131,7 @@ struct weft_tls {
 	uint64_t *ring;		 /* slot's word array */
 	uint64_t head;		 /* producer position (mirrors slot->head) */
 	uint64_t tail_cache;	 /* last tail seen; reloaded only when full */
+	uint64_t populated;	 /* mirrors slot->populated */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));

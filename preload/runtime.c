@@ -228,6 +228,7 @@ static int try_claim(struct weft_chunk *c, struct weft_tls *t)
 		t->ring = weft_slot_ring(c, i);
 		t->head = __atomic_load_n(&s->head, __ATOMIC_RELAXED);
 		t->tail_cache = __atomic_load_n(&s->tail, __ATOMIC_ACQUIRE);
+		t->populated = s->populated;
 		return 1;
 	}
 	return 0;
@@ -311,6 +312,35 @@ static int skip_own_frames(void **pcs, int n)
 	return i;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define POPULATE_MIN (1u << 13) /* words: 64 KiB first, doubling to 2 MiB */
+#define POPULATE_MAX (1u << 18)
+
+/*
+ * Backs the next stretch of a fresh ring with pages in one call. Taking
+ * the page faults one by one on shared memory costs microseconds each, and
+ * would land on the traced program's calls.
+ */
+static void populate_ahead(struct weft_tls *t, uint64_t upto)
+{
+	while (t->populated < WEFT_RING_WORDS && t->populated < upto) {
+		uint64_t step = t->populated < POPULATE_MIN ? POPULATE_MIN : t->populated;
+		if (step > POPULATE_MAX)
+			step = POPULATE_MAX;
+		if (t->populated + step > WEFT_RING_WORDS)
+			step = WEFT_RING_WORDS - t->populated;
+		uint64_t *p = t->ring + t->populated;
+		if (madvise(p, step * 8, MADV_POPULATE_WRITE) != 0) {
+			for (size_t i = 0; i < step; i += 512)
+				__atomic_store_n(&p[i], 0, __ATOMIC_RELAXED);
+		}
+		t->populated += step;
+		__atomic_store_n(&t->slot->populated, t->populated, __ATOMIC_RELEASE);
+	}
+}
+
 void weft_count_unrecorded(void)
 {
 	if (weft_tls.slot)
@@ -364,6 +394,8 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 	uint64_t *ring = t->ring;
 	const uint64_t mask = WEFT_RING_WORDS - 1;
 	uint64_t h = t->head;
+	if (WEFT_UNLIKELY(h + n > t->populated) && t->populated < WEFT_RING_WORDS)
+		populate_ahead(t, h + n);
 	struct weft_rec_header hdr = {kind, objkind, (uint8_t)nframes, 0, payload_len};
 	uint64_t w0;
 	memcpy(&w0, &hdr, 8);

@@ -19,7 +19,13 @@
 #define WEFT_CHUNK_MAGIC 0x74666577u /* "weft" */
 
 #define WEFT_SLOTS_PER_CHUNK 32
-#define WEFT_RING_WORDS (1u << 19) /* 4 MiB per thread ring */
+/*
+ * 64 MiB of address space per thread ring. Pages are backed lazily (the
+ * producer populates ahead in growing steps, the collector gives them back
+ * when the thread ends), so an idle thread costs almost nothing while a
+ * busy one can run far ahead of the collector without waiting.
+ */
+#define WEFT_RING_WORDS (1u << 23)
 #define WEFT_MAX_CHUNKS 128	   /* 4096 concurrently live threads per process */
 #define WEFT_MAX_FRAMES 64
 
@@ -139,6 +145,7 @@ struct weft_slot {
 	uint64_t generation; /* bumped on every claim so the collector sees reuse */
 	uint64_t unrecorded; /* calls not recorded (signal re-entry), counted */
 	uint64_t waits;	     /* times the producer waited for ring space */
+	uint64_t populated;  /* ring words already backed by pages (producer only) */
 };
 
 struct weft_chunk {

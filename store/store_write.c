@@ -86,7 +86,9 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 		goto fail;
 	}
 	close(fd);
-	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	/* One thread uses this connection: skip SQLite's per-call mutexes. */
+	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 			 w->db ? sqlite3_errmsg(w->db) : "out of memory");
 		goto fail;

@@ -19,8 +19,37 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#define BATCH_RECS 65536
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+#define BATCH_SEGS 4096
 #define BATCH_WORDS (1u << 20)
+
+/* Spent batches come back here instead of being freed: no page faults per drain. */
+static struct collect_batch *free_batches;
+static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void collect_batch_release(struct collect_batch *b)
+{
+	pthread_mutex_lock(&free_lock);
+	b->next = free_batches;
+	free_batches = b;
+	pthread_mutex_unlock(&free_lock);
+}
+
+void collect_batches_free(void)
+{
+	pthread_mutex_lock(&free_lock);
+	while (free_batches) {
+		struct collect_batch *b = free_batches;
+		free_batches = b->next;
+		free(b->segs);
+		munmap(b->words, b->cap_words * 8);
+		free(b);
+	}
+	pthread_mutex_unlock(&free_lock);
+}
 
 uint64_t collect_mono_ns(void)
 {
@@ -104,131 +133,171 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 
 /* ---- batches ---------------------------------------------------------------- */
 
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (!q) {
+		weft_error("out of memory while collecting");
+		abort();
+	}
+	return q;
+}
+
+/*
+ * Word arenas come from mmap with MAP_POPULATE and are kept for reuse:
+ * faulting fresh memory in page by page is the collector's largest cost on
+ * virtual machines.
+ */
+static uint64_t *arena_alloc(size_t words)
+{
+	void *p = mmap(NULL, words * 8, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		weft_error("out of memory while collecting");
+		abort();
+	}
+	return p;
+}
+
+static uint64_t *arena_grow(uint64_t *old, size_t old_words, size_t used, size_t words)
+{
+	uint64_t *n = arena_alloc(words);
+	memcpy(n, old, used * 8);
+	munmap(old, old_words * 8);
+	return n;
+}
+
 static struct collect_batch *batch_new(void)
 {
-	struct collect_batch *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	b->cap_recs = BATCH_RECS;
-	b->cap_words = BATCH_WORDS;
-	b->recs = malloc(b->cap_recs * sizeof(*b->recs));
-	b->words = malloc(b->cap_words * sizeof(*b->words));
-	if (!b->recs || !b->words) {
-		free(b->recs);
-		free(b->words);
-		free(b);
-		return NULL;
+	pthread_mutex_lock(&free_lock);
+	struct collect_batch *b = free_batches;
+	if (b)
+		free_batches = b->next;
+	pthread_mutex_unlock(&free_lock);
+	if (b) {
+		b->next = NULL;
+		b->nsegs = b->nwords = 0;
+		return b;
 	}
+	b = xrealloc(NULL, sizeof(*b));
+	memset(b, 0, sizeof(*b));
+	b->cap_segs = BATCH_SEGS;
+	b->cap_words = BATCH_WORDS;
+	b->segs = xrealloc(NULL, b->cap_segs * sizeof(*b->segs));
+	b->words = arena_alloc(b->cap_words);
 	return b;
 }
 
 static void submit_current(struct collect *c)
 {
-	if (c->cur && c->cur->nrecs) {
+	if (c->cur && c->cur->nsegs) {
 		writer_submit(c, c->cur);
 		c->cur = NULL;
 	}
 }
 
-/* Room for one more record with nwords of frames+payload; submits a full batch. */
-static struct collect_rec *batch_reserve(struct collect *c, uint32_t nwords)
+/* A new segment with room for nwords raw words in the current batch. */
+static struct collect_seg *seg_reserve(struct collect *c, uint64_t nwords)
 {
-	if (c->cur && (c->cur->nrecs == c->cur->cap_recs ||
-		       c->cur->nwords + nwords > c->cur->cap_words))
-		submit_current(c);
-	if (!c->cur) {
+	if (!c->cur)
 		c->cur = batch_new();
-		if (!c->cur) {
-			weft_error("out of memory while collecting");
-			abort();
-		}
+	struct collect_batch *b = c->cur;
+	if (b->nsegs == b->cap_segs) {
+		b->cap_segs *= 2;
+		b->segs = xrealloc(b->segs, b->cap_segs * sizeof(*b->segs));
 	}
-	struct collect_rec *r = &c->cur->recs[c->cur->nrecs++];
-	memset(r, 0, sizeof(*r));
-	return r;
+	if (b->nwords + nwords > b->cap_words) {
+		size_t ncap = b->cap_words;
+		while (b->nwords + nwords > ncap)
+			ncap *= 2;
+		b->words = arena_grow(b->words, b->cap_words, b->nwords, ncap);
+		b->cap_words = ncap;
+	}
+	struct collect_seg *sg = &b->segs[b->nsegs++];
+	memset(sg, 0, sizeof(*sg));
+	sg->off = b->nwords;
+	sg->nwords = nwords;
+	b->nwords += nwords;
+	return sg;
 }
 
 static void push_ctl(struct collect *c, struct collect_image *img, int kind, int tid, int64_t ts,
 		     int64_t arg, int64_t wait)
 {
-	struct collect_rec *r = batch_reserve(c, 0);
-	r->img = img;
-	r->kind = (uint8_t)kind;
-	r->tid = tid;
-	r->ts = ts;
-	r->arg = arg;
-	r->wait = wait;
+	struct collect_seg *sg = seg_reserve(c, 0);
+	sg->img = img;
+	sg->ctl = (uint8_t)kind;
+	sg->tid = tid;
+	sg->ts = ts;
+	sg->arg = arg;
+	sg->wait = wait;
 }
 
 /* ---- draining ------------------------------------------------------------------ */
 
-static int64_t to_ns(struct collect *c, const struct weft_chunk *ch, uint64_t ts)
+void collect_clock(struct collect *c, struct collect_clock *out)
 {
-	if (ch->clock)
-		return (int64_t)((double)(int64_t)(ts - c->tsc0) * c->ns_per_tick);
-	return (int64_t)(ts - c->start_mono_ns);
+	pthread_mutex_lock(&c->lock);
+	out->tsc0 = c->tsc0;
+	out->ns_per_tick = c->ns_per_tick;
+	out->start_mono_ns = c->start_mono_ns;
+	pthread_mutex_unlock(&c->lock);
 }
 
-static int64_t dur_ns(struct collect *c, const struct weft_chunk *ch, uint64_t d)
+/*
+ * Moves everything published in one ring into the batch as raw words: the
+ * producer advances head by whole records only, so [tail, head) never cuts
+ * a record. Parsing is the writer's job; this stays a memcpy.
+ */
+static void drain_slot(struct collect *c, struct collect_image *img, unsigned k, unsigned si)
 {
-	if (ch->clock)
-		return (int64_t)((double)d * c->ns_per_tick);
-	return (int64_t)d;
-}
-
-static void drain_slot(struct collect *c, struct collect_image *img, struct weft_chunk *ch,
-		       unsigned si)
-{
+	struct weft_chunk *ch = img->chunks[k];
 	struct weft_slot *s = &ch->slots[si];
 	uint64_t head = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = s->tail;
-	uint64_t *ring = weft_slot_ring(ch, si);
-	const uint64_t mask = WEFT_RING_WORDS - 1;
-	int tid = s->tid;
-
-	while (tail < head) {
-		struct weft_rec_header h;
-		uint64_t w0 = ring[tail & mask];
-		memcpy(&h, &w0, 8);
-		uint32_t n = weft_rec_words(h.nframes, h.payload_len);
-		if (h.kind == 0 || h.nframes > WEFT_MAX_FRAMES + 8 || h.payload_len > 4096 ||
-		    tail + n > head) {
-			/* The program scribbled over its ring: say so, skip what is left. */
-			weft_warn("pid %d tid %d: corrupt trace buffer, %llu words skipped",
-				  img->pid, tid, (unsigned long long)(head - tail));
-			tail = head;
-			break;
+	if (head != tail) {
+		const uint64_t mask = WEFT_RING_WORDS - 1;
+		uint64_t *ring = weft_slot_ring(ch, si);
+		uint64_t n = head - tail;
+		/*
+		 * Map what the producer has backed in one call: page faults one
+		 * by one cost microseconds each on virtual machines.
+		 */
+		uint64_t pop = __atomic_load_n(&s->populated, __ATOMIC_ACQUIRE);
+		uint64_t *seen = &img->mapped[k][si];
+		if (pop > *seen && pop <= WEFT_RING_WORDS) {
+			madvise(ring + *seen, (pop - *seen) * 8, MADV_POPULATE_READ);
+			*seen = pop;
 		}
-		struct collect_rec *r = batch_reserve(c, n);
-		struct collect_batch *b = c->cur;
-		r->img = img;
-		r->tid = tid;
-		r->kind = h.kind;
-		r->objkind = h.objkind;
-		r->nframes = h.nframes;
-		r->ts = to_ns(c, ch, ring[(tail + 1) & mask]);
-		r->obj = ring[(tail + 2) & mask];
-		r->wait = dur_ns(c, ch, ring[(tail + 3) & mask]);
-		r->arg = (int64_t)ring[(tail + 4) & mask];
-		r->frames_off = (uint32_t)b->nwords;
-		for (unsigned i = 0; i < h.nframes; i++)
-			b->words[b->nwords++] = ring[(tail + WEFT_REC_FIXED_WORDS + i) & mask];
-		r->payload_off = (uint32_t)b->nwords;
-		r->payload_len = h.payload_len;
-		uint32_t pw = (h.payload_len + 7) / 8;
-		for (unsigned i = 0; i < pw; i++)
-			b->words[b->nwords++] =
-				ring[(tail + WEFT_REC_FIXED_WORDS + h.nframes + i) & mask];
-		tail += n;
+		if (n > WEFT_RING_WORDS) {
+			weft_warn("pid %d: corrupt trace buffer ignored", img->pid);
+			n = 0;
+		}
+		struct collect_seg *sg = seg_reserve(c, n);
+		sg->img = img;
+		sg->tid = s->tid;
+		sg->tsc = (uint8_t)ch->clock;
+		uint64_t *dst = &c->cur->words[sg->off];
+		uint64_t start = tail & mask;
+		uint64_t first = n < WEFT_RING_WORDS - start ? n : WEFT_RING_WORDS - start;
+		memcpy(dst, ring + start, first * 8);
+		memcpy(dst + first, ring, (n - first) * 8);
+		c->drained_words += n;
+		__atomic_store_n(&s->tail, head, __ATOMIC_RELEASE);
+		tail = head;
 	}
-	__atomic_store_n(&s->tail, tail, __ATOMIC_RELEASE);
-
 	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == WEFT_SLOT_RETIRED &&
 	    __atomic_load_n(&s->head, __ATOMIC_ACQUIRE) == tail) {
-		push_ctl(c, img, COLLECT_CTL_SLOT_STATS, tid, 0, (int64_t)s->unrecorded,
+		push_ctl(c, img, COLLECT_CTL_SLOT_STATS, s->tid, 0, (int64_t)s->unrecorded,
 			 (int64_t)s->waits);
 		s->unrecorded = 0;
 		s->waits = 0;
+		/* Give the ended thread's pages back; the next owner populates anew. */
+		if (s->populated) {
+			madvise(weft_slot_ring(ch, si), s->populated * 8, MADV_REMOVE);
+			s->populated = 0;
+			img->mapped[k][si] = 0;
+		}
 		__atomic_store_n(&s->state, WEFT_SLOT_FREE, __ATOMIC_RELEASE);
 	}
 }
@@ -237,19 +306,24 @@ static void drain_image(struct collect *c, struct collect_image *img)
 {
 	for (unsigned k = 0; k < img->nchunks; k++)
 		for (unsigned i = 0; i < WEFT_SLOTS_PER_CHUNK; i++)
-			drain_slot(c, img, img->chunks[k], i);
+			drain_slot(c, img, k, i);
 }
 
-void collect_drain(struct collect *c)
+size_t collect_drain(struct collect *c)
 {
-	if (c->use_tsc && collect_mono_ns() - c->cal_mono > 200000000ull)
+	uint64_t before = c->drained_words;
+	if (c->use_tsc && collect_mono_ns() - c->cal_mono > 200000000ull) {
+		pthread_mutex_lock(&c->lock);
 		calibrate(c);
+		pthread_mutex_unlock(&c->lock);
+	}
 	if (writer_backlogged(c))
-		return; /* producers wait: the lossless mode's back-pressure */
+		return 0; /* producers wait: the lossless mode's back-pressure */
 	for (struct collect_image *img = c->images; img; img = img->next)
 		if (!img->closed || img->nchunks)
 			drain_image(c, img);
 	submit_current(c);
+	return (size_t)(c->drained_words - before);
 }
 
 /* ---- connections --------------------------------------------------------------- */
@@ -501,6 +575,7 @@ int collect_finish(struct collect *c)
 	}
 	submit_current(c);
 	int rc = writer_stop_and_join(c);
+	collect_batches_free();
 	close(c->listen_fd);
 	for (int i = 0; i < npending; i++)
 		close(pending_fds[i]);

@@ -16,31 +16,45 @@
 
 struct collect_image;
 
-/* One decoded record, timestamps already in ns since the trace start. */
+/* One decoded record (built by the writer), timestamps in ns since the trace start. */
 struct collect_rec {
 	struct collect_image *img;
 	int32_t tid;
 	uint8_t kind, objkind, nframes, pad;
 	int64_t ts, wait, arg;
 	uint64_t obj;
-	uint32_t frames_off;  /* index into the batch's word arena */
-	uint32_t payload_off; /* index into the batch's word arena */
+	const uint64_t *frames;
+	const char *payload;
 	uint32_t payload_len;
 };
 
-/* Control records the main thread sends the writer alongside events. */
+/* Control records the main thread sends the writer alongside ring data. */
 enum {
+	COLLECT_CTL_NONE = 0,	      /* a run of raw ring words */
 	COLLECT_CTL_IMAGE_END = 200,  /* img's connection closed and its rings are drained */
 	COLLECT_CTL_REAPED = 201,     /* arg = pid, wait = wait status, ts = when */
 	COLLECT_CTL_SLOT_STATS = 202, /* tid's unrecorded (arg) and producer waits (wait) */
 	COLLECT_CTL_IMAGE_START = 203, /* img connected (its hello arrived) */
 };
 
+/*
+ * A run of whole records copied out of one ring as raw words (the main
+ * thread only copies; the writer parses), or a control record.
+ */
+struct collect_seg {
+	struct collect_image *img;
+	int32_t tid;
+	uint8_t ctl;
+	uint8_t tsc; /* ring timestamps are TSC ticks */
+	uint64_t off, nwords;
+	int64_t ts, arg, wait; /* control records */
+};
+
 struct collect_batch {
 	struct collect_batch *next;
-	size_t nrecs, cap_recs;
+	size_t nsegs, cap_segs;
 	size_t nwords, cap_words;
-	struct collect_rec *recs;
+	struct collect_seg *segs;
 	uint64_t *words;
 };
 
@@ -57,6 +71,7 @@ struct collect_image {
 	int64_t start_ns;
 	struct weft_chunk *chunks[WEFT_MAX_CHUNKS];
 	unsigned nchunks;
+	uint64_t mapped[WEFT_MAX_CHUNKS][WEFT_SLOTS_PER_CHUNK]; /* ring words populated here */
 	void *writer_state;	/* owned by the writer thread */
 };
 
@@ -82,6 +97,9 @@ struct collect {
 	char writer_error[256];
 	pthread_t writer;
 	uint64_t events_written;
+	uint64_t events_lost; /* corrupt ring runs skipped (counted in meta) */
+	uint64_t drained_words;
+	uint64_t writer_busy_ns; /* time the writer spent turning records into rows */
 	int stacks;
 };
 
@@ -90,7 +108,10 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 /* Accepts connections and reads hellos; returns after at most timeout_ms. */
 int collect_poll(struct collect *c, int timeout_ms);
 /* Copies whatever is in the rings into the current batch and hands it to the writer. */
-void collect_drain(struct collect *c);
+size_t collect_drain(struct collect *c);
+/* Returns a batch the writer is done with, for reuse. */
+void collect_batch_release(struct collect_batch *b);
+void collect_batches_free(void);
 /* Records a reaped child's status. */
 void collect_reaped(struct collect *c, pid_t pid, int status);
 /* Number of open connections (traced process images still alive). */
@@ -100,6 +121,13 @@ int collect_live_pids(struct collect *c, pid_t *out, int max);
 /* Drains everything, stops the writer, writes processes/threads; returns 0 or -1. */
 int collect_finish(struct collect *c);
 uint64_t collect_mono_ns(void);
+
+/* A consistent copy of the clock calibration, for converting ring timestamps. */
+struct collect_clock {
+	uint64_t tsc0, start_mono_ns;
+	double ns_per_tick;
+};
+void collect_clock(struct collect *c, struct collect_clock *out);
 int64_t collect_now_rel(struct collect *c);
 
 /* The writer thread (tracer/writer.c). */

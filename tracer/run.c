@@ -371,9 +371,17 @@ int weft_cmd_run(int argc, char **argv)
 
 	int child_status = 0, child_done = 0, no_children = 0;
 	uint64_t t_start = collect_mono_ns(), term_sent_at = 0, quiet_since = 0;
+	size_t got = 0;
+	uint64_t dbg_poll = 0, dbg_drain = 0, dbg_iter = 0;
 	for (;;) {
-		collect_poll(&c, 5);
-		collect_drain(&c);
+		/* Busy rings are drained again at once; idle ones every few ms. */
+		uint64_t d0 = collect_mono_ns();
+		collect_poll(&c, got > 100000 ? 0 : 1);
+		uint64_t d1 = collect_mono_ns();
+		got = collect_drain(&c);
+		dbg_poll += d1 - d0;
+		dbg_drain += collect_mono_ns() - d1;
+		dbg_iter++;
 		for (;;) {
 			int st;
 			pid_t r = waitpid(-1, &st, WNOHANG);
@@ -417,9 +425,18 @@ int weft_cmd_run(int argc, char **argv)
 			break;
 	}
 
+	if (getenv("WEFT_DEBUG"))
+		fprintf(stderr, "weft: loop %llu iterations, poll %.1f ms, drain %.1f ms, %llu words\n",
+			(unsigned long long)dbg_iter, dbg_poll / 1e6, dbg_drain / 1e6,
+			(unsigned long long)c.drained_words);
 	int exit_status = child_done ? status_to_exit(child_status) : 1;
 	int failed = collect_finish(&c) != 0;
-	char num[32];
+	char num[64];
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_written);
+	store_writer_meta(w, "events", num);
+	snprintf(num, sizeof(num), "%.0f",
+		 c.writer_busy_ns ? c.events_written * 1e9 / (double)c.writer_busy_ns : 0.0);
+	store_writer_meta(w, "writer_events_per_s", num);
 	snprintf(num, sizeof(num), "%d", exit_status);
 	store_writer_meta(w, "exit_status", num);
 	if (!failed && store_writer_finalize(w) != 0) {

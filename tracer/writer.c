@@ -8,6 +8,7 @@
 #include "tracer/hashmap.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,10 +355,10 @@ static void write_event(struct collect *c, int pid, int tid, int kind, int64_t t
 		W.max_ts = ts;
 }
 
-static void handle_ctl(struct collect *c, const struct collect_rec *r)
+static void handle_ctl(struct collect *c, const struct collect_seg *r)
 {
 	struct collect_image *img = r->img;
-	switch (r->kind) {
+	switch (r->ctl) {
 	case COLLECT_CTL_IMAGE_START: {
 		struct proc *p = proc_get(img->pid);
 		p->ppid = img->ppid;
@@ -394,16 +395,12 @@ static void handle_ctl(struct collect *c, const struct collect_rec *r)
 	}
 }
 
-static void handle_rec(struct collect *c, struct collect_batch *b, const struct collect_rec *r)
+static void handle_rec(struct collect *c, const struct collect_rec *r)
 {
-	if (r->kind >= COLLECT_CTL_IMAGE_END) {
-		handle_ctl(c, r);
-		return;
-	}
 	struct collect_image *img = r->img;
 	struct image_state *st = img_state(img);
-	const uint64_t *pcs = &b->words[r->frames_off];
-	const char *payload = (const char *)&b->words[r->payload_off];
+	const uint64_t *pcs = r->frames;
+	const char *payload = r->payload;
 	int pid = img->pid;
 	if (r->ts > st->last_ts)
 		st->last_ts = r->ts;
@@ -488,11 +485,58 @@ static void handle_rec(struct collect *c, struct collect_batch *b, const struct 
 		hashmap_u64_del(&st->objs, r->obj);
 }
 
+/* Splits a run of raw ring words into records and handles each. */
+static void parse_segment(struct collect *c, const struct collect_clock *clk,
+			  const struct collect_seg *sg, const uint64_t *w)
+{
+	uint64_t pos = 0;
+	while (pos < sg->nwords) {
+		struct weft_rec_header h;
+		memcpy(&h, &w[pos], 8);
+		uint32_t n = weft_rec_words(h.nframes, h.payload_len);
+		if (h.kind == 0 || h.nframes > WEFT_MAX_FRAMES + 8 || h.payload_len > 4096 ||
+		    pos + n > sg->nwords) {
+			/* The program scribbled over its own ring: say so, drop the rest. */
+			weft_warn("pid %d tid %d: corrupt trace buffer, %llu words skipped",
+				  sg->img->pid, sg->tid, (unsigned long long)(sg->nwords - pos));
+			c->events_lost++;
+			return;
+		}
+		struct collect_rec r;
+		r.img = sg->img;
+		r.tid = sg->tid;
+		r.kind = h.kind;
+		r.objkind = h.objkind;
+		r.nframes = h.nframes;
+		uint64_t ts = w[pos + 1], wait = w[pos + 3];
+		if (sg->tsc) {
+			r.ts = (int64_t)((double)(int64_t)(ts - clk->tsc0) * clk->ns_per_tick);
+			r.wait = (int64_t)((double)wait * clk->ns_per_tick);
+		} else {
+			r.ts = (int64_t)(ts - clk->start_mono_ns);
+			r.wait = (int64_t)wait;
+		}
+		r.obj = w[pos + 2];
+		r.arg = (int64_t)w[pos + 4];
+		r.frames = &w[pos + WEFT_REC_FIXED_WORDS];
+		r.payload = (const char *)&w[pos + WEFT_REC_FIXED_WORDS + h.nframes];
+		r.payload_len = h.payload_len;
+		handle_rec(c, &r);
+		pos += n;
+	}
+}
+
 /* ---- the thread ------------------------------------------------------------------ */
 
 static void *writer_main(void *arg)
 {
 	struct collect *c = arg;
+	/*
+	 * The traced program comes first: on a busy machine the writer only
+	 * takes idle CPU, and catches up from the in-memory backlog later.
+	 */
+	struct sched_param sp = {0};
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
 		while (!c->queue_head && !c->writer_stop)
@@ -506,14 +550,21 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		if (!b)
 			break; /* stop requested and nothing left */
-		for (size_t i = 0; i < b->nrecs; i++)
-			handle_rec(c, b, &b->recs[i]);
+		uint64_t t0 = collect_mono_ns();
+		struct collect_clock clk;
+		collect_clock(c, &clk);
+		for (size_t i = 0; i < b->nsegs; i++) {
+			const struct collect_seg *sg = &b->segs[i];
+			if (sg->ctl)
+				handle_ctl(c, sg);
+			else
+				parse_segment(c, &clk, sg, &b->words[sg->off]);
+		}
+		c->writer_busy_ns += collect_mono_ns() - t0;
 		pthread_mutex_lock(&c->lock);
-		c->queued_bytes -= b->cap_recs * sizeof(*b->recs) + b->cap_words * 8;
+		c->queued_bytes -= b->nwords * 8 + b->nsegs * sizeof(*b->segs);
 		pthread_mutex_unlock(&c->lock);
-		free(b->recs);
-		free(b->words);
-		free(b);
+		collect_batch_release(b);
 		int64_t now = collect_now_rel(c);
 		if (now - W.last_commit_ns > COMMIT_EVERY_NS) {
 			W.last_commit_ns = now;
@@ -543,7 +594,7 @@ void writer_submit(struct collect *c, struct collect_batch *b)
 	else
 		c->queue_head = b;
 	c->queue_tail = b;
-	c->queued_bytes += b->cap_recs * sizeof(*b->recs) + b->cap_words * 8;
+	c->queued_bytes += b->nwords * 8 + b->nsegs * sizeof(*b->segs);
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
