@@ -304,12 +304,14 @@ static int wait_for_space(struct weft_tls *t, uint32_t n)
 	}
 }
 
-static int skip_own_frames(void **pcs, int n)
+/* Drops our own frames (hooks, the thread trampoline): they mean nothing to the user. */
+static int drop_own_frames(void **pcs, int n)
 {
-	int i = 0;
-	while (i < n && (uintptr_t)pcs[i] >= self_lo && (uintptr_t)pcs[i] < self_hi)
-		i++;
-	return i;
+	int o = 0;
+	for (int i = 0; i < n; i++)
+		if (!((uintptr_t)pcs[i] >= self_lo && (uintptr_t)pcs[i] < self_hi))
+			pcs[o++] = pcs[i];
+	return o;
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -371,8 +373,7 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 		nframes = unw_backtrace(pcs, WEFT_MAX_FRAMES + 8);
 		if (nframes < 0)
 			nframes = 0;
-		first = skip_own_frames(pcs, nframes);
-		nframes -= first;
+		nframes = drop_own_frames(pcs, nframes);
 		if (nframes > WEFT_MAX_FRAMES)
 			nframes = WEFT_MAX_FRAMES;
 		if (nframes == 0 && caller) {

@@ -1,10 +1,12 @@
+#define _GNU_SOURCE
 /*
  * Exactly known numbers of every synchronization operation, for the trace
  * core's exact-count tests. Per worker thread (NTHREADS of them):
  *   NMUTEX lock/unlock of shared_mu, NREAD rdlock + NWRITE wrlock of table_rw,
  *   NSPIN spin lock/unlock of spin, NTRY failing trylocks of busy_mu (held by main),
  *   NSEM sem_wait on items (main posts NTHREADS*NSEM), NBARRIER barrier waits.
- * Plus one cond ping-pong of NPING rounds between two extra threads.
+ * Plus one cond ping-pong of NPING rounds between two extra threads named
+ * "ping" and "pong" (exactly 2*NPING cond signals; waits depend on timing).
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -30,7 +32,7 @@ pthread_barrier_t step_barrier;
 pthread_mutex_t ping_mu = PTHREAD_MUTEX_INITIALIZER;
 pthread_cond_t ping_cv = PTHREAD_COND_INITIALIZER;
 int turn; /* 0: ping's turn, 1: pong's */
-long counter, table;
+long counter, spun, table;
 
 static void *worker(void *arg)
 {
@@ -53,7 +55,7 @@ static void *worker(void *arg)
 	}
 	for (int i = 0; i < NSPIN; i++) {
 		pthread_spin_lock(&spin);
-		counter++;
+		spun++;
 		pthread_spin_unlock(&spin);
 	}
 	for (int i = 0; i < NTRY; i++)
@@ -69,6 +71,7 @@ static void *worker(void *arg)
 static void *pinger(void *arg)
 {
 	int me = (int)(long)arg;
+	pthread_setname_np(pthread_self(), me ? "pong" : "ping");
 	for (int i = 0; i < NPING; i++) {
 		pthread_mutex_lock(&ping_mu);
 		while (turn != me)
@@ -101,6 +104,6 @@ int main(void)
 	pthread_barrier_destroy(&step_barrier);
 	sem_destroy(&items);
 	pthread_spin_destroy(&spin);
-	printf("counter=%ld table=%ld\n", counter, table);
+	printf("counter=%ld spun=%ld table=%ld\n", counter, spun, table);
 	return 0;
 }

@@ -1,0 +1,197 @@
+# Trace core: exact counts of every recorded operation, the process tree,
+# crashes, exit statuses, signals, timeouts and output safety.
+# Sourced by tests/run.sh with $WEFT, $PROGS, $WORK set.
+
+# wrun OUT ARGS...: runs weft run with a time limit, sets $rc.
+wrun() {
+	local out=$1
+	shift
+	timeout 120 "$WEFT" run -o "$out" "$@" >"$WORK/stdout" 2>"$WORK/stderr"
+	rc=$?
+}
+
+# ---- exact counts of every synchronization operation ----
+wrun s.db -- "$PROGS/sync_counts"
+expect_eq "sync: exit status" "$rc" 0
+expect_eq "sync: program output untouched" "$(cat "$WORK/stdout")" "counter=4000 spun=400 table=1000"
+q() { sql s.db "$1"; }
+count() { q "SELECT count(*) FROM events e LEFT JOIN objects o USING(object_id) WHERE $1"; }
+expect_eq "sync: mutex acquires" "$(count "e.kind='lock.acquire' AND o.name='shared_mu'")" 4000
+expect_eq "sync: mutex releases" "$(count "e.kind='lock.release' AND o.name='shared_mu'")" 4000
+expect_eq "sync: rwlock read acquires" "$(count "e.kind='lock.acquire' AND o.name='table_rw' AND e.arg=0")" 2000
+expect_eq "sync: rwlock write acquires" "$(count "e.kind='lock.acquire' AND o.name='table_rw' AND e.arg=1")" 1000
+expect_eq "sync: rwlock releases" "$(count "e.kind='lock.release' AND o.name='table_rw'")" 3000
+expect_eq "sync: rwlock kind" "$(q "SELECT kind FROM objects WHERE name='table_rw'")" rwlock
+expect_eq "sync: spin acquires" "$(count "e.kind='lock.acquire' AND o.name='spin' AND o.kind='spinlock'")" 400
+expect_eq "sync: spin releases" "$(count "e.kind='lock.release' AND o.name='spin'")" 400
+expect_eq "sync: failed trylocks (EBUSY)" "$(count "e.kind='lock.fail' AND o.name='busy_mu' AND e.arg=16")" 800
+expect_eq "sync: semaphore waits" "$(count "e.kind='lock.acquire' AND o.name='items' AND o.kind='semaphore'")" 1200
+expect_eq "sync: semaphore posts" "$(count "e.kind='lock.release' AND o.name='items'")" 1200
+expect_eq "sync: barrier waits" "$(count "e.kind='barrier.wait' AND o.name='step_barrier'")" 40
+expect_eq "sync: barrier serial threads" "$(count "e.kind='barrier.wait' AND e.arg=1")" 10
+expect_eq "sync: cond signals" "$(count "e.kind='cond.signal' AND o.name='ping_cv' AND o.kind='cond'")" 100
+waits=$(count "e.kind='cond.wait' AND o.name='ping_cv'")
+expect_eq "sync: cond wait releases its mutex" "$(count "e.kind='lock.release' AND o.name='ping_mu' AND e.arg=2")" "$waits"
+expect_eq "sync: cond wait re-acquires its mutex" "$(count "e.kind='lock.acquire' AND o.name='ping_mu' AND e.arg=2")" "$waits"
+expect_eq "sync: explicit ping_mu acquires" "$(count "e.kind='lock.acquire' AND o.name='ping_mu' AND e.arg=0")" 100
+expect_eq "sync: thread creates" "$(count "e.kind='thread.create' AND e.arg > 0")" 6
+expect_eq "sync: thread starts" "$(count "e.kind='thread.start'")" 6
+expect_eq "sync: thread exits" "$(count "e.kind='thread.exit'")" 6
+expect_eq "sync: joins name the joined tid" "$(q "SELECT count(*) FROM events j JOIN events c ON c.kind='thread.create' AND c.arg=j.arg WHERE j.kind='thread.join'")" 6
+expect_eq "sync: threads table" "$(q "SELECT count(*) FROM threads")" 7
+expect_eq "sync: thread names" "$(q "SELECT group_concat(name) FROM (SELECT name FROM threads WHERE name IN ('ping','pong') ORDER BY name)")" "ping,pong"
+expect_eq "sync: destroys" "$(count "e.kind='object.destroy'")" 3
+expect_eq "sync: process exit recorded" "$(count "e.kind='process.exit' AND e.arg=0")" 1
+expect_eq "sync: every event has a caller stack" "$(count "e.stack_id = 0 AND e.kind LIKE 'lock.%'")" 0
+expect_eq "sync: call site symbolized" "$(q "SELECT f.function || ':' || replace(f.file, rtrim(f.file, replace(f.file, '/', '')), '') FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name='shared_mu' GROUP BY 1")" "worker:sync_counts.c"
+expect_eq "sync: holds never overlap" "$(q "SELECT count(*) FROM events a JOIN events b ON a.object_id=b.object_id AND a.id<>b.id AND a.kind='lock.acquire' AND b.kind='lock.acquire' JOIN objects o ON o.object_id=a.object_id WHERE o.name='shared_mu' AND a.ts_ns=b.ts_ns AND a.tid=b.tid")" 0
+expect_eq "sync: wait_ns never negative" "$(q "SELECT count(*) FROM events WHERE wait_ns < 0")" 0
+expect_eq "sync: meta complete" "$(q "SELECT value FROM meta WHERE key='complete'")" 1
+expect_eq "sync: schema version" "$(q "PRAGMA user_version")" 1
+expect_eq "sync: trace mode 0600" "$(stat -c %a s.db)" 600
+expect_eq "sync: no WAL left behind" "$(ls s.db-wal s.db-shm 2>/dev/null | wc -l)" 0
+
+# ---- stack modes ----
+wrun none.db --stacks none -- "$PROGS/sync_counts"
+expect_eq "stacks none: no stacks" "$(sql none.db "SELECT count(*) FROM events WHERE stack_id <> 0")" 0
+expect_eq "stacks none: same counts" "$(sql none.db "SELECT count(*) FROM events WHERE kind='lock.acquire' AND arg < 2")" "$(sql s.db "SELECT count(*) FROM events WHERE kind='lock.acquire' AND arg < 2")"
+wrun full.db --stacks full -- "$PROGS/sync_counts"
+expect_eq "stacks full: exit" "$rc" 0
+expect_eq "stacks full: worker stacks exist" "$(sql full.db "SELECT count(*) > 0 FROM stack_frames WHERE depth=0 AND function='worker'")" 1
+expect_eq "stacks full: worker is called by start_thread (no weft frames)" "$(sql full.db "SELECT count(*) FROM stack_frames f0 JOIN stack_frames f1 ON f1.stack_id=f0.stack_id AND f1.depth=1 WHERE f0.depth=0 AND f0.function='worker' AND f1.function<>'start_thread'")" 0
+expect_eq "stacks full: no frames inside weft" "$(sql full.db "SELECT count(*) FROM stack_frames WHERE module LIKE '%libweft.so'")" 0
+expect_eq "stacks full: main's stack reaches __libc_start_call_main" "$(sql full.db "SELECT count(DISTINCT f.stack_id) > 0 FROM stack_frames f WHERE f.function='__libc_start_call_main'")" 1
+expect_eq "stacks full: meta" "$(sql full.db "SELECT value FROM meta WHERE key='stacks'")" full
+
+# ---- the process tree ----
+wrun p.db -- "$PROGS/proc_tree"
+expect_eq "tree: exit status" "$rc" 0
+expect_eq "tree: 7 processes" "$(sql p.db "SELECT count(*) FROM processes")" 7
+root=$(sql p.db "SELECT pid FROM processes WHERE ppid NOT IN (SELECT pid FROM processes)")
+expect_eq "tree: fork children" "$(sql p.db "SELECT count(*) FROM events WHERE kind='process.fork' AND pid=$root")" 3
+expect_eq "tree: child exit 7" "$(sql p.db "SELECT count(*) FROM processes WHERE ppid=$root AND exit_code=7")" 1
+expect_eq "tree: child killed by SIGKILL" "$(sql p.db "SELECT count(*) FROM processes WHERE ppid=$root AND exit_signal=9")" 1
+expect_eq "tree: leaves (scrubbed env, posix_spawn, system) traced" "$(sql p.db "SELECT count(*) FROM processes WHERE argv LIKE '%proc_tree leaf' AND exit_code=5")" 3
+expect_eq "tree: each leaf's locks" "$(sql p.db "SELECT group_concat(n) FROM (SELECT count(*) n FROM events e JOIN processes p USING(pid) WHERE p.argv LIKE '%proc_tree leaf' AND e.kind='lock.acquire' GROUP BY pid)")" "10,10,10"
+expect_eq "tree: exec recorded" "$(sql p.db "SELECT count(*) FROM events WHERE kind='process.exec' AND arg=0")" 2
+expect_eq "tree: posix_spawn child pid" "$(sql p.db "SELECT count(*) FROM events e JOIN processes c ON c.pid=e.arg WHERE e.kind='process.spawn' AND e.pid=$root")" 2
+expect_eq "tree: system() shell" "$(sql p.db "SELECT count(*) FROM processes WHERE argv LIKE 'sh -c %' AND ppid=$root")" 1
+expect_eq "tree: every process ends after it starts" "$(sql p.db "SELECT count(*) FROM processes WHERE end_ns < start_ns")" 0
+expect_eq "tree: exit events carry statuses" "$(sql p.db "SELECT group_concat(arg) FROM (SELECT arg FROM events WHERE kind='process.exit' ORDER BY arg)")" "-9,0,5,5,5,5,7"
+
+# ---- an orphan outliving its parent is waited for ----
+wrun o.db -- "$PROGS/orphan"
+expect_eq "orphan: weft returns the parent's status" "$rc" 0
+expect_eq "orphan: its locks recorded" "$(sql o.db "SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE e.kind='lock.acquire' AND o.name='orphan_mu'")" 25
+expect_eq "orphan: its exit recorded" "$(sql o.db "SELECT count(*) FROM processes WHERE exit_code=3")" 1
+
+# ---- crashes lose nothing recorded before them ----
+for how in kill:137:9 segv:139:11 abort:134:6; do
+	IFS=: read -r mode status sig <<<"$how"
+	wrun "c-$mode.db" -- "$PROGS/crash" "$mode"
+	expect_eq "crash $mode: weft exit status" "$rc" "$status"
+	expect_eq "crash $mode: acquires" "$(sql "c-$mode.db" "SELECT count(*) FROM events WHERE kind='lock.acquire'")" 10001
+	expect_eq "crash $mode: releases" "$(sql "c-$mode.db" "SELECT count(*) FROM events WHERE kind='lock.release'")" 10000
+	expect_eq "crash $mode: signal recorded" "$(sql "c-$mode.db" "SELECT exit_signal FROM processes")" "$sig"
+done
+wrun c-exit.db -- "$PROGS/crash" exit-thread
+expect_eq "crash _exit: status" "$rc" 9
+expect_eq "crash _exit: exit event" "$(sql c-exit.db "SELECT arg FROM events WHERE kind='process.exit'")" 9
+
+# ---- lossless under contention ----
+wrun st.db -- "$PROGS/stress" 4 50000
+expect_eq "stress: output" "$(cat "$WORK/stdout")" 200000
+expect_eq "stress: every acquire" "$(sql st.db "SELECT count(*) FROM events WHERE kind='lock.acquire'")" 200000
+expect_eq "stress: every release" "$(sql st.db "SELECT count(*) FROM events WHERE kind='lock.release'")" 200000
+expect_eq "stress: contended waits measured" "$(sql st.db "SELECT count(*) > 0 FROM events WHERE kind='lock.acquire' AND wait_ns > 0")" 1
+expect_eq "stress: nothing unrecorded" "$(sql st.db "SELECT sum(unrecorded) FROM threads")" 0
+
+# ---- exit statuses, like a shell ----
+wrun x.db -- sh -c 'exit 42'
+expect_eq "status: exit code passed through" "$rc" 42
+wrun x.db -- false
+expect_eq "status: false" "$rc" 1
+wrun x.db -- no-such-command-weft
+expect_eq "status: missing command is 127" "$rc" 127
+expect_eq "status: missing command one line" "$(wc -l <"$WORK/stderr")" 1
+expect_match "status: missing command message" "$(cat "$WORK/stderr")" "no-such-command-weft: command not found"
+printf 'x' >notexec.sh
+wrun x.db -- ./notexec.sh
+expect_eq "status: not executable is 126" "$rc" 126
+
+# ---- terminal I/O passes through ----
+out=$(echo "hello through weft" | timeout 60 "$WEFT" run -o io.db -- cat 2>/dev/null)
+expect_eq "io: stdin to stdout" "$out" "hello through weft"
+
+# ---- options ----
+timeout 10 "$WEFT" run --bogus -- true >/dev/null 2>"$WORK/err"
+expect_eq "options: unknown option exits 2" "$?" 2
+timeout 10 "$WEFT" run --stacks weird -- true >/dev/null 2>&1
+expect_eq "options: bad --stacks exits 2" "$?" 2
+timeout 10 "$WEFT" run >/dev/null 2>&1
+expect_eq "options: no command exits 2" "$?" 2
+
+# ---- output safety ----
+echo "precious" >notatrace.db
+wrun notatrace.db -- true
+expect_eq "output: refuses to overwrite a non-trace" "$rc" 1
+expect_eq "output: non-trace untouched" "$(cat notatrace.db)" "precious"
+wrun s2.db -- true
+wrun s2.db -- sh -c 'exit 3'
+expect_eq "output: a previous trace is replaced" "$(sql s2.db "SELECT value FROM meta WHERE key='exit_status'")" 3
+mkdir -p ro && chmod 555 ro
+if [ "$(id -u)" = 0 ] && touch ro/probe 2>/dev/null; then
+	rm -f ro/probe
+	skip "output: read-only directory" "running as root, directory permissions are not enforced"
+else
+	wrun ro/t.db -- touch ran-anyway
+	expect_eq "output: read-only dir fails" "$rc" 1
+	expect_eq "output: program not started" "$(ls ran-anyway 2>/dev/null | wc -l)" 0
+fi
+wrun /proc/weft-cannot-write/t.db -- touch ran-anyway2
+expect_eq "output: unwritable dir fails before the program starts" "$rc:$(ls ran-anyway2 2>/dev/null | wc -l)" "1:0"
+
+# ---- signals ----
+timeout 60 "$WEFT" run -o sig.db -- "$PROGS/sigwait" >"$WORK/sigout" 2>/dev/null &
+wpid=$!
+for _ in $(seq 100); do grep -q ready "$WORK/sigout" 2>/dev/null && break; sleep 0.05; done
+kill -TERM $wpid
+wait $wpid
+rc=$?
+expect_eq "signals: SIGTERM forwarded, program's status returned" "$rc" 115
+expect_eq "signals: trace written" "$(sql sig.db "SELECT value FROM meta WHERE key='complete'")" 1
+
+# ---- --timeout ----
+start=$(date +%s)
+wrun to.db --timeout 1 -- sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+elapsed=$(( $(date +%s) - start ))
+expect_eq "timeout: SIGKILL after SIGTERM is ignored" "$rc" 137
+expect_eq "timeout: returns within seconds" "$([ $elapsed -lt 20 ] && echo yes)" yes
+expect_eq "timeout: trace complete" "$(sql to.db "SELECT value FROM meta WHERE key='complete'")" 1
+
+# ---- killing weft itself ----
+"$WEFT_PLAIN" run -o k.db -- "$PROGS/sigwait" >"$WORK/kout" 2>/dev/null &
+wpid=$!
+for _ in $(seq 100); do grep -q ready "$WORK/kout" 2>/dev/null && break; sleep 0.05; done
+prog=$(awk '/ready/ {print $2}' "$WORK/kout")
+sleep 1.5
+kill -KILL $wpid
+wait $wpid 2>/dev/null
+sleep 0.2
+expect_eq "kill -9 weft: program keeps running" "$(kill -0 "$prog" 2>/dev/null && echo alive)" alive
+expect_eq "kill -9 weft: committed events readable" "$(sqlite3 k.db "SELECT count(*) > 0 FROM events WHERE kind='lock.acquire'" 2>&1)" 1
+kill -TERM "$prog" 2>/dev/null
+for _ in $(seq 50); do kill -0 "$prog" 2>/dev/null || break; sleep 0.1; done
+expect_eq "kill -9 weft: program ends normally afterwards" "$(kill -0 "$prog" 2>/dev/null && echo alive || echo gone)" gone
+
+# ---- static programs get a warning ----
+if printf 'int main(void){return 0;}' | gcc -static -x c - -o static_prog 2>/dev/null; then
+	wrun st2.db -- ./static_prog
+	expect_match "static: warning" "$(cat "$WORK/stderr")" "statically linked"
+	expect_eq "static: still exits normally" "$rc" 0
+else
+	skip "static: warning" "no static libc to build a static program"
+fi
+
+# ---- nothing left behind in /dev/shm ----
+expect_eq "shm: no names left" "$(ls /dev/shm | grep -c weft)" 0
