@@ -4,8 +4,8 @@
 set -u
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in gcc make pkg-config libunwind-dev libdw-dev libelf-dev libncurses-dev libsqlite3-dev \
-         python3-dev sqlite3 tmux; do
+for p in build-essential pkg-config libunwind-dev libdw-dev libelf-dev libncurses-dev libsqlite3-dev \
+         python3-dev sqlite3 tmux bc; do
 	have "$p" || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -149,8 +149,8 @@ struct sym_ctx;
 struct sym_ctx *sym_open(int pid, const char *maps, size_t maps_len);
 /* Resolves pc; is_return means pc is a return address (look up pc-1). */
 int sym_lookup(struct sym_ctx *s, uint64_t pc, int is_return, struct sym_frame *out);
-/* Name of the data symbol containing addr (a global object), or NULL. */
-const char *sym_data_name(struct sym_ctx *s, uint64_t addr);
+/* Name of the data symbol containing addr ("table+64" inside it) into buf, or NULL. */
+const char *sym_data_name(struct sym_ctx *s, uint64_t addr, char *buf, size_t len);
 void sym_close(struct sym_ctx *s);
 
 #endif

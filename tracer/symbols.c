@@ -71,7 +71,7 @@ int sym_lookup(struct sym_ctx *s, uint64_t pc, int is_return, struct sym_frame *
 	return 0;
 }
 
-const char *sym_data_name(struct sym_ctx *s, uint64_t addr)
+const char *sym_data_name(struct sym_ctx *s, uint64_t addr, char *buf, size_t len)
 {
 	if (!s || !addr)
 		return NULL;
@@ -83,7 +83,12 @@ const char *sym_data_name(struct sym_ctx *s, uint64_t addr)
 	const char *name = dwfl_module_addrinfo(m, addr, &off, &sym, NULL, NULL, NULL);
 	if (!name || GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
 		return NULL;
-	return name;
+	/* An element of a global array or struct: say where inside it. */
+	if (off)
+		snprintf(buf, len, "%s+%llu", name, (unsigned long long)off);
+	else
+		snprintf(buf, len, "%s", name);
+	return buf;
 }
 
 void sym_close(struct sym_ctx *s)

@@ -304,7 +304,8 @@ static int64_t new_object(struct collect *c, struct collect_image *img, uint64_t
 	hashmap_u64_put(&st->objs, addr, (uint64_t)id);
 	char name[512];
 	const char *kname = store_object_kind_name(kind);
-	const char *global = sym_data_name(img_sym(img), addr);
+	char gbuf[300];
+	const char *global = sym_data_name(img_sym(img), addr, gbuf, sizeof(gbuf));
 	const char *fn;
 	if (label && *label)
 		snprintf(name, sizeof(name), "%s %s", kname ? kname : "object", label);

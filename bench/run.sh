@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make bench: side-by-side measurements in one run. Ratios and ns/pair are
+# computed from runs made here and now, one after the other; no thresholds.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+WEFT=$BUILD/bin/weft
+LB=$BUILD/bench/lockbench
+PAIRS=${WEFT_BENCH_PAIRS:-1000000}
+REPS=${WEFT_BENCH_REPS:-3}
+TMP=$(mktemp -d /tmp/weft-bench.XXXXXX)
+trap 'rm -rf "$TMP"; [ -n "${LTTNG_STARTED:-}" ] && lttng-sessiond --help >/dev/null 2>&1 && pkill -x lttng-sessiond' EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "== lock/unlock microbenchmark: 2 threads x $PAIRS pairs each, ns per pair (median of $REPS)"
+printf '%-26s %10s %10s\n' "mode" "ns/pair" "added"
+base=$(for _ in $(seq "$REPS"); do "$LB" "$PAIRS"; done | median)
+printf '%-26s %10.1f %10s\n' "untraced" "$base" "-"
+for mode in none caller full; do
+	v=$(for _ in $(seq "$REPS"); do "$WEFT" run --stacks $mode -o "$TMP/lb-$mode.db" -- "$LB" "$PAIRS" 2>/dev/null; done | median)
+	printf '%-26s %10.1f %10.1f\n' "weft --stacks $mode" "$v" "$(echo "$v - $base" | bc -l)"
+done
+
+wrapper=$(ls /usr/lib/x86_64-linux-gnu/liblttng-ust-pthread-wrapper.so* 2>/dev/null | head -1)
+if [ -n "$wrapper" ] && command -v lttng >/dev/null; then
+	export LTTNG_HOME=$TMP/lttng-home
+	mkdir -p "$LTTNG_HOME"
+	if ! pgrep -x lttng-sessiond >/dev/null; then
+		lttng-sessiond --daemonize >/dev/null 2>&1 && LTTNG_STARTED=1
+	fi
+	lttng create weftbench --output="$TMP/lttng-trace" >/dev/null 2>&1
+	lttng enable-event -u 'lttng_ust_pthread:*' >/dev/null 2>&1
+	lttng start >/dev/null 2>&1
+	v=$(for _ in $(seq "$REPS"); do LD_PRELOAD=$wrapper "$LB" "$PAIRS"; done | median)
+	lttng stop >/dev/null 2>&1
+	lttng destroy >/dev/null 2>&1
+	printf '%-26s %10.1f %10.1f\n' "lttng-ust pthread wrapper" "$v" "$(echo "$v - $base" | bc -l)"
+else
+	echo "lttng-ust pthread wrapper: not installed (apt-get install lttng-tools liblttng-ust-dev)"
+fi
+
+echo
+echo "== collector and trace file (from the --stacks caller run)"
+db=$TMP/lb-caller.db
+events=$("$WEFT" query "$db" "SELECT value FROM meta WHERE key='events'" --csv | tail -1)
+rate=$("$WEFT" query "$db" "SELECT value FROM meta WHERE key='writer_events_per_s'" --csv | tail -1)
+size=$(stat -c %s "$db")
+echo "events written:              $events"
+echo "writer throughput:           $rate events/s (events / time the writer spent turning records into rows)"
+awk -v s="$size" -v e="$events" 'BEGIN { printf "trace file:                  %d bytes = %.1f bytes/event\n", s, s / e }'
+
+start=$(date +%s.%N)
+"$WEFT" run --stacks caller -o "$TMP/st.db" -- "$BUILD/tests/stress" 4 250000 >/dev/null 2>&1
+end=$(date +%s.%N)
+ev=$("$WEFT" query "$TMP/st.db" "SELECT count(*) FROM events" --csv | tail -1)
+awk -v ev="$ev" -v s="$start" -v e="$end" 'BEGIN { printf "end to end (4 contended threads, %d events, trace finalized): %.2f s wall, %.0f events/s\n", ev, e - s, ev / (e - s) }'
+
+for extra in bench/*_bench.sh; do
+	[ -x "$extra" ] || continue
+	echo
+	BUILD=$BUILD "$extra"
+done

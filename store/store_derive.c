@@ -1,0 +1,1003 @@
+/*
+ * Derived tables: per-thread state intervals, lock hold intervals, object
+ * occupancy intervals and multi-resolution summaries of both, so a viewer
+ * can draw any window of any trace with a bounded number of indexed reads.
+ * The tables are described in docs/DERIVED.md.
+ *
+ * Everything is built in one pass over ev in id order (program order within
+ * each thread) with per-thread state in memory, plus one sorted pass over
+ * the hold/wait boundaries per object. Nothing depends on ev's indexes, so
+ * a trace whose tracer was killed (no indexes) can be derived too.
+ */
+#include "store/store.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DERIVED_VERSION "1"
+
+/*
+ * Thread states in thread_spans.state and thread_summary.state. The values
+ * are part of the documented format (docs/DERIVED.md); ui/ui.h mirrors them.
+ */
+enum {
+	STORE_STATE_NOT_ALIVE = 0,
+	STORE_STATE_RUNNING = 1,
+	STORE_STATE_LOCK = 2,
+	STORE_STATE_COND = 3,
+	STORE_STATE_BARRIER = 4,
+	STORE_STATE_JOIN = 5,
+	STORE_STATE_GIL = 6,
+	STORE_STATE_QUEUE = 7,
+	STORE_STATE_WAIT = 8,
+};
+
+/* object_holds.mode bits: 1 exclusive (else shared), 2 still held when the thread ended. */
+#define STORE_HOLD_UNRELEASED 2
+
+/*
+ * Summary level L has buckets of 2^(15 + 2L) ns: 32.8 us, 131 us, ... up to
+ * about 36 minutes at L 13, so any zoom finds a level with 1-4 buckets per
+ * screen column.
+ */
+#define STORE_SUM_LEVELS 14
+#define STORE_SUM_BASE_SHIFT 15
+#define STORE_SUM_STEP_SHIFT 2
+#define STORE_SUM_LEVEL_SHIFT(l) (STORE_SUM_BASE_SHIFT + STORE_SUM_STEP_SHIFT * (l))
+/* Distinct values tracked per bucket; more make the bucket "mixed" anyway. */
+#define STORE_SUM_CAND 8
+
+/* A state run as fed to a summarizer: [s, e) with a value and an aux number. */
+struct sum_level {
+	int64_t bucket; /* open bucket index, -1 when none */
+	int64_t t[STORE_SUM_CAND];
+	int32_t v[STORE_SUM_CAND];
+	int nv, overflow;
+	int64_t aux;
+	/* pending run-length-encoded output */
+	int has_run;
+	int64_t run_s, run_e, run_aux;
+	int32_t run_v;
+	int run_mixed;
+};
+
+struct summarizer {
+	int64_t k1, k2;
+	sqlite3_stmt *ins; /* (level, k1, k2, s, e, v, mixed, aux); k2 unused when < 0 */
+	int two_keys;
+	int err;
+	struct sum_level lv[STORE_SUM_LEVELS];
+};
+
+static void sum_init(struct summarizer *s, sqlite3_stmt *ins, int two_keys, int64_t k1, int64_t k2)
+{
+	memset(s, 0, sizeof(*s));
+	s->ins = ins;
+	s->two_keys = two_keys;
+	s->k1 = k1;
+	s->k2 = k2;
+	for (int l = 0; l < STORE_SUM_LEVELS; l++)
+		s->lv[l].bucket = -1;
+}
+
+static void sum_emit(struct summarizer *s, int level, struct sum_level *lv)
+{
+	sqlite3_stmt *st = s->ins;
+	int i = 1;
+	sqlite3_bind_int(st, i++, level);
+	sqlite3_bind_int64(st, i++, s->k1);
+	if (s->two_keys)
+		sqlite3_bind_int64(st, i++, s->k2);
+	sqlite3_bind_int64(st, i++, lv->run_s);
+	sqlite3_bind_int64(st, i++, lv->run_e);
+	sqlite3_bind_int(st, i++, lv->run_v);
+	sqlite3_bind_int(st, i++, lv->run_mixed);
+	sqlite3_bind_int64(st, i++, lv->run_aux);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		s->err = 1;
+	sqlite3_reset(st);
+}
+
+/* Appends one finished bucket range to the level's run, merging equal neighbours. */
+static void sum_push(struct summarizer *s, int level, int64_t a, int64_t b, int32_t v, int mixed,
+		     int64_t aux)
+{
+	struct sum_level *lv = &s->lv[level];
+	if (lv->has_run && lv->run_e == a && lv->run_v == v && lv->run_mixed == mixed &&
+	    lv->run_aux == aux) {
+		lv->run_e = b;
+		return;
+	}
+	if (lv->has_run)
+		sum_emit(s, level, lv);
+	lv->has_run = 1;
+	lv->run_s = a;
+	lv->run_e = b;
+	lv->run_v = v;
+	lv->run_mixed = mixed;
+	lv->run_aux = aux;
+}
+
+static void sum_close_bucket(struct summarizer *s, int level)
+{
+	struct sum_level *lv = &s->lv[level];
+	if (lv->bucket < 0)
+		return;
+	/* Value 0 (free object) is background: any other value present wins over it. */
+	int best = 0;
+	for (int i = 1; i < lv->nv; i++)
+		if ((lv->v[best] == 0 && lv->v[i] != 0) ||
+		    (lv->t[i] > lv->t[best] && (lv->v[i] != 0 || lv->v[best] == 0)))
+			best = i;
+	int shift = STORE_SUM_LEVEL_SHIFT(level);
+	if (lv->nv)
+		sum_push(s, level, lv->bucket << shift, (lv->bucket + 1) << shift, lv->v[best],
+			 lv->nv > 1 || lv->overflow, lv->aux);
+	lv->bucket = -1;
+	lv->nv = 0;
+	lv->overflow = 0;
+	lv->aux = 0;
+}
+
+static void sum_bucket_add(struct sum_level *lv, int64_t bucket, int64_t dt, int32_t v, int64_t aux)
+{
+	lv->bucket = bucket;
+	if (aux > lv->aux)
+		lv->aux = aux;
+	for (int i = 0; i < lv->nv; i++) {
+		if (lv->v[i] == v) {
+			lv->t[i] += dt;
+			return;
+		}
+	}
+	if (lv->nv < STORE_SUM_CAND) {
+		lv->v[lv->nv] = v;
+		lv->t[lv->nv++] = dt;
+	} else {
+		lv->overflow = 1;
+	}
+}
+
+/*
+ * Feeds [a, b) with value v to every level. Runs must come in time order;
+ * gaps are allowed (they count as absent, e.g. a thread not yet alive).
+ */
+static void sum_add(struct summarizer *s, int64_t a, int64_t b, int32_t v, int64_t aux)
+{
+	if (b <= a || a < 0)
+		return;
+	for (int l = 0; l < STORE_SUM_LEVELS; l++) {
+		struct sum_level *lv = &s->lv[l];
+		int shift = STORE_SUM_LEVEL_SHIFT(l);
+		int64_t w = (int64_t)1 << shift;
+		int64_t b0 = a >> shift, b1 = (b - 1) >> shift;
+		if (lv->bucket >= 0 && lv->bucket != b0)
+			sum_close_bucket(s, l);
+		if (b0 == b1) {
+			sum_bucket_add(lv, b0, b - a, v, aux);
+			continue;
+		}
+		sum_bucket_add(lv, b0, (b0 + 1) * w - a, v, aux);
+		sum_close_bucket(s, l);
+		if (b1 > b0 + 1)
+			sum_push(s, l, (b0 + 1) * w, b1 * w, v, 0, aux);
+		sum_bucket_add(lv, b1, b - b1 * w, v, aux);
+	}
+}
+
+static void sum_finish(struct summarizer *s)
+{
+	for (int l = 0; l < STORE_SUM_LEVELS; l++) {
+		sum_close_bucket(s, l);
+		if (s->lv[l].has_run)
+			sum_emit(s, l, &s->lv[l]);
+		s->lv[l].has_run = 0;
+	}
+}
+
+/* ---- per-thread and per-object state during the event pass ---- */
+
+struct hold {
+	int64_t obj, start;
+	int mode;
+};
+
+struct thr {
+	int32_t pid, tid;
+	int64_t start, end; /* end < 0: unknown until the pass ends */
+	int64_t cursor;	    /* end of the last emitted span */
+	int64_t events;
+	int started;
+	struct hold *holds;
+	int nholds, capholds;
+	struct summarizer sum;
+};
+
+struct objinfo {
+	int64_t id;
+	int kind;
+	int64_t acquires, contended, wait_total, max_wait, max_wait_event, max_hold;
+};
+
+struct derive {
+	sqlite3 *db;
+	const char *schema;
+	char *err;
+	size_t errlen;
+	struct thr **thr;
+	size_t nthr_cap, nthr;
+	struct objinfo *obj;
+	size_t nobj_cap, nobj;
+	sqlite3_stmt *ins_span, *ins_hold, *ins_tsum, *ins_point, *ins_ospan, *ins_osum,
+	    *ins_thread;
+	int64_t end_ns, max_ts, events;
+	int failed;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int grow_thr(struct derive *d);
+
+static struct thr *thr_get(struct derive *d, int32_t pid, int32_t tid)
+{
+	if ((d->nthr + 1) * 2 > d->nthr_cap && grow_thr(d))
+		return NULL;
+	size_t m = d->nthr_cap - 1;
+	size_t i = mix64(((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid) & m;
+	for (; d->thr[i]; i = (i + 1) & m)
+		if (d->thr[i]->pid == pid && d->thr[i]->tid == tid)
+			return d->thr[i];
+	struct thr *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	t->tid = tid;
+	t->start = -1;
+	t->end = -1;
+	sum_init(&t->sum, d->ins_tsum, 1, pid, tid);
+	d->thr[i] = t;
+	d->nthr++;
+	return t;
+}
+
+static int grow_thr(struct derive *d)
+{
+	size_t ncap = d->nthr_cap ? d->nthr_cap * 2 : 256;
+	struct thr **n = calloc(ncap, sizeof(*n));
+	if (!n)
+		return -1;
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		struct thr *t = d->thr[i];
+		if (!t)
+			continue;
+		size_t j =
+		    mix64(((uint64_t)(uint32_t)t->pid << 32) | (uint32_t)t->tid) & (ncap - 1);
+		while (n[j])
+			j = (j + 1) & (ncap - 1);
+		n[j] = t;
+	}
+	free(d->thr);
+	d->thr = n;
+	d->nthr_cap = ncap;
+	return 0;
+}
+
+static struct objinfo *obj_get(struct derive *d, int64_t id, int create)
+{
+	if (!id)
+		return NULL;
+	if (create && (d->nobj + 1) * 2 > d->nobj_cap) {
+		size_t ncap = d->nobj_cap ? d->nobj_cap * 2 : 256;
+		struct objinfo *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < d->nobj_cap; i++) {
+			if (!d->obj[i].id)
+				continue;
+			size_t j = mix64((uint64_t)d->obj[i].id) & (ncap - 1);
+			while (n[j].id)
+				j = (j + 1) & (ncap - 1);
+			n[j] = d->obj[i];
+		}
+		free(d->obj);
+		d->obj = n;
+		d->nobj_cap = ncap;
+	}
+	if (!d->nobj_cap)
+		return NULL;
+	size_t m = d->nobj_cap - 1;
+	size_t i = mix64((uint64_t)id) & m;
+	for (; d->obj[i].id; i = (i + 1) & m)
+		if (d->obj[i].id == id)
+			return &d->obj[i];
+	if (!create)
+		return NULL;
+	d->obj[i].id = id;
+	d->nobj++;
+	return &d->obj[i];
+}
+
+static int step_done(struct derive *d, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		d->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void emit_span(struct derive *d, struct thr *t, int64_t a, int64_t b, int state, int64_t obj)
+{
+	if (b <= a)
+		return;
+	sqlite3_stmt *st = d->ins_span;
+	sqlite3_bind_int(st, 1, t->pid);
+	sqlite3_bind_int(st, 2, t->tid);
+	sqlite3_bind_int(st, 3, state);
+	sqlite3_bind_int64(st, 4, a);
+	sqlite3_bind_int64(st, 5, b);
+	if (obj)
+		sqlite3_bind_int64(st, 6, obj);
+	else
+		sqlite3_bind_null(st, 6);
+	step_done(d, st);
+	sum_add(&t->sum, a, b, state, 0);
+}
+
+/* Fills running time up to a, then the state span [a, b). */
+static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b, int state,
+			   int64_t obj)
+{
+	if (!t->started) {
+		t->started = 1;
+		if (t->start < 0 || t->start > a)
+			t->start = a;
+		t->cursor = t->start;
+	}
+	if (a < t->cursor)
+		a = t->cursor; /* clock skew between threads' timestamps: never overlap */
+	if (b < a)
+		b = a;
+	/* running continues through non-blocking events: one span until the next wait */
+	if (state == STORE_STATE_RUNNING && b == a)
+		return;
+	emit_span(d, t, t->cursor, a, STORE_STATE_RUNNING, 0);
+	emit_span(d, t, a, b, state, obj);
+	if (b > t->cursor)
+		t->cursor = b;
+}
+
+static void emit_hold(struct derive *d, struct thr *t, const struct hold *h, int64_t end, int mode)
+{
+	if (end < h->start)
+		end = h->start;
+	sqlite3_stmt *st = d->ins_hold;
+	sqlite3_bind_int64(st, 1, h->obj);
+	sqlite3_bind_int(st, 2, t->pid);
+	sqlite3_bind_int(st, 3, t->tid);
+	sqlite3_bind_int64(st, 4, h->start);
+	sqlite3_bind_int64(st, 5, end);
+	sqlite3_bind_int(st, 6, mode);
+	step_done(d, st);
+	struct objinfo *o = obj_get(d, h->obj, 0);
+	if (o && end - h->start > o->max_hold)
+		o->max_hold = end - h->start;
+}
+
+static int is_holdable(int kind)
+{
+	/* Semaphores are posted by other threads, so acquire/release are no hold pairs. */
+	return kind == 1 || kind == 2 || kind == 3 || kind == 7 || kind == 8 || kind == 9 ||
+	       kind == 10;
+}
+
+static void hold_push(struct derive *d, struct thr *t, int64_t obj, int64_t ts, int mode)
+{
+	struct objinfo *o = obj_get(d, obj, 0);
+	if (!o || !is_holdable(o->kind))
+		return;
+	if (t->nholds == t->capholds) {
+		int ncap = t->capholds ? t->capholds * 2 : 8;
+		struct hold *n = realloc(t->holds, (size_t)ncap * sizeof(*n));
+		if (!n) {
+			d->failed = 1;
+			return;
+		}
+		t->holds = n;
+		t->capholds = ncap;
+	}
+	t->holds[t->nholds++] = (struct hold){obj, ts, mode};
+}
+
+static void hold_pop(struct derive *d, struct thr *t, int64_t obj, int64_t ts)
+{
+	/* The innermost hold of that object: recursive mutexes nest. */
+	for (int i = t->nholds - 1; i >= 0; i--) {
+		if (t->holds[i].obj != obj)
+			continue;
+		emit_hold(d, t, &t->holds[i], ts, t->holds[i].mode);
+		memmove(&t->holds[i], &t->holds[i + 1],
+			(size_t)(t->nholds - i - 1) * sizeof(t->holds[0]));
+		t->nholds--;
+		return;
+	}
+}
+
+static int wait_state(int kind, int objkind)
+{
+	switch (kind) {
+	case 1:
+		return objkind == 7 ? STORE_STATE_GIL : STORE_STATE_LOCK;
+	case 3:
+		return STORE_STATE_LOCK;
+	case 4:
+		return STORE_STATE_COND;
+	case 7:
+		return STORE_STATE_BARRIER;
+	case 11:
+		return STORE_STATE_JOIN;
+	case 20:
+		return STORE_STATE_GIL;
+	case 23:
+	case 24:
+		return STORE_STATE_QUEUE;
+	case 26:
+	case 27:
+		return STORE_STATE_WAIT;
+	}
+	return -1;
+}
+
+static int is_point_kind(int kind)
+{
+	return kind == 8 || kind == 9 || kind == 10 || kind == 12 || kind == 13 || kind == 14 ||
+	       kind == 15 || kind == 22 || kind == 27;
+}
+
+static int exec(struct derive *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int exec(struct derive *d, const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	char *msg = NULL;
+	if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(d->err, d->errlen, "derived tables: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		d->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *prep(struct derive *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static sqlite3_stmt *prep(struct derive *d, const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(d->err, d->errlen, "derived tables: %s", sqlite3_errmsg(d->db));
+		d->failed = 1;
+		return NULL;
+	}
+	return st;
+}
+
+/*
+ * Rows of one thread (object) never overlap, so end_ns is unique per key:
+ * WITHOUT ROWID tables keyed on (key, end_ns) are their own index, and a
+ * window read is one range scan "end_ns > t0" stopping at start_ns >= t1.
+ */
+static int create_tables(struct derive *d)
+{
+	const char *s = d->schema;
+	return exec(
+	    d,
+	    "CREATE TABLE %s.thread_spans(pid INTEGER, tid INTEGER, state INTEGER,"
+	    " start_ns INTEGER, end_ns INTEGER, object_id INTEGER,"
+	    " PRIMARY KEY(pid, tid, end_ns)) WITHOUT ROWID;"
+	    "CREATE TABLE %s.object_holds(object_id INTEGER, pid INTEGER, tid INTEGER,"
+	    " start_ns INTEGER, end_ns INTEGER, mode INTEGER);"
+	    "CREATE TABLE %s.object_spans(object_id INTEGER, start_ns INTEGER,"
+	    " end_ns INTEGER, holder_tid INTEGER, holders INTEGER, waiters INTEGER,"
+	    " PRIMARY KEY(object_id, end_ns)) WITHOUT ROWID;"
+	    "CREATE TABLE %s.thread_summary(level INTEGER, pid INTEGER, tid INTEGER,"
+	    " start_ns INTEGER, end_ns INTEGER, state INTEGER, mixed INTEGER, aux INTEGER,"
+	    " PRIMARY KEY(level, pid, tid, end_ns)) WITHOUT ROWID;"
+	    "CREATE TABLE %s.object_summary(level INTEGER, object_id INTEGER,"
+	    " start_ns INTEGER, end_ns INTEGER, holder_tid INTEGER, mixed INTEGER,"
+	    " max_waiters INTEGER, PRIMARY KEY(level, object_id, end_ns)) WITHOUT ROWID;"
+	    "CREATE TABLE %s.point_events(id INTEGER PRIMARY KEY, ts_ns INTEGER, pid INTEGER,"
+	    " tid INTEGER, kind INTEGER, arg INTEGER);"
+	    "CREATE TABLE %s.object_stats(object_id INTEGER PRIMARY KEY, acquires INTEGER,"
+	    " contended INTEGER, wait_ns INTEGER, max_wait_ns INTEGER,"
+	    " max_wait_event INTEGER, max_hold_ns INTEGER);"
+	    "CREATE TABLE %s.thread_life(pid INTEGER, tid INTEGER, start_ns INTEGER,"
+	    " end_ns INTEGER, events INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;",
+	    s, s, s, s, s, s, s, s);
+}
+
+/* Both feed the occupancy pass in (object, start) order and answer "who held X at t". */
+static int create_indexes(struct derive *d)
+{
+	const char *s = d->schema;
+	return exec(
+	    d,
+	    "CREATE INDEX %s.object_holds_by_obj ON object_holds(object_id, start_ns,"
+	    " end_ns, tid);"
+	    "CREATE INDEX %s.thread_spans_waits ON thread_spans(object_id, start_ns, end_ns,"
+	    " tid) WHERE object_id IS NOT NULL AND state IN (%d, %d, %d);"
+	    "CREATE INDEX %s.point_events_by_thread ON point_events(pid, tid, ts_ns);",
+	    s, s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
+}
+
+static int load_threads_objects(struct derive *d)
+{
+	sqlite3_stmt *st = prep(d, "SELECT pid, tid, start_ns, end_ns FROM main.thr");
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (!t)
+			break;
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			t->start = sqlite3_column_int64(st, 2);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			t->end = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	st = prep(d, "SELECT object_id, kind FROM main.obj");
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct objinfo *o = obj_get(d, sqlite3_column_int64(st, 0), 1);
+		if (o)
+			o->kind = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	st = prep(d, "SELECT value FROM main.meta WHERE key='end_ns'");
+	if (!st)
+		return -1;
+	d->end_ns = -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		d->end_ns = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return d->failed ? -1 : 0;
+}
+
+static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, int kind, int64_t obj,
+		     int64_t wait, int64_t arg)
+{
+	struct objinfo *o = obj ? obj_get(d, obj, 0) : NULL;
+	int st = wait > 0 ? wait_state(kind, o ? o->kind : 0) : -1;
+	if (st >= 0)
+		thread_advance(d, t, ts - wait, ts, st, obj);
+	else
+		thread_advance(d, t, ts, ts, STORE_STATE_RUNNING, 0);
+	if ((kind == 1 || kind == 20) && o) {
+		o->acquires++;
+		if (wait > 0) {
+			o->contended++;
+			o->wait_total += wait;
+			if (wait > o->max_wait) {
+				o->max_wait = wait;
+				o->max_wait_event = id;
+			}
+		}
+	}
+	switch (kind) {
+	case 1: /* lock.acquire: rwlock arg 0 = read (shared) */
+		hold_push(d, t, obj, ts, o && o->kind == 2 && arg == 0 ? 0 : 1);
+		break;
+	case 20:
+		hold_push(d, t, obj, ts, 1);
+		break;
+	case 2:
+	case 21:
+		hold_pop(d, t, obj, ts);
+		break;
+	case 17: /* object.destroy by this thread */
+		break;
+	}
+	if (is_point_kind(kind)) {
+		sqlite3_stmt *p = d->ins_point;
+		sqlite3_bind_int64(p, 1, id);
+		sqlite3_bind_int64(p, 2, ts);
+		sqlite3_bind_int(p, 3, t->pid);
+		sqlite3_bind_int(p, 4, t->tid);
+		sqlite3_bind_int(p, 5, kind);
+		sqlite3_bind_int64(p, 6, arg);
+		step_done(d, p);
+	}
+	if (kind == 10 && t->end < 0)
+		t->end = ts;
+}
+
+static int event_pass(struct derive *d)
+{
+	sqlite3_stmt *st = prep(d, "SELECT id, ts, pid, tid, kind, obj, wait, arg FROM main.ev");
+	if (!st)
+		return -1;
+	int rc;
+	struct thr *last = NULL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && !d->failed) {
+		int64_t id = sqlite3_column_int64(st, 0), ts = sqlite3_column_int64(st, 1);
+		int32_t pid = sqlite3_column_int(st, 2), tid = sqlite3_column_int(st, 3);
+		struct thr *t =
+		    last && last->pid == pid && last->tid == tid ? last : thr_get(d, pid, tid);
+		if (!t) {
+			d->failed = 1;
+			break;
+		}
+		last = t;
+		d->events++;
+		t->events++;
+		if (ts > d->max_ts)
+			d->max_ts = ts;
+		on_event(d, id, ts, t, sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5),
+			 sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7));
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		snprintf(d->err, d->errlen, "derived tables: reading events: %s",
+			 sqlite3_errmsg(d->db));
+		d->failed = 1;
+	}
+	sqlite3_finalize(st);
+	return d->failed ? -1 : 0;
+}
+
+/* Closes every thread: running until its end, holds still open at its end. */
+static void finish_threads(struct derive *d)
+{
+	int64_t trace_end = d->end_ns >= d->max_ts ? d->end_ns : d->max_ts;
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		struct thr *t = d->thr[i];
+		if (!t)
+			continue;
+		int64_t end = t->end >= 0 ? t->end : trace_end;
+		if (!t->started && t->start < 0)
+			goto free_it; /* a thread row with no time at all */
+		if (t->start < 0)
+			t->start = 0;
+		if (end < t->cursor)
+			end = t->cursor;
+		if (!t->started) {
+			t->started = 1;
+			t->cursor = t->start;
+		}
+		emit_span(d, t, t->cursor, end, STORE_STATE_RUNNING, 0);
+		for (int h = 0; h < t->nholds; h++)
+			emit_hold(d, t, &t->holds[h], end,
+				  t->holds[h].mode | STORE_HOLD_UNRELEASED);
+		sum_finish(&t->sum);
+		if (t->sum.err)
+			d->failed = 1;
+		sqlite3_bind_int(d->ins_thread, 1, t->pid);
+		sqlite3_bind_int(d->ins_thread, 2, t->tid);
+		sqlite3_bind_int64(d->ins_thread, 3, t->start);
+		sqlite3_bind_int64(d->ins_thread, 4, end > t->start ? end : t->start);
+		sqlite3_bind_int64(d->ins_thread, 5, t->events);
+		step_done(d, d->ins_thread);
+	free_it:
+		free(t->holds);
+		free(t);
+		d->thr[i] = NULL;
+	}
+}
+
+/*
+ * Occupancy of each object over time: a merge of its holds and of the
+ * waits on it, both read in start order from their indexes, with the ends
+ * of the open ones in two min-heaps. Ends go before starts at the same
+ * instant so a hand-over is not an overlap.
+ */
+#define MAX_HOLDERS 16
+
+struct heap {
+	int64_t *t;
+	int32_t *tid;
+	int n, cap;
+};
+
+static int heap_push(struct heap *h, int64_t t, int32_t tid)
+{
+	if (h->n == h->cap) {
+		int ncap = h->cap ? h->cap * 2 : 64;
+		int64_t *nt = realloc(h->t, (size_t)ncap * sizeof(*nt));
+		if (!nt)
+			return -1;
+		h->t = nt;
+		int32_t *nd = realloc(h->tid, (size_t)ncap * sizeof(*nd));
+		if (!nd)
+			return -1;
+		h->tid = nd;
+		h->cap = ncap;
+	}
+	int i = h->n++;
+	while (i && h->t[(i - 1) / 2] > t) {
+		h->t[i] = h->t[(i - 1) / 2];
+		h->tid[i] = h->tid[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->t[i] = t;
+	h->tid[i] = tid;
+	return 0;
+}
+
+static void heap_pop(struct heap *h)
+{
+	int64_t t = h->t[--h->n];
+	int32_t tid = h->tid[h->n];
+	int i = 0;
+	for (;;) {
+		int c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->t[c + 1] < h->t[c])
+			c++;
+		if (h->t[c] >= t)
+			break;
+		h->t[i] = h->t[c];
+		h->tid[i] = h->tid[c];
+		i = c;
+	}
+	h->t[i] = t;
+	h->tid[i] = tid;
+}
+
+struct occ {
+	int64_t obj, last_t;
+	int32_t holders[MAX_HOLDERS];
+	int nholders, extra_holders, waiters;
+	struct heap hold_ends, wait_ends;
+	struct summarizer sum;
+};
+
+static void occ_emit(struct derive *d, struct occ *c, int64_t t)
+{
+	if (t <= c->last_t)
+		return;
+	int n = c->nholders + c->extra_holders;
+	int32_t holder = c->nholders ? c->holders[c->nholders - 1] : 0;
+	if (n || c->waiters) {
+		sqlite3_stmt *st = d->ins_ospan;
+		sqlite3_bind_int64(st, 1, c->obj);
+		sqlite3_bind_int64(st, 2, c->last_t);
+		sqlite3_bind_int64(st, 3, t);
+		sqlite3_bind_int(st, 4, holder);
+		sqlite3_bind_int(st, 5, n);
+		sqlite3_bind_int(st, 6, c->waiters);
+		step_done(d, st);
+	}
+	sum_add(&c->sum, c->last_t, t, holder, c->waiters);
+	c->last_t = t;
+}
+
+static void occ_release(struct occ *c, int32_t tid)
+{
+	int i = c->nholders - 1;
+	while (i >= 0 && c->holders[i] != tid)
+		i--;
+	if (i >= 0) {
+		memmove(&c->holders[i], &c->holders[i + 1],
+			(size_t)(c->nholders - i - 1) * sizeof(c->holders[0]));
+		c->nholders--;
+	} else if (c->extra_holders) {
+		c->extra_holders--;
+	}
+}
+
+/* Applies every end at or before t (ends first), then emits up to t unless draining. */
+static void occ_advance(struct derive *d, struct occ *c, int64_t t, int drain)
+{
+	while (c->hold_ends.n || c->wait_ends.n) {
+		int64_t he = c->hold_ends.n ? c->hold_ends.t[0] : INT64_MAX;
+		int64_t we = c->wait_ends.n ? c->wait_ends.t[0] : INT64_MAX;
+		int64_t e = he < we ? he : we;
+		if (e > t)
+			break;
+		occ_emit(d, c, e);
+		if (he <= we) {
+			occ_release(c, c->hold_ends.tid[0]);
+			heap_pop(&c->hold_ends);
+		} else {
+			if (c->waiters)
+				c->waiters--;
+			heap_pop(&c->wait_ends);
+		}
+	}
+	if (!drain)
+		occ_emit(d, c, t);
+}
+
+static int object_pass(struct derive *d)
+{
+	const char *s = d->schema;
+	sqlite3_stmt *hs = prep(d,
+				"SELECT object_id, start_ns, end_ns, tid FROM %s.object_holds"
+				" ORDER BY object_id, start_ns",
+				s);
+	sqlite3_stmt *ws = prep(d,
+				"SELECT object_id, start_ns, end_ns, tid FROM %s.thread_spans"
+				" WHERE object_id IS NOT NULL AND state IN (%d, %d, %d)"
+				" ORDER BY object_id, start_ns",
+				s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE);
+	struct occ c;
+	memset(&c, 0, sizeof(c));
+	if (!hs || !ws)
+		goto out;
+	int hv = sqlite3_step(hs) == SQLITE_ROW, wv = sqlite3_step(ws) == SQLITE_ROW;
+	while ((hv || wv) && !d->failed) {
+		/* the next object: the smaller of the two streams' current objects */
+		int64_t ho = hv ? sqlite3_column_int64(hs, 0) : INT64_MAX;
+		int64_t wo = wv ? sqlite3_column_int64(ws, 0) : INT64_MAX;
+		int64_t obj = ho < wo ? ho : wo;
+		c.obj = obj;
+		c.nholders = c.extra_holders = c.waiters = 0;
+		c.hold_ends.n = c.wait_ends.n = 0;
+		c.last_t = INT64_MAX;
+		sum_init(&c.sum, d->ins_osum, 0, obj, -1);
+		for (;;) {
+			int hin = hv && sqlite3_column_int64(hs, 0) == obj;
+			int win = wv && sqlite3_column_int64(ws, 0) == obj;
+			if (!hin && !win)
+				break;
+			int64_t ht = hin ? sqlite3_column_int64(hs, 1) : INT64_MAX;
+			int64_t wt = win ? sqlite3_column_int64(ws, 1) : INT64_MAX;
+			int take_hold = ht <= wt;
+			sqlite3_stmt *cur = take_hold ? hs : ws;
+			int64_t t = take_hold ? ht : wt, e = sqlite3_column_int64(cur, 2);
+			int32_t tid = sqlite3_column_int(cur, 3);
+			if (c.last_t == INT64_MAX)
+				c.last_t = t;
+			occ_advance(d, &c, t, 0);
+			if (take_hold) {
+				if (c.nholders < MAX_HOLDERS)
+					c.holders[c.nholders++] = tid;
+				else
+					c.extra_holders++;
+				if (heap_push(&c.hold_ends, e, tid))
+					d->failed = 1;
+				hv = sqlite3_step(hs) == SQLITE_ROW;
+			} else {
+				c.waiters++;
+				if (heap_push(&c.wait_ends, e, tid))
+					d->failed = 1;
+				wv = sqlite3_step(ws) == SQLITE_ROW;
+			}
+		}
+		occ_advance(d, &c, INT64_MAX, 1);
+		sum_finish(&c.sum);
+		d->failed |= c.sum.err;
+	}
+out:
+	free(c.hold_ends.t);
+	free(c.hold_ends.tid);
+	free(c.wait_ends.t);
+	free(c.wait_ends.tid);
+	sqlite3_finalize(hs);
+	sqlite3_finalize(ws);
+	return d->failed ? -1 : 0;
+}
+
+static int write_stats(struct derive *d)
+{
+	sqlite3_stmt *st = prep(d, "INSERT INTO %s.object_stats VALUES(?,?,?,?,?,?,?)", d->schema);
+	if (!st)
+		return -1;
+	for (size_t i = 0; i < d->nobj_cap; i++) {
+		struct objinfo *o = &d->obj[i];
+		if (!o->id || (!o->acquires && !o->max_hold))
+			continue;
+		sqlite3_bind_int64(st, 1, o->id);
+		sqlite3_bind_int64(st, 2, o->acquires);
+		sqlite3_bind_int64(st, 3, o->contended);
+		sqlite3_bind_int64(st, 4, o->wait_total);
+		sqlite3_bind_int64(st, 5, o->max_wait);
+		if (o->max_wait_event)
+			sqlite3_bind_int64(st, 6, o->max_wait_event);
+		else
+			sqlite3_bind_null(st, 6);
+		sqlite3_bind_int64(st, 7, o->max_hold);
+		step_done(d, st);
+	}
+	sqlite3_finalize(st);
+	int64_t end = d->end_ns >= d->max_ts ? d->end_ns : d->max_ts;
+	return exec(d,
+		    "INSERT INTO %s.derived_info VALUES('version','" DERIVED_VERSION "'),"
+		    "('events',%lld),('end_ns',%lld),('levels',%d),('level0_shift',%d),"
+		    "('level_step_shift',%d)",
+		    d->schema, (long long)d->events, (long long)end, STORE_SUM_LEVELS,
+		    STORE_SUM_BASE_SHIFT, STORE_SUM_STEP_SHIFT);
+}
+
+static int derived_present(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM derived_info WHERE key='version'", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		found = 1;
+	sqlite3_finalize(st);
+	return found;
+}
+
+int store_build_derived(sqlite3 *db, char *err, size_t errlen)
+{
+	struct derive d;
+	memset(&d, 0, sizeof(d));
+	d.db = db;
+	d.err = err;
+	d.errlen = errlen;
+	if (errlen)
+		err[0] = 0;
+	if (derived_present(db))
+		return 0;
+	/* A reader cannot write the trace: derive into the connection's temp schema. */
+	d.schema = sqlite3_db_readonly(db, "main") == 1 ? "temp" : "main";
+	/* A half-built set from an interrupted build is replaced as a whole. */
+	if (exec(&d,
+		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
+		 "DROP TABLE IF EXISTS %s.object_spans; DROP TABLE IF EXISTS %s.thread_summary;"
+		 "DROP TABLE IF EXISTS %s.object_summary; DROP TABLE IF EXISTS %s.point_events;"
+		 "DROP TABLE IF EXISTS %s.object_stats; DROP TABLE IF EXISTS %s.derived_info;"
+		 "DROP TABLE IF EXISTS %s.thread_life;"
+		 "CREATE TABLE %s.derived_info(key TEXT PRIMARY KEY, value);",
+		 d.schema, d.schema, d.schema, d.schema, d.schema, d.schema, d.schema, d.schema,
+		 d.schema, d.schema) ||
+	    create_tables(&d))
+		goto out;
+	d.ins_span = prep(&d, "INSERT INTO %s.thread_spans VALUES(?,?,?,?,?,?)", d.schema);
+	d.ins_hold = prep(&d, "INSERT INTO %s.object_holds VALUES(?,?,?,?,?,?)", d.schema);
+	d.ins_tsum = prep(&d, "INSERT INTO %s.thread_summary VALUES(?,?,?,?,?,?,?,?)", d.schema);
+	d.ins_point = prep(&d, "INSERT INTO %s.point_events VALUES(?,?,?,?,?,?)", d.schema);
+	d.ins_ospan = prep(&d, "INSERT INTO %s.object_spans VALUES(?,?,?,?,?,?)", d.schema);
+	d.ins_osum = prep(&d, "INSERT INTO %s.object_summary VALUES(?,?,?,?,?,?,?)", d.schema);
+	d.ins_thread = prep(&d, "INSERT INTO %s.thread_life VALUES(?,?,?,?,?)", d.schema);
+	if (d.failed || load_threads_objects(&d) || event_pass(&d))
+		goto out;
+	finish_threads(&d);
+	if (d.failed)
+		goto out;
+	/* The occupancy pass reads its inputs in (object, start) order from these indexes. */
+	if (create_indexes(&d) || object_pass(&d) || write_stats(&d))
+		goto out;
+out:
+	if (d.failed && errlen && !err[0])
+		snprintf(err, errlen, "derived tables: %s", sqlite3_errmsg(db));
+	for (size_t i = 0; i < d.nthr_cap; i++) {
+		if (d.thr[i]) {
+			free(d.thr[i]->holds);
+			free(d.thr[i]);
+		}
+	}
+	free(d.thr);
+	free(d.obj);
+	sqlite3_finalize(d.ins_span);
+	sqlite3_finalize(d.ins_hold);
+	sqlite3_finalize(d.ins_tsum);
+	sqlite3_finalize(d.ins_point);
+	sqlite3_finalize(d.ins_ospan);
+	sqlite3_finalize(d.ins_osum);
+	sqlite3_finalize(d.ins_thread);
+	return d.failed ? -1 : 0;
+}

@@ -1,0 +1,998 @@
+/*
+ * weft export FILE --format chrome|csv [-o OUT]: converts a trace for other
+ * tools.
+ *
+ * chrome: Chrome trace-event JSON (Perfetto UI, chrome://tracing). Each
+ * thread is a lane; lock holds (acquire to release of one object by one
+ * thread) and waits ([ts - wait_ns, ts] of every blocking call) are
+ * complete ("X") slices, a flow arrow ("s" -> "f") goes from a release to
+ * the contended acquire it unblocked, and process/thread life events are
+ * instants. Slices on one lane must nest; a hold that crosses another
+ * (hand-over-hand locking) goes to an extra lane of the same thread, shown
+ * as "<name> (holds N)" with tid + N * 10000000 (Linux tids stay below
+ * 2^22).
+ *
+ * csv: the `events` view plus the object name and the innermost frame.
+ *
+ * OUT: a file (written to a temporary name, renamed when complete), or "-"
+ * for stdout. Without -o the output goes to stdout only when stdout is not a
+ * terminal.
+ */
+#include "tracer/cli.h"
+#include "tracer/hashmap.h"
+#include "tracer/output.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char export_usage[] = "usage: weft export FILE --format chrome|csv [-o OUT]";
+
+#define LANE_TID_STEP 10000000LL
+
+/* ---- model ---- */
+
+struct interval {
+	int64_t start, end;
+};
+
+/* The maximal (outermost) slices of one lane, disjoint and in time order. */
+struct lane {
+	struct interval *top;
+	size_t n, cap;
+};
+
+struct hold {
+	int64_t obj;
+	int64_t start;
+	int depth;	 /* recursive / shared re-acquisitions */
+	int64_t flow_in; /* flow id ending at this hold, 0: none */
+};
+
+struct xthread {
+	int pid, tid;
+	char *name;
+	int64_t end; /* INT64_MIN: unknown */
+	int64_t last_ts;
+	int named; /* thread_name emitted */
+	struct lane *lanes;
+	size_t nlanes;
+	struct hold *holds;
+	size_t nholds, capholds;
+};
+
+struct xobj {
+	int64_t id;
+	char *name;
+	char *kind;
+	int holdable; /* held by one thread from acquire to release */
+	int shared;   /* a release can unblock several acquirers (rwlock) */
+	/* the latest release, for flow arrows */
+	int has_release, consumed;
+	int rel_pid;
+	int64_t rel_lane_tid, rel_ts, rel_hold_start;
+};
+
+struct kinds {
+	int acq, rel, fail, cwait, barrier, tcreate, tstart, texit, join, fork, exec, spawn, pexit,
+	    reap, gacq, grel;
+};
+
+struct exporter {
+	const char *path;
+	sqlite3 *db;
+	struct out_json j;
+	struct kinds k;
+	struct xthread *thr;
+	size_t nthr, capthr;
+	struct hashmap_u64 thr_map; /* (pid << 32 | tid) -> index in thr */
+	struct xobj *obj;
+	size_t nobj, capobj;
+	struct hashmap_u64 obj_map; /* object id -> index in obj */
+	int64_t end_ns;
+	int64_t next_flow;
+};
+
+static void ex_db_error(struct exporter *x, const char *what)
+{
+	weft_error("%s: %s: %s", x->path, what, sqlite3_errmsg(x->db));
+}
+
+static char *dup_text(sqlite3_stmt *st, int c)
+{
+	const unsigned char *s = sqlite3_column_text(st, c);
+	return s ? strdup((const char *)s) : NULL;
+}
+
+static struct xthread *thread_get(struct exporter *x, int pid, int tid)
+{
+	int64_t key = ((int64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	uint64_t *i = hashmap_u64_get(&x->thr_map, (uint64_t)key);
+	if (i)
+		return &x->thr[*i];
+	if (x->nthr == x->capthr) {
+		size_t cap = x->capthr ? x->capthr * 2 : 64;
+		struct xthread *n = realloc(x->thr, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		x->thr = n;
+		x->capthr = cap;
+	}
+	if (hashmap_u64_put(&x->thr_map, (uint64_t)key, x->nthr))
+		return NULL;
+	struct xthread *t = &x->thr[x->nthr++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	t->end = INT64_MIN;
+	t->last_ts = INT64_MIN;
+	return t;
+}
+
+static struct xobj *obj_find(struct exporter *x, int64_t id)
+{
+	uint64_t *i = hashmap_u64_get(&x->obj_map, (uint64_t)id);
+	return i ? &x->obj[*i] : NULL;
+}
+
+static int load_kinds(struct exporter *x)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} names[] = {
+	    {"lock.acquire", offsetof(struct kinds, acq)},
+	    {"lock.release", offsetof(struct kinds, rel)},
+	    {"lock.fail", offsetof(struct kinds, fail)},
+	    {"cond.wait", offsetof(struct kinds, cwait)},
+	    {"barrier.wait", offsetof(struct kinds, barrier)},
+	    {"thread.create", offsetof(struct kinds, tcreate)},
+	    {"thread.start", offsetof(struct kinds, tstart)},
+	    {"thread.exit", offsetof(struct kinds, texit)},
+	    {"thread.join", offsetof(struct kinds, join)},
+	    {"process.fork", offsetof(struct kinds, fork)},
+	    {"process.exec", offsetof(struct kinds, exec)},
+	    {"process.spawn", offsetof(struct kinds, spawn)},
+	    {"process.exit", offsetof(struct kinds, pexit)},
+	    {"process.reap", offsetof(struct kinds, reap)},
+	    {"gil.acquire", offsetof(struct kinds, gacq)},
+	    {"gil.release", offsetof(struct kinds, grel)},
+	};
+	sqlite3_stmt *st = NULL;
+	int rc;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		*(int *)((char *)&x->k + names[i].off) = -1;
+	if (sqlite3_prepare_v2(x->db, "SELECT kind, name FROM event_kind", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		ex_db_error(x, "cannot read event kinds");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(name, names[i].name))
+				*(int *)((char *)&x->k + names[i].off) = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ex_db_error(x, "cannot read event kinds");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_objects(struct exporter *x)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (sqlite3_prepare_v2(x->db, "SELECT object_id, name, kind FROM objects", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		ex_db_error(x, "cannot read objects");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (x->nobj == x->capobj) {
+			size_t cap = x->capobj ? x->capobj * 2 : 64;
+			struct xobj *n = realloc(x->obj, cap * sizeof(*n));
+			if (!n)
+				goto oom;
+			x->obj = n;
+			x->capobj = cap;
+		}
+		struct xobj *o = &x->obj[x->nobj];
+		memset(o, 0, sizeof(*o));
+		o->id = sqlite3_column_int64(st, 0);
+		o->name = dup_text(st, 1);
+		o->kind = dup_text(st, 2);
+		const char *k = o->kind ? o->kind : "";
+		/*
+		 * Semaphores and Python locks may be released by another thread
+		 * than the acquirer, so they get waits but no hold slices.
+		 */
+		o->holdable = !strcmp(k, "mutex") || !strcmp(k, "rwlock") ||
+			      !strcmp(k, "spinlock") || !strcmp(k, "py.rlock") || !strcmp(k, "gil");
+		o->shared = !strcmp(k, "rwlock");
+		if (hashmap_u64_put(&x->obj_map, (uint64_t)o->id, x->nobj))
+			goto oom;
+		x->nobj++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ex_db_error(x, "cannot read objects");
+		return -1;
+	}
+	return 0;
+oom:
+	sqlite3_finalize(st);
+	weft_error("out of memory");
+	return -1;
+}
+
+/* ---- chrome JSON events ---- */
+
+static void json_ts(struct out_json *j, const char *key, int64_t ns)
+{
+	char buf[40];
+	out_fmt_us(ns, buf, sizeof(buf));
+	out_json_key(j, key);
+	out_json_raw_number(j, buf);
+}
+
+static void ev_head(struct exporter *x, const char *ph, const char *name, const char *cat, int pid,
+		    int64_t tid)
+{
+	out_json_begin_object(&x->j);
+	out_json_key(&x->j, "ph");
+	out_json_string(&x->j, ph);
+	if (name) {
+		out_json_key(&x->j, "name");
+		out_json_string(&x->j, name);
+	}
+	if (cat) {
+		out_json_key(&x->j, "cat");
+		out_json_string(&x->j, cat);
+	}
+	out_json_key(&x->j, "pid");
+	out_json_int(&x->j, pid);
+	out_json_key(&x->j, "tid");
+	out_json_int(&x->j, tid);
+}
+
+static void meta_name(struct exporter *x, const char *what, int pid, int64_t tid, const char *name)
+{
+	ev_head(x, "M", what, NULL, pid, tid);
+	out_json_key(&x->j, "args");
+	out_json_begin_object(&x->j);
+	out_json_key(&x->j, "name");
+	out_json_string(&x->j, name);
+	out_json_end_object(&x->j);
+	out_json_end_object(&x->j);
+}
+
+static void thread_named(struct exporter *x, struct xthread *t)
+{
+	char buf[64];
+	if (t->named)
+		return;
+	t->named = 1;
+	if (t->name) {
+		meta_name(x, "thread_name", t->pid, t->tid, t->name);
+	} else {
+		snprintf(buf, sizeof(buf), "tid %d", t->tid);
+		meta_name(x, "thread_name", t->pid, t->tid, buf);
+	}
+}
+
+/* Whether [s, e] nests with every slice already on the lane. */
+static int lane_fits(const struct lane *l, int64_t s, int64_t e)
+{
+	for (size_t i = l->n; i-- > 0;) {
+		const struct interval *v = &l->top[i];
+		if (v->end <= s)
+			return 1; /* earlier ones end earlier still */
+		if (v->start >= s && v->end <= e)
+			continue; /* the new slice will contain it */
+		if (v->start <= s && v->end >= e)
+			return 1; /* inside it */
+		return 0;
+	}
+	return 1;
+}
+
+static int lane_add(struct lane *l, int64_t s, int64_t e)
+{
+	while (l->n && l->top[l->n - 1].end > s && l->top[l->n - 1].start >= s &&
+	       l->top[l->n - 1].end <= e)
+		l->n--;
+	if (l->n && l->top[l->n - 1].start <= s && l->top[l->n - 1].end >= e)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct interval *n = realloc(l->top, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		l->top = n;
+		l->cap = cap;
+	}
+	l->top[l->n++] = (struct interval){s, e};
+	return 0;
+}
+
+/* Picks the first lane where [s, e] nests, adding one when needed; returns its tid or -1. */
+static int64_t lane_for(struct exporter *x, struct xthread *t, int64_t s, int64_t e)
+{
+	size_t i;
+	for (i = 0; i < t->nlanes; i++)
+		if (lane_fits(&t->lanes[i], s, e))
+			break;
+	if (i == t->nlanes) {
+		struct lane *n = realloc(t->lanes, (t->nlanes + 1) * sizeof(*n));
+		if (!n)
+			return -1;
+		t->lanes = n;
+		memset(&t->lanes[t->nlanes++], 0, sizeof(*n));
+		if (i > 0) {
+			char buf[300];
+			snprintf(buf, sizeof(buf), "%s (holds %zu)", t->name ? t->name : "thread",
+				 i);
+			meta_name(x, "thread_name", t->pid, t->tid + (int64_t)i * LANE_TID_STEP,
+				  buf);
+		}
+	}
+	if (lane_add(&t->lanes[i], s, e))
+		return -1;
+	return t->tid + (int64_t)i * LANE_TID_STEP;
+}
+
+/* A complete slice [s, e]; returns the lane tid it went to, or -1 when out of memory. */
+static int64_t slice(struct exporter *x, struct xthread *t, const char *name, const char *cat,
+		     int64_t s, int64_t e, int64_t obj, int64_t failed_errno, int unreleased)
+{
+	/* A wait longer than the time since the trace started (clock skew) starts at 0. */
+	if (s < 0)
+		s = 0;
+	if (e < s)
+		e = s;
+	int64_t lane = lane_for(x, t, s, e);
+	if (lane < 0)
+		return -1;
+	ev_head(x, "X", name, cat, t->pid, lane);
+	json_ts(&x->j, "ts", s);
+	json_ts(&x->j, "dur", e - s);
+	if (obj || failed_errno || unreleased) {
+		out_json_key(&x->j, "args");
+		out_json_begin_object(&x->j);
+		if (obj) {
+			out_json_key(&x->j, "object_id");
+			out_json_int(&x->j, obj);
+		}
+		if (failed_errno) {
+			out_json_key(&x->j, "failed_errno");
+			out_json_int(&x->j, failed_errno);
+		}
+		if (unreleased) {
+			out_json_key(&x->j, "unreleased");
+			out_json_bool(&x->j, 1);
+		}
+		out_json_end_object(&x->j);
+	}
+	out_json_end_object(&x->j);
+	return lane;
+}
+
+static void flow(struct exporter *x, const char *ph, int64_t id, int pid, int64_t tid, int64_t ts)
+{
+	ev_head(x, ph, "unblock", "lock", pid, tid);
+	out_json_key(&x->j, "id");
+	out_json_int(&x->j, id);
+	json_ts(&x->j, "ts", ts);
+	if (ph[0] == 'f') {
+		out_json_key(&x->j, "bp");
+		out_json_string(&x->j, "e");
+	}
+	out_json_end_object(&x->j);
+}
+
+static void instant(struct exporter *x, int pid, int64_t tid, const char *name, int64_t ts,
+		    const char *scope)
+{
+	ev_head(x, "i", name, "life", pid, tid);
+	json_ts(&x->j, "ts", ts);
+	out_json_key(&x->j, "s");
+	out_json_string(&x->j, scope);
+	out_json_end_object(&x->j);
+}
+
+/* A point strictly inside [s, e] near the given end, so flows bind to that slice. */
+static int64_t inside(int64_t s, int64_t e, int at_end)
+{
+	if (e - s < 2)
+		return at_end ? e : s;
+	return at_end ? e - 1 : s + 1;
+}
+
+static const char *obj_label(const struct xobj *o, int64_t id, char *buf, size_t len)
+{
+	if (o && o->name)
+		return o->name;
+	snprintf(buf, len, "object %" PRId64, id);
+	return buf;
+}
+
+static int close_hold(struct exporter *x, struct xthread *t, size_t hi, int64_t end, int unreleased)
+{
+	struct hold h = t->holds[hi];
+	char name[512], lbuf[64];
+	struct xobj *o = obj_find(x, h.obj);
+	memmove(&t->holds[hi], &t->holds[hi + 1], (t->nholds - hi - 1) * sizeof(*t->holds));
+	t->nholds--;
+	snprintf(name, sizeof(name), "hold %s", obj_label(o, h.obj, lbuf, sizeof(lbuf)));
+	int64_t lane = slice(x, t, name, "lock", h.start, end, h.obj, 0, unreleased);
+	if (lane < 0)
+		return -1;
+	if (h.flow_in)
+		flow(x, "f", h.flow_in, t->pid, lane, inside(h.start, end, 0));
+	if (o && !unreleased) {
+		o->has_release = 1;
+		o->consumed = 0;
+		o->rel_pid = t->pid;
+		o->rel_lane_tid = lane;
+		o->rel_ts = end;
+		o->rel_hold_start = h.start;
+	}
+	return 0;
+}
+
+static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_t ts, int64_t wait)
+{
+	struct xobj *o = obj_find(x, obj);
+	char name[512], lbuf[64];
+	if (wait > 0) {
+		int64_t s = ts - wait;
+		/* Clock granularity must not make a wait cross the thread's previous slice. */
+		if (t->last_ts != INT64_MIN && s < t->last_ts)
+			s = t->last_ts;
+		snprintf(name, sizeof(name), "wait %s", obj_label(o, obj, lbuf, sizeof(lbuf)));
+		if (slice(x, t, name, "wait", s, ts, obj, 0, 0) < 0)
+			return -1;
+	}
+	if (!o || !o->holdable)
+		return 0;
+	for (size_t i = 0; i < t->nholds; i++) {
+		if (t->holds[i].obj == obj) {
+			t->holds[i].depth++;
+			return 0;
+		}
+	}
+	if (t->nholds == t->capholds) {
+		size_t cap = t->capholds ? t->capholds * 2 : 8;
+		struct hold *n = realloc(t->holds, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		t->holds = n;
+		t->capholds = cap;
+	}
+	struct hold *h = &t->holds[t->nholds++];
+	h->obj = obj;
+	h->start = ts;
+	h->depth = 1;
+	h->flow_in = 0;
+	/* The release by another thread inside this wait is the one that let it through. */
+	if (wait > 0 && o->has_release && !o->consumed &&
+	    (o->rel_pid != t->pid || o->rel_lane_tid % LANE_TID_STEP != t->tid) &&
+	    o->rel_ts >= ts - wait && o->rel_ts <= ts) {
+		h->flow_in = ++x->next_flow;
+		flow(x, "s", h->flow_in, o->rel_pid, o->rel_lane_tid,
+		     inside(o->rel_hold_start, o->rel_ts, 1));
+		if (!o->shared)
+			o->consumed = 1;
+	}
+	return 0;
+}
+
+static int on_release(struct exporter *x, struct xthread *t, int64_t obj, int64_t ts)
+{
+	struct xobj *o = obj_find(x, obj);
+	for (size_t i = t->nholds; i-- > 0;) {
+		if (t->holds[i].obj != obj)
+			continue;
+		if (--t->holds[i].depth > 0)
+			return 0;
+		return close_hold(x, t, i, ts, 0);
+	}
+	/* Released without a recorded acquire (e.g. a semaphore post): still a wake-up source. */
+	if (o && o->holdable) {
+		o->has_release = 1;
+		o->consumed = 0;
+		o->rel_pid = t->pid;
+		o->rel_lane_tid = t->tid;
+		o->rel_ts = ts;
+		o->rel_hold_start = ts;
+	}
+	return 0;
+}
+
+static int export_events(struct exporter *x)
+{
+	sqlite3_stmt *st = NULL;
+	struct xthread *t = NULL;
+	const struct kinds *k = &x->k;
+	char name[512], lbuf[64];
+	int rc, ret = -1;
+
+	if (sqlite3_prepare_v2(x->db,
+			       "SELECT ts, pid, tid, kind, obj, wait, arg FROM ev"
+			       " ORDER BY ts, id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ex_db_error(x, "cannot read events");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t ts = sqlite3_column_int64(st, 0);
+		int pid = sqlite3_column_int(st, 1), tid = sqlite3_column_int(st, 2);
+		int kind = sqlite3_column_int(st, 3);
+		int64_t obj = sqlite3_column_int64(st, 4);
+		int64_t wait = sqlite3_column_int64(st, 5);
+		int64_t arg = sqlite3_column_int64(st, 6);
+		struct xobj *o;
+		if (wait < 0)
+			wait = 0;
+		if (!t || t->pid != pid || t->tid != tid) {
+			t = thread_get(x, pid, tid);
+			if (!t)
+				goto oom;
+			thread_named(x, t);
+		}
+		if (kind == k->acq || kind == k->gacq) {
+			if (on_acquire(x, t, obj, ts, wait))
+				goto oom;
+		} else if (kind == k->rel || kind == k->grel) {
+			if (on_release(x, t, obj, ts))
+				goto oom;
+		} else if (kind == k->join || kind == k->reap) {
+			if (wait > 0) {
+				snprintf(name, sizeof(name), "%s %" PRId64,
+					 kind == k->join ? "join" : "reap", arg);
+				if (slice(x, t, name, "wait", ts - wait, ts, 0, 0, 0) < 0)
+					goto oom;
+			}
+		} else if (wait > 0 && kind != k->tcreate) {
+			/* cond, barrier, failed timed locks, Python events and queues */
+			o = obj ? obj_find(x, obj) : NULL;
+			if (obj)
+				snprintf(name, sizeof(name), "wait %s",
+					 obj_label(o, obj, lbuf, sizeof(lbuf)));
+			else
+				snprintf(name, sizeof(name), "wait");
+			if (slice(x, t, name, "wait", ts - wait, ts, obj, kind == k->fail ? arg : 0,
+				  0) < 0)
+				goto oom;
+		}
+		if (kind == k->tstart) {
+			instant(x, pid, tid, "thread start", ts, "t");
+		} else if (kind == k->texit) {
+			instant(x, pid, tid, "thread exit", ts, "t");
+		} else if (kind == k->fork || kind == k->spawn) {
+			snprintf(name, sizeof(name), "%s %" PRId64,
+				 kind == k->fork ? "fork" : "spawn", arg);
+			instant(x, pid, tid, name, ts, "t");
+		} else if (kind == k->exec) {
+			if (arg)
+				snprintf(name, sizeof(name), "exec failed (errno %" PRId64 ")",
+					 arg);
+			else
+				snprintf(name, sizeof(name), "exec");
+			instant(x, pid, tid, name, ts, "t");
+		} else if (kind == k->pexit) {
+			snprintf(name, sizeof(name), "exit %" PRId64, arg);
+			instant(x, pid, tid, name, ts, "t");
+		}
+		if (ts > t->last_ts)
+			t->last_ts = ts;
+	}
+	if (rc != SQLITE_DONE) {
+		ex_db_error(x, "cannot read events");
+		goto out;
+	}
+	/* Locks still held when the thread (or the trace) ended. */
+	for (size_t i = 0; i < x->nthr; i++) {
+		struct xthread *th = &x->thr[i];
+		int64_t end = th->end != INT64_MIN ? th->end : x->end_ns;
+		while (th->nholds) {
+			int64_t e = end > th->holds[th->nholds - 1].start
+					? end
+					: th->holds[th->nholds - 1].start;
+			if (close_hold(x, th, th->nholds - 1, e, 1))
+				goto oom;
+		}
+	}
+	ret = 0;
+	goto out;
+oom:
+	weft_error("out of memory");
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int load_threads_and_processes(struct exporter *x)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	char buf[64];
+	if (sqlite3_prepare_v2(x->db, "SELECT pid, argv FROM processes ORDER BY start_ns, pid", -1,
+			       &st, NULL) != SQLITE_OK) {
+		ex_db_error(x, "cannot read processes");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *argv = (const char *)sqlite3_column_text(st, 1);
+		snprintf(buf, sizeof(buf), "pid %d", sqlite3_column_int(st, 0));
+		meta_name(x, "process_name", sqlite3_column_int(st, 0), 0, argv ? argv : buf);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ex_db_error(x, "cannot read processes");
+		return -1;
+	}
+	if (sqlite3_prepare_v2(x->db,
+			       "SELECT pid, tid, name, end_ns FROM threads ORDER BY pid, tid", -1,
+			       &st, NULL) != SQLITE_OK) {
+		ex_db_error(x, "cannot read threads");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct xthread *t =
+		    thread_get(x, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (!t) {
+			sqlite3_finalize(st);
+			weft_error("out of memory");
+			return -1;
+		}
+		free(t->name);
+		t->name = dup_text(st, 2);
+		t->end = sqlite3_column_type(st, 3) == SQLITE_NULL ? INT64_MIN
+								   : sqlite3_column_int64(st, 3);
+		if (t->end != INT64_MIN && t->end > x->end_ns)
+			x->end_ns = t->end;
+		thread_named(x, t);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ex_db_error(x, "cannot read threads");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_end(struct exporter *x)
+{
+	sqlite3_stmt *st = NULL;
+	/* meta end_ns when the tracer finished, else the latest event. */
+	if (sqlite3_prepare_v2(x->db,
+			       "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+			       " WHERE key = 'end_ns'), (SELECT max(ts) FROM ev), 0)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ex_db_error(x, "cannot read the trace end");
+		return -1;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		x->end_ns = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		ex_db_error(x, "cannot read the trace end");
+		return -1;
+	}
+	return 0;
+}
+
+/* Findings become instants when the trace has them (at ts_ns on pid/tid when those columns exist).
+ */
+static int export_findings(struct exporter *x)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, has = 0;
+	if (sqlite3_prepare_v2(x->db,
+			       "SELECT 1 FROM sqlite_master WHERE name = 'findings'"
+			       " AND type IN ('table', 'view')",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ex_db_error(x, "cannot read the schema");
+		return -1;
+	}
+	has = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!has)
+		return 0;
+	if (sqlite3_prepare_v2(x->db, "SELECT * FROM findings", -1, &st, NULL) != SQLITE_OK) {
+		ex_db_error(x, "cannot read findings");
+		return -1;
+	}
+	int c_id = -1, c_kind = -1, c_sum = -1, c_ts = -1, c_pid = -1, c_tid = -1;
+	for (int c = 0; c < sqlite3_column_count(st); c++) {
+		const char *n = sqlite3_column_name(st, c);
+		if (!strcmp(n, "finding_id"))
+			c_id = c;
+		else if (!strcmp(n, "kind"))
+			c_kind = c;
+		else if (!strcmp(n, "summary"))
+			c_sum = c;
+		else if (!strcmp(n, "ts_ns"))
+			c_ts = c;
+		else if (!strcmp(n, "pid"))
+			c_pid = c;
+		else if (!strcmp(n, "tid"))
+			c_tid = c;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char name[256];
+		const unsigned char *kind = c_kind >= 0 ? sqlite3_column_text(st, c_kind) : NULL;
+		snprintf(name, sizeof(name), "finding: %s", kind ? (const char *)kind : "?");
+		int pid = c_pid >= 0 ? sqlite3_column_int(st, c_pid) : 0;
+		int tid = c_tid >= 0 ? sqlite3_column_int(st, c_tid) : 0;
+		int thread_scope = c_tid >= 0 && sqlite3_column_type(st, c_tid) != SQLITE_NULL;
+		ev_head(x, "i", name, "finding", pid, tid);
+		json_ts(&x->j, "ts", c_ts >= 0 ? sqlite3_column_int64(st, c_ts) : 0);
+		out_json_key(&x->j, "s");
+		out_json_string(&x->j, thread_scope ? "t" : "g");
+		out_json_key(&x->j, "args");
+		out_json_begin_object(&x->j);
+		if (c_id >= 0) {
+			out_json_key(&x->j, "finding_id");
+			out_json_int(&x->j, sqlite3_column_int64(st, c_id));
+		}
+		if (c_sum >= 0) {
+			out_json_key(&x->j, "summary");
+			out_json_string(&x->j, (const char *)sqlite3_column_text(st, c_sum));
+		}
+		out_json_end_object(&x->j);
+		out_json_end_object(&x->j);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ex_db_error(x, "cannot read findings");
+		return -1;
+	}
+	return 0;
+}
+
+static int export_chrome(struct exporter *x, FILE *f)
+{
+	sqlite3_stmt *st = NULL;
+	out_json_init(&x->j, f, 2);
+	out_json_begin_object(&x->j);
+	/*
+	 * No displayTimeUnit: some Perfetto versions read it as the unit of
+	 * ts, which must stay microseconds for every viewer.
+	 */
+	out_json_key(&x->j, "otherData");
+	out_json_begin_object(&x->j);
+	out_json_key(&x->j, "source");
+	out_json_string(&x->j, "weft");
+	if (sqlite3_prepare_v2(x->db,
+			       "SELECT key, value FROM meta WHERE key IN"
+			       " ('command', 'host', 'weft_version', 'start_unix_ns', 'complete')"
+			       " ORDER BY key",
+			       -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			out_json_key(&x->j, (const char *)sqlite3_column_text(st, 0));
+			out_json_string(&x->j, (const char *)sqlite3_column_text(st, 1));
+		}
+	}
+	sqlite3_finalize(st);
+	out_json_end_object(&x->j);
+	out_json_key(&x->j, "traceEvents");
+	out_json_begin_array(&x->j);
+	if (load_end(x) || load_kinds(x) || load_objects(x) || load_threads_and_processes(x) ||
+	    export_events(x) || export_findings(x))
+		return -1;
+	out_json_end_array(&x->j);
+	out_json_end_object(&x->j);
+	return 0;
+}
+
+static int export_csv(struct exporter *x, FILE *f, int sanitize)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (sqlite3_prepare_v2(x->db,
+			       "SELECT e.*, o.name AS object_name, fr.function AS function,"
+			       " fr.file AS file, fr.line AS line"
+			       " FROM events e"
+			       " LEFT JOIN objects o ON o.object_id = e.object_id"
+			       " LEFT JOIN stack_frames fr ON fr.stack_id = e.stack_id"
+			       " AND fr.depth = 0"
+			       " ORDER BY e.id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ex_db_error(x, "cannot read events");
+		return -1;
+	}
+	int ncol = sqlite3_column_count(st);
+	for (int c = 0; c < ncol; c++) {
+		const char *n = sqlite3_column_name(st, c);
+		out_csv_field(f, n, strlen(n), c == 0, sanitize);
+	}
+	out_csv_end_row(f);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int c = 0; c < ncol; c++) {
+			const char *s = (const char *)sqlite3_column_text(st, c);
+			out_csv_field(f, s, s ? (size_t)sqlite3_column_bytes(st, c) : 0, c == 0,
+				      sanitize);
+		}
+		out_csv_end_row(f);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ex_db_error(x, "cannot read events");
+		return -1;
+	}
+	return 0;
+}
+
+static void exporter_free(struct exporter *x)
+{
+	for (size_t i = 0; i < x->nthr; i++) {
+		free(x->thr[i].name);
+		for (size_t l = 0; l < x->thr[i].nlanes; l++)
+			free(x->thr[i].lanes[l].top);
+		free(x->thr[i].lanes);
+		free(x->thr[i].holds);
+	}
+	for (size_t i = 0; i < x->nobj; i++) {
+		free(x->obj[i].name);
+		free(x->obj[i].kind);
+	}
+	free(x->thr);
+	free(x->obj);
+	hashmap_u64_free(&x->thr_map);
+	hashmap_u64_free(&x->obj_map);
+	sqlite3_close(x->db);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	weft_error(fmt, arg);
+	fprintf(stderr, "%s\n", export_usage);
+	return 2;
+}
+
+int weft_cmd_export(int argc, char **argv)
+{
+	const char *path = NULL, *format = NULL, *out = NULL;
+	struct exporter x;
+	char err[1024], *tmp = NULL;
+	FILE *f = NULL;
+	int ret = 1, opts_done = 0, to_stdout;
+	struct stat in_sb, out_sb;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!opts_done && a[0] == '-' && a[1]) {
+			if (!strcmp(a, "--")) {
+				opts_done = 1;
+			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+				printf(
+				    "%s\n\nConverts a weft trace. See docs/QUERY.md.\n"
+				    "  --format chrome  Chrome trace-event JSON (Perfetto UI, "
+				    "chrome://tracing)\n"
+				    "  --format csv     the events view as CSV, with object name "
+				    "and innermost frame\n"
+				    "  -o OUT           output file; - for stdout (the default "
+				    "when "
+				    "stdout is not a terminal)\n",
+				    export_usage);
+				return 0;
+			} else if (!strcmp(a, "--format") || !strcmp(a, "-f")) {
+				if (++i >= argc)
+					return usage_error("export: %s needs a value", a);
+				format = argv[i];
+			} else if (!strncmp(a, "--format=", 9)) {
+				format = a + 9;
+			} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+				if (++i >= argc)
+					return usage_error("export: %s needs a value", a);
+				out = argv[i];
+			} else if (!strncmp(a, "--output=", 9)) {
+				out = a + 9;
+			} else {
+				return usage_error("export: unknown option '%s'", a);
+			}
+		} else if (!path) {
+			path = a;
+		} else {
+			return usage_error("export: unexpected argument '%s'", a);
+		}
+	}
+	if (!path)
+		return usage_error("export: %s", "missing trace file");
+	if (!format)
+		return usage_error("export: %s", "missing --format chrome|csv");
+	if (strcmp(format, "chrome") && strcmp(format, "csv"))
+		return usage_error("export: unknown format '%s' (chrome or csv)", format);
+	to_stdout = !out || !strcmp(out, "-");
+	if (!out && isatty(STDOUT_FILENO))
+		return usage_error("export: %s",
+				   "stdout is a terminal; give -o OUT (or -o - to print anyway)");
+
+	memset(&x, 0, sizeof(x));
+	x.path = path;
+	x.db = store_open_read(path, err, sizeof(err));
+	if (!x.db) {
+		weft_error("%s", err);
+		return 1;
+	}
+	if (to_stdout) {
+		f = stdout;
+	} else if (stat(out, &out_sb) == 0 && !S_ISREG(out_sb.st_mode)) {
+		/* A device or FIFO (e.g. /dev/null) is written in place. */
+		f = fopen(out, "w");
+		if (!f) {
+			weft_error("export: cannot open %s: %s", out, strerror(errno));
+			goto out;
+		}
+	} else {
+		if (stat(out, &out_sb) == 0 && stat(path, &in_sb) == 0 &&
+		    out_sb.st_dev == in_sb.st_dev && out_sb.st_ino == in_sb.st_ino) {
+			weft_error("export: %s is the trace itself; choose another output", out);
+			goto out;
+		}
+		/* A temporary name renamed at the end: no half-written OUT after an error. */
+		if (asprintf(&tmp, "%s.tmpXXXXXX", out) < 0) {
+			tmp = NULL;
+			weft_error("out of memory");
+			goto out;
+		}
+		int fd = mkstemp(tmp);
+		if (fd < 0) {
+			weft_error("export: cannot create %s: %s", out, strerror(errno));
+			free(tmp);
+			tmp = NULL;
+			goto out;
+		}
+		/* mkstemp makes 0600; an export is an ordinary file. */
+		mode_t mask = umask(0);
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
+		f = fdopen(fd, "w");
+		if (!f) {
+			close(fd);
+			weft_error("export: cannot write %s: %s", out, strerror(errno));
+			goto out;
+		}
+	}
+
+	int rc = !strcmp(format, "chrome") ? export_chrome(&x, f)
+					   : export_csv(&x, f, to_stdout && isatty(STDOUT_FILENO));
+	if (rc)
+		goto out;
+	if (fflush(f) != 0 || ferror(f)) {
+		weft_error("export: cannot write %s: %s", to_stdout ? "stdout" : out,
+			   strerror(errno));
+		goto out;
+	}
+	if (tmp) {
+		int cerr = fclose(f);
+		f = NULL;
+		if (cerr != 0 || rename(tmp, out) != 0) {
+			weft_error("export: cannot write %s: %s", out, strerror(errno));
+			goto out;
+		}
+		free(tmp);
+		tmp = NULL;
+	}
+	ret = 0;
+out:
+	if (f && f != stdout)
+		fclose(f);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	exporter_free(&x);
+	return ret;
+}

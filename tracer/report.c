@@ -1,0 +1,1327 @@
+/*
+ * weft report FILE [--json]: a summary of a trace. Findings (when the trace
+ * has them), the process tree, how each thread's lifetime splits between
+ * running and waiting, the most contended locks, the GIL, event counts and
+ * what the recorder could not record.
+ *
+ * Everything about events comes from one sequential pass over the raw `ev`
+ * table in rowid order (program order within a thread), aggregated in hash
+ * tables: on a 10M-event trace one pass is cheaper than several GROUP BY
+ * queries, and it works the same on an unfinalized trace without indexes.
+ * The p90 of a lock's waits is selected from the contended waits kept in
+ * memory (uncontended acquisitions only count).
+ */
+#include "tracer/cli.h"
+#include "tracer/hashmap.h"
+#include "tracer/output.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char report_usage[] = "usage: weft report FILE [--json]";
+
+#define TOP_LOCKS 10
+
+/* ---- the aggregates ---- */
+
+struct rthread {
+	int pid, tid;
+	char *name;
+	int64_t start, end; /* INT64_MIN: unknown */
+	int has_row;
+	int64_t first_ts, last_ts, nevents;
+	int64_t lock_wait, cond_wait, barrier_wait, join_wait, other_wait;
+	int64_t unrecorded, producer_waits;
+	int64_t gil_hold, gil_wait, gil_acq, gil_drops, gil_open; /* gil_open: -1 when not held */
+	/* computed */
+	int64_t life_start, life_end;
+};
+
+struct robj {
+	int64_t id;
+	int64_t acq, contended, fails, fail_wait, wait_sum, wait_max, max_stack;
+	int64_t *waits; /* contended acquisition waits, for the p90 */
+	size_t nwaits, capwaits;
+	int64_t p90;
+};
+
+struct rproc {
+	int pid, ppid;
+	char *argv;
+	int64_t start, end, exit_code, exit_signal; /* INT64_MIN: NULL */
+	int has_row, visited;
+	int depth;
+};
+
+/* Event kind codes as this trace's event_kind table names them (-1: absent). */
+struct kinds {
+	int acq, rel, fail, cwait, barrier, tcreate, join, gacq, grel, gdrop;
+};
+
+struct report {
+	const char *path;
+	sqlite3 *db;
+	struct kinds k;
+	/* meta */
+	char *command, *host, *weft_version, *stacks, *clock, *exit_status, *events_lost;
+	int complete;
+	int64_t end_ns; /* trace duration; from meta, else the latest time seen */
+	int end_from_meta;
+	/* aggregates */
+	struct rthread *thr;
+	size_t nthr, capthr;
+	struct hashmap_u64 thr_map; /* (pid << 32 | tid) -> index in thr */
+	struct robj *obj;
+	size_t nobj, capobj;
+	struct hashmap_u64 obj_map; /* object id -> index in obj */
+	struct rproc *proc;
+	size_t nproc, capproc;
+	int64_t kind_count[256], kind_other, total_events;
+	int has_gil;
+	/* processes in tree order */
+	size_t *order;
+	size_t norder;
+	/* top locks (indexes into obj) */
+	size_t top[TOP_LOCKS];
+	size_t ntop;
+	int has_findings;
+};
+
+static int64_t col_opt(sqlite3_stmt *st, int c)
+{
+	return sqlite3_column_type(st, c) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, c);
+}
+
+static char *col_dup(sqlite3_stmt *st, int c)
+{
+	const unsigned char *s = sqlite3_column_text(st, c);
+	return s ? strdup((const char *)s) : NULL;
+}
+
+static void report_error(struct report *r, const char *what)
+{
+	weft_error("%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
+}
+
+static int load_kinds(struct report *r)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} names[] = {
+	    {"lock.acquire", offsetof(struct kinds, acq)},
+	    {"lock.release", offsetof(struct kinds, rel)},
+	    {"lock.fail", offsetof(struct kinds, fail)},
+	    {"cond.wait", offsetof(struct kinds, cwait)},
+	    {"barrier.wait", offsetof(struct kinds, barrier)},
+	    {"thread.create", offsetof(struct kinds, tcreate)},
+	    {"thread.join", offsetof(struct kinds, join)},
+	    {"gil.acquire", offsetof(struct kinds, gacq)},
+	    {"gil.release", offsetof(struct kinds, grel)},
+	    {"gil.drop_request", offsetof(struct kinds, gdrop)},
+	};
+	sqlite3_stmt *st = NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		*(int *)((char *)&r->k + names[i].off) = -1;
+	if (sqlite3_prepare_v2(r->db, "SELECT kind, name FROM event_kind", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		report_error(r, "cannot read event kinds");
+		return -1;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(name, names[i].name))
+				*(int *)((char *)&r->k + names[i].off) = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read event kinds");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_meta(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (sqlite3_prepare_v2(r->db, "SELECT key, value FROM meta", -1, &st, NULL) != SQLITE_OK) {
+		report_error(r, "cannot read meta");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		char **slot = NULL;
+		if (!key)
+			continue;
+		if (!strcmp(key, "command"))
+			slot = &r->command;
+		else if (!strcmp(key, "host"))
+			slot = &r->host;
+		else if (!strcmp(key, "weft_version"))
+			slot = &r->weft_version;
+		else if (!strcmp(key, "stacks"))
+			slot = &r->stacks;
+		else if (!strcmp(key, "clock"))
+			slot = &r->clock;
+		else if (!strcmp(key, "exit_status"))
+			slot = &r->exit_status;
+		else if (!strcmp(key, "events_lost"))
+			slot = &r->events_lost;
+		else if (!strcmp(key, "complete"))
+			r->complete = sqlite3_column_int(st, 1) == 1;
+		else if (!strcmp(key, "end_ns") && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			r->end_ns = sqlite3_column_int64(st, 1);
+			r->end_from_meta = 1;
+		}
+		if (slot) {
+			free(*slot);
+			*slot = col_dup(st, 1);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read meta");
+		return -1;
+	}
+	return 0;
+}
+
+static struct rthread *thread_get(struct report *r, int pid, int tid)
+{
+	int64_t key = ((int64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	uint64_t *i = hashmap_u64_get(&r->thr_map, (uint64_t)key);
+	if (i)
+		return &r->thr[*i];
+	if (r->nthr == r->capthr) {
+		size_t cap = r->capthr ? r->capthr * 2 : 64;
+		struct rthread *n = realloc(r->thr, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		r->thr = n;
+		r->capthr = cap;
+	}
+	if (hashmap_u64_put(&r->thr_map, (uint64_t)key, r->nthr))
+		return NULL;
+	struct rthread *t = &r->thr[r->nthr++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	t->start = t->end = INT64_MIN;
+	t->first_ts = INT64_MAX;
+	t->last_ts = INT64_MIN;
+	t->gil_open = -1;
+	return t;
+}
+
+static struct robj *obj_get(struct report *r, int64_t id)
+{
+	uint64_t *i = hashmap_u64_get(&r->obj_map, (uint64_t)id);
+	if (i)
+		return &r->obj[*i];
+	if (r->nobj == r->capobj) {
+		size_t cap = r->capobj ? r->capobj * 2 : 64;
+		struct robj *n = realloc(r->obj, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		r->obj = n;
+		r->capobj = cap;
+	}
+	if (hashmap_u64_put(&r->obj_map, (uint64_t)id, r->nobj))
+		return NULL;
+	struct robj *o = &r->obj[r->nobj++];
+	memset(o, 0, sizeof(*o));
+	o->id = id;
+	return o;
+}
+
+static int load_threads(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT pid, tid, name, start_ns, end_ns, unrecorded, producer_waits"
+			       " FROM threads ORDER BY pid, tid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		report_error(r, "cannot read threads");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct rthread *t =
+		    thread_get(r, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (!t) {
+			sqlite3_finalize(st);
+			weft_error("out of memory");
+			return -1;
+		}
+		t->has_row = 1;
+		free(t->name);
+		t->name = col_dup(st, 2);
+		t->start = col_opt(st, 3);
+		t->end = col_opt(st, 4);
+		t->unrecorded = sqlite3_column_int64(st, 5);
+		t->producer_waits = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read threads");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_processes(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal"
+			       " FROM processes ORDER BY start_ns, pid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		report_error(r, "cannot read processes");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->nproc == r->capproc) {
+			size_t cap = r->capproc ? r->capproc * 2 : 32;
+			struct rproc *n = realloc(r->proc, cap * sizeof(*n));
+			if (!n) {
+				sqlite3_finalize(st);
+				weft_error("out of memory");
+				return -1;
+			}
+			r->proc = n;
+			r->capproc = cap;
+		}
+		struct rproc *p = &r->proc[r->nproc++];
+		memset(p, 0, sizeof(*p));
+		p->has_row = 1;
+		p->pid = sqlite3_column_int(st, 0);
+		p->ppid = sqlite3_column_int(st, 1);
+		p->argv = col_dup(st, 2);
+		p->start = col_opt(st, 3);
+		p->end = col_opt(st, 4);
+		p->exit_code = col_opt(st, 5);
+		p->exit_signal = col_opt(st, 6);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read processes");
+		return -1;
+	}
+	return 0;
+}
+
+static int push_wait(struct robj *o, int64_t w)
+{
+	if (o->nwaits == o->capwaits) {
+		size_t cap = o->capwaits ? o->capwaits * 2 : 16;
+		int64_t *n = realloc(o->waits, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		o->waits = n;
+		o->capwaits = cap;
+	}
+	o->waits[o->nwaits++] = w;
+	return 0;
+}
+
+/* The one pass over all events. */
+static int scan_events(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	struct rthread *t = NULL;
+	int ret = -1, rc;
+	const struct kinds *k = &r->k;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT pid, tid, kind, obj, wait, ts, stack FROM ev", -1,
+			       &st, NULL) != SQLITE_OK) {
+		report_error(r, "cannot read events");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int pid = sqlite3_column_int(st, 0), tid = sqlite3_column_int(st, 1);
+		int kind = sqlite3_column_int(st, 2);
+		int64_t objid = sqlite3_column_int64(st, 3);
+		int64_t wait = sqlite3_column_int64(st, 4);
+		int64_t ts = sqlite3_column_int64(st, 5);
+		if (wait < 0)
+			wait = 0;
+		/* Events come in runs from one thread: skip the lookup while it stays the same. */
+		if (!t || t->pid != pid || t->tid != tid) {
+			t = thread_get(r, pid, tid);
+			if (!t)
+				goto oom;
+		}
+		t->nevents++;
+		if (ts < t->first_ts)
+			t->first_ts = ts;
+		if (ts > t->last_ts)
+			t->last_ts = ts;
+		r->total_events++;
+		if (kind >= 0 && kind < 256)
+			r->kind_count[kind]++;
+		else
+			r->kind_other++;
+
+		if (kind == k->acq || kind == k->fail) {
+			t->lock_wait += wait;
+			struct robj *o = objid ? obj_get(r, objid) : NULL;
+			if (objid && !o)
+				goto oom;
+			if (o && kind == k->acq) {
+				o->acq++;
+				o->wait_sum += wait;
+				if (wait > 0) {
+					o->contended++;
+					if (push_wait(o, wait))
+						goto oom;
+				}
+				/* The first of the longest waits names the site. */
+				if (o->acq == 1 || wait > o->wait_max) {
+					o->wait_max = wait;
+					o->max_stack = sqlite3_column_int64(st, 6);
+				}
+			} else if (o) {
+				o->fails++;
+				o->fail_wait += wait;
+			}
+		} else if (kind == k->cwait) {
+			t->cond_wait += wait;
+		} else if (kind == k->barrier) {
+			t->barrier_wait += wait;
+		} else if (kind == k->join) {
+			t->join_wait += wait;
+		} else if (kind == k->gacq) {
+			r->has_gil = 1;
+			t->gil_acq++;
+			t->gil_wait += wait;
+			t->other_wait += wait;
+			t->gil_open = ts;
+		} else if (kind == k->grel) {
+			r->has_gil = 1;
+			if (t->gil_open >= 0 && ts >= t->gil_open)
+				t->gil_hold += ts - t->gil_open;
+			t->gil_open = -1;
+		} else if (kind == k->gdrop) {
+			r->has_gil = 1;
+			t->gil_drops++;
+		} else if (kind != k->tcreate) {
+			/* Time in pthread_create counts as running; any other wait is "other". */
+			t->other_wait += wait;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read events");
+		goto out;
+	}
+	ret = 0;
+	goto out;
+oom:
+	weft_error("out of memory");
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static void swap64(int64_t *a, int64_t *b)
+{
+	int64_t t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* The k-th smallest of v[0..n) (0-based), reordering v; expected O(n). */
+static int64_t select_kth(int64_t *v, size_t n, size_t k)
+{
+	long lo = 0, hi = (long)n - 1, want = (long)k;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	while (lo < hi) {
+		/* xorshift: a cheap pseudo-random pivot against adversarial orders */
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		swap64(&v[lo + (long)(seed % (uint64_t)(hi - lo + 1))], &v[hi]);
+		int64_t pivot = v[hi];
+		/* Three-way partition: equal waits are common (timer granularity). */
+		long lt = lo, i = lo, gt = hi;
+		while (i <= gt) {
+			if (v[i] < pivot)
+				swap64(&v[lt++], &v[i++]);
+			else if (v[i] > pivot)
+				swap64(&v[i], &v[gt--]);
+			else
+				i++;
+		}
+		if (want < lt)
+			hi = lt - 1;
+		else if (want > gt)
+			lo = gt + 1;
+		else
+			return pivot;
+	}
+	return v[lo];
+}
+
+/*
+ * p90 by nearest rank over all acquisitions: the ceil(0.9 n)-th smallest
+ * wait. Uncontended ones (wait 0) are the smallest, so only the contended
+ * waits need to be ranked.
+ */
+static void compute_p90(struct robj *o)
+{
+	if (o->acq <= 0)
+		return;
+	uint64_t n = (uint64_t)o->acq;
+	uint64_t rank = (9 * n + 9) / 10 - 1; /* 0-based */
+	uint64_t zeros = n - o->nwaits;
+	if (rank < zeros || !o->nwaits)
+		o->p90 = 0;
+	else
+		o->p90 = select_kth(o->waits, o->nwaits, (size_t)(rank - zeros));
+}
+
+static int cmp_lock(const struct robj *a, const struct robj *b)
+{
+	if (a->wait_sum != b->wait_sum)
+		return a->wait_sum > b->wait_sum ? -1 : 1;
+	if (a->contended != b->contended)
+		return a->contended > b->contended ? -1 : 1;
+	if (a->acq != b->acq)
+		return a->acq > b->acq ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void pick_top_locks(struct report *r)
+{
+	r->ntop = 0;
+	for (size_t i = 0; i < r->nobj; i++) {
+		struct robj *o = &r->obj[i];
+		if (!o->acq && !o->fails)
+			continue;
+		/* Insertion into a short sorted list. */
+		size_t pos = r->ntop;
+		while (pos > 0 && cmp_lock(o, &r->obj[r->top[pos - 1]]) < 0)
+			pos--;
+		if (pos >= TOP_LOCKS)
+			continue;
+		size_t last = r->ntop < TOP_LOCKS ? r->ntop : TOP_LOCKS - 1;
+		for (size_t j = last; j > pos; j--)
+			r->top[j] = r->top[j - 1];
+		r->top[pos] = i;
+		if (r->ntop < TOP_LOCKS)
+			r->ntop++;
+	}
+	for (size_t i = 0; i < r->ntop; i++)
+		compute_p90(&r->obj[r->top[i]]);
+}
+
+static struct rproc *proc_find(struct report *r, int pid)
+{
+	for (size_t i = 0; i < r->nproc; i++)
+		if (r->proc[i].pid == pid)
+			return &r->proc[i];
+	return NULL;
+}
+
+static void order_visit(struct report *r, size_t i, int depth)
+{
+	struct rproc *p = &r->proc[i];
+	if (p->visited)
+		return;
+	p->visited = 1;
+	p->depth = depth;
+	r->order[r->norder++] = i;
+	/* proc is sorted by start time, so children come out in start order. */
+	for (size_t j = 0; j < r->nproc; j++)
+		if (r->proc[j].ppid == p->pid && r->proc[j].pid != p->pid)
+			order_visit(r, j, depth + 1);
+}
+
+/* Derived times, processes only known from their threads, and the tree order. */
+static int finish_model(struct report *r)
+{
+	int64_t latest = 0;
+	for (size_t i = 0; i < r->nthr; i++) {
+		struct rthread *t = &r->thr[i];
+		if (t->last_ts != INT64_MIN && t->last_ts > latest)
+			latest = t->last_ts;
+		if (t->end != INT64_MIN && t->end > latest)
+			latest = t->end;
+	}
+	for (size_t i = 0; i < r->nproc; i++)
+		if (r->proc[i].end != INT64_MIN && r->proc[i].end > latest)
+			latest = r->proc[i].end;
+	if (!r->end_from_meta)
+		r->end_ns = latest;
+
+	for (size_t i = 0; i < r->nthr; i++) {
+		struct rthread *t = &r->thr[i];
+		t->life_start = t->start != INT64_MIN	   ? t->start
+				: t->first_ts != INT64_MAX ? t->first_ts
+							   : 0;
+		t->life_end = t->end != INT64_MIN ? t->end : r->end_ns;
+		if (t->life_end < t->life_start)
+			t->life_end = t->life_start;
+		if (!proc_find(r, t->pid)) {
+			if (r->nproc == r->capproc) {
+				size_t cap = r->capproc ? r->capproc * 2 : 32;
+				struct rproc *n = realloc(r->proc, cap * sizeof(*n));
+				if (!n)
+					goto oom;
+				r->proc = n;
+				r->capproc = cap;
+			}
+			struct rproc *p = &r->proc[r->nproc++];
+			memset(p, 0, sizeof(*p));
+			p->pid = t->pid;
+			p->ppid = 0;
+			p->start = p->end = p->exit_code = p->exit_signal = INT64_MIN;
+		}
+	}
+	r->order = calloc(r->nproc ? r->nproc : 1, sizeof(*r->order));
+	if (!r->order)
+		goto oom;
+	/* Roots: processes whose parent was not traced. */
+	for (size_t i = 0; i < r->nproc; i++)
+		if (!proc_find(r, r->proc[i].ppid) || r->proc[i].ppid == r->proc[i].pid)
+			order_visit(r, i, 0);
+	/* Parent cycles (pid reuse) would leave some unvisited. */
+	for (size_t i = 0; i < r->nproc; i++)
+		order_visit(r, i, 0);
+	pick_top_locks(r);
+	return 0;
+oom:
+	weft_error("out of memory");
+	return -1;
+}
+
+static int detect_findings(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT 1 FROM sqlite_master WHERE name = 'findings'"
+			       " AND type IN ('table', 'view')",
+			       -1, &st, NULL) != SQLITE_OK) {
+		report_error(r, "cannot read the schema");
+		return -1;
+	}
+	r->has_findings = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* ---- presentation helpers ---- */
+
+static void exit_text(const struct rproc *p, char *buf, size_t len)
+{
+	if (p->exit_code != INT64_MIN) {
+		snprintf(buf, len, "exit %" PRId64, p->exit_code);
+	} else if (p->exit_signal != INT64_MIN) {
+		const char *abbrev = p->exit_signal > 0 && p->exit_signal < NSIG
+					 ? sigabbrev_np((int)p->exit_signal)
+					 : NULL;
+		if (abbrev)
+			snprintf(buf, len, "killed by SIG%s", abbrev);
+		else
+			snprintf(buf, len, "killed by signal %" PRId64, p->exit_signal);
+	} else {
+		snprintf(buf, len, "exit status unknown");
+	}
+}
+
+static int64_t proc_lifetime(const struct report *r, const struct rproc *p)
+{
+	int64_t s = p->start != INT64_MIN ? p->start : 0;
+	int64_t e = p->end != INT64_MIN ? p->end : r->end_ns;
+	return e > s ? e - s : 0;
+}
+
+static int64_t thread_running(const struct rthread *t)
+{
+	int64_t life = t->life_end - t->life_start;
+	int64_t run =
+	    life - t->lock_wait - t->cond_wait - t->barrier_wait - t->join_wait - t->other_wait;
+	return run > 0 ? run : 0;
+}
+
+static double pct(int64_t part, int64_t whole)
+{
+	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* "function file:line" of a stack's innermost frame, or "" when unknown. */
+static void site_text(struct report *r, int64_t stack_id, char *fn, size_t fnlen, char *file,
+		      size_t filelen, int64_t *line)
+{
+	sqlite3_stmt *st = NULL;
+	fn[0] = file[0] = 0;
+	*line = INT64_MIN;
+	if (!stack_id)
+		return;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT function, file, line FROM stack_frames"
+			       " WHERE stack_id = ?1 AND depth = 0",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, stack_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *f = sqlite3_column_text(st, 0);
+		const unsigned char *fl = sqlite3_column_text(st, 1);
+		snprintf(fn, fnlen, "%s", f ? (const char *)f : "");
+		snprintf(file, filelen, "%s", fl ? (const char *)fl : "");
+		*line = col_opt(st, 2);
+	}
+	sqlite3_finalize(st);
+}
+
+static void object_info(struct report *r, int64_t id, char *name, size_t namelen, char *kind,
+			size_t kindlen, int64_t *pid, int64_t *addr)
+{
+	sqlite3_stmt *st = NULL;
+	snprintf(name, namelen, "object %" PRId64, id);
+	kind[0] = 0;
+	*pid = *addr = INT64_MIN;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT name, kind, pid, address FROM objects WHERE object_id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(st, 0);
+		const unsigned char *k = sqlite3_column_text(st, 1);
+		if (n)
+			snprintf(name, namelen, "%s", (const char *)n);
+		snprintf(kind, kindlen, "%s", k ? (const char *)k : "");
+		*pid = col_opt(st, 2);
+		*addr = col_opt(st, 3);
+	}
+	sqlite3_finalize(st);
+}
+
+static const char *kind_name(struct report *r, int code, char *buf, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	snprintf(buf, len, "kind %d", code);
+	if (sqlite3_prepare_v2(r->db, "SELECT name FROM event_kind WHERE kind = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return buf;
+	sqlite3_bind_int(st, 1, code);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static int64_t events_lost(const struct report *r)
+{
+	return r->events_lost ? strtoll(r->events_lost, NULL, 10) : 0;
+}
+
+/* ---- text ---- */
+
+static void put_sanitized(const char *label, const char *value)
+{
+	printf("  %-10s ", label);
+	weft_fputs_sanitized(value ? value : "?", stdout);
+	putchar('\n');
+}
+
+static int text_findings(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	printf("\nFindings\n");
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT finding_id, kind, summary FROM findings"
+			       " ORDER BY finding_id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		report_error(r, "cannot read findings");
+		return -1;
+	}
+	struct out_table *t = out_table_new(stdout, "  ");
+	out_table_header(t, "#");
+	out_table_header(t, "kind");
+	out_table_header(t, "summary");
+	int n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		out_table_cell(t, id ? id : "", 1);
+		out_table_cell(t, (const char *)sqlite3_column_text(st, 1), 0);
+		out_table_cell(t, (const char *)sqlite3_column_text(st, 2), 0);
+		out_table_end_row(t);
+		n++;
+	}
+	sqlite3_finalize(st);
+	out_table_finish(t, rc == SQLITE_DONE && n > 0);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read findings");
+		return -1;
+	}
+	if (!n)
+		printf("  none\n");
+	return 0;
+}
+
+static void text_processes(struct report *r)
+{
+	char life[32], ex[64];
+	printf("\nProcesses\n");
+	struct out_table *t = out_table_new(stdout, "  ");
+	out_table_header(t, "pid");
+	out_table_header(t, "ppid");
+	out_table_header(t, "lifetime");
+	out_table_header(t, "exit");
+	out_table_header(t, "command");
+	for (size_t i = 0; i < r->norder; i++) {
+		struct rproc *p = &r->proc[r->order[i]];
+		out_table_cellf(t, 0, "%*s%d", p->depth * 2, "", p->pid);
+		if (p->has_row)
+			out_table_cellf(t, 1, "%d", p->ppid);
+		else
+			out_table_cell(t, "?", 1);
+		out_fmt_duration(proc_lifetime(r, p), life, sizeof(life));
+		out_table_cellf(t, 1, "%s%s", life, p->end == INT64_MIN ? "+" : "");
+		exit_text(p, ex, sizeof(ex));
+		out_table_cell(t, ex, 0);
+		out_table_cell(t, p->argv ? p->argv : "(no process record)", 0);
+		out_table_end_row(t);
+	}
+	out_table_finish(t, 1);
+}
+
+static void text_threads(struct report *r)
+{
+	char b[32];
+	printf("\nThreads (time split of each thread's lifetime)\n");
+	for (size_t i = 0; i < r->norder; i++) {
+		struct rproc *p = &r->proc[r->order[i]];
+		int any = 0;
+		for (size_t j = 0; j < r->nthr && !any; j++)
+			any = r->thr[j].pid == p->pid;
+		if (!any)
+			continue;
+		printf("  pid %d ", p->pid);
+		weft_fputs_sanitized(p->argv ? p->argv : "", stdout);
+		putchar('\n');
+		struct out_table *t = out_table_new(stdout, "    ");
+		static const char *const hdr[] = {
+		    "tid",   "name", "lifetime", "running", "%",     "locks", "%",
+		    "conds", "%",    "barrier",	 "join",    "other", "events"};
+		for (size_t h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++)
+			out_table_header(t, hdr[h]);
+		for (size_t j = 0; j < r->nthr; j++) {
+			struct rthread *th = &r->thr[j];
+			if (th->pid != p->pid)
+				continue;
+			int64_t life = th->life_end - th->life_start, run = thread_running(th);
+			out_table_cellf(t, 1, "%d", th->tid);
+			out_table_cell(t, th->name ? th->name : "?", 0);
+			out_fmt_duration(life, b, sizeof(b));
+			out_table_cellf(t, 1, "%s%s", b, th->end == INT64_MIN ? "+" : "");
+			out_fmt_duration(run, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_table_cellf(t, 1, "%.1f%%", pct(run, life));
+			out_fmt_duration(th->lock_wait, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_table_cellf(t, 1, "%.1f%%", pct(th->lock_wait, life));
+			out_fmt_duration(th->cond_wait, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_table_cellf(t, 1, "%.1f%%", pct(th->cond_wait, life));
+			out_fmt_duration(th->barrier_wait, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_fmt_duration(th->join_wait, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_fmt_duration(th->other_wait, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_table_cellf(t, 1, "%" PRId64, th->nevents);
+			out_table_end_row(t);
+		}
+		out_table_finish(t, 1);
+	}
+	printf("  (+: still running when the trace ended; other: child reaping, GIL and Python "
+	       "waits)\n");
+}
+
+static void text_locks(struct report *r)
+{
+	char name[256], kind[64], fn[256], file[512], d1[32], d2[32], d3[32], d4[32];
+	int64_t pid, addr, line;
+	printf("\nTop contended locks (by total wait)\n");
+	if (!r->ntop) {
+		printf("  no lock acquisitions recorded\n");
+		return;
+	}
+	for (size_t i = 0; i < r->ntop; i++) {
+		struct robj *o = &r->obj[r->top[i]];
+		object_info(r, o->id, name, sizeof(name), kind, sizeof(kind), &pid, &addr);
+		printf("  %zu. ", i + 1);
+		weft_fputs_sanitized(name, stdout);
+		printf(" (");
+		weft_fputs_sanitized(kind[0] ? kind : "?", stdout);
+		if (pid != INT64_MIN)
+			printf(", pid %" PRId64, pid);
+		printf(")\n");
+		printf("     acquisitions %" PRId64 "  contended %" PRId64
+		       " (%.1f%%)  failed %" PRId64 "\n",
+		       o->acq, o->contended, pct(o->contended, o->acq), o->fails);
+		out_fmt_duration(o->wait_sum, d1, sizeof(d1));
+		out_fmt_duration(o->acq ? (o->wait_sum + o->acq / 2) / o->acq : 0, d2, sizeof(d2));
+		out_fmt_duration(o->p90, d3, sizeof(d3));
+		out_fmt_duration(o->wait_max, d4, sizeof(d4));
+		printf("     wait total %s  avg %s  p90 %s  max %s\n", d1, d2, d3, d4);
+		if (o->fail_wait) {
+			out_fmt_duration(o->fail_wait, d1, sizeof(d1));
+			printf("     failed attempts waited %s in total\n", d1);
+		}
+		if (o->acq) {
+			site_text(r, o->max_stack, fn, sizeof(fn), file, sizeof(file), &line);
+			printf("     %s at ", o->wait_max ? "longest wait" : "acquired");
+			if (!fn[0] && !file[0]) {
+				printf("unknown site\n");
+				continue;
+			}
+			weft_fputs_sanitized(fn[0] ? fn : "??", stdout);
+			if (file[0]) {
+				putchar(' ');
+				weft_fputs_sanitized(file, stdout);
+				if (line != INT64_MIN)
+					printf(":%" PRId64, line);
+			}
+			putchar('\n');
+		}
+	}
+}
+
+static void text_gil(struct report *r)
+{
+	char b[32];
+	printf("\nGIL (load: share of the trace's wall time the thread held the GIL)\n");
+	for (size_t i = 0; i < r->norder; i++) {
+		struct rproc *p = &r->proc[r->order[i]];
+		int64_t held = 0;
+		int any = 0;
+		for (size_t j = 0; j < r->nthr; j++)
+			if (r->thr[j].pid == p->pid && (r->thr[j].gil_acq || r->thr[j].gil_drops))
+				any = 1;
+		if (!any)
+			continue;
+		printf("  pid %d\n", p->pid);
+		struct out_table *t = out_table_new(stdout, "    ");
+		static const char *const hdr[] = {
+		    "tid", "name", "held", "waiting", "acquisitions", "drop requests", "GIL load"};
+		for (size_t h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++)
+			out_table_header(t, hdr[h]);
+		for (size_t j = 0; j < r->nthr; j++) {
+			struct rthread *th = &r->thr[j];
+			if (th->pid != p->pid || (!th->gil_acq && !th->gil_drops))
+				continue;
+			held += th->gil_hold;
+			out_table_cellf(t, 1, "%d", th->tid);
+			out_table_cell(t, th->name ? th->name : "?", 0);
+			out_fmt_duration(th->gil_hold, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_fmt_duration(th->gil_wait, b, sizeof(b));
+			out_table_cell(t, b, 1);
+			out_table_cellf(t, 1, "%" PRId64, th->gil_acq);
+			out_table_cellf(t, 1, "%" PRId64, th->gil_drops);
+			out_table_cellf(t, 1, "%.1f%%", pct(th->gil_hold, r->end_ns));
+			out_table_end_row(t);
+		}
+		out_table_cell(t, "total", 0);
+		for (int c = 0; c < 5; c++)
+			out_table_cell(t, "", 0);
+		out_table_cellf(t, 1, "%.1f%%", pct(held, r->end_ns));
+		out_table_end_row(t);
+		out_table_finish(t, 1);
+	}
+}
+
+static void text_events(struct report *r)
+{
+	char kn[64];
+	printf("\nEvents (%" PRId64 ")\n", r->total_events);
+	struct out_table *t = out_table_new(stdout, "  ");
+	out_table_header(t, "kind");
+	out_table_header(t, "count");
+	for (int c = 0; c < 256; c++) {
+		if (!r->kind_count[c])
+			continue;
+		out_table_cell(t, kind_name(r, c, kn, sizeof(kn)), 0);
+		out_table_cellf(t, 1, "%" PRId64, r->kind_count[c]);
+		out_table_end_row(t);
+	}
+	if (r->kind_other) {
+		out_table_cell(t, "other", 0);
+		out_table_cellf(t, 1, "%" PRId64, r->kind_other);
+		out_table_end_row(t);
+	}
+	out_table_finish(t, r->total_events > 0);
+}
+
+static void text_recording(struct report *r)
+{
+	int64_t unrec = 0, waits = 0;
+	for (size_t i = 0; i < r->nthr; i++) {
+		unrec += r->thr[i].unrecorded;
+		waits += r->thr[i].producer_waits;
+	}
+	printf("\nRecording\n");
+	printf("  unrecorded calls  %" PRId64, unrec);
+	if (unrec) {
+		printf("  (");
+		int first = 1;
+		for (size_t i = 0; i < r->nthr; i++) {
+			if (!r->thr[i].unrecorded)
+				continue;
+			printf("%stid %d: %" PRId64, first ? "" : ", ", r->thr[i].tid,
+			       r->thr[i].unrecorded);
+			first = 0;
+		}
+		printf(")");
+	}
+	printf("\n  producer waits    %" PRId64 "\n", waits);
+	printf("  events lost       %" PRId64 "\n", events_lost(r));
+}
+
+static int print_text(struct report *r)
+{
+	char d[32];
+	printf("weft report: ");
+	weft_fputs_sanitized(r->path, stdout);
+	putchar('\n');
+	put_sanitized("command", r->command);
+	put_sanitized("host", r->host);
+	out_fmt_duration(r->end_ns, d, sizeof(d));
+	printf("  %-10s %s%s\n", "duration", d, r->end_from_meta ? "" : " (up to the last record)");
+	if (r->exit_status)
+		put_sanitized("exit", r->exit_status);
+	printf("  %-10s weft ", "recorded");
+	weft_fputs_sanitized(r->weft_version ? r->weft_version : "?", stdout);
+	printf(", stacks ");
+	weft_fputs_sanitized(r->stacks ? r->stacks : "?", stdout);
+	printf(", clock ");
+	weft_fputs_sanitized(r->clock ? r->clock : "?", stdout);
+	putchar('\n');
+	if (!r->complete)
+		printf("  trace incomplete: the tracer did not finish (everything recorded until "
+		       "then is shown)\n");
+	if (r->has_findings && text_findings(r))
+		return -1;
+	text_processes(r);
+	text_threads(r);
+	text_locks(r);
+	if (r->has_gil)
+		text_gil(r);
+	text_events(r);
+	text_recording(r);
+	return 0;
+}
+
+/* ---- JSON ---- */
+
+static void json_opt_int(struct out_json *j, const char *key, int64_t v)
+{
+	out_json_key(j, key);
+	if (v == INT64_MIN)
+		out_json_null(j);
+	else
+		out_json_int(j, v);
+}
+
+static void json_str(struct out_json *j, const char *key, const char *v)
+{
+	out_json_key(j, key);
+	out_json_string(j, v);
+}
+
+static int json_findings(struct report *r, struct out_json *j)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (sqlite3_prepare_v2(r->db, "SELECT * FROM findings ORDER BY finding_id", -1, &st,
+			       NULL) != SQLITE_OK) {
+		report_error(r, "cannot read findings");
+		return -1;
+	}
+	out_json_key(j, "findings");
+	out_json_begin_array(j);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out_json_begin_object(j);
+		for (int c = 0; c < sqlite3_column_count(st); c++) {
+			out_json_key(j, sqlite3_column_name(st, c));
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_NULL:
+				out_json_null(j);
+				break;
+			case SQLITE_INTEGER:
+				out_json_int(j, sqlite3_column_int64(st, c));
+				break;
+			case SQLITE_FLOAT:
+				out_json_double(j, sqlite3_column_double(st, c));
+				break;
+			default:
+				out_json_string(j, (const char *)sqlite3_column_text(st, c));
+				break;
+			}
+		}
+		out_json_end_object(j);
+	}
+	out_json_end_array(j);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read findings");
+		return -1;
+	}
+	return 0;
+}
+
+static void json_thread(struct out_json *j, const struct rthread *th, const struct report *r)
+{
+	out_json_begin_object(j);
+	json_opt_int(j, "tid", th->tid);
+	json_str(j, "name", th->name);
+	json_opt_int(j, "start_ns", th->life_start);
+	json_opt_int(j, "end_ns", th->end == INT64_MIN ? INT64_MIN : th->life_end);
+	json_opt_int(j, "lifetime_ns", th->life_end - th->life_start);
+	json_opt_int(j, "running_ns", thread_running(th));
+	json_opt_int(j, "lock_wait_ns", th->lock_wait);
+	json_opt_int(j, "cond_wait_ns", th->cond_wait);
+	json_opt_int(j, "barrier_wait_ns", th->barrier_wait);
+	json_opt_int(j, "join_wait_ns", th->join_wait);
+	json_opt_int(j, "other_wait_ns", th->other_wait);
+	json_opt_int(j, "events", th->nevents);
+	json_opt_int(j, "unrecorded", th->unrecorded);
+	json_opt_int(j, "producer_waits", th->producer_waits);
+	if (r->has_gil && (th->gil_acq || th->gil_drops)) {
+		out_json_key(j, "gil");
+		out_json_begin_object(j);
+		json_opt_int(j, "held_ns", th->gil_hold);
+		json_opt_int(j, "wait_ns", th->gil_wait);
+		json_opt_int(j, "acquisitions", th->gil_acq);
+		json_opt_int(j, "drop_requests", th->gil_drops);
+		out_json_key(j, "load");
+		out_json_double(j, r->end_ns > 0 ? (double)th->gil_hold / (double)r->end_ns : 0);
+		out_json_end_object(j);
+	}
+	out_json_end_object(j);
+}
+
+static int print_json(struct report *r)
+{
+	struct out_json j;
+	char buf[64], name[256], kind[64], fn[256], file[512];
+	int64_t pid, addr, line;
+
+	out_json_init(&j, stdout, 100);
+	out_json_begin_object(&j);
+	out_json_key(&j, "trace");
+	out_json_begin_object(&j);
+	json_str(&j, "file", r->path);
+	json_str(&j, "command", r->command);
+	json_str(&j, "host", r->host);
+	json_str(&j, "weft_version", r->weft_version);
+	json_str(&j, "stacks", r->stacks);
+	json_str(&j, "clock", r->clock);
+	json_str(&j, "exit_status", r->exit_status);
+	json_opt_int(&j, "duration_ns", r->end_ns);
+	out_json_key(&j, "complete");
+	out_json_bool(&j, r->complete);
+	if (!r->complete)
+		json_str(&j, "warning", "trace incomplete: the tracer did not finish");
+	out_json_end_object(&j);
+
+	if (r->has_findings && json_findings(r, &j))
+		return -1;
+
+	out_json_key(&j, "processes");
+	out_json_begin_array(&j);
+	for (size_t i = 0; i < r->norder; i++) {
+		struct rproc *p = &r->proc[r->order[i]];
+		out_json_begin_object(&j);
+		json_opt_int(&j, "pid", p->pid);
+		json_opt_int(&j, "ppid", p->has_row ? p->ppid : INT64_MIN);
+		json_opt_int(&j, "depth", p->depth);
+		json_str(&j, "argv", p->argv);
+		json_opt_int(&j, "start_ns", p->start);
+		json_opt_int(&j, "end_ns", p->end);
+		json_opt_int(&j, "lifetime_ns", proc_lifetime(r, p));
+		json_opt_int(&j, "exit_code", p->exit_code);
+		json_opt_int(&j, "exit_signal", p->exit_signal);
+		exit_text(p, buf, sizeof(buf));
+		json_str(&j, "exit", buf);
+		out_json_key(&j, "threads");
+		out_json_begin_array(&j);
+		for (size_t t = 0; t < r->nthr; t++)
+			if (r->thr[t].pid == p->pid)
+				json_thread(&j, &r->thr[t], r);
+		out_json_end_array(&j);
+		out_json_end_object(&j);
+	}
+	out_json_end_array(&j);
+
+	out_json_key(&j, "locks");
+	out_json_begin_array(&j);
+	for (size_t i = 0; i < r->ntop; i++) {
+		struct robj *o = &r->obj[r->top[i]];
+		object_info(r, o->id, name, sizeof(name), kind, sizeof(kind), &pid, &addr);
+		out_json_begin_object(&j);
+		json_opt_int(&j, "object_id", o->id);
+		json_str(&j, "name", name);
+		json_str(&j, "kind", kind[0] ? kind : NULL);
+		json_opt_int(&j, "pid", pid);
+		json_opt_int(&j, "acquisitions", o->acq);
+		json_opt_int(&j, "contended", o->contended);
+		json_opt_int(&j, "failed", o->fails);
+		json_opt_int(&j, "failed_wait_ns", o->fail_wait);
+		json_opt_int(&j, "total_wait_ns", o->wait_sum);
+		json_opt_int(&j, "avg_wait_ns", o->acq ? (o->wait_sum + o->acq / 2) / o->acq : 0);
+		json_opt_int(&j, "p90_wait_ns", o->p90);
+		json_opt_int(&j, "max_wait_ns", o->wait_max);
+		out_json_key(&j, "site");
+		site_text(r, o->max_stack, fn, sizeof(fn), file, sizeof(file), &line);
+		if (o->acq && (fn[0] || file[0])) {
+			out_json_begin_object(&j);
+			json_str(&j, "function", fn[0] ? fn : NULL);
+			json_str(&j, "file", file[0] ? file : NULL);
+			json_opt_int(&j, "line", line);
+			out_json_end_object(&j);
+		} else {
+			out_json_null(&j);
+		}
+		out_json_end_object(&j);
+	}
+	out_json_end_array(&j);
+
+	if (r->has_gil) {
+		int64_t held = 0;
+		for (size_t i = 0; i < r->nthr; i++)
+			held += r->thr[i].gil_hold;
+		out_json_key(&j, "gil");
+		out_json_begin_object(&j);
+		json_opt_int(&j, "held_ns", held);
+		out_json_key(&j, "load");
+		out_json_double(&j, r->end_ns > 0 ? (double)held / (double)r->end_ns : 0);
+		out_json_end_object(&j);
+	}
+
+	out_json_key(&j, "event_counts");
+	out_json_begin_object(&j);
+	for (int c = 0; c < 256; c++) {
+		if (!r->kind_count[c])
+			continue;
+		out_json_key(&j, kind_name(r, c, buf, sizeof(buf)));
+		out_json_int(&j, r->kind_count[c]);
+	}
+	if (r->kind_other) {
+		out_json_key(&j, "other");
+		out_json_int(&j, r->kind_other);
+	}
+	out_json_end_object(&j);
+	json_opt_int(&j, "total_events", r->total_events);
+
+	int64_t unrec = 0, waits = 0;
+	for (size_t i = 0; i < r->nthr; i++) {
+		unrec += r->thr[i].unrecorded;
+		waits += r->thr[i].producer_waits;
+	}
+	out_json_key(&j, "loss");
+	out_json_begin_object(&j);
+	json_opt_int(&j, "unrecorded", unrec);
+	json_opt_int(&j, "producer_waits", waits);
+	json_opt_int(&j, "events_lost", events_lost(r));
+	out_json_end_object(&j);
+	out_json_end_object(&j);
+	return 0;
+}
+
+static void report_free(struct report *r)
+{
+	for (size_t i = 0; i < r->nthr; i++)
+		free(r->thr[i].name);
+	for (size_t i = 0; i < r->nobj; i++)
+		free(r->obj[i].waits);
+	for (size_t i = 0; i < r->nproc; i++)
+		free(r->proc[i].argv);
+	free(r->thr);
+	free(r->obj);
+	free(r->proc);
+	free(r->order);
+	hashmap_u64_free(&r->thr_map);
+	hashmap_u64_free(&r->obj_map);
+	free(r->command);
+	free(r->host);
+	free(r->weft_version);
+	free(r->stacks);
+	free(r->clock);
+	free(r->exit_status);
+	free(r->events_lost);
+	sqlite3_close(r->db);
+}
+
+int weft_cmd_report(int argc, char **argv)
+{
+	struct report r;
+	int json = 0, ret = 1, opts_done = 0;
+	const char *path = NULL;
+	char err[1024];
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!opts_done && a[0] == '-' && a[1]) {
+			if (!strcmp(a, "--")) {
+				opts_done = 1;
+			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+				printf("%s\n\nSummarizes a weft trace: findings, process tree, "
+				       "thread time split, contended locks,\nGIL, event counts and "
+				       "recording losses. See docs/QUERY.md.\n"
+				       "  --json  the same content as one JSON object\n",
+				       report_usage);
+				return 0;
+			} else if (!strcmp(a, "--json")) {
+				json = 1;
+			} else {
+				weft_error("report: unknown option '%s'", a);
+				fprintf(stderr, "%s\n", report_usage);
+				return 2;
+			}
+		} else if (!path) {
+			path = a;
+		} else {
+			weft_error("report: unexpected argument '%s'", a);
+			fprintf(stderr, "%s\n", report_usage);
+			return 2;
+		}
+	}
+	if (!path) {
+		weft_error("report: missing trace file");
+		fprintf(stderr, "%s\n", report_usage);
+		return 2;
+	}
+
+	memset(&r, 0, sizeof(r));
+	r.path = path;
+	r.db = store_open_read(path, err, sizeof(err));
+	if (!r.db) {
+		weft_error("%s", err);
+		return 1;
+	}
+	if (load_kinds(&r) || load_meta(&r) || load_processes(&r) || load_threads(&r) ||
+	    scan_events(&r) || detect_findings(&r) || finish_model(&r))
+		goto out;
+	if (json ? print_json(&r) : print_text(&r))
+		goto out;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		weft_error("report: cannot write the output");
+		goto out;
+	}
+	ret = 0;
+out:
+	report_free(&r);
+	return ret;
+}

@@ -1,0 +1,842 @@
+/*
+ * `weft view FILE`: argument handling, the terminal's life cycle (restored
+ * on every exit path, signals included), the main loop, requests shared by
+ * all screens, prompts, search, and the off-screen benchmark.
+ */
+#include "ui/ui.h"
+#include "tracer/cli.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIN_COLS 60
+#define MIN_ROWS 12
+
+static const struct ui_screen_ops *const screens[] = {
+    [UI_SCR_TIMELINE] = &ui_timeline_ops, [UI_SCR_STATE] = &ui_state_ops,
+    [UI_SCR_EVENT] = &ui_event_ops,	  [UI_SCR_LISTS] = &ui_lists_ops,
+    [UI_SCR_HELP] = &ui_help_ops,
+};
+
+static volatile sig_atomic_t got_signal;
+static int curses_on;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Runs at exit: whatever path leaves the process, the terminal is given back. */
+static void restore_terminal(void)
+{
+	if (curses_on) {
+		curses_on = 0;
+		endwin();
+	}
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- search state (the view's, shared by all screens) ---- */
+
+#define SEARCH_MAX 256
+
+static struct search {
+	int threads[SEARCH_MAX], nthreads, pos;
+	int64_t objs[SEARCH_MAX], stacks[SEARCH_MAX];
+	int nobjs, nstacks;
+} srch;
+
+/* ---- actions ---- */
+
+void ui_push(struct ui *ui, enum ui_screen_id s)
+{
+	if (ui->depth < (int)(sizeof(ui->scr) / sizeof(ui->scr[0]))) {
+		ui->scr[ui->depth++] = s;
+		if (screens[s]->enter)
+			screens[s]->enter(ui);
+	}
+}
+
+void ui_pop(struct ui *ui)
+{
+	if (ui->depth > 1)
+		ui->depth--;
+}
+
+static int64_t min_width(const struct ui *ui)
+{
+	int w = ui->cols - ui_timeline_label_width(ui);
+	return w > 1 ? w : 1;
+}
+
+void ui_center(struct ui *ui, int64_t ts, int64_t width)
+{
+	int64_t end = ui->m.end_ns > 0 ? ui->m.end_ns : 1;
+	if (width <= 0)
+		width = ui->t1 - ui->t0;
+	if (width < min_width(ui))
+		width = min_width(ui);
+	if (width > end) {
+		ui->t0 = 0; /* never wider than the whole trace */
+		ui->t1 = end + 1;
+		return;
+	}
+	ui->t0 = ts - width / 2;
+	if (ui->t0 < 0)
+		ui->t0 = 0;
+	if (ui->t0 + width > end)
+		ui->t0 = end - width;
+	ui->t1 = ui->t0 + width;
+}
+
+void ui_set_cursor(struct ui *ui, int64_t ts)
+{
+	if (ts < 0)
+		ts = 0;
+	if (ts > ui->m.end_ns)
+		ts = ui->m.end_ns;
+	ui->cursor = ts;
+	if (ts < ui->t0 || ts >= ui->t1)
+		ui_center(ui, ts, 0);
+}
+
+const struct ui_thread *ui_focused_thread(const struct ui *ui)
+{
+	if (ui->focus < 0 || ui->focus >= ui->nlanes)
+		return NULL;
+	const struct ui_lane *l = &ui->lanes[ui->focus];
+	return l->type == UI_LANE_THREAD ? &ui->m.threads[l->idx] : NULL;
+}
+
+static int name_matches(const char *name, const char *filter)
+{
+	return !filter[0] || strcasestr(name, filter);
+}
+
+void ui_build_lanes(struct ui *ui)
+{
+	struct ui_lane keep = {UI_LANE_PROCESS, -1};
+	if (ui->focus >= 0 && ui->focus < ui->nlanes)
+		keep = ui->lanes[ui->focus];
+	int cap = ui->m.nprocs + ui->m.nthreads + ui->m.nobjs + 1;
+	struct ui_lane *l = realloc(ui->lanes, (size_t)cap * sizeof(*l));
+	if (!l)
+		return;
+	ui->lanes = l;
+	int n = 0;
+	if (ui->obj_mode) {
+		for (int i = 0; i < ui->m.nobjs; i++)
+			if (name_matches(ui->m.objs[i].name, ui->filter))
+				l[n++] = (struct ui_lane){UI_LANE_OBJECT, i};
+	} else {
+		for (int p = 0; p < ui->m.nprocs; p++) {
+			int head = n, shown = 0;
+			l[n++] = (struct ui_lane){UI_LANE_PROCESS, p};
+			for (int t = 0; t < ui->m.nthreads; t++) {
+				const struct ui_thread *th = &ui->m.threads[t];
+				char tid[16];
+				snprintf(tid, sizeof(tid), "%d", th->tid);
+				if (th->pid != ui->m.procs[p].pid ||
+				    !(name_matches(th->name, ui->filter) ||
+				      name_matches(tid, ui->filter)))
+					continue;
+				shown++;
+				if (!ui->m.procs[p].collapsed)
+					l[n++] = (struct ui_lane){UI_LANE_THREAD, t};
+			}
+			if (!shown && ui->filter[0])
+				n = head; /* a process with no matching thread is left out */
+		}
+	}
+	ui->nlanes = n;
+	ui->focus = 0;
+	for (int i = 0; i < n; i++)
+		if (l[i].type == keep.type && l[i].idx == keep.idx)
+			ui->focus = i;
+	screens[UI_SCR_TIMELINE]->enter(ui);
+}
+
+void ui_focus_thread(struct ui *ui, int pid, int tid)
+{
+	int ti = ui_model_thread_index(&ui->m, pid, tid);
+	if (ti < 0)
+		return;
+	ui->obj_mode = 0;
+	for (int p = 0; p < ui->m.nprocs; p++)
+		if (ui->m.procs[p].pid == ui->m.threads[ti].pid)
+			ui->m.procs[p].collapsed = 0;
+	ui_build_lanes(ui);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < ui->nlanes; i++) {
+			if (ui->lanes[i].type == UI_LANE_THREAD && ui->lanes[i].idx == ti) {
+				ui->focus = i;
+				screens[UI_SCR_TIMELINE]->enter(ui);
+				return;
+			}
+		}
+		ui->filter[0] = 0; /* hidden by the filter: show everything */
+		ui_build_lanes(ui);
+	}
+}
+
+void ui_select_event(struct ui *ui, int64_t id)
+{
+	struct ui_event e;
+	if (!ui_model_event(&ui->m, id, &e)) {
+		snprintf(ui->msg, sizeof(ui->msg), "no event %lld in this trace", (long long)id);
+		return;
+	}
+	ui->sel_event = id;
+	ui_set_cursor(ui, e.ts);
+}
+
+static int step_event(struct ui *ui, int dir, int any)
+{
+	const struct ui_thread *t = any ? NULL : ui_focused_thread(ui);
+	struct ui_event cur;
+	int64_t id = dir > 0 ? -1 : INT64_MAX, eid, ets;
+	if (ui->sel_event && ui_model_event(&ui->m, ui->sel_event, &cur) && cur.ts == ui->cursor)
+		id = cur.id;
+	if (!any && !t) {
+		snprintf(ui->msg, sizeof(ui->msg),
+			 "focus a thread lane to step its events (< > step any thread)");
+		return UI_F_REDRAW;
+	}
+	if (!ui_model_step_event(&ui->m, t, ui->cursor, id, dir, &eid, &ets)) {
+		snprintf(ui->msg, sizeof(ui->msg), "no %s event%s", dir > 0 ? "later" : "earlier",
+			 t ? " on this thread" : "");
+		return UI_F_REDRAW;
+	}
+	ui_select_event(ui, eid);
+	if (any) {
+		struct ui_event e;
+		if (ui_model_event(&ui->m, eid, &e) && !ui->obj_mode) {
+			int keep = ui->focus;
+			ui_focus_thread(ui, e.pid, e.tid);
+			if (ui->focus < 0)
+				ui->focus = keep;
+		}
+	}
+	struct ui_event e;
+	if (ui_model_event(&ui->m, eid, &e)) {
+		char t1[32];
+		ui_fmt_ns(e.ts, t1, sizeof(t1));
+		snprintf(ui->msg, sizeof(ui->msg), "event %lld %s at %s (tid %d)  Enter: details",
+			 (long long)e.id, e.kind, t1, e.tid);
+	}
+	return UI_F_REDRAW | UI_F_LANES;
+}
+
+static void search_compute(struct ui *ui)
+{
+	struct ui_model *m = &ui->m;
+	memset(&srch, 0, sizeof(srch));
+	for (int i = 0; i < m->nthreads && srch.nthreads < SEARCH_MAX; i++)
+		if (strcasestr(m->threads[i].name, ui->search))
+			srch.threads[srch.nthreads++] = i;
+	sqlite3_stmt *st = NULL;
+	char like[80];
+	snprintf(like, sizeof(like), "%%%s%%", ui->search);
+	if (sqlite3_prepare_v2(m->db, "SELECT object_id FROM obj WHERE name LIKE ?1 LIMIT 256", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW && srch.nobjs < SEARCH_MAX)
+			srch.objs[srch.nobjs++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(m->db,
+			       "SELECT DISTINCT stack_id FROM frame WHERE function LIKE ?1"
+			       " OR file LIKE ?1 LIMIT 256",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW && srch.nstacks < SEARCH_MAX)
+			srch.stacks[srch.nstacks++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	srch.pos = -1;
+}
+
+/* The next/previous event on a matching object or with a matching stack. */
+static int search_event(struct ui *ui, int dir)
+{
+	char sql[12288];
+	size_t n = 0;
+	n += (size_t)snprintf(
+	    sql + n, sizeof(sql) - n,
+	    "SELECT id, ts FROM ev WHERE (ts %s ?1 OR (ts = ?1 AND id %s ?2)) AND (0",
+	    dir > 0 ? ">" : "<", dir > 0 ? ">" : "<");
+	if (srch.nobjs) {
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " OR obj IN (");
+		for (int i = 0; i < srch.nobjs; i++)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%lld", i ? "," : "",
+					      (long long)srch.objs[i]);
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
+	}
+	if (srch.nstacks) {
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " OR stack IN (");
+		for (int i = 0; i < srch.nstacks; i++)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%lld", i ? "," : "",
+					      (long long)srch.stacks[i]);
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
+	}
+	snprintf(sql + n, sizeof(sql) - n, ") ORDER BY ts %s, id %s LIMIT 1", dir > 0 ? "" : "DESC",
+		 dir > 0 ? "" : "DESC");
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+	if (sqlite3_prepare_v2(ui->m.db, sql, -1, &st, NULL) == SQLITE_OK) {
+		struct ui_event cur;
+		int64_t cid = dir > 0 ? -1 : INT64_MAX;
+		if (ui->sel_event && ui_model_event(&ui->m, ui->sel_event, &cur) &&
+		    cur.ts == ui->cursor)
+			cid = cur.id;
+		sqlite3_bind_int64(st, 1, ui->cursor);
+		sqlite3_bind_int64(st, 2, cid);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (!id)
+		return 0;
+	struct ui_event e;
+	ui_select_event(ui, id);
+	if (ui_model_event(&ui->m, id, &e)) {
+		char t1[32];
+		ui_fmt_ns(e.ts, t1, sizeof(t1));
+		ui_focus_thread(ui, e.pid, e.tid);
+		snprintf(ui->msg, sizeof(ui->msg), "/%s: event %lld %s at %s (tid %d)", ui->search,
+			 (long long)e.id, e.kind, t1, e.tid);
+	}
+	return 1;
+}
+
+void ui_search_step(struct ui *ui, int dir)
+{
+	if (!ui->search[0]) {
+		snprintf(ui->msg, sizeof(ui->msg), "no search: / starts one");
+		return;
+	}
+	if (srch.nobjs || srch.nstacks) {
+		if (!search_event(ui, dir))
+			snprintf(ui->msg, sizeof(ui->msg), "/%s: no %s match", ui->search,
+				 dir > 0 ? "later" : "earlier");
+		return;
+	}
+	if (!srch.nthreads) {
+		snprintf(ui->msg, sizeof(ui->msg),
+			 "/%s: no thread, object, function or file matches", ui->search);
+		return;
+	}
+	srch.pos = (srch.pos + (dir > 0 ? 1 : srch.nthreads - 1) + (srch.pos < 0 && dir < 0)) %
+		   srch.nthreads;
+	const struct ui_thread *t = &ui->m.threads[srch.threads[srch.pos]];
+	ui_focus_thread(ui, t->pid, t->tid);
+	snprintf(ui->msg, sizeof(ui->msg), "/%s: thread %d %s (%d of %d)", ui->search, t->tid,
+		 t->name, srch.pos + 1, srch.nthreads);
+}
+
+/* ---- prompts ---- */
+
+static void start_prompt(struct ui *ui, enum ui_prompt_kind k)
+{
+	ui->prompt = k;
+	ui->plen = 0;
+	ui->pbuf[0] = 0;
+	ui->msg[0] = 0;
+}
+
+static int submit_prompt(struct ui *ui)
+{
+	enum ui_prompt_kind k = ui->prompt;
+	ui->prompt = UI_PROMPT_NONE;
+	switch (k) {
+	case UI_PROMPT_TIME: {
+		int64_t t = ui_parse_time(ui->pbuf);
+		if (t < 0 || t > ui->m.end_ns) {
+			snprintf(ui->msg, sizeof(ui->msg),
+				 "not a time in this trace: '%s' (e.g. 1.5s, 20ms, 300us)",
+				 ui->pbuf);
+			break;
+		}
+		ui_set_cursor(ui, t);
+		ui_center(ui, t, 0);
+		break;
+	}
+	case UI_PROMPT_EVENT: {
+		char *end;
+		long long id = strtoll(ui->pbuf, &end, 10);
+		if (end == ui->pbuf || *end || id <= 0) {
+			snprintf(ui->msg, sizeof(ui->msg), "not an event id: '%s'", ui->pbuf);
+			break;
+		}
+		struct ui_event e;
+		if (!ui_model_event(&ui->m, id, &e)) {
+			snprintf(ui->msg, sizeof(ui->msg), "no event %lld in this trace", id);
+			break;
+		}
+		ui_focus_thread(ui, e.pid, e.tid);
+		ui_select_event(ui, id);
+		return UI_F_REDRAW | UI_F_LANES;
+	}
+	case UI_PROMPT_FILTER:
+		snprintf(ui->filter, sizeof(ui->filter), "%s", ui->pbuf);
+		return UI_F_REDRAW | UI_F_LANES;
+	case UI_PROMPT_SEARCH:
+		snprintf(ui->search, sizeof(ui->search), "%s", ui->pbuf);
+		if (!ui->search[0])
+			break;
+		search_compute(ui);
+		ui_search_step(ui, 1);
+		if (srch.nthreads || srch.nobjs || srch.nstacks) {
+			char first[256];
+			snprintf(first, sizeof(first), "%s", ui->msg);
+			snprintf(ui->msg, sizeof(ui->msg),
+				 "%.150s  [%d threads, %d objects, %d stacks; n/N]", first,
+				 srch.nthreads, srch.nobjs, srch.nstacks);
+		}
+		return UI_F_REDRAW | UI_F_LANES;
+	default:
+		break;
+	}
+	return UI_F_REDRAW;
+}
+
+static int prompt_key(struct ui *ui, int ch)
+{
+	if (ch == 27) {
+		ui->prompt = UI_PROMPT_NONE;
+	} else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		return submit_prompt(ui);
+	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		if (ui->plen)
+			ui->pbuf[--ui->plen] = 0;
+	} else if (ch >= 0x20 && ch < 0x7f && ui->plen < (int)sizeof(ui->pbuf) - 1) {
+		ui->pbuf[ui->plen++] = (char)ch;
+		ui->pbuf[ui->plen] = 0;
+	}
+	return UI_F_REDRAW;
+}
+
+/* ---- requests every screen shares ---- */
+
+static int64_t col_ns(const struct ui *ui)
+{
+	int64_t dt = (ui->t1 - ui->t0) / min_width(ui);
+	return dt > 0 ? dt : 1;
+}
+
+static int global_request(struct ui *ui, enum ui_req req)
+{
+	int64_t w = ui->t1 - ui->t0;
+	switch (req) {
+	case UI_REQ_QUIT:
+		return UI_F_QUIT;
+	case UI_REQ_HELP:
+		ui_push(ui, UI_SCR_HELP);
+		break;
+	case UI_REQ_BACK:
+		if (ui->depth > 1)
+			ui_pop(ui);
+		else
+			ui->search[0] = 0;
+		ui->msg[0] = 0;
+		break;
+	case UI_REQ_LEFT:
+		ui_set_cursor(ui, ui->cursor - col_ns(ui));
+		break;
+	case UI_REQ_RIGHT:
+		ui_set_cursor(ui, ui->cursor + col_ns(ui));
+		break;
+	case UI_REQ_HOME:
+		ui_set_cursor(ui, 0);
+		break;
+	case UI_REQ_END:
+		ui_set_cursor(ui, ui->m.end_ns);
+		break;
+	case UI_REQ_PAN_LEFT:
+	case UI_REQ_PAN_RIGHT: {
+		int64_t mid = ui->t0 + w / 2 + (req == UI_REQ_PAN_LEFT ? -w / 2 : w / 2);
+		ui_center(ui, mid, w);
+		if (ui->cursor < ui->t0 || ui->cursor >= ui->t1)
+			ui->cursor = ui->t0 + (ui->t1 - ui->t0) / 2;
+		break;
+	}
+	case UI_REQ_ZOOM_IN:
+		ui_center(ui, ui->cursor, w / 2);
+		break;
+	case UI_REQ_ZOOM_OUT:
+		ui_center(ui, ui->cursor, w * 2);
+		break;
+	case UI_REQ_FIT:
+		ui_center(ui, 0, ui->m.end_ns + 1);
+		break;
+	case UI_REQ_PLAY:
+		ui->playing = !ui->playing;
+		if (ui->playing && ui->cursor >= ui->m.end_ns)
+			ui_set_cursor(ui, 0);
+		break;
+	case UI_REQ_FASTER:
+		if (ui->speed < INT64_MAX / 4)
+			ui->speed *= 2;
+		break;
+	case UI_REQ_SLOWER:
+		if (ui->speed > 1)
+			ui->speed /= 2;
+		break;
+	case UI_REQ_NEXT_EVENT:
+		return step_event(ui, 1, 0);
+	case UI_REQ_PREV_EVENT:
+		return step_event(ui, -1, 0);
+	case UI_REQ_NEXT_ANY:
+		return step_event(ui, 1, 1);
+	case UI_REQ_PREV_ANY:
+		return step_event(ui, -1, 1);
+	case UI_REQ_GOTO_TIME:
+		start_prompt(ui, UI_PROMPT_TIME);
+		break;
+	case UI_REQ_GOTO_EVENT:
+		start_prompt(ui, UI_PROMPT_EVENT);
+		break;
+	case UI_REQ_FILTER:
+		start_prompt(ui, UI_PROMPT_FILTER);
+		break;
+	case UI_REQ_SEARCH:
+		start_prompt(ui, UI_PROMPT_SEARCH);
+		break;
+	case UI_REQ_SEARCH_NEXT:
+		ui_search_step(ui, 1);
+		return UI_F_REDRAW | UI_F_LANES;
+	case UI_REQ_SEARCH_PREV:
+		ui_search_step(ui, -1);
+		return UI_F_REDRAW | UI_F_LANES;
+	case UI_REQ_ENTER:
+		if (!ui->sel_event) {
+			int64_t id, ts;
+			const struct ui_thread *t = ui_focused_thread(ui);
+			if (ui_model_step_event(&ui->m, t, ui->cursor, -1, 1, &id, &ts))
+				ui_select_event(ui, id);
+		}
+		ui_push(ui, UI_SCR_EVENT);
+		break;
+	case UI_REQ_STATE:
+		ui_push(ui, UI_SCR_STATE);
+		break;
+	case UI_REQ_LISTS:
+		ui_push(ui, UI_SCR_LISTS);
+		break;
+	case UI_REQ_OBJECTS:
+		ui->obj_mode = !ui->obj_mode;
+		ui->focus = 0;
+		ui->top = 0;
+		ui->nlanes = 0;
+		return UI_F_REDRAW | UI_F_LANES;
+	case UI_REQ_RESIZE:
+		break;
+	default:
+		return 0;
+	}
+	return UI_F_REDRAW;
+}
+
+static int dispatch(struct ui *ui, int ch)
+{
+	if (ui->prompt != UI_PROMPT_NONE)
+		return prompt_key(ui, ch);
+	enum ui_req req = ui_key_request(ch);
+	if (req == UI_REQ_NONE)
+		return 0;
+	if (req == UI_REQ_MOUSE) {
+		MEVENT me;
+		if (getmouse(&me) != OK)
+			return 0;
+		ui->mouse_x = me.x;
+		ui->mouse_y = me.y;
+		ui->mouse_bstate = (int)me.bstate;
+	}
+	if (req != UI_REQ_MOUSE && req != UI_REQ_RESIZE)
+		ui->msg[0] = 0;
+	int f = screens[ui->scr[ui->depth - 1]]->handle(ui, req);
+	if (f < 0)
+		f = global_request(ui, req);
+	return f;
+}
+
+static void draw(struct ui *ui)
+{
+	getmaxyx(stdscr, ui->rows, ui->cols);
+	erase();
+	if (ui->rows < MIN_ROWS || ui->cols < MIN_COLS) {
+		char m[128];
+		snprintf(m, sizeof(m), "terminal too small (%dx%d): need %dx%d; q quits", ui->cols,
+			 ui->rows, MIN_COLS, MIN_ROWS);
+		mvaddnstr(0, 0, m, ui->cols > 0 ? ui->cols : 0);
+	} else {
+		screens[ui->scr[ui->depth - 1]]->draw(ui);
+	}
+	refresh();
+}
+
+static void play_tick(struct ui *ui, int64_t *last)
+{
+	int64_t now = now_ns();
+	double real = (double)(now - *last) / 1e9;
+	*last = now;
+	int64_t adv = (int64_t)((double)ui->speed * real);
+	if (adv < 1)
+		adv = 1;
+	int64_t c = ui->cursor + adv;
+	if (c >= ui->m.end_ns) {
+		c = ui->m.end_ns;
+		ui->playing = 0;
+	}
+	ui->cursor = c;
+	/* keep the cursor on screen: page forward instead of scrolling every frame */
+	if (c >= ui->t1)
+		ui_center(ui, c + (ui->t1 - ui->t0) / 2 - (ui->t1 - ui->t0) / 10, 0);
+}
+
+static void ui_init_state(struct ui *ui, int rows, int cols)
+{
+	ui->rows = rows;
+	ui->cols = cols;
+	ui->depth = 0;
+	ui_push(ui, UI_SCR_TIMELINE);
+	ui_center(ui, 0, ui->m.end_ns + 1);
+	ui->cursor = 0;
+	ui->speed = (ui->t1 - ui->t0) / 10 > 0 ? (ui->t1 - ui->t0) / 10 : 1;
+	ui_build_lanes(ui);
+	/* the first thread lane, not the process line */
+	if (ui->nlanes > 1 && ui->lanes[0].type == UI_LANE_PROCESS)
+		ui->focus = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: weft view [--ascii] [--no-color] FILE\n"
+		   "       weft view --bench [--frames N] FILE\n"
+		   "Browse a trace in the terminal; press ? inside for the keys (docs/VIEWER.md).\n"
+		   "  --ascii     ASCII glyphs only (the default without a UTF-8 locale)\n"
+		   "  --no-color  monochrome (also when NO_COLOR is set)\n"
+		   "  --bench     time opening and redrawing off-screen and print the timings\n");
+}
+
+static double ms_since(int64_t t)
+{
+	return (double)(now_ns() - t) / 1e6;
+}
+
+/* Renders frames into a terminal on /dev/null: what a user's redraw costs, minus the tty. */
+static int run_bench(const char *path, int frames, int ascii)
+{
+	struct ui ui;
+	char err[512];
+	int rc = 1;
+	memset(&ui, 0, sizeof(ui));
+	int64_t t0 = now_ns();
+	if (ui_model_open(&ui.m, path, err, sizeof(err))) {
+		weft_error("%s", err);
+		ui_model_close(&ui.m);
+		return 1;
+	}
+	double t_model = ms_since(t0);
+	FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
+	const char *term = getenv("TERM");
+	SCREEN *scr = out && in ? newterm(term && *term ? term : "xterm-256color", out, in) : NULL;
+	if (!scr) {
+		weft_error("cannot start a terminal for the benchmark (TERM=%s)", term ? term : "");
+		goto out;
+	}
+	curses_on = 1;
+	resize_term(50, 200);
+	ui.utf8 = !ascii;
+	ui.color = 1;
+	ui_colors_init(&ui);
+	ui_init_state(&ui, 50, 200);
+	draw(&ui);
+	double t_open = ms_since(t0);
+	struct {
+		const char *name;
+		double sum, max;
+		int n;
+	} cat[5] = {{"fit", 0, 0, 0},
+		    {"zoomed", 0, 0, 0},
+		    {"pan", 0, 0, 0},
+		    {"objects", 0, 0, 0},
+		    {"state", 0, 0, 0}};
+	for (int f = 0; f < frames; f++) {
+		for (int c = 0; c < 5; c++) {
+			ui.obj_mode = c == 3;
+			ui_build_lanes(&ui);
+			ui.depth = 1;
+			if (c == 0 || c == 3)
+				ui_center(&ui, 0, ui.m.end_ns + 1);
+			if (c == 1 || c == 3) /* each frame one more zoom level: fine to coarse */
+				ui_center(&ui, ui.m.end_ns / 2, (ui.m.end_ns >> (f % 24)) + 1);
+			if (c == 2)
+				ui_center(&ui, ui.t0 + (ui.t1 - ui.t0) * 3 / 2, 0);
+			if (c == 4) {
+				ui.cursor = ui.m.end_ns / (f + 2);
+				ui_push(&ui, UI_SCR_STATE);
+			}
+			int64_t s = now_ns();
+			draw(&ui);
+			double ms = ms_since(s);
+			cat[c].sum += ms;
+			cat[c].n++;
+			if (ms > cat[c].max)
+				cat[c].max = ms;
+		}
+	}
+	restore_terminal();
+	delscreen(scr);
+	printf("trace %s: %lld events, %d threads, %d objects\n", ui.m.path, (long long)ui.m.events,
+	       ui.m.nthreads, ui.m.nobjs);
+	printf("open (checks, %sload, first frame): %.1f ms (model %.1f ms)\n",
+	       ui.m.derived_here ? "derive, " : "", t_open, t_model);
+	for (int c = 0; c < 5; c++)
+		printf("redraw %-8s avg %.2f ms  max %.2f ms  (%d frames, 200x50)\n", cat[c].name,
+		       cat[c].n ? cat[c].sum / cat[c].n : 0, cat[c].max, cat[c].n);
+	rc = 0;
+out:
+	if (out)
+		fclose(out);
+	if (in)
+		fclose(in);
+	free(ui.lanes);
+	ui_model_close(&ui.m);
+	return rc;
+}
+
+int weft_cmd_view(int argc, char **argv)
+{
+	const char *path = NULL;
+	int ascii = 0, nocolor = 0, bench = 0, frames = 30;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--ascii")) {
+			ascii = 1;
+		} else if (!strcmp(argv[i], "--no-color")) {
+			nocolor = 1;
+		} else if (!strcmp(argv[i], "--bench")) {
+			bench = 1;
+		} else if (!strcmp(argv[i], "--frames") && i + 1 < argc) {
+			frames = atoi(argv[++i]);
+			if (frames < 1)
+				frames = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0) {
+			weft_error("view: unknown option '%s' (weft view --help)", argv[i]);
+			return 2;
+		} else if (!strcmp(argv[i], "--") && i + 1 < argc && !path) {
+			path = argv[++i];
+		} else if (!path) {
+			path = argv[i];
+		} else {
+			weft_error("view: one trace at a time");
+			return 2;
+		}
+	}
+	if (!path) {
+		weft_error("view: no trace file given (weft view --help)");
+		return 2;
+	}
+	setlocale(LC_ALL, "");
+	if (bench)
+		return run_bench(path, frames, ascii);
+	struct ui ui;
+	char err[512];
+	int rc = 1;
+	memset(&ui, 0, sizeof(ui));
+	/* the file's problems first: they are what the user most needs to hear */
+	if (ui_model_open(&ui.m, path, err, sizeof(err))) {
+		weft_error("%s", err);
+		goto out;
+	}
+	if (ui.m.events == 0 || ui.m.nthreads == 0) {
+		weft_error("%s: the trace has no events", ui.m.path);
+		goto out;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		weft_error(
+		    "view: needs a terminal on stdin and stdout (use weft report or weft query"
+		    " for scripts)");
+		goto out;
+	}
+	ui.utf8 = !ascii && !strcmp(nl_langinfo(CODESET), "UTF-8");
+	ui.color = !nocolor && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+	atexit(restore_terminal);
+	if (!initscr()) {
+		weft_error("view: cannot initialize the terminal");
+		goto out;
+	}
+	curses_on = 1;
+	/* after initscr, which installs its own handlers for these */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+		      | BUTTON5_PRESSED
+#endif
+		  ,
+		  NULL);
+	ui_colors_init(&ui);
+	int rows, cols;
+	getmaxyx(stdscr, rows, cols);
+	ui_init_state(&ui, rows, cols);
+	draw(&ui);
+	int64_t last = now_ns();
+	for (;;) {
+		timeout(ui.playing ? 40 : 200);
+		int ch = getch();
+		if (got_signal)
+			break;
+		int f = 0;
+		if (ch == ERR) {
+			if (!ui.playing)
+				continue;
+			play_tick(&ui, &last);
+			f = UI_F_REDRAW;
+		} else {
+			int was = ui.playing;
+			f = dispatch(&ui, ch);
+			if (!was && ui.playing)
+				last = now_ns();
+		}
+		if (f & UI_F_QUIT)
+			break;
+		if (f & UI_F_LANES)
+			ui_build_lanes(&ui);
+		if (f)
+			draw(&ui);
+	}
+	restore_terminal();
+	rc = got_signal ? 128 + got_signal : 0;
+out:
+	free(ui.lanes);
+	ui_model_close(&ui.m);
+	return rc;
+}
