@@ -34,10 +34,10 @@ $(BUILD)/bin/weft: $(call TOOL_OBJ,$(BUILD))
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $^ -o $@ $(TOOL_LIBS)
 
 # ---- the preload library (never sanitized: it runs inside the traced program)
-$(BUILD)/lib/weft/libweft.so: $(PRELOAD_SRC) $(wildcard preload/*.h)
+$(BUILD)/lib/weft/libweft.so: $(PRELOAD_SRC) $(wildcard preload/*.h) $(BUILD)/gen/python_boot.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O2 -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec \
-	    -fno-omit-frame-pointer $(PRELOAD_SRC) -o $@ -Wl,--no-undefined \
+	    -fno-omit-frame-pointer $(PRELOAD_SRC) $(BUILD)/gen/python_boot.c -o $@ -Wl,--no-undefined \
 	    -Wl,-z,nodelete $(PRELOAD_LIBS)
 
 # ---- the same CLI under AddressSanitizer + UBSan, for the tests ------------
@@ -108,3 +108,11 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# The Python bootstrap is embedded into libweft.so as a C string.
+$(BUILD)/gen/python_boot.c: preload/python_boot.py
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from preload/python_boot.py by the Makefile. */'; \
+	  echo 'const char weft_python_boot[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@

@@ -28,6 +28,8 @@ static void record_acquire(int rc, uint8_t objkind, const void *obj, uint64_t ts
 
 static void record_init(uint8_t objkind, const void *obj, void *caller)
 {
+	if (weft_in_pyrt(obj))
+		return;
 	if (weft_should_record())
 		weft_record(WEFT_REC_OBJECT_INIT, objkind, obj, weft_now(), 0, objkind, caller, NULL,
 			    0);
@@ -35,6 +37,8 @@ static void record_init(uint8_t objkind, const void *obj, void *caller)
 
 static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 {
+	if (weft_in_pyrt(obj))
+		return;
 	if (weft_should_record())
 		weft_record(WEFT_EV_OBJECT_DESTROY, objkind, obj, weft_now(), 0, 0, caller, NULL, 0);
 }
@@ -101,13 +105,54 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 
 /* ---- mutexes ------------------------------------------------------------ */
 
-ACQUIRE_HOOK(pthread_mutex_lock, pthread_mutex_trylock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0)
-TRY_HOOK(pthread_mutex_trylock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0)
+/* CPython's GIL mutexes live inside _PyRuntime: they are read as GIL events, not locks. */
+static int mutex_lock_traced(pthread_mutex_t *o, void *caller)
+{
+	uint64_t wait = 0, ts;
+	int rc = REAL(pthread_mutex_trylock)(o);
+	if (rc == EBUSY) {
+		uint64_t t0 = weft_now();
+		rc = REAL(pthread_mutex_lock)(o);
+		ts = weft_now();
+		wait = ts - t0;
+	} else {
+		ts = weft_now();
+	}
+	record_acquire(rc, WEFT_OBJ_MUTEX, o, ts, wait, 0, caller);
+	return rc;
+}
+
+WEFT_HOOK int pthread_mutex_lock(pthread_mutex_t *o)
+{
+	if (weft_in_pyrt(o))
+		return weft_gil_mutex_lock(o);
+	if (!weft_should_record())
+		return REAL(pthread_mutex_lock)(o);
+	return mutex_lock_traced(o, CALLER);
+}
+
+WEFT_HOOK int pthread_mutex_unlock(pthread_mutex_t *o)
+{
+	if (weft_in_pyrt(o))
+		return weft_gil_mutex_unlock(o);
+	if (weft_should_record())
+		weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_MUTEX, o, weft_now(), 0, 0, CALLER, NULL,
+			    0);
+	return REAL(pthread_mutex_unlock)(o);
+}
+
+WEFT_HOOK int pthread_mutex_trylock(pthread_mutex_t *o)
+{
+	if (weft_in_pyrt(o) || !weft_should_record())
+		return REAL(pthread_mutex_trylock)(o);
+	int rc = REAL(pthread_mutex_trylock)(o);
+	record_acquire(rc, WEFT_OBJ_MUTEX, o, weft_now(), 0, 0, CALLER);
+	return rc;
+}
 TIMED_HOOK(pthread_mutex_timedlock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0,
 	   (pthread_mutex_t * o, const struct timespec *t), (o, t))
 TIMED_HOOK(pthread_mutex_clocklock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0,
 	   (pthread_mutex_t * o, clockid_t c, const struct timespec *t), (o, c, t))
-RELEASE_HOOK(pthread_mutex_unlock, pthread_mutex_t, WEFT_OBJ_MUTEX)
 DESTROY_HOOK(pthread_mutex_destroy, pthread_mutex_t, WEFT_OBJ_MUTEX)
 
 WEFT_HOOK int pthread_mutex_init(pthread_mutex_t *o, const pthread_mutexattr_t *a)
@@ -184,6 +229,8 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk
 
 WEFT_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
+	if (weft_in_pyrt(c))
+		return weft_gil_cond_wait(c, m, 0, NULL, 0);
 	if (!weft_should_record())
 		return REAL(pthread_cond_wait)(c, m);
 	return cond_wait_common(c, m, 0, NULL, 0, CALLER);
@@ -192,6 +239,8 @@ WEFT_HOOK int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 WEFT_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				     const struct timespec *abs)
 {
+	if (weft_in_pyrt(c))
+		return weft_gil_cond_wait(c, m, 0, abs, 1);
 	if (!weft_should_record())
 		return REAL(pthread_cond_timedwait)(c, m, abs);
 	return cond_wait_common(c, m, 0, abs, 1, CALLER);
@@ -200,6 +249,8 @@ WEFT_HOOK int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 WEFT_HOOK int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 				     const struct timespec *abs)
 {
+	if (weft_in_pyrt(c))
+		return weft_gil_cond_wait(c, m, clk, abs, 2);
 	if (!weft_should_record())
 		return REAL(pthread_cond_clockwait)(c, m, clk, abs);
 	return cond_wait_common(c, m, clk, abs, 2, CALLER);
@@ -207,6 +258,8 @@ WEFT_HOOK int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 
 WEFT_HOOK int pthread_cond_signal(pthread_cond_t *c)
 {
+	if (weft_in_pyrt(c))
+		return weft_gil_cond_signal(c, 0);
 	if (weft_should_record())
 		weft_record(WEFT_EV_COND_SIGNAL, WEFT_OBJ_COND, c, weft_now(), 0, 0, CALLER, NULL,
 			    0);
@@ -215,6 +268,8 @@ WEFT_HOOK int pthread_cond_signal(pthread_cond_t *c)
 
 WEFT_HOOK int pthread_cond_broadcast(pthread_cond_t *c)
 {
+	if (weft_in_pyrt(c))
+		return weft_gil_cond_signal(c, 1);
 	if (weft_should_record())
 		weft_record(WEFT_EV_COND_BROADCAST, WEFT_OBJ_COND, c, weft_now(), 0, 0, CALLER,
 			    NULL, 0);
@@ -265,7 +320,7 @@ static void record_sem(int rc, int err, sem_t *s, uint64_t ts, uint64_t wait, vo
 
 WEFT_HOOK int sem_wait(sem_t *s)
 {
-	if (!weft_should_record())
+	if (!weft_should_record() || !weft_sem_traced(s))
 		return REAL(sem_wait)(s);
 	int saved = errno;
 	uint64_t wait = 0, ts;
@@ -285,7 +340,7 @@ WEFT_HOOK int sem_wait(sem_t *s)
 
 WEFT_HOOK int sem_trywait(sem_t *s)
 {
-	if (!weft_should_record())
+	if (!weft_should_record() || !weft_sem_traced(s))
 		return REAL(sem_trywait)(s);
 	int rc = REAL(sem_trywait)(s);
 	record_sem(rc, errno, s, weft_now(), 0, CALLER);
@@ -294,7 +349,7 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 
 WEFT_HOOK int sem_timedwait(sem_t *s, const struct timespec *abs)
 {
-	if (!weft_should_record())
+	if (!weft_should_record() || !weft_sem_traced(s))
 		return REAL(sem_timedwait)(s, abs);
 	uint64_t t0 = weft_now();
 	int rc = REAL(sem_timedwait)(s, abs);
@@ -305,7 +360,7 @@ WEFT_HOOK int sem_timedwait(sem_t *s, const struct timespec *abs)
 
 WEFT_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 {
-	if (!weft_should_record())
+	if (!weft_should_record() || !weft_sem_traced(s))
 		return REAL(sem_clockwait)(s, clk, abs);
 	uint64_t t0 = weft_now();
 	int rc = REAL(sem_clockwait)(s, clk, abs);
@@ -316,7 +371,7 @@ WEFT_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 
 WEFT_HOOK int sem_post(sem_t *s)
 {
-	if (weft_should_record())
+	if (weft_should_record() && weft_sem_traced(s))
 		weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0, 0, CALLER,
 			    NULL, 0);
 	return REAL(sem_post)(s);
@@ -325,14 +380,35 @@ WEFT_HOOK int sem_post(sem_t *s)
 WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 {
 	int rc = REAL(sem_init)(s, pshared, value);
-	if (rc == 0)
+	if (rc != 0 || !weft_should_record())
+		return rc;
+	if (!weft_pyrt_len) {
 		record_init(WEFT_OBJ_SEMAPHORE, s, CALLER);
+		return rc;
+	}
+	/* In Python a sem_t is a threading.Lock or RLock: name it from the Python caller. */
+	char label[256];
+	weft_tls.guard = 1;
+	int kind = weft_python_lock_kind(s, label, sizeof(label));
+	weft_tls.guard = 0;
+	if (!kind)
+		return rc; /* the interpreter's own: not recorded */
+	weft_pysem_add(s);
+	if (kind == WEFT_OBJ_SEMAPHORE)
+		record_init(WEFT_OBJ_SEMAPHORE, s, CALLER);
+	else
+		weft_record(WEFT_REC_OBJECT_INIT, (uint8_t)kind, s, weft_now(), 0, kind, CALLER,
+			    label, (uint32_t)strlen(label) + 1);
 	return rc;
 }
 
 WEFT_HOOK int sem_destroy(sem_t *s)
 {
-	record_destroy(WEFT_OBJ_SEMAPHORE, s, CALLER);
+	if (weft_sem_traced(s)) {
+		record_destroy(WEFT_OBJ_SEMAPHORE, s, CALLER);
+		if (weft_pyrt_len)
+			weft_pysem_del(s);
+	}
 	return REAL(sem_destroy)(s);
 }
 
@@ -350,6 +426,8 @@ WEFT_HOOK sem_t *sem_open(const char *name, int oflag, ...)
 	} else {
 		s = REAL(sem_open)(name, oflag);
 	}
+	if (s != SEM_FAILED && weft_pyrt_len)
+		weft_pysem_add(s);
 	if (s != SEM_FAILED && weft_should_record())
 		weft_record(WEFT_REC_OBJECT_INIT, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0,
 			    WEFT_OBJ_SEMAPHORE, CALLER, name, (uint32_t)strlen(name) + 1);
@@ -358,6 +436,10 @@ WEFT_HOOK sem_t *sem_open(const char *name, int oflag, ...)
 
 WEFT_HOOK int sem_close(sem_t *s)
 {
+	if (!weft_sem_traced(s))
+		return REAL(sem_close)(s);
+	if (weft_pyrt_len)
+		weft_pysem_del(s);
 	record_destroy(WEFT_OBJ_SEMAPHORE, s, CALLER);
 	return REAL(sem_close)(s);
 }

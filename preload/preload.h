@@ -132,6 +132,11 @@ struct weft_tls {
 	uint64_t head;		 /* producer position (mirrors slot->head) */
 	uint64_t tail_cache;	 /* last tail seen; reloaded only when full */
 	uint64_t populated;	 /* mirrors slot->populated */
+	int fold;		 /* inside an instrumented Python sync method: its
+				    internal lock traffic is folded into one event */
+	int gil_phase;		 /* where this thread is in take_gil/drop_gil */
+	uint64_t gil_t0;	 /* when the current take_gil began */
+	uint8_t *py_defined;	 /* bitmap: code ids already defined in this ring */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
@@ -154,8 +159,48 @@ static inline uint64_t weft_now(void)
 /* True when the calling hook should record; the caller then must not nest. */
 static inline int weft_should_record(void)
 {
-	return WEFT_LIKELY(weft_on) && !weft_tls.guard;
+	return WEFT_LIKELY(weft_on) && !weft_tls.guard && !weft_tls.fold;
 }
+
+/* ---- the CPython runtime (preload/python.c) ---- */
+
+/* [lo, lo+len) is CPython's _PyRuntime: its mutexes and conds are the GIL's. */
+extern uintptr_t weft_pyrt_lo, weft_pyrt_len;
+
+static inline int weft_in_pyrt(const void *p)
+{
+	return WEFT_UNLIKELY((uintptr_t)p - weft_pyrt_lo < weft_pyrt_len);
+}
+
+/* GIL machinery: each calls the real function and records GIL events. */
+int weft_gil_mutex_lock(pthread_mutex_t *m);
+int weft_gil_mutex_unlock(pthread_mutex_t *m);
+int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+		       const struct timespec *abs, int kind);
+int weft_gil_cond_signal(pthread_cond_t *c, int broadcast);
+
+/* Start-up of the Python layer, from the library constructor. */
+void weft_python_init(void);
+
+/*
+ * Fills pcs with Python frames of the calling thread (innermost first) when
+ * it holds the GIL; returns how many (0 outside Python). Must be called
+ * inside the recorder (guard set).
+ */
+int weft_python_stack(void **pcs, int max);
+/* The sem_t worth recording in a Python process (see preload/python.c). */
+void weft_pysem_add(const void *sem);
+int weft_pysem_has(const void *sem);
+void weft_pysem_del(const void *sem);
+
+/* True when a semaphore operation on s should be recorded. */
+static inline int weft_sem_traced(const void *s)
+{
+	return !weft_pyrt_len || weft_pysem_has(s);
+}
+
+/* Python lock objects are created through sem_init: name them and pick their kind. */
+int weft_python_lock_kind(const void *sem, char *label, size_t len);
 
 /*
  * Writes one record for the calling thread. caller is the return address

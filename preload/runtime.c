@@ -365,15 +365,21 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 	}
 
 	void *pcs[WEFT_MAX_FRAMES + 8];
-	int first = 0, nframes = 0;
+	int first = 0, nframes = 0, npy = 0;
+	/* In Python, the Python frames come first: they are what the user wrote. */
+	int gil_kind = kind >= WEFT_EV_GIL_ACQUIRE && kind <= WEFT_EV_GIL_DROP_REQUEST;
+	if (weft_pyrt_len && weft_stacks != WEFT_STACKS_NONE && !gil_kind && kind < WEFT_REC_META)
+		npy = weft_python_stack(pcs, WEFT_MAX_FRAMES / 2);
 	if (weft_stacks == WEFT_STACKS_CALLER && caller) {
-		pcs[0] = caller;
-		nframes = 1;
+		pcs[npy] = caller;
+		nframes = npy + 1;
+	} else if (weft_stacks == WEFT_STACKS_CALLER) {
+		nframes = npy;
 	} else if (weft_stacks == WEFT_STACKS_FULL) {
-		nframes = unw_backtrace(pcs, WEFT_MAX_FRAMES + 8);
+		nframes = npy + unw_backtrace(pcs + npy, WEFT_MAX_FRAMES + 8 - npy);
 		if (nframes < 0)
 			nframes = 0;
-		nframes = drop_own_frames(pcs, nframes);
+		nframes = npy + drop_own_frames(pcs + npy, nframes - npy);
 		if (nframes > WEFT_MAX_FRAMES)
 			nframes = WEFT_MAX_FRAMES;
 		if (nframes == 0 && caller) {
@@ -629,4 +635,5 @@ __attribute__((constructor(101))) static void weft_init(void)
 	if (weft_stacks == WEFT_STACKS_FULL)
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	weft_on = 1;
+	weft_python_init();
 }

@@ -84,7 +84,21 @@ enum weft_kind {
 	WEFT_REC_THREAD_NAME = 65, /* payload: the name (for thread tid = arg) */
 	WEFT_REC_EXEC_ARGV = 66,   /* payload: argv joined by NUL */
 	WEFT_REC_OBJECT_NAME = 67, /* payload: a label for obj */
+	WEFT_REC_META = 68,	   /* payload: "key\0value" for the trace's meta table */
+	WEFT_REC_PY_CODE = 69,	   /* arg = code id; payload "function\0file\0firstline" */
+	WEFT_REC_PY_THREAD = 70,   /* arg = Python thread ident; payload: thread name */
+	WEFT_REC_PROCESS_NAME = 71, /* payload: a label for the process (multiprocessing name) */
 };
+
+/*
+ * A stack word with the top bit set is a Python frame: code id in bits
+ * 24..62 (defined earlier in the same ring by WEFT_REC_PY_CODE), line in
+ * bits 0..23. Native return addresses never have the top bit set.
+ */
+#define WEFT_PYFRAME_BIT (1ull << 63)
+#define WEFT_PYFRAME(code, line) (WEFT_PYFRAME_BIT | ((uint64_t)(code) << 24) | ((line)&0xffffff))
+#define WEFT_PYFRAME_CODE(w) (((w) & ~WEFT_PYFRAME_BIT) >> 24)
+#define WEFT_PYFRAME_LINE(w) ((int)((w)&0xffffff))
 
 enum weft_object_kind {
 	WEFT_OBJ_NONE = 0,

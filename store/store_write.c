@@ -16,8 +16,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_EVENT] = "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?,?)",
 	[ST_OBJECT] = "INSERT OR REPLACE INTO obj VALUES(?,?,?,?,?,?,?)",
 	[ST_FRAME] = "INSERT OR REPLACE INTO frame VALUES(?,?,?,?,?,?,?,?)",
-	[ST_PROCESS] = "INSERT OR REPLACE INTO proc VALUES(?,?,?,?,?,?,?)",
-	[ST_THREAD] = "INSERT OR REPLACE INTO thr VALUES(?,?,?,?,?,?,?)",
+	[ST_PROCESS] = "INSERT OR REPLACE INTO proc(pid,ppid,argv,start_ns,end_ns,exit_code,"
+		       "exit_signal) VALUES(?,?,?,?,?,?,?)",
+	[ST_THREAD] = "INSERT OR REPLACE INTO thr(pid,tid,name,start_ns,end_ns,unrecorded,"
+		      "producer_waits) VALUES(?,?,?,?,?,?,?)",
 	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
 };
 

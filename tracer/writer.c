@@ -22,6 +22,7 @@
 struct proc {
 	int pid, ppid;
 	char *argv;
+	char *name; /* multiprocessing's Process name */
 	int64_t start_ns, end_ns, exit_code, exit_signal;
 	int have_exit_event;
 };
@@ -29,11 +30,19 @@ struct proc {
 struct thr {
 	int pid, tid;
 	char *name;
+	int64_t py_ident; /* 0: not a Python thread */
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
 };
 
+/* A Python code object seen in this image: what its frames print as. */
+struct py_code {
+	char *function, *file;
+};
+
 struct image_state {
+	struct py_code *codes; /* by code id */
+	size_t ncodes;
 	struct sym_ctx *sym;
 	int sym_refreshed;
 	struct hashmap_u64 objs;	/* address -> object_id */
@@ -231,6 +240,17 @@ static int64_t stack_id_for(struct collect *c, struct collect_image *img, const 
 	struct sym_frame fr[WEFT_MAX_FRAMES + 8];
 	struct sym_ctx *sym = img_sym(img);
 	for (unsigned i = 0; i < n; i++) {
+		if (pcs[i] & WEFT_PYFRAME_BIT) {
+			uint64_t code = WEFT_PYFRAME_CODE(pcs[i]);
+			memset(&fr[i], 0, sizeof(fr[i]));
+			fr[i].module = "python";
+			if (code < st->ncodes && st->codes[code].function) {
+				fr[i].function = st->codes[code].function;
+				fr[i].file = st->codes[code].file;
+			}
+			fr[i].line = WEFT_PYFRAME_LINE(pcs[i]);
+			continue;
+		}
 		/* Frame 0 of a caller stack and every unwound frame is a return address. */
 		if (sym_lookup(sym, pcs[i], 1, &fr[i]) < 0 && !st->sym_refreshed) {
 			refresh_maps(c, img);
@@ -268,8 +288,10 @@ static int64_t stack_id_for(struct collect *c, struct collect_image *img, const 
 				snprintf(pcname, sizeof(pcname), "0x%llx", (unsigned long long)pcs[i]);
 				fn = pcname;
 			}
-			if (store_writer_stack_frame(c->store, id, (int)i, "native", fn,
-						     fr[i].file, fr[i].line, fr[i].module, pcs[i]))
+			int is_py = (pcs[i] & WEFT_PYFRAME_BIT) != 0;
+			if (store_writer_stack_frame(c->store, id, (int)i, is_py ? "python" : "native",
+						     fn, fr[i].file, fr[i].line,
+						     is_py ? NULL : fr[i].module, is_py ? 0 : pcs[i]))
 				fail(c, "cannot write a stack");
 		}
 	}
@@ -307,8 +329,10 @@ static int64_t new_object(struct collect *c, struct collect_image *img, uint64_t
 	char gbuf[300];
 	const char *global = sym_data_name(img_sym(img), addr, gbuf, sizeof(gbuf));
 	const char *fn;
-	if (label && *label)
-		snprintf(name, sizeof(name), "%s %s", kname ? kname : "object", label);
+	if (label && *label && kind == WEFT_OBJ_SEMAPHORE)
+		snprintf(name, sizeof(name), "semaphore %s", label); /* sem_open's name */
+	else if (label && *label)
+		snprintf(name, sizeof(name), "%s", label);
 	else if (global)
 		snprintf(name, sizeof(name), "%s", global);
 	else if ((fn = site_function(stack_id, c, img, pcs, n)))
@@ -426,6 +450,53 @@ static void handle_rec(struct collect *c, const struct collect_rec *r)
 		struct thr *named = thr_get(pid, (int)r->arg ? (int)r->arg : r->tid, r->ts);
 		free(named->name);
 		named->name = strndup(payload, r->payload_len);
+		return;
+	}
+	case WEFT_REC_META: {
+		size_t kl = strnlen(payload, r->payload_len);
+		if (kl + 1 < r->payload_len) {
+			char key[128];
+			snprintf(key, sizeof(key), "%.*s", (int)kl, payload);
+			char *val = strndup(payload + kl + 1, r->payload_len - kl - 1);
+			if (val && store_writer_meta(c->store, key, val))
+				fail(c, "cannot write meta");
+			free(val);
+		}
+		return;
+	}
+	case WEFT_REC_PY_CODE: {
+		uint64_t id = (uint64_t)r->arg;
+		if (id > 1000000)
+			return;
+		if (id >= st->ncodes) {
+			size_t n = st->ncodes ? st->ncodes : 256;
+			while (n <= id)
+				n *= 2;
+			struct py_code *nc = realloc(st->codes, n * sizeof(*nc));
+			if (!nc)
+				return;
+			memset(nc + st->ncodes, 0, (n - st->ncodes) * sizeof(*nc));
+			st->codes = nc;
+			st->ncodes = n;
+		}
+		size_t fl = strnlen(payload, r->payload_len);
+		free(st->codes[id].function);
+		free(st->codes[id].file);
+		st->codes[id].function = strndup(payload, fl);
+		st->codes[id].file =
+			fl + 1 < r->payload_len ? strndup(payload + fl + 1, r->payload_len - fl - 1)
+						: NULL;
+		return;
+	}
+	case WEFT_REC_PY_THREAD:
+		free(t->name);
+		t->name = strndup(payload, r->payload_len);
+		t->py_ident = r->arg;
+		return;
+	case WEFT_REC_PROCESS_NAME: {
+		struct proc *p = proc_get(pid);
+		free(p->name);
+		p->name = strndup(payload, r->payload_len);
 		return;
 	}
 	case WEFT_REC_EXEC_ARGV:
@@ -651,6 +722,34 @@ int writer_stop_and_join(struct collect *c)
 					t->unrecorded, t->waits))
 			fail(c, "cannot write a thread");
 	}
+	sqlite3 *db = store_writer_db(c->store);
+	sqlite3_stmt *up = NULL;
+	if (sqlite3_prepare_v2(db, "UPDATE thr SET py_ident = ? WHERE pid = ? AND tid = ?", -1, &up,
+			       NULL) == SQLITE_OK) {
+		for (size_t i = 0; i < W.nthrs; i++) {
+			if (!W.thrs[i].py_ident)
+				continue;
+			sqlite3_bind_int64(up, 1, W.thrs[i].py_ident);
+			sqlite3_bind_int(up, 2, W.thrs[i].pid);
+			sqlite3_bind_int(up, 3, W.thrs[i].tid);
+			sqlite3_step(up);
+			sqlite3_reset(up);
+		}
+	}
+	sqlite3_finalize(up);
+	up = NULL;
+	if (sqlite3_prepare_v2(db, "UPDATE proc SET name = ? WHERE pid = ?", -1, &up, NULL) ==
+	    SQLITE_OK) {
+		for (size_t i = 0; i < W.nprocs; i++) {
+			if (!W.procs[i].name)
+				continue;
+			sqlite3_bind_text(up, 1, W.procs[i].name, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int(up, 2, W.procs[i].pid);
+			sqlite3_step(up);
+			sqlite3_reset(up);
+		}
+	}
+	sqlite3_finalize(up);
 	/*
 	 * process.exit events written with an unknown status get the reaped one
 	 * (-N for a signal); spawns through system()/popen() get the shell's pid.
@@ -672,6 +771,11 @@ int writer_stop_and_join(struct collect *c)
 	for (struct collect_image *img = c->images; img; img = img->next) {
 		struct image_state *st = img->writer_state;
 		if (st) {
+			for (size_t k = 0; k < st->ncodes; k++) {
+				free(st->codes[k].function);
+				free(st->codes[k].file);
+			}
+			free(st->codes);
 			sym_close(st->sym);
 			hashmap_u64_free(&st->objs);
 			hashmap_str_free(&st->stacks);
@@ -679,8 +783,10 @@ int writer_stop_and_join(struct collect *c)
 			img->writer_state = NULL;
 		}
 	}
-	for (size_t i = 0; i < W.nprocs; i++)
+	for (size_t i = 0; i < W.nprocs; i++) {
 		free(W.procs[i].argv);
+		free(W.procs[i].name);
+	}
 	for (size_t i = 0; i < W.nthrs; i++)
 		free(W.thrs[i].name);
 	free(W.procs);

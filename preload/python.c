@@ -1,0 +1,729 @@
+/*
+ * The CPython layer of the preload library.
+ *
+ * GIL: on Linux, CPython's GIL is a pthread mutex + condition variable pair
+ * (plus a "switch" pair) inside the exported _PyRuntime symbol, for the main
+ * interpreter in 3.10-3.13. Every mutex/cond call on an address inside
+ * _PyRuntime is GIL machinery: it is never recorded as lock noise, and the
+ * take_gil/drop_gil protocol is read from the call sequence instead:
+ *   take: lock(mutex) [timedwait(cond, mutex)]* lock(switch_mutex) ... unlock(mutex)
+ *   drop: lock(mutex) signal(cond) unlock(mutex) [lock(switch_mutex) wait(switch_cond)]
+ * gil.acquire is the lock(switch_mutex) of a take, gil.release the
+ * signal(cond) of a drop, gil.drop_request a timedwait that timed out
+ * while the GIL stayed held by the same holder (CPython's own test).
+ *
+ * Python objects: the interpreter's C API is called through dlsym (it is in
+ * the executable for Debian's static python3.11, in libpython for shared
+ * builds), using only functions whose signatures are the same in 3.10-3.13,
+ * so one library serves every version without CPython headers. At the
+ * first "cpython.run_*" audit event (an audit hook works even in -I/-E/-S
+ * modes, where sitecustomize and PYTHON* variables are ignored) a small
+ * Python bootstrap (preload/python_boot.py, embedded) wraps threading and
+ * queue classes around calls into the _weft module defined here.
+ */
+#include "preload/preload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+uintptr_t weft_pyrt_lo, weft_pyrt_len;
+
+/* ---- the C API, looked up at run time ------------------------------------ */
+
+typedef struct py_object PyObject;
+typedef long py_ssize_t;
+typedef PyObject *(*py_fastcall)(PyObject *, PyObject *const *, py_ssize_t);
+
+struct py_method_def {
+	const char *ml_name;
+	void *ml_meth;
+	int ml_flags;
+	const char *ml_doc;
+};
+#define PY_METH_FASTCALL 0x0080
+#define PY_FILE_INPUT 257
+
+#define PY_FUNCS(X)                                                                                \
+	X(int, Py_IsInitialized, (void))                                                           \
+	X(int, PyGILState_Check, (void))                                                           \
+	X(int, PySys_AddAuditHook, (int (*)(const char *, PyObject *, void *), void *))           \
+	X(const char *, Py_GetVersion, (void))                                                     \
+	X(PyObject *, PyEval_GetFrame, (void))                                                     \
+	X(PyObject *, PyFrame_GetBack, (PyObject *))                                               \
+	X(PyObject *, PyFrame_GetCode, (PyObject *))                                               \
+	X(int, PyFrame_GetLineNumber, (PyObject *))                                                \
+	X(PyObject *, PyObject_GetAttrString, (PyObject *, const char *))                          \
+	X(int, PyObject_SetAttrString, (PyObject *, const char *, PyObject *))                     \
+	X(const char *, PyUnicode_AsUTF8, (PyObject *))                                            \
+	X(long long, PyLong_AsLongLong, (PyObject *))                                              \
+	X(unsigned long long, PyLong_AsUnsignedLongLong, (PyObject *))                             \
+	X(PyObject *, PyLong_FromUnsignedLongLong, (unsigned long long))                           \
+	X(void, Py_IncRef, (PyObject *))                                                           \
+	X(void, Py_DecRef, (PyObject *))                                                           \
+	X(PyObject *, PyCFunction_NewEx, (struct py_method_def *, PyObject *, PyObject *))         \
+	X(PyObject *, PyModule_New, (const char *))                                                \
+	X(PyObject *, PyDict_New, (void))                                                          \
+	X(int, PyDict_SetItemString, (PyObject *, const char *, PyObject *))                       \
+	X(PyObject *, PyEval_GetBuiltins, (void))                                                  \
+	X(PyObject *, Py_CompileString, (const char *, const char *, int))                         \
+	X(PyObject *, PyEval_EvalCode, (PyObject *, PyObject *, PyObject *))                       \
+	X(PyObject *, PyErr_Occurred, (void))                                                      \
+	X(void, PyErr_Clear, (void))                                                               \
+	X(void, PyErr_Print, (void))                                                               \
+	X(PyObject *, PyUnicode_FromString, (const char *))
+
+static struct {
+#define PY_FIELD(ret, name, args) ret(*name) args;
+	PY_FUNCS(PY_FIELD)
+#undef PY_FIELD
+	PyObject *none;
+} py;
+
+static int py_ok;	      /* the API was found and the version is supported */
+static int py_booted;	      /* the bootstrap ran in this process */
+static uintptr_t gil_base;    /* struct _gil_runtime_state, once learned */
+static int gil_learn_failed;
+static unsigned long gil_interval_seen;
+
+/* Offsets inside struct _gil_runtime_state, identical in 3.10-3.13 GIL builds. */
+#define GIL_INTERVAL 0
+#define GIL_LOCKED 16
+#define GIL_SWITCH_NUMBER 24
+#define GIL_COND 32
+#define GIL_MUTEX 80
+#define GIL_SWITCH_COND 120
+#define GIL_SWITCH_MUTEX 168
+
+enum { GIL_IDLE, GIL_TAKE, GIL_HELD_IN_TAKE, GIL_DROP };
+
+extern const char weft_python_boot[]; /* preload/python_boot.c */
+
+/* ---- records -------------------------------------------------------------- */
+
+static void meta(const char *key, const char *value)
+{
+	char buf[256];
+	size_t kl = strlen(key), vl = strlen(value);
+	if (kl + vl + 2 > sizeof(buf))
+		return;
+	memcpy(buf, key, kl + 1);
+	memcpy(buf + kl + 1, value, vl + 1);
+	weft_record(WEFT_REC_META, 0, NULL, weft_now(), 0, 0, NULL, buf, (uint32_t)(kl + vl + 2));
+}
+
+static void note_interval(void)
+{
+	unsigned long iv = *(volatile unsigned long *)(gil_base + GIL_INTERVAL);
+	if (iv == gil_interval_seen)
+		return;
+	gil_interval_seen = iv;
+	char v[32];
+	snprintf(v, sizeof(v), "%lu", iv);
+	meta("python.switch_interval_us", v);
+}
+
+/*
+ * The first runtime mutex a process locks is the GIL's mutex (take_gil in
+ * Py_Initialize). Its struct is accepted only when the interval field holds
+ * a plausible switch interval.
+ */
+static void learn_gil(pthread_mutex_t *m)
+{
+	uintptr_t base = (uintptr_t)m - GIL_MUTEX;
+	if (base < weft_pyrt_lo || base + GIL_SWITCH_MUTEX + 40 > weft_pyrt_lo + weft_pyrt_len) {
+		gil_learn_failed = 1;
+		return;
+	}
+	unsigned long iv = *(volatile unsigned long *)(base + GIL_INTERVAL);
+	if (iv == 0 || iv > 100000000ul) {
+		gil_learn_failed = 1;
+		return;
+	}
+	gil_base = base;
+	if (weft_on && !weft_tls.guard) {
+		weft_record(WEFT_REC_OBJECT_INIT, WEFT_OBJ_GIL, (void *)gil_base, weft_now(), 0,
+			    WEFT_OBJ_GIL, NULL, "GIL", 4);
+		note_interval();
+	}
+}
+
+static int gil_recording(void)
+{
+	return weft_on && !weft_tls.guard && gil_base;
+}
+
+int weft_gil_mutex_lock(pthread_mutex_t *m)
+{
+	struct weft_tls *t = &weft_tls;
+	if (!gil_base && !gil_learn_failed)
+		learn_gil(m);
+	uintptr_t a = (uintptr_t)m;
+	if (gil_base && a == gil_base + GIL_MUTEX && t->gil_phase == GIL_IDLE) {
+		t->gil_phase = GIL_TAKE; /* or the start of a drop: the next call tells */
+		t->gil_t0 = weft_now();
+	}
+	int rc = REAL(pthread_mutex_lock)(m);
+	if (gil_base && a == gil_base + GIL_SWITCH_MUTEX && t->gil_phase == GIL_TAKE) {
+		t->gil_phase = GIL_HELD_IN_TAKE;
+		if (gil_recording()) {
+			uint64_t now = weft_now();
+			weft_record(WEFT_EV_GIL_ACQUIRE, WEFT_OBJ_GIL, (void *)gil_base, now,
+				    now - t->gil_t0, 0, NULL, NULL, 0);
+			note_interval();
+		}
+	}
+	return rc;
+}
+
+int weft_gil_mutex_unlock(pthread_mutex_t *m)
+{
+	if (gil_base && (uintptr_t)m == gil_base + GIL_MUTEX)
+		weft_tls.gil_phase = GIL_IDLE;
+	return REAL(pthread_mutex_unlock)(m);
+}
+
+int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+		       const struct timespec *abs, int kind)
+{
+	uintptr_t a = (uintptr_t)c;
+	unsigned long switch_before = 0;
+	int is_gil_cond = gil_base && a == gil_base + GIL_COND;
+	if (is_gil_cond)
+		switch_before = *(volatile unsigned long *)(gil_base + GIL_SWITCH_NUMBER);
+	int rc;
+	if (kind == 0)
+		rc = REAL(pthread_cond_wait)(c, m);
+	else if (kind == 1)
+		rc = REAL(pthread_cond_timedwait)(c, m, abs);
+	else
+		rc = REAL(pthread_cond_clockwait)(c, m, clk, abs);
+	/* CPython's own condition for setting the drop request (take_gil). */
+	if (is_gil_cond && rc == ETIMEDOUT && gil_recording() &&
+	    *(volatile int *)(gil_base + GIL_LOCKED) &&
+	    *(volatile unsigned long *)(gil_base + GIL_SWITCH_NUMBER) == switch_before)
+		weft_record(WEFT_EV_GIL_DROP_REQUEST, WEFT_OBJ_GIL, (void *)gil_base, weft_now(), 0,
+			    0, NULL, NULL, 0);
+	return rc;
+}
+
+int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
+{
+	struct weft_tls *t = &weft_tls;
+	if (gil_base && (uintptr_t)c == gil_base + GIL_COND && t->gil_phase == GIL_TAKE) {
+		/* lock(mutex) then signal(cond): this is drop_gil letting go. */
+		t->gil_phase = GIL_DROP;
+		if (gil_recording())
+			weft_record(WEFT_EV_GIL_RELEASE, WEFT_OBJ_GIL, (void *)gil_base, weft_now(),
+				    0, 0, NULL, NULL, 0);
+	}
+	return broadcast ? REAL(pthread_cond_broadcast)(c) : REAL(pthread_cond_signal)(c);
+}
+
+/* ---- the semaphores worth recording in a Python process ----------------------- */
+
+/*
+ * In a Python process most sem_t are the interpreter's own (import locks,
+ * thread start/join handshakes, the internals of Condition and Queue).
+ * Only the ones the user's code made (threading.Lock/RLock), named
+ * semaphores and semaphores created outside Python are recorded. Inserts
+ * happen under the GIL or in sem_init; lookups come from any thread, so
+ * the table is lock-free with tombstones.
+ */
+#define PYSEM_SIZE 65536
+#define PYSEM_TOMB ((uintptr_t)1)
+static uintptr_t pysem[PYSEM_SIZE];
+
+static size_t pysem_hash(uintptr_t k)
+{
+	return (size_t)((k >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (PYSEM_SIZE - 1);
+}
+
+void weft_pysem_add(const void *sem)
+{
+	uintptr_t k = (uintptr_t)sem;
+	size_t h = pysem_hash(k);
+	for (size_t i = 0; i < PYSEM_SIZE; i++) {
+		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
+		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (cur == k)
+			return;
+		if ((cur == 0 || cur == PYSEM_TOMB) &&
+		    __atomic_compare_exchange_n(slot, &cur, k, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+int weft_pysem_has(const void *sem)
+{
+	uintptr_t k = (uintptr_t)sem;
+	size_t h = pysem_hash(k);
+	for (size_t i = 0; i < PYSEM_SIZE; i++) {
+		uintptr_t cur = __atomic_load_n(&pysem[(h + i) & (PYSEM_SIZE - 1)], __ATOMIC_ACQUIRE);
+		if (cur == k)
+			return 1;
+		if (cur == 0)
+			return 0;
+	}
+	return 0;
+}
+
+void weft_pysem_del(const void *sem)
+{
+	uintptr_t k = (uintptr_t)sem;
+	size_t h = pysem_hash(k);
+	for (size_t i = 0; i < PYSEM_SIZE; i++) {
+		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
+		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (cur == k) {
+			__atomic_store_n(slot, PYSEM_TOMB, __ATOMIC_RELEASE);
+			return;
+		}
+		if (cur == 0)
+			return;
+	}
+}
+
+/* ---- Python stacks ---------------------------------------------------------- */
+
+/*
+ * code object -> id. Only touched with the GIL held, which serializes
+ * every caller. Code objects are kept alive (one reference each) so an id
+ * never comes to mean another function.
+ */
+#define CODES 65536
+static PyObject *code_keys[CODES];
+static uint32_t code_ids[CODES];
+static uint8_t code_ours[CODES + 1]; /* 1: weft's bootstrap, 2: threading.py/queue.py */
+static uint32_t next_code = 1;
+
+static const char *attr_utf8(PyObject *o, const char *name, PyObject **hold)
+{
+	PyObject *v = py.PyObject_GetAttrString(o, name);
+	if (!v) {
+		py.PyErr_Clear();
+		return NULL;
+	}
+	const char *s = py.PyUnicode_AsUTF8(v);
+	if (!s)
+		py.PyErr_Clear();
+	*hold = v;
+	return s;
+}
+
+/* Writes the code's definition into this thread's ring the first time it needs it. */
+static void define_code(uint32_t id, PyObject *code)
+{
+	struct weft_tls *t = &weft_tls;
+	if (!t->py_defined) {
+		t->py_defined = calloc(CODES / 8 + 1, 1);
+		if (!t->py_defined)
+			return;
+	}
+	if (t->py_defined[id / 8] & (1u << (id % 8)))
+		return;
+	t->py_defined[id / 8] |= (uint8_t)(1u << (id % 8));
+	PyObject *h1 = NULL, *h2 = NULL, *h3 = NULL;
+	const char *fn = attr_utf8(code, "co_qualname", &h1);
+	if (!fn)
+		fn = attr_utf8(code, "co_name", &h3);
+	const char *file = attr_utf8(code, "co_filename", &h2);
+	PyObject *fl = py.PyObject_GetAttrString(code, "co_firstlineno");
+	long long first = fl ? py.PyLong_AsLongLong(fl) : 0;
+	if (!fl)
+		py.PyErr_Clear();
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "%s%c%s%c%lld", fn ? fn : "?", 0, file ? file : "?", 0,
+			 first);
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
+	buf[n] = 0;
+	/* The guard is set (we are inside the recorder): write directly. */
+	t->guard = 0;
+	weft_record(WEFT_REC_PY_CODE, 0, NULL, weft_now(), 0, id, NULL, buf, (uint32_t)n + 1);
+	t->guard = 1;
+	if (h1)
+		py.Py_DecRef(h1);
+	if (h2)
+		py.Py_DecRef(h2);
+	if (h3)
+		py.Py_DecRef(h3);
+	if (fl)
+		py.Py_DecRef(fl);
+}
+
+static uint32_t code_id(PyObject *code)
+{
+	uintptr_t h = ((uintptr_t)code >> 4) * 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < CODES; i++) {
+		uint32_t j = (uint32_t)((h >> 40) + i) & (CODES - 1);
+		if (code_keys[j] == code)
+			return code_ids[j];
+		if (!code_keys[j]) {
+			if (next_code >= CODES)
+				return 0;
+			code_keys[j] = code;
+			code_ids[j] = next_code++;
+			py.Py_IncRef(code);
+			PyObject *hold = NULL;
+			const char *file = attr_utf8(code, "co_filename", &hold);
+			code_ours[code_ids[j]] =
+				!file			  ? 0
+				: !strcmp(file, "<weft>") ? 1
+				: (strstr(file, "/threading.py") || strstr(file, "/queue.py")) ? 2
+											      : 0;
+			if (hold)
+				py.Py_DecRef(hold);
+			return code_ids[j];
+		}
+	}
+	return 0;
+}
+
+int weft_python_stack(void **pcs, int max)
+{
+	if (!py_booted || !py.Py_IsInitialized() || !py.PyGILState_Check())
+		return 0;
+	PyObject *f = py.PyEval_GetFrame();
+	if (!f)
+		return 0;
+	py.Py_IncRef(f);
+	int n = 0;
+	while (f && n < max) {
+		PyObject *code = py.PyFrame_GetCode(f);
+		if (code) {
+			uint32_t id = code_id(code);
+			/*
+			 * The bootstrap's wrappers never show; threading.py and
+			 * queue.py frames only in full stacks, so a caller stack
+			 * points at the user's line.
+			 */
+			if (id && code_ours[id] != 1 &&
+			    (code_ours[id] != 2 || weft_stacks == WEFT_STACKS_FULL)) {
+				define_code(id, code);
+				int line = py.PyFrame_GetLineNumber(f);
+				pcs[n++] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
+				if (weft_stacks != WEFT_STACKS_FULL) {
+					py.Py_DecRef(code);
+					break;
+				}
+			}
+			py.Py_DecRef(code);
+		}
+		PyObject *back = py.PyFrame_GetBack(f);
+		py.Py_DecRef(f);
+		f = back;
+	}
+	if (f)
+		py.Py_DecRef(f);
+	return n;
+}
+
+/*
+ * Called from the sem_init hook: a threading.Lock or RLock being made.
+ * Returns the object kind and a label "Lock app.py:12" from the first
+ * frame outside threading.py, or 0 when the lock is internal to a
+ * threading/queue class (whose own events cover it).
+ */
+int weft_python_lock_kind(const void *sem, char *label, size_t len)
+{
+	(void)sem;
+	/* Locks made while the interpreter starts up are its own. */
+	if (!py_booted)
+		return 0;
+	if (!py.Py_IsInitialized() || !py.PyGILState_Check())
+		return WEFT_OBJ_SEMAPHORE;
+	PyObject *f = py.PyEval_GetFrame();
+	if (!f)
+		return WEFT_OBJ_SEMAPHORE;
+	py.Py_IncRef(f);
+	int kind = WEFT_OBJ_PY_LOCK, depth = 0, of_condition = 0;
+	label[0] = 0;
+	while (f) {
+		PyObject *code = py.PyFrame_GetCode(f);
+		PyObject *h1 = NULL, *h2 = NULL;
+		const char *file = code ? attr_utf8(code, "co_filename", &h1) : NULL;
+		const char *name = code ? attr_utf8(code, "co_name", &h2) : NULL;
+		int lib = file && (strstr(file, "/threading.py") || strstr(file, "/queue.py") ||
+				   !strcmp(file, "<weft>") || !strncmp(file, "<frozen ", 8));
+		int done = 0;
+		if (lib) {
+			if (depth == 0 && name && !strcmp(name, "RLock"))
+				kind = WEFT_OBJ_PY_RLOCK;
+			else if (name && !strcmp(name, "__init__") && file &&
+				 (strstr(file, "/threading.py") || !strcmp(file, "<weft>")))
+				of_condition = 1; /* Condition() making its lock */
+			else
+				kind = 0; /* internal to Event/Semaphore/Queue/Condition.wait */
+		} else if (file) {
+			const char *base = strrchr(file, '/');
+			snprintf(label, len, "%s%s %s:%d", kind == WEFT_OBJ_PY_RLOCK ? "RLock" : "Lock",
+				 of_condition ? " of Condition" : "", base ? base + 1 : file,
+				 py.PyFrame_GetLineNumber(f));
+			done = 1;
+		}
+		if (h1)
+			py.Py_DecRef(h1);
+		if (h2)
+			py.Py_DecRef(h2);
+		if (code)
+			py.Py_DecRef(code);
+		if (done || !kind)
+			break;
+		PyObject *back = py.PyFrame_GetBack(f);
+		py.Py_DecRef(f);
+		f = back;
+		depth++;
+	}
+	if (f)
+		py.Py_DecRef(f);
+	return kind;
+}
+
+/* ---- the _weft module ------------------------------------------------------------ */
+
+static PyObject *ret_none(void)
+{
+	py.Py_IncRef(py.none);
+	return py.none;
+}
+
+/* _weft.now() -> the recorder's clock, for measuring waits in the bootstrap. */
+static PyObject *m_now(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	(void)args;
+	(void)n;
+	return py.PyLong_FromUnsignedLongLong(weft_now());
+}
+
+/* _weft.ev(kind, objkind, obj, t0, arg): one event; wait = now - t0 when t0. */
+static PyObject *m_ev(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 5)
+		return ret_none();
+	long long kind = py.PyLong_AsLongLong(args[0]);
+	long long objkind = py.PyLong_AsLongLong(args[1]);
+	unsigned long long obj = py.PyLong_AsUnsignedLongLong(args[2]);
+	unsigned long long t0 = py.PyLong_AsUnsignedLongLong(args[3]);
+	long long arg = py.PyLong_AsLongLong(args[4]);
+	if (py.PyErr_Occurred()) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
+	/* Inside another instrumented method (Event.wait uses Condition.wait): folded. */
+	if (weft_should_record()) {
+		uint64_t now = weft_now();
+		weft_record((uint8_t)kind, (uint8_t)objkind, (void *)(uintptr_t)obj, now,
+			    t0 ? now - t0 : 0, arg, NULL, NULL, 0);
+	}
+	return ret_none();
+}
+
+/* _weft.init(objkind, obj, label): a Python sync object was created here. */
+static PyObject *m_init(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 3)
+		return ret_none();
+	long long objkind = py.PyLong_AsLongLong(args[0]);
+	unsigned long long obj = py.PyLong_AsUnsignedLongLong(args[1]);
+	const char *label = py.PyUnicode_AsUTF8(args[2]);
+	if (py.PyErr_Occurred() || !label) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
+	if (weft_should_record())
+		weft_record(WEFT_REC_OBJECT_INIT, (uint8_t)objkind, (void *)(uintptr_t)obj,
+			    weft_now(), 0, objkind, NULL, label, (uint32_t)strlen(label) + 1);
+	return ret_none();
+}
+
+/* _weft.fold(delta): entering (+1) or leaving (-1) an instrumented method. */
+static PyObject *m_fold(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n == 1)
+		weft_tls.fold += (int)py.PyLong_AsLongLong(args[0]);
+	if (weft_tls.fold < 0)
+		weft_tls.fold = 0;
+	return ret_none();
+}
+
+/* _weft.thread(name, ident): the calling thread's Python name and ident. */
+static PyObject *m_thread(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 2)
+		return ret_none();
+	const char *name = py.PyUnicode_AsUTF8(args[0]);
+	unsigned long long ident = py.PyLong_AsUnsignedLongLong(args[1]);
+	if (py.PyErr_Occurred() || !name) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
+	if (weft_on && !weft_tls.guard)
+		weft_record(WEFT_REC_PY_THREAD, 0, NULL, weft_now(), 0, (int64_t)ident, NULL, name,
+			    (uint32_t)strnlen(name, 1000) + 1);
+	return ret_none();
+}
+
+/* _weft.process(name): this process's multiprocessing name. */
+static PyObject *m_process(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	const char *name = n == 1 ? py.PyUnicode_AsUTF8(args[0]) : NULL;
+	if (!name) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
+	if (weft_on && !weft_tls.guard)
+		weft_record(WEFT_REC_PROCESS_NAME, 0, NULL, weft_now(), 0, 0, NULL, name,
+			    (uint32_t)strnlen(name, 1000) + 1);
+	return ret_none();
+}
+
+static struct py_method_def methods[] = {
+	{"now", (void *)m_now, PY_METH_FASTCALL, NULL},
+	{"ev", (void *)m_ev, PY_METH_FASTCALL, NULL},
+	{"init", (void *)m_init, PY_METH_FASTCALL, NULL},
+	{"fold", (void *)m_fold, PY_METH_FASTCALL, NULL},
+	{"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
+	{"process", (void *)m_process, PY_METH_FASTCALL, NULL},
+};
+
+static int set_int(PyObject *d, const char *name, long long v)
+{
+	PyObject *o = py.PyLong_FromUnsignedLongLong((unsigned long long)v);
+	if (!o)
+		return -1;
+	int rc = py.PyDict_SetItemString(d, name, o);
+	py.Py_DecRef(o);
+	return rc;
+}
+
+/* Runs the bootstrap in its own namespace; a failure is reported, never raised. */
+static void boot(void)
+{
+	py_booted = 1;
+	PyObject *g = py.PyDict_New();
+	if (!g)
+		goto fail;
+	py.PyDict_SetItemString(g, "__builtins__", py.PyEval_GetBuiltins());
+	PyObject *name = py.PyUnicode_FromString("_weft_boot");
+	if (name) {
+		py.PyDict_SetItemString(g, "__name__", name);
+		py.Py_DecRef(name);
+	}
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		PyObject *fn = py.PyCFunction_NewEx(&methods[i], NULL, NULL);
+		if (!fn || py.PyDict_SetItemString(g, methods[i].ml_name, fn) < 0)
+			goto fail;
+		py.Py_DecRef(fn);
+	}
+#define PY_CONST(n, v) set_int(g, n, v);
+	PY_CONST("EV_LOCK_ACQUIRE", WEFT_EV_LOCK_ACQUIRE)
+	PY_CONST("EV_LOCK_RELEASE", WEFT_EV_LOCK_RELEASE)
+	PY_CONST("EV_LOCK_FAIL", WEFT_EV_LOCK_FAIL)
+	PY_CONST("EV_COND_WAIT", WEFT_EV_COND_WAIT)
+	PY_CONST("EV_COND_SIGNAL", WEFT_EV_COND_SIGNAL)
+	PY_CONST("EV_COND_BROADCAST", WEFT_EV_COND_BROADCAST)
+	PY_CONST("EV_QUEUE_PUT", WEFT_EV_QUEUE_PUT)
+	PY_CONST("EV_QUEUE_GET", WEFT_EV_QUEUE_GET)
+	PY_CONST("EV_EVENT_SET", WEFT_EV_EVENT_SET)
+	PY_CONST("EV_EVENT_WAIT", WEFT_EV_EVENT_WAIT)
+	PY_CONST("EV_BARRIER_WAIT", WEFT_EV_BARRIER_WAIT)
+	PY_CONST("EV_THREAD_JOIN", WEFT_EV_THREAD_JOIN)
+	PY_CONST("OBJ_CONDITION", WEFT_OBJ_PY_CONDITION)
+	PY_CONST("OBJ_SEMAPHORE", WEFT_OBJ_PY_SEMAPHORE)
+	PY_CONST("OBJ_EVENT", WEFT_OBJ_PY_EVENT)
+	PY_CONST("OBJ_QUEUE", WEFT_OBJ_QUEUE)
+	PY_CONST("OBJ_BARRIER", WEFT_OBJ_BARRIER)
+#undef PY_CONST
+	PyObject *code = py.Py_CompileString(weft_python_boot, "<weft>", PY_FILE_INPUT);
+	if (!code)
+		goto fail;
+	PyObject *r = py.PyEval_EvalCode(code, g, g);
+	py.Py_DecRef(code);
+	if (!r)
+		goto fail;
+	py.Py_DecRef(r);
+	py.Py_DecRef(g);
+	return;
+fail:
+	if (py.PyErr_Occurred()) {
+		static const char msg[] = "weft: the Python layer failed to start; only native "
+					  "events are recorded:\n";
+		ssize_t w = write(2, msg, sizeof(msg) - 1);
+		(void)w;
+		py.PyErr_Print();
+	}
+	if (g)
+		py.Py_DecRef(g);
+}
+
+static int audit_hook(const char *event, PyObject *args, void *data)
+{
+	(void)args;
+	(void)data;
+	if (!py_booted && !strncmp(event, "cpython.run_", 12) && weft_on) {
+		int saved = weft_tls.guard;
+		boot();
+		weft_tls.guard = saved;
+	}
+	return 0;
+}
+
+/* ---- start-up ---------------------------------------------------------------------- */
+
+static void warn_line(const char *msg)
+{
+	ssize_t w = write(2, msg, strlen(msg));
+	(void)w;
+}
+
+void weft_python_init(void)
+{
+	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+	if (!rt)
+		return; /* not a Python process */
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (!dladdr1(rt, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
+		return;
+#define PY_LOOKUP(ret, name, args) py.name = (ret(*) args)dlsym(RTLD_DEFAULT, #name);
+	PY_FUNCS(PY_LOOKUP)
+#undef PY_LOOKUP
+	py.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
+	const char *ver = py.Py_GetVersion ? py.Py_GetVersion() : "";
+	int major = 0, minor = 0;
+	sscanf(ver, "%d.%d", &major, &minor);
+	/* Treat the runtime's mutexes as GIL machinery only for layouts we know. */
+	if (major != 3 || minor < 10 || minor > 13) {
+		char m[200];
+		snprintf(m, sizeof(m),
+			 "weft: warning: Python %d.%d is not supported (3.10-3.13 are): only "
+			 "pthread-level events are recorded\n",
+			 major, minor);
+		warn_line(m);
+		return;
+	}
+#define PY_CHECK(ret, name, args)                                                                  \
+	if (!py.name)                                                                              \
+		return;
+	PY_FUNCS(PY_CHECK)
+#undef PY_CHECK
+	if (!py.none)
+		return;
+	weft_pyrt_lo = (uintptr_t)rt;
+	weft_pyrt_len = sym->st_size;
+	py_ok = 1;
+	char v[32];
+	snprintf(v, sizeof(v), "%d.%d", major, minor);
+	meta("python.version", v);
+	py.PySys_AddAuditHook(audit_hook, NULL);
+}
