@@ -426,7 +426,8 @@ WEFT_HOOK sem_t *sem_open(const char *name, int oflag, ...)
 	} else {
 		s = REAL(sem_open)(name, oflag);
 	}
-	if (s != SEM_FAILED && weft_pyrt_len)
+	/* Inside an instrumented Python method (a multiprocessing.Queue's own locks): folded. */
+	if (s != SEM_FAILED && weft_pyrt_len && weft_should_record())
 		weft_pysem_add(s);
 	if (s != SEM_FAILED && weft_should_record())
 		weft_record(WEFT_REC_OBJECT_INIT, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0,

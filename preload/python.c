@@ -434,11 +434,15 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 	/* Locks made while the interpreter starts up are its own. */
 	if (!py_booted)
 		return 0;
+	/*
+	 * Without the GIL this is the runtime's own machinery (3.13's parking
+	 * lot makes a semaphore per wait), not a lock of the program's.
+	 */
 	if (!py.Py_IsInitialized() || !py.PyGILState_Check())
-		return WEFT_OBJ_SEMAPHORE;
+		return 0;
 	PyObject *f = py.PyEval_GetFrame();
 	if (!f)
-		return WEFT_OBJ_SEMAPHORE;
+		return 0;
 	py.Py_IncRef(f);
 	int kind = WEFT_OBJ_PY_LOCK, depth = 0, of_condition = 0;
 	label[0] = 0;

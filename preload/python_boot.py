@@ -16,7 +16,8 @@ import queue as _queue
 
 def _site(depth=2):
     f = sys._getframe(depth)
-    while f is not None and (f.f_code.co_filename.endswith(("threading.py", "queue.py"))
+    while f is not None and (f.f_code.co_filename.endswith(("/threading.py", "/queue.py"))
+                             or "/multiprocessing/" in f.f_code.co_filename
                              or f.f_code.co_filename == "<weft>"):
         f = f.f_back
     if f is None:

@@ -105,6 +105,8 @@ static size_t read_cmdline(char *buf, size_t len)
 	return n;
 }
 
+static int image_forked;
+
 static int send_hello(int chunk_fd, uint32_t chunk_index, int with_argv)
 {
 	char msg[sizeof(struct weft_hello) + 8192];
@@ -116,6 +118,7 @@ static int send_hello(int chunk_fd, uint32_t chunk_index, int with_argv)
 	h->ppid = getppid();
 	h->image_id = image_id;
 	h->chunk_index = chunk_index;
+	h->reserved = (uint32_t)image_forked;
 	size_t argv_len = with_argv ? read_cmdline(msg + sizeof(*h), 8192) : 0;
 
 	struct iovec iov = {msg, sizeof(*h) + argv_len};
@@ -586,6 +589,7 @@ void weft_after_fork_child(void)
 	if (!weft_on)
 		return;
 	weft_on = 0;
+	image_forked = 1;
 	if (start_process() == 0)
 		weft_on = 1;
 }

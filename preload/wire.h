@@ -194,7 +194,7 @@ struct weft_hello {
 	int32_t ppid;
 	uint64_t image_id;
 	uint32_t chunk_index;
-	uint32_t reserved;
+	uint32_t reserved; /* 1: this image is a fork child (memory copied from ppid) */
 };
 
 #endif

@@ -369,6 +369,7 @@ static struct collect_image *image_new(struct collect *c, int fd, const struct w
 	img->ppid = h->ppid;
 	img->image_id = h->image_id;
 	img->conn_fd = fd;
+	img->forked = h->reserved == 1;
 	img->argv = malloc(argv_len + 1);
 	if (img->argv) {
 		memcpy(img->argv, argv, argv_len);

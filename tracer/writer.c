@@ -45,13 +45,40 @@ struct image_state {
 	size_t ncodes;
 	struct sym_ctx *sym;
 	int sym_refreshed;
-	struct hashmap_u64 objs;	/* address -> object_id */
+	struct hashmap_u64 objs;	/* address -> newest struct obj_rec index + 1 */
+	struct collect_image *fork_parent; /* the image this one was forked from */
 	struct hashmap_str stacks;	/* raw pcs -> stack_id */
 	int exec_done, exit_recorded;
 	int64_t last_ts;
 };
 
+/*
+ * One synchronization object's lifetime at an address. Rings of different
+ * threads are drained independently, so an object's first use can reach
+ * the writer before its creation (or after its destruction) recorded by
+ * another thread: objects are matched by time, not by arrival order.
+ */
+struct obj_rec {
+	int64_t id, created_ts, destroyed_ts, stack_id;
+	int64_t max_ts; /* latest event attributed to it so far */
+	int kind, provisional; /* provisional: seen in use before any init */
+	uint32_t prev;	       /* older object at the same address, index + 1 */
+	uint64_t addr;
+	int pid;
+	char *name;
+};
+
+/* Events given to an object after its destruction, to move to its successor. */
+struct obj_fixup {
+	uint32_t obj; /* index + 1 */
+	int64_t after_ts;
+};
+
 static struct {
+	struct obj_rec *objs;
+	size_t nobjs, cap_objs;
+	struct obj_fixup *fixups;
+	size_t nfixups, cap_fixups;
 	struct hashmap_str stacks; /* symbolized frames -> stack_id */
 	int64_t next_stack, next_object;
 	struct proc *procs;
@@ -317,32 +344,87 @@ static const char *site_function(int64_t stack_id, struct collect *c, struct col
 	return buf;
 }
 
-static int64_t new_object(struct collect *c, struct collect_image *img, uint64_t addr, int kind,
-			  int64_t ts, int64_t stack_id, const uint64_t *pcs, unsigned n,
-			  const char *label)
+static void object_name(struct collect *c, struct collect_image *img, uint64_t addr, int kind,
+			int64_t stack_id, const uint64_t *pcs, unsigned n, const char *label,
+			char *name, size_t len)
 {
-	struct image_state *st = img_state(img);
-	int64_t id = ++W.next_object;
-	hashmap_u64_put(&st->objs, addr, (uint64_t)id);
-	char name[512];
 	const char *kname = store_object_kind_name(kind);
 	char gbuf[300];
 	const char *global = sym_data_name(img_sym(img), addr, gbuf, sizeof(gbuf));
 	const char *fn;
 	if (label && *label && kind == WEFT_OBJ_SEMAPHORE)
-		snprintf(name, sizeof(name), "semaphore %s", label); /* sem_open's name */
+		snprintf(name, len, "semaphore %s", label); /* sem_open's name */
 	else if (label && *label)
-		snprintf(name, sizeof(name), "%s", label);
+		snprintf(name, len, "%s", label);
 	else if (global)
-		snprintf(name, sizeof(name), "%s", global);
+		snprintf(name, len, "%s", global);
 	else if ((fn = site_function(stack_id, c, img, pcs, n)))
-		snprintf(name, sizeof(name), "%s@%s", kname ? kname : "object", fn);
+		snprintf(name, len, "%s@%s", kname ? kname : "object", fn);
 	else
-		snprintf(name, sizeof(name), "%s@0x%llx", kname ? kname : "object",
-			 (unsigned long long)addr);
-	if (store_writer_object(c->store, id, img->pid, kind, name, ts, addr, stack_id))
+		snprintf(name, len, "%s@0x%llx", kname ? kname : "object", (unsigned long long)addr);
+}
+
+static void write_object(struct collect *c, const struct obj_rec *o)
+{
+	if (store_writer_object(c->store, o->id, o->pid, o->kind, o->name, o->created_ts, o->addr,
+				o->stack_id))
 		fail(c, "cannot write an object");
-	return id;
+}
+
+static struct obj_rec *obj_push(struct image_state *st, struct collect_image *img, uint64_t addr)
+{
+	if (W.nobjs == W.cap_objs) {
+		size_t nc = W.cap_objs ? W.cap_objs * 2 : 1024;
+		struct obj_rec *no = realloc(W.objs, nc * sizeof(*no));
+		if (!no)
+			abort();
+		W.objs = no;
+		W.cap_objs = nc;
+	}
+	struct obj_rec *o = &W.objs[W.nobjs++];
+	memset(o, 0, sizeof(*o));
+	uint64_t *head = hashmap_u64_get(&st->objs, addr);
+	o->prev = head ? (uint32_t)*head : 0;
+	hashmap_u64_put(&st->objs, addr, W.nobjs);
+	o->id = ++W.next_object;
+	o->addr = addr;
+	o->pid = img->pid;
+	o->destroyed_ts = INT64_MAX;
+	return o;
+}
+
+/* The object at addr alive at ts in this image, or NULL. */
+static struct obj_rec *obj_find(struct image_state *st, uint64_t addr, int64_t ts)
+{
+	uint64_t *head = hashmap_u64_get(&st->objs, addr);
+	for (uint32_t i = head ? (uint32_t)*head : 0; i; i = W.objs[i - 1].prev) {
+		struct obj_rec *o = &W.objs[i - 1];
+		if (ts <= o->destroyed_ts && (o->provisional || o->created_ts <= ts))
+			return o;
+	}
+	return NULL;
+}
+
+/* An init record: upgrades the object first seen in use, or starts a new one. */
+static int64_t object_init(struct collect *c, struct collect_image *img, uint64_t addr, int kind,
+			   int64_t ts, int64_t stack_id, const uint64_t *pcs, unsigned n,
+			   const char *label)
+{
+	struct image_state *st = img_state(img);
+	uint64_t *head = hashmap_u64_get(&st->objs, addr);
+	struct obj_rec *o = head ? &W.objs[*head - 1] : NULL;
+	if (!(o && o->provisional && o->created_ts >= ts && o->destroyed_ts >= ts))
+		o = obj_push(st, img, addr);
+	char name[512];
+	object_name(c, img, addr, kind, stack_id, pcs, n, label, name, sizeof(name));
+	free(o->name);
+	o->name = strdup(name);
+	o->kind = kind;
+	o->created_ts = ts;
+	o->stack_id = stack_id;
+	o->provisional = 0;
+	write_object(c, o);
+	return o->id;
 }
 
 static int64_t object_for(struct collect *c, struct collect_image *img, const struct collect_rec *r,
@@ -350,10 +432,41 @@ static int64_t object_for(struct collect *c, struct collect_image *img, const st
 {
 	if (!r->obj || !r->objkind)
 		return 0;
-	uint64_t *id = hashmap_u64_get(&img_state(img)->objs, r->obj);
-	if (id)
-		return (int64_t)*id;
-	return new_object(c, img, r->obj, r->objkind, r->ts, stack_id, pcs, r->nframes, NULL);
+	struct image_state *st = img_state(img);
+	struct obj_rec *o = obj_find(st, r->obj, r->ts);
+	if (o) {
+		if (o->provisional && r->ts < o->created_ts) {
+			o->created_ts = r->ts;
+			write_object(c, o);
+		}
+		if (r->ts > o->max_ts)
+			o->max_ts = r->ts;
+		return o->id;
+	}
+	o = obj_push(st, img, r->obj);
+	o->provisional = 1;
+	o->created_ts = r->ts;
+	o->max_ts = r->ts;
+	o->kind = r->objkind;
+	o->stack_id = stack_id;
+	/* A forked child's objects were made by its parent: keep their names. */
+	struct obj_rec *parent = NULL;
+	if (st->fork_parent) {
+		uint64_t *ph = hashmap_u64_get(&img_state(st->fork_parent)->objs, r->obj);
+		if (ph)
+			parent = &W.objs[*ph - 1];
+	}
+	char name[512];
+	if (parent && parent->name) {
+		snprintf(name, sizeof(name), "%s", parent->name);
+		o->kind = parent->kind;
+	} else {
+		object_name(c, img, r->obj, r->objkind, stack_id, pcs, r->nframes, NULL, name,
+			    sizeof(name));
+	}
+	o->name = strdup(name);
+	write_object(c, o);
+	return o->id;
 }
 
 /* ---- records ------------------------------------------------------------------- */
@@ -386,6 +499,14 @@ static void handle_ctl(struct collect *c, const struct collect_seg *r)
 	switch (r->ctl) {
 	case COLLECT_CTL_IMAGE_START: {
 		struct proc *p = proc_get(img->pid);
+		if (img->forked) {
+			/* Its parent's latest image: the one whose memory was copied. */
+			for (struct collect_image *q = c->images; q; q = q->next)
+				if (q != img && q->pid == img->ppid) {
+					img_state(img)->fork_parent = q;
+					break;
+				}
+		}
 		p->ppid = img->ppid;
 		free(p->argv);
 		p->argv = join_argv(img->argv ? img->argv : "", img->argv_len);
@@ -443,7 +564,7 @@ static void handle_rec(struct collect *c, const struct collect_rec *r)
 			memcpy(label, payload, l);
 			label[l] = 0;
 		}
-		new_object(c, img, r->obj, (int)r->arg, r->ts, stack, pcs, r->nframes, label);
+		object_init(c, img, r->obj, (int)r->arg, r->ts, stack, pcs, r->nframes, label);
 		return;
 	}
 	case WEFT_REC_THREAD_NAME: {
@@ -553,8 +674,25 @@ static void handle_rec(struct collect *c, const struct collect_rec *r)
 		obj = object_for(c, img, r, stack, pcs);
 	}
 	write_event(c, pid, r->tid, r->kind, r->ts, obj, r->wait, arg, stack);
-	if (r->kind == WEFT_EV_OBJECT_DESTROY && r->obj)
-		hashmap_u64_del(&st->objs, r->obj);
+	if (r->kind == WEFT_EV_OBJECT_DESTROY && r->obj) {
+		struct obj_rec *o = obj_find(st, r->obj, r->ts);
+		if (o) {
+			o->destroyed_ts = r->ts;
+			/* Another thread's later use reached us first: fix it at the end. */
+			if (o->max_ts > r->ts) {
+				if (W.nfixups == W.cap_fixups) {
+					size_t nc = W.cap_fixups ? W.cap_fixups * 2 : 64;
+					struct obj_fixup *nf = realloc(W.fixups, nc * sizeof(*nf));
+					if (!nf)
+						abort();
+					W.fixups = nf;
+					W.cap_fixups = nc;
+				}
+				W.fixups[W.nfixups++] =
+					(struct obj_fixup){(uint32_t)(o - W.objs) + 1, r->ts};
+			}
+		}
+	}
 }
 
 /* Splits a run of raw ring words into records and handles each. */
@@ -596,6 +734,44 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		handle_rec(c, &r);
 		pos += n;
 	}
+}
+
+/*
+ * Events attributed to an object after its destruction belong to the next
+ * object made at that address (rings drain independently, so a thread's
+ * use can arrive before the other thread's destroy and re-init).
+ */
+static void fix_late_objects(struct collect *c, sqlite3 *db)
+{
+	if (!W.nfixups)
+		return;
+	sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0",
+		     NULL, NULL, NULL);
+	sqlite3_stmt *up = NULL;
+	if (sqlite3_prepare_v2(db, "UPDATE ev SET obj = ? WHERE obj = ? AND ts > ?", -1, &up,
+			       NULL) != SQLITE_OK)
+		return;
+	for (size_t i = 0; i < W.nfixups; i++) {
+		struct obj_rec *dead = &W.objs[W.fixups[i].obj - 1];
+		int64_t after = W.fixups[i].after_ts;
+		/* The successor: the earliest object at the address created after the destroy. */
+		struct obj_rec *next = NULL;
+		for (size_t k = 0; k < W.nobjs; k++) {
+			struct obj_rec *o = &W.objs[k];
+			if (o->addr == dead->addr && o->pid == dead->pid && o != dead &&
+			    o->created_ts >= after && (!next || o->created_ts < next->created_ts))
+				next = o;
+		}
+		if (!next)
+			continue;
+		sqlite3_bind_int64(up, 1, next->id);
+		sqlite3_bind_int64(up, 2, dead->id);
+		sqlite3_bind_int64(up, 3, after);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			fail(c, "cannot move late events");
+		sqlite3_reset(up);
+	}
+	sqlite3_finalize(up);
 }
 
 /* ---- the thread ------------------------------------------------------------------ */
@@ -724,6 +900,7 @@ int writer_stop_and_join(struct collect *c)
 	}
 	sqlite3 *db = store_writer_db(c->store);
 	sqlite3_stmt *up = NULL;
+	fix_late_objects(c, db);
 	if (sqlite3_prepare_v2(db, "UPDATE thr SET py_ident = ? WHERE pid = ? AND tid = ?", -1, &up,
 			       NULL) == SQLITE_OK) {
 		for (size_t i = 0; i < W.nthrs; i++) {
@@ -791,6 +968,10 @@ int writer_stop_and_join(struct collect *c)
 		free(W.thrs[i].name);
 	free(W.procs);
 	free(W.thrs);
+	for (size_t i = 0; i < W.nobjs; i++)
+		free(W.objs[i].name);
+	free(W.objs);
+	free(W.fixups);
 	hashmap_u64_free(&W.proc_by_pid);
 	hashmap_u64_free(&W.thr_by_key);
 	hashmap_str_free(&W.stacks);

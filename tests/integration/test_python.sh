@@ -1,0 +1,124 @@
+# The CPython runtime, on every interpreter present: Debian's python3.11
+# (static libpython) and pyenv's 3.10-3.13 (shared libpython). Exact counts
+# of Python-level events, GIL events, names, stacks, start-up modes, and the
+# process tree. Interpreters that are not installed are skipped by name.
+
+PY_TESTS=$TESTS/py
+interpreters=()
+[ -x /usr/bin/python3.11 ] && interpreters+=("debian-3.11:/usr/bin/python3.11")
+pyroot=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+for v in 3.10 3.11 3.12 3.13; do
+	exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | sort -V | tail -1)
+	if [ -n "$exe" ]; then
+		interpreters+=("pyenv-$v:$exe")
+	else
+		skip "python $v" "no pyenv CPython $v installed on this machine"
+	fi
+done
+
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	db=$tag.db
+	timeout 120 "$WEFT" run -o "$db" -- "$py" "$PY_TESTS/sync_objects.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: exit" "$?" 0
+	expect_eq "$tag: output" "$(cat "$WORK/out")" "counter 1500"
+	ev() { sql "$db" "SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE $1"; }
+	expect_eq "$tag: queue puts" "$(ev "e.kind='queue.put' AND o.kind='queue' AND o.name LIKE 'Queue sync_objects.py:%'")" 1501
+	expect_eq "$tag: queue gets" "$(ev "e.kind='queue.get' AND o.kind='queue'")" 1501
+	expect_eq "$tag: queue size after the last get" "$(sql "$db" "SELECT arg FROM events WHERE kind='queue.get' ORDER BY id DESC LIMIT 1")" 0
+	expect_eq "$tag: queue never above maxsize" "$(sql "$db" "SELECT max(arg) <= 10 FROM events WHERE kind='queue.put'")" 1
+	expect_eq "$tag: Lock acquires" "$(ev "e.kind='lock.acquire' AND o.kind='py.lock' AND o.name='Lock sync_objects.py:3'")" 1500
+	expect_eq "$tag: Lock releases" "$(ev "e.kind='lock.release' AND o.kind='py.lock'")" 1500
+	expect_eq "$tag: RLock outer acquires" "$(ev "e.kind='lock.acquire' AND o.kind='py.rlock' AND o.name='RLock sync_objects.py:4'")" 1500
+	expect_eq "$tag: Condition notify_all" "$(ev "e.kind='cond.broadcast' AND o.kind='py.condition' AND o.name='Condition sync_objects.py:5'")" 1
+	expect_eq "$tag: Condition's lock named" "$(ev "e.kind='lock.acquire' AND o.name='RLock of Condition sync_objects.py:5'")" 1
+	expect_eq "$tag: Event set" "$(ev "e.kind='event.set' AND o.kind='py.event' AND o.name='Event sync_objects.py:6'")" 1
+	expect_eq "$tag: Event wait" "$(ev "e.kind='event.wait' AND o.kind='py.event'")" 1
+	expect_eq "$tag: Semaphore" "$(ev "o.kind='py.semaphore' AND o.name='Semaphore sync_objects.py:7'")" 2
+	expect_eq "$tag: no interpreter-internal lock noise" "$(ev "o.kind IN ('semaphore','mutex','cond')")" 0
+	expect_eq "$tag: no internal objects" "$(sql "$db" "SELECT count(*) FROM objects WHERE name LIKE '%@0x%'")" 0
+	expect_eq "$tag: Python thread names" "$(sql "$db" "SELECT group_concat(name) FROM (SELECT name FROM threads ORDER BY name)")" "MainThread,consumer,producer,waiter"
+	expect_eq "$tag: Python idents" "$(sql "$db" "SELECT count(*) FROM threads WHERE py_ident > 0")" 4
+	expect_eq "$tag: thread joins" "$(sql "$db" "SELECT count(*) FROM events j JOIN threads t ON t.tid = j.arg WHERE j.kind='thread.join'")" 3
+	expect_eq "$tag: GIL object" "$(sql "$db" "SELECT count(*) FROM objects WHERE kind='gil'")" 1
+	expect_eq "$tag: GIL acquires and releases pair up" "$(sql "$db" "SELECT abs((SELECT count(*) FROM events WHERE kind='gil.acquire') - (SELECT count(*) FROM events WHERE kind='gil.release')) <= (SELECT count(*) FROM threads)")" 1
+	expect_eq "$tag: every thread took the GIL" "$(sql "$db" "SELECT count(DISTINCT tid) FROM events WHERE kind='gil.acquire'")" 4
+	expect_eq "$tag: switch interval in meta" "$(sql "$db" "SELECT value FROM meta WHERE key='python.switch_interval_us'")" 5000
+	expect_eq "$tag: Python stack at the call site" "$(sql "$db" "SELECT group_concat(site, ',') FROM (SELECT f.function || ' ' || replace(f.file, rtrim(f.file, replace(f.file, '/', '')), '') || ':' || f.line AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind='queue.put' GROUP BY 1 ORDER BY 1)")" "producer sync_objects.py:12,producer sync_objects.py:13"
+	expect_eq "$tag: lock site" "$(sql "$db" "SELECT f.lang || ' ' || f.function || ':' || f.line FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name='Lock sync_objects.py:3' AND e.kind='lock.acquire' GROUP BY 1")" "python consumer:20"
+done
+
+# Full stacks: Python frames (innermost first) then native frames.
+if [ ${#interpreters[@]} -gt 0 ]; then
+	py=${interpreters[0]#*:}
+	timeout 120 "$WEFT" run --stacks full -o full.db -- "$py" "$PY_TESTS/sync_objects.py" >/dev/null 2>&1
+	expect_eq "python full stacks: producer then Thread.run" "$(sql full.db "SELECT count(*) > 0 FROM events e JOIN stack_frames f0 ON f0.stack_id=e.stack_id AND f0.depth=0 JOIN stack_frames f1 ON f1.stack_id=e.stack_id AND f1.depth=1 WHERE e.kind='queue.put' AND f0.function='producer' AND f1.function='Thread.run' AND f1.lang='python'")" 1
+	expect_eq "python full stacks: native frames follow" "$(sql full.db "SELECT count(*) > 0 FROM events e JOIN stack_frames f USING(stack_id) WHERE e.kind='lock.acquire' AND f.lang='native'")" 1
+fi
+
+# The convoy effect: an I/O thread next to a CPU-bound one waits about one
+# switch interval per GIL take, and the wait follows sys.setswitchinterval.
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	for iv in 0.005 0.001; do
+		timeout 120 "$WEFT" run -o "cv-$tag-$iv.db" -- "$py" "$PY_TESTS/convoy.py" "$iv" >/dev/null 2>&1
+		# Median GIL wait of the main (I/O) thread over its long waits, in microseconds.
+		med=$(sql "cv-$tag-$iv.db" "WITH w AS (SELECT wait_ns FROM events e JOIN threads t USING(pid, tid) WHERE e.kind='gil.acquire' AND t.name='MainThread' AND e.wait_ns > 100000) SELECT wait_ns/1000 FROM w ORDER BY wait_ns LIMIT 1 OFFSET (SELECT count(*)/2 FROM w)")
+		want=$(awk -v iv="$iv" 'BEGIN { print iv * 1e6 }')
+		expect_eq "$tag convoy $iv: I/O thread waits about one interval (${med}us vs ${want}us)" \
+			"$(awk -v m="${med:-0}" -v w="$want" 'BEGIN { print (m > 0.5 * w && m < 3 * w) ? "yes" : "no" }')" yes
+		expect_eq "$tag convoy $iv: drop requests recorded" "$(sql "cv-$tag-$iv.db" "SELECT count(*) > 10 FROM events WHERE kind='gil.drop_request'")" 1
+		expect_eq "$tag convoy $iv: interval in meta" "$(sql "cv-$tag-$iv.db" "SELECT value FROM meta WHERE key='python.switch_interval_us'")" "$want"
+	done
+done
+
+# Start-up modes: -c, -m, -I, -E, -S, and pyenv's shim (a bash script that execs python).
+if [ ${#interpreters[@]} -gt 0 ]; then
+	py=${interpreters[0]#*:}
+	for mode in "-c" "-I" "-E" "-S" "-m"; do
+		case $mode in
+		-c) args=(-c "exec(open('$PY_TESTS/modmain.py').read())") ;;
+		-m) args=(-m modmain) ;;
+		*) args=("$mode" "$PY_TESTS/modmain.py") ;;
+		esac
+		(cd "$PY_TESTS" && timeout 60 "$WEFT" run -o "$WORK/mode.db" -- "$py" "${args[@]}" >"$WORK/out" 2>&1)
+		expect_eq "start-up $mode: output" "$(cat "$WORK/out")" "done"
+		expect_eq "start-up $mode: Python layer active" "$(sql mode.db "SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE o.kind='py.lock' AND o.name LIKE 'Lock %:4' AND e.kind='lock.acquire'")" 10
+		expect_eq "start-up $mode: thread name" "$(sql mode.db "SELECT count(*) FROM threads WHERE name='modworker'")" 1
+	done
+	shim=$(command -v python3 2>/dev/null || true)
+	if [ -n "$shim" ] && [[ "$shim" == */shims/* ]]; then
+		timeout 60 "$WEFT" run -o shim.db -- "$shim" "$PY_TESTS/modmain.py" >"$WORK/out" 2>&1
+		expect_eq "pyenv shim: output" "$(cat "$WORK/out")" "done"
+		expect_eq "pyenv shim: traced through bash exec" "$(sql shim.db "SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE o.kind='py.lock' AND o.name LIKE 'Lock %:4' AND e.kind='lock.acquire'")" 10
+	else
+		skip "pyenv shim" "no pyenv shim for python3.12 on PATH"
+	fi
+fi
+
+# Process trees from Python.
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	for method in fork spawn forkserver; do
+		timeout 120 "$WEFT" run -o "tree-$tag-$method.db" -- "$py" "$PY_TESTS/procs.py" "$method" >"$WORK/out" 2>&1
+		expect_eq "$tag $method: output" "$(tr '\n' ' ' <"$WORK/out")" "mp child True 0 subprocess 4 fork 6 posix_spawn 0 "
+		db=tree-$tag-$method.db
+		expect_eq "$tag $method: worker labeled" "$(sql "$db" "SELECT count(*) FROM processes WHERE name='weft-worker' AND exit_code=0")" 1
+		expect_eq "$tag $method: subprocess child" "$(sql "$db" "SELECT count(*) FROM processes WHERE exit_code=4 AND argv LIKE '%sys.exit(4)%'")" 1
+		expect_eq "$tag $method: os.fork child" "$(sql "$db" "SELECT count(*) FROM processes WHERE exit_code=6")" 1
+		expect_eq "$tag $method: multiprocessing.Queue" "$(sql "$db" "SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE o.name LIKE 'Queue procs.py:%' AND e.kind='queue.get'")" 1
+	done
+done
+
+# An interpreter weft does not support: the pthread-level trace and one warning line.
+old=$(ls -d "$pyroot"/versions/3.9.*/bin/python3.9 2>/dev/null | tail -1)
+if [ -n "$old" ]; then
+	timeout 60 "$WEFT" run -o old.db -- "$old" -c "import threading; t = threading.Thread(target=print); t.start(); t.join()" >/dev/null 2>"$WORK/err"
+	expect_eq "python 3.9: one warning line" "$(grep -c 'not supported' "$WORK/err")" 1
+	expect_eq "python 3.9: pthread-level trace" "$(sql old.db "SELECT count(*) FROM events WHERE kind='thread.start'")" 1
+else
+	skip "unsupported interpreter warning" "no CPython 3.9 under pyenv"
+fi
