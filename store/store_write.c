@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-enum { ST_EVENT, ST_OBJECT, ST_FRAME, ST_PROCESS, ST_THREAD, ST_META, ST__COUNT };
+enum { ST_EVENT, ST_OBJECT, ST_FRAME, ST_PROCESS, ST_THREAD, ST_META, ST_EVENTS_MANY, ST__COUNT };
+
+/* Events are inserted EVENT_ROWS at a time: one statement step per row costs more than the row. */
+#define EVENT_ROWS 64
 
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_EVENT] = "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?,?)",
@@ -21,12 +25,15 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_THREAD] = "INSERT OR REPLACE INTO thr(pid,tid,name,start_ns,end_ns,unrecorded,"
 		      "producer_waits) VALUES(?,?,?,?,?,?,?)",
 	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
+	[ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
 };
 
 struct store_writer {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
 	int in_txn;
+	struct store_event pending[EVENT_ROWS];
+	int npending;
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -101,7 +108,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	 * OS crash, not a process kill, can lose unsynced WAL frames.
 	 */
 	if (exec_sql(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
-			    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;") ||
+			    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+			    "PRAGMA wal_autocheckpoint=16384;") ||
 	    exec_sql(w->db, "BEGIN") || exec_sql(w->db, store_schema_sql) ||
 	    seed_kind_tables(w->db)) {
 		snprintf(err, errlen, "cannot create the schema in %s: %s", path,
@@ -111,8 +119,15 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	char pragma[64];
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", STORE_SCHEMA_VERSION);
 	exec_sql(w->db, pragma);
+	char many[EVENT_ROWS * 20 + 128];
+	size_t ml = (size_t)snprintf(many, sizeof(many),
+				     "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES");
+	for (int i = 0; i < EVENT_ROWS; i++)
+		ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "%s(?,?,?,?,?,?,?,?)",
+				       i ? "," : "");
 	for (int i = 0; i < ST__COUNT; i++) {
-		if (sqlite3_prepare_v3(w->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i],
+		const char *sql = i == ST_EVENTS_MANY ? many : stmt_sql[i];
+		if (sqlite3_prepare_v3(w->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &w->st[i],
 				       NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "cannot prepare statements: %s",
 				 sqlite3_errmsg(w->db));
@@ -150,19 +165,41 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-/* Zero is stored as NULL-free integer 0, which SQLite encodes in the header alone. */
+static void bind_event(sqlite3_stmt *st, int base, const struct store_event *e)
+{
+	/* Zero is an integer 0, which SQLite encodes in the record header alone. */
+	sqlite3_bind_int64(st, base + 1, e->ts_ns);
+	sqlite3_bind_int(st, base + 2, e->pid);
+	sqlite3_bind_int(st, base + 3, e->tid);
+	sqlite3_bind_int(st, base + 4, e->kind);
+	sqlite3_bind_int64(st, base + 5, e->object_id);
+	sqlite3_bind_int64(st, base + 6, e->wait_ns);
+	sqlite3_bind_int64(st, base + 7, e->arg);
+	sqlite3_bind_int64(st, base + 8, e->stack_id);
+}
+
+/* Writes the buffered events, in order. */
+static int flush_events(struct store_writer *w)
+{
+	int rc = 0;
+	if (w->npending == EVENT_ROWS) {
+		for (int i = 0; i < EVENT_ROWS; i++)
+			bind_event(w->st[ST_EVENTS_MANY], i * 8, &w->pending[i]);
+		rc = step_reset(w, w->st[ST_EVENTS_MANY]);
+	} else {
+		for (int i = 0; i < w->npending && !rc; i++) {
+			bind_event(w->st[ST_EVENT], 0, &w->pending[i]);
+			rc = step_reset(w, w->st[ST_EVENT]);
+		}
+	}
+	w->npending = 0;
+	return rc;
+}
+
 int store_writer_event(struct store_writer *w, const struct store_event *e)
 {
-	sqlite3_stmt *st = w->st[ST_EVENT];
-	sqlite3_bind_int64(st, 1, e->ts_ns);
-	sqlite3_bind_int(st, 2, e->pid);
-	sqlite3_bind_int(st, 3, e->tid);
-	sqlite3_bind_int(st, 4, e->kind);
-	sqlite3_bind_int64(st, 5, e->object_id);
-	sqlite3_bind_int64(st, 6, e->wait_ns);
-	sqlite3_bind_int64(st, 7, e->arg);
-	sqlite3_bind_int64(st, 8, e->stack_id);
-	return step_reset(w, st);
+	w->pending[w->npending++] = *e;
+	return w->npending == EVENT_ROWS ? flush_events(w) : 0;
 }
 
 int store_writer_object(struct store_writer *w, int64_t object_id, int pid, int kind,
@@ -245,6 +282,8 @@ int store_writer_meta(struct store_writer *w, const char *key, const char *value
 
 int store_writer_commit(struct store_writer *w)
 {
+	if (w->npending && flush_events(w))
+		return -1;
 	if (w->in_txn && exec_sql(w->db, "COMMIT"))
 		return -1;
 	w->in_txn = 0;
@@ -258,15 +297,31 @@ int store_writer_commit(struct store_writer *w)
  * Indexes are built once at the end: maintaining them during recording
  * would halve the insert rate.
  */
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int store_writer_finalize(struct store_writer *w)
 {
 	char err[256];
+	if (w->npending && flush_events(w))
+		return -1;
+	int debug = getenv("WEFT_DEBUG") != NULL;
+	double t0 = mono_s();
 	if (exec_sql(w->db, "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(pid, tid, ts);"
 			    "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0;"
 			    "CREATE INDEX IF NOT EXISTS ev_by_ts ON ev(ts);"))
 		return -1;
+	double t1 = mono_s();
 	if (store_build_derived(w->db, err, sizeof(err)))
 		return -1;
+	double t2 = mono_s();
+	if (debug)
+		fprintf(stderr, "weft: finalize: indexes %.2f s, derived tables %.2f s\n", t1 - t0,
+			t2 - t1);
 	if (store_writer_meta(w, "complete", "1") || store_writer_commit(w))
 		return -1;
 	if (w->in_txn && exec_sql(w->db, "COMMIT"))
@@ -292,6 +347,8 @@ void store_writer_close(struct store_writer *w)
 {
 	if (!w)
 		return;
+	if (w->npending && w->st[ST_EVENT])
+		flush_events(w);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(w->st[i]);
 	if (w->db) {

@@ -1,6 +1,7 @@
 /* weft: verb dispatch and usage. */
 #include "tracer/cli.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * Memory statistics make every SQLite allocation take a global mutex;
+	 * weft never reads them. Must precede any other SQLite call.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

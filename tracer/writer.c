@@ -872,6 +872,9 @@ int writer_stop_and_join(struct collect *c)
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->writer, NULL);
+	/* Buffered rows first: the updates below read the table. */
+	if (store_writer_commit(c->store))
+		fail(c, "cannot commit");
 
 	for (size_t i = 0; i < W.nprocs; i++) {
 		struct proc *p = &W.procs[i];

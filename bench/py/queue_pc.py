@@ -1,0 +1,26 @@
+# 200k items through queue.Queue, one producer and one consumer.
+import queue
+import threading
+
+N = 200_000
+q = queue.Queue(maxsize=1000)
+
+
+def producer():
+    for i in range(N):
+        q.put(i)
+    q.put(None)
+
+
+def consumer():
+    n = 0
+    while q.get() is not None:
+        n += 1
+    assert n == N
+
+
+threads = [threading.Thread(target=producer), threading.Thread(target=consumer)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Python overhead, side by side in one run: untraced, under weft (default
+# caller stacks), and under python3 -m cProfile as a familiar reference.
+# Ratios are wall-time medians of WEFT_BENCH_REPS runs (default 3).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+WEFT=$BUILD/bin/weft
+REPS=${WEFT_BENCH_REPS:-3}
+PY=${WEFT_BENCH_PYTHON:-$(command -v python3.11 || command -v python3)}
+TMP=$(mktemp -d /tmp/weft-pybench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+wall() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "== Python overhead ($PY, wall time, median of $REPS)"
+printf '%-16s %12s %12s %8s %12s %8s\n' program "untraced ms" "weft ms" ratio "cProfile ms" ratio
+for prog in cpu_threads with_lock queue_pc; do
+	f=bench/py/$prog.py
+	base=$(for _ in $(seq "$REPS"); do wall "$PY" "$f"; done | median)
+	traced=$(for _ in $(seq "$REPS"); do wall "$WEFT" run -o "$TMP/t.db" -- "$PY" "$f"; done | median)
+	prof=$(for _ in $(seq "$REPS"); do wall "$PY" -m cProfile -o "$TMP/p.out" "$f"; done | median)
+	awk -v p="$prog" -v b="$base" -v t="$traced" -v c="$prof" 'BEGIN {
+		printf "%-16s %12.1f %12.1f %7.2fx %12.1f %7.2fx\n", p, b/1000, t/1000, t/b, c/1000, c/b }'
+done
+echo "(weft's time includes writing and finalizing the trace; its recording cost alone is lower)"
