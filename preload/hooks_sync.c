@@ -53,6 +53,8 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		int rc = REAL(trylock_fn)(o);                                                      \
 		if (rc == EBUSY) {                                                                 \
 			uint64_t t0 = weft_now();                                                  \
+			weft_record(WEFT_EV_LOCK_WAIT, objkind, (const void *)o, t0, 0, mode,      \
+				    CALLER, NULL, 0);                                              \
 			rc = REAL(fn)(o);                                                          \
 			ts = weft_now();                                                           \
 			wait = ts - t0;                                                            \
@@ -112,6 +114,8 @@ static int mutex_lock_traced(pthread_mutex_t *o, void *caller)
 	int rc = REAL(pthread_mutex_trylock)(o);
 	if (rc == EBUSY) {
 		uint64_t t0 = weft_now();
+		/* Said before blocking, so a thread that never gets the lock is known to wait. */
+		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_MUTEX, o, t0, 0, 0, caller, NULL, 0);
 		rc = REAL(pthread_mutex_lock)(o);
 		ts = weft_now();
 		wait = ts - t0;
@@ -328,6 +332,7 @@ WEFT_HOOK int sem_wait(sem_t *s)
 	if (rc < 0 && errno == EAGAIN) {
 		errno = saved;
 		uint64_t t0 = weft_now();
+		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0, 0, CALLER, NULL, 0);
 		rc = REAL(sem_wait)(s);
 		ts = weft_now();
 		wait = ts - t0;

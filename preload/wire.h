@@ -78,6 +78,7 @@ enum weft_kind {
 	WEFT_EV_EVENT_SET = 25,
 	WEFT_EV_EVENT_WAIT = 26,
 	WEFT_EV_PROCESS_REAP = 27,
+	WEFT_EV_LOCK_WAIT = 28, /* a blocking acquire found the lock taken and starts to wait */
 	WEFT_EV_MAX_PUBLIC = 63,
 
 	WEFT_REC_OBJECT_INIT = 64, /* obj created: arg = object kind */

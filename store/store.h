@@ -38,7 +38,8 @@
 	X(24, "queue.get")                                                                         \
 	X(25, "event.set")                                                                         \
 	X(26, "event.wait")                                                                        \
-	X(27, "process.reap")
+	X(27, "process.reap")                                                                      \
+	X(28, "lock.wait")
 
 /* Object kinds: X(code, name). Codes match enum weft_object_kind. */
 #define STORE_OBJECT_KINDS(X)                                                                      \
@@ -113,5 +114,17 @@ int store_is_trace(const char *path);
 
 /* Builds the derived tables (thread_spans, ...) if missing; used by finalize. */
 int store_build_derived(sqlite3 *db, char *err, size_t errlen);
+
+/*
+ * Builds the lock-order and misuse findings and the `findings` and
+ * `finding_items` views (docs/FINDINGS.md) if missing, inside the caller's
+ * transaction; a read-only connection gets them in its temp schema.
+ * suppressions_path (NULL: none) names a suppressions file. Returns 0, or
+ * -1 with one line in err.
+ */
+int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, size_t errlen);
+
+/* Checks a suppressions file's syntax: 0, or -1 with "FILE:LINE: problem" in err. */
+int store_findings_check_suppressions(const char *path, char *err, size_t errlen);
 
 #endif

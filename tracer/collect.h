@@ -101,6 +101,8 @@ struct collect {
 	uint64_t events_lost; /* corrupt ring runs skipped (counted in meta) */
 	uint64_t drained_words;
 	uint64_t writer_busy_ns; /* time the writer spent turning records into rows */
+	int deadlock_found;	 /* set by the writer when a wait-for cycle appears */
+	char deadlock_summary[1024];
 	int stacks;
 };
 
@@ -136,6 +138,8 @@ int writer_start(struct collect *c);
 void writer_submit(struct collect *c, struct collect_batch *b);
 /* Waits for the queue to empty, then flushes process/thread tables and stops. */
 int writer_stop_and_join(struct collect *c);
+/* Writes the deadlocks found while recording into the findings tables. */
+int writer_store_deadlocks(struct collect *c, sqlite3 *db);
 /* Backpressure: 1 when the main thread should stop draining for now. */
 int writer_backlogged(struct collect *c);
 

@@ -88,6 +88,9 @@ struct report {
 	size_t top[TOP_LOCKS];
 	size_t ntop;
 	int has_findings;
+	int findings_rich;	/* weft's own findings view (severity, count, finding_items) */
+	int findings_computed;	/* built now in the temp schema: the trace had none */
+	char findings_error[256]; /* why they could not be computed */
 };
 
 static int64_t col_opt(sqlite3_stmt *st, int c)
@@ -601,18 +604,55 @@ oom:
 	return -1;
 }
 
-static int detect_findings(struct report *r)
+static int schema_has(struct report *r, const char *name)
 {
 	sqlite3_stmt *st = NULL;
+	int found = 0;
 	if (sqlite3_prepare_v2(r->db,
-			       "SELECT 1 FROM sqlite_master WHERE name = 'findings'"
-			       " AND type IN ('table', 'view')",
-			       -1, &st, NULL) != SQLITE_OK) {
+			       "SELECT 1 FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')"
+			       " UNION ALL SELECT 1 FROM sqlite_temp_master WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * A trace without findings (its tracer was killed, or it predates them)
+ * gets them computed into this read-only connection's temp schema: one pass
+ * over the events, the trace file stays unchanged.
+ */
+static int detect_findings(struct report *r)
+{
+	int has = schema_has(r, "findings");
+	if (has < 0) {
 		report_error(r, "cannot read the schema");
 		return -1;
 	}
-	r->has_findings = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	if (!has) {
+		char err[256] = "";
+		if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+		    store_build_findings(r->db, NULL, err, sizeof(err)) == 0 &&
+		    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+			r->findings_computed = 1;
+			has = 1;
+		} else {
+			snprintf(r->findings_error, sizeof(r->findings_error), "%s",
+				 err[0] ? err : sqlite3_errmsg(r->db));
+			sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		}
+	}
+	r->has_findings = has;
+	if (has) {
+		sqlite3_stmt *st = NULL;
+		r->findings_rich =
+		    schema_has(r, "finding_items") == 1 &&
+		    sqlite3_prepare_v2(r->db, "SELECT severity, count, rule FROM findings LIMIT 0",
+				       -1, &st, NULL) == SQLITE_OK;
+		sqlite3_finalize(st);
+	}
 	return 0;
 }
 
@@ -732,7 +772,8 @@ static void put_sanitized(const char *label, const char *value)
 	putchar('\n');
 }
 
-static int text_findings(struct report *r)
+/* A findings table from elsewhere (no participants): one row per finding. */
+static int text_findings_plain(struct report *r)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -765,6 +806,123 @@ static int text_findings(struct report *r)
 	}
 	if (!n)
 		printf("  none\n");
+	return 0;
+}
+
+static int64_t query_int(struct report *r, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* One participant per line: role, thread, object, and the site as function file:line. */
+static void text_finding_items(sqlite3_stmt *it, int64_t id)
+{
+	struct out_table *t = out_table_new(stdout, "      ");
+	int n = 0;
+	out_table_header(t, "role");
+	out_table_header(t, "thread");
+	out_table_header(t, "object");
+	out_table_header(t, "site");
+	sqlite3_bind_int64(it, 1, id);
+	while (sqlite3_step(it) == SQLITE_ROW) {
+		const char *role = (const char *)sqlite3_column_text(it, 0);
+		const char *tname = (const char *)sqlite3_column_text(it, 2);
+		const char *oname = (const char *)sqlite3_column_text(it, 4);
+		const char *fn = (const char *)sqlite3_column_text(it, 5);
+		const char *file = (const char *)sqlite3_column_text(it, 6);
+		out_table_cell(t, role ? role : "", 0);
+		if (sqlite3_column_type(it, 1) == SQLITE_NULL)
+			out_table_cell(t, "", 0);
+		else
+			out_table_cellf(t, 0, "tid %d %s", sqlite3_column_int(it, 1),
+					tname ? tname : "?");
+		if (oname)
+			out_table_cell(t, oname, 0);
+		else if (sqlite3_column_type(it, 3) != SQLITE_NULL)
+			out_table_cellf(t, 0, "object %" PRId64, (int64_t)sqlite3_column_int64(it, 3));
+		else
+			out_table_cell(t, "", 0);
+		if (file && sqlite3_column_type(it, 7) != SQLITE_NULL)
+			out_table_cellf(t, 0, "%s %s:%d", fn ? fn : "??", file,
+					sqlite3_column_int(it, 7));
+		else if (fn || file)
+			out_table_cellf(t, 0, "%s%s%s", fn ? fn : "??", file ? " " : "",
+					file ? file : "");
+		else
+			out_table_cell(t, "(no stack)", 0);
+		out_table_end_row(t);
+		n++;
+	}
+	sqlite3_reset(it);
+	out_table_finish(t, n > 0);
+}
+
+static int text_findings(struct report *r)
+{
+	sqlite3_stmt *st = NULL, *it = NULL;
+	int rc, n = 0;
+	if (!r->findings_rich)
+		return text_findings_plain(r);
+	int64_t total = query_int(r, "SELECT count(*) FROM findings");
+	int64_t suppressed =
+	    query_int(r, "SELECT count(*) FROM finding WHERE suppressed IS NOT NULL");
+	if (!total) {
+		printf("  %-10s none%s", "findings", r->findings_computed ? " (computed now)" : "");
+		if (suppressed)
+			printf(", %" PRId64 " suppressed", suppressed);
+		putchar('\n');
+		return 0;
+	}
+	printf("\nFindings (%" PRId64, total);
+	if (suppressed)
+		printf(", %" PRId64 " suppressed", suppressed);
+	if (r->findings_computed)
+		printf("; computed now, the trace had none");
+	printf(")\n");
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT finding_id, severity, kind, rule, count, summary FROM findings"
+			       " ORDER BY finding_id",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(r->db,
+			       "SELECT role, tid, thread_name, object_id, object_name, function,"
+			       " file, line FROM finding_items WHERE finding_id = ?1 ORDER BY seq",
+			       -1, &it, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		report_error(r, "cannot read findings");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *sev = (const char *)sqlite3_column_text(st, 1);
+		const char *kind = (const char *)sqlite3_column_text(st, 2);
+		const char *rule = (const char *)sqlite3_column_text(st, 3);
+		int64_t count = sqlite3_column_int64(st, 4);
+		printf("  %2" PRId64 ". %-7s ", (int64_t)sqlite3_column_int64(st, 0), sev ? sev : "?");
+		weft_fputs_sanitized(kind ? kind : "?", stdout);
+		if (rule) {
+			printf(" (");
+			weft_fputs_sanitized(rule, stdout);
+			putchar(')');
+		}
+		if (count > 1)
+			printf(", %" PRId64 " times at these sites", count);
+		printf("\n      ");
+		weft_fputs_sanitized((const char *)sqlite3_column_text(st, 5), stdout);
+		putchar('\n');
+		text_finding_items(it, sqlite3_column_int64(st, 0));
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(it);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read findings");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1011,6 +1169,11 @@ static int print_text(struct report *r)
 	if (!r->complete)
 		printf("  trace incomplete: the tracer did not finish (everything recorded until "
 		       "then is shown)\n");
+	if (r->findings_error[0]) {
+		printf("  %-10s not computed: ", "findings");
+		weft_fputs_sanitized(r->findings_error, stdout);
+		putchar('\n');
+	}
 	if (r->has_findings && text_findings(r))
 		return -1;
 	text_processes(r);
@@ -1040,12 +1203,41 @@ static void json_str(struct out_json *j, const char *key, const char *v)
 	out_json_string(j, v);
 }
 
+/* Every column of the current row as a key. */
+static void json_row(struct out_json *j, sqlite3_stmt *st)
+{
+	for (int c = 0; c < sqlite3_column_count(st); c++) {
+		out_json_key(j, sqlite3_column_name(st, c));
+		switch (sqlite3_column_type(st, c)) {
+		case SQLITE_NULL:
+			out_json_null(j);
+			break;
+		case SQLITE_INTEGER:
+			out_json_int(j, sqlite3_column_int64(st, c));
+			break;
+		case SQLITE_FLOAT:
+			out_json_double(j, sqlite3_column_double(st, c));
+			break;
+		default:
+			out_json_string(j, (const char *)sqlite3_column_text(st, c));
+			break;
+		}
+	}
+}
+
 static int json_findings(struct report *r, struct out_json *j)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *it = NULL;
 	int rc;
 	if (sqlite3_prepare_v2(r->db, "SELECT * FROM findings ORDER BY finding_id", -1, &st,
-			       NULL) != SQLITE_OK) {
+			       NULL) != SQLITE_OK ||
+	    (r->findings_rich &&
+	     sqlite3_prepare_v2(r->db,
+				"SELECT role, pid, tid, thread_name, object_id, object_name, event_id,"
+				" ts_ns, stack_id, function, file, line FROM finding_items"
+				" WHERE finding_id = ?1 ORDER BY seq",
+				-1, &it, NULL) != SQLITE_OK)) {
+		sqlite3_finalize(st);
 		report_error(r, "cannot read findings");
 		return -1;
 	}
@@ -1053,27 +1245,24 @@ static int json_findings(struct report *r, struct out_json *j)
 	out_json_begin_array(j);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		out_json_begin_object(j);
-		for (int c = 0; c < sqlite3_column_count(st); c++) {
-			out_json_key(j, sqlite3_column_name(st, c));
-			switch (sqlite3_column_type(st, c)) {
-			case SQLITE_NULL:
-				out_json_null(j);
-				break;
-			case SQLITE_INTEGER:
-				out_json_int(j, sqlite3_column_int64(st, c));
-				break;
-			case SQLITE_FLOAT:
-				out_json_double(j, sqlite3_column_double(st, c));
-				break;
-			default:
-				out_json_string(j, (const char *)sqlite3_column_text(st, c));
-				break;
+		json_row(j, st);
+		if (it) {
+			out_json_key(j, "participants");
+			out_json_begin_array(j);
+			sqlite3_bind_int64(it, 1, sqlite3_column_int64(st, 0));
+			while (sqlite3_step(it) == SQLITE_ROW) {
+				out_json_begin_object(j);
+				json_row(j, it);
+				out_json_end_object(j);
 			}
+			sqlite3_reset(it);
+			out_json_end_array(j);
 		}
 		out_json_end_object(j);
 	}
 	out_json_end_array(j);
 	sqlite3_finalize(st);
+	sqlite3_finalize(it);
 	if (rc != SQLITE_DONE) {
 		report_error(r, "cannot read findings");
 		return -1;

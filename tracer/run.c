@@ -4,6 +4,7 @@
  */
 #include "tracer/cli.h"
 #include "tracer/collect.h"
+#include "tracer/findings_cli.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -31,7 +32,12 @@ static void usage(FILE *f)
 		   "  --stacks MODE       none, caller (default: the call site) or full "
 		   "(whole native stack)\n"
 		   "  --timeout SECONDS   stop the program (SIGTERM, then SIGKILL) after "
-		   "SECONDS and keep the trace\n");
+		   "SECONDS and keep the trace\n"
+		   "  --on-deadlock MODE  stop (default: end the program once a deadlock is "
+		   "found) or wait\n"
+		   "  --fail-on KINDS     exit 3 when findings of these kinds exist "
+		   "(race,lock_order,deadlock,misuse or all)\n"
+		   "  --suppressions FILE findings to leave out (docs/FINDINGS.md)\n");
 }
 
 /*
@@ -227,6 +233,8 @@ int weft_cmd_run(int argc, char **argv)
 {
 	const char *out = "weft.db";
 	const char *stacks_name = "caller";
+	const char *fail_on = NULL, *suppressions = NULL;
+	int deadlock_stop = 1;
 	double timeout = 0;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -246,7 +254,8 @@ int weft_cmd_run(int argc, char **argv)
 		char opt[64];
 		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
 		if (!strcmp(opt, "-o") || !strcmp(opt, "--output") || !strcmp(opt, "--stacks") ||
-		    !strcmp(opt, "--timeout")) {
+		    !strcmp(opt, "--timeout") || !strcmp(opt, "--on-deadlock") ||
+		    !strcmp(opt, "--fail-on") || !strcmp(opt, "--suppressions")) {
 			if (eq)
 				val = eq + 1;
 			else if (i + 1 < argc)
@@ -261,8 +270,27 @@ int weft_cmd_run(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+		char ferr[512];
 		if (!strcmp(opt, "-o") || !strcmp(opt, "--output")) {
 			out = val;
+		} else if (!strcmp(opt, "--on-deadlock")) {
+			if (strcmp(val, "stop") && strcmp(val, "wait")) {
+				weft_error("--on-deadlock takes stop or wait, not '%s'", val);
+				return 2;
+			}
+			deadlock_stop = !strcmp(val, "stop");
+		} else if (!strcmp(opt, "--fail-on")) {
+			if (findings_parse_kinds(val, ferr, sizeof(ferr)) < 0) {
+				weft_error("%s", ferr);
+				return 2;
+			}
+			fail_on = val;
+		} else if (!strcmp(opt, "--suppressions")) {
+			if (findings_check_suppressions(val, ferr, sizeof(ferr)) < 0) {
+				weft_error("%s", ferr);
+				return 2;
+			}
+			suppressions = val;
 		} else if (!strcmp(opt, "--stacks")) {
 			if (parse_stacks(val) < 0) {
 				weft_error("--stacks takes none, caller or full, not '%s'", val);
@@ -369,7 +397,7 @@ int weft_cmd_run(int argc, char **argv)
 	}
 	child_pid = pid;
 
-	int child_status = 0, child_done = 0, no_children = 0;
+	int child_status = 0, child_done = 0, no_children = 0, deadlock_seen = 0;
 	uint64_t t_start = collect_mono_ns(), term_sent_at = 0, quiet_since = 0;
 	size_t got = 0;
 	uint64_t dbg_poll = 0, dbg_drain = 0, dbg_iter = 0;
@@ -415,11 +443,31 @@ int weft_cmd_run(int argc, char **argv)
 				kill(pid, SIGTERM);
 				for (int k = 0; k < n; k++)
 					kill(pids[k], SIGTERM);
-			} else if (now - term_sent_at > 2000000000ull) {
-				kill(pid, SIGKILL);
-				for (int k = 0; k < n; k++)
-					kill(pids[k], SIGKILL);
 			}
+		}
+		if (!deadlock_seen && __atomic_load_n(&c.deadlock_found, __ATOMIC_ACQUIRE)) {
+			deadlock_seen = 1;
+			pthread_mutex_lock(&c.lock);
+			weft_error("%s", c.deadlock_summary);
+			pthread_mutex_unlock(&c.lock);
+			if (deadlock_stop && !term_sent_at) {
+				weft_warn("stopping the deadlocked program (--on-deadlock=wait keeps "
+					  "it waiting)");
+				pid_t pids[4096];
+				int n = collect_live_pids(&c, pids, 4096);
+				term_sent_at = now;
+				kill(pid, SIGTERM);
+				for (int k = 0; k < n; k++)
+					kill(pids[k], SIGTERM);
+			}
+		}
+		if (term_sent_at && now - term_sent_at > 2000000000ull) {
+			/* SIGTERM was not enough (handled, ignored, or a thread holds it up). */
+			pid_t pids[4096];
+			int n = collect_live_pids(&c, pids, 4096);
+			kill(pid, SIGKILL);
+			for (int k = 0; k < n; k++)
+				kill(pids[k], SIGKILL);
 		}
 		if (c.writer_failed)
 			break;
@@ -443,10 +491,31 @@ int weft_cmd_run(int argc, char **argv)
 		weft_error("cannot finalize %s: %s", out, store_writer_error(w));
 		failed = 1;
 	}
+	int nfail = 0;
+	if (!failed) {
+		/* Findings: the analyses over the finished trace, then what recording saw live. */
+		sqlite3 *db = store_writer_db(w);
+		char ferr[512];
+		sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+		if (store_build_findings(db, suppressions, ferr, sizeof(ferr)) != 0) {
+			weft_error("findings: %s", ferr);
+		} else if (writer_store_deadlocks(&c, db) != 0) {
+			weft_error("findings: cannot store deadlocks: %s", sqlite3_errmsg(db));
+		}
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if (fail_on)
+			nfail = findings_fail_status(db, fail_on);
+	}
 	store_writer_close(w);
 	if (failed) {
 		weft_error("the trace %s is incomplete", out);
 		return exit_status ? exit_status : 1;
+	}
+	if (nfail != 0) {
+		if (nfail > 0)
+			weft_error("%d finding%s of kind %s (see weft report %s)", nfail,
+				   nfail == 1 ? "" : "s", fail_on, out);
+		return exit_status ? exit_status : 3;
 	}
 	return exit_status;
 }

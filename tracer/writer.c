@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ struct thr {
 	int pid, tid;
 	char *name;
 	int64_t py_ident; /* 0: not a Python thread */
+	uint32_t wait_obj;     /* obj_rec index + 1 this thread is blocked on, or 0 */
+	int64_t wait_ts, wait_stack;
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
 };
@@ -62,6 +65,7 @@ struct obj_rec {
 	int64_t id, created_ts, destroyed_ts, stack_id;
 	int64_t max_ts; /* latest event attributed to it so far */
 	int kind, provisional; /* provisional: seen in use before any init */
+	int holder, hold_count; /* owning thread for owned lock kinds (deadlock detection) */
 	uint32_t prev;	       /* older object at the same address, index + 1 */
 	uint64_t addr;
 	int pid;
@@ -79,6 +83,13 @@ static struct {
 	size_t nobjs, cap_objs;
 	struct obj_fixup *fixups;
 	size_t nfixups, cap_fixups;
+	struct deadlock {
+		int first_tid, n;
+		int pid[64], tid[64];
+		int64_t obj[64], stack[64], ts[64];
+		char summary[1024];
+	} deadlocks[16];
+	size_t ndeadlocks;
 	struct hashmap_str stacks; /* symbolized frames -> stack_id */
 	int64_t next_stack, next_object;
 	struct proc *procs;
@@ -427,14 +438,18 @@ static int64_t object_init(struct collect *c, struct collect_image *img, uint64_
 	return o->id;
 }
 
+static struct obj_rec *last_obj; /* the record object_for() resolved, for lock state */
+
 static int64_t object_for(struct collect *c, struct collect_image *img, const struct collect_rec *r,
 			  int64_t stack_id, const uint64_t *pcs)
 {
+	last_obj = NULL;
 	if (!r->obj || !r->objkind)
 		return 0;
 	struct image_state *st = img_state(img);
 	struct obj_rec *o = obj_find(st, r->obj, r->ts);
 	if (o) {
+		last_obj = o;
 		if (o->provisional && r->ts < o->created_ts) {
 			o->created_ts = r->ts;
 			write_object(c, o);
@@ -466,7 +481,122 @@ static int64_t object_for(struct collect *c, struct collect_image *img, const st
 	}
 	o->name = strdup(name);
 	write_object(c, o);
+	last_obj = o;
 	return o->id;
+}
+
+/* ---- deadlocks --------------------------------------------------------------------- */
+
+/* Lock kinds with one owner, whose waits can form a wait-for cycle. */
+static int owned_kind(int kind)
+{
+	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
+	       kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK;
+}
+
+/* Keeps who holds and who waits for what, from each thread's own ordered events. */
+static void track_lock_state(struct thr *t, int kind, int64_t arg, int64_t ts, int64_t stack)
+{
+	struct obj_rec *o = last_obj;
+	switch (kind) {
+	case WEFT_EV_LOCK_WAIT:
+		if (o && owned_kind(o->kind)) {
+			t->wait_obj = (uint32_t)(o - W.objs) + 1;
+			t->wait_ts = ts;
+			t->wait_stack = stack;
+		}
+		break;
+	case WEFT_EV_LOCK_ACQUIRE:
+		t->wait_obj = 0;
+		/* A read hold of an rwlock has no single owner. */
+		if (o && owned_kind(o->kind) && !(o->kind == WEFT_OBJ_RWLOCK && arg == 0)) {
+			if (o->hold_count && o->holder == t->tid)
+				o->hold_count++;
+			else {
+				o->holder = t->tid;
+				o->hold_count = 1;
+			}
+		}
+		break;
+	case WEFT_EV_LOCK_RELEASE:
+		if (o && o->holder == t->tid && o->hold_count > 0 && --o->hold_count == 0)
+			o->holder = 0;
+		break;
+	case WEFT_EV_LOCK_FAIL:
+	case WEFT_EV_THREAD_EXIT:
+		t->wait_obj = 0;
+		break;
+	}
+}
+
+static struct thr *thr_lookup(int pid, int tid)
+{
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
+	return i ? &W.thrs[*i] : NULL;
+}
+
+/*
+ * Looks for a cycle of threads each blocked on a lock the next one holds.
+ * Called when the program has made no event for a while, so every ring is
+ * drained and the state is the program's real state. New cycles are kept
+ * in W.deadlocks and announced through c->deadlock_found.
+ */
+static void deadlock_check(struct collect *c)
+{
+	for (size_t i = 0; i < W.nthrs; i++) {
+		struct thr *start = &W.thrs[i];
+		if (!start->wait_obj)
+			continue;
+		struct thr *cyc[64];
+		int n = 0;
+		struct thr *t = start;
+		while (t && t->wait_obj && n < 64) {
+			int seen = 0;
+			for (int k = 0; k < n; k++)
+				seen |= cyc[k] == t;
+			if (seen)
+				break;
+			cyc[n++] = t;
+			struct obj_rec *o = &W.objs[t->wait_obj - 1];
+			t = o->hold_count ? thr_lookup(o->pid, o->holder) : NULL;
+		}
+		if (!t || t != start || n < 1)
+			continue;
+		/* Report each cycle once: only from its lowest tid. */
+		int lowest = 1;
+		for (int k = 1; k < n; k++)
+			lowest &= cyc[k]->tid > start->tid;
+		int known = 0;
+		for (size_t d = 0; d < W.ndeadlocks; d++)
+			known |= W.deadlocks[d].first_tid == start->tid &&
+				 W.deadlocks[d].n == n;
+		if (!lowest || known || W.ndeadlocks >= 16)
+			continue;
+		struct deadlock *dl = &W.deadlocks[W.ndeadlocks++];
+		dl->first_tid = start->tid;
+		dl->n = n;
+		size_t len = 0;
+		len += (size_t)snprintf(dl->summary + len, sizeof(dl->summary) - len, "deadlock:");
+		for (int k = 0; k < n && len < sizeof(dl->summary); k++) {
+			struct obj_rec *o = &W.objs[cyc[k]->wait_obj - 1];
+			struct thr *h = thr_lookup(o->pid, o->holder);
+			dl->pid[k] = cyc[k]->pid;
+			dl->tid[k] = cyc[k]->tid;
+			dl->obj[k] = o->id;
+			dl->stack[k] = cyc[k]->wait_stack;
+			dl->ts[k] = cyc[k]->wait_ts;
+			len += (size_t)snprintf(dl->summary + len, sizeof(dl->summary) - len,
+						"%s thread %d (%s) waits for %s held by thread %d (%s)",
+						k ? ";" : "", cyc[k]->tid,
+						cyc[k]->name ? cyc[k]->name : "?", o->name ? o->name : "?",
+						o->holder, h && h->name ? h->name : "?");
+		}
+		__atomic_store_n(&c->deadlock_found, 1, __ATOMIC_RELEASE);
+		pthread_mutex_lock(&c->lock);
+		snprintf(c->deadlock_summary, sizeof(c->deadlock_summary), "%s", dl->summary);
+		pthread_mutex_unlock(&c->lock);
+	}
 }
 
 /* ---- records ------------------------------------------------------------------- */
@@ -673,7 +803,10 @@ static void handle_rec(struct collect *c, const struct collect_rec *r)
 	default:
 		obj = object_for(c, img, r, stack, pcs);
 	}
+	if (!obj)
+		last_obj = NULL;
 	write_event(c, pid, r->tid, r->kind, r->ts, obj, r->wait, arg, stack);
+	track_lock_state(t, r->kind, arg, r->ts, stack);
 	if (r->kind == WEFT_EV_OBJECT_DESTROY && r->obj) {
 		struct obj_rec *o = obj_find(st, r->obj, r->ts);
 		if (o) {
@@ -774,6 +907,39 @@ static void fix_late_objects(struct collect *c, sqlite3 *db)
 	sqlite3_finalize(up);
 }
 
+/*
+ * Deadlocks found while recording become findings once the findings tables
+ * exist (after store_build_findings).
+ */
+int writer_store_deadlocks(struct collect *c, sqlite3 *db)
+{
+	(void)c;
+	int rc = 0;
+	for (size_t d = 0; d < W.ndeadlocks && !rc; d++) {
+		struct deadlock *dl = &W.deadlocks[d];
+		char *sql = sqlite3_mprintf(
+			"INSERT INTO finding(kind, rule, severity, summary, count, ts_ns, pid, tid)"
+			" VALUES('deadlock', 'wait-for cycle', 'error', %Q, 1, %lld, %d, %d)",
+			dl->summary, (long long)dl->ts[0], dl->pid[0], dl->tid[0]);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+		sqlite3_free(sql);
+		sqlite3_int64 fid = sqlite3_last_insert_rowid(db);
+		for (int k = 0; k < dl->n && !rc; k++) {
+			sql = sqlite3_mprintf("INSERT INTO finding_item(finding_id, seq, role, pid, tid,"
+					      " object_id, event_id, stack_id) VALUES(%lld, %d,"
+					      " 'waiter', %d, %d, %lld, (SELECT id FROM ev WHERE"
+					      " pid = %d AND tid = %d AND kind = %d ORDER BY id DESC"
+					      " LIMIT 1), %lld)",
+					      (long long)fid, k, dl->pid[k], dl->tid[k],
+					      (long long)dl->obj[k], dl->pid[k], dl->tid[k],
+					      WEFT_EV_LOCK_WAIT, (long long)dl->stack[k]);
+			rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+			sqlite3_free(sql);
+		}
+	}
+	return rc;
+}
+
 /* ---- the thread ------------------------------------------------------------------ */
 
 static void *writer_main(void *arg)
@@ -785,10 +951,27 @@ static void *writer_main(void *arg)
 	 */
 	struct sched_param sp = {0};
 	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	uint64_t last_work = collect_mono_ns(), last_check = 0;
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
-		while (!c->queue_head && !c->writer_stop)
-			pthread_cond_wait(&c->cond, &c->lock);
+		while (!c->queue_head && !c->writer_stop) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 500 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&c->cond, &c->lock, &until);
+			/* Quiet for two seconds with threads blocked on locks: look for a cycle. */
+			uint64_t now = collect_mono_ns();
+			if (!c->queue_head && now - last_work > 2000000000ull && last_check < last_work) {
+				last_check = now;
+				pthread_mutex_unlock(&c->lock);
+				deadlock_check(c);
+				pthread_mutex_lock(&c->lock);
+			}
+		}
 		struct collect_batch *b = c->queue_head;
 		if (b) {
 			c->queue_head = b->next;
@@ -808,7 +991,8 @@ static void *writer_main(void *arg)
 			else
 				parse_segment(c, &clk, sg, &b->words[sg->off]);
 		}
-		c->writer_busy_ns += collect_mono_ns() - t0;
+		last_work = collect_mono_ns();
+		c->writer_busy_ns += last_work - t0;
 		pthread_mutex_lock(&c->lock);
 		c->queued_bytes -= b->nwords * 8 + b->nsegs * sizeof(*b->segs);
 		pthread_mutex_unlock(&c->lock);
