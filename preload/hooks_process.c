@@ -6,6 +6,7 @@
  */
 #include "preload/preload.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -49,6 +50,42 @@ WEFT_HOOK pid_t fork(void)
 WEFT_HOOK pid_t vfork(void)
 {
 	return fork();
+}
+
+/*
+ * A raw clone/clone3 through syscall() without CLONE_VM is a fork the C
+ * library never hears of: give the child its own rings as fork would.
+ */
+#include <linux/sched.h>
+#include <sys/syscall.h>
+
+WEFT_HOOK long syscall(long nr, ...)
+{
+	va_list ap;
+	va_start(ap, nr);
+	long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
+	long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+	va_end(ap);
+	static long (*real_syscall)(long, ...);
+	if (!real_syscall)
+		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	int forklike = 0;
+	if (nr == SYS_clone)
+		forklike = !((unsigned long)a1 & CLONE_VM);
+	else if (nr == SYS_clone3 && a1)
+		forklike = !(((const struct clone_args *)a1)->flags & CLONE_VM);
+	if (!forklike)
+		return real_syscall(nr, a1, a2, a3, a4, a5, a6);
+	int rec = weft_should_record();
+	uint64_t t0 = rec ? weft_now() : 0;
+	long rc = real_syscall(nr, a1, a2, a3, a4, a5, a6);
+	if (rc == 0) {
+		weft_after_fork_child();
+	} else if (rc > 0 && rec) {
+		uint64_t t1 = weft_now();
+		weft_record(WEFT_EV_PROCESS_FORK, 0, NULL, t1, t1 - t0, rc, CALLER, NULL, 0);
+	}
+	return rc;
 }
 
 /* ---- exec ----------------------------------------------------------------- */

@@ -394,7 +394,9 @@ WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 	/* In Python a sem_t is a threading.Lock or RLock: name it from the Python caller. */
 	char label[256];
 	weft_tls.guard = 1;
+	weft_tls.internal++;
 	int kind = weft_python_lock_kind(s, label, sizeof(label));
+	weft_tls.internal--;
 	weft_tls.guard = 0;
 	if (!kind)
 		return rc; /* the interpreter's own: not recorded */

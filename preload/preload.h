@@ -124,6 +124,8 @@ void weft_real_resolve(void);
 /* Per-thread recorder state. initial-exec TLS: reading it never allocates. */
 struct weft_tls {
 	int guard;		 /* inside the recorder: nested hooks pass through */
+	int internal;		 /* the recorder is calling out (libunwind, Python API):
+				    nested hooks are ours, not the program's */
 	int tid;		 /* cached gettid() */
 	int exit_recorded;	 /* thread.exit already written */
 	int dead;		 /* this thread's slot was retired */
@@ -156,10 +158,23 @@ static inline uint64_t weft_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* True when the calling hook should record; the caller then must not nest. */
+void weft_count_unrecorded(void);
+
+/*
+ * True when the calling hook should record. A call arriving while this
+ * thread is inside the recorder comes from a signal handler (or from code
+ * the recorder calls): the former passes through and is counted.
+ */
 static inline int weft_should_record(void)
 {
-	return WEFT_LIKELY(weft_on) && !weft_tls.guard && !weft_tls.fold;
+	if (WEFT_UNLIKELY(!weft_on) || weft_tls.fold)
+		return 0;
+	if (WEFT_UNLIKELY(weft_tls.guard)) {
+		if (!weft_tls.internal)
+			weft_count_unrecorded();
+		return 0;
+	}
+	return 1;
 }
 
 /* ---- the CPython runtime (preload/python.c) ---- */
@@ -212,8 +227,7 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len);
 void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
 		 int64_t arg, void *caller, const void *payload, uint32_t payload_len);
 
-/* Counts a call a signal handler made while this thread was recording. */
-void weft_count_unrecorded(void);
+
 
 /* The tid of another thread of this process, or 0 when unknown. */
 int weft_thread_tid(pthread_t t);

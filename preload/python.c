@@ -74,7 +74,9 @@ struct py_method_def {
 	X(PyObject *, PyErr_Occurred, (void))                                                      \
 	X(void, PyErr_Clear, (void))                                                               \
 	X(void, PyErr_Print, (void))                                                               \
-	X(PyObject *, PyUnicode_FromString, (const char *))
+	X(PyObject *, PyUnicode_FromString, (const char *))                                        \
+	X(void *, PyInterpreterState_Get, (void))                                                  \
+	X(void *, PyInterpreterState_Main, (void))
 
 static struct {
 #define PY_FIELD(ret, name, args) ret(*name) args;
@@ -383,9 +385,19 @@ static uint32_t code_id(PyObject *code)
 	return 0;
 }
 
+/*
+ * Only the main interpreter is instrumented: subinterpreters have their own
+ * objects, modules and (3.12+) GIL, which the bootstrap never saw.
+ */
+static int in_main_interpreter(void)
+{
+	return py.Py_IsInitialized() && py.PyGILState_Check() &&
+	       py.PyInterpreterState_Get() == py.PyInterpreterState_Main();
+}
+
 int weft_python_stack(void **pcs, int max)
 {
-	if (!py_booted || !py.Py_IsInitialized() || !py.PyGILState_Check())
+	if (!py_booted || !in_main_interpreter())
 		return 0;
 	PyObject *f = py.PyEval_GetFrame();
 	if (!f)
@@ -438,7 +450,7 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 	 * Without the GIL this is the runtime's own machinery (3.13's parking
 	 * lot makes a semaphore per wait), not a lock of the program's.
 	 */
-	if (!py.Py_IsInitialized() || !py.PyGILState_Check())
+	if (!in_main_interpreter())
 		return 0;
 	PyObject *f = py.PyEval_GetFrame();
 	if (!f)

@@ -204,7 +204,19 @@ static struct weft_chunk *new_chunk(void)
 	c->index = nchunks;
 	c->clock = (uint32_t)weft_use_tsc;
 	c->image_id = image_id;
-	if (send_hello(fd, nchunks, 0) < 0) {
+	int sent = send_hello(fd, nchunks, 0);
+	if (sent < 0 && (errno == EBADF || errno == ENOTCONN || errno == EPIPE ||
+			 errno == ECONNRESET || errno == ENOTSOCK)) {
+		/*
+		 * The program closed our connection behind our back (a raw
+		 * close_range(2) in a daemon): connect again as the same image,
+		 * which the collector re-attaches, and resend.
+		 */
+		weft_sock_fd = -1;
+		if (connect_collector() == 0 && send_hello(-1, UINT32_MAX, 1) == 0)
+			sent = send_hello(fd, nchunks, 0);
+	}
+	if (sent < 0) {
 		munmap(c, weft_chunk_bytes());
 		REAL(close)(fd);
 		return NULL;
@@ -357,13 +369,18 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 {
 	struct weft_tls *t = &weft_tls;
 	if (t->guard) {
-		weft_count_unrecorded();
+		if (!t->internal)
+			weft_count_unrecorded();
 		return;
 	}
 	int saved_errno = errno;
 	t->guard = 1;
 	if (WEFT_UNLIKELY(!t->slot) && claim_slot(t) < 0) {
-		switch_off();
+		/* No ring left for this thread (thousands live): count, keep the others going. */
+		if (nchunks)
+			__atomic_fetch_add(&chunks[0]->lost, 1, __ATOMIC_RELAXED);
+		else
+			switch_off();
 		goto out;
 	}
 
@@ -371,15 +388,20 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 	int first = 0, nframes = 0, npy = 0;
 	/* In Python, the Python frames come first: they are what the user wrote. */
 	int gil_kind = kind >= WEFT_EV_GIL_ACQUIRE && kind <= WEFT_EV_GIL_DROP_REQUEST;
-	if (weft_pyrt_len && weft_stacks != WEFT_STACKS_NONE && !gil_kind && kind < WEFT_REC_META)
+	if (weft_pyrt_len && weft_stacks != WEFT_STACKS_NONE && !gil_kind && kind < WEFT_REC_META) {
+		t->internal++;
 		npy = weft_python_stack(pcs, WEFT_MAX_FRAMES / 2);
+		t->internal--;
+	}
 	if (weft_stacks == WEFT_STACKS_CALLER && caller) {
 		pcs[npy] = caller;
 		nframes = npy + 1;
 	} else if (weft_stacks == WEFT_STACKS_CALLER) {
 		nframes = npy;
 	} else if (weft_stacks == WEFT_STACKS_FULL) {
+		t->internal++;
 		nframes = npy + unw_backtrace(pcs + npy, WEFT_MAX_FRAMES + 8 - npy);
+		t->internal--;
 		if (nframes < 0)
 			nframes = 0;
 		nframes = npy + drop_own_frames(pcs + npy, nframes - npy);
@@ -406,6 +428,12 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 	uint64_t h = t->head;
 	if (WEFT_UNLIKELY(h + n > t->populated) && t->populated < WEFT_RING_WORDS)
 		populate_ahead(t, h + n);
+	/*
+	 * The ring is far larger than any cache: announce the lines we are
+	 * about to write so the store does not stall on fetching them.
+	 */
+	__builtin_prefetch(&ring[(h + 64) & mask], 1, 0);
+	__builtin_prefetch(&ring[(h + 72) & mask], 1, 0);
 	struct weft_rec_header hdr = {kind, objkind, (uint8_t)nframes, 0, payload_len};
 	uint64_t w0;
 	memcpy(&w0, &hdr, 8);

@@ -26,7 +26,7 @@
  * busy one can run far ahead of the collector without waiting.
  */
 #define WEFT_RING_WORDS (1u << 23)
-#define WEFT_MAX_CHUNKS 128	   /* 4096 concurrently live threads per process */
+#define WEFT_MAX_CHUNKS 512	   /* 16384 concurrently live threads per process */
 #define WEFT_MAX_FRAMES 64
 
 /* Environment variables the preload library reads (and re-injects on exec). */
@@ -172,6 +172,7 @@ struct weft_chunk {
 	uint32_t clock;	     /* 1: ts is TSC, 0: CLOCK_MONOTONIC ns */
 	uint64_t image_id;   /* random per image, ties chunks together */
 	uint64_t detached;   /* set by the collector when it gives up */
+	uint64_t lost;	     /* calls not recorded: no ring was left for their thread */
 	struct weft_slot slots[WEFT_SLOTS_PER_CHUNK];
 };
 

@@ -379,6 +379,21 @@ static struct collect_image *image_new(struct collect *c, int fd, const struct w
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", h->pid);
 	img->maps = read_small_file(path, &img->maps_len);
+	/* A fork child that already exited has no maps left: it had its parent's. */
+	if ((!img->maps || !img->maps_len) && img->forked) {
+		pthread_mutex_lock(&c->lock);
+		for (struct collect_image *p = c->images; p; p = p->next)
+			if (p->pid == h->ppid && p->maps && p->maps_len) {
+				free(img->maps);
+				img->maps = malloc(p->maps_len + 1);
+				if (img->maps) {
+					memcpy(img->maps, p->maps, p->maps_len + 1);
+					img->maps_len = p->maps_len;
+				}
+				break;
+			}
+		pthread_mutex_unlock(&c->lock);
+	}
 	img->start_ns = collect_now_rel(c);
 	pthread_mutex_lock(&c->lock);
 	img->next = c->images;
@@ -444,8 +459,20 @@ static int read_message(struct collect *c, int fd, struct collect_image **imgp)
 			close(passed_fd);
 		return 1;
 	}
-	if (!*imgp)
-		*imgp = image_new(c, fd, &h, buf + sizeof(h), (size_t)n - sizeof(h));
+	if (!*imgp) {
+		/* A process whose connection was closed under it comes back as the same image. */
+		for (struct collect_image *old = c->images; old; old = old->next) {
+			if (old->image_id == h.image_id && old->pid == h.pid && old->closed &&
+			    !old->ended) {
+				old->closed = 0;
+				old->conn_fd = fd;
+				*imgp = old;
+				break;
+			}
+		}
+		if (!*imgp)
+			*imgp = image_new(c, fd, &h, buf + sizeof(h), (size_t)n - sizeof(h));
+	}
 	if (passed_fd >= 0) {
 		if (*imgp && map_chunk(*imgp, passed_fd, &h) < 0)
 			weft_warn("pid %d: unusable trace buffer ignored", h.pid);
@@ -454,14 +481,69 @@ static int read_message(struct collect *c, int fd, struct collect_image **imgp)
 	return 0;
 }
 
+/* The image is over: its process exited or exec'd. */
+static void image_end(struct collect *c, struct collect_image *img)
+{
+	img->ended = 1;
+	/* Everything the process published is in its rings: take it all now. */
+	drain_image(c, img);
+	if (img->nchunks && img->chunks[0]->lost) {
+		c->events_lost += img->chunks[0]->lost;
+		weft_warn("pid %d: %llu calls not recorded: more threads alive at once than weft "
+			  "has rings for",
+			  img->pid, (unsigned long long)img->chunks[0]->lost);
+	}
+	push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, collect_now_rel(c), 0, 0);
+}
+
+/*
+ * A connection's EOF usually means the image is gone, but a process that
+ * closed every descriptor (daemons) is still alive and reconnects: such an
+ * image waits (closed, not ended) until its process dies or execs.
+ */
 static void image_closed(struct collect *c, struct collect_image *img)
 {
 	img->closed = 1;
 	close(img->conn_fd);
 	img->conn_fd = -1;
-	/* Everything the process published is in its rings: take it all now. */
-	drain_image(c, img);
-	push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, collect_now_rel(c), 0, 0);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", img->pid);
+	FILE *f = fopen(path, "r");
+	char state = 'X';
+	if (f) {
+		if (fscanf(f, "%*d %*s %c", &state) != 1)
+			state = 'X';
+		fclose(f);
+	}
+	if (state == 'Z' || state == 'X')
+		image_end(c, img);
+}
+
+/* Images waiting for a reconnect whose process has since died or exec'd. */
+static void end_waiting_images(struct collect *c, int force)
+{
+	for (struct collect_image *img = c->images; img; img = img->next) {
+		if (!img->closed || img->ended)
+			continue;
+		int newer = 0;
+		for (struct collect_image *q = c->images; q && q != img; q = q->next)
+			newer |= q->pid == img->pid; /* images are prepended: q is newer */
+		if (force || newer || kill(img->pid, 0) != 0)
+			image_end(c, img);
+		else {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/stat", img->pid);
+			FILE *f = fopen(path, "r");
+			char state = 'X';
+			if (f) {
+				if (fscanf(f, "%*d %*s %c", &state) != 1)
+					state = 'X';
+				fclose(f);
+			}
+			if (state == 'Z' || state == 'X')
+				image_end(c, img);
+		}
+	}
 }
 
 /* Connections accepted but not yet introduced by a hello. */
@@ -526,6 +608,7 @@ int collect_poll(struct collect *c, int timeout_ms)
 				break;
 		}
 	}
+	end_waiting_images(c, 0);
 	if (pf[0].revents) {
 		for (;;) {
 			int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -549,7 +632,7 @@ int collect_live_images(struct collect *c)
 {
 	int n = npending;
 	for (struct collect_image *img = c->images; img; img = img->next)
-		n += !img->closed;
+		n += !img->ended;
 	return n;
 }
 
@@ -557,7 +640,7 @@ int collect_live_pids(struct collect *c, pid_t *out, int max)
 {
 	int n = 0;
 	for (struct collect_image *img = c->images; img && n < max; img = img->next)
-		if (!img->closed)
+		if (!img->ended)
 			out[n++] = img->pid;
 	return n;
 }
@@ -567,10 +650,12 @@ int collect_finish(struct collect *c)
 	/* Late messages (a last chunk, EOFs) first, then every ring one last time. */
 	for (int i = 0; i < 3 && collect_poll(c, 0) > 0; i++)
 		;
+	end_waiting_images(c, 1);
 	for (struct collect_image *img = c->images; img; img = img->next) {
 		drain_image(c, img);
-		if (!img->closed) {
+		if (!img->ended) {
 			img->closed = 1;
+			img->ended = 1;
 			push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, collect_now_rel(c), 0, 0);
 		}
 	}

@@ -64,6 +64,7 @@ struct collect_image {
 	uint64_t image_id;
 	int conn_fd;
 	int closed;		/* connection hit EOF */
+	int ended;		/* the image is over (exit or exec); IMAGE_END was sent */
 	int forked;		/* a fork child's copy of its parent, not a fresh exec */
 	char *argv;		/* NUL-separated, from the hello */
 	size_t argv_len;

@@ -4,7 +4,7 @@
  *
  * chrome: Chrome trace-event JSON (Perfetto UI, chrome://tracing). Each
  * thread is a lane; lock holds (acquire to release of one object by one
- * thread) and waits ([ts - wait_ns, ts] of every blocking call) are
+ * thread) and waits ([sub_sat(ts, wait)_ns, ts] of every blocking call) are
  * complete ("X") slices, a flow arrow ("s" -> "f") goes from a release to
  * the contended acquire it unblocked, and process/thread life events are
  * instants. Slices on one lane must nest; a hold that crosses another
@@ -30,6 +30,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+
+/* ts - wait that cannot overflow on a corrupt trace's extreme values. */
+static int64_t sub_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_sub_overflow(a, b, &r))
+		return b > 0 ? INT64_MIN : INT64_MAX;
+	return r;
+}
 
 static const char export_usage[] = "usage: weft export FILE --format chrome|csv [-o OUT]";
 
@@ -111,8 +121,8 @@ static char *dup_text(sqlite3_stmt *st, int c)
 
 static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 {
-	int64_t key = ((int64_t)(uint32_t)pid << 32) | (uint32_t)tid;
-	uint64_t *i = hashmap_u64_get(&x->thr_map, (uint64_t)key);
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid; /* negative pids in corrupt traces */
+	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
 	if (i)
 		return &x->thr[*i];
 	if (x->nthr == x->capthr) {
@@ -453,7 +463,7 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 	struct xobj *o = obj_find(x, obj);
 	char name[512], lbuf[64];
 	if (wait > 0) {
-		int64_t s = ts - wait;
+		int64_t s = sub_sat(ts, wait);
 		/* Clock granularity must not make a wait cross the thread's previous slice. */
 		if (t->last_ts != INT64_MIN && s < t->last_ts)
 			s = t->last_ts;
@@ -485,7 +495,7 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 	/* The release by another thread inside this wait is the one that let it through. */
 	if (wait > 0 && o->has_release && !o->consumed &&
 	    (o->rel_pid != t->pid || o->rel_lane_tid % LANE_TID_STEP != t->tid) &&
-	    o->rel_ts >= ts - wait && o->rel_ts <= ts) {
+	    o->rel_ts >= sub_sat(ts, wait) && o->rel_ts <= ts) {
 		h->flow_in = ++x->next_flow;
 		flow(x, "s", h->flow_in, o->rel_pid, o->rel_lane_tid,
 		     inside(o->rel_hold_start, o->rel_ts, 1));
@@ -558,7 +568,7 @@ static int export_events(struct exporter *x)
 			if (wait > 0) {
 				snprintf(name, sizeof(name), "%s %" PRId64,
 					 kind == k->join ? "join" : "reap", arg);
-				if (slice(x, t, name, "wait", ts - wait, ts, 0, 0, 0) < 0)
+				if (slice(x, t, name, "wait", sub_sat(ts, wait), ts, 0, 0, 0) < 0)
 					goto oom;
 			}
 		} else if (wait > 0 && kind != k->tcreate) {
@@ -569,7 +579,7 @@ static int export_events(struct exporter *x)
 					 obj_label(o, obj, lbuf, sizeof(lbuf)));
 			else
 				snprintf(name, sizeof(name), "wait");
-			if (slice(x, t, name, "wait", ts - wait, ts, obj, kind == k->fail ? arg : 0,
+			if (slice(x, t, name, "wait", sub_sat(ts, wait), ts, obj, kind == k->fail ? arg : 0,
 				  0) < 0)
 				goto oom;
 		}

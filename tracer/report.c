@@ -197,7 +197,8 @@ static int load_meta(struct report *r)
 
 static struct rthread *thread_get(struct report *r, int pid, int tid)
 {
-	int64_t key = ((int64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	/* Unsigned: a corrupt trace may hold negative pids. */
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
 	uint64_t *i = hashmap_u64_get(&r->thr_map, (uint64_t)key);
 	if (i)
 		return &r->thr[*i];

@@ -485,6 +485,8 @@ int weft_cmd_run(int argc, char **argv)
 	snprintf(num, sizeof(num), "%.0f",
 		 c.writer_busy_ns ? c.events_written * 1e9 / (double)c.writer_busy_ns : 0.0);
 	store_writer_meta(w, "writer_events_per_s", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_lost);
+	store_writer_meta(w, "events_lost", num);
 	snprintf(num, sizeof(num), "%d", exit_status);
 	store_writer_meta(w, "exit_status", num);
 	if (!failed && store_writer_finalize(w) != 0) {

@@ -19,6 +19,7 @@
 
 #define BACKLOG_LIMIT (1024ull << 20)
 #define COMMIT_EVERY_NS 1000000000ll
+#define COMMIT_EVERY_EVENTS 32768u
 
 struct proc {
 	int pid, ppid;
@@ -32,6 +33,7 @@ struct thr {
 	int pid, tid;
 	char *name;
 	int64_t py_ident; /* 0: not a Python thread */
+	int64_t last_ts;  /* the thread's latest timestamp: time never runs backwards in a thread */
 	uint32_t wait_obj;     /* obj_rec index + 1 this thread is blocked on, or 0 */
 	int64_t wait_ts, wait_stack;
 	int64_t start_ns, end_ns, unrecorded, waits;
@@ -99,6 +101,7 @@ static struct {
 	size_t nthrs, cap_thrs;
 	struct hashmap_u64 thr_by_key;
 	int64_t last_commit_ns, max_ts;
+	uint64_t last_commit_events;
 } W;
 
 static void fail(struct collect *c, const char *what)
@@ -671,7 +674,7 @@ static void handle_ctl(struct collect *c, const struct collect_seg *r)
 	}
 }
 
-static void handle_rec(struct collect *c, const struct collect_rec *r)
+static void handle_rec(struct collect *c, struct collect_rec *r)
 {
 	struct collect_image *img = r->img;
 	struct image_state *st = img_state(img);
@@ -682,6 +685,13 @@ static void handle_rec(struct collect *c, const struct collect_rec *r)
 		st->last_ts = r->ts;
 	int64_t stack = c->stacks == WEFT_STACKS_NONE ? 0 : stack_id_for(c, img, pcs, r->nframes);
 	struct thr *t = thr_get(pid, r->tid, r->ts);
+	/*
+	 * TSC readings on different CPUs, or across a recalibration, can put
+	 * a thread's event a few microseconds before its previous one.
+	 */
+	if (r->ts < t->last_ts)
+		r->ts = t->last_ts;
+	t->last_ts = r->ts;
 	struct proc *self = proc_get(pid);
 	if (self->start_ns == INT64_MIN || r->ts - r->wait < self->start_ns)
 		self->start_ns = r->ts - r->wait;
@@ -998,8 +1008,11 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		collect_batch_release(b);
 		int64_t now = collect_now_rel(c);
-		if (now - W.last_commit_ns > COMMIT_EVERY_NS) {
+		/* Every second, and in smaller steps early on: a nearly full disk keeps something. */
+		if (now - W.last_commit_ns > COMMIT_EVERY_NS ||
+		    c->events_written - W.last_commit_events > COMMIT_EVERY_EVENTS) {
 			W.last_commit_ns = now;
+			W.last_commit_events = c->events_written;
 			if (store_writer_commit(c->store))
 				fail(c, "cannot commit");
 		}

@@ -19,7 +19,7 @@ fi
 
 TM="tmux -u -L weft-view-$$ -f /dev/null"
 # each test file runs in its own subshell: this ends our tmux server whatever happens
-trap '$TM kill-server 2>/dev/null' EXIT
+trap '$TM kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/weft-view-$$"' EXIT
 
 # screen: the visible text of the viewer's pane
 screen() { $TM capture-pane -p -t v 2>/dev/null; }
@@ -226,6 +226,11 @@ for sig in TERM INT; do
 	expect_screen "view:sig$sig-exit" "EXIT=$code"
 	expect_eq "view:sig$sig-restores" "$($TM display -p -t v '#{alternate_on}')" 0
 done
+
+# ---- an unknown terminal type: one line, not curses' own exit
+start "TERM=no-such-terminal $WEFT view t.db; echo EXIT=\$?; sleep 30"
+expect_screen view:bad-term-message '^weft: view: cannot use this terminal \(TERM=no-such-terminal\)'
+expect_screen view:bad-term-exit 'EXIT=1'
 
 # ---- bad input: one line, non-zero exit ------------------------------------
 "$GEN" --sql /dev/null -o empty.db 2>/dev/null

@@ -67,12 +67,19 @@ static sqlite3 *new_trace(const char *extra_sql)
 	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
 		exit(1);
 	exec_or_die(db, store_schema_sql);
-	exec_or_die(db, "INSERT INTO meta VALUES('format','weft-trace');"
-			"INSERT INTO proc VALUES(1, 0, 'prog', 0, NULL, NULL, NULL);"
-			"INSERT INTO obj VALUES(1, 1, 1, 'mu', 0, 0, 0);"    /* mutex */
-			"INSERT INTO obj VALUES(2, 1, 5, 'cv', 0, 0, 0);"    /* cond */
-			"INSERT INTO obj VALUES(3, 1, 2, 'rw', 0, 0, 0);"    /* rwlock */
-			"INSERT INTO obj VALUES(4, 1, 4, 'sem', 0, 0, 0);"); /* semaphore */
+	exec_or_die(db, "INSERT INTO meta(key, value) VALUES('format','weft-trace');"
+			"INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, "
+			"exit_signal) VALUES(1, 0, 'prog', 0, NULL, NULL, NULL);"
+			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
+			"VALUES(1, 1, 1, 'mu', 0, 0, 0);" /* mutex */
+			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
+			"VALUES(2, 1, 5, 'cv', 0, 0, 0);" /* cond */
+			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
+			"VALUES(3, 1, 2, 'rw', 0, 0, 0);" /* rwlock */
+			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
+			"VALUES(4, 1, 4, 'sem', 0, 0, 0);" /* semaphore */
+			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
+			"VALUES(5, 1, 13, 'q', 0, 0, 0);"); /* queue */
 	exec_or_die(db, extra_sql);
 	return db;
 }
@@ -89,8 +96,9 @@ static int derive(sqlite3 *db)
 static void test_spans(void)
 {
 	/* thread 10 lives [0, 1000): blocked on mu [100, 300), then a join [500, 600) */
-	sqlite3 *db = new_trace("INSERT INTO meta VALUES('end_ns', 1000);"
-				"INSERT INTO thr VALUES(1, 10, 't', 0, 1000, 0, 0);"
+	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 1000);"
+				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+				"producer_waits) VALUES(1, 10, 't', 0, 1000, 0, 0);"
 				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(50, 1, 10, 9, 0, 0, 0, 0),"	 /* thread.start: no span split */
 				"(300, 1, 10, 1, 1, 200, 0, 0)," /* lock.acquire after 200 */
@@ -108,6 +116,8 @@ static void test_spans(void)
 		    " FROM object_stats WHERE object_id=1",
 		    "1|1|200|200|2|100");
 	expect_rows(db, "spans:point-events", "SELECT id, kind FROM point_events", "1|9");
+	expect_rows(db, "spans:thread-life",
+		    "SELECT pid, tid, start_ns, end_ns, events FROM thread_life", "1|10|0|1000|4");
 	expect_rows(db, "spans:info",
 		    "SELECT value FROM derived_info WHERE key IN ('events','end_ns')"
 		    " ORDER BY key",
@@ -125,9 +135,11 @@ static void test_cond_wait_and_occupancy(void)
 	 * acquire arg 2 after 50 more), holds mu again [450, 500). t11 takes mu
 	 * [100, 420) while t10 sleeps, so t10's re-acquire queues behind it.
 	 */
-	sqlite3 *db = new_trace("INSERT INTO meta VALUES('end_ns', 600);"
-				"INSERT INTO thr VALUES(1, 10, 'a', 0, 600, 0, 0);"
-				"INSERT INTO thr VALUES(1, 11, 'b', 0, 600, 0, 0);"
+	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 600);"
+				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+				"producer_waits) VALUES(1, 10, 'a', 0, 600, 0, 0);"
+				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+				"producer_waits) VALUES(1, 11, 'b', 0, 600, 0, 0);"
 				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(0, 1, 10, 1, 1, 0, 0, 0),"
 				"(100, 1, 10, 2, 1, 0, 2, 0),"
@@ -154,9 +166,11 @@ static void test_cond_wait_and_occupancy(void)
 
 static void test_recursive_and_readers(void)
 {
-	sqlite3 *db = new_trace("INSERT INTO meta VALUES('end_ns', 100);"
-				"INSERT INTO thr VALUES(1, 10, 'a', 0, 100, 0, 0);"
-				"INSERT INTO thr VALUES(1, 11, 'b', 0, 100, 0, 0);"
+	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 100);"
+				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+				"producer_waits) VALUES(1, 10, 'a', 0, 100, 0, 0);"
+				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+				"producer_waits) VALUES(1, 11, 'b', 0, 100, 0, 0);"
 				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(10, 1, 10, 1, 1, 0, 0, 0)," /* recursive: outer */
 				"(20, 1, 10, 1, 1, 0, 0, 0)," /* inner */
@@ -197,8 +211,9 @@ static void test_summary_buckets(void)
 	 * waits 1000 ns of 32768: running dominates, the bucket is mixed. On
 	 * the object's lane a bucket shows its holder even when mostly free.
 	 */
-	sqlite3 *db = new_trace("INSERT INTO meta VALUES('end_ns', 131072);"
-				"INSERT INTO thr VALUES(1, 10, 'a', 0, 131072, 0, 0);"
+	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 131072);"
+				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+				"producer_waits) VALUES(1, 10, 'a', 0, 131072, 0, 0);"
 				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(65536, 1, 10, 1, 1, 65536, 0, 0),"
 				"(65600, 1, 10, 2, 1, 0, 0, 0),"
@@ -223,6 +238,49 @@ static void test_summary_buckets(void)
 	sqlite3_close(db);
 }
 
+static void test_queue(void)
+{
+	/* t10 blocks in queue.get [100, 400), t11's put is instant */
+	sqlite3 *db = new_trace(
+	    "INSERT INTO meta(key, value) VALUES('end_ns', 500);"
+	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " VALUES(1, 10, 'a', 0, 500, 0, 0), (1, 11, 'b', 0, 500, 0, 0);"
+	    "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+	    "(400, 1, 11, 23, 5, 0, 0, 0),"
+	    "(400, 1, 10, 24, 5, 300, 0, 0);");
+	check(derive(db) == 0, "queue:build", "failed");
+	expect_rows(db, "queue:span",
+		    "SELECT state, start_ns, end_ns, object_id FROM thread_spans WHERE tid=10"
+		    " AND state<>1",
+		    "7|100|400|5");
+	expect_rows(db, "queue:stats",
+		    "SELECT acquires, contended, max_wait_ns FROM object_stats WHERE object_id=5",
+		    "2|1|300");
+	expect_rows(db, "queue:waiters",
+		    "SELECT start_ns, end_ns, holders, waiters FROM object_spans WHERE object_id=5",
+		    "100|400|0|1");
+	sqlite3_close(db);
+}
+
+static void test_thread_end(void)
+{
+	/*
+	 * No thread rows: t10 ends with its process's exit event, t20 with
+	 * proc.end_ns; pid 2's main thread starts with its process.
+	 */
+	sqlite3 *db = new_trace(
+	    "INSERT INTO meta(key, value) VALUES('end_ns', 1000);"
+	    "INSERT INTO proc(pid, ppid, argv, start_ns, end_ns) VALUES(2, 1, 'child', 5, 700);"
+	    "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+	    "(10, 1, 10, 9, 0, 0, 0, 0), (300, 1, 10, 15, 0, 0, 0, 0),"
+	    "(20, 2, 20, 9, 0, 0, 0, 0), (30, 1, 11, 9, 0, 0, 0, 0),"
+	    "(40, 2, 2, 9, 0, 0, 0, 0);");
+	check(derive(db) == 0, "end:build", "failed");
+	expect_rows(db, "end:life", "SELECT tid, start_ns, end_ns FROM thread_life ORDER BY tid",
+		    "2|5|700;10|10|300;11|30|300;20|20|700");
+	sqlite3_close(db);
+}
+
 static void test_readonly_temp(void)
 {
 	char path[] = "/tmp/weft-derive-XXXXXX";
@@ -235,20 +293,29 @@ static void test_readonly_temp(void)
 	sqlite3 *db = NULL;
 	sqlite3_open(path, &db);
 	exec_or_die(db, store_schema_sql);
-	exec_or_die(db, "INSERT INTO thr VALUES(1, 10, 'a', 0, 100, 0, 0);"
-			"INSERT INTO obj VALUES(1, 1, 1, 'mu', 0, 0, 0);"
+	exec_or_die(db, "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+			"producer_waits) VALUES(1, 10, 'a', 0, 100, 0, 0);"
+			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
+			"VALUES(1, 1, 1, 'mu', 0, 0, 0);"
 			"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
-			"(50, 1, 10, 1, 1, 20, 0, 0), (60, 1, 10, 2, 1, 0, 0, 0);");
+			"(50, 1, 10, 1, 1, 20, 0, 0), (60, 1, 10, 2, 1, 0, 0, 0),"
+			"(55, 1, 11, 9, 0, 0, 0, 0), (60, 1, 11, 10, 0, 0, 0, 0);");
 	sqlite3_close(db);
 	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	check(derive(db) == 0, "readonly:build", "failed");
 	expect_rows(db, "readonly:in-temp",
 		    "SELECT count(*) FROM sqlite_temp_master WHERE name='thread_spans'", "1");
 	expect_rows(db, "readonly:spans",
-		    "SELECT state, start_ns, end_ns FROM thread_spans ORDER BY end_ns",
+		    "SELECT state, start_ns, end_ns FROM thread_spans WHERE tid=10 ORDER BY end_ns",
 		    "1|0|30;2|30|50;1|50|100");
 	/* no end_ns in meta and no complete key: the last event bounds the trace */
 	expect_rows(db, "readonly:end", "SELECT value FROM derived_info WHERE key='end_ns'", "60");
+	/* thread 11 has events but no threads row (a killed tracer): it still gets a life */
+	expect_rows(db, "readonly:unlisted-thread",
+		    "SELECT tid, start_ns, end_ns FROM thread_life ORDER BY tid",
+		    "10|0|100;11|55|60");
+	expect_rows(db, "readonly:unlisted-spans",
+		    "SELECT state, start_ns, end_ns FROM thread_spans WHERE tid=11", "1|55|60");
 	sqlite3_close(db);
 	unlink(path);
 }
@@ -268,6 +335,8 @@ int main(void)
 	test_cond_wait_and_occupancy();
 	test_recursive_and_readers();
 	test_summary_buckets();
+	test_queue();
+	test_thread_end();
 	test_readonly_temp();
 	test_empty();
 	return failures ? 1 : 0;

@@ -1,0 +1,1 @@
+UPDATE ev SET tid = 0, pid = -1 WHERE id % 5 = 0; UPDATE thr SET start_ns = end_ns + 1000;

@@ -1,0 +1,1 @@
+UPDATE ev SET obj = 999999 WHERE kind = 1; DELETE FROM obj WHERE object_id = 2;

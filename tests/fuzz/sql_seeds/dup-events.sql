@@ -1,0 +1,1 @@
+INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) SELECT ts,pid,tid,kind,obj,wait,arg,stack FROM ev;

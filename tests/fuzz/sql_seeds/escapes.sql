@@ -1,0 +1,1 @@
+UPDATE obj SET name = char(27) || ']0;pwn' || char(7); UPDATE thr SET name = char(27) || '[2J';

@@ -1,0 +1,1 @@
+UPDATE frame SET function = NULL, file = NULL, line = -5; UPDATE ev SET stack = 424242 WHERE id % 2 = 0;

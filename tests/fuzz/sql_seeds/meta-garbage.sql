@@ -1,0 +1,1 @@
+UPDATE meta SET value = 'x' WHERE key IN ('end_ns','start_mono_ns'); DELETE FROM meta WHERE key = 'complete';

@@ -1,0 +1,1 @@
+UPDATE ev SET wait = -1 WHERE id % 7 = 0;

@@ -1,0 +1,1 @@
+DELETE FROM thr; DELETE FROM proc;

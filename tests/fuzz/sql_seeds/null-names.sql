@@ -1,0 +1,1 @@
+UPDATE proc SET argv = NULL, ppid = pid; UPDATE thr SET name = NULL;

@@ -1,0 +1,1 @@
+UPDATE ev SET wait = 'abc', arg = x'ff00' WHERE id < 50;

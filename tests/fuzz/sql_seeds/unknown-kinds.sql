@@ -1,0 +1,1 @@
+UPDATE ev SET kind = 99 WHERE id % 3 = 0; UPDATE obj SET kind = 77;
