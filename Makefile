@@ -17,7 +17,8 @@ PRELOAD_LIBS := -ldl -lunwind -lpthread
 
 TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC))
 
-.PHONY: all deps test bench fuzz install clean format check-valgrind test-progs example
+.PHONY: all deps test bench fuzz install clean format check-valgrind test-progs example \
+	hardening-bench
 
 all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so test-progs
 
@@ -72,7 +73,8 @@ $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -g -O1 $< -o $@ -lpthread
 
-$(BUILD)/bench/%: bench/%.c
+# gen_trace includes the store's sources: it must follow them.
+$(BUILD)/bench/%: bench/%.c $(wildcard store/*.c store/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -g -O2 -I. $< -o $@ -lpthread -lsqlite3
 
@@ -90,6 +92,9 @@ bench: all
 
 fuzz: all
 	@BUILD=$(BUILD) tests/fuzz/run.sh
+
+hardening-bench: all
+	@BUILD=$(BUILD) bench/hardening_bench.sh
 
 check-valgrind: all
 	@BUILD=$(BUILD) WEFT_VALGRIND=1 tests/run.sh

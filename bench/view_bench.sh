@@ -16,8 +16,11 @@ GEN=$BUILD/bench/gen_trace
 WEFT=$BUILD/bin/weft
 [ -x "$GEN" ] && [ -x "$WEFT" ] || { echo "view_bench: run make first" >&2; exit 1; }
 
+# A trace made by an older gen_trace may carry older derived tables, which
+# the viewer would rebuild at open: regenerate it instead.
 trace=$BUILD/bench/view_${EVENTS}.db
-if [ ! -f "$trace" ]; then
+if [ ! -f "$trace" ] || [ "$trace" -ot "$GEN" ]; then
+	rm -f "$trace" "$trace".tmp*
 	echo "== generating $trace ($EVENTS events, 16 threads; takes a while)"
 	"$GEN" -n "$EVENTS" -t 16 -s 1 -o "$trace.tmp"
 	mv "$trace.tmp" "$trace"
@@ -29,7 +32,8 @@ echo "== finalized trace: open and redraw"
 # them at open, which costs a pass over the events (reported, not a target).
 small=$((EVENTS / 10))
 killed=$BUILD/bench/view_${small}_killed.db
-if [ ! -f "$killed" ]; then
+if [ ! -f "$killed" ] || [ "$killed" -ot "$GEN" ]; then
+	rm -f "$killed" "$killed"-shm "$killed"-wal "$killed".tmp*
 	"$GEN" -n "$small" -t 16 -s 1 --no-finalize -o "$killed.tmp" 2>/dev/null
 	mv "$killed.tmp" "$killed"
 fi

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DERIVED_VERSION "1"
+/* Bumped on any change to the derived tables: older sets are rebuilt. */
+#define DERIVED_VERSION "3"
 
 /*
  * Thread states in thread_spans.state and thread_summary.state. The values
@@ -232,8 +233,35 @@ struct derive {
 	sqlite3_stmt *ins_span, *ins_hold, *ins_tsum, *ins_point, *ins_ospan, *ins_osum,
 	    *ins_thread;
 	int64_t end_ns, max_ts, events;
+	/* each process's start and end (proc, else its process.exit event); -1 unknown */
+	struct pend *pend;
+	size_t npend, cappend;
 	int failed;
 };
+
+struct pend {
+	int32_t pid;
+	int64_t start, end;
+};
+
+static struct pend *pend_get(struct derive *d, int32_t pid, int create)
+{
+	for (size_t i = 0; i < d->npend; i++)
+		if (d->pend[i].pid == pid)
+			return &d->pend[i];
+	if (!create)
+		return NULL;
+	if (d->npend == d->cappend) {
+		size_t ncap = d->cappend ? d->cappend * 2 : 16;
+		struct pend *n = realloc(d->pend, ncap * sizeof(*n));
+		if (!n)
+			return NULL;
+		d->pend = n;
+		d->cappend = ncap;
+	}
+	d->pend[d->npend] = (struct pend){pid, -1, -1};
+	return &d->pend[d->npend++];
+}
 
 static uint64_t mix64(uint64_t x)
 {
@@ -580,6 +608,17 @@ static int load_threads_objects(struct derive *d)
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		d->end_ns = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
+	st = prep(d, "SELECT pid, start_ns, end_ns FROM main.proc");
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct pend *pe = pend_get(d, sqlite3_column_int(st, 0), 1);
+		if (pe && sqlite3_column_type(st, 1) != SQLITE_NULL)
+			pe->start = sqlite3_column_int64(st, 1);
+		if (pe && sqlite3_column_type(st, 2) != SQLITE_NULL)
+			pe->end = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
 	return d->failed ? -1 : 0;
 }
 
@@ -592,7 +631,8 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		thread_advance(d, t, ts - wait, ts, st, obj);
 	else
 		thread_advance(d, t, ts, ts, STORE_STATE_RUNNING, 0);
-	if ((kind == 1 || kind == 20) && o) {
+	/* queue operations count like acquires so queues get stats and a lane */
+	if ((kind == 1 || kind == 20 || kind == 23 || kind == 24) && o) {
 		o->acquires++;
 		if (wait > 0) {
 			o->contended++;
@@ -629,6 +669,11 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	}
 	if (kind == 10 && t->end < 0)
 		t->end = ts;
+	if (kind == 15) {
+		struct pend *pe = pend_get(d, t->pid, 1);
+		if (pe && pe->end < 0)
+			pe->end = ts;
+	}
 }
 
 static int event_pass(struct derive *d)
@@ -646,6 +691,12 @@ static int event_pass(struct derive *d)
 		if (!t) {
 			d->failed = 1;
 			break;
+		}
+		if (!t->started && t->start < 0 && pid == tid) {
+			/* a main thread with no threads row lives as long as its process */
+			struct pend *pe = pend_get(d, pid, 0);
+			if (pe && pe->start >= 0)
+				t->start = pe->start;
 		}
 		last = t;
 		d->events++;
@@ -672,7 +723,9 @@ static void finish_threads(struct derive *d)
 		struct thr *t = d->thr[i];
 		if (!t)
 			continue;
-		int64_t end = t->end >= 0 ? t->end : trace_end;
+		/* a thread with no recorded end ends with its process, else with the trace */
+		struct pend *pe = t->end >= 0 ? NULL : pend_get(d, t->pid, 0);
+		int64_t end = t->end >= 0 ? t->end : pe && pe->end >= 0 ? pe->end : trace_end;
 		if (!t->started && t->start < 0)
 			goto free_it; /* a thread row with no time at all */
 		if (t->start < 0)
@@ -929,14 +982,17 @@ static int write_stats(struct derive *d)
 		    STORE_SUM_BASE_SHIFT, STORE_SUM_STEP_SHIFT);
 }
 
-static int derived_present(sqlite3 *db)
+/* 1 when the derived tables the connection sees (temp first) are this version's. */
+static int derived_current(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
 	int found = 0;
 	if (sqlite3_prepare_v2(db, "SELECT value FROM derived_info WHERE key='version'", -1, &st,
 			       NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		found = 1;
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+		found = v && !strcmp((const char *)v, DERIVED_VERSION);
+	}
 	sqlite3_finalize(st);
 	return found;
 }
@@ -950,9 +1006,12 @@ int store_build_derived(sqlite3 *db, char *err, size_t errlen)
 	d.errlen = errlen;
 	if (errlen)
 		err[0] = 0;
-	if (derived_present(db))
+	if (derived_current(db))
 		return 0;
-	/* A reader cannot write the trace: derive into the connection's temp schema. */
+	/*
+	 * A reader cannot write the trace: derive into the connection's temp
+	 * schema, whose tables hide any older set in main.
+	 */
 	d.schema = sqlite3_db_readonly(db, "main") == 1 ? "temp" : "main";
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(&d,
@@ -992,6 +1051,7 @@ out:
 	}
 	free(d.thr);
 	free(d.obj);
+	free(d.pend);
 	sqlite3_finalize(d.ins_span);
 	sqlite3_finalize(d.ins_hold);
 	sqlite3_finalize(d.ins_tsum);

@@ -101,16 +101,27 @@ static void build_findings(struct ui *ui)
 		return;
 	}
 	int nc = sqlite3_column_count(st);
+	/* weft's own findings view has a one-line summary: show that, not every column */
+	int c_sev = -1, c_kind = -1, c_sum = -1, c_count = -1;
+	for (int c = 0; c < nc; c++) {
+		const char *name = sqlite3_column_name(st, c);
+		if (!strcmp(name, "severity"))
+			c_sev = c;
+		else if (!strcmp(name, "kind"))
+			c_kind = c;
+		else if (!strcmp(name, "summary"))
+			c_sum = c;
+		else if (!strcmp(name, "count"))
+			c_count = c;
+	}
 	snprintf(lv.note, sizeof(lv.note), "findings (Enter: go to the event or time of one)");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct list_row *r = add_row();
 		if (!r)
 			break;
 		size_t len = 0;
-		for (int c = 0; c < nc && len < sizeof(r->text) - 8; c++) {
+		for (int c = 0; c < nc; c++) {
 			const char *name = sqlite3_column_name(st, c);
-			char v[160];
-			ui_sanitize_col(st, c, v, sizeof(v));
 			if (!strcmp(name, "event_id") || !strcmp(name, "event"))
 				r->event_id = sqlite3_column_int64(st, c);
 			else if (!strcmp(name, "ts_ns") || !strcmp(name, "start_ns"))
@@ -119,6 +130,25 @@ static void build_findings(struct ui *ui)
 				r->pid = sqlite3_column_int(st, c);
 			else if (!strcmp(name, "tid"))
 				r->tid = sqlite3_column_int(st, c);
+		}
+		if (c_sum >= 0) {
+			char sev[32] = "", kind[48] = "", sum[240];
+			if (c_sev >= 0)
+				ui_sanitize_col(st, c_sev, sev, sizeof(sev));
+			if (c_kind >= 0)
+				ui_sanitize_col(st, c_kind, kind, sizeof(kind));
+			ui_sanitize_col(st, c_sum, sum, sizeof(sum));
+			int64_t count = c_count >= 0 ? sqlite3_column_int64(st, c_count) : 1;
+			len = (size_t)snprintf(r->text, sizeof(r->text), "%-8s %-22s %s", sev, kind,
+					       sum);
+			if (count > 1 && len < sizeof(r->text))
+				snprintf(r->text + len, sizeof(r->text) - len, "  (x%lld)",
+					 (long long)count);
+			continue;
+		}
+		for (int c = 0; c < nc && len < sizeof(r->text) - 8; c++) {
+			char v[160];
+			ui_sanitize_col(st, c, v, sizeof(v));
 			len += (size_t)snprintf(r->text + len, sizeof(r->text) - len, "%s%s",
 						len ? "  " : "", v);
 		}

@@ -64,20 +64,36 @@ void ui_sanitize_col(sqlite3_stmt *st, int i, char *out, size_t len)
 	weft_sanitize(t ? (const char *)t : "", out, len);
 }
 
+/* 0 when no table or view has that name, 1 when main has it, 2 when temp has it. */
 static int table_exists(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st = NULL;
 	int found = 0;
 	if (sqlite3_prepare_v2(
 		db,
-		"SELECT 1 FROM sqlite_master WHERE name=?1 AND type IN ('table','view')"
-		" UNION ALL SELECT 1 FROM sqlite_temp_master WHERE name=?1",
+		"SELECT 2 FROM sqlite_temp_master WHERE name=?1 UNION ALL"
+		" SELECT 1 FROM sqlite_master WHERE name=?1 AND type IN ('table','view')",
 		-1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
+		if (sqlite3_step(st) == SQLITE_ROW)
+			found = sqlite3_column_int(st, 0);
 	}
 	sqlite3_finalize(st);
 	return found;
+}
+
+/* "/usr/local/bin/prog -x" -> "prog -x": lanes are narrow, the program name matters. */
+static void short_argv0(char *argv)
+{
+	char *end = strchr(argv, ' ');
+	if (!end)
+		end = argv + strlen(argv);
+	char *slash = NULL;
+	for (char *p = argv; p < end; p++)
+		if (*p == '/')
+			slash = p;
+	if (slash && slash + 1 < end)
+		memmove(argv, slash + 1, strlen(slash + 1) + 1);
 }
 
 static int load_lists(struct ui_model *m, char *err, size_t errlen)
@@ -103,6 +119,7 @@ static int load_lists(struct ui_model *m, char *err, size_t errlen)
 		p->pid = sqlite3_column_int(st, 0);
 		p->ppid = sqlite3_column_int(st, 1);
 		ui_sanitize_col(st, 2, p->argv, sizeof(p->argv));
+		short_argv0(p->argv);
 		p->start = sqlite3_column_int64(st, 3);
 		p->end = sqlite3_column_type(st, 4) == SQLITE_NULL ? m->end_ns
 								   : sqlite3_column_int64(st, 4);
@@ -207,18 +224,17 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 		ui_sanitize_col(st, 0, m->command, sizeof(m->command));
 	sqlite3_finalize(st);
 	/* Derived tables in temp live in memory up to the page cache, then a temp file. */
-	sqlite3_exec(m->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
-	if (sqlite3_exec(m->db, "SELECT 1 FROM derived_info LIMIT 1", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		m->derived_here = 1;
-		if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-		    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
-			snprintf(err, errlen, "%s: cannot analyse the trace: %s", m->path, e2);
-			sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
-		}
-		sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_exec(m->db, "PRAGMA cache_size=-65536; PRAGMA temp.cache_size=-262144", NULL, NULL,
+		     NULL);
+	/* a no-op on a finalized trace; else (killed tracer, older weft) built in temp */
+	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
+		snprintf(err, errlen, "%s: cannot analyse the trace: %s", m->path, e2);
+		sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
 	}
+	sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
+	m->derived_here = table_exists(m->db, "derived_info") == 2;
 	if (query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'", &m->events) ||
 	    query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'", &m->end_ns)) {
 		snprintf(err, errlen, "%s: derived tables are incomplete", m->path);
@@ -231,7 +247,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	m->level0_shift = (int)l0;
 	m->level_step_shift = (int)step;
 	m->levels = (int)levels;
-	m->has_findings = table_exists(m->db, "findings");
+	m->has_findings = table_exists(m->db, "findings") != 0;
 	if (load_lists(m, err, errlen))
 		return -1;
 	for (int i = 0; i < Q__COUNT; i++) {

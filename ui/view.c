@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <term.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -779,12 +780,20 @@ int weft_cmd_view(int argc, char **argv)
 	ui.utf8 = !ascii && !strcmp(nl_langinfo(CODESET), "UTF-8");
 	ui.color = !nocolor && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
 	atexit(restore_terminal);
-	if (!initscr()) {
-		weft_error("view: cannot initialize the terminal");
+	/* checked first: initscr exits by itself on an unknown TERM, newterm leaks */
+	const char *term = getenv("TERM");
+	int terr = 0;
+	SCREEN *scr = NULL;
+	if (setupterm(NULL, STDOUT_FILENO, &terr) == OK) {
+		del_curterm(cur_term);
+		scr = newterm(NULL, stdout, stdin);
+	}
+	if (!scr) {
+		weft_error("view: cannot use this terminal (TERM=%s)", term ? term : "");
 		goto out;
 	}
 	curses_on = 1;
-	/* after initscr, which installs its own handlers for these */
+	/* after newterm, which installs its own handlers for these */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -834,6 +843,7 @@ int weft_cmd_view(int argc, char **argv)
 			draw(&ui);
 	}
 	restore_terminal();
+	delscreen(scr);
 	rc = got_signal ? 128 + got_signal : 0;
 out:
 	free(ui.lanes);

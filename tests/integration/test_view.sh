@@ -52,9 +52,13 @@ keys() {
 	sleep 0.3
 }
 
+# start CMD: the viewer's session "v", replacing the previous one. A second,
+# idle session keeps the server up meanwhile: killing a server's last session
+# stops it, racing with the next new-session.
 start() {
+	$TM has-session -t keep 2>/dev/null || $TM new-session -d -s keep "sleep 600"
 	$TM kill-session -t v 2>/dev/null
-	$TM new-session -d -s v -x "${COLS_:-120}" -y "${ROWS_:-40}" "$@"
+	$TM new-session -d -s v -x 120 -y 40 "$@"
 }
 
 # ---- the timeline, in ASCII glyphs --------------------------------------
@@ -197,13 +201,18 @@ expect_screen view:killed-exit 'EXIT=0'
 
 # ---- colors: on by default, off with NO_COLOR; a findings table is listed --
 cp t.db findings.db
-sqlite3 findings.db "CREATE TABLE findings(kind TEXT, message TEXT, event_id INTEGER);
-	INSERT INTO findings VALUES('long-wait', 'beta waited 300us for shared_mu', 11);"
+# the layout of docs/FINDINGS.md's view; the list shows severity, kind, summary
+sqlite3 findings.db "CREATE TABLE findings(finding_id, kind, rule, severity, count, summary,
+	threads, objects, pid, tid, event_id, ts_ns, detail);
+	INSERT INTO findings VALUES(1, 'long-wait', 'r1', 'warning', 2,
+	'beta waited 300us for shared_mu', '102 beta', 'shared_mu', 100, 102, 11, 400000,
+	'DETAIL-TEXT');"
 start "$WEFT view findings.db; echo EXIT=\$?; sleep 30"
 wait_for 'weft view +demo' >/dev/null
 if $TM capture-pane -p -e -t v | grep -q $'\e\[[0-9;]*3[1-7]m'; then pass view:color; else fail view:color "no colored cell"; fi
 keys t Tab Tab
-expect_screen view:findings-row 'long-wait +beta waited 300us for shared_mu +11'
+expect_screen view:findings-row '^warning +long-wait +beta waited 300us for shared_mu +\(x2\)$'
+expect_no_match view:findings-summary-only "$(screen)" 'DETAIL-TEXT'
 keys Enter
 expect_screen view:findings-jump 'cursor 400\.000us .*C beta: running'
 keys q
