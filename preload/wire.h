@@ -188,6 +188,9 @@ static inline uint64_t weft_chunk_bytes(void)
 	       (uint64_t)WEFT_SLOTS_PER_CHUNK * WEFT_RING_WORDS * 8;
 }
 
+/* chunk_index of a hello that carries a piece of the process's /proc/self/maps. */
+#define WEFT_HELLO_MAPS 0xfffffffeu
+
 /* The hello message that accompanies each chunk fd on the socket. */
 struct weft_hello {
 	uint32_t magic;

@@ -210,6 +210,7 @@ struct thr {
 	int64_t cursor;	    /* end of the last emitted span */
 	int64_t events;
 	int started;
+	int without_gil; /* a Python thread between gil.release and its next gil.acquire */
 	struct hold *holds;
 	int nholds, capholds;
 	struct summarizer sum;
@@ -398,7 +399,11 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 	/* running continues through non-blocking events: one span until the next wait */
 	if (state == STORE_STATE_RUNNING && b == a)
 		return;
-	emit_span(d, t, t->cursor, a, STORE_STATE_RUNNING, 0);
+	/*
+	 * Between events a thread runs, except a Python thread that let the
+	 * GIL go: it sleeps or blocks in a call without the GIL.
+	 */
+	emit_span(d, t, t->cursor, a, t->without_gil ? STORE_STATE_WAIT : STORE_STATE_RUNNING, 0);
 	emit_span(d, t, a, b, state, obj);
 	if (b > t->cursor)
 		t->cursor = b;
@@ -649,9 +654,15 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		break;
 	case 20:
 		hold_push(d, t, obj, ts, 1);
+		t->without_gil = 0;
+		break;
+	case 21:
+		hold_pop(d, t, obj, ts);
+		/* Close the running stretch at the release: what follows is without the GIL. */
+		thread_advance(d, t, ts, ts + 1, STORE_STATE_RUNNING, 0);
+		t->without_gil = 1;
 		break;
 	case 2:
-	case 21:
 		hold_pop(d, t, obj, ts);
 		break;
 	case 17: /* object.destroy by this thread */

@@ -474,6 +474,25 @@ static int read_message(struct collect *c, int fd, struct collect_image **imgp)
 		if (!*imgp)
 			*imgp = image_new(c, fd, &h, buf + sizeof(h), (size_t)n - sizeof(h));
 	}
+	if (h.chunk_index == WEFT_HELLO_MAPS && *imgp) {
+		/* The process's own copy of its map replaces what /proc gave us, if anything. */
+		struct collect_image *img = *imgp;
+		size_t add = (size_t)n - sizeof(h);
+		pthread_mutex_lock(&c->lock);
+		if (!img->maps_from_process) {
+			img->maps_from_process = 1;
+			img->maps_len = 0;
+		}
+		char *nm = realloc(img->maps, img->maps_len + add + 1);
+		if (nm) {
+			memcpy(nm + img->maps_len, buf + sizeof(h), add);
+			img->maps_len += add;
+			nm[img->maps_len] = 0;
+			img->maps = nm;
+		}
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
 	if (passed_fd >= 0) {
 		if (*imgp && map_chunk(*imgp, passed_fd, &h) < 0)
 			weft_warn("pid %d: unusable trace buffer ignored", h.pid);

@@ -69,6 +69,7 @@ struct collect_image {
 	char *argv;		/* NUL-separated, from the hello */
 	size_t argv_len;
 	char *maps;		/* /proc/pid/maps snapshot, for symbols after death */
+	int maps_from_process;	/* the process sent its own map (preferred) */
 	size_t maps_len;
 	int64_t start_ns;
 	struct weft_chunk *chunks[WEFT_MAX_CHUNKS];

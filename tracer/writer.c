@@ -49,6 +49,7 @@ struct image_state {
 	struct py_code *codes; /* by code id */
 	size_t ncodes;
 	struct sym_ctx *sym;
+	size_t maps_len_used; /* img->maps_len when sym was built */
 	int sym_refreshed;
 	struct hashmap_u64 objs;	/* address -> newest struct obj_rec index + 1 */
 	struct collect_image *fork_parent; /* the image this one was forked from */
@@ -206,11 +207,22 @@ static struct image_state *img_state(struct collect_image *img)
 	return img->writer_state;
 }
 
+static struct collect *the_collector; /* for its lock around images' maps */
+
+/*
+ * The image's symbolizer, rebuilt when its map grew (the process's own copy
+ * of its map can arrive after the first lookups).
+ */
 static struct sym_ctx *img_sym(struct collect_image *img)
 {
 	struct image_state *st = img_state(img);
-	if (!st->sym)
+	pthread_mutex_lock(&the_collector->lock);
+	if (!st->sym || st->maps_len_used != img->maps_len) {
+		sym_close(st->sym);
 		st->sym = sym_open(img->pid, img->maps, img->maps_len);
+		st->maps_len_used = img->maps_len;
+	}
+	pthread_mutex_unlock(&the_collector->lock);
 	return st->sym;
 }
 
@@ -248,8 +260,8 @@ static void refresh_maps(struct collect *c, struct collect_image *img)
 	img->maps = buf;
 	img->maps_len = len;
 	pthread_mutex_unlock(&c->lock);
-	sym_close(st->sym);
-	st->sym = sym_open(img->pid, img->maps, img->maps_len);
+	st->maps_len_used = (size_t)-1; /* rebuilt at the next lookup */
+	img_sym(img);
 }
 
 static void append(char **buf, size_t *len, size_t *cap, const char *s)
@@ -1023,6 +1035,7 @@ static void *writer_main(void *arg)
 int writer_start(struct collect *c)
 {
 	memset(&W, 0, sizeof(W));
+	the_collector = c;
 	if (pthread_create(&c->writer, NULL, writer_main, c) != 0) {
 		weft_error("cannot start the writer thread");
 		return -1;
