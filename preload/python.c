@@ -75,7 +75,7 @@ struct py_method_def {
 	X(void, PyErr_Clear, (void))                                                               \
 	X(void, PyErr_Print, (void))                                                               \
 	X(PyObject *, PyUnicode_FromString, (const char *))                                        \
-	X(void *, PyInterpreterState_Get, (void))                                                  \
+	X(void *, PyThreadState_GetInterpreter, (void *))                                          \
 	X(void *, PyInterpreterState_Main, (void))
 
 static struct {
@@ -83,6 +83,7 @@ static struct {
 	PY_FUNCS(PY_FIELD)
 #undef PY_FIELD
 	PyObject *none;
+	void *(*current_tstate)(void); /* this thread's state, NULL without the GIL; never fails */
 } py;
 
 static int py_ok;	      /* the API was found and the version is supported */
@@ -391,8 +392,14 @@ static uint32_t code_id(PyObject *code)
  */
 static int in_main_interpreter(void)
 {
-	return py.Py_IsInitialized() && py.PyGILState_Check() &&
-	       py.PyInterpreterState_Get() == py.PyInterpreterState_Main();
+	/*
+	 * PyGILState_Check() answers "yes" to everyone once a subinterpreter
+	 * exists: ask for the current thread state directly instead.
+	 */
+	if (!py.Py_IsInitialized())
+		return 0;
+	void *ts = py.current_tstate();
+	return ts && py.PyThreadState_GetInterpreter(ts) == py.PyInterpreterState_Main();
 }
 
 int weft_python_stack(void **pcs, int max)
@@ -715,6 +722,9 @@ void weft_python_init(void)
 	PY_FUNCS(PY_LOOKUP)
 #undef PY_LOOKUP
 	py.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
+	py.current_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
+	if (!py.current_tstate)
+		py.current_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
 	const char *ver = py.Py_GetVersion ? py.Py_GetVersion() : "";
 	int major = 0, minor = 0;
 	sscanf(ver, "%d.%d", &major, &minor);
@@ -733,7 +743,7 @@ void weft_python_init(void)
 		return;
 	PY_FUNCS(PY_CHECK)
 #undef PY_CHECK
-	if (!py.none)
+	if (!py.none || !py.current_tstate)
 		return;
 	weft_pyrt_lo = (uintptr_t)rt;
 	weft_pyrt_len = sym->st_size;

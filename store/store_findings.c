@@ -34,6 +34,7 @@ enum {
 	EV_EXEC = 13,
 	EV_PROCESS_EXIT = 15,
 	EV_DESTROY = 17,
+	EV_WAIT = 28,
 };
 
 enum {
@@ -710,9 +711,9 @@ static int fnd_event_pass(struct findings *f)
 {
 	sqlite3_stmt *st = fnd_prep(f,
 				    "SELECT id, ts, pid, tid, kind, obj, arg, stack FROM main.ev"
-				    " WHERE kind IN (%d, %d, %d, %d, %d, %d, %d, %d)",
+				    " WHERE kind IN (%d, %d, %d, %d, %d, %d, %d, %d, %d)",
 				    EV_ACQUIRE, EV_RELEASE, EV_COND_WAIT, EV_THREAD_EXIT, EV_FORK,
-				    EV_EXEC, EV_PROCESS_EXIT, EV_DESTROY);
+				    EV_EXEC, EV_PROCESS_EXIT, EV_DESTROY, EV_WAIT);
 	struct fthr *t = NULL;
 	int rc = SQLITE_DONE;
 	if (!st)
@@ -748,6 +749,18 @@ static int fnd_event_pass(struct findings *f)
 		case EV_RELEASE:
 			if ((o = fnd_obj_get(f, r.obj)))
 				on_release(f, t, o, &r);
+			break;
+		case EV_WAIT:
+			/*
+			 * A wait orders the locks held before it as an acquire would:
+			 * in a real deadlock the acquire never comes.
+			 */
+			if ((o = fnd_obj_get(f, r.obj)) && !held_find(t, o->id)) {
+				int excl = o->kind != OK_RWLOCK || r.arg == 1;
+				int first = t->nheld > MAX_EDGE_HELD ? t->nheld - MAX_EDGE_HELD : 0;
+				for (int i = first; i < t->nheld; i++)
+					edge_add(f, t, &t->held[i], o->id, r.id, r.stack, excl);
+			}
 			break;
 		case EV_COND_WAIT:
 			/* 0 woken, ETIMEDOUT, EOWNERDEAD: the mutex is held again; else it never

@@ -536,12 +536,34 @@ static void track_lock_state(struct thr *t, int kind, int64_t arg, int64_t ts, i
 	case WEFT_EV_LOCK_RELEASE:
 		if (o && o->holder == t->tid && o->hold_count > 0 && --o->hold_count == 0)
 			o->holder = 0;
+		/* A Python Lock may be released by any thread: it is free now, whoever held it. */
+		else if (o && o->kind == WEFT_OBJ_PY_LOCK && o->holder != t->tid) {
+			o->holder = 0;
+			o->hold_count = 0;
+		}
 		break;
 	case WEFT_EV_LOCK_FAIL:
 	case WEFT_EV_THREAD_EXIT:
 		t->wait_obj = 0;
 		break;
 	}
+}
+
+/* True when the kernel says the thread is asleep (blocked), not running. */
+static int thread_blocked(int pid, int tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the name may contain spaces and parentheses */
+	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
 }
 
 static struct thr *thr_lookup(int pid, int tid)
@@ -576,7 +598,20 @@ static void deadlock_check(struct collect *c)
 			struct obj_rec *o = &W.objs[t->wait_obj - 1];
 			t = o->hold_count ? thr_lookup(o->pid, o->holder) : NULL;
 		}
+		/*
+		 * A thread waiting for a lock it holds itself is a real deadlock
+		 * only for a pthread mutex; for anything else it is more likely a
+		 * release weft did not see. Every thread of the cycle must also be
+		 * asleep right now.
+		 */
 		if (!t || t != start || n < 1)
+			continue;
+		if (n == 1 && W.objs[start->wait_obj - 1].kind != WEFT_OBJ_MUTEX)
+			continue;
+		int asleep = 1;
+		for (int k = 0; k < n; k++)
+			asleep &= thread_blocked(cyc[k]->pid, cyc[k]->tid);
+		if (!asleep)
 			continue;
 		/* Report each cycle once: only from its lowest tid. */
 		int lowest = 1;

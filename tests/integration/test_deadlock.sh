@@ -1,0 +1,32 @@
+# Live deadlock detection: weft notices a wait-for cycle while the program
+# runs, records a deadlock finding with both threads, and stops the program
+# unless --on-deadlock=wait.
+
+start=$(date +%s)
+timeout 60 "$WEFT" run -o d.db -- "$PROGS/deadlock" >/dev/null 2>"$WORK/err"
+rc=$?
+took=$(( $(date +%s) - start ))
+expect_eq "deadlock: program stopped (SIGTERM status)" "$rc" 143
+expect_eq "deadlock: noticed within seconds" "$([ $took -lt 30 ] && echo yes)" yes
+expect_match "deadlock: one line names the cycle" "$(cat "$WORK/err")" "deadlock: thread [0-9]+ \(deadlock\) waits for lock_(a|b) held by thread [0-9]+"
+expect_eq "deadlock: finding stored" "$(sql d.db "SELECT count(*) FROM findings WHERE kind='deadlock'")" 1
+expect_eq "deadlock: both threads in it" "$(sql d.db "SELECT count(DISTINCT i.tid) FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock'")" 2
+expect_eq "deadlock: both locks in it" "$(sql d.db "SELECT group_concat(object_name) FROM (SELECT DISTINCT i.object_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "lock_a,lock_b"
+expect_eq "deadlock: waits point at the code" "$(sql d.db "SELECT group_concat(function) FROM (SELECT DISTINCT i.function FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "first,second"
+expect_eq "deadlock: the lock order is reported too" "$(sql d.db "SELECT count(*) FROM findings WHERE kind='lock_order'")" 1
+expect_eq "deadlock: blocked threads have lock.wait events" "$(sql d.db "SELECT count(*) FROM events e LEFT JOIN events later ON later.tid = e.tid AND later.id > e.id AND later.kind = 'lock.acquire' WHERE e.kind='lock.wait' AND later.id IS NULL")" 2
+
+timeout 60 "$WEFT" run --on-deadlock=wait --timeout 5 -o dw.db -- "$PROGS/deadlock" >/dev/null 2>"$WORK/err"
+rc=$?
+expect_eq "deadlock wait: runs until --timeout" "$rc" 143
+expect_eq "deadlock wait: finding stored anyway" "$(sql dw.db "SELECT count(*) FROM findings WHERE kind='deadlock'")" 1
+
+timeout 60 "$WEFT" run --fail-on deadlock -o df.db -- "$PROGS/deadlock" >/dev/null 2>&1
+expect_eq "deadlock --fail-on: non-zero" "$([ $? -ne 0 ] && echo yes)" yes
+
+py=$(command -v python3.11 || command -v python3)
+timeout 60 "$WEFT" run -o dp.db -- "$py" "$TESTS/py/deadlock.py" >/dev/null 2>"$WORK/err"
+expect_eq "python deadlock: stopped" "$?" 143
+expect_eq "python deadlock: finding" "$(sql dp.db "SELECT count(*) FROM findings WHERE kind='deadlock'")" 1
+expect_eq "python deadlock: threads by name" "$(sql dp.db "SELECT group_concat(thread_name) FROM (SELECT DISTINCT i.thread_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "one,two"
+expect_eq "python deadlock: Python locks" "$(sql dp.db "SELECT group_concat(object_name) FROM (SELECT DISTINCT i.object_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "Lock deadlock.py:5,Lock deadlock.py:6"
