@@ -76,6 +76,7 @@ struct py_method_def {
 	X(void, PyErr_Print, (void))                                                               \
 	X(PyObject *, PyUnicode_FromString, (const char *))                                        \
 	X(void *, PyThreadState_GetInterpreter, (void *))                                          \
+	X(void *, PyGILState_GetThisThreadState, (void))                                           \
 	X(void *, PyInterpreterState_Main, (void))
 
 static struct {
@@ -394,12 +395,15 @@ static int in_main_interpreter(void)
 {
 	/*
 	 * PyGILState_Check() answers "yes" to everyone once a subinterpreter
-	 * exists: ask for the current thread state directly instead.
+	 * exists, so do its test here: the current thread state (in 3.10 and
+	 * 3.11 a process-wide pointer to the GIL holder's, in 3.12+ this
+	 * thread's) must be this thread's own main-interpreter state.
 	 */
 	if (!py.Py_IsInitialized())
 		return 0;
 	void *ts = py.current_tstate();
-	return ts && py.PyThreadState_GetInterpreter(ts) == py.PyInterpreterState_Main();
+	return ts && ts == py.PyGILState_GetThisThreadState() &&
+	       py.PyThreadState_GetInterpreter(ts) == py.PyInterpreterState_Main();
 }
 
 int weft_python_stack(void **pcs, int max)

@@ -12,10 +12,7 @@ wrun() {
 	rc=$?
 }
 
-# known_bug NAME GOT WANT WHY: passes when fixed, otherwise a clearly marked skip.
-known_bug() {
-	if [ "$2" == "$3" ]; then pass "$1"; else skip "$1" "KNOWN BUG: $4 (got [$2], want [$3])"; fi
-}
+
 
 # n DB WHERE: number of events (joined with their objects as o) matching WHERE
 n() { sql "$1" "SELECT count(*) FROM events e LEFT JOIN objects o USING(object_id) WHERE $2"; }
@@ -77,15 +74,9 @@ for how in close_range closefrom loop sys_close_range; do
 	expect_eq "daemon $how: weft ended after the daemon" "$([ -n "$dpid" ] && ! running "$dpid" && echo yes)" yes
 	expect_eq "daemon $how: three processes" "$(sql "d-$how.db" "SELECT count(*) FROM processes")" 3
 	got=$(n "d-$how.db" "e.kind='lock.acquire' AND o.name='daemon_mu'")
-	if [ "$how" = sys_close_range ]; then
-		# The raw system call passes the close_range hook: the collector socket is
-		# closed, the daemon's first record cannot announce its ring, and the
-		# process silently stops recording (runtime.c claim_slot -> new_chunk ->
-		# send_hello fails -> switch_off; nothing reconnects, nothing is counted).
-		known_bug "daemon $how: the daemon's locks" "$got" 50 "raw close_range(2) closes the collector socket; preload/runtime.c switch_off() drops the daemon's events silently instead of reconnecting"
-	else
-		expect_eq "daemon $how: the daemon's locks" "$got" 50
-	fi
+	# With the raw system call the collector socket really is closed: the
+	# preload reconnects as the same image when it next needs the collector.
+	expect_eq "daemon $how: the daemon's locks" "$got" 50
 	expect_eq "daemon $how: daemon's exit recorded" "$(sql "d-$how.db" "SELECT count(*) FROM processes WHERE pid=${dpid:-0} AND exit_code=0")" 1
 done
 
@@ -125,7 +116,7 @@ expect_eq "fork storm: exit events" "$(sql fs.db "SELECT count(*) FROM events WH
 # Children that end before the collector reads their /proc/PID/maps get no
 # symbols at all (tracer/collect.c image_new snapshots maps of a zombie: empty;
 # a fork child's maps are its parent's, but there is no fallback).
-known_bug "fork storm: short-lived children's mutex named storm_mu" "$(sql fs.db "SELECT count(*) FROM objects WHERE name='storm_mu'")" 200 "tracer/collect.c image_new reads /proc/PID/maps after the child has exited, so objects and call sites of short-lived fork children are unsymbolized"
+expect_eq "fork storm: short-lived children's mutex named storm_mu" "$(sql fs.db "SELECT count(*) FROM objects WHERE name='storm_mu'")" 200
 
 # ---- 1000 threads: 100 alive at a time, then 1000 at once on small stacks ----
 for spec in "1000 100 0" "1000 1000 16"; do
@@ -145,8 +136,8 @@ done
 # so the whole process silently stops recording (events_lost stays 0).
 wrun th5.db -- "$PROGS/hard_threads" 4160 4160 16
 expect_eq "threads 4160 alive: status" "$rc" 0
-known_bug "threads 4160 alive: every thread.start" "$(sql th5.db "SELECT count(*) FROM events WHERE kind='thread.start'")" 4160 "more than 4096 live threads: preload/runtime.c new_chunk() refuses chunk 129, claim_slot() returns -1 and weft_record() switches recording off for the whole process without a warning or an events_lost count"
-known_bug "threads 4160 alive: every acquire" "$(n th5.db "e.kind='lock.acquire' AND o.name='many_mu'")" 4160 "same: recording switched off after 4096 live threads"
+expect_eq "threads 4160 alive: every thread.start" "$(sql th5.db "SELECT count(*) FROM events WHERE kind='thread.start'")" 4160
+expect_eq "threads 4160 alive: every acquire" "$(n th5.db "e.kind='lock.acquire' AND o.name='many_mu'")" 4160
 rm -f th5.db
 
 # ---- clone/clone3 called directly (no atfork handlers run in the child) ----
@@ -160,10 +151,10 @@ for how in clone clone3; do
 	expect_eq "$how: status" "$rc" 0
 	expect_match "$how: child ran" "$(cat "$WORK/stdout")" "^child [0-9]+ status 5$"
 	ppid=$(sql "cl-$how.db" "SELECT pid FROM processes WHERE argv LIKE '%hard_clone%' AND ppid NOT IN (SELECT pid FROM processes)")
-	known_bug "$how: parent's own acquires intact" "$(n "cl-$how.db" "e.pid=${ppid:-0} AND e.kind='lock.acquire' AND o.name='parent_mu'")" 200 "a raw clone child keeps writing into the parent's shared ring (preload relies on pthread_atfork in runtime.c; the child's weft_tls.slot/head are stale copies), corrupting the parent's trace"
-	known_bug "$how: parent's own releases intact" "$(n "cl-$how.db" "e.pid=${ppid:-0} AND e.kind='lock.release' AND o.name='parent_mu'")" 200 "same: raw clone child corrupts the parent's ring"
-	known_bug "$how: child's events not attributed to the parent" "$(n "cl-$how.db" "e.pid=${ppid:-0} AND o.name='child_mu'")" 0 "same: the child's records carry the parent's pid and tid"
-	known_bug "$how: reap recorded" "$(sql "cl-$how.db" "SELECT count(*) FROM events WHERE kind='process.reap'")" 1 "same: the parent's records after the clone are overwritten or misparsed"
+	expect_eq "$how: parent's own acquires intact" "$(n "cl-$how.db" "e.pid=${ppid:-0} AND e.kind='lock.acquire' AND o.name='parent_mu'")" 200
+	expect_eq "$how: parent's own releases intact" "$(n "cl-$how.db" "e.pid=${ppid:-0} AND e.kind='lock.release' AND o.name='parent_mu'")" 200
+	expect_eq "$how: child's events not attributed to the parent" "$(n "cl-$how.db" "e.pid=${ppid:-0} AND o.name='child_mu'")" 0
+	expect_eq "$how: reap recorded" "$(sql "cl-$how.db" "SELECT count(*) FROM events WHERE kind='process.reap'")" 1
 	# (the corruption is silent: no "corrupt trace buffer" warning either)
 	expect_eq "$how: no sanitizer report" "$(grep -c -E 'Sanitizer|runtime error' "$WORK/stderr")" 0
 done
@@ -179,7 +170,7 @@ expect_eq "signal handler locks: interrupted thread's releases" "$(n sl.db "e.ki
 rec=$(n sl.db "o.name IN ('handler_mu','handler_sem')")
 unrec=$(sql sl.db "SELECT coalesce(sum(unrecorded),0) FROM threads")
 # Every handler call is either recorded or counted in threads.unrecorded.
-known_bug "signal handler locks: recorded + unrecorded = 3 calls per signal" "$((rec + unrec))" "$((3 * ${handled:-0}))" "hooks (preload/hooks_sync.c ACQUIRE_HOOK/RELEASE_HOOK, sem_post) test weft_should_record(), which is false while the interrupted thread is inside weft_record (guard set), and pass through without weft_count_unrecorded(): handler calls are neither recorded nor counted"
+expect_eq "signal handler locks: recorded + unrecorded = 3 calls per signal" "$((rec + unrec))" "$((3 * ${handled:-0}))"
 
 # ---- lossless under load: 4 threads x 1M lock/unlock pairs on 2 cores ----
 # (5M each is in bench/hardening_bench.sh.)
@@ -195,7 +186,7 @@ expect_eq "lossless 4x1M: events meta" "$(sql big.db "SELECT value FROM meta WHE
 expect_eq "lossless 4x1M: nothing lost or unrecorded" "$(sql big.db "SELECT (SELECT value FROM meta WHERE key='events_lost') || ',' || (SELECT sum(unrecorded) FROM threads)")" "0,0"
 # Seen in about half of the runs: one or two events per trace whose ts_ns is
 # earlier (by 36 ns .. 6.3 us) than the previous event of the same thread.
-known_bug "lossless 4x1M: time never goes back within a thread" "$(sql big.db "SELECT count(*) FROM (SELECT tid, ts_ns, lag(ts_ns) OVER (PARTITION BY tid ORDER BY id) AS prev FROM events) WHERE ts_ns < prev")" 0 "TSC ticks are converted per batch with the current calibration (tracer/writer.c parse_segment via collect_clock), and tracer/collect.c calibrate() changes ns_per_tick every 200 ms: consecutive events converted in different batches can swap order"
+expect_eq "lossless 4x1M: time never goes back within a thread" "$(sql big.db "SELECT count(*) FROM (SELECT tid, ts_ns, lag(ts_ns) OVER (PARTITION BY tid ORDER BY id) AS prev FROM events) WHERE ts_ns < prev")" 0
 rm -f big.db
 
 # ---- the tracer killed with SIGKILL while a process tree runs ----

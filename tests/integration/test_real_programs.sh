@@ -89,12 +89,6 @@ else
 	timeout 900 "$pytest_python" "${pyargs[@]}" >py-plain.txt 2>&1
 	plain_rc=$?
 	wrun py.db -- "$pytest_python" "${pyargs[@]}" >py-traced.txt
-	if [ "$rc" = 139 ] && grep -q run_in_subinterp "$WORK/stderr"; then
-		# Seen since preload/python.c landed: SIGSEGV in test_threading's
-		# test_threads_join, inside test.support.run_in_subinterp.
-		skip "cpython suites" "KNOWN BUG: the traced interpreter segfaults when test_threading creates a subinterpreter (run_in_subinterp); preload/python.c is not subinterpreter-safe"
-		pytest_python=""
-	fi
 fi
 if [ -n "$pytest_python" ]; then
 	expect_eq "cpython suites: exit status as untraced" "$rc" "$plain_rc"
