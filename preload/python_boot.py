@@ -77,7 +77,6 @@ def _condition(cls):
             fold(-1)
 
     cls.wait, cls.notify, cls.notify_all = wait, notify, notify_all
-    cls.notifyAll = notify_all
 
 
 def _event(cls):
