@@ -58,6 +58,8 @@ end=$(date +%s.%N)
 ev=$("$WEFT" query "$TMP/st.db" "SELECT count(*) FROM events" --csv | tail -1)
 awk -v ev="$ev" -v s="$start" -v e="$end" 'BEGIN { printf "end to end (4 contended threads, %d events, trace finalized): %.2f s wall, %.0f events/s\n", ev, e - s, ev / (e - s) }'
 
+# WEFT_BENCH_CORE_ONLY=1 stops here (the other benches take minutes each).
+[ -n "${WEFT_BENCH_CORE_ONLY:-}" ] && exit 0
 for extra in bench/*_bench.sh; do
 	[ -x "$extra" ] || continue
 	echo
