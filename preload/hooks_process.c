@@ -228,16 +228,20 @@ WEFT_HOOK int execle(const char *path, const char *arg, ...)
 
 /* ---- spawn ------------------------------------------------------------------ */
 
-WEFT_HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			const posix_spawnattr_t *, char *const[], char *const[]);
+
+/* posix_spawn and posix_spawnp: the environment re-injected, the child's pid recorded. */
+static int spawn_traced(spawn_fn real, pid_t *pid, const char *file,
+			const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+			char *const argv[], char *const envp[], void *caller)
 {
-	void *caller = CALLER;
 	char *fixed[ENV_SLOTS(envp)];
 	char ld[LDBUF];
 	pid_t child = 0;
 	uint64_t t0 = weft_now();
-	int rc = REAL(posix_spawn)(&child, path, fa, attr, argv,
-				   weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
+	int rc = real(&child, file, fa, attr, argv,
+		      weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
 	if (pid)
 		*pid = child;
 	if (rc == 0 && weft_should_record()) {
@@ -247,23 +251,16 @@ WEFT_HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 	return rc;
 }
 
+WEFT_HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn_traced(REAL(posix_spawn), pid, path, fa, attr, argv, envp, CALLER);
+}
+
 WEFT_HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	pid_t child = 0;
-	uint64_t t0 = weft_now();
-	int rc = REAL(posix_spawnp)(&child, file, fa, attr, argv,
-				    weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
-	if (pid)
-		*pid = child;
-	if (rc == 0 && weft_should_record()) {
-		uint64_t t1 = weft_now();
-		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, t1, t1 - t0, child, caller, NULL, 0);
-	}
-	return rc;
+	return spawn_traced(REAL(posix_spawnp), pid, file, fa, attr, argv, envp, CALLER);
 }
 
 /* system() and popen() start /bin/sh from environ; the shell's pid is not returned to us. */
