@@ -19,6 +19,19 @@
 
 #define BACKLOG_LIMIT (1024ull << 20)
 #define COMMIT_EVERY_NS 1000000000ll
+
+/* Makes room for one more element in a growing array; out of memory is fatal for the writer. */
+#define GROW(arr, len, cap, first)                                                                 \
+	do {                                                                                       \
+		if ((len) == (cap)) {                                                              \
+			size_t grow_cap_ = (cap) ? (cap)*2 : (first);                             \
+			void *grow_new_ = realloc((arr), grow_cap_ * sizeof(*(arr)));              \
+			if (!grow_new_)                                                            \
+				abort();                                                           \
+			(arr) = grow_new_;                                                         \
+			(cap) = grow_cap_;                                                         \
+		}                                                                                  \
+	} while (0)
 #define COMMIT_EVERY_EVENTS 32768u
 
 struct proc {
@@ -121,14 +134,7 @@ static struct proc *proc_get(int pid)
 	uint64_t *i = hashmap_u64_get(&W.proc_by_pid, (uint64_t)pid);
 	if (i)
 		return &W.procs[*i];
-	if (W.nprocs == W.cap_procs) {
-		size_t nc = W.cap_procs ? W.cap_procs * 2 : 64;
-		struct proc *np = realloc(W.procs, nc * sizeof(*np));
-		if (!np)
-			abort();
-		W.procs = np;
-		W.cap_procs = nc;
-	}
+	GROW(W.procs, W.nprocs, W.cap_procs, 64);
 	struct proc *p = &W.procs[W.nprocs];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
@@ -163,14 +169,7 @@ static struct thr *thr_get(int pid, int tid, int64_t ts)
 			t->end_ns = ts;
 		return t;
 	}
-	if (W.nthrs == W.cap_thrs) {
-		size_t nc = W.cap_thrs ? W.cap_thrs * 2 : 256;
-		struct thr *nt = realloc(W.thrs, nc * sizeof(*nt));
-		if (!nt)
-			abort();
-		W.thrs = nt;
-		W.cap_thrs = nc;
-	}
+	GROW(W.thrs, W.nthrs, W.cap_thrs, 256);
 	struct thr *t = &W.thrs[W.nthrs];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -399,14 +398,7 @@ static void write_object(struct collect *c, const struct obj_rec *o)
 
 static struct obj_rec *obj_push(struct image_state *st, struct collect_image *img, uint64_t addr)
 {
-	if (W.nobjs == W.cap_objs) {
-		size_t nc = W.cap_objs ? W.cap_objs * 2 : 1024;
-		struct obj_rec *no = realloc(W.objs, nc * sizeof(*no));
-		if (!no)
-			abort();
-		W.objs = no;
-		W.cap_objs = nc;
-	}
+	GROW(W.objs, W.nobjs, W.cap_objs, 1024);
 	struct obj_rec *o = &W.objs[W.nobjs++];
 	memset(o, 0, sizeof(*o));
 	uint64_t *head = hashmap_u64_get(&st->objs, addr);
@@ -870,14 +862,7 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 			o->destroyed_ts = r->ts;
 			/* Another thread's later use reached us first: fix it at the end. */
 			if (o->max_ts > r->ts) {
-				if (W.nfixups == W.cap_fixups) {
-					size_t nc = W.cap_fixups ? W.cap_fixups * 2 : 64;
-					struct obj_fixup *nf = realloc(W.fixups, nc * sizeof(*nf));
-					if (!nf)
-						abort();
-					W.fixups = nf;
-					W.cap_fixups = nc;
-				}
+				GROW(W.fixups, W.nfixups, W.cap_fixups, 64);
 				W.fixups[W.nfixups++] =
 					(struct obj_fixup){(uint32_t)(o - W.objs) + 1, r->ts};
 			}
