@@ -643,6 +643,11 @@ int collect_poll(struct collect *c, int timeout_ms)
 	return r;
 }
 
+void collect_killed(struct collect *c, pid_t pid)
+{
+	push_ctl(c, NULL, COLLECT_CTL_KILLED, pid, collect_now_rel(c), pid, 0);
+}
+
 void collect_reaped(struct collect *c, pid_t pid, int status)
 {
 	push_ctl(c, NULL, COLLECT_CTL_REAPED, pid, collect_now_rel(c), pid, status);

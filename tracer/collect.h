@@ -35,6 +35,7 @@ enum {
 	COLLECT_CTL_REAPED = 201,     /* arg = pid, wait = wait status, ts = when */
 	COLLECT_CTL_SLOT_STATS = 202, /* tid's unrecorded (arg) and producer waits (wait) */
 	COLLECT_CTL_IMAGE_START = 203, /* img connected (its hello arrived) */
+	COLLECT_CTL_KILLED = 204,      /* arg = pid weft sent SIGKILL to (--timeout, deadlock) */
 };
 
 /*
@@ -117,6 +118,8 @@ size_t collect_drain(struct collect *c);
 /* Returns a batch the writer is done with, for reuse. */
 void collect_batch_release(struct collect_batch *b);
 void collect_batches_free(void);
+/* Notes that weft itself sent SIGKILL to pid. */
+void collect_killed(struct collect *c, pid_t pid);
 /* Records a reaped child's status. */
 void collect_reaped(struct collect *c, pid_t pid, int status);
 /* Number of open connections (traced process images still alive). */

@@ -465,9 +465,11 @@ int weft_cmd_run(int argc, char **argv)
 			/* SIGTERM was not enough (handled, ignored, or a thread holds it up). */
 			pid_t pids[4096];
 			int n = collect_live_pids(&c, pids, 4096);
-			kill(pid, SIGKILL);
+			if (kill(pid, SIGKILL) == 0)
+				collect_killed(&c, pid);
 			for (int k = 0; k < n; k++)
-				kill(pids[k], SIGKILL);
+				if (kill(pids[k], SIGKILL) == 0)
+					collect_killed(&c, pids[k]);
 		}
 		if (c.writer_failed)
 			break;

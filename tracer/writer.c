@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ struct proc {
 	char *name; /* multiprocessing's Process name */
 	int64_t start_ns, end_ns, exit_code, exit_signal;
 	int have_exit_event;
+	int killed; /* weft sent it SIGKILL */
 };
 
 struct thr {
@@ -699,6 +701,9 @@ static void handle_ctl(struct collect *c, const struct collect_seg *r)
 			p->end_ns = st->last_ts > 0 ? st->last_ts : r->ts;
 		break;
 	}
+	case COLLECT_CTL_KILLED:
+		proc_get((int)r->arg)->killed = 1;
+		break;
 	case COLLECT_CTL_REAPED: {
 		struct proc *p = proc_get((int)r->arg);
 		set_exit_status(p, (int)r->wait);
@@ -1108,6 +1113,12 @@ int writer_stop_and_join(struct collect *c)
 
 	for (size_t i = 0; i < W.nprocs; i++) {
 		struct proc *p = &W.procs[i];
+		/*
+		 * Killed by weft, and its parent reaped it but died before saying
+		 * so: SIGKILL is the only way such a process can have ended.
+		 */
+		if (p->killed && p->exit_code == INT64_MIN && p->exit_signal == INT64_MIN)
+			p->exit_signal = SIGKILL;
 		if (p->end_ns == INT64_MIN && p->start_ns != INT64_MIN)
 			p->end_ns = W.max_ts;
 		if (store_writer_process(c->store, p->pid, p->ppid, p->argv, p->start_ns, p->end_ns,
