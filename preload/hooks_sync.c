@@ -317,15 +317,28 @@ DESTROY_HOOK(pthread_barrier_destroy, pthread_barrier_t, WEFT_OBJ_BARRIER)
 
 /* ---- semaphores (return -1 and set errno) -------------------------------- */
 
+/*
+ * For the race detector every operation on a traced semaphore counts, the
+ * folded ones too: Condition.wait lets go of its lock and takes it back
+ * inside a method recorded as one event, and that hand-off orders memory.
+ */
+static int sem_races(int rc, sem_t *s)
+{
+	if (WEFT_UNLIKELY(weft_races_on) && rc == 0 && weft_sem_traced(s))
+		weft_races_sync(1, s, 1);
+	return rc;
+}
+
 static void record_sem(int rc, int err, sem_t *s, uint64_t ts, uint64_t wait, void *caller)
 {
+	sem_races(rc, s);
 	record_acquire(rc == 0 ? 0 : err, WEFT_OBJ_SEMAPHORE, s, ts, wait, 0, caller);
 }
 
 WEFT_HOOK int sem_wait(sem_t *s)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
-		return REAL(sem_wait)(s);
+		return sem_races(REAL(sem_wait)(s), s);
 	int saved = errno;
 	uint64_t wait = 0, ts;
 	int rc = REAL(sem_trywait)(s);
@@ -346,7 +359,7 @@ WEFT_HOOK int sem_wait(sem_t *s)
 WEFT_HOOK int sem_trywait(sem_t *s)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
-		return REAL(sem_trywait)(s);
+		return sem_races(REAL(sem_trywait)(s), s);
 	int rc = REAL(sem_trywait)(s);
 	record_sem(rc, errno, s, weft_now(), 0, CALLER);
 	return rc;
@@ -355,7 +368,7 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 WEFT_HOOK int sem_timedwait(sem_t *s, const struct timespec *abs)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
-		return REAL(sem_timedwait)(s, abs);
+		return sem_races(REAL(sem_timedwait)(s, abs), s);
 	uint64_t t0 = weft_now();
 	int rc = REAL(sem_timedwait)(s, abs);
 	uint64_t ts = weft_now();
@@ -366,7 +379,7 @@ WEFT_HOOK int sem_timedwait(sem_t *s, const struct timespec *abs)
 WEFT_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
-		return REAL(sem_clockwait)(s, clk, abs);
+		return sem_races(REAL(sem_clockwait)(s, clk, abs), s);
 	uint64_t t0 = weft_now();
 	int rc = REAL(sem_clockwait)(s, clk, abs);
 	uint64_t ts = weft_now();
@@ -376,6 +389,8 @@ WEFT_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 
 WEFT_HOOK int sem_post(sem_t *s)
 {
+	if (WEFT_UNLIKELY(weft_races_on) && weft_sem_traced(s))
+		weft_races_sync(0, s, 1);
 	if (weft_should_record() && weft_sem_traced(s))
 		weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0, 0, CALLER,
 			    NULL, 0);

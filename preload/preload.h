@@ -139,6 +139,9 @@ struct weft_tls {
 	int gil_phase;		 /* where this thread is in take_gil/drop_gil */
 	uint64_t gil_t0;	 /* when the current take_gil began */
 	uint8_t *py_defined;	 /* bitmap: code ids already defined in this ring */
+	void *races;		 /* race detector state (preload/races.c), or NULL */
+	int races_none;		 /* no thread index was left for this thread */
+	int in_races;		 /* inside the race detector: lock hooks pass through */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
@@ -203,6 +206,23 @@ void weft_python_init(void);
  * inside the recorder (guard set).
  */
 int weft_python_stack(void **pcs, int max);
+/* The same, every frame whatever the stack mode. */
+int weft_python_stack_full(void **pcs, int max);
+/* Defines in this thread's ring the code ids of Python frame words recorded elsewhere. */
+void weft_python_define_frames(const uint64_t *words, int n);
+
+/* ---- the race detector (preload/races.c) ---- */
+
+extern int weft_races_on;
+/* A lock, semaphore or condition operation: happens-before and the locks held. */
+void weft_races_sync(int acquire, const void *obj, int lock_like);
+/* The calling thread ends: its thread index is free again. */
+void weft_races_thread_end(void);
+#define WEFT_RACES_SYNC(acquire, obj, lock_like)                                                   \
+	do {                                                                                       \
+		if (WEFT_UNLIKELY(weft_races_on))                                                  \
+			weft_races_sync(acquire, obj, lock_like);                                  \
+	} while (0)
 /* The sem_t worth recording in a Python process (see preload/python.c). */
 void weft_pysem_add(const void *sem);
 int weft_pysem_has(const void *sem);
@@ -226,6 +246,10 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len);
  */
 void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
 		 int64_t arg, void *caller, const void *payload, uint32_t payload_len);
+/* The same with the stack given (pcs, n) instead of taken here. */
+void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
+			uint64_t wait, int64_t arg, void *const *pcs, int n, const void *payload,
+			uint32_t payload_len);
 
 
 

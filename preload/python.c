@@ -22,6 +22,7 @@
  * queue classes around calls into the _weft module defined here.
  */
 #include "preload/preload.h"
+#include "preload/pyapi.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -34,61 +35,14 @@ uintptr_t weft_pyrt_lo, weft_pyrt_len;
 
 /* ---- the C API, looked up at run time ------------------------------------ */
 
-typedef struct py_object PyObject;
-typedef long py_ssize_t;
-typedef PyObject *(*py_fastcall)(PyObject *, PyObject *const *, py_ssize_t);
-
-struct py_method_def {
-	const char *ml_name;
-	void *ml_meth;
-	int ml_flags;
-	const char *ml_doc;
-};
-#define PY_METH_FASTCALL 0x0080
-#define PY_FILE_INPUT 257
-
-#define PY_FUNCS(X)                                                                                \
-	X(int, Py_IsInitialized, (void))                                                           \
-	X(int, PyGILState_Check, (void))                                                           \
-	X(int, PySys_AddAuditHook, (int (*)(const char *, PyObject *, void *), void *))           \
-	X(const char *, Py_GetVersion, (void))                                                     \
-	X(PyObject *, PyEval_GetFrame, (void))                                                     \
-	X(PyObject *, PyFrame_GetBack, (PyObject *))                                               \
-	X(PyObject *, PyFrame_GetCode, (PyObject *))                                               \
-	X(int, PyFrame_GetLineNumber, (PyObject *))                                                \
-	X(PyObject *, PyObject_GetAttrString, (PyObject *, const char *))                          \
-	X(int, PyObject_SetAttrString, (PyObject *, const char *, PyObject *))                     \
-	X(const char *, PyUnicode_AsUTF8, (PyObject *))                                            \
-	X(long long, PyLong_AsLongLong, (PyObject *))                                              \
-	X(unsigned long long, PyLong_AsUnsignedLongLong, (PyObject *))                             \
-	X(PyObject *, PyLong_FromUnsignedLongLong, (unsigned long long))                           \
-	X(void, Py_IncRef, (PyObject *))                                                           \
-	X(void, Py_DecRef, (PyObject *))                                                           \
-	X(PyObject *, PyCFunction_NewEx, (struct py_method_def *, PyObject *, PyObject *))         \
-	X(PyObject *, PyModule_New, (const char *))                                                \
-	X(PyObject *, PyDict_New, (void))                                                          \
-	X(int, PyDict_SetItemString, (PyObject *, const char *, PyObject *))                       \
-	X(PyObject *, PyEval_GetBuiltins, (void))                                                  \
-	X(PyObject *, Py_CompileString, (const char *, const char *, int))                         \
-	X(PyObject *, PyEval_EvalCode, (PyObject *, PyObject *, PyObject *))                       \
-	X(PyObject *, PyErr_Occurred, (void))                                                      \
-	X(void, PyErr_Clear, (void))                                                               \
-	X(void, PyErr_Print, (void))                                                               \
-	X(PyObject *, PyUnicode_FromString, (const char *))                                        \
-	X(void *, PyThreadState_GetInterpreter, (void *))                                          \
-	X(void *, PyGILState_GetThisThreadState, (void))                                           \
-	X(void *, PyInterpreterState_Main, (void))
-
-static struct {
-#define PY_FIELD(ret, name, args) ret(*name) args;
-	PY_FUNCS(PY_FIELD)
-#undef PY_FIELD
-	PyObject *none;
-	void *(*current_tstate)(void); /* this thread's state, NULL without the GIL; never fails */
-} py;
+struct weft_pyapi weft_py;
+#define py weft_py
 
 static int py_ok;	      /* the API was found and the version is supported */
 static int py_booted;	      /* the bootstrap ran in this process */
+static char *races_config;    /* WEFT_RACES: the race detector's scope ("" = the program's
+				 directory), NULL when off */
+static PyObject *races_main;  /* the bootstrap's _races_main */
 static uintptr_t gil_base;    /* struct _gil_runtime_state, once learned */
 static int gil_learn_failed;
 static unsigned long gil_interval_seen;
@@ -302,6 +256,7 @@ void weft_pysem_del(const void *sem)
 static PyObject *code_keys[CODES];
 static uint32_t code_ids[CODES];
 static uint8_t code_ours[CODES + 1]; /* 1: weft's bootstrap, 2: threading.py/queue.py */
+static PyObject *code_by_id[CODES + 1];
 static uint32_t next_code = 1;
 
 static const char *attr_utf8(PyObject *o, const char *name, PyObject **hold)
@@ -371,6 +326,7 @@ static uint32_t code_id(PyObject *code)
 				return 0;
 			code_keys[j] = code;
 			code_ids[j] = next_code++;
+			code_by_id[code_ids[j]] = code;
 			py.Py_IncRef(code);
 			PyObject *hold = NULL;
 			const char *file = attr_utf8(code, "co_filename", &hold);
@@ -406,7 +362,7 @@ static int in_main_interpreter(void)
 	       py.PyThreadState_GetInterpreter(ts) == py.PyInterpreterState_Main();
 }
 
-int weft_python_stack(void **pcs, int max)
+static int python_stack(void **pcs, int max, int full)
 {
 	if (!py_booted || !in_main_interpreter())
 		return 0;
@@ -424,12 +380,11 @@ int weft_python_stack(void **pcs, int max)
 			 * queue.py frames only in full stacks, so a caller stack
 			 * points at the user's line.
 			 */
-			if (id && code_ours[id] != 1 &&
-			    (code_ours[id] != 2 || weft_stacks == WEFT_STACKS_FULL)) {
+			if (id && code_ours[id] != 1 && (code_ours[id] != 2 || full)) {
 				define_code(id, code);
 				int line = py.PyFrame_GetLineNumber(f);
 				pcs[n++] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
-				if (weft_stacks != WEFT_STACKS_FULL) {
+				if (!full) {
 					py.Py_DecRef(code);
 					break;
 				}
@@ -443,6 +398,31 @@ int weft_python_stack(void **pcs, int max)
 	if (f)
 		py.Py_DecRef(f);
 	return n;
+}
+
+int weft_python_stack(void **pcs, int max)
+{
+	return python_stack(pcs, max, weft_stacks == WEFT_STACKS_FULL);
+}
+
+int weft_python_stack_full(void **pcs, int max)
+{
+	return python_stack(pcs, max, 1);
+}
+
+void weft_python_define_frames(const uint64_t *words, int n)
+{
+	struct weft_tls *t = &weft_tls;
+	int g = t->guard;
+	t->guard = 1;
+	t->internal++;
+	for (int i = 0; i < n; i++) {
+		uint64_t id = WEFT_PYFRAME_CODE(words[i]);
+		if ((words[i] & WEFT_PYFRAME_BIT) && id < CODES && code_by_id[id])
+			define_code((uint32_t)id, code_by_id[id]);
+	}
+	t->internal--;
+	t->guard = g;
 }
 
 /*
@@ -633,6 +613,12 @@ static int set_int(PyObject *d, const char *name, long long v)
 	return rc;
 }
 
+static void warn_line(const char *msg)
+{
+	ssize_t w = write(2, msg, strlen(msg));
+	(void)w;
+}
+
 /* Runs the bootstrap in its own namespace; a failure is reported, never raised. */
 static void boot(void)
 {
@@ -671,6 +657,23 @@ static void boot(void)
 	PY_CONST("OBJ_QUEUE", WEFT_OBJ_QUEUE)
 	PY_CONST("OBJ_BARRIER", WEFT_OBJ_BARRIER)
 #undef PY_CONST
+	if (races_config && py.races_api) {
+		for (struct py_method_def *m = weft_races_methods; m->ml_name; m++) {
+			PyObject *fn = py.PyCFunction_NewEx(m, NULL, NULL);
+			if (!fn || py.PyDict_SetItemString(g, m->ml_name, fn) < 0)
+				goto fail;
+			py.Py_DecRef(fn);
+		}
+		PyObject *scope = py.PyUnicode_FromString(races_config);
+		if (!scope || py.PyDict_SetItemString(g, "RACES", scope) < 0)
+			goto fail;
+		py.Py_DecRef(scope);
+	} else {
+		if (races_config)
+			warn_line("weft: warning: this interpreter lacks what the race detector needs;"
+				  " --races is off\n");
+		py.PyDict_SetItemString(g, "RACES", py.none);
+	}
 	PyObject *code = py.Py_CompileString(weft_python_boot, "<weft>", PY_FILE_INPUT);
 	if (!code)
 		goto fail;
@@ -679,6 +682,11 @@ static void boot(void)
 	if (!r)
 		goto fail;
 	py.Py_DecRef(r);
+	if (races_config) {
+		races_main = py.PyDict_GetItemString(g, "_races_main");
+		if (races_main)
+			py.Py_IncRef(races_main);
+	}
 	py.Py_DecRef(g);
 	return;
 fail:
@@ -693,25 +701,57 @@ fail:
 		py.Py_DecRef(g);
 }
 
+/*
+ * With --races the script (or -c command) is compiled instrumented and run
+ * here, in __main__'s namespace; then a SystemExit ends the interpreter's
+ * own run_file, which exits the way it would have after the script, and an
+ * exception from the script propagates to be printed as usual.
+ */
+static int run_main_instrumented(const char *event, PyObject *args)
+{
+	PyObject *ev = py.PyUnicode_FromString(event);
+	PyObject *arg = ev ? py.PyTuple_GetItem(args, 0) : NULL; /* borrowed */
+	PyObject *code = arg ? py.PyObject_CallFunctionObjArgs(races_main, ev, arg, NULL) : NULL;
+	if (ev)
+		py.Py_DecRef(ev);
+	if (!code || code == py.none) {
+		py.PyErr_Clear();
+		if (code)
+			py.Py_DecRef(code);
+		return 0;
+	}
+	PyObject *mainmod = py.PyImport_AddModule("__main__"); /* borrowed */
+	PyObject *d = mainmod ? py.PyModule_GetDict(mainmod) : NULL;
+	if (!d) {
+		py.Py_DecRef(code);
+		py.PyErr_Clear();
+		return 0;
+	}
+	PyObject *r = py.PyEval_EvalCode(code, d, d);
+	py.Py_DecRef(code);
+	if (!r)
+		return -1;
+	py.Py_DecRef(r);
+	py.PyErr_SetNone(*py.exc_system_exit);
+	return -1;
+}
+
 static int audit_hook(const char *event, PyObject *args, void *data)
 {
-	(void)args;
 	(void)data;
 	if (!py_booted && !strncmp(event, "cpython.run_", 12) && weft_on) {
 		int saved = weft_tls.guard;
 		boot();
 		weft_tls.guard = saved;
+		if (races_main && weft_races_on &&
+		    (!strcmp(event, "cpython.run_file") || !strcmp(event, "cpython.run_command")))
+			return run_main_instrumented(event, args);
 	}
 	return 0;
 }
 
 /* ---- start-up ---------------------------------------------------------------------- */
 
-static void warn_line(const char *msg)
-{
-	ssize_t w = write(2, msg, strlen(msg));
-	(void)w;
-}
 
 void weft_python_init(void)
 {
@@ -726,6 +766,26 @@ void weft_python_init(void)
 	PY_FUNCS(PY_LOOKUP)
 #undef PY_LOOKUP
 	py.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
+	py.races_api = 1;
+#define PY_LOOKUP_OPT(ret, name, args)                                                             \
+	if (!(py.name = (ret(*) args)dlsym(RTLD_DEFAULT, #name)))                                  \
+		py.races_api = 0;
+	PY_RACES_FUNCS(PY_LOOKUP_OPT)
+#undef PY_LOOKUP_OPT
+#define PY_LOOKUP_DATA(name)                                                                       \
+	if (!(py.name = dlsym(RTLD_DEFAULT, #name)))                                               \
+		py.races_api = 0;
+	PY_RACES_DATA(PY_LOOKUP_DATA)
+#undef PY_LOOKUP_DATA
+	py.true_obj = dlsym(RTLD_DEFAULT, "_Py_TrueStruct");
+	py.false_obj = dlsym(RTLD_DEFAULT, "_Py_FalseStruct");
+	if (!py.true_obj || !py.false_obj)
+		py.races_api = 0;
+	py.exc_key_error = dlsym(RTLD_DEFAULT, "PyExc_KeyError");
+	py.exc_index_error = dlsym(RTLD_DEFAULT, "PyExc_IndexError");
+	py.exc_system_exit = dlsym(RTLD_DEFAULT, "PyExc_SystemExit");
+	if (!py.exc_key_error || !py.exc_index_error || !py.exc_system_exit)
+		py.races_api = 0;
 	py.current_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
 	if (!py.current_tstate)
 		py.current_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
@@ -752,6 +812,9 @@ void weft_python_init(void)
 	weft_pyrt_lo = (uintptr_t)rt;
 	weft_pyrt_len = sym->st_size;
 	py_ok = 1;
+	const char *rc = getenv("WEFT_RACES");
+	if (rc)
+		races_config = strdup(rc);
 	char v[32];
 	snprintf(v, sizeof(v), "%d.%d", major, minor);
 	meta("python.version", v);

@@ -13,6 +13,366 @@ if _threading is None:
     import threading as _threading
 import queue as _queue
 
+# The race detector (weft run --races): RACES is its scope ("" = the
+# program's own directory) or None when it is off. _HB is the
+# happens-before hook the wrappers below call around synchronizations.
+_HB = None
+
+
+def _races_setup(config):
+    """Installs the import-time instrumentation; returns False when it cannot run."""
+    global _HB
+
+    class _Probe:
+        pass
+
+    if not _weft_races_init(_Probe, _threading.local):
+        sys.stderr.write("weft: warning: the race detector cannot run in this interpreter;"
+                         " --races is off\n")
+        return False
+    _HB = _weft_hb
+    _races.scope = [p for p in config.split(":") if p]
+    sys.meta_path.insert(0, _RaceFinder())
+    main = sys.modules.get("__main__")
+    if main is not None:
+        _races.inject(main.__dict__)  # python -m: runpy runs the module in __main__'s namespace
+    return True
+
+
+class _races:
+    """Where instrumentation applies, and how modules get the detector's functions."""
+
+    scope = []
+    names = ("_weft_gi", "_weft_si", "_weft_di", "_weft_ai", "_weft_ga", "_weft_sa",
+             "_weft_da", "_weft_aa", "_weft_mc", "_weft_in", "_weft_gg", "_weft_gw")
+    funcs = 0
+    instrument = None
+
+    @staticmethod
+    def inject(d):
+        g = globals()
+        for n in _races.names:
+            d[n] = g[n]
+
+    @staticmethod
+    def default_scope(directory):
+        import os
+        if not _races.scope:
+            _races.scope = [directory]
+        _races.scope = [os.path.realpath(p) for p in _races.scope]
+
+    @staticmethod
+    def in_scope(path):
+        import os
+        if not _races.scope:
+            _races.default_scope(os.getcwd())
+        real = os.path.realpath(path)
+        for d in _races.scope:
+            if real == d or real.startswith(d.rstrip("/") + "/"):
+                rest = real[len(d):]
+                # A virtualenv under the project is still somebody else's code.
+                return "/site-packages/" not in rest and "/dist-packages/" not in rest
+        return False
+
+
+class _RaceFinder:
+    """Hands modules in scope to _RaceLoader, which instruments them."""
+
+    def __init__(self):
+        import importlib.machinery as m
+        import ast  # imported now: the finder must not import while finding
+        import os
+        self.machinery = m
+        self.loader = _race_loader(m)
+        self.busy = False
+
+    def find_spec(self, name, path=None, target=None):
+        if self.busy:
+            return None
+        m = self.machinery
+        self.busy = True
+        try:
+            spec = m.PathFinder.find_spec(name, path, target)
+            if (spec is None or not isinstance(spec.loader, m.SourceFileLoader)
+                    or not spec.origin or not _races.in_scope(spec.origin)):
+                return None
+            spec.loader = self.loader(name, spec.origin)
+            return spec
+        except Exception:
+            return None
+        finally:
+            self.busy = False
+
+
+def _race_loader(m):
+    class _RaceLoader(m.SourceFileLoader):
+        # Never from or into __pycache__: instrumented code must not outlive the run.
+        def get_code(self, fullname):
+            path = self.get_filename(fullname)
+            return _instrument(self.get_data(path), path)
+
+        def exec_module(self, module):
+            _races.inject(module.__dict__)
+            super().exec_module(module)
+
+    return _RaceLoader
+
+
+def _races_main(event, arg):
+    """The code to run as __main__ instead of the interpreter's (None: run it as usual)."""
+    import os
+    try:
+        main = sys.modules["__main__"].__dict__
+        if event == "cpython.run_file":
+            path = os.fsdecode(arg)
+            if not os.path.isfile(path) or not path.endswith(".py") and _is_archive(path):
+                return None
+            _races.default_scope(os.path.dirname(os.path.abspath(path)))
+            with open(path, "rb") as f:
+                source = f.read()
+            code = _instrument(source, path)
+            main.setdefault("__file__", path)
+            main.setdefault("__cached__", None)
+        else:
+            _races.default_scope(os.getcwd())
+            code = _instrument(arg, "<string>")
+        _races.inject(main)
+        return code
+    except BaseException:
+        import os
+        if os.environ.get("WEFT_DEBUG"):
+            import traceback
+            traceback.print_exc()
+        return None
+
+
+def _is_archive(path):
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
+def _instrument(source, path):
+    import ast
+    tree = ast.parse(source, path)
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", "replace")
+    ignored = {i + 1 for i, line in enumerate(source.splitlines())
+               if "weft: ignore-race" in line}
+    if _races.instrument is None:
+        _races.instrument = _instrumenter()
+    tree = _races.instrument(tree, ignored).visit(tree)
+    ast.fix_missing_locations(tree)
+    return compile(tree, path, "exec", dont_inherit=True)
+
+
+def _instrumenter():
+    import ast
+
+    ops = {ast.Add: 0, ast.Sub: 1, ast.Mult: 2, ast.MatMult: 3, ast.Div: 4, ast.FloorDiv: 5,
+           ast.Mod: 6, ast.Pow: 7, ast.LShift: 8, ast.RShift: 9, ast.BitAnd: 10,
+           ast.BitXor: 11, ast.BitOr: 12}
+    ITEM, ATTR, GLOBAL = 1, 2, 3
+    ATOMIC, RMW = 4, 8
+    dict_methods = {"get": 0, "setdefault": ATOMIC, "pop": ATOMIC}
+
+    def call(name, args, like):
+        return ast.copy_location(
+            ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[]), like)
+
+    def const(v):
+        return ast.Constant(value=v)
+
+    def local_names(fn):
+        """Names a function binds (its locals), minus its global/nonlocal declarations."""
+        names, declared = set(), set()
+        a = fn.args
+        for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]:
+            if arg is not None:
+                names.add(arg.arg)
+        body = fn.body if isinstance(fn.body, list) else [fn.body]
+        stack = list(body)
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (ast.Global, ast.Nonlocal)):
+                declared.update(n.names)
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                names.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(n.name)
+                continue  # its body is its own scope
+            elif isinstance(n, ast.Lambda):
+                continue
+            elif isinstance(n, ast.alias):
+                names.add((n.asname or n.name).split(".")[0])
+            elif isinstance(n, ast.ExceptHandler) and n.name:
+                names.add(n.name)
+            stack.extend(ast.iter_child_nodes(n))
+        return names - declared, declared
+
+    class Instrument(ast.NodeTransformer):
+        def __init__(self, tree, ignored):
+            self.ignored = ignored
+            # Module globals some function assigns (declares `global`): shared mutable state.
+            self.shared = {name for n in ast.walk(tree) if isinstance(n, ast.Global)
+                           for name in n.names}
+            self.imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+                             if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+            _races.funcs += 1
+            self.scopes = [(_races.funcs, None, set())]  # (func id, locals, declared global)
+
+        def site(self, what, acc, text=None):
+            return const(_weft_site(what, acc, self.scopes[-1][0], text))
+
+        def skip(self, node):
+            return getattr(node, "lineno", None) in self.ignored
+
+        def is_global(self, name):
+            if name not in self.shared:
+                return False
+            for _, local, declared in reversed(self.scopes):
+                if local is None or name in declared:
+                    return True
+                if name in local:
+                    return False
+            return True
+
+        def text(self, node):
+            t = ast.unparse(node)
+            return t if len(t) <= 60 else t[:57] + "..."
+
+        def rmw(self, target, value):
+            """x = x + 1, d[k] = d[k] + 1: the target is read in its own value."""
+            t = ast.unparse(target)
+            return any(type(n) is type(target) and ast.unparse(n) == t for n in ast.walk(value))
+
+        def function(self, node):
+            if self.skip(node) or any(self.skip(d) for d in getattr(node, "decorator_list", ())):
+                return node
+            _races.funcs += 1
+            local, declared = local_names(node)
+            self.scopes.append((_races.funcs, local, declared))
+            try:
+                return self.generic_visit(node)
+            finally:
+                self.scopes.pop()
+
+        visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = function
+
+        def visit_ClassDef(self, node):
+            # A class body's names are its own; its methods are functions again.
+            self.scopes.append((self.scopes[-1][0], set(), set()))
+            try:
+                return self.generic_visit(node)
+            finally:
+                self.scopes.pop()
+
+        def visit_Subscript(self, node):
+            self.generic_visit(node)
+            if (not isinstance(node.ctx, ast.Load) or isinstance(node.slice, ast.Slice)
+                    or self.skip(node)):
+                return node
+            return call("_weft_gi", [node.value, node.slice,
+                                     self.site(ITEM, 0, self.text(node.value))], node)
+
+        def visit_Attribute(self, node):
+            self.generic_visit(node)
+            if (not isinstance(node.ctx, ast.Load) or self.skip(node)
+                    or isinstance(node.value, ast.Name) and node.value.id in self.imported):
+                return node
+            return call("_weft_ga", [node.value, const(node.attr), self.site(ATTR, 0)], node)
+
+        def visit_Name(self, node):
+            if not isinstance(node.ctx, ast.Load) or self.skip(node) or not self.is_global(node.id):
+                return node
+            return call("_weft_gg", [node, const(node.id), self.site(GLOBAL, 0)], node)
+
+        def visit_Call(self, node):
+            f = node.func
+            if (isinstance(f, ast.Attribute) and f.attr in dict_methods and not node.keywords
+                    and 1 <= len(node.args) <= 5 and not self.skip(node)
+                    and not any(isinstance(a, ast.Starred) for a in node.args)):
+                obj = self.visit(f.value)
+                args = [self.visit(a) for a in node.args]
+                site = self.site(ITEM, dict_methods[f.attr], self.text(f.value))
+                return call("_weft_mc", [obj, const(f.attr), site] + args, node)
+            if isinstance(f, ast.Attribute):
+                # A method call: the object is read, the bound method is not a location.
+                f.value = self.visit(f.value)
+                node.args = [self.visit(a) for a in node.args]
+                node.keywords = [self.visit(k) for k in node.keywords]
+                return node
+            return self.generic_visit(node)
+
+        def visit_Compare(self, node):
+            self.generic_visit(node)
+            if (len(node.ops) != 1 or not isinstance(node.ops[0], (ast.In, ast.NotIn))
+                    or self.skip(node)):
+                return node
+            c = call("_weft_in", [node.left, node.comparators[0],
+                                  self.site(ITEM, 0, self.text(node.comparators[0]))], node)
+            if isinstance(node.ops[0], ast.NotIn):
+                return ast.copy_location(ast.UnaryOp(op=ast.Not(), operand=c), node)
+            return c
+
+        def visit_Assign(self, node):
+            if self.skip(node) or len(node.targets) != 1:
+                return self.generic_visit(node)
+            t = node.targets[0]
+            acc = RMW if self.rmw(t, node.value) else 0
+            if isinstance(t, ast.Subscript) and not isinstance(t.slice, ast.Slice):
+                site = self.site(ITEM, acc, self.text(t.value))
+                return ast.copy_location(ast.Expr(call("_weft_si", [
+                    self.visit(node.value), self.visit(t.value), self.visit(t.slice), site],
+                    node)), node)
+            if isinstance(t, ast.Attribute):
+                site = self.site(ATTR, acc)
+                return ast.copy_location(ast.Expr(call("_weft_sa", [
+                    self.visit(node.value), self.visit(t.value), const(t.attr), site], node)),
+                    node)
+            if isinstance(t, ast.Name) and self.is_global(t.id):
+                node.value = self.visit(node.value)
+                after = call("_weft_gw", [const(t.id), self.site(GLOBAL, acc), const(0)], node)
+                return [node, ast.copy_location(ast.Expr(after), node)]
+            return self.generic_visit(node)
+
+        def visit_AugAssign(self, node):
+            if self.skip(node) or type(node.op) not in ops:
+                return self.generic_visit(node)
+            t, op = node.target, const(ops[type(node.op)])
+            if isinstance(t, ast.Subscript) and not isinstance(t.slice, ast.Slice):
+                site = self.site(ITEM, 0, self.text(t.value))
+                return ast.copy_location(ast.Expr(call("_weft_ai", [
+                    self.visit(t.value), self.visit(t.slice), self.visit(node.value), op, site],
+                    node)), node)
+            if isinstance(t, ast.Attribute):
+                return ast.copy_location(ast.Expr(call("_weft_aa", [
+                    self.visit(t.value), const(t.attr), self.visit(node.value), op,
+                    self.site(ATTR, 0)], node)), node)
+            if isinstance(t, ast.Name) and self.is_global(t.id):
+                node.value = self.visit(node.value)
+                before = call("_weft_gw", [const(t.id), self.site(GLOBAL, 0), const(1)], node)
+                return [ast.copy_location(ast.Expr(before), node), node]
+            return self.generic_visit(node)
+
+        def visit_Delete(self, node):
+            if self.skip(node):
+                return node
+            out = []
+            for t in node.targets:
+                if isinstance(t, ast.Subscript) and not isinstance(t.slice, ast.Slice):
+                    c = call("_weft_di", [self.visit(t.value), self.visit(t.slice),
+                                          self.site(ITEM, 0, self.text(t.value))], node)
+                elif isinstance(t, ast.Attribute):
+                    c = call("_weft_da", [self.visit(t.value), const(t.attr),
+                                          self.site(ATTR, 0)], node)
+                else:
+                    out.append(ast.copy_location(ast.Delete(targets=[self.visit(t)]), node))
+                    continue
+                out.append(ast.copy_location(ast.Expr(c), node))
+            return out
+
+    return Instrument
+
 
 def _site(depth=2):
     f = sys._getframe(depth)
@@ -57,10 +417,14 @@ def _condition(cls):
             r = orig_wait(self, timeout)
         finally:
             fold(-1)
+        if _HB and r:
+            _HB(1, id(self))
         ev(EV_COND_WAIT, OBJ_CONDITION, id(self), t0, 0 if r else 110)
         return r
 
     def notify(self, n=1):
+        if _HB:
+            _HB(0, id(self))
         ev(EV_COND_SIGNAL, OBJ_CONDITION, id(self), 0, n)
         fold(1)
         try:
@@ -69,6 +433,8 @@ def _condition(cls):
             fold(-1)
 
     def notify_all(self):
+        if _HB:
+            _HB(0, id(self))
         ev(EV_COND_BROADCAST, OBJ_CONDITION, id(self), 0, 0)
         fold(1)
         try:
@@ -90,6 +456,8 @@ def _event(cls):
                 return orig_set(self)
             finally:
                 fold(-1)
+        if _HB:
+            _HB(0, id(self))
         ev(EV_EVENT_SET, OBJ_EVENT, id(self), 0, 0)
         fold(1)
         try:
@@ -110,6 +478,8 @@ def _event(cls):
             r = orig_wait(self, timeout)
         finally:
             fold(-1)
+        if _HB and r:
+            _HB(1, id(self))
         ev(EV_EVENT_WAIT, OBJ_EVENT, id(self), t0, 1 if r else 0)
         return r
 
@@ -127,11 +497,15 @@ def _semaphore(cls):
             r = orig_acquire(self, blocking, timeout)
         finally:
             fold(-1)
+        if _HB and r:
+            _HB(1, id(self))
         ev(EV_LOCK_ACQUIRE if r else EV_LOCK_FAIL, OBJ_SEMAPHORE, id(self), t0,
            0 if r else 110)
         return r
 
     def release(self, n=1):
+        if _HB:
+            _HB(0, id(self))
         ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:
@@ -150,6 +524,8 @@ def _queue_class(cls):
 
     def put(self, item, block=True, timeout=None):
         t0 = now()
+        if _HB:
+            _HB(0, id(self))
         fold(1)
         try:
             orig_put(self, item, block, timeout)
@@ -164,6 +540,8 @@ def _queue_class(cls):
             item = orig_get(self, block, timeout)
         finally:
             fold(-1)
+        if _HB:
+            _HB(1, id(self))
         ev(EV_QUEUE_GET, OBJ_QUEUE, id(self), t0, self.qsize())
         return item
 
@@ -181,12 +559,16 @@ def _simple_queue():
 
         def put(self, item, block=True, timeout=None):
             t0 = now()
+            if _HB:
+                _HB(0, id(self))
             base.put(self, item, block, timeout)
             ev(EV_QUEUE_PUT, OBJ_QUEUE, id(self), t0, base.qsize(self))
 
         def get(self, block=True, timeout=None):
             t0 = now()
             item = base.get(self, block, timeout)
+            if _HB:
+                _HB(1, id(self))
             ev(EV_QUEUE_GET, OBJ_QUEUE, id(self), t0, base.qsize(self))
             return item
 
@@ -201,25 +583,20 @@ def _simple_queue():
     _queue.SimpleQueue = SimpleQueue
 
 
-def _folded(cls, name):
-    orig = getattr(cls, name)
-
-    def method(self, *args, **kwargs):
-        fold(1)
-        try:
-            return orig(self, *args, **kwargs)
-        finally:
-            fold(-1)
-
-    setattr(cls, name, method)
-
-
 def _threads(threading):
     orig = threading.Thread._bootstrap_inner
 
     def _bootstrap_inner(self):
         thread(self.name, _get_ident())
-        return orig(self)
+        if _HB is None:
+            return orig(self)
+        # What the starter did before start() happens before the thread; all the
+        # thread did happens before a join() that sees it ended.
+        _HB(1, id(self))
+        try:
+            return orig(self)
+        finally:
+            _HB(0, id(self) + 1)
 
     threading.Thread._bootstrap_inner = _bootstrap_inner
     _get_ident = threading.get_ident
@@ -237,7 +614,18 @@ def _threads(threading):
 
     threading.Thread.__init__ = __init__
     # The start/stop handshakes (an Event, the thread state lock) are threading's own.
-    _folded(threading.Thread, "start")
+    orig_start = threading.Thread.start
+
+    def start(self):
+        if _HB:
+            _HB(0, id(self))
+        fold(1)
+        try:
+            return orig_start(self)
+        finally:
+            fold(-1)
+
+    threading.Thread.start = start
     orig_join = threading.Thread.join
 
     def join(self, timeout=None):
@@ -248,6 +636,8 @@ def _threads(threading):
         finally:
             fold(-1)
         if not self.is_alive():
+            if _HB:
+                _HB(1, id(self) + 1)
             ev(EV_THREAD_JOIN, 0, 0, t0, getattr(self, "native_id", None) or 0)
 
     threading.Thread.join = join
@@ -315,6 +705,8 @@ class _PatchAfterImport:
         return spec
 
 
+if RACES is not None:
+    _races_setup(RACES)
 _condition(_threading.Condition)
 _event(_threading.Event)
 _semaphore(_threading.Semaphore)
@@ -323,6 +715,8 @@ if "release" in _threading.BoundedSemaphore.__dict__:
     _orig_bounded_release = _threading.BoundedSemaphore.release
 
     def _bounded_release(self, n=1):
+        if _HB:
+            _HB(0, id(self))
         ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:

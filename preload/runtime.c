@@ -45,6 +45,7 @@ static uintptr_t self_lo, self_hi; /* our own text, skipped in stacks */
 
 /* Saved at start-up: the program may unset them, exec re-injects them. */
 static char env_sock[160], env_stacks[48], env_collector[48], env_lib[1024], env_clock[32];
+static char env_races[4096]; /* WEFT_RACES=scope: the Python race detector is on */
 static char env_preload[1100];
 static char sock_name[160]; /* abstract address, without the leading NUL */
 static const char *lib_path;
@@ -277,6 +278,7 @@ claimed:
 void weft_thread_retire(void)
 {
 	struct weft_tls *t = &weft_tls;
+	weft_races_thread_end();
 	if (!t->slot)
 		return;
 	__atomic_store_n(&t->slot->state, WEFT_SLOT_RETIRED, __ATOMIC_RELEASE);
@@ -364,8 +366,9 @@ void weft_count_unrecorded(void)
 		__atomic_fetch_add(&weft_tls.slot->unrecorded, 1, __ATOMIC_RELAXED);
 }
 
-void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
-		 int64_t arg, void *caller, const void *payload, uint32_t payload_len)
+static void record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+		   int64_t arg, void *caller, void *const *given, int ngiven, const void *payload,
+		   uint32_t payload_len)
 {
 	struct weft_tls *t = &weft_tls;
 	if (t->guard) {
@@ -374,6 +377,15 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 		return;
 	}
 	int saved_errno = errno;
+	/* pthread-level synchronization orders memory for the race detector (semaphores: hooks). */
+	if (WEFT_UNLIKELY(weft_races_on) && objkind >= WEFT_OBJ_MUTEX && objkind <= WEFT_OBJ_COND &&
+	    objkind != WEFT_OBJ_SEMAPHORE) {
+		if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_COND_WAIT)
+			weft_races_sync(1, obj, objkind != WEFT_OBJ_COND);
+		else if (kind == WEFT_EV_LOCK_RELEASE || kind == WEFT_EV_COND_SIGNAL ||
+			 kind == WEFT_EV_COND_BROADCAST)
+			weft_races_sync(0, obj, objkind != WEFT_OBJ_COND);
+	}
 	t->guard = 1;
 	if (WEFT_UNLIKELY(!t->slot) && claim_slot(t) < 0) {
 		/* No ring left for this thread (thousands live): count, keep the others going. */
@@ -388,6 +400,12 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 	int first = 0, nframes = 0, npy = 0;
 	/* In Python, the Python frames come first: they are what the user wrote. */
 	int gil_kind = kind >= WEFT_EV_GIL_ACQUIRE && kind <= WEFT_EV_GIL_DROP_REQUEST;
+	if (given) {
+		/* A stack the caller took itself (a race's, whatever the stack mode). */
+		nframes = ngiven < WEFT_MAX_FRAMES ? ngiven : WEFT_MAX_FRAMES;
+		memcpy(pcs, given, (size_t)nframes * sizeof(void *));
+		goto write;
+	}
 	if (weft_pyrt_len && weft_stacks != WEFT_STACKS_NONE && !gil_kind && kind < WEFT_REC_META) {
 		t->internal++;
 		npy = weft_python_stack(pcs, WEFT_MAX_FRAMES / 2);
@@ -413,6 +431,7 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 			nframes = 1;
 		}
 	}
+write:
 	if (payload_len > 4096)
 		payload_len = 4096;
 
@@ -454,6 +473,21 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 out:
 	t->guard = 0;
 	errno = saved_errno;
+}
+
+void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+		 int64_t arg, void *caller, const void *payload, uint32_t payload_len)
+{
+	record(kind, objkind, obj, ts, wait, arg, caller, NULL, 0, payload, payload_len);
+}
+
+void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
+			uint64_t wait, int64_t arg, void *const *pcs, int n, const void *payload,
+			uint32_t payload_len)
+{
+	static void *const none[1];
+	record(kind, objkind, obj, ts, wait, arg, NULL, n > 0 ? pcs : none, n > 0 ? n : 0, payload,
+	       payload_len);
 }
 
 /* ---- struct pthread's tid --------------------------------------------- */
@@ -548,6 +582,8 @@ char **weft_env_fix(char *const envp[], char **buf, size_t n, char *ldbuf, size_
 	buf[o++] = env_lib;
 	if (env_clock[0])
 		buf[o++] = env_clock;
+	if (env_races[0])
+		buf[o++] = env_races;
 	buf[o] = NULL;
 	return buf;
 }
@@ -682,6 +718,7 @@ __attribute__((constructor(101))) static void weft_init(void)
 	save_env(WEFT_ENV_STACKS, env_stacks, sizeof(env_stacks));
 	save_env(WEFT_ENV_COLLECTOR, env_collector, sizeof(env_collector));
 	save_env("WEFT_CLOCK", env_clock, sizeof(env_clock));
+	save_env("WEFT_RACES", env_races, sizeof(env_races));
 	lib_path = env_lib + strlen(WEFT_ENV_LIB) + 1;
 	snprintf(env_preload, sizeof(env_preload), "LD_PRELOAD=%s", lib_path);
 	snprintf(sock_name, sizeof(sock_name), "%s", env_sock + strlen(WEFT_ENV_SOCK) + 1);

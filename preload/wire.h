@@ -79,6 +79,7 @@ enum weft_kind {
 	WEFT_EV_EVENT_WAIT = 26,
 	WEFT_EV_PROCESS_REAP = 27,
 	WEFT_EV_LOCK_WAIT = 28, /* a blocking acquire found the lock taken and starts to wait */
+	WEFT_EV_RACE_ACCESS = 29, /* one side of a data race (made by the collector from PY_RACE) */
 	WEFT_EV_MAX_PUBLIC = 63,
 
 	WEFT_REC_OBJECT_INIT = 64, /* obj created: arg = object kind */
@@ -89,6 +90,42 @@ enum weft_kind {
 	WEFT_REC_PY_CODE = 69,	   /* arg = code id; payload "function\0file\0firstline" */
 	WEFT_REC_PY_THREAD = 70,   /* arg = Python thread ident; payload: thread name */
 	WEFT_REC_PROCESS_NAME = 71, /* payload: a label for the process (multiprocessing name) */
+	WEFT_REC_PY_RACE = 72,	    /* a data race: wait = how long ago the other access was,
+				       arg = its tid, frames = this access's stack,
+				       payload = struct weft_race_wire */
+};
+
+/* Why two unordered accesses are a problem (weft_race_wire.rule). */
+enum weft_race_rule {
+	WEFT_RACE_READ_WRITE = 1,
+	WEFT_RACE_WRITE_WRITE = 2,
+	WEFT_RACE_CHECK_THEN_ACT = 3, /* a read that missed, then a write of the same key */
+	WEFT_RACE_LOST_UPDATE = 4,    /* read-modify-write (x += 1) */
+};
+
+/* Access flags of each side of a race (arg of a race.access event). */
+enum weft_race_access {
+	WEFT_ACC_READ = 1,
+	WEFT_ACC_WRITE = 2,
+	WEFT_ACC_ATOMIC = 4,
+	WEFT_ACC_RMW = 8,
+	WEFT_ACC_MISS = 16,
+	WEFT_ACC_CTA = 32,
+};
+
+/*
+ * Payload of WEFT_REC_PY_RACE. Unless light, it is followed by uint64
+ * words: the current side's held locks (addresses), the other side's, the
+ * other side's Python frames, then its label (NUL-terminated text).
+ */
+struct weft_race_wire {
+	uint8_t rule;  /* enum weft_race_rule */
+	uint8_t light; /* 1: a repeat of a site pair already detailed: nothing follows */
+	uint8_t cur_nheld, other_nheld;
+	uint16_t cur_flags, other_flags; /* enum weft_race_access */
+	uint32_t cur_site, other_site;	 /* the detector's access site ids */
+	uint32_t other_nframes;
+	uint32_t reserved;
 };
 
 /*

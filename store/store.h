@@ -39,7 +39,8 @@
 	X(25, "event.set")                                                                         \
 	X(26, "event.wait")                                                                        \
 	X(27, "process.reap")                                                                      \
-	X(28, "lock.wait")
+	X(28, "lock.wait")                                                                         \
+	X(29, "race.access")
 
 /* Object kinds: X(code, name). Codes match enum weft_object_kind. */
 #define STORE_OBJECT_KINDS(X)                                                                      \
@@ -92,6 +93,22 @@ int store_writer_process(struct store_writer *w, int pid, int ppid, const char *
 			 int64_t start_ns, int64_t end_ns, int64_t exit_code, int64_t exit_signal);
 int store_writer_thread(struct store_writer *w, int pid, int tid, const char *name,
 			int64_t start_ns, int64_t end_ns, int64_t unrecorded, int64_t producer_waits);
+/*
+ * One data race seen by the Python race detector: side a is the earlier
+ * access (another thread's), b the one that found the race. A repeat of an
+ * already detailed pair of sites has only pid, rule, sites and b's thread
+ * and time (light = 1).
+ */
+struct store_race {
+	int pid, rule, light;
+	uint32_t site_a, site_b;
+	int tid_a, tid_b;
+	int64_t ts_a, ts_b, stack_a, stack_b;
+	int flags_a, flags_b;
+	const char *held_a, *held_b; /* object ids, comma-separated ("" none) */
+	const char *location;
+};
+int store_writer_race(struct store_writer *w, const struct store_race *r);
 /* Commits what was written so far (readers and a killed tracer see it) and begins anew. */
 int store_writer_commit(struct store_writer *w);
 /* Builds indexes and derived tables, switches to a single-file journal. */

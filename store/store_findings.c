@@ -14,6 +14,7 @@
  * a trace whose tracer was killed is analyzed the same way.
  */
 #include "store/store.h"
+#include "store/store_races.h"
 
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -1638,8 +1639,8 @@ int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, 
 	if (create_schema(&f) ||
 	    fnd_exec(&f,
 		     "DELETE FROM %s.finding_item WHERE finding_id IN (SELECT finding_id FROM"
-		     " %s.finding WHERE kind IN ('lock_order', 'misuse'));"
-		     "DELETE FROM %s.finding WHERE kind IN ('lock_order', 'misuse');",
+		     " %s.finding WHERE kind IN ('lock_order', 'misuse', 'race'));"
+		     "DELETE FROM %s.finding WHERE kind IN ('lock_order', 'misuse', 'race');",
 		     f.schema, f.schema, f.schema) ||
 	    load_objects(&f) || fnd_event_pass(&f))
 		goto out;
@@ -1647,8 +1648,13 @@ int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, 
 	check_destroys(&f);
 	flush_pending(&f);
 	find_cycles(&f);
-	if (f.failed || resolve_holders(&f) || insert_findings(&f) ||
-	    apply_suppressions(&f, &supps))
+	if (f.failed || resolve_holders(&f) || insert_findings(&f))
+		goto out;
+	if (store_build_race_findings(db, f.schema, f.err, f.errlen)) {
+		f.failed = 1;
+		goto out;
+	}
+	if (apply_suppressions(&f, &supps))
 		goto out;
 	fnd_exec(&f,
 		 "INSERT OR REPLACE INTO %s.finding_info VALUES('version', '" FINDINGS_VERSION

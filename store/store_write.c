@@ -11,7 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_EVENT, ST_OBJECT, ST_FRAME, ST_PROCESS, ST_THREAD, ST_META, ST_EVENTS_MANY, ST__COUNT };
+enum {
+	ST_EVENT,
+	ST_OBJECT,
+	ST_FRAME,
+	ST_PROCESS,
+	ST_THREAD,
+	ST_META,
+	ST_RACE,
+	ST_EVENTS_MANY,
+	ST__COUNT
+};
 
 /* Events are inserted EVENT_ROWS at a time: one statement step per row costs more than the row. */
 #define EVENT_ROWS 64
@@ -25,6 +35,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_THREAD] = "INSERT OR REPLACE INTO thr(pid,tid,name,start_ns,end_ns,unrecorded,"
 		      "producer_waits) VALUES(?,?,?,?,?,?,?)",
 	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
+	[ST_RACE] = "INSERT INTO race(pid,rule,site_a,site_b,tid_a,ts_a,flags_a,stack_a,held_a,"
+		    "tid_b,ts_b,flags_b,stack_b,held_b,location)"
+		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
 };
 
@@ -277,6 +290,34 @@ int store_writer_meta(struct store_writer *w, const char *key, const char *value
 	sqlite3_stmt *st = w->st[ST_META];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	bind_text_or_null(st, 2, value);
+	return step_reset(w, st);
+}
+
+int store_writer_race(struct store_writer *w, const struct store_race *r)
+{
+	sqlite3_stmt *st = w->st[ST_RACE];
+	sqlite3_bind_int(st, 1, r->pid);
+	sqlite3_bind_int(st, 2, r->rule);
+	sqlite3_bind_int64(st, 3, r->site_a);
+	sqlite3_bind_int64(st, 4, r->site_b);
+	sqlite3_bind_int(st, 10, r->tid_b);
+	sqlite3_bind_int64(st, 11, r->ts_b);
+	if (r->light) {
+		for (int i = 5; i <= 9; i++)
+			sqlite3_bind_null(st, i);
+		for (int i = 12; i <= 15; i++)
+			sqlite3_bind_null(st, i);
+	} else {
+		sqlite3_bind_int(st, 5, r->tid_a);
+		sqlite3_bind_int64(st, 6, r->ts_a);
+		sqlite3_bind_int(st, 7, r->flags_a);
+		sqlite3_bind_int64(st, 8, r->stack_a);
+		bind_text_or_null(st, 9, r->held_a);
+		sqlite3_bind_int(st, 12, r->flags_b);
+		sqlite3_bind_int64(st, 13, r->stack_b);
+		bind_text_or_null(st, 14, r->held_b);
+		bind_text_or_null(st, 15, r->location);
+	}
 	return step_reset(w, st);
 }
 

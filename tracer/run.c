@@ -37,7 +37,11 @@ static void usage(FILE *f)
 		   "found) or wait\n"
 		   "  --fail-on KINDS     exit 3 when findings of these kinds exist "
 		   "(race,lock_order,deadlock,misuse or all)\n"
-		   "  --suppressions FILE findings to leave out (docs/FINDINGS.md)\n");
+		   "  --suppressions FILE findings to leave out (docs/FINDINGS.md)\n"
+		   "  --races             find data races in Python code (the program's own "
+		   "modules)\n"
+		   "  --races-scope PATH  instrument the Python modules under PATH instead "
+		   "(repeatable; implies --races)\n");
 }
 
 /*
@@ -236,6 +240,8 @@ int weft_cmd_run(int argc, char **argv)
 	const char *fail_on = NULL, *suppressions = NULL;
 	int deadlock_stop = 1;
 	double timeout = 0;
+	int races = 0;
+	char races_scope[4000] = "";
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -249,13 +255,18 @@ int weft_cmd_run(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (!strcmp(a, "--races")) {
+			races = 1;
+			continue;
+		}
 		const char *val = NULL;
 		const char *eq = strchr(a, '=');
 		char opt[64];
 		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
 		if (!strcmp(opt, "-o") || !strcmp(opt, "--output") || !strcmp(opt, "--stacks") ||
 		    !strcmp(opt, "--timeout") || !strcmp(opt, "--on-deadlock") ||
-		    !strcmp(opt, "--fail-on") || !strcmp(opt, "--suppressions")) {
+		    !strcmp(opt, "--fail-on") || !strcmp(opt, "--suppressions") ||
+		    !strcmp(opt, "--races-scope")) {
 			if (eq)
 				val = eq + 1;
 			else if (i + 1 < argc)
@@ -291,6 +302,21 @@ int weft_cmd_run(int argc, char **argv)
 				return 2;
 			}
 			suppressions = val;
+		} else if (!strcmp(opt, "--races-scope")) {
+			char real[PATH_MAX];
+			if (!realpath(val, real)) {
+				weft_error("--races-scope %s: %s", val, strerror(errno));
+				return 2;
+			}
+			size_t used = strlen(races_scope);
+			if (strchr(real, ':') ||
+			    used + strlen(real) + 2 > sizeof(races_scope)) {
+				weft_error("--races-scope %s: path too long or contains ':'", val);
+				return 2;
+			}
+			snprintf(races_scope + used, sizeof(races_scope) - used, "%s%s",
+				 used ? ":" : "", real);
+			races = 1;
 		} else if (!strcmp(opt, "--stacks")) {
 			if (parse_stacks(val) < 0) {
 				weft_error("--stacks takes none, caller or full, not '%s'", val);
@@ -355,6 +381,7 @@ int weft_cmd_run(int argc, char **argv)
 	}
 	c.stacks = parse_stacks(stacks_name);
 	write_meta(w, cmd, stacks_name, c.use_tsc, c.start_mono_ns);
+	store_writer_meta(w, "races", !races ? "off" : races_scope[0] ? races_scope : "program");
 
 	/* Orphans of the program are reparented to us, so none escapes the trace. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -389,6 +416,10 @@ int weft_cmd_run(int argc, char **argv)
 		setenv(WEFT_ENV_STACKS, stacks_name, 1);
 		setenv(WEFT_ENV_COLLECTOR, pidbuf, 1);
 		setenv(WEFT_ENV_LIB, lib, 1);
+		if (races)
+			setenv("WEFT_RACES", races_scope, 1);
+		else
+			unsetenv("WEFT_RACES");
 		setenv("WEFT_CLOCK", c.use_tsc ? "tsc" : "monotonic", 1);
 		execv(path, cmd);
 		int e = errno;

@@ -718,6 +718,78 @@ static void handle_ctl(struct collect *c, const struct collect_seg *r)
 	}
 }
 
+/* The object ids of lock addresses a race record lists, comma-separated. */
+static void held_ids(struct image_state *st, const uint64_t *addrs, unsigned n, int64_t ts,
+		     char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (unsigned i = 0; i < n && o < len; i++) {
+		struct obj_rec *ob = obj_find(st, addrs[i], ts);
+		if (ob && ob->id)
+			o += (size_t)snprintf(buf + o, len - o, "%s%lld", o ? "," : "",
+					      (long long)ob->id);
+	}
+}
+
+/*
+ * A data race from the Python race detector: both accesses become
+ * race.access events (the earlier one in the other thread, back in time)
+ * and a row of the race table ties them together.
+ */
+static void race_record(struct collect *c, struct collect_image *img, const struct collect_rec *r,
+			int64_t stack)
+{
+	struct weft_race_wire h;
+	if (r->payload_len < sizeof(h))
+		return;
+	memcpy(&h, r->payload, sizeof(h));
+	struct store_race sr = {0};
+	sr.pid = img->pid;
+	sr.rule = h.rule;
+	sr.light = h.light;
+	sr.site_a = h.other_site;
+	sr.site_b = h.cur_site;
+	sr.tid_b = r->tid;
+	sr.ts_b = r->ts;
+	char held_a[256], held_b[256];
+	char *label = NULL;
+	if (!h.light) {
+		const uint64_t *w = (const uint64_t *)(const void *)(r->payload + sizeof(h));
+		size_t words = (r->payload_len - sizeof(h)) / 8;
+		size_t need = (size_t)h.cur_nheld + h.other_nheld + h.other_nframes;
+		if (need > words || h.other_nframes > WEFT_MAX_FRAMES + 8) {
+			c->events_lost++;
+			weft_warn("pid %d tid %d: malformed race record skipped", img->pid, r->tid);
+			return;
+		}
+		struct image_state *st = img_state(img);
+		sr.tid_a = (int)r->arg;
+		sr.ts_a = r->ts - r->wait;
+		sr.flags_a = h.other_flags;
+		sr.flags_b = h.cur_flags;
+		held_ids(st, w, h.cur_nheld, sr.ts_b, held_b, sizeof(held_b));
+		held_ids(st, w + h.cur_nheld, h.other_nheld, sr.ts_a, held_a, sizeof(held_a));
+		sr.held_a = held_a;
+		sr.held_b = held_b;
+		const uint64_t *other = w + h.cur_nheld + h.other_nheld;
+		/* Race stacks are kept whatever --stacks says: they are the finding. */
+		sr.stack_b = stack ? stack : stack_id_for(c, img, r->frames, r->nframes);
+		sr.stack_a = stack_id_for(c, img, other, h.other_nframes);
+		size_t rest = r->payload_len - sizeof(h) - need * 8;
+		label = strndup((const char *)(other + h.other_nframes), rest);
+		sr.location = label;
+		thr_get(img->pid, sr.tid_a, sr.ts_a);
+		write_event(c, img->pid, sr.tid_a, WEFT_EV_RACE_ACCESS, sr.ts_a, 0, 0, sr.flags_a,
+			    sr.stack_a);
+		write_event(c, img->pid, sr.tid_b, WEFT_EV_RACE_ACCESS, sr.ts_b, 0, 0, sr.flags_b,
+			    sr.stack_b);
+	}
+	if (store_writer_race(c->store, &sr))
+		fail(c, "cannot write a race");
+	free(label);
+}
+
 static void handle_rec(struct collect *c, struct collect_rec *r)
 {
 	struct collect_image *img = r->img;
@@ -804,6 +876,9 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 		p->name = strndup(payload, r->payload_len);
 		return;
 	}
+	case WEFT_REC_PY_RACE:
+		race_record(c, img, r, stack);
+		return;
 	case WEFT_REC_EXEC_ARGV:
 	case WEFT_REC_OBJECT_NAME:
 		return;
