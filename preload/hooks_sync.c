@@ -37,6 +37,8 @@ static void record_init(uint8_t objkind, const void *obj, void *caller)
 
 static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 {
+	if (WEFT_UNLIKELY(weft_races_on))
+		weft_races_sync_destroyed(obj);
 	if (weft_in_pyrt(obj))
 		return;
 	if (weft_should_record())
@@ -426,6 +428,8 @@ WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 
 WEFT_HOOK int sem_destroy(sem_t *s)
 {
+	if (WEFT_UNLIKELY(weft_races_on))
+		weft_races_sync_destroyed(s);
 	if (weft_sem_traced(s)) {
 		record_destroy(WEFT_OBJ_SEMAPHORE, s, CALLER);
 		if (weft_pyrt_len)

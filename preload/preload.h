@@ -216,6 +216,8 @@ void weft_python_define_frames(const uint64_t *words, int n);
 extern int weft_races_on;
 /* A lock, semaphore or condition operation: happens-before and the locks held. */
 void weft_races_sync(int acquire, const void *obj, int lock_like);
+/* A lock, semaphore or condition is destroyed: its address may be reused. */
+void weft_races_sync_destroyed(const void *obj);
 /* The calling thread ends: its thread index is free again. */
 void weft_races_thread_end(void);
 #define WEFT_RACES_SYNC(acquire, obj, lock_like)                                                   \

@@ -158,21 +158,73 @@ static uint32_t (*sync_vc)[RT_MAX];
 static unsigned sync_count;
 static int sync_ready;
 
+#define SYNC_TOMB ((uintptr_t)1) /* a forgotten object: lookups go on, inserts may reuse it */
+
+static size_t sync_hash(uintptr_t key)
+{
+	return (size_t)((key >> 3) * 0x9e3779b97f4a7c15ull >> 32) & (SYNC_CAP - 1);
+}
+
 static uint32_t *sync_find(uintptr_t key, int create)
 {
-	size_t h = (size_t)((key >> 3) * 0x9e3779b97f4a7c15ull >> 32) & (SYNC_CAP - 1);
+	size_t h = sync_hash(key);
+	long reuse = -1;
 	for (unsigned n = 0; n < 64; n++, h = (h + 1) & (SYNC_CAP - 1)) {
 		if (sync_keys[h] == key)
 			return sync_vc[h];
-		if (!sync_keys[h]) {
-			if (!create || sync_count >= SYNC_CAP * 3 / 4)
-				return NULL;
-			sync_keys[h] = key;
-			sync_count++;
-			return sync_vc[h];
-		}
+		if (sync_keys[h] == SYNC_TOMB && reuse < 0)
+			reuse = (long)h;
+		if (!sync_keys[h])
+			break;
 	}
-	return NULL;
+	if (!create)
+		return NULL;
+	if (reuse < 0) {
+		if (sync_keys[h] || sync_count >= SYNC_CAP * 3 / 4)
+			return NULL;
+		reuse = (long)h;
+		sync_count++;
+	}
+	sync_keys[reuse] = key;
+	return sync_vc[reuse];
+}
+
+/*
+ * A synchronization object died: a new one at its address must not hand
+ * out the old one's history (a per-thread lock made at a reused address
+ * would order threads that never synchronized). Cheap when the address
+ * never synchronized anything: one unlocked probe.
+ */
+static void sync_forget(uintptr_t key)
+{
+	if (!sync_ready || !sync_count)
+		return;
+	size_t h = sync_hash(key);
+	unsigned n = 0;
+	while (n < 64 && __atomic_load_n(&sync_keys[h], __ATOMIC_RELAXED) != key) {
+		if (!__atomic_load_n(&sync_keys[h], __ATOMIC_RELAXED))
+			return;
+		h = (h + 1) & (SYNC_CAP - 1);
+		n++;
+	}
+	if (n == 64)
+		return;
+	rlock();
+	if (sync_keys[h] == key) {
+		memset(sync_vc[h], 0, sizeof(sync_vc[h]));
+		sync_keys[h] = SYNC_TOMB;
+	}
+	runlock();
+}
+
+void weft_races_sync_destroyed(const void *obj)
+{
+	struct weft_tls *t = &weft_tls;
+	if (t->in_races)
+		return;
+	t->in_races = 1;
+	sync_forget((uintptr_t)obj);
+	t->in_races = 0;
 }
 
 /* The caller's clock flows into obj (a release), or obj's into the caller's (an acquire). */
@@ -433,6 +485,9 @@ static void list_dealloc_hook(PyObject *o)
 static void object_dealloc_hook(PyObject *o)
 {
 	forget(o);
+	/* Queues, Events, Conditions and Threads synchronize under their id(). */
+	sync_forget((uintptr_t)o);
+	sync_forget((uintptr_t)o + 1);
 	orig_object_dealloc(o);
 }
 
@@ -509,8 +564,8 @@ static int rule_of(const struct access *a, const struct access *b)
 	int f = a->flags | b->flags;
 	if (f & ACC_RMW)
 		return WEFT_RACE_LOST_UPDATE;
-	if ((f & ACC_CTA) || ((a->flags & ACC_MISS) && (b->flags & ACC_WRITE)) ||
-	    ((b->flags & ACC_MISS) && (a->flags & ACC_WRITE)))
+	/* The writer itself checked and missed first (getitem): both threads can miss. */
+	if (f & ACC_CTA)
 		return WEFT_RACE_CHECK_THEN_ACT;
 	if ((a->flags & ACC_WRITE) && (b->flags & ACC_WRITE))
 		return WEFT_RACE_WRITE_WRITE;

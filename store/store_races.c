@@ -175,6 +175,9 @@ static void locks_phrase(const struct side *a, const struct side *b, char *buf, 
 {
 	if (!a->held[0] && !b->held[0])
 		snprintf(buf, len, "no lock held");
+	else if (a->held[0] && b->held[0])
+		snprintf(buf, len, "each held a different lock: %s by %s, %s by %s", a->held,
+			 a->thread, b->held, b->thread);
 	else
 		snprintf(buf, len, "locks held: %s by %s, %s by %s", a->held[0] ? a->held : "none",
 			 a->thread, b->held[0] ? b->held : "none", b->thread);

@@ -308,14 +308,14 @@ int weft_cmd_run(int argc, char **argv)
 				weft_error("--races-scope %s: %s", val, strerror(errno));
 				return 2;
 			}
-			size_t used = strlen(races_scope);
-			if (strchr(real, ':') ||
-			    used + strlen(real) + 2 > sizeof(races_scope)) {
+			size_t used = strlen(races_scope), rl = strlen(real);
+			if (strchr(real, ':') || used + rl + 2 > sizeof(races_scope)) {
 				weft_error("--races-scope %s: path too long or contains ':'", val);
 				return 2;
 			}
-			snprintf(races_scope + used, sizeof(races_scope) - used, "%s%s",
-				 used ? ":" : "", real);
+			if (used)
+				races_scope[used++] = ':';
+			memcpy(races_scope + used, real, rl + 1);
 			races = 1;
 		} else if (!strcmp(opt, "--stacks")) {
 			if (parse_stacks(val) < 0) {

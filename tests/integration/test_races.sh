@@ -1,0 +1,122 @@
+# The Python race detector (weft run --races) on the corpus in tests/py/races:
+# every racy_*.py must give exactly its expected race rule on the expected
+# location, every clean_*.py no race finding, on every interpreter present.
+# The expectation is each file's "# expect:" line.
+
+RACES=$TESTS/py/races
+interpreters=()
+[ -x /usr/bin/python3.11 ] && interpreters+=("debian-3.11:/usr/bin/python3.11")
+pyroot=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+for v in 3.10 3.12 3.13; do
+	exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | sort -V | tail -1)
+	if [ -n "$exe" ]; then
+		interpreters+=("pyenv-$v:$exe")
+	else
+		skip "races: python $v" "no pyenv CPython $v installed on this machine"
+	fi
+done
+
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	for f in "$RACES"/racy_*.py "$RACES"/clean_*.py; do
+		name=$(basename "$f" .py)
+		expect=$(sed -n 's/^# expect: //p' "$f")
+		case $expect in skip*) continue ;; esac
+		db=$WORK/races-$tag-$name.db
+		(cd "$RACES" && timeout 120 "$WEFT" run --races -o "$db" -- "$py" "$f") \
+			>"$WORK/out" 2>"$WORK/err"
+		rc=$?
+		untraced=$(cd "$RACES" && timeout 60 "$py" "$f" 2>&1)
+		expect_eq "$tag $name: exit status and output as untraced" \
+			"$rc $(cat "$WORK/out")" "0 $untraced"
+		got=$(sql "$db" "SELECT DISTINCT rule FROM findings WHERE kind = 'race' ORDER BY 1" | tr '\n' ' ' | sed 's/ $//')
+		if [ "$expect" = none ]; then
+			expect_eq "$tag $name: no race finding" "$got" ""
+		else
+			rule=${expect%% *}
+			loc=${expect#* }
+			expect_eq "$tag $name: rule" "$got" "$rule"
+			expect_eq "$tag $name: location" \
+				"$(sql "$db" "SELECT count(*) > 0 FROM findings WHERE kind = 'race' AND instr(summary, ' on $loc') > 0")" 1
+		fi
+	done
+done
+
+# One trace looked at closely (Debian's interpreter, else the first one present).
+py=${interpreters[0]#*:}
+db=$WORK/races-getitem.db
+(cd "$RACES" && "$WEFT" run --races -o "$db" -- "$py" racy_getitem.py) >/dev/null 2>&1
+expect_eq "getitem: one finding for the whole loop (grouped, with a count)" \
+	"$(sql "$db" "SELECT count(*), min(count) > 1 FROM findings WHERE kind = 'race'")" "1|1"
+expect_eq "getitem: both accesses name their thread, site and event" \
+	"$(sql "$db" "SELECT group_concat(role || ' ' || (thread_name LIKE 'worker-%') || ' ' || function || ' ' || (file LIKE '%racy_getitem.py') || ' ' || (event_id IS NOT NULL), ',') FROM finding_items")" \
+	"access 1 getitem 1 1,access 1 getitem 1 1"
+expect_eq "getitem: the two threads differ" \
+	"$(sql "$db" "SELECT count(DISTINCT tid) FROM finding_items")" 2
+expect_eq "getitem: events are race.access in those threads" \
+	"$(sql "$db" "SELECT count(*) FROM finding_items i JOIN events e ON e.id = i.event_id AND e.tid = i.tid WHERE e.kind = 'race.access'")" 2
+expect_eq "getitem: the earlier access came first" \
+	"$(sql "$db" "SELECT a.ts_ns <= b.ts_ns FROM finding_items a, finding_items b WHERE a.seq = 0 AND b.seq = 1")" 1
+expect_eq "getitem: full Python stacks (worker frame under getitem)" \
+	"$(sql "$db" "SELECT group_concat(f.function, '<') FROM finding_items i JOIN stack_frames f USING(stack_id) WHERE i.seq = 1 AND f.depth <= 1")" \
+	"getitem<worker"
+expect_match "getitem: the summary says what happened" \
+	"$(sql "$db" "SELECT summary FROM findings")" \
+	"^check-then-act race on cache\[[0-9]+\]: thread [0-9]+ 'worker-[01]' stored after missing it at racy_getitem.py:16 \(getitem\), thread [0-9]+ 'worker-[01]' (read|checked \(missed\)) it at racy_getitem.py:13 \(getitem\); no lock held$"
+expect_match "getitem: weft report lists it first" \
+	"$("$WEFT" report "$db" | sed -n '/^Findings/,+2p')" "race \(check_then_act\), [0-9]+ times"
+expect_eq "getitem: --races is in meta" "$(sql "$db" "SELECT value FROM meta WHERE key = 'races'")" program
+
+# --fail-on race makes CI fail; a suppression silences it.
+(cd "$RACES" && "$WEFT" run --races --fail-on race -o "$WORK/f.db" -- "$py" racy_getitem.py) >/dev/null 2>&1
+expect_eq "races: --fail-on race exits 3" "$?" 3
+printf 'race getitem\n' >"$WORK/races.supp"
+(cd "$RACES" && "$WEFT" run --races --fail-on race --suppressions "$WORK/races.supp" -o "$WORK/f.db" -- "$py" racy_getitem.py) >/dev/null 2>&1
+expect_eq "races: suppressed by function, exit 0" "$?" 0
+
+# Scope: by default only the program's directory is instrumented.
+mkdir -p "$WORK/scope/app" "$WORK/scope/lib"
+cp "$RACES/racy_global_counter.py" "$WORK/scope/lib/counterlib.py"
+printf 'import sys\nsys.path.insert(0, %s)\nimport counterlib\n' "'$WORK/scope/lib'" >"$WORK/scope/app/main.py"
+"$WEFT" run --races -o "$WORK/s1.db" -- "$py" "$WORK/scope/app/main.py" >/dev/null 2>&1
+expect_eq "races scope: a module outside the program's directory is not instrumented" \
+	"$(sql "$WORK/s1.db" "SELECT count(*) FROM findings WHERE kind = 'race'")" 0
+"$WEFT" run --races-scope "$WORK/scope/lib" -o "$WORK/s2.db" -- "$py" "$WORK/scope/app/main.py" >/dev/null 2>&1
+expect_eq "races scope: --races-scope widens it" \
+	"$(sql "$WORK/s2.db" "SELECT rule FROM findings WHERE kind = 'race'")" lost_update
+"$WEFT" run --races-scope "$WORK/nope" -- "$py" -c 1 >/dev/null 2>"$WORK/err"
+expect_eq "races scope: a missing path is a usage error" "$? $(wc -l <"$WORK/err")" "2 1"
+
+# python -m and -c are instrumented too; without --races nothing is.
+(cd "$RACES" && "$WEFT" run --races -o "$WORK/m.db" -- "$py" -m racy_getitem) >/dev/null 2>&1
+expect_eq "races: python -m" "$(sql "$WORK/m.db" "SELECT rule FROM findings WHERE kind = 'race'")" check_then_act
+"$WEFT" run --races -o "$WORK/c.db" -- "$py" -c "
+import threading
+d = {}
+def w():
+    d['k'] = 1
+ts = [threading.Thread(target=w) for _ in range(2)]
+[t.start() for t in ts]; [t.join() for t in ts]" >/dev/null 2>&1
+expect_eq "races: python -c" "$(sql "$WORK/c.db" "SELECT rule FROM findings WHERE kind = 'race'")" write_write
+(cd "$RACES" && "$WEFT" run -o "$WORK/off.db" -- "$py" racy_getitem.py) >/dev/null 2>&1
+expect_eq "races: off by default" \
+	"$(sql "$WORK/off.db" "SELECT count(*) FROM events WHERE kind = 'race.access'") $(sql "$WORK/off.db" "SELECT value FROM meta WHERE key = 'races'")" "0 off"
+
+# The program behaves as without the tracer: exceptions, exit codes, tracebacks.
+printf 'd = {}\nd["x"] += 1\n' >"$WORK/boom.py"
+"$py" "$WORK/boom.py" >"$WORK/plain.out" 2>&1
+prc=$?
+"$WEFT" run --races -o "$WORK/b.db" -- "$py" "$WORK/boom.py" >"$WORK/traced.out" 2>&1
+expect_eq "races: an uncaught exception exits as untraced" "$?" "$prc"
+# (3.11+ underlines the failing expression with ~^ from code positions, which
+# instrumented code words differently: those marker lines are left out.)
+expect_eq "races: the same traceback" "$(grep -Ev '^weft|^ *[~^]+ *$' "$WORK/traced.out")" \
+	"$(grep -Ev '^ *[~^]+ *$' "$WORK/plain.out")"
+printf 'import sys\nsys.exit(7)\n' >"$WORK/exit7.py"
+"$WEFT" run --races -o "$WORK/e.db" -- "$py" "$WORK/exit7.py" >/dev/null 2>&1
+expect_eq "races: sys.exit status kept" "$?" 7
+printf 'x = [1]\n' >"$WORK/pyc_guard.py"
+"$WEFT" run --races -o "$WORK/p.db" -- "$py" -c "import sys; sys.path.insert(0, '$WORK'); import pyc_guard" >/dev/null 2>&1
+expect_eq "races: instrumented code never lands in __pycache__" \
+	"$(ls "$WORK/__pycache__" 2>/dev/null | grep -c pyc_guard)" 0

@@ -1,0 +1,2 @@
+# expect: skip (a module of racy_module_attr.py)
+requests = 0
