@@ -46,6 +46,8 @@ static PyObject *races_main;  /* the bootstrap's _races_main */
 static uintptr_t gil_base;    /* struct _gil_runtime_state, once learned */
 static int gil_learn_failed;
 static unsigned long gil_interval_seen;
+/* A waiter's switch interval expired (gil.drop_request) and nobody took the GIL since. */
+static volatile int gil_drop_pending;
 
 /* Offsets inside struct _gil_runtime_state, identical in 3.10-3.13 GIL builds. */
 #define GIL_INTERVAL 0
@@ -127,6 +129,7 @@ int weft_gil_mutex_lock(pthread_mutex_t *m)
 	int rc = REAL(pthread_mutex_lock)(m);
 	if (gil_base && a == gil_base + GIL_SWITCH_MUTEX && t->gil_phase == GIL_TAKE) {
 		t->gil_phase = GIL_HELD_IN_TAKE;
+		gil_drop_pending = 0; /* take_gil resets the drop request too */
 		if (gil_recording()) {
 			uint64_t now = weft_now();
 			weft_record(WEFT_EV_GIL_ACQUIRE, WEFT_OBJ_GIL, (void *)gil_base, now,
@@ -162,9 +165,11 @@ int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 	/* CPython's own condition for setting the drop request (take_gil). */
 	if (is_gil_cond && rc == ETIMEDOUT && gil_recording() &&
 	    *(volatile int *)(gil_base + GIL_LOCKED) &&
-	    *(volatile unsigned long *)(gil_base + GIL_SWITCH_NUMBER) == switch_before)
+	    *(volatile unsigned long *)(gil_base + GIL_SWITCH_NUMBER) == switch_before) {
+		gil_drop_pending = 1;
 		weft_record(WEFT_EV_GIL_DROP_REQUEST, WEFT_OBJ_GIL, (void *)gil_base, weft_now(), 0,
 			    0, NULL, NULL, 0);
+	}
 	return rc;
 }
 
@@ -174,9 +179,16 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 	if (gil_base && (uintptr_t)c == gil_base + GIL_COND && t->gil_phase == GIL_TAKE) {
 		/* lock(mutex) then signal(cond): this is drop_gil letting go. */
 		t->gil_phase = GIL_DROP;
-		if (gil_recording())
-			weft_record(WEFT_EV_GIL_RELEASE, WEFT_OBJ_GIL, (void *)gil_base, weft_now(),
-				    0, 0, NULL, NULL, 0);
+		if (gil_recording()) {
+			uint64_t now = weft_now();
+			weft_record(WEFT_EV_GIL_RELEASE, WEFT_OBJ_GIL, (void *)gil_base, now, 0, 0,
+				    NULL, NULL, 0);
+			/* A waiter asked and nobody has taken the GIL since: this drop was forced. */
+			if (gil_drop_pending)
+				weft_record(WEFT_EV_GIL_FORCED_SWITCH, WEFT_OBJ_GIL, (void *)gil_base,
+					    now, 0, 0, NULL, NULL, 0);
+		}
+		gil_drop_pending = 0;
 	}
 	return broadcast ? REAL(pthread_cond_broadcast)(c) : REAL(pthread_cond_signal)(c);
 }

@@ -399,7 +399,8 @@ static void record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, 
 	void *pcs[WEFT_MAX_FRAMES + 8];
 	int first = 0, nframes = 0, npy = 0;
 	/* In Python, the Python frames come first: they are what the user wrote. */
-	int gil_kind = kind >= WEFT_EV_GIL_ACQUIRE && kind <= WEFT_EV_GIL_DROP_REQUEST;
+	int gil_kind = (kind >= WEFT_EV_GIL_ACQUIRE && kind <= WEFT_EV_GIL_DROP_REQUEST) ||
+		       kind == WEFT_EV_GIL_FORCED_SWITCH;
 	if (given) {
 		/* A stack the caller took itself (a race's, whatever the stack mode). */
 		nframes = ngiven < WEFT_MAX_FRAMES ? ngiven : WEFT_MAX_FRAMES;

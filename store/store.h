@@ -40,7 +40,8 @@
 	X(26, "event.wait")                                                                        \
 	X(27, "process.reap")                                                                      \
 	X(28, "lock.wait")                                                                         \
-	X(29, "race.access")
+	X(29, "race.access")                                                                       \
+	X(30, "gil.forced_switch")
 
 /* Object kinds: X(code, name). Codes match enum weft_object_kind. */
 #define STORE_OBJECT_KINDS(X)                                                                      \

@@ -35,7 +35,8 @@ struct rthread {
 	int64_t first_ts, last_ts, nevents;
 	int64_t lock_wait, cond_wait, barrier_wait, join_wait, other_wait;
 	int64_t unrecorded, producer_waits;
-	int64_t gil_hold, gil_wait, gil_acq, gil_drops, gil_open; /* gil_open: -1 when not held */
+	int64_t gil_hold, gil_wait, gil_acq, gil_drops, gil_forced;
+	int64_t gil_open; /* -1 when not held */
 	/* computed */
 	int64_t life_start, life_end;
 };
@@ -58,7 +59,7 @@ struct rproc {
 
 /* Event kind codes as this trace's event_kind table names them (-1: absent). */
 struct kinds {
-	int acq, rel, fail, cwait, barrier, tcreate, join, gacq, grel, gdrop;
+	int acq, rel, fail, cwait, barrier, tcreate, join, gacq, grel, gdrop, gforced;
 };
 
 struct report {
@@ -125,6 +126,7 @@ static int load_kinds(struct report *r)
 	    {"gil.acquire", offsetof(struct kinds, gacq)},
 	    {"gil.release", offsetof(struct kinds, grel)},
 	    {"gil.drop_request", offsetof(struct kinds, gdrop)},
+	    {"gil.forced_switch", offsetof(struct kinds, gforced)},
 	};
 	sqlite3_stmt *st = NULL;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -415,6 +417,9 @@ static int scan_events(struct report *r)
 		} else if (kind == k->gdrop) {
 			r->has_gil = 1;
 			t->gil_drops++;
+		} else if (kind == k->gforced) {
+			r->has_gil = 1;
+			t->gil_forced++;
 		} else if (kind != k->tcreate) {
 			/* Time in pthread_create counts as running; any other wait is "other". */
 			t->other_wait += wait;
@@ -1073,7 +1078,8 @@ static void text_gil(struct report *r)
 		printf("  pid %d\n", p->pid);
 		struct out_table *t = out_table_new(stdout, "    ");
 		static const char *const hdr[] = {
-		    "tid", "name", "held", "waiting", "acquisitions", "drop requests", "GIL load"};
+		    "tid",	    "name",	    "held",	"waiting",
+		    "acquisitions", "drop requests", "forced drops", "GIL load"};
 		for (size_t h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++)
 			out_table_header(t, hdr[h]);
 		for (size_t j = 0; j < r->nthr; j++) {
@@ -1089,11 +1095,12 @@ static void text_gil(struct report *r)
 			out_table_cell(t, b, 1);
 			out_table_cellf(t, 1, "%" PRId64, th->gil_acq);
 			out_table_cellf(t, 1, "%" PRId64, th->gil_drops);
+			out_table_cellf(t, 1, "%" PRId64, th->gil_forced);
 			out_table_cellf(t, 1, "%.1f%%", pct(th->gil_hold, r->end_ns));
 			out_table_end_row(t);
 		}
 		out_table_cell(t, "total", 0);
-		for (int c = 0; c < 5; c++)
+		for (int c = 0; c < 6; c++)
 			out_table_cell(t, "", 0);
 		out_table_cellf(t, 1, "%.1f%%", pct(held, r->end_ns));
 		out_table_end_row(t);
@@ -1295,6 +1302,7 @@ static void json_thread(struct out_json *j, const struct rthread *th, const stru
 		json_opt_int(j, "wait_ns", th->gil_wait);
 		json_opt_int(j, "acquisitions", th->gil_acq);
 		json_opt_int(j, "drop_requests", th->gil_drops);
+		json_opt_int(j, "forced_drops", th->gil_forced);
 		out_json_key(j, "load");
 		out_json_double(j, r->end_ns > 0 ? (double)th->gil_hold / (double)r->end_ns : 0);
 		out_json_end_object(j);

@@ -70,6 +70,8 @@ for entry in "${interpreters[@]}"; do
 		expect_eq "$tag convoy $iv: I/O thread waits about one interval (${med}us vs ${want}us)" \
 			"$(awk -v m="${med:-0}" -v w="$want" 'BEGIN { print (m > 0.5 * w && m < 3 * w) ? "yes" : "no" }')" yes
 		expect_eq "$tag convoy $iv: drop requests recorded" "$(sql "cv-$tag-$iv.db" "SELECT count(*) > 10 FROM events WHERE kind='gil.drop_request'")" 1
+		# The CPU thread is the one made to let go; the I/O thread yields by itself.
+		expect_eq "$tag convoy $iv: forced switches are the CPU thread's" "$(sql "cv-$tag-$iv.db" "SELECT sum(t.name = 'cpu') > 10 AND sum(t.name = 'cpu') > 5 * sum(t.name = 'MainThread') FROM events e JOIN threads t USING(pid, tid) WHERE e.kind = 'gil.forced_switch'")" 1
 		expect_eq "$tag convoy $iv: interval in meta" "$(sql "cv-$tag-$iv.db" "SELECT value FROM meta WHERE key='python.switch_interval_us'")" "$want"
 	done
 done
