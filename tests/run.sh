@@ -22,10 +22,20 @@ export RESULTS=$TMPROOT/results
 : >"$RESULTS"
 trap 'rm -rf "$TMPROOT"' EXIT
 
-only=${1:-}
+# Arguments are filters: only unit and integration tests whose path contains
+# one of them run (none: all of them).
+only=("$@")
+selected() {
+	[ ${#only[@]} -eq 0 ] && return 0
+	local o
+	for o in "${only[@]}"; do
+		[[ "$1" == *"$o"* ]] && return 0
+	done
+	return 1
+}
 for u in "$BUILD"/unit/*; do
 	[ -x "$u" ] || continue
-	[ -n "$only" ] && [[ "$u" != *"$only"* ]] && continue
+	selected "$u" || continue
 	echo "== unit $(basename "$u")"
 	out=$("$u" 2>&1); rc=$?
 	printf '%s\n' "$out" | sed 's/^/    /' | grep -v '^    ok' | head -40
@@ -36,7 +46,7 @@ for u in "$BUILD"/unit/*; do
 done
 
 for t in "$ROOT"/tests/integration/test_*.sh; do
-	[ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
+	selected "$t" || continue
 	name=$(basename "$t" .sh)
 	echo "== $name"
 	export WORK=$TMPROOT/$name
