@@ -20,6 +20,10 @@ export PROGS=$BUILD/tests
 export TMPROOT=$(mktemp -d /tmp/weft-tests.XXXXXX)
 export RESULTS=$TMPROOT/results
 : >"$RESULTS"
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	export WEFT_VALGRIND_LOGS=$TMPROOT/memcheck
+	mkdir -p "$WEFT_VALGRIND_LOGS"
+fi
 trap 'rm -rf "$TMPROOT"' EXIT
 
 # Arguments are filters: only unit and integration tests whose path contains
@@ -54,6 +58,16 @@ for t in "$ROOT"/tests/integration/test_*.sh; do
 	( cd "$WORK" && source "$ROOT/tests/lib.sh" && source "$t" ) || echo "FAIL $name: aborted (exit $?)" >>"$RESULTS"
 done
 
+# Every memcheck report, whether or not its test looked at weft's stderr.
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	for f in "$WEFT_VALGRIND_LOGS"/*.log; do
+		[ -s "$f" ] || continue
+		echo "== memcheck report $(basename "$f")"
+		head -30 "$f" | sed 's/^/    /'
+		echo "FAIL memcheck: $(grep -m1 -E '^==[0-9]+== [A-Z]' "$f" | cut -c1-200)" >>"$RESULTS"
+	done
+	echo "memcheck: $(ls "$WEFT_VALGRIND_LOGS" | wc -l) weft processes checked"
+fi
 passed=$(grep -c '^PASS ' "$RESULTS")
 failed=$(grep -c '^FAIL ' "$RESULTS")
 skipped=$(grep -c '^SKIP ' "$RESULTS")
