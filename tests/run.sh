@@ -15,6 +15,11 @@ if [ -n "${WEFT_VALGRIND:-}" ]; then
 	# Memcheck the plain (unsanitized) tracer; any error fails the run.
 	export WEFT="$ROOT/tests/valgrind-weft.sh"
 fi
+if [ -n "${WEFT_COUNT_LOG:-}" ]; then
+	# tests/hardening_counts.sh: log every call of whichever $WEFT is chosen above.
+	export WEFT_COUNTED=$WEFT
+	export WEFT="$ROOT/tests/count-weft.sh"
+fi
 export TESTS=$ROOT/tests
 export PROGS=$BUILD/tests
 export TMPROOT=$(mktemp -d /tmp/weft-tests.XXXXXX)
