@@ -17,8 +17,8 @@ PRELOAD_LIBS := -ldl -lunwind -lpthread
 
 TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC))
 
-.PHONY: all deps test bench fuzz install clean format check-valgrind test-progs example \
-	hardening-bench
+.PHONY: all deps test bench fuzz install clean format check-valgrind check-valgrind-ci test-progs \
+	example hardening-bench
 
 all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so test-progs
 
@@ -98,6 +98,17 @@ hardening-bench: all
 
 check-valgrind: all
 	@BUILD=$(BUILD) WEFT_VALGRIND=1 tests/run.sh
+
+# The part of check-valgrind CI runs (the whole target takes too long for its
+# 90 minutes next to `make test`): every CLI verb on real, crashed, killed and
+# hostile traces. Left to the full target: faults, real programs, Python
+# interpreters, the viewer in tmux, hostile arguments, deadlocks.
+VALGRIND_CI_TESTS ?= integration/test_trace_core integration/test_badinput \
+	integration/test_fuzz_regressions integration/test_report integration/test_query \
+	integration/test_export integration/test_findings
+
+check-valgrind-ci: all
+	@BUILD=$(BUILD) WEFT_VALGRIND=1 tests/run.sh $(VALGRIND_CI_TESTS)
 
 example: all
 	$(BUILD)/bin/weft run -o example.db -- $(BUILD)/examples/bank

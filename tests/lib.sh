@@ -29,3 +29,14 @@ expect_no_match() {
 
 # sql DB SQL: prints the result (one row per line, | between columns)
 sql() { sqlite3 -readonly "$1" "$2"; }
+
+# Under make check-valgrind weft runs 20-50x slower (a query of a small bad
+# trace: 16 ms plain, 1 s memchecked, past 10 s on a busy machine): the tests'
+# `timeout N` limits only catch hangs, so they stretch by 5 there.
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	timeout() {
+		local s=$1
+		shift
+		command timeout "$((s * 5))" "$@"
+	}
+fi

@@ -15,17 +15,36 @@ if [ -n "${WEFT_VALGRIND:-}" ]; then
 	# Memcheck the plain (unsanitized) tracer; any error fails the run.
 	export WEFT="$ROOT/tests/valgrind-weft.sh"
 fi
+if [ -n "${WEFT_COUNT_LOG:-}" ]; then
+	# tests/hardening_counts.sh: log every call of whichever $WEFT is chosen above.
+	export WEFT_COUNTED=$WEFT
+	export WEFT="$ROOT/tests/count-weft.sh"
+fi
 export TESTS=$ROOT/tests
 export PROGS=$BUILD/tests
 export TMPROOT=$(mktemp -d /tmp/weft-tests.XXXXXX)
 export RESULTS=$TMPROOT/results
 : >"$RESULTS"
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	export WEFT_VALGRIND_LOGS=$TMPROOT/memcheck
+	mkdir -p "$WEFT_VALGRIND_LOGS"
+fi
 trap 'rm -rf "$TMPROOT"' EXIT
 
-only=${1:-}
+# Arguments are filters: only unit and integration tests whose path contains
+# one of them run (none: all of them).
+only=("$@")
+selected() {
+	[ ${#only[@]} -eq 0 ] && return 0
+	local o
+	for o in "${only[@]}"; do
+		[[ "$1" == *"$o"* ]] && return 0
+	done
+	return 1
+}
 for u in "$BUILD"/unit/*; do
 	[ -x "$u" ] || continue
-	[ -n "$only" ] && [[ "$u" != *"$only"* ]] && continue
+	selected "$u" || continue
 	echo "== unit $(basename "$u")"
 	out=$("$u" 2>&1); rc=$?
 	printf '%s\n' "$out" | sed 's/^/    /' | grep -v '^    ok' | head -40
@@ -36,7 +55,7 @@ for u in "$BUILD"/unit/*; do
 done
 
 for t in "$ROOT"/tests/integration/test_*.sh; do
-	[ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
+	selected "$t" || continue
 	name=$(basename "$t" .sh)
 	echo "== $name"
 	export WORK=$TMPROOT/$name
@@ -44,6 +63,16 @@ for t in "$ROOT"/tests/integration/test_*.sh; do
 	( cd "$WORK" && source "$ROOT/tests/lib.sh" && source "$t" ) || echo "FAIL $name: aborted (exit $?)" >>"$RESULTS"
 done
 
+# Every memcheck report, whether or not its test looked at weft's stderr.
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	for f in "$WEFT_VALGRIND_LOGS"/*.log; do
+		[ -s "$f" ] || continue
+		echo "== memcheck report $(basename "$f")"
+		head -30 "$f" | sed 's/^/    /'
+		echo "FAIL memcheck: $(grep -m1 -E '^==[0-9]+== [A-Z]' "$f" | cut -c1-200)" >>"$RESULTS"
+	done
+	echo "memcheck: $(ls "$WEFT_VALGRIND_LOGS" | wc -l) weft processes checked"
+fi
 passed=$(grep -c '^PASS ' "$RESULTS")
 failed=$(grep -c '^FAIL ' "$RESULTS")
 skipped=$(grep -c '^SKIP ' "$RESULTS")

@@ -411,7 +411,7 @@ static int map_chunk(struct collect_image *img, int fd, const struct weft_hello 
 	    h->chunk_index >= WEFT_MAX_CHUNKS || h->chunk_index != img->nchunks)
 		return -1;
 	struct weft_chunk *ch =
-		mmap(NULL, weft_chunk_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	    mmap(NULL, weft_chunk_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (ch == MAP_FAILED)
 		return -1;
 	if (ch->magic != WEFT_CHUNK_MAGIC || ch->version != WEFT_WIRE_VERSION) {
@@ -501,6 +501,20 @@ static int read_message(struct collect *c, int fd, struct collect_image **imgp)
 	return 0;
 }
 
+/*
+ * Drops an ended image's rings. Each chunk is 2 GB of address space, and the
+ * pages a process wrote stay in its memfd for as long as we map them: kept
+ * until weft exits, a long run of short-lived processes would pile up memory
+ * and eventually fail to map new chunks (at once under valgrind, whose client
+ * address space is 128 GB). Nothing reads them after the last drain.
+ */
+static void image_unmap(struct collect_image *img)
+{
+	for (unsigned k = 0; k < img->nchunks; k++)
+		munmap(img->chunks[k], weft_chunk_bytes());
+	img->nchunks = 0;
+}
+
 /* The image is over: its process exited or exec'd. */
 static void image_end(struct collect *c, struct collect_image *img)
 {
@@ -514,6 +528,7 @@ static void image_end(struct collect *c, struct collect_image *img)
 			  img->pid, (unsigned long long)img->chunks[0]->lost);
 	}
 	push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, collect_now_rel(c), 0, 0);
+	image_unmap(img);
 }
 
 /*
@@ -691,5 +706,16 @@ int collect_finish(struct collect *c)
 	for (int i = 0; i < npending; i++)
 		close(pending_fds[i]);
 	npending = 0;
+	/* The writer has joined: nobody refers to the images any more. */
+	while (c->images) {
+		struct collect_image *img = c->images;
+		c->images = img->next;
+		image_unmap(img);
+		if (img->conn_fd >= 0)
+			close(img->conn_fd);
+		free(img->argv);
+		free(img->maps);
+		free(img);
+	}
 	return rc;
 }

@@ -134,11 +134,18 @@ done
 # Past 4096 live threads (WEFT_MAX_CHUNKS x WEFT_SLOTS_PER_CHUNK) no ring is
 # left: preload/runtime.c claim_slot fails and weft_record calls switch_off(),
 # so the whole process silently stops recording (events_lost stays 0).
-wrun th5.db -- "$PROGS/hard_threads" 4160 4160 16
-expect_eq "threads 4160 alive: status" "$rc" 0
-expect_eq "threads 4160 alive: every thread.start" "$(sql th5.db "SELECT count(*) FROM events WHERE kind='thread.start'")" 4160
-expect_eq "threads 4160 alive: every acquire" "$(n th5.db "e.kind='lock.acquire' AND o.name='many_mu'")" 4160
-rm -f th5.db
+# Not under valgrind: weft maps each chunk of 32 rings as 2 GB, and valgrind
+# gives its client about 128 GB of address space: a memchecked weft mapped 62
+# chunks (1983 of the 4160 threads) and ignored the rest of the rings.
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	skip "threads 4160 alive" "under valgrind: 130 chunks x 2 GB exceed valgrind's ~128 GB client address space"
+else
+	wrun th5.db -- "$PROGS/hard_threads" 4160 4160 16
+	expect_eq "threads 4160 alive: status" "$rc" 0
+	expect_eq "threads 4160 alive: every thread.start" "$(sql th5.db "SELECT count(*) FROM events WHERE kind='thread.start'")" 4160
+	expect_eq "threads 4160 alive: every acquire" "$(n th5.db "e.kind='lock.acquire' AND o.name='many_mu'")" 4160
+	rm -f th5.db
+fi
 
 # ---- clone/clone3 called directly (no atfork handlers run in the child) ----
 # What happens: the child inherits the parent's thread-local ring position and
@@ -174,20 +181,28 @@ expect_eq "signal handler locks: recorded + unrecorded = 3 calls per signal" "$(
 
 # ---- lossless under load: 4 threads x 1M lock/unlock pairs on 2 cores ----
 # (5M each is in bench/hardening_bench.sh.)
-pin=()
-if taskset -c 0,1 true 2>/dev/null; then pin=(taskset -c 0,1); fi
-timeout 900 "${pin[@]}" "$WEFT" run -o big.db -- "$PROGS/stress" 4 1000000 >"$WORK/stdout" 2>"$WORK/stderr"
-rc=$?
-expect_eq "lossless 4x1M: status" "$rc" 0
-expect_eq "lossless 4x1M: program total" "$(cat "$WORK/stdout")" 4000000
-expect_eq "lossless 4x1M: acquires" "$(sql big.db "SELECT count(*) FROM events WHERE kind='lock.acquire'")" 4000000
-expect_eq "lossless 4x1M: releases" "$(sql big.db "SELECT count(*) FROM events WHERE kind='lock.release'")" 4000000
-expect_eq "lossless 4x1M: events meta" "$(sql big.db "SELECT value FROM meta WHERE key='events'")" "$(sql big.db "SELECT count(*) FROM events")"
-expect_eq "lossless 4x1M: nothing lost or unrecorded" "$(sql big.db "SELECT (SELECT value FROM meta WHERE key='events_lost') || ',' || (SELECT sum(unrecorded) FROM threads)")" "0,0"
-# Seen in about half of the runs: one or two events per trace whose ts_ns is
-# earlier (by 36 ns .. 6.3 us) than the previous event of the same thread.
-expect_eq "lossless 4x1M: time never goes back within a thread" "$(sql big.db "SELECT count(*) FROM (SELECT tid, ts_ns, lag(ts_ns) OVER (PARTITION BY tid ORDER BY id) AS prev FROM events) WHERE ts_ns < prev")" 0
-rm -f big.db
+# Not under valgrind: memcheck slows weft's writer ~50x, and recording plus
+# finalizing these 8M events did not end within the 900 s hang limit (15 min
+# of the whole run). The same drain/back-pressure/writer code is memchecked
+# on 4 x 50000 pairs by "stress" in test_trace_core.
+if [ -n "${WEFT_VALGRIND:-}" ]; then
+	skip "lossless 4x1M" "under valgrind: 8M events take longer than the 900 s hang limit (test_trace_core's stress 4x50000 covers the code)"
+else
+	pin=()
+	if taskset -c 0,1 true 2>/dev/null; then pin=(taskset -c 0,1); fi
+	timeout 900 "${pin[@]}" "$WEFT" run -o big.db -- "$PROGS/stress" 4 1000000 >"$WORK/stdout" 2>"$WORK/stderr"
+	rc=$?
+	expect_eq "lossless 4x1M: status" "$rc" 0
+	expect_eq "lossless 4x1M: program total" "$(cat "$WORK/stdout")" 4000000
+	expect_eq "lossless 4x1M: acquires" "$(sql big.db "SELECT count(*) FROM events WHERE kind='lock.acquire'")" 4000000
+	expect_eq "lossless 4x1M: releases" "$(sql big.db "SELECT count(*) FROM events WHERE kind='lock.release'")" 4000000
+	expect_eq "lossless 4x1M: events meta" "$(sql big.db "SELECT value FROM meta WHERE key='events'")" "$(sql big.db "SELECT count(*) FROM events")"
+	expect_eq "lossless 4x1M: nothing lost or unrecorded" "$(sql big.db "SELECT (SELECT value FROM meta WHERE key='events_lost') || ',' || (SELECT sum(unrecorded) FROM threads)")" "0,0"
+	# Seen in about half of the runs: one or two events per trace whose ts_ns is
+	# earlier (by 36 ns .. 6.3 us) than the previous event of the same thread.
+	expect_eq "lossless 4x1M: time never goes back within a thread" "$(sql big.db "SELECT count(*) FROM (SELECT tid, ts_ns, lag(ts_ns) OVER (PARTITION BY tid ORDER BY id) AS prev FROM events) WHERE ts_ns < prev")" 0
+	rm -f big.db
+fi
 
 # ---- the tracer killed with SIGKILL while a process tree runs ----
 # (no timeout wrapper: $! must be weft itself)
