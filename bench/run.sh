@@ -20,7 +20,8 @@ printf '%-26s %10s %10s\n' "mode" "ns/pair" "added"
 base=$(for _ in $(seq "$REPS"); do "$LB" "$PAIRS"; done | median)
 printf '%-26s %10.1f %10s\n' "untraced" "$base" "-"
 for mode in none caller full; do
-	v=$(for _ in $(seq "$REPS"); do "$WEFT" run --stacks $mode -o "$TMP/lb-$mode.db" -- "$LB" "$PAIRS" 2>/dev/null; done | median)
+	# WEFT_DEBUG=1 makes weft print its finalize timings on stderr (kept for the caller run).
+	v=$(for _ in $(seq "$REPS"); do WEFT_DEBUG=1 "$WEFT" run --stacks $mode -o "$TMP/lb-$mode.db" -- "$LB" "$PAIRS" 2>"$TMP/lb-$mode.err"; done | median)
 	printf '%-26s %10.1f %10.1f\n' "weft --stacks $mode" "$v" "$(echo "$v - $base" | bc -l)"
 done
 
@@ -51,6 +52,18 @@ size=$(stat -c %s "$db")
 echo "events written:              $events"
 echo "writer throughput:           $rate events/s (events / time the writer spent turning records into rows)"
 awk -v s="$size" -v e="$events" 'BEGIN { printf "trace file:                  %d bytes = %.1f bytes/event\n", s, s / e }'
+# Where the bytes go: the event table, its indexes, the viewer's derived tables, the rest.
+"$WEFT" query "$db" "SELECT CASE WHEN name = 'ev' THEN 'ev table' WHEN name LIKE 'ev\\_%' ESCAPE '\\'
+	THEN 'ev indexes' WHEN name IN ('thread_spans', 'object_holds', 'object_spans', 'thread_summary',
+	'object_summary', 'point_events', 'object_stats', 'thread_life', 'derived_info')
+	OR name LIKE 'thread\\_spans\\_%' ESCAPE '\\' OR name LIKE 'object\\_holds\\_%' ESCAPE '\\'
+	OR name LIKE 'point\\_events\\_%' ESCAPE '\\' OR name = 'sqlite_autoindex_derived_info_1'
+	THEN 'derived tables' ELSE 'other' END AS part, sum(pgsize) AS bytes FROM dbstat
+	GROUP BY part ORDER BY bytes DESC" --csv 2>/dev/null | tail -n +2 |
+	awk -F, -v e="$events" '{ printf "  %-26s %6.1f bytes/event\n", $1 ":", $2 / e }'
+fin=$(grep -o 'finalize: .*' "$TMP/lb-caller.err" | tail -1)
+awk -v e="$events" -v f="${fin:-}" 'BEGIN { n = split(f, a, " "); t = a[n - 1];
+	if (t != "") printf "finalize (%s): %.2f s per million events\n", f, t / e * 1e6 }'
 
 start=$(date +%s.%N)
 "$WEFT" run --stacks caller -o "$TMP/st.db" -- "$BUILD/tests/stress" 4 250000 >/dev/null 2>&1

@@ -134,6 +134,9 @@ struct weft_tls {
 	uint64_t head;		 /* producer position (mirrors slot->head) */
 	uint64_t tail_cache;	 /* last tail seen; reloaded only when full */
 	uint64_t populated;	 /* mirrors slot->populated */
+	uint64_t last_ts;	 /* raw ts of the ring's previous record (WEFT_RF_TS) */
+	uint64_t last_obj;	 /* the ring's last nonzero object (WEFT_RF_SAMEOBJ) */
+	int have_ts;		 /* last_ts is valid: a record was written since the claim */
 	int fold;		 /* inside an instrumented Python sync method: its
 				    internal lock traffic is folded into one event */
 	int gil_phase;		 /* where this thread is in take_gil/drop_gil */

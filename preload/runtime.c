@@ -245,6 +245,9 @@ static int try_claim(struct weft_chunk *c, struct weft_tls *t)
 		t->head = __atomic_load_n(&s->head, __ATOMIC_RELAXED);
 		t->tail_cache = __atomic_load_n(&s->tail, __ATOMIC_ACQUIRE);
 		t->populated = s->populated;
+		/* A fresh ring's first record carries its ts and object in full. */
+		t->have_ts = 0;
+		t->last_obj = 0;
 		return 1;
 	}
 	return 0;
@@ -436,7 +439,20 @@ write:
 	if (payload_len > 4096)
 		payload_len = 4096;
 
-	uint32_t n = weft_rec_words((uint8_t)nframes, payload_len);
+	uint8_t flags = payload_len ? WEFT_RF_PAYLOAD : 0;
+	uint64_t tsd = ts - t->last_ts; /* huge when ts went backwards: then in full */
+	if (WEFT_UNLIKELY(!t->have_ts) || tsd > UINT32_MAX) {
+		flags |= WEFT_RF_TS;
+		tsd = 0;
+	}
+	uint64_t o = (uint64_t)(uintptr_t)obj;
+	if (o)
+		flags |= o == t->last_obj ? WEFT_RF_SAMEOBJ : WEFT_RF_OBJ;
+	if (wait)
+		flags |= WEFT_RF_WAIT;
+	if (arg)
+		flags |= WEFT_RF_ARG;
+	uint32_t n = weft_rec_words(flags, (uint8_t)nframes, payload_len);
 	if (WEFT_UNLIKELY(t->head + n - t->tail_cache > WEFT_RING_WORDS) &&
 	    wait_for_space(t, n) < 0) {
 		switch_off();
@@ -453,22 +469,33 @@ write:
 	 * about to write so the store does not stall on fetching them.
 	 */
 	__builtin_prefetch(&ring[(h + 64) & mask], 1, 0);
-	__builtin_prefetch(&ring[(h + 72) & mask], 1, 0);
-	struct weft_rec_header hdr = {kind, objkind, (uint8_t)nframes, 0, payload_len};
+	struct weft_rec_header hdr = {kind, objkind, (uint8_t)nframes, flags, (uint32_t)tsd};
 	uint64_t w0;
 	memcpy(&w0, &hdr, 8);
 	ring[h++ & mask] = w0;
-	ring[h++ & mask] = ts;
-	ring[h++ & mask] = (uint64_t)(uintptr_t)obj;
-	ring[h++ & mask] = wait;
-	ring[h++ & mask] = (uint64_t)arg;
+	if (flags & WEFT_RF_TS)
+		ring[h++ & mask] = ts;
+	if (flags & WEFT_RF_OBJ)
+		ring[h++ & mask] = o;
+	if (wait)
+		ring[h++ & mask] = wait;
+	if (arg)
+		ring[h++ & mask] = (uint64_t)arg;
 	for (int i = 0; i < nframes; i++)
 		ring[h++ & mask] = (uint64_t)(uintptr_t)pcs[first + i];
-	for (uint32_t off = 0; off < payload_len; off += 8) {
-		uint64_t w = 0;
-		memcpy(&w, (const char *)payload + off, payload_len - off < 8 ? payload_len - off : 8);
-		ring[h++ & mask] = w;
+	if (payload_len) {
+		ring[h++ & mask] = payload_len;
+		for (uint32_t off = 0; off < payload_len; off += 8) {
+			uint64_t w = 0;
+			memcpy(&w, (const char *)payload + off,
+			       payload_len - off < 8 ? payload_len - off : 8);
+			ring[h++ & mask] = w;
+		}
 	}
+	t->last_ts = ts;
+	t->have_ts = 1;
+	if (o)
+		t->last_obj = o;
 	t->head = h;
 	__atomic_store_n(&t->slot->head, h, __ATOMIC_RELEASE);
 out:

@@ -278,6 +278,8 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 		sg->img = img;
 		sg->tid = s->tid;
 		sg->tsc = (uint8_t)ch->clock;
+		sg->chunk = (uint16_t)k;
+		sg->slot = (uint8_t)si;
 		uint64_t *dst = &c->cur->words[sg->off];
 		uint64_t start = tail & mask;
 		uint64_t first = n < WEFT_RING_WORDS - start ? n : WEFT_RING_WORDS - start;
@@ -415,6 +417,11 @@ static int map_chunk(struct collect_image *img, int fd, const struct weft_hello 
 	if (ch == MAP_FAILED)
 		return -1;
 	if (ch->magic != WEFT_CHUNK_MAGIC || ch->version != WEFT_WIRE_VERSION) {
+		munmap(ch, weft_chunk_bytes());
+		return -1;
+	}
+	img->rings[img->nchunks] = calloc(WEFT_SLOTS_PER_CHUNK, sizeof(struct collect_ring_state));
+	if (!img->rings[img->nchunks]) {
 		munmap(ch, weft_chunk_bytes());
 		return -1;
 	}

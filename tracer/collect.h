@@ -42,11 +42,18 @@ enum {
  * A run of whole records copied out of one ring as raw words (the main
  * thread only copies; the writer parses), or a control record.
  */
+/* A ring's last timestamp and object, which the next records are relative to. */
+struct collect_ring_state {
+	uint64_t ts, obj;
+};
+
 struct collect_seg {
 	struct collect_image *img;
 	int32_t tid;
 	uint8_t ctl;
 	uint8_t tsc; /* ring timestamps are TSC ticks */
+	uint8_t slot; /* the ring the words came from: img->rings[chunk][slot] */
+	uint16_t chunk;
 	uint64_t off, nwords;
 	int64_t ts, arg, wait; /* control records */
 };
@@ -74,6 +81,8 @@ struct collect_image {
 	size_t maps_len;
 	int64_t start_ns;
 	struct weft_chunk *chunks[WEFT_MAX_CHUNKS];
+	/* Per ring, what its records leave out (wire.h): the writer's alone. */
+	struct collect_ring_state *rings[WEFT_MAX_CHUNKS];
 	unsigned nchunks;
 	uint64_t mapped[WEFT_MAX_CHUNKS][WEFT_SLOTS_PER_CHUNK]; /* ring words populated here */
 	void *writer_state;	/* owned by the writer thread */

@@ -950,30 +950,48 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	}
 }
 
-/* Splits a run of raw ring words into records and handles each. */
+/*
+ * Splits a run of raw ring words into records and handles each. Records
+ * leave out what the ring's previous ones said (preload/wire.h): the ring's
+ * state carries it from one segment to the next.
+ */
 static void parse_segment(struct collect *c, const struct collect_clock *clk,
 			  const struct collect_seg *sg, const uint64_t *w)
 {
+	struct collect_ring_state *rs = &sg->img->rings[sg->chunk][sg->slot];
 	uint64_t pos = 0;
 	while (pos < sg->nwords) {
 		struct weft_rec_header h;
 		memcpy(&h, &w[pos], 8);
-		uint32_t n = weft_rec_words(h.nframes, h.payload_len);
-		if (h.kind == 0 || h.nframes > WEFT_MAX_FRAMES + 8 || h.payload_len > 4096 ||
-		    pos + n > sg->nwords) {
+		uint64_t q = pos + 1;
+		uint64_t fixed = weft_rec_words(h.flags & ~WEFT_RF_PAYLOAD, 0, 0);
+		uint64_t plen = 0;
+		if ((h.flags & WEFT_RF_PAYLOAD) && pos + fixed + h.nframes < sg->nwords)
+			plen = w[pos + fixed + h.nframes];
+		uint64_t n = weft_rec_words(h.flags, h.nframes, (uint32_t)plen);
+		if (h.kind == 0 || h.nframes > WEFT_MAX_FRAMES + 8 || (h.flags & ~WEFT_RF_KNOWN) ||
+		    plen > 4096 || pos + n > sg->nwords) {
 			/* The program scribbled over its own ring: say so, drop the rest. */
 			weft_warn("pid %d tid %d: corrupt trace buffer, %llu words skipped",
 				  sg->img->pid, sg->tid, (unsigned long long)(sg->nwords - pos));
 			c->events_lost++;
 			return;
 		}
+		uint64_t ts = h.flags & WEFT_RF_TS ? w[q++] : rs->ts + h.tsd;
+		uint64_t obj = h.flags & WEFT_RF_OBJ	   ? w[q++]
+			       : h.flags & WEFT_RF_SAMEOBJ ? rs->obj
+							   : 0;
+		uint64_t wait = h.flags & WEFT_RF_WAIT ? w[q++] : 0;
+		int64_t arg = h.flags & WEFT_RF_ARG ? (int64_t)w[q++] : 0;
+		rs->ts = ts;
+		if (obj)
+			rs->obj = obj;
 		struct collect_rec r;
 		r.img = sg->img;
 		r.tid = sg->tid;
 		r.kind = h.kind;
 		r.objkind = h.objkind;
 		r.nframes = h.nframes;
-		uint64_t ts = w[pos + 1], wait = w[pos + 3];
 		if (sg->tsc) {
 			r.ts = (int64_t)((double)(int64_t)(ts - clk->tsc0) * clk->ns_per_tick);
 			r.wait = (int64_t)((double)wait * clk->ns_per_tick);
@@ -981,11 +999,11 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 			r.ts = (int64_t)(ts - clk->start_mono_ns);
 			r.wait = (int64_t)wait;
 		}
-		r.obj = w[pos + 2];
-		r.arg = (int64_t)w[pos + 4];
-		r.frames = &w[pos + WEFT_REC_FIXED_WORDS];
-		r.payload = (const char *)&w[pos + WEFT_REC_FIXED_WORDS + h.nframes];
-		r.payload_len = h.payload_len;
+		r.obj = obj;
+		r.arg = arg;
+		r.frames = &w[q];
+		r.payload = (const char *)&w[q + h.nframes + 1];
+		r.payload_len = (uint32_t)plen;
 		handle_rec(c, &r);
 		pos += n;
 	}
