@@ -326,8 +326,11 @@ DESTROY_HOOK(pthread_barrier_destroy, pthread_barrier_t, WEFT_OBJ_BARRIER)
  */
 static int sem_races(int rc, sem_t *s)
 {
-	if (WEFT_UNLIKELY(weft_races_on) && rc == 0 && weft_sem_traced(s))
-		weft_races_sync(1, s, 1);
+	if (rc == 0 && weft_pyrt_len && weft_sem_traced(s)) {
+		weft_tls.last_sem = s; /* an RLock's outer acquire: see weft_python_rlock */
+		if (WEFT_UNLIKELY(weft_races_on))
+			weft_races_sync(1, s, 1);
+	}
 	return rc;
 }
 

@@ -142,6 +142,7 @@ struct weft_tls {
 	int gil_phase;		 /* where this thread is in take_gil/drop_gil */
 	uint64_t gil_t0;	 /* when the current take_gil began */
 	uint8_t *py_defined;	 /* bitmap: code ids already defined in this ring */
+	const void *last_sem;	 /* the traced semaphore this thread acquired last */
 	void *races;		 /* race detector state (preload/races.c), or NULL */
 	int races_none;		 /* no thread index was left for this thread */
 	int in_races;		 /* inside the race detector: lock hooks pass through */

@@ -72,6 +72,8 @@ struct py_method_def {
 	X(int, PySequence_Contains, (PyObject *, PyObject *))                                      \
 	X(PyObject *, PyModule_GetDict, (PyObject *))                                              \
 	X(PyObject *, PyDict_GetItemString, (PyObject *, const char *))                            \
+	X(PyObject *, PyDict_GetItemWithError, (PyObject *, PyObject *))                           \
+	X(PyObject *, PyUnicode_InternFromString, (const char *))                                  \
 	X(int, PyErr_ExceptionMatches, (PyObject *))                                               \
 	X(void, PyErr_SetNone, (PyObject *))                                                       \
 	X(PyObject *, PyImport_AddModule, (const char *))                                          \

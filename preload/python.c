@@ -562,6 +562,77 @@ static PyObject *m_init(PyObject *self, PyObject *const *args, py_ssize_t n)
 	return ret_none();
 }
 
+/*
+ * RLock levels. A re-entrant acquire by the owner never reaches libc, so
+ * the bootstrap's RLock subclass reports each level change here; the outer
+ * acquire and release are the semaphore's own events. id(RLock) -> its
+ * semaphore (learned at the outer acquire) and level; touched with the GIL.
+ */
+#define RLOCKS 4096
+static struct {
+	uintptr_t id;
+	const void *sem;
+	long level;
+} rlocks[RLOCKS];
+
+static int rlock_slot(uintptr_t id)
+{
+	size_t h = (size_t)((id >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (RLOCKS - 1);
+	for (int n = 0; n < 16; n++, h = (h + 1) & (RLOCKS - 1))
+		if (rlocks[h].id == id || !rlocks[h].id || !rlocks[h].level) {
+			rlocks[h].id = id;
+			return (int)h;
+		}
+	return -1;
+}
+
+enum { RL_BIND, RL_ENTER, RL_EXIT, RL_SAVE, RL_RESTORE };
+
+/* _weft.rlock(op, id, n): an RLock level change (RL_*); n is the count restored. */
+static PyObject *m_rlock(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 3)
+		return ret_none();
+	long long op = py.PyLong_AsLongLong(args[0]);
+	uintptr_t id = (uintptr_t)py.PyLong_AsUnsignedLongLong(args[1]);
+	long long count = py.PyLong_AsLongLong(args[2]);
+	if (py.PyErr_Occurred()) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
+	int h = rlock_slot(id);
+	if (h < 0)
+		return ret_none();
+	switch (op) {
+	case RL_BIND:
+	case RL_RESTORE:
+		rlocks[h].sem = weft_tls.last_sem;
+		rlocks[h].level = op == RL_BIND ? 1 : count;
+		return ret_none();
+	case RL_SAVE:
+		rlocks[h].level = 0;
+		return ret_none();
+	case RL_ENTER:
+		rlocks[h].level++;
+		break;
+	case RL_EXIT:
+		if (rlocks[h].level <= 1) {
+			rlocks[h].level = 0; /* the outer release: the semaphore's own event */
+			return ret_none();
+		}
+		rlocks[h].level--;
+		break;
+	default:
+		return ret_none();
+	}
+	if (rlocks[h].sem && weft_should_record())
+		weft_record(op == RL_ENTER ? WEFT_EV_RLOCK_ENTER : WEFT_EV_RLOCK_EXIT,
+			    WEFT_OBJ_PY_RLOCK, rlocks[h].sem, weft_now(), 0, rlocks[h].level, NULL,
+			    NULL, 0);
+	return ret_none();
+}
+
 /* _weft.fold(delta): entering (+1) or leaving (-1) an instrumented method. */
 static PyObject *m_fold(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -611,6 +682,7 @@ static struct py_method_def methods[] = {
 	{"ev", (void *)m_ev, PY_METH_FASTCALL, NULL},
 	{"init", (void *)m_init, PY_METH_FASTCALL, NULL},
 	{"fold", (void *)m_fold, PY_METH_FASTCALL, NULL},
+	{"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
 	{"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
 	{"process", (void *)m_process, PY_METH_FASTCALL, NULL},
 };

@@ -583,6 +583,50 @@ def _simple_queue():
     _queue.SimpleQueue = SimpleQueue
 
 
+def _rlock_levels(threading):
+    """RLock re-entry never reaches libc: a subclass reports its levels."""
+    base = getattr(threading, "_CRLock", None)
+    if base is None:
+        return
+    owned, acq, rel = base._is_owned, base.acquire, base.release
+    save, restore = base._release_save, base._acquire_restore
+
+    class RLock(base):
+        __slots__ = ()
+
+        def acquire(self, blocking=True, timeout=-1):
+            if owned(self):
+                r = acq(self, blocking, timeout)
+                rlock(1, id(self), 0)
+                return r
+            r = acq(self, blocking, timeout)
+            if r:
+                rlock(0, id(self), 0)
+            return r
+
+        __enter__ = acquire
+
+        def release(self):
+            rlock(2, id(self), 0)
+            rel(self)
+
+        def __exit__(self, t, v, tb):
+            rlock(2, id(self), 0)
+            rel(self)
+
+        def _release_save(self):
+            rlock(3, id(self), 0)
+            return save(self)
+
+        def _acquire_restore(self, state):
+            restore(self, state)
+            rlock(4, id(self), state[0])
+
+    RLock.__module__ = base.__module__
+    RLock.__qualname__ = base.__qualname__
+    threading._CRLock = RLock
+
+
 def _threads(threading):
     orig = threading.Thread._bootstrap_inner
 
@@ -728,6 +772,7 @@ if "release" in _threading.BoundedSemaphore.__dict__:
     _threading.BoundedSemaphore.__exit__ = lambda self, t, v, tb: _bounded_release(self)
 _queue_class(_queue.Queue)  # LifoQueue and PriorityQueue inherit put/get
 _simple_queue()
+_rlock_levels(_threading)
 _threads(_threading)
 for _name in _PatchAfterImport.names:
     if _name in sys.modules:

@@ -84,7 +84,11 @@ static void *big_zeroed(size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		       -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Shadow tables are read at random: huge pages save a page fault and a TLB miss each. */
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
 }
 
 /*
@@ -423,9 +427,30 @@ static size_t obj_hash(uintptr_t k)
 	return (size_t)((k >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (OBJ_CAP - 1);
 }
 
+static uint64_t serial_lookup(uintptr_t k);
+
+/* The objects accessed last, by address: most accesses skip the big table. */
+static struct {
+	uintptr_t key;
+	uint64_t serial;
+} recent[512];
+
 static uint64_t serial_of(PyObject *o)
 {
 	uintptr_t k = (uintptr_t)o;
+	size_t r = (k >> 4) & 511;
+	if (recent[r].key == k)
+		return recent[r].serial;
+	uint64_t s = serial_lookup(k);
+	if (s) {
+		recent[r].key = k;
+		recent[r].serial = s;
+	}
+	return s;
+}
+
+static uint64_t serial_lookup(uintptr_t k)
+{
 	size_t h = obj_hash(k);
 	for (;; h = (h + 1) & (OBJ_CAP - 1)) {
 		if (obj_keys[h] == k)
@@ -444,9 +469,11 @@ static uint64_t serial_of(PyObject *o)
 /* Linear-probing delete that moves later entries back: no tombstones. */
 static void forget(PyObject *o)
 {
+	uintptr_t k = (uintptr_t)o;
+	if (recent[(k >> 4) & 511].key == k)
+		recent[(k >> 4) & 511].key = 0;
 	if (!obj_count)
 		return;
-	uintptr_t k = (uintptr_t)o;
 	size_t h = obj_hash(k);
 	while (obj_keys[h] != k) {
 		if (!obj_keys[h])
@@ -512,8 +539,13 @@ static uint64_t cell_clock;
 
 static struct cell *cell_for(uint64_t serial, uint64_t key)
 {
-	uint64_t h = (serial * 0x9e3779b97f4a7c15ull) ^ (key * 0xc2b2ae3d27d4eb4full);
-	struct cell *set = &cells[(size_t)(h >> 40) % CELL_SETS * CELL_WAYS];
+	/*
+	 * An object's cells stay within a window of 1024 sets: a loop over one
+	 * dict touches a few hundred kilobytes, not pages all over the table.
+	 */
+	size_t base = (size_t)((serial * 0x9e3779b97f4a7c15ull) >> 40);
+	size_t off = (size_t)((key * 0xc2b2ae3d27d4eb4full) >> 54);
+	struct cell *set = &cells[((base + off) % CELL_SETS) * CELL_WAYS];
 	struct cell *victim = &set[0];
 	for (int i = 0; i < CELL_WAYS; i++) {
 		if (set[i].serial == serial && set[i].key == key) {
@@ -760,6 +792,7 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 enum { C_NONE, C_DICT, C_LIST, C_OBJ, C_MODULE, C_TYPE };
 
 static void *subtype_dealloc; /* the deallocator of every class defined in Python */
+static PyObject *str_get;      /* interned "get", as instrumented code passes it */
 static PyObject *local_type;   /* threading.local: per-thread by design */
 
 struct tcache {
@@ -1097,7 +1130,19 @@ static PyObject *m_mc(PyObject *self, PyObject *const *args, py_ssize_t n)
 	for (py_ssize_t i = 3; i < n; i++)
 		call[i - 2] = args[i];
 	uint64_t h = n > 3 ? item_key(args[0], args[3]) : 0;
-	PyObject *v = py.PyObject_VectorcallMethod(args[1], call, (size_t)(n - 2), NULL);
+	PyObject *v;
+	if (args[1] == str_get && (n == 4 || n == 5) && weft_py_type(args[0]) == py.PyDict_Type) {
+		/* d.get(k[, default]) on a plain dict, without looking the method up each time. */
+		v = py.PyDict_GetItemWithError(args[0], args[3]);
+		if (!v) {
+			if (py.PyErr_Occurred())
+				return NULL;
+			v = n == 5 ? args[4] : py.none;
+		}
+		py.Py_IncRef(v);
+	} else {
+		v = py.PyObject_VectorcallMethod(args[1], call, (size_t)(n - 2), NULL);
+	}
 	if (v && h) {
 		uint32_t site = site_arg(args[2]);
 		int flags = ACC_READ;
@@ -1237,6 +1282,7 @@ static PyObject *m_races_init(PyObject *self, PyObject *const *args, py_ssize_t 
 					    52);
 	local_type = args[1];
 	py.Py_IncRef(local_type);
+	str_get = py.PyUnicode_InternFromString("get");
 	if (!subtype_dealloc ||
 	    patch_dealloc(py.PyDict_Type, &orig_dict_dealloc, dict_dealloc_hook) ||
 	    patch_dealloc(py.PyList_Type, &orig_list_dealloc, list_dealloc_hook) ||

@@ -80,6 +80,8 @@ enum weft_kind {
 	WEFT_EV_PROCESS_REAP = 27,
 	WEFT_EV_LOCK_WAIT = 28, /* a blocking acquire found the lock taken and starts to wait */
 	WEFT_EV_GIL_FORCED_SWITCH = 30, /* the GIL holder let go because a waiter asked */
+	WEFT_EV_RLOCK_ENTER = 31, /* an RLock's owner took it again: arg = the level reached */
+	WEFT_EV_RLOCK_EXIT = 32,  /* its owner let go of an inner level: arg = the level left */
 	WEFT_EV_RACE_ACCESS = 29, /* one side of a data race (made by the collector from PY_RACE) */
 	WEFT_EV_MAX_PUBLIC = 63,
 

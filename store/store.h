@@ -41,7 +41,9 @@
 	X(27, "process.reap")                                                                      \
 	X(28, "lock.wait")                                                                         \
 	X(29, "race.access")                                                                       \
-	X(30, "gil.forced_switch")
+	X(30, "gil.forced_switch")                                                                 \
+	X(31, "rlock.enter")                                                                       \
+	X(32, "rlock.exit")
 
 /* Object kinds: X(code, name). Codes match enum weft_object_kind. */
 #define STORE_OBJECT_KINDS(X)                                                                      \

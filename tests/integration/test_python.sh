@@ -36,6 +36,12 @@ for entry in "${interpreters[@]}"; do
 	expect_eq "$tag: Event set" "$(ev "e.kind='event.set' AND o.kind='py.event' AND o.name='Event sync_objects.py:6'")" 1
 	expect_eq "$tag: Event wait" "$(ev "e.kind='event.wait' AND o.kind='py.event'")" 1
 	expect_eq "$tag: Semaphore" "$(ev "o.kind='py.semaphore' AND o.name='Semaphore sync_objects.py:7'")" 2
+	timeout 60 "$WEFT" run -o "rl-$tag.db" -- "$py" "$PY_TESTS/rlock_levels.py" >"$WORK/out" 2>&1
+	expect_eq "$tag: RLock levels: program output" "$(cat "$WORK/out")" False
+	rl() { sql "rl-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.kind = 'py.rlock' AND e.kind = '$1' ORDER BY e.arg)"; }
+	expect_eq "$tag: RLock levels: re-entries reach levels 2, 3, 4 and 2" "$(rl rlock.enter)" "2 2 3 4"
+	expect_eq "$tag: RLock levels: inner releases back to 3, 2, 1 and 1" "$(rl rlock.exit)" "1 1 2 3"
+	expect_eq "$tag: RLock levels: outer acquires and releases only once each" "$(rl lock.acquire) / $(rl lock.release)" "0 0 / 0 0"
 	expect_eq "$tag: no interpreter-internal lock noise" "$(ev "o.kind IN ('semaphore','mutex','cond')")" 0
 	expect_eq "$tag: no internal objects" "$(sql "$db" "SELECT count(*) FROM objects WHERE name LIKE '%@0x%'")" 0
 	expect_eq "$tag: Python thread names" "$(sql "$db" "SELECT group_concat(name) FROM (SELECT name FROM threads ORDER BY name)")" "MainThread,consumer,producer,waiter"
