@@ -720,6 +720,9 @@ int collect_finish(struct collect *c)
 		image_unmap(img);
 		if (img->conn_fd >= 0)
 			close(img->conn_fd);
+		/* Ring decoding states outlive the mappings: the writer used them until now. */
+		for (unsigned k = 0; k < WEFT_MAX_CHUNKS; k++)
+			free(img->rings[k]);
 		free(img->argv);
 		free(img->maps);
 		free(img);
