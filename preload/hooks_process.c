@@ -263,17 +263,46 @@ WEFT_HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 	return spawn_traced(REAL(posix_spawnp), pid, file, fa, attr, argv, envp, CALLER);
 }
 
-/* system() and popen() start /bin/sh from environ; the shell's pid is not returned to us. */
+/*
+ * system() and popen() start /bin/sh with the process's environ (the
+ * shell's pid is not returned to us). A program that scrubbed our variables
+ * from it (clearenv, unsetenv("LD_PRELOAD")) would start an untraced shell
+ * and lose everything below it, so for the call environ is a repaired copy
+ * on our stack. Other threads reading the environment meanwhile see the
+ * same entries plus ours; if one replaces environ meanwhile, its array is
+ * kept.
+ */
+#define WITH_FIXED_ENV(call)                                                                       \
+	do {                                                                                       \
+		char **saved_ = environ;                                                           \
+		size_t n_ = ENV_SLOTS(saved_);                                                     \
+		char *fixed_[n_];                                                                  \
+		char ld_[LDBUF];                                                                   \
+		char **env_ = weft_env_fix(saved_, fixed_, n_, ld_, LDBUF);                        \
+		environ = env_;                                                                    \
+		call;                                                                              \
+		if (environ == env_)                                                               \
+			environ = saved_;                                                          \
+	} while (0)
+
 WEFT_HOOK int system(const char *cmd)
 {
 	if (cmd && weft_should_record())
 		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, weft_now(), 0, 0, CALLER, NULL, 0);
-	return REAL(system)(cmd);
+	if (!cmd || !weft_on || weft_env_intact(environ))
+		return REAL(system)(cmd);
+	int rc;
+	WITH_FIXED_ENV(rc = REAL(system)(cmd));
+	return rc;
 }
 
 WEFT_HOOK FILE *popen(const char *cmd, const char *mode)
 {
-	FILE *f = REAL(popen)(cmd, mode);
+	FILE *f;
+	if (!weft_on || weft_env_intact(environ))
+		f = REAL(popen)(cmd, mode);
+	else
+		WITH_FIXED_ENV(f = REAL(popen)(cmd, mode));
 	if (f && weft_should_record())
 		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, weft_now(), 0, 0, CALLER, NULL, 0);
 	return f;

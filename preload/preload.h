@@ -268,6 +268,8 @@ void weft_thread_retire(void);
 /* Builds envp with the tracer's variables re-injected (into buf, which has room for n entries). */
 char **weft_env_fix(char *const envp[], char **buf, size_t n, char *ldbuf, size_t ldlen);
 size_t weft_env_count(char *const envp[]);
+/* True when envp still has the tracer's socket variable and our library in LD_PRELOAD. */
+int weft_env_intact(char *const envp[]);
 
 /* The socket the library talks to the collector on (never closed by the program). */
 extern int weft_sock_fd;

@@ -555,6 +555,18 @@ size_t weft_env_count(char *const envp[])
 	return n;
 }
 
+int weft_env_intact(char *const envp[])
+{
+	int sock = 0, lib = 0;
+	for (size_t i = 0; envp && envp[i]; i++) {
+		if (!strcmp(envp[i], env_sock))
+			sock = 1;
+		else if (!strncmp(envp[i], "LD_PRELOAD=", 11) && strstr(envp[i] + 11, lib_path))
+			lib = 1;
+	}
+	return sock && lib;
+}
+
 static int is_ours(const char *e)
 {
 	return !strncmp(e, "WEFT_", 5) || !strncmp(e, "LD_PRELOAD=", 11);

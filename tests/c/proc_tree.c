@@ -1,7 +1,8 @@
 /*
  * A process tree with known shape: fork children that exit 7, die by
  * SIGKILL, and exec this program in "leaf" mode with a scrubbed
- * environment; posix_spawn of a leaf; system() running a leaf.
+ * environment; posix_spawn of a leaf; system() running a leaf, then system()
+ * and popen() after clearenv().
  * A leaf does LEAF_LOCKS lock/unlock pairs of leaf_mu and exits 5.
  */
 #include <pthread.h>
@@ -72,5 +73,14 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "'%s' leaf", self);
 	st = system(cmd);
 	printf("system leaf %d\n", WEXITSTATUS(st));
+
+	/* The tracer's variables scrubbed from environ itself: the shell must still be traced. */
+	clearenv();
+	setenv("PATH", "/usr/bin:/bin", 1);
+	st = system(cmd);
+	printf("scrubbed system leaf %d\n", WEXITSTATUS(st));
+	FILE *p = popen(cmd, "r");
+	if (p)
+		printf("scrubbed popen leaf %d\n", WEXITSTATUS(pclose(p)));
 	return 0;
 }

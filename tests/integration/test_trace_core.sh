@@ -66,18 +66,18 @@ expect_eq "stacks full: meta" "$(sql full.db "SELECT value FROM meta WHERE key='
 # ---- the process tree ----
 wrun p.db -- "$PROGS/proc_tree"
 expect_eq "tree: exit status" "$rc" 0
-expect_eq "tree: 7 processes" "$(sql p.db "SELECT count(*) FROM processes")" 7
+expect_eq "tree: 11 processes" "$(sql p.db "SELECT count(*) FROM processes")" 11
 root=$(sql p.db "SELECT pid FROM processes WHERE ppid NOT IN (SELECT pid FROM processes)")
 expect_eq "tree: fork children" "$(sql p.db "SELECT count(*) FROM events WHERE kind='process.fork' AND pid=$root")" 3
 expect_eq "tree: child exit 7" "$(sql p.db "SELECT count(*) FROM processes WHERE ppid=$root AND exit_code=7")" 1
 expect_eq "tree: child killed by SIGKILL" "$(sql p.db "SELECT count(*) FROM processes WHERE ppid=$root AND exit_signal=9")" 1
-expect_eq "tree: leaves (scrubbed env, posix_spawn, system) traced" "$(sql p.db "SELECT count(*) FROM processes WHERE argv LIKE '%proc_tree leaf' AND exit_code=5")" 3
-expect_eq "tree: each leaf's locks" "$(sql p.db "SELECT group_concat(n) FROM (SELECT count(*) n FROM events e JOIN processes p USING(pid) WHERE p.argv LIKE '%proc_tree leaf' AND e.kind='lock.acquire' GROUP BY pid)")" "10,10,10"
-expect_eq "tree: exec recorded" "$(sql p.db "SELECT count(*) FROM events WHERE kind='process.exec' AND arg=0")" 2
-expect_eq "tree: posix_spawn child pid" "$(sql p.db "SELECT count(*) FROM events e JOIN processes c ON c.pid=e.arg WHERE e.kind='process.spawn' AND e.pid=$root")" 2
-expect_eq "tree: system() shell" "$(sql p.db "SELECT count(*) FROM processes WHERE argv LIKE 'sh -c %' AND ppid=$root")" 1
+expect_eq "tree: leaves (scrubbed env, posix_spawn, system, system and popen after clearenv) traced" "$(sql p.db "SELECT count(*) FROM processes WHERE argv LIKE '%proc_tree leaf' AND exit_code=5")" 5
+expect_eq "tree: each leaf's locks" "$(sql p.db "SELECT group_concat(n) FROM (SELECT count(*) n FROM events e JOIN processes p USING(pid) WHERE p.argv LIKE '%proc_tree leaf' AND e.kind='lock.acquire' GROUP BY pid)")" "10,10,10,10,10"
+expect_eq "tree: exec recorded" "$(sql p.db "SELECT count(*) FROM events WHERE kind='process.exec' AND arg=0")" 4
+expect_eq "tree: posix_spawn, system and popen child pids" "$(sql p.db "SELECT count(*) FROM events e JOIN processes c ON c.pid=e.arg WHERE e.kind='process.spawn' AND e.pid=$root")" 4
+expect_eq "tree: system() and popen() shells" "$(sql p.db "SELECT count(*) FROM processes WHERE argv LIKE 'sh -c %' AND ppid=$root")" 3
 expect_eq "tree: every process ends after it starts" "$(sql p.db "SELECT count(*) FROM processes WHERE end_ns < start_ns")" 0
-expect_eq "tree: exit events carry statuses" "$(sql p.db "SELECT group_concat(arg) FROM (SELECT arg FROM events WHERE kind='process.exit' ORDER BY arg)")" "-9,0,5,5,5,5,7"
+expect_eq "tree: exit events carry statuses" "$(sql p.db "SELECT group_concat(arg) FROM (SELECT arg FROM events WHERE kind='process.exit' ORDER BY arg)")" "-9,0,5,5,5,5,5,5,5,5,7"
 
 # ---- an orphan outliving its parent is waited for ----
 wrun o.db -- "$PROGS/orphan"
