@@ -92,15 +92,15 @@ expect_eq report:json "$got" ok
 
 # --- the GIL section ---
 out=$($WEFT report gil.db)
-expect_match report:gil-4000 "$out" "4000  python3 +5\.800 ms +3\.200 ms +2 +0 +29\.0%"
-expect_match report:gil-4001 "$out" "4001  worker +3\.000 ms +4\.100 ms +1 +1 +15\.0%"
+expect_match report:gil-4000 "$out" "4000  python3 +5\.800 ms +3\.200 ms +2 +0 +1 +29\.0%"
+expect_match report:gil-4001 "$out" "4001  worker +3\.000 ms +4\.100 ms +1 +1 +0 +15\.0%"
 expect_match report:gil-total "$out" "total +44\.0%"
 got=$($WEFT report gil.db --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 g = {t["tid"]: t["gil"] for p in d["processes"] for t in p["threads"]}
-print(g[4000] == {"held_ns": 5800000, "wait_ns": 3200000, "acquisitions": 2, "drop_requests": 0, "load": 0.29}
-      and g[4001] == {"held_ns": 3000000, "wait_ns": 4100000, "acquisitions": 1, "drop_requests": 1, "load": 0.15}
+print(g[4000] == {"held_ns": 5800000, "wait_ns": 3200000, "acquisitions": 2, "drop_requests": 0, "forced_drops": 1, "load": 0.29}
+      and g[4001] == {"held_ns": 3000000, "wait_ns": 4100000, "acquisitions": 1, "drop_requests": 1, "forced_drops": 0, "load": 0.15}
       and d["gil"] == {"held_ns": 8800000, "load": 0.44})')
 expect_eq report:gil-json "$got" True
 
