@@ -120,3 +120,28 @@ printf 'x = [1]\n' >"$WORK/pyc_guard.py"
 "$WEFT" run --races -o "$WORK/p.db" -- "$py" -c "import sys; sys.path.insert(0, '$WORK'); import pyc_guard" >/dev/null 2>&1
 expect_eq "races: instrumented code never lands in __pycache__" \
 	"$(ls "$WORK/__pycache__" 2>/dev/null | grep -c pyc_guard)" 0
+
+# The viewer lists the race and jumps to the access that found it.
+if command -v tmux >/dev/null; then
+	TM="tmux -u -L weft-races-$$ -f /dev/null"
+	trap '$TM kill-server 2>/dev/null' EXIT
+	$TM new-session -d -s v -x 200 -y 40 "$WEFT view $db; sleep 30"
+	shows() {
+		local i
+		for i in $(seq 1 100); do
+			$TM capture-pane -p -t v 2>/dev/null | grep -Eq -- "$1" && return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	shows "weft view" && $TM send-keys -t v t && sleep 0.3 && $TM send-keys -t v Tab Tab
+	shows "^error +race +check-then-act race on cache\[" && r=yes || r=no
+	expect_eq "races view: the findings list shows the race" "$r" yes
+	$TM send-keys -t v Enter
+	shows "cursor [0-9.]+[mun]?s .* [BC] worker-[01]: " && r=yes || r=no
+	expect_eq "races view: Enter goes to the racing access's thread" "$r" yes
+	$TM send-keys -t v q
+	$TM kill-server 2>/dev/null
+else
+	skip "races view" "tmux is not installed"
+fi
