@@ -613,8 +613,15 @@ int collect_poll(struct collect *c, int timeout_ms)
 		who[n++] = img;
 	}
 	int r = poll(pf, (nfds_t)n, timeout_ms);
-	if (r <= 0)
+	if (r <= 0) {
+		/*
+		 * An EOF that came while its process was still exiting left the
+		 * image waiting for a reconnect; nothing more arrives to wake us,
+		 * so look now whether the process has gone.
+		 */
+		end_waiting_images(c, 0);
 		return 0;
+	}
 	/* Pending connections first: their hello makes them images. */
 	int npend_before = npending;
 	for (int i = 1; i <= npend_before; i++) {
@@ -681,6 +688,15 @@ int collect_live_images(struct collect *c)
 	for (struct collect_image *img = c->images; img; img = img->next)
 		n += !img->ended;
 	return n;
+}
+
+void collect_debug_live(struct collect *c)
+{
+	fprintf(stderr, "weft: live: %d pending connections\n", npending);
+	for (struct collect_image *img = c->images; img; img = img->next)
+		if (!img->ended)
+			fprintf(stderr, "weft: live image pid %d closed %d conn %d\n", img->pid,
+				img->closed, img->conn_fd);
 }
 
 int collect_live_pids(struct collect *c, pid_t *out, int max)

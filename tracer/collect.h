@@ -133,6 +133,7 @@ void collect_killed(struct collect *c, pid_t pid);
 void collect_reaped(struct collect *c, pid_t pid, int status);
 /* Number of open connections (traced process images still alive). */
 int collect_live_images(struct collect *c);
+void collect_debug_live(struct collect *c);
 /* Pids of live images, for signalling them at --timeout; returns the count. */
 int collect_live_pids(struct collect *c, pid_t *out, int max);
 /* Drains everything, stops the writer, writes processes/threads; returns 0 or -1. */

@@ -462,8 +462,11 @@ int weft_cmd_run(int argc, char **argv)
 			/* Connections outliving every process cannot produce more events. */
 			if (!quiet_since)
 				quiet_since = now;
-			else if (now - quiet_since > 2000000000ull)
+			else if (now - quiet_since > 2000000000ull) {
+				if (getenv("WEFT_DEBUG"))
+					collect_debug_live(&c);
 				break;
+			}
 		}
 		if (timeout > 0 && now - t_start > (uint64_t)(timeout * 1e9)) {
 			pid_t pids[4096];

@@ -10,7 +10,7 @@ lock = threading.Lock()
 
 def work(seed):
     counts = {}
-    for i in range(150_000):
+    for i in range(600_000):
         k = (i * seed) % 1000
         counts[k] = counts.get(k, 0) + table[k]
     with lock:
