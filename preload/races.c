@@ -767,21 +767,20 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 		c->r[slot] = a;
 		return;
 	}
-	/* A write: against the last write and the unordered reads since. */
+	/* A write. This thread checked, missed, and now stores: check-then-act. */
+	for (int i = 0; i < CELL_READS; i++)
+		if (c->r[i].flags && c->r[i].idx == r->idx && (c->r[i].flags & ACC_MISS) &&
+		    sites[c->r[i].site].func == sites[site].func)
+			a.flags |= ACC_CTA;
+	/* Against the last write and the unordered reads since. */
 	if (c->w.flags && !visible(r, &c->w) &&
 	    !((flags & ACC_ATOMIC) && (c->w.flags & ACC_ATOMIC)) && first_time(r, &c->w))
 		report(&c->w, &a, container, key);
 	for (int i = 0; i < CELL_READS; i++) {
 		struct access *rd = &c->r[i];
-		if (!rd->flags)
-			continue;
-		if (rd->idx == r->idx) {
-			/* This thread checked, missed, and now stores: check-then-act. */
-			if ((rd->flags & ACC_MISS) && sites[rd->site].func == sites[site].func)
-				a.flags |= ACC_CTA;
-		} else if (!visible(r, rd) && !(flags & ACC_ATOMIC) && first_time(r, rd)) {
+		if (rd->flags && rd->idx != r->idx && !visible(r, rd) && !(flags & ACC_ATOMIC) &&
+		    first_time(r, rd))
 			report(rd, &a, container, key);
-		}
 	}
 	c->w = a;
 	memset(c->r, 0, sizeof(c->r));

@@ -47,25 +47,29 @@ done
 py=${interpreters[0]#*:}
 db=$WORK/races-getitem.db
 (cd "$RACES" && "$WEFT" run --races -o "$db" -- "$py" racy_getitem.py) >/dev/null 2>&1
-expect_eq "getitem: one finding for the whole loop (grouped, with a count)" \
-	"$(sql "$db" "SELECT count(*), min(count) > 1 FROM findings WHERE kind = 'race'")" "1|1"
+# How the two threads interleave decides which pairs of accesses meet (a read
+# before or after the other's store, or both stores): every finding is a
+# check-then-act, and the most frequent one is looked at closely.
+expect_eq "getitem: a few findings, together covering every occurrence" \
+	"$(sql "$db" "SELECT count(*) BETWEEN 1 AND 3, sum(count) = (SELECT count(*) FROM race), min(rule) = max(rule) FROM findings WHERE kind = 'race'")" "1|1|1"
+fid=$(sql "$db" "SELECT finding_id FROM findings WHERE kind = 'race' ORDER BY count DESC, finding_id LIMIT 1")
 expect_eq "getitem: both accesses name their thread, site and event" \
-	"$(sql "$db" "SELECT group_concat(role || ' ' || (thread_name LIKE 'worker-%') || ' ' || function || ' ' || (file LIKE '%racy_getitem.py') || ' ' || (event_id IS NOT NULL), ',') FROM finding_items")" \
+	"$(sql "$db" "SELECT group_concat(role || ' ' || (thread_name LIKE 'worker-%') || ' ' || function || ' ' || (file LIKE '%racy_getitem.py') || ' ' || (event_id IS NOT NULL), ',') FROM finding_items WHERE finding_id = $fid")" \
 	"access 1 getitem 1 1,access 1 getitem 1 1"
 expect_eq "getitem: the two threads differ" \
-	"$(sql "$db" "SELECT count(DISTINCT tid) FROM finding_items")" 2
+	"$(sql "$db" "SELECT count(DISTINCT tid) FROM finding_items WHERE finding_id = $fid")" 2
 expect_eq "getitem: events are race.access in those threads" \
-	"$(sql "$db" "SELECT count(*) FROM finding_items i JOIN events e ON e.id = i.event_id AND e.tid = i.tid WHERE e.kind = 'race.access'")" 2
+	"$(sql "$db" "SELECT count(*) FROM finding_items i JOIN events e ON e.id = i.event_id AND e.tid = i.tid WHERE e.kind = 'race.access' AND i.finding_id = $fid")" 2
 expect_eq "getitem: the earlier access came first" \
-	"$(sql "$db" "SELECT a.ts_ns <= b.ts_ns FROM finding_items a, finding_items b WHERE a.seq = 0 AND b.seq = 1")" 1
+	"$(sql "$db" "SELECT a.ts_ns <= b.ts_ns FROM finding_items a, finding_items b WHERE a.seq = 0 AND b.seq = 1 AND a.finding_id = $fid AND b.finding_id = $fid")" 1
 expect_eq "getitem: full Python stacks (worker frame under getitem)" \
-	"$(sql "$db" "SELECT group_concat(f.function, '<') FROM finding_items i JOIN stack_frames f USING(stack_id) WHERE i.seq = 1 AND f.depth <= 1")" \
+	"$(sql "$db" "SELECT group_concat(f.function, '<') FROM finding_items i JOIN stack_frames f USING(stack_id) WHERE i.seq = 1 AND f.depth <= 1 AND i.finding_id = $fid")" \
 	"getitem<worker"
 expect_match "getitem: the summary says what happened" \
-	"$(sql "$db" "SELECT summary FROM findings")" \
-	"^check-then-act race on cache\[[0-9]+\]: thread [0-9]+ 'worker-[01]' stored after missing it at racy_getitem.py:16 \(getitem\), thread [0-9]+ 'worker-[01]' (read|checked \(missed\)) it at racy_getitem.py:13 \(getitem\); no lock held$"
+	"$(sql "$db" "SELECT summary FROM findings WHERE finding_id = $fid")" \
+	"^check-then-act race on cache\[[0-9]+\]: thread [0-9]+ 'worker-[01]' [a-z() ]+ it at racy_getitem.py:1[36] \(getitem\), thread [0-9]+ 'worker-[01]' [a-z() ]+ it at racy_getitem.py:1[36] \(getitem\); no lock held$"
 expect_match "getitem: weft report lists it first" \
-	"$("$WEFT" report "$db" | sed -n '/^Findings/,+2p')" "race \(check_then_act\), [0-9]+ times"
+	"$("$WEFT" report "$db" | sed -n '/^Findings/,+2p')" "race \(check_then_act\)"
 expect_eq "getitem: --races is in meta" "$(sql "$db" "SELECT value FROM meta WHERE key = 'races'")" program
 
 # --fail-on race makes CI fail; a suppression silences it.
