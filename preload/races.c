@@ -67,6 +67,7 @@ static uint32_t idx_used[RT_MAX], idx_last_clock[RT_MAX];
 static int idx_tid[RT_MAX];
 static unsigned width = 1; /* highest index ever given + 1: the part of vectors in use */
 static unsigned next_idx;
+static struct rthread pool[RT_MAX]; /* by thread index */
 
 static void rlock(void)
 {
@@ -103,11 +104,6 @@ static struct rthread *me(void)
 		return t->races;
 	if (t->races_none)
 		return NULL;
-	struct rthread *r = calloc(1, sizeof(*r));
-	if (!r) {
-		t->races_none = 1;
-		return NULL;
-	}
 	rlock();
 	/*
 	 * Indices go round: a thread that reused the index of one that just
@@ -123,7 +119,11 @@ static struct rthread *me(void)
 			break;
 		}
 	}
+	struct rthread *r = NULL;
 	if (i < RT_MAX) {
+		/* From a static pool, not malloc: this may run in a signal handler's sem_post. */
+		r = &pool[i];
+		memset(r, 0, sizeof(*r));
 		idx_used[i] = 1;
 		idx_tid[i] = t->tid;
 		if (i + 1 > width)
@@ -132,8 +132,7 @@ static struct rthread *me(void)
 		r->vc[i] = idx_last_clock[i] + 1;
 	}
 	runlock();
-	if (i == RT_MAX) {
-		free(r);
+	if (!r) {
 		t->races_none = 1;
 		return NULL;
 	}
@@ -152,7 +151,6 @@ void weft_races_thread_end(void)
 	idx_used[r->idx] = 0;
 	runlock();
 	t->races = NULL;
-	free(r);
 }
 
 /* ---- synchronization clocks ---------------------------------------------------------- */
@@ -856,6 +854,7 @@ static int classify(PyObject *o)
 	return e->cls;
 }
 
+/* The key's hash + 1; 0 when it has none (unhashable: the access itself will fail). */
 static uint64_t key_hash(PyObject *k)
 {
 	py_ssize_t h = py.PyObject_Hash(k);
@@ -863,7 +862,7 @@ static uint64_t key_hash(PyObject *k)
 		py.PyErr_Clear();
 		return 0;
 	}
-	return (uint64_t)h;
+	return (uint64_t)h + 1;
 }
 
 #define KEY_STRUCT 0x5f5f73747275ull
@@ -911,11 +910,11 @@ static void attr_access(PyObject *o, PyObject *name, uint32_t site, int flags)
 	} else if (cls == C_NONE) {
 		return;
 	}
-	uint64_t serial = serial_of(container);
-	if (!serial)
+	uint64_t serial = serial_of(container), h = key_hash(name);
+	if (!serial || !h)
 		return;
 	weft_tls.in_races = 1;
-	check(r, cell_for(serial, key_hash(name) ^ salt), site, flags, o, name);
+	check(r, cell_for(serial, h ^ salt), site, flags, o, name);
 	weft_tls.in_races = 0;
 }
 
@@ -927,11 +926,11 @@ static void global_access(PyObject *name, uint32_t site, int flags)
 	PyObject *g = py.PyEval_GetGlobals(); /* borrowed */
 	if (!g)
 		return;
-	uint64_t serial = serial_of(g);
-	if (!serial)
+	uint64_t serial = serial_of(g), h = key_hash(name);
+	if (!serial || !h)
 		return;
 	weft_tls.in_races = 1;
-	check(r, cell_for(serial, key_hash(name)), site, flags, g, name);
+	check(r, cell_for(serial, h), site, flags, g, name);
 	weft_tls.in_races = 0;
 }
 
@@ -966,7 +965,7 @@ static uint64_t item_key(PyObject *o, PyObject *k)
 	}
 	if (tp == py.PyList_Type && weft_py_type(k) != py.PyLong_Type)
 		return KEY_STRUCT; /* slices and the like: the list as a whole */
-	return key_hash(k) + 1;
+	return key_hash(k);
 }
 
 /* _weft_gi(obj, key, site) -> obj[key] */
