@@ -27,7 +27,7 @@ static volatile pid_t child_pid;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: weft run [-o FILE] [--stacks none|caller|full] [--timeout SECONDS] "
-		   "[--] CMD [ARGS...]\n"
+		   "[--races] [OPTIONS] [--] CMD [ARGS...]\n"
 		   "  -o, --output FILE   trace file to write (default weft.db)\n"
 		   "  --stacks MODE       none, caller (default: the call site) or full "
 		   "(whole native stack)\n"
