@@ -248,6 +248,13 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	m->level_step_shift = (int)step;
 	m->levels = (int)levels;
 	m->has_findings = table_exists(m->db, "findings") != 0;
+	/* A trace written by another version may lack what this needs: then no marks, no error. */
+	if (m->has_findings &&
+	    sqlite3_prepare_v3(m->db,
+			       "SELECT ts_ns FROM finding_items WHERE pid=?1 AND tid=?2 AND ts_ns>=?3"
+			       " AND ts_ns<?4 AND event_id IS NOT NULL LIMIT 4000",
+			       -1, SQLITE_PREPARE_PERSISTENT, &m->finding_marks, NULL) != SQLITE_OK)
+		m->finding_marks = NULL;
 	if (load_lists(m, err, errlen))
 		return -1;
 	for (int i = 0; i < Q__COUNT; i++) {
@@ -265,6 +272,7 @@ void ui_model_close(struct ui_model *m)
 {
 	for (size_t i = 0; i < sizeof(m->st) / sizeof(m->st[0]); i++)
 		sqlite3_finalize(m->st[i]);
+	sqlite3_finalize(m->finding_marks);
 	if (m->db)
 		sqlite3_close(m->db);
 	free(m->procs);
@@ -462,6 +470,20 @@ int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t
 			marks[c] = ch;
 	}
 	sqlite3_reset(st);
+	/* Findings outrank everything: they are why the user is looking. */
+	st = m->finding_marks;
+	if (st) {
+		sqlite3_bind_int(st, 1, t->pid);
+		sqlite3_bind_int(st, 2, t->tid);
+		sqlite3_bind_int64(st, 3, t0);
+		sqlite3_bind_int64(st, 4, t0 + dt * w);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int c = (int)((sqlite3_column_int64(st, 0) - t0) / dt);
+			if (c >= 0 && c < w)
+				marks[c] = '!';
+		}
+		sqlite3_reset(st);
+	}
 	return 0;
 }
 

@@ -404,7 +404,8 @@ static void help_build(struct ui *ui)
 	for (int s = 1; s < UI_ST_COUNT; s++)
 		tp_add(p, "  %s  %s", ui_state_glyph(ui, s), ui_state_name(s));
 	tp_add(p, "%s", "");
-	tp_add(p, "markers: + thread.create  > thread.start  x thread.exit  S fork/spawn  E exec");
+	tp_add(p, "markers: + thread.create  > thread.start  x thread.exit  S fork/spawn  E exec"
+		  "  ! a finding's event");
 	tp_add(p, "         X process.exit  D gil.drop_request  R process.reap");
 	tp_add(p, "object lanes: the letter of the holding thread; inverse/red when threads"
 		  " queue for it; a digit = threads queued while nobody holds it");

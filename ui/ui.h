@@ -118,6 +118,7 @@ struct ui_model {
 	char command[256]; /* sanitized */
 	int64_t end_ns, events;
 	int complete, derived_here, has_findings;
+	sqlite3_stmt *finding_marks; /* findings' events of a thread in a window, or NULL */
 	int level0_shift, level_step_shift, levels;
 	struct ui_process *procs;
 	int nprocs;

@@ -138,7 +138,10 @@ if command -v tmux >/dev/null; then
 		done
 		return 1
 	}
-	shows "weft view" && $TM send-keys -t v t && sleep 0.3 && $TM send-keys -t v Tab Tab
+	shows "weft view" || true
+	shows "^  [BC] [0-9]+ worker-[01] .*!" && r=yes || r=no
+	expect_eq "races view: the racing accesses are marked in the worker lanes" "$r" yes
+	$TM send-keys -t v t && sleep 0.3 && $TM send-keys -t v Tab Tab
 	shows "^error +race +check-then-act race on cache\[" && r=yes || r=no
 	expect_eq "races view: the findings list shows the race" "$r" yes
 	$TM send-keys -t v Enter
