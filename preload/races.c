@@ -1030,6 +1030,26 @@ static PyObject *inplace(int op, PyObject *a, PyObject *b)
 	}
 }
 
+/*
+ * obj[key] op= value or obj.name op= value: get, in-place operator, set, in
+ * the interpreter's order. 0, or -1 with the exception set.
+ */
+static int augment(PyObject *obj, PyObject *key, PyObject *value, PyObject *op,
+		   PyObject *(*get)(PyObject *, PyObject *),
+		   int (*set)(PyObject *, PyObject *, PyObject *))
+{
+	PyObject *cur = get(obj, key);
+	if (!cur)
+		return -1;
+	PyObject *res = inplace((int)py.PyLong_AsLongLong(op), cur, value);
+	py.Py_DecRef(cur);
+	if (!res)
+		return -1;
+	int rc = set(obj, key, res);
+	py.Py_DecRef(res);
+	return rc < 0 ? -1 : 0;
+}
+
 /* _weft_ai(obj, key, value, op, site): obj[key] op= value, one read-modify-write */
 static PyObject *m_ai(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -1037,16 +1057,7 @@ static PyObject *m_ai(PyObject *self, PyObject *const *args, py_ssize_t n)
 	if (n != 5)
 		return ret_none();
 	uint64_t h = item_key(args[0], args[1]);
-	PyObject *cur = py.PyObject_GetItem(args[0], args[1]);
-	if (!cur)
-		return NULL;
-	PyObject *res = inplace((int)py.PyLong_AsLongLong(args[3]), cur, args[2]);
-	py.Py_DecRef(cur);
-	if (!res)
-		return NULL;
-	int rc = py.PyObject_SetItem(args[0], args[1], res);
-	py.Py_DecRef(res);
-	if (rc < 0)
+	if (augment(args[0], args[1], args[2], args[3], py.PyObject_GetItem, py.PyObject_SetItem))
 		return NULL;
 	if (h)
 		item_access(args[0], args[1], site_arg(args[4]), ACC_READ | ACC_WRITE | ACC_RMW, h);
@@ -1097,16 +1108,7 @@ static PyObject *m_aa(PyObject *self, PyObject *const *args, py_ssize_t n)
 	(void)self;
 	if (n != 5)
 		return ret_none();
-	PyObject *cur = py.PyObject_GetAttr(args[0], args[1]);
-	if (!cur)
-		return NULL;
-	PyObject *res = inplace((int)py.PyLong_AsLongLong(args[3]), cur, args[2]);
-	py.Py_DecRef(cur);
-	if (!res)
-		return NULL;
-	int rc = py.PyObject_SetAttr(args[0], args[1], res);
-	py.Py_DecRef(res);
-	if (rc < 0)
+	if (augment(args[0], args[1], args[2], args[3], py.PyObject_GetAttr, py.PyObject_SetAttr))
 		return NULL;
 	if (weft_races_on)
 		attr_access(args[0], args[1], site_arg(args[4]), ACC_READ | ACC_WRITE | ACC_RMW);

@@ -426,15 +426,22 @@ int ui_model_object_cells(struct ui_model *m, int64_t obj, int64_t t0, int64_t d
 	return 0;
 }
 
+/* Binds ?1 pid, ?2 tid and the window [?3, ?4) of a thread query. */
+static void bind_thread_window(sqlite3_stmt *st, const struct ui_thread *t, int64_t t0,
+			       int64_t t1)
+{
+	sqlite3_bind_int(st, 1, t->pid);
+	sqlite3_bind_int(st, 2, t->tid);
+	sqlite3_bind_int64(st, 3, t0);
+	sqlite3_bind_int64(st, 4, t1);
+}
+
 int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t t0, int64_t dt,
 			  int w, char *marks)
 {
 	sqlite3_stmt *st = m->st[Q_MARKS];
 	memset(marks, 0, (size_t)w);
-	sqlite3_bind_int(st, 1, t->pid);
-	sqlite3_bind_int(st, 2, t->tid);
-	sqlite3_bind_int64(st, 3, t0);
-	sqlite3_bind_int64(st, 4, t0 + dt * w);
+	bind_thread_window(st, t, t0, t0 + dt * w);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int c = (int)((sqlite3_column_int64(st, 0) - t0) / dt);
 		char ch = 0;
@@ -473,10 +480,7 @@ int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t
 	/* Findings outrank everything: they are why the user is looking. */
 	st = m->finding_marks;
 	if (st) {
-		sqlite3_bind_int(st, 1, t->pid);
-		sqlite3_bind_int(st, 2, t->tid);
-		sqlite3_bind_int64(st, 3, t0);
-		sqlite3_bind_int64(st, 4, t0 + dt * w);
+		bind_thread_window(st, t, t0, t0 + dt * w);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			int c = (int)((sqlite3_column_int64(st, 0) - t0) / dt);
 			if (c >= 0 && c < w)
