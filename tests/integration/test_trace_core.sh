@@ -152,7 +152,7 @@ wrun /proc/weft-cannot-write/t.db -- touch ran-anyway2
 expect_eq "output: unwritable dir fails before the program starts" "$rc:$(ls ran-anyway2 2>/dev/null | wc -l)" "1:0"
 
 # ---- signals ----
-timeout 60 "$WEFT" run -o sig.db -- "$PROGS/sigwait" >"$WORK/sigout" 2>/dev/null &
+command timeout "$((60 * TIMEOUT_SCALE))" "$WEFT" run -o sig.db -- "$PROGS/sigwait" >"$WORK/sigout" 2>/dev/null &
 wpid=$!
 # (up to a minute: under valgrind weft itself takes seconds to start)
 for _ in $(seq 1200); do grep -q ready "$WORK/sigout" 2>/dev/null && break; sleep 0.05; done
