@@ -27,6 +27,26 @@ expect_no_match() {
 	if printf '%s' "$2" | grep -Eq -- "$3"; then fail "$1" "[$2] matches /$3/"; else pass "$1"; fi
 }
 
+# find_interpreters LABEL VERSION...: fills the array `interpreters` with
+# "tag:path" entries, Debian's python3.11 first, then pyenv's VERSIONs (from
+# $pyroot, which it sets); a version that is not installed is skipped by name
+# ("LABELpython V").
+find_interpreters() {
+	local label=$1 v exe
+	shift
+	interpreters=()
+	[ -x /usr/bin/python3.11 ] && interpreters+=("debian-3.11:/usr/bin/python3.11")
+	pyroot=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+	for v in "$@"; do
+		exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | sort -V | tail -1)
+		if [ -n "$exe" ]; then
+			interpreters+=("pyenv-$v:$exe")
+		else
+			skip "${label}python $v" "no pyenv CPython $v installed on this machine"
+		fi
+	done
+}
+
 # sql DB SQL: prints the result (one row per line, | between columns)
 sql() { sqlite3 -readonly "$1" "$2"; }
 

@@ -4,17 +4,7 @@
 # process tree. Interpreters that are not installed are skipped by name.
 
 PY_TESTS=$TESTS/py
-interpreters=()
-[ -x /usr/bin/python3.11 ] && interpreters+=("debian-3.11:/usr/bin/python3.11")
-pyroot=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-for v in 3.10 3.11 3.12 3.13; do
-	exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | sort -V | tail -1)
-	if [ -n "$exe" ]; then
-		interpreters+=("pyenv-$v:$exe")
-	else
-		skip "python $v" "no pyenv CPython $v installed on this machine"
-	fi
-done
+find_interpreters "" 3.10 3.11 3.12 3.13
 
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}

@@ -4,17 +4,8 @@
 # The expectation is each file's "# expect:" line.
 
 RACES=$TESTS/py/races
-interpreters=()
-[ -x /usr/bin/python3.11 ] && interpreters+=("debian-3.11:/usr/bin/python3.11")
-pyroot=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-for v in 3.10 3.12 3.13; do
-	exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | sort -V | tail -1)
-	if [ -n "$exe" ]; then
-		interpreters+=("pyenv-$v:$exe")
-	else
-		skip "races: python $v" "no pyenv CPython $v installed on this machine"
-	fi
-done
+# (pyenv's 3.11 is the version Debian's interpreter already covers)
+find_interpreters "races: " 3.10 3.12 3.13
 
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}
