@@ -324,19 +324,28 @@ DESTROY_HOOK(pthread_barrier_destroy, pthread_barrier_t, WEFT_OBJ_BARRIER)
  * folded ones too: Condition.wait lets go of its lock and takes it back
  * inside a method recorded as one event, and that hand-off orders memory.
  */
-static int sem_races(int rc, sem_t *s)
+static void sem_acquired(sem_t *s)
 {
-	if (rc == 0 && weft_pyrt_len && weft_sem_traced(s)) {
-		weft_tls.last_sem = s; /* an RLock's outer acquire: see weft_python_rlock */
+	if (weft_pyrt_len) {
+		weft_tls.last_sem = s; /* an RLock's outer acquire: see m_rlock in python.c */
 		if (WEFT_UNLIKELY(weft_races_on))
 			weft_races_sync(1, s, 1);
 	}
+}
+
+/* An acquire the hook did not record (folded, or an untraced semaphore). */
+static int sem_races(int rc, sem_t *s)
+{
+	if (rc == 0 && weft_pyrt_len && weft_sem_traced(s))
+		sem_acquired(s);
 	return rc;
 }
 
+/* The recording hooks' semaphores are traced already. */
 static void record_sem(int rc, int err, sem_t *s, uint64_t ts, uint64_t wait, void *caller)
 {
-	sem_races(rc, s);
+	if (rc == 0)
+		sem_acquired(s);
 	record_acquire(rc == 0 ? 0 : err, WEFT_OBJ_SEMAPHORE, s, ts, wait, 0, caller);
 }
 
@@ -431,8 +440,7 @@ WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 
 WEFT_HOOK int sem_destroy(sem_t *s)
 {
-	if (WEFT_UNLIKELY(weft_races_on))
-		weft_races_sync_destroyed(s);
+	/* record_destroy forgets it for the race detector; untraced ones never synchronized. */
 	if (weft_sem_traced(s)) {
 		record_destroy(WEFT_OBJ_SEMAPHORE, s, CALLER);
 		if (weft_pyrt_len)
