@@ -535,9 +535,12 @@ static int export_events(struct exporter *x)
 	char name[512], lbuf[64];
 	int rc, ret = -1;
 
+	/* A finalized trace's ev is in time order already: no sort. */
 	if (sqlite3_prepare_v2(x->db,
-			       "SELECT ts, pid, tid, kind, obj, wait, arg FROM ev"
-			       " ORDER BY ts, id",
+			       store_events_time_ordered(x->db)
+				   ? "SELECT ts, pid, tid, kind, obj, wait, arg FROM ev ORDER BY id"
+				   : "SELECT ts, pid, tid, kind, obj, wait, arg FROM ev"
+				     " ORDER BY ts, id",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ex_db_error(x, "cannot read events");
 		return -1;

@@ -217,6 +217,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	int64_t v = 0;
 	m->complete =
 	    query_int64(m->db, "SELECT value FROM meta WHERE key='complete'", &v) == 0 && v == 1;
+	m->time_ordered = store_events_time_ordered(m->db);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(m->db, "SELECT value FROM meta WHERE key='command'", -1, &st,
 			       NULL) == SQLITE_OK &&
@@ -553,11 +554,21 @@ int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t t
 			int dir, int64_t *out_id, int64_t *out_ts)
 {
 	char sql[256];
-	/* The index on (pid, tid, ts) or (ts) carries the rowid, so (ts, id) order is free. */
-	snprintf(sql, sizeof(sql),
-		 "SELECT id, ts FROM ev WHERE %s ts %s ?3 ORDER BY ts %s, id %s LIMIT 64",
-		 t ? "pid=?1 AND tid=?2 AND" : "", dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC",
-		 dir > 0 ? "" : "DESC");
+	/*
+	 * The index on (pid, tid, ts) carries the rowid, so (ts, id) order is
+	 * free. Across threads a time-ordered trace walks the rowid from the
+	 * id where ts starts (older traces have an index on ts).
+	 */
+	int by_id = !t && m->time_ordered;
+	if (by_id)
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, ts FROM ev WHERE id %s ?3 ORDER BY id %s LIMIT 64",
+			 dir > 0 ? ">=" : "<", dir > 0 ? "" : "DESC");
+	else
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, ts FROM ev WHERE %s ts %s ?3 ORDER BY ts %s, id %s LIMIT 64",
+			 t ? "pid=?1 AND tid=?2 AND" : "",
+			 dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
 	sqlite3_stmt *st = NULL;
 	int found = 0;
 	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -566,7 +577,11 @@ int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t t
 		sqlite3_bind_int(st, 1, t->pid);
 		sqlite3_bind_int(st, 2, t->tid);
 	}
-	sqlite3_bind_int64(st, 3, ts);
+	if (by_id)
+		sqlite3_bind_int64(st, 3,
+				   store_event_at(m->db, dir > 0 || ts == INT64_MAX ? ts : ts + 1));
+	else
+		sqlite3_bind_int64(st, 3, ts);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t eid = sqlite3_column_int64(st, 0), ets = sqlite3_column_int64(st, 1);
 		if (ets == ts && (dir > 0 ? eid <= id : eid >= id))
