@@ -34,6 +34,8 @@ const char store_schema_sql[] =
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
 	"CREATE TABLE object_kind(kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
 	"CREATE TABLE ev" STORE_EV_COLUMNS_SQL ";\n"
+	"CREATE TABLE thread_no(th INTEGER PRIMARY KEY, pid INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	" UNIQUE(pid, tid));\n"
 	"CREATE TABLE obj(object_id INTEGER PRIMARY KEY, pid INTEGER, kind INTEGER, name TEXT,"
 	" created_ns INTEGER, addr INTEGER, stack_id INTEGER);\n"
 	"CREATE TABLE proc(pid INTEGER PRIMARY KEY, ppid INTEGER, argv TEXT, start_ns INTEGER,"
@@ -57,3 +59,14 @@ const char store_schema_sql[] =
 	" producer_waits, py_ident FROM thr;\n"
 	"CREATE VIEW stack_frames AS SELECT stack_id, depth, lang, function, file, line, module,"
 	" pc FROM frame;\n";
+
+const char store_ev_input_sql[] =
+	"CREATE TEMP VIEW ev_in AS SELECT e.id AS id, e.ts AS ts, t.pid AS pid, t.tid AS tid,"
+	" e.kind AS kind, e.obj AS obj, e.wait AS wait, e.arg AS arg, e.stack AS stack"
+	" FROM main.ev e JOIN main.thread_no t ON t.th = e.th;"
+	"CREATE TEMP TRIGGER ev_in_insert INSTEAD OF INSERT ON ev_in BEGIN"
+	" INSERT OR IGNORE INTO thread_no(pid, tid) VALUES(NEW.pid, NEW.tid);"
+	" INSERT INTO ev(id, ts, th, kind, obj, wait, arg, stack) VALUES(NEW.id, NEW.ts,"
+	" (SELECT th FROM main.thread_no WHERE pid = NEW.pid AND tid = NEW.tid), NEW.kind,"
+	" NEW.obj, NEW.wait, NEW.arg, NEW.stack);"
+	" END;";

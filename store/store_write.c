@@ -20,6 +20,8 @@ enum {
 	ST_META,
 	ST_RACE,
 	ST_EVENTS_MANY,
+	ST_THREAD_NO_ADD,
+	ST_THREAD_NO_GET,
 	ST__COUNT
 };
 
@@ -27,18 +29,26 @@ enum {
 #define EVENT_ROWS 64
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_EVENT] = "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?,?)",
-	[ST_OBJECT] = "INSERT OR REPLACE INTO obj VALUES(?,?,?,?,?,?,?)",
-	[ST_FRAME] = "INSERT OR REPLACE INTO frame VALUES(?,?,?,?,?,?,?,?)",
-	[ST_PROCESS] = "INSERT OR REPLACE INTO proc(pid,ppid,argv,start_ns,end_ns,exit_code,"
-		       "exit_signal) VALUES(?,?,?,?,?,?,?)",
-	[ST_THREAD] = "INSERT OR REPLACE INTO thr(pid,tid,name,start_ns,end_ns,unrecorded,"
-		      "producer_waits) VALUES(?,?,?,?,?,?,?)",
-	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
-	[ST_RACE] = "INSERT INTO race(pid,rule,site_a,site_b,tid_a,ts_a,flags_a,stack_a,held_a,"
-		    "tid_b,ts_b,flags_b,stack_b,held_b,location)"
-		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
+    [ST_EVENT] = "INSERT INTO ev(ts,th,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?)",
+    [ST_OBJECT] = "INSERT OR REPLACE INTO obj VALUES(?,?,?,?,?,?,?)",
+    [ST_FRAME] = "INSERT OR REPLACE INTO frame VALUES(?,?,?,?,?,?,?,?)",
+    [ST_PROCESS] = "INSERT OR REPLACE INTO proc(pid,ppid,argv,start_ns,end_ns,exit_code,"
+		   "exit_signal) VALUES(?,?,?,?,?,?,?)",
+    [ST_THREAD] = "INSERT OR REPLACE INTO thr(pid,tid,name,start_ns,end_ns,unrecorded,"
+		  "producer_waits) VALUES(?,?,?,?,?,?,?)",
+    [ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
+    [ST_RACE] = "INSERT INTO race(pid,rule,site_a,site_b,tid_a,ts_a,flags_a,stack_a,held_a,"
+		"tid_b,ts_b,flags_b,stack_b,held_b,location)"
+		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
+    [ST_THREAD_NO_ADD] = "INSERT OR IGNORE INTO thread_no(pid, tid) VALUES(?,?)",
+    [ST_THREAD_NO_GET] = "SELECT th FROM thread_no WHERE pid = ? AND tid = ?",
+};
+
+/* (pid, tid) -> ev.th, open addressing; th 0 marks a free slot. */
+struct thread_map_slot {
+	int32_t pid, tid;
+	int64_t th;
 };
 
 struct store_writer {
@@ -47,6 +57,10 @@ struct store_writer {
 	int in_txn;
 	struct store_event pending[EVENT_ROWS];
 	int npending;
+	struct thread_map_slot *thmap;
+	size_t thmap_cap, thmap_used; /* cap: a power of two */
+	int32_t last_pid, last_tid;
+	int64_t last_th;
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -134,9 +148,9 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	exec_sql(w->db, pragma);
 	char many[EVENT_ROWS * 20 + 128];
 	size_t ml = (size_t)snprintf(many, sizeof(many),
-				     "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES");
+				     "INSERT INTO ev(ts,th,kind,obj,wait,arg,stack) VALUES");
 	for (int i = 0; i < EVENT_ROWS; i++)
-		ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "%s(?,?,?,?,?,?,?,?)",
+		ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "%s(?,?,?,?,?,?,?)",
 				       i ? "," : "");
 	for (int i = 0; i < ST__COUNT; i++) {
 		const char *sql = i == ST_EVENTS_MANY ? many : stmt_sql[i];
@@ -178,34 +192,115 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-static void bind_event(sqlite3_stmt *st, int base, const struct store_event *e)
+static void bind_event(sqlite3_stmt *st, int base, const struct store_event *e, int64_t th)
 {
 	/* Zero is an integer 0, which SQLite encodes in the record header alone. */
 	sqlite3_bind_int64(st, base + 1, e->ts_ns);
-	sqlite3_bind_int(st, base + 2, e->pid);
-	sqlite3_bind_int(st, base + 3, e->tid);
-	sqlite3_bind_int(st, base + 4, e->kind);
-	sqlite3_bind_int64(st, base + 5, e->object_id);
-	sqlite3_bind_int64(st, base + 6, e->wait_ns);
-	sqlite3_bind_int64(st, base + 7, e->arg);
-	sqlite3_bind_int64(st, base + 8, e->stack_id);
+	sqlite3_bind_int64(st, base + 2, th);
+	sqlite3_bind_int(st, base + 3, e->kind);
+	sqlite3_bind_int64(st, base + 4, e->object_id);
+	sqlite3_bind_int64(st, base + 5, e->wait_ns);
+	sqlite3_bind_int64(st, base + 6, e->arg);
+	sqlite3_bind_int64(st, base + 7, e->stack_id);
 }
 
-/* Writes the buffered events, in order. */
+static size_t thread_map_hash(int32_t pid, int32_t tid)
+{
+	uint64_t k = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	k *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(k >> 32);
+}
+
+/*
+ * Forgets the numbers: after a failed statement or commit the transaction
+ * that made some of them may be gone, and events must not name a thread_no
+ * row that does not exist (a full disk does that).
+ */
+static void thread_map_reset(struct store_writer *w)
+{
+	if (w->thmap)
+		memset(w->thmap, 0, w->thmap_cap * sizeof(*w->thmap));
+	w->thmap_used = 0;
+	w->last_th = 0;
+}
+
+static int thread_map_grow(struct store_writer *w)
+{
+	size_t cap = w->thmap_cap ? w->thmap_cap * 2 : 1024;
+	struct thread_map_slot *m = calloc(cap, sizeof(*m));
+	if (!m)
+		return -1;
+	for (size_t i = 0; i < w->thmap_cap; i++) {
+		struct thread_map_slot *o = &w->thmap[i];
+		if (!o->th)
+			continue;
+		size_t j = thread_map_hash(o->pid, o->tid) & (cap - 1);
+		while (m[j].th)
+			j = (j + 1) & (cap - 1);
+		m[j] = *o;
+	}
+	free(w->thmap);
+	w->thmap = m;
+	w->thmap_cap = cap;
+	return 0;
+}
+
+/* The thread's ev.th, numbering a thread seen for the first time; 0 on error. */
+static int64_t thread_number(struct store_writer *w, int32_t pid, int32_t tid)
+{
+	if (w->last_th && w->last_pid == pid && w->last_tid == tid)
+		return w->last_th;
+	if (w->thmap_used * 2 >= w->thmap_cap && thread_map_grow(w))
+		return 0;
+	size_t j = thread_map_hash(pid, tid) & (w->thmap_cap - 1);
+	while (w->thmap[j].th && (w->thmap[j].pid != pid || w->thmap[j].tid != tid))
+		j = (j + 1) & (w->thmap_cap - 1);
+	if (!w->thmap[j].th) {
+		/* A row made by SQL (fixtures) already has a number: reuse it. */
+		sqlite3_stmt *add = w->st[ST_THREAD_NO_ADD], *get = w->st[ST_THREAD_NO_GET];
+		sqlite3_bind_int(add, 1, pid);
+		sqlite3_bind_int(add, 2, tid);
+		if (step_reset(w, add))
+			return 0;
+		sqlite3_bind_int(get, 1, pid);
+		sqlite3_bind_int(get, 2, tid);
+		int64_t th = sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int64(get, 0) : 0;
+		sqlite3_reset(get);
+		if (!th)
+			return 0;
+		w->thmap[j] = (struct thread_map_slot){pid, tid, th};
+		w->thmap_used++;
+	}
+	w->last_pid = pid;
+	w->last_tid = tid;
+	w->last_th = w->thmap[j].th;
+	return w->last_th;
+}
+
+/*
+ * Writes the buffered events, in order. Thread numbers are looked up here,
+ * in the transaction that writes the events.
+ */
 static int flush_events(struct store_writer *w)
 {
 	int rc = 0;
-	if (w->npending == EVENT_ROWS) {
+	int64_t th[EVENT_ROWS];
+	for (int i = 0; i < w->npending && !rc; i++)
+		if (!(th[i] = thread_number(w, w->pending[i].pid, w->pending[i].tid)))
+			rc = -1;
+	if (!rc && w->npending == EVENT_ROWS) {
 		for (int i = 0; i < EVENT_ROWS; i++)
-			bind_event(w->st[ST_EVENTS_MANY], i * 8, &w->pending[i]);
+			bind_event(w->st[ST_EVENTS_MANY], i * 7, &w->pending[i], th[i]);
 		rc = step_reset(w, w->st[ST_EVENTS_MANY]);
 	} else {
 		for (int i = 0; i < w->npending && !rc; i++) {
-			bind_event(w->st[ST_EVENT], 0, &w->pending[i]);
+			bind_event(w->st[ST_EVENT], 0, &w->pending[i], th[i]);
 			rc = step_reset(w, w->st[ST_EVENT]);
 		}
 	}
 	w->npending = 0;
+	if (rc)
+		thread_map_reset(w);
 	return rc;
 }
 
@@ -325,8 +420,10 @@ int store_writer_commit(struct store_writer *w)
 {
 	if (w->npending && flush_events(w))
 		return -1;
-	if (w->in_txn && exec_sql(w->db, "COMMIT"))
+	if (w->in_txn && exec_sql(w->db, "COMMIT")) {
+		thread_map_reset(w);
 		return -1;
+	}
 	w->in_txn = 0;
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;
@@ -373,8 +470,8 @@ static int sort_events(struct store_writer *w)
 	if (ordered)
 		return ordered < 0 ? -1 : 0;
 	return exec_sql(w->db, "CREATE TABLE ev_sorted" STORE_EV_COLUMNS_SQL ";"
-			       "INSERT INTO ev_sorted(ts, pid, tid, kind, obj, wait, arg, stack)"
-			       " SELECT ts, pid, tid, kind, obj, wait, arg, stack FROM ev"
+			       "INSERT INTO ev_sorted(ts, th, kind, obj, wait, arg, stack)"
+			       " SELECT ts, th, kind, obj, wait, arg, stack FROM ev"
 			       " ORDER BY ts, id;"
 			       "DROP VIEW events; DROP TABLE ev;"
 			       "ALTER TABLE ev_sorted RENAME TO ev;" STORE_EVENTS_VIEW_SQL);
@@ -394,8 +491,13 @@ int store_writer_finalize(struct store_writer *w)
 	if (sort_events(w))
 		return -1;
 	double ts = mono_s();
-	if (exec_sql(w->db, "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(pid, tid, ts);"
-			    "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0;"))
+	/*
+	 * The one index: (th, rowid), which in a time-ordered ev is a thread's
+	 * events in time order. Time itself is found through the rowid
+	 * (store_event_at); per-object reads are rare enough to scan.
+	 */
+	if (exec_sql(w->db, "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
+			    "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(th);"))
 		return -1;
 	double t1 = mono_s();
 	if (store_build_derived(w->db, err, sizeof(err)))
@@ -441,5 +543,6 @@ void store_writer_close(struct store_writer *w)
 			exec_sql(w->db, "COMMIT");
 		sqlite3_close(w->db);
 	}
+	free(w->thmap);
 	free(w);
 }

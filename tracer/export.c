@@ -536,12 +536,14 @@ static int export_events(struct exporter *x)
 	int rc, ret = -1;
 
 	/* A finalized trace's ev is in time order already: no sort. */
-	if (sqlite3_prepare_v2(x->db,
-			       store_events_time_ordered(x->db)
-				   ? "SELECT ts, pid, tid, kind, obj, wait, arg FROM ev ORDER BY id"
-				   : "SELECT ts, pid, tid, kind, obj, wait, arg FROM ev"
-				     " ORDER BY ts, id",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		x->db,
+		store_events_time_ordered(x->db)
+		    ? "SELECT e.ts, t.pid, t.tid, e.kind, e.obj, e.wait, e.arg FROM ev e"
+		      " CROSS JOIN thread_no t ON t.th = e.th ORDER BY e.id"
+		    : "SELECT e.ts, t.pid, t.tid, e.kind, e.obj, e.wait, e.arg FROM ev e"
+		      " CROSS JOIN thread_no t ON t.th = e.th ORDER BY e.ts, e.id",
+		-1, &st, NULL) != SQLITE_OK) {
 		ex_db_error(x, "cannot read events");
 		return -1;
 	}

@@ -41,8 +41,9 @@ static const char *const q_sql[Q__COUNT] = {
 		 " WHERE object_id=?1 AND end_ns>?2 ORDER BY end_ns LIMIT 1",
     [Q_HOLD_START] = "SELECT start_ns, end_ns FROM object_holds WHERE object_id=?1 AND tid=?2"
 		     " AND start_ns<=?3 ORDER BY start_ns DESC LIMIT 64",
-    [Q_EVENT] = "SELECT e.id, e.ts, e.pid, e.tid, k.name, e.obj, e.wait, e.arg, e.stack"
-		" FROM ev e LEFT JOIN event_kind k ON k.kind=e.kind WHERE e.id=?1",
+    [Q_EVENT] = "SELECT e.id, e.ts, t.pid, t.tid, k.name, e.obj, e.wait, e.arg, e.stack"
+		" FROM ev e JOIN thread_no t ON t.th=e.th LEFT JOIN event_kind k ON k.kind=e.kind"
+		" WHERE e.id=?1",
 };
 
 static int query_int64(sqlite3 *db, const char *sql, int64_t *out)
@@ -553,22 +554,22 @@ int64_t ui_model_hold_start(struct ui_model *m, int64_t obj, int tid, int64_t ts
 int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t ts, int64_t id,
 			int dir, int64_t *out_id, int64_t *out_ts)
 {
-	char sql[256];
+	char sql[320];
 	/*
-	 * The index on (pid, tid, ts) carries the rowid, so (ts, id) order is
-	 * free. Across threads a time-ordered trace walks the rowid from the
-	 * id where ts starts (older traces have an index on ts).
+	 * A time-ordered trace walks the rowid from the id where ts starts:
+	 * across threads the table itself, within one the index on (th, rowid).
+	 * An unfinalized trace (no index) orders by time.
 	 */
-	int by_id = !t && m->time_ordered;
+	const char *thr = t ? "th = (SELECT th FROM thread_no WHERE pid=?1 AND tid=?2) AND" : "";
+	int by_id = m->time_ordered;
 	if (by_id)
 		snprintf(sql, sizeof(sql),
-			 "SELECT id, ts FROM ev WHERE id %s ?3 ORDER BY id %s LIMIT 64",
+			 "SELECT id, ts FROM ev WHERE %s id %s ?3 ORDER BY id %s LIMIT 64", thr,
 			 dir > 0 ? ">=" : "<", dir > 0 ? "" : "DESC");
 	else
 		snprintf(sql, sizeof(sql),
 			 "SELECT id, ts FROM ev WHERE %s ts %s ?3 ORDER BY ts %s, id %s LIMIT 64",
-			 t ? "pid=?1 AND tid=?2 AND" : "",
-			 dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
+			 thr, dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
 	sqlite3_stmt *st = NULL;
 	int found = 0;
 	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
