@@ -1,6 +1,6 @@
 /*
  * gen_trace: writes a synthetic but consistent weft trace through the real
- * writer (schema, finalize, derived tables), for the viewer benchmark and
+ * writer (schema, finalize), for the viewer benchmark and
  * for test fixtures.
  *
  *   gen_trace [-n EVENTS] [-t THREADS] [-l LOCKS] [-s SEED] [--no-finalize] -o OUT

@@ -10,8 +10,10 @@
 #include <sqlite3.h>
 
 /*
- * 2: ev is rewritten in time order at finalize (rowid order = (ts, id)
- * order) and has no index on ts. Version 1 traces are still read.
+ * 2: ev names threads by a number (thread_no), is rewritten in time order
+ * at finalize (rowid order = (ts, id) order) and has one index, on the
+ * thread number; the viewer's derived tables are not in the file. Version
+ * 1 traces are refused.
  */
 #define STORE_SCHEMA_VERSION 2
 #define STORE_FORMAT_NAME "weft-trace"

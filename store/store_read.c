@@ -119,6 +119,14 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 			 version);
 		goto fail;
 	}
+	/* Version 1 named threads by pid and tid in every event: no reader here knows it. */
+	if (version < STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+			 "%s: trace schema version %d is older than this weft reads (%d); "
+			 "record it again, or read it with weft 0.1.0",
+			 path, version, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
 	/* Touch every public view so a trace with missing tables is refused up front. */
 	static const char *const probes[] = {
 		"SELECT count(*) FROM (SELECT * FROM events LIMIT 1)",
