@@ -208,7 +208,7 @@ fi
 # (no timeout wrapper: $! must be weft itself)
 "$WEFT" run -o kt.db -- "$PROGS/hard_kill_tree" >"$WORK/kout" 2>/dev/null &
 wpid=$!
-for _ in $(seq 100); do grep -q ready "$WORK/kout" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$WORK/kout" 2>/dev/null && break; sleep 0.05; done
 read -r _ p0 p1 p2 p3 < <(grep ready "$WORK/kout")
 sleep 1.5 # one commit (every second) has happened
 kill -KILL $wpid

@@ -94,7 +94,7 @@ if unshare -m true 2>/dev/null; then
 		echo "normal: $(ls -A /tmp /dev/shm | grep -vc -e "^/" -e "^$")"
 		"$WEFT" run -o nk.db -- "$PROGS/sigwait" >nk.out 2>/dev/null &
 		w=$!
-		for _ in $(seq 100); do grep -q ready nk.out 2>/dev/null && break; sleep 0.05; done
+		for _ in $(seq 1200); do grep -q ready nk.out 2>/dev/null && break; sleep 0.05; done
 		sleep 1.2
 		kill -KILL $w
 		wait $w 2>/dev/null

@@ -159,7 +159,8 @@ expect_eq "output: unwritable dir fails before the program starts" "$rc:$(ls ran
 # ---- signals ----
 timeout 60 "$WEFT" run -o sig.db -- "$PROGS/sigwait" >"$WORK/sigout" 2>/dev/null &
 wpid=$!
-for _ in $(seq 100); do grep -q ready "$WORK/sigout" 2>/dev/null && break; sleep 0.05; done
+# (up to a minute: under valgrind weft itself takes seconds to start)
+for _ in $(seq 1200); do grep -q ready "$WORK/sigout" 2>/dev/null && break; sleep 0.05; done
 kill -TERM $wpid
 wait $wpid
 rc=$?
@@ -177,7 +178,7 @@ expect_eq "timeout: trace complete" "$(sql to.db "SELECT value FROM meta WHERE k
 # ---- killing weft itself ----
 "$WEFT_PLAIN" run -o k.db -- "$PROGS/sigwait" >"$WORK/kout" 2>/dev/null &
 wpid=$!
-for _ in $(seq 100); do grep -q ready "$WORK/kout" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$WORK/kout" 2>/dev/null && break; sleep 0.05; done
 prog=$(awk '/ready/ {print $2}' "$WORK/kout")
 sleep 1.5
 kill -KILL $wpid
