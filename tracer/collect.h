@@ -157,6 +157,8 @@ int writer_stop_and_join(struct collect *c);
 int writer_store_deadlocks(struct collect *c, sqlite3 *db);
 /* Backpressure: 1 when the main thread should stop draining for now. */
 int writer_backlogged(struct collect *c);
+/* Normal priority for the writer (1) while the program is quiet, idle priority (0) otherwise. */
+void writer_set_urgent(struct collect *c, int urgent);
 
 /* Symbols (tracer/symbols.c): per-image symbolizer over a maps snapshot. */
 struct sym_frame {

@@ -431,7 +431,8 @@ int weft_cmd_run(int argc, char **argv)
 	int child_status = 0, child_done = 0, no_children = 0, deadlock_seen = 0;
 	uint64_t t_start = collect_mono_ns(), term_sent_at = 0, quiet_since = 0;
 	size_t got = 0;
-	uint64_t dbg_poll = 0, dbg_drain = 0, dbg_iter = 0;
+	uint64_t dbg_poll = 0, dbg_drain = 0, dbg_iter = 0, last_data = collect_mono_ns();
+	int writer_urgent = 0;
 	for (;;) {
 		/* Busy rings are drained again at once; idle ones every few ms. */
 		uint64_t d0 = collect_mono_ns();
@@ -441,6 +442,13 @@ int weft_cmd_run(int argc, char **argv)
 		dbg_poll += d1 - d0;
 		dbg_drain += collect_mono_ns() - d1;
 		dbg_iter++;
+		if (got) {
+			last_data = collect_mono_ns();
+			if (writer_urgent)
+				writer_set_urgent(&c, writer_urgent = 0);
+		} else if (!writer_urgent && collect_mono_ns() - last_data > 500000000ull) {
+			writer_set_urgent(&c, writer_urgent = 1);
+		}
 		for (;;) {
 			int st;
 			pid_t r = waitpid(-1, &st, WNOHANG);

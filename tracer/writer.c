@@ -1103,9 +1103,14 @@ static void *writer_main(void *arg)
 				until.tv_nsec -= 1000000000;
 			}
 			pthread_cond_timedwait(&c->cond, &c->lock, &until);
-			/* Quiet for two seconds with threads blocked on locks: look for a cycle. */
+			/*
+			 * Quiet for two seconds with threads blocked on locks: look for a
+			 * cycle, and again every second while it stays quiet (a thread of
+			 * the cycle may not have been asleep yet at the first look).
+			 */
 			uint64_t now = collect_mono_ns();
-			if (!c->queue_head && now - last_work > 2000000000ull && last_check < last_work) {
+			if (!c->queue_head && now - last_work > 2000000000ull &&
+			    now - last_check > 1000000000ull) {
 				last_check = now;
 				pthread_mutex_unlock(&c->lock);
 				deadlock_check(c);
@@ -1159,6 +1164,19 @@ int writer_start(struct collect *c)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The writer runs at idle priority so it never takes CPU from the traced
+ * program. When the program has gone quiet (blocked, perhaps deadlocked)
+ * on a machine that is busy anyway, an idle-priority writer may get no CPU
+ * at all and never notice the deadlock: while nothing arrives, it runs at
+ * normal priority.
+ */
+void writer_set_urgent(struct collect *c, int urgent)
+{
+	struct sched_param sp = {0};
+	pthread_setschedparam(c->writer, urgent ? SCHED_OTHER : SCHED_IDLE, &sp);
 }
 
 void writer_submit(struct collect *c, struct collect_batch *b)
