@@ -1,6 +1,6 @@
 /*
  * gen_trace: writes a synthetic but consistent weft trace through the real
- * writer (schema, finalize, derived tables), for the viewer benchmark and
+ * writer (schema, finalize), for the viewer benchmark and
  * for test fixtures.
  *
  *   gen_trace [-n EVENTS] [-t THREADS] [-l LOCKS] [-s SEED] [--no-finalize] -o OUT
@@ -184,8 +184,9 @@ static int simulate(struct sim *s, int nthreads, int nlocks)
 		int64_t start = 0;
 		sqlite3_stmt *st = NULL;
 		if (sqlite3_prepare_v2(store_writer_db(s->w),
-				       "SELECT min(ts) FROM ev WHERE pid=? AND tid=?", -1, &st,
-				       NULL) == SQLITE_OK) {
+				       "SELECT min(ts) FROM ev WHERE th = (SELECT th FROM thread_no"
+				       " WHERE pid=? AND tid=?)",
+				       -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_int(st, 1, s->pid);
 			sqlite3_bind_int(st, 2, t[i].tid);
 			if (sqlite3_step(st) == SQLITE_ROW)
@@ -232,7 +233,10 @@ static int run_sql_file(struct store_writer *w, const char *path)
 		return -1;
 	buf[len] = 0;
 	char *msg = NULL;
-	int rc = sqlite3_exec(store_writer_db(w), buf, NULL, NULL, &msg);
+	/* fixtures write events as ev_in(id, ts, pid, tid, ...) rows */
+	int rc = sqlite3_exec(store_writer_db(w), store_ev_input_sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(store_writer_db(w), buf, NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		fprintf(stderr, "gen_trace: %s: %s\n", path, msg ? msg : "error");
 	sqlite3_free(msg);

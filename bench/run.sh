@@ -64,6 +64,14 @@ awk -v s="$size" -v e="$events" 'BEGIN { printf "trace file:                  %d
 fin=$(grep -o 'finalize: .*' "$TMP/lb-caller.err" | tail -1)
 awk -v e="$events" -v f="${fin:-}" 'BEGIN { n = split(f, a, " "); t = a[n - 1];
 	if (t != "") printf "finalize (%s): %.2f s per million events\n", f, t / e * 1e6 }'
+# The viewer's derived tables are not in the trace: its first open builds them
+# and keeps them in TRACE-view, the next attaches them.
+for pass in first second; do
+	o=$("$WEFT" view --bench --frames 1 "$db" 2>/dev/null | grep '^open')
+	echo "weft view, $pass open:     ${o#open }"
+done
+[ -f "$db-view" ] && awk -v s="$(stat -c %s "$db-view")" -v e="$events" \
+	'BEGIN { printf "viewer cache (TRACE-view):   %.1f bytes/event, not part of the trace\n", s / e }'
 
 start=$(date +%s.%N)
 "$WEFT" run --stacks caller -o "$TMP/st.db" -- "$BUILD/tests/stress" 4 250000 >/dev/null 2>&1

@@ -9,7 +9,13 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 1
+/*
+ * 2: ev names threads by a number (thread_no), is rewritten in time order
+ * at finalize (rowid order = (ts, id) order) and has one index, on the
+ * thread number; the viewer's derived tables are not in the file. Version
+ * 1 traces are refused.
+ */
+#define STORE_SCHEMA_VERSION 2
 #define STORE_FORMAT_NAME "weft-trace"
 
 /* Public event kinds: X(code, name). Codes match enum weft_kind in preload/wire.h. */
@@ -128,6 +134,19 @@ void store_writer_close(struct store_writer *w);
  * version, readable). On failure returns NULL with one line in err.
  */
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
+
+/*
+ * 1 when ev's rowid order is time order ((ts, id) order): a finalized trace
+ * of schema version 2 or later. Readers then seek time through the rowid
+ * (store_event_at) and order by id; otherwise they order by ts, id.
+ */
+int store_events_time_ordered(sqlite3 *db);
+
+/*
+ * In a time-ordered trace: the smallest event id whose ts is >= ts (one past
+ * the last id when there is none), found by a binary search over the rowid.
+ */
+int64_t store_event_at(sqlite3 *db, int64_t ts);
 
 /* 1 when path is an existing weft trace (any schema version), 0 when not, -1 if missing. */
 int store_is_trace(const char *path);

@@ -10,6 +10,7 @@
  * a trace whose tracer was killed (no indexes) can be derived too.
  */
 #include "store/store.h"
+#include "store/store_schema.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -689,7 +690,8 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 
 static int event_pass(struct derive *d)
 {
-	sqlite3_stmt *st = prep(d, "SELECT id, ts, pid, tid, kind, obj, wait, arg FROM main.ev");
+	sqlite3_stmt *st = prep(d, "SELECT e.id, e.ts, t.pid, t.tid, e.kind, e.obj, e.wait, e.arg"
+				   " FROM" STORE_EV_PID_TID_SQL);
 	if (!st)
 		return -1;
 	int rc;

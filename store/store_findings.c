@@ -14,6 +14,7 @@
  * a trace whose tracer was killed is analyzed the same way.
  */
 #include "store/store.h"
+#include "store/store_schema.h"
 #include "store/store_races.h"
 
 #include <fnmatch.h>
@@ -711,8 +712,9 @@ static void on_exec(struct fthr *t, int64_t arg)
 static int fnd_event_pass(struct findings *f)
 {
 	sqlite3_stmt *st = fnd_prep(f,
-				    "SELECT id, ts, pid, tid, kind, obj, arg, stack FROM main.ev"
-				    " WHERE kind IN (%d, %d, %d, %d, %d, %d, %d, %d, %d)",
+				    "SELECT e.id, e.ts, t.pid, t.tid, e.kind, e.obj, e.arg, e.stack"
+				    " FROM" STORE_EV_PID_TID_SQL
+				    " WHERE e.kind IN (%d, %d, %d, %d, %d, %d, %d, %d, %d)",
 				    EV_ACQUIRE, EV_RELEASE, EV_COND_WAIT, EV_THREAD_EXIT, EV_FORK,
 				    EV_EXEC, EV_PROCESS_EXIT, EV_DESTROY, EV_WAIT);
 	struct fthr *t = NULL;
@@ -1011,74 +1013,100 @@ static void find_cycles(struct findings *f)
  * misuse event: the thread still holding it then is the one whose lock was
  * let go (or, for a cond wait, whose mutex the waiter used).
  */
-static int resolve_holder(struct findings *f, sqlite3_stmt *st, struct cand *c)
-{
+/* Who held a lock when a thread released it without holding it: a replay of the lock's events. */
+struct holder_replay {
+	struct cand *c;
+	int done, nh;
 	struct {
 		int32_t tid;
 		int count;
 		int64_t ev, stack;
 	} h[64];
-	int nh = 0, rc;
-	sqlite3_bind_int64(st, 1, c->items[0].obj);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		int32_t tid = sqlite3_column_int(st, 1);
-		if (id == c->ev)
-			break;
-		int i = 0;
-		while (i < nh && h[i].tid != tid)
-			i++;
-		if (sqlite3_column_int(st, 2) == EV_ACQUIRE) {
-			if (i == nh) {
-				if (nh == (int)(sizeof(h) / sizeof(h[0])))
-					continue;
-				h[nh++].count = 0;
-				h[i].tid = tid;
-			}
-			if (h[i].count++ == 0) {
-				h[i].ev = id;
-				h[i].stack = sqlite3_column_int64(st, 4);
-			}
-		} else if (i < nh && h[i].count > 0) {
-			h[i].count--;
+};
+
+static void replay_event(struct holder_replay *r, int64_t id, int32_t tid, int kind, int64_t stack)
+{
+	if (id == r->c->ev) {
+		r->done = 1;
+		return;
+	}
+	int i = 0;
+	while (i < r->nh && r->h[i].tid != tid)
+		i++;
+	if (kind == EV_ACQUIRE) {
+		if (i == r->nh) {
+			if (r->nh == (int)(sizeof(r->h) / sizeof(r->h[0])))
+				return;
+			r->h[r->nh++].count = 0;
+			r->h[i].tid = tid;
 		}
+		if (r->h[i].count++ == 0) {
+			r->h[i].ev = id;
+			r->h[i].stack = stack;
+		}
+	} else if (i < r->nh && r->h[i].count > 0) {
+		r->h[i].count--;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ferr(f, "findings: reading events: %s", sqlite3_errmsg(f->db));
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
+}
+
+static void replay_finish(struct holder_replay *r)
+{
+	struct cand *c = r->c;
 	int best = -1;
-	for (int i = 0; i < nh; i++)
-		if (h[i].count > 0 && h[i].tid != c->tid && (best < 0 || h[i].ev > h[best].ev))
+	for (int i = 0; i < r->nh; i++)
+		if (r->h[i].count > 0 && r->h[i].tid != c->tid &&
+		    (best < 0 || r->h[i].ev > r->h[best].ev))
 			best = i;
 	if (best >= 0)
-		c->items[c->nitems++] = (struct item){"holder",	       c->pid,	   h[best].tid,
-						      c->items[0].obj, h[best].ev, h[best].stack};
-	return 0;
+		c->items[c->nitems++] =
+		    (struct item){"holder",	   c->pid,	  r->h[best].tid,
+				  c->items[0].obj, r->h[best].ev, r->h[best].stack};
 }
 
 static int resolve_holders(struct findings *f)
 {
-	sqlite3_stmt *st = NULL;
-	int n = 0;
-	for (size_t i = 0; i < f->ngroup && !f->failed; i++) {
+	struct holder_replay *rp = calloc(MAX_RESOLVE, sizeof(*rp));
+	char objs[MAX_RESOLVE * 24] = "";
+	size_t ol = 0;
+	int nr = 0, rc = SQLITE_DONE;
+	if (!rp) {
+		ferr(f, "findings: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < f->ngroup && nr < MAX_RESOLVE; i++) {
 		struct cand *c = &f->group[i];
 		if (c->sub != MU_UNLOCK_NOT_HELD && c->sub != MU_COND_NOT_HELD)
 			continue;
-		if (n++ >= MAX_RESOLVE)
-			break;
-		/* "obj <> 0" lets SQLite use the partial index ev_by_obj when it exists. */
-		if (!st && !(st = fnd_prep(f,
-					   "SELECT id, tid, kind, arg, stack FROM main.ev"
-					   " WHERE obj = ?1 AND obj <> 0 AND kind IN (%d, %d)"
-					   " ORDER BY ts, id",
-					   EV_ACQUIRE, EV_RELEASE)))
-			break;
-		resolve_holder(f, st, c);
+		rp[nr++].c = c;
+		ol += (size_t)snprintf(objs + ol, sizeof(objs) - ol, "%s%" PRId64, ol ? "," : "",
+				       c->items[0].obj);
 	}
+	/*
+	 * One pass over those locks' events for all the findings: ev has no
+	 * index on obj, so a read per finding would be a scan each.
+	 */
+	sqlite3_stmt *st =
+	    !nr ? NULL
+		: fnd_prep(f,
+			   "SELECT e.id, t.tid, e.kind, e.obj, e.stack FROM" STORE_EV_PID_TID_SQL
+			   " WHERE e.obj IN (%s) AND e.kind IN (%d, %d) ORDER BY %s",
+			   objs, EV_ACQUIRE, EV_RELEASE,
+			   store_events_time_ordered(f->db) ? "e.id" : "e.ts, e.id");
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0), obj = sqlite3_column_int64(st, 3);
+		for (int k = 0; k < nr; k++)
+			if (!rp[k].done && rp[k].c->items[0].obj == obj)
+				replay_event(&rp[k], id, sqlite3_column_int(st, 1),
+					     sqlite3_column_int(st, 2),
+					     sqlite3_column_int64(st, 4));
+	}
+	if (st && rc != SQLITE_DONE)
+		ferr(f, "findings: reading events: %s", sqlite3_errmsg(f->db));
+	else if (st)
+		for (int k = 0; k < nr; k++)
+			replay_finish(&rp[k]);
 	sqlite3_finalize(st);
+	free(rp);
 	return f->failed ? -1 : 0;
 }
 

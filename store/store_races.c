@@ -115,10 +115,11 @@ static void describe(sqlite3 *db, int pid, struct side *s)
 	sqlite3_finalize(st);
 	st = NULL;
 	s->event = 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT id FROM main.ev WHERE pid = ?1 AND tid = ?2 AND ts = ?3 AND"
-			       " kind = ?4 LIMIT 1",
-			       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT e.id FROM main.ev e JOIN main.thread_no t ON t.th = e.th"
+		" WHERE t.pid = ?1 AND t.tid = ?2 AND e.ts = ?3 AND e.kind = ?4 LIMIT 1",
+		-1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int(st, 1, pid);
 		sqlite3_bind_int(st, 2, s->tid);
 		sqlite3_bind_int64(st, 3, s->ts);

@@ -119,6 +119,14 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 			 version);
 		goto fail;
 	}
+	/* Version 1 named threads by pid and tid in every event: no reader here knows it. */
+	if (version < STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+			 "%s: trace schema version %d is older than this weft reads (%d); "
+			 "record it again, or read it with weft 0.1.0",
+			 path, version, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
 	/* Touch every public view so a trace with missing tables is refused up front. */
 	static const char *const probes[] = {
 		"SELECT count(*) FROM (SELECT * FROM events LIMIT 1)",
@@ -138,4 +146,41 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 fail:
 	sqlite3_close(db);
 	return NULL;
+}
+
+int store_events_time_ordered(sqlite3 *db)
+{
+	char buf[64];
+	if (query_text(db, "PRAGMA main.user_version", buf, sizeof(buf)) != 0 || atoi(buf) < 2)
+		return 0;
+	return query_text(db, "SELECT value FROM main.meta WHERE key = 'complete'", buf,
+			  sizeof(buf)) == 0 &&
+	       strcmp(buf, "1") == 0;
+}
+
+int64_t store_event_at(sqlite3 *db, int64_t ts)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t lo = 1, hi = 1;
+	if (sqlite3_prepare_v2(db, "SELECT max(id) FROM main.ev", -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		hi = sqlite3_column_int64(st, 0) + 1;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db, "SELECT id, ts FROM main.ev WHERE id >= ?1 ORDER BY id LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return hi;
+	/* Rows below lo have ts < the target; rows at or above hi have ts >= it. */
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		sqlite3_bind_int64(st, 1, mid);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) < hi &&
+		    sqlite3_column_int64(st, 1) < ts)
+			lo = sqlite3_column_int64(st, 0) + 1;
+		else
+			hi = mid;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return lo;
 }

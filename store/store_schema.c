@@ -33,9 +33,9 @@ const char store_schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;\n"
 	"CREATE TABLE event_kind(kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
 	"CREATE TABLE object_kind(kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
-	"CREATE TABLE ev(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, pid INTEGER NOT NULL,"
-	" tid INTEGER NOT NULL, kind INTEGER NOT NULL, obj INTEGER, wait INTEGER, arg INTEGER,"
-	" stack INTEGER);\n"
+	"CREATE TABLE ev" STORE_EV_COLUMNS_SQL ";\n"
+	"CREATE TABLE thread_no(th INTEGER PRIMARY KEY, pid INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	" UNIQUE(pid, tid));\n"
 	"CREATE TABLE obj(object_id INTEGER PRIMARY KEY, pid INTEGER, kind INTEGER, name TEXT,"
 	" created_ns INTEGER, addr INTEGER, stack_id INTEGER);\n"
 	"CREATE TABLE proc(pid INTEGER PRIMARY KEY, ppid INTEGER, argv TEXT, start_ns INTEGER,"
@@ -49,9 +49,7 @@ const char store_schema_sql[] =
 	" site_b INTEGER, tid_a INTEGER, ts_a INTEGER, flags_a INTEGER, stack_a INTEGER,"
 	" held_a TEXT, tid_b INTEGER, ts_b INTEGER, flags_b INTEGER, stack_b INTEGER,"
 	" held_b TEXT, location TEXT);\n"
-	"CREATE VIEW events AS SELECT e.id AS id, e.ts AS ts_ns, e.pid AS pid, e.tid AS tid,"
-	" k.name AS kind, e.obj AS object_id, e.wait AS wait_ns, e.arg AS arg,"
-	" e.stack AS stack_id FROM ev e JOIN event_kind k ON k.kind = e.kind;\n"
+	STORE_EVENTS_VIEW_SQL
 	"CREATE VIEW objects AS SELECT o.object_id AS object_id, o.pid AS pid, k.name AS kind,"
 	" o.name AS name, o.created_ns AS created_ns, o.addr AS address, o.stack_id AS stack_id"
 	" FROM obj o JOIN object_kind k ON k.kind = o.kind;\n"
@@ -61,3 +59,14 @@ const char store_schema_sql[] =
 	" producer_waits, py_ident FROM thr;\n"
 	"CREATE VIEW stack_frames AS SELECT stack_id, depth, lang, function, file, line, module,"
 	" pc FROM frame;\n";
+
+const char store_ev_input_sql[] =
+	"CREATE TEMP VIEW ev_in AS SELECT e.id AS id, e.ts AS ts, t.pid AS pid, t.tid AS tid,"
+	" e.kind AS kind, e.obj AS obj, e.wait AS wait, e.arg AS arg, e.stack AS stack"
+	" FROM main.ev e JOIN main.thread_no t ON t.th = e.th;"
+	"CREATE TEMP TRIGGER ev_in_insert INSTEAD OF INSERT ON ev_in BEGIN"
+	" INSERT OR IGNORE INTO thread_no(pid, tid) VALUES(NEW.pid, NEW.tid);"
+	" INSERT INTO ev(id, ts, th, kind, obj, wait, arg, stack) VALUES(NEW.id, NEW.ts,"
+	" (SELECT th FROM main.thread_no WHERE pid = NEW.pid AND tid = NEW.tid), NEW.kind,"
+	" NEW.obj, NEW.wait, NEW.arg, NEW.stack);"
+	" END;";

@@ -20,6 +20,8 @@ enum {
 	ST_META,
 	ST_RACE,
 	ST_EVENTS_MANY,
+	ST_THREAD_NO_ADD,
+	ST_THREAD_NO_GET,
 	ST__COUNT
 };
 
@@ -27,18 +29,26 @@ enum {
 #define EVENT_ROWS 64
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_EVENT] = "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?,?)",
-	[ST_OBJECT] = "INSERT OR REPLACE INTO obj VALUES(?,?,?,?,?,?,?)",
-	[ST_FRAME] = "INSERT OR REPLACE INTO frame VALUES(?,?,?,?,?,?,?,?)",
-	[ST_PROCESS] = "INSERT OR REPLACE INTO proc(pid,ppid,argv,start_ns,end_ns,exit_code,"
-		       "exit_signal) VALUES(?,?,?,?,?,?,?)",
-	[ST_THREAD] = "INSERT OR REPLACE INTO thr(pid,tid,name,start_ns,end_ns,unrecorded,"
-		      "producer_waits) VALUES(?,?,?,?,?,?,?)",
-	[ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
-	[ST_RACE] = "INSERT INTO race(pid,rule,site_a,site_b,tid_a,ts_a,flags_a,stack_a,held_a,"
-		    "tid_b,ts_b,flags_b,stack_b,held_b,location)"
-		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
+    [ST_EVENT] = "INSERT INTO ev(ts,th,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?)",
+    [ST_OBJECT] = "INSERT OR REPLACE INTO obj VALUES(?,?,?,?,?,?,?)",
+    [ST_FRAME] = "INSERT OR REPLACE INTO frame VALUES(?,?,?,?,?,?,?,?)",
+    [ST_PROCESS] = "INSERT OR REPLACE INTO proc(pid,ppid,argv,start_ns,end_ns,exit_code,"
+		   "exit_signal) VALUES(?,?,?,?,?,?,?)",
+    [ST_THREAD] = "INSERT OR REPLACE INTO thr(pid,tid,name,start_ns,end_ns,unrecorded,"
+		  "producer_waits) VALUES(?,?,?,?,?,?,?)",
+    [ST_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
+    [ST_RACE] = "INSERT INTO race(pid,rule,site_a,site_b,tid_a,ts_a,flags_a,stack_a,held_a,"
+		"tid_b,ts_b,flags_b,stack_b,held_b,location)"
+		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
+    [ST_THREAD_NO_ADD] = "INSERT OR IGNORE INTO thread_no(pid, tid) VALUES(?,?)",
+    [ST_THREAD_NO_GET] = "SELECT th FROM thread_no WHERE pid = ? AND tid = ?",
+};
+
+/* (pid, tid) -> ev.th, open addressing; th 0 marks a free slot. */
+struct thread_map_slot {
+	int32_t pid, tid;
+	int64_t th;
 };
 
 struct store_writer {
@@ -47,6 +57,10 @@ struct store_writer {
 	int in_txn;
 	struct store_event pending[EVENT_ROWS];
 	int npending;
+	struct thread_map_slot *thmap;
+	size_t thmap_cap, thmap_used; /* cap: a power of two */
+	int32_t last_pid, last_tid;
+	int64_t last_th;
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -74,7 +88,8 @@ static int seed_kind_tables(sqlite3 *db)
 
 static void remove_trace_files(const char *path)
 {
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	/* -view: the viewer's cache of its derived tables (ui/model.c) */
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal", "-view"};
 	char p[4096];
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
@@ -134,9 +149,9 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	exec_sql(w->db, pragma);
 	char many[EVENT_ROWS * 20 + 128];
 	size_t ml = (size_t)snprintf(many, sizeof(many),
-				     "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES");
+				     "INSERT INTO ev(ts,th,kind,obj,wait,arg,stack) VALUES");
 	for (int i = 0; i < EVENT_ROWS; i++)
-		ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "%s(?,?,?,?,?,?,?,?)",
+		ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "%s(?,?,?,?,?,?,?)",
 				       i ? "," : "");
 	for (int i = 0; i < ST__COUNT; i++) {
 		const char *sql = i == ST_EVENTS_MANY ? many : stmt_sql[i];
@@ -178,34 +193,115 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-static void bind_event(sqlite3_stmt *st, int base, const struct store_event *e)
+static void bind_event(sqlite3_stmt *st, int base, const struct store_event *e, int64_t th)
 {
 	/* Zero is an integer 0, which SQLite encodes in the record header alone. */
 	sqlite3_bind_int64(st, base + 1, e->ts_ns);
-	sqlite3_bind_int(st, base + 2, e->pid);
-	sqlite3_bind_int(st, base + 3, e->tid);
-	sqlite3_bind_int(st, base + 4, e->kind);
-	sqlite3_bind_int64(st, base + 5, e->object_id);
-	sqlite3_bind_int64(st, base + 6, e->wait_ns);
-	sqlite3_bind_int64(st, base + 7, e->arg);
-	sqlite3_bind_int64(st, base + 8, e->stack_id);
+	sqlite3_bind_int64(st, base + 2, th);
+	sqlite3_bind_int(st, base + 3, e->kind);
+	sqlite3_bind_int64(st, base + 4, e->object_id);
+	sqlite3_bind_int64(st, base + 5, e->wait_ns);
+	sqlite3_bind_int64(st, base + 6, e->arg);
+	sqlite3_bind_int64(st, base + 7, e->stack_id);
 }
 
-/* Writes the buffered events, in order. */
+static size_t thread_map_hash(int32_t pid, int32_t tid)
+{
+	uint64_t k = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	k *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(k >> 32);
+}
+
+/*
+ * Forgets the numbers: after a failed statement or commit the transaction
+ * that made some of them may be gone, and events must not name a thread_no
+ * row that does not exist (a full disk does that).
+ */
+static void thread_map_reset(struct store_writer *w)
+{
+	if (w->thmap)
+		memset(w->thmap, 0, w->thmap_cap * sizeof(*w->thmap));
+	w->thmap_used = 0;
+	w->last_th = 0;
+}
+
+static int thread_map_grow(struct store_writer *w)
+{
+	size_t cap = w->thmap_cap ? w->thmap_cap * 2 : 1024;
+	struct thread_map_slot *m = calloc(cap, sizeof(*m));
+	if (!m)
+		return -1;
+	for (size_t i = 0; i < w->thmap_cap; i++) {
+		struct thread_map_slot *o = &w->thmap[i];
+		if (!o->th)
+			continue;
+		size_t j = thread_map_hash(o->pid, o->tid) & (cap - 1);
+		while (m[j].th)
+			j = (j + 1) & (cap - 1);
+		m[j] = *o;
+	}
+	free(w->thmap);
+	w->thmap = m;
+	w->thmap_cap = cap;
+	return 0;
+}
+
+/* The thread's ev.th, numbering a thread seen for the first time; 0 on error. */
+static int64_t thread_number(struct store_writer *w, int32_t pid, int32_t tid)
+{
+	if (w->last_th && w->last_pid == pid && w->last_tid == tid)
+		return w->last_th;
+	if (w->thmap_used * 2 >= w->thmap_cap && thread_map_grow(w))
+		return 0;
+	size_t j = thread_map_hash(pid, tid) & (w->thmap_cap - 1);
+	while (w->thmap[j].th && (w->thmap[j].pid != pid || w->thmap[j].tid != tid))
+		j = (j + 1) & (w->thmap_cap - 1);
+	if (!w->thmap[j].th) {
+		/* A row made by SQL (fixtures) already has a number: reuse it. */
+		sqlite3_stmt *add = w->st[ST_THREAD_NO_ADD], *get = w->st[ST_THREAD_NO_GET];
+		sqlite3_bind_int(add, 1, pid);
+		sqlite3_bind_int(add, 2, tid);
+		if (step_reset(w, add))
+			return 0;
+		sqlite3_bind_int(get, 1, pid);
+		sqlite3_bind_int(get, 2, tid);
+		int64_t th = sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int64(get, 0) : 0;
+		sqlite3_reset(get);
+		if (!th)
+			return 0;
+		w->thmap[j] = (struct thread_map_slot){pid, tid, th};
+		w->thmap_used++;
+	}
+	w->last_pid = pid;
+	w->last_tid = tid;
+	w->last_th = w->thmap[j].th;
+	return w->last_th;
+}
+
+/*
+ * Writes the buffered events, in order. Thread numbers are looked up here,
+ * in the transaction that writes the events.
+ */
 static int flush_events(struct store_writer *w)
 {
 	int rc = 0;
-	if (w->npending == EVENT_ROWS) {
+	int64_t th[EVENT_ROWS];
+	for (int i = 0; i < w->npending && !rc; i++)
+		if (!(th[i] = thread_number(w, w->pending[i].pid, w->pending[i].tid)))
+			rc = -1;
+	if (!rc && w->npending == EVENT_ROWS) {
 		for (int i = 0; i < EVENT_ROWS; i++)
-			bind_event(w->st[ST_EVENTS_MANY], i * 8, &w->pending[i]);
+			bind_event(w->st[ST_EVENTS_MANY], i * 7, &w->pending[i], th[i]);
 		rc = step_reset(w, w->st[ST_EVENTS_MANY]);
 	} else {
 		for (int i = 0; i < w->npending && !rc; i++) {
-			bind_event(w->st[ST_EVENT], 0, &w->pending[i]);
+			bind_event(w->st[ST_EVENT], 0, &w->pending[i], th[i]);
 			rc = step_reset(w, w->st[ST_EVENT]);
 		}
 	}
 	w->npending = 0;
+	if (rc)
+		thread_map_reset(w);
 	return rc;
 }
 
@@ -325,8 +421,10 @@ int store_writer_commit(struct store_writer *w)
 {
 	if (w->npending && flush_events(w))
 		return -1;
-	if (w->in_txn && exec_sql(w->db, "COMMIT"))
+	if (w->in_txn && exec_sql(w->db, "COMMIT")) {
+		thread_map_reset(w);
 		return -1;
+	}
 	w->in_txn = 0;
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;
@@ -334,10 +432,6 @@ int store_writer_commit(struct store_writer *w)
 	return 0;
 }
 
-/*
- * Indexes are built once at the end: maintaining them during recording
- * would halve the insert rate.
- */
 static double mono_s(void)
 {
 	struct timespec ts;
@@ -345,20 +439,86 @@ static double mono_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* 1 when ev's rowid order is already (ts, id) order, 0 when not, -1 on error. */
+static int events_in_time_order(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT ts FROM ev", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int64_t prev = INT64_MIN;
+	int rc, ordered = 1;
+	while (ordered && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t ts = sqlite3_column_int64(st, 0);
+		ordered = ts >= prev;
+		prev = ts;
+	}
+	sqlite3_finalize(st);
+	return ordered ? (rc == SQLITE_DONE ? 1 : -1) : 0;
+}
+
+/*
+ * Rewrites ev in time order, so that rowid order is (ts, id) order: readers
+ * walk time through the primary key and need no index on ts. Within a
+ * thread the writer never lets time run backwards, so the order of a
+ * thread's events (program order) is kept. Rings drain independently, so
+ * the recorded order is only roughly by time. The sorted copy goes to a
+ * temp table and back into the emptied ev, whose freed pages it reuses: a
+ * new table next to the old one would leave the old one's pages free in
+ * the file.
+ */
+static int sort_events(struct store_writer *w)
+{
+	int ordered = events_in_time_order(w->db);
+	if (ordered)
+		return ordered < 0 ? -1 : 0;
+	/*
+	 * Temp on disk (the page cache holds what fits): the copy is as big as
+	 * ev. The setting can only change between transactions; a kill during
+	 * the rewrite rolls back to the unsorted, still valid ev.
+	 */
+	if (store_writer_commit(w) || exec_sql(w->db, "COMMIT"))
+		return -1;
+	w->in_txn = 0;
+	if (exec_sql(w->db, "PRAGMA temp_store=FILE; BEGIN"))
+		return -1;
+	w->in_txn = 1;
+	return exec_sql(w->db,
+			"CREATE TEMP TABLE ev_sorted AS SELECT ts, th, kind, obj, wait, arg,"
+			" stack FROM main.ev ORDER BY ts, id;"
+			"DELETE FROM main.ev;"
+			"INSERT INTO main.ev(id, ts, th, kind, obj, wait, arg, stack)"
+			" SELECT rowid, ts, th, kind, obj, wait, arg, stack FROM temp.ev_sorted"
+			" ORDER BY rowid;"
+			"DROP TABLE temp.ev_sorted;");
+}
+
+/*
+ * Indexes are built once at the end: maintaining them during recording
+ * would halve the insert rate.
+ */
 int store_writer_finalize(struct store_writer *w)
 {
-	char err[256];
 	if (w->npending && flush_events(w))
 		return -1;
 	int debug = getenv("WEFT_DEBUG") != NULL;
 	double t0 = mono_s();
-	if (exec_sql(w->db, "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(pid, tid, ts);"
-			    "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0;"
-			    "CREATE INDEX IF NOT EXISTS ev_by_ts ON ev(ts);"))
+	if (sort_events(w))
 		return -1;
-	double t1 = mono_s();
-	if (store_build_derived(w->db, err, sizeof(err)))
+	double ts = mono_s();
+	/*
+	 * The one index: (th, rowid), which in a time-ordered ev is a thread's
+	 * events in time order. Time itself is found through the rowid
+	 * (store_event_at); per-object reads are rare enough to scan.
+	 */
+	if (exec_sql(w->db, "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
+			    "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(th);"))
 		return -1;
+	/*
+	 * The viewer's derived tables are not part of the file: they would more
+	 * than double it (36 bytes per event on the lock microbenchmark against
+	 * 32 for the events and their index). `weft view` builds them at its
+	 * first open and keeps them in TRACE-view (docs/DERIVED.md).
+	 */
 	double t2 = mono_s();
 	if (store_writer_meta(w, "complete", "1") || store_writer_commit(w))
 		return -1;
@@ -371,9 +531,9 @@ int store_writer_finalize(struct store_writer *w)
 	/* bench/run.sh reads this line: the finalize cost per part. */
 	if (debug)
 		fprintf(stderr,
-			"weft: finalize: indexes %.2f s, derived tables %.2f s, checkpoint %.2f s,"
+			"weft: finalize: time order %.2f s, indexes %.2f s, checkpoint %.2f s,"
 			" total %.2f s\n",
-			t1 - t0, t2 - t1, mono_s() - t2, mono_s() - t0);
+			ts - t0, t2 - ts, mono_s() - t2, mono_s() - t0);
 	return 0;
 }
 
@@ -400,5 +560,6 @@ void store_writer_close(struct store_writer *w)
 			exec_sql(w->db, "COMMIT");
 		sqlite3_close(w->db);
 	}
+	free(w->thmap);
 	free(w);
 }

@@ -535,10 +535,15 @@ static int export_events(struct exporter *x)
 	char name[512], lbuf[64];
 	int rc, ret = -1;
 
-	if (sqlite3_prepare_v2(x->db,
-			       "SELECT ts, pid, tid, kind, obj, wait, arg FROM ev"
-			       " ORDER BY ts, id",
-			       -1, &st, NULL) != SQLITE_OK) {
+	/* A finalized trace's ev is in time order already: no sort. */
+	if (sqlite3_prepare_v2(
+		x->db,
+		store_events_time_ordered(x->db)
+		    ? "SELECT e.ts, t.pid, t.tid, e.kind, e.obj, e.wait, e.arg FROM ev e"
+		      " CROSS JOIN thread_no t ON t.th = e.th ORDER BY e.id"
+		    : "SELECT e.ts, t.pid, t.tid, e.kind, e.obj, e.wait, e.arg FROM ev e"
+		      " CROSS JOIN thread_no t ON t.th = e.th ORDER BY e.ts, e.id",
+		-1, &st, NULL) != SQLITE_OK) {
 		ex_db_error(x, "cannot read events");
 		return -1;
 	}

@@ -345,8 +345,11 @@ static int scan_events(struct report *r)
 	int ret = -1, rc;
 	const struct kinds *k = &r->k;
 
-	if (sqlite3_prepare_v2(r->db, "SELECT pid, tid, kind, obj, wait, ts, stack FROM ev", -1,
-			       &st, NULL) != SQLITE_OK) {
+	/* ev drives the loop in rowid order; thread_no is a lookup per row */
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT t.pid, t.tid, e.kind, e.obj, e.wait, e.ts, e.stack FROM ev e"
+			       " CROSS JOIN thread_no t ON t.th = e.th",
+			       -1, &st, NULL) != SQLITE_OK) {
 		report_error(r, "cannot read events");
 		return -1;
 	}

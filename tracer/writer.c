@@ -1065,14 +1065,14 @@ int writer_store_deadlocks(struct collect *c, sqlite3 *db)
 		sqlite3_free(sql);
 		sqlite3_int64 fid = sqlite3_last_insert_rowid(db);
 		for (int k = 0; k < dl->n && !rc; k++) {
-			sql = sqlite3_mprintf("INSERT INTO finding_item(finding_id, seq, role, pid, tid,"
-					      " object_id, event_id, stack_id) VALUES(%lld, %d,"
-					      " 'waiter', %d, %d, %lld, (SELECT id FROM ev WHERE"
-					      " pid = %d AND tid = %d AND kind = %d ORDER BY id DESC"
-					      " LIMIT 1), %lld)",
-					      (long long)fid, k, dl->pid[k], dl->tid[k],
-					      (long long)dl->obj[k], dl->pid[k], dl->tid[k],
-					      WEFT_EV_LOCK_WAIT, (long long)dl->stack[k]);
+			sql = sqlite3_mprintf(
+			    "INSERT INTO finding_item(finding_id, seq, role, pid, tid,"
+			    " object_id, event_id, stack_id) VALUES(%lld, %d,"
+			    " 'waiter', %d, %d, %lld, (SELECT id FROM ev WHERE"
+			    " th = (SELECT th FROM thread_no WHERE pid = %d AND"
+			    " tid = %d) AND kind = %d ORDER BY id DESC LIMIT 1), %lld)",
+			    (long long)fid, k, dl->pid[k], dl->tid[k], (long long)dl->obj[k],
+			    dl->pid[k], dl->tid[k], WEFT_EV_LOCK_WAIT, (long long)dl->stack[k]);
 			rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 			sqlite3_free(sql);
 		}
@@ -1286,16 +1286,21 @@ int writer_stop_and_join(struct collect *c)
 	 * process.exit events written with an unknown status get the reaped one
 	 * (-N for a signal); spawns through system()/popen() get the shell's pid.
 	 */
-	sqlite3_exec(store_writer_db(c->store),
-		     "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
-		     " WHERE proc.pid = ev.pid) WHERE kind = 15 AND arg = -1 AND"
-		     " (SELECT coalesce(exit_code, -exit_signal) FROM proc WHERE proc.pid = ev.pid)"
-		     " IS NOT NULL;"
-		     "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE p.ppid = ev.pid"
-		     " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT arg FROM ev e2"
-		     " WHERE e2.pid = ev.pid AND e2.kind IN (12, 14) AND e2.arg > 0)"
-		     " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;",
-		     NULL, NULL, NULL);
+	sqlite3_exec(
+	    store_writer_db(c->store),
+	    "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
+	    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
+	    " WHERE kind = 15 AND arg = -1 AND"
+	    " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
+	    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
+	    "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
+	    " p.ppid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
+	    " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
+	    " JOIN thread_no n2 ON n2.th = e2.th WHERE"
+	    " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
+	    " AND e2.kind IN (12, 14) AND e2.arg > 0)"
+	    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;",
+	    NULL, NULL, NULL);
 	char num[32];
 	snprintf(num, sizeof(num), "%lld", (long long)W.max_ts);
 	store_writer_meta(c->store, "end_ns", num);

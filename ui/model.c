@@ -7,9 +7,12 @@
 #include "store/store.h"
 #include "tracer/cli.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum {
 	Q_SPANS,
@@ -41,8 +44,9 @@ static const char *const q_sql[Q__COUNT] = {
 		 " WHERE object_id=?1 AND end_ns>?2 ORDER BY end_ns LIMIT 1",
     [Q_HOLD_START] = "SELECT start_ns, end_ns FROM object_holds WHERE object_id=?1 AND tid=?2"
 		     " AND start_ns<=?3 ORDER BY start_ns DESC LIMIT 64",
-    [Q_EVENT] = "SELECT e.id, e.ts, e.pid, e.tid, k.name, e.obj, e.wait, e.arg, e.stack"
-		" FROM ev e LEFT JOIN event_kind k ON k.kind=e.kind WHERE e.id=?1",
+    [Q_EVENT] = "SELECT e.id, e.ts, t.pid, t.tid, k.name, e.obj, e.wait, e.arg, e.stack"
+		" FROM ev e JOIN thread_no t ON t.th=e.th LEFT JOIN event_kind k ON k.kind=e.kind"
+		" WHERE e.id=?1",
 };
 
 static int query_int64(sqlite3 *db, const char *sql, int64_t *out)
@@ -80,6 +84,83 @@ static int table_exists(sqlite3 *db, const char *name)
 	}
 	sqlite3_finalize(st);
 	return found;
+}
+
+/*
+ * A finalized trace does not hold the derived tables (they would more than
+ * double it): the first open builds them in temp and saves them to
+ * TRACE-view, later opens attach that file. The key ties the cache to the
+ * trace by what a copy keeps: size, start time, last event.
+ */
+static void view_cache_key(struct ui_model *m, const char *path, char *key, size_t n)
+{
+	struct stat sb;
+	int64_t start = 0, last_id = 0, last_ts = 0;
+	query_int64(m->db, "SELECT value FROM meta WHERE key='start_unix_ns'", &start);
+	query_int64(m->db, "SELECT id FROM ev ORDER BY id DESC LIMIT 1", &last_id);
+	query_int64(m->db, "SELECT ts FROM ev ORDER BY id DESC LIMIT 1", &last_ts);
+	snprintf(key, n, "%lld:%lld:%lld:%lld", stat(path, &sb) == 0 ? (long long)sb.st_size : -1LL,
+		 (long long)start, (long long)last_id, (long long)last_ts);
+}
+
+/* Attaches the cache when it belongs to this trace; 1 when attached. */
+static int view_cache_attach(struct ui_model *m, const char *cpath, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+	if (access(cpath, R_OK) != 0)
+		return 0;
+	if (sqlite3_prepare_v2(m->db, "ATTACH ?1 AS view_cache", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, cpath, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	if (!ok)
+		return 0;
+	ok = 0;
+	if (sqlite3_prepare_v2(
+		m->db, "SELECT 1 FROM view_cache.derived_info WHERE key='trace' AND value=?1", -1,
+		&st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	if (!ok)
+		sqlite3_exec(m->db, "DETACH view_cache", NULL, NULL, NULL);
+	return ok;
+}
+
+/* Saves the derived tables just built in temp; no cache when the directory is read-only. */
+static void view_cache_save(struct ui_model *m, const char *cpath, const char *key)
+{
+	char tmp[4200];
+	sqlite3_stmt *st = NULL;
+	sqlite3 *out = NULL;
+	int ok = 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", cpath, (int)getpid());
+	if (sqlite3_prepare_v2(m->db,
+			       "INSERT OR REPLACE INTO temp.derived_info VALUES('trace', ?1)", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	/* 0600 like the trace it describes */
+	int fd = ok ? open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600) : -1;
+	if (fd < 0)
+		return;
+	close(fd);
+	ok = 0;
+	if (sqlite3_open_v2(tmp, &out, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(out, "main", m->db, "temp");
+		if (b) {
+			ok = sqlite3_backup_step(b, -1) == SQLITE_DONE;
+			ok = sqlite3_backup_finish(b) == SQLITE_OK && ok;
+		}
+	}
+	sqlite3_close(out);
+	if (!ok || rename(tmp, cpath) != 0)
+		unlink(tmp);
 }
 
 /* "/usr/local/bin/prog -x" -> "prog -x": lanes are narrow, the program name matters. */
@@ -217,6 +298,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	int64_t v = 0;
 	m->complete =
 	    query_int64(m->db, "SELECT value FROM meta WHERE key='complete'", &v) == 0 && v == 1;
+	m->time_ordered = store_events_time_ordered(m->db);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(m->db, "SELECT value FROM meta WHERE key='command'", -1, &st,
 			       NULL) == SQLITE_OK &&
@@ -226,7 +308,17 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	/* Derived tables in temp live in memory up to the page cache, then a temp file. */
 	sqlite3_exec(m->db, "PRAGMA cache_size=-65536; PRAGMA temp.cache_size=-262144", NULL, NULL,
 		     NULL);
-	/* a no-op on a finalized trace; else (killed tracer, older weft) built in temp */
+	/*
+	 * A finalized trace's derived tables come from its cache (else they are
+	 * built now and saved there); a killed tracer's trace, which may still
+	 * be growing, gets them in temp each time.
+	 */
+	char cpath[4096 + 8], key[128];
+	snprintf(cpath, sizeof(cpath), "%s-view", path);
+	if (m->complete) {
+		view_cache_key(m, path, key, sizeof(key));
+		view_cache_attach(m, cpath, key);
+	}
 	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
 		snprintf(err, errlen, "%s: cannot analyse the trace: %s", m->path, e2);
@@ -235,6 +327,8 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	}
 	sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
 	m->derived_here = table_exists(m->db, "derived_info") == 2;
+	if (m->derived_here && m->complete)
+		view_cache_save(m, cpath, key);
 	if (query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'", &m->events) ||
 	    query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'", &m->end_ns)) {
 		snprintf(err, errlen, "%s: derived tables are incomplete", m->path);
@@ -552,12 +646,22 @@ int64_t ui_model_hold_start(struct ui_model *m, int64_t obj, int tid, int64_t ts
 int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t ts, int64_t id,
 			int dir, int64_t *out_id, int64_t *out_ts)
 {
-	char sql[256];
-	/* The index on (pid, tid, ts) or (ts) carries the rowid, so (ts, id) order is free. */
-	snprintf(sql, sizeof(sql),
-		 "SELECT id, ts FROM ev WHERE %s ts %s ?3 ORDER BY ts %s, id %s LIMIT 64",
-		 t ? "pid=?1 AND tid=?2 AND" : "", dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC",
-		 dir > 0 ? "" : "DESC");
+	char sql[320];
+	/*
+	 * A time-ordered trace walks the rowid from the id where ts starts:
+	 * across threads the table itself, within one the index on (th, rowid).
+	 * An unfinalized trace (no index) orders by time.
+	 */
+	const char *thr = t ? "th = (SELECT th FROM thread_no WHERE pid=?1 AND tid=?2) AND" : "";
+	int by_id = m->time_ordered;
+	if (by_id)
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, ts FROM ev WHERE %s id %s ?3 ORDER BY id %s LIMIT 64", thr,
+			 dir > 0 ? ">=" : "<", dir > 0 ? "" : "DESC");
+	else
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, ts FROM ev WHERE %s ts %s ?3 ORDER BY ts %s, id %s LIMIT 64",
+			 thr, dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
 	sqlite3_stmt *st = NULL;
 	int found = 0;
 	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -566,7 +670,11 @@ int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t t
 		sqlite3_bind_int(st, 1, t->pid);
 		sqlite3_bind_int(st, 2, t->tid);
 	}
-	sqlite3_bind_int64(st, 3, ts);
+	if (by_id)
+		sqlite3_bind_int64(st, 3,
+				   store_event_at(m->db, dir > 0 || ts == INT64_MAX ? ts : ts + 1));
+	else
+		sqlite3_bind_int64(st, 3, ts);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t eid = sqlite3_column_int64(st, 0), ets = sqlite3_column_int64(st, 1);
 		if (ets == ts && (dir > 0 ? eid <= id : eid >= id))

@@ -5,6 +5,7 @@
  */
 #include "ui/ui.h"
 #include "tracer/cli.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <langinfo.h>
@@ -276,10 +277,12 @@ static int search_event(struct ui *ui, int dir)
 {
 	char sql[12288];
 	size_t n = 0;
+	/* a time-ordered trace walks the rowid from where the cursor's time starts */
+	const char *from = !ui->m.time_ordered ? "1" : dir > 0 ? "id >= ?3" : "id < ?3";
 	n += (size_t)snprintf(
 	    sql + n, sizeof(sql) - n,
-	    "SELECT id, ts FROM ev WHERE (ts %s ?1 OR (ts = ?1 AND id %s ?2)) AND (0",
-	    dir > 0 ? ">" : "<", dir > 0 ? ">" : "<");
+	    "SELECT id, ts FROM ev WHERE (ts %s ?1 OR (ts = ?1 AND id %s ?2)) AND %s AND (0",
+	    dir > 0 ? ">" : "<", dir > 0 ? ">" : "<", from);
 	if (srch.nobjs) {
 		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " OR obj IN (");
 		for (int i = 0; i < srch.nobjs; i++)
@@ -294,8 +297,12 @@ static int search_event(struct ui *ui, int dir)
 					      (long long)srch.stacks[i]);
 		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
 	}
-	snprintf(sql + n, sizeof(sql) - n, ") ORDER BY ts %s, id %s LIMIT 1", dir > 0 ? "" : "DESC",
-		 dir > 0 ? "" : "DESC");
+	if (ui->m.time_ordered)
+		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY id %s LIMIT 1",
+			 dir > 0 ? "" : "DESC");
+	else
+		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY ts %s, id %s LIMIT 1",
+			 dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
 	sqlite3_stmt *st = NULL;
 	int64_t id = 0;
 	if (sqlite3_prepare_v2(ui->m.db, sql, -1, &st, NULL) == SQLITE_OK) {
@@ -306,6 +313,9 @@ static int search_event(struct ui *ui, int dir)
 			cid = cur.id;
 		sqlite3_bind_int64(st, 1, ui->cursor);
 		sqlite3_bind_int64(st, 2, cid);
+		int64_t t = dir > 0 || ui->cursor == INT64_MAX ? ui->cursor : ui->cursor + 1;
+		if (ui->m.time_ordered)
+			sqlite3_bind_int64(st, 3, store_event_at(ui->m.db, t));
 		if (sqlite3_step(st) == SQLITE_ROW)
 			id = sqlite3_column_int64(st, 0);
 	}

@@ -248,6 +248,7 @@ expect_screen view:bad-term-exit 'EXIT=1'
 "$GEN" --sql /dev/null -o empty.db 2>/dev/null
 sqlite3 plain.db "CREATE TABLE t(x);"
 cp t.db newer.db && sqlite3 newer.db "PRAGMA user_version=99"
+cp t.db older.db && sqlite3 older.db "PRAGMA user_version=1"
 head -c 3000 t.db >truncated.db
 badcase() {
 	local name=$1 want=$2
@@ -265,6 +266,7 @@ badcase() {
 badcase missing '^weft: missing\.db: No such file or directory$' $WEFT view missing.db
 badcase plain 'not a weft trace' $WEFT view plain.db
 badcase newer 'schema version 99 is newer' $WEFT view newer.db
+badcase older 'schema version 1 is older than this weft reads' $WEFT view older.db
 badcase truncated '^weft: truncated\.db: ' $WEFT view truncated.db
 badcase empty 'trace has no events' $WEFT view empty.db
 badcase notty 'needs a terminal' $WEFT view t.db
@@ -272,5 +274,21 @@ badcase usage 'no trace file given' $WEFT view
 badcase option "unknown option '--bogus'" $WEFT view --bogus t.db
 
 # ---- the off-screen benchmark renders every screen ----------------------------
+rm -f t.db-view
 out=$($WEFT view --bench --frames 2 t.db 2>&1)
 expect_match view:bench "$out" 'redraw objects +avg [0-9.]+ ms'
+
+# ---- the derived tables of a finalized trace: built once, kept in TRACE-view ----
+expect_match view:cache-first "$out" 'open \(checks, derive, load'
+expect_eq view:cache-file "$(ls t.db-view 2>/dev/null)" t.db-view
+expect_eq view:cache-mode "$(stat -c %a t.db-view 2>/dev/null)" 600
+out=$($WEFT view --bench --frames 2 t.db 2>&1)
+expect_match view:cache-reused "$out" 'open \(checks, load, first frame\)'
+# a cache that belongs to another trace is not used (and is replaced)
+"$GEN" --sql "$FIX" -o other.db 2>/dev/null && sqlite3 other.db "INSERT OR REPLACE INTO meta VALUES('start_unix_ns', '5')"
+cp t.db-view other.db-view
+out=$($WEFT view --bench --frames 2 other.db 2>&1)
+expect_match view:cache-foreign "$out" 'open \(checks, derive, load'
+# the trace itself has no derived tables, and the reader never writes it
+expect_eq view:trace-has-no-derived \
+	"$(sqlite3 t.db "SELECT count(*) FROM sqlite_master WHERE name IN ('thread_spans', 'derived_info')")" 0

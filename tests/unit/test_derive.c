@@ -67,6 +67,7 @@ static sqlite3 *new_trace(const char *extra_sql)
 	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
 		exit(1);
 	exec_or_die(db, store_schema_sql);
+	exec_or_die(db, store_ev_input_sql);
 	exec_or_die(db, "INSERT INTO meta(key, value) VALUES('format','weft-trace');"
 			"INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, "
 			"exit_signal) VALUES(1, 0, 'prog', 0, NULL, NULL, NULL);"
@@ -99,7 +100,7 @@ static void test_spans(void)
 	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 1000);"
 				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
 				"producer_waits) VALUES(1, 10, 't', 0, 1000, 0, 0);"
-				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+				"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(50, 1, 10, 9, 0, 0, 0, 0),"	 /* thread.start: no span split */
 				"(300, 1, 10, 1, 1, 200, 0, 0)," /* lock.acquire after 200 */
 				"(400, 1, 10, 2, 1, 0, 0, 0),"	 /* lock.release */
@@ -140,7 +141,7 @@ static void test_cond_wait_and_occupancy(void)
 				"producer_waits) VALUES(1, 10, 'a', 0, 600, 0, 0);"
 				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
 				"producer_waits) VALUES(1, 11, 'b', 0, 600, 0, 0);"
-				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+				"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(0, 1, 10, 1, 1, 0, 0, 0),"
 				"(100, 1, 10, 2, 1, 0, 2, 0),"
 				"(100, 1, 11, 1, 1, 0, 0, 0),"
@@ -171,7 +172,7 @@ static void test_recursive_and_readers(void)
 				"producer_waits) VALUES(1, 10, 'a', 0, 100, 0, 0);"
 				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
 				"producer_waits) VALUES(1, 11, 'b', 0, 100, 0, 0);"
-				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+				"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(10, 1, 10, 1, 1, 0, 0, 0)," /* recursive: outer */
 				"(20, 1, 10, 1, 1, 0, 0, 0)," /* inner */
 				"(30, 1, 10, 2, 1, 0, 0, 0)," /* inner released */
@@ -214,7 +215,7 @@ static void test_summary_buckets(void)
 	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 131072);"
 				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
 				"producer_waits) VALUES(1, 10, 'a', 0, 131072, 0, 0);"
-				"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+				"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 				"(65536, 1, 10, 1, 1, 65536, 0, 0),"
 				"(65600, 1, 10, 2, 1, 0, 0, 0),"
 				"(100304, 1, 10, 1, 1, 1000, 0, 0),"
@@ -245,7 +246,7 @@ static void test_queue(void)
 	    "INSERT INTO meta(key, value) VALUES('end_ns', 500);"
 	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
 	    " VALUES(1, 10, 'a', 0, 500, 0, 0), (1, 11, 'b', 0, 500, 0, 0);"
-	    "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+	    "INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 	    "(400, 1, 11, 23, 5, 0, 0, 0),"
 	    "(400, 1, 10, 24, 5, 300, 0, 0);");
 	check(derive(db) == 0, "queue:build", "failed");
@@ -271,7 +272,7 @@ static void test_thread_end(void)
 	sqlite3 *db = new_trace(
 	    "INSERT INTO meta(key, value) VALUES('end_ns', 1000);"
 	    "INSERT INTO proc(pid, ppid, argv, start_ns, end_ns) VALUES(2, 1, 'child', 5, 700);"
-	    "INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+	    "INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 	    "(10, 1, 10, 9, 0, 0, 0, 0), (300, 1, 10, 15, 0, 0, 0, 0),"
 	    "(20, 2, 20, 9, 0, 0, 0, 0), (30, 1, 11, 9, 0, 0, 0, 0),"
 	    "(40, 2, 2, 9, 0, 0, 0, 0);");
@@ -293,11 +294,12 @@ static void test_readonly_temp(void)
 	sqlite3 *db = NULL;
 	sqlite3_open(path, &db);
 	exec_or_die(db, store_schema_sql);
+	exec_or_die(db, store_ev_input_sql);
 	exec_or_die(db, "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
 			"producer_waits) VALUES(1, 10, 'a', 0, 100, 0, 0);"
 			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
 			"VALUES(1, 1, 1, 'mu', 0, 0, 0);"
-			"INSERT INTO ev(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+			"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 			"(50, 1, 10, 1, 1, 20, 0, 0), (60, 1, 10, 2, 1, 0, 0, 0),"
 			"(55, 1, 11, 9, 0, 0, 0, 0), (60, 1, 11, 10, 0, 0, 0, 0);");
 	sqlite3_close(db);
