@@ -25,7 +25,7 @@
  * when the thread ends), so an idle thread costs almost nothing while a
  * busy one can run far ahead of the collector without waiting.
  */
-#define WEFT_RING_WORDS (1u << 23)
+#define WEFT_RING_WORDS (1u << 19)
 #define WEFT_MAX_CHUNKS 512	   /* 16384 concurrently live threads per process */
 #define WEFT_MAX_FRAMES 64
 

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,7 +47,8 @@ void collect_batches_free(void)
 		struct collect_batch *b = free_batches;
 		free_batches = b->next;
 		free(b->segs);
-		munmap(b->words, b->cap_words * 8);
+		if (b->words)
+			munmap(b->words, b->cap_words * 8);
 		free(b);
 	}
 	pthread_mutex_unlock(&free_lock);
@@ -95,6 +97,7 @@ static void calibrate(struct collect *c)
 int collect_init(struct collect *c, struct store_writer *store, char *listen_name, size_t len)
 {
 	memset(c, 0, sizeof(*c));
+	c->spill_fd = -1;
 	c->store = store;
 	c->self_pid = getpid();
 	c->use_tsc = tsc_is_reliable();
@@ -185,7 +188,7 @@ static struct collect_batch *batch_new(void)
 	b->cap_segs = BATCH_SEGS;
 	b->cap_words = BATCH_WORDS;
 	b->segs = xrealloc(NULL, b->cap_segs * sizeof(*b->segs));
-	b->words = arena_alloc(b->cap_words);
+	/* Words come with the first segment that needs them: spilled batches have none. */
 	return b;
 }
 
@@ -207,6 +210,12 @@ static struct collect_seg *seg_reserve(struct collect *c, uint64_t nwords)
 		b->cap_segs *= 2;
 		b->segs = xrealloc(b->segs, b->cap_segs * sizeof(*b->segs));
 	}
+	if (nwords && !b->words) {
+		b->cap_words = BATCH_WORDS;
+		while (nwords > b->cap_words)
+			b->cap_words *= 2;
+		b->words = arena_alloc(b->cap_words);
+	}
 	if (b->nwords + nwords > b->cap_words) {
 		size_t ncap = b->cap_words;
 		while (b->nwords + nwords > ncap)
@@ -220,6 +229,102 @@ static struct collect_seg *seg_reserve(struct collect *c, uint64_t nwords)
 	sg->nwords = nwords;
 	b->nwords += nwords;
 	return sg;
+}
+
+/* Beyond this much spilled the producers wait (writer_backlogged), as for memory. */
+#define SPILL_ROOM_MAX (4096ull << 20)
+
+void collect_spill_open(struct collect *c, const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		/* A file system without O_TMPFILE: a named file, unlinked at once. */
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/.weft-spill.XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
+	c->spill_fd = fd;
+	/*
+	 * The trace comes first: the spill may take a quarter of the space
+	 * free now, so a nearly full disk still gets the events committed.
+	 */
+	struct statvfs fs;
+	c->spill_room = 0;
+	if (fd >= 0 && fstatvfs(fd, &fs) == 0)
+		c->spill_room = (uint64_t)fs.f_bavail * fs.f_frsize / 4;
+	if (c->spill_room > SPILL_ROOM_MAX)
+		c->spill_room = SPILL_ROOM_MAX;
+	/* The test suite's way to send every run of words through the file. */
+	c->spill_always = getenv("WEFT_TEST_SPILL") != NULL;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Writes n ring words (in two runs when they wrap) to the spill file and
+ * returns their offset there, or -1 when the words should go into the
+ * batch: no spill file, the writer keeping up, or a failed write (disk
+ * full), after which the backlog stays in memory for the rest of the run.
+ *
+ * Why a file: the words must wait somewhere while the writer is behind,
+ * and fresh memory costs a page fault per 4 KiB (microseconds each on
+ * virtual machines) on the CPU the traced program runs on, where the
+ * kernel copies into its page cache at memcpy speed.
+ */
+static int64_t spill_words(struct collect *c, const uint64_t *a, uint64_t na, const uint64_t *b,
+			   uint64_t nb)
+{
+	if (c->spill_fd < 0 || c->spill_broken)
+		return -1;
+	uint64_t bytes = (na + nb) * 8;
+	pthread_mutex_lock(&c->lock);
+	/* A queued batch the writer has not taken yet: it is behind. */
+	int behind = c->queued_bytes > 0 || c->spill_always;
+	uint64_t off = c->spill_end;
+	if (off + bytes > c->spill_room)
+		behind = 0; /* no room left: this run goes into memory */
+	if (behind) {
+		c->spill_end += bytes;
+		c->spill_pending += bytes;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!behind)
+		return -1;
+	uint64_t t0 = collect_mono_ns();
+	if (pwrite_all(c->spill_fd, a, na * 8, off) != 0 ||
+	    pwrite_all(c->spill_fd, b, nb * 8, off + na * 8) != 0) {
+		weft_warn("cannot spill the backlog beside the trace (%s): it stays in memory",
+			  strerror(errno));
+		c->spill_broken = 1;
+		/* Only this thread reserves, and pending covered this run: end is unchanged. */
+		pthread_mutex_lock(&c->lock);
+		c->spill_end -= bytes;
+		c->spill_pending -= bytes;
+		pthread_mutex_unlock(&c->lock);
+		return -1;
+	}
+	c->spill_ns += collect_mono_ns() - t0;
+	c->spilled_bytes += bytes;
+	return (int64_t)off;
 }
 
 static void push_ctl(struct collect *c, struct collect_image *img, int kind, int tid, int64_t ts,
@@ -274,17 +379,24 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 			weft_warn("pid %d: corrupt trace buffer ignored", img->pid);
 			n = 0;
 		}
-		struct collect_seg *sg = seg_reserve(c, n);
+		uint64_t start = tail & mask;
+		uint64_t first = n < WEFT_RING_WORDS - start ? n : WEFT_RING_WORDS - start;
+		int64_t spill_off = spill_words(c, ring + start, first, ring, n - first);
+		struct collect_seg *sg = seg_reserve(c, spill_off < 0 ? n : 0);
 		sg->img = img;
 		sg->tid = s->tid;
 		sg->tsc = (uint8_t)ch->clock;
 		sg->chunk = (uint16_t)k;
 		sg->slot = (uint8_t)si;
-		uint64_t *dst = &c->cur->words[sg->off];
-		uint64_t start = tail & mask;
-		uint64_t first = n < WEFT_RING_WORDS - start ? n : WEFT_RING_WORDS - start;
-		memcpy(dst, ring + start, first * 8);
-		memcpy(dst + first, ring, (n - first) * 8);
+		if (spill_off >= 0) {
+			sg->spilled = 1;
+			sg->off = (uint64_t)spill_off;
+			sg->nwords = n;
+		} else {
+			uint64_t *dst = &c->cur->words[sg->off];
+			memcpy(dst, ring + start, first * 8);
+			memcpy(dst + first, ring, (n - first) * 8);
+		}
 		c->drained_words += n;
 		__atomic_store_n(&s->tail, head, __ATOMIC_RELEASE);
 		tail = head;
@@ -725,6 +837,9 @@ int collect_finish(struct collect *c)
 	submit_current(c);
 	int rc = writer_stop_and_join(c);
 	collect_batches_free();
+	if (c->spill_fd >= 0)
+		close(c->spill_fd);
+	c->spill_fd = -1;
 	close(c->listen_fd);
 	for (int i = 0; i < npending; i++)
 		close(pending_fds[i]);

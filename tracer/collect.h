@@ -30,10 +30,10 @@ struct collect_rec {
 
 /* Control records the main thread sends the writer alongside ring data. */
 enum {
-	COLLECT_CTL_NONE = 0,	      /* a run of raw ring words */
-	COLLECT_CTL_IMAGE_END = 200,  /* img's connection closed and its rings are drained */
-	COLLECT_CTL_REAPED = 201,     /* arg = pid, wait = wait status, ts = when */
-	COLLECT_CTL_SLOT_STATS = 202, /* tid's unrecorded (arg) and producer waits (wait) */
+	COLLECT_CTL_NONE = 0,	       /* a run of raw ring words */
+	COLLECT_CTL_IMAGE_END = 200,   /* img's connection closed and its rings are drained */
+	COLLECT_CTL_REAPED = 201,      /* arg = pid, wait = wait status, ts = when */
+	COLLECT_CTL_SLOT_STATS = 202,  /* tid's unrecorded (arg) and producer waits (wait) */
 	COLLECT_CTL_IMAGE_START = 203, /* img connected (its hello arrived) */
 	COLLECT_CTL_KILLED = 204,      /* arg = pid weft sent SIGKILL to (--timeout, deadlock) */
 };
@@ -51,8 +51,9 @@ struct collect_seg {
 	struct collect_image *img;
 	int32_t tid;
 	uint8_t ctl;
-	uint8_t tsc; /* ring timestamps are TSC ticks */
-	uint8_t slot; /* the ring the words came from: img->rings[chunk][slot] */
+	uint8_t tsc;	 /* ring timestamps are TSC ticks */
+	uint8_t slot;	 /* the ring the words came from: img->rings[chunk][slot] */
+	uint8_t spilled; /* the words are in the spill file at off, not in the batch */
 	uint16_t chunk;
 	uint64_t off, nwords;
 	int64_t ts, arg, wait; /* control records */
@@ -71,13 +72,13 @@ struct collect_image {
 	int pid, ppid;
 	uint64_t image_id;
 	int conn_fd;
-	int closed;		/* connection hit EOF */
-	int ended;		/* the image is over (exit or exec); IMAGE_END was sent */
-	int forked;		/* a fork child's copy of its parent, not a fresh exec */
-	char *argv;		/* NUL-separated, from the hello */
+	int closed; /* connection hit EOF */
+	int ended;  /* the image is over (exit or exec); IMAGE_END was sent */
+	int forked; /* a fork child's copy of its parent, not a fresh exec */
+	char *argv; /* NUL-separated, from the hello */
 	size_t argv_len;
-	char *maps;		/* /proc/pid/maps snapshot, for symbols after death */
-	int maps_from_process;	/* the process sent its own map (preferred) */
+	char *maps;	       /* /proc/pid/maps snapshot, for symbols after death */
+	int maps_from_process; /* the process sent its own map (preferred) */
 	size_t maps_len;
 	int64_t start_ns;
 	struct weft_chunk *chunks[WEFT_MAX_CHUNKS];
@@ -85,7 +86,7 @@ struct collect_image {
 	struct collect_ring_state *rings[WEFT_MAX_CHUNKS];
 	unsigned nchunks;
 	uint64_t mapped[WEFT_MAX_CHUNKS][WEFT_SLOTS_PER_CHUNK]; /* ring words populated here */
-	void *writer_state;	/* owned by the writer thread */
+	void *writer_state;					/* owned by the writer thread */
 };
 
 struct collect {
@@ -103,7 +104,19 @@ struct collect {
 	pthread_mutex_t lock; /* guards the queue and images' maps */
 	pthread_cond_t cond;
 	struct collect_batch *queue_head, *queue_tail;
-	size_t queued_bytes;
+	size_t queued_bytes; /* in memory: words and segments of queued batches */
+	/*
+	 * Spill file (unlinked, beside the trace): when the writer falls behind,
+	 * ring words go there instead of into fresh memory (see drain_slot).
+	 */
+	int spill_fd;
+	int spill_broken;	   /* a write failed: the backlog stays in memory */
+	int spill_always;	   /* WEFT_TEST_SPILL: spill whether behind or not */
+	uint64_t spill_end;	   /* next free offset; back to 0 when nothing is pending */
+	uint64_t spill_room;	   /* the most the file may hold (a share of the free space) */
+	uint64_t spill_pending;	   /* bytes spilled and not yet read back by the writer */
+	uint64_t spilled_bytes;	   /* all spilled, for the run's statistics */
+	uint64_t spill_ns;	   /* time the main thread spent writing them */
 	struct collect_batch *cur; /* being filled by the main thread */
 	int writer_stop;
 	int writer_failed;
@@ -120,6 +133,11 @@ struct collect {
 
 /* Sets up the collector; listen_name receives the abstract socket name. */
 int collect_init(struct collect *c, struct store_writer *store, char *listen_name, size_t len);
+/*
+ * Opens the spill file in dir (the trace's directory). Without one the
+ * backlog stays in memory, as it does when dir has no room: never an error.
+ */
+void collect_spill_open(struct collect *c, const char *dir);
 /* Accepts connections and reads hellos; returns after at most timeout_ms. */
 int collect_poll(struct collect *c, int timeout_ms);
 /* Copies whatever is in the rings into the current batch and hands it to the writer. */

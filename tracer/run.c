@@ -111,8 +111,8 @@ static void check_preloadable(const char *path)
 	int has_interp = 0;
 	for (int i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
-		    sizeof(ph))
+		if (pread(fd, &ph, sizeof(ph),
+			  (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) != sizeof(ph))
 			break;
 		if (ph.p_type == PT_INTERP)
 			has_interp = 1;
@@ -213,8 +213,7 @@ static void write_meta(struct store_writer *w, char **cmd, const char *stacks, i
 	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, sizeof(buf), "%lld",
-		 (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec);
+	snprintf(buf, sizeof(buf), "%lld", (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec);
 	store_writer_meta(w, "start_unix_ns", buf);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)mono0);
 	store_writer_meta(w, "start_mono_ns", buf);
@@ -354,7 +353,8 @@ int weft_cmd_run(int argc, char **argv)
 
 	char lib[PATH_MAX];
 	if (find_preload(lib, sizeof(lib)) != 0) {
-		weft_error("cannot find the preload library libweft.so next to this weft (%s)", lib);
+		weft_error("cannot find the preload library libweft.so next to this weft (%s)",
+			   lib);
 		return 1;
 	}
 
@@ -379,6 +379,7 @@ int weft_cmd_run(int argc, char **argv)
 		store_writer_close(w);
 		return 1;
 	}
+	collect_spill_open(&c, dir);
 	c.stacks = parse_stacks(stacks_name);
 	write_meta(w, cmd, stacks_name, c.use_tsc, c.start_mono_ns);
 	store_writer_meta(w, "races", !races ? "off" : races_scope[0] ? races_scope : "program");
@@ -493,8 +494,9 @@ int weft_cmd_run(int argc, char **argv)
 			weft_error("%s", c.deadlock_summary);
 			pthread_mutex_unlock(&c.lock);
 			if (deadlock_stop && !term_sent_at) {
-				weft_warn("stopping the deadlocked program (--on-deadlock=wait keeps "
-					  "it waiting)");
+				weft_warn(
+				    "stopping the deadlocked program (--on-deadlock=wait keeps "
+				    "it waiting)");
 				pid_t pids[4096];
 				int n = collect_live_pids(&c, pids, 4096);
 				term_sent_at = now;
@@ -518,9 +520,12 @@ int weft_cmd_run(int argc, char **argv)
 	}
 
 	if (getenv("WEFT_DEBUG"))
-		fprintf(stderr, "weft: loop %llu iterations, poll %.1f ms, drain %.1f ms, %llu words\n",
+		fprintf(stderr,
+			"weft: loop %llu iterations, poll %.1f ms, drain %.1f ms, %llu words, %llu "
+			"spilled in %.1f ms\n",
 			(unsigned long long)dbg_iter, dbg_poll / 1e6, dbg_drain / 1e6,
-			(unsigned long long)c.drained_words);
+			(unsigned long long)c.drained_words, (unsigned long long)c.spilled_bytes,
+			c.spill_ns / 1e6);
 	int exit_status = child_done ? status_to_exit(child_status) : 1;
 	int failed = collect_finish(&c) != 0;
 	char num[64];
@@ -531,6 +536,8 @@ int weft_cmd_run(int argc, char **argv)
 	store_writer_meta(w, "writer_events_per_s", num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_lost);
 	store_writer_meta(w, "events_lost", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.spilled_bytes);
+	store_writer_meta(w, "spilled_bytes", num);
 	snprintf(num, sizeof(num), "%d", exit_status);
 	store_writer_meta(w, "exit_status", num);
 	if (!failed && store_writer_finalize(w) != 0) {

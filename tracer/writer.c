@@ -19,13 +19,14 @@
 #include <unistd.h>
 
 #define BACKLOG_LIMIT (1024ull << 20)
+
 #define COMMIT_EVERY_NS 1000000000ll
 
 /* Makes room for one more element in a growing array; out of memory is fatal for the writer. */
 #define GROW(arr, len, cap, first)                                                                 \
 	do {                                                                                       \
 		if ((len) == (cap)) {                                                              \
-			size_t grow_cap_ = (cap) ? (cap)*2 : (first);                             \
+			size_t grow_cap_ = (cap) ? (cap)*2 : (first);                              \
 			void *grow_new_ = realloc((arr), grow_cap_ * sizeof(*(arr)));              \
 			if (!grow_new_)                                                            \
 				abort();                                                           \
@@ -49,7 +50,7 @@ struct thr {
 	char *name;
 	int64_t py_ident; /* 0: not a Python thread */
 	int64_t last_ts;  /* the thread's latest timestamp: time never runs backwards in a thread */
-	uint32_t wait_obj;     /* obj_rec index + 1 this thread is blocked on, or 0 */
+	uint32_t wait_obj; /* obj_rec index + 1 this thread is blocked on, or 0 */
 	int64_t wait_ts, wait_stack;
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
@@ -66,9 +67,9 @@ struct image_state {
 	struct sym_ctx *sym;
 	size_t maps_len_used; /* img->maps_len when sym was built */
 	int sym_refreshed;
-	struct hashmap_u64 objs;	/* address -> newest struct obj_rec index + 1 */
+	struct hashmap_u64 objs;	   /* address -> newest struct obj_rec index + 1 */
 	struct collect_image *fork_parent; /* the image this one was forked from */
-	struct hashmap_str stacks;	/* raw pcs -> stack_id */
+	struct hashmap_str stacks;	   /* raw pcs -> stack_id */
 	int exec_done, exit_recorded;
 	int64_t last_ts;
 };
@@ -81,10 +82,10 @@ struct image_state {
  */
 struct obj_rec {
 	int64_t id, created_ts, destroyed_ts, stack_id;
-	int64_t max_ts; /* latest event attributed to it so far */
-	int kind, provisional; /* provisional: seen in use before any init */
+	int64_t max_ts;		/* latest event attributed to it so far */
+	int kind, provisional;	/* provisional: seen in use before any init */
 	int holder, hold_count; /* owning thread for owned lock kinds (deadlock detection) */
-	uint32_t prev;	       /* older object at the same address, index + 1 */
+	uint32_t prev;		/* older object at the same address, index + 1 */
 	uint64_t addr;
 	int pid;
 	char *name;
@@ -339,13 +340,14 @@ static int64_t stack_id_for(struct collect *c, struct collect_image *img, const 
 			char pcname[32];
 			const char *fn = fr[i].function;
 			if (!fn) {
-				snprintf(pcname, sizeof(pcname), "0x%llx", (unsigned long long)pcs[i]);
+				snprintf(pcname, sizeof(pcname), "0x%llx",
+					 (unsigned long long)pcs[i]);
 				fn = pcname;
 			}
 			int is_py = (pcs[i] & WEFT_PYFRAME_BIT) != 0;
-			if (store_writer_stack_frame(c->store, id, (int)i, is_py ? "python" : "native",
-						     fn, fr[i].file, fr[i].line,
-						     is_py ? NULL : fr[i].module, is_py ? 0 : pcs[i]))
+			if (store_writer_stack_frame(
+				c->store, id, (int)i, is_py ? "python" : "native", fn, fr[i].file,
+				fr[i].line, is_py ? NULL : fr[i].module, is_py ? 0 : pcs[i]))
 				fail(c, "cannot write a stack");
 		}
 	}
@@ -388,7 +390,8 @@ static void object_name(struct collect *c, struct collect_image *img, uint64_t a
 	else if ((fn = site_function(stack_id, c, img, pcs, n)))
 		snprintf(name, len, "%s@%s", kname ? kname : "object", fn);
 	else
-		snprintf(name, len, "%s@0x%llx", kname ? kname : "object", (unsigned long long)addr);
+		snprintf(name, len, "%s@0x%llx", kname ? kname : "object",
+			 (unsigned long long)addr);
 }
 
 static void write_object(struct collect *c, const struct obj_rec *o)
@@ -613,8 +616,7 @@ static void deadlock_check(struct collect *c)
 			lowest &= cyc[k]->tid > start->tid;
 		int known = 0;
 		for (size_t d = 0; d < W.ndeadlocks; d++)
-			known |= W.deadlocks[d].first_tid == start->tid &&
-				 W.deadlocks[d].n == n;
+			known |= W.deadlocks[d].first_tid == start->tid && W.deadlocks[d].n == n;
 		if (!lowest || known || W.ndeadlocks >= 16)
 			continue;
 		struct deadlock *dl = &W.deadlocks[W.ndeadlocks++];
@@ -630,11 +632,11 @@ static void deadlock_check(struct collect *c)
 			dl->obj[k] = o->id;
 			dl->stack[k] = cyc[k]->wait_stack;
 			dl->ts[k] = cyc[k]->wait_ts;
-			len += (size_t)snprintf(dl->summary + len, sizeof(dl->summary) - len,
-						"%s thread %d (%s) waits for %s held by thread %d (%s)",
-						k ? ";" : "", cyc[k]->tid,
-						cyc[k]->name ? cyc[k]->name : "?", o->name ? o->name : "?",
-						o->holder, h && h->name ? h->name : "?");
+			len += (size_t)snprintf(
+			    dl->summary + len, sizeof(dl->summary) - len,
+			    "%s thread %d (%s) waits for %s held by thread %d (%s)", k ? ";" : "",
+			    cyc[k]->tid, cyc[k]->name ? cyc[k]->name : "?", o->name ? o->name : "?",
+			    o->holder, h && h->name ? h->name : "?");
 		}
 		__atomic_store_n(&c->deadlock_found, 1, __ATOMIC_RELEASE);
 		pthread_mutex_lock(&c->lock);
@@ -816,7 +818,8 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	case WEFT_REC_OBJECT_INIT: {
 		char label[256] = "";
 		if (r->payload_len) {
-			size_t l = r->payload_len < sizeof(label) ? r->payload_len : sizeof(label) - 1;
+			size_t l =
+			    r->payload_len < sizeof(label) ? r->payload_len : sizeof(label) - 1;
 			memcpy(label, payload, l);
 			label[l] = 0;
 		}
@@ -860,9 +863,9 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 		free(st->codes[id].function);
 		free(st->codes[id].file);
 		st->codes[id].function = strndup(payload, fl);
-		st->codes[id].file =
-			fl + 1 < r->payload_len ? strndup(payload + fl + 1, r->payload_len - fl - 1)
-						: NULL;
+		st->codes[id].file = fl + 1 < r->payload_len
+					 ? strndup(payload + fl + 1, r->payload_len - fl - 1)
+					 : NULL;
 		return;
 	}
 	case WEFT_REC_PY_THREAD:
@@ -944,7 +947,7 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 			if (o->max_ts > r->ts) {
 				GROW(W.fixups, W.nfixups, W.cap_fixups, 64);
 				W.fixups[W.nfixups++] =
-					(struct obj_fixup){(uint32_t)(o - W.objs) + 1, r->ts};
+				    (struct obj_fixup){(uint32_t)(o - W.objs) + 1, r->ts};
 			}
 		}
 	}
@@ -1018,8 +1021,8 @@ static void fix_late_objects(struct collect *c, sqlite3 *db)
 {
 	if (!W.nfixups)
 		return;
-	sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0",
-		     NULL, NULL, NULL);
+	sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0", NULL,
+		     NULL, NULL);
 	sqlite3_stmt *up = NULL;
 	if (sqlite3_prepare_v2(db, "UPDATE ev SET obj = ? WHERE obj = ? AND ts > ?", -1, &up,
 			       NULL) != SQLITE_OK)
@@ -1058,9 +1061,9 @@ int writer_store_deadlocks(struct collect *c, sqlite3 *db)
 	for (size_t d = 0; d < W.ndeadlocks && !rc; d++) {
 		struct deadlock *dl = &W.deadlocks[d];
 		char *sql = sqlite3_mprintf(
-			"INSERT INTO finding(kind, rule, severity, summary, count, ts_ns, pid, tid)"
-			" VALUES('deadlock', 'wait-for cycle', 'error', %Q, 1, %lld, %d, %d)",
-			dl->summary, (long long)dl->ts[0], dl->pid[0], dl->tid[0]);
+		    "INSERT INTO finding(kind, rule, severity, summary, count, ts_ns, pid, tid)"
+		    " VALUES('deadlock', 'wait-for cycle', 'error', %Q, 1, %lld, %d, %d)",
+		    dl->summary, (long long)dl->ts[0], dl->pid[0], dl->tid[0]);
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 		sqlite3_free(sql);
 		sqlite3_int64 fid = sqlite3_last_insert_rowid(db);
@@ -1081,6 +1084,46 @@ int writer_store_deadlocks(struct collect *c, sqlite3 *db)
 }
 
 /* ---- the thread ------------------------------------------------------------------ */
+
+/*
+ * Reads a spilled segment's words back into the writer's own buffer, which
+ * is reused batch after batch. NULL, and the writer fails, when the read
+ * does: its records are then known lost, never silently.
+ */
+static const uint64_t *read_spilled(struct collect *c, const struct collect_seg *sg)
+{
+	static uint64_t *buf;
+	static size_t cap;
+	size_t bytes = sg->nwords * 8;
+	if (bytes > cap) {
+		size_t ncap = cap ? cap : (size_t)8 << 20;
+		while (ncap < bytes)
+			ncap *= 2;
+		uint64_t *n = realloc(buf, ncap);
+		if (!n)
+			goto fail;
+		buf = n;
+		cap = ncap;
+	}
+	for (size_t got = 0; got < bytes;) {
+		ssize_t n =
+		    pread(c->spill_fd, (char *)buf + got, bytes - got, (off_t)(sg->off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		got += (size_t)n;
+	}
+	return buf;
+fail:
+	if (!c->writer_failed) {
+		c->writer_failed = 1;
+		snprintf(c->writer_error, sizeof(c->writer_error),
+			 "cannot read back %zu bytes of records from the spill file: %s", bytes,
+			 strerror(errno ? errno : EIO));
+	}
+	return NULL;
+}
 
 static void *writer_main(void *arg)
 {
@@ -1129,21 +1172,34 @@ static void *writer_main(void *arg)
 		uint64_t t0 = collect_mono_ns();
 		struct collect_clock clk;
 		collect_clock(c, &clk);
+		uint64_t spilled = 0;
 		for (size_t i = 0; i < b->nsegs; i++) {
 			const struct collect_seg *sg = &b->segs[i];
-			if (sg->ctl)
+			if (sg->ctl) {
 				handle_ctl(c, sg);
-			else
+			} else if (sg->spilled) {
+				const uint64_t *w = read_spilled(c, sg);
+				if (w)
+					parse_segment(c, &clk, sg, w);
+				spilled += sg->nwords * 8;
+			} else {
 				parse_segment(c, &clk, sg, &b->words[sg->off]);
+			}
 		}
 		last_work = collect_mono_ns();
 		c->writer_busy_ns += last_work - t0;
 		pthread_mutex_lock(&c->lock);
 		c->queued_bytes -= b->nwords * 8 + b->nsegs * sizeof(*b->segs);
+		if (spilled) {
+			c->spill_pending -= spilled;
+			if (!c->spill_pending)
+				c->spill_end = 0; /* the file's pages are used again */
+		}
 		pthread_mutex_unlock(&c->lock);
 		collect_batch_release(b);
 		int64_t now = collect_now_rel(c);
-		/* Every second, and in smaller steps early on: a nearly full disk keeps something. */
+		/* Every second, and in smaller steps early on: a nearly full disk keeps something.
+		 */
 		if (now - W.last_commit_ns > COMMIT_EVERY_NS ||
 		    c->events_written - W.last_commit_events > COMMIT_EVERY_EVENTS) {
 			W.last_commit_ns = now;

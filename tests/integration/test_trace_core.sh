@@ -111,6 +111,20 @@ expect_eq "stress: every release" "$(sql st.db "SELECT count(*) FROM events WHER
 expect_eq "stress: contended waits measured" "$(sql st.db "SELECT count(*) > 0 FROM events WHERE kind='lock.acquire' AND wait_ns > 0")" 1
 expect_eq "stress: nothing unrecorded" "$(sql st.db "SELECT sum(unrecorded) FROM threads")" 0
 
+# ---- the spill file: every run of ring words through it (WEFT_TEST_SPILL) ----
+# 2 x 200000 contended pairs are about 6.5 MB of ring words per thread: each
+# 4 MB ring wraps, so runs split at the wrap are written in two pieces.
+sp_pairs=200000
+[ -n "${WEFT_VALGRIND:-}" ] && sp_pairs=20000
+WEFT_TEST_SPILL=1 wrun sp.db -- "$PROGS/stress" 2 "$sp_pairs"
+expect_eq "spill: output" "$(cat "$WORK/stdout")" $((2 * sp_pairs))
+expect_eq "spill: every acquire" "$(sql sp.db "SELECT count(*) FROM events WHERE kind='lock.acquire'")" $((2 * sp_pairs))
+expect_eq "spill: every release" "$(sql sp.db "SELECT count(*) FROM events WHERE kind='lock.release'")" $((2 * sp_pairs))
+expect_eq "spill: the words went through the file" "$(sql sp.db "SELECT value > 0 FROM meta WHERE key='spilled_bytes'")" 1
+expect_eq "spill: time order kept" "$(sql sp.db "SELECT count(*) FROM events a JOIN events b ON b.id = a.id + 1 WHERE b.ts_ns < a.ts_ns")" 0
+expect_eq "spill: nothing lost" "$(sql sp.db "SELECT value FROM meta WHERE key='events_lost'")" 0
+expect_eq "spill: no file left beside the trace" "$(ls -A "$WORK" | grep -c spill)" 0
+
 # ---- exit statuses, like a shell ----
 wrun x.db -- sh -c 'exit 42'
 expect_eq "status: exit code passed through" "$rc" 42
