@@ -29,81 +29,81 @@
  * pre-2.3.2 compatibility versions.
  */
 #define WEFT_REAL_FUNCS(X)                                                                         \
-	X(pthread_mutex_lock, int, (pthread_mutex_t *))                                           \
-	X(pthread_mutex_trylock, int, (pthread_mutex_t *))                                        \
-	X(pthread_mutex_timedlock, int, (pthread_mutex_t *, const struct timespec *))             \
-	X(pthread_mutex_clocklock, int, (pthread_mutex_t *, clockid_t, const struct timespec *))  \
-	X(pthread_mutex_unlock, int, (pthread_mutex_t *))                                         \
-	X(pthread_mutex_init, int, (pthread_mutex_t *, const pthread_mutexattr_t *))              \
-	X(pthread_mutex_destroy, int, (pthread_mutex_t *))                                        \
-	X(pthread_rwlock_rdlock, int, (pthread_rwlock_t *))                                       \
-	X(pthread_rwlock_wrlock, int, (pthread_rwlock_t *))                                       \
-	X(pthread_rwlock_tryrdlock, int, (pthread_rwlock_t *))                                    \
-	X(pthread_rwlock_trywrlock, int, (pthread_rwlock_t *))                                    \
-	X(pthread_rwlock_timedrdlock, int, (pthread_rwlock_t *, const struct timespec *))         \
-	X(pthread_rwlock_timedwrlock, int, (pthread_rwlock_t *, const struct timespec *))         \
+	X(pthread_mutex_lock, int, (pthread_mutex_t *))                                            \
+	X(pthread_mutex_trylock, int, (pthread_mutex_t *))                                         \
+	X(pthread_mutex_timedlock, int, (pthread_mutex_t *, const struct timespec *))              \
+	X(pthread_mutex_clocklock, int, (pthread_mutex_t *, clockid_t, const struct timespec *))   \
+	X(pthread_mutex_unlock, int, (pthread_mutex_t *))                                          \
+	X(pthread_mutex_init, int, (pthread_mutex_t *, const pthread_mutexattr_t *))               \
+	X(pthread_mutex_destroy, int, (pthread_mutex_t *))                                         \
+	X(pthread_rwlock_rdlock, int, (pthread_rwlock_t *))                                        \
+	X(pthread_rwlock_wrlock, int, (pthread_rwlock_t *))                                        \
+	X(pthread_rwlock_tryrdlock, int, (pthread_rwlock_t *))                                     \
+	X(pthread_rwlock_trywrlock, int, (pthread_rwlock_t *))                                     \
+	X(pthread_rwlock_timedrdlock, int, (pthread_rwlock_t *, const struct timespec *))          \
+	X(pthread_rwlock_timedwrlock, int, (pthread_rwlock_t *, const struct timespec *))          \
 	X(pthread_rwlock_clockrdlock, int,                                                         \
 	  (pthread_rwlock_t *, clockid_t, const struct timespec *))                                \
 	X(pthread_rwlock_clockwrlock, int,                                                         \
 	  (pthread_rwlock_t *, clockid_t, const struct timespec *))                                \
-	X(pthread_rwlock_unlock, int, (pthread_rwlock_t *))                                       \
-	X(pthread_rwlock_init, int, (pthread_rwlock_t *, const pthread_rwlockattr_t *))           \
-	X(pthread_rwlock_destroy, int, (pthread_rwlock_t *))                                      \
-	X(pthread_spin_lock, int, (pthread_spinlock_t *))                                         \
-	X(pthread_spin_trylock, int, (pthread_spinlock_t *))                                      \
-	X(pthread_spin_unlock, int, (pthread_spinlock_t *))                                       \
-	X(pthread_spin_init, int, (pthread_spinlock_t *, int))                                    \
-	X(pthread_spin_destroy, int, (pthread_spinlock_t *))                                      \
-	X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *))                          \
+	X(pthread_rwlock_unlock, int, (pthread_rwlock_t *))                                        \
+	X(pthread_rwlock_init, int, (pthread_rwlock_t *, const pthread_rwlockattr_t *))            \
+	X(pthread_rwlock_destroy, int, (pthread_rwlock_t *))                                       \
+	X(pthread_spin_lock, int, (pthread_spinlock_t *))                                          \
+	X(pthread_spin_trylock, int, (pthread_spinlock_t *))                                       \
+	X(pthread_spin_unlock, int, (pthread_spinlock_t *))                                        \
+	X(pthread_spin_init, int, (pthread_spinlock_t *, int))                                     \
+	X(pthread_spin_destroy, int, (pthread_spinlock_t *))                                       \
+	X(pthread_cond_wait, int, (pthread_cond_t *, pthread_mutex_t *))                           \
 	X(pthread_cond_timedwait, int,                                                             \
 	  (pthread_cond_t *, pthread_mutex_t *, const struct timespec *))                          \
 	X(pthread_cond_clockwait, int,                                                             \
 	  (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *))               \
-	X(pthread_cond_signal, int, (pthread_cond_t *))                                           \
-	X(pthread_cond_broadcast, int, (pthread_cond_t *))                                        \
-	X(pthread_cond_init, int, (pthread_cond_t *, const pthread_condattr_t *))                 \
-	X(pthread_cond_destroy, int, (pthread_cond_t *))                                          \
+	X(pthread_cond_signal, int, (pthread_cond_t *))                                            \
+	X(pthread_cond_broadcast, int, (pthread_cond_t *))                                         \
+	X(pthread_cond_init, int, (pthread_cond_t *, const pthread_condattr_t *))                  \
+	X(pthread_cond_destroy, int, (pthread_cond_t *))                                           \
 	X(sem_wait, int, (sem_t *))                                                                \
 	X(sem_trywait, int, (sem_t *))                                                             \
-	X(sem_timedwait, int, (sem_t *, const struct timespec *))                                 \
-	X(sem_clockwait, int, (sem_t *, clockid_t, const struct timespec *))                      \
+	X(sem_timedwait, int, (sem_t *, const struct timespec *))                                  \
+	X(sem_clockwait, int, (sem_t *, clockid_t, const struct timespec *))                       \
 	X(sem_post, int, (sem_t *))                                                                \
 	X(sem_init, int, (sem_t *, int, unsigned))                                                 \
 	X(sem_destroy, int, (sem_t *))                                                             \
 	X(sem_open, sem_t *, (const char *, int, ...))                                             \
 	X(sem_close, int, (sem_t *))                                                               \
-	X(pthread_barrier_wait, int, (pthread_barrier_t *))                                       \
+	X(pthread_barrier_wait, int, (pthread_barrier_t *))                                        \
 	X(pthread_barrier_init, int,                                                               \
 	  (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned))                          \
-	X(pthread_barrier_destroy, int, (pthread_barrier_t *))                                    \
-	X(pthread_create, int, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
-	X(pthread_join, int, (pthread_t, void **))                                                \
-	X(pthread_tryjoin_np, int, (pthread_t, void **))                                          \
-	X(pthread_timedjoin_np, int, (pthread_t, void **, const struct timespec *))               \
-	X(pthread_clockjoin_np, int, (pthread_t, void **, clockid_t, const struct timespec *))    \
+	X(pthread_barrier_destroy, int, (pthread_barrier_t *))                                     \
+	X(pthread_create, int, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))   \
+	X(pthread_join, int, (pthread_t, void **))                                                 \
+	X(pthread_tryjoin_np, int, (pthread_t, void **))                                           \
+	X(pthread_timedjoin_np, int, (pthread_t, void **, const struct timespec *))                \
+	X(pthread_clockjoin_np, int, (pthread_t, void **, clockid_t, const struct timespec *))     \
 	X(pthread_detach, int, (pthread_t))                                                        \
 	X(pthread_exit, void, (void *))                                                            \
-	X(pthread_setname_np, int, (pthread_t, const char *))                                     \
+	X(pthread_setname_np, int, (pthread_t, const char *))                                      \
 	X(fork, pid_t, (void))                                                                     \
-	X(execve, int, (const char *, char *const[], char *const[]))                              \
-	X(execvpe, int, (const char *, char *const[], char *const[]))                             \
-	X(fexecve, int, (int, char *const[], char *const[]))                                      \
-	X(execveat, int, (int, const char *, char *const[], char *const[], int))                  \
+	X(execve, int, (const char *, char *const[], char *const[]))                               \
+	X(execvpe, int, (const char *, char *const[], char *const[]))                              \
+	X(fexecve, int, (int, char *const[], char *const[]))                                       \
+	X(execveat, int, (int, const char *, char *const[], char *const[], int))                   \
 	X(posix_spawn, int,                                                                        \
-	  (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, \
+	  (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,   \
 	   char *const[], char *const[]))                                                          \
 	X(posix_spawnp, int,                                                                       \
-	  (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, \
+	  (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,   \
 	   char *const[], char *const[]))                                                          \
 	X(system, int, (const char *))                                                             \
-	X(popen, FILE *, (const char *, const char *))                                            \
+	X(popen, FILE *, (const char *, const char *))                                             \
 	X(exit, void, (int))                                                                       \
 	X(_exit, void, (int))                                                                      \
 	X(_Exit, void, (int))                                                                      \
-	X(waitpid, pid_t, (pid_t, int *, int))                                                    \
-	X(wait4, pid_t, (pid_t, int *, int, struct rusage *))                                     \
+	X(waitpid, pid_t, (pid_t, int *, int))                                                     \
+	X(wait4, pid_t, (pid_t, int *, int, struct rusage *))                                      \
 	X(close, int, (int))                                                                       \
-	X(close_range, int, (unsigned, unsigned, int))                                            \
+	X(close_range, int, (unsigned, unsigned, int))                                             \
 	X(closefrom, void, (int))                                                                  \
 	X(dup2, int, (int, int))                                                                   \
 	X(dup3, int, (int, int, int))
@@ -123,38 +123,38 @@ void weft_real_resolve(void);
 
 /* Per-thread recorder state. initial-exec TLS: reading it never allocates. */
 struct weft_tls {
-	int guard;		 /* inside the recorder: nested hooks pass through */
-	int internal;		 /* the recorder is calling out (libunwind, Python API):
-				    nested hooks are ours, not the program's */
-	int tid;		 /* cached gettid() */
-	int exit_recorded;	 /* thread.exit already written */
-	int dead;		 /* this thread's slot was retired */
-	struct weft_slot *slot;	 /* owned ring, or NULL */
-	uint64_t *ring;		 /* slot's word array */
-	uint64_t head;		 /* producer position (mirrors slot->head) */
-	uint64_t tail_cache;	 /* last tail seen; reloaded only when full */
-	uint64_t populated;	 /* mirrors slot->populated */
-	uint64_t last_ts;	 /* raw ts of the ring's previous record (WEFT_RF_TS) */
-	uint64_t last_obj;	 /* the ring's last nonzero object (WEFT_RF_SAMEOBJ) */
-	int have_ts;		 /* last_ts is valid: a record was written since the claim */
-	int fold;		 /* inside an instrumented Python sync method: its
-				    internal lock traffic is folded into one event */
-	int gil_phase;		 /* where this thread is in take_gil/drop_gil */
-	uint64_t gil_t0;	 /* when the current take_gil began */
-	uint8_t *py_defined;	 /* bitmap: code ids already defined in this ring */
-	const void *last_sem;	 /* the traced semaphore this thread acquired last */
-	void *races;		 /* race detector state (preload/races.c), or NULL */
-	int races_none;		 /* no thread index was left for this thread */
-	int in_races;		 /* inside the race detector: lock hooks pass through */
+	int guard;		/* inside the recorder: nested hooks pass through */
+	int internal;		/* the recorder is calling out (libunwind, Python API):
+				   nested hooks are ours, not the program's */
+	int tid;		/* cached gettid() */
+	int exit_recorded;	/* thread.exit already written */
+	int dead;		/* this thread's slot was retired */
+	struct weft_slot *slot; /* owned ring, or NULL */
+	uint64_t *ring;		/* slot's word array */
+	uint64_t head;		/* producer position (mirrors slot->head) */
+	uint64_t tail_cache;	/* last tail seen; reloaded only when full */
+	uint64_t populated;	/* mirrors slot->populated */
+	uint64_t last_ts;	/* raw ts of the ring's previous record (WEFT_RF_TS) */
+	uint64_t last_obj;	/* the ring's last nonzero object (WEFT_RF_SAMEOBJ) */
+	int have_ts;		/* last_ts is valid: a record was written since the claim */
+	int fold;		/* inside an instrumented Python sync method: its
+				   internal lock traffic is folded into one event */
+	int gil_phase;		/* where this thread is in take_gil/drop_gil */
+	uint64_t gil_t0;	/* when the current take_gil began */
+	uint8_t *py_defined;	/* bitmap: code ids already defined in this ring */
+	const void *last_sem;	/* the traced semaphore this thread acquired last */
+	void *races;		/* race detector state (preload/races.c), or NULL */
+	int races_none;		/* no thread index was left for this thread */
+	int in_races;		/* inside the race detector: lock hooks pass through */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
 
 /* Global switches, read on every hook call. */
-extern volatile int weft_on;	  /* recording in this process */
-extern int weft_stacks;		  /* enum weft_stack_mode */
-extern int weft_use_tsc;	  /* ts/wait are TSC ticks */
-extern int weft_pthread_tid_off;  /* offset of the tid in struct pthread, or -1 */
+extern volatile int weft_on;	 /* recording in this process */
+extern int weft_stacks;		 /* enum weft_stack_mode */
+extern int weft_use_tsc;	 /* ts/wait are TSC ticks */
+extern int weft_pthread_tid_off; /* offset of the tid in struct pthread, or -1 */
 
 static inline uint64_t weft_now(void)
 {
@@ -185,6 +185,14 @@ static inline int weft_should_record(void)
 }
 
 /* ---- the CPython runtime (preload/python.c) ---- */
+
+/* The bootstrap compiled at build time by one CPython (generated python_boot.c). */
+struct weft_boot_blob {
+	long magic; /* PyImport_GetMagicNumber() of that CPython */
+	unsigned len;
+	const unsigned char *data; /* marshal.dumps of the code object */
+};
+extern const struct weft_boot_blob weft_boot_blobs[]; /* ends with a zero entry */
 
 /* [lo, lo+len) is CPython's _PyRuntime: its mutexes and conds are the GIL's. */
 extern uintptr_t weft_pyrt_lo, weft_pyrt_len;
@@ -253,11 +261,9 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len);
 void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
 		 int64_t arg, void *caller, const void *payload, uint32_t payload_len);
 /* The same with the stack given (pcs, n) instead of taken here. */
-void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
-			uint64_t wait, int64_t arg, void *const *pcs, int n, const void *payload,
+void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+			int64_t arg, void *const *pcs, int n, const void *payload,
 			uint32_t payload_len);
-
-
 
 /* The tid of another thread of this process, or 0 when unknown. */
 int weft_thread_tid(pthread_t t);

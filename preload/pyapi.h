@@ -26,7 +26,7 @@ struct py_method_def {
 #define PY_FUNCS(X)                                                                                \
 	X(int, Py_IsInitialized, (void))                                                           \
 	X(int, PyGILState_Check, (void))                                                           \
-	X(int, PySys_AddAuditHook, (int (*)(const char *, PyObject *, void *), void *))           \
+	X(int, PySys_AddAuditHook, (int (*)(const char *, PyObject *, void *), void *))            \
 	X(const char *, Py_GetVersion, (void))                                                     \
 	X(PyObject *, PyEval_GetFrame, (void))                                                     \
 	X(PyObject *, PyFrame_GetBack, (PyObject *))                                               \
@@ -46,6 +46,8 @@ struct py_method_def {
 	X(int, PyDict_SetItemString, (PyObject *, const char *, PyObject *))                       \
 	X(PyObject *, PyEval_GetBuiltins, (void))                                                  \
 	X(PyObject *, Py_CompileString, (const char *, const char *, int))                         \
+	X(long, PyImport_GetMagicNumber, (void))                                                   \
+	X(PyObject *, PyMarshal_ReadObjectFromString, (const char *, py_ssize_t))                  \
 	X(PyObject *, PyEval_EvalCode, (PyObject *, PyObject *, PyObject *))                       \
 	X(PyObject *, PyErr_Occurred, (void))                                                      \
 	X(void, PyErr_Clear, (void))                                                               \
@@ -68,7 +70,8 @@ struct py_method_def {
 	X(void *, PyType_GetSlot, (PyObject *, int))                                               \
 	X(int, PyType_IsSubtype, (PyObject *, PyObject *))                                         \
 	X(PyObject *, PyEval_GetGlobals, (void))                                                   \
-	X(PyObject *, PyObject_VectorcallMethod, (PyObject *, PyObject *const *, size_t, PyObject *)) \
+	X(PyObject *, PyObject_VectorcallMethod,                                                   \
+	  (PyObject *, PyObject *const *, size_t, PyObject *))                                     \
 	X(int, PySequence_Contains, (PyObject *, PyObject *))                                      \
 	X(PyObject *, PyModule_GetDict, (PyObject *))                                              \
 	X(PyObject *, PyDict_GetItemString, (PyObject *, const char *))                            \

@@ -38,12 +38,12 @@ uintptr_t weft_pyrt_lo, weft_pyrt_len;
 struct weft_pyapi weft_py;
 #define py weft_py
 
-static int py_ok;	      /* the API was found and the version is supported */
-static int py_booted;	      /* the bootstrap ran in this process */
-static char *races_config;    /* WEFT_RACES: the race detector's scope ("" = the program's
-				 directory), NULL when off */
-static PyObject *races_main;  /* the bootstrap's _races_main */
-static uintptr_t gil_base;    /* struct _gil_runtime_state, once learned */
+static int py_ok;	     /* the API was found and the version is supported */
+static int py_booted;	     /* the bootstrap ran in this process */
+static char *races_config;   /* WEFT_RACES: the race detector's scope ("" = the program's
+				directory), NULL when off */
+static PyObject *races_main; /* the bootstrap's _races_main */
+static uintptr_t gil_base;   /* struct _gil_runtime_state, once learned */
 static int gil_learn_failed;
 static unsigned long gil_interval_seen;
 /* A waiter's switch interval expired (gil.drop_request) and nobody took the GIL since. */
@@ -183,10 +183,11 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 			uint64_t now = weft_now();
 			weft_record(WEFT_EV_GIL_RELEASE, WEFT_OBJ_GIL, (void *)gil_base, now, 0, 0,
 				    NULL, NULL, 0);
-			/* A waiter asked and nobody has taken the GIL since: this drop was forced. */
+			/* A waiter asked and nobody has taken the GIL since: this drop was forced.
+			 */
 			if (gil_drop_pending)
-				weft_record(WEFT_EV_GIL_FORCED_SWITCH, WEFT_OBJ_GIL, (void *)gil_base,
-					    now, 0, 0, NULL, NULL, 0);
+				weft_record(WEFT_EV_GIL_FORCED_SWITCH, WEFT_OBJ_GIL,
+					    (void *)gil_base, now, 0, 0, NULL, NULL, 0);
 		}
 		gil_drop_pending = 0;
 	}
@@ -222,7 +223,8 @@ void weft_pysem_add(const void *sem)
 		if (cur == k)
 			return;
 		if ((cur == 0 || cur == PYSEM_TOMB) &&
-		    __atomic_compare_exchange_n(slot, &cur, k, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		    __atomic_compare_exchange_n(slot, &cur, k, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
 			return;
 	}
 }
@@ -232,7 +234,8 @@ int weft_pysem_has(const void *sem)
 	uintptr_t k = (uintptr_t)sem;
 	size_t h = pysem_hash(k);
 	for (size_t i = 0; i < PYSEM_SIZE; i++) {
-		uintptr_t cur = __atomic_load_n(&pysem[(h + i) & (PYSEM_SIZE - 1)], __ATOMIC_ACQUIRE);
+		uintptr_t cur =
+		    __atomic_load_n(&pysem[(h + i) & (PYSEM_SIZE - 1)], __ATOMIC_ACQUIRE);
 		if (cur == k)
 			return 1;
 		if (cur == 0)
@@ -343,10 +346,10 @@ static uint32_t code_id(PyObject *code)
 			PyObject *hold = NULL;
 			const char *file = attr_utf8(code, "co_filename", &hold);
 			code_ours[code_ids[j]] =
-				!file			  ? 0
-				: !strcmp(file, "<weft>") ? 1
-				: (strstr(file, "/threading.py") || strstr(file, "/queue.py")) ? 2
-											      : 0;
+			    !file							   ? 0
+			    : !strcmp(file, "<weft>")					   ? 1
+			    : (strstr(file, "/threading.py") || strstr(file, "/queue.py")) ? 2
+											   : 0;
 			if (hold)
 				py.Py_DecRef(hold);
 			return code_ids[j];
@@ -479,7 +482,8 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 				kind = 0; /* internal to Event/Semaphore/Queue/Condition.wait */
 		} else if (file) {
 			const char *base = strrchr(file, '/');
-			snprintf(label, len, "%s%s %s:%d", kind == WEFT_OBJ_PY_RLOCK ? "RLock" : "Lock",
+			snprintf(label, len, "%s%s %s:%d",
+				 kind == WEFT_OBJ_PY_RLOCK ? "RLock" : "Lock",
 				 of_condition ? " of Condition" : "", base ? base + 1 : file,
 				 py.PyFrame_GetLineNumber(f));
 			done = 1;
@@ -678,13 +682,13 @@ static PyObject *m_process(PyObject *self, PyObject *const *args, py_ssize_t n)
 }
 
 static struct py_method_def methods[] = {
-	{"now", (void *)m_now, PY_METH_FASTCALL, NULL},
-	{"ev", (void *)m_ev, PY_METH_FASTCALL, NULL},
-	{"init", (void *)m_init, PY_METH_FASTCALL, NULL},
-	{"fold", (void *)m_fold, PY_METH_FASTCALL, NULL},
-	{"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
-	{"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
-	{"process", (void *)m_process, PY_METH_FASTCALL, NULL},
+    {"now", (void *)m_now, PY_METH_FASTCALL, NULL},
+    {"ev", (void *)m_ev, PY_METH_FASTCALL, NULL},
+    {"init", (void *)m_init, PY_METH_FASTCALL, NULL},
+    {"fold", (void *)m_fold, PY_METH_FASTCALL, NULL},
+    {"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
+    {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
+    {"process", (void *)m_process, PY_METH_FASTCALL, NULL},
 };
 
 static int set_int(PyObject *d, const char *name, long long v)
@@ -704,6 +708,34 @@ static void warn_line(const char *msg)
 }
 
 /* Runs the bootstrap in its own namespace; a failure is reported, never raised. */
+/*
+ * The bootstrap's code object: the one compiled at build time by a CPython
+ * with this interpreter's magic number when there is one (unmarshalling
+ * takes 0.2 ms), else compiled from the embedded source (15 ms, on every
+ * start of every Python process). NULL with a Python error on failure.
+ */
+static PyObject *boot_code(void)
+{
+	/* WEFT_TEST_BOOT_COMPILE: the test suite's way to take the fallback path. */
+	if (py.PyImport_GetMagicNumber && py.PyMarshal_ReadObjectFromString &&
+	    !getenv("WEFT_TEST_BOOT_COMPILE")) {
+		long magic = py.PyImport_GetMagicNumber();
+		if (magic == -1 && py.PyErr_Occurred())
+			py.PyErr_Clear();
+		for (const struct weft_boot_blob *b = weft_boot_blobs; b->data; b++) {
+			if (b->magic != magic)
+				continue;
+			PyObject *code = py.PyMarshal_ReadObjectFromString((const char *)b->data,
+									   (py_ssize_t)b->len);
+			if (code)
+				return code;
+			py.PyErr_Clear(); /* a bad blob: compile instead */
+			break;
+		}
+	}
+	return py.Py_CompileString(weft_python_boot, "<weft>", PY_FILE_INPUT);
+}
+
 static void boot(void)
 {
 	py_booted = 1;
@@ -754,11 +786,12 @@ static void boot(void)
 		py.Py_DecRef(scope);
 	} else {
 		if (races_config)
-			warn_line("weft: warning: this interpreter lacks what the race detector needs;"
-				  " --races is off\n");
+			warn_line(
+			    "weft: warning: this interpreter lacks what the race detector needs;"
+			    " --races is off\n");
 		py.PyDict_SetItemString(g, "RACES", py.none);
 	}
-	PyObject *code = py.Py_CompileString(weft_python_boot, "<weft>", PY_FILE_INPUT);
+	PyObject *code = boot_code();
 	if (!code)
 		goto fail;
 	PyObject *r = py.PyEval_EvalCode(code, g, g);
@@ -836,7 +869,6 @@ static int audit_hook(const char *event, PyObject *args, void *data)
 
 /* ---- start-up ---------------------------------------------------------------------- */
 
-
 void weft_python_init(void)
 {
 	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -872,7 +904,8 @@ void weft_python_init(void)
 		py.races_api = 0;
 	py.current_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
 	if (!py.current_tstate)
-		py.current_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
+		py.current_tstate =
+		    (void *(*)(void))dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
 	const char *ver = py.Py_GetVersion ? py.Py_GetVersion() : "";
 	int major = 0, minor = 0;
 	sscanf(ver, "%d.%d", &major, &minor);

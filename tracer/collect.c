@@ -103,10 +103,11 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 	c->use_tsc = tsc_is_reliable();
 	c->start_mono_ns = collect_mono_ns();
 	c->tsc0 = __rdtsc();
-	/* A first estimate from a short interval; refined as the trace goes on. */
-	struct timespec pause = {0, 20 * 1000 * 1000};
-	nanosleep(&pause, NULL);
-	calibrate(c);
+	/*
+	 * No calibration here: the program starts at once, and the writer
+	 * waits for a usable interval before it converts anything
+	 * (collect_clock); drains refine the estimate as the trace goes on.
+	 */
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 
@@ -341,9 +342,20 @@ static void push_ctl(struct collect *c, struct collect_image *img, int kind, int
 
 /* ---- draining ------------------------------------------------------------------ */
 
+/* The first estimate of the TSC rate spans at least this much. */
+#define FIRST_CALIBRATION_NS 20000000ull
+
 void collect_clock(struct collect *c, struct collect_clock *out)
 {
+	uint64_t since = collect_mono_ns() - c->start_mono_ns;
+	if (c->use_tsc && since < FIRST_CALIBRATION_NS) {
+		/* Only the writer waits here, in the run's first milliseconds. */
+		struct timespec pause = {0, (long)(FIRST_CALIBRATION_NS - since)};
+		nanosleep(&pause, NULL);
+	}
 	pthread_mutex_lock(&c->lock);
+	if (c->use_tsc && (!c->cal_mono || c->cal_mono - c->start_mono_ns < FIRST_CALIBRATION_NS))
+		calibrate(c);
 	out->tsc0 = c->tsc0;
 	out->ns_per_tick = c->ns_per_tick;
 	out->start_mono_ns = c->start_mono_ns;
