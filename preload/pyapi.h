@@ -32,6 +32,7 @@ struct py_method_def {
 	X(PyObject *, PyFrame_GetBack, (PyObject *))                                               \
 	X(PyObject *, PyFrame_GetCode, (PyObject *))                                               \
 	X(int, PyFrame_GetLineNumber, (PyObject *))                                                \
+	X(py_ssize_t, PyObject_Size, (PyObject *))                                                 \
 	X(PyObject *, PyObject_GetAttrString, (PyObject *, const char *))                          \
 	X(int, PyObject_SetAttrString, (PyObject *, const char *, PyObject *))                     \
 	X(const char *, PyUnicode_AsUTF8, (PyObject *))                                            \
@@ -46,8 +47,6 @@ struct py_method_def {
 	X(int, PyDict_SetItemString, (PyObject *, const char *, PyObject *))                       \
 	X(PyObject *, PyEval_GetBuiltins, (void))                                                  \
 	X(PyObject *, Py_CompileString, (const char *, const char *, int))                         \
-	X(long, PyImport_GetMagicNumber, (void))                                                   \
-	X(PyObject *, PyMarshal_ReadObjectFromString, (const char *, py_ssize_t))                  \
 	X(PyObject *, PyEval_EvalCode, (PyObject *, PyObject *, PyObject *))                       \
 	X(PyObject *, PyErr_Occurred, (void))                                                      \
 	X(void, PyErr_Clear, (void))                                                               \
@@ -56,6 +55,12 @@ struct py_method_def {
 	X(void *, PyThreadState_GetInterpreter, (void *))                                          \
 	X(void *, PyGILState_GetThisThreadState, (void))                                           \
 	X(void *, PyInterpreterState_Main, (void))
+
+/* Looked up, not required: NULL where an interpreter lacks them (the callers fall back). */
+#define PY_OPT_FUNCS(X)                                                                            \
+	X(int, PyFrame_GetLasti, (PyObject *)) /* 3.11+ */                                         \
+	X(long, PyImport_GetMagicNumber, (void))                                                   \
+	X(PyObject *, PyMarshal_ReadObjectFromString, (const char *, py_ssize_t))
 
 /* Needed by the race detector only (preload/races.c): --races is off without them. */
 #define PY_RACES_FUNCS(X)                                                                          \
@@ -116,6 +121,7 @@ struct weft_pyapi {
 #define PY_FIELD(ret, name, args) ret(*name) args;
 	PY_FUNCS(PY_FIELD)
 	PY_RACES_FUNCS(PY_FIELD)
+	PY_OPT_FUNCS(PY_FIELD)
 #undef PY_FIELD
 #define PY_DATA_FIELD(name) PyObject *name;
 	PY_RACES_DATA(PY_DATA_FIELD)

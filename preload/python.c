@@ -377,6 +377,42 @@ static int in_main_interpreter(void)
 	       py.PyThreadState_GetInterpreter(ts) == py.PyInterpreterState_Main();
 }
 
+/* One remembered line: the frame's code and instruction offset give it. */
+struct weft_py_line {
+	uint32_t id;
+	int32_t lasti;
+	int32_t line;
+};
+#define LINE_CACHE 512 /* per thread; a power of two */
+
+/*
+ * The frame's current line. Working it out walks the code's line table
+ * (PyCode_Addr2Line was the largest cost of recording a Python stack), so
+ * each thread remembers the answers per code and instruction offset. Code
+ * objects are never freed once they have an id (code_id holds them).
+ */
+static int frame_line(uint32_t id, PyObject *f)
+{
+	struct weft_tls *t = &weft_tls;
+	int lasti = py.PyFrame_GetLasti ? py.PyFrame_GetLasti(f) : -1;
+	if (lasti < 0)
+		return py.PyFrame_GetLineNumber(f);
+	if (!t->py_lines) {
+		t->py_lines = calloc(LINE_CACHE, sizeof(*t->py_lines));
+		if (!t->py_lines)
+			return py.PyFrame_GetLineNumber(f);
+	}
+	struct weft_py_line *e =
+	    &t->py_lines[((id * 0x9e3779b1u) ^ (uint32_t)lasti * 0x85ebca6bu) >> 23 &
+			 (LINE_CACHE - 1)];
+	if (e->id != id || e->lasti != lasti) {
+		e->id = id;
+		e->lasti = lasti;
+		e->line = py.PyFrame_GetLineNumber(f);
+	}
+	return e->line;
+}
+
 static int python_stack(void **pcs, int max, int full)
 {
 	if (!py_booted || !in_main_interpreter())
@@ -397,7 +433,7 @@ static int python_stack(void **pcs, int max, int full)
 			 */
 			if (id && code_ours[id] != 1 && (code_ours[id] != 2 || full)) {
 				define_code(id, code);
-				int line = py.PyFrame_GetLineNumber(f);
+				int line = frame_line(id, f);
 				pcs[n++] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
 				if (!full) {
 					py.Py_DecRef(code);
@@ -547,6 +583,92 @@ static PyObject *m_ev(PyObject *self, PyObject *const *args, py_ssize_t n)
 	return ret_none();
 }
 
+/*
+ * _weft.fold_in(): fold(1) and now() in one call. A queue operation is
+ * fold_in and queue_out around the original method: every Python-level
+ * call there costs about as much as recording the event.
+ */
+static PyObject *m_fold_in(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	(void)args;
+	(void)n;
+	weft_tls.fold++;
+	return py.PyLong_FromUnsignedLongLong(weft_now());
+}
+
+/*
+ * A queue's size after an operation. For the standard library's classes
+ * (their _qsize is a length, which queue_std named) it is len(q.queue),
+ * read without taking the queue's mutex again; any other _qsize is called
+ * through q.qsize(), as the queue would. An error counts as size 0 and is
+ * dropped: it must not reach the program from weft's wrapper.
+ */
+static PyObject *std_qsize[3];
+static long long queue_size_after(PyObject *q)
+{
+	static PyObject *s_qsize_attr, *s_queue, *s_qsize;
+	if (!s_qsize && py.PyUnicode_InternFromString) {
+		s_qsize_attr = py.PyUnicode_InternFromString("_qsize");
+		s_queue = py.PyUnicode_InternFromString("queue");
+		s_qsize = py.PyUnicode_InternFromString("qsize");
+	}
+	if (!s_qsize || !py.PyObject_GetAttr || !py.PyObject_VectorcallMethod)
+		return 0;
+	long long size = 0;
+	int plain = 0;
+	PyObject *f = py.PyObject_GetAttr(weft_py_type(q), s_qsize_attr);
+	if (f) {
+		plain = f == std_qsize[0] || f == std_qsize[1] || f == std_qsize[2];
+		py.Py_DecRef(f);
+	}
+	PyObject *r = plain ? py.PyObject_GetAttr(q, s_queue)
+			    : py.PyObject_VectorcallMethod(s_qsize, &q, 1, NULL);
+	if (r) {
+		size = plain ? (long long)py.PyObject_Size(r) : py.PyLong_AsLongLong(r);
+		py.Py_DecRef(r);
+	}
+	if (py.PyErr_Occurred()) {
+		py.PyErr_Clear();
+		size = 0;
+	}
+	return size;
+}
+
+/* _weft.queue_std(Queue._qsize, LifoQueue._qsize, PriorityQueue._qsize) */
+static PyObject *m_queue_std(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	for (py_ssize_t i = 0; i < n && i < 3; i++) {
+		py.Py_IncRef(args[i]);
+		std_qsize[i] = args[i];
+	}
+	return ret_none();
+}
+
+/* _weft.queue_out(kind, queue, t0): fold(-1), then the queue event. */
+static PyObject *m_queue_out(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (weft_tls.fold > 0)
+		weft_tls.fold--;
+	if (n != 3)
+		return ret_none();
+	long long kind = py.PyLong_AsLongLong(args[0]);
+	unsigned long long t0 = py.PyLong_AsUnsignedLongLong(args[2]);
+	if (py.PyErr_Occurred()) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
+	long long size = queue_size_after(args[1]);
+	if (weft_should_record()) {
+		uint64_t now = weft_now();
+		weft_record((uint8_t)kind, WEFT_OBJ_QUEUE, args[1], now, t0 ? now - t0 : 0, size,
+			    NULL, NULL, 0);
+	}
+	return ret_none();
+}
+
 /* _weft.init(objkind, obj, label): a Python sync object was created here. */
 static PyObject *m_init(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -686,6 +808,9 @@ static struct py_method_def methods[] = {
     {"ev", (void *)m_ev, PY_METH_FASTCALL, NULL},
     {"init", (void *)m_init, PY_METH_FASTCALL, NULL},
     {"fold", (void *)m_fold, PY_METH_FASTCALL, NULL},
+    {"fold_in", (void *)m_fold_in, PY_METH_FASTCALL, NULL},
+    {"queue_out", (void *)m_queue_out, PY_METH_FASTCALL, NULL},
+    {"queue_std", (void *)m_queue_std, PY_METH_FASTCALL, NULL},
     {"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
     {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
     {"process", (void *)m_process, PY_METH_FASTCALL, NULL},
@@ -880,6 +1005,7 @@ void weft_python_init(void)
 		return;
 #define PY_LOOKUP(ret, name, args) py.name = (ret(*) args)dlsym(RTLD_DEFAULT, #name);
 	PY_FUNCS(PY_LOOKUP)
+	PY_OPT_FUNCS(PY_LOOKUP)
 #undef PY_LOOKUP
 	py.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
 	py.races_api = 1;

@@ -1,6 +1,7 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
-# functions (now, ev, init, fold, thread, process) and EV_*/OBJ_* constants.
+# functions (now, ev, init, fold, fold_in, queue_out, thread, process) and
+# EV_*/OBJ_* constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
 # locks and conditions the method uses inside are not recorded separately:
@@ -518,31 +519,38 @@ def _semaphore(cls):
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
 
+# The standard library's _qsize (a length): queue_out reads such a queue's
+# size after an operation without taking its mutex again.
+queue_std(_queue.Queue._qsize, _queue.LifoQueue._qsize, _queue.PriorityQueue._qsize)
+
+
 def _queue_class(cls):
     _wrap_init(cls, OBJ_QUEUE)
     orig_put, orig_get = cls.put, cls.get
 
+    # Two calls into weft per operation (fold_in, queue_out): each Python-level
+    # call here costs about as much as recording the event itself.
     def put(self, item, block=True, timeout=None):
-        t0 = now()
         if _HB:
             _HB(0, id(self))
-        fold(1)
+        t0 = fold_in()
         try:
             orig_put(self, item, block, timeout)
-        finally:
+        except BaseException:
             fold(-1)
-        ev(EV_QUEUE_PUT, OBJ_QUEUE, id(self), t0, self.qsize())
+            raise
+        queue_out(EV_QUEUE_PUT, self, t0)
 
     def get(self, block=True, timeout=None):
-        t0 = now()
-        fold(1)
+        t0 = fold_in()
         try:
             item = orig_get(self, block, timeout)
-        finally:
+        except BaseException:
             fold(-1)
+            raise
         if _HB:
             _HB(1, id(self))
-        ev(EV_QUEUE_GET, OBJ_QUEUE, id(self), t0, self.qsize())
+        queue_out(EV_QUEUE_GET, self, t0)
         return item
 
     cls.put, cls.get = put, get

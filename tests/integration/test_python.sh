@@ -43,6 +43,21 @@ for entry in "${interpreters[@]}"; do
 	expect_eq "$tag: switch interval in meta" "$(sql "$db" "SELECT value FROM meta WHERE key='python.switch_interval_us'")" 5000
 	expect_eq "$tag: Python stack at the call site" "$(sql "$db" "SELECT group_concat(site, ',') FROM (SELECT f.function || ' ' || replace(f.file, rtrim(f.file, replace(f.file, '/', '')), '') || ':' || f.line AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind='queue.put' GROUP BY 1 ORDER BY 1)")" "producer sync_objects.py:12,producer sync_objects.py:13"
 	expect_eq "$tag: lock site" "$(sql "$db" "SELECT f.lang || ' ' || f.function || ':' || f.line FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name='Lock sync_objects.py:3' AND e.kind='lock.acquire' GROUP BY 1")" "python consumer:20"
+	# The bootstrap compiled from source (interpreters without a built-in blob).
+	WEFT_TEST_BOOT_COMPILE=1 timeout 120 "$WEFT" run -o "bc-$tag.db" -- "$py" "$PY_TESTS/sync_objects.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: compiled bootstrap: output" "$(cat "$WORK/out")" "counter 1500"
+	expect_eq "$tag: compiled bootstrap: queue puts and Lock acquires" "$(sql "bc-$tag.db" "SELECT (SELECT count(*) FROM events WHERE kind='queue.put') || ' ' || (SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE e.kind='lock.acquire' AND o.kind='py.lock')")" "1501 1500"
+	# A queue whose own _qsize is not a length: its size comes from qsize().
+	timeout 60 "$WEFT" run -o "qs-$tag.db" -- "$py" -c "
+import queue
+class Q(queue.Queue):
+    def _qsize(self):
+        return 10 * len(self.queue)
+q = Q(); q.put(1); q.put(2); q.get()
+l = queue.LifoQueue(); l.put(1); l.put(2)
+" >"$WORK/out" 2>&1
+	expect_eq "$tag: custom _qsize: sizes via qsize()" "$(sql "qs-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.name LIKE 'Q %' AND e.kind LIKE 'queue.%' ORDER BY e.id)")" "10 20 10"
+	expect_eq "$tag: LifoQueue sizes" "$(sql "qs-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.name LIKE 'LifoQueue %' AND e.kind LIKE 'queue.%' ORDER BY e.id)")" "1 2"
 done
 
 # Full stacks: Python frames (innermost first) then native frames.
