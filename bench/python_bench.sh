@@ -14,8 +14,15 @@ trap 'rm -rf "$TMP"' EXIT
 wall() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# The program's own run, without interpreter start-up: runpy inside a timer.
+INNER='import runpy, sys, time
+t = time.perf_counter()
+runpy.run_path(sys.argv[1], run_name="__main__")
+sys.stderr.write("inner %.3f\\n" % ((time.perf_counter() - t) * 1000))'
+inner() { "$@" -c "$INNER" "$f" 2>&1 >/dev/null | sed -n 's/^inner //p'; }
+
 echo "== Python overhead ($PY, wall time, median of $REPS)"
-printf '%-16s %12s %12s %8s %14s %8s %12s %8s\n' program "untraced ms" "weft ms" ratio "recording ms" ratio "cProfile ms" ratio
+printf '%-16s %12s %12s %8s %14s %8s %12s %8s %12s %8s\n' program "untraced ms" "weft ms" ratio "recording ms" ratio "in-program" ratio "cProfile ms" ratio
 for prog in cpu_threads with_lock queue_pc; do
 	f=bench/py/$prog.py
 	base=$(for _ in $(seq "$REPS"); do wall "$PY" "$f"; done | median)
@@ -23,9 +30,17 @@ for prog in cpu_threads with_lock queue_pc; do
 	# The program's own lifetime under weft (trace start to last event), without finalizing.
 	rec=$(for _ in $(seq "$REPS"); do "$WEFT" run -o "$TMP/r.db" -- "$PY" "$f" >/dev/null 2>&1
 		"$WEFT" query "$TMP/r.db" "SELECT value/1000 FROM meta WHERE key='end_ns'" --csv | tail -1; done | median)
+	# In-program time, untraced and traced runs alternating so drift hits both.
+	: >"$TMP/iu"; : >"$TMP/it"
+	for _ in $(seq "$REPS"); do
+		inner "$PY" >>"$TMP/iu"
+		inner "$WEFT" run -o "$TMP/i.db" -- "$PY" >>"$TMP/it"
+	done
+	iu=$(median <"$TMP/iu"); it=$(median <"$TMP/it")
 	prof=$(for _ in $(seq "$REPS"); do wall "$PY" -m cProfile -o "$TMP/p.out" "$f"; done | median)
-	awk -v p="$prog" -v b="$base" -v t="$traced" -v r="$rec" -v c="$prof" 'BEGIN {
-		printf "%-16s %12.1f %12.1f %7.2fx %14.1f %7.2fx %12.1f %7.2fx\n", p, b/1000, t/1000, t/b, r/1000, r/b, c/1000, c/b }'
+	awk -v p="$prog" -v b="$base" -v t="$traced" -v r="$rec" -v c="$prof" -v iu="$iu" -v it="$it" 'BEGIN {
+		printf "%-16s %12.1f %12.1f %7.2fx %14.1f %7.2fx %5.0f/%-6.0f %7.2fx %12.1f %7.2fx\n", p, b/1000, t/1000, t/b, r/1000, r/b, iu, it, it/iu, c/1000, c/b }'
 done
 echo "(weft ms: the whole weft run, including finalizing the trace; recording ms: the traced"
-echo " program's lifetime from the trace's start to its last event, interpreter start-up included)"
+echo " program's lifetime from the trace's start to its last event, interpreter start-up included;"
+echo " in-program: untraced/traced ms of the program's own run (runpy under a timer), no start-up)"
