@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 WEFT=$BUILD/bin/weft
 REPS=${WEFT_BENCH_REPS:-3}
-PY=${WEFT_BENCH_PYTHON:-$(command -v python3.11 || command -v python3)}
+# Debian's interpreter by default: a pyenv shim on PATH is a bash script whose
+# own start-up (hundreds of ms of processes) would swamp the ratios.
+PY=${WEFT_BENCH_PYTHON:-$(ls /usr/bin/python3.11 2>/dev/null || command -v python3)}
 TMP=$(mktemp -d /tmp/weft-pybench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 

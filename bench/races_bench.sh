@@ -6,6 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 WEFT=$BUILD/bin/weft
 REPS=${WEFT_BENCH_REPS:-3}
 PY=${WEFT_BENCH_PYTHON:-$(ls /usr/bin/python3.11 2>/dev/null || command -v python3)}
@@ -14,7 +15,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 wall() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-q() { "$ROOT/$WEFT" query "$1" "$2" --csv | tail -1 | tr -d '\r'; }
+q() { "$WEFT" query "$1" "$2" --csv | tail -1 | tr -d '\r'; }
 endns() { q "$1" "SELECT value/1000 FROM meta WHERE key='end_ns'"; }
 
 echo "== race detector overhead ($PY, bench/py/races_dict.py, wall time, median of $REPS)"
@@ -42,7 +43,7 @@ for prog in tests/py/races/racy_*.py tests/py/races/clean_*.py; do
 	expect=$(sed -n 's/^# expect: //p' "$prog")
 	case $expect in skip*) continue ;; esac
 	db=$TMP/c.db
-	(cd tests/py/races && "$ROOT/$WEFT" run --races -o "$db" -- "$PY" "$(basename "$prog")") >/dev/null 2>&1
+	(cd tests/py/races && "$WEFT" run --races -o "$db" -- "$PY" "$(basename "$prog")") >/dev/null 2>&1
 	total=$(q "$db" "SELECT count(*) FROM findings WHERE kind='race'")
 	if [ "$expect" = none ]; then
 		clean=$((clean + 1))
