@@ -559,6 +559,20 @@ static PyObject *m_now(PyObject *self, PyObject *const *args, py_ssize_t n)
 	return py.PyLong_FromUnsignedLongLong(weft_now());
 }
 
+/*
+ * Records an event of the calling Python code that began at t0 (0: did not
+ * wait): wait = now - t0. Inside another instrumented method (Event.wait
+ * uses Condition.wait) the event is folded into that one's.
+ */
+static void record_since(int kind, int objkind, const void *obj, uint64_t t0, int64_t arg)
+{
+	if (!weft_should_record())
+		return;
+	uint64_t now = weft_now();
+	weft_record((uint8_t)kind, (uint8_t)objkind, obj, now, t0 ? now - t0 : 0, arg, NULL, NULL,
+		    0);
+}
+
 /* _weft.ev(kind, objkind, obj, t0, arg): one event; wait = now - t0 when t0. */
 static PyObject *m_ev(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -574,12 +588,7 @@ static PyObject *m_ev(PyObject *self, PyObject *const *args, py_ssize_t n)
 		py.PyErr_Clear();
 		return ret_none();
 	}
-	/* Inside another instrumented method (Event.wait uses Condition.wait): folded. */
-	if (weft_should_record()) {
-		uint64_t now = weft_now();
-		weft_record((uint8_t)kind, (uint8_t)objkind, (void *)(uintptr_t)obj, now,
-			    t0 ? now - t0 : 0, arg, NULL, NULL, 0);
-	}
+	record_since((int)kind, (int)objkind, (const void *)(uintptr_t)obj, t0, arg);
 	return ret_none();
 }
 
@@ -660,12 +669,7 @@ static PyObject *m_queue_out(PyObject *self, PyObject *const *args, py_ssize_t n
 		py.PyErr_Clear();
 		return ret_none();
 	}
-	long long size = queue_size_after(args[1]);
-	if (weft_should_record()) {
-		uint64_t now = weft_now();
-		weft_record((uint8_t)kind, WEFT_OBJ_QUEUE, args[1], now, t0 ? now - t0 : 0, size,
-			    NULL, NULL, 0);
-	}
+	record_since((int)kind, WEFT_OBJ_QUEUE, args[1], t0, queue_size_after(args[1]));
 	return ret_none();
 }
 
@@ -832,7 +836,6 @@ static void warn_line(const char *msg)
 	(void)w;
 }
 
-/* Runs the bootstrap in its own namespace; a failure is reported, never raised. */
 /*
  * The bootstrap's code object: the one compiled at build time by a CPython
  * with this interpreter's magic number when there is one (unmarshalling
@@ -861,6 +864,7 @@ static PyObject *boot_code(void)
 	return py.Py_CompileString(weft_python_boot, "<weft>", PY_FILE_INPUT);
 }
 
+/* Runs the bootstrap in its own namespace; a failure is reported, never raised. */
 static void boot(void)
 {
 	py_booted = 1;
