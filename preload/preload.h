@@ -233,6 +233,8 @@ void weft_races_sync(int acquire, const void *obj, int lock_like);
 void weft_races_sync_destroyed(const void *obj);
 /* The calling thread ends: its thread index is free again. */
 void weft_races_thread_end(void);
+/* A Python-level happens-before edge (queue put/get, Event...) keyed by an object's id. */
+void weft_races_hb(int acquire, uintptr_t key);
 #define WEFT_RACES_SYNC(acquire, obj, lock_like)                                                   \
 	do {                                                                                       \
 		if (WEFT_UNLIKELY(weft_races_on))                                                  \

@@ -20,6 +20,7 @@ struct py_method_def {
 	const char *ml_doc;
 };
 #define PY_METH_FASTCALL 0x0080
+#define PY_METH_KEYWORDS 0x0002
 #define PY_FILE_INPUT 257
 
 /* Required for any Python support. */
@@ -60,7 +61,11 @@ struct py_method_def {
 #define PY_OPT_FUNCS(X)                                                                            \
 	X(int, PyFrame_GetLasti, (PyObject *)) /* 3.11+ */                                         \
 	X(long, PyImport_GetMagicNumber, (void))                                                   \
-	X(PyObject *, PyMarshal_ReadObjectFromString, (const char *, py_ssize_t))
+	X(PyObject *, PyMarshal_ReadObjectFromString, (const char *, py_ssize_t))                  \
+	X(PyObject *, PyObject_Vectorcall, (PyObject *, PyObject *const *, size_t, PyObject *))    \
+	X(PyObject *, PyObject_VectorcallDict,                                                     \
+	  (PyObject *, PyObject *const *, size_t, PyObject *)) /* 3.10: no PyObject_Vectorcall */  \
+	X(PyObject *, PyInstanceMethod_New, (PyObject *))
 
 /* Needed by the race detector only (preload/races.c): --races is off without them. */
 #define PY_RACES_FUNCS(X)                                                                          \

@@ -593,20 +593,6 @@ static PyObject *m_ev(PyObject *self, PyObject *const *args, py_ssize_t n)
 }
 
 /*
- * _weft.fold_in(): fold(1) and now() in one call. A queue operation is
- * fold_in and queue_out around the original method: every Python-level
- * call there costs about as much as recording the event.
- */
-static PyObject *m_fold_in(PyObject *self, PyObject *const *args, py_ssize_t n)
-{
-	(void)self;
-	(void)args;
-	(void)n;
-	weft_tls.fold++;
-	return py.PyLong_FromUnsignedLongLong(weft_now());
-}
-
-/*
  * A queue's size after an operation. For the standard library's classes
  * (their _qsize is a length, which queue_std named) it is len(q.queue),
  * read without taking the queue's mutex again; any other _qsize is called
@@ -655,21 +641,153 @@ static PyObject *m_queue_std(PyObject *self, PyObject *const *args, py_ssize_t n
 	return ret_none();
 }
 
-/* _weft.queue_out(kind, queue, t0): fold(-1), then the queue event. */
-static PyObject *m_queue_out(PyObject *self, PyObject *const *args, py_ssize_t n)
+/*
+ * orig(*args, **kwargs) for the queue wrappers, in the vectorcall form the
+ * wrapper was called with. 3.10 exports only the dict form of vectorcall.
+ */
+static PyObject *call_through(PyObject *fn, PyObject *const *args, py_ssize_t nargs,
+			      PyObject *kwnames)
+{
+	if (py.PyObject_Vectorcall)
+		return py.PyObject_Vectorcall(fn, args, (size_t)nargs, kwnames);
+	PyObject *kw = NULL;
+	if (kwnames) {
+		py_ssize_t nk = py.PyObject_Size(kwnames);
+		kw = nk < 0 ? NULL : py.PyDict_New();
+		if (!kw)
+			return NULL;
+		for (py_ssize_t i = 0; i < nk; i++)
+			if (py.PyObject_SetItem(kw, py.PyTuple_GetItem(kwnames, i),
+						args[nargs + i]) < 0) {
+				py.Py_DecRef(kw);
+				return NULL;
+			}
+	}
+	PyObject *r = py.PyObject_VectorcallDict(fn, args, (size_t)nargs, kw);
+	if (kw)
+		py.Py_DecRef(kw);
+	return r;
+}
+
+/* notify(n=1)'s n, from the call's arguments (self first). */
+static long long notify_count(PyObject *const *args, py_ssize_t nargs, PyObject *kwnames)
+{
+	PyObject *v = nargs > 1 ? args[1] : NULL;
+	py_ssize_t nk = kwnames ? py.PyObject_Size(kwnames) : 0;
+	for (py_ssize_t i = 0; !v && i < nk && py.PyTuple_GetItem; i++) {
+		const char *k = py.PyUnicode_AsUTF8(py.PyTuple_GetItem(kwnames, i));
+		if (k && !strcmp(k, "n"))
+			v = args[nargs + i];
+	}
+	long long n = v ? py.PyLong_AsLongLong(v) : 1;
+	if (py.PyErr_Occurred()) {
+		py.PyErr_Clear(); /* not an int: the original will say so */
+		n = 1;
+	}
+	return n;
+}
+
+/*
+ * A wrapped method of Queue (put, get) or Condition (wait, notify,
+ * notify_all) under weft: the original runs with its internal lock and
+ * condition traffic folded, and the call is one event. The kind of that
+ * event says which method this is. An exception from put, get or wait
+ * passes through unrecorded, as the operation did not happen; notify is
+ * recorded before the call, as the Python wrappers did.
+ */
+static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, py_ssize_t nargs,
+			      PyObject *kwnames)
+{
+	struct weft_tls *t = &weft_tls;
+	PyObject *self = nargs > 0 ? args[0] : NULL;
+	if (!self)
+		return call_through(orig, args, nargs, kwnames); /* unbound, no self: its error */
+	int queue = kind == WEFT_EV_QUEUE_PUT || kind == WEFT_EV_QUEUE_GET;
+	if (kind == WEFT_EV_COND_SIGNAL || kind == WEFT_EV_COND_BROADCAST) {
+		if (WEFT_UNLIKELY(weft_races_on))
+			weft_races_hb(0, (uintptr_t)self);
+		if (weft_should_record())
+			record_since(
+			    kind, WEFT_OBJ_PY_CONDITION, self, 0,
+			    kind == WEFT_EV_COND_SIGNAL ? notify_count(args, nargs, kwnames) : 0);
+	} else if (kind == WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on)) {
+		weft_races_hb(0, (uintptr_t)self);
+	}
+	t->fold++;
+	uint64_t t0 = weft_now();
+	PyObject *r = call_through(orig, args, nargs, kwnames);
+	if (t->fold > 0)
+		t->fold--;
+	if (!r || kind == WEFT_EV_COND_SIGNAL || kind == WEFT_EV_COND_BROADCAST)
+		return r;
+	int ok = 1;
+	if (kind == WEFT_EV_COND_WAIT) {
+		ok = r == py.true_obj || (r != py.false_obj && r != py.none);
+	}
+	if (ok && kind != WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on))
+		weft_races_hb(1, (uintptr_t)self);
+	if (queue)
+		record_since(kind, WEFT_OBJ_QUEUE, self, t0, queue_size_after(self));
+	else
+		record_since(kind, WEFT_OBJ_PY_CONDITION, self, t0, ok ? 0 : 110 /* ETIMEDOUT */);
+	return r;
+}
+
+/* A method object's self is the original function: one C function per event kind. */
+#define WRAPPED(name, kind)                                                                        \
+	static PyObject *name(PyObject *orig, PyObject *const *args, py_ssize_t nargs,             \
+			      PyObject *kwnames)                                                   \
+	{                                                                                          \
+		return wrapped_call(kind, orig, args, nargs, kwnames);                             \
+	}
+WRAPPED(wrapped_put, WEFT_EV_QUEUE_PUT)
+WRAPPED(wrapped_get, WEFT_EV_QUEUE_GET)
+WRAPPED(wrapped_wait, WEFT_EV_COND_WAIT)
+WRAPPED(wrapped_notify, WEFT_EV_COND_SIGNAL)
+WRAPPED(wrapped_notify_all, WEFT_EV_COND_BROADCAST)
+#undef WRAPPED
+
+static struct {
+	int kind;
+	struct py_method_def def;
+} wrapped_defs[] = {
+    {WEFT_EV_QUEUE_PUT, {"put", (void *)wrapped_put, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
+    {WEFT_EV_QUEUE_GET, {"get", (void *)wrapped_get, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
+    {WEFT_EV_COND_WAIT, {"wait", (void *)wrapped_wait, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
+    {WEFT_EV_COND_SIGNAL,
+     {"notify", (void *)wrapped_notify, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
+    {WEFT_EV_COND_BROADCAST,
+     {"notify_all", (void *)wrapped_notify_all, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
+};
+
+/*
+ * _weft.wrap_method(orig, kind) -> a method for the class, or None when
+ * this interpreter lacks the functions (the bootstrap then wraps in
+ * Python). A wrapper written in Python cost a frame and two or three calls
+ * into weft per operation, as much again as recording the event, and a
+ * folded one (Condition.notify inside Queue.put) cost that for nothing.
+ * This one is a builtin function bound to self through an instancemethod.
+ */
+static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
-	if (weft_tls.fold > 0)
-		weft_tls.fold--;
-	if (n != 3)
+	int dict_form = py.PyObject_VectorcallDict && py.PyDict_New && py.PyObject_SetItem &&
+			py.PyTuple_GetItem;
+	if (n != 2 || !py.PyInstanceMethod_New || (!py.PyObject_Vectorcall && !dict_form))
 		return ret_none();
-	long long kind = py.PyLong_AsLongLong(args[0]);
-	unsigned long long t0 = py.PyLong_AsUnsignedLongLong(args[2]);
-	if (py.PyErr_Occurred()) {
+	long long kind = py.PyLong_AsLongLong(args[1]);
+	if (py.PyErr_Occurred())
 		py.PyErr_Clear();
-		return ret_none();
+	for (size_t i = 0; i < sizeof(wrapped_defs) / sizeof(wrapped_defs[0]); i++) {
+		if (wrapped_defs[i].kind != kind)
+			continue;
+		PyObject *fn = py.PyCFunction_NewEx(&wrapped_defs[i].def, args[0], NULL);
+		if (!fn)
+			return NULL;
+		PyObject *m = py.PyInstanceMethod_New(fn);
+		py.Py_DecRef(fn);
+		return m;
 	}
-	record_since((int)kind, WEFT_OBJ_QUEUE, args[1], t0, queue_size_after(args[1]));
 	return ret_none();
 }
 
@@ -812,9 +930,8 @@ static struct py_method_def methods[] = {
     {"ev", (void *)m_ev, PY_METH_FASTCALL, NULL},
     {"init", (void *)m_init, PY_METH_FASTCALL, NULL},
     {"fold", (void *)m_fold, PY_METH_FASTCALL, NULL},
-    {"fold_in", (void *)m_fold_in, PY_METH_FASTCALL, NULL},
-    {"queue_out", (void *)m_queue_out, PY_METH_FASTCALL, NULL},
     {"queue_std", (void *)m_queue_std, PY_METH_FASTCALL, NULL},
+    {"wrap_method", (void *)m_wrap_method, PY_METH_FASTCALL, NULL},
     {"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
     {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
     {"process", (void *)m_process, PY_METH_FASTCALL, NULL},

@@ -1,6 +1,6 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
-# functions (now, ev, init, fold, fold_in, queue_out, thread, process) and
+# functions (now, ev, init, fold, wrap_method, thread, process) and
 # EV_*/OBJ_* constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
@@ -408,42 +408,11 @@ def _wrap_init(cls, objkind, fold_inside=True):
 
 def _condition(cls):
     _wrap_init(cls, OBJ_CONDITION, fold_inside=False)
-    orig_wait, orig_notify, orig_notify_all = cls.wait, cls.notify, cls.notify_all
-
-    def wait(self, timeout=None):
-        t0 = now()
-        # The condition's lock is let go and taken back inside wait().
-        fold(1)
-        try:
-            r = orig_wait(self, timeout)
-        finally:
-            fold(-1)
-        if _HB and r:
-            _HB(1, id(self))
-        ev(EV_COND_WAIT, OBJ_CONDITION, id(self), t0, 0 if r else 110)
-        return r
-
-    def notify(self, n=1):
-        if _HB:
-            _HB(0, id(self))
-        ev(EV_COND_SIGNAL, OBJ_CONDITION, id(self), 0, n)
-        fold(1)
-        try:
-            return orig_notify(self, n)
-        finally:
-            fold(-1)
-
-    def notify_all(self):
-        if _HB:
-            _HB(0, id(self))
-        ev(EV_COND_BROADCAST, OBJ_CONDITION, id(self), 0, 0)
-        fold(1)
-        try:
-            return orig_notify_all(self)
-        finally:
-            fold(-1)
-
-    cls.wait, cls.notify, cls.notify_all = wait, notify, notify_all
+    # In C, as for queues: Queue.put and get call notify folded, every time.
+    c = [wrap_method(cls.wait, EV_COND_WAIT), wrap_method(cls.notify, EV_COND_SIGNAL),
+         wrap_method(cls.notify_all, EV_COND_BROADCAST)]
+    if None not in c:
+        cls.wait, cls.notify, cls.notify_all = c
 
 
 def _event(cls):
@@ -519,41 +488,18 @@ def _semaphore(cls):
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
 
-# The standard library's _qsize (a length): queue_out reads such a queue's
+# The standard library's _qsize (a length): the queue wrappers read such a queue's
 # size after an operation without taking its mutex again.
 queue_std(_queue.Queue._qsize, _queue.LifoQueue._qsize, _queue.PriorityQueue._qsize)
 
 
 def _queue_class(cls):
     _wrap_init(cls, OBJ_QUEUE)
-    orig_put, orig_get = cls.put, cls.get
-
-    # Two calls into weft per operation (fold_in, queue_out): each Python-level
-    # call here costs about as much as recording the event itself.
-    def put(self, item, block=True, timeout=None):
-        if _HB:
-            _HB(0, id(self))
-        t0 = fold_in()
-        try:
-            orig_put(self, item, block, timeout)
-        except BaseException:
-            fold(-1)
-            raise
-        queue_out(EV_QUEUE_PUT, self, t0)
-
-    def get(self, block=True, timeout=None):
-        t0 = fold_in()
-        try:
-            item = orig_get(self, block, timeout)
-        except BaseException:
-            fold(-1)
-            raise
-        if _HB:
-            _HB(1, id(self))
-        queue_out(EV_QUEUE_GET, self, t0)
-        return item
-
-    cls.put, cls.get = put, get
+    # C functions (wrap_method): a wrapper written in Python cost a frame and
+    # two calls into weft per operation, as much again as the event itself.
+    put, get = wrap_method(cls.put, EV_QUEUE_PUT), wrap_method(cls.get, EV_QUEUE_GET)
+    if put is not None and get is not None:
+        cls.put, cls.get = put, get
 
 
 def _simple_queue():

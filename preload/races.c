@@ -38,18 +38,18 @@ int weft_races_on;
 
 /* ---- sizes ----------------------------------------------------------------------- */
 
-#define RT_MAX 256		  /* thread indices live at once */
-#define SYNC_CAP (1u << 16)	  /* synchronization objects with a clock */
-#define OBJ_CAP (1u << 20)	  /* objects with shadow cells, live at once */
-#define CELL_SETS (1u << 16)	  /* 4-way sets of shadow cells */
+#define RT_MAX 256	     /* thread indices live at once */
+#define SYNC_CAP (1u << 16)  /* synchronization objects with a clock */
+#define OBJ_CAP (1u << 20)   /* objects with shadow cells, live at once */
+#define CELL_SETS (1u << 16) /* 4-way sets of shadow cells */
 #define CELL_WAYS 4
-#define CELL_READS 3		  /* concurrent readers remembered per location */
-#define SITE_CAP (1u << 18)	  /* instrumented access sites */
-#define HELD_MAX 4		  /* locks reported per access */
-#define HELDSET_CAP (1u << 12)	  /* distinct sets of held locks */
-#define PAIR_CAP (1u << 14)	  /* distinct racing site pairs */
-#define FULL_REPORTS_PER_PAIR 16  /* later repeats are counted, not detailed */
-#define STACK_WORDS 32		  /* Python frames kept per (thread, site) */
+#define CELL_READS 3		 /* concurrent readers remembered per location */
+#define SITE_CAP (1u << 18)	 /* instrumented access sites */
+#define HELD_MAX 4		 /* locks reported per access */
+#define HELDSET_CAP (1u << 12)	 /* distinct sets of held locks */
+#define PAIR_CAP (1u << 14)	 /* distinct racing site pairs */
+#define FULL_REPORTS_PER_PAIR 16 /* later repeats are counted, not detailed */
+#define STACK_WORDS 32		 /* Python frames kept per (thread, site) */
 #define STACK_CACHE (1u << 14)
 
 /* ---- per-thread state -------------------------------------------------------------- */
@@ -83,8 +83,8 @@ static void runlock(void)
 
 static void *big_zeroed(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	/* Shadow tables are read at random: huge pages save a page fault and a TLB miss each. */
@@ -300,7 +300,8 @@ static void held_pop(struct rthread *r, const void *lock)
 {
 	for (int i = r->nheld - 1; i >= 0; i--)
 		if (r->held[i] == lock) {
-			memmove(&r->held[i], &r->held[i + 1], (size_t)(r->nheld - 1 - i) * sizeof(void *));
+			memmove(&r->held[i], &r->held[i + 1],
+				(size_t)(r->nheld - 1 - i) * sizeof(void *));
 			r->nheld--;
 			r->held_id = intern_held(r);
 			return;
@@ -346,10 +347,10 @@ void weft_races_sync(int acquire, const void *obj, int lock_like)
 enum { SITE_ITEM = 1, SITE_ATTR = 2, SITE_GLOBAL = 3 };
 
 struct site {
-	uint32_t func;	 /* function scope id from the instrumenter */
-	uint8_t what;	 /* SITE_* */
-	uint8_t acc;	 /* ACC_* this site does */
-	char *text;	 /* the container expression as written (items) */
+	uint32_t func;		  /* function scope id from the instrumenter */
+	uint8_t what;		  /* SITE_* */
+	uint8_t acc;		  /* ACC_* this site does */
+	char *text;		  /* the container expression as written (items) */
 	uint8_t seen[RT_MAX / 8]; /* thread indices whose stack here is cached */
 };
 static struct site *sites;
@@ -619,7 +620,8 @@ static void key_repr(PyObject *k, char *buf, size_t len)
 {
 	PyObject *tp = weft_py_type(k);
 	if (tp == py.PyUnicode_Type || tp == py.PyLong_Type || tp == py.PyFloat_Type ||
-	    tp == py.PyBytes_Type || tp == py.PyBool_Type || tp == py.PyTuple_Type || k == py.none) {
+	    tp == py.PyBytes_Type || tp == py.PyBool_Type || tp == py.PyTuple_Type ||
+	    k == py.none) {
 		PyObject *r = py.PyObject_Repr(k);
 		const char *s = r ? py.PyUnicode_AsUTF8(r) : NULL;
 		if (s) {
@@ -669,8 +671,8 @@ static void label_of(const struct site *s, PyObject *container, PyObject *key, c
 }
 
 /* Writes one race record: the current access with its stack, the earlier one with its. */
-static void report(const struct access *other, const struct access *cur,
-		   PyObject *container, PyObject *key)
+static void report(const struct access *other, const struct access *cur, PyObject *container,
+		   PyObject *key)
 {
 	int rule = rule_of(other, cur);
 	uint32_t n = pair_bump(other->site, cur->site, rule);
@@ -789,8 +791,8 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 enum { C_NONE, C_DICT, C_LIST, C_OBJ, C_MODULE, C_TYPE };
 
 static void *subtype_dealloc; /* the deallocator of every class defined in Python */
-static PyObject *str_get;      /* interned "get", as instrumented code passes it */
-static PyObject *local_type;   /* threading.local: per-thread by design */
+static PyObject *str_get;     /* interned "get", as instrumented code passes it */
+static PyObject *local_type;  /* threading.local: per-thread by design */
 
 struct tcache {
 	PyObject *type;
@@ -812,8 +814,8 @@ static int classify_slow(PyObject *tp)
 	 * deallocator, hooked for object, dict and list.
 	 */
 	PyObject *b = tp;
-	for (int depth = 0; depth < 64 && py.PyType_GetSlot(b, 52 /* Py_tp_dealloc */) ==
-						   subtype_dealloc;
+	for (int depth = 0;
+	     depth < 64 && py.PyType_GetSlot(b, 52 /* Py_tp_dealloc */) == subtype_dealloc;
 	     depth++) {
 		PyObject *base = py.PyObject_GetAttrString(b, "__base__");
 		if (!base || base == py.none) {
@@ -831,7 +833,8 @@ static int classify_slow(PyObject *tp)
 		return C_DICT;
 	if (b == py.PyList_Type)
 		return C_LIST;
-	/* Builtin subclasses (defaultdict, OrderedDict) with their own deallocator chain to dict's. */
+	/* Builtin subclasses (defaultdict, OrderedDict) with their own deallocator chain to dict's.
+	 */
 	void *d = py.PyType_GetSlot(b, 52);
 	unsigned long fl = py.PyType_GetFlags(b);
 	if ((fl & (1ul << 29)) && d != (void *)orig_dict_dealloc)
@@ -1014,19 +1017,32 @@ static PyObject *m_di(PyObject *self, PyObject *const *args, py_ssize_t n)
 static PyObject *inplace(int op, PyObject *a, PyObject *b)
 {
 	switch (op) {
-	case 0: return py.PyNumber_InPlaceAdd(a, b);
-	case 1: return py.PyNumber_InPlaceSubtract(a, b);
-	case 2: return py.PyNumber_InPlaceMultiply(a, b);
-	case 3: return py.PyNumber_InPlaceMatrixMultiply(a, b);
-	case 4: return py.PyNumber_InPlaceTrueDivide(a, b);
-	case 5: return py.PyNumber_InPlaceFloorDivide(a, b);
-	case 6: return py.PyNumber_InPlaceRemainder(a, b);
-	case 7: return py.PyNumber_InPlacePower(a, b, py.none);
-	case 8: return py.PyNumber_InPlaceLshift(a, b);
-	case 9: return py.PyNumber_InPlaceRshift(a, b);
-	case 10: return py.PyNumber_InPlaceAnd(a, b);
-	case 11: return py.PyNumber_InPlaceXor(a, b);
-	default: return py.PyNumber_InPlaceOr(a, b);
+	case 0:
+		return py.PyNumber_InPlaceAdd(a, b);
+	case 1:
+		return py.PyNumber_InPlaceSubtract(a, b);
+	case 2:
+		return py.PyNumber_InPlaceMultiply(a, b);
+	case 3:
+		return py.PyNumber_InPlaceMatrixMultiply(a, b);
+	case 4:
+		return py.PyNumber_InPlaceTrueDivide(a, b);
+	case 5:
+		return py.PyNumber_InPlaceFloorDivide(a, b);
+	case 6:
+		return py.PyNumber_InPlaceRemainder(a, b);
+	case 7:
+		return py.PyNumber_InPlacePower(a, b, py.none);
+	case 8:
+		return py.PyNumber_InPlaceLshift(a, b);
+	case 9:
+		return py.PyNumber_InPlaceRshift(a, b);
+	case 10:
+		return py.PyNumber_InPlaceAnd(a, b);
+	case 11:
+		return py.PyNumber_InPlaceXor(a, b);
+	default:
+		return py.PyNumber_InPlaceOr(a, b);
 	}
 }
 
@@ -1166,8 +1182,8 @@ static PyObject *m_in(PyObject *self, PyObject *const *args, py_ssize_t n)
 	if (rc < 0)
 		return NULL;
 	if (h)
-		item_access(args[1], args[0], site_arg(args[2]), rc ? ACC_READ : ACC_READ | ACC_MISS,
-			    h);
+		item_access(args[1], args[0], site_arg(args[2]),
+			    rc ? ACC_READ : ACC_READ | ACC_MISS, h);
 	PyObject *b = rc ? py.true_obj : py.false_obj;
 	py.Py_IncRef(b);
 	return b;
@@ -1198,6 +1214,18 @@ static PyObject *m_gw(PyObject *self, PyObject *const *args, py_ssize_t n)
 	return ret_none();
 }
 
+void weft_races_hb(int acquire, uintptr_t key)
+{
+	struct weft_tls *t = &weft_tls;
+	if (!weft_races_on || t->in_races)
+		return;
+	t->in_races = 1;
+	struct rthread *r = me();
+	if (r)
+		hb(r, acquire, key);
+	t->in_races = 0;
+}
+
 /* _weft_hb(acquire, key): a Python-level synchronization (queue, Event, Thread.start...) */
 static PyObject *m_hb(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -1210,14 +1238,7 @@ static PyObject *m_hb(PyObject *self, PyObject *const *args, py_ssize_t n)
 		py.PyErr_Clear();
 		return ret_none();
 	}
-	struct weft_tls *t = &weft_tls;
-	if (t->in_races)
-		return ret_none();
-	t->in_races = 1;
-	struct rthread *r = me();
-	if (r)
-		hb(r, (int)acq, (uintptr_t)key);
-	t->in_races = 0;
+	weft_races_hb((int)acq, (uintptr_t)key);
 	return ret_none();
 }
 
@@ -1276,10 +1297,8 @@ static PyObject *m_races_init(PyObject *self, PyObject *const *args, py_ssize_t 
 	if (!sync_keys || !sync_vc || !obj_keys || !obj_serial || !cells || !sites || !stacks ||
 	    !heldsets || !pairs)
 		goto out;
-	subtype_dealloc = py.PyType_GetSlot(weft_py_type(args[0]) == py.PyType_Type
-						    ? args[0]
-						    : weft_py_type(args[0]),
-					    52);
+	subtype_dealloc = py.PyType_GetSlot(
+	    weft_py_type(args[0]) == py.PyType_Type ? args[0] : weft_py_type(args[0]), 52);
 	local_type = args[1];
 	py.Py_IncRef(local_type);
 	str_get = py.PyUnicode_InternFromString("get");
@@ -1299,20 +1318,20 @@ out:
 }
 
 struct py_method_def weft_races_methods[] = {
-	{"_weft_gi", (void *)m_gi, PY_METH_FASTCALL, NULL},
-	{"_weft_si", (void *)m_si, PY_METH_FASTCALL, NULL},
-	{"_weft_di", (void *)m_di, PY_METH_FASTCALL, NULL},
-	{"_weft_ai", (void *)m_ai, PY_METH_FASTCALL, NULL},
-	{"_weft_ga", (void *)m_ga, PY_METH_FASTCALL, NULL},
-	{"_weft_sa", (void *)m_sa, PY_METH_FASTCALL, NULL},
-	{"_weft_da", (void *)m_da, PY_METH_FASTCALL, NULL},
-	{"_weft_aa", (void *)m_aa, PY_METH_FASTCALL, NULL},
-	{"_weft_mc", (void *)m_mc, PY_METH_FASTCALL, NULL},
-	{"_weft_in", (void *)m_in, PY_METH_FASTCALL, NULL},
-	{"_weft_gg", (void *)m_gg, PY_METH_FASTCALL, NULL},
-	{"_weft_gw", (void *)m_gw, PY_METH_FASTCALL, NULL},
-	{"_weft_hb", (void *)m_hb, PY_METH_FASTCALL, NULL},
-	{"_weft_site", (void *)m_site, PY_METH_FASTCALL, NULL},
-	{"_weft_races_init", (void *)m_races_init, PY_METH_FASTCALL, NULL},
-	{NULL, NULL, 0, NULL},
+    {"_weft_gi", (void *)m_gi, PY_METH_FASTCALL, NULL},
+    {"_weft_si", (void *)m_si, PY_METH_FASTCALL, NULL},
+    {"_weft_di", (void *)m_di, PY_METH_FASTCALL, NULL},
+    {"_weft_ai", (void *)m_ai, PY_METH_FASTCALL, NULL},
+    {"_weft_ga", (void *)m_ga, PY_METH_FASTCALL, NULL},
+    {"_weft_sa", (void *)m_sa, PY_METH_FASTCALL, NULL},
+    {"_weft_da", (void *)m_da, PY_METH_FASTCALL, NULL},
+    {"_weft_aa", (void *)m_aa, PY_METH_FASTCALL, NULL},
+    {"_weft_mc", (void *)m_mc, PY_METH_FASTCALL, NULL},
+    {"_weft_in", (void *)m_in, PY_METH_FASTCALL, NULL},
+    {"_weft_gg", (void *)m_gg, PY_METH_FASTCALL, NULL},
+    {"_weft_gw", (void *)m_gw, PY_METH_FASTCALL, NULL},
+    {"_weft_hb", (void *)m_hb, PY_METH_FASTCALL, NULL},
+    {"_weft_site", (void *)m_site, PY_METH_FASTCALL, NULL},
+    {"_weft_races_init", (void *)m_races_init, PY_METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
 };

@@ -58,6 +58,13 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 " >"$WORK/out" 2>&1
 	expect_eq "$tag: custom _qsize: sizes via qsize()" "$(sql "qs-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.name LIKE 'Q %' AND e.kind LIKE 'queue.%' ORDER BY e.id)")" "10 20 10"
 	expect_eq "$tag: LifoQueue sizes" "$(sql "qs-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.name LIKE 'LifoQueue %' AND e.kind LIKE 'queue.%' ORDER BY e.id)")" "1 2"
+	# The C wrappers of Queue and Condition methods behave as the originals.
+	timeout 60 "$WEFT" run -o "wm-$tag.db" -- "$py" "$PY_TESTS/wrapped_methods.py" >"$WORK/out" 2>&1
+	expect_eq "$tag: wrapped methods: output" "$(cat "$WORK/out" | tr '\n' '|')" "1 2|empty|typeerror|3|False True|put notify|"
+	wm() { sql "wm-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT (o.name LIKE 'Sub %') || '/' || e.kind || '/' || e.arg AS x FROM events e JOIN objects o USING(object_id) WHERE $1 ORDER BY e.id)"; }
+	expect_eq "$tag: wrapped methods: queue events (Sub marked 1)" "$(wm "e.kind LIKE 'queue.%'")" "0/queue.put/1 0/queue.put/2 0/queue.get/1 0/queue.get/0 1/queue.put/1 1/queue.get/0"
+	expect_eq "$tag: wrapped methods: condition events" "$(wm "o.kind='py.condition'")" "0/cond.wait/110 0/cond.signal/2 0/cond.signal/1 0/cond.broadcast/0"
+	expect_eq "$tag: wrapped methods: the Lock afterwards" "$(wm "o.kind='py.lock' AND e.kind LIKE 'lock.%'")" "0/lock.acquire/0 0/lock.release/0"
 done
 
 # Full stacks: Python frames (innermost first) then native frames.
