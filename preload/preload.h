@@ -144,6 +144,7 @@ struct weft_tls {
 	uint8_t *py_defined;	       /* bitmap: code ids already defined in this ring */
 	struct weft_py_line *py_lines; /* (code id, instruction offset) -> line cache */
 	const void *last_sem;	       /* the traced semaphore this thread acquired last */
+	void *py_main_ts;	       /* this thread's main-interpreter state, last seen */
 	void *races;		       /* race detector state (preload/races.c), or NULL */
 	int races_none;		       /* no thread index was left for this thread */
 	int in_races;		       /* inside the race detector: lock hooks pass through */

@@ -368,13 +368,22 @@ static int in_main_interpreter(void)
 	 * PyGILState_Check() answers "yes" to everyone once a subinterpreter
 	 * exists, so do its test here: the current thread state (in 3.10 and
 	 * 3.11 a process-wide pointer to the GIL holder's, in 3.12+ this
-	 * thread's) must be this thread's own main-interpreter state.
+	 * thread's) must be this thread's own main-interpreter state. A
+	 * state's interpreter never changes, so each thread remembers the
+	 * main-interpreter state it last saw and asks only about new ones.
 	 */
 	if (!py.Py_IsInitialized())
 		return 0;
 	void *ts = py.current_tstate();
-	return ts && ts == py.PyGILState_GetThisThreadState() &&
-	       py.PyThreadState_GetInterpreter(ts) == py.PyInterpreterState_Main();
+	if (!ts || ts != py.PyGILState_GetThisThreadState())
+		return 0;
+	struct weft_tls *t = &weft_tls;
+	if (ts == t->py_main_ts)
+		return 1;
+	if (py.PyThreadState_GetInterpreter(ts) != py.PyInterpreterState_Main())
+		return 0;
+	t->py_main_ts = ts;
+	return 1;
 }
 
 /* One remembered line: the frame's code and instruction offset give it. */
@@ -417,11 +426,14 @@ static int python_stack(void **pcs, int max, int full)
 {
 	if (!py_booted || !in_main_interpreter())
 		return 0;
+	/*
+	 * The current frame is borrowed: it lives while it runs. Walking
+	 * further (full stacks) takes references, as PyFrame_GetBack gives.
+	 */
 	PyObject *f = py.PyEval_GetFrame();
 	if (!f)
 		return 0;
-	py.Py_IncRef(f);
-	int n = 0;
+	int n = 0, borrowed = 1;
 	while (f && n < max) {
 		PyObject *code = py.PyFrame_GetCode(f);
 		if (code) {
@@ -443,10 +455,12 @@ static int python_stack(void **pcs, int max, int full)
 			py.Py_DecRef(code);
 		}
 		PyObject *back = py.PyFrame_GetBack(f);
-		py.Py_DecRef(f);
+		if (!borrowed)
+			py.Py_DecRef(f);
+		borrowed = 0;
 		f = back;
 	}
-	if (f)
+	if (f && !borrowed)
 		py.Py_DecRef(f);
 	return n;
 }
