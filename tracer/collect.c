@@ -746,8 +746,29 @@ int collect_poll(struct collect *c, int timeout_ms)
 		end_waiting_images(c, 0);
 		return 0;
 	}
-	/* Pending connections first: their hello makes them images. */
+	/*
+	 * Connected images first: a daemon that closed our socket and
+	 * connected again may have its EOF and its new hello ready in the same
+	 * round, and the EOF must come first for the hello to re-attach the
+	 * image instead of making a second one for the same process.
+	 */
 	int npend_before = npending;
+	for (int i = 1 + npend_before; i < n; i++) {
+		if (!pf[i].revents)
+			continue;
+		struct collect_image *img = who[i];
+		/* Read all queued messages (chunks) before looking for EOF. */
+		for (;;) {
+			if (read_message(c, img->conn_fd, &img)) {
+				image_closed(c, img);
+				break;
+			}
+			struct pollfd one = {img->conn_fd, POLLIN, 0};
+			if (poll(&one, 1, 0) <= 0)
+				break;
+		}
+	}
+	/* Then the new connections: their hello makes them images. */
 	for (int i = 1; i <= npend_before; i++) {
 		if (!pf[i].revents)
 			continue;
@@ -766,21 +787,6 @@ int collect_poll(struct collect *c, int timeout_ms)
 		if (pf[i + 1].fd >= 0)
 			pending_fds[k++] = pf[i + 1].fd;
 	npending = k;
-	for (int i = 1 + npend_before; i < n; i++) {
-		if (!pf[i].revents)
-			continue;
-		struct collect_image *img = who[i];
-		/* Read all queued messages (chunks) before looking for EOF. */
-		for (;;) {
-			if (read_message(c, img->conn_fd, &img)) {
-				image_closed(c, img);
-				break;
-			}
-			struct pollfd one = {img->conn_fd, POLLIN, 0};
-			if (poll(&one, 1, 0) <= 0)
-				break;
-		}
-	}
 	end_waiting_images(c, 0);
 	if (pf[0].revents) {
 		for (;;) {
@@ -852,6 +858,9 @@ int collect_finish(struct collect *c)
 	if (c->spill_fd >= 0)
 		close(c->spill_fd);
 	c->spill_fd = -1;
+	free(c->spill_buf);
+	c->spill_buf = NULL;
+	c->spill_buf_cap = 0;
 	close(c->listen_fd);
 	for (int i = 0; i < npending; i++)
 		close(pending_fds[i]);

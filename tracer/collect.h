@@ -117,6 +117,8 @@ struct collect {
 	uint64_t spill_pending;	   /* bytes spilled and not yet read back by the writer */
 	uint64_t spilled_bytes;	   /* all spilled, for the run's statistics */
 	uint64_t spill_ns;	   /* time the main thread spent writing them */
+	uint64_t *spill_buf;	   /* the writer's read-back buffer, reused */
+	size_t spill_buf_cap;	   /* its size in bytes */
 	struct collect_batch *cur; /* being filled by the main thread */
 	int writer_stop;
 	int writer_failed;

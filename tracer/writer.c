@@ -119,6 +119,7 @@ static struct {
 	struct hashmap_u64 thr_by_key;
 	int64_t last_commit_ns, max_ts;
 	uint64_t last_commit_events;
+	uint64_t commit_step; /* events per commit, growing to COMMIT_EVERY_EVENTS */
 } W;
 
 static void fail(struct collect *c, const char *what)
@@ -1092,19 +1093,18 @@ int writer_store_deadlocks(struct collect *c, sqlite3 *db)
  */
 static const uint64_t *read_spilled(struct collect *c, const struct collect_seg *sg)
 {
-	static uint64_t *buf;
-	static size_t cap;
 	size_t bytes = sg->nwords * 8;
-	if (bytes > cap) {
-		size_t ncap = cap ? cap : (size_t)8 << 20;
+	if (bytes > c->spill_buf_cap) {
+		size_t ncap = c->spill_buf_cap ? c->spill_buf_cap : (size_t)8 << 20;
 		while (ncap < bytes)
 			ncap *= 2;
-		uint64_t *n = realloc(buf, ncap);
+		uint64_t *n = realloc(c->spill_buf, ncap);
 		if (!n)
 			goto fail;
-		buf = n;
-		cap = ncap;
+		c->spill_buf = n;
+		c->spill_buf_cap = ncap;
 	}
+	uint64_t *buf = c->spill_buf;
 	for (size_t got = 0; got < bytes;) {
 		ssize_t n =
 		    pread(c->spill_fd, (char *)buf + got, bytes - got, (off_t)(sg->off + got));
@@ -1123,6 +1123,29 @@ fail:
 			 strerror(errno ? errno : EIO));
 	}
 	return NULL;
+}
+
+/*
+ * Commits every second or every COMMIT_EVERY_EVENTS events, in smaller
+ * steps early on (1024, 2048, ...) so that a disk which fills up early
+ * still keeps the first events. Called between segments too: when the
+ * writer is behind (valgrind, a loaded machine) one batch holds far more
+ * events than one transaction should, and the whole transaction is lost
+ * when its commit fails.
+ */
+static void maybe_commit(struct collect *c)
+{
+	int64_t now = collect_now_rel(c);
+	uint64_t step = W.commit_step ? W.commit_step : 1024;
+	if (now - W.last_commit_ns <= COMMIT_EVERY_NS &&
+	    c->events_written - W.last_commit_events <= step)
+		return;
+	W.last_commit_ns = now;
+	W.last_commit_events = c->events_written;
+	if (step < COMMIT_EVERY_EVENTS)
+		W.commit_step = step * 2;
+	if (store_writer_commit(c->store))
+		fail(c, "cannot commit");
 }
 
 static void *writer_main(void *arg)
@@ -1185,6 +1208,7 @@ static void *writer_main(void *arg)
 			} else {
 				parse_segment(c, &clk, sg, &b->words[sg->off]);
 			}
+			maybe_commit(c);
 		}
 		last_work = collect_mono_ns();
 		c->writer_busy_ns += last_work - t0;
@@ -1197,16 +1221,7 @@ static void *writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&c->lock);
 		collect_batch_release(b);
-		int64_t now = collect_now_rel(c);
-		/* Every second, and in smaller steps early on: a nearly full disk keeps something.
-		 */
-		if (now - W.last_commit_ns > COMMIT_EVERY_NS ||
-		    c->events_written - W.last_commit_events > COMMIT_EVERY_EVENTS) {
-			W.last_commit_ns = now;
-			W.last_commit_events = c->events_written;
-			if (store_writer_commit(c->store))
-				fail(c, "cannot commit");
-		}
+		maybe_commit(c);
 	}
 	return NULL;
 }
