@@ -783,7 +783,17 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 			report(rd, &a, container, key);
 	}
 	c->w = a;
-	memset(c->r, 0, sizeof(c->r));
+	/*
+	 * The reads this write orders go. Another thread's miss that this
+	 * write does not order stays: when that thread stores next, the store
+	 * is still its check-then-act (both threads missed), not a plain write
+	 * whose later unordered reads would read as a second, read/write race.
+	 */
+	for (int i = 0; i < CELL_READS; i++) {
+		struct access *rd = &c->r[i];
+		if (!(rd->flags & ACC_MISS) || rd->idx == r->idx || visible(r, rd))
+			memset(rd, 0, sizeof(*rd));
+	}
 }
 
 /* ---- which objects are watched ---------------------------------------------------------- */
