@@ -716,34 +716,28 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 	PyObject *self = nargs > 0 ? args[0] : NULL;
 	if (!self)
 		return call_through(orig, args, nargs, kwnames); /* unbound, no self: its error */
-	int queue = kind == WEFT_EV_QUEUE_PUT || kind == WEFT_EV_QUEUE_GET;
-	if (kind == WEFT_EV_COND_SIGNAL || kind == WEFT_EV_COND_BROADCAST) {
-		if (WEFT_UNLIKELY(weft_races_on))
-			weft_races_hb(0, (uintptr_t)self);
-		if (weft_should_record())
-			record_since(
-			    kind, WEFT_OBJ_PY_CONDITION, self, 0,
-			    kind == WEFT_EV_COND_SIGNAL ? notify_count(args, nargs, kwnames) : 0);
-	} else if (kind == WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on)) {
+	int notify = kind == WEFT_EV_COND_SIGNAL || kind == WEFT_EV_COND_BROADCAST;
+	if ((notify || kind == WEFT_EV_QUEUE_PUT) && WEFT_UNLIKELY(weft_races_on))
 		weft_races_hb(0, (uintptr_t)self);
-	}
+	/* Checked here too: folded (inside Queue.put) notify skips reading its n. */
+	if (notify && weft_should_record())
+		record_since(kind, WEFT_OBJ_PY_CONDITION, self, 0,
+			     kind == WEFT_EV_COND_SIGNAL ? notify_count(args, nargs, kwnames) : 0);
 	t->fold++;
 	uint64_t t0 = weft_now();
 	PyObject *r = call_through(orig, args, nargs, kwnames);
 	if (t->fold > 0)
 		t->fold--;
-	if (!r || kind == WEFT_EV_COND_SIGNAL || kind == WEFT_EV_COND_BROADCAST)
+	if (!r || notify)
 		return r;
-	int ok = 1;
-	if (kind == WEFT_EV_COND_WAIT) {
-		ok = r == py.true_obj || (r != py.false_obj && r != py.none);
-	}
+	int ok =
+	    kind != WEFT_EV_COND_WAIT || r == py.true_obj || (r != py.false_obj && r != py.none);
 	if (ok && kind != WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on))
 		weft_races_hb(1, (uintptr_t)self);
-	if (queue)
-		record_since(kind, WEFT_OBJ_QUEUE, self, t0, queue_size_after(self));
+	if (kind == WEFT_EV_COND_WAIT)
+		record_since(kind, WEFT_OBJ_PY_CONDITION, self, t0, ok ? 0 : ETIMEDOUT);
 	else
-		record_since(kind, WEFT_OBJ_PY_CONDITION, self, t0, ok ? 0 : 110 /* ETIMEDOUT */);
+		record_since(kind, WEFT_OBJ_QUEUE, self, t0, queue_size_after(self));
 	return r;
 }
 
@@ -776,11 +770,11 @@ static struct {
 
 /*
  * _weft.wrap_method(orig, kind) -> a method for the class, or None when
- * this interpreter lacks the functions (the bootstrap then wraps in
- * Python). A wrapper written in Python cost a frame and two or three calls
- * into weft per operation, as much again as recording the event, and a
- * folded one (Condition.notify inside Queue.put) cost that for nothing.
- * This one is a builtin function bound to self through an instancemethod.
+ * this interpreter lacks the functions (every 3.10-3.13 has them; the
+ * bootstrap then leaves the class as it is). A wrapper written in Python cost a frame and two or
+ * three calls into weft per operation, as much again as recording the event, and a folded one
+ * (Condition.notify inside Queue.put) cost that for nothing. This one is a builtin function bound
+ * to self through an instancemethod.
  */
 static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
