@@ -414,6 +414,8 @@ WEFT_HOOK int sem_post(sem_t *s)
 WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 {
 	int rc = REAL(sem_init)(s, pshared, value);
+	if (rc == 0)
+		weft_tls.py_sem_inits++; /* the Python bootstrap's probe, see m_sem_inits */
 	if (rc != 0 || !weft_should_record())
 		return rc;
 	if (!weft_pyrt_len) {

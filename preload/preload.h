@@ -148,6 +148,7 @@ struct weft_tls {
 	void *races;		       /* race detector state (preload/races.c), or NULL */
 	int races_none;		       /* no thread index was left for this thread */
 	int in_races;		       /* inside the race detector: lock hooks pass through */
+	unsigned py_sem_inits;	       /* semaphores this thread made (a Python probe reads it) */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
@@ -224,6 +225,9 @@ int weft_python_stack(void **pcs, int max);
 int weft_python_stack_full(void **pcs, int max);
 /* Defines in this thread's ring the code ids of Python frame words recorded elsewhere. */
 void weft_python_define_frames(const uint64_t *words, int n);
+
+/* In a fork child: the child's ring has none of the parent's code definitions. */
+void weft_python_after_fork_child(void);
 
 /* ---- the race detector (preload/races.c) ---- */
 

@@ -288,8 +288,8 @@ static const char *attr_utf8(PyObject *o, const char *name, PyObject **hold)
 	return s;
 }
 
-/* Writes the code's definition into this thread's ring the first time it needs it. */
-static void define_code(uint32_t id, PyObject *code)
+/* Writes the code's definition into this thread's ring. */
+static void write_code_definition(uint32_t id, PyObject *code)
 {
 	struct weft_tls *t = &weft_tls;
 	if (!t->py_defined) {
@@ -327,6 +327,48 @@ static void define_code(uint32_t id, PyObject *code)
 		py.Py_DecRef(h3);
 	if (fl)
 		py.Py_DecRef(fl);
+}
+
+/* The first time this ring needs the code: a bit test on every stack after that. */
+static inline void define_code(uint32_t id, PyObject *code)
+{
+	const uint8_t *d = weft_tls.py_defined;
+	if (WEFT_UNLIKELY(!d || !(d[id / 8] & (1u << (id % 8)))))
+		write_code_definition(id, code);
+}
+
+/*
+ * Where the forking Python code stands in a fork child: the interpreter
+ * re-makes its own locks there (PyOS_AfterFork_Child) before any Python
+ * code runs, and they must not look like locks the program made on the
+ * line that called os.fork().
+ */
+static PyObject *fork_site_frame;
+static int fork_site_pos;
+static int in_main_interpreter(void);
+
+static int frame_pos(PyObject *f)
+{
+	return py.PyFrame_GetLasti ? py.PyFrame_GetLasti(f) : py.PyFrame_GetLineNumber(f);
+}
+
+/*
+ * A forked child writes into a new ring, which must define the codes its
+ * frames name again. Runs in the fork child handler: glibc has made malloc
+ * usable again by then, and only the forking thread exists.
+ */
+void weft_python_after_fork_child(void)
+{
+	if (weft_tls.py_defined)
+		memset(weft_tls.py_defined, 0, CODES / 8 + 1);
+	fork_site_frame = NULL;
+	if (py_booted && in_main_interpreter()) {
+		PyObject *f = py.PyEval_GetFrame();
+		if (f) {
+			fork_site_pos = frame_pos(f);
+			fork_site_frame = f;
+		}
+	}
 }
 
 static uint32_t code_id(PyObject *code)
@@ -386,40 +428,57 @@ static int in_main_interpreter(void)
 	return 1;
 }
 
-/* One remembered line: the frame's code and instruction offset give it. */
+/*
+ * One remembered frame position: (code object, instruction offset) give
+ * the code's id and the line. Code objects with an id are never freed
+ * (code_id holds them), so the pointer keeps meaning the same code.
+ */
 struct weft_py_line {
-	uint32_t id;
+	PyObject *code;
 	int32_t lasti;
+	uint32_t id;
 	int32_t line;
 };
 #define LINE_CACHE 512 /* per thread; a power of two */
 
 /*
- * The frame's current line. Working it out walks the code's line table
- * (PyCode_Addr2Line was the largest cost of recording a Python stack), so
- * each thread remembers the answers per code and instruction offset. Code
- * objects are never freed once they have an id (code_id holds them).
+ * The frame's code id and current line. Working the line out walks the
+ * code's line table (PyCode_Addr2Line was the largest cost of recording a
+ * Python stack), and finding the id probes the shared code table, so each
+ * thread remembers both per code and instruction offset: a lock taken in a
+ * loop costs one probe of a small per-thread table. Returns the id, 0 for
+ * a code that could not get one.
  */
-static int frame_line(uint32_t id, PyObject *f)
+static uint32_t frame_position(PyObject *code, PyObject *f, int *line)
 {
 	struct weft_tls *t = &weft_tls;
 	int lasti = py.PyFrame_GetLasti ? py.PyFrame_GetLasti(f) : -1;
-	if (lasti < 0)
-		return py.PyFrame_GetLineNumber(f);
-	if (!t->py_lines) {
-		t->py_lines = calloc(LINE_CACHE, sizeof(*t->py_lines));
-		if (!t->py_lines)
-			return py.PyFrame_GetLineNumber(f);
+	struct weft_py_line *e = NULL;
+	if (lasti >= 0) {
+		if (WEFT_UNLIKELY(!t->py_lines))
+			t->py_lines = calloc(LINE_CACHE, sizeof(*t->py_lines));
+		if (t->py_lines) {
+			uintptr_t k = (uintptr_t)code >> 4;
+			e = &t->py_lines[((uint32_t)k * 0x9e3779b1u ^ (uint32_t)lasti * 0x85ebca6bu) >>
+					     23 &
+					 (LINE_CACHE - 1)];
+			if (e->code == code && e->lasti == lasti) {
+				*line = e->line;
+				return e->id;
+			}
+		}
 	}
-	struct weft_py_line *e =
-	    &t->py_lines[((id * 0x9e3779b1u) ^ (uint32_t)lasti * 0x85ebca6bu) >> 23 &
-			 (LINE_CACHE - 1)];
-	if (e->id != id || e->lasti != lasti) {
-		e->id = id;
+	uint32_t id = code_id(code);
+	if (!id)
+		return 0;
+	*line = py.PyFrame_GetLineNumber(f);
+	if (e) {
+		e->code = code;
 		e->lasti = lasti;
-		e->line = py.PyFrame_GetLineNumber(f);
+		e->id = id;
+		e->line = *line;
 	}
-	return e->line;
+	return id;
 }
 
 static int python_stack(void **pcs, int max, int full)
@@ -437,7 +496,8 @@ static int python_stack(void **pcs, int max, int full)
 	while (f && n < max) {
 		PyObject *code = py.PyFrame_GetCode(f);
 		if (code) {
-			uint32_t id = code_id(code);
+			int line = 0;
+			uint32_t id = frame_position(code, f, &line);
 			/*
 			 * The bootstrap's wrappers never show; threading.py and
 			 * queue.py frames only in full stacks, so a caller stack
@@ -445,7 +505,6 @@ static int python_stack(void **pcs, int max, int full)
 			 */
 			if (id && code_ours[id] != 1 && (code_ours[id] != 2 || full)) {
 				define_code(id, code);
-				int line = frame_line(id, f);
 				pcs[n++] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
 				if (!full) {
 					py.Py_DecRef(code);
@@ -511,6 +570,11 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 	PyObject *f = py.PyEval_GetFrame();
 	if (!f)
 		return 0;
+	if (fork_site_frame) {
+		if (f == fork_site_frame && frame_pos(f) == fork_site_pos)
+			return 0;
+		fork_site_frame = NULL; /* Python code has moved on */
+	}
 	py.Py_IncRef(f);
 	int kind = WEFT_OBJ_PY_LOCK, depth = 0, of_condition = 0;
 	label[0] = 0;
@@ -918,6 +982,19 @@ static PyObject *m_thread(PyObject *self, PyObject *const *args, py_ssize_t n)
 	return ret_none();
 }
 
+/*
+ * _weft.sem_inits(): how many semaphores this thread has made. The
+ * bootstrap makes a Lock between two calls: from 3.13.1 a Lock is a
+ * PyMutex, made and taken without libc, and the hooks see none of it.
+ */
+static PyObject *m_sem_inits(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	(void)args;
+	(void)n;
+	return py.PyLong_FromUnsignedLongLong(weft_tls.py_sem_inits);
+}
+
 /* _weft.process(name): this process's multiprocessing name. */
 static PyObject *m_process(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -943,6 +1020,7 @@ static struct py_method_def methods[] = {
     {"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
     {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
     {"process", (void *)m_process, PY_METH_FASTCALL, NULL},
+    {"sem_inits", (void *)m_sem_inits, PY_METH_FASTCALL, NULL},
 };
 
 static int set_int(PyObject *d, const char *name, long long v)

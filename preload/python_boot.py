@@ -1,6 +1,6 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
-# functions (now, ev, init, fold, wrap_method, thread, process) and
+# functions (now, ev, init, fold, wrap_method, thread, process, sem_inits) and
 # EV_*/OBJ_* constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
@@ -732,3 +732,13 @@ for _name in _PatchAfterImport.names:
     if _name in sys.modules:
         _multiprocessing(sys.modules[_name])
 sys.meta_path.insert(0, _PatchAfterImport())
+
+# Locks are seen through the semaphore underneath. From 3.13.1 a Lock is a
+# PyMutex, made and taken without libc: say so once rather than record
+# nothing of them in silence.
+_n = sem_inits()
+_probe = _threading.Lock()
+if sem_inits() == _n:
+    sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.Lock without a semaphore:"
+                     " Lock and RLock operations are not recorded\n" % sys.version_info[:3])
+del _n, _probe

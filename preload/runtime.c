@@ -729,6 +729,7 @@ void weft_after_fork_child(void)
 	t->exit_recorded = 0;
 	t->dead = 0;
 	t->guard = 0;
+	weft_python_after_fork_child();
 	if (weft_sock_fd >= 0) {
 		REAL(close)(weft_sock_fd);
 		weft_sock_fd = -1;

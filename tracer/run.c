@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -232,6 +234,30 @@ static int status_to_exit(int st)
 	return 1;
 }
 
+/*
+ * The collector (this thread) and the writer share one CPU, the last the
+ * program may use; the program itself keeps every CPU (it was forked
+ * before this). Otherwise the collector's wake-ups, every millisecond,
+ * land on whatever CPU is free at the moment, and the program's threads
+ * keep being moved between CPUs to make room: a Python program making
+ * lock calls in a loop ran 15% slower from that alone. On one CPU there
+ * is nothing to choose.
+ */
+static void keep_to_one_cpu(struct collect *c)
+{
+	cpu_set_t all, one;
+	if (sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2)
+		return;
+	int last = -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &all))
+			last = i;
+	CPU_ZERO(&one);
+	CPU_SET(last, &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	pthread_setaffinity_np(c->writer, sizeof(one), &one);
+}
+
 int weft_cmd_run(int argc, char **argv)
 {
 	const char *out = "weft.db";
@@ -428,6 +454,7 @@ int weft_cmd_run(int argc, char **argv)
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	child_pid = pid;
+	keep_to_one_cpu(&c);
 
 	int child_status = 0, child_done = 0, no_children = 0, deadlock_seen = 0;
 	uint64_t t_start = collect_mono_ns(), term_sent_at = 0, quiet_since = 0;

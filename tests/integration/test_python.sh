@@ -65,6 +65,10 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	expect_eq "$tag: wrapped methods: queue events (Sub marked 1)" "$(wm "e.kind LIKE 'queue.%'")" "0/queue.put/1 0/queue.put/2 0/queue.get/1 0/queue.get/0 1/queue.put/1 1/queue.get/0"
 	expect_eq "$tag: wrapped methods: condition events" "$(wm "o.kind='py.condition'")" "0/cond.wait/110 0/cond.signal/2 0/cond.signal/1 0/cond.broadcast/0"
 	expect_eq "$tag: wrapped methods: the Lock afterwards" "$(wm "o.kind='py.lock' AND e.kind LIKE 'lock.%'")" "0/lock.acquire/0 0/lock.release/0"
+	# os.fork(): the child names its Python frames, and shows only the program's lock.
+	timeout 60 "$WEFT" run -o "fk-$tag.db" -- "$py" "$PY_TESTS/fork_child_stacks.py" >/dev/null 2>&1
+	expect_eq "$tag: fork child: lock events per process, with their function" "$(sql "fk-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '/' || o.name || '/' || f.function || ':' || f.line AS x FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' ORDER BY e.pid, e.id)")" \
+		"1/lock.acquire/Lock fork_child_stacks.py:8/work:12 1/lock.release/Lock fork_child_stacks.py:8/work:12 0/lock.acquire/Lock fork_child_stacks.py:8/work:12 0/lock.release/Lock fork_child_stacks.py:8/work:12"
 done
 
 # Full stacks: Python frames (innermost first) then native frames.
