@@ -31,8 +31,8 @@ static void record_init(uint8_t objkind, const void *obj, void *caller)
 	if (weft_in_pyrt(obj))
 		return;
 	if (weft_should_record())
-		weft_record(WEFT_REC_OBJECT_INIT, objkind, obj, weft_now(), 0, objkind, caller, NULL,
-			    0);
+		weft_record(WEFT_REC_OBJECT_INIT, objkind, obj, weft_now(), 0, objkind, caller,
+			    NULL, 0);
 }
 
 static void record_destroy(uint8_t objkind, const void *obj, void *caller)
@@ -42,7 +42,8 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 	if (weft_in_pyrt(obj))
 		return;
 	if (weft_should_record())
-		weft_record(WEFT_EV_OBJECT_DESTROY, objkind, obj, weft_now(), 0, 0, caller, NULL, 0);
+		weft_record(WEFT_EV_OBJECT_DESTROY, objkind, obj, weft_now(), 0, 0, caller, NULL,
+			    0);
 }
 
 /* Blocking acquire with a non-blocking first try: pthread-style return values. */
@@ -63,7 +64,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		} else {                                                                           \
 			ts = weft_now();                                                           \
 		}                                                                                  \
-		record_acquire(rc, objkind, (const void *)o, ts, wait, mode, CALLER);                            \
+		record_acquire(rc, objkind, (const void *)o, ts, wait, mode, CALLER);              \
 		return rc;                                                                         \
 	}
 
@@ -74,7 +75,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		if (!weft_should_record())                                                         \
 			return REAL(fn)(o);                                                        \
 		int rc = REAL(fn)(o);                                                              \
-		record_acquire(rc, objkind, (const void *)o, weft_now(), 0, mode, CALLER);                       \
+		record_acquire(rc, objkind, (const void *)o, weft_now(), 0, mode, CALLER);         \
 		return rc;                                                                         \
 	}
 
@@ -87,7 +88,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		uint64_t t0 = weft_now();                                                          \
 		int rc = REAL(fn) args;                                                            \
 		uint64_t ts = weft_now();                                                          \
-		record_acquire(rc, objkind, (const void *)o, ts, ts - t0, mode, CALLER);                         \
+		record_acquire(rc, objkind, (const void *)o, ts, ts - t0, mode, CALLER);           \
 		return rc;                                                                         \
 	}
 
@@ -95,15 +96,15 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 	WEFT_HOOK int fn(type *o)                                                                  \
 	{                                                                                          \
 		if (weft_should_record())                                                          \
-			weft_record(WEFT_EV_LOCK_RELEASE, objkind, (const void *)o, weft_now(), 0, 0, CALLER,    \
-				    NULL, 0);                                                      \
+			weft_record(WEFT_EV_LOCK_RELEASE, objkind, (const void *)o, weft_now(), 0, \
+				    0, CALLER, NULL, 0);                                           \
 		return REAL(fn)(o);                                                                \
 	}
 
 #define DESTROY_HOOK(fn, type, objkind)                                                            \
 	WEFT_HOOK int fn(type *o)                                                                  \
 	{                                                                                          \
-		record_destroy(objkind, (const void *)o, CALLER);                                                \
+		record_destroy(objkind, (const void *)o, CALLER);                                  \
 		return REAL(fn)(o);                                                                \
 	}
 

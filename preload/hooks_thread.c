@@ -33,10 +33,9 @@ static void tid_put(pthread_t th, int tid)
 	for (size_t i = 0; i < TIDTAB_SIZE; i++) {
 		size_t j = (h + i) & (TIDTAB_SIZE - 1);
 		uintptr_t cur = __atomic_load_n(&tidtab[j].key, __ATOMIC_ACQUIRE);
-		if (cur == k ||
-		    ((cur == 0 || cur == TIDTAB_TOMB) &&
-		     __atomic_compare_exchange_n(&tidtab[j].key, &cur, k, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))) {
+		if (cur == k || ((cur == 0 || cur == TIDTAB_TOMB) &&
+				 __atomic_compare_exchange_n(&tidtab[j].key, &cur, k, 0,
+							     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))) {
 			__atomic_store_n(&tidtab[j].tid, tid, __ATOMIC_RELEASE);
 			return;
 		}
@@ -133,8 +132,7 @@ WEFT_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 		free(tr);
 		return rc;
 	}
-	weft_record(WEFT_EV_THREAD_CREATE, 0, NULL, t1, t1 - t0, tid_of(*th), CALLER,
-		    NULL, 0);
+	weft_record(WEFT_EV_THREAD_CREATE, 0, NULL, t1, t1 - t0, tid_of(*th), CALLER, NULL, 0);
 	return rc;
 }
 
@@ -214,7 +212,7 @@ WEFT_HOOK int pthread_setname_np(pthread_t th, const char *name)
 {
 	int rc = REAL(pthread_setname_np)(th, name);
 	if (rc == 0 && weft_should_record())
-		weft_record(WEFT_REC_THREAD_NAME, 0, NULL, weft_now(), 0, tid_of(th),
-			    CALLER, name, (uint32_t)strnlen(name, 64) + 1);
+		weft_record(WEFT_REC_THREAD_NAME, 0, NULL, weft_now(), 0, tid_of(th), CALLER, name,
+			    (uint32_t)strnlen(name, 64) + 1);
 	return rc;
 }

@@ -459,7 +459,8 @@ static uint32_t frame_position(PyObject *code, PyObject *f, int *line)
 			t->py_lines = calloc(LINE_CACHE, sizeof(*t->py_lines));
 		if (t->py_lines) {
 			uintptr_t k = (uintptr_t)code >> 4;
-			e = &t->py_lines[((uint32_t)k * 0x9e3779b1u ^ (uint32_t)lasti * 0x85ebca6bu) >>
+			e = &t->py_lines[((uint32_t)k * 0x9e3779b1u ^
+					  (uint32_t)lasti * 0x85ebca6bu) >>
 					     23 &
 					 (LINE_CACHE - 1)];
 			if (e->code == code && e->lasti == lasti) {

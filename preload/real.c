@@ -22,7 +22,7 @@ void weft_real_resolve(void)
 {
 	if (__atomic_load_n(&weft_real_ready, __ATOMIC_ACQUIRE))
 		return;
-	/* Racing threads compute the same values; the stores are idempotent. */
+		/* Racing threads compute the same values; the stores are idempotent. */
 #define WEFT_REAL_LOOKUP(name, ret, args)                                                          \
 	__atomic_store_n((void **)&weft_real.name, lookup(#name), __ATOMIC_RELAXED);
 	WEFT_REAL_FUNCS(WEFT_REAL_LOOKUP)

@@ -158,7 +158,8 @@ static int connect_collector(void)
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
+	if (connect(fd, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -509,8 +510,8 @@ void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, ui
 	record(kind, objkind, obj, ts, wait, arg, caller, NULL, 0, payload, payload_len);
 }
 
-void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
-			uint64_t wait, int64_t arg, void *const *pcs, int n, const void *payload,
+void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+			int64_t arg, void *const *pcs, int n, const void *payload,
 			uint32_t payload_len)
 {
 	static void *const none[1];

@@ -26,7 +26,7 @@
  * busy one can run far ahead of the collector without waiting.
  */
 #define WEFT_RING_WORDS (1u << 19)
-#define WEFT_MAX_CHUNKS 512	   /* 16384 concurrently live threads per process */
+#define WEFT_MAX_CHUNKS 512 /* 16384 concurrently live threads per process */
 #define WEFT_MAX_FRAMES 64
 
 /* Environment variables the preload library reads (and re-injects on exec). */
@@ -85,13 +85,13 @@ enum weft_kind {
 	WEFT_EV_RACE_ACCESS = 29, /* one side of a data race (made by the collector from PY_RACE) */
 	WEFT_EV_MAX_PUBLIC = 63,
 
-	WEFT_REC_OBJECT_INIT = 64, /* obj created: arg = object kind */
-	WEFT_REC_THREAD_NAME = 65, /* payload: the name (for thread tid = arg) */
-	WEFT_REC_EXEC_ARGV = 66,   /* payload: argv joined by NUL */
-	WEFT_REC_OBJECT_NAME = 67, /* payload: a label for obj */
-	WEFT_REC_META = 68,	   /* payload: "key\0value" for the trace's meta table */
-	WEFT_REC_PY_CODE = 69,	   /* arg = code id; payload "function\0file\0firstline" */
-	WEFT_REC_PY_THREAD = 70,   /* arg = Python thread ident; payload: thread name */
+	WEFT_REC_OBJECT_INIT = 64,  /* obj created: arg = object kind */
+	WEFT_REC_THREAD_NAME = 65,  /* payload: the name (for thread tid = arg) */
+	WEFT_REC_EXEC_ARGV = 66,    /* payload: argv joined by NUL */
+	WEFT_REC_OBJECT_NAME = 67,  /* payload: a label for obj */
+	WEFT_REC_META = 68,	    /* payload: "key\0value" for the trace's meta table */
+	WEFT_REC_PY_CODE = 69,	    /* arg = code id; payload "function\0file\0firstline" */
+	WEFT_REC_PY_THREAD = 70,    /* arg = Python thread ident; payload: thread name */
 	WEFT_REC_PROCESS_NAME = 71, /* payload: a label for the process (multiprocessing name) */
 	WEFT_REC_PY_RACE = 72,	    /* a data race: wait = how long ago the other access was,
 				       arg = its tid, frames = this access's stack,
@@ -224,11 +224,11 @@ struct weft_chunk {
 	uint32_t version;
 	int32_t pid;
 	int32_t ppid;
-	uint32_t index;	     /* chunk number within its process image */
-	uint32_t clock;	     /* 1: ts is TSC, 0: CLOCK_MONOTONIC ns */
-	uint64_t image_id;   /* random per image, ties chunks together */
-	uint64_t detached;   /* set by the collector when it gives up */
-	uint64_t lost;	     /* calls not recorded: no ring was left for their thread */
+	uint32_t index;	   /* chunk number within its process image */
+	uint32_t clock;	   /* 1: ts is TSC, 0: CLOCK_MONOTONIC ns */
+	uint64_t image_id; /* random per image, ties chunks together */
+	uint64_t detached; /* set by the collector when it gives up */
+	uint64_t lost;	   /* calls not recorded: no ring was left for their thread */
 	struct weft_slot slots[WEFT_SLOTS_PER_CHUNK];
 };
 

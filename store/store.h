@@ -101,7 +101,8 @@ int store_writer_stack_frame(struct store_writer *w, int64_t stack_id, int depth
 int store_writer_process(struct store_writer *w, int pid, int ppid, const char *argv,
 			 int64_t start_ns, int64_t end_ns, int64_t exit_code, int64_t exit_signal);
 int store_writer_thread(struct store_writer *w, int pid, int tid, const char *name,
-			int64_t start_ns, int64_t end_ns, int64_t unrecorded, int64_t producer_waits);
+			int64_t start_ns, int64_t end_ns, int64_t unrecorded,
+			int64_t producer_waits);
 /*
  * One data race seen by the Python race detector: side a is the earlier
  * access (another thread's), b the one that found the race. A repeat of an

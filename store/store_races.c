@@ -14,36 +14,36 @@
 #include <string.h>
 
 static const char *const rule_name[] = {
-	[WEFT_RACE_READ_WRITE] = "read_write",
-	[WEFT_RACE_WRITE_WRITE] = "write_write",
-	[WEFT_RACE_CHECK_THEN_ACT] = "check_then_act",
-	[WEFT_RACE_LOST_UPDATE] = "lost_update",
+    [WEFT_RACE_READ_WRITE] = "read_write",
+    [WEFT_RACE_WRITE_WRITE] = "write_write",
+    [WEFT_RACE_CHECK_THEN_ACT] = "check_then_act",
+    [WEFT_RACE_LOST_UPDATE] = "lost_update",
 };
 
 static const char *const rule_title[] = {
-	[WEFT_RACE_READ_WRITE] = "data race (read/write)",
-	[WEFT_RACE_WRITE_WRITE] = "data race (write/write)",
-	[WEFT_RACE_CHECK_THEN_ACT] = "check-then-act race",
-	[WEFT_RACE_LOST_UPDATE] = "lost update",
+    [WEFT_RACE_READ_WRITE] = "data race (read/write)",
+    [WEFT_RACE_WRITE_WRITE] = "data race (write/write)",
+    [WEFT_RACE_CHECK_THEN_ACT] = "check-then-act race",
+    [WEFT_RACE_LOST_UPDATE] = "lost update",
 };
 
 static const char *const rule_detail[] = {
-	[WEFT_RACE_READ_WRITE] =
-		"No lock, queue, Event, Condition or join orders these two accesses, so the read "
-		"can see the value from before or after the write depending on when the GIL "
-		"switches threads. Guard both with the same lock, or hand the data over through a "
-		"queue.",
-	[WEFT_RACE_WRITE_WRITE] =
-		"Two threads store to the same location with nothing ordering the stores: which "
-		"value survives depends on timing. Guard both with the same lock.",
-	[WEFT_RACE_CHECK_THEN_ACT] =
-		"A thread checked for the key, missed, and stored it, while another thread touched "
-		"the same key with nothing ordering the two: both threads can miss and both create "
-		"the item, even if this run did not show it. Hold one lock around the check and the "
-		"store (or use dict.setdefault).",
-	[WEFT_RACE_LOST_UPDATE] =
-		"A read-modify-write (x += 1, x = x + 1) is a read then a write: two threads can "
-		"read the same old value and one update is lost. Hold a lock around the update.",
+    [WEFT_RACE_READ_WRITE] =
+	"No lock, queue, Event, Condition or join orders these two accesses, so the read "
+	"can see the value from before or after the write depending on when the GIL "
+	"switches threads. Guard both with the same lock, or hand the data over through a "
+	"queue.",
+    [WEFT_RACE_WRITE_WRITE] =
+	"Two threads store to the same location with nothing ordering the stores: which "
+	"value survives depends on timing. Guard both with the same lock.",
+    [WEFT_RACE_CHECK_THEN_ACT] =
+	"A thread checked for the key, missed, and stored it, while another thread touched "
+	"the same key with nothing ordering the two: both threads can miss and both create "
+	"the item, even if this run did not show it. Hold one lock around the check and the "
+	"store (or use dict.setdefault).",
+    [WEFT_RACE_LOST_UPDATE] =
+	"A read-modify-write (x += 1, x = x + 1) is a read then a write: two threads can "
+	"read the same old value and one update is lost. Hold a lock around the update.",
 };
 
 /* How the finding words an access: from enum weft_race_access. */
@@ -108,8 +108,10 @@ static void describe(sqlite3 *db, int pid, struct side *s)
 			const char *file = (const char *)sqlite3_column_text(st, 1);
 			const char *base = file ? strrchr(file, '/') : NULL;
 			snprintf(s->where, sizeof(s->where), "%s:%d (%s)",
-				 base ? base + 1 : file ? file : "?", sqlite3_column_int(st, 2),
-				 fn ? fn : "?");
+				 base	? base + 1
+				 : file ? file
+					: "?",
+				 sqlite3_column_int(st, 2), fn ? fn : "?");
 		}
 	}
 	sqlite3_finalize(st);
@@ -131,10 +133,11 @@ static void describe(sqlite3 *db, int pid, struct side *s)
 	st = NULL;
 	s->held[0] = 0;
 	if (s->held_ids && *s->held_ids &&
-	    sqlite3_prepare_v2(db,
-			       "SELECT group_concat(coalesce(name, 'object ' || object_id), ', ')"
-			       " FROM main.obj WHERE ',' || ?1 || ',' LIKE '%,' || object_id || ',%'",
-			       -1, &st, NULL) == SQLITE_OK) {
+	    sqlite3_prepare_v2(
+		db,
+		"SELECT group_concat(coalesce(name, 'object ' || object_id), ', ')"
+		" FROM main.obj WHERE ',' || ?1 || ',' LIKE '%,' || object_id || ',%'",
+		-1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, s->held_ids, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
 			snprintf(s->held, sizeof(s->held), "%s",
@@ -191,21 +194,21 @@ int store_build_race_findings(sqlite3 *db, const char *schema, char *err, size_t
 	sqlite3_stmt *groups = NULL, *first = NULL, *ins = NULL;
 	int rc = -1;
 	if (sqlite3_prepare_v2(
-		    db,
-		    "SELECT pid, rule, min(site_a, site_b) AS s1, max(site_a, site_b) AS s2,"
-		    " count(*), min(CASE WHEN location IS NOT NULL THEN id END) AS f FROM main.race"
-		    " GROUP BY pid, rule, s1, s2 HAVING f IS NOT NULL ORDER BY f",
-		    -1, &groups, NULL) != SQLITE_OK ||
+		db,
+		"SELECT pid, rule, min(site_a, site_b) AS s1, max(site_a, site_b) AS s2,"
+		" count(*), min(CASE WHEN location IS NOT NULL THEN id END) AS f FROM main.race"
+		" GROUP BY pid, rule, s1, s2 HAVING f IS NOT NULL ORDER BY f",
+		-1, &groups, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT tid_a, ts_a, flags_a, stack_a, held_a, tid_b, ts_b, flags_b,"
 			       " stack_b, held_b, location FROM main.race WHERE id = ?1",
 			       -1, &first, NULL) != SQLITE_OK)
 		goto out;
 	char *sql = sqlite3_mprintf(
-		"INSERT INTO %s.finding(kind, rule, severity, summary, detail, count, event_id,"
-		" ts_ns, pid, tid, group_key) VALUES('race', ?1, ?2, ?3, ?4, ?5, NULLIF(?6, 0),"
-		" ?7, ?8, ?9, ?10)",
-		schema);
+	    "INSERT INTO %s.finding(kind, rule, severity, summary, detail, count, event_id,"
+	    " ts_ns, pid, tid, group_key) VALUES('race', ?1, ?2, ?3, ?4, ?5, NULLIF(?6, 0),"
+	    " ?7, ?8, ?9, ?10)",
+	    schema);
 	int prc = sql ? sqlite3_prepare_v2(db, sql, -1, &ins, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);
 	if (prc != SQLITE_OK)
@@ -247,7 +250,8 @@ int store_build_race_findings(sqlite3 *db, const char *schema, char *err, size_t
 		describe(db, pid, &b);
 		char locks[1600], summary[4096], key[128];
 		locks_phrase(&a, &b, locks, sizeof(locks));
-		snprintf(summary, sizeof(summary), "%s on %s: thread %s %s it at %s, thread %s %s it at %s; %s",
+		snprintf(summary, sizeof(summary),
+			 "%s on %s: thread %s %s it at %s, thread %s %s it at %s; %s",
 			 rule_title[rule], loc, a.thread, verb(a.flags), a.where, b.thread,
 			 verb(b.flags), b.where, locks);
 		snprintf(key, sizeof(key), "race:%d:%lld:%lld:%d", pid,
@@ -268,7 +272,8 @@ int store_build_race_findings(sqlite3 *db, const char *schema, char *err, size_t
 		sqlite3_reset(ins);
 		int64_t fid = sqlite3_last_insert_rowid(db);
 		int seq = 0;
-		ok = ok && !add_item(db, schema, fid, seq++, "access", pid, a.tid, 0, a.event, a.stack) &&
+		ok = ok &&
+		     !add_item(db, schema, fid, seq++, "access", pid, a.tid, 0, a.event, a.stack) &&
 		     !add_item(db, schema, fid, seq++, "access", pid, b.tid, 0, b.event, b.stack) &&
 		     !add_held(db, schema, fid, &seq, pid, a.tid, held_a) &&
 		     !add_held(db, schema, fid, &seq, pid, b.tid, held_b);

@@ -129,11 +129,11 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 	}
 	/* Touch every public view so a trace with missing tables is refused up front. */
 	static const char *const probes[] = {
-		"SELECT count(*) FROM (SELECT * FROM events LIMIT 1)",
-		"SELECT count(*) FROM (SELECT * FROM objects LIMIT 1)",
-		"SELECT count(*) FROM (SELECT * FROM threads LIMIT 1)",
-		"SELECT count(*) FROM (SELECT * FROM processes LIMIT 1)",
-		"SELECT count(*) FROM (SELECT * FROM stack_frames LIMIT 1)",
+	    "SELECT count(*) FROM (SELECT * FROM events LIMIT 1)",
+	    "SELECT count(*) FROM (SELECT * FROM objects LIMIT 1)",
+	    "SELECT count(*) FROM (SELECT * FROM threads LIMIT 1)",
+	    "SELECT count(*) FROM (SELECT * FROM processes LIMIT 1)",
+	    "SELECT count(*) FROM (SELECT * FROM stack_frames LIMIT 1)",
 	};
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		if (query_text(db, probes[i], buf, sizeof(buf)) < 0) {

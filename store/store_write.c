@@ -105,7 +105,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	if (stat(path, &sb) == 0) {
 		if (!S_ISREG(sb.st_mode) || store_is_trace(path) != 1) {
 			snprintf(err, errlen,
-				 "%s exists and is not a weft trace; refusing to overwrite it", path);
+				 "%s exists and is not a weft trace; refusing to overwrite it",
+				 path);
 			return NULL;
 		}
 	}
@@ -368,7 +369,8 @@ int store_writer_process(struct store_writer *w, int pid, int ppid, const char *
 }
 
 int store_writer_thread(struct store_writer *w, int pid, int tid, const char *name,
-			int64_t start_ns, int64_t end_ns, int64_t unrecorded, int64_t producer_waits)
+			int64_t start_ns, int64_t end_ns, int64_t unrecorded,
+			int64_t producer_waits)
 {
 	sqlite3_stmt *st = w->st[ST_THREAD];
 	sqlite3_bind_int(st, 1, pid);

@@ -6,11 +6,11 @@
 #include <stdio.h>
 
 /* Each verb gets argv starting at the verb itself and returns the exit status. */
-int weft_cmd_run(int argc, char **argv);	/* tracer/run.c */
-int weft_cmd_report(int argc, char **argv);	/* tracer/report.c */
-int weft_cmd_query(int argc, char **argv);	/* tracer/query.c */
-int weft_cmd_export(int argc, char **argv);	/* tracer/export.c */
-int weft_cmd_view(int argc, char **argv);	/* ui/view.c */
+int weft_cmd_run(int argc, char **argv);    /* tracer/run.c */
+int weft_cmd_report(int argc, char **argv); /* tracer/report.c */
+int weft_cmd_query(int argc, char **argv);  /* tracer/query.c */
+int weft_cmd_export(int argc, char **argv); /* tracer/export.c */
+int weft_cmd_view(int argc, char **argv);   /* ui/view.c */
 
 /* Prints "weft: <message>" on stderr. */
 void weft_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -31,7 +31,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* ts - wait that cannot overflow on a corrupt trace's extreme values. */
 static int64_t sub_sat(int64_t a, int64_t b)
 {
@@ -121,7 +120,8 @@ static char *dup_text(sqlite3_stmt *st, int c)
 
 static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 {
-	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid; /* negative pids in corrupt traces */
+	uint64_t key =
+	    ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid; /* negative pids in corrupt traces */
 	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
 	if (i)
 		return &x->thr[*i];
@@ -584,8 +584,8 @@ static int export_events(struct exporter *x)
 					 obj_label(o, obj, lbuf, sizeof(lbuf)));
 			else
 				snprintf(name, sizeof(name), "wait");
-			if (slice(x, t, name, "wait", sub_sat(ts, wait), ts, obj, kind == k->fail ? arg : 0,
-				  0) < 0)
+			if (slice(x, t, name, "wait", sub_sat(ts, wait), ts, obj,
+				  kind == k->fail ? arg : 0, 0) < 0)
 				goto oom;
 		}
 		if (kind == k->tstart) {

@@ -10,11 +10,12 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *summary;
 } verbs[] = {
-	{"run", weft_cmd_run, "run [-o FILE] [--stacks none|caller|full] [--timeout S] [--] CMD [ARGS...]"},
-	{"report", weft_cmd_report, "report FILE [--json]"},
-	{"query", weft_cmd_query, "query FILE SQL [--csv|--json]"},
-	{"view", weft_cmd_view, "view FILE"},
-	{"export", weft_cmd_export, "export FILE --format chrome|csv [-o OUT]"},
+    {"run", weft_cmd_run,
+     "run [-o FILE] [--stacks none|caller|full] [--timeout S] [--] CMD [ARGS...]"},
+    {"report", weft_cmd_report, "report FILE [--json]"},
+    {"query", weft_cmd_query, "query FILE SQL [--csv|--json]"},
+    {"view", weft_cmd_view, "view FILE"},
+    {"export", weft_cmd_export, "export FILE --format chrome|csv [-o OUT]"},
 };
 
 static void usage(FILE *f)

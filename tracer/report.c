@@ -89,8 +89,8 @@ struct report {
 	size_t top[TOP_LOCKS];
 	size_t ntop;
 	int has_findings;
-	int findings_rich;	/* weft's own findings view (severity, count, finding_items) */
-	int findings_computed;	/* built now in the temp schema: the trace had none */
+	int findings_rich;	  /* weft's own findings view (severity, count, finding_items) */
+	int findings_computed;	  /* built now in the temp schema: the trace had none */
 	char findings_error[256]; /* why they could not be computed */
 };
 
@@ -617,10 +617,11 @@ static int schema_has(struct report *r, const char *name)
 {
 	sqlite3_stmt *st = NULL;
 	int found = 0;
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT 1 FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')"
-			       " UNION ALL SELECT 1 FROM sqlite_temp_master WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		r->db,
+		"SELECT 1 FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')"
+		" UNION ALL SELECT 1 FROM sqlite_temp_master WHERE name = ?1",
+		-1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
@@ -854,7 +855,8 @@ static void text_finding_items(sqlite3_stmt *it, int64_t id)
 		if (oname)
 			out_table_cell(t, oname, 0);
 		else if (sqlite3_column_type(it, 3) != SQLITE_NULL)
-			out_table_cellf(t, 0, "object %" PRId64, (int64_t)sqlite3_column_int64(it, 3));
+			out_table_cellf(t, 0, "object %" PRId64,
+					(int64_t)sqlite3_column_int64(it, 3));
 		else
 			out_table_cell(t, "", 0);
 		if (file && sqlite3_column_type(it, 7) != SQLITE_NULL)
@@ -894,10 +896,11 @@ static int text_findings(struct report *r)
 	if (r->findings_computed)
 		printf("; computed now, the trace had none");
 	printf(")\n");
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT finding_id, severity, kind, rule, count, summary FROM findings"
-			       " ORDER BY finding_id",
-			       -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+		r->db,
+		"SELECT finding_id, severity, kind, rule, count, summary FROM findings"
+		" ORDER BY finding_id",
+		-1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(r->db,
 			       "SELECT role, tid, thread_name, object_id, object_name, function,"
 			       " file, line FROM finding_items WHERE finding_id = ?1 ORDER BY seq",
@@ -911,7 +914,8 @@ static int text_findings(struct report *r)
 		const char *kind = (const char *)sqlite3_column_text(st, 2);
 		const char *rule = (const char *)sqlite3_column_text(st, 3);
 		int64_t count = sqlite3_column_int64(st, 4);
-		printf("  %2" PRId64 ". %-7s ", (int64_t)sqlite3_column_int64(st, 0), sev ? sev : "?");
+		printf("  %2" PRId64 ". %-7s ", (int64_t)sqlite3_column_int64(st, 0),
+		       sev ? sev : "?");
 		weft_fputs_sanitized(kind ? kind : "?", stdout);
 		if (rule) {
 			printf(" (");
@@ -1080,9 +1084,9 @@ static void text_gil(struct report *r)
 			continue;
 		printf("  pid %d\n", p->pid);
 		struct out_table *t = out_table_new(stdout, "    ");
-		static const char *const hdr[] = {
-		    "tid",	    "name",	    "held",	"waiting",
-		    "acquisitions", "drop requests", "forced drops", "GIL load"};
+		static const char *const hdr[] = {"tid",	  "name",	  "held",
+						  "waiting",	  "acquisitions", "drop requests",
+						  "forced drops", "GIL load"};
 		for (size_t h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++)
 			out_table_header(t, hdr[h]);
 		for (size_t j = 0; j < r->nthr; j++) {
@@ -1243,11 +1247,12 @@ static int json_findings(struct report *r, struct out_json *j)
 	if (sqlite3_prepare_v2(r->db, "SELECT * FROM findings ORDER BY finding_id", -1, &st,
 			       NULL) != SQLITE_OK ||
 	    (r->findings_rich &&
-	     sqlite3_prepare_v2(r->db,
-				"SELECT role, pid, tid, thread_name, object_id, object_name, event_id,"
-				" ts_ns, stack_id, function, file, line FROM finding_items"
-				" WHERE finding_id = ?1 ORDER BY seq",
-				-1, &it, NULL) != SQLITE_OK)) {
+	     sqlite3_prepare_v2(
+		 r->db,
+		 "SELECT role, pid, tid, thread_name, object_id, object_name, event_id,"
+		 " ts_ns, stack_id, function, file, line FROM finding_items"
+		 " WHERE finding_id = ?1 ORDER BY seq",
+		 -1, &it, NULL) != SQLITE_OK)) {
 		sqlite3_finalize(st);
 		report_error(r, "cannot read findings");
 		return -1;

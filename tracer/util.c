@@ -66,7 +66,10 @@ void weft_sanitize(const char *s, char *out, size_t outlen)
 			o += (size_t)n;
 			p += n;
 		} else {
-			const char *esc = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r" : NULL;
+			const char *esc = *p == '\n'   ? "\\n"
+					  : *p == '\t' ? "\\t"
+					  : *p == '\r' ? "\\r"
+						       : NULL;
 			if (esc) {
 				memcpy(out + o, esc, 2);
 				o += 2;
@@ -88,7 +91,8 @@ void weft_fputs_sanitized(const char *s, FILE *f)
 		char piece[1024];
 		size_t take = len - off < sizeof(piece) - 1 ? len - off : sizeof(piece) - 1;
 		/* Do not split a UTF-8 sequence. */
-		while (take < len - off && take > 0 && ((unsigned char)s[off + take] & 0xc0) == 0x80)
+		while (take < len - off && take > 0 &&
+		       ((unsigned char)s[off + take] & 0xc0) == 0x80)
 			take--;
 		if (take == 0)
 			take = 1;

@@ -344,10 +344,11 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	m->has_findings = table_exists(m->db, "findings") != 0;
 	/* A trace written by another version may lack what this needs: then no marks, no error. */
 	if (m->has_findings &&
-	    sqlite3_prepare_v3(m->db,
-			       "SELECT ts_ns FROM finding_items WHERE pid=?1 AND tid=?2 AND ts_ns>=?3"
-			       " AND ts_ns<?4 AND event_id IS NOT NULL LIMIT 4000",
-			       -1, SQLITE_PREPARE_PERSISTENT, &m->finding_marks, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v3(
+		m->db,
+		"SELECT ts_ns FROM finding_items WHERE pid=?1 AND tid=?2 AND ts_ns>=?3"
+		" AND ts_ns<?4 AND event_id IS NOT NULL LIMIT 4000",
+		-1, SQLITE_PREPARE_PERSISTENT, &m->finding_marks, NULL) != SQLITE_OK)
 		m->finding_marks = NULL;
 	if (load_lists(m, err, errlen))
 		return -1;
@@ -521,8 +522,7 @@ int ui_model_object_cells(struct ui_model *m, int64_t obj, int64_t t0, int64_t d
 }
 
 /* Binds ?1 pid, ?2 tid and the window [?3, ?4) of a thread query. */
-static void bind_thread_window(sqlite3_stmt *st, const struct ui_thread *t, int64_t t0,
-			       int64_t t1)
+static void bind_thread_window(sqlite3_stmt *st, const struct ui_thread *t, int64_t t0, int64_t t1)
 {
 	sqlite3_bind_int(st, 1, t->pid);
 	sqlite3_bind_int(st, 2, t->tid);

@@ -1,10 +1,10 @@
 /*
  * Does SETUID_LOCKS lock/unlock pairs and prints its real and effective
  * uid and whether libweft.so is mapped (so a test can tell "the library
- * was there and stayed quiet" from "the library was never loaded"). The hostile-input test builds a copy linked against libweft.so and
- * makes it setuid root, run by an unprivileged user: the dynamic loader
- * then marks the process secure (AT_SECURE) and the library must ignore
- * every WEFT_* variable, recording nothing.
+ * was there and stayed quiet" from "the library was never loaded"). The hostile-input test builds a
+ * copy linked against libweft.so and makes it setuid root, run by an unprivileged user: the dynamic
+ * loader then marks the process secure (AT_SECURE) and the library must ignore every WEFT_*
+ * variable, recording nothing.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +29,7 @@ int main(void)
 			mapped = 1;
 	if (f)
 		fclose(f);
-	printf("uid %d euid %d weft %s\n", (int)getuid(), (int)geteuid(), mapped ? "mapped" : "absent");
+	printf("uid %d euid %d weft %s\n", (int)getuid(), (int)geteuid(),
+	       mapped ? "mapped" : "absent");
 	return 0;
 }

@@ -119,7 +119,8 @@ static void apply_sql(const uint8_t *data, size_t size)
 	sqltext[size] = 0;
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
-		/* Statements after a failing one are skipped, as in the sqlite3 shell with bail on. */
+		/* Statements after a failing one are skipped, as in the sqlite3 shell with bail on.
+		 */
 		sqlite3_exec(db, sqltext, NULL, NULL, NULL);
 	}
 	sqlite3_close(db);
@@ -158,21 +159,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(weft_cmd_report, "report", path, (char *)NULL);
 	run(weft_cmd_report, "report", path, "--json", (char *)NULL);
 	static const char *const queries[] = {
-		"SELECT * FROM events",
-		"SELECT * FROM objects",
-		"SELECT * FROM threads",
-		"SELECT * FROM processes",
-		"SELECT * FROM stack_frames",
-		"SELECT * FROM meta",
-		"SELECT kind, count(*), sum(wait_ns), max(wait_ns) FROM events GROUP BY kind",
+	    "SELECT * FROM events",
+	    "SELECT * FROM objects",
+	    "SELECT * FROM threads",
+	    "SELECT * FROM processes",
+	    "SELECT * FROM stack_frames",
+	    "SELECT * FROM meta",
+	    "SELECT kind, count(*), sum(wait_ns), max(wait_ns) FROM events GROUP BY kind",
 	};
 	/* Every view in the table format; the output formats on the most varied one. */
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
 		run(weft_cmd_query, "query", path, (char *)queries[i], (char *)NULL);
-	run(weft_cmd_query, "query", path, "SELECT * FROM events e LEFT JOIN objects USING(object_id)",
-	    "--json", (char *)NULL);
-	run(weft_cmd_query, "query", path, "SELECT * FROM events e LEFT JOIN objects USING(object_id)",
-	    "--csv", (char *)NULL);
+	run(weft_cmd_query, "query", path,
+	    "SELECT * FROM events e LEFT JOIN objects USING(object_id)", "--json", (char *)NULL);
+	run(weft_cmd_query, "query", path,
+	    "SELECT * FROM events e LEFT JOIN objects USING(object_id)", "--csv", (char *)NULL);
 	run(weft_cmd_export, "export", path, "--format", "chrome", "-o", out_json, (char *)NULL);
 	run(weft_cmd_export, "export", path, "--format", "csv", "-o", out_csv, (char *)NULL);
 	clean();
