@@ -24,7 +24,7 @@ sys.stderr.write("inner %.3f\\n" % ((time.perf_counter() - t) * 1000))'
 inner() { "$@" -c "$INNER" "$f" 2>&1 >/dev/null | sed -n 's/^inner //p'; }
 
 echo "== Python overhead ($PY, wall time, median of $REPS)"
-printf '%-16s %12s %12s %8s %14s %8s %12s %8s %12s %8s\n' program "untraced ms" "weft ms" ratio "recording ms" ratio "in-program" ratio "cProfile ms" ratio
+printf '%-16s %12s %12s %8s %14s %8s %12s %8s %8s %12s %8s\n' program "untraced ms" "weft ms" ratio "recording ms" ratio "in-program" ratio paired "cProfile ms" ratio
 for prog in cpu_threads with_lock queue_pc; do
 	f=bench/py/$prog.py
 	base=$(for _ in $(seq "$REPS"); do wall "$PY" "$f"; done | median)
@@ -39,10 +39,14 @@ for prog in cpu_threads with_lock queue_pc; do
 		inner "$WEFT" run -o "$TMP/i.db" -- "$PY" >>"$TMP/it"
 	done
 	iu=$(median <"$TMP/iu"); it=$(median <"$TMP/it")
+	# Each traced run against the untraced run just before it: on a shared
+	# machine the load drifts within a run, and a pair sees the same load.
+	pr=$(paste "$TMP/iu" "$TMP/it" | awk '$1 > 0 { print $2 / $1 }' | median)
 	prof=$(for _ in $(seq "$REPS"); do wall "$PY" -m cProfile -o "$TMP/p.out" "$f"; done | median)
-	awk -v p="$prog" -v b="$base" -v t="$traced" -v r="$rec" -v c="$prof" -v iu="$iu" -v it="$it" 'BEGIN {
-		printf "%-16s %12.1f %12.1f %7.2fx %14.1f %7.2fx %5.0f/%-6.0f %7.2fx %12.1f %7.2fx\n", p, b/1000, t/1000, t/b, r/1000, r/b, iu, it, it/iu, c/1000, c/b }'
+	awk -v p="$prog" -v b="$base" -v t="$traced" -v r="$rec" -v c="$prof" -v iu="$iu" -v it="$it" -v pr="${pr:-0}" 'BEGIN {
+		printf "%-16s %12.1f %12.1f %7.2fx %14.1f %7.2fx %5.0f/%-6.0f %7.2fx %7.2fx %12.1f %7.2fx\n", p, b/1000, t/1000, t/b, r/1000, r/b, iu, it, it/iu, pr, c/1000, c/b }'
 done
 echo "(weft ms: the whole weft run, including finalizing the trace; recording ms: the traced"
 echo " program's lifetime from the trace's start to its last event, interpreter start-up included;"
-echo " in-program: untraced/traced ms of the program's own run (runpy under a timer), no start-up)"
+echo " in-program: untraced/traced ms of the program's own run (runpy under a timer), no start-up;"
+echo " paired: the median of each traced in-program run over the untraced run just before it)"
