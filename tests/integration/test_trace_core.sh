@@ -215,3 +215,14 @@ fi
 
 # ---- nothing left behind in /dev/shm ----
 expect_eq "shm: no names left" "$(ls /dev/shm | grep -c weft)" 0
+
+# weft keeps its own threads to one CPU; the program keeps every CPU it had.
+want_cpus=$(grep Cpus_allowed_list /proc/self/status)
+wrun aff.db -- grep Cpus_allowed_list /proc/self/status
+expect_eq "affinity: the program keeps its CPUs" "$(cat "$WORK/stdout")" "$want_cpus"
+if [ "$(nproc)" -gt 1 ]; then
+	# The last allowed CPU, for weft's threads (the parent pins them just after the fork).
+	wrun aff.db -- sh -c 'for i in $(seq 100); do n=$(grep -h Cpus_allowed_list /proc/$PPID/task/*/status | sort -u | tr -d " \t"); case "$n" in *,*|*-*|*"
+"*) sleep 0.05 ;; *) break ;; esac; done; echo "$n"'
+	expect_eq "affinity: weft's threads share the last CPU" "$(cat "$WORK/stdout")" "Cpus_allowed_list:$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')"
+fi
