@@ -226,8 +226,9 @@ int weft_python_stack_full(void **pcs, int max);
 /* Defines in this thread's ring the code ids of Python frame words recorded elsewhere. */
 void weft_python_define_frames(const uint64_t *words, int n);
 
-/* In a fork child: the child's ring has none of the parent's code definitions. */
+/* Fork handlers: the child's ring has none of the parent's code definitions. */
 void weft_python_after_fork_child(void);
+void weft_python_after_fork_parent(void);
 
 /* ---- the race detector (preload/races.c) ---- */
 

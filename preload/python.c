@@ -341,34 +341,41 @@ static inline void define_code(uint32_t id, PyObject *code)
  * Where the forking Python code stands in a fork child: the interpreter
  * re-makes its own locks there (PyOS_AfterFork_Child) before any Python
  * code runs, and they must not look like locks the program made on the
- * line that called os.fork().
+ * line that called os.fork(). Noted at the "os.fork" audit event, in the
+ * parent, where the C API may be called; the fork handlers only move it.
  */
-static PyObject *fork_site_frame;
-static int fork_site_pos;
-static int in_main_interpreter(void);
+static PyObject *fork_site_frame, *fork_next_frame;
+static int fork_site_pos, fork_next_pos;
 
 static int frame_pos(PyObject *f)
 {
 	return py.PyFrame_GetLasti ? py.PyFrame_GetLasti(f) : py.PyFrame_GetLineNumber(f);
 }
 
+static void note_fork_site(void)
+{
+	PyObject *f = py.PyEval_GetFrame();
+	fork_next_frame = f;
+	fork_next_pos = f ? frame_pos(f) : 0;
+}
+
 /*
- * A forked child writes into a new ring, which must define the codes its
- * frames name again. Runs in the fork child handler: glibc has made malloc
- * usable again by then, and only the forking thread exists.
+ * In a fork child (only the forking thread exists). Its new ring must
+ * define the codes its frames name again; and the fork site noted by
+ * os.fork(), if this fork is that one, becomes the child's.
  */
 void weft_python_after_fork_child(void)
 {
 	if (weft_tls.py_defined)
 		memset(weft_tls.py_defined, 0, CODES / 8 + 1);
-	fork_site_frame = NULL;
-	if (py_booted && in_main_interpreter()) {
-		PyObject *f = py.PyEval_GetFrame();
-		if (f) {
-			fork_site_pos = frame_pos(f);
-			fork_site_frame = f;
-		}
-	}
+	fork_site_frame = fork_next_frame;
+	fork_site_pos = fork_next_pos;
+	fork_next_frame = NULL;
+}
+
+void weft_python_after_fork_parent(void)
+{
+	fork_next_frame = NULL;
 }
 
 static uint32_t code_id(PyObject *code)
@@ -1196,6 +1203,9 @@ static int audit_hook(const char *event, PyObject *args, void *data)
 		if (races_main && weft_races_on &&
 		    (!strcmp(event, "cpython.run_file") || !strcmp(event, "cpython.run_command")))
 			return run_main_instrumented(event, args);
+	} else if (event[0] == 'o' && !strcmp(event, "os.fork") && py_booted &&
+		   in_main_interpreter()) {
+		note_fork_site();
 	}
 	return 0;
 }
