@@ -288,7 +288,7 @@ static const char *attr_utf8(PyObject *o, const char *name, PyObject **hold)
 	return s;
 }
 
-/* Writes the code's definition into this thread's ring. */
+/* Writes the code's definition into this thread's ring (define_code has tested its bit). */
 static void write_code_definition(uint32_t id, PyObject *code)
 {
 	struct weft_tls *t = &weft_tls;
@@ -297,8 +297,6 @@ static void write_code_definition(uint32_t id, PyObject *code)
 		if (!t->py_defined)
 			return;
 	}
-	if (t->py_defined[id / 8] & (1u << (id % 8)))
-		return;
 	t->py_defined[id / 8] |= (uint8_t)(1u << (id % 8));
 	PyObject *h1 = NULL, *h2 = NULL, *h3 = NULL;
 	const char *fn = attr_utf8(code, "co_qualname", &h1);
@@ -843,9 +841,10 @@ static struct {
 /*
  * _weft.wrap_method(orig, kind) -> a method for the class, or None when
  * this interpreter lacks the functions (every 3.10-3.13 has them; the
- * bootstrap then leaves the class as it is). A wrapper written in Python cost a frame and two or
- * three calls into weft per operation, as much again as recording the event, and a folded one
- * (Condition.notify inside Queue.put) cost that for nothing. This one is a builtin function bound
+ * bootstrap then leaves the class as it is). A wrapper written in Python
+ * cost a frame and two or three calls into weft per operation, as much
+ * again as recording the event, and a folded one (Condition.notify inside
+ * Queue.put) cost that for nothing. This one is a builtin function bound
  * to self through an instancemethod.
  */
 static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t n)

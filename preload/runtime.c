@@ -743,16 +743,6 @@ void weft_after_fork_child(void)
 		weft_on = 1;
 }
 
-static void atfork_parent(void)
-{
-	weft_python_after_fork_parent();
-}
-
-static void atfork_child(void)
-{
-	weft_after_fork_child();
-}
-
 __attribute__((constructor(101))) static void weft_init(void)
 {
 	weft_real_resolve();
@@ -784,7 +774,7 @@ __attribute__((constructor(101))) static void weft_init(void)
 	find_tid_offset();
 	if (pthread_key_create(&thread_key, thread_key_destructor) != 0)
 		return;
-	pthread_atfork(NULL, atfork_parent, atfork_child);
+	pthread_atfork(NULL, weft_python_after_fork_parent, weft_after_fork_child);
 
 	int rc = start_process();
 	if (rc < 0) {

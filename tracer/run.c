@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,9 +239,9 @@ static int status_to_exit(int st)
  * program may use; the program itself keeps every CPU (it was forked
  * before this). Otherwise the collector's wake-ups, every millisecond,
  * land on whatever CPU is free at the moment, and the program's threads
- * keep being moved between CPUs to make room: a Python program making
- * lock calls in a loop ran 15% slower from that alone. On one CPU there
- * is nothing to choose.
+ * keep being moved between CPUs to make room: 1M Python `with lock:`
+ * blocks took 254 ms unpinned against 238 ms pinned (148 untraced). On
+ * one CPU there is nothing to choose.
  */
 static void keep_to_one_cpu(struct collect *c)
 {
