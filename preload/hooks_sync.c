@@ -380,26 +380,43 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 	return rc;
 }
 
+/*
+ * A timed wait that has to block is shown waiting first (lock.wait), as
+ * sem_wait is: Python's acquire(timeout=...) ends here, and a thread stuck
+ * in it must show what it waits for.
+ */
+static int timed_sem_wait(sem_t *s, clockid_t clk, const struct timespec *abs, int clocked,
+			  void *caller)
+{
+	int saved = errno;
+	uint64_t wait = 0, ts;
+	int rc = REAL(sem_trywait)(s);
+	if (rc < 0 && errno == EAGAIN) {
+		errno = saved;
+		uint64_t t0 = weft_now();
+		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0, 0, caller, NULL, 0);
+		rc = clocked ? REAL(sem_clockwait)(s, clk, abs) : REAL(sem_timedwait)(s, abs);
+		ts = weft_now();
+		wait = ts - t0;
+	} else {
+		ts = weft_now();
+	}
+	record_sem(rc, errno, s, ts, wait, caller);
+	return rc;
+}
+
 WEFT_HOOK int sem_timedwait(sem_t *s, const struct timespec *abs)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
 		return sem_races(REAL(sem_timedwait)(s, abs), s);
-	uint64_t t0 = weft_now();
-	int rc = REAL(sem_timedwait)(s, abs);
-	uint64_t ts = weft_now();
-	record_sem(rc, errno, s, ts, ts - t0, CALLER);
-	return rc;
+	return timed_sem_wait(s, CLOCK_REALTIME, abs, 0, CALLER);
 }
 
 WEFT_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
 		return sem_races(REAL(sem_clockwait)(s, clk, abs), s);
-	uint64_t t0 = weft_now();
-	int rc = REAL(sem_clockwait)(s, clk, abs);
-	uint64_t ts = weft_now();
-	record_sem(rc, errno, s, ts, ts - t0, CALLER);
-	return rc;
+	return timed_sem_wait(s, clk, abs, 1, CALLER);
 }
 
 WEFT_HOOK int sem_post(sem_t *s)
@@ -423,6 +440,13 @@ WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 		record_init(WEFT_OBJ_SEMAPHORE, s, CALLER);
 		return rc;
 	}
+	/*
+	 * A semaphore a few frames up this thread's stack is the runtime's:
+	 * 3.13's parking lot makes one per wait (on a contended PyMutex, with
+	 * the GIL held), while a Lock's or RLock's is on the heap.
+	 */
+	if ((uintptr_t)s - (uintptr_t)__builtin_frame_address(0) < 16384)
+		return rc;
 	/* In Python a sem_t is a threading.Lock or RLock: name it from the Python caller. */
 	char label[256];
 	weft_tls.guard = 1;

@@ -261,6 +261,13 @@ static inline int weft_sem_traced(const void *s)
 int weft_python_lock_kind(const void *sem, char *label, size_t len);
 
 /*
+ * _weft.hook_locks(LockType, allocate_lock): instruments 3.13.1+'s PyMutex
+ * Lock type (preload/python_lock.c); returns the traced allocate_lock or None.
+ */
+struct py_object *weft_python_hook_locks(struct py_object *self, struct py_object *const *args,
+					 long n);
+
+/*
  * Writes one record for the calling thread. caller is the return address
  * of the hook (the call site in the traced program). payload may be NULL.
  * Never fails visibly: when recording is impossible the call is counted

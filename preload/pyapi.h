@@ -65,7 +65,12 @@ struct py_method_def {
 	X(PyObject *, PyObject_Vectorcall, (PyObject *, PyObject *const *, size_t, PyObject *))    \
 	X(PyObject *, PyObject_VectorcallDict,                                                     \
 	  (PyObject *, PyObject *const *, size_t, PyObject *)) /* 3.10: no PyObject_Vectorcall */  \
-	X(PyObject *, PyInstanceMethod_New, (PyObject *))
+	X(PyObject *, PyInstanceMethod_New, (PyObject *))                                          \
+	X(PyObject *, PyType_GetDict, (PyObject *)) /* 3.12+; the 3.13.1+ Lock hook */             \
+	X(PyObject *, PyDescr_NewMethod, (PyObject *, struct py_method_def *))                     \
+	X(void, PyType_Modified, (PyObject *))                                                     \
+	X(PyObject *, PyTuple_New, (py_ssize_t))                                                   \
+	X(int, PyObject_IsTrue, (PyObject *))
 
 /* Needed by the race detector only (preload/races.c): --races is off without them. */
 #define PY_RACES_FUNCS(X)                                                                          \

@@ -1028,6 +1028,7 @@ static struct py_method_def methods[] = {
     {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
     {"process", (void *)m_process, PY_METH_FASTCALL, NULL},
     {"sem_inits", (void *)m_sem_inits, PY_METH_FASTCALL, NULL},
+    {"hook_locks", (void *)weft_python_hook_locks, PY_METH_FASTCALL, NULL},
 };
 
 static int set_int(PyObject *d, const char *name, long long v)

@@ -1,7 +1,7 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
-# functions (now, ev, init, fold, wrap_method, thread, process, sem_inits) and
-# EV_*/OBJ_* constants.
+# functions (now, ev, init, fold, wrap_method, thread, process, sem_inits,
+# hook_locks) and EV_*/OBJ_* constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
 # locks and conditions the method uses inside are not recorded separately:
@@ -734,11 +734,19 @@ for _name in _PatchAfterImport.names:
 sys.meta_path.insert(0, _PatchAfterImport())
 
 # Locks are seen through the semaphore underneath. From 3.13.1 a Lock is a
-# PyMutex, made and taken without libc: say so once rather than record
-# nothing of them in silence.
+# PyMutex, made and taken without libc: then the lock type itself is
+# instrumented (hook_locks), and if that cannot be done, say so once rather
+# than record nothing of them in silence.
 _n = sem_inits()
 _probe = _threading.Lock()
 if sem_inits() == _n:
-    sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.Lock without a semaphore:"
-                     " Lock and RLock operations are not recorded\n" % sys.version_info[:3])
+    import _thread
+
+    _alloc = hook_locks(_thread.LockType, _thread.allocate_lock)
+    if _alloc is not None:
+        _thread.allocate_lock = _thread.allocate = _threading._allocate_lock = _alloc
+    else:
+        sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.Lock without a"
+                         " semaphore: Lock operations are not recorded\n" % sys.version_info[:3])
+    del _thread, _alloc
 del _n, _probe

@@ -28,22 +28,24 @@ expect_no_match() {
 }
 
 # find_interpreters LABEL VERSION...: fills the array `interpreters` with
-# "tag:path" entries, Debian's python3.11 first, then pyenv's VERSIONs (from
-# $pyroot, which it sets); a version that is not installed is skipped by name
-# ("LABELpython V").
+# "tag:path" entries, Debian's python3.11 first, then every installed pyenv
+# release of each VERSION (3.13.0 and 3.13.5 differ: from 3.13.1 a Lock is a
+# PyMutex) from $pyroot, which it sets; a VERSION with no release installed
+# is skipped by name ("LABELpython V").
 find_interpreters() {
-	local label=$1 v exe
+	local label=$1 v exe found exe_version
 	shift
 	interpreters=()
 	[ -x /usr/bin/python3.11 ] && interpreters+=("debian-3.11:/usr/bin/python3.11")
 	pyroot=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
 	for v in "$@"; do
-		exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | sort -V | tail -1)
-		if [ -n "$exe" ]; then
-			interpreters+=("pyenv-$v:$exe")
-		else
-			skip "${label}python $v" "no pyenv CPython $v installed on this machine"
-		fi
+		found=
+		for exe in $(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | sort -V); do
+			found=1
+			exe_version=${exe#"$pyroot"/versions/}
+			interpreters+=("pyenv-${exe_version%%/*}:$exe")
+		done
+		[ -n "$found" ] || skip "${label}python $v" "no pyenv CPython $v installed on this machine"
 	done
 }
 
