@@ -65,6 +65,30 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	expect_eq "$tag: wrapped methods: queue events (Sub marked 1)" "$(wm "e.kind LIKE 'queue.%'")" "0/queue.put/1 0/queue.put/2 0/queue.get/1 0/queue.get/0 1/queue.put/1 1/queue.get/0"
 	expect_eq "$tag: wrapped methods: condition events" "$(wm "o.kind='py.condition'")" "0/cond.wait/110 0/cond.signal/2 0/cond.signal/1 0/cond.broadcast/0"
 	expect_eq "$tag: wrapped methods: the Lock afterwards" "$(wm "o.kind='py.lock' AND e.kind LIKE 'lock.%'")" "0/lock.acquire/0 0/lock.release/0"
+	# A Lock found taken. From 3.13.1 a Lock is a PyMutex, recorded through
+	# weft's methods on its type; before, through its semaphore, where
+	# CPython's first non-blocking try shows as one more lock.fail (EAGAIN).
+	timeout 60 "$py" "$PY_TESTS/lock_contention.py" >"$WORK/plain" 2>&1
+	timeout 60 "$WEFT" run -o "lc-$tag.db" -- "$py" "$PY_TESTS/lock_contention.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: Lock contention: output as without weft" "$(cat "$WORK/out")" "$(cat "$WORK/plain")"
+	expect_eq "$tag: Lock contention: no warning" "$(cat "$WORK/err")" ""
+	lc() { sql "lc-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT t.name || '/' || e.kind || '/' || e.arg AS x FROM events e JOIN threads t USING(tid) JOIN objects o USING(object_id) WHERE o.name = '$1' ORDER BY e.id)"; }
+	if [ "$("$py" -c 'import sys; print(int(sys.version_info >= (3, 13, 1)))')" = 1 ]; then
+		try_first="" try_first_timed=""
+	else
+		try_first="MainThread/lock.fail/11 " try_first_timed="MainThread/lock.fail/11 "
+	fi
+	expect_eq "$tag: Lock contention: events in order" "$(lc 'Lock lock_contention.py:8')" \
+		"holder/lock.acquire/0 MainThread/lock.fail/11 MainThread/lock.fail/11 ${try_first_timed}MainThread/lock.wait/0 MainThread/lock.fail/110 ${try_first}MainThread/lock.wait/0 holder/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
+	expect_eq "$tag: Lock contention: the timeout and the blocked acquire waited" "$(sql "lc-$tag.db" "SELECT group_concat(w, ' ') FROM (SELECT e.kind || ':' || (e.wait_ns >= 15000000) AS w FROM events e JOIN objects o USING(object_id) WHERE o.name = 'Lock lock_contention.py:8' AND e.wait_ns > 0 ORDER BY e.id)")" "lock.fail:1 lock.acquire:1"
+	expect_eq "$tag: Lock contention: _thread.allocate_lock() named, freed" "$(lc 'Lock lock_contention.py:32')" "MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
+	if [ -z "$try_first" ]; then
+		# PyMutex Locks: lock.wait precedes blocking, so a deadlock is found (test_deadlock runs the semaphore path).
+		timeout 60 "$WEFT" run -o "dl-$tag.db" -- "$py" "$PY_TESTS/deadlock.py" >/dev/null 2>&1
+		expect_eq "$tag: PyMutex Lock deadlock: stopped, both Locks named" "$?/$(sql "dl-$tag.db" "SELECT group_concat(object_name) FROM (SELECT DISTINCT i.object_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" \
+			"143/Lock deadlock.py:5,Lock deadlock.py:6"
+	fi
+	expect_eq "$tag: Lock contention: no runtime-internal semaphores" "$(sql "lc-$tag.db" "SELECT count(*) FROM objects WHERE kind LIKE 'py.%' AND name NOT IN ('Lock lock_contention.py:8', 'Lock lock_contention.py:32') AND name NOT LIKE 'Event %' AND name NOT LIKE 'Lock of Condition %'")" 0
 	# os.fork(): the child names its Python frames, and shows only the program's lock.
 	timeout 60 "$WEFT" run -o "fk-$tag.db" -- "$py" "$PY_TESTS/fork_child_stacks.py" >/dev/null 2>&1
 	expect_eq "$tag: fork child: lock events per process, with their function" "$(sql "fk-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '/' || o.name || '/' || f.function || ':' || f.line AS x FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' ORDER BY e.pid, e.id)")" \
