@@ -126,7 +126,8 @@ static PyObject *traced_acquire(PyObject *self, PyObject *args, PyObject *kwds)
 	return r;
 }
 
-/* release(), release_lock() and __exit__(*exc_info): a release of an unlocked lock is only its error. */
+/* release(), release_lock() and __exit__(*exc_info): a release of an unlocked lock is only its
+ * error. */
 static PyObject *traced_release(PyObject *self, PyObject *arg)
 {
 	if (weft_pysem_has(self) && mutex_locked(self)) {
@@ -235,10 +236,10 @@ static int find_originals(PyObject *dict)
 		if (*orig && *orig != def->ml_meth)
 			return -1;
 		*orig = def->ml_meth;
-		methods[i].def = (struct py_method_def){
-		    methods[i].name,
-		    methods[i].acquire ? (void *)traced_acquire : (void *)traced_release,
-		    methods[i].flags, def->ml_doc};
+		methods[i].def = (struct py_method_def){methods[i].name,
+							methods[i].acquire ? (void *)traced_acquire
+									   : (void *)traced_release,
+							methods[i].flags, def->ml_doc};
 	}
 	return 0;
 }
