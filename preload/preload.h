@@ -205,6 +205,9 @@ static inline int weft_in_pyrt(const void *p)
 	return WEFT_UNLIKELY((uintptr_t)p - weft_pyrt_lo < weft_pyrt_len);
 }
 
+/* [lo, lo+len) is the interpreter's code (the executable or libpython), 0 when unknown. */
+extern uintptr_t weft_pytext_lo, weft_pytext_len;
+
 /* GIL machinery: each calls the real function and records GIL events. */
 int weft_gil_mutex_lock(pthread_mutex_t *m);
 int weft_gil_mutex_unlock(pthread_mutex_t *m);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 uintptr_t weft_pyrt_lo, weft_pyrt_len;
+uintptr_t weft_pytext_lo, weft_pytext_len;
 
 /* ---- the C API, looked up at run time ------------------------------------ */
 
@@ -1212,6 +1213,28 @@ static int audit_hook(const char *event, PyObject *args, void *data)
 
 /* ---- start-up ---------------------------------------------------------------------- */
 
+static int text_of(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	uintptr_t fn = (uintptr_t)data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && fn - lo < ph->p_memsz) {
+			weft_pytext_lo = lo;
+			weft_pytext_len = ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The executable segment holding fn: the interpreter's code (see weft_pytext_lo). */
+static void find_interpreter_text(void *fn)
+{
+	dl_iterate_phdr(text_of, fn);
+}
+
 void weft_python_init(void)
 {
 	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -1272,6 +1295,7 @@ void weft_python_init(void)
 		return;
 	weft_pyrt_lo = (uintptr_t)rt;
 	weft_pyrt_len = sym->st_size;
+	find_interpreter_text((void *)py.PyEval_GetFrame);
 	py_ok = 1;
 	const char *rc = getenv("WEFT_RACES");
 	if (rc)

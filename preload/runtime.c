@@ -416,6 +416,14 @@ static void record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, 
 		npy = weft_python_stack(pcs, WEFT_MAX_FRAMES / 2);
 		t->internal--;
 	}
+	/*
+	 * Below a Python frame, a call site inside the interpreter itself is
+	 * always one of a few CPython functions (PyThread_acquire_lock_timed):
+	 * the Python line is the call site, and the word is saved. A C
+	 * extension's call site stays.
+	 */
+	if (npy && caller && (uintptr_t)caller - weft_pytext_lo < weft_pytext_len)
+		caller = NULL;
 	if (weft_stacks == WEFT_STACKS_CALLER && caller) {
 		pcs[npy] = caller;
 		nframes = npy + 1;
