@@ -507,13 +507,24 @@ static int owned_kind(int kind)
 	       kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK;
 }
 
+/*
+ * Whether o's holder and waiters are kept. An object still provisional
+ * (seen in use before its init record, which another thread's ring may
+ * deliver later) is kept too: its init may make it a Lock, and by then its
+ * holder is long known. deadlock_check looks only at owned kinds.
+ */
+static int lock_state_kept(const struct obj_rec *o)
+{
+	return o && (owned_kind(o->kind) || o->provisional);
+}
+
 /* Keeps who holds and who waits for what, from each thread's own ordered events. */
 static void track_lock_state(struct thr *t, int kind, int64_t arg, int64_t ts, int64_t stack)
 {
 	struct obj_rec *o = last_obj;
 	switch (kind) {
 	case WEFT_EV_LOCK_WAIT:
-		if (o && owned_kind(o->kind)) {
+		if (lock_state_kept(o)) {
 			t->wait_obj = (uint32_t)(o - W.objs) + 1;
 			t->wait_ts = ts;
 			t->wait_stack = stack;
@@ -522,7 +533,7 @@ static void track_lock_state(struct thr *t, int kind, int64_t arg, int64_t ts, i
 	case WEFT_EV_LOCK_ACQUIRE:
 		t->wait_obj = 0;
 		/* A read hold of an rwlock has no single owner. */
-		if (o && owned_kind(o->kind) && !(o->kind == WEFT_OBJ_RWLOCK && arg == 0)) {
+		if (lock_state_kept(o) && !(o->kind == WEFT_OBJ_RWLOCK && arg == 0)) {
 			if (o->hold_count && o->holder == t->tid)
 				o->hold_count++;
 			else {
@@ -535,7 +546,10 @@ static void track_lock_state(struct thr *t, int kind, int64_t arg, int64_t ts, i
 		if (o && o->holder == t->tid && o->hold_count > 0 && --o->hold_count == 0)
 			o->holder = 0;
 		/* A Python Lock may be released by any thread: it is free now, whoever held it. */
-		else if (o && o->kind == WEFT_OBJ_PY_LOCK && o->holder != t->tid) {
+		else if (o &&
+			 (o->kind == WEFT_OBJ_PY_LOCK ||
+			  (o->provisional && o->kind == WEFT_OBJ_SEMAPHORE)) &&
+			 o->holder != t->tid) {
 			o->holder = 0;
 			o->hold_count = 0;
 		}
@@ -586,7 +600,7 @@ static void deadlock_check(struct collect *c)
 		struct thr *cyc[64];
 		int n = 0;
 		struct thr *t = start;
-		while (t && t->wait_obj && n < 64) {
+		while (t && t->wait_obj && owned_kind(W.objs[t->wait_obj - 1].kind) && n < 64) {
 			int seen = 0;
 			for (int k = 0; k < n; k++)
 				seen |= cyc[k] == t;
