@@ -70,7 +70,8 @@ struct py_method_def {
 	X(PyObject *, PyDescr_NewMethod, (PyObject *, struct py_method_def *))                     \
 	X(void, PyType_Modified, (PyObject *))                                                     \
 	X(PyObject *, PyTuple_New, (py_ssize_t))                                                   \
-	X(int, PyObject_IsTrue, (PyObject *))
+	X(int, PyObject_IsTrue, (PyObject *))                                                      \
+	X(int, PyCode_Addr2Line, (PyObject *, int))
 
 /* Needed by the race detector only (preload/races.c): --races is off without them. */
 #define PY_RACES_FUNCS(X)                                                                          \

@@ -65,6 +65,8 @@ extern const char weft_python_boot[]; /* preload/python_boot.c */
 
 /* ---- records -------------------------------------------------------------- */
 
+static void warn_line(const char *msg);
+
 static void meta(const char *key, const char *value)
 {
 	char buf[256];
@@ -410,7 +412,7 @@ static uint32_t code_id(PyObject *code)
  * Only the main interpreter is instrumented: subinterpreters have their own
  * objects, modules and (3.12+) GIL, which the bootstrap never saw.
  */
-static int in_main_interpreter(void)
+static void *main_tstate(void)
 {
 	/*
 	 * PyGILState_Check() answers "yes" to everyone once a subinterpreter
@@ -421,17 +423,22 @@ static int in_main_interpreter(void)
 	 * main-interpreter state it last saw and asks only about new ones.
 	 */
 	if (!py.Py_IsInitialized())
-		return 0;
+		return NULL;
 	void *ts = py.current_tstate();
 	if (!ts || ts != py.PyGILState_GetThisThreadState())
-		return 0;
+		return NULL;
 	struct weft_tls *t = &weft_tls;
 	if (ts == t->py_main_ts)
-		return 1;
+		return ts;
 	if (py.PyThreadState_GetInterpreter(ts) != py.PyInterpreterState_Main())
-		return 0;
+		return NULL;
 	t->py_main_ts = ts;
-	return 1;
+	return ts;
+}
+
+static int in_main_interpreter(void)
+{
+	return main_tstate() != NULL;
 }
 
 /*
@@ -455,10 +462,9 @@ struct weft_py_line {
  * loop costs one probe of a small per-thread table. Returns the id, 0 for
  * a code that could not get one.
  */
-static uint32_t frame_position(PyObject *code, PyObject *f, int *line)
+static uint32_t frame_position(PyObject *code, int lasti, PyObject *f, int *line)
 {
 	struct weft_tls *t = &weft_tls;
-	int lasti = py.PyFrame_GetLasti ? py.PyFrame_GetLasti(f) : -1;
 	struct weft_py_line *e = NULL;
 	if (lasti >= 0) {
 		if (WEFT_UNLIKELY(!t->py_lines))
@@ -478,7 +484,7 @@ static uint32_t frame_position(PyObject *code, PyObject *f, int *line)
 	uint32_t id = code_id(code);
 	if (!id)
 		return 0;
-	*line = py.PyFrame_GetLineNumber(f);
+	*line = f ? py.PyFrame_GetLineNumber(f) : py.PyCode_Addr2Line(code, lasti < 0 ? 0 : lasti);
 	if (e) {
 		e->code = code;
 		e->lasti = lasti;
@@ -488,10 +494,162 @@ static uint32_t frame_position(PyObject *code, PyObject *f, int *line)
 	return id;
 }
 
+/*
+ * Reading the innermost frames straight from the interpreter's structures
+ * (caller stacks, the common case): the frame API costs five calls and a
+ * reference count per event, a third of what a Python lock event costs.
+ * Offsets per minor version, from that version's headers (3.10.13,
+ * 3.11.2, 3.11.7, 3.12.1, 3.13.0, 3.13.5 checked; CPython keeps these
+ * structs within a minor series). 3.10 links frame objects, 3.11+
+ * interpreter frames. The first DIRECT_CHECKS reads in a process are also
+ * made through the API and compared: one difference and the API is used
+ * from then on. Not used in debug builds (other object layouts).
+ */
+struct frame_layout {
+	int16_t ts_frame;	   /* tstate -> frame (3.10, 3.13) or cframe (3.11, 3.12) */
+	int16_t cframe_current;	   /* cframe -> current_frame; -1: no cframe */
+	int16_t f_code, f_back;	   /* frame -> code object, calling frame */
+	int16_t f_instr;	   /* 3.10: int f_lasti (code units); 3.11+: instruction pointer */
+	int16_t f_owner;	   /* char owner; -1: none (3.10) */
+	int16_t co_code, co_first; /* code -> first code unit, int _co_firsttraceable */
+	int8_t cstack_owner;	   /* owner of the C-stack shim frames (3.12+), else -1 */
+};
+static const struct frame_layout frame_layouts[4] = {
+    {24, -1, 32, 24, 96, -1, 0, 0, -1},	   /* 3.10 */
+    {56, 8, 32, 48, 56, 69, 184, 168, -1}, /* 3.11 */
+    {56, 0, 0, 8, 56, 70, 192, 176, 3},	   /* 3.12 */
+    {72, -1, 0, 8, 56, 70, 200, 184, 3},   /* 3.13 */
+};
+#define OWNED_BY_GENERATOR 1
+#define DIRECT_CHECKS 64
+static const struct frame_layout *layout; /* NULL: the API only */
+static struct frame_layout skewed;	  /* WEFT_TEST_FRAME_SKEW: a wrong one, for the tests */
+static PyObject *code_type;
+static int direct_checks_left = DIRECT_CHECKS;
+
+#define AT(p, off, type) (*(type *)((char *)(p) + (off)))
+
+static void choose_frame_layout(int minor)
+{
+	code_type = dlsym(RTLD_DEFAULT, "PyCode_Type");
+	if (!code_type || !py.PyCode_Addr2Line || dlsym(RTLD_DEFAULT, "_Py_NegativeRefcount") ||
+	    getenv("WEFT_TEST_FRAME_API"))
+		return;
+	layout = &frame_layouts[minor - 10];
+	if (getenv("WEFT_TEST_FRAME_SKEW")) {
+		skewed = *layout;
+		skewed.f_code += 8; /* still a pointer field: the checks must catch it */
+		layout = &skewed;
+	}
+}
+
+/*
+ * The innermost frame of the program's own code (not weft's bootstrap,
+ * not threading.py or queue.py) as a Python frame word, read from the
+ * structures; ts is this thread's state and it holds the GIL. 1 or 0.
+ */
+static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int *lasti_out)
+{
+	const struct frame_layout *L = layout;
+	void *f = AT(ts, L->ts_frame, void *);
+	if (L->cframe_current >= 0 && f)
+		f = AT(f, L->cframe_current, void *);
+	for (int depth = 0; f && depth < 256; depth++, f = AT(f, L->f_back, void *)) {
+		int owner = L->f_owner >= 0 ? AT(f, L->f_owner, unsigned char) : 0;
+		if (owner == L->cstack_owner)
+			continue;
+		PyObject *code = AT(f, L->f_code, PyObject *);
+		if (!code || AT(code, sizeof(void *), PyObject *) != code_type)
+			continue;
+		int lasti;
+		if (L->f_owner < 0) {
+			lasti = AT(f, L->f_instr, int) * 2;
+		} else {
+			const char *start = (const char *)code + L->co_code;
+			const char *instr = AT(f, L->f_instr, const char *);
+			/* Not started yet (PyEval_GetFrame skips these too). */
+			if (owner != OWNED_BY_GENERATOR &&
+			    instr < start + 2 * AT(code, L->co_first, int))
+				continue;
+			lasti = (int)(instr - start);
+		}
+		int line = 0;
+		uint32_t id = frame_position(code, lasti, NULL, &line);
+		if (id && code_ours[id] == 0) {
+			define_code(id, code);
+			pcs[0] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
+			*code_out = code;
+			*lasti_out = lasti;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The check of a direct read: the same frame found through the API, with
+ * its line worked out by the API (not from the cache the direct read
+ * filled).
+ */
+static int direct_read_agrees(int n, PyObject *code, int lasti)
+{
+	PyObject *f = py.PyEval_GetFrame();
+	if (f)
+		py.Py_IncRef(f);
+	int agrees = 0;
+	while (f) {
+		PyObject *c = py.PyFrame_GetCode(f);
+		uint32_t id = c ? code_id(c) : 0;
+		if (id && code_ours[id] == 0) {
+			agrees = n == 1 && c == code &&
+				 py.PyFrame_GetLineNumber(f) ==
+				     py.PyCode_Addr2Line(code, lasti < 0 ? 0 : lasti);
+			py.Py_DecRef(c);
+			break;
+		}
+		if (c)
+			py.Py_DecRef(c);
+		PyObject *back = py.PyFrame_GetBack(f);
+		py.Py_DecRef(f);
+		f = back;
+	}
+	if (f)
+		py.Py_DecRef(f);
+	else
+		agrees = n == 0;
+	return agrees;
+}
+
+static int python_stack_api(void **pcs, int max, int full);
+
 static int python_stack(void **pcs, int max, int full)
 {
-	if (!py_booted || !in_main_interpreter())
+	if (!py_booted)
 		return 0;
+	void *ts = main_tstate();
+	if (!ts)
+		return 0;
+	if (!full && layout && max > 0) {
+		PyObject *code = NULL;
+		int lasti = 0;
+		int n = innermost_frame_direct(ts, pcs, &code, &lasti);
+		if (WEFT_LIKELY(!direct_checks_left))
+			return n;
+		/* Still being checked (with the GIL: no other thread counts). */
+		if (direct_read_agrees(n, code, lasti)) {
+			direct_checks_left--;
+			return n;
+		}
+		layout = NULL;
+		warn_line(
+		    "weft: warning: this interpreter's frames are not laid out as weft expects;"
+		    " Python stacks are read through the C API (slower)\n");
+	}
+	return python_stack_api(pcs, max, full);
+}
+
+static int python_stack_api(void **pcs, int max, int full)
+{
 	/*
 	 * The current frame is borrowed: it lives while it runs. Walking
 	 * further (full stacks) takes references, as PyFrame_GetBack gives.
@@ -504,7 +662,8 @@ static int python_stack(void **pcs, int max, int full)
 		PyObject *code = py.PyFrame_GetCode(f);
 		if (code) {
 			int line = 0;
-			uint32_t id = frame_position(code, f, &line);
+			int lasti = py.PyFrame_GetLasti ? py.PyFrame_GetLasti(f) : -1;
+			uint32_t id = frame_position(code, lasti, f, &line);
 			/*
 			 * The bootstrap's wrappers never show; threading.py and
 			 * queue.py frames only in full stacks, so a caller stack
@@ -1140,6 +1299,7 @@ static void boot(void)
 	if (!r)
 		goto fail;
 	py.Py_DecRef(r);
+	meta("python.frames", layout ? "direct" : "api");
 	if (races_config) {
 		races_main = py.PyDict_GetItemString(g, "_races_main");
 		if (races_main)
@@ -1295,6 +1455,7 @@ void weft_python_init(void)
 		return;
 	weft_pyrt_lo = (uintptr_t)rt;
 	weft_pyrt_len = sym->st_size;
+	choose_frame_layout(minor);
 	find_interpreter_text((void *)py.PyEval_GetFrame);
 	py_ok = 1;
 	const char *rc = getenv("WEFT_RACES");

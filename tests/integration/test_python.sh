@@ -65,6 +65,12 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	expect_eq "$tag: wrapped methods: queue events (Sub marked 1)" "$(wm "e.kind LIKE 'queue.%'")" "0/queue.put/1 0/queue.put/2 0/queue.get/1 0/queue.get/0 1/queue.put/1 1/queue.get/0"
 	expect_eq "$tag: wrapped methods: condition events" "$(wm "o.kind='py.condition'")" "0/cond.wait/110 0/cond.signal/2 0/cond.signal/1 0/cond.broadcast/0"
 	expect_eq "$tag: wrapped methods: the Lock afterwards" "$(wm "o.kind='py.lock' AND e.kind LIKE 'lock.%'")" "0/lock.acquire/0 0/lock.release/0"
+	# Caller stacks read from the interpreter's frames directly, checked against the C API.
+	expect_eq "$tag: frames read directly" "$(sql "$db" "SELECT value FROM meta WHERE key='python.frames'")" direct
+	WEFT_TEST_FRAME_SKEW=1 timeout 120 "$WEFT" run -o "sk-$tag.db" -- "$py" "$PY_TESTS/sync_objects.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: a frame layout that disagrees: one warning" "$(grep -c "frames are not laid out as weft expects" "$WORK/err")/$(grep -c . "$WORK/err")" 1/1
+	expect_eq "$tag: a frame layout that disagrees: the API's stacks" "$(sql "sk-$tag.db" "SELECT group_concat(site, ',') FROM (SELECT DISTINCT f.function || ':' || f.line AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('queue.put', 'lock.acquire') AND f.lang = 'python' ORDER BY 1)")" \
+		"$(sql "$db" "SELECT group_concat(site, ',') FROM (SELECT DISTINCT f.function || ':' || f.line AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('queue.put', 'lock.acquire') AND f.lang = 'python' ORDER BY 1)")"
 	# A Lock found taken. From 3.13.1 a Lock is a PyMutex, recorded through
 	# weft's methods on its type; before, through its semaphore, where
 	# CPython's first non-blocking try shows as one more lock.fail (EAGAIN).
