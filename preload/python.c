@@ -25,6 +25,7 @@
 #include "preload/pyapi.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <link.h>
 #include <stdlib.h>
@@ -433,6 +434,7 @@ static void *main_tstate(void)
 	if (py.PyThreadState_GetInterpreter(ts) != py.PyInterpreterState_Main())
 		return NULL;
 	t->py_main_ts = ts;
+	t->py_self = (unsigned long)pthread_self();
 	return ts;
 }
 
@@ -506,6 +508,7 @@ static uint32_t frame_position(PyObject *code, int lasti, PyObject *f, int *line
  * from then on. Not used in debug builds (other object layouts).
  */
 struct frame_layout {
+	int16_t ts_thread_id;	   /* tstate -> unsigned long thread_id (pthread_self) */
 	int16_t ts_frame;	   /* tstate -> frame (3.10, 3.13) or cframe (3.11, 3.12) */
 	int16_t cframe_current;	   /* cframe -> current_frame; -1: no cframe */
 	int16_t f_code, f_back;	   /* frame -> code object, calling frame */
@@ -515,10 +518,10 @@ struct frame_layout {
 	int8_t cstack_owner;	   /* owner of the C-stack shim frames (3.12+), else -1 */
 };
 static const struct frame_layout frame_layouts[4] = {
-    {24, -1, 32, 24, 96, -1, 0, 0, -1},	   /* 3.10 */
-    {56, 8, 32, 48, 56, 69, 184, 168, -1}, /* 3.11 */
-    {56, 0, 0, 8, 56, 70, 192, 176, 3},	   /* 3.12 */
-    {72, -1, 0, 8, 56, 70, 200, 184, 3},   /* 3.13 */
+    {176, 24, -1, 32, 24, 96, -1, 0, 0, -1},	/* 3.10 */
+    {152, 56, 8, 32, 48, 56, 69, 184, 168, -1}, /* 3.11 */
+    {136, 56, 0, 0, 8, 56, 70, 192, 176, 3},	/* 3.12 */
+    {152, 72, -1, 0, 8, 56, 70, 200, 184, 3},	/* 3.13 */
 };
 #define OWNED_BY_GENERATOR 1
 #define DIRECT_CHECKS 64
@@ -626,7 +629,16 @@ static int python_stack(void **pcs, int max, int full)
 {
 	if (!py_booted)
 		return 0;
-	void *ts = main_tstate();
+	/*
+	 * The current state is the one this thread was last seen to own and
+	 * it names this thread: this thread holds the GIL with it (in 3.10
+	 * and 3.11 the current state is the GIL holder's). Two loads instead
+	 * of three calls; anything else asks main_tstate.
+	 */
+	void *ts = layout ? py.current_tstate() : NULL;
+	if (!ts || ts != weft_tls.py_main_ts ||
+	    AT(ts, layout->ts_thread_id, unsigned long) != weft_tls.py_self)
+		ts = main_tstate();
 	if (!ts)
 		return 0;
 	if (!full && layout && max > 0) {
