@@ -123,25 +123,26 @@ void weft_real_resolve(void);
 
 /* Per-thread recorder state. initial-exec TLS: reading it never allocates. */
 struct weft_tls {
-	int guard;		       /* inside the recorder: nested hooks pass through */
-	int internal;		       /* the recorder is calling out (libunwind, Python API):
-					  nested hooks are ours, not the program's */
-	int tid;		       /* cached gettid() */
-	int exit_recorded;	       /* thread.exit already written */
-	int dead;		       /* this thread's slot was retired */
-	struct weft_slot *slot;	       /* owned ring, or NULL */
-	uint64_t *ring;		       /* slot's word array */
-	uint64_t head;		       /* producer position (mirrors slot->head) */
-	uint64_t tail_cache;	       /* last tail seen; reloaded only when full */
-	uint64_t populated;	       /* mirrors slot->populated */
-	uint64_t last_ts;	       /* raw ts of the ring's previous record (WEFT_RF_TS) */
-	uint64_t last_obj;	       /* the ring's last nonzero object (WEFT_RF_SAMEOBJ) */
-	int have_ts;		       /* last_ts is valid: a record was written since the claim */
-	int fold;		       /* inside an instrumented Python sync method: its
-					  internal lock traffic is folded into one event */
-	int gil_phase;		       /* where this thread is in take_gil/drop_gil */
-	uint64_t gil_t0;	       /* when the current take_gil began */
-	uint8_t *py_defined;	       /* bitmap: code ids already defined in this ring */
+	int guard;		/* inside the recorder: nested hooks pass through */
+	int internal;		/* the recorder is calling out (libunwind, Python API):
+				   nested hooks are ours, not the program's */
+	int tid;		/* cached gettid() */
+	int exit_recorded;	/* thread.exit already written */
+	int dead;		/* this thread's slot was retired */
+	struct weft_slot *slot; /* owned ring, or NULL */
+	uint64_t *ring;		/* slot's word array */
+	uint64_t head;		/* producer position (mirrors slot->head) */
+	uint64_t tail_cache;	/* last tail seen; reloaded only when full */
+	uint64_t populated;	/* mirrors slot->populated */
+	uint64_t last_ts;	/* raw ts of the ring's previous record (WEFT_RF_TS) */
+	uint64_t last_obj;	/* the ring's last nonzero object (WEFT_RF_SAMEOBJ) */
+	uint64_t last_frame;	/* the ring's last one-word stack, 0: none (WEFT_RF_SAMEFRAME) */
+	int have_ts;		/* last_ts is valid: a record was written since the claim */
+	int fold;		/* inside an instrumented Python sync method: its
+				   internal lock traffic is folded into one event */
+	int gil_phase;		/* where this thread is in take_gil/drop_gil */
+	uint64_t gil_t0;	/* when the current take_gil began */
+	uint8_t *py_defined;	/* bitmap: code ids already defined in this ring */
 	struct weft_py_line *py_lines; /* (code id, instruction offset) -> line cache */
 	const void *last_sem;	       /* the traced semaphore this thread acquired last */
 	void *py_main_ts;	       /* this thread's main-interpreter state, last seen */

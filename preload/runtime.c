@@ -249,6 +249,7 @@ static int try_claim(struct weft_chunk *c, struct weft_tls *t)
 		/* A fresh ring's first record carries its ts and object in full. */
 		t->have_ts = 0;
 		t->last_obj = 0;
+		t->last_frame = 0;
 		return 1;
 	}
 	return 0;
@@ -461,7 +462,14 @@ write:
 		flags |= WEFT_RF_WAIT;
 	if (arg)
 		flags |= WEFT_RF_ARG;
-	uint32_t n = weft_rec_words(flags, (uint8_t)nframes, payload_len);
+	/* The same one-word stack as the ring's last: the header says so. */
+	uint64_t frame = nframes == 1 ? (uint64_t)(uintptr_t)pcs[first] : 0;
+	int written_frames = nframes;
+	if (frame && frame == t->last_frame) {
+		flags |= WEFT_RF_SAMEFRAME;
+		written_frames = 0;
+	}
+	uint32_t n = weft_rec_words(flags, (uint8_t)written_frames, payload_len);
 	if (WEFT_UNLIKELY(t->head + n - t->tail_cache > WEFT_RING_WORDS) &&
 	    wait_for_space(t, n) < 0) {
 		switch_off();
@@ -478,7 +486,7 @@ write:
 	 * about to write so the store does not stall on fetching them.
 	 */
 	__builtin_prefetch(&ring[(h + 64) & mask], 1, 0);
-	struct weft_rec_header hdr = {kind, objkind, (uint8_t)nframes, flags, (uint32_t)tsd};
+	struct weft_rec_header hdr = {kind, objkind, (uint8_t)written_frames, flags, (uint32_t)tsd};
 	uint64_t w0;
 	memcpy(&w0, &hdr, 8);
 	ring[h++ & mask] = w0;
@@ -490,7 +498,7 @@ write:
 		ring[h++ & mask] = wait;
 	if (arg)
 		ring[h++ & mask] = (uint64_t)arg;
-	for (int i = 0; i < nframes; i++)
+	for (int i = 0; i < written_frames; i++)
 		ring[h++ & mask] = (uint64_t)(uintptr_t)pcs[first + i];
 	if (payload_len) {
 		ring[h++ & mask] = payload_len;
@@ -505,6 +513,8 @@ write:
 	t->have_ts = 1;
 	if (o)
 		t->last_obj = o;
+	if (frame)
+		t->last_frame = frame;
 	t->head = h;
 	__atomic_store_n(&t->slot->head, h, __ATOMIC_RELEASE);
 out:

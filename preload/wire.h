@@ -173,9 +173,13 @@ enum weft_object_kind {
  * the recorder's main cost: so the common case is short. Without WEFT_RF_TS
  * the timestamp is the previous record's (of the same ring) plus tsd;
  * without WEFT_RF_OBJ the object is the last nonzero object of the ring
- * with WEFT_RF_SAMEOBJ, else 0; absent wait and arg are 0. The first record
+ * with WEFT_RF_SAMEOBJ, else 0; absent wait and arg are 0. With
+ * WEFT_RF_SAMEFRAME the stack is one word, the word of the ring's last
+ * record whose stack was one word (a lock and its release on one Python
+ * line, a loop's repeated call: the record is its header alone). The first record
  * after a thread claims a ring depends on no earlier one (it carries its ts,
- * and its object unless that is 0), so a reader keeps this state per slot.
+ * its object unless that is 0, and its stack), so a reader keeps this state
+ * per slot.
  * An uncontended lock/unlock pair with --stacks caller takes 5 words
  * (header+obj+pc, header+pc) instead of 12.
  */
@@ -187,13 +191,14 @@ struct weft_rec_header {
 	uint32_t tsd;	 /* raw clock units since the previous record, without WEFT_RF_TS */
 };
 
-#define WEFT_RF_TS 0x01	     /* a full raw timestamp word follows */
-#define WEFT_RF_OBJ 0x02     /* an object address word follows */
-#define WEFT_RF_SAMEOBJ 0x04 /* the object is the ring's last nonzero object */
-#define WEFT_RF_WAIT 0x08    /* a wait word follows (raw clock units spent blocked) */
-#define WEFT_RF_ARG 0x10     /* an arg word follows (kind-specific) */
-#define WEFT_RF_PAYLOAD 0x20 /* a payload length word and the payload follow the frames */
-#define WEFT_RF_KNOWN 0x3f
+#define WEFT_RF_TS 0x01	       /* a full raw timestamp word follows */
+#define WEFT_RF_OBJ 0x02       /* an object address word follows */
+#define WEFT_RF_SAMEOBJ 0x04   /* the object is the ring's last nonzero object */
+#define WEFT_RF_WAIT 0x08      /* a wait word follows (raw clock units spent blocked) */
+#define WEFT_RF_ARG 0x10       /* an arg word follows (kind-specific) */
+#define WEFT_RF_PAYLOAD 0x20   /* a payload length word and the payload follow the frames */
+#define WEFT_RF_SAMEFRAME 0x40 /* one stack word, the ring's last one-word stack (nframes 0) */
+#define WEFT_RF_KNOWN 0x7f
 
 /* Words of a record with these flags, frames and payload bytes. */
 static inline uint32_t weft_rec_words(uint8_t flags, uint8_t nframes, uint32_t payload_len)

@@ -988,7 +988,8 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 			plen = w[pos + fixed + h.nframes];
 		uint64_t n = weft_rec_words(h.flags, h.nframes, (uint32_t)plen);
 		if (h.kind == 0 || h.nframes > WEFT_MAX_FRAMES + 8 || (h.flags & ~WEFT_RF_KNOWN) ||
-		    plen > 4096 || pos + n > sg->nwords) {
+		    ((h.flags & WEFT_RF_SAMEFRAME) && (h.nframes || !rs->frame)) || plen > 4096 ||
+		    pos + n > sg->nwords) {
 			/* The program scribbled over its own ring: say so, drop the rest. */
 			weft_warn("pid %d tid %d: corrupt trace buffer, %llu words skipped",
 				  sg->img->pid, sg->tid, (unsigned long long)(sg->nwords - pos));
@@ -1020,6 +1021,12 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		r.obj = obj;
 		r.arg = arg;
 		r.frames = &w[q];
+		if (h.flags & WEFT_RF_SAMEFRAME) {
+			r.frames = &rs->frame;
+			r.nframes = 1;
+		} else if (h.nframes == 1) {
+			rs->frame = w[q];
+		}
 		r.payload = (const char *)&w[q + h.nframes + 1];
 		r.payload_len = (uint32_t)plen;
 		handle_rec(c, &r);
