@@ -394,7 +394,8 @@ static int timed_sem_wait(sem_t *s, clockid_t clk, const struct timespec *abs, i
 	if (rc < 0 && errno == EAGAIN) {
 		errno = saved;
 		uint64_t t0 = weft_now();
-		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0, 0, caller, NULL, 0);
+		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0, WEFT_WAIT_TIMED,
+			    caller, NULL, 0);
 		rc = clocked ? REAL(sem_clockwait)(s, clk, abs) : REAL(sem_timedwait)(s, abs);
 		ts = weft_now();
 		wait = ts - t0;
@@ -429,6 +430,36 @@ WEFT_HOOK int sem_post(sem_t *s)
 	return REAL(sem_post)(s);
 }
 
+/*
+ * Whether p lies in the calling thread's stack, above this frame (in a
+ * caller's frame). The bounds are asked once per thread; without them, a
+ * few pages above this frame count.
+ */
+static int on_own_stack(const void *p)
+{
+	struct weft_tls *t = &weft_tls;
+	uintptr_t a = (uintptr_t)p, here = (uintptr_t)__builtin_frame_address(0);
+	if (!t->stack_hi) {
+		pthread_attr_t attr;
+		void *lo = NULL;
+		size_t size = 0;
+		t->guard = 1;
+		t->internal++;
+		if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+			if (pthread_attr_getstack(&attr, &lo, &size) == 0 && size)
+				t->stack_hi = (uintptr_t)lo + size;
+			pthread_attr_destroy(&attr);
+		}
+		t->internal--;
+		t->guard = 0;
+		if (!t->stack_hi)
+			t->stack_hi = 1; /* unknown: asked once */
+	}
+	if (t->stack_hi > 1)
+		return a > here && a < t->stack_hi;
+	return a - here < 16384;
+}
+
 WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 {
 	int rc = REAL(sem_init)(s, pshared, value);
@@ -445,7 +476,7 @@ WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 	 * 3.13's parking lot makes one per wait (on a contended PyMutex, with
 	 * the GIL held), while a Lock's or RLock's is on the heap.
 	 */
-	if ((uintptr_t)s - (uintptr_t)__builtin_frame_address(0) < 16384)
+	if (on_own_stack(s))
 		return rc;
 	/* In Python a sem_t is a threading.Lock or RLock: name it from the Python caller. */
 	char label[256];

@@ -147,6 +147,7 @@ struct weft_tls {
 	const void *last_sem;	       /* the traced semaphore this thread acquired last */
 	void *py_main_ts;	       /* this thread's main-interpreter state, last seen */
 	unsigned long py_self;	       /* pthread_self(), kept with py_main_ts */
+	uintptr_t stack_hi;	       /* top of this thread's stack, 1: unknown, 0: not asked */
 	void *races;		       /* race detector state (preload/races.c), or NULL */
 	int races_none;		       /* no thread index was left for this thread */
 	int in_races;		       /* inside the race detector: lock hooks pass through */

@@ -486,7 +486,8 @@ static uint32_t frame_position(PyObject *code, int lasti, PyObject *f, int *line
 	uint32_t id = code_id(code);
 	if (!id)
 		return 0;
-	*line = f ? py.PyFrame_GetLineNumber(f) : py.PyCode_Addr2Line(code, lasti < 0 ? 0 : lasti);
+	/* A 3.10 frame not started yet has lasti -2: Addr2Line gives co_firstlineno, as the API. */
+	*line = f ? py.PyFrame_GetLineNumber(f) : py.PyCode_Addr2Line(code, lasti);
 	if (e) {
 		e->code = code;
 		e->lasti = lasti;
@@ -605,8 +606,7 @@ static int direct_read_agrees(int n, PyObject *code, int lasti)
 		uint32_t id = c ? code_id(c) : 0;
 		if (id && code_ours[id] == 0) {
 			agrees = n == 1 && c == code &&
-				 py.PyFrame_GetLineNumber(f) ==
-				     py.PyCode_Addr2Line(code, lasti < 0 ? 0 : lasti);
+				 py.PyFrame_GetLineNumber(f) == py.PyCode_Addr2Line(code, lasti);
 			py.Py_DecRef(c);
 			break;
 		}
@@ -637,7 +637,8 @@ static int python_stack(void **pcs, int max, int full)
 	 */
 	void *ts = layout ? py.current_tstate() : NULL;
 	if (!ts || ts != weft_tls.py_main_ts ||
-	    AT(ts, layout->ts_thread_id, unsigned long) != weft_tls.py_self)
+	    AT(ts, layout->ts_thread_id, unsigned long) != weft_tls.py_self ||
+	    !py.Py_IsInitialized())
 		ts = main_tstate();
 	if (!ts)
 		return 0;

@@ -54,12 +54,26 @@ static int mutex_locked(PyObject *lock)
 	return __atomic_load_n((unsigned char *)lock + LOCK_MUTEX_OFFSET, __ATOMIC_RELAXED) & 1;
 }
 
+/* A number's truth without running user code: -1 for other types (taken as true). */
+static int plain_truth(PyObject *o)
+{
+	PyObject *type = *(PyObject **)((char *)o + OBJECT_TYPE_OFFSET);
+	if (type != py.PyBool_Type && type != py.PyLong_Type && type != py.PyFloat_Type)
+		return -1;
+	return py.PyObject_IsTrue(o);
+}
+
+enum { WAIT_BLOCKS, WAIT_NEVER, WAIT_TIMED };
+
 /*
- * Whether acquire(...) was told not to block: acquire(False), acquire(0),
- * acquire(blocking=False) or a zero timeout. Only asked about a lock that
- * is taken, so the argument parsing stays off the uncontended path.
+ * How acquire(...) waits for a taken lock: not at all (acquire(False),
+ * acquire(blocking=False), timeout=0), until a deadline (a timeout), or
+ * for ever. Only asked about a lock that is taken, so the argument parsing
+ * stays off the uncontended path; arguments of other types than bool, int
+ * and float are left to the original to judge (their __bool__ is not run
+ * twice).
  */
-static int nonblocking(PyObject *args, PyObject *kwds)
+static int wait_mode(PyObject *args, PyObject *kwds)
 {
 	PyObject *blocking = NULL, *timeout = NULL;
 	if (py.PyObject_Size(args) >= 1)
@@ -72,14 +86,21 @@ static int nonblocking(PyObject *args, PyObject *kwds)
 		if (!timeout)
 			timeout = py.PyDict_GetItemString(kwds, "timeout");
 	}
-	int r = 0;
-	if (blocking && py.PyObject_IsTrue(blocking) == 0)
-		r = 1;
-	else if (timeout && timeout != py.none && py.PyObject_IsTrue(timeout) == 0)
-		r = 1;
+	int mode = WAIT_BLOCKS;
+	if (blocking && plain_truth(blocking) == 0)
+		mode = WAIT_NEVER;
+	else if (timeout && timeout != py.none) {
+		int truth = plain_truth(timeout);
+		if (truth == 0)
+			mode = WAIT_NEVER;
+		else if (truth == 1 &&
+			 !(py.PyLong_AsLongLong(timeout) == -1 &&
+			   *(PyObject **)((char *)timeout + OBJECT_TYPE_OFFSET) == py.PyLong_Type))
+			mode = WAIT_TIMED; /* timeout=-1 is the default: no deadline */
+	}
 	if (py.PyErr_Occurred())
 		py.PyErr_Clear(); /* a bad argument: the original will say so */
-	return r;
+	return mode;
 }
 
 /*
@@ -100,21 +121,26 @@ static PyObject *traced_acquire(PyObject *self, PyObject *args, PyObject *kwds)
 		return r;
 	}
 	uint64_t t0 = 0;
-	int waited = 0, try_only = 0;
+	int waited = 0;
 	if (mutex_locked(self)) {
-		try_only = nonblocking(args, kwds);
-		if (!try_only) {
+		int mode = wait_mode(args, kwds);
+		if (mode != WAIT_NEVER) {
 			waited = 1;
 			t0 = weft_now();
-			weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, self, t0, 0, 0, CALLER,
-				    NULL, 0);
+			weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, self, t0, 0,
+				    mode == WAIT_TIMED ? WEFT_WAIT_TIMED : 0, CALLER, NULL, 0);
 		}
 	}
 	PyObject *r = orig_acquire(self, args, kwds);
-	if (!r)
-		return r;
 	uint64_t ts = weft_now();
 	uint64_t wait = waited ? ts - t0 : 0;
+	if (!r) {
+		/* A signal handler raised during the wait (or a bad argument): the wait ended. */
+		if (waited)
+			weft_record(WEFT_EV_LOCK_FAIL, WEFT_OBJ_SEMAPHORE, self, ts, wait, EINTR,
+				    CALLER, NULL, 0);
+		return r;
+	}
 	if (r == py.true_obj) {
 		WEFT_RACES_SYNC(1, self, 1);
 		weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, self, ts, wait, 0, CALLER,
@@ -284,7 +310,7 @@ PyObject *weft_python_hook_locks(PyObject *self, PyObject *const *args, py_ssize
 	if (n != 2 || lock_type || !py.PyType_GetDict || !py.PyDescr_NewMethod ||
 	    !py.PyType_Modified || !py.PyType_GetSlot || !py.PyTuple_New || !py.PyObject_IsTrue ||
 	    !py.PyObject_Vectorcall || !py.PyDict_GetItemString || !py.PyTuple_GetItem ||
-	    !py.true_obj)
+	    !py.true_obj || !py.PyBool_Type || !py.PyLong_Type || !py.PyFloat_Type)
 		goto out;
 	PyObject *type = args[0];
 	void **new_slot = (void **)((char *)type + TYPE_NEW_OFFSET);

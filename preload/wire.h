@@ -200,6 +200,9 @@ struct weft_rec_header {
 #define WEFT_RF_SAMEFRAME 0x40 /* one stack word, the ring's last one-word stack (nframes 0) */
 #define WEFT_RF_KNOWN 0x7f
 
+/* lock.wait's arg gains this when the wait gives up at a deadline (never a deadlock). */
+#define WEFT_WAIT_TIMED 0x100
+
 /* Words of a record with these flags, frames and payload bytes. */
 static inline uint32_t weft_rec_words(uint8_t flags, uint8_t nframes, uint32_t payload_len)
 {

@@ -51,6 +51,7 @@ struct thr {
 	int64_t py_ident; /* 0: not a Python thread */
 	int64_t last_ts;  /* the thread's latest timestamp: time never runs backwards in a thread */
 	uint32_t wait_obj; /* obj_rec index + 1 this thread is blocked on, or 0 */
+	int wait_timed;	   /* that wait gives up at a deadline: never a deadlock */
 	int64_t wait_ts, wait_stack;
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
@@ -526,6 +527,7 @@ static void track_lock_state(struct thr *t, int kind, int64_t arg, int64_t ts, i
 	case WEFT_EV_LOCK_WAIT:
 		if (lock_state_kept(o)) {
 			t->wait_obj = (uint32_t)(o - W.objs) + 1;
+			t->wait_timed = (arg & WEFT_WAIT_TIMED) != 0;
 			t->wait_ts = ts;
 			t->wait_stack = stack;
 		}
@@ -600,7 +602,8 @@ static void deadlock_check(struct collect *c)
 		struct thr *cyc[64];
 		int n = 0;
 		struct thr *t = start;
-		while (t && t->wait_obj && owned_kind(W.objs[t->wait_obj - 1].kind) && n < 64) {
+		while (t && t->wait_obj && !t->wait_timed &&
+		       owned_kind(W.objs[t->wait_obj - 1].kind) && n < 64) {
 			int seen = 0;
 			for (int k = 0; k < n; k++)
 				seen |= cyc[k] == t;
@@ -1024,8 +1027,8 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		if (h.flags & WEFT_RF_SAMEFRAME) {
 			r.frames = &rs->frame;
 			r.nframes = 1;
-		} else if (h.nframes == 1) {
-			rs->frame = w[q];
+		} else if (h.nframes == 1 && w[q]) {
+			rs->frame = w[q]; /* as the producer's last_frame: nonzero words only */
 		}
 		r.payload = (const char *)&w[q + h.nframes + 1];
 		r.payload_len = (uint32_t)plen;

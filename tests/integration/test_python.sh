@@ -85,7 +85,7 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 		try_first="MainThread/lock.fail/11 " try_first_timed="MainThread/lock.fail/11 "
 	fi
 	expect_eq "$tag: Lock contention: events in order" "$(lc 'Lock lock_contention.py:8')" \
-		"holder/lock.acquire/0 MainThread/lock.fail/11 MainThread/lock.fail/11 ${try_first_timed}MainThread/lock.wait/0 MainThread/lock.fail/110 ${try_first}MainThread/lock.wait/0 holder/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
+		"holder/lock.acquire/0 MainThread/lock.fail/11 MainThread/lock.fail/11 ${try_first_timed}MainThread/lock.wait/256 MainThread/lock.fail/110 ${try_first}MainThread/lock.wait/0 holder/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
 	expect_eq "$tag: Lock contention: the timeout and the blocked acquire waited" "$(sql "lc-$tag.db" "SELECT group_concat(w, ' ') FROM (SELECT e.kind || ':' || (e.wait_ns >= 15000000) AS w FROM events e JOIN objects o USING(object_id) WHERE o.name = 'Lock lock_contention.py:8' AND e.wait_ns > 0 ORDER BY e.id)")" "lock.fail:1 lock.acquire:1"
 	expect_eq "$tag: Lock contention: _thread.allocate_lock() named, freed" "$(lc 'Lock lock_contention.py:32')" "MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
 	if [ -z "$try_first" ]; then
@@ -94,6 +94,11 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 		expect_eq "$tag: PyMutex Lock deadlock: stopped, both Locks named" "$?/$(sql "dl-$tag.db" "SELECT group_concat(object_name) FROM (SELECT DISTINCT i.object_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" \
 			"143/Lock deadlock.py:5,Lock deadlock.py:6"
 	fi
+	# Timed waits that back off are no deadlock; an interrupted wait ends in lock.fail (EINTR).
+	timeout 60 "$WEFT" run -o "tb-$tag.db" -- "$py" "$PY_TESTS/timed_backoff.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: timed back-off: not stopped, no deadlock" "$?/$(tr '\n' ' ' <"$WORK/out")/$(sql "tb-$tag.db" "SELECT count(*) FROM findings WHERE kind='deadlock'")" "0/recovered interrupted /0"
+	expect_eq "$tag: timed back-off: both waits marked timed" "$(sql "tb-$tag.db" "SELECT group_concat(e.arg) FROM events e JOIN objects o USING(object_id) WHERE e.kind='lock.wait' AND o.name IN ('Lock timed_backoff.py:9', 'Lock timed_backoff.py:10')")" "256,256"
+	expect_eq "$tag: interrupted acquire: wait, then fail EINTR" "$(sql "tb-$tag.db" "SELECT group_concat(e.kind || '/' || e.arg, ' ') FROM events e JOIN objects o USING(object_id) WHERE o.name='Lock timed_backoff.py:40' AND e.kind IN ('lock.wait', 'lock.fail') AND e.arg <> 11")" "lock.wait/0 lock.fail/4"
 	expect_eq "$tag: Lock contention: no runtime-internal semaphores" "$(sql "lc-$tag.db" "SELECT count(*) FROM objects WHERE kind LIKE 'py.%' AND name NOT IN ('Lock lock_contention.py:8', 'Lock lock_contention.py:32') AND name NOT LIKE 'Event %' AND name NOT LIKE 'Lock of Condition %'")" 0
 	# os.fork(): the child names its Python frames, and shows only the program's lock.
 	timeout 60 "$WEFT" run -o "fk-$tag.db" -- "$py" "$PY_TESTS/fork_child_stacks.py" >/dev/null 2>&1
