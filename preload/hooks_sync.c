@@ -350,25 +350,42 @@ static void record_sem(int rc, int err, sem_t *s, uint64_t ts, uint64_t wait, vo
 	record_acquire(rc == 0 ? 0 : err, WEFT_OBJ_SEMAPHORE, s, ts, wait, 0, caller);
 }
 
-WEFT_HOOK int sem_wait(sem_t *s)
+enum { SEM_WAIT, SEM_TIMEDWAIT, SEM_CLOCKWAIT };
+
+/*
+ * sem_wait and its timed forms: a wait that has to block is shown waiting
+ * first (lock.wait; a thread stuck in it must show what it waits for), a
+ * timed one marked so (WEFT_WAIT_TIMED: Python's acquire(timeout=...) ends
+ * here, and it gives up by itself).
+ */
+static int blocking_sem_wait(sem_t *s, int how, clockid_t clk, const struct timespec *abs,
+			     void *caller)
 {
-	if (!weft_should_record() || !weft_sem_traced(s))
-		return sem_races(REAL(sem_wait)(s), s);
 	int saved = errno;
 	uint64_t wait = 0, ts;
 	int rc = REAL(sem_trywait)(s);
 	if (rc < 0 && errno == EAGAIN) {
 		errno = saved;
 		uint64_t t0 = weft_now();
-		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0, 0, CALLER, NULL, 0);
-		rc = REAL(sem_wait)(s);
+		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0,
+			    how == SEM_WAIT ? 0 : WEFT_WAIT_TIMED, caller, NULL, 0);
+		rc = how == SEM_WAIT	    ? REAL(sem_wait)(s)
+		     : how == SEM_CLOCKWAIT ? REAL(sem_clockwait)(s, clk, abs)
+					    : REAL(sem_timedwait)(s, abs);
 		ts = weft_now();
 		wait = ts - t0;
 	} else {
 		ts = weft_now();
 	}
-	record_sem(rc, errno, s, ts, wait, CALLER);
+	record_sem(rc, errno, s, ts, wait, caller);
 	return rc;
+}
+
+WEFT_HOOK int sem_wait(sem_t *s)
+{
+	if (!weft_should_record() || !weft_sem_traced(s))
+		return sem_races(REAL(sem_wait)(s), s);
+	return blocking_sem_wait(s, SEM_WAIT, 0, NULL, CALLER);
 }
 
 WEFT_HOOK int sem_trywait(sem_t *s)
@@ -380,44 +397,18 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 	return rc;
 }
 
-/*
- * A timed wait that has to block is shown waiting first (lock.wait), as
- * sem_wait is: Python's acquire(timeout=...) ends here, and a thread stuck
- * in it must show what it waits for.
- */
-static int timed_sem_wait(sem_t *s, clockid_t clk, const struct timespec *abs, int clocked,
-			  void *caller)
-{
-	int saved = errno;
-	uint64_t wait = 0, ts;
-	int rc = REAL(sem_trywait)(s);
-	if (rc < 0 && errno == EAGAIN) {
-		errno = saved;
-		uint64_t t0 = weft_now();
-		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0, WEFT_WAIT_TIMED,
-			    caller, NULL, 0);
-		rc = clocked ? REAL(sem_clockwait)(s, clk, abs) : REAL(sem_timedwait)(s, abs);
-		ts = weft_now();
-		wait = ts - t0;
-	} else {
-		ts = weft_now();
-	}
-	record_sem(rc, errno, s, ts, wait, caller);
-	return rc;
-}
-
 WEFT_HOOK int sem_timedwait(sem_t *s, const struct timespec *abs)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
 		return sem_races(REAL(sem_timedwait)(s, abs), s);
-	return timed_sem_wait(s, CLOCK_REALTIME, abs, 0, CALLER);
+	return blocking_sem_wait(s, SEM_TIMEDWAIT, CLOCK_REALTIME, abs, CALLER);
 }
 
 WEFT_HOOK int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 {
 	if (!weft_should_record() || !weft_sem_traced(s))
 		return sem_races(REAL(sem_clockwait)(s, clk, abs), s);
-	return timed_sem_wait(s, clk, abs, 1, CALLER);
+	return blocking_sem_wait(s, SEM_CLOCKWAIT, clk, abs, CALLER);
 }
 
 WEFT_HOOK int sem_post(sem_t *s)
@@ -479,20 +470,7 @@ WEFT_HOOK int sem_init(sem_t *s, int pshared, unsigned value)
 	if (on_own_stack(s))
 		return rc;
 	/* In Python a sem_t is a threading.Lock or RLock: name it from the Python caller. */
-	char label[256];
-	weft_tls.guard = 1;
-	weft_tls.internal++;
-	int kind = weft_python_lock_kind(s, label, sizeof(label));
-	weft_tls.internal--;
-	weft_tls.guard = 0;
-	if (!kind)
-		return rc; /* the interpreter's own: not recorded */
-	weft_pysem_add(s);
-	if (kind == WEFT_OBJ_SEMAPHORE)
-		record_init(WEFT_OBJ_SEMAPHORE, s, CALLER);
-	else
-		weft_record(WEFT_REC_OBJECT_INIT, (uint8_t)kind, s, weft_now(), 0, kind, CALLER,
-			    label, (uint32_t)strlen(label) + 1);
+	weft_python_note_lock(s, CALLER);
 	return rc;
 }
 

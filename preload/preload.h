@@ -265,6 +265,8 @@ static inline int weft_sem_traced(const void *s)
 
 /* Python lock objects are created through sem_init: name them and pick their kind. */
 int weft_python_lock_kind(const void *sem, char *label, size_t len);
+/* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
+void weft_python_note_lock(const void *lock, void *caller);
 
 /*
  * _weft.hook_locks(LockType, allocate_lock): instruments 3.13.1+'s PyMutex

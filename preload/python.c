@@ -799,6 +799,28 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 	return kind;
 }
 
+/*
+ * A threading.Lock or RLock just made (its sem_t on 3.10-3.13.0, the lock
+ * object on 3.13.1+): named from its Python caller and recorded when it is
+ * the program's, not one made inside threading and queue classes. Called
+ * by a hook that may record (weft_should_record).
+ */
+void weft_python_note_lock(const void *lock, void *caller)
+{
+	char label[256];
+	struct weft_tls *t = &weft_tls;
+	t->guard = 1;
+	t->internal++;
+	int kind = weft_python_lock_kind(lock, label, sizeof(label));
+	t->internal--;
+	t->guard = 0;
+	if (!kind)
+		return;
+	weft_pysem_add(lock);
+	weft_record(WEFT_REC_OBJECT_INIT, (uint8_t)kind, lock, weft_now(), 0, kind, caller, label,
+		    (uint32_t)strlen(label) + 1);
+}
+
 /* ---- the _weft module ------------------------------------------------------------ */
 
 static PyObject *ret_none(void)

@@ -165,35 +165,12 @@ static PyObject *traced_release(PyObject *self, PyObject *arg)
 	return orig_release(self, arg);
 }
 
-/*
- * A Lock just made: named from its Python caller and recorded when it is
- * the program's, as sem_init does for 3.10-3.13.0 (weft_python_lock_kind
- * leaves out the ones made inside threading and queue classes).
- */
-static void note_lock(PyObject *lock)
-{
-	if (!weft_should_record())
-		return; /* off, or made inside a folded method */
-	char label[256];
-	struct weft_tls *t = &weft_tls;
-	t->guard = 1;
-	t->internal++;
-	int kind = weft_python_lock_kind(lock, label, sizeof(label));
-	t->internal--;
-	t->guard = 0;
-	if (!kind)
-		return;
-	weft_pysem_add(lock);
-	weft_record(WEFT_REC_OBJECT_INIT, (uint8_t)kind, lock, weft_now(), 0, kind, CALLER, label,
-		    (uint32_t)strlen(label) + 1);
-}
-
 /* tp_new: threading.Lock() and _thread.LockType(). */
 static PyObject *traced_new(PyObject *type, PyObject *args, PyObject *kwds)
 {
 	PyObject *lock = orig_new(type, args, kwds);
-	if (lock)
-		note_lock(lock);
+	if (lock && weft_should_record()) /* not off, nor made inside a folded method */
+		weft_python_note_lock(lock, CALLER);
 	return lock;
 }
 
@@ -215,8 +192,9 @@ static void traced_dealloc(PyObject *lock)
 static PyObject *traced_allocate(PyObject *orig, PyObject *const *args, py_ssize_t n)
 {
 	PyObject *lock = py.PyObject_Vectorcall(orig, args, (size_t)n, NULL);
-	if (lock && *(PyObject **)((char *)lock + OBJECT_TYPE_OFFSET) == lock_type)
-		note_lock(lock);
+	if (lock && *(PyObject **)((char *)lock + OBJECT_TYPE_OFFSET) == lock_type &&
+	    weft_should_record())
+		weft_python_note_lock(lock, CALLER);
 	return lock;
 }
 
