@@ -152,6 +152,7 @@ struct weft_tls {
 	int races_none;		       /* no thread index was left for this thread */
 	int in_races;		       /* inside the race detector: lock hooks pass through */
 	unsigned py_sem_inits;	       /* semaphores this thread made (a Python probe reads it) */
+	int *errno_p;		       /* &errno, once known: saving it costs no call then */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));

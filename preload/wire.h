@@ -20,7 +20,7 @@
 
 #define WEFT_SLOTS_PER_CHUNK 32
 /*
- * 64 MiB of address space per thread ring. Pages are backed lazily (the
+ * 4 MiB of address space per thread ring. Pages are backed lazily (the
  * producer populates ahead in growing steps, the collector gives them back
  * when the thread ends), so an idle thread costs almost nothing while a
  * busy one can run far ahead of the collector without waiting.
