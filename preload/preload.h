@@ -152,6 +152,7 @@ struct weft_tls {
 	int races_none;		       /* no thread index was left for this thread */
 	int in_races;		       /* inside the race detector: lock hooks pass through */
 	unsigned py_sem_inits;	       /* semaphores this thread made (a Python probe reads it) */
+	int waiting;		       /* slot->waiting_ts is set */
 	int *errno_p;		       /* &errno, once known: saving it costs no call then */
 };
 

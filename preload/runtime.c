@@ -310,12 +310,17 @@ static int collector_alive(void)
 	return !(kill(collector_pid, 0) < 0 && errno == ESRCH);
 }
 
-/* Waits until n words fit. Returns 0, or -1 when the collector is gone. */
-static int wait_for_space(struct weft_tls *t, uint32_t n)
+/*
+ * Waits until n words fit for a record of time ts, which the collector is
+ * told meanwhile. Returns 0, or -1 when the collector is gone.
+ */
+static int wait_for_space(struct weft_tls *t, uint32_t n, uint64_t ts)
 {
 	struct timespec pause = {0, 50000};
 	unsigned spins = 0;
 	t->slot->waits++;
+	__atomic_store_n(&t->slot->waiting_ts, ts ? ts : 1, __ATOMIC_RELEASE);
+	t->waiting = 1;
 	for (;;) {
 		t->tail_cache = __atomic_load_n(&t->slot->tail, __ATOMIC_ACQUIRE);
 		if (t->head + n - t->tail_cache <= WEFT_RING_WORDS)
@@ -475,7 +480,7 @@ write:
 	}
 	uint32_t n = weft_rec_words(flags, (uint8_t)written_frames, payload_len);
 	if (WEFT_UNLIKELY(t->head + n - t->tail_cache > WEFT_RING_WORDS) &&
-	    wait_for_space(t, n) < 0) {
+	    wait_for_space(t, n, ts) < 0) {
 		switch_off();
 		goto out;
 	}
@@ -521,6 +526,11 @@ write:
 		t->last_frame = frame;
 	t->head = h;
 	__atomic_store_n(&t->slot->head, h, __ATOMIC_RELEASE);
+	/* Cleared once published: the collector's drain that sees it dates it. */
+	if (WEFT_UNLIKELY(t->waiting)) {
+		__atomic_store_n(&t->slot->waiting_ts, 0, __ATOMIC_RELEASE);
+		t->waiting = 0;
+	}
 out:
 	t->guard = 0;
 	*errno_p = saved_errno;

@@ -51,12 +51,26 @@ struct thread_map_slot {
 	int64_t th;
 };
 
+/* An event held back until earlier ones cannot arrive anymore; seq: arrival order. */
+struct held_event {
+	struct store_event e;
+	uint64_t seq;
+};
+
+/* Events held at most: past it they go out anyway, and finalize sorts what came late. */
+#define HELD_MAX (1u << 20)
+
 struct store_writer {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
 	int in_txn;
 	struct store_event pending[EVENT_ROWS];
 	int npending;
+	int hold; /* store_writer_hold() was called */
+	/* held[first, nsorted): in (ts, seq) order; held[nsorted, nheld): come since */
+	struct held_event *held, *scratch;
+	size_t first, nheld, nsorted, cap_held;
+	uint64_t seq;
 	struct thread_map_slot *thmap;
 	size_t thmap_cap, thmap_used; /* cap: a power of two */
 	int32_t last_pid, last_tid;
@@ -306,10 +320,130 @@ static int flush_events(struct store_writer *w)
 	return rc;
 }
 
-int store_writer_event(struct store_writer *w, const struct store_event *e)
+static int append_event(struct store_writer *w, const struct store_event *e)
 {
 	w->pending[w->npending++] = *e;
 	return w->npending == EVENT_ROWS ? flush_events(w) : 0;
+}
+
+static int held_cmp(const void *a, const void *b)
+{
+	const struct held_event *x = a, *y = b;
+	if (x->e.ts_ns != y->e.ts_ns)
+		return x->e.ts_ns < y->e.ts_ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The end of the run in time order that starts at a[s]. */
+static size_t run_end(const struct held_event *a, size_t s, size_t n)
+{
+	while (++s < n && a[s].e.ts_ns >= a[s - 1].e.ts_ns)
+		;
+	return s;
+}
+
+/*
+ * Sorts a[0, n) by (ts, seq), tmp holding n: newcomers are a few runs in
+ * time order (one per ring drained), merged pairwise until one is left,
+ * n log(runs) instead of a sort's n log(n).
+ */
+static void sort_runs(struct held_event *a, size_t n, struct held_event *tmp)
+{
+	while (run_end(a, 0, n) < n) {
+		for (size_t s = 0; s < n;) {
+			size_t m = run_end(a, s, n);
+			if (m == n)
+				break;
+			size_t e = run_end(a, m, n), i = s, j = m, k = 0;
+			while (i < m || j < e)
+				tmp[k++] = j == e || (i < m && held_cmp(&a[i], &a[j]) <= 0)
+					       ? a[i++]
+					       : a[j++];
+			memcpy(a + s, tmp, k * sizeof(*a));
+			s = e;
+		}
+	}
+}
+
+int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
+{
+	struct held_event *h = w->held;
+	size_t n = w->nheld - w->nsorted;
+	if (n) {
+		sort_runs(h + w->nsorted, n, w->scratch);
+		/*
+		 * Merged into the sorted ones where they overlap: from the first
+		 * held event later than the earliest newcomer (newcomers come
+		 * after any held event of the same time).
+		 */
+		size_t lo = w->first, hi = w->nsorted;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (h[mid].e.ts_ns <= h[w->nsorted].e.ts_ns)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < w->nsorted) {
+			size_t i = lo, j = w->nsorted, k = 0;
+			while (i < w->nsorted || j < w->nheld)
+				w->scratch[k++] =
+				    j == w->nheld || (i < w->nsorted && held_cmp(&h[i], &h[j]) < 0)
+					? h[i++]
+					: h[j++];
+			memcpy(h + lo, w->scratch, k * sizeof(*h));
+		}
+		w->nsorted = w->nheld;
+	}
+	int rc = 0;
+	while (!rc && w->first < w->nheld && h[w->first].e.ts_ns < ts_ns)
+		rc = append_event(w, &h[w->first++].e);
+	if (w->first == w->nheld) {
+		w->first = w->nheld = w->nsorted = 0;
+	} else if (w->first > w->cap_held / 2) {
+		memmove(h, h + w->first, (w->nheld - w->first) * sizeof(*h));
+		w->nheld -= w->first;
+		w->nsorted = w->nheld;
+		w->first = 0;
+	}
+	return rc;
+}
+
+void store_writer_hold(struct store_writer *w)
+{
+	w->hold = 1;
+}
+
+int store_writer_event(struct store_writer *w, const struct store_event *e)
+{
+	if (!w->hold)
+		return append_event(w, e);
+	if (w->nheld == w->cap_held && w->first) {
+		/* Room at the front: the events before first are gone. */
+		memmove(w->held, w->held + w->first, (w->nheld - w->first) * sizeof(*w->held));
+		w->nheld -= w->first;
+		w->nsorted -= w->first;
+		w->first = 0;
+	}
+	if (w->nheld == w->cap_held) {
+		size_t cap = w->cap_held ? w->cap_held * 2 : 4096;
+		struct held_event *h = NULL, *x = NULL;
+		if (w->nheld < HELD_MAX && (h = realloc(w->held, cap * sizeof(*h))))
+			w->held = h;
+		if (h && (x = realloc(w->scratch, cap * sizeof(*x))))
+			w->scratch = x;
+		if (!x) {
+			/* Full (or no memory): out in time order so far; finalize sorts the rest.
+			 */
+			if (store_writer_horizon(w, INT64_MAX))
+				return -1;
+			return append_event(w, e);
+		}
+		w->cap_held = cap;
+	}
+	w->held[w->nheld].e = *e;
+	w->held[w->nheld++].seq = w->seq++;
+	return 0;
 }
 
 int store_writer_object(struct store_writer *w, int64_t object_id, int pid, int kind,
@@ -441,57 +575,149 @@ static double mono_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* 1 when ev's rowid order is already (ts, id) order, 0 when not, -1 on error. */
-static int events_in_time_order(sqlite3 *db)
+/* A stretch of rowids to sort. */
+struct late_span {
+	int64_t lo, hi;
+};
+
+/* Rows looked back over to place a late one, as (rowid, running maximum of ts). */
+#define LATE_LOOKBACK (1u << 20)
+
+/*
+ * Finds the rows out of time order and the stretches that put them right.
+ * A row whose ts is below the largest ts before it came late; its place
+ * is before the first row later than it, which is where the running
+ * maximum of ts first passes its ts (found by bisection over the last
+ * LATE_LOOKBACK rows, or by a query further back). Overlapping stretches
+ * are joined. Returns the number of stretches in *spans (malloc'd), -1 on
+ * error.
+ */
+static int late_spans(sqlite3 *db, struct late_span **spans)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT ts FROM ev", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	int64_t prev = INT64_MIN;
-	int rc, ordered = 1;
-	while (ordered && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t ts = sqlite3_column_int64(st, 0);
-		ordered = ts >= prev;
-		prev = ts;
+	sqlite3_stmt *st = NULL, *back = NULL;
+	int64_t(*recent)[2] = malloc(LATE_LOOKBACK * sizeof(*recent));
+	struct late_span *sp = NULL;
+	size_t nsp = 0, cap = 0, nrows = 0;
+	int rc = -1, step;
+	*spans = NULL;
+	if (!recent ||
+	    sqlite3_prepare_v2(db, "SELECT id, ts FROM ev", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT id FROM ev WHERE ts > ? ORDER BY id LIMIT 1", -1, &back,
+			       NULL) != SQLITE_OK)
+		goto out;
+	int64_t max = INT64_MIN;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0), ts = sqlite3_column_int64(st, 1);
+		if (ts < max) {
+			size_t n = nrows < LATE_LOOKBACK ? nrows : LATE_LOOKBACK;
+			size_t l = 0, h = n; /* over the last n rows, oldest first */
+			while (l < h) {
+				size_t m = l + (h - l) / 2;
+				if (recent[(nrows - n + m) % LATE_LOOKBACK][1] > ts)
+					h = m;
+				else
+					l = m + 1;
+			}
+			int64_t lo;
+			if (l > 0 || nrows <= LATE_LOOKBACK) {
+				lo = recent[(nrows - n + l) % LATE_LOOKBACK][0];
+			} else {
+				sqlite3_bind_int64(back, 1, ts);
+				if (sqlite3_step(back) != SQLITE_ROW)
+					goto out;
+				lo = sqlite3_column_int64(back, 0);
+				sqlite3_reset(back);
+			}
+			if (nsp && lo <= sp[nsp - 1].hi + 1) {
+				if (lo < sp[nsp - 1].lo)
+					sp[nsp - 1].lo = lo;
+				sp[nsp - 1].hi = id;
+			} else {
+				if (nsp == cap) {
+					cap = cap ? cap * 2 : 16;
+					struct late_span *g = realloc(sp, cap * sizeof(*g));
+					if (!g)
+						goto out;
+					sp = g;
+				}
+				sp[nsp++] = (struct late_span){lo, id};
+			}
+		} else {
+			max = ts;
+		}
+		recent[nrows % LATE_LOOKBACK][0] = id;
+		recent[nrows % LATE_LOOKBACK][1] = max;
+		nrows++;
 	}
+	if (step == SQLITE_DONE) {
+		rc = (int)nsp;
+		*spans = sp;
+		sp = NULL;
+	}
+out:
 	sqlite3_finalize(st);
-	return ordered ? (rc == SQLITE_DONE ? 1 : -1) : 0;
+	sqlite3_finalize(back);
+	free(recent);
+	free(sp);
+	return rc;
 }
 
 /*
- * Rewrites ev in time order, so that rowid order is (ts, id) order: readers
- * walk time through the primary key and need no index on ts. Within a
- * thread the writer never lets time run backwards, so the order of a
- * thread's events (program order) is kept. Rings drain independently, so
- * the recorded order is only roughly by time. The sorted copy goes to a
- * temp table and back into the emptied ev, whose freed pages it reuses: a
- * new table next to the old one would leave the old one's pages free in
- * the file.
+ * Puts ev in time order, so that rowid order is (ts, id) order: readers
+ * walk time through the primary key and need no index on ts. The writer
+ * holds events back to insert them in time order (store_writer_hold); a
+ * record published long after its time (its thread was preempted between
+ * taking the time and publishing) still comes late, and the stretch of
+ * rows it belongs in is sorted here. Within a thread the writer never
+ * lets time run backwards, so a thread's program order is kept. Each
+ * sorted stretch goes to a temp table and back into the emptied one,
+ * whose freed pages it reuses.
  */
 static int sort_events(struct store_writer *w)
 {
-	int ordered = events_in_time_order(w->db);
-	if (ordered)
-		return ordered < 0 ? -1 : 0;
+	struct late_span *sp = NULL;
+	int n = late_spans(w->db, &sp), rc = 0;
+	if (n <= 0)
+		return n;
+	if (getenv("WEFT_DEBUG")) {
+		long long rows = 0;
+		for (int i = 0; i < n; i++)
+			rows += sp[i].hi - sp[i].lo + 1;
+		fprintf(stderr,
+			"weft: finalize: %d stretches out of time order, %lld rows sorted\n", n,
+			rows);
+	}
 	/*
-	 * Temp on disk (the page cache holds what fits): the copy is as big as
-	 * ev. The setting can only change between transactions; a kill during
-	 * the rewrite rolls back to the unsorted, still valid ev.
+	 * Temp on disk (the page cache holds what fits): a copy can be as big
+	 * as ev. The setting can only change between transactions; a kill
+	 * during the rewrite rolls back to the unsorted, still valid ev.
 	 */
-	if (store_writer_commit(w) || exec_sql(w->db, "COMMIT"))
+	if (store_writer_commit(w) || exec_sql(w->db, "COMMIT")) {
+		free(sp);
 		return -1;
+	}
 	w->in_txn = 0;
-	if (exec_sql(w->db, "PRAGMA temp_store=FILE; BEGIN"))
+	if (exec_sql(w->db, "PRAGMA temp_store=FILE; BEGIN")) {
+		free(sp);
 		return -1;
+	}
 	w->in_txn = 1;
-	return exec_sql(w->db,
-			"CREATE TEMP TABLE ev_sorted AS SELECT ts, th, kind, obj, wait, arg,"
-			" stack FROM main.ev ORDER BY ts, id;"
-			"DELETE FROM main.ev;"
-			"INSERT INTO main.ev(id, ts, th, kind, obj, wait, arg, stack)"
-			" SELECT rowid, ts, th, kind, obj, wait, arg, stack FROM temp.ev_sorted"
-			" ORDER BY rowid;"
-			"DROP TABLE temp.ev_sorted;");
+	for (int i = 0; i < n && !rc; i++) {
+		long long lo = sp[i].lo, hi = sp[i].hi;
+		char *sql = sqlite3_mprintf(
+		    "CREATE TEMP TABLE ev_sorted AS SELECT ts, th, kind, obj, wait, arg,"
+		    " stack FROM main.ev WHERE id BETWEEN %lld AND %lld ORDER BY ts, id;"
+		    "DELETE FROM main.ev WHERE id BETWEEN %lld AND %lld;"
+		    "INSERT INTO main.ev(id, ts, th, kind, obj, wait, arg, stack)"
+		    " SELECT %lld + rowid, ts, th, kind, obj, wait, arg, stack FROM temp.ev_sorted"
+		    " ORDER BY rowid;"
+		    "DROP TABLE temp.ev_sorted;",
+		    lo, hi, lo, hi, lo - 1);
+		rc = sql ? exec_sql(w->db, sql) : -1;
+		sqlite3_free(sql);
+	}
+	free(sp);
+	return rc;
 }
 
 /*
@@ -500,7 +726,7 @@ static int sort_events(struct store_writer *w)
  */
 int store_writer_finalize(struct store_writer *w)
 {
-	if (w->npending && flush_events(w))
+	if (store_writer_horizon(w, INT64_MAX) || (w->npending && flush_events(w)))
 		return -1;
 	int debug = getenv("WEFT_DEBUG") != NULL;
 	double t0 = mono_s();
@@ -553,6 +779,8 @@ void store_writer_close(struct store_writer *w)
 {
 	if (!w)
 		return;
+	if (w->st[ST_EVENT])
+		store_writer_horizon(w, INT64_MAX);
 	if (w->npending && w->st[ST_EVENT])
 		flush_events(w);
 	for (int i = 0; i < ST__COUNT; i++)
@@ -563,5 +791,7 @@ void store_writer_close(struct store_writer *w)
 		sqlite3_close(w->db);
 	}
 	free(w->thmap);
+	free(w->held);
+	free(w->scratch);
 	free(w);
 }

@@ -182,10 +182,12 @@ static struct collect_batch *batch_new(void)
 	if (b) {
 		b->next = NULL;
 		b->nsegs = b->nwords = 0;
+		b->horizon_ns = INT64_MIN;
 		return b;
 	}
 	b = xrealloc(NULL, sizeof(*b));
 	memset(b, 0, sizeof(*b));
+	b->horizon_ns = INT64_MIN;
 	b->cap_segs = BATCH_SEGS;
 	b->cap_words = BATCH_WORDS;
 	b->segs = xrealloc(NULL, b->cap_segs * sizeof(*b->segs));
@@ -373,6 +375,9 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 	struct weft_slot *s = &ch->slots[si];
 	uint64_t head = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = s->tail;
+	uint64_t waiting = __atomic_load_n(&s->waiting_ts, __ATOMIC_ACQUIRE);
+	if (waiting && (!c->oldest_waiting || waiting < c->oldest_waiting))
+		c->oldest_waiting = waiting;
 	if (head != tail) {
 		const uint64_t mask = WEFT_RING_WORDS - 1;
 		uint64_t *ring = weft_slot_ring(ch, si);
@@ -446,9 +451,25 @@ size_t collect_drain(struct collect *c)
 	}
 	if (writer_backlogged(c))
 		return 0; /* producers wait: the lossless mode's back-pressure */
+	int64_t round = collect_now_rel(c);
+	c->oldest_waiting = 0;
 	for (struct collect_image *img = c->images; img; img = img->next)
 		if (!img->closed || img->nchunks)
 			drain_image(c, img);
+	if (c->cur) {
+		/* A record waiting for room was timed before it is published. */
+		if (c->oldest_waiting) {
+			pthread_mutex_lock(&c->lock);
+			int64_t w = c->use_tsc
+					? (int64_t)((double)(int64_t)(c->oldest_waiting - c->tsc0) *
+						    c->ns_per_tick)
+					: (int64_t)(c->oldest_waiting - c->start_mono_ns);
+			pthread_mutex_unlock(&c->lock);
+			if (w < round)
+				round = w;
+		}
+		c->cur->horizon_ns = round - COLLECT_HORIZON_SLACK_NS;
+	}
 	submit_current(c);
 	return (size_t)(c->drained_words - before);
 }

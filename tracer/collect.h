@@ -59,8 +59,22 @@ struct collect_seg {
 	int64_t ts, arg, wait; /* control records */
 };
 
+/*
+ * How long a producer may take between reading its clock and publishing
+ * the record, and calibrations may move a converted time, before the
+ * trace's time order needs a sort at finalize (see store_writer_hold).
+ */
+#define COLLECT_HORIZON_SLACK_NS 2000000
+
 struct collect_batch {
 	struct collect_batch *next;
+	/*
+	 * Every event recorded before this time (trace ns) has been drained
+	 * into this batch or an earlier one, but for a producer held up for
+	 * longer than COLLECT_HORIZON_SLACK_NS between taking its time and
+	 * publishing the record; INT64_MIN: unknown.
+	 */
+	int64_t horizon_ns;
 	size_t nsegs, cap_segs;
 	size_t nwords, cap_words;
 	struct collect_seg *segs;
@@ -125,7 +139,9 @@ struct collect {
 	char writer_error[256];
 	pthread_t writer;
 	uint64_t events_written;
-	uint64_t events_lost; /* corrupt ring runs skipped (counted in meta) */
+	uint64_t events_lost;	 /* corrupt ring runs skipped (counted in meta) */
+	uint64_t oldest_waiting; /* raw time of the oldest record waiting for ring space seen this
+				    round, 0: none */
 	uint64_t drained_words;
 	uint64_t writer_busy_ns; /* time the writer spent turning records into rows */
 	int deadlock_found;	 /* set by the writer when a wait-for cycle appears */

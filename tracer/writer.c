@@ -1234,6 +1234,8 @@ static void *writer_main(void *arg)
 			}
 			maybe_commit(c);
 		}
+		if (b->horizon_ns != INT64_MIN && store_writer_horizon(c->store, b->horizon_ns))
+			fail(c, "cannot write events");
 		last_work = collect_mono_ns();
 		c->writer_busy_ns += last_work - t0;
 		pthread_mutex_lock(&c->lock);
@@ -1254,6 +1256,7 @@ int writer_start(struct collect *c)
 {
 	memset(&W, 0, sizeof(W));
 	the_collector = c;
+	store_writer_hold(c->store);
 	if (pthread_create(&c->writer, NULL, writer_main, c) != 0) {
 		weft_error("cannot start the writer thread");
 		return -1;
@@ -1314,7 +1317,7 @@ int writer_stop_and_join(struct collect *c)
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->writer, NULL);
 	/* Buffered rows first: the updates below read the table. */
-	if (store_writer_commit(c->store))
+	if (store_writer_horizon(c->store, INT64_MAX) || store_writer_commit(c->store))
 		fail(c, "cannot commit");
 
 	for (size_t i = 0; i < W.nprocs; i++) {

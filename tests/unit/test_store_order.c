@@ -1,0 +1,194 @@
+/*
+ * Unit tests of the writer's time order: events held back and written in
+ * (ts, arrival) order after store_writer_hold(), late events (published
+ * after a horizon had passed them) put in place at finalize by sorting
+ * only their stretch, a writer that never holds, and the held buffer
+ * flushed by finalize. The checks are on a real trace file.
+ */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+
+static void check(int ok, const char *name, const char *detail)
+{
+	if (ok) {
+		printf("ok %s\n", name);
+	} else {
+		printf("FAIL %s: %s\n", name, detail);
+		failures++;
+	}
+}
+
+static int64_t one(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		printf("# %s: %s\n", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void expect_int(sqlite3 *db, const char *name, const char *sql, int64_t want)
+{
+	char detail[256];
+	int64_t got = one(db, sql);
+	snprintf(detail, sizeof(detail), "got %lld, want %lld", (long long)got, (long long)want);
+	check(got == want, name, detail);
+}
+
+static struct store_writer *open_trace(const char *path)
+{
+	char err[256];
+	unlink(path);
+	struct store_writer *w = store_writer_open(path, err, sizeof(err));
+	if (!w) {
+		printf("FAIL open %s: %s\n", path, err);
+		exit(1);
+	}
+	return w;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+#define THREADS 4
+#define PER_THREAD 5000
+
+/*
+ * Four threads' events drained in rounds as the collector does: each
+ * round takes every thread's next run (in its own time order), then
+ * promises the horizon (the round's time less a slack). Some records come
+ * late: held back past a horizon that has passed their time, as a thread
+ * preempted between reading the clock and publishing would be. arg is
+ * the thread's program order; equal times within a thread are common.
+ */
+static void order_case(const char *path, int hold, int late_every)
+{
+	struct store_writer *w = open_trace(path);
+	if (hold)
+		store_writer_hold(w);
+	int64_t clock[THREADS] = {0};
+	int sent[THREADS] = {0};
+	struct store_event late[64];
+	int nlate = 0, total = 0, nlate_total = 0;
+	int64_t round_ts = 0;
+	for (int round = 0; total < THREADS * PER_THREAD; round++) {
+		round_ts += 1000;
+		for (int t = 0; t < THREADS; t++) {
+			while (sent[t] < PER_THREAD && clock[t] < round_ts) {
+				clock[t] += (int64_t)(next_rand() % 40); /* 0: same time again */
+				struct store_event e = {clock[t], 1, 100 + t, 1, 0, 0, sent[t], 0};
+				sent[t]++;
+				total++;
+				/* A late one holds back its thread too: rings keep program order.
+				 */
+				if (late_every && total % late_every == 0 && nlate < 64) {
+					late[nlate++] = e;
+					nlate_total++;
+					break;
+				}
+				if (nlate && late[0].tid == 100 + t) {
+					late[nlate++] = e;
+					break;
+				}
+				if (store_writer_event(w, &e))
+					printf("FAIL event\n");
+			}
+		}
+		/* The late ones arrive two rounds on. */
+		if (nlate && round % 3 == 2) {
+			for (int i = 0; i < nlate; i++)
+				store_writer_event(w, &late[i]);
+			nlate = 0;
+		}
+		if (hold && store_writer_horizon(w, round_ts - 500))
+			printf("FAIL horizon\n");
+	}
+	for (int i = 0; i < nlate; i++)
+		store_writer_event(w, &late[i]);
+	check(store_writer_commit(w) == 0, "order:commit", store_writer_error(w));
+	check(store_writer_finalize(w) == 0, "order:finalize", store_writer_error(w));
+	sqlite3 *db = store_writer_db(w);
+	char name[128];
+	snprintf(name, sizeof(name), "order:%s%s: every event kept", hold ? "held" : "unheld",
+		 late_every ? "+late" : "");
+	expect_int(db, name, "SELECT count(*) FROM ev", THREADS * PER_THREAD);
+	snprintf(name, sizeof(name), "order:%s%s: id order is time order", hold ? "held" : "unheld",
+		 late_every ? "+late" : "");
+	expect_int(db, name,
+		   "SELECT count(*) FROM ev a JOIN ev b ON b.id = a.id + 1 WHERE b.ts < a.ts", 0);
+	snprintf(name, sizeof(name), "order:%s%s: ids are 1..n", hold ? "held" : "unheld",
+		 late_every ? "+late" : "");
+	expect_int(db, name, "SELECT max(id) - min(id) + 1 - count(*) FROM ev", 0);
+	snprintf(name, sizeof(name), "order:%s%s: each thread in program order",
+		 hold ? "held" : "unheld", late_every ? "+late" : "");
+	expect_int(db, name,
+		   "SELECT count(*) FROM (SELECT arg, lag(arg) OVER (PARTITION BY th ORDER BY id) p"
+		   " FROM ev) WHERE arg <> p + 1",
+		   0);
+	snprintf(name, sizeof(name), "order:%s%s: per thread 0..n-1", hold ? "held" : "unheld",
+		 late_every ? "+late" : "");
+	expect_int(db, name,
+		   "SELECT count(*) FROM (SELECT th, min(arg) a, max(arg) b, count(*) n"
+		   " FROM ev GROUP BY th) WHERE a <> 0 OR b <> n - 1",
+		   0);
+	if (late_every) {
+		snprintf(name, sizeof(name), "order:%s: late events were made",
+			 hold ? "held" : "unheld");
+		check(nlate_total > 10, name, "too few late events");
+	}
+	store_writer_close(w);
+	unlink(path);
+}
+
+/* Events held and never given a horizon: finalize writes them all, in order. */
+static void held_until_finalize(const char *path)
+{
+	struct store_writer *w = open_trace(path);
+	store_writer_hold(w);
+	for (int i = 0; i < 1000; i++) {
+		struct store_event e = {
+		    (int64_t)((i * 7919) % 1000), 1, 100 + i % 3, 1, 0, 0, i, 0};
+		store_writer_event(w, &e);
+	}
+	sqlite3 *db = store_writer_db(w);
+	check(store_writer_commit(w) == 0, "held:commit", store_writer_error(w));
+	expect_int(db, "held:commit writes none of the held", "SELECT count(*) FROM ev", 0);
+	check(store_writer_finalize(w) == 0, "held:finalize", store_writer_error(w));
+	expect_int(db, "held:finalize writes them all", "SELECT count(*) FROM ev", 1000);
+	expect_int(db, "held:in time order",
+		   "SELECT count(*) FROM ev a JOIN ev b ON b.id = a.id + 1 WHERE b.ts < a.ts", 0);
+	store_writer_close(w);
+	unlink(path);
+}
+
+int main(void)
+{
+	char path[] = "/tmp/weft-order-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return 1;
+	close(fd);
+	order_case(path, 1, 0);
+	order_case(path, 1, 997);
+	order_case(path, 0, 0);
+	order_case(path, 0, 997);
+	held_until_finalize(path);
+	unlink(path);
+	return failures ? 1 : 0;
+}
