@@ -464,7 +464,7 @@ struct weft_py_line {
  * loop costs one probe of a small per-thread table. Returns the id, 0 for
  * a code that could not get one.
  */
-static uint32_t frame_position(PyObject *code, int lasti, PyObject *f, int *line)
+static uint32_t frame_position(PyObject *code, int lasti, PyObject *f, int *line, int nogil)
 {
 	struct weft_tls *t = &weft_tls;
 	struct weft_py_line *e = NULL;
@@ -483,6 +483,9 @@ static uint32_t frame_position(PyObject *code, int lasti, PyObject *f, int *line
 			}
 		}
 	}
+	/* Without the GIL the shared code table may be changing: this thread's cache only. */
+	if (nogil)
+		return 0;
 	uint32_t id = code_id(code);
 	if (!id)
 		return 0;
@@ -552,7 +555,8 @@ static void choose_frame_layout(int minor)
  * not threading.py or queue.py) as a Python frame word, read from the
  * structures; ts is this thread's state and it holds the GIL. 1 or 0.
  */
-static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int *lasti_out)
+static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int *lasti_out,
+				  int nogil)
 {
 	const struct frame_layout *L = layout;
 	void *f = AT(ts, L->ts_frame, void *);
@@ -578,7 +582,10 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 			lasti = (int)(instr - start);
 		}
 		int line = 0;
-		uint32_t id = frame_position(code, lasti, NULL, &line);
+		uint32_t id = frame_position(code, lasti, NULL, &line, nogil);
+		if (nogil && (!id || !weft_tls.py_defined ||
+			      !(weft_tls.py_defined[id / 8] & (1u << (id % 8)))))
+			return 0; /* never seen with the GIL: naming it needs the C API */
 		if (id && code_ours[id] == 0) {
 			define_code(id, code);
 			pcs[0] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
@@ -625,6 +632,30 @@ static int direct_read_agrees(int n, PyObject *code, int lasti)
 
 static int python_stack_api(void **pcs, int max, int full);
 
+/*
+ * The innermost frame of a thread that let go of the GIL to block (a
+ * Lock's acquire on 3.10-3.13.0 waits in sem_wait, without the GIL): its
+ * frames stay as they were, and only this thread could change them, so
+ * reading them is safe; the C API is not (reference counts, the shared
+ * code table). So: only once a direct read has agreed with the API (the
+ * layout is this interpreter's; the check itself needs the GIL), the thread
+ * state is this thread's (PyGILState_GetThisThreadState may be called
+ * without the GIL), and the frame's code and position were seen with the
+ * GIL (this thread's caches), as the try before the wait does. Else none.
+ */
+static int without_gil(void **pcs, int max, int full)
+{
+	if (full || !layout || direct_checks_left == DIRECT_CHECKS || max < 1 ||
+	    !weft_tls.py_main_ts || !py.Py_IsInitialized())
+		return 0;
+	void *ts = py.PyGILState_GetThisThreadState();
+	if (ts != weft_tls.py_main_ts)
+		return 0;
+	PyObject *code = NULL;
+	int lasti = 0;
+	return innermost_frame_direct(ts, pcs, &code, &lasti, 1);
+}
+
 static int python_stack(void **pcs, int max, int full)
 {
 	if (!py_booted)
@@ -641,11 +672,11 @@ static int python_stack(void **pcs, int max, int full)
 	    !py.Py_IsInitialized())
 		ts = main_tstate();
 	if (!ts)
-		return 0;
+		return without_gil(pcs, max, full);
 	if (!full && layout && max > 0) {
 		PyObject *code = NULL;
 		int lasti = 0;
-		int n = innermost_frame_direct(ts, pcs, &code, &lasti);
+		int n = innermost_frame_direct(ts, pcs, &code, &lasti, 0);
 		if (WEFT_LIKELY(!direct_checks_left))
 			return n;
 		/* Still being checked (with the GIL: no other thread counts). */
@@ -676,7 +707,7 @@ static int python_stack_api(void **pcs, int max, int full)
 		if (code) {
 			int line = 0;
 			int lasti = py.PyFrame_GetLasti ? py.PyFrame_GetLasti(f) : -1;
-			uint32_t id = frame_position(code, lasti, f, &line);
+			uint32_t id = frame_position(code, lasti, f, &line, 0);
 			/*
 			 * The bootstrap's wrappers never show; threading.py and
 			 * queue.py frames only in full stacks, so a caller stack
