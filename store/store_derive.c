@@ -17,7 +17,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "3"
+#define DERIVED_VERSION "4"
 
 /*
  * Thread states in thread_spans.state and thread_summary.state. The values
@@ -212,6 +212,7 @@ struct thr {
 	int64_t events;
 	int started;
 	int without_gil; /* a Python thread between gil.release and its next gil.acquire */
+	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
 	struct hold *holds;
 	int nholds, capholds;
 	struct summarizer sum;
@@ -291,6 +292,7 @@ static struct thr *thr_get(struct derive *d, int32_t pid, int32_t tid)
 	t->tid = tid;
 	t->start = -1;
 	t->end = -1;
+	t->wait_open = -1;
 	sum_init(&t->sum, d->ins_tsum, 1, pid, tid);
 	d->thr[i] = t;
 	d->nthr++;
@@ -681,6 +683,9 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	}
 	if (kind == 10 && t->end < 0)
 		t->end = ts;
+	/* A lock.wait is ended by the thread's next event (its acquire or fail). */
+	t->wait_open = kind == 28 ? ts : -1;
+	t->wait_obj = obj;
 	if (kind == 15) {
 		struct pend *pe = pend_get(d, t->pid, 1);
 		if (pe && pe->end < 0)
@@ -749,6 +754,9 @@ static void finish_threads(struct derive *d)
 			t->started = 1;
 			t->cursor = t->start;
 		}
+		/* Still waiting for a lock when it ended (a deadlock): blocked to its end. */
+		if (t->wait_open >= 0 && t->wait_open < end)
+			thread_advance(d, t, t->wait_open, end, STORE_STATE_LOCK, t->wait_obj);
 		emit_span(d, t, t->cursor, end, STORE_STATE_RUNNING, 0);
 		for (int h = 0; h < t->nholds; h++)
 			emit_hold(d, t, &t->holds[h], end,

@@ -36,7 +36,8 @@ struct rthread {
 	int64_t lock_wait, cond_wait, barrier_wait, join_wait, other_wait;
 	int64_t unrecorded, producer_waits;
 	int64_t gil_hold, gil_wait, gil_acq, gil_drops, gil_forced;
-	int64_t gil_open; /* -1 when not held */
+	int64_t gil_open;  /* -1 when not held */
+	int64_t wait_open; /* a lock.wait no acquire or fail has ended yet, else -1 */
 	/* computed */
 	int64_t life_start, life_end;
 };
@@ -59,7 +60,7 @@ struct rproc {
 
 /* Event kind codes as this trace's event_kind table names them (-1: absent). */
 struct kinds {
-	int acq, rel, fail, cwait, barrier, tcreate, join, gacq, grel, gdrop, gforced;
+	int acq, rel, fail, lwait, cwait, barrier, tcreate, join, gacq, grel, gdrop, gforced;
 };
 
 struct report {
@@ -119,6 +120,7 @@ static int load_kinds(struct report *r)
 	    {"lock.acquire", offsetof(struct kinds, acq)},
 	    {"lock.release", offsetof(struct kinds, rel)},
 	    {"lock.fail", offsetof(struct kinds, fail)},
+	    {"lock.wait", offsetof(struct kinds, lwait)},
 	    {"cond.wait", offsetof(struct kinds, cwait)},
 	    {"barrier.wait", offsetof(struct kinds, barrier)},
 	    {"thread.create", offsetof(struct kinds, tcreate)},
@@ -222,6 +224,7 @@ static struct rthread *thread_get(struct report *r, int pid, int tid)
 	t->first_ts = INT64_MAX;
 	t->last_ts = INT64_MIN;
 	t->gil_open = -1;
+	t->wait_open = -1;
 	return t;
 }
 
@@ -378,7 +381,10 @@ static int scan_events(struct report *r)
 		else
 			r->kind_other++;
 
-		if (kind == k->acq || kind == k->fail) {
+		if (kind == k->lwait) {
+			t->wait_open = ts;
+		} else if (kind == k->acq || kind == k->fail) {
+			t->wait_open = -1;
 			t->lock_wait += wait;
 			struct robj *o = objid ? obj_get(r, objid) : NULL;
 			if (objid && !o)
@@ -580,6 +586,9 @@ static int finish_model(struct report *r)
 		t->life_end = t->end != INT64_MIN ? t->end : r->end_ns;
 		if (t->life_end < t->life_start)
 			t->life_end = t->life_start;
+		/* Still waiting for a lock when it ended (a deadlock): blocked to its end. */
+		if (t->wait_open >= 0 && t->wait_open < t->life_end)
+			t->lock_wait += t->life_end - t->wait_open;
 		if (!proc_find(r, t->pid)) {
 			if (r->nproc == r->capproc) {
 				size_t cap = r->capproc ? r->capproc * 2 : 32;

@@ -712,13 +712,15 @@ static void handle_ctl(struct collect *c, const struct collect_seg *r)
 		struct image_state *st = img_state(img);
 		struct proc *p = proc_get(img->pid);
 		/* A process that died without exit() (a signal, SIGKILL) still ends. */
-		if (!st->exec_done && !st->exit_recorded && !p->have_exit_event) {
-			int64_t ts = st->last_ts > r->ts ? st->last_ts : r->ts;
+		int64_t ts = st->last_ts > r->ts ? st->last_ts : r->ts;
+		int died = !st->exec_done && !st->exit_recorded && !p->have_exit_event;
+		if (died) {
 			write_event(c, img->pid, img->pid, WEFT_EV_PROCESS_EXIT, ts, 0, 0, -1, 0);
 			p->have_exit_event = 1;
 		}
-		if (!st->exec_done && (p->end_ns == INT64_MIN || p->end_ns < st->last_ts))
-			p->end_ns = st->last_ts > 0 ? st->last_ts : r->ts;
+		/* One that died lived until its end was seen, as its process.exit says. */
+		if (!st->exec_done && (p->end_ns == INT64_MIN || p->end_ns < st->last_ts || died))
+			p->end_ns = died ? ts : st->last_ts > 0 ? st->last_ts : r->ts;
 		break;
 	}
 	case COLLECT_CTL_KILLED:
@@ -1338,6 +1340,11 @@ int writer_stop_and_join(struct collect *c)
 		struct thr *t = &W.thrs[i];
 		char name[256];
 		const char *nm = t->name;
+		/* Blocked on a lock to the end (a deadlock stopped): it lived as long as its
+		 * process. */
+		uint64_t *pe = hashmap_u64_get(&W.proc_by_pid, (uint64_t)t->pid);
+		if (!t->ended && t->wait_obj && pe && W.procs[*pe].end_ns > t->end_ns)
+			t->end_ns = W.procs[*pe].end_ns;
 		/* A thread nobody named carries its process's name, as in the kernel. */
 		if (!nm) {
 			uint64_t *pi = hashmap_u64_get(&W.proc_by_pid, (uint64_t)t->pid);
