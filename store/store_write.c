@@ -365,6 +365,15 @@ static void sort_runs(struct held_event *a, size_t n, struct held_event *tmp)
 	}
 }
 
+/* Moves the held events to the front: the ones before first are gone. */
+static void held_compact(struct store_writer *w)
+{
+	memmove(w->held, w->held + w->first, (w->nheld - w->first) * sizeof(*w->held));
+	w->nheld -= w->first;
+	w->nsorted -= w->first;
+	w->first = 0;
+}
+
 int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
 {
 	struct held_event *h = w->held;
@@ -401,10 +410,7 @@ int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
 	if (w->first == w->nheld) {
 		w->first = w->nheld = w->nsorted = 0;
 	} else if (w->first > w->cap_held / 2) {
-		memmove(h, h + w->first, (w->nheld - w->first) * sizeof(*h));
-		w->nheld -= w->first;
-		w->nsorted = w->nheld;
-		w->first = 0;
+		held_compact(w);
 	}
 	return rc;
 }
@@ -418,13 +424,8 @@ int store_writer_event(struct store_writer *w, const struct store_event *e)
 {
 	if (!w->hold)
 		return append_event(w, e);
-	if (w->nheld == w->cap_held && w->first) {
-		/* Room at the front: the events before first are gone. */
-		memmove(w->held, w->held + w->first, (w->nheld - w->first) * sizeof(*w->held));
-		w->nheld -= w->first;
-		w->nsorted -= w->first;
-		w->first = 0;
-	}
+	if (w->nheld == w->cap_held && w->first)
+		held_compact(w);
 	if (w->nheld == w->cap_held) {
 		size_t cap = w->cap_held ? w->cap_held * 2 : 4096;
 		struct held_event *h = NULL, *x = NULL;
