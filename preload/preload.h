@@ -144,16 +144,22 @@ struct weft_tls {
 	uint64_t gil_t0;	/* when the current take_gil began */
 	uint8_t *py_defined;	/* bitmap: code ids already defined in this ring */
 	struct weft_py_line *py_lines; /* (code id, instruction offset) -> line cache */
-	const void *last_sem;	       /* the traced semaphore this thread acquired last */
-	void *py_main_ts;	       /* this thread's main-interpreter state, last seen */
-	unsigned long py_self;	       /* pthread_self(), kept with py_main_ts */
-	uintptr_t stack_hi;	       /* top of this thread's stack, 1: unknown, 0: not asked */
-	void *races;		       /* race detector state (preload/races.c), or NULL */
-	int races_none;		       /* no thread index was left for this thread */
-	int in_races;		       /* inside the race detector: lock hooks pass through */
-	unsigned py_sem_inits;	       /* semaphores this thread made (a Python probe reads it) */
-	int waiting;		       /* slot->waiting_ts is set */
-	int *errno_p;		       /* &errno, once known: saving it costs no call then */
+	struct weft_py_memo {	       /* the innermost frames of the last Python stacks: */
+		void *code;	       /* code object */
+		int lasti;	       /* instruction offset */
+		uint64_t word;	       /* and their frame word */
+	} py_memo[2];
+	int py_memo_next;      /* the entry the next new one replaces */
+	const void *last_sem;  /* the traced semaphore this thread acquired last */
+	void *py_main_ts;      /* this thread's main-interpreter state, last seen */
+	unsigned long py_self; /* pthread_self(), kept with py_main_ts */
+	uintptr_t stack_hi;    /* top of this thread's stack, 1: unknown, 0: not asked */
+	void *races;	       /* race detector state (preload/races.c), or NULL */
+	int races_none;	       /* no thread index was left for this thread */
+	int in_races;	       /* inside the race detector: lock hooks pass through */
+	unsigned py_sem_inits; /* semaphores this thread made (a Python probe reads it) */
+	int waiting;	       /* slot->waiting_ts is set */
+	int *errno_p;	       /* &errno, once known: saving it costs no call then */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));

@@ -370,6 +370,8 @@ void weft_python_after_fork_child(void)
 {
 	if (weft_tls.py_defined)
 		memset(weft_tls.py_defined, 0, CODES / 8 + 1);
+	/* Their codes are not defined in the new ring. */
+	memset(weft_tls.py_memo, 0, sizeof(weft_tls.py_memo));
 	fork_site_frame = fork_next_frame;
 	fork_site_pos = fork_next_pos;
 	fork_next_frame = NULL;
@@ -550,6 +552,41 @@ static void choose_frame_layout(int minor)
 	}
 }
 
+/* The innermost frame of a thread state (3.11, 3.12: through its cframe). */
+static inline void *first_frame(const struct frame_layout *L, void *ts)
+{
+	void *f = AT(ts, L->ts_frame, void *);
+	if (L->cframe_current >= 0 && f)
+		f = AT(f, L->cframe_current, void *);
+	return f;
+}
+
+/*
+ * A lock taken in a loop: the innermost frame is at one of the two places
+ * this thread's last stacks were (a with block's acquire and release), and
+ * (code, offset) alone decide the answer: a code with an id is never
+ * freed, so its address keeps naming it. 1 with pcs[0] set, or 0.
+ */
+static inline int remembered_frame(const struct frame_layout *L, void *ts, void **pcs)
+{
+	void *f = first_frame(L, ts);
+	if (WEFT_UNLIKELY(!f))
+		return 0;
+	PyObject *code = AT(f, L->f_code, PyObject *);
+	int lasti =
+	    L->f_owner < 0
+		? AT(f, L->f_instr, int) * 2
+		: (int)(AT(f, L->f_instr, const char *) - ((const char *)code + L->co_code));
+	const struct weft_py_memo *m = weft_tls.py_memo;
+	for (int i = 0; i < 2; i++, m++) {
+		if (code == m->code && lasti == m->lasti && code) {
+			pcs[0] = (void *)(uintptr_t)m->word;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * The innermost frame of the program's own code (not weft's bootstrap,
  * not threading.py or queue.py) as a Python frame word, read from the
@@ -559,9 +596,8 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 				  int nogil)
 {
 	const struct frame_layout *L = layout;
-	void *f = AT(ts, L->ts_frame, void *);
-	if (L->cframe_current >= 0 && f)
-		f = AT(f, L->cframe_current, void *);
+	struct weft_tls *t = &weft_tls;
+	void *f = first_frame(L, ts);
 	for (int depth = 0; f && depth < 256; depth++, f = AT(f, L->f_back, void *)) {
 		int owner = L->f_owner >= 0 ? AT(f, L->f_owner, unsigned char) : 0;
 		if (owner == L->cstack_owner)
@@ -591,6 +627,16 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 			pcs[0] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
 			*code_out = code;
 			*lasti_out = lasti;
+			/* Only the innermost frame: a deeper answer depends on the frames above. */
+			if (depth == 0 && lasti >= 0 && weft_tls.py_defined &&
+			    (weft_tls.py_defined[id / 8] & (1u << (id % 8)))) {
+				/* Two: a with block's acquire and release are at two offsets. */
+				struct weft_py_memo *m = &t->py_memo[t->py_memo_next];
+				t->py_memo_next ^= 1;
+				m->code = code;
+				m->lasti = lasti;
+				m->word = (uint64_t)(uintptr_t)pcs[0];
+			}
 			return 1;
 		}
 	}
@@ -656,20 +702,27 @@ static int without_gil(void **pcs, int max, int full)
 	return innermost_frame_direct(ts, pcs, &code, &lasti, 1);
 }
 
+/*
+ * The current state when it is the one this thread was last seen to own
+ * and it names this thread: this thread holds the GIL with it (in 3.10
+ * and 3.11 the current state is the GIL holder's). Two loads instead of
+ * three calls; NULL: ask main_tstate.
+ */
+static inline void *own_tstate_fast(const struct frame_layout *L)
+{
+	void *ts = py.current_tstate();
+	if (!ts || ts != weft_tls.py_main_ts ||
+	    AT(ts, L->ts_thread_id, unsigned long) != weft_tls.py_self || !py.Py_IsInitialized())
+		return NULL;
+	return ts;
+}
+
 static int python_stack(void **pcs, int max, int full)
 {
 	if (!py_booted)
 		return 0;
-	/*
-	 * The current state is the one this thread was last seen to own and
-	 * it names this thread: this thread holds the GIL with it (in 3.10
-	 * and 3.11 the current state is the GIL holder's). Two loads instead
-	 * of three calls; anything else asks main_tstate.
-	 */
-	void *ts = layout ? py.current_tstate() : NULL;
-	if (!ts || ts != weft_tls.py_main_ts ||
-	    AT(ts, layout->ts_thread_id, unsigned long) != weft_tls.py_self ||
-	    !py.Py_IsInitialized())
+	void *ts = layout ? own_tstate_fast(layout) : NULL;
+	if (!ts)
 		ts = main_tstate();
 	if (!ts)
 		return without_gil(pcs, max, full);
@@ -736,6 +789,14 @@ static int python_stack_api(void **pcs, int max, int full)
 
 int weft_python_stack(void **pcs, int max)
 {
+	/* Checked layouts, caller stacks: first the frames this thread saw last. */
+	const struct frame_layout *L = layout;
+	if (WEFT_LIKELY(L && !direct_checks_left && weft_stacks != WEFT_STACKS_FULL && max > 0 &&
+			py_booted)) {
+		void *ts = own_tstate_fast(L);
+		if (ts && remembered_frame(L, ts, pcs))
+			return 1;
+	}
 	return python_stack(pcs, max, weft_stacks == WEFT_STACKS_FULL);
 }
 

@@ -107,6 +107,10 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	timeout 60 "$WEFT" run -o "fk-$tag.db" -- "$py" "$PY_TESTS/fork_child_stacks.py" >/dev/null 2>&1
 	expect_eq "$tag: fork child: lock events per process, with their function" "$(sql "fk-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '/' || o.name || '/' || f.function || ':' || f.line AS x FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' ORDER BY e.pid, e.id)")" \
 		"1/lock.acquire/Lock fork_child_stacks.py:8/work:12 1/lock.release/Lock fork_child_stacks.py:8/work:12 0/lock.acquire/Lock fork_child_stacks.py:8/work:12 0/lock.release/Lock fork_child_stacks.py:8/work:12"
+	# Locks in loops: frames read from the remembered last stacks keep each event's own line.
+	timeout 60 "$WEFT" run -o "ll-$tag.db" -- "$py" "$PY_TESTS/loop_lines.py" >/dev/null 2>&1
+	expect_eq "$tag: locks in a loop: every event's line, parent and fork child" "$(sql "ll-$tag.db" "SELECT group_concat(k || '=' || c, ' ') FROM (SELECT k, count(*) c FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '@' || coalesce(f.function, '?') || ':' || coalesce(f.line, 0) AS k FROM events e JOIN objects o USING(object_id) LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' AND o.name = 'Lock loop_lines.py:10') GROUP BY k ORDER BY k)")" \
+		"0/lock.acquire@loop:16=200 0/lock.acquire@loop:19=67 0/lock.acquire@loop:22=67 0/lock.release@loop:16=200 0/lock.release@loop:20=67 0/lock.release@loop:24=67 1/lock.acquire@loop:16=200 1/lock.acquire@loop:19=67 1/lock.acquire@loop:22=67 1/lock.release@loop:16=200 1/lock.release@loop:20=67 1/lock.release@loop:24=67"
 done
 
 # Full stacks: Python frames (innermost first) then native frames.
