@@ -5,23 +5,12 @@
  */
 #include "store/store.h"
 #include "store/store_schema.h"
+#include "tests/unit/unit_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-static void check(int ok, const char *name, const char *detail)
-{
-	if (ok) {
-		printf("ok %s\n", name);
-	} else {
-		printf("FAIL %s: %s\n", name, detail);
-		failures++;
-	}
-}
 
 static void exec_or_die(sqlite3 *db, const char *sql)
 {
@@ -30,34 +19,6 @@ static void exec_or_die(sqlite3 *db, const char *sql)
 		printf("FAIL setup: %s: %s\n", msg ? msg : "?", sql);
 		exit(1);
 	}
-}
-
-/* The rows of a query as "a|b|c;a|b|c" for exact comparison. */
-static void rows(sqlite3 *db, const char *sql, char *out, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-	out[0] = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(out, len, "error: %s", sqlite3_errmsg(db));
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW && n < len) {
-		for (int c = 0; c < sqlite3_column_count(st); c++) {
-			const unsigned char *t = sqlite3_column_text(st, c);
-			n += (size_t)snprintf(out + n, len - n, "%s%s", c ? "|" : (n ? ";" : ""),
-					      t ? (const char *)t : "NULL");
-		}
-	}
-	sqlite3_finalize(st);
-}
-
-static void expect_rows(sqlite3 *db, const char *name, const char *sql, const char *want)
-{
-	char got[4096], detail[8400];
-	rows(db, sql, got, sizeof(got));
-	snprintf(detail, sizeof(detail), "got [%s], want [%s]", got, want);
-	check(!strcmp(got, want), name, detail);
 }
 
 /* A trace with the schema, one process (pid 1) and the given objects/threads/events. */
@@ -105,27 +66,30 @@ static void test_spans(void)
 				"(300, 1, 10, 1, 1, 200, 0, 0)," /* lock.acquire after 200 */
 				"(400, 1, 10, 2, 1, 0, 0, 0),"	 /* lock.release */
 				"(600, 1, 10, 11, 0, 100, 11, 0);"); /* thread.join */
-	check(derive(db) == 0, "spans:build", "failed");
-	expect_rows(db, "spans:intervals",
-		    "SELECT state, start_ns, end_ns, object_id FROM thread_spans ORDER BY end_ns",
-		    "1|0|100|NULL;2|100|300|1;1|300|500|NULL;5|500|600|NULL;1|600|1000|NULL");
-	expect_rows(db, "spans:hold",
-		    "SELECT object_id, tid, start_ns, end_ns, mode FROM object_holds",
-		    "1|10|300|400|1");
-	expect_rows(db, "spans:stats",
-		    "SELECT acquires, contended, wait_ns, max_wait_ns, max_wait_event, max_hold_ns"
-		    " FROM object_stats WHERE object_id=1",
-		    "1|1|200|200|2|100");
-	expect_rows(db, "spans:point-events", "SELECT id, kind FROM point_events", "1|9");
-	expect_rows(db, "spans:thread-life",
-		    "SELECT pid, tid, start_ns, end_ns, events FROM thread_life", "1|10|0|1000|4");
-	expect_rows(db, "spans:info",
-		    "SELECT value FROM derived_info WHERE key IN ('events','end_ns')"
-		    " ORDER BY key",
-		    "1000;4");
+	unit_check(derive(db) == 0, "spans:build", "failed");
+	unit_expect_rows(
+	    db, "spans:intervals",
+	    "SELECT state, start_ns, end_ns, object_id FROM thread_spans ORDER BY end_ns",
+	    "1|0|100|NULL;2|100|300|1;1|300|500|NULL;5|500|600|NULL;1|600|1000|NULL");
+	unit_expect_rows(db, "spans:hold",
+			 "SELECT object_id, tid, start_ns, end_ns, mode FROM object_holds",
+			 "1|10|300|400|1");
+	unit_expect_rows(
+	    db, "spans:stats",
+	    "SELECT acquires, contended, wait_ns, max_wait_ns, max_wait_event, max_hold_ns"
+	    " FROM object_stats WHERE object_id=1",
+	    "1|1|200|200|2|100");
+	unit_expect_rows(db, "spans:point-events", "SELECT id, kind FROM point_events", "1|9");
+	unit_expect_rows(db, "spans:thread-life",
+			 "SELECT pid, tid, start_ns, end_ns, events FROM thread_life",
+			 "1|10|0|1000|4");
+	unit_expect_rows(db, "spans:info",
+			 "SELECT value FROM derived_info WHERE key IN ('events','end_ns')"
+			 " ORDER BY key",
+			 "1000;4");
 	/* idempotent: a second call adds nothing */
-	check(derive(db) == 0, "spans:rebuild", "failed");
-	expect_rows(db, "spans:idempotent", "SELECT count(*) FROM thread_spans", "5");
+	unit_check(derive(db) == 0, "spans:rebuild", "failed");
+	unit_expect_rows(db, "spans:idempotent", "SELECT count(*) FROM thread_spans", "5");
 	sqlite3_close(db);
 }
 
@@ -149,19 +113,19 @@ static void test_cond_wait_and_occupancy(void)
 				"(420, 1, 11, 2, 1, 0, 0, 0),"
 				"(450, 1, 10, 1, 1, 50, 2, 0),"
 				"(500, 1, 10, 2, 1, 0, 0, 0);");
-	check(derive(db) == 0, "cond:build", "failed");
-	expect_rows(db, "cond:spans",
-		    "SELECT state, start_ns, end_ns, object_id FROM thread_spans WHERE tid=10"
-		    " ORDER BY end_ns",
-		    "1|0|100|NULL;3|100|400|2;2|400|450|1;1|450|600|NULL");
-	expect_rows(db, "cond:holds",
-		    "SELECT tid, start_ns, end_ns FROM object_holds ORDER BY start_ns",
-		    "10|0|100;11|100|420;10|450|500");
+	unit_check(derive(db) == 0, "cond:build", "failed");
+	unit_expect_rows(db, "cond:spans",
+			 "SELECT state, start_ns, end_ns, object_id FROM thread_spans WHERE tid=10"
+			 " ORDER BY end_ns",
+			 "1|0|100|NULL;3|100|400|2;2|400|450|1;1|450|600|NULL");
+	unit_expect_rows(db, "cond:holds",
+			 "SELECT tid, start_ns, end_ns FROM object_holds ORDER BY start_ns",
+			 "10|0|100;11|100|420;10|450|500");
 	/* the mutex: held by a, by b (a queued from 400), free, held by a again */
-	expect_rows(db, "cond:occupancy",
-		    "SELECT start_ns, end_ns, holder_tid, holders, waiters FROM object_spans"
-		    " WHERE object_id=1 ORDER BY end_ns",
-		    "0|100|10|1|0;100|400|11|1|0;400|420|11|1|1;420|450|0|0|1;450|500|10|1|0");
+	unit_expect_rows(db, "cond:occupancy",
+			 "SELECT start_ns, end_ns, holder_tid, holders, waiters FROM object_spans"
+			 " WHERE object_id=1 ORDER BY end_ns",
+			 "0|100|10|1|0;100|400|11|1|0;400|420|11|1|1;420|450|0|0|1;450|500|10|1|0");
 	sqlite3_close(db);
 }
 
@@ -183,24 +147,25 @@ static void test_recursive_and_readers(void)
 				"(80, 1, 10, 2, 3, 0, 0, 0),"
 				"(85, 1, 11, 1, 4, 0, 0, 0),"	/* sem_wait: no hold */
 				"(90, 1, 11, 1, 1, 0, 0, 0);"); /* never released */
-	check(derive(db) == 0, "nest:build", "failed");
-	expect_rows(db, "nest:recursive",
-		    "SELECT start_ns, end_ns FROM object_holds WHERE object_id=1 AND tid=10"
-		    " ORDER BY start_ns",
-		    "10|40;20|30");
-	expect_rows(db, "nest:readers",
-		    "SELECT tid, start_ns, end_ns, mode FROM object_holds WHERE object_id=3"
-		    " ORDER BY start_ns",
-		    "10|50|80|0;11|60|70|0");
-	expect_rows(db, "nest:shared-occupancy",
-		    "SELECT start_ns, end_ns, holders FROM object_spans WHERE object_id=3"
-		    " ORDER BY end_ns",
-		    "50|60|1;60|70|2;70|80|1");
-	expect_rows(db, "nest:semaphore-no-hold",
-		    "SELECT count(*) FROM object_holds WHERE object_id=4", "0");
-	expect_rows(db, "nest:unreleased",
-		    "SELECT start_ns, end_ns, mode FROM object_holds WHERE tid=11 AND object_id=1",
-		    "90|100|3");
+	unit_check(derive(db) == 0, "nest:build", "failed");
+	unit_expect_rows(db, "nest:recursive",
+			 "SELECT start_ns, end_ns FROM object_holds WHERE object_id=1 AND tid=10"
+			 " ORDER BY start_ns",
+			 "10|40;20|30");
+	unit_expect_rows(db, "nest:readers",
+			 "SELECT tid, start_ns, end_ns, mode FROM object_holds WHERE object_id=3"
+			 " ORDER BY start_ns",
+			 "10|50|80|0;11|60|70|0");
+	unit_expect_rows(db, "nest:shared-occupancy",
+			 "SELECT start_ns, end_ns, holders FROM object_spans WHERE object_id=3"
+			 " ORDER BY end_ns",
+			 "50|60|1;60|70|2;70|80|1");
+	unit_expect_rows(db, "nest:semaphore-no-hold",
+			 "SELECT count(*) FROM object_holds WHERE object_id=4", "0");
+	unit_expect_rows(
+	    db, "nest:unreleased",
+	    "SELECT start_ns, end_ns, mode FROM object_holds WHERE tid=11 AND object_id=1",
+	    "90|100|3");
 	sqlite3_close(db);
 }
 
@@ -220,22 +185,22 @@ static void test_summary_buckets(void)
 				"(65600, 1, 10, 2, 1, 0, 0, 0),"
 				"(100304, 1, 10, 1, 1, 1000, 0, 0),"
 				"(100400, 1, 10, 2, 1, 0, 0, 0);");
-	check(derive(db) == 0, "summary:build", "failed");
-	expect_rows(db, "summary:level0",
-		    "SELECT start_ns, end_ns, state, mixed FROM thread_summary WHERE level=0"
-		    " ORDER BY end_ns",
-		    "0|65536|2|0;65536|98304|1|0;98304|131072|1|1");
+	unit_check(derive(db) == 0, "summary:build", "failed");
+	unit_expect_rows(db, "summary:level0",
+			 "SELECT start_ns, end_ns, state, mixed FROM thread_summary WHERE level=0"
+			 " ORDER BY end_ns",
+			 "0|65536|2|0;65536|98304|1|0;98304|131072|1|1");
 	/* level 1 (131072 ns): one bucket, lock (65536) vs running (65536 - 1000): lock wins */
-	expect_rows(db, "summary:level1",
-		    "SELECT start_ns, end_ns, state, mixed FROM thread_summary WHERE level=1",
-		    "0|131072|2|1");
+	unit_expect_rows(db, "summary:level1",
+			 "SELECT start_ns, end_ns, state, mixed FROM thread_summary WHERE level=1",
+			 "0|131072|2|1");
 	/* every level covers the thread's whole life exactly once */
-	expect_rows(db, "summary:coverage", "SELECT count(DISTINCT level) FROM thread_summary",
-		    "14");
-	expect_rows(db, "summary:object-level0",
-		    "SELECT start_ns, end_ns, holder_tid, max_waiters FROM object_summary"
-		    " WHERE level=0 ORDER BY end_ns",
-		    "0|65536|0|1;65536|98304|10|0;98304|131072|10|1");
+	unit_expect_rows(db, "summary:coverage", "SELECT count(DISTINCT level) FROM thread_summary",
+			 "14");
+	unit_expect_rows(db, "summary:object-level0",
+			 "SELECT start_ns, end_ns, holder_tid, max_waiters FROM object_summary"
+			 " WHERE level=0 ORDER BY end_ns",
+			 "0|65536|0|1;65536|98304|10|0;98304|131072|10|1");
 	sqlite3_close(db);
 }
 
@@ -249,17 +214,19 @@ static void test_queue(void)
 	    "INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
 	    "(400, 1, 11, 23, 5, 0, 0, 0),"
 	    "(400, 1, 10, 24, 5, 300, 0, 0);");
-	check(derive(db) == 0, "queue:build", "failed");
-	expect_rows(db, "queue:span",
-		    "SELECT state, start_ns, end_ns, object_id FROM thread_spans WHERE tid=10"
-		    " AND state<>1",
-		    "7|100|400|5");
-	expect_rows(db, "queue:stats",
-		    "SELECT acquires, contended, max_wait_ns FROM object_stats WHERE object_id=5",
-		    "2|1|300");
-	expect_rows(db, "queue:waiters",
-		    "SELECT start_ns, end_ns, holders, waiters FROM object_spans WHERE object_id=5",
-		    "100|400|0|1");
+	unit_check(derive(db) == 0, "queue:build", "failed");
+	unit_expect_rows(db, "queue:span",
+			 "SELECT state, start_ns, end_ns, object_id FROM thread_spans WHERE tid=10"
+			 " AND state<>1",
+			 "7|100|400|5");
+	unit_expect_rows(
+	    db, "queue:stats",
+	    "SELECT acquires, contended, max_wait_ns FROM object_stats WHERE object_id=5",
+	    "2|1|300");
+	unit_expect_rows(
+	    db, "queue:waiters",
+	    "SELECT start_ns, end_ns, holders, waiters FROM object_spans WHERE object_id=5",
+	    "100|400|0|1");
 	sqlite3_close(db);
 }
 
@@ -276,9 +243,10 @@ static void test_thread_end(void)
 	    "(10, 1, 10, 9, 0, 0, 0, 0), (300, 1, 10, 15, 0, 0, 0, 0),"
 	    "(20, 2, 20, 9, 0, 0, 0, 0), (30, 1, 11, 9, 0, 0, 0, 0),"
 	    "(40, 2, 2, 9, 0, 0, 0, 0);");
-	check(derive(db) == 0, "end:build", "failed");
-	expect_rows(db, "end:life", "SELECT tid, start_ns, end_ns FROM thread_life ORDER BY tid",
-		    "2|5|700;10|10|300;11|30|300;20|20|700");
+	unit_check(derive(db) == 0, "end:build", "failed");
+	unit_expect_rows(db, "end:life",
+			 "SELECT tid, start_ns, end_ns FROM thread_life ORDER BY tid",
+			 "2|5|700;10|10|300;11|30|300;20|20|700");
 	sqlite3_close(db);
 }
 
@@ -287,7 +255,7 @@ static void test_readonly_temp(void)
 	char path[] = "/tmp/weft-derive-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0) {
-		check(0, "readonly:tmpfile", "mkstemp failed");
+		unit_check(0, "readonly:tmpfile", "mkstemp failed");
 		return;
 	}
 	close(fd);
@@ -304,20 +272,23 @@ static void test_readonly_temp(void)
 			"(55, 1, 11, 9, 0, 0, 0, 0), (60, 1, 11, 10, 0, 0, 0, 0);");
 	sqlite3_close(db);
 	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	check(derive(db) == 0, "readonly:build", "failed");
-	expect_rows(db, "readonly:in-temp",
-		    "SELECT count(*) FROM sqlite_temp_master WHERE name='thread_spans'", "1");
-	expect_rows(db, "readonly:spans",
-		    "SELECT state, start_ns, end_ns FROM thread_spans WHERE tid=10 ORDER BY end_ns",
-		    "1|0|30;2|30|50;1|50|100");
+	unit_check(derive(db) == 0, "readonly:build", "failed");
+	unit_expect_rows(db, "readonly:in-temp",
+			 "SELECT count(*) FROM sqlite_temp_master WHERE name='thread_spans'", "1");
+	unit_expect_rows(
+	    db, "readonly:spans",
+	    "SELECT state, start_ns, end_ns FROM thread_spans WHERE tid=10 ORDER BY end_ns",
+	    "1|0|30;2|30|50;1|50|100");
 	/* no end_ns in meta and no complete key: the last event bounds the trace */
-	expect_rows(db, "readonly:end", "SELECT value FROM derived_info WHERE key='end_ns'", "60");
+	unit_expect_rows(db, "readonly:end", "SELECT value FROM derived_info WHERE key='end_ns'",
+			 "60");
 	/* thread 11 has events but no threads row (a killed tracer): it still gets a life */
-	expect_rows(db, "readonly:unlisted-thread",
-		    "SELECT tid, start_ns, end_ns FROM thread_life ORDER BY tid",
-		    "10|0|100;11|55|60");
-	expect_rows(db, "readonly:unlisted-spans",
-		    "SELECT state, start_ns, end_ns FROM thread_spans WHERE tid=11", "1|55|60");
+	unit_expect_rows(db, "readonly:unlisted-thread",
+			 "SELECT tid, start_ns, end_ns FROM thread_life ORDER BY tid",
+			 "10|0|100;11|55|60");
+	unit_expect_rows(db, "readonly:unlisted-spans",
+			 "SELECT state, start_ns, end_ns FROM thread_spans WHERE tid=11",
+			 "1|55|60");
 	sqlite3_close(db);
 	unlink(path);
 }
@@ -325,9 +296,10 @@ static void test_readonly_temp(void)
 static void test_empty(void)
 {
 	sqlite3 *db = new_trace("SELECT 1");
-	check(derive(db) == 0, "empty:build", "failed");
-	expect_rows(db, "empty:info", "SELECT value FROM derived_info WHERE key='events'", "0");
-	expect_rows(db, "empty:spans", "SELECT count(*) FROM thread_spans", "0");
+	unit_check(derive(db) == 0, "empty:build", "failed");
+	unit_expect_rows(db, "empty:info", "SELECT value FROM derived_info WHERE key='events'",
+			 "0");
+	unit_expect_rows(db, "empty:spans", "SELECT count(*) FROM thread_spans", "0");
 	sqlite3_close(db);
 }
 
@@ -341,5 +313,5 @@ int main(void)
 	test_thread_end();
 	test_readonly_temp();
 	test_empty();
-	return failures ? 1 : 0;
+	return unit_failures ? 1 : 0;
 }

@@ -6,6 +6,7 @@
  */
 #include "store/store.h"
 #include "tracer/findings_cli.h"
+#include "tests/unit/unit_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,19 +26,8 @@ enum {
 };
 enum { MUTEX = 1, RWLOCK = 2, SPIN = 3, SEM = 4, COND = 5, PYLOCK = 8 };
 
-static int failures;
 static char dir[64];
 static int ntrace;
-
-static void check(int ok, const char *name, const char *detail)
-{
-	if (ok) {
-		printf("ok %s\n", name);
-	} else {
-		printf("FAIL %s: %s\n", name, detail);
-		failures++;
-	}
-}
 
 /* A trace being written: events get increasing timestamps 10 ns apart. */
 struct tb {
@@ -134,33 +124,6 @@ static sqlite3 *build(struct tb *t, const char *supp, int expect_ok)
 	return db;
 }
 
-static void rows(sqlite3 *db, const char *sql, char *out, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-	out[0] = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(out, len, "error: %s", sqlite3_errmsg(db));
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW && n < len) {
-		for (int c = 0; c < sqlite3_column_count(st) && n < len; c++) {
-			const unsigned char *v = sqlite3_column_text(st, c);
-			n += (size_t)snprintf(out + n, len - n, "%s%s", c ? "|" : (n ? ";" : ""),
-					      v ? (const char *)v : "NULL");
-		}
-	}
-	sqlite3_finalize(st);
-}
-
-static void expect_rows(sqlite3 *db, const char *name, const char *sql, const char *want)
-{
-	char got[8192], detail[16800];
-	rows(db, sql, got, sizeof(got));
-	snprintf(detail, sizeof(detail), "got [%s], want [%s]", got, want);
-	check(!strcmp(got, want), name, detail);
-}
-
 static void tb_close(struct tb *t)
 {
 	store_writer_close(t->w);
@@ -179,20 +142,21 @@ static void test_inversion(void)
 	nest(&t, 11, 1, 2, 1, 2);
 	nest(&t, 12, 2, 1, 3, 4);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "inversion:finding", FIND,
-		    "lock_order|cycle|warning|1|lock order inversion: a_mu -> b_mu in tid 11 (t11);"
-		    " b_mu -> a_mu in tid 12 (t12)");
+	unit_expect_rows(
+	    db, "inversion:finding", FIND,
+	    "lock_order|cycle|warning|1|lock order inversion: a_mu -> b_mu in tid 11 (t11);"
+	    " b_mu -> a_mu in tid 12 (t12)");
 	/* first occurrences: events 1, 2 (t11) and 9, 10 (t12) */
-	expect_rows(
+	unit_expect_rows(
 	    db, "inversion:items",
 	    "SELECT role, tid, object_name, event_id, function, file, line"
 	    " FROM finding_items ORDER BY seq",
 	    "holds|11|a_mu|1|fn_1|/src/file_1.c|1;acquires|11|b_mu|2|fn_2|/src/file_2.c|2;"
 	    "holds|12|b_mu|9|fn_3|/src/file_3.c|3;acquires|12|a_mu|10|fn_4|/src/file_4.c|4");
-	expect_rows(db, "inversion:view-columns",
-		    "SELECT threads, objects, pid, tid, thread_name, object_ids, stack_ids,"
-		    " event_ids, event_id, ts_ns FROM findings",
-		    "11 t11, 12 t12|a_mu, b_mu|1|12|t12|1, 2|1, 2, 3, 4|1, 2, 9, 10|10|100");
+	unit_expect_rows(db, "inversion:view-columns",
+			 "SELECT threads, objects, pid, tid, thread_name, object_ids, stack_ids,"
+			 " event_ids, event_id, ts_ns FROM findings",
+			 "11 t11, 12 t12|a_mu, b_mu|1|12|t12|1, 2|1, 2, 3, 4|1, 2, 9, 10|10|100");
 	tb_close(&t);
 }
 
@@ -215,7 +179,7 @@ static void test_consistent_and_recursive(void)
 	ev(&t, 15, FAIL, 1, 16, 1);
 	ev(&t, 15, REL, 3, 0, 1);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "consistent:none", FIND, "");
+	unit_expect_rows(db, "consistent:none", FIND, "");
 	tb_close(&t);
 }
 
@@ -227,10 +191,10 @@ static void test_cycles(void)
 	nest(&t, 12, 2, 3, 3, 4);
 	nest(&t, 13, 3, 1, 5, 6);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "cycle3:finding", FIND,
-		    "lock_order|cycle|warning|1|lock order cycle: a -> b in tid 11 (t11);"
-		    " b -> c in tid 12 (t12); c -> a in tid 13 (t13)");
-	expect_rows(db, "cycle3:items", "SELECT count(*) FROM finding_items", "6");
+	unit_expect_rows(db, "cycle3:finding", FIND,
+			 "lock_order|cycle|warning|1|lock order cycle: a -> b in tid 11 (t11);"
+			 " b -> c in tid 12 (t12); c -> a in tid 13 (t13)");
+	unit_expect_rows(db, "cycle3:items", "SELECT count(*) FROM finding_items", "6");
 	tb_close(&t);
 
 	tb_open(&t, "a b c d", mutexes);
@@ -239,9 +203,9 @@ static void test_cycles(void)
 	nest(&t, 13, 3, 4, 5, 6);
 	nest(&t, 14, 4, 1, 7, 8);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "cycle4:finding", "SELECT summary FROM findings",
-		    "lock order cycle: a -> b in tid 11 (t11); b -> c in tid 12 (t12);"
-		    " c -> d in tid 13 (t13); d -> a in tid 14 (t14)");
+	unit_expect_rows(db, "cycle4:finding", "SELECT summary FROM findings",
+			 "lock order cycle: a -> b in tid 11 (t11); b -> c in tid 12 (t12);"
+			 " c -> d in tid 13 (t13); d -> a in tid 14 (t14)");
 	tb_close(&t);
 
 	/* two 2-cycles sharing a lock are two findings; the 3-lock chain has no cycle */
@@ -251,7 +215,7 @@ static void test_cycles(void)
 	nest(&t, 11, 1, 3, 5, 6);
 	nest(&t, 13, 3, 1, 7, 8);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "cycles:two", "SELECT objects FROM findings", "a, b;a, c");
+	unit_expect_rows(db, "cycles:two", "SELECT objects FROM findings", "a, b;a, c");
 	tb_close(&t);
 }
 
@@ -267,7 +231,7 @@ static void test_gate(void)
 	nest(&t, 12, 3, 2, 4, 5);
 	ev(&t, 12, REL, 1, 0, 1);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "gate:suppresses", FIND, "");
+	unit_expect_rows(db, "gate:suppresses", FIND, "");
 	tb_close(&t);
 
 	/* ... unless one occurrence of an order happens without it */
@@ -280,7 +244,7 @@ static void test_gate(void)
 	ev(&t, 12, REL, 1, 0, 1);
 	nest(&t, 13, 3, 2, 6, 7);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "gate:ungated-occurrence", "SELECT objects FROM findings", "a, b");
+	unit_expect_rows(db, "gate:ungated-occurrence", "SELECT objects FROM findings", "a, b");
 	tb_close(&t);
 
 	/* a read-held rwlock is no gate: readers do not exclude each other */
@@ -293,7 +257,7 @@ static void test_gate(void)
 	nest(&t, 12, 3, 2, 4, 5);
 	ev(&t, 12, REL, 1, 0, 1);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "gate:read-lock-no-gate", "SELECT objects FROM findings", "a, b");
+	unit_expect_rows(db, "gate:read-lock-no-gate", "SELECT objects FROM findings", "a, b");
 	tb_close(&t);
 }
 
@@ -312,7 +276,7 @@ static void test_rwlock(void)
 	ev(&t, 12, REL, 1, 0, 4);
 	ev(&t, 12, REL, 2, 0, 3);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "rwlock:read-read", FIND, "");
+	unit_expect_rows(db, "rwlock:read-read", FIND, "");
 	tb_close(&t);
 
 	tb_open(&t, "rw m", kinds);
@@ -325,7 +289,7 @@ static void test_rwlock(void)
 	ev(&t, 12, REL, 1, 0, 4);
 	ev(&t, 12, REL, 2, 0, 3);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "rwlock:read-write", "SELECT objects FROM findings", "rw, m");
+	unit_expect_rows(db, "rwlock:read-write", "SELECT objects FROM findings", "rw, m");
 	tb_close(&t);
 }
 
@@ -346,8 +310,8 @@ static void test_grouping(void)
 	ev(&t, 13, REL, 5, 0, 9);
 	ev(&t, 14, REL, 6, 0, 9);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "grouping:counts", "SELECT kind, count, objects FROM findings",
-		    "misuse|3|c;lock_order|2|a1, b1;lock_order|1|c, d");
+	unit_expect_rows(db, "grouping:counts", "SELECT kind, count, objects FROM findings",
+			 "misuse|3|c;lock_order|2|a1, b1;lock_order|1|c, d");
 	tb_close(&t);
 }
 
@@ -360,15 +324,16 @@ static void test_unlock_misuse(void)
 	ev(&t, 11, REL, 1, 0, 3);
 	ev(&t, 13, REL, 2, 0, 4); /* nobody holds it */
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "unlock:findings", FIND,
-		    "misuse|unlock_not_held|error|1|unlock of mu by tid 12 (t12) while tid 11 (t11)"
-		    " holds it;"
-		    "misuse|unlock_not_held|error|1|unlock of free_mu by tid 13 (t13), which does"
-		    " not hold it");
-	expect_rows(db, "unlock:items",
-		    "SELECT finding_id, role, tid, event_id, function FROM finding_items"
-		    " ORDER BY finding_id, seq",
-		    "1|release|12|2|fn_2;1|holder|11|1|fn_1;2|release|13|4|fn_4");
+	unit_expect_rows(
+	    db, "unlock:findings", FIND,
+	    "misuse|unlock_not_held|error|1|unlock of mu by tid 12 (t12) while tid 11 (t11)"
+	    " holds it;"
+	    "misuse|unlock_not_held|error|1|unlock of free_mu by tid 13 (t13), which does"
+	    " not hold it");
+	unit_expect_rows(db, "unlock:items",
+			 "SELECT finding_id, role, tid, event_id, function FROM finding_items"
+			 " ORDER BY finding_id, seq",
+			 "1|release|12|2|fn_2;1|holder|11|1|fn_1;2|release|13|4|fn_4");
 	tb_close(&t);
 
 	/* recursive: one release too many */
@@ -379,8 +344,8 @@ static void test_unlock_misuse(void)
 	ev(&t, 11, REL, 1, 0, 1);
 	ev(&t, 11, REL, 1, 0, 5);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "unlock:recursive-extra", "SELECT rule, event_ids FROM findings",
-		    "unlock_not_held|5");
+	unit_expect_rows(db, "unlock:recursive-extra", "SELECT rule, event_ids FROM findings",
+			 "unlock_not_held|5");
 	tb_close(&t);
 }
 
@@ -401,11 +366,12 @@ static void test_cond_misuse(void)
 	ev(&t, 12, ACQ, 1, 2, 4);
 	ev(&t, 12, REL, 1, 0, 5);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "cond:findings", FIND,
-		    "misuse|cond_wait_not_held|error|1|cond wait by tid 12 (t12) with mu not locked"
-		    " by it;"
-		    "misuse|unlock_not_held|error|1|unlock of mu by tid 12 (t12), which does not"
-		    " hold it");
+	unit_expect_rows(
+	    db, "cond:findings", FIND,
+	    "misuse|cond_wait_not_held|error|1|cond wait by tid 12 (t12) with mu not locked"
+	    " by it;"
+	    "misuse|unlock_not_held|error|1|unlock of mu by tid 12 (t12), which does not"
+	    " hold it");
 	tb_close(&t);
 
 	/* a normal mutex not held: the wait returns 0 holding it, the unlock is fine */
@@ -415,7 +381,8 @@ static void test_cond_misuse(void)
 	ev(&t, 12, ACQ, 1, 2, 4);
 	ev(&t, 12, REL, 1, 0, 5);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "cond:normal-mutex", "SELECT rule FROM findings", "cond_wait_not_held");
+	unit_expect_rows(db, "cond:normal-mutex", "SELECT rule FROM findings",
+			 "cond_wait_not_held");
 	tb_close(&t);
 }
 
@@ -433,9 +400,10 @@ static void test_destroy_exit(void)
 	ev(&t, 13, DESTROY, 3, 0, 7); /* its own */
 	ev(&t, 13, REL, 3, 0, 8);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "destroy:findings", "SELECT rule, summary, event_ids FROM findings",
-		    "destroy_held|destroy of mu by tid 12 (t12) while tid 11 (t11) holds it|2, 1;"
-		    "destroy_held|destroy of own_mu by tid 13 (t13) while holding it|8, 7");
+	unit_expect_rows(
+	    db, "destroy:findings", "SELECT rule, summary, event_ids FROM findings",
+	    "destroy_held|destroy of mu by tid 12 (t12) while tid 11 (t11) holds it|2, 1;"
+	    "destroy_held|destroy of own_mu by tid 13 (t13) while holding it|8, 7");
 	tb_close(&t);
 
 	tb_open(&t, "a b c", mutexes);
@@ -448,13 +416,14 @@ static void test_destroy_exit(void)
 	ev(&t, 1, ACQ, 3, 0, 6);
 	ev(&t, 1, PEXIT, 0, 0, 7);
 	db = build(&t, NULL, 1);
-	expect_rows(db, "exit:findings", "SELECT rule, severity, summary FROM findings",
-		    "exit_holding|error|tid 11 (t11) exited holding a, b;"
-		    "process_exit_holding|warning|process 1 exited (in tid 1 (main)) holding c");
-	expect_rows(db, "exit:items",
-		    "SELECT role, object_name FROM finding_items"
-		    " WHERE finding_id = 1 ORDER BY seq",
-		    "exit|NULL;held|a;held|b");
+	unit_expect_rows(
+	    db, "exit:findings", "SELECT rule, severity, summary FROM findings",
+	    "exit_holding|error|tid 11 (t11) exited holding a, b;"
+	    "process_exit_holding|warning|process 1 exited (in tid 1 (main)) holding c");
+	unit_expect_rows(db, "exit:items",
+			 "SELECT role, object_name FROM finding_items"
+			 " WHERE finding_id = 1 ORDER BY seq",
+			 "exit|NULL;held|a;held|b");
 	tb_close(&t);
 }
 
@@ -473,7 +442,7 @@ static void test_semaphores(void)
 	ev(&t, 13, DESTROY, 1, 0, 6);
 	ev(&t, 13, TEXIT, 0, 0, 7);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "semaphore:never", FIND, "");
+	unit_expect_rows(db, "semaphore:never", FIND, "");
 	tb_close(&t);
 }
 
@@ -492,7 +461,7 @@ static void test_pylock(void)
 	ev(&t, 13, REL, 1, 0, 6);
 	ev(&t, 13, REL, 2, 0, 5);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(
+	unit_expect_rows(
 	    db, "pylock:note", "SELECT rule, severity, summary FROM findings",
 	    "foreign_release|note|plock released by tid 12 (t12), acquired by tid 11 (t11)");
 	tb_close(&t);
@@ -522,8 +491,8 @@ static void test_fork_exec(void)
 	ev(&t, 12, EXEC, 0, 2, 10);
 	ev(&t, 12, REL, 2, 0, 11);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "fork:inherited", "SELECT rule, pid, objects FROM findings",
-		    "unlock_not_held|2|other");
+	unit_expect_rows(db, "fork:inherited", "SELECT rule, pid, objects FROM findings",
+			 "unlock_not_held|2|other");
 	tb_close(&t);
 }
 
@@ -549,37 +518,37 @@ static void test_suppressions(void)
 	ev(&t, 13, TEXIT, 0, 0, 10); /* suppressed by file:line of the held lock */
 	ev(&t, 14, REL, 1, 0, 9);    /* misuse.exit_holding does not cover unlock_not_held */
 	sqlite3 *db = build(&t, supp, 1);
-	expect_rows(db, "suppress:view", "SELECT rule, objects FROM findings",
-		    "unlock_not_held|a;cycle|c, d");
+	unit_expect_rows(db, "suppress:view", "SELECT rule, objects FROM findings",
+			 "unlock_not_held|a;cycle|c, d");
 	char want[512];
 	snprintf(want, sizeof(want), "exit_holding|%s:4;cycle|%s:3", supp, supp);
-	expect_rows(db, "suppress:recorded",
-		    "SELECT rule, suppressed FROM finding WHERE suppressed IS NOT NULL"
-		    " ORDER BY finding_id",
-		    want);
+	unit_expect_rows(db, "suppress:recorded",
+			 "SELECT rule, suppressed FROM finding WHERE suppressed IS NOT NULL"
+			 " ORDER BY finding_id",
+			 want);
 	char got[64] = "";
 	snprintf(got, sizeof(got), "%d", findings_fail_status(db, "lock_order"));
-	check(!strcmp(got, "1"), "fail-status:lock_order", got);
+	unit_check(!strcmp(got, "1"), "fail-status:lock_order", got);
 	snprintf(got, sizeof(got), "%d", findings_fail_status(db, "race, deadlock"));
-	check(!strcmp(got, "0"), "fail-status:none", got);
+	unit_check(!strcmp(got, "0"), "fail-status:none", got);
 	snprintf(got, sizeof(got), "%d", findings_fail_status(db, "all"));
-	check(!strcmp(got, "2"), "fail-status:all", got);
+	unit_check(!strcmp(got, "2"), "fail-status:all", got);
 	tb_close(&t);
 
 	char err[256] = "";
 	int rc = findings_check_suppressions(bad, err, sizeof(err));
 	char want_err[256];
 	snprintf(want_err, sizeof(want_err), "%s:2: expected", bad);
-	check(rc == -1 && !strncmp(err, want_err, strlen(want_err)), "suppress:bad-line", err);
+	unit_check(rc == -1 && !strncmp(err, want_err, strlen(want_err)), "suppress:bad-line", err);
 	rc = findings_check_suppressions("/nonexistent/supp", err, sizeof(err));
-	check(rc == -1 && strstr(err, "cannot read suppressions"), "suppress:missing", err);
-	check(findings_check_suppressions(supp, err, sizeof(err)) == 0, "suppress:good", err);
+	unit_check(rc == -1 && strstr(err, "cannot read suppressions"), "suppress:missing", err);
+	unit_check(findings_check_suppressions(supp, err, sizeof(err)) == 0, "suppress:good", err);
 
 	tb_open(&t, "a", mutexes);
 	if (store_writer_commit(t.w))
 		die("commit", &t);
 	rc = store_build_findings(store_writer_db(t.w), bad, err, sizeof(err));
-	check(rc == -1 && strstr(err, ":2: expected"), "suppress:build-refuses-bad", err);
+	unit_check(rc == -1 && strstr(err, ":2: expected"), "suppress:build-refuses-bad", err);
 	tb_close(&t);
 	unlink(supp);
 	unlink(bad);
@@ -588,15 +557,17 @@ static void test_suppressions(void)
 static void test_kinds_parse(void)
 {
 	char err[256];
-	check(findings_parse_kinds("lock_order,misuse", err, sizeof(err)) == 0, "kinds:ok", err);
-	check(findings_parse_kinds(" race , deadlock ", err, sizeof(err)) == 0, "kinds:spaces",
-	      err);
-	check(findings_parse_kinds("all", err, sizeof(err)) == 0, "kinds:all", err);
-	check(findings_parse_kinds("lock_order,races", err, sizeof(err)) == -1 &&
-		  strstr(err, "'races'"),
-	      "kinds:unknown", err);
-	check(findings_parse_kinds("", err, sizeof(err)) == -1, "kinds:empty", err);
-	check(findings_parse_kinds("misuse,", err, sizeof(err)) == -1, "kinds:trailing-comma", err);
+	unit_check(findings_parse_kinds("lock_order,misuse", err, sizeof(err)) == 0, "kinds:ok",
+		   err);
+	unit_check(findings_parse_kinds(" race , deadlock ", err, sizeof(err)) == 0, "kinds:spaces",
+		   err);
+	unit_check(findings_parse_kinds("all", err, sizeof(err)) == 0, "kinds:all", err);
+	unit_check(findings_parse_kinds("lock_order,races", err, sizeof(err)) == -1 &&
+		       strstr(err, "'races'"),
+		   "kinds:unknown", err);
+	unit_check(findings_parse_kinds("", err, sizeof(err)) == -1, "kinds:empty", err);
+	unit_check(findings_parse_kinds("misuse,", err, sizeof(err)) == -1, "kinds:trailing-comma",
+		   err);
 }
 
 static void test_idempotent_and_readonly(void)
@@ -607,8 +578,9 @@ static void test_idempotent_and_readonly(void)
 	nest(&t, 11, 1, 2, 1, 2);
 	nest(&t, 12, 2, 1, 3, 4);
 	sqlite3 *db = build(&t, NULL, 1);
-	check(store_build_findings(db, NULL, err, sizeof(err)) == 0, "idempotent:rebuild", err);
-	expect_rows(db, "idempotent:same", "SELECT count(*) FROM finding", "1");
+	unit_check(store_build_findings(db, NULL, err, sizeof(err)) == 0, "idempotent:rebuild",
+		   err);
+	unit_expect_rows(db, "idempotent:same", "SELECT count(*) FROM finding", "1");
 	/* a trace without findings, opened read-only (a killed tracer): temp schema */
 	store_writer_close(t.w);
 	t.w = NULL;
@@ -620,13 +592,15 @@ static void test_idempotent_and_readonly(void)
 		     NULL, NULL, NULL);
 	sqlite3_close(rw);
 	sqlite3 *ro = store_open_read(t.path, err, sizeof(err));
-	check(ro != NULL, "readonly:open", err);
+	unit_check(ro != NULL, "readonly:open", err);
 	if (ro) {
-		check(store_build_findings(ro, NULL, err, sizeof(err)) == 0, "readonly:build", err);
-		expect_rows(ro, "readonly:temp",
-			    "SELECT count(*) FROM temp.sqlite_master WHERE name = 'findings'", "1");
-		expect_rows(ro, "readonly:finding", "SELECT kind, objects FROM findings",
-			    "lock_order|a, b");
+		unit_check(store_build_findings(ro, NULL, err, sizeof(err)) == 0, "readonly:build",
+			   err);
+		unit_expect_rows(ro, "readonly:temp",
+				 "SELECT count(*) FROM temp.sqlite_master WHERE name = 'findings'",
+				 "1");
+		unit_expect_rows(ro, "readonly:finding", "SELECT kind, objects FROM findings",
+				 "lock_order|a, b");
 		sqlite3_close(ro);
 	}
 	unlink(t.path);
@@ -637,8 +611,9 @@ static void test_empty(void)
 	struct tb t;
 	tb_open(&t, "a", mutexes);
 	sqlite3 *db = build(&t, NULL, 1);
-	expect_rows(db, "empty:none", "SELECT count(*) FROM findings", "0");
-	expect_rows(db, "empty:info", "SELECT value FROM finding_info WHERE key = 'version'", "1");
+	unit_expect_rows(db, "empty:none", "SELECT count(*) FROM findings", "0");
+	unit_expect_rows(db, "empty:info", "SELECT value FROM finding_info WHERE key = 'version'",
+			 "1");
 	tb_close(&t);
 }
 
@@ -666,5 +641,5 @@ int main(void)
 	test_idempotent_and_readonly();
 	test_empty();
 	rmdir(dir);
-	return failures ? 1 : 0;
+	return unit_failures ? 1 : 0;
 }

@@ -6,23 +6,12 @@
  * flushed by finalize. The checks are on a real trace file.
  */
 #include "store/store.h"
+#include "tests/unit/unit_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-static void check(int ok, const char *name, const char *detail)
-{
-	if (ok) {
-		printf("ok %s\n", name);
-	} else {
-		printf("FAIL %s: %s\n", name, detail);
-		failures++;
-	}
-}
 
 static int64_t one(sqlite3 *db, const char *sql)
 {
@@ -42,7 +31,7 @@ static void expect_int(sqlite3 *db, const char *name, const char *sql, int64_t w
 	char detail[256];
 	int64_t got = one(db, sql);
 	snprintf(detail, sizeof(detail), "got %lld, want %lld", (long long)got, (long long)want);
-	check(got == want, name, detail);
+	unit_check(got == want, name, detail);
 }
 
 static struct store_writer *open_trace(const char *path)
@@ -121,8 +110,8 @@ static void order_case(const char *path, int hold, int late_every)
 	}
 	for (int i = 0; i < nlate; i++)
 		store_writer_event(w, &late[i]);
-	check(store_writer_commit(w) == 0, "order:commit", store_writer_error(w));
-	check(store_writer_finalize(w) == 0, "order:finalize", store_writer_error(w));
+	unit_check(store_writer_commit(w) == 0, "order:commit", store_writer_error(w));
+	unit_check(store_writer_finalize(w) == 0, "order:finalize", store_writer_error(w));
 	sqlite3 *db = store_writer_db(w);
 	char name[128];
 	snprintf(name, sizeof(name), "order:%s%s: every event kept", hold ? "held" : "unheld",
@@ -150,7 +139,7 @@ static void order_case(const char *path, int hold, int late_every)
 	if (late_every) {
 		snprintf(name, sizeof(name), "order:%s: late events were made",
 			 hold ? "held" : "unheld");
-		check(nlate_total > 10, name, "too few late events");
+		unit_check(nlate_total > 10, name, "too few late events");
 	}
 	store_writer_close(w);
 	unlink(path);
@@ -167,9 +156,9 @@ static void held_until_finalize(const char *path)
 		store_writer_event(w, &e);
 	}
 	sqlite3 *db = store_writer_db(w);
-	check(store_writer_commit(w) == 0, "held:commit", store_writer_error(w));
+	unit_check(store_writer_commit(w) == 0, "held:commit", store_writer_error(w));
 	expect_int(db, "held:commit writes none of the held", "SELECT count(*) FROM ev", 0);
-	check(store_writer_finalize(w) == 0, "held:finalize", store_writer_error(w));
+	unit_check(store_writer_finalize(w) == 0, "held:finalize", store_writer_error(w));
 	expect_int(db, "held:finalize writes them all", "SELECT count(*) FROM ev", 1000);
 	expect_int(db, "held:in time order",
 		   "SELECT count(*) FROM ev a JOIN ev b ON b.id = a.id + 1 WHERE b.ts < a.ts", 0);
@@ -190,5 +179,5 @@ int main(void)
 	order_case(path, 0, 997);
 	held_until_finalize(path);
 	unlink(path);
-	return failures ? 1 : 0;
+	return unit_failures ? 1 : 0;
 }
