@@ -37,7 +37,7 @@ $(BUILD)/bin/weft: $(call TOOL_OBJ,$(BUILD))
 # ---- the preload library (never sanitized: it runs inside the traced program)
 $(BUILD)/lib/weft/libweft.so: $(PRELOAD_SRC) $(wildcard preload/*.h) $(BUILD)/gen/python_boot.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O2 -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec \
+	$(CC) $(CFLAGS_COMMON) -O2 -flto=auto -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec \
 	    -fno-omit-frame-pointer $(PRELOAD_SRC) $(BUILD)/gen/python_boot.c -o $@ -Wl,--no-undefined \
 	    -Wl,-z,nodelete $(PRELOAD_LIBS)
 
