@@ -65,9 +65,9 @@ EXAMPLE_PROGS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples
 
 test-progs: $(TEST_PROGS) $(BENCH_PROGS) $(EXAMPLE_PROGS)
 
-$(BUILD)/tests/%: tests/c/%.c
+$(BUILD)/tests/%: tests/c/%.c preload/wire.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -Wall -Wextra -g -O1 -rdynamic -no-pie $< -o $@ -lpthread
+	$(CC) -std=gnu11 -Wall -Wextra -g -O1 -I. -rdynamic -no-pie $< -o $@ -lpthread
 
 $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)

@@ -316,6 +316,7 @@ static void record_exit(int status, void *caller)
 		return;
 	exit_recorded = 1;
 	weft_record(WEFT_EV_PROCESS_EXIT, 0, NULL, weft_now(), 0, status & 0xff, caller, NULL, 0);
+	weft_flush_lost();
 }
 
 WEFT_HOOK void exit(int status)
@@ -345,6 +346,7 @@ __attribute__((destructor)) static void weft_fini(void)
 	if (!exit_recorded && weft_should_record()) {
 		exit_recorded = 1;
 		weft_record(WEFT_EV_PROCESS_EXIT, 0, NULL, weft_now(), 0, -1, NULL, NULL, 0);
+		weft_flush_lost();
 	}
 }
 

@@ -302,6 +302,8 @@ int weft_thread_tid(pthread_t t);
 
 /* Thread lifecycle, from preload/hooks_thread.c and the TSD destructor. */
 void weft_thread_retire(void);
+/* Tells the collector the final count of calls lost for want of a ring (at exit). */
+void weft_flush_lost(void);
 
 /* Builds envp with the tracer's variables re-injected (into buf, which has room for n entries). */
 char **weft_env_fix(char *const envp[], char **buf, size_t n, char *ldbuf, size_t ldlen);

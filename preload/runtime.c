@@ -14,6 +14,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <link.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -116,10 +117,9 @@ static int send_hello(int chunk_fd, uint32_t chunk_index, int with_argv)
 	h->magic = WEFT_CHUNK_MAGIC;
 	h->version = WEFT_WIRE_VERSION;
 	h->pid = my_pid;
-	h->ppid = getppid();
+	h->flags = image_forked ? WEFT_HELLO_FORKED : 0;
 	h->image_id = image_id;
 	h->chunk_index = chunk_index;
-	h->reserved = (uint32_t)image_forked;
 	size_t argv_len = with_argv ? read_cmdline(msg + sizeof(*h), 8192) : 0;
 
 	struct iovec iov = {msg, sizeof(*h) + argv_len};
@@ -146,29 +146,89 @@ static int send_hello(int chunk_fd, uint32_t chunk_index, int with_argv)
 	return r < 0 ? -1 : 0;
 }
 
-/* Connects to the collector; the fd is moved high, out of the program's way. */
+/*
+ * Only weft's collector may receive our argv, map and rings: a listener
+ * of another user (one that took the socket's name after weft died) is
+ * refused. The kernel gives the listener's credentials; its pid is 0 when
+ * the collector lives outside our pid namespace.
+ */
+static int collector_is_genuine(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return 0;
+	if (cr.uid != geteuid())
+		return 0;
+	return cr.pid == 0 || !collector_pid || cr.pid == collector_pid;
+}
+
+static int connect_to(const struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)sa, len) < 0 || !collector_is_genuine(fd)) {
+		REAL(close)(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Waits for the collector's welcome (struct weft_welcome): it comes once
+ * the collector has checked who we are. Returns 0, or -1 when it refused
+ * us, went away or took longer than WEFT_WELCOME_TIMEOUT_S.
+ */
+static int await_welcome(void)
+{
+	struct timeval tv = {WEFT_WELCOME_TIMEOUT_S, 0};
+	setsockopt(weft_sock_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct weft_welcome wm;
+	ssize_t r;
+	do
+		r = recv(weft_sock_fd, &wm, sizeof(wm), 0);
+	while (r < 0 && errno == EINTR);
+	return r == (ssize_t)sizeof(wm) && wm.magic == WEFT_CHUNK_MAGIC &&
+		       wm.version == WEFT_WIRE_VERSION
+		   ? 0
+		   : -1;
+}
+
+/*
+ * Connects to the collector, introduces this image (argv) and waits to be
+ * let in; the fd is moved high, out of the program's way. The socket is a
+ * file in a directory only weft's user can enter, which processes in
+ * other network namespaces still reach; the abstract name is the fallback
+ * for a process that cannot see that directory (another mount namespace).
+ * Returns 0, or -1 (the process runs untraced).
+ */
 static int connect_collector(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t len = strlen(sock_name);
 	if (!len || len + 1 >= sizeof(sa.sun_path))
 		return -1;
-	/* Abstract namespace: nothing in the file system to leave behind. */
-	memcpy(sa.sun_path + 1, sock_name, len);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	memcpy(sa.sun_path, sock_name, len);
+	int fd = connect_to(&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1));
+	if (fd < 0) {
+		memset(sa.sun_path, 0, sizeof(sa.sun_path));
+		memcpy(sa.sun_path + 1, sock_name, len);
+		fd = connect_to(&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len));
+	}
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa,
-		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
-		close(fd);
-		return -1;
-	}
 	int high = fcntl(fd, F_DUPFD_CLOEXEC, 700);
 	if (high >= 0) {
 		REAL(close)(fd);
 		fd = high;
 	}
 	weft_sock_fd = fd;
+	if (send_hello(-1, WEFT_HELLO_FIRST, 1) < 0 || await_welcome() < 0) {
+		REAL(close)(fd);
+		weft_sock_fd = -1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -189,11 +249,13 @@ static struct weft_chunk *new_chunk(void)
 {
 	if (nchunks >= WEFT_MAX_CHUNKS)
 		return NULL;
-	int fd = memfd_create("weft", MFD_CLOEXEC);
+	int fd = memfd_create("weft", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return NULL;
 	struct weft_chunk *c = MAP_FAILED;
-	if (ftruncate(fd, (off_t)weft_chunk_bytes()) == 0)
+	/* Sealed at its size: the collector maps only chunks that can never shrink under it. */
+	if (ftruncate(fd, (off_t)weft_chunk_bytes()) == 0 &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
 		c = mmap(NULL, weft_chunk_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (c == MAP_FAILED) {
 		REAL(close)(fd);
@@ -215,7 +277,7 @@ static struct weft_chunk *new_chunk(void)
 		 * which the collector re-attaches, and resend.
 		 */
 		weft_sock_fd = -1;
-		if (connect_collector() == 0 && send_hello(-1, UINT32_MAX, 1) == 0)
+		if (connect_collector() == 0)
 			sent = send_hello(fd, nchunks, 0);
 	}
 	if (sent < 0) {
@@ -227,6 +289,40 @@ static struct weft_chunk *new_chunk(void)
 	__atomic_store_n(&chunks[nchunks], c, __ATOMIC_RELEASE);
 	__atomic_store_n(&nchunks, nchunks + 1, __ATOMIC_RELEASE);
 	return c;
+}
+
+/*
+ * Calls lost because this process has no ring at all (memfd_create or mmap
+ * failed: descriptors exhausted, a sandbox). With no shared memory to
+ * count them in, the running total goes to the collector over the socket
+ * at each power of two and at exit, so the trace never loses them silently.
+ */
+static uint64_t unringed;
+
+static void send_lost(uint64_t total)
+{
+	struct weft_hello h = {.magic = WEFT_CHUNK_MAGIC,
+			       .version = WEFT_WIRE_VERSION,
+			       .pid = my_pid,
+			       .image_id = image_id,
+			       .chunk_index = WEFT_HELLO_LOST,
+			       .lost = total};
+	if (weft_sock_fd >= 0)
+		send(weft_sock_fd, &h, sizeof(h), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void count_unringed(void)
+{
+	uint64_t n = __atomic_add_fetch(&unringed, 1, __ATOMIC_RELAXED);
+	if (!(n & (n - 1)))
+		send_lost(n);
+}
+
+void weft_flush_lost(void)
+{
+	uint64_t n = __atomic_load_n(&unringed, __ATOMIC_RELAXED);
+	if (n && (n & (n - 1)))
+		send_lost(n);
 }
 
 static int try_claim(struct weft_chunk *c, struct weft_tls *t)
@@ -303,11 +399,18 @@ static void thread_key_destructor(void *v)
 	weft_thread_retire();
 }
 
+/*
+ * The collector is alive while our connection is: a pid would not do
+ * (from inside a pid namespace weft's pid names nobody, or somebody else).
+ */
 static int collector_alive(void)
 {
 	if (__atomic_load_n(&chunks[0]->detached, __ATOMIC_RELAXED))
 		return 0;
-	return !(kill(collector_pid, 0) < 0 && errno == ESRCH);
+	struct pollfd pf = {weft_sock_fd, POLLRDHUP, 0};
+	if (weft_sock_fd < 0 || poll(&pf, 1, 0) < 0)
+		return !(kill(collector_pid, 0) < 0 && errno == ESRCH);
+	return !(pf.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
 }
 
 /*
@@ -402,11 +505,11 @@ record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wai
 	}
 	t->guard = 1;
 	if (WEFT_UNLIKELY(!t->slot) && claim_slot(t) < 0) {
-		/* No ring left for this thread (thousands live): count, keep the others going. */
+		/* No ring for this thread (thousands live, or no memfd): count, keep going. */
 		if (nchunks)
 			__atomic_fetch_add(&chunks[0]->lost, 1, __ATOMIC_RELAXED);
 		else
-			switch_off();
+			count_unringed();
 		goto out;
 	}
 
@@ -731,7 +834,6 @@ static void send_maps(void)
 	h->magic = WEFT_CHUNK_MAGIC;
 	h->version = WEFT_WIRE_VERSION;
 	h->pid = my_pid;
-	h->ppid = getppid();
 	h->image_id = image_id;
 	h->chunk_index = WEFT_HELLO_MAPS;
 	size_t fill = 0;
@@ -765,8 +867,6 @@ static int start_process(void)
 	image_id = random_id();
 	if (connect_collector() < 0)
 		return -1;
-	if (send_hello(-1, UINT32_MAX, 1) < 0)
-		return -1;
 	send_maps();
 	return 0;
 }
@@ -779,6 +879,7 @@ void weft_after_fork_child(void)
 	memset(chunks, 0, sizeof(chunks));
 	nchunks = 0;
 	chunk_lock = 0;
+	unringed = 0;
 	struct weft_tls *t = &weft_tls;
 	t->slot = NULL;
 	t->ring = NULL;

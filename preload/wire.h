@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#define WEFT_WIRE_VERSION 3
+#define WEFT_WIRE_VERSION 4
 #define WEFT_CHUNK_MAGIC 0x74666577u /* "weft" */
 
 #define WEFT_SLOTS_PER_CHUNK 32
@@ -236,7 +236,7 @@ struct weft_slot {
 struct weft_chunk {
 	uint32_t magic;
 	uint32_t version;
-	int32_t pid;
+	int32_t pid;	   /* as the process sees itself (informational) */
 	int32_t ppid;
 	uint32_t index;	   /* chunk number within its process image */
 	uint32_t clock;	   /* 1: ts is TSC, 0: CLOCK_MONOTONIC ns */
@@ -260,16 +260,46 @@ static inline uint64_t weft_chunk_bytes(void)
 
 /* chunk_index of a hello that carries a piece of the process's /proc/self/maps. */
 #define WEFT_HELLO_MAPS 0xfffffffeu
+/*
+ * chunk_index of a hello that reports calls the process could not record
+ * (no ring: memfd_create or mmap failed): lost = the running total.
+ */
+#define WEFT_HELLO_LOST 0xfffffffdu
+/* The first hello of a connection, which carries argv. */
+#define WEFT_HELLO_FIRST 0xffffffffu
 
-/* The hello message that accompanies each chunk fd on the socket. */
+/* weft_hello.flags */
+#define WEFT_HELLO_FORKED 0x1 /* this image is a fork child (memory copied from its parent) */
+
+/*
+ * The hello message that accompanies each chunk fd on the socket. pid is
+ * what the process calls itself (inside a pid namespace, not what weft
+ * calls it): the collector takes the process's identity from the kernel
+ * (SO_PEERCRED) and uses pid only to translate the thread ids its rings
+ * carry (preload/README: docs/DESIGN.md, "Threat model").
+ */
 struct weft_hello {
 	uint32_t magic;
 	uint32_t version;
 	int32_t pid;
-	int32_t ppid;
+	uint32_t flags; /* WEFT_HELLO_* */
 	uint64_t image_id;
 	uint32_t chunk_index;
-	uint32_t reserved; /* 1: this image is a fork child (memory copied from ppid) */
+	uint32_t reserved;
+	uint64_t lost; /* with WEFT_HELLO_LOST */
 };
+
+/*
+ * The collector's answer to a new connection, sent once it has checked
+ * with the kernel that the peer belongs to the traced tree. A process
+ * waits for it before it records anything: while it waits it is alive, so
+ * its pid cannot have been reused when the collector checks it.
+ */
+struct weft_welcome {
+	uint32_t magic;
+	uint32_t version;
+};
+/* How long a process waits for the welcome before it runs untraced. */
+#define WEFT_WELCOME_TIMEOUT_S 30
 
 #endif

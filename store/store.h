@@ -17,6 +17,8 @@
  */
 #define STORE_SCHEMA_VERSION 2
 #define STORE_FORMAT_NAME "weft-trace"
+/* The only meta keys a traced process may set start with this. */
+#define STORE_META_PROCESS_PREFIX "python."
 
 /* Public event kinds: X(code, name). Codes match enum weft_kind in preload/wire.h. */
 #define STORE_EVENT_KINDS(X)                                                                       \

@@ -4,7 +4,9 @@
  */
 #include "tracer/collect.h"
 #include "tracer/cli.h"
+#include "tracer/hashmap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +30,9 @@
 
 #define BATCH_SEGS 4096
 #define BATCH_WORDS (1u << 20)
+
+static uint64_t pid_namespace(int pid);
+static int max_connections;
 
 /* Spent batches come back here instead of being freed: no page faults per drain. */
 static struct collect_batch *free_batches;
@@ -100,6 +106,17 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 	c->spill_fd = -1;
 	c->store = store;
 	c->self_pid = getpid();
+	c->pid_ns = pid_namespace(c->self_pid);
+	/*
+	 * Each traced process holds a connection and a pidfd here: weft takes
+	 * every descriptor it may, and the program gets back the limit it had
+	 * (collect.nofile, restored before exec).
+	 */
+	getrlimit(RLIMIT_NOFILE, &c->nofile);
+	struct rlimit raised = c->nofile;
+	raised.rlim_cur = raised.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &raised) == 0 && raised.rlim_cur < 4096 + 256)
+		max_connections = (int)raised.rlim_cur > 512 ? (int)raised.rlim_cur - 256 : 256;
 	c->use_tsc = tsc_is_reliable();
 	c->start_mono_ns = collect_mono_ns();
 	c->tsc0 = __rdtsc();
@@ -111,29 +128,62 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 
-	uint64_t rnd = 0;
-	int rfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (rfd >= 0) {
-		if (read(rfd, &rnd, sizeof(rnd)) != sizeof(rnd))
-			rnd = 0;
-		close(rfd);
+	c->listen_fd = c->listen_abstract_fd = -1;
+	/*
+	 * The socket file sits in a directory of mode 0700 made for this run:
+	 * nobody else can reach it, or take its name after weft is gone.
+	 * Processes that cannot see the directory (another mount namespace)
+	 * use the abstract socket of the same name. Neither is a defence by
+	 * itself: every connection is checked with the kernel (accept_peer).
+	 */
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || *tmp != '/' || strlen(tmp) > 40)
+		tmp = "/tmp";
+	snprintf(c->sock_dir, sizeof(c->sock_dir), "%s/weft-XXXXXX", tmp);
+	if (!mkdtemp(c->sock_dir)) {
+		snprintf(c->sock_dir, sizeof(c->sock_dir), "/tmp/weft-XXXXXX");
+		if (!mkdtemp(c->sock_dir)) {
+			weft_error("cannot create the collector's directory in /tmp: %s",
+				   strerror(errno));
+			c->sock_dir[0] = 0;
+			return -1;
+		}
 	}
-	rnd ^= c->tsc0;
-	snprintf(listen_name, len, "weft-%d-%016llx", (int)c->self_pid, (unsigned long long)rnd);
-
+	snprintf(listen_name, len, "%s/collector", c->sock_dir);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t nl = strlen(listen_name);
-	memcpy(sa.sun_path + 1, listen_name, nl);
+	memcpy(sa.sun_path, listen_name, nl);
 	c->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->listen_fd < 0 ||
 	    bind(c->listen_fd, (struct sockaddr *)&sa,
-		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nl)) < 0 ||
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nl + 1)) < 0 ||
 	    listen(c->listen_fd, 512) < 0) {
 		weft_error("cannot create the collector socket: %s", strerror(errno));
 		return -1;
 	}
+	memset(sa.sun_path, 0, sizeof(sa.sun_path));
+	memcpy(sa.sun_path + 1, listen_name, nl);
+	c->listen_abstract_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->listen_abstract_fd >= 0 &&
+	    (bind(c->listen_abstract_fd, (struct sockaddr *)&sa,
+		  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nl)) < 0 ||
+	     listen(c->listen_abstract_fd, 512) < 0)) {
+		close(c->listen_abstract_fd);
+		c->listen_abstract_fd = -1;
+	}
 	c->cur = NULL;
 	return writer_start(c);
+}
+
+void collect_remove_socket(struct collect *c)
+{
+	if (!c->sock_dir[0])
+		return;
+	char path[96];
+	snprintf(path, sizeof(path), "%s/collector", c->sock_dir);
+	unlink(path);
+	rmdir(c->sock_dir);
+	c->sock_dir[0] = 0;
 }
 
 /* ---- batches ---------------------------------------------------------------- */
@@ -401,7 +451,7 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 		int64_t spill_off = spill_words(c, ring + start, first, ring, n - first);
 		struct collect_seg *sg = seg_reserve(c, spill_off < 0 ? n : 0);
 		sg->img = img;
-		sg->tid = s->tid;
+		sg->tid = collect_host_id(c, img, s->tid);
 		sg->tsc = (uint8_t)ch->clock;
 		sg->chunk = (uint16_t)k;
 		sg->slot = (uint8_t)si;
@@ -420,7 +470,8 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 	}
 	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == WEFT_SLOT_RETIRED &&
 	    __atomic_load_n(&s->head, __ATOMIC_ACQUIRE) == tail) {
-		push_ctl(c, img, COLLECT_CTL_SLOT_STATS, s->tid, 0, (int64_t)s->unrecorded,
+		push_ctl(c, img, COLLECT_CTL_SLOT_STATS, collect_host_id(c, img, s->tid), 0,
+			 (int64_t)s->unrecorded,
 			 (int64_t)s->waits);
 		s->unrecorded = 0;
 		s->waits = 0;
@@ -474,6 +525,241 @@ size_t collect_drain(struct collect *c)
 	return (size_t)(c->drained_words - before);
 }
 
+/* ---- who may connect -------------------------------------------------------------- */
+
+/*
+ * Threat model (docs/DESIGN.md): the processes of the traced tree are
+ * trusted with what they record about themselves; nothing else is. A
+ * connection is checked with the kernel before a byte of it is read: the
+ * peer's uid (SO_PEERCRED) must be weft's, and its pid, as weft's pid
+ * namespace sees it, a descendant of weft. Every pid the collector acts
+ * on comes from there or from waitpid, never from a message.
+ */
+
+/* A connection checked at accept, not yet introduced by its hello. */
+struct pending_conn {
+	int fd, pid, ppid, pidfd;
+};
+
+#define PENDING_MAX 1024
+static struct pending_conn pending[PENDING_MAX];
+static int npending;
+static int nconnected; /* images whose connection is open */
+/* Beyond this many connections at once, new ones are refused (and said so). */
+static int max_connections = 4000;
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* Reads a process's state and parent. Returns 0, or -1 when it does not exist. */
+static int proc_stat(int pid, char *state, int *ppid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+	return p && sscanf(p + 1, " %c %d", state, ppid) == 2 ? 0 : -1;
+}
+
+/* The inode of a process's pid namespace, 0 when unknown. */
+static uint64_t pid_namespace(int pid)
+{
+	char path[64];
+	struct stat sb;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	return stat(path, &sb) == 0 ? (uint64_t)sb.st_ino : 0;
+}
+
+/*
+ * 1 when pid descends from weft (orphans of the tree are reparented to
+ * weft, its subreaper, so the chain of parents always ends at weft);
+ * *ppid receives its parent.
+ */
+static int in_traced_tree(struct collect *c, int pid, int *ppid)
+{
+	int cur = pid;
+	for (int depth = 0; depth < 65536; depth++) {
+		char state;
+		int parent;
+		if (cur <= 1 || cur == c->self_pid || proc_stat(cur, &state, &parent) != 0)
+			return 0;
+		if (depth == 0)
+			*ppid = parent;
+		if (parent == c->self_pid)
+			return 1;
+		cur = parent;
+	}
+	return 0;
+}
+
+/* The pid a pidfd names in weft's namespace (its fdinfo), or -1. */
+static int pidfd_pid(int pidfd)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	const char *p = strstr(buf, "\nPid:");
+	return p ? atoi(p + 5) : -1;
+}
+
+static void refuse(struct collect *c, int fd, const char *why, int pid, int uid)
+{
+	close(fd);
+	if (c->refused++ < 3)
+		weft_warn("refused a connection from pid %d (uid %d): %s", pid, uid, why);
+	else if (c->refused == 4)
+		weft_warn("refusing further connections from outside the traced program");
+}
+
+/*
+ * Checks a new connection and lets it in: a pidfd for the peer (the
+ * kernel's own, SO_PEERPIDFD, where there is one: it names the process
+ * that connected even if it has died since), its place in the tree, then
+ * the welcome the peer waits for. The peer waits while we check, alive,
+ * so on older kernels a pidfd_open of its pid names it too.
+ */
+static void accept_peer(struct collect *c, int fd)
+{
+	struct ucred cr = {0, (uid_t)-1, (gid_t)-1};
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || cr.pid <= 0) {
+		refuse(c, fd, "no credentials", cr.pid, (int)cr.uid);
+		return;
+	}
+	if (cr.uid != geteuid()) {
+		refuse(c, fd, "another user", cr.pid, (int)cr.uid);
+		return;
+	}
+	int pidfd = -1;
+	len = sizeof(pidfd);
+	int pid = cr.pid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
+		pid = pidfd_pid(pidfd);
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	} else {
+		pidfd = (int)syscall(SYS_pidfd_open, cr.pid, 0);
+	}
+	int ppid = 0;
+	if (pid <= 0 || !in_traced_tree(c, pid, &ppid)) {
+		if (pidfd >= 0)
+			close(pidfd);
+		refuse(c, fd, "not a process of the traced program", cr.pid, (int)cr.uid);
+		return;
+	}
+	if (npending == PENDING_MAX || nconnected + npending >= max_connections) {
+		if (pidfd >= 0)
+			close(pidfd);
+		close(fd);
+		c->events_lost++;
+		weft_warn("pid %d: not traced: more processes connected at once than weft can "
+			  "hold (%d)",
+			  pid, max_connections);
+		return;
+	}
+	struct weft_welcome wm = {WEFT_CHUNK_MAGIC, WEFT_WIRE_VERSION};
+	if (send(fd, &wm, sizeof(wm), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(wm)) {
+		if (pidfd >= 0)
+			close(pidfd);
+		close(fd);
+		return;
+	}
+	pending[npending++] = (struct pending_conn){fd, pid, ppid, pidfd};
+}
+
+/* ---- thread ids inside pid namespaces ------------------------------------------- */
+
+static pthread_mutex_t ns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hashmap_u64 ns_ids; /* (namespace, id there) -> id in weft's namespace */
+
+static uint64_t ns_key(uint64_t ns, int id)
+{
+	return (ns << 32) ^ (uint32_t)id;
+}
+
+/* The innermost NSpid of /proc/PATH/status: the id its own namespace gives it. */
+static int ns_pid_of(const char *status_path)
+{
+	char buf[4096];
+	int fd = open(status_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -1;
+	p += 7;
+	char *eol = strchr(p, '\n');
+	if (eol)
+		*eol = 0;
+	char *last = strrchr(p, '\t');
+	return atoi(last ? last + 1 : p);
+}
+
+/* Learns the namespace ids of every thread of host pid (or of /proc's processes). */
+static void learn_ids(uint64_t ns, const char *dir, int only_ns)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[512];
+	while ((e = readdir(d))) {
+		int host = atoi(e->d_name);
+		if (host <= 0)
+			continue;
+		if (only_ns && pid_namespace(host) != ns)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+		int id = ns_pid_of(path);
+		if (id > 0)
+			hashmap_u64_put(&ns_ids, ns_key(ns, id), (uint64_t)host);
+	}
+	closedir(d);
+}
+
+int collect_host_id(struct collect *c, struct collect_image *img, int ns_id)
+{
+	if (!img || !img->pid_ns || img->pid_ns == c->pid_ns || ns_id <= 0)
+		return ns_id;
+	if (ns_id == img->ns_pid)
+		return img->pid;
+	pthread_mutex_lock(&ns_lock);
+	uint64_t *v = hashmap_u64_get(&ns_ids, ns_key(img->pid_ns, ns_id));
+	if (!v) {
+		/* Its own threads first, then any process of its namespace (a child's pid). */
+		char dir[64];
+		snprintf(dir, sizeof(dir), "/proc/%d/task", img->pid);
+		learn_ids(img->pid_ns, dir, 0);
+		v = hashmap_u64_get(&ns_ids, ns_key(img->pid_ns, ns_id));
+		if (!v) {
+			learn_ids(img->pid_ns, "/proc", 1);
+			v = hashmap_u64_get(&ns_ids, ns_key(img->pid_ns, ns_id));
+		}
+	}
+	int host = v ? (int)*v : ns_id;
+	pthread_mutex_unlock(&ns_lock);
+	return host;
+}
+
 /* ---- connections --------------------------------------------------------------- */
 
 static char *read_small_file(const char *path, size_t *len)
@@ -507,17 +793,21 @@ static char *read_small_file(const char *path, size_t *len)
 	return buf;
 }
 
-static struct collect_image *image_new(struct collect *c, int fd, const struct weft_hello *h,
-				       const char *argv, size_t argv_len)
+static struct collect_image *image_new(struct collect *c, const struct pending_conn *who,
+				       const struct weft_hello *h, const char *argv,
+				       size_t argv_len)
 {
 	struct collect_image *img = calloc(1, sizeof(*img));
 	if (!img)
 		return NULL;
-	img->pid = h->pid;
-	img->ppid = h->ppid;
+	img->pid = who->pid;
+	img->ppid = who->ppid;
+	img->pidfd = who->pidfd;
+	img->ns_pid = h->pid;
+	img->pid_ns = pid_namespace(who->pid);
 	img->image_id = h->image_id;
-	img->conn_fd = fd;
-	img->forked = h->reserved == 1;
+	img->conn_fd = who->fd;
+	img->forked = (h->flags & WEFT_HELLO_FORKED) != 0;
 	img->argv = malloc(argv_len + 1);
 	if (img->argv) {
 		memcpy(img->argv, argv, argv_len);
@@ -525,13 +815,13 @@ static struct collect_image *image_new(struct collect *c, int fd, const struct w
 		img->argv_len = argv_len;
 	}
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", h->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", img->pid);
 	img->maps = read_small_file(path, &img->maps_len);
 	/* A fork child that already exited has no maps left: it had its parent's. */
 	if ((!img->maps || !img->maps_len) && img->forked) {
 		pthread_mutex_lock(&c->lock);
 		for (struct collect_image *p = c->images; p; p = p->next)
-			if (p->pid == h->ppid && p->maps && p->maps_len) {
+			if (p->pid == img->ppid && p->maps && p->maps_len) {
 				free(img->maps);
 				img->maps = malloc(p->maps_len + 1);
 				if (img->maps) {
@@ -547,14 +837,22 @@ static struct collect_image *image_new(struct collect *c, int fd, const struct w
 	img->next = c->images;
 	c->images = img;
 	pthread_mutex_unlock(&c->lock);
-	push_ctl(c, img, COLLECT_CTL_IMAGE_START, h->pid, img->start_ns, 0, 0);
+	nconnected++;
+	push_ctl(c, img, COLLECT_CTL_IMAGE_START, img->pid, img->start_ns, 0, 0);
 	return img;
 }
 
+/*
+ * Maps a chunk a process sent. Only a memfd sealed against shrinking is
+ * taken: a process that truncated the file under the mapping would make
+ * the collector's next read of it a SIGBUS.
+ */
 static int map_chunk(struct collect_image *img, int fd, const struct weft_hello *h)
 {
 	struct stat sb;
-	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size != weft_chunk_bytes() ||
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &sb) < 0 ||
+	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != weft_chunk_bytes() ||
 	    h->chunk_index >= WEFT_MAX_CHUNKS || h->chunk_index != img->nchunks)
 		return -1;
 	struct weft_chunk *ch =
@@ -574,15 +872,24 @@ static int map_chunk(struct collect_image *img, int fd, const struct weft_hello 
 	return 0;
 }
 
+/* A process's map is a few hundred KiB; beyond this it is not a map. */
+#define MAPS_MAX (64u << 20)
+/* Descriptors one message may bring; all are closed but a chunk's one. */
+#define MESSAGE_FDS_MAX 4
+
 /*
  * Reads one message from a connection: a hello (first message), a chunk
- * with its memfd, or EOF. Returns 1 on EOF, 0 otherwise.
+ * with its memfd, a piece of the map, a count of lost calls, or EOF.
+ * who is the checked connection of a new image (*imgp NULL). Returns 1
+ * when the connection is over (EOF, or a message that is not weft's:
+ * that connection alone is dropped), 0 otherwise.
  */
-static int read_message(struct collect *c, int fd, struct collect_image **imgp)
+static int read_message(struct collect *c, int fd, struct collect_image **imgp,
+			const struct pending_conn *who)
 {
-	char buf[sizeof(struct weft_hello) + 8192 + 16];
+	char buf[sizeof(struct weft_hello) + 16384 + 16];
 	union {
-		char b[CMSG_SPACE(sizeof(int) * 4)];
+		char b[CMSG_SPACE(sizeof(int) * MESSAGE_FDS_MAX)];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {buf, sizeof(buf)};
@@ -596,46 +903,66 @@ static int read_message(struct collect *c, int fd, struct collect_image **imgp)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : 1;
 	if (n == 0)
 		return 1;
-	int passed_fd = -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&passed_fd, CMSG_DATA(cm), sizeof(int));
+	int fds[MESSAGE_FDS_MAX], nfds = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (nfds < MESSAGE_FDS_MAX)
+				fds[nfds++] = f;
+			else
+				close(f);
+		}
+	}
 	struct weft_hello h;
-	if ((size_t)n < sizeof(h)) {
-		if (passed_fd >= 0)
-			close(passed_fd);
-		return 0;
+	int over = 0;
+	if ((size_t)n < sizeof(h) || (mh.msg_flags & MSG_TRUNC)) {
+		over = 1;
+		goto out;
 	}
 	memcpy(&h, buf, sizeof(h));
 	if (h.magic != WEFT_CHUNK_MAGIC || h.version != WEFT_WIRE_VERSION) {
-		if (passed_fd >= 0)
-			close(passed_fd);
-		return 1;
+		over = 1;
+		goto out;
 	}
 	if (!*imgp) {
 		/* A process whose connection was closed under it comes back as the same image. */
 		for (struct collect_image *old = c->images; old; old = old->next) {
-			if (old->image_id == h.image_id && old->pid == h.pid && old->closed &&
+			if (old->image_id == h.image_id && old->pid == who->pid && old->closed &&
 			    !old->ended) {
 				old->closed = 0;
-				old->conn_fd = fd;
+				old->conn_fd = who->fd;
+				if (who->pidfd >= 0)
+					close(who->pidfd);
+				nconnected++;
 				*imgp = old;
 				break;
 			}
 		}
 		if (!*imgp)
-			*imgp = image_new(c, fd, &h, buf + sizeof(h), (size_t)n - sizeof(h));
+			*imgp = image_new(c, who, &h, buf + sizeof(h), (size_t)n - sizeof(h));
+		if (!*imgp) {
+			over = 1;
+			goto out;
+		}
 	}
-	if (h.chunk_index == WEFT_HELLO_MAPS && *imgp) {
+	struct collect_image *img = *imgp;
+	if (h.chunk_index == WEFT_HELLO_FIRST) {
+		/* argv was taken by image_new; a re-attach sends it again. */
+	} else if (h.chunk_index == WEFT_HELLO_MAPS) {
 		/* The process's own copy of its map replaces what /proc gave us, if anything. */
-		struct collect_image *img = *imgp;
 		size_t add = (size_t)n - sizeof(h);
 		pthread_mutex_lock(&c->lock);
 		if (!img->maps_from_process) {
 			img->maps_from_process = 1;
 			img->maps_len = 0;
 		}
-		char *nm = realloc(img->maps, img->maps_len + add + 1);
+		char *nm = img->maps_len + add <= MAPS_MAX
+			       ? realloc(img->maps, img->maps_len + add + 1)
+			       : NULL;
 		if (nm) {
 			memcpy(nm + img->maps_len, buf + sizeof(h), add);
 			img->maps_len += add;
@@ -643,14 +970,18 @@ static int read_message(struct collect *c, int fd, struct collect_image **imgp)
 			img->maps = nm;
 		}
 		pthread_mutex_unlock(&c->lock);
-		return 0;
+	} else if (h.chunk_index == WEFT_HELLO_LOST) {
+		if (h.lost > img->lost_unringed)
+			img->lost_unringed = h.lost;
+	} else if (nfds != 1 || map_chunk(img, fds[0], &h) < 0) {
+		/* Not what the preload sends: this connection is dropped, nothing else. */
+		weft_warn("pid %d: unusable trace buffer: its connection is dropped", img->pid);
+		over = 1;
 	}
-	if (passed_fd >= 0) {
-		if (*imgp && map_chunk(*imgp, passed_fd, &h) < 0)
-			weft_warn("pid %d: unusable trace buffer ignored", h.pid);
-		close(passed_fd);
-	}
-	return 0;
+out:
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	return over;
 }
 
 /*
@@ -679,8 +1010,31 @@ static void image_end(struct collect *c, struct collect_image *img)
 			  "has rings for",
 			  img->pid, (unsigned long long)img->chunks[0]->lost);
 	}
+	if (img->lost_unringed) {
+		c->events_lost += img->lost_unringed;
+		weft_warn("pid %d: %llu calls not recorded: it could not make a trace buffer "
+			  "(out of descriptors or memory)",
+			  img->pid, (unsigned long long)img->lost_unringed);
+	}
 	push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, collect_now_rel(c), 0, 0);
 	image_unmap(img);
+	/* Nothing signals an ended image: a long run keeps no descriptor per process. */
+	if (img->pidfd >= 0)
+		close(img->pidfd);
+	img->pidfd = -1;
+}
+
+/* 1 when the image's process is gone (dead, a zombie) or runs another image. */
+static int image_process_gone(struct collect *c, struct collect_image *img)
+{
+	if (img->pidfd >= 0 && syscall(SYS_pidfd_send_signal, img->pidfd, 0, NULL, 0) != 0)
+		return 1;
+	char state = 'X';
+	int ppid;
+	if (proc_stat(img->pid, &state, &ppid) != 0)
+		return 1;
+	(void)c;
+	return state == 'Z' || state == 'X';
 }
 
 /*
@@ -693,16 +1047,8 @@ static void image_closed(struct collect *c, struct collect_image *img)
 	img->closed = 1;
 	close(img->conn_fd);
 	img->conn_fd = -1;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", img->pid);
-	FILE *f = fopen(path, "r");
-	char state = 'X';
-	if (f) {
-		if (fscanf(f, "%*d %*s %c", &state) != 1)
-			state = 'X';
-		fclose(f);
-	}
-	if (state == 'Z' || state == 'X')
+	nconnected--;
+	if (image_process_gone(c, img))
 		image_end(c, img);
 }
 
@@ -715,27 +1061,20 @@ static void end_waiting_images(struct collect *c, int force)
 		int newer = 0;
 		for (struct collect_image *q = c->images; q && q != img; q = q->next)
 			newer |= q->pid == img->pid; /* images are prepended: q is newer */
-		if (force || newer || kill(img->pid, 0) != 0)
+		if (force || newer || image_process_gone(c, img))
 			image_end(c, img);
-		else {
-			char path[64];
-			snprintf(path, sizeof(path), "/proc/%d/stat", img->pid);
-			FILE *f = fopen(path, "r");
-			char state = 'X';
-			if (f) {
-				if (fscanf(f, "%*d %*s %c", &state) != 1)
-					state = 'X';
-				fclose(f);
-			}
-			if (state == 'Z' || state == 'X')
-				image_end(c, img);
-		}
 	}
 }
 
-/* Connections accepted but not yet introduced by a hello. */
-static int pending_fds[1024];
-static int npending;
+static void accept_all(struct collect *c, int listen_fd)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			break;
+		accept_peer(c, fd);
+	}
+}
 
 int collect_poll(struct collect *c, int timeout_ms)
 {
@@ -745,11 +1084,16 @@ int collect_poll(struct collect *c, int timeout_ms)
 	pf[n].fd = c->listen_fd;
 	pf[n].events = POLLIN;
 	who[n++] = NULL;
+	pf[n].fd = c->listen_abstract_fd;
+	pf[n].events = POLLIN;
+	who[n++] = NULL;
+	const int first_pending = n;
 	for (int i = 0; i < npending && n < 4096; i++) {
-		pf[n].fd = pending_fds[i];
+		pf[n].fd = pending[i].fd;
 		pf[n].events = POLLIN;
 		who[n++] = NULL;
 	}
+	const int first_image = n;
 	for (struct collect_image *img = c->images; img && n < 4096; img = img->next) {
 		if (img->closed)
 			continue;
@@ -773,14 +1117,13 @@ int collect_poll(struct collect *c, int timeout_ms)
 	 * round, and the EOF must come first for the hello to re-attach the
 	 * image instead of making a second one for the same process.
 	 */
-	int npend_before = npending;
-	for (int i = 1 + npend_before; i < n; i++) {
+	for (int i = first_image; i < n; i++) {
 		if (!pf[i].revents)
 			continue;
 		struct collect_image *img = who[i];
 		/* Read all queued messages (chunks) before looking for EOF. */
 		for (;;) {
-			if (read_message(c, img->conn_fd, &img)) {
+			if (read_message(c, img->conn_fd, &img, NULL)) {
 				image_closed(c, img);
 				break;
 			}
@@ -790,36 +1133,33 @@ int collect_poll(struct collect *c, int timeout_ms)
 		}
 	}
 	/* Then the new connections: their hello makes them images. */
-	for (int i = 1; i <= npend_before; i++) {
-		if (!pf[i].revents)
-			continue;
-		struct collect_image *img = NULL;
-		int eof = read_message(c, pf[i].fd, &img);
-		if (img || eof) {
-			if (!img)
-				close(pf[i].fd);
-			else if (eof)
-				image_closed(c, img);
-			pf[i].fd = -1;
-		}
-	}
 	int k = 0;
-	for (int i = 0; i < npend_before; i++)
-		if (pf[i + 1].fd >= 0)
-			pending_fds[k++] = pf[i + 1].fd;
+	for (int i = 0; i < first_image - first_pending; i++) {
+		struct pending_conn *pc = &pending[i];
+		if (pf[first_pending + i].revents) {
+			struct collect_image *img = NULL;
+			int eof = read_message(c, pc->fd, &img, pc);
+			if (img && eof)
+				image_closed(c, img);
+			if (img || eof) {
+				if (!img) {
+					close(pc->fd);
+					if (pc->pidfd >= 0)
+						close(pc->pidfd);
+				}
+				continue;
+			}
+		}
+		pending[k++] = *pc;
+	}
+	for (int i = first_image - first_pending; i < npending; i++)
+		pending[k++] = pending[i];
 	npending = k;
 	end_waiting_images(c, 0);
-	if (pf[0].revents) {
-		for (;;) {
-			int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (fd < 0)
-				break;
-			if (npending < (int)(sizeof(pending_fds) / sizeof(pending_fds[0])))
-				pending_fds[npending++] = fd;
-			else
-				close(fd);
-		}
-	}
+	if (pf[0].revents)
+		accept_all(c, c->listen_fd);
+	if (pf[1].fd >= 0 && pf[1].revents)
+		accept_all(c, c->listen_abstract_fd);
 	return r;
 }
 
@@ -850,12 +1190,29 @@ void collect_debug_live(struct collect *c)
 				img->closed, img->conn_fd);
 }
 
-int collect_live_pids(struct collect *c, pid_t *out, int max)
+int collect_signal_tree(struct collect *c, int sig, int note)
 {
 	int n = 0;
-	for (struct collect_image *img = c->images; img && n < max; img = img->next)
-		if (!img->ended)
-			out[n++] = img->pid;
+	for (struct collect_image *img = c->images; img; img = img->next) {
+		if (img->ended)
+			continue;
+		/* A process with two images (it exec'd) is signalled once: through its newest. */
+		int newer = 0;
+		for (struct collect_image *q = c->images; q && q != img; q = q->next)
+			newer |= q->pid == img->pid && !q->ended;
+		if (newer)
+			continue;
+		/* No pidfds (before Linux 5.3): the pid, checked to be in the tree again. */
+		int ppid;
+		int sent = img->pidfd >= 0
+			       ? syscall(SYS_pidfd_send_signal, img->pidfd, sig, NULL, 0) == 0
+			       : in_traced_tree(c, img->pid, &ppid) && kill(img->pid, sig) == 0;
+		if (sent) {
+			n++;
+			if (note)
+				collect_killed(c, img->pid);
+		}
+	}
 	return n;
 }
 
@@ -866,11 +1223,9 @@ int collect_finish(struct collect *c)
 		;
 	end_waiting_images(c, 1);
 	for (struct collect_image *img = c->images; img; img = img->next) {
-		drain_image(c, img);
 		if (!img->ended) {
 			img->closed = 1;
-			img->ended = 1;
-			push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, collect_now_rel(c), 0, 0);
+			image_end(c, img);
 		}
 	}
 	submit_current(c);
@@ -883,9 +1238,20 @@ int collect_finish(struct collect *c)
 	c->spill_buf = NULL;
 	c->spill_buf_cap = 0;
 	close(c->listen_fd);
-	for (int i = 0; i < npending; i++)
-		close(pending_fds[i]);
+	if (c->listen_abstract_fd >= 0)
+		close(c->listen_abstract_fd);
+	collect_remove_socket(c);
+	for (int i = 0; i < npending; i++) {
+		close(pending[i].fd);
+		if (pending[i].pidfd >= 0)
+			close(pending[i].pidfd);
+	}
 	npending = 0;
+	nconnected = 0;
+	hashmap_u64_free(&ns_ids);
+	if (c->refused)
+		weft_warn("%llu connection%s from outside the traced program refused",
+			  (unsigned long long)c->refused, c->refused == 1 ? "" : "s");
 	/* The writer has joined: nobody refers to the images any more. */
 	while (c->images) {
 		struct collect_image *img = c->images;
@@ -893,6 +1259,8 @@ int collect_finish(struct collect *c)
 		image_unmap(img);
 		if (img->conn_fd >= 0)
 			close(img->conn_fd);
+		if (img->pidfd >= 0)
+			close(img->pidfd);
 		/* Ring decoding states outlive the mappings: the writer used them until now. */
 		for (unsigned k = 0; k < WEFT_MAX_CHUNKS; k++)
 			free(img->rings[k]);

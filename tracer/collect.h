@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 struct collect_image;
@@ -83,9 +84,13 @@ struct collect_batch {
 
 struct collect_image {
 	struct collect_image *next;
-	int pid, ppid;
+	int pid, ppid; /* from the kernel, in weft's pid namespace */
+	int ns_pid;    /* what the process calls itself: differs inside a pid namespace */
+	uint64_t pid_ns; /* inode of its pid namespace (/proc/PID/ns/pid) */
 	uint64_t image_id;
 	int conn_fd;
+	int pidfd; /* the process, for signals that can never reach a reused pid; -1: none */
+	uint64_t lost_unringed; /* calls it reported lost for want of a ring (WEFT_HELLO_LOST) */
 	int closed; /* connection hit EOF */
 	int ended;  /* the image is over (exit or exec); IMAGE_END was sent */
 	int forked; /* a fork child's copy of its parent, not a fresh exec */
@@ -105,8 +110,12 @@ struct collect_image {
 
 struct collect {
 	struct store_writer *store;
-	int listen_fd;
+	int listen_fd, listen_abstract_fd;
+	char sock_dir[64]; /* private directory holding the socket file, removed at the end */
 	pid_t self_pid;
+	uint64_t pid_ns; /* weft's own pid namespace (inode) */
+	struct rlimit nofile; /* the descriptor limit the program gets (weft raises its own) */
+	uint64_t refused; /* connections refused: not from the traced tree */
 	uint64_t start_mono_ns;
 	/* TSC calibration: ns = start + (tsc - tsc0) * ns_per_tick */
 	uint64_t tsc0;
@@ -149,8 +158,14 @@ struct collect {
 	int stacks;
 };
 
-/* Sets up the collector; listen_name receives the abstract socket name. */
+/*
+ * Sets up the collector: a socket file in a new private directory, and an
+ * abstract socket of the same name; listen_name receives the name (the
+ * socket file's path). Returns 0, otherwise -1 after printing why.
+ */
 int collect_init(struct collect *c, struct store_writer *store, char *listen_name, size_t len);
+/* Removes the socket file and its directory (collect_finish does it too). */
+void collect_remove_socket(struct collect *c);
 /*
  * Opens the spill file in dir (the trace's directory). Without one the
  * backlog stays in memory, as it does when dir has no room: never an error.
@@ -170,8 +185,20 @@ void collect_reaped(struct collect *c, pid_t pid, int status);
 /* Number of open connections (traced process images still alive). */
 int collect_live_images(struct collect *c);
 void collect_debug_live(struct collect *c);
-/* Pids of live images, for signalling them at --timeout; returns the count. */
-int collect_live_pids(struct collect *c, pid_t *out, int max);
+/*
+ * Sends sig to every live process of the traced tree the collector knows,
+ * through pidfds taken while each was verified to be a descendant, so a
+ * pid since reused by a stranger is never signalled. With note, each
+ * process signalled is recorded as killed by weft. Returns how many were.
+ */
+int collect_signal_tree(struct collect *c, int sig, int note);
+/*
+ * The id weft's pid namespace gives to ns_id, a thread or process id as a
+ * process of img's pid namespace calls it (img's own ids pass through
+ * unchanged when it is in weft's namespace). Returns ns_id itself when
+ * nothing of that name is alive any more. Thread-safe.
+ */
+int collect_host_id(struct collect *c, struct collect_image *img, int ns_id);
 /* Drains everything, stops the writer, writes processes/threads; returns 0 or -1. */
 int collect_finish(struct collect *c);
 uint64_t collect_mono_ns(void);

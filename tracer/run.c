@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,6 +260,22 @@ static void keep_to_one_cpu(struct collect *c)
 	pthread_setaffinity_np(c->writer, sizeof(one), &one);
 }
 
+/*
+ * Signals the traced tree: weft's own child (while unreaped), and every
+ * process the collector verified as a descendant, through pidfds, so no
+ * pid that a stranger reused is ever signalled. SIGKILLs are recorded.
+ */
+static void stop_tree(struct collect *c, int child_pidfd, int child_done, int sig)
+{
+	if (!child_done && child_pidfd >= 0 &&
+	    syscall(SYS_pidfd_send_signal, child_pidfd, sig, NULL, 0) == 0 && sig == SIGKILL)
+		collect_killed(c, child_pid);
+	if (!child_done && child_pidfd < 0 && child_pid > 0 && kill(child_pid, sig) == 0 &&
+	    sig == SIGKILL)
+		collect_killed(c, child_pid);
+	collect_signal_tree(c, sig, sig == SIGKILL);
+}
+
 int weft_cmd_run(int argc, char **argv)
 {
 	const char *out = "weft.db";
@@ -402,6 +420,7 @@ int weft_cmd_run(int argc, char **argv)
 	static struct collect c;
 	char sockname[108];
 	if (collect_init(&c, w, sockname, sizeof(sockname)) != 0) {
+		collect_remove_socket(&c);
 		store_writer_close(w);
 		return 1;
 	}
@@ -428,6 +447,7 @@ int weft_cmd_run(int argc, char **argv)
 	pid_t pid = fork();
 	if (pid < 0) {
 		weft_error("fork: %s", strerror(errno));
+		collect_remove_socket(&c);
 		store_writer_close(w);
 		return 1;
 	}
@@ -438,6 +458,7 @@ int weft_cmd_run(int argc, char **argv)
 		signal(SIGQUIT, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
 		prctl(PR_SET_CHILD_SUBREAPER, 0);
+		setrlimit(RLIMIT_NOFILE, &c.nofile);
 		setenv_preload(lib);
 		setenv(WEFT_ENV_SOCK, sockname, 1);
 		setenv(WEFT_ENV_STACKS, stacks_name, 1);
@@ -454,6 +475,8 @@ int weft_cmd_run(int argc, char **argv)
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	child_pid = pid;
+	/* Our unreaped child: its pid cannot be reused until we wait for it. */
+	int child_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	keep_to_one_cpu(&c);
 
 	int child_status = 0, child_done = 0, no_children = 0, deadlock_seen = 0;
@@ -485,6 +508,7 @@ int weft_cmd_run(int argc, char **argv)
 				if (r == pid) {
 					child_status = st;
 					child_done = 1;
+					child_pid = 0;
 				}
 				continue;
 			}
@@ -504,16 +528,10 @@ int weft_cmd_run(int argc, char **argv)
 				break;
 			}
 		}
-		if (timeout > 0 && now - t_start > (uint64_t)(timeout * 1e9)) {
-			pid_t pids[4096];
-			int n = collect_live_pids(&c, pids, 4096);
-			if (!term_sent_at) {
-				weft_warn("--timeout reached: stopping the program");
-				term_sent_at = now;
-				kill(pid, SIGTERM);
-				for (int k = 0; k < n; k++)
-					kill(pids[k], SIGTERM);
-			}
+		if (timeout > 0 && now - t_start > (uint64_t)(timeout * 1e9) && !term_sent_at) {
+			weft_warn("--timeout reached: stopping the program");
+			term_sent_at = now;
+			stop_tree(&c, child_pidfd, child_done, SIGTERM);
 		}
 		if (!deadlock_seen && __atomic_load_n(&c.deadlock_found, __ATOMIC_ACQUIRE)) {
 			deadlock_seen = 1;
@@ -524,23 +542,13 @@ int weft_cmd_run(int argc, char **argv)
 				weft_warn(
 				    "stopping the deadlocked program (--on-deadlock=wait keeps "
 				    "it waiting)");
-				pid_t pids[4096];
-				int n = collect_live_pids(&c, pids, 4096);
 				term_sent_at = now;
-				kill(pid, SIGTERM);
-				for (int k = 0; k < n; k++)
-					kill(pids[k], SIGTERM);
+				stop_tree(&c, child_pidfd, child_done, SIGTERM);
 			}
 		}
 		if (term_sent_at && now - term_sent_at > 2000000000ull) {
 			/* SIGTERM was not enough (handled, ignored, or a thread holds it up). */
-			pid_t pids[4096];
-			int n = collect_live_pids(&c, pids, 4096);
-			if (kill(pid, SIGKILL) == 0)
-				collect_killed(&c, pid);
-			for (int k = 0; k < n; k++)
-				if (kill(pids[k], SIGKILL) == 0)
-					collect_killed(&c, pids[k]);
+			stop_tree(&c, child_pidfd, child_done, SIGKILL);
 		}
 		if (c.writer_failed)
 			break;
@@ -553,6 +561,8 @@ int weft_cmd_run(int argc, char **argv)
 			(unsigned long long)dbg_iter, dbg_poll / 1e6, dbg_drain / 1e6,
 			(unsigned long long)c.drained_words, (unsigned long long)c.spilled_bytes,
 			c.spill_ns / 1e6);
+	if (child_pidfd >= 0)
+		close(child_pidfd);
 	int exit_status = child_done ? status_to_exit(child_status) : 1;
 	int failed = collect_finish(&c) != 0;
 	char num[64];

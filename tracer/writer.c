@@ -853,7 +853,15 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 		return;
 	}
 	case WEFT_REC_META: {
+		/*
+		 * A traced process may add what it knows of itself (python.*),
+		 * never a key the trace format owns (format, complete, command...).
+		 */
 		size_t kl = strnlen(payload, r->payload_len);
+		if (kl < 8 || strncmp(payload, STORE_META_PROCESS_PREFIX, 7)) {
+			weft_warn("pid %d: meta key outside python.* ignored", pid);
+			return;
+		}
 		if (kl + 1 < r->payload_len) {
 			char key[128];
 			snprintf(key, sizeof(key), "%.*s", (int)kl, payload);
@@ -1025,6 +1033,12 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		}
 		r.obj = obj;
 		r.arg = arg;
+		/* Ids a process in a pid namespace names: as weft's namespace calls them. */
+		if (sg->img->pid_ns != c->pid_ns && arg > 0 &&
+		    (h.kind == WEFT_EV_THREAD_CREATE || h.kind == WEFT_EV_THREAD_JOIN ||
+		     h.kind == WEFT_EV_PROCESS_FORK || h.kind == WEFT_EV_PROCESS_SPAWN ||
+		     h.kind == WEFT_EV_PROCESS_REAP || h.kind == WEFT_REC_THREAD_NAME))
+			r.arg = collect_host_id(c, sg->img, (int)arg);
 		r.frames = &w[q];
 		if (h.flags & WEFT_RF_SAMEFRAME) {
 			r.frames = &rs->frame;
