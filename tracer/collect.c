@@ -20,6 +20,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -32,6 +33,7 @@
 #define BATCH_WORDS (1u << 20)
 
 static uint64_t pid_namespace(int pid);
+static void start_janitor(struct collect *c);
 static int max_connections;
 
 /* Spent batches come back here instead of being freed: no page faults per drain. */
@@ -150,6 +152,7 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 		}
 	}
 	snprintf(listen_name, len, "%s/collector", c->sock_dir);
+	start_janitor(c);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t nl = strlen(listen_name);
 	memcpy(sa.sun_path, listen_name, nl);
@@ -173,6 +176,44 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 	}
 	c->cur = NULL;
 	return writer_start(c);
+}
+
+/*
+ * The socket's directory must not outlive weft, even a weft killed by
+ * SIGKILL: a process outside the tree (a grandchild, adopted by init, not
+ * weft's child) waits for the end of a pipe only weft holds, then removes
+ * it. It runs nothing but unlink and rmdir, and ignores the terminal's
+ * signals, which are meant for the program.
+ */
+static void start_janitor(struct collect *c)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;
+	pid_t mid = fork();
+	if (mid == 0) {
+		if (fork() == 0) {
+			signal(SIGINT, SIG_IGN);
+			signal(SIGQUIT, SIG_IGN);
+			signal(SIGTERM, SIG_IGN);
+			signal(SIGHUP, SIG_IGN);
+			close(p[1]);
+			char b;
+			while (read(p[0], &b, 1) < 0 && errno == EINTR)
+				;
+			char path[96];
+			snprintf(path, sizeof(path), "%s/collector", c->sock_dir);
+			unlink(path);
+			rmdir(c->sock_dir);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	if (mid > 0)
+		waitpid(mid, NULL, 0);
+	else
+		close(p[1]);
 }
 
 void collect_remove_socket(struct collect *c)
