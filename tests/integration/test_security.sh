@@ -79,7 +79,7 @@ else
 	expect_eq "stranger: the traced program finishes normally" "$?" 0
 	expect_eq "stranger: nothing of theirs in the trace" "$(sql st.db "SELECT count(*) FROM processes WHERE argv IN ('probe','idle')")" 0
 	expect_eq "stranger: the tree is recorded exactly" "$(sql st.db "SELECT count(*) FROM events WHERE kind='lock.acquire' AND object_id IN (SELECT object_id FROM objects WHERE name='shared_mu')")" 4000
-	expect_match "stranger: refusals are reported" "$(cat "$WORK/st.err")" "refused a connection from pid [0-9]+ \(uid [0-9]+\): another user"
+	expect_match "stranger: refusals are reported" "$(cat "$WORK/st.err")" "refused a connection from pid [0-9]+ \(uid $(id -u weftother)\)"
 
 	# Takeover: weft is killed, another user binds the socket's abstract
 	# name; the traced tree's new processes tell it nothing.
