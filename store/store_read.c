@@ -78,6 +78,9 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	/* SQLite would block on a FIFO planted at PATH-journal, or read another user's WAL. */
+	if (store_files_check_read(path, sb.st_uid, err, errlen))
+		return NULL;
 	if (!has_sqlite_header(path)) {
 		snprintf(err, errlen, "%s: not a weft trace (not an SQLite file)", path);
 		return NULL;
