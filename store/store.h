@@ -161,6 +161,19 @@ int store_events_time_ordered(sqlite3 *db);
  */
 int64_t store_event_at(sqlite3 *db, int64_t ts);
 
+/*
+ * 1 when the program ran more than one thread (thread.create or .start
+ * events) and no synchronization reached weft (no lock, cond, semaphore,
+ * barrier, GIL, queue or event events): its locks, if it has any, bypass
+ * pthreads, as the futex-based ones of Rust's std and Go do. 0 otherwise,
+ * -1 on a database error. `weft run` and `weft report` print
+ * STORE_LOCKS_INVISIBLE_MSG then.
+ */
+int store_locks_invisible(sqlite3 *db);
+#define STORE_LOCKS_INVISIBLE_MSG                                                                  \
+	"threads ran but no lock, condition or semaphore call was recorded: the program's locks "  \
+	"are not visible to weft (futex-based runtimes such as Rust's std or Go bypass pthreads)"
+
 /* 1 when path is an existing weft trace (any schema version), 0 when not, -1 if missing. */
 int store_is_trace(const char *path);
 
