@@ -14,6 +14,7 @@
  * (raw-table inserts), which is how tests build hand-made traces.
  */
 #include "store/store_schema.c"
+#include "store/store_files.c"
 #include "store/store_read.c"
 #include "store/store_write.c"
 #include "store/store_derive.c"

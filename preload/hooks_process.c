@@ -350,14 +350,20 @@ __attribute__((destructor)) static void weft_fini(void)
 	}
 }
 
-/* A reaped child's status, for children of children the tracer cannot reap itself. */
-static void record_reap(pid_t pid, int status, uint64_t t0, void *caller)
+/*
+ * A reaped child's status, for children of children the tracer cannot reap
+ * itself. A stop (WIFSTOPPED: job control, a ptrace stop) is not a reap.
+ */
+static void record_reap(pid_t pid, int status, int options, uint64_t t0, void *caller)
 {
-	if (pid <= 0 || !weft_should_record())
+	if (pid <= 0 || !(WIFEXITED(status) || WIFSIGNALED(status)) || !weft_should_record())
 		return;
 	uint64_t t1 = weft_now();
-	weft_record(WEFT_EV_PROCESS_REAP, 0, (void *)(uintptr_t)(unsigned)status, t1, t1 - t0, pid,
-		    caller, NULL, 0);
+	uint64_t word = (unsigned)status;
+	if (options & (__WALL | __WCLONE))
+		word |= WEFT_REAP_CLONE;
+	weft_record(WEFT_EV_PROCESS_REAP, 0, (void *)(uintptr_t)word, t1, t1 - t0, pid, caller,
+		    NULL, 0);
 }
 
 WEFT_HOOK pid_t waitpid(pid_t p, int *status, int options)
@@ -368,8 +374,8 @@ WEFT_HOOK pid_t waitpid(pid_t p, int *status, int options)
 	int err = errno;
 	if (status)
 		*status = st;
-	if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)))
-		record_reap(r, st, t0, CALLER);
+	if (r > 0)
+		record_reap(r, st, options, t0, CALLER);
 	errno = err;
 	return r;
 }
@@ -387,8 +393,8 @@ WEFT_HOOK pid_t wait4(pid_t p, int *status, int options, struct rusage *ru)
 	int err = errno;
 	if (status)
 		*status = st;
-	if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)))
-		record_reap(r, st, t0, CALLER);
+	if (r > 0)
+		record_reap(r, st, options, t0, CALLER);
 	errno = err;
 	return r;
 }

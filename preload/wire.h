@@ -98,6 +98,14 @@ enum weft_kind {
 				       payload = struct weft_race_wire */
 };
 
+/*
+ * A process.reap record: arg = the reaped id, obj = its wait status, and
+ * in obj: the wait asked for clone children too
+ * (__WALL, __WCLONE), as debuggers do, so the id reaped may be a traced
+ * program's thread rather than a process.
+ */
+#define WEFT_REAP_CLONE (1ULL << 32)
+
 /* Why two unordered accesses are a problem (weft_race_wire.rule). */
 enum weft_race_rule {
 	WEFT_RACE_READ_WRITE = 1,

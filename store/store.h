@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include <sys/types.h>
 
 /*
  * 2: ev names threads by a number (thread_no), is rewritten in time order
@@ -162,8 +163,49 @@ int store_events_time_ordered(sqlite3 *db);
  */
 int64_t store_event_at(sqlite3 *db, int64_t ts);
 
+/*
+ * 1 when the program ran more than one thread (thread.create or .start
+ * events) and no synchronization reached weft (no lock, cond, semaphore,
+ * barrier, GIL, queue or event events): its locks, if it has any, bypass
+ * pthreads, as the futex-based ones of Rust's std and Go do. 0 otherwise,
+ * -1 on a database error. `weft run` and `weft report` print
+ * STORE_LOCKS_INVISIBLE_MSG then.
+ */
+int store_locks_invisible(sqlite3 *db);
+#define STORE_LOCKS_INVISIBLE_MSG                                                                  \
+	"threads ran but no lock, condition or semaphore call was recorded: the program's locks "  \
+	"are not visible to weft (futex-based runtimes such as Rust's std or Go bypass pthreads)"
+
 /* 1 when path is an existing weft trace (any schema version), 0 when not, -1 if missing. */
 int store_is_trace(const char *path);
+
+/* ---- the files beside a trace (store_files.c) ---- */
+
+/*
+ * Before a trace is written at path: each of PATH-wal, -shm, -journal and
+ * -view must be absent or our own regular file with one link, which is
+ * then removed. Returns 0, otherwise -1 with one line in err (a file of
+ * another user, a link, a FIFO, or a removal that failed).
+ */
+int store_files_prepare_write(const char *path, char *err, size_t errlen);
+/* Creates PATH+suffix, mode 0600, never through a link. Returns 0, otherwise -1 with err. */
+int store_files_create(const char *path, const char *suffix, char *err, size_t errlen);
+/* Removes PATH+suffix when it is our own regular file. */
+void store_files_remove_own(const char *path, const char *suffix);
+/*
+ * Before SQLite opens path: PATH-journal, -wal and -shm (which SQLite would
+ * open, block on, or roll back from) must be absent or regular files with
+ * one link owned by us or by owner (the trace's owner). Returns 0,
+ * otherwise -1 with one line in err.
+ */
+int store_files_check_read(const char *path, uid_t owner, char *err, size_t errlen);
+/*
+ * The viewer's cache file, checked without following a link or blocking on
+ * a FIFO: returns 1 when it is a regular file of ours or of owner (and its
+ * own journal files pass store_files_check_read), 0 when absent, otherwise
+ * -1 with one line in err.
+ */
+int store_files_check_cache(const char *cpath, uid_t owner, char *err, size_t errlen);
 
 /* Builds the derived tables (thread_spans, ...) if missing; used by finalize. */
 int store_build_derived(sqlite3 *db, char *err, size_t errlen);

@@ -78,6 +78,9 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	/* SQLite would block on a FIFO planted at PATH-journal, or read another user's WAL. */
+	if (store_files_check_read(path, sb.st_uid, err, errlen))
+		return NULL;
 	if (!has_sqlite_header(path)) {
 		snprintf(err, errlen, "%s: not a weft trace (not an SQLite file)", path);
 		return NULL;
@@ -183,4 +186,18 @@ int64_t store_event_at(sqlite3 *db, int64_t ts)
 	}
 	sqlite3_finalize(st);
 	return lo;
+}
+
+int store_locks_invisible(sqlite3 *db)
+{
+	/* clang-format off */
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM main.ev WHERE kind IN (8, 9))"
+	    " AND NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN"
+	    "  (1, 2, 3, 4, 5, 6, 7, 20, 21, 22, 23, 24, 25, 26, 28, 30, 31, 32))";
+	/* clang-format on */
+	char buf[8];
+	if (query_text(db, sql, buf, sizeof(buf)) != 0)
+		return -1;
+	return strcmp(buf, "1") == 0;
 }

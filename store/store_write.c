@@ -75,6 +75,9 @@ struct store_writer {
 	size_t thmap_cap, thmap_used; /* cap: a power of two */
 	int32_t last_pid, last_tid;
 	int64_t last_th;
+	char *path;
+	int made_journal;    /* PATH-journal is ours, made at finalize */
+	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -100,22 +103,14 @@ static int seed_kind_tables(sqlite3 *db)
 	return 0;
 }
 
-static void remove_trace_files(const char *path)
-{
-	/* -view: the viewer's cache of its derived tables (ui/model.c) */
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal", "-view"};
-	char p[4096];
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
-		unlink(p);
-	}
-}
-
 struct store_writer *store_writer_open(const char *path, char *err, size_t errlen)
 {
 	struct store_writer *w = NULL;
 	struct stat sb;
 
+	/* First: store_is_trace() below would block on a FIFO at PATH-journal. */
+	if (store_files_prepare_write(path, err, errlen))
+		return NULL;
 	if (stat(path, &sb) == 0) {
 		if (!S_ISREG(sb.st_mode) || store_is_trace(path) != 1) {
 			snprintf(err, errlen,
@@ -123,11 +118,16 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 				 path);
 			return NULL;
 		}
+		if (unlink(path) != 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove the old trace %s: %s", path,
+				 strerror(errno));
+			return NULL;
+		}
 	}
-	remove_trace_files(path);
 
 	w = calloc(1, sizeof(*w));
-	if (!w) {
+	if (!w || !(w->path = strdup(path))) {
+		free(w);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -135,9 +135,18 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-		goto fail;
+		free(w->path);
+		free(w);
+		return NULL;
 	}
 	close(fd);
+	/*
+	 * SQLite would create -wal and -shm without O_EXCL, so a file planted
+	 * after the check above would receive the trace: they are ours first.
+	 */
+	if (store_files_create(path, "-wal", err, errlen) ||
+	    store_files_create(path, "-shm", err, errlen))
+		goto fail;
 	/* One thread uses this connection: skip SQLite's per-call mutexes. */
 	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
@@ -148,9 +157,13 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	/*
 	 * WAL while recording: every commit is durable against a killed tracer
 	 * and readers can open the trace live. synchronous=OFF because only an
-	 * OS crash, not a process kill, can lose unsynced WAL frames.
+	 * OS crash, not a process kill, can lose unsynced WAL frames. OFF
+	 * first: the switch to WAL writes page 1, which in the default mode
+	 * would create PATH-journal, a name nobody made safe here; an empty
+	 * file has nothing to roll back.
 	 */
-	if (exec_sql(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+	if (exec_sql(w->db, "PRAGMA journal_mode=OFF; PRAGMA journal_mode=WAL;"
+			    "PRAGMA synchronous=OFF;"
 			    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
 			    "PRAGMA wal_autocheckpoint=16384;") ||
 	    exec_sql(w->db, "BEGIN") || exec_sql(w->db, store_schema_sql) ||
@@ -188,7 +201,9 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	return w;
 fail:
 	store_writer_close(w);
-	remove_trace_files(path);
+	store_files_remove_own(path, "-wal");
+	store_files_remove_own(path, "-shm");
+	store_files_remove_own(path, "");
 	return NULL;
 }
 
@@ -754,8 +769,18 @@ int store_writer_finalize(struct store_writer *w)
 	if (w->in_txn && exec_sql(w->db, "COMMIT"))
 		return -1;
 	w->in_txn = 0;
-	/* One self-contained file for the user to copy around. */
-	if (exec_sql(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;"))
+	/*
+	 * One self-contained file for the user to copy around. The rollback
+	 * journal the findings' transaction needs is made here, ours, and
+	 * TRUNCATE keeps it (empty) rather than unlinking and re-creating it
+	 * at every commit, until store_writer_close() removes it.
+	 */
+	if (!w->made_journal) {
+		if (store_files_create(w->path, "-journal", w->file_err, sizeof(w->file_err)))
+			return -1;
+		w->made_journal = 1;
+	}
+	if (exec_sql(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=TRUNCATE;"))
 		return -1;
 	/* bench/run.sh reads this line: the finalize cost per part. */
 	if (debug)
@@ -768,6 +793,8 @@ int store_writer_finalize(struct store_writer *w)
 
 const char *store_writer_error(struct store_writer *w)
 {
+	if (w && w->file_err[0])
+		return w->file_err;
 	return w && w->db ? sqlite3_errmsg(w->db) : "out of memory";
 }
 
@@ -791,6 +818,9 @@ void store_writer_close(struct store_writer *w)
 			exec_sql(w->db, "COMMIT");
 		sqlite3_close(w->db);
 	}
+	if (w->made_journal)
+		store_files_remove_own(w->path, "-journal");
+	free(w->path);
 	free(w->thmap);
 	free(w->held);
 	free(w->scratch);

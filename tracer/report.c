@@ -1035,6 +1035,8 @@ static void text_locks(struct report *r)
 	printf("\nTop contended locks (by total wait)\n");
 	if (!r->ntop) {
 		printf("  no lock acquisitions recorded\n");
+		if (store_locks_invisible(r->db) == 1)
+			printf("  %s\n", STORE_LOCKS_INVISIBLE_MSG);
 		return;
 	}
 	for (size_t i = 0; i < r->ntop; i++) {

@@ -596,6 +596,9 @@ int weft_cmd_run(int argc, char **argv)
 		if (fail_on)
 			nfail = findings_fail_status(db, fail_on);
 	}
+	/* A threaded program whose trace has no lock at all: say why, once. */
+	if (!failed && store_locks_invisible(store_writer_db(w)) == 1)
+		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
 	store_writer_close(w);
 	if (failed) {
 		weft_error("the trace %s is incomplete", out);

@@ -45,6 +45,11 @@ struct proc {
 	int killed; /* weft sent it SIGKILL */
 };
 
+/* A process.reap by a wait for clone children: maybe a thread's. */
+struct clone_reap {
+	int pid, status;
+};
+
 struct thr {
 	int pid, tid;
 	char *name;
@@ -117,6 +122,8 @@ static struct {
 	struct hashmap_u64 proc_by_pid;
 	struct thr *thrs;
 	size_t nthrs, cap_thrs;
+	struct clone_reap *clone_reaps; /* reaps by a wait for clone children, in arrival order */
+	size_t nclone_reaps, cap_clone_reaps;
 	struct hashmap_u64 thr_by_key;
 	int64_t last_commit_ns, max_ts;
 	uint64_t last_commit_events;
@@ -955,11 +962,16 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 				child->ppid = pid;
 		}
 		break;
-	case WEFT_EV_PROCESS_REAP: {
-		struct proc *child = proc_get((int)r->arg);
-		set_exit_status(child, (int)r->obj);
+	case WEFT_EV_PROCESS_REAP:
+		/* Maybe a thread: decided once every record is in (writer_stop_and_join). */
+		if ((uint64_t)r->obj & WEFT_REAP_CLONE) {
+			GROW(W.clone_reaps, W.nclone_reaps, W.cap_clone_reaps, 16);
+			W.clone_reaps[W.nclone_reaps++] =
+			    (struct clone_reap){(int)r->arg, (int)r->obj};
+		} else {
+			set_exit_status(proc_get((int)r->arg), (int)r->obj);
+		}
 		break;
-	}
 	default:
 		obj = object_for(c, img, r, stack, pcs);
 	}
@@ -1336,6 +1348,16 @@ int writer_stop_and_join(struct collect *c)
 	if (store_writer_horizon(c->store, INT64_MAX) || store_writer_commit(c->store))
 		fail(c, "cannot commit");
 
+	/*
+	 * A wait with __WALL (gdb's) also reaps the threads of the processes it
+	 * traces: only an id known as a process otherwise (it connected, or a
+	 * fork, spawn or plain reap named it) is a process.
+	 */
+	for (size_t i = 0; i < W.nclone_reaps; i++) {
+		uint64_t *pi = hashmap_u64_get(&W.proc_by_pid, (uint64_t)W.clone_reaps[i].pid);
+		if (pi)
+			set_exit_status(&W.procs[*pi], W.clone_reaps[i].status);
+	}
 	for (size_t i = 0; i < W.nprocs; i++) {
 		struct proc *p = &W.procs[i];
 		/*
@@ -1447,6 +1469,7 @@ int writer_stop_and_join(struct collect *c)
 		free(W.thrs[i].name);
 	free(W.procs);
 	free(W.thrs);
+	free(W.clone_reaps);
 	for (size_t i = 0; i < W.nobjs; i++)
 		free(W.objs[i].name);
 	free(W.objs);

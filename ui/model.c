@@ -151,7 +151,9 @@ static void view_cache_save(struct ui_model *m, const char *cpath, const char *k
 		return;
 	close(fd);
 	ok = 0;
-	if (sqlite3_open_v2(tmp, &out, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+	/* No journal (no TMP-journal to plant): the file is renamed into place once complete. */
+	if (sqlite3_open_v2(tmp, &out, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_exec(out, "PRAGMA journal_mode=OFF", NULL, NULL, NULL) == SQLITE_OK) {
 		sqlite3_backup *b = sqlite3_backup_init(out, "main", m->db, "temp");
 		if (b) {
 			ok = sqlite3_backup_step(b, -1) == SQLITE_DONE;
@@ -316,8 +318,18 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	char cpath[4096 + 8], key[128];
 	snprintf(cpath, sizeof(cpath), "%s-view", path);
 	if (m->complete) {
+		/* A file planted at TRACE-view is refused, not ignored: someone interferes. */
+		struct stat sb;
+		int cached = stat(path, &sb) == 0
+				 ? store_files_check_cache(cpath, sb.st_uid, e2, sizeof(e2))
+				 : 0;
+		if (cached < 0) {
+			weft_sanitize(e2, err, errlen);
+			return -1;
+		}
 		view_cache_key(m, path, key, sizeof(key));
-		view_cache_attach(m, cpath, key);
+		if (cached)
+			view_cache_attach(m, cpath, key);
 	}
 	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
