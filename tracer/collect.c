@@ -593,19 +593,30 @@ static int max_connections = 4000;
 #define SO_PEERPIDFD 77
 #endif
 
+/*
+ * Reads a small /proc file, NUL-terminated, into buf. Returns its length,
+ * or -1 when it cannot be read (the process is gone).
+ */
+static ssize_t read_proc_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
 /* Reads a process's state and parent. Returns 0, or -1 when it does not exist. */
 static int proc_stat(int pid, char *state, int *ppid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_proc_text(path, buf, sizeof(buf)) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
 	return p && sscanf(p + 1, " %c %d", state, ppid) == 2 ? 0 : -1;
 }
@@ -646,14 +657,8 @@ static int pidfd_pid(int pidfd)
 {
 	char path[64], buf[2048];
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_proc_text(path, buf, sizeof(buf)) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	const char *p = strstr(buf, "\nPid:");
 	return p ? atoi(p + 5) : -1;
 }
@@ -737,14 +742,8 @@ static uint64_t ns_key(uint64_t ns, int id)
 static int ns_pid_of(const char *status_path)
 {
 	char buf[4096];
-	int fd = open(status_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_proc_text(status_path, buf, sizeof(buf)) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	char *p = strstr(buf, "\nNSpid:");
 	if (!p)
 		return -1;
