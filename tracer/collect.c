@@ -190,28 +190,22 @@ static void start_janitor(struct collect *c)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return;
-	pid_t mid = fork();
-	if (mid == 0) {
-		if (fork() == 0) {
-			signal(SIGINT, SIG_IGN);
-			signal(SIGQUIT, SIG_IGN);
-			signal(SIGTERM, SIG_IGN);
-			signal(SIGHUP, SIG_IGN);
-			close(p[1]);
-			char b;
-			while (read(p[0], &b, 1) < 0 && errno == EINTR)
-				;
-			char path[96];
-			snprintf(path, sizeof(path), "%s/collector", c->sock_dir);
-			unlink(path);
-			rmdir(c->sock_dir);
-			_exit(0);
-		}
-		_exit(0);
+	/* sh backgrounds the waiter and exits: the waiter is adopted by init. */
+	static const char script[] = "{ cat <&3 >/dev/null; rm -f \"$1/collector\"; rmdir \"$1\"; } "
+				     "</dev/null >/dev/null 2>&1 &";
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		dup2(p[0], 3);
+		execl("/bin/sh", "sh", "-c", script, "weft-janitor", c->sock_dir, (char *)NULL);
+		_exit(127);
 	}
 	close(p[0]);
-	if (mid > 0)
-		waitpid(mid, NULL, 0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 	else
 		close(p[1]);
 }
@@ -1068,7 +1062,8 @@ static void image_end(struct collect *c, struct collect_image *img)
 /* 1 when the image's process is gone (dead, a zombie) or runs another image. */
 static int image_process_gone(struct collect *c, struct collect_image *img)
 {
-	if (img->pidfd >= 0 && syscall(SYS_pidfd_send_signal, img->pidfd, 0, NULL, 0) != 0)
+	if (img->pidfd >= 0 && syscall(SYS_pidfd_send_signal, img->pidfd, 0, NULL, 0) != 0 &&
+	    errno == ESRCH)
 		return 1;
 	char state = 'X';
 	int ppid;
@@ -1245,9 +1240,10 @@ int collect_signal_tree(struct collect *c, int sig, int note)
 			continue;
 		/* No pidfds (before Linux 5.3): the pid, checked to be in the tree again. */
 		int ppid;
-		int sent = img->pidfd >= 0
-			       ? syscall(SYS_pidfd_send_signal, img->pidfd, sig, NULL, 0) == 0
-			       : in_traced_tree(c, img->pid, &ppid) && kill(img->pid, sig) == 0;
+		int sent = img->pidfd >= 0 &&
+			   syscall(SYS_pidfd_send_signal, img->pidfd, sig, NULL, 0) == 0;
+		if (!sent && (img->pidfd < 0 || errno == ENOSYS))
+			sent = in_traced_tree(c, img->pid, &ppid) && kill(img->pid, sig) == 0;
 		if (sent) {
 			n++;
 			if (note)

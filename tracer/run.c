@@ -267,11 +267,12 @@ static void keep_to_one_cpu(struct collect *c)
  */
 static void stop_tree(struct collect *c, int child_pidfd, int child_done, int sig)
 {
-	if (!child_done && child_pidfd >= 0 &&
-	    syscall(SYS_pidfd_send_signal, child_pidfd, sig, NULL, 0) == 0 && sig == SIGKILL)
-		collect_killed(c, child_pid);
-	if (!child_done && child_pidfd < 0 && child_pid > 0 && kill(child_pid, sig) == 0 &&
-	    sig == SIGKILL)
+	int sent = !child_done && child_pidfd >= 0 &&
+		   syscall(SYS_pidfd_send_signal, child_pidfd, sig, NULL, 0) == 0;
+	/* No pidfds (old kernels, valgrind): our unreaped child's pid is still its own. */
+	if (!sent && !child_done && (child_pidfd < 0 || errno == ENOSYS) && child_pid > 0)
+		sent = kill(child_pid, sig) == 0;
+	if (sent && sig == SIGKILL)
 		collect_killed(c, child_pid);
 	collect_signal_tree(c, sig, sig == SIGKILL);
 }
