@@ -98,8 +98,10 @@ int store_writer_event(struct store_writer *w, const struct store_event *e);
  * order, so the trace needs no sorting at finalize (a sort of 2M events
  * took SQLite 3 s). store_writer_horizon() says no event before ts_ns is
  * expected anymore and writes those held (INT64_MAX: all of them; commit
- * does not). An event arriving later than promised is kept all the same,
- * and store_writer_finalize() sorts the table then. Returns 0, or -1 on
+ * does not). An event arriving later than promised is kept all the same:
+ * the writer notes the stretch of rows it belongs in as it writes it
+ * (without reading the table) and store_writer_finalize() sorts only those
+ * stretches; it also holds back longer from then on. Returns 0, or -1 on
  * a database error.
  */
 void store_writer_hold(struct store_writer *w);

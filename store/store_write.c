@@ -22,6 +22,7 @@ enum {
 	ST_EVENTS_MANY,
 	ST_THREAD_NO_ADD,
 	ST_THREAD_NO_GET,
+	ST_FIRST_AFTER,
 	ST__COUNT
 };
 
@@ -43,6 +44,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
     [ST_THREAD_NO_ADD] = "INSERT OR IGNORE INTO thread_no(pid, tid) VALUES(?,?)",
     [ST_THREAD_NO_GET] = "SELECT th FROM thread_no WHERE pid = ? AND tid = ?",
+    [ST_FIRST_AFTER] = "SELECT id FROM ev WHERE id BETWEEN ? AND ? AND ts > ? ORDER BY id LIMIT 1",
 };
 
 /* (pid, tid) -> ev.th, open addressing; th 0 marks a free slot. */
@@ -57,8 +59,22 @@ struct held_event {
 	uint64_t seq;
 };
 
-/* Events held at most: past it they go out anyway, and finalize sorts what came late. */
+/*
+ * Events held at most: past it the older half goes out anyway, and finalize
+ * puts what then comes late in place.
+ */
 #define HELD_MAX (1u << 20)
+
+/* The most lateness that makes the writer hold back longer (late_note). */
+#define LAG_MAX_NS 1000000000
+
+/* Rows per block of the running-maximum map that places late rows (late_place). */
+#define LATE_BLOCK 4096
+
+/* A stretch of rowids that finalize sorts: late rows and the rows they belong before. */
+struct late_span {
+	int64_t lo, hi;
+};
 
 struct store_writer {
 	sqlite3 *db;
@@ -71,6 +87,19 @@ struct store_writer {
 	struct held_event *held, *scratch;
 	size_t first, nheld, nsorted, cap_held;
 	uint64_t seq;
+	/*
+	 * Late rows, found as they are appended: out_max is the largest ts
+	 * written so far, next_id the rowid of pending[0], bmax[k] the
+	 * running maximum of ts at the end of rowid block k (LATE_BLOCK rows),
+	 * spans the stretches to sort at finalize, disjoint and ascending.
+	 */
+	int64_t out_max, next_id;
+	int64_t *bmax;
+	size_t nbmax, cap_bmax;
+	struct late_span *spans;
+	size_t nspans, cap_spans;
+	uint64_t nlate, forced_out;
+	int64_t lag_ns; /* held this much longer than the horizons say: lateness seen */
 	struct thread_map_slot *thmap;
 	size_t thmap_cap, thmap_used; /* cap: a power of two */
 	int32_t last_pid, last_tid;
@@ -131,6 +160,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	w->out_max = INT64_MIN;
+	w->next_id = 1;
 	/* 0600 before SQLite creates it: traces can hold arguments and names. */
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -314,14 +345,105 @@ static int flush_events(struct store_writer *w)
 			rc = step_reset(w, w->st[ST_EVENT]);
 		}
 	}
+	if (!rc && w->npending)
+		w->next_id = sqlite3_last_insert_rowid(w->db) + 1;
 	w->npending = 0;
 	if (rc)
 		thread_map_reset(w);
 	return rc;
 }
 
+/*
+ * The rowid of the first row written later than ts, for a row that comes
+ * late (ts below the largest written) and will be id: the running maximum
+ * first passes ts there. Bisection over the block maxima finds its block,
+ * a rowid range read of at most LATE_BLOCK rows (or the pending ones) the
+ * row: no scan of ev.
+ */
+static int64_t late_first_after(struct store_writer *w, int64_t id, int64_t ts)
+{
+	size_t l = 0, h = w->nbmax;
+	while (l < h) {
+		size_t m = l + (h - l) / 2;
+		if (w->bmax[m] > ts)
+			h = m;
+		else
+			l = m + 1;
+	}
+	int64_t lo = (int64_t)l * LATE_BLOCK + 1, hi = lo + LATE_BLOCK - 1;
+	if (hi >= id)
+		hi = id - 1;
+	if (lo < w->next_id) {
+		sqlite3_stmt *st = w->st[ST_FIRST_AFTER];
+		sqlite3_bind_int64(st, 1, lo);
+		sqlite3_bind_int64(st, 2, hi < w->next_id - 1 ? hi : w->next_id - 1);
+		sqlite3_bind_int64(st, 3, ts);
+		int64_t found = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (found)
+			return found;
+	}
+	for (int64_t i = lo > w->next_id ? lo : w->next_id; i <= hi; i++)
+		if (w->pending[i - w->next_id].ts_ns > ts)
+			return i;
+	/* Not found (rows not written by this writer): the block's start is still sound. */
+	return lo;
+}
+
+/* Notes row id at ts: its block's running maximum, and its stretch if it came late. */
+static int late_note(struct store_writer *w, int64_t id, int64_t ts)
+{
+	if (ts < w->out_max) {
+		int64_t lo = late_first_after(w, id, ts);
+		while (w->nspans && lo <= w->spans[w->nspans - 1].hi + 1) {
+			if (w->spans[w->nspans - 1].lo < lo)
+				lo = w->spans[w->nspans - 1].lo;
+			w->nspans--;
+		}
+		if (w->nspans == w->cap_spans) {
+			size_t cap = w->cap_spans ? w->cap_spans * 2 : 64;
+			struct late_span *g = realloc(w->spans, cap * sizeof(*g));
+			if (!g)
+				return -1;
+			w->spans = g;
+			w->cap_spans = cap;
+		}
+		w->spans[w->nspans++] = (struct late_span){lo, id};
+		w->nlate++;
+		/*
+		 * Hold back longer from now on: a record this late came from a
+		 * thread preempted between taking its time and publishing, and on
+		 * a loaded machine that recurs with about the same lag (a few
+		 * scheduler ticks). Every late row costs finalize a sort of the
+		 * rows it missed; holding costs memory, bounded by HELD_MAX.
+		 */
+		int64_t lag = w->out_max - ts;
+		if (lag < LAG_MAX_NS && lag + lag / 2 > w->lag_ns)
+			w->lag_ns = lag + lag / 2;
+	} else {
+		w->out_max = ts;
+	}
+	size_t k = (size_t)(id - 1) / LATE_BLOCK;
+	if (k >= w->cap_bmax) {
+		size_t cap = w->cap_bmax ? w->cap_bmax * 2 : 256;
+		while (cap <= k)
+			cap *= 2;
+		int64_t *g = realloc(w->bmax, cap * sizeof(*g));
+		if (!g)
+			return -1;
+		w->bmax = g;
+		w->cap_bmax = cap;
+	}
+	while (w->nbmax <= k)
+		w->bmax[w->nbmax++] = w->out_max;
+	w->bmax[k] = w->out_max;
+	return 0;
+}
+
 static int append_event(struct store_writer *w, const struct store_event *e)
 {
+	if (late_note(w, w->next_id + w->npending, e->ts_ns))
+		return -1;
 	w->pending[w->npending++] = *e;
 	return w->npending == EVENT_ROWS ? flush_events(w) : 0;
 }
@@ -374,45 +496,59 @@ static void held_compact(struct store_writer *w)
 	w->first = 0;
 }
 
-int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
+/* Puts the newcomers among the held events in (ts, seq) order. */
+static void held_sort(struct store_writer *w)
 {
 	struct held_event *h = w->held;
 	size_t n = w->nheld - w->nsorted;
-	if (n) {
-		sort_runs(h + w->nsorted, n, w->scratch);
-		/*
-		 * Merged into the sorted ones where they overlap: from the first
-		 * held event later than the earliest newcomer (newcomers come
-		 * after any held event of the same time).
-		 */
-		size_t lo = w->first, hi = w->nsorted;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (h[mid].e.ts_ns <= h[w->nsorted].e.ts_ns)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < w->nsorted) {
-			size_t i = lo, j = w->nsorted, k = 0;
-			while (i < w->nsorted || j < w->nheld)
-				w->scratch[k++] =
-				    j == w->nheld || (i < w->nsorted && held_cmp(&h[i], &h[j]) < 0)
-					? h[i++]
-					: h[j++];
-			memcpy(h + lo, w->scratch, k * sizeof(*h));
-		}
-		w->nsorted = w->nheld;
+	if (!n)
+		return;
+	sort_runs(h + w->nsorted, n, w->scratch);
+	/*
+	 * Merged into the sorted ones where they overlap: from the first
+	 * held event later than the earliest newcomer (newcomers come
+	 * after any held event of the same time).
+	 */
+	size_t lo = w->first, hi = w->nsorted;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h[mid].e.ts_ns <= h[w->nsorted].e.ts_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	if (lo < w->nsorted) {
+		size_t i = lo, j = w->nsorted, k = 0;
+		while (i < w->nsorted || j < w->nheld)
+			w->scratch[k++] =
+			    j == w->nheld || (i < w->nsorted && held_cmp(&h[i], &h[j]) < 0)
+				? h[i++]
+				: h[j++];
+		memcpy(h + lo, w->scratch, k * sizeof(*h));
+	}
+	w->nsorted = w->nheld;
+}
+
+/* Writes at most max of the held events, those before ts_ns, in order. */
+static int held_write(struct store_writer *w, int64_t ts_ns, size_t max)
+{
+	held_sort(w);
 	int rc = 0;
-	while (!rc && w->first < w->nheld && h[w->first].e.ts_ns < ts_ns)
-		rc = append_event(w, &h[w->first++].e);
+	while (!rc && max-- && w->first < w->nheld && w->held[w->first].e.ts_ns < ts_ns)
+		rc = append_event(w, &w->held[w->first++].e);
 	if (w->first == w->nheld) {
 		w->first = w->nheld = w->nsorted = 0;
 	} else if (w->first > w->cap_held / 2) {
 		held_compact(w);
 	}
 	return rc;
+}
+
+int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
+{
+	if (ts_ns != INT64_MAX)
+		ts_ns -= w->lag_ns;
+	return held_write(w, ts_ns, SIZE_MAX);
 }
 
 void store_writer_hold(struct store_writer *w)
@@ -434,13 +570,21 @@ int store_writer_event(struct store_writer *w, const struct store_event *e)
 		if (h && (x = realloc(w->scratch, cap * sizeof(*x))))
 			w->scratch = x;
 		if (!x) {
-			/* Full (or no memory): out in time order so far; finalize sorts the rest.
+			/*
+			 * Full (or no memory): the older half goes out, as if the horizon
+			 * had passed it. The newer half stays held, so only an event
+			 * older than the half written comes late, not every event that
+			 * arrives while the buffer refills.
 			 */
-			if (store_writer_horizon(w, INT64_MAX))
+			w->forced_out++;
+			if (held_write(w, INT64_MAX, (w->nheld - w->first + 1) / 2))
 				return -1;
-			return append_event(w, e);
+			held_compact(w);
+			if (!w->cap_held)
+				return append_event(w, e);
+		} else {
+			w->cap_held = cap;
 		}
-		w->cap_held = cap;
 	}
 	w->held[w->nheld].e = *e;
 	w->held[w->nheld++].seq = w->seq++;
@@ -576,93 +720,6 @@ static double mono_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A stretch of rowids to sort. */
-struct late_span {
-	int64_t lo, hi;
-};
-
-/* Rows looked back over to place a late one, as (rowid, running maximum of ts). */
-#define LATE_LOOKBACK (1u << 20)
-
-/*
- * Finds the rows out of time order and the stretches that put them right.
- * A row whose ts is below the largest ts before it came late; its place
- * is before the first row later than it, which is where the running
- * maximum of ts first passes its ts (found by bisection over the last
- * LATE_LOOKBACK rows, or by a query further back). Overlapping stretches
- * are joined. Returns the number of stretches in *spans (malloc'd), -1 on
- * error.
- */
-static int late_spans(sqlite3 *db, struct late_span **spans)
-{
-	sqlite3_stmt *st = NULL, *back = NULL;
-	int64_t(*recent)[2] = malloc(LATE_LOOKBACK * sizeof(*recent));
-	struct late_span *sp = NULL;
-	size_t nsp = 0, cap = 0, nrows = 0;
-	int rc = -1, step;
-	*spans = NULL;
-	if (!recent ||
-	    sqlite3_prepare_v2(db, "SELECT id, ts FROM ev", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT id FROM ev WHERE ts > ? ORDER BY id LIMIT 1", -1, &back,
-			       NULL) != SQLITE_OK)
-		goto out;
-	int64_t max = INT64_MIN;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0), ts = sqlite3_column_int64(st, 1);
-		if (ts < max) {
-			size_t n = nrows < LATE_LOOKBACK ? nrows : LATE_LOOKBACK;
-			size_t l = 0, h = n; /* over the last n rows, oldest first */
-			while (l < h) {
-				size_t m = l + (h - l) / 2;
-				if (recent[(nrows - n + m) % LATE_LOOKBACK][1] > ts)
-					h = m;
-				else
-					l = m + 1;
-			}
-			int64_t lo;
-			if (l > 0 || nrows <= LATE_LOOKBACK) {
-				lo = recent[(nrows - n + l) % LATE_LOOKBACK][0];
-			} else {
-				sqlite3_bind_int64(back, 1, ts);
-				if (sqlite3_step(back) != SQLITE_ROW)
-					goto out;
-				lo = sqlite3_column_int64(back, 0);
-				sqlite3_reset(back);
-			}
-			if (nsp && lo <= sp[nsp - 1].hi + 1) {
-				if (lo < sp[nsp - 1].lo)
-					sp[nsp - 1].lo = lo;
-				sp[nsp - 1].hi = id;
-			} else {
-				if (nsp == cap) {
-					cap = cap ? cap * 2 : 16;
-					struct late_span *g = realloc(sp, cap * sizeof(*g));
-					if (!g)
-						goto out;
-					sp = g;
-				}
-				sp[nsp++] = (struct late_span){lo, id};
-			}
-		} else {
-			max = ts;
-		}
-		recent[nrows % LATE_LOOKBACK][0] = id;
-		recent[nrows % LATE_LOOKBACK][1] = max;
-		nrows++;
-	}
-	if (step == SQLITE_DONE) {
-		rc = (int)nsp;
-		*spans = sp;
-		sp = NULL;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(back);
-	free(recent);
-	free(sp);
-	return rc;
-}
-
 /*
  * Puts ev in time order, so that rowid order is (ts, id) order: readers
  * walk time through the primary key and need no index on ts. The writer
@@ -676,34 +733,32 @@ out:
  */
 static int sort_events(struct store_writer *w)
 {
-	struct late_span *sp = NULL;
-	int n = late_spans(w->db, &sp), rc = 0;
-	if (n <= 0)
-		return n;
+	size_t n = w->nspans;
 	if (getenv("WEFT_DEBUG")) {
 		long long rows = 0;
-		for (int i = 0; i < n; i++)
-			rows += sp[i].hi - sp[i].lo + 1;
+		for (size_t i = 0; i < n; i++)
+			rows += w->spans[i].hi - w->spans[i].lo + 1;
 		fprintf(stderr,
-			"weft: finalize: %d stretches out of time order, %lld rows sorted\n", n,
-			rows);
+			"weft: finalize: %llu late rows (%llu forced out of a full hold), %zu"
+			" stretches out of time order, %lld rows sorted\n",
+			(unsigned long long)w->nlate, (unsigned long long)w->forced_out, n, rows);
 	}
+	if (!n)
+		return 0;
+	struct late_span *sp = w->spans;
+	int rc = 0;
 	/*
 	 * Temp on disk (the page cache holds what fits): a copy can be as big
 	 * as ev. The setting can only change between transactions; a kill
 	 * during the rewrite rolls back to the unsorted, still valid ev.
 	 */
-	if (store_writer_commit(w) || exec_sql(w->db, "COMMIT")) {
-		free(sp);
+	if (store_writer_commit(w) || exec_sql(w->db, "COMMIT"))
 		return -1;
-	}
 	w->in_txn = 0;
-	if (exec_sql(w->db, "PRAGMA temp_store=FILE; BEGIN")) {
-		free(sp);
+	if (exec_sql(w->db, "PRAGMA temp_store=FILE; BEGIN"))
 		return -1;
-	}
 	w->in_txn = 1;
-	for (int i = 0; i < n && !rc; i++) {
+	for (size_t i = 0; i < n && !rc; i++) {
 		long long lo = sp[i].lo, hi = sp[i].hi;
 		char *sql = sqlite3_mprintf(
 		    "CREATE TEMP TABLE ev_sorted AS SELECT ts, th, kind, obj, wait, arg,"
@@ -717,7 +772,7 @@ static int sort_events(struct store_writer *w)
 		rc = sql ? exec_sql(w->db, sql) : -1;
 		sqlite3_free(sql);
 	}
-	free(sp);
+	w->nspans = 0;
 	return rc;
 }
 
@@ -794,5 +849,7 @@ void store_writer_close(struct store_writer *w)
 	free(w->thmap);
 	free(w->held);
 	free(w->scratch);
+	free(w->bmax);
+	free(w->spans);
 	free(w);
 }
