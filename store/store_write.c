@@ -3,6 +3,7 @@
 #include "store/store_schema.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,8 @@ struct store_writer {
 	size_t nspans, cap_spans;
 	uint64_t nlate, forced_out;
 	int64_t lag_ns; /* held this much longer than the horizons say: lateness seen */
+	/* store_writer_interrupt() was called; tail: its statements may be interrupted */
+	volatile sig_atomic_t stop, tail;
 	struct thread_map_slot *thmap;
 	size_t thmap_cap, thmap_used; /* cap: a power of two */
 	int32_t last_pid, last_tid;
@@ -776,27 +779,73 @@ static int sort_events(struct store_writer *w)
 	return rc;
 }
 
+void store_writer_interrupt(struct store_writer *w)
+{
+	w->stop = 1;
+	/* Safe in a signal handler: it sets a flag the running statement polls. */
+	if (w->tail)
+		sqlite3_interrupt(w->db);
+}
+
+int store_writer_interrupted(struct store_writer *w)
+{
+	return w->stop;
+}
+
+int store_writer_tail(struct store_writer *w)
+{
+	if (store_writer_commit(w))
+		return -1;
+	w->tail = 1;
+	/* A signal that came before this saw no tail: stop what starts now. */
+	if (w->stop)
+		sqlite3_interrupt(w->db);
+	return 0;
+}
+
+/*
+ * After an interrupted statement: its transaction is rolled back to the
+ * last commit (everything written before the tail began). Notes so in
+ * meta, leaving complete unset: readers treat the trace as unfinalized.
+ */
+static int finalize_interrupted(struct store_writer *w)
+{
+	/* The interrupt lasts until no statement runs; one is needed no more. */
+	sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+	w->in_txn = 0;
+	w->npending = 0;
+	w->nspans = 0;
+	if (exec_sql(w->db, "BEGIN"))
+		return -1;
+	w->in_txn = 1;
+	if (store_writer_meta(w, "interrupted", "1") || store_writer_commit(w))
+		return -1;
+	return 1;
+}
+
 /*
  * Indexes are built once at the end: maintaining them during recording
- * would halve the insert rate.
+ * would halve the insert rate. Each step commits before the next, so that
+ * an interruption (store_writer_interrupt) loses only the step it stops.
  */
 int store_writer_finalize(struct store_writer *w)
 {
-	if (store_writer_horizon(w, INT64_MAX) || (w->npending && flush_events(w)))
-		return -1;
+	if (store_writer_horizon(w, INT64_MAX) || store_writer_tail(w))
+		return w->stop ? finalize_interrupted(w) : -1;
 	int debug = getenv("WEFT_DEBUG") != NULL;
 	double t0 = mono_s();
-	if (sort_events(w))
-		return -1;
+	if (w->stop || sort_events(w) || store_writer_commit(w))
+		return w->stop ? finalize_interrupted(w) : -1;
 	double ts = mono_s();
 	/*
 	 * The one index: (th, rowid), which in a time-ordered ev is a thread's
 	 * events in time order. Time itself is found through the rowid
 	 * (store_event_at); per-object reads are rare enough to scan.
 	 */
-	if (exec_sql(w->db, "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
+	if (w->stop ||
+	    exec_sql(w->db, "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
 			    "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(th);"))
-		return -1;
+		return w->stop ? finalize_interrupted(w) : -1;
 	/*
 	 * The viewer's derived tables are not part of the file: they would more
 	 * than double it (36 bytes per event on the lock microbenchmark against
@@ -804,14 +853,17 @@ int store_writer_finalize(struct store_writer *w)
 	 * first open and keeps them in TRACE-view (docs/DERIVED.md).
 	 */
 	double t2 = mono_s();
-	if (store_writer_meta(w, "complete", "1") || store_writer_commit(w))
-		return -1;
+	if (w->stop || store_writer_meta(w, "complete", "1") || store_writer_commit(w))
+		return w->stop ? finalize_interrupted(w) : -1;
 	if (w->in_txn && exec_sql(w->db, "COMMIT"))
 		return -1;
 	w->in_txn = 0;
-	/* One self-contained file for the user to copy around. */
+	/*
+	 * One self-contained file for the user to copy around. Not interrupted:
+	 * a stopped checkpoint still leaves a valid trace, and closing retries.
+	 */
 	if (exec_sql(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;"))
-		return -1;
+		return w->stop ? 0 : -1;
 	/* bench/run.sh reads this line: the finalize cost per part. */
 	if (debug)
 		fprintf(stderr,

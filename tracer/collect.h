@@ -187,7 +187,11 @@ int64_t collect_now_rel(struct collect *c);
 /* The writer thread (tracer/writer.c). */
 int writer_start(struct collect *c);
 void writer_submit(struct collect *c, struct collect_batch *b);
-/* Waits for the queue to empty, then flushes process/thread tables and stops. */
+/*
+ * Waits for the queue to empty, then flushes process/thread tables and
+ * stops. Once store_writer_interrupt(c->store) was called it stops early:
+ * what is still queued is dropped, the updates over all of ev are skipped.
+ */
 int writer_stop_and_join(struct collect *c);
 /* Writes the deadlocks found while recording into the findings tables. */
 int writer_store_deadlocks(struct collect *c, sqlite3 *db);

@@ -25,6 +25,9 @@
 
 static volatile sig_atomic_t forward_sig;
 static volatile pid_t child_pid;
+/* The program is over and the trace's tail is being written: signals stop it. */
+static volatile sig_atomic_t finishing, finishing_sig;
+static struct store_writer *volatile finishing_store;
 
 static void usage(FILE *f)
 {
@@ -54,6 +57,25 @@ static void usage(FILE *f)
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	/*
+	 * During the tail (also from the terminal: the program is gone) the
+	 * first SIGINT/SIGTERM/SIGHUP stops it with everything written so far
+	 * kept, the second ends weft at once: the trace is still valid (WAL),
+	 * only what was not committed is missing.
+	 */
+	if (finishing && sig != SIGQUIT) {
+		static const char first[] = "weft: stopping; the trace keeps what is written so far"
+					    " (again to quit at once)\n";
+		static const char second[] = "weft: stopped\n";
+		if (finishing++ == 1) {
+			(void)!write(2, first, sizeof(first) - 1);
+			finishing_sig = sig;
+			store_writer_interrupt(finishing_store);
+			return;
+		}
+		(void)!write(2, second, sizeof(second) - 1);
+		_exit(128 + sig);
+	}
 	if (si && si->si_code == SI_KERNEL)
 		return;
 	if (child_pid > 0)
@@ -554,6 +576,8 @@ int weft_cmd_run(int argc, char **argv)
 			(unsigned long long)c.drained_words, (unsigned long long)c.spilled_bytes,
 			c.spill_ns / 1e6);
 	int exit_status = child_done ? status_to_exit(child_status) : 1;
+	finishing_store = w;
+	finishing = 1;
 	int failed = collect_finish(&c) != 0;
 	char num[64];
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_written);
@@ -567,12 +591,15 @@ int weft_cmd_run(int argc, char **argv)
 	store_writer_meta(w, "spilled_bytes", num);
 	snprintf(num, sizeof(num), "%d", exit_status);
 	store_writer_meta(w, "exit_status", num);
-	if (!failed && store_writer_finalize(w) != 0) {
+	int fin = failed ? -1 : store_writer_finalize(w);
+	if (!failed && fin < 0) {
 		weft_error("cannot finalize %s: %s", out, store_writer_error(w));
 		failed = 1;
 	}
 	int nfail = 0;
-	if (!failed) {
+	if (fin == 1) {
+		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)", out);
+	} else if (!failed) {
 		/* Findings: the analyses over the finished trace, then what recording saw live. */
 		sqlite3 *db = store_writer_db(w);
 		char ferr[512];
@@ -587,6 +614,8 @@ int weft_cmd_run(int argc, char **argv)
 			nfail = findings_fail_status(db, fail_on);
 	}
 	store_writer_close(w);
+	if (fin == 1)
+		return 128 + finishing_sig;
 	if (failed) {
 		weft_error("the trace %s is incomplete", out);
 		return exit_status ? exit_status : 1;

@@ -1070,8 +1070,11 @@ static void fix_late_objects(struct collect *c, sqlite3 *db)
 		sqlite3_bind_int64(up, 1, next->id);
 		sqlite3_bind_int64(up, 2, dead->id);
 		sqlite3_bind_int64(up, 3, after);
-		if (sqlite3_step(up) != SQLITE_DONE)
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			if (store_writer_interrupted(c->store))
+				break;
 			fail(c, "cannot move late events");
+		}
 		sqlite3_reset(up);
 	}
 	sqlite3_finalize(up);
@@ -1218,11 +1221,16 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		if (!b)
 			break; /* stop requested and nothing left */
+		if (store_writer_interrupted(c->store)) {
+			/* The user stopped the final flush: what is queued is dropped. */
+			collect_batch_release(b);
+			continue;
+		}
 		uint64_t t0 = collect_mono_ns();
 		struct collect_clock clk;
 		collect_clock(c, &clk);
 		uint64_t spilled = 0;
-		for (size_t i = 0; i < b->nsegs; i++) {
+		for (size_t i = 0; i < b->nsegs && !store_writer_interrupted(c->store); i++) {
 			const struct collect_seg *sg = &b->segs[i];
 			if (sg->ctl) {
 				handle_ctl(c, sg);
@@ -1311,8 +1319,27 @@ static const char *basename_of(const char *argv)
 	return s;
 }
 
+/*
+ * WEFT_TEST_FINALIZE_PAUSE: the tests' way to signal weft during its final
+ * flush deterministically. It says so on stderr and waits; "1" until
+ * interrupted, "2" for good (a step that does not look at the flag, so
+ * only a second signal ends weft).
+ */
+static void test_pause(struct collect *c)
+{
+	const char *p = getenv("WEFT_TEST_FINALIZE_PAUSE");
+	if (!p || !*p)
+		return;
+	fprintf(stderr, "weft: test: final flush paused\n");
+	while (*p == '2' || !store_writer_interrupted(c->store)) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 int writer_stop_and_join(struct collect *c)
 {
+	test_pause(c);
 	pthread_mutex_lock(&c->lock);
 	c->writer_stop = 1;
 	pthread_cond_signal(&c->cond);
@@ -1360,7 +1387,11 @@ int writer_stop_and_join(struct collect *c)
 	}
 	sqlite3 *db = store_writer_db(c->store);
 	sqlite3_stmt *up = NULL;
-	fix_late_objects(c, db);
+	/* From here on statements read all of ev: interruptible, after a commit. */
+	if (store_writer_tail(c->store) && !store_writer_interrupted(c->store))
+		fail(c, "cannot commit");
+	if (!store_writer_interrupted(c->store))
+		fix_late_objects(c, db);
 	if (sqlite3_prepare_v2(db, "UPDATE thr SET py_ident = ? WHERE pid = ? AND tid = ?", -1, &up,
 			       NULL) == SQLITE_OK) {
 		for (size_t i = 0; i < W.nthrs; i++) {
@@ -1391,7 +1422,8 @@ int writer_stop_and_join(struct collect *c)
 	 * process.exit events written with an unknown status get the reaped one
 	 * (-N for a signal); spawns through system()/popen() get the shell's pid.
 	 */
-	sqlite3_exec(
+	if (!store_writer_interrupted(c->store))
+		sqlite3_exec(
 	    store_writer_db(c->store),
 	    "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
 	    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"

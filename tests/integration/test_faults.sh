@@ -282,4 +282,43 @@ else
 	skip "read-only bind mount" "cannot bind-mount (not root?)"
 fi
 
+# ---- SIGINT during the final flush: stops it, the trace keeps what was written ----
+# WEFT_TEST_FINALIZE_PAUSE holds weft at the start of its tail after the
+# program ended (1: until a signal stops it; 2: ignoring the first, as a
+# step that cannot be stopped), so the signal lands there every time.
+# paused_weft OUT MODE: starts weft in the background, sets $wpid once paused.
+paused_weft() {
+	rm -f "$1" "$1-wal" "$1-shm" "$WORK/perr"
+	WEFT_TEST_FINALIZE_PAUSE=$2 "$WEFT" run -o "$1" -- "$PROGS/stress" 4 200000 >/dev/null 2>"$WORK/perr" &
+	wpid=$!
+	for _ in $(seq 600); do grep -q 'final flush paused' "$WORK/perr" 2>/dev/null && break; sleep 0.1; done
+}
+paused_weft int.db 1
+kill -INT $wpid
+wait $wpid
+rc=$?
+expect_eq "SIGINT in the final flush: exit 130" "$rc" 130
+expect_match "SIGINT in the final flush: says so" "$(cat "$WORK/perr")" "interrupted: int.db keeps what was written"
+expect_eq "SIGINT in the final flush: no sanitizer report" "$(grep -c -E 'Sanitizer|runtime error' "$WORK/perr")" 0
+expect_eq "SIGINT in the final flush: valid, marked interrupted, not complete" \
+	"$(sqlite3 -readonly int.db "PRAGMA integrity_check; SELECT group_concat(key) FROM meta WHERE key IN ('interrupted', 'complete')" 2>&1 | tr '\n' ' ')" "ok interrupted "
+expect_eq "SIGINT in the final flush: meta events = rows" \
+	"$(sqlite3 -readonly int.db "SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'events') = (SELECT count(*) FROM ev)" 2>&1)" 1
+expect_eq "SIGINT in the final flush: query reads it" "$("$WEFT" query int.db "SELECT count(*) > 0 FROM events" --csv 2>&1 | tr -d '\r' | tail -1)" 1
+timeout 120 "$WEFT" report int.db >/dev/null 2>"$WORK/stderr"
+expect_eq "SIGINT in the final flush: report reads it" "$?" 0
+paused_weft int2.db 2
+kill -INT $wpid
+sleep 0.5
+kill -INT $wpid
+wait $wpid
+rc=$?
+expect_eq "second SIGINT in the final flush: ends weft at once (130)" "$rc" 130
+expect_match "second SIGINT in the final flush: says so" "$(cat "$WORK/perr")" "weft: stopped"
+expect_eq "second SIGINT in the final flush: valid trace" \
+	"$(sqlite3 int2.db "PRAGMA integrity_check; SELECT value FROM meta WHERE key='format'" 2>&1 | tr '\n' ' ')" "ok weft-trace "
+timeout 120 "$WEFT" report int2.db >/dev/null 2>"$WORK/stderr"
+expect_eq "second SIGINT in the final flush: report reads it" "$?" 0
+rm -f int.db* int2.db*
+
 expect_eq "faults: no weft names left in /dev/shm" "$(ls /dev/shm | grep -c weft)" 0
