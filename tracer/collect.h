@@ -195,6 +195,11 @@ void writer_submit(struct collect *c, struct collect_batch *b);
 int writer_stop_and_join(struct collect *c);
 /* Writes the deadlocks found while recording into the findings tables. */
 int writer_store_deadlocks(struct collect *c, sqlite3 *db);
+/*
+ * For a progress display from any thread: ring words the writer has
+ * turned into rows, words drained in all, events written so far.
+ */
+void writer_progress(struct collect *c, uint64_t *done, uint64_t *total, uint64_t *events);
 /* Backpressure: 1 when the main thread should stop draining for now. */
 int writer_backlogged(struct collect *c);
 /* Normal priority for the writer (1) while the program is quiet, idle priority (0) otherwise. */

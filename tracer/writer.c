@@ -212,6 +212,8 @@ static struct image_state *img_state(struct collect_image *img)
 }
 
 static struct collect *the_collector; /* for its lock around images' maps */
+/* Ring words the writer has turned into rows, for writer_progress(). */
+static uint64_t progress_words;
 
 /*
  * The image's symbolizer, rebuilt when its map grew (the process's own copy
@@ -1242,6 +1244,8 @@ static void *writer_main(void *arg)
 			} else {
 				parse_segment(c, &clk, sg, &b->words[sg->off]);
 			}
+			if (!sg->ctl)
+				__atomic_add_fetch(&progress_words, sg->nwords, __ATOMIC_RELAXED);
 			maybe_commit(c);
 		}
 		if (b->horizon_ns != INT64_MIN && store_writer_horizon(c->store, b->horizon_ns))
@@ -1299,6 +1303,13 @@ void writer_submit(struct collect *c, struct collect_batch *b)
 	c->queued_bytes += b->nwords * 8 + b->nsegs * sizeof(*b->segs);
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void writer_progress(struct collect *c, uint64_t *done, uint64_t *total, uint64_t *events)
+{
+	*done = __atomic_load_n(&progress_words, __ATOMIC_RELAXED);
+	*total = __atomic_load_n(&c->drained_words, __ATOMIC_RELAXED);
+	*events = __atomic_load_n(&c->events_written, __ATOMIC_RELAXED);
 }
 
 int writer_backlogged(struct collect *c)

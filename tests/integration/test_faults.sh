@@ -320,5 +320,23 @@ expect_eq "second SIGINT in the final flush: valid trace" \
 timeout 120 "$WEFT" report int2.db >/dev/null 2>"$WORK/stderr"
 expect_eq "second SIGINT in the final flush: report reads it" "$?" 0
 rm -f int.db* int2.db*
+expect_no_match "final flush: no progress line when stderr is not a terminal" "$(cat "$WORK/perr")" "(writing|finalizing) the trace"
+# On a terminal (script(1)'s pty) a tail of more than a second shows one
+# progress line; the pause makes the tail last until the SIGINT.
+if command -v script >/dev/null; then
+	rm -f prog.db prog.db-wal prog.db-shm "$WORK/tty.log"
+	script -qfec "exec env WEFT_TEST_FINALIZE_PAUSE=1 $WEFT run -o prog.db -- $PROGS/stress 2 1000" \
+		"$WORK/tty.log" </dev/null >/dev/null 2>&1 &
+	spid=$!
+	for _ in $(seq 600); do grep -Eq '(writing|finalizing) the trace' "$WORK/tty.log" 2>/dev/null && break; sleep 0.1; done
+	tpid=$(pgrep -P $spid -x weft | head -1)
+	[ -n "$tpid" ] && kill -INT "$tpid"
+	wait $spid
+	expect_match "final flush on a terminal: progress line" "$(cat "$WORK/tty.log")" "weft: (writing|finalizing) the trace"
+	expect_match "final flush on a terminal: SIGINT still stops it" "$(cat "$WORK/tty.log")" "interrupted: prog.db keeps what was written"
+	rm -f prog.db prog.db-wal prog.db-shm
+else
+	skip "final flush on a terminal: progress line" "no script(1)"
+fi
 
 expect_eq "faults: no weft names left in /dev/shm" "$(ls /dev/shm | grep -c weft)" 0
