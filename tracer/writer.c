@@ -1331,6 +1331,26 @@ static const char *basename_of(const char *argv)
 }
 
 /*
+ * process.exit events written with an unknown status get the reaped one
+ * (-N for a signal); spawns through system()/popen() get the shell's pid.
+ */
+/* clang-format off */
+static const char fix_args_sql[] =
+    "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
+    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
+    " WHERE kind = 15 AND arg = -1 AND"
+    " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
+    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
+    "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
+    " p.ppid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
+    " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
+    " JOIN thread_no n2 ON n2.th = e2.th WHERE"
+    " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
+    " AND e2.kind IN (12, 14) AND e2.arg > 0)"
+    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;";
+/* clang-format on */
+
+/*
  * WEFT_TEST_FINALIZE_PAUSE: the tests' way to signal weft during its final
  * flush deterministically. It says so on stderr and waits; "1" until
  * interrupted, "2" for good (a step that does not look at the flag, so
@@ -1429,26 +1449,8 @@ int writer_stop_and_join(struct collect *c)
 		}
 	}
 	sqlite3_finalize(up);
-	/*
-	 * process.exit events written with an unknown status get the reaped one
-	 * (-N for a signal); spawns through system()/popen() get the shell's pid.
-	 */
 	if (!store_writer_interrupted(c->store))
-		sqlite3_exec(
-	    store_writer_db(c->store),
-	    "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
-	    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
-	    " WHERE kind = 15 AND arg = -1 AND"
-	    " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
-	    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
-	    "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
-	    " p.ppid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
-	    " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
-	    " JOIN thread_no n2 ON n2.th = e2.th WHERE"
-	    " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
-	    " AND e2.kind IN (12, 14) AND e2.arg > 0)"
-	    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;",
-	    NULL, NULL, NULL);
+		sqlite3_exec(store_writer_db(c->store), fix_args_sql, NULL, NULL, NULL);
 	char num[32];
 	snprintf(num, sizeof(num), "%lld", (long long)W.max_ts);
 	store_writer_meta(c->store, "end_ns", num);
