@@ -185,7 +185,7 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	 * OS crash, not a process kill, can lose unsynced WAL frames.
 	 */
 	if (exec_sql(w->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
-			    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+			    "PRAGMA cache_size=-65536;"
 			    "PRAGMA wal_autocheckpoint=16384;") ||
 	    exec_sql(w->db, "BEGIN") || exec_sql(w->db, store_schema_sql) ||
 	    seed_kind_tables(w->db)) {
@@ -751,16 +751,10 @@ static int sort_events(struct store_writer *w)
 	struct late_span *sp = w->spans;
 	int rc = 0;
 	/*
-	 * Temp on disk (the page cache holds what fits): a copy can be as big
-	 * as ev. The setting can only change between transactions; a kill
-	 * during the rewrite rolls back to the unsorted, still valid ev.
+	 * Temp tables and sorts on disk (SQLite's default; the page cache holds
+	 * what fits): a stretch can be as big as ev. A kill during the rewrite
+	 * rolls back to the unsorted, still valid ev.
 	 */
-	if (store_writer_commit(w) || exec_sql(w->db, "COMMIT"))
-		return -1;
-	w->in_txn = 0;
-	if (exec_sql(w->db, "PRAGMA temp_store=FILE; BEGIN"))
-		return -1;
-	w->in_txn = 1;
 	for (size_t i = 0; i < n && !rc; i++) {
 		long long lo = sp[i].lo, hi = sp[i].hi;
 		char *sql = sqlite3_mprintf(

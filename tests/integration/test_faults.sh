@@ -339,4 +339,20 @@ else
 	skip "final flush on a terminal: progress line" "no script(1)"
 fi
 
+# ---- memory independent of the trace's length: 20M events under 300 MB ----
+# The plain build (the sanitizers' shadow memory is not weft's); peak RSS
+# is the kernel's VmHWM as /usr/bin/time reports it.
+if [ -x /usr/bin/time ] && [ -x "$BUILD/bench/lockbench" ]; then
+	rm -f mem.db*
+	/usr/bin/time -o "$WORK/mem.time" -f %M "$WEFT_PLAIN" run -o mem.db -- "$BUILD/bench/lockbench" 5000000 >/dev/null 2>"$WORK/stderr"
+	expect_eq "20M events: status" "$?" 0
+	expect_eq "20M events: every acquire and release" \
+		"$(sqlite3 -readonly mem.db "SELECT count(*) FROM ev WHERE kind IN (1, 2)" 2>&1)" 20000000
+	hwm=$(tail -1 "$WORK/mem.time")
+	expect_eq "20M events: peak RSS under 300 MB" "$([ "$hwm" -lt 307200 ] && echo yes || echo "no, VmHWM $hwm KB")" yes
+	rm -f mem.db*
+else
+	skip "20M events: peak RSS" "no /usr/bin/time or lockbench"
+fi
+
 expect_eq "faults: no weft names left in /dev/shm" "$(ls /dev/shm | grep -c weft)" 0
