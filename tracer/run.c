@@ -60,11 +60,12 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	/*
 	 * During the tail (also from the terminal: the program is gone) the
-	 * first SIGINT/SIGTERM/SIGHUP stops it with everything written so far
-	 * kept, the second ends weft at once: the trace is still valid (WAL),
-	 * only what was not committed is missing.
+	 * first SIGINT/SIGTERM stops it with everything written so far kept,
+	 * the second ends weft at once: the trace is still valid (WAL), only
+	 * what was not committed is missing. A hangup (the terminal went away)
+	 * lets the tail finish: nobody asked for less.
 	 */
-	if (finishing && sig != SIGQUIT) {
+	if (finishing && (sig == SIGINT || sig == SIGTERM)) {
 		static const char first[] = "weft: stopping; the trace keeps what is written so far"
 					    " (again to quit at once)\n";
 		static const char second[] = "weft: stopped\n";
