@@ -64,6 +64,8 @@ awk -v s="$size" -v e="$events" 'BEGIN { printf "trace file:                  %d
 fin=$(grep -o 'finalize: .*' "$TMP/lb-caller.err" | tail -1)
 awk -v e="$events" -v f="${fin:-}" 'BEGIN { n = split(f, a, " "); t = a[n - 1];
 	if (t != "") printf "finalize (%s): %.2f s per million events\n", f, t / e * 1e6 }'
+tail=$(grep -o 'tail: .*' "$TMP/lb-caller.err" | tail -1)
+[ -n "$tail" ] && echo "time from the program's end to weft run returning: ${tail#tail: }"
 # The viewer's derived tables are not in the trace: its first open builds them
 # and keeps them in TRACE-view, the next attaches them.
 for pass in first second; do
@@ -78,6 +80,30 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 ev=$("$WEFT" query "$TMP/st.db" "SELECT count(*) FROM events" --csv | tail -1)
 awk -v ev="$ev" -v s="$start" -v e="$end" 'BEGIN { printf "end to end (4 contended threads, %d events, trace finalized): %.2f s wall, %.0f events/s\n", ev, e - s, ev / (e - s) }'
+
+# Issue #17's OpenSSL burst: 8 threads making ssl contexts, millions of
+# rwlock events from threads preempted all the time (rows arriving late).
+py=/usr/bin/python3.11
+[ -x "$py" ] || py=$(command -v python3)
+if "$py" -c 'import ssl' 2>/dev/null; then
+	echo
+	echo "== OpenSSL burst (bench/py/ssl_burst.py, $py): untraced and weft run, wall s (median of $REPS)"
+	wall() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+	u=$(for _ in $(seq "$REPS"); do wall "$py" bench/py/ssl_burst.py; done | median)
+	weft_ssl() {
+		WEFT_DEBUG=1 /usr/bin/time -o "$TMP/ssl.time" -f %M "$WEFT" run -o "$TMP/ssl.db" -- \
+			"$py" bench/py/ssl_burst.py 2>"$TMP/ssl.err"
+	}
+	t=$(for _ in $(seq "$REPS"); do wall weft_ssl; done | median)
+	printf '%-26s %8.2f s\n' "untraced" "$u" "weft run" "$t"
+	awk -v u="$u" -v t="$t" 'BEGIN { printf "%-26s %8.1fx\n", "ratio", t / u }'
+	tail=$(grep -o 'tail: .*' "$TMP/ssl.err" | tail -1)
+	echo "tail (last run):           ${tail#tail: }"
+	echo "peak RSS of weft run:      $(cat "$TMP/ssl.time") KB (last run)"
+	grep -o 'finalize: [0-9]* late rows.*' "$TMP/ssl.err" | tail -1
+else
+	echo "OpenSSL burst: skipped ($py has no ssl module)"
+fi
 
 # WEFT_BENCH_CORE_ONLY=1 stops here (the other benches take minutes each).
 [ -n "${WEFT_BENCH_CORE_ONLY:-}" ] && exit 0

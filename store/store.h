@@ -101,8 +101,10 @@ int store_writer_event(struct store_writer *w, const struct store_event *e);
  * order, so the trace needs no sorting at finalize (a sort of 2M events
  * took SQLite 3 s). store_writer_horizon() says no event before ts_ns is
  * expected anymore and writes those held (INT64_MAX: all of them; commit
- * does not). An event arriving later than promised is kept all the same,
- * and store_writer_finalize() sorts the table then. Returns 0, or -1 on
+ * does not). An event arriving later than promised is kept all the same:
+ * the writer notes the stretch of rows it belongs in as it writes it
+ * (without reading the table) and store_writer_finalize() sorts only those
+ * stretches; it also holds back longer from then on. Returns 0, or -1 on
  * a database error.
  */
 void store_writer_hold(struct store_writer *w);
@@ -135,7 +137,19 @@ struct store_race {
 int store_writer_race(struct store_writer *w, const struct store_race *r);
 /* Commits what was written so far (readers and a killed tracer see it) and begins anew. */
 int store_writer_commit(struct store_writer *w);
+/*
+ * The tail after recording can be stopped: store_writer_interrupt() (safe
+ * in a signal handler) makes store_writer_interrupted() true and, once
+ * store_writer_tail() has committed what was written, interrupts the
+ * running statement; its transaction rolls back to that commit.
+ * store_writer_finalize() then returns 1 with meta `interrupted` = 1 and
+ * no `complete`: a valid, unfinalized trace.
+ */
+void store_writer_interrupt(struct store_writer *w);
+int store_writer_interrupted(struct store_writer *w);
+int store_writer_tail(struct store_writer *w);
 /* Builds indexes and derived tables, switches to a single-file journal. */
+/* Returns 0, 1 when interrupted (see above), -1 on error. */
 int store_writer_finalize(struct store_writer *w);
 /* The last SQLite error, for messages. */
 const char *store_writer_error(struct store_writer *w);

@@ -3,6 +3,7 @@
 #include "store/store_schema.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ enum {
 	ST_EVENTS_MANY,
 	ST_THREAD_NO_ADD,
 	ST_THREAD_NO_GET,
+	ST_FIRST_AFTER,
 	ST__COUNT
 };
 
@@ -43,6 +45,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_EVENTS_MANY] = NULL, /* built at open: EVENT_ROWS value tuples */
     [ST_THREAD_NO_ADD] = "INSERT OR IGNORE INTO thread_no(pid, tid) VALUES(?,?)",
     [ST_THREAD_NO_GET] = "SELECT th FROM thread_no WHERE pid = ? AND tid = ?",
+    [ST_FIRST_AFTER] = "SELECT id FROM ev WHERE id BETWEEN ? AND ? AND ts > ? ORDER BY id LIMIT 1",
 };
 
 /* (pid, tid) -> ev.th, open addressing; th 0 marks a free slot. */
@@ -57,8 +60,22 @@ struct held_event {
 	uint64_t seq;
 };
 
-/* Events held at most: past it they go out anyway, and finalize sorts what came late. */
+/*
+ * Events held at most: past it the older half goes out anyway, and finalize
+ * puts what then comes late in place.
+ */
 #define HELD_MAX (1u << 20)
+
+/* The most lateness that makes the writer hold back longer (late_note). */
+#define LAG_MAX_NS 1000000000
+
+/* Rows per block of the running-maximum map that places late rows (late_place). */
+#define LATE_BLOCK 4096
+
+/* A stretch of rowids that finalize sorts: late rows and the rows they belong before. */
+struct late_span {
+	int64_t lo, hi;
+};
 
 struct store_writer {
 	sqlite3 *db;
@@ -71,6 +88,21 @@ struct store_writer {
 	struct held_event *held, *scratch;
 	size_t first, nheld, nsorted, cap_held;
 	uint64_t seq;
+	/*
+	 * Late rows, found as they are appended: out_max is the largest ts
+	 * written so far, next_id the rowid of pending[0], bmax[k] the
+	 * running maximum of ts at the end of rowid block k (LATE_BLOCK rows),
+	 * spans the stretches to sort at finalize, disjoint and ascending.
+	 */
+	int64_t out_max, next_id;
+	int64_t *bmax;
+	size_t nbmax, cap_bmax;
+	struct late_span *spans;
+	size_t nspans, cap_spans;
+	uint64_t nlate, forced_out;
+	int64_t lag_ns; /* held this much longer than the horizons say: lateness seen */
+	/* store_writer_interrupt() was called; tail: its statements may be interrupted */
+	volatile sig_atomic_t stop, tail;
 	struct thread_map_slot *thmap;
 	size_t thmap_cap, thmap_used; /* cap: a power of two */
 	int32_t last_pid, last_tid;
@@ -131,6 +163,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	w->out_max = INT64_MIN;
+	w->next_id = 1;
 	/* 0600 before SQLite creates it: traces can hold arguments and names. */
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -164,7 +198,7 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	 */
 	if (exec_sql(w->db, "PRAGMA journal_mode=OFF; PRAGMA journal_mode=WAL;"
 			    "PRAGMA synchronous=OFF;"
-			    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+			    "PRAGMA cache_size=-65536;"
 			    "PRAGMA wal_autocheckpoint=16384;") ||
 	    exec_sql(w->db, "BEGIN") || exec_sql(w->db, store_schema_sql) ||
 	    seed_kind_tables(w->db)) {
@@ -329,14 +363,105 @@ static int flush_events(struct store_writer *w)
 			rc = step_reset(w, w->st[ST_EVENT]);
 		}
 	}
+	if (!rc && w->npending)
+		w->next_id = sqlite3_last_insert_rowid(w->db) + 1;
 	w->npending = 0;
 	if (rc)
 		thread_map_reset(w);
 	return rc;
 }
 
+/*
+ * The rowid of the first row written later than ts, for a row that comes
+ * late (ts below the largest written) and will be id: the running maximum
+ * first passes ts there. Bisection over the block maxima finds its block,
+ * a rowid range read of at most LATE_BLOCK rows (or the pending ones) the
+ * row: no scan of ev.
+ */
+static int64_t late_first_after(struct store_writer *w, int64_t id, int64_t ts)
+{
+	size_t l = 0, h = w->nbmax;
+	while (l < h) {
+		size_t m = l + (h - l) / 2;
+		if (w->bmax[m] > ts)
+			h = m;
+		else
+			l = m + 1;
+	}
+	int64_t lo = (int64_t)l * LATE_BLOCK + 1, hi = lo + LATE_BLOCK - 1;
+	if (hi >= id)
+		hi = id - 1;
+	if (lo < w->next_id) {
+		sqlite3_stmt *st = w->st[ST_FIRST_AFTER];
+		sqlite3_bind_int64(st, 1, lo);
+		sqlite3_bind_int64(st, 2, hi < w->next_id - 1 ? hi : w->next_id - 1);
+		sqlite3_bind_int64(st, 3, ts);
+		int64_t found = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (found)
+			return found;
+	}
+	for (int64_t i = lo > w->next_id ? lo : w->next_id; i <= hi; i++)
+		if (w->pending[i - w->next_id].ts_ns > ts)
+			return i;
+	/* Not found (rows not written by this writer): the block's start is still sound. */
+	return lo;
+}
+
+/* Notes row id at ts: its block's running maximum, and its stretch if it came late. */
+static int late_note(struct store_writer *w, int64_t id, int64_t ts)
+{
+	if (ts < w->out_max) {
+		int64_t lo = late_first_after(w, id, ts);
+		while (w->nspans && lo <= w->spans[w->nspans - 1].hi + 1) {
+			if (w->spans[w->nspans - 1].lo < lo)
+				lo = w->spans[w->nspans - 1].lo;
+			w->nspans--;
+		}
+		if (w->nspans == w->cap_spans) {
+			size_t cap = w->cap_spans ? w->cap_spans * 2 : 64;
+			struct late_span *g = realloc(w->spans, cap * sizeof(*g));
+			if (!g)
+				return -1;
+			w->spans = g;
+			w->cap_spans = cap;
+		}
+		w->spans[w->nspans++] = (struct late_span){lo, id};
+		w->nlate++;
+		/*
+		 * Hold back longer from now on: a record this late came from a
+		 * thread preempted between taking its time and publishing, and on
+		 * a loaded machine that recurs with about the same lag (a few
+		 * scheduler ticks). Every late row costs finalize a sort of the
+		 * rows it missed; holding costs memory, bounded by HELD_MAX.
+		 */
+		int64_t lag = w->out_max - ts;
+		if (lag < LAG_MAX_NS && lag + lag / 2 > w->lag_ns)
+			w->lag_ns = lag + lag / 2;
+	} else {
+		w->out_max = ts;
+	}
+	size_t k = (size_t)(id - 1) / LATE_BLOCK;
+	if (k >= w->cap_bmax) {
+		size_t cap = w->cap_bmax ? w->cap_bmax * 2 : 256;
+		while (cap <= k)
+			cap *= 2;
+		int64_t *g = realloc(w->bmax, cap * sizeof(*g));
+		if (!g)
+			return -1;
+		w->bmax = g;
+		w->cap_bmax = cap;
+	}
+	while (w->nbmax <= k)
+		w->bmax[w->nbmax++] = w->out_max;
+	w->bmax[k] = w->out_max;
+	return 0;
+}
+
 static int append_event(struct store_writer *w, const struct store_event *e)
 {
+	if (late_note(w, w->next_id + w->npending, e->ts_ns))
+		return -1;
 	w->pending[w->npending++] = *e;
 	return w->npending == EVENT_ROWS ? flush_events(w) : 0;
 }
@@ -389,45 +514,59 @@ static void held_compact(struct store_writer *w)
 	w->first = 0;
 }
 
-int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
+/* Puts the newcomers among the held events in (ts, seq) order. */
+static void held_sort(struct store_writer *w)
 {
 	struct held_event *h = w->held;
 	size_t n = w->nheld - w->nsorted;
-	if (n) {
-		sort_runs(h + w->nsorted, n, w->scratch);
-		/*
-		 * Merged into the sorted ones where they overlap: from the first
-		 * held event later than the earliest newcomer (newcomers come
-		 * after any held event of the same time).
-		 */
-		size_t lo = w->first, hi = w->nsorted;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (h[mid].e.ts_ns <= h[w->nsorted].e.ts_ns)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < w->nsorted) {
-			size_t i = lo, j = w->nsorted, k = 0;
-			while (i < w->nsorted || j < w->nheld)
-				w->scratch[k++] =
-				    j == w->nheld || (i < w->nsorted && held_cmp(&h[i], &h[j]) < 0)
-					? h[i++]
-					: h[j++];
-			memcpy(h + lo, w->scratch, k * sizeof(*h));
-		}
-		w->nsorted = w->nheld;
+	if (!n)
+		return;
+	sort_runs(h + w->nsorted, n, w->scratch);
+	/*
+	 * Merged into the sorted ones where they overlap: from the first
+	 * held event later than the earliest newcomer (newcomers come
+	 * after any held event of the same time).
+	 */
+	size_t lo = w->first, hi = w->nsorted;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h[mid].e.ts_ns <= h[w->nsorted].e.ts_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	if (lo < w->nsorted) {
+		size_t i = lo, j = w->nsorted, k = 0;
+		while (i < w->nsorted || j < w->nheld)
+			w->scratch[k++] =
+			    j == w->nheld || (i < w->nsorted && held_cmp(&h[i], &h[j]) < 0)
+				? h[i++]
+				: h[j++];
+		memcpy(h + lo, w->scratch, k * sizeof(*h));
+	}
+	w->nsorted = w->nheld;
+}
+
+/* Writes at most max of the held events, those before ts_ns, in order. */
+static int held_write(struct store_writer *w, int64_t ts_ns, size_t max)
+{
+	held_sort(w);
 	int rc = 0;
-	while (!rc && w->first < w->nheld && h[w->first].e.ts_ns < ts_ns)
-		rc = append_event(w, &h[w->first++].e);
+	while (!rc && max-- && w->first < w->nheld && w->held[w->first].e.ts_ns < ts_ns)
+		rc = append_event(w, &w->held[w->first++].e);
 	if (w->first == w->nheld) {
 		w->first = w->nheld = w->nsorted = 0;
 	} else if (w->first > w->cap_held / 2) {
 		held_compact(w);
 	}
 	return rc;
+}
+
+int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
+{
+	if (ts_ns != INT64_MAX)
+		ts_ns -= w->lag_ns;
+	return held_write(w, ts_ns, SIZE_MAX);
 }
 
 void store_writer_hold(struct store_writer *w)
@@ -449,13 +588,21 @@ int store_writer_event(struct store_writer *w, const struct store_event *e)
 		if (h && (x = realloc(w->scratch, cap * sizeof(*x))))
 			w->scratch = x;
 		if (!x) {
-			/* Full (or no memory): out in time order so far; finalize sorts the rest.
+			/*
+			 * Full (or no memory): the older half goes out, as if the horizon
+			 * had passed it. The newer half stays held, so only an event
+			 * older than the half written comes late, not every event that
+			 * arrives while the buffer refills.
 			 */
-			if (store_writer_horizon(w, INT64_MAX))
+			w->forced_out++;
+			if (held_write(w, INT64_MAX, (w->nheld - w->first + 1) / 2))
 				return -1;
-			return append_event(w, e);
+			held_compact(w);
+			if (!w->cap_held)
+				return append_event(w, e);
+		} else {
+			w->cap_held = cap;
 		}
-		w->cap_held = cap;
 	}
 	w->held[w->nheld].e = *e;
 	w->held[w->nheld++].seq = w->seq++;
@@ -591,93 +738,6 @@ static double mono_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A stretch of rowids to sort. */
-struct late_span {
-	int64_t lo, hi;
-};
-
-/* Rows looked back over to place a late one, as (rowid, running maximum of ts). */
-#define LATE_LOOKBACK (1u << 20)
-
-/*
- * Finds the rows out of time order and the stretches that put them right.
- * A row whose ts is below the largest ts before it came late; its place
- * is before the first row later than it, which is where the running
- * maximum of ts first passes its ts (found by bisection over the last
- * LATE_LOOKBACK rows, or by a query further back). Overlapping stretches
- * are joined. Returns the number of stretches in *spans (malloc'd), -1 on
- * error.
- */
-static int late_spans(sqlite3 *db, struct late_span **spans)
-{
-	sqlite3_stmt *st = NULL, *back = NULL;
-	int64_t(*recent)[2] = malloc(LATE_LOOKBACK * sizeof(*recent));
-	struct late_span *sp = NULL;
-	size_t nsp = 0, cap = 0, nrows = 0;
-	int rc = -1, step;
-	*spans = NULL;
-	if (!recent ||
-	    sqlite3_prepare_v2(db, "SELECT id, ts FROM ev", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT id FROM ev WHERE ts > ? ORDER BY id LIMIT 1", -1, &back,
-			       NULL) != SQLITE_OK)
-		goto out;
-	int64_t max = INT64_MIN;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0), ts = sqlite3_column_int64(st, 1);
-		if (ts < max) {
-			size_t n = nrows < LATE_LOOKBACK ? nrows : LATE_LOOKBACK;
-			size_t l = 0, h = n; /* over the last n rows, oldest first */
-			while (l < h) {
-				size_t m = l + (h - l) / 2;
-				if (recent[(nrows - n + m) % LATE_LOOKBACK][1] > ts)
-					h = m;
-				else
-					l = m + 1;
-			}
-			int64_t lo;
-			if (l > 0 || nrows <= LATE_LOOKBACK) {
-				lo = recent[(nrows - n + l) % LATE_LOOKBACK][0];
-			} else {
-				sqlite3_bind_int64(back, 1, ts);
-				if (sqlite3_step(back) != SQLITE_ROW)
-					goto out;
-				lo = sqlite3_column_int64(back, 0);
-				sqlite3_reset(back);
-			}
-			if (nsp && lo <= sp[nsp - 1].hi + 1) {
-				if (lo < sp[nsp - 1].lo)
-					sp[nsp - 1].lo = lo;
-				sp[nsp - 1].hi = id;
-			} else {
-				if (nsp == cap) {
-					cap = cap ? cap * 2 : 16;
-					struct late_span *g = realloc(sp, cap * sizeof(*g));
-					if (!g)
-						goto out;
-					sp = g;
-				}
-				sp[nsp++] = (struct late_span){lo, id};
-			}
-		} else {
-			max = ts;
-		}
-		recent[nrows % LATE_LOOKBACK][0] = id;
-		recent[nrows % LATE_LOOKBACK][1] = max;
-		nrows++;
-	}
-	if (step == SQLITE_DONE) {
-		rc = (int)nsp;
-		*spans = sp;
-		sp = NULL;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(back);
-	free(recent);
-	free(sp);
-	return rc;
-}
-
 /*
  * Puts ev in time order, so that rowid order is (ts, id) order: readers
  * walk time through the primary key and need no index on ts. The writer
@@ -691,34 +751,26 @@ out:
  */
 static int sort_events(struct store_writer *w)
 {
-	struct late_span *sp = NULL;
-	int n = late_spans(w->db, &sp), rc = 0;
-	if (n <= 0)
-		return n;
+	size_t n = w->nspans;
 	if (getenv("WEFT_DEBUG")) {
 		long long rows = 0;
-		for (int i = 0; i < n; i++)
-			rows += sp[i].hi - sp[i].lo + 1;
+		for (size_t i = 0; i < n; i++)
+			rows += w->spans[i].hi - w->spans[i].lo + 1;
 		fprintf(stderr,
-			"weft: finalize: %d stretches out of time order, %lld rows sorted\n", n,
-			rows);
+			"weft: finalize: %llu late rows (%llu forced out of a full hold), %zu"
+			" stretches out of time order, %lld rows sorted\n",
+			(unsigned long long)w->nlate, (unsigned long long)w->forced_out, n, rows);
 	}
+	if (!n)
+		return 0;
+	struct late_span *sp = w->spans;
+	int rc = 0;
 	/*
-	 * Temp on disk (the page cache holds what fits): a copy can be as big
-	 * as ev. The setting can only change between transactions; a kill
-	 * during the rewrite rolls back to the unsorted, still valid ev.
+	 * Temp tables and sorts on disk (SQLite's default; the page cache holds
+	 * what fits): a stretch can be as big as ev. A kill during the rewrite
+	 * rolls back to the unsorted, still valid ev.
 	 */
-	if (store_writer_commit(w) || exec_sql(w->db, "COMMIT")) {
-		free(sp);
-		return -1;
-	}
-	w->in_txn = 0;
-	if (exec_sql(w->db, "PRAGMA temp_store=FILE; BEGIN")) {
-		free(sp);
-		return -1;
-	}
-	w->in_txn = 1;
-	for (int i = 0; i < n && !rc; i++) {
+	for (size_t i = 0; i < n && !rc; i++) {
 		long long lo = sp[i].lo, hi = sp[i].hi;
 		char *sql = sqlite3_mprintf(
 		    "CREATE TEMP TABLE ev_sorted AS SELECT ts, th, kind, obj, wait, arg,"
@@ -732,31 +784,77 @@ static int sort_events(struct store_writer *w)
 		rc = sql ? exec_sql(w->db, sql) : -1;
 		sqlite3_free(sql);
 	}
-	free(sp);
+	w->nspans = 0;
 	return rc;
+}
+
+void store_writer_interrupt(struct store_writer *w)
+{
+	w->stop = 1;
+	/* Safe in a signal handler: it sets a flag the running statement polls. */
+	if (w->tail)
+		sqlite3_interrupt(w->db);
+}
+
+int store_writer_interrupted(struct store_writer *w)
+{
+	return w->stop;
+}
+
+int store_writer_tail(struct store_writer *w)
+{
+	if (store_writer_commit(w))
+		return -1;
+	w->tail = 1;
+	/* A signal that came before this saw no tail: stop what starts now. */
+	if (w->stop)
+		sqlite3_interrupt(w->db);
+	return 0;
+}
+
+/*
+ * After an interrupted statement: its transaction is rolled back to the
+ * last commit (everything written before the tail began). Notes so in
+ * meta, leaving complete unset: readers treat the trace as unfinalized.
+ */
+static int finalize_interrupted(struct store_writer *w)
+{
+	/* The interrupt lasts until no statement runs; one is needed no more. */
+	sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+	w->in_txn = 0;
+	w->npending = 0;
+	w->nspans = 0;
+	if (exec_sql(w->db, "BEGIN"))
+		return -1;
+	w->in_txn = 1;
+	if (store_writer_meta(w, "interrupted", "1") || store_writer_commit(w))
+		return -1;
+	return 1;
 }
 
 /*
  * Indexes are built once at the end: maintaining them during recording
- * would halve the insert rate.
+ * would halve the insert rate. Each step commits before the next, so that
+ * an interruption (store_writer_interrupt) loses only the step it stops.
  */
 int store_writer_finalize(struct store_writer *w)
 {
-	if (store_writer_horizon(w, INT64_MAX) || (w->npending && flush_events(w)))
-		return -1;
+	if (store_writer_horizon(w, INT64_MAX) || store_writer_tail(w))
+		return w->stop ? finalize_interrupted(w) : -1;
 	int debug = getenv("WEFT_DEBUG") != NULL;
 	double t0 = mono_s();
-	if (sort_events(w))
-		return -1;
+	if (w->stop || sort_events(w) || store_writer_commit(w))
+		return w->stop ? finalize_interrupted(w) : -1;
 	double ts = mono_s();
 	/*
 	 * The one index: (th, rowid), which in a time-ordered ev is a thread's
 	 * events in time order. Time itself is found through the rowid
 	 * (store_event_at); per-object reads are rare enough to scan.
 	 */
-	if (exec_sql(w->db, "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
+	if (w->stop ||
+	    exec_sql(w->db, "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
 			    "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(th);"))
-		return -1;
+		return w->stop ? finalize_interrupted(w) : -1;
 	/*
 	 * The viewer's derived tables are not part of the file: they would more
 	 * than double it (36 bytes per event on the lock microbenchmark against
@@ -764,8 +862,8 @@ int store_writer_finalize(struct store_writer *w)
 	 * first open and keeps them in TRACE-view (docs/DERIVED.md).
 	 */
 	double t2 = mono_s();
-	if (store_writer_meta(w, "complete", "1") || store_writer_commit(w))
-		return -1;
+	if (w->stop || store_writer_meta(w, "complete", "1") || store_writer_commit(w))
+		return w->stop ? finalize_interrupted(w) : -1;
 	if (w->in_txn && exec_sql(w->db, "COMMIT"))
 		return -1;
 	w->in_txn = 0;
@@ -773,7 +871,9 @@ int store_writer_finalize(struct store_writer *w)
 	 * One self-contained file for the user to copy around. The rollback
 	 * journal the findings' transaction needs is made here, ours, and
 	 * TRUNCATE keeps it (empty) rather than unlinking and re-creating it
-	 * at every commit, until store_writer_close() removes it.
+	 * at every commit, until store_writer_close() removes it. Not
+	 * interrupted: a stopped checkpoint still leaves a valid trace, and
+	 * closing retries.
 	 */
 	if (!w->made_journal) {
 		if (store_files_create(w->path, "-journal", w->file_err, sizeof(w->file_err)))
@@ -781,7 +881,7 @@ int store_writer_finalize(struct store_writer *w)
 		w->made_journal = 1;
 	}
 	if (exec_sql(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=TRUNCATE;"))
-		return -1;
+		return w->stop ? 0 : -1;
 	/* bench/run.sh reads this line: the finalize cost per part. */
 	if (debug)
 		fprintf(stderr,
@@ -824,5 +924,7 @@ void store_writer_close(struct store_writer *w)
 	free(w->thmap);
 	free(w->held);
 	free(w->scratch);
+	free(w->bmax);
+	free(w->spans);
 	free(w);
 }

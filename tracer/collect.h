@@ -214,10 +214,19 @@ int64_t collect_now_rel(struct collect *c);
 /* The writer thread (tracer/writer.c). */
 int writer_start(struct collect *c);
 void writer_submit(struct collect *c, struct collect_batch *b);
-/* Waits for the queue to empty, then flushes process/thread tables and stops. */
+/*
+ * Waits for the queue to empty, then flushes process/thread tables and
+ * stops. Once store_writer_interrupt(c->store) was called it stops early:
+ * what is still queued is dropped, the updates over all of ev are skipped.
+ */
 int writer_stop_and_join(struct collect *c);
 /* Writes the deadlocks found while recording into the findings tables. */
 int writer_store_deadlocks(struct collect *c, sqlite3 *db);
+/*
+ * For a progress display from any thread: ring words the writer has
+ * turned into rows, words drained in all, events written so far.
+ */
+void writer_progress(struct collect *c, uint64_t *done, uint64_t *total, uint64_t *events);
 /* Backpressure: 1 when the main thread should stop draining for now. */
 int writer_backlogged(struct collect *c);
 /* Normal priority for the writer (1) while the program is quiet, idle priority (0) otherwise. */

@@ -27,6 +27,10 @@
 
 static volatile sig_atomic_t forward_sig;
 static volatile pid_t child_pid;
+/* The program is over and the trace's tail is being written: signals stop it. */
+static volatile sig_atomic_t finishing, finishing_sig;
+static struct store_writer *volatile finishing_store;
+static volatile sig_atomic_t progress_tty; /* a progress line may be on stderr */
 
 static void usage(FILE *f)
 {
@@ -56,11 +60,141 @@ static void usage(FILE *f)
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	/*
+	 * During the tail (also from the terminal: the program is gone) the
+	 * first SIGINT/SIGTERM stops it with everything written so far kept,
+	 * the second ends weft at once: the trace is still valid (WAL), only
+	 * what was not committed is missing. A hangup (the terminal went away)
+	 * lets the tail finish: nobody asked for less.
+	 */
+	if (finishing && (sig == SIGINT || sig == SIGTERM)) {
+		static const char first[] = "weft: stopping; the trace keeps what is written so far"
+					    " (again to quit at once)\n";
+		static const char second[] = "weft: stopped\n";
+		if (progress_tty)
+			(void)!write(2, "\r\033[K", 4);
+		if (finishing++ == 1) {
+			(void)!write(2, first, sizeof(first) - 1);
+			finishing_sig = sig;
+			store_writer_interrupt(finishing_store);
+			return;
+		}
+		(void)!write(2, second, sizeof(second) - 1);
+		_exit(128 + sig);
+	}
 	if (si && si->si_code == SI_KERNEL)
 		return;
 	if (child_pid > 0)
 		kill(child_pid, sig);
 	forward_sig = sig;
+}
+
+/* ---- the progress line of the tail (after the program ended) ---- */
+
+struct progress {
+	struct collect *c;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop;
+};
+
+static double mono_now(void)
+{
+	return collect_mono_ns() / 1e9;
+}
+
+/*
+ * Redraws one line on stderr every 250 ms once the tail has taken a
+ * second: the writer's share of the drained ring words as a bar, the
+ * events written (and the total they project to), the rate, the time
+ * left; then what finalize is doing. Cleared at the end.
+ */
+static void *progress_main(void *arg)
+{
+	struct progress *p = arg;
+	double t0 = mono_now(), tw = 0;
+	uint64_t w0 = 0;
+	int shown = 0;
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &until);
+		if (p->stop)
+			break;
+		double now = mono_now();
+		uint64_t done, total, events;
+		writer_progress(p->c, &done, &total, &events);
+		if (!tw) {
+			tw = now;
+			w0 = done;
+		}
+		if (now - t0 < 1.0)
+			continue;
+		char line[160];
+		if (done < total) {
+			double frac = (double)done / (double)total;
+			double rate = now > tw ? (double)(done - w0) / (now - tw) : 0;
+			double ev_rate = done ? rate * (double)events / (double)done : 0;
+			char bar[21];
+			int fill = (int)(frac * 20);
+			for (int i = 0; i < 20; i++)
+				bar[i] = i < fill ? '#' : '.';
+			bar[20] = 0;
+			int left = rate > 0 ? (int)((double)(total - done) / rate + 0.5) : -1;
+			char lefts[32] = "?";
+			if (left >= 0)
+				snprintf(lefts, sizeof(lefts), "%d:%02d", left / 60, left % 60);
+			snprintf(
+			    line, sizeof(line),
+			    "weft: writing the trace [%s] %.1fM of ~%.1fM events, %.2fM/s, %s left",
+			    bar, events / 1e6, done ? events / frac / 1e6 : 0.0, ev_rate / 1e6,
+			    lefts);
+		} else {
+			snprintf(line, sizeof(line),
+				 "weft: finalizing the trace: %.1fM events, ordering and indexing "
+				 "(%.0f s)",
+				 events / 1e6, now - t0);
+		}
+		fprintf(stderr, "\r%s\033[K", line);
+		shown = 1;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (shown)
+		fprintf(stderr, "\r\033[K");
+	return NULL;
+}
+
+/* Only for a terminal: a log file would get every redraw. */
+static int progress_start(struct progress *p, struct collect *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->c = c;
+	if (!isatty(2) || getenv("WEFT_NO_PROGRESS"))
+		return 0;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if (pthread_create(&p->thread, NULL, progress_main, p) != 0)
+		return 0;
+	progress_tty = 1;
+	return 1;
+}
+
+static void progress_stop(struct progress *p, int started)
+{
+	if (!started)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
 }
 
 /* Finds cmd on PATH the way a shell does. Returns 0, 126 or 127 (shell statuses). */
@@ -565,6 +699,11 @@ int weft_cmd_run(int argc, char **argv)
 	if (child_pidfd >= 0)
 		close(child_pidfd);
 	int exit_status = child_done ? status_to_exit(child_status) : 1;
+	uint64_t tail0 = collect_mono_ns();
+	finishing_store = w;
+	finishing = 1;
+	struct progress prog;
+	int prog_on = progress_start(&prog, &c);
 	int failed = collect_finish(&c) != 0;
 	char num[64];
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_written);
@@ -578,12 +717,13 @@ int weft_cmd_run(int argc, char **argv)
 	store_writer_meta(w, "spilled_bytes", num);
 	snprintf(num, sizeof(num), "%d", exit_status);
 	store_writer_meta(w, "exit_status", num);
-	if (!failed && store_writer_finalize(w) != 0) {
+	int fin = failed ? -1 : store_writer_finalize(w);
+	if (!failed && fin < 0) {
 		weft_error("cannot finalize %s: %s", out, store_writer_error(w));
 		failed = 1;
 	}
 	int nfail = 0;
-	if (!failed) {
+	if (!failed && fin == 0) {
 		/* Findings: the analyses over the finished trace, then what recording saw live. */
 		sqlite3 *db = store_writer_db(w);
 		char ferr[512];
@@ -598,9 +738,20 @@ int weft_cmd_run(int argc, char **argv)
 			nfail = findings_fail_status(db, fail_on);
 	}
 	/* A threaded program whose trace has no lock at all: say why, once. */
-	if (!failed && store_locks_invisible(store_writer_db(w)) == 1)
+	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(w)) == 1)
 		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
+	progress_stop(&prog, prog_on);
+	/* bench/run.sh reads this line: issue #17's "time to a usable trace". */
+	if (getenv("WEFT_DEBUG"))
+		fprintf(
+		    stderr, "weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
+		    (collect_mono_ns() - tail0) / 1e9, (unsigned long long)c.events_written,
+		    c.events_written ? (collect_mono_ns() - tail0) / 1e3 / c.events_written : 0.0);
+	if (fin == 1)
+		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)", out);
 	store_writer_close(w);
+	if (fin == 1)
+		return 128 + finishing_sig;
 	if (failed) {
 		weft_error("the trace %s is incomplete", out);
 		return exit_status ? exit_status : 1;

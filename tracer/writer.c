@@ -219,6 +219,8 @@ static struct image_state *img_state(struct collect_image *img)
 }
 
 static struct collect *the_collector; /* for its lock around images' maps */
+/* Ring words the writer has turned into rows, for writer_progress(). */
+static uint64_t progress_words;
 
 /*
  * The image's symbolizer, rebuilt when its map grew (the process's own copy
@@ -1096,8 +1098,11 @@ static void fix_late_objects(struct collect *c, sqlite3 *db)
 		sqlite3_bind_int64(up, 1, next->id);
 		sqlite3_bind_int64(up, 2, dead->id);
 		sqlite3_bind_int64(up, 3, after);
-		if (sqlite3_step(up) != SQLITE_DONE)
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			if (store_writer_interrupted(c->store))
+				break;
 			fail(c, "cannot move late events");
+		}
 		sqlite3_reset(up);
 	}
 	sqlite3_finalize(up);
@@ -1244,11 +1249,16 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		if (!b)
 			break; /* stop requested and nothing left */
+		if (store_writer_interrupted(c->store)) {
+			/* The user stopped the final flush: what is queued is dropped. */
+			collect_batch_release(b);
+			continue;
+		}
 		uint64_t t0 = collect_mono_ns();
 		struct collect_clock clk;
 		collect_clock(c, &clk);
 		uint64_t spilled = 0;
-		for (size_t i = 0; i < b->nsegs; i++) {
+		for (size_t i = 0; i < b->nsegs && !store_writer_interrupted(c->store); i++) {
 			const struct collect_seg *sg = &b->segs[i];
 			if (sg->ctl) {
 				handle_ctl(c, sg);
@@ -1260,6 +1270,8 @@ static void *writer_main(void *arg)
 			} else {
 				parse_segment(c, &clk, sg, &b->words[sg->off]);
 			}
+			if (!sg->ctl)
+				__atomic_add_fetch(&progress_words, sg->nwords, __ATOMIC_RELAXED);
 			maybe_commit(c);
 		}
 		if (b->horizon_ns != INT64_MIN && store_writer_horizon(c->store, b->horizon_ns))
@@ -1319,6 +1331,13 @@ void writer_submit(struct collect *c, struct collect_batch *b)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void writer_progress(struct collect *c, uint64_t *done, uint64_t *total, uint64_t *events)
+{
+	*done = __atomic_load_n(&progress_words, __ATOMIC_RELAXED);
+	*total = __atomic_load_n(&c->drained_words, __ATOMIC_RELAXED);
+	*events = __atomic_load_n(&c->events_written, __ATOMIC_RELAXED);
+}
+
 int writer_backlogged(struct collect *c)
 {
 	pthread_mutex_lock(&c->lock);
@@ -1337,8 +1356,47 @@ static const char *basename_of(const char *argv)
 	return s;
 }
 
+/*
+ * process.exit events written with an unknown status get the reaped one
+ * (-N for a signal); spawns through system()/popen() get the shell's pid.
+ */
+/* clang-format off */
+static const char fix_args_sql[] =
+    "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
+    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
+    " WHERE kind = 15 AND arg = -1 AND"
+    " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
+    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
+    "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
+    " p.ppid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
+    " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
+    " JOIN thread_no n2 ON n2.th = e2.th WHERE"
+    " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
+    " AND e2.kind IN (12, 14) AND e2.arg > 0)"
+    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;";
+/* clang-format on */
+
+/*
+ * WEFT_TEST_FINALIZE_PAUSE: the tests' way to signal weft during its final
+ * flush deterministically. It says so on stderr and waits; "1" until
+ * interrupted, "2" for good (a step that does not look at the flag, so
+ * only a second signal ends weft).
+ */
+static void test_pause(struct collect *c)
+{
+	const char *p = getenv("WEFT_TEST_FINALIZE_PAUSE");
+	if (!p || !*p)
+		return;
+	fprintf(stderr, "weft: test: final flush paused\n");
+	while (*p == '2' || !store_writer_interrupted(c->store)) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 int writer_stop_and_join(struct collect *c)
 {
+	test_pause(c);
 	pthread_mutex_lock(&c->lock);
 	c->writer_stop = 1;
 	pthread_cond_signal(&c->cond);
@@ -1396,7 +1454,11 @@ int writer_stop_and_join(struct collect *c)
 	}
 	sqlite3 *db = store_writer_db(c->store);
 	sqlite3_stmt *up = NULL;
-	fix_late_objects(c, db);
+	/* From here on statements read all of ev: interruptible, after a commit. */
+	if (store_writer_tail(c->store) && !store_writer_interrupted(c->store))
+		fail(c, "cannot commit");
+	if (!store_writer_interrupted(c->store))
+		fix_late_objects(c, db);
 	if (sqlite3_prepare_v2(db, "UPDATE thr SET py_ident = ? WHERE pid = ? AND tid = ?", -1, &up,
 			       NULL) == SQLITE_OK) {
 		for (size_t i = 0; i < W.nthrs; i++) {
@@ -1423,25 +1485,8 @@ int writer_stop_and_join(struct collect *c)
 		}
 	}
 	sqlite3_finalize(up);
-	/*
-	 * process.exit events written with an unknown status get the reaped one
-	 * (-N for a signal); spawns through system()/popen() get the shell's pid.
-	 */
-	sqlite3_exec(
-	    store_writer_db(c->store),
-	    "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
-	    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
-	    " WHERE kind = 15 AND arg = -1 AND"
-	    " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
-	    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
-	    "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
-	    " p.ppid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
-	    " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
-	    " JOIN thread_no n2 ON n2.th = e2.th WHERE"
-	    " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
-	    " AND e2.kind IN (12, 14) AND e2.arg > 0)"
-	    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;",
-	    NULL, NULL, NULL);
+	if (!store_writer_interrupted(c->store))
+		sqlite3_exec(store_writer_db(c->store), fix_args_sql, NULL, NULL, NULL);
 	char num[32];
 	snprintf(num, sizeof(num), "%lld", (long long)W.max_ts);
 	store_writer_meta(c->store, "end_ns", num);

@@ -282,4 +282,77 @@ else
 	skip "read-only bind mount" "cannot bind-mount (not root?)"
 fi
 
+# ---- SIGINT during the final flush: stops it, the trace keeps what was written ----
+# WEFT_TEST_FINALIZE_PAUSE holds weft at the start of its tail after the
+# program ended (1: until a signal stops it; 2: ignoring the first, as a
+# step that cannot be stopped), so the signal lands there every time.
+# paused_weft OUT MODE: starts weft in the background, sets $wpid once paused.
+paused_weft() {
+	rm -f "$1" "$1-wal" "$1-shm" "$WORK/perr"
+	WEFT_TEST_FINALIZE_PAUSE=$2 "$WEFT" run -o "$1" -- "$PROGS/stress" 4 200000 >/dev/null 2>"$WORK/perr" &
+	wpid=$!
+	for _ in $(seq 600); do grep -q 'final flush paused' "$WORK/perr" 2>/dev/null && break; sleep 0.1; done
+}
+paused_weft int.db 1
+kill -INT $wpid
+wait $wpid
+rc=$?
+expect_eq "SIGINT in the final flush: exit 130" "$rc" 130
+expect_match "SIGINT in the final flush: says so" "$(cat "$WORK/perr")" "interrupted: int.db keeps what was written"
+expect_eq "SIGINT in the final flush: no sanitizer report" "$(grep -c -E 'Sanitizer|runtime error' "$WORK/perr")" 0
+expect_eq "SIGINT in the final flush: valid, marked interrupted, not complete" \
+	"$(sqlite3 -readonly int.db "PRAGMA integrity_check; SELECT group_concat(key) FROM meta WHERE key IN ('interrupted', 'complete')" 2>&1 | tr '\n' ' ')" "ok interrupted "
+expect_eq "SIGINT in the final flush: meta events = rows" \
+	"$(sqlite3 -readonly int.db "SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'events') = (SELECT count(*) FROM ev)" 2>&1)" 1
+expect_eq "SIGINT in the final flush: query reads it" "$("$WEFT" query int.db "SELECT count(*) > 0 FROM events" --csv 2>&1 | tr -d '\r' | tail -1)" 1
+timeout 120 "$WEFT" report int.db >/dev/null 2>"$WORK/stderr"
+expect_eq "SIGINT in the final flush: report reads it" "$?" 0
+paused_weft int2.db 2
+kill -INT $wpid
+sleep 0.5
+kill -INT $wpid
+wait $wpid
+rc=$?
+expect_eq "second SIGINT in the final flush: ends weft at once (130)" "$rc" 130
+expect_match "second SIGINT in the final flush: says so" "$(cat "$WORK/perr")" "weft: stopped"
+expect_eq "second SIGINT in the final flush: valid trace" \
+	"$(sqlite3 int2.db "PRAGMA integrity_check; SELECT value FROM meta WHERE key='format'" 2>&1 | tr '\n' ' ')" "ok weft-trace "
+timeout 120 "$WEFT" report int2.db >/dev/null 2>"$WORK/stderr"
+expect_eq "second SIGINT in the final flush: report reads it" "$?" 0
+rm -f int.db* int2.db*
+expect_no_match "final flush: no progress line when stderr is not a terminal" "$(cat "$WORK/perr")" "(writing|finalizing) the trace"
+# On a terminal (script(1)'s pty) a tail of more than a second shows one
+# progress line; the pause makes the tail last until the SIGINT.
+if command -v script >/dev/null; then
+	rm -f prog.db prog.db-wal prog.db-shm "$WORK/tty.log"
+	script -qfec "exec env WEFT_TEST_FINALIZE_PAUSE=1 $WEFT run -o prog.db -- $PROGS/stress 2 1000" \
+		"$WORK/tty.log" </dev/null >/dev/null 2>&1 &
+	spid=$!
+	for _ in $(seq 600); do grep -Eq '(writing|finalizing) the trace' "$WORK/tty.log" 2>/dev/null && break; sleep 0.1; done
+	tpid=$(pgrep -P $spid -x weft | head -1)
+	[ -n "$tpid" ] && kill -INT "$tpid"
+	wait $spid
+	expect_match "final flush on a terminal: progress line" "$(cat "$WORK/tty.log")" "weft: (writing|finalizing) the trace"
+	expect_match "final flush on a terminal: SIGINT still stops it" "$(cat "$WORK/tty.log")" "interrupted: prog.db keeps what was written"
+	rm -f prog.db prog.db-wal prog.db-shm
+else
+	skip "final flush on a terminal: progress line" "no script(1)"
+fi
+
+# ---- memory independent of the trace's length: 20M events under 300 MB ----
+# The plain build (the sanitizers' shadow memory is not weft's); peak RSS
+# is the kernel's VmHWM as /usr/bin/time reports it.
+if [ -x /usr/bin/time ] && [ -x "$BUILD/bench/lockbench" ]; then
+	rm -f mem.db*
+	/usr/bin/time -o "$WORK/mem.time" -f %M "$WEFT_PLAIN" run -o mem.db -- "$BUILD/bench/lockbench" 5000000 >/dev/null 2>"$WORK/stderr"
+	expect_eq "20M events: status" "$?" 0
+	expect_eq "20M events: every acquire and release" \
+		"$(sqlite3 -readonly mem.db "SELECT count(*) FROM ev WHERE kind IN (1, 2)" 2>&1)" 20000000
+	hwm=$(tail -1 "$WORK/mem.time")
+	expect_eq "20M events: peak RSS under 300 MB" "$([ "$hwm" -lt 307200 ] && echo yes || echo "no, VmHWM $hwm KB")" yes
+	rm -f mem.db*
+else
+	skip "20M events: peak RSS" "no /usr/bin/time or lockbench"
+fi
+
 expect_eq "faults: no weft names left in /dev/shm" "$(ls /dev/shm | grep -c weft)" 0

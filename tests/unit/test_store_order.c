@@ -166,6 +166,57 @@ static void held_until_finalize(const char *path)
 	unlink(path);
 }
 
+/*
+ * A process that publishes late: its parent's events go out under
+ * horizons that pass the child's times (thousands of rows, many of the
+ * writer's 4096-row blocks), then the child's whole run arrives. Each
+ * child row lands among the parent's by time; both keep program order.
+ */
+static void late_process(const char *path, int hold)
+{
+	struct store_writer *w = open_trace(path);
+	if (hold)
+		store_writer_hold(w);
+	const int n = 30000;
+	for (int i = 0; i < n; i++) {
+		struct store_event e = {(int64_t)i * 10, 1, 1, 1, 0, 0, i, 0};
+		store_writer_event(w, &e);
+		if (hold && i % 100 == 99)
+			store_writer_horizon(w, (int64_t)i * 10);
+	}
+	/* The child ran from the parent's 5000th event on, at every 3rd ns step. */
+	for (int i = 0; i < 2000; i++) {
+		struct store_event e = {50000 + (int64_t)i * 30 + 5, 2, 2, 2, 0, 0, i, 0};
+		store_writer_event(w, &e);
+	}
+	if (hold)
+		store_writer_horizon(w, (int64_t)n * 10);
+	unit_check(store_writer_finalize(w) == 0, "late process:finalize", store_writer_error(w));
+	sqlite3 *db = store_writer_db(w);
+	char name[128];
+	snprintf(name, sizeof(name), "late process (%s): every event kept",
+		 hold ? "held" : "unheld");
+	expect_int(db, name, "SELECT count(*) FROM ev", n + 2000);
+	snprintf(name, sizeof(name), "late process (%s): id order is time order",
+		 hold ? "held" : "unheld");
+	expect_int(db, name,
+		   "SELECT count(*) FROM ev a JOIN ev b ON b.id = a.id + 1 WHERE b.ts < a.ts", 0);
+	snprintf(name, sizeof(name), "late process (%s): ids are 1..n", hold ? "held" : "unheld");
+	expect_int(db, name, "SELECT max(id) - min(id) + 1 - count(*) FROM ev", 0);
+	snprintf(name, sizeof(name), "late process (%s): the child's first event follows",
+		 hold ? "held" : "unheld");
+	expect_int(db, name,
+		   "SELECT arg FROM ev WHERE id = (SELECT min(id) FROM ev WHERE th = 2) - 1", 5000);
+	snprintf(name, sizeof(name), "late process (%s): each process in program order",
+		 hold ? "held" : "unheld");
+	expect_int(db, name,
+		   "SELECT count(*) FROM (SELECT arg, lag(arg) OVER (PARTITION BY th ORDER BY id) p"
+		   " FROM ev) WHERE arg <> p + 1",
+		   0);
+	store_writer_close(w);
+	unlink(path);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/weft-order-XXXXXX";
@@ -178,6 +229,8 @@ int main(void)
 	order_case(path, 0, 0);
 	order_case(path, 0, 997);
 	held_until_finalize(path);
+	late_process(path, 1);
+	late_process(path, 0);
 	unlink(path);
 	return unit_failures ? 1 : 0;
 }
