@@ -190,11 +190,16 @@ int64_t store_event_at(sqlite3 *db, int64_t ts)
 
 int store_locks_invisible(sqlite3 *db)
 {
+	/*
+	 * The synchronization test first: AND stops there on any trace that
+	 * has some, early in the table, where a search for thread events in a
+	 * long single-threaded trace would read all of it.
+	 */
 	/* clang-format off */
 	static const char sql[] =
-	    "SELECT EXISTS (SELECT 1 FROM main.ev WHERE kind IN (8, 9))"
-	    " AND NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN"
-	    "  (1, 2, 3, 4, 5, 6, 7, 20, 21, 22, 23, 24, 25, 26, 28, 30, 31, 32))";
+	    "SELECT NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN"
+	    "  (1, 2, 3, 4, 5, 6, 7, 20, 21, 22, 23, 24, 25, 26, 28, 30, 31, 32))"
+	    " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (8, 9))";
 	/* clang-format on */
 	char buf[8];
 	if (query_text(db, sql, buf, sizeof(buf)) != 0)
