@@ -56,8 +56,36 @@ WEFT_HOOK pid_t vfork(void)
  * A raw clone/clone3 through syscall() without CLONE_VM is a fork the C
  * library never hears of: give the child its own rings as fork would.
  */
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <sys/syscall.h>
+
+/*
+ * Runtimes with their own locks (Rust's std, parking lots) block in
+ * FUTEX_WAIT through libc's syscall() only when a lock is contended, and
+ * call FUTEX_WAKE only when someone may wait: those calls are what weft can
+ * see of such locks. glibc's own futexes never come through here.
+ */
+static long futex_call(long (*real_syscall)(long, ...), long a1, long a2, long a3, long a4, long a5,
+		       long a6, void *caller)
+{
+	int cmd = (int)a2 & FUTEX_CMD_MASK;
+	int wait = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+	if (!(wait || cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) || !weft_should_record())
+		return real_syscall(SYS_futex, a1, a2, a3, a4, a5, a6);
+	uint64_t t0 = weft_now();
+	long rc = real_syscall(SYS_futex, a1, a2, a3, a4, a5, a6);
+	int err = errno;
+	uint64_t t1 = weft_now();
+	if (wait)
+		weft_record(WEFT_EV_FUTEX_WAIT, WEFT_OBJ_FUTEX, (void *)a1, t1, t1 - t0,
+			    rc == 0 ? 0 : err, caller, NULL, 0);
+	else
+		weft_record(WEFT_EV_FUTEX_WAKE, WEFT_OBJ_FUTEX, (void *)a1, t1, 0,
+			    rc < 0 ? -err : rc, caller, NULL, 0);
+	errno = err;
+	return rc;
+}
 
 WEFT_HOOK long syscall(long nr, ...)
 {
@@ -69,6 +97,8 @@ WEFT_HOOK long syscall(long nr, ...)
 	static long (*real_syscall)(long, ...);
 	if (!real_syscall)
 		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	if (nr == SYS_futex)
+		return futex_call(real_syscall, a1, a2, a3, a4, a5, a6, CALLER);
 	int forklike = 0;
 	if (nr == SYS_clone)
 		forklike = !((unsigned long)a1 & CLONE_VM);

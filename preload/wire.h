@@ -82,6 +82,8 @@ enum weft_kind {
 	WEFT_EV_GIL_FORCED_SWITCH = 30, /* the GIL holder let go because a waiter asked */
 	WEFT_EV_RLOCK_ENTER = 31, /* an RLock's owner took it again: arg = the level reached */
 	WEFT_EV_RLOCK_EXIT = 32,  /* its owner let go of an inner level: arg = the level left */
+	WEFT_EV_FUTEX_WAIT = 33,  /* FUTEX_WAIT through syscall(): arg = 0 woken, else errno */
+	WEFT_EV_FUTEX_WAKE = 34,  /* FUTEX_WAKE through syscall(): arg = waiters woken, or -errno */
 	WEFT_EV_RACE_ACCESS = 29, /* one side of a data race (made by the collector from PY_RACE) */
 	WEFT_EV_MAX_PUBLIC = 63,
 
@@ -166,6 +168,7 @@ enum weft_object_kind {
 	WEFT_OBJ_QUEUE = 13,
 	WEFT_OBJ_THREAD = 14,
 	WEFT_OBJ_PROCESS = 15,
+	WEFT_OBJ_FUTEX = 16, /* a futex word a program waits on through syscall() */
 };
 
 /*

@@ -52,7 +52,9 @@
 	X(29, "race.access")                                                                       \
 	X(30, "gil.forced_switch")                                                                 \
 	X(31, "rlock.enter")                                                                       \
-	X(32, "rlock.exit")
+	X(32, "rlock.exit")                                                                        \
+	X(33, "futex.wait")                                                                        \
+	X(34, "futex.wake")
 
 /* Object kinds: X(code, name). Codes match enum weft_object_kind. */
 #define STORE_OBJECT_KINDS(X)                                                                      \
@@ -68,7 +70,8 @@
 	X(10, "py.condition")                                                                      \
 	X(11, "py.semaphore")                                                                      \
 	X(12, "py.event")                                                                          \
-	X(13, "queue")
+	X(13, "queue")                                                                             \
+	X(16, "futex")
 
 /* Name of an event/object kind code, or NULL when unknown. */
 const char *store_event_kind_name(int code);

@@ -488,6 +488,7 @@ static int wait_state(int kind, int objkind)
 		return STORE_STATE_QUEUE;
 	case 26:
 	case 27:
+	case 33: /* futex.wait: a runtime's own lock, condition or parking; weft cannot tell */
 		return STORE_STATE_WAIT;
 	}
 	return -1;
