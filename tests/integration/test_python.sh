@@ -95,7 +95,7 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 		"143/Lock deadlock.py:5,Lock deadlock.py:6"
 	expect_eq "$tag: Lock deadlock: the waiters' Python lines" "$(sql "dl-$tag.db" "SELECT group_concat(function || ':' || line, ' ') FROM (SELECT i.function, i.line FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY i.line)")" \
 		"one:12 two:19"
-	expect_eq "$tag: Lock deadlock: every lock event has its Python line" "$(sql "dl-$tag.db" "SELECT group_concat(e.kind || '@' || f.function || ':' || f.line, ' ') FROM events e LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('lock.wait', 'lock.acquire') ORDER BY e.id")" \
+	expect_eq "$tag: Lock deadlock: every lock event has its Python line" "$(sql "dl-$tag.db" "SELECT group_concat(ev, ' ') FROM (SELECT e.kind || '@' || f.function || ':' || f.line AS ev FROM events e LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('lock.wait', 'lock.acquire') ORDER BY e.kind, f.function, e.id)")" \
 		"lock.acquire@one:10 lock.acquire@two:17 lock.wait@one:12 lock.wait@two:19"
 	# Timed waits that back off are no deadlock; an interrupted wait ends in lock.fail (EINTR).
 	timeout 60 "$WEFT" run -o "tb-$tag.db" -- "$py" "$PY_TESTS/timed_backoff.py" >"$WORK/out" 2>"$WORK/err"
