@@ -15,8 +15,11 @@
  * at finalize (rowid order = (ts, id) order) and has one index, on the
  * thread number; the viewer's derived tables are not in the file. Version
  * 1 traces are refused.
+ * 3: summary tables (sum_*) written with the events, and the views
+ * kind_counts, thread_counts, object_counts and contention over them;
+ * version 2 traces have neither and are refused.
  */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_FORMAT_NAME "weft-trace"
 /* The only meta keys a traced process may set start with this. */
 #define STORE_META_PROCESS_PREFIX "python."
@@ -138,6 +141,12 @@ struct store_race {
 	const char *location;
 };
 int store_writer_race(struct store_writer *w, const struct store_race *r);
+/*
+ * Recounts an object's summary rows from ev after events were moved to or
+ * from it (UPDATE ev SET obj); reads ev through an index on obj (the
+ * collector's ev_by_obj). Returns 0, or -1 (the summaries are then dropped).
+ */
+int store_writer_refresh_object(struct store_writer *w, int64_t object_id);
 /* Commits what was written so far (readers and a killed tracer see it) and begins anew. */
 int store_writer_commit(struct store_writer *w);
 /*

@@ -122,12 +122,18 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 			 version);
 		goto fail;
 	}
-	/* Version 1 named threads by pid and tid in every event: no reader here knows it. */
+	/*
+	 * Version 1 named threads by pid and tid in every event, version 2 has
+	 * no summary tables (the counts views, weft report): no reader here
+	 * knows them.
+	 */
 	if (version < STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen,
-			 "%s: trace schema version %d is older than this weft reads (%d); "
-			 "record it again, or read it with weft 0.1.0",
-			 path, version, STORE_SCHEMA_VERSION);
+			 "%s: trace schema version %d is older than this weft reads (%d): %s; "
+			 "record it again, or read it with the weft that wrote it",
+			 path, version, STORE_SCHEMA_VERSION,
+			 version == 1 ? "threads named in every event"
+				      : "no summary tables (kind_counts, contention, ...)");
 		goto fail;
 	}
 	/* Touch every public view so a trace with missing tables is refused up front. */
@@ -137,6 +143,8 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 	    "SELECT count(*) FROM (SELECT * FROM threads LIMIT 1)",
 	    "SELECT count(*) FROM (SELECT * FROM processes LIMIT 1)",
 	    "SELECT count(*) FROM (SELECT * FROM stack_frames LIMIT 1)",
+	    "SELECT count(*) FROM (SELECT * FROM kind_counts LIMIT 1)",
+	    "SELECT count(*) FROM (SELECT * FROM contention LIMIT 1)",
 	};
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		if (query_text(db, probes[i], buf, sizeof(buf)) < 0) {

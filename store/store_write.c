@@ -24,6 +24,12 @@ enum {
 	ST_THREAD_NO_ADD,
 	ST_THREAD_NO_GET,
 	ST_FIRST_AFTER,
+	ST_SUM_THREAD,
+	ST_SUM_THREAD_KIND,
+	ST_SUM_OBJECT_KIND,
+	ST_WAITS_MANY,
+	ST_WAIT,
+	ST_SUM_OBJECT_DEL,
 	ST__COUNT
 };
 
@@ -46,6 +52,38 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_THREAD_NO_ADD] = "INSERT OR IGNORE INTO thread_no(pid, tid) VALUES(?,?)",
     [ST_THREAD_NO_GET] = "SELECT th FROM thread_no WHERE pid = ? AND tid = ?",
     [ST_FIRST_AFTER] = "SELECT id FROM ev WHERE id BETWEEN ? AND ? AND ts > ? ORDER BY id LIMIT 1",
+    [ST_SUM_THREAD] = "INSERT OR REPLACE INTO sum_thread VALUES(?,?,?,?,?)",
+    [ST_SUM_THREAD_KIND] = "INSERT OR REPLACE INTO sum_thread_kind VALUES(?,?,?,?,?,?,?,?,?)",
+    [ST_SUM_OBJECT_KIND] = "INSERT OR REPLACE INTO sum_object_kind VALUES(?,?,?,?,?,?,?,?,?)",
+    [ST_WAITS_MANY] = NULL, /* built at open: EVENT_ROWS (obj, wait) tuples */
+    [ST_WAIT] = "INSERT INTO temp.lock_waits VALUES(?,?)",
+    [ST_SUM_OBJECT_DEL] = "DELETE FROM sum_object_kind WHERE obj = ? AND kind = ?",
+};
+
+/*
+ * The summaries (sum_* tables, docs/SCHEMA.md): one entry per (thread,
+ * kind) and (object, kind), updated as each row goes into ev and written
+ * at every commit when changed, so they always match the committed events.
+ * key is ev.th or the object id; kind 0 marks a free slot. max_ts and
+ * max_seq (the row's arrival) break ties between equal longest waits the
+ * way ev's final (ts, arrival) order does: the first one names the site.
+ */
+struct tally_ent {
+	int64_t key;
+	int32_t kind;
+	int32_t dirty;
+	int64_t events, waited, wait, max_wait, max_stack, max_ts, max_seq, first_ts, last_ts;
+};
+
+struct tally_map {
+	struct tally_ent *e;
+	size_t cap, used; /* cap: a power of two */
+};
+
+/* Per thread (indexed by ev.th, which thread_no numbers densely from 1). */
+struct tally_thr {
+	int64_t first_ts, first_seq, gil_hold, gil_open, wait_open;
+	int dirty, seen;
 };
 
 /* (pid, tid) -> ev.th, open addressing; th 0 marks a free slot. */
@@ -107,6 +145,16 @@ struct store_writer {
 	size_t thmap_cap, thmap_used; /* cap: a power of two */
 	int32_t last_pid, last_tid;
 	int64_t last_th;
+	/* summaries; broken: a failed write lost rows they counted (cleared: their tables emptied)
+	 */
+	struct tally_map sum_th, sum_obj;
+	struct tally_thr *sum_thr;
+	size_t cap_sum_thr;
+	int sum_broken, sum_cleared;
+	int sum_frozen; /* an interrupted tail: the committed summaries match the committed ev */
+	/* contended acquisitions' (object, wait), for the p90 at finalize */
+	int64_t waits[EVENT_ROWS][2];
+	int nwaits;
 	char *path;
 	int made_journal;    /* PATH-journal is ours, made at finalize */
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
@@ -215,8 +263,19 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	for (int i = 0; i < EVENT_ROWS; i++)
 		ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "%s(?,?,?,?,?,?,?)",
 				       i ? "," : "");
+	char waits[EVENT_ROWS * 8 + 64];
+	size_t wl = (size_t)snprintf(waits, sizeof(waits), "INSERT INTO temp.lock_waits VALUES");
+	for (int i = 0; i < EVENT_ROWS; i++)
+		wl += (size_t)snprintf(waits + wl, sizeof(waits) - wl, "%s(?,?)", i ? "," : "");
+	/* Not in the trace: only finalize reads them (sum_p90), a killed writer loses them. */
+	if (exec_sql(w->db, "CREATE TEMP TABLE lock_waits(obj INTEGER, wait INTEGER)")) {
+		snprintf(err, errlen, "cannot create a temp table: %s", sqlite3_errmsg(w->db));
+		goto fail;
+	}
 	for (int i = 0; i < ST__COUNT; i++) {
-		const char *sql = i == ST_EVENTS_MANY ? many : stmt_sql[i];
+		const char *sql = i == ST_EVENTS_MANY  ? many
+				  : i == ST_WAITS_MANY ? waits
+						       : stmt_sql[i];
 		if (sqlite3_prepare_v3(w->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &w->st[i],
 				       NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "cannot prepare statements: %s",
@@ -342,6 +401,236 @@ static int64_t thread_number(struct store_writer *w, int32_t pid, int32_t tid)
 	return w->last_th;
 }
 
+/* The kinds whose rows the summaries treat apart (codes of STORE_EVENT_KINDS). */
+enum {
+	SUM_LOCK_ACQUIRE = 1,
+	SUM_LOCK_FAIL = 3,
+	SUM_GIL_ACQUIRE = 20,
+	SUM_GIL_RELEASE = 21,
+	SUM_LOCK_WAIT = 28,
+};
+
+static size_t tally_hash(int64_t key, int32_t kind)
+{
+	uint64_t k = ((uint64_t)key << 8) ^ (uint32_t)kind;
+	k *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(k >> 29);
+}
+
+/* The (key, kind) entry, made when new; NULL when out of memory. */
+static struct tally_ent *tally_get(struct tally_map *m, int64_t key, int32_t kind)
+{
+	if (m->used * 2 >= m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		struct tally_ent *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->e[i].kind)
+				continue;
+			size_t j = tally_hash(m->e[i].key, m->e[i].kind) & (cap - 1);
+			while (n[j].kind)
+				j = (j + 1) & (cap - 1);
+			n[j] = m->e[i];
+		}
+		free(m->e);
+		m->e = n;
+		m->cap = cap;
+	}
+	size_t j = tally_hash(key, kind) & (m->cap - 1);
+	while (m->e[j].kind && (m->e[j].key != key || m->e[j].kind != kind))
+		j = (j + 1) & (m->cap - 1);
+	struct tally_ent *x = &m->e[j];
+	if (!x->kind) {
+		memset(x, 0, sizeof(*x));
+		x->key = key;
+		x->kind = kind;
+		x->first_ts = INT64_MAX;
+		x->last_ts = INT64_MIN;
+		m->used++;
+	}
+	return x;
+}
+
+/* Counts one row; wait is at least 0 (weft never writes a negative one). */
+static void tally_add(struct tally_ent *x, const struct store_event *e, int64_t wait, int64_t seq)
+{
+	x->dirty = 1;
+	if (!x->events++ || wait > x->max_wait ||
+	    (wait == x->max_wait &&
+	     (e->ts_ns < x->max_ts || (e->ts_ns == x->max_ts && seq < x->max_seq)))) {
+		x->max_wait = wait;
+		x->max_stack = e->stack_id;
+		x->max_ts = e->ts_ns;
+		x->max_seq = seq;
+	}
+	x->waited += wait > 0;
+	x->wait += wait;
+	if (e->ts_ns < x->first_ts)
+		x->first_ts = e->ts_ns;
+	if (e->ts_ns > x->last_ts)
+		x->last_ts = e->ts_ns;
+}
+
+static struct tally_thr *tally_thread(struct store_writer *w, int64_t th)
+{
+	if ((size_t)th >= w->cap_sum_thr) {
+		size_t cap = w->cap_sum_thr ? w->cap_sum_thr * 2 : 256;
+		while (cap <= (size_t)th)
+			cap *= 2;
+		struct tally_thr *n = realloc(w->sum_thr, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		memset(n + w->cap_sum_thr, 0, (cap - w->cap_sum_thr) * sizeof(*n));
+		w->sum_thr = n;
+		w->cap_sum_thr = cap;
+	}
+	struct tally_thr *t = &w->sum_thr[th];
+	if (!t->seen) {
+		t->seen = 1;
+		t->first_ts = INT64_MAX;
+		t->gil_open = t->wait_open = -1;
+	}
+	return t;
+}
+
+static int flush_waits(struct store_writer *w)
+{
+	int rc = 0;
+	if (w->nwaits == EVENT_ROWS) {
+		for (int i = 0; i < EVENT_ROWS; i++) {
+			sqlite3_bind_int64(w->st[ST_WAITS_MANY], 2 * i + 1, w->waits[i][0]);
+			sqlite3_bind_int64(w->st[ST_WAITS_MANY], 2 * i + 2, w->waits[i][1]);
+		}
+		rc = step_reset(w, w->st[ST_WAITS_MANY]);
+	} else {
+		for (int i = 0; i < w->nwaits && !rc; i++) {
+			sqlite3_bind_int64(w->st[ST_WAIT], 1, w->waits[i][0]);
+			sqlite3_bind_int64(w->st[ST_WAIT], 2, w->waits[i][1]);
+			rc = step_reset(w, w->st[ST_WAIT]);
+		}
+	}
+	w->nwaits = 0;
+	return rc;
+}
+
+/*
+ * Counts a row just written as rowid seq, in the order rows go into ev:
+ * within a thread that is program order, which the GIL holds and the open
+ * lock waits follow, as weft report's scan of ev did.
+ */
+static int tally_event(struct store_writer *w, const struct store_event *e, int64_t th, int64_t seq)
+{
+	int64_t wait = e->wait_ns > 0 ? e->wait_ns : 0;
+	struct tally_thr *t = tally_thread(w, th);
+	struct tally_ent *x = tally_get(&w->sum_th, th, e->kind);
+	if (!t || !x)
+		return -1;
+	tally_add(x, e, wait, seq);
+	t->dirty = 1;
+	if (e->ts_ns < t->first_ts || (e->ts_ns == t->first_ts && seq < t->first_seq)) {
+		t->first_ts = e->ts_ns;
+		t->first_seq = seq;
+	}
+	switch (e->kind) {
+	case SUM_LOCK_WAIT:
+		t->wait_open = e->ts_ns;
+		break;
+	case SUM_LOCK_ACQUIRE:
+	case SUM_LOCK_FAIL:
+		t->wait_open = -1;
+		break;
+	case SUM_GIL_ACQUIRE:
+		t->gil_open = e->ts_ns;
+		break;
+	case SUM_GIL_RELEASE:
+		if (t->gil_open >= 0 && e->ts_ns >= t->gil_open)
+			t->gil_hold += e->ts_ns - t->gil_open;
+		t->gil_open = -1;
+		break;
+	}
+	if (!e->object_id)
+		return 0;
+	if (!(x = tally_get(&w->sum_obj, e->object_id, e->kind)))
+		return -1;
+	tally_add(x, e, wait, seq);
+	if (e->kind == SUM_LOCK_ACQUIRE && wait > 0) {
+		w->waits[w->nwaits][0] = e->object_id;
+		w->waits[w->nwaits][1] = wait;
+		if (++w->nwaits == EVENT_ROWS)
+			return flush_waits(w);
+	}
+	return 0;
+}
+
+static int tally_write_map(struct store_writer *w, struct tally_map *m, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		struct tally_ent *x = &m->e[i];
+		if (!x->kind || !x->dirty)
+			continue;
+		if (!x->events) { /* all moved to another object (store_writer_refresh_object) */
+			sqlite3_stmt *del = w->st[ST_SUM_OBJECT_DEL];
+			sqlite3_bind_int64(del, 1, x->key);
+			sqlite3_bind_int(del, 2, x->kind);
+			if (step_reset(w, del))
+				return -1;
+			x->dirty = 0;
+			continue;
+		}
+		sqlite3_bind_int64(st, 1, x->key);
+		sqlite3_bind_int(st, 2, x->kind);
+		sqlite3_bind_int64(st, 3, x->events);
+		sqlite3_bind_int64(st, 4, x->waited);
+		sqlite3_bind_int64(st, 5, x->wait);
+		sqlite3_bind_int64(st, 6, x->max_wait);
+		sqlite3_bind_int64(st, 7, x->max_stack);
+		sqlite3_bind_int64(st, 8, x->first_ts);
+		sqlite3_bind_int64(st, 9, x->last_ts);
+		if (step_reset(w, st))
+			return -1;
+		x->dirty = 0;
+	}
+	return 0;
+}
+
+/*
+ * Writes the changed summary rows into the open transaction, with the
+ * events they count.
+ */
+static int tally_write(struct store_writer *w)
+{
+	if (w->nwaits && flush_waits(w))
+		return -1;
+	sqlite3_stmt *st = w->st[ST_SUM_THREAD];
+	for (size_t th = 0; th < w->cap_sum_thr; th++) {
+		struct tally_thr *t = &w->sum_thr[th];
+		if (!t->dirty)
+			continue;
+		sqlite3_bind_int64(st, 1, (int64_t)th);
+		sqlite3_bind_int64(st, 2, t->first_ts);
+		sqlite3_bind_int64(st, 3, t->first_seq);
+		sqlite3_bind_int64(st, 4, t->gil_hold);
+		sqlite3_bind_int64(st, 5, t->wait_open);
+		if (step_reset(w, st))
+			return -1;
+		t->dirty = 0;
+	}
+	return tally_write_map(w, &w->sum_th, w->st[ST_SUM_THREAD_KIND]) ||
+	       tally_write_map(w, &w->sum_obj, w->st[ST_SUM_OBJECT_KIND]);
+}
+
+/*
+ * After a failed write the in-memory counts include rows that are not in
+ * ev: the tables are emptied instead, for good (readers then see that they
+ * do not add up to ev, and scan it).
+ */
+static int tally_clear(struct store_writer *w)
+{
+	return exec_sql(w->db, "DELETE FROM sum_thread; DELETE FROM sum_thread_kind;"
+			       "DELETE FROM sum_object_kind; DELETE FROM sum_p90;");
+}
+
 /*
  * Writes the buffered events, in order. Thread numbers are looked up here,
  * in the transaction that writes the events.
@@ -363,11 +652,18 @@ static int flush_events(struct store_writer *w)
 			rc = step_reset(w, w->st[ST_EVENT]);
 		}
 	}
-	if (!rc && w->npending)
-		w->next_id = sqlite3_last_insert_rowid(w->db) + 1;
+	if (!rc && w->npending) {
+		int64_t last = sqlite3_last_insert_rowid(w->db);
+		w->next_id = last + 1;
+		for (int i = 0; i < w->npending && !rc && !w->sum_broken; i++)
+			if (tally_event(w, &w->pending[i], th[i], last - w->npending + 1 + i))
+				w->sum_broken = 1;
+	}
 	w->npending = 0;
-	if (rc)
+	if (rc) {
 		thread_map_reset(w);
+		w->sum_broken = 1;
+	}
 	return rc;
 }
 
@@ -720,15 +1016,139 @@ int store_writer_commit(struct store_writer *w)
 {
 	if (w->npending && flush_events(w))
 		return -1;
+	/* Never outside a transaction: an interrupted statement may have ended it. */
+	int cleared = 0;
+	if (w->in_txn && !sqlite3_get_autocommit(w->db) && !w->sum_frozen) {
+		if (!w->sum_broken && tally_write(w))
+			w->sum_broken = 1;
+		if (w->sum_broken && !w->sum_cleared)
+			cleared = tally_clear(w) == 0;
+	}
 	if (w->in_txn && exec_sql(w->db, "COMMIT")) {
 		thread_map_reset(w);
+		w->sum_broken = 1;
 		return -1;
 	}
+	if (cleared)
+		w->sum_cleared = 1;
 	w->in_txn = 0;
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;
 	w->in_txn = 1;
 	return 0;
+}
+
+int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
+{
+	if (w->sum_broken || !object_id)
+		return 0;
+	for (size_t i = 0; i < w->sum_obj.cap; i++) {
+		struct tally_ent *x = &w->sum_obj.e[i];
+		if (!x->kind || x->key != object_id)
+			continue;
+		int32_t kind = x->kind;
+		memset(x, 0, sizeof(*x));
+		x->key = object_id;
+		x->kind = kind;
+		x->first_ts = INT64_MAX;
+		x->last_ts = INT64_MIN;
+		x->dirty = 1;
+	}
+	if (w->nwaits && flush_waits(w))
+		goto broken;
+	char *sql =
+	    sqlite3_mprintf("DELETE FROM temp.lock_waits WHERE obj = %lld", (long long)object_id);
+	int rc = !sql || exec_sql(w->db, sql);
+	sqlite3_free(sql);
+	if (rc)
+		goto broken;
+	/* obj <> 0: the condition of the collector's ev_by_obj index, which this reads */
+	sqlite3_stmt *st = NULL;
+	sql = sqlite3_mprintf("SELECT kind, wait, stack, ts, id FROM main.ev"
+			      " WHERE obj = %lld AND obj <> 0 ORDER BY id",
+			      (long long)object_id);
+	if (!sql || sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_free(sql);
+		goto broken;
+	}
+	sqlite3_free(sql);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_event e = {.kind = sqlite3_column_int(st, 0),
+					.object_id = object_id,
+					.wait_ns = sqlite3_column_int64(st, 1),
+					.stack_id = sqlite3_column_int64(st, 2),
+					.ts_ns = sqlite3_column_int64(st, 3)};
+		int64_t wait = e.wait_ns > 0 ? e.wait_ns : 0;
+		struct tally_ent *x = tally_get(&w->sum_obj, object_id, e.kind);
+		if (!x)
+			break;
+		tally_add(x, &e, wait, sqlite3_column_int64(st, 4));
+		if (e.kind == SUM_LOCK_ACQUIRE && wait > 0) {
+			w->waits[w->nwaits][0] = object_id;
+			w->waits[w->nwaits][1] = wait;
+			if (++w->nwaits == EVENT_ROWS && flush_waits(w))
+				break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto broken;
+	return 0;
+broken:
+	w->sum_broken = 1;
+	return -1;
+}
+
+/*
+ * Each lock's p90 wait, as weft report defines it: the ceil(0.9 n)-th
+ * smallest wait of its n acquisitions. The uncontended ones (wait 0) are
+ * the smallest, so only the contended waits, kept aside in temp.lock_waits
+ * while writing, are sorted; SQLite sorts on disk past its cache, so the
+ * memory stays bounded. Locks that never waited get 0.
+ */
+static int tally_p90(struct store_writer *w)
+{
+	if (w->sum_broken)
+		return 0;
+	if (w->nwaits && flush_waits(w))
+		return -1;
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(w->db, "SELECT obj, wait FROM temp.lock_waits ORDER BY obj, wait",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO sum_p90 VALUES(?,?)", -1, &ins,
+			       NULL) != SQLITE_OK)
+		goto out;
+	int64_t obj = 0, pos = 0, want = -1;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t o = sqlite3_column_int64(st, 0);
+		if (o != obj || !pos) {
+			obj = o;
+			pos = 0;
+			want = -1;
+			struct tally_ent *x = tally_get(&w->sum_obj, o, SUM_LOCK_ACQUIRE);
+			if (!x)
+				goto out;
+			int64_t rank = (9 * x->events + 9) / 10 - 1, zeros = x->events - x->waited;
+			if (rank >= zeros)
+				want = rank - zeros;
+		}
+		if (pos++ == want) {
+			sqlite3_bind_int64(ins, 1, o);
+			sqlite3_bind_int64(ins, 2, sqlite3_column_int64(st, 1));
+			if (step_reset(w, ins))
+				goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		goto out;
+	rc = exec_sql(w->db, "INSERT OR IGNORE INTO sum_p90 SELECT obj, 0 FROM sum_object_kind"
+			     " WHERE kind = 1");
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return rc;
 }
 
 static double mono_s(void)
@@ -822,6 +1242,7 @@ static int finalize_interrupted(struct store_writer *w)
 	/* The interrupt lasts until no statement runs; one is needed no more. */
 	sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 	w->in_txn = 0;
+	w->sum_frozen = 1; /* the counts in memory may include what was rolled back */
 	w->npending = 0;
 	w->nspans = 0;
 	if (exec_sql(w->db, "BEGIN"))
@@ -844,6 +1265,8 @@ int store_writer_finalize(struct store_writer *w)
 	int debug = getenv("WEFT_DEBUG") != NULL;
 	double t0 = mono_s();
 	if (w->stop || sort_events(w) || store_writer_commit(w))
+		return w->stop ? finalize_interrupted(w) : -1;
+	if (w->stop || tally_p90(w) || store_writer_commit(w))
 		return w->stop ? finalize_interrupted(w) : -1;
 	double ts = mono_s();
 	/*
@@ -926,5 +1349,8 @@ void store_writer_close(struct store_writer *w)
 	free(w->scratch);
 	free(w->bmax);
 	free(w->spans);
+	free(w->sum_th.e);
+	free(w->sum_obj.e);
+	free(w->sum_thr);
 	free(w);
 }

@@ -4,10 +4,10 @@
  * running and waiting, the most contended locks, the GIL, event counts and
  * what the recorder could not record.
  *
- * Everything about events comes from one sequential pass over the raw `ev`
- * table in rowid order (program order within a thread), aggregated in hash
- * tables: on a 10M-event trace one pass is cheaper than several GROUP BY
- * queries, and it works the same on an unfinalized trace without indexes.
+ * Everything about events comes from the summary tables the writer keeps
+ * (sum_*, a few rows per thread, object and kind) when the trace is
+ * complete; otherwise from one sequential pass over the raw `ev` table in
+ * rowid order (program order within a thread), aggregated in hash tables.
  * The p90 of a lock's waits is selected from the contended waits kept in
  * memory (uncontended acquisitions only count).
  */
@@ -48,6 +48,7 @@ struct robj {
 	int64_t *waits; /* contended acquisition waits, for the p90 */
 	size_t nwaits, capwaits;
 	int64_t p90;
+	int p90_known; /* read from the summaries */
 };
 
 struct rproc {
@@ -447,6 +448,148 @@ out:
 	return ret;
 }
 
+/*
+ * A finalized trace answers from its summary tables instead (docs/SCHEMA.md,
+ * kept by the writer as it wrote ev): a few rows per thread and object, the
+ * same numbers as the scan above. They are used only when they count
+ * exactly the events in ev (a writer whose writes failed leaves them
+ * empty) and the trace is complete: a killed tracer's trace has no p90s,
+ * and its rows are not yet in their final order, which names the first of
+ * equal longest waits. Returns 1 when used, 0 when the scan must run.
+ */
+static int load_summaries(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	const struct kinds *k = &r->k;
+	int rc;
+	if (!r->complete)
+		return 0;
+	/* ev's ids are dense in a complete trace: max(id) is its row count. */
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT (SELECT coalesce(sum(events), 0) FROM sum_thread_kind) ="
+			       " (SELECT coalesce(max(id), 0) FROM ev)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	int ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+	sqlite3_finalize(st);
+	if (!ok)
+		return 0;
+	/* Threads without a `threads` row come in the order of their first event, as in the scan.
+	 */
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT t.pid, t.tid, s.gil_hold, s.wait_open FROM sum_thread s"
+			       " JOIN thread_no t ON t.th = s.th ORDER BY s.first_ts, s.first_seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct rthread *t =
+		    thread_get(r, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (!t)
+			goto oom;
+		t->gil_hold = sqlite3_column_int64(st, 2);
+		t->wait_open = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_prepare_v2(
+		r->db,
+		"SELECT t.pid, t.tid, s.kind, s.events, s.wait, s.first_ts, s.last_ts"
+		" FROM sum_thread_kind s JOIN thread_no t ON t.th = s.th",
+		-1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct rthread *t =
+		    thread_get(r, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (!t)
+			goto oom;
+		int kind = sqlite3_column_int(st, 2);
+		int64_t n = sqlite3_column_int64(st, 3), wait = sqlite3_column_int64(st, 4);
+		int64_t first = sqlite3_column_int64(st, 5), last = sqlite3_column_int64(st, 6);
+		t->nevents += n;
+		if (first < t->first_ts)
+			t->first_ts = first;
+		if (last > t->last_ts)
+			t->last_ts = last;
+		r->total_events += n;
+		if (kind >= 0 && kind < 256)
+			r->kind_count[kind] += n;
+		else
+			r->kind_other += n;
+		/* Where each kind's wait goes: as in scan_events. */
+		if (kind == k->lwait) {
+			/* no wait of its own: an open one is in sum_thread.wait_open */
+		} else if (kind == k->acq || kind == k->fail) {
+			t->lock_wait += wait;
+		} else if (kind == k->cwait) {
+			t->cond_wait += wait;
+		} else if (kind == k->barrier) {
+			t->barrier_wait += wait;
+		} else if (kind == k->join) {
+			t->join_wait += wait;
+		} else if (kind == k->gacq) {
+			r->has_gil = 1;
+			t->gil_acq += n;
+			t->gil_wait += wait;
+			t->other_wait += wait;
+		} else if (kind == k->grel) {
+			r->has_gil = 1;
+		} else if (kind == k->gdrop) {
+			r->has_gil = 1;
+			t->gil_drops += n;
+		} else if (kind == k->gforced) {
+			r->has_gil = 1;
+			t->gil_forced += n;
+		} else if (kind != k->tcreate) {
+			t->other_wait += wait;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT s.obj, s.kind, s.events, s.waited, s.wait, s.max_wait,"
+			       " s.max_stack, p.p90 FROM sum_object_kind s"
+			       " LEFT JOIN sum_p90 p ON p.obj = s.obj WHERE s.kind IN (?1, ?2)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int(st, 1, k->acq);
+	sqlite3_bind_int(st, 2, k->fail);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct robj *o = obj_get(r, sqlite3_column_int64(st, 0));
+		if (!o)
+			goto oom;
+		if (sqlite3_column_int(st, 1) == k->acq) {
+			o->acq = sqlite3_column_int64(st, 2);
+			o->contended = sqlite3_column_int64(st, 3);
+			o->wait_sum = sqlite3_column_int64(st, 4);
+			o->wait_max = sqlite3_column_int64(st, 5);
+			o->max_stack = sqlite3_column_int64(st, 6);
+			o->p90 = sqlite3_column_int64(st, 7);
+			o->p90_known = 1;
+		} else {
+			o->fails = sqlite3_column_int64(st, 2);
+			o->fail_wait = sqlite3_column_int64(st, 4);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read the summaries");
+		return -1;
+	}
+	return 1;
+oom:
+	sqlite3_finalize(st);
+	weft_error("out of memory");
+	return -1;
+fail:
+	sqlite3_finalize(st);
+	report_error(r, "cannot read the summaries");
+	return -1;
+}
+
 static void swap64(int64_t *a, int64_t *b)
 {
 	int64_t t = *a;
@@ -493,7 +636,7 @@ static int64_t select_kth(int64_t *v, size_t n, size_t k)
  */
 static void compute_p90(struct robj *o)
 {
-	if (o->acq <= 0)
+	if (o->acq <= 0 || o->p90_known)
 		return;
 	uint64_t n = (uint64_t)o->acq;
 	uint64_t rank = (9 * n + 9) / 10 - 1; /* 0-based */
@@ -1528,8 +1671,10 @@ int weft_cmd_report(int argc, char **argv)
 		weft_error("%s", err);
 		return 1;
 	}
-	if (load_kinds(&r) || load_meta(&r) || load_processes(&r) || load_threads(&r) ||
-	    scan_events(&r) || detect_findings(&r) || finish_model(&r))
+	if (load_kinds(&r) || load_meta(&r) || load_processes(&r) || load_threads(&r))
+		goto out;
+	int sums = load_summaries(&r);
+	if (sums < 0 || (!sums && scan_events(&r)) || detect_findings(&r) || finish_model(&r))
 		goto out;
 	if (json ? print_json(&r) : print_text(&r))
 		goto out;

@@ -1104,6 +1104,12 @@ static void fix_late_objects(struct collect *c, sqlite3 *db)
 			fail(c, "cannot move late events");
 		}
 		sqlite3_reset(up);
+		/* The per-object counts follow the events (kind_counts and per-thread ones do not
+		 * move). */
+		if ((store_writer_refresh_object(c->store, dead->id) ||
+		     store_writer_refresh_object(c->store, next->id)) &&
+		    store_writer_interrupted(c->store))
+			break;
 	}
 	sqlite3_finalize(up);
 }

@@ -58,6 +58,12 @@ for input in random.bin empty.db truncated.db dropped.db corrupt.db directory.db
 		rc=$?
 		name="badinput:$input:${v// /_}"
 		lines=$(wc -l <stderr.txt)
+		# report answers from the summary tables and reads no event page (schema 3)
+		if [ "$input" = corrupt.db ] && [ "$verb" = report ]; then
+			if [ "$rc" -eq 0 ] && [ "$lines" -eq 0 ]; then pass "$name"; else
+				fail "$name" "exit $rc: $(head -c 300 stderr.txt)"; fi
+			continue
+		fi
 		if [ "$rc" -eq 0 ] || [ "$rc" -eq 99 ] || [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ]; then
 			fail "$name" "exit $rc: $(head -c 300 stderr.txt)"
 		elif [ "$lines" -ne 1 ] || grep -qE 'Sanitizer|runtime error' stderr.txt; then
@@ -81,7 +87,7 @@ expect_eq badinput:msg-fifo "$(msg fifo.db)" "weft: fifo.db: not a regular file,
 expect_eq badinput:msg-missing "$(msg missing.db)" "weft: missing.db: No such file or directory"
 expect_match badinput:msg-newer "$(msg newer.db)" "schema version 99 is newer than this weft supports"
 expect_eq badinput:msg-plain "$(msg plain.db)" "weft: plain.db: not a weft trace (no meta table)"
-expect_match badinput:msg-corrupt "$(msg corrupt.db)" "malformed"
+expect_match badinput:msg-corrupt "$($WEFT query corrupt.db "SELECT count(*), sum(wait_ns) FROM events" 2>&1 >/dev/null)" "malformed"
 # the good trace itself passes every verb (the failures above are the inputs' doing)
 for v in "${verbs[@]}"; do
 	verb=${v%% *}

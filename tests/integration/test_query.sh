@@ -69,7 +69,7 @@ expect_eq query:pragma "$($WEFT query basic.db "PRAGMA table_info(events)" --csv
 expect_eq query:pragma-fn "$($WEFT query basic.db "SELECT group_concat(name, ' ') AS c FROM pragma_table_info('threads')")" \
 	"c
 pid tid name start_ns end_ns unrecorded producer_waits py_ident"
-expect_eq query:user-version "$($WEFT query basic.db "PRAGMA user_version" --csv | tail -1 | tr -d '\r')" 2
+expect_eq query:user-version "$($WEFT query basic.db "PRAGMA user_version" --csv | tail -1 | tr -d '\r')" 3
 
 # --- nothing can modify the trace ---
 sum_before=$(md5sum <basic.db)

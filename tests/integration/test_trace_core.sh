@@ -47,7 +47,7 @@ expect_eq "sync: call site symbolized" "$(q "SELECT f.function || ':' || replace
 expect_eq "sync: holds never overlap" "$(q "SELECT count(*) FROM events a JOIN events b ON a.object_id=b.object_id AND a.id<>b.id AND a.kind='lock.acquire' AND b.kind='lock.acquire' JOIN objects o ON o.object_id=a.object_id WHERE o.name='shared_mu' AND a.ts_ns=b.ts_ns AND a.tid=b.tid")" 0
 expect_eq "sync: wait_ns never negative" "$(q "SELECT count(*) FROM events WHERE wait_ns < 0")" 0
 expect_eq "sync: meta complete" "$(q "SELECT value FROM meta WHERE key='complete'")" 1
-expect_eq "sync: schema version" "$(q "PRAGMA user_version")" 2
+expect_eq "sync: schema version" "$(q "PRAGMA user_version")" 3
 # finalize rewrote the events in time order, each thread's in program order
 expect_eq "sync: id order is time order" \
 	"$(q "SELECT count(*) FROM ev a JOIN ev b ON b.id = a.id + 1 WHERE b.ts < a.ts")" 0
