@@ -144,7 +144,7 @@ $(BUILD)/gen/python_boot.c: preload/python_boot.py preload/boot_blob.py
 	  echo '#include "preload/preload.h"'; \
 	  echo 'const struct weft_boot_blob weft_boot_blobs[] = {'; \
 	  seen=; for py in $(BOOT_PYTHONS); do \
-	    m=$$($$py -c 'import importlib._bootstrap_external as e; print(e._RAW_MAGIC_NUMBER)' 2>/dev/null) || continue; \
+	    m=$$($$py -c 'import importlib._bootstrap_external as e; print(int.from_bytes(e.MAGIC_NUMBER, "little"))' 2>/dev/null) || continue; \
 	    case " $$seen " in *" $$m "*) continue;; esac; seen="$$seen $$m"; \
 	    $$py preload/boot_blob.py $< 2>/dev/null || true; done; \
 	  echo '	{0, 0, 0}};'; } >$@
