@@ -1,10 +1,11 @@
 # The CPython runtime, on every interpreter present: Debian's python3.11
-# (static libpython) and pyenv's 3.10-3.13 (shared libpython). Exact counts
+# (static libpython), pyenv's 3.10-3.13 (shared libpython) and Debian sid's
+# 3.14 and 3.15 (scripts/pythons.sh; static libpython). Exact counts
 # of Python-level events, GIL events, names, stacks, start-up modes, and the
 # process tree. Interpreters that are not installed are skipped by name.
 
 PY_TESTS=$TESTS/py
-find_interpreters "" 3.10 3.11 3.12 3.13
+find_interpreters "" 3.10 3.11 3.12 3.13 3.14 3.15
 
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}
@@ -187,6 +188,28 @@ if [ -n "$old" ]; then
 	expect_eq "python 3.9: pthread-level trace" "$(sql old.db "SELECT count(*) FROM events WHERE kind='thread.start'")" 1
 else
 	skip "unsupported interpreter warning" "no CPython 3.9 under pyenv"
+fi
+
+# 3.13+ layouts come from the interpreter's _Py_DebugOffsets. Ones that are not
+# this version's, and a free-threaded build (none is at hand: the flag is
+# simulated), get the pthread-level trace and one warning line, never a crash.
+dbg=
+for entry in "${interpreters[@]}"; do
+	"${entry#*:}" -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && dbg=${entry#*:}
+done
+if [ -n "$dbg" ]; then
+	for mode in cookie free-threaded; do
+		WEFT_TEST_DEBUG_OFFSETS=$mode timeout 60 "$WEFT" run -o "do-$mode.db" -- "$dbg" -c "import threading; t = threading.Thread(target=print); t.start(); t.join()" >"$WORK/out" 2>"$WORK/err"
+		case $mode in
+		cookie) want="runtime layout is not the one weft knows" ;;
+		*) want="is a free-threaded build (no GIL), not supported" ;;
+		esac
+		expect_eq "debug offsets $mode: exit, output" "$?/$(cat "$WORK/out")" "0/"
+		expect_eq "debug offsets $mode: one warning line" "$(grep -c "$want" "$WORK/err")/$(grep -c . "$WORK/err")" 1/1
+		expect_eq "debug offsets $mode: pthread-level trace only" "$(sql "do-$mode.db" "SELECT (SELECT count(*) FROM events WHERE kind='thread.start') || ' ' || (SELECT count(*) FROM objects WHERE kind = 'gil' OR kind LIKE 'py.%') || ' ' || (SELECT count(*) FROM threads WHERE py_ident > 0)")" "1 0 0"
+	done
+else
+	skip "debug offsets fallback" "no CPython 3.13+ found"
 fi
 
 # Issue #17's OpenSSL burst (bench/py/ssl_burst.py): 8 threads whose
