@@ -219,8 +219,9 @@ static inline int weft_in_pyrt(const void *p)
 /*
  * [lo, lo+len) is the interpreter's static data (the writable segment that
  * holds _PyRuntime), 0 when unknown: a mutex there is the interpreter's own
- * (3.13+ link mimalloc, whose locks are static pthread mutexes), never one
- * of the program's.
+ * (3.14 and 3.15 lock five static pthread mutexes at start and exit, from
+ * the interpreter's own code; they link mimalloc, whose locks those look
+ * like), never one of the program's.
  */
 extern uintptr_t weft_pydata_lo, weft_pydata_len;
 

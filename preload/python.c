@@ -1276,7 +1276,7 @@ static struct {
 
 /*
  * _weft.wrap_method(orig, kind) -> a method for the class, or None when
- * this interpreter lacks the functions (every 3.10-3.13 has them; the
+ * this interpreter lacks the functions (every 3.10-3.15 has them; the
  * bootstrap then leaves the class as it is). A wrapper written in Python
  * cost a frame and two or three calls into weft per operation, as much
  * again as recording the event, and a folded one (Condition.notify inside
