@@ -38,7 +38,13 @@ done
 
 [ "$(id -u)" = 0 ] || { echo "weft pythons.sh: run as root to install$missing" >&2; exit 1; }
 [ "$(dpkg --print-architecture)" = amd64 ] || { echo "weft pythons.sh: amd64 only" >&2; exit 1; }
-command -v patchelf >/dev/null || apt-get install -y -qq --no-install-recommends patchelf >/dev/null
+# patchelf from bookworm, the one change to the system (with fresh lists if
+# there are none yet, as on a new CI machine).
+if ! command -v patchelf >/dev/null; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends patchelf >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends patchelf >/dev/null; }
+fi
 
 A=$PREFIX/.apt
 mkdir -p "$A/lists/partial" "$A/archives/partial" "$A/empty" "$A/debs"
