@@ -18,12 +18,16 @@ PRELOAD_LIBS := -ldl -lunwind -lpthread
 TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC))
 
 .PHONY: all deps test bench fuzz install clean format check-valgrind check-valgrind-ci test-progs \
-	example hardening-bench
+	example hardening-bench pythons
 
 all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so test-progs
 
 deps:
 	@scripts/deps.sh
+
+# CPython 3.14 and 3.15 (Debian sid's) under /opt/weft-pythons/sid, for the tests.
+pythons:
+	@scripts/pythons.sh
 
 # ---- the CLI -------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c $(wildcard */*.h)
@@ -127,9 +131,10 @@ clean:
 
 # The Python bootstrap is embedded into libweft.so as a C string, and as
 # code compiled by each CPython found here (Debian's, pyenv's 3.10-3.13,
-# python3 on PATH): a traced interpreter with a matching magic number loads
-# that instead of compiling the source at every start (0.2 ms against 15).
-BOOT_PYTHONS = $(sort $(wildcard /usr/bin/python3.1[0-9] $(shell pyenv root 2>/dev/null)/versions/3.1[0-9]*/bin/python3.1[0-9]) $(shell command -v python3 2>/dev/null))
+# scripts/pythons.sh's 3.14 and 3.15, python3 on PATH): a traced
+# interpreter with a matching magic number loads that instead of compiling
+# the source at every start (0.2 ms against 15).
+BOOT_PYTHONS = $(sort $(wildcard /usr/bin/python3.1[0-9] /opt/weft-pythons/sid/bin/python3.1[0-9] $(shell pyenv root 2>/dev/null)/versions/3.1[0-9]*/bin/python3.1[0-9]) $(shell command -v python3 2>/dev/null))
 $(BUILD)/gen/python_boot.c: preload/python_boot.py preload/boot_blob.py
 	@mkdir -p $(dir $@)
 	{ echo '/* Generated from preload/python_boot.py by the Makefile. */'; \
@@ -139,7 +144,7 @@ $(BUILD)/gen/python_boot.c: preload/python_boot.py preload/boot_blob.py
 	  echo '#include "preload/preload.h"'; \
 	  echo 'const struct weft_boot_blob weft_boot_blobs[] = {'; \
 	  seen=; for py in $(BOOT_PYTHONS); do \
-	    m=$$($$py -c 'import importlib._bootstrap_external as e; print(e._RAW_MAGIC_NUMBER)' 2>/dev/null) || continue; \
+	    m=$$($$py -c 'import importlib._bootstrap_external as e; print(int.from_bytes(e.MAGIC_NUMBER, "little"))' 2>/dev/null) || continue; \
 	    case " $$seen " in *" $$m "*) continue;; esac; seen="$$seen $$m"; \
 	    $$py preload/boot_blob.py $< 2>/dev/null || true; done; \
 	  echo '	{0, 0, 0}};'; } >$@

@@ -13,7 +13,10 @@ import sys
 with open(sys.argv[1], encoding="utf-8") as f:
     code = compile(f.read(), "<weft>", "exec", dont_inherit=True)
 data = marshal.dumps(code)
-print("\t{%dL, %d, (const unsigned char[]){" % (ext._RAW_MAGIC_NUMBER, len(data)))
+# The magic number as PyImport_GetMagicNumber() gives it (3.14 dropped
+# _RAW_MAGIC_NUMBER; MAGIC_NUMBER is its little-endian bytes in every version).
+magic = int.from_bytes(ext.MAGIC_NUMBER, "little")
+print("\t{%dL, %d, (const unsigned char[]){" % (magic, len(data)))
 for i in range(0, len(data), 24):
     print("\t\t" + ",".join(str(b) for b in data[i : i + 24]) + ",")
 print("\t}},")

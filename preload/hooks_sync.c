@@ -133,7 +133,7 @@ WEFT_HOOK int pthread_mutex_lock(pthread_mutex_t *o)
 {
 	if (weft_in_pyrt(o))
 		return weft_gil_mutex_lock(o);
-	if (!weft_should_record())
+	if (!weft_should_record() || weft_in_pydata(o))
 		return REAL(pthread_mutex_lock)(o);
 	return mutex_lock_traced(o, CALLER);
 }
@@ -142,7 +142,7 @@ WEFT_HOOK int pthread_mutex_unlock(pthread_mutex_t *o)
 {
 	if (weft_in_pyrt(o))
 		return weft_gil_mutex_unlock(o);
-	if (weft_should_record())
+	if (weft_should_record() && !weft_in_pydata(o))
 		weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_MUTEX, o, weft_now(), 0, 0, CALLER, NULL,
 			    0);
 	return REAL(pthread_mutex_unlock)(o);
@@ -150,7 +150,7 @@ WEFT_HOOK int pthread_mutex_unlock(pthread_mutex_t *o)
 
 WEFT_HOOK int pthread_mutex_trylock(pthread_mutex_t *o)
 {
-	if (weft_in_pyrt(o) || !weft_should_record())
+	if (weft_in_pyrt(o) || !weft_should_record() || weft_in_pydata(o))
 		return REAL(pthread_mutex_trylock)(o);
 	int rc = REAL(pthread_mutex_trylock)(o);
 	record_acquire(rc, WEFT_OBJ_MUTEX, o, weft_now(), 0, 0, CALLER);

@@ -216,6 +216,20 @@ static inline int weft_in_pyrt(const void *p)
 	return WEFT_UNLIKELY((uintptr_t)p - weft_pyrt_lo < weft_pyrt_len);
 }
 
+/*
+ * [lo, lo+len) is the interpreter's static data (the writable segment that
+ * holds _PyRuntime), 0 when unknown: a mutex there is the interpreter's own
+ * (3.14 and 3.15 lock five static pthread mutexes at start and exit, from
+ * the interpreter's own code; they link mimalloc, whose locks those look
+ * like), never one of the program's.
+ */
+extern uintptr_t weft_pydata_lo, weft_pydata_len;
+
+static inline int weft_in_pydata(const void *p)
+{
+	return WEFT_UNLIKELY((uintptr_t)p - weft_pydata_lo < weft_pydata_len);
+}
+
 /* [lo, lo+len) is the interpreter's code (the executable or libpython), 0 when unknown. */
 extern uintptr_t weft_pytext_lo, weft_pytext_len;
 
@@ -282,6 +296,9 @@ void weft_python_note_lock(const void *lock, void *caller);
  */
 struct py_object *weft_python_hook_locks(struct py_object *self, struct py_object *const *args,
 					 long n);
+/* _weft.hook_rlocks(RLockType): the same for 3.14+'s recursive-PyMutex RLock; True or False. */
+struct py_object *weft_python_hook_rlocks(struct py_object *self, struct py_object *const *args,
+					  long n);
 
 /*
  * Writes one record for the calling thread. caller is the return address

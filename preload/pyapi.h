@@ -1,7 +1,7 @@
 /*
  * The part of CPython's C API the preload library calls, looked up at run
  * time with dlsym (preload/python.c fills weft_py). Only functions whose
- * signatures are the same in 3.10-3.13 are listed, so one library serves
+ * signatures are the same in 3.10-3.15 are listed, so one library serves
  * every version without CPython headers. Hidden: never exported.
  */
 #ifndef WEFT_PRELOAD_PYAPI_H
@@ -148,7 +148,7 @@ extern struct weft_pyapi weft_py;
 /* The race detector's functions for instrumented code (preload/races.c), NULL-terminated. */
 extern struct py_method_def weft_races_methods[];
 
-/* The object's type: ob_type follows the 8-byte refcount in every 3.10-3.13 GIL build. */
+/* The object's type: ob_type follows the 8-byte refcount in every 3.10-3.15 GIL build. */
 static inline PyObject *weft_py_type(PyObject *o)
 {
 	return ((PyObject **)o)[1];

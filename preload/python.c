@@ -3,7 +3,7 @@
  *
  * GIL: on Linux, CPython's GIL is a pthread mutex + condition variable pair
  * (plus a "switch" pair) inside the exported _PyRuntime symbol, for the main
- * interpreter in 3.10-3.13. Every mutex/cond call on an address inside
+ * interpreter in 3.10-3.15 GIL builds. Every mutex/cond call on an address inside
  * _PyRuntime is GIL machinery: it is never recorded as lock noise, and the
  * take_gil/drop_gil protocol is read from the call sequence instead:
  *   take: lock(mutex) [timedwait(cond, mutex)]* lock(switch_mutex) ... unlock(mutex)
@@ -14,7 +14,7 @@
  *
  * Python objects: the interpreter's C API is called through dlsym (it is in
  * the executable for Debian's static python3.11, in libpython for shared
- * builds), using only functions whose signatures are the same in 3.10-3.13,
+ * builds), using only functions whose signatures are the same in 3.10-3.15,
  * so one library serves every version without CPython headers. At the
  * first "cpython.run_*" audit event (an audit hook works even in -I/-E/-S
  * modes, where sitecustomize and PYTHON* variables are ignored) a small
@@ -34,6 +34,7 @@
 
 uintptr_t weft_pyrt_lo, weft_pyrt_len;
 uintptr_t weft_pytext_lo, weft_pytext_len;
+uintptr_t weft_pydata_lo, weft_pydata_len;
 
 /* ---- the C API, looked up at run time ------------------------------------ */
 
@@ -47,12 +48,20 @@ static char *races_config;   /* WEFT_RACES: the race detector's scope ("" = the 
 static PyObject *races_main; /* the bootstrap's _races_main */
 static uintptr_t gil_base;   /* struct _gil_runtime_state, once learned */
 static int gil_learn_failed;
+/* 3.13+: where the main interpreter's pointer to its GIL is, from _Py_DebugOffsets; 0: unknown */
+static uintptr_t gil_ptr_at;
+static uint64_t debug_ceval_gil; /* PyInterpreterState.ceval.gil (a pointer to the GIL) */
 static unsigned long gil_interval_seen;
 /* A waiter's switch interval expired (gil.drop_request) and nobody took the GIL since. */
 static volatile int gil_drop_pending;
 
-/* Offsets inside struct _gil_runtime_state, identical in 3.10-3.13 GIL builds. */
+/*
+ * Offsets inside struct _gil_runtime_state, identical in 3.10-3.15 GIL builds
+ * (free-threaded builds put an int before them and are not supported).
+ * _Py_DebugOffsets gives only locked and last_holder: checked against these.
+ */
 #define GIL_INTERVAL 0
+#define GIL_LAST_HOLDER 8
 #define GIL_LOCKED 16
 #define GIL_SWITCH_NUMBER 24
 #define GIL_COND 32
@@ -98,6 +107,19 @@ static void note_interval(void)
 static void learn_gil(pthread_mutex_t *m)
 {
 	uintptr_t base = (uintptr_t)m - GIL_MUTEX;
+	if (gil_ptr_at) {
+		/*
+		 * 3.13+: the GIL is the one the main interpreter points at; any other
+		 * runtime mutex locked first is not it (and the main interpreter
+		 * exists before its GIL is first taken). A GIL outside _PyRuntime
+		 * (not the main interpreter's own) is not known.
+		 */
+		uintptr_t interp = *(volatile uintptr_t *)gil_ptr_at;
+		if (!interp)
+			return;
+		if (base != *(volatile uintptr_t *)(interp + debug_ceval_gil))
+			return;
+	}
 	if (base < weft_pyrt_lo || base + GIL_SWITCH_MUTEX + 40 > weft_pyrt_lo + weft_pyrt_len) {
 		gil_learn_failed = 1;
 		return;
@@ -507,49 +529,176 @@ static uint32_t frame_position(PyObject *code, int lasti, PyObject *f, int *line
  * (caller stacks, the common case): the frame API costs five calls and a
  * reference count per event, a third of what a Python lock event costs.
  * Offsets per minor version, from that version's headers (3.10.13,
- * 3.11.2, 3.11.7, 3.12.1, 3.13.0, 3.13.5 checked; CPython keeps these
- * structs within a minor series). 3.10 links frame objects, 3.11+
- * interpreter frames. The first DIRECT_CHECKS reads in a process are also
- * made through the API and compared: one difference and the API is used
- * from then on. Not used in debug builds (other object layouts).
+ * 3.11.2, 3.11.7, 3.12.1, 3.13.0, 3.13.5, 3.14.10, 3.15.2 checked; CPython
+ * keeps these structs within a minor series); from 3.13 the interpreter's
+ * own _Py_DebugOffsets replace the table's values where they cover them
+ * (see read_debug_offsets). 3.10 links frame objects, 3.11+ interpreter
+ * frames. The first DIRECT_CHECKS reads in a process are also made through
+ * the API and compared: one difference and the API is used from then on.
+ * Not used in debug builds (other object layouts).
  */
 struct frame_layout {
 	int16_t ts_thread_id;	   /* tstate -> unsigned long thread_id (pthread_self) */
-	int16_t ts_frame;	   /* tstate -> frame (3.10, 3.13) or cframe (3.11, 3.12) */
+	int16_t ts_frame;	   /* tstate -> frame (3.10, 3.13+) or cframe (3.11, 3.12) */
 	int16_t cframe_current;	   /* cframe -> current_frame; -1: no cframe */
 	int16_t f_code, f_back;	   /* frame -> code object, calling frame */
 	int16_t f_instr;	   /* 3.10: int f_lasti (code units); 3.11+: instruction pointer */
 	int16_t f_owner;	   /* char owner; -1: none (3.10) */
 	int16_t co_code, co_first; /* code -> first code unit, int _co_firsttraceable */
-	int8_t cstack_owner;	   /* owner of the C-stack shim frames (3.12+), else -1 */
+	/*
+	 * Owners from this one up are frames with no Python code of their own
+	 * (3.12, 3.13: the C-stack shim, 3; 3.14+: the interpreter's entry
+	 * frames, 3, and 3.14's C-stack frames, 4); -1: none.
+	 */
+	int8_t no_code_owner;
+	uint8_t code_tag_bits; /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits */
 };
-static const struct frame_layout frame_layouts[4] = {
-    {176, 24, -1, 32, 24, 96, -1, 0, 0, -1},	/* 3.10 */
-    {152, 56, 8, 32, 48, 56, 69, 184, 168, -1}, /* 3.11 */
-    {136, 56, 0, 0, 8, 56, 70, 192, 176, 3},	/* 3.12 */
-    {152, 72, -1, 0, 8, 56, 70, 200, 184, 3},	/* 3.13 */
+static const struct frame_layout frame_layouts[] = {
+    {176, 24, -1, 32, 24, 96, -1, 0, 0, -1, 0},	   /* 3.10 */
+    {152, 56, 8, 32, 48, 56, 69, 184, 168, -1, 0}, /* 3.11 */
+    {136, 56, 0, 0, 8, 56, 70, 192, 176, 3, 0},	   /* 3.12 */
+    {152, 72, -1, 0, 8, 56, 70, 200, 184, 3, 0},   /* 3.13 */
+    {152, 72, -1, 0, 8, 56, 74, 208, 192, 3, 3},   /* 3.14 */
+    {176, 72, -1, 0, 8, 56, 74, 208, 192, 3, 3},   /* 3.15 */
 };
+#define PY_MINOR_FIRST 10
+#define PY_MINOR_LAST (PY_MINOR_FIRST + (int)(sizeof(frame_layouts) / sizeof(frame_layouts[0])) - 1)
 #define OWNED_BY_GENERATOR 1
 #define DIRECT_CHECKS 64
-static const struct frame_layout *layout; /* NULL: the API only */
-static struct frame_layout skewed;	  /* WEFT_TEST_FRAME_SKEW: a wrong one, for the tests */
+static struct frame_layout version_layout; /* this interpreter's, once read */
+static const struct frame_layout *layout;  /* NULL: the API only */
+static struct frame_layout skewed;	   /* WEFT_TEST_FRAME_SKEW: a wrong one, for the tests */
 static PyObject *code_type;
 static int direct_checks_left = DIRECT_CHECKS;
 
 #define AT(p, off, type) (*(type *)((char *)(p) + (off)))
 
-static void choose_frame_layout(int minor)
+/*
+ * _Py_DebugOffsets (3.13+) sits at the start of _PyRuntime: a cookie, the
+ * version, a free-threaded flag, then offsets of the runtime's structures,
+ * written by the interpreter's own compiler for debuggers and profilers.
+ * The struct grows in each minor version, so where each offset weft needs
+ * is kept is a table per version (from 3.13.0, 3.14.10, 3.15.2 headers);
+ * each value read is checked against the size of its struct.
+ */
+enum {
+	DO_TS_SIZE,
+	DO_TS_CURRENT_FRAME,
+	DO_TS_THREAD_ID,
+	DO_FR_SIZE,
+	DO_FR_PREVIOUS,
+	DO_FR_EXECUTABLE,
+	DO_FR_INSTR_PTR,
+	DO_FR_OWNER,
+	DO_CO_SIZE,
+	DO_CO_CODE_ADAPTIVE,
+	DO_RT_INTERPRETERS_HEAD,
+	DO_IS_SIZE,
+	DO_IS_CEVAL_GIL,
+	DO_IS_GIL,
+	DO_IS_GIL_LOCKED,
+	DO_IS_GIL_HOLDER,
+	DO_FIELDS
+};
+#define DEBUG_COOKIE "xdebugpy"
+#define DEBUG_VERSION 8	       /* uint64_t PY_VERSION_HEX */
+#define DEBUG_FREE_THREADED 16 /* uint64_t */
+#define DEBUG_MINOR_FIRST 13
+static const uint16_t debug_fields[][DO_FIELDS] = {
+    {152, 184, 192, 224, 232, 240, 248, 264, 272, 344, 40, 48, 112, 120, 136, 144}, /* 3.13 */
+    {176, 208, 216, 248, 256, 264, 272, 288, 312, 384, 40, 48, 120, 128, 144, 152}, /* 3.14 */
+    {176, 208, 240, 312, 320, 328, 336, 352, 376, 448, 40, 48, 120, 128, 144, 152}, /* 3.15 */
+};
+_Static_assert(sizeof(debug_fields) / sizeof(debug_fields[0]) ==
+		   sizeof(frame_layouts) / sizeof(frame_layouts[0]) -
+		       (DEBUG_MINOR_FIRST - PY_MINOR_FIRST),
+	       "one row of debug_fields per version from 3.13");
+
+enum { DEBUG_ABSENT, DEBUG_READ, DEBUG_BAD, DEBUG_FREE_THREADED_BUILD };
+
+/* An offset the interpreter gave, when it lies inside its struct; -1 otherwise. */
+static int64_t debug_offset(const char *rt, const uint16_t *f, int field, int size_field, int width)
+{
+	uint64_t off = AT(rt, f[field], uint64_t), size = AT(rt, f[size_field], uint64_t);
+	return size < (1u << 20) && off + (uint64_t)width <= size ? (int64_t)off : -1;
+}
+
+/*
+ * Fills version_layout from the table for this minor version and, from
+ * 3.13, the interpreter's _Py_DebugOffsets; also where the main
+ * interpreter's GIL pointer is (gil_ptr_at). DEBUG_BAD: the debug offsets
+ * are not what this version's should be (no cookie, another version, an
+ * offset outside its struct): nothing of the interpreter's layout is
+ * trusted then.
+ */
+static int read_debug_offsets(const char *rt, size_t rt_len, int major, int minor)
+{
+	version_layout = frame_layouts[minor - PY_MINOR_FIRST];
+	if (minor < DEBUG_MINOR_FIRST)
+		return DEBUG_ABSENT;
+	const uint16_t *f = debug_fields[minor - DEBUG_MINOR_FIRST];
+	if (rt_len < (size_t)f[DO_CO_CODE_ADAPTIVE] + 8)
+		return DEBUG_BAD;
+	/*
+	 * WEFT_TEST_DEBUG_OFFSETS=cookie|free-threaded: the tests' way to see
+	 * what a foreign layout and a free-threaded build get (none is at hand).
+	 */
+	const char *test = getenv("WEFT_TEST_DEBUG_OFFSETS");
+	uint64_t hex = AT(rt, DEBUG_VERSION, uint64_t);
+	if (memcmp(rt, DEBUG_COOKIE, 8) || (hex >> 24) != (uint64_t)major ||
+	    ((hex >> 16) & 0xff) != (uint64_t)minor || (test && !strcmp(test, "cookie")))
+		return DEBUG_BAD;
+	if (AT(rt, DEBUG_FREE_THREADED, uint64_t) || (test && !strcmp(test, "free-threaded")))
+		return DEBUG_FREE_THREADED_BUILD;
+	int64_t thread_id = debug_offset(rt, f, DO_TS_THREAD_ID, DO_TS_SIZE, 8);
+	int64_t current = debug_offset(rt, f, DO_TS_CURRENT_FRAME, DO_TS_SIZE, 8);
+	int64_t previous = debug_offset(rt, f, DO_FR_PREVIOUS, DO_FR_SIZE, 8);
+	int64_t exec = debug_offset(rt, f, DO_FR_EXECUTABLE, DO_FR_SIZE, 8);
+	int64_t instr = debug_offset(rt, f, DO_FR_INSTR_PTR, DO_FR_SIZE, 8);
+	int64_t owner = debug_offset(rt, f, DO_FR_OWNER, DO_FR_SIZE, 1);
+	int64_t code = debug_offset(rt, f, DO_CO_CODE_ADAPTIVE, DO_CO_SIZE, 2);
+	int64_t ceval_gil = debug_offset(rt, f, DO_IS_CEVAL_GIL, DO_IS_SIZE, 8);
+	int64_t gil = debug_offset(rt, f, DO_IS_GIL, DO_IS_SIZE, GIL_SWITCH_MUTEX + 40);
+	int64_t locked = debug_offset(rt, f, DO_IS_GIL_LOCKED, DO_IS_SIZE, 4);
+	int64_t holder = debug_offset(rt, f, DO_IS_GIL_HOLDER, DO_IS_SIZE, 8);
+	uint64_t head = AT(rt, f[DO_RT_INTERPRETERS_HEAD], uint64_t);
+	if (thread_id < 0 || current < 0 || previous < 0 || exec < 0 || instr < 0 || owner < 0 ||
+	    code < 0 || ceval_gil < 0 || gil < 0 || locked != gil + GIL_LOCKED ||
+	    holder != gil + GIL_LAST_HOLDER || head + 8 > rt_len)
+		return DEBUG_BAD;
+	struct frame_layout *L = &version_layout;
+	L->ts_thread_id = (int16_t)thread_id;
+	L->ts_frame = (int16_t)current;
+	L->f_back = (int16_t)previous;
+	L->f_code = (int16_t)exec;
+	L->f_instr = (int16_t)instr;
+	L->f_owner = (int16_t)owner;
+	/* _co_firsttraceable is not among them: it stays where it is, just before the code. */
+	L->co_first = (int16_t)(code - (L->co_code - L->co_first));
+	L->co_code = (int16_t)code;
+	debug_ceval_gil = (uint64_t)ceval_gil;
+	gil_ptr_at = (uintptr_t)rt + head;
+	return DEBUG_READ;
+}
+
+static void choose_frame_layout(void)
 {
 	code_type = dlsym(RTLD_DEFAULT, "PyCode_Type");
 	if (!code_type || !py.PyCode_Addr2Line || dlsym(RTLD_DEFAULT, "_Py_NegativeRefcount") ||
 	    getenv("WEFT_TEST_FRAME_API"))
 		return;
-	layout = &frame_layouts[minor - 10];
+	layout = &version_layout;
 	if (getenv("WEFT_TEST_FRAME_SKEW")) {
 		skewed = *layout;
 		skewed.f_code += 8; /* still a pointer field: the checks must catch it */
 		layout = &skewed;
 	}
+}
+
+/* A frame's code object (3.14+: a tagged stack reference; None is not code either). */
+static inline PyObject *frame_code(const struct frame_layout *L, void *f)
+{
+	return (PyObject *)(AT(f, L->f_code, uintptr_t) & ~(uintptr_t)L->code_tag_bits);
 }
 
 /* The innermost frame of a thread state (3.11, 3.12: through its cframe). */
@@ -572,7 +721,7 @@ static inline int remembered_frame(const struct frame_layout *L, void *ts, void 
 	void *f = first_frame(L, ts);
 	if (WEFT_UNLIKELY(!f))
 		return 0;
-	PyObject *code = AT(f, L->f_code, PyObject *);
+	PyObject *code = frame_code(L, f);
 	int lasti =
 	    L->f_owner < 0
 		? AT(f, L->f_instr, int) * 2
@@ -600,9 +749,9 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 	void *f = first_frame(L, ts);
 	for (int depth = 0; f && depth < 256; depth++, f = AT(f, L->f_back, void *)) {
 		int owner = L->f_owner >= 0 ? AT(f, L->f_owner, unsigned char) : 0;
-		if (owner == L->cstack_owner)
+		if (L->no_code_owner >= 0 && owner >= L->no_code_owner)
 			continue;
-		PyObject *code = AT(f, L->f_code, PyObject *);
+		PyObject *code = frame_code(L, f);
 		if (!code || AT(code, sizeof(void *), PyObject *) != code_type)
 			continue;
 		int lasti;
@@ -1127,7 +1276,7 @@ static struct {
 
 /*
  * _weft.wrap_method(orig, kind) -> a method for the class, or None when
- * this interpreter lacks the functions (every 3.10-3.13 has them; the
+ * this interpreter lacks the functions (every 3.10-3.15 has them; the
  * bootstrap then leaves the class as it is). A wrapper written in Python
  * cost a frame and two or three calls into weft per operation, as much
  * again as recording the event, and a folded one (Condition.notify inside
@@ -1316,6 +1465,7 @@ static struct py_method_def methods[] = {
     {"process", (void *)m_process, PY_METH_FASTCALL, NULL},
     {"sem_inits", (void *)m_sem_inits, PY_METH_FASTCALL, NULL},
     {"hook_locks", (void *)weft_python_hook_locks, PY_METH_FASTCALL, NULL},
+    {"hook_rlocks", (void *)weft_python_hook_rlocks, PY_METH_FASTCALL, NULL},
 };
 
 static int set_int(PyObject *d, const char *name, long long v)
@@ -1522,6 +1672,22 @@ static void find_interpreter_text(void *fn)
 	dl_iterate_phdr(text_of, fn);
 }
 
+static int data_of(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	uintptr_t rt = (uintptr_t)data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && rt - lo < ph->p_memsz) {
+			weft_pydata_lo = lo;
+			weft_pydata_len = ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void weft_python_init(void)
 {
 	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -1564,11 +1730,29 @@ void weft_python_init(void)
 	int major = 0, minor = 0;
 	sscanf(ver, "%d.%d", &major, &minor);
 	/* Treat the runtime's mutexes as GIL machinery only for layouts we know. */
-	if (major != 3 || minor < 10 || minor > 13) {
-		char m[200];
+	char m[200];
+	if (major != 3 || minor < PY_MINOR_FIRST || minor > PY_MINOR_LAST) {
 		snprintf(m, sizeof(m),
-			 "weft: warning: Python %d.%d is not supported (3.10-3.13 are): only "
+			 "weft: warning: Python %d.%d is not supported (3.%d-3.%d are): only "
 			 "pthread-level events are recorded\n",
+			 major, minor, PY_MINOR_FIRST, PY_MINOR_LAST);
+		warn_line(m);
+		return;
+	}
+	int debug = read_debug_offsets(rt, sym->st_size, major, minor);
+	if (debug == DEBUG_FREE_THREADED_BUILD || debug == DEBUG_BAD) {
+		/*
+		 * A free-threaded build has no GIL, and other object and GIL struct
+		 * layouts (a bigger object header, an int before the GIL's fields);
+		 * bad debug offsets mean an interpreter built unlike the one the
+		 * tables describe. Either way nothing of its layout is used.
+		 */
+		snprintf(m, sizeof(m),
+			 debug == DEBUG_BAD
+			     ? "weft: warning: Python %d.%d's runtime layout is not the one weft "
+			       "knows: only pthread-level events are recorded\n"
+			     : "weft: warning: Python %d.%d is a free-threaded build (no GIL), not "
+			       "supported: only pthread-level events are recorded\n",
 			 major, minor);
 		warn_line(m);
 		return;
@@ -1582,8 +1766,9 @@ void weft_python_init(void)
 		return;
 	weft_pyrt_lo = (uintptr_t)rt;
 	weft_pyrt_len = sym->st_size;
-	choose_frame_layout(minor);
+	choose_frame_layout();
 	find_interpreter_text((void *)py.PyEval_GetFrame);
+	dl_iterate_phdr(data_of, rt);
 	py_ok = 1;
 	const char *rc = getenv("WEFT_RACES");
 	if (rc)

@@ -1,7 +1,7 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
 # functions (now, ev, init, fold, wrap_method, thread, process, sem_inits,
-# hook_locks) and EV_*/OBJ_* constants.
+# hook_locks, hook_rlocks) and EV_*/OBJ_* constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
 # locks and conditions the method uses inside are not recorded separately:
@@ -726,7 +726,6 @@ if "release" in _threading.BoundedSemaphore.__dict__:
     _threading.BoundedSemaphore.__exit__ = lambda self, t, v, tb: _bounded_release(self)
 _queue_class(_queue.Queue)  # LifoQueue and PriorityQueue inherit put/get
 _simple_queue()
-_rlock_levels(_threading)
 _threads(_threading)
 for _name in _PatchAfterImport.names:
     if _name in sys.modules:
@@ -734,19 +733,29 @@ for _name in _PatchAfterImport.names:
 sys.meta_path.insert(0, _PatchAfterImport())
 
 # Locks are seen through the semaphore underneath. From 3.13.1 a Lock is a
-# PyMutex, made and taken without libc: then the lock type itself is
-# instrumented (hook_locks), and if that cannot be done, say so once rather
-# than record nothing of them in silence.
+# PyMutex, and from 3.14 an RLock a recursive one, made and taken without
+# libc: then the lock type itself is instrumented (hook_locks, hook_rlocks),
+# and if that cannot be done, say so once rather than record nothing of
+# them in silence. A semaphore RLock's outer level is the semaphore's; its
+# inner levels come from _rlock_levels' subclass.
+import _thread
+
 _n = sem_inits()
 _probe = _threading.Lock()
 if sem_inits() == _n:
-    import _thread
-
     _alloc = hook_locks(_thread.LockType, _thread.allocate_lock)
     if _alloc is not None:
         _thread.allocate_lock = _thread.allocate = _threading._allocate_lock = _alloc
     else:
         sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.Lock without a"
                          " semaphore: Lock operations are not recorded\n" % sys.version_info[:3])
-    del _thread, _alloc
-del _n, _probe
+    del _alloc
+if getattr(_threading, "_CRLock", None) is not None:
+    _n = sem_inits()
+    _probe = _threading._CRLock()
+    if sem_inits() != _n:
+        _rlock_levels(_threading)
+    elif not hook_rlocks(_threading._CRLock):
+        sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.RLock without a"
+                         " semaphore: RLock operations are not recorded\n" % sys.version_info[:3])
+del _thread, _n, _probe

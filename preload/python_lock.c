@@ -1,23 +1,29 @@
 /*
- * threading.Lock on CPython 3.13.1 and later: the lock is a PyMutex, one
- * byte inside the lock object, taken by a compare-and-swap and never by a
- * call into libc (contention goes through CPython's parking lot), so the
- * sem_t hooks that see a Lock on 3.10-3.13.0 see nothing of it.
+ * threading.Lock on CPython 3.13.1 and later, and threading.RLock on 3.14
+ * and later: the lock is a PyMutex, one byte inside the lock object, taken
+ * by a compare-and-swap and never by a call into libc (contention goes
+ * through CPython's parking lot), so the sem_t hooks that see them on
+ * earlier versions see nothing of them. An RLock is a _PyRecursiveMutex:
+ * the PyMutex, its owner's thread ident and the re-entry level.
  *
- * Here the lock type itself is instrumented, once, by the bootstrap: its
- * acquire/release methods (acquire, acquire_lock, __enter__, release,
- * release_lock, __exit__) become method descriptors of weft's that record
- * and call the original C functions directly, and its tp_new and
- * tp_dealloc slots are wrapped to name each Lock made by the program and
+ * Here the lock types themselves are instrumented, once, by the bootstrap:
+ * their acquire/release methods (a Lock's acquire, acquire_lock, __enter__,
+ * release, release_lock, __exit__; an RLock's acquire, __enter__, release,
+ * __exit__, _release_save, _acquire_restore) become method descriptors of
+ * weft's that record and call the original C functions directly, with the
+ * calling convention each original has (3.15's Argument Clinic gives
+ * them FASTCALL forms and one function each), and their tp_new and
+ * tp_dealloc slots are wrapped to name each lock made by the program and
  * to forget it when freed. Events are the same as the sem_t path's: a
- * Lock's address stands for it, with kind py.lock from its creation.
+ * lock's address stands for it, with kind py.lock or py.rlock from its
+ * creation; an RLock's inner levels are rlock.enter/rlock.exit.
  *
- * The few layout facts used are the same in every 3.10-3.13 GIL build and
- * each is checked on the live type before anything is changed: where a
- * method descriptor keeps its PyMethodDef, where a type keeps tp_new and
- * tp_dealloc, and where a lock object keeps its PyMutex (a lock made and
- * taken here must show the byte flip). When a check fails nothing is
- * touched and the bootstrap prints its warning instead.
+ * The few layout facts used are checked on the live type before anything
+ * is changed: where a method descriptor keeps its PyMethodDef, where a
+ * type keeps tp_new and tp_dealloc, and where a lock object keeps its
+ * PyMutex (and an RLock its owner and level): a lock made and taken here
+ * must show them change as expected. When a check fails nothing of that
+ * type is touched and the bootstrap prints its warning instead.
  */
 #include "preload/preload.h"
 #include "preload/pyapi.h"
@@ -34,24 +40,104 @@
 #define TYPE_NEW_OFFSET 312    /* PyTypeObject.tp_new */
 #define OBJECT_TYPE_OFFSET 8   /* PyObject.ob_type */
 #define LOCK_MUTEX_OFFSET 16   /* lockobject.lock, after PyObject_HEAD */
-#define PY_TP_DEALLOC 52       /* typeslots.h */
+/* rlockobject.lock, a _PyRecursiveMutex: PyMutex, then the owner's ident and the level - 1. */
+#define RLOCK_THREAD_OFFSET 24
+#define RLOCK_LEVEL_OFFSET 32
+#define PY_TP_DEALLOC 52 /* typeslots.h */
 #define PY_TP_NEW 65
 #define PY_METH_VARARGS 0x0001
 #define PY_METH_NOARGS 0x0004
+#define PY_METH_O 0x0008
 
 typedef PyObject *(*py_kwfunc)(PyObject *, PyObject *, PyObject *);
 typedef PyObject *(*py_cfunc)(PyObject *, PyObject *);
+typedef PyObject *(*py_fastcall_kw)(PyObject *, PyObject *const *, py_ssize_t, PyObject *);
 typedef void (*py_destructor)(PyObject *);
 
-static PyObject *lock_type;
-static py_kwfunc orig_acquire; /* lock_PyThread_acquire_lock: acquire, acquire_lock, __enter__ */
-static py_cfunc orig_release;  /* lock_PyThread_release_lock: release, release_lock, __exit__ */
-static py_kwfunc orig_new;
-static py_destructor orig_dealloc;
+/* The calling conventions a lock method has been seen with (ml_flags), one trampoline each. */
+enum { CONV_VARARGS_KW, CONV_VARARGS, CONV_O, CONV_NOARGS, CONV_FASTCALL, CONV_FASTCALL_KW, CONVS };
+static const int conv_flags[CONVS] = {
+    [CONV_VARARGS_KW] = PY_METH_VARARGS | PY_METH_KEYWORDS,
+    [CONV_VARARGS] = PY_METH_VARARGS,
+    [CONV_O] = PY_METH_O,
+    [CONV_NOARGS] = PY_METH_NOARGS,
+    [CONV_FASTCALL] = PY_METH_FASTCALL,
+    [CONV_FASTCALL_KW] = PY_METH_FASTCALL | PY_METH_KEYWORDS,
+};
+
+/* One call's arguments, in the form of its convention. */
+struct call {
+	int conv;
+	PyObject *args;	      /* VARARGS: the tuple; O: the argument */
+	PyObject *kwds;	      /* VARARGS_KW: the dict or NULL */
+	PyObject *const *vec; /* FASTCALL: the arguments, then the keywords' values */
+	py_ssize_t nargs;
+	PyObject *kwnames; /* FASTCALL_KW: a tuple or NULL */
+};
+
+enum { LOCK, RLOCK, KINDS };
+enum { ACQUIRE, RELEASE, SAVE, RESTORE };
+
+/* The methods replaced, per lock type; orig and conv are read from the live type. */
+static struct lock_method {
+	int kind;
+	const char *name;
+	int role;
+	void *orig;
+	int conv;
+	struct py_method_def def;
+} lock_methods[] = {
+    {LOCK, "acquire", ACQUIRE, 0, 0, {0}},	{LOCK, "acquire_lock", ACQUIRE, 0, 0, {0}},
+    {LOCK, "__enter__", ACQUIRE, 0, 0, {0}},	{LOCK, "release", RELEASE, 0, 0, {0}},
+    {LOCK, "release_lock", RELEASE, 0, 0, {0}}, {LOCK, "__exit__", RELEASE, 0, 0, {0}},
+    {RLOCK, "acquire", ACQUIRE, 0, 0, {0}},	{RLOCK, "__enter__", ACQUIRE, 0, 0, {0}},
+    {RLOCK, "release", RELEASE, 0, 0, {0}},	{RLOCK, "__exit__", RELEASE, 0, 0, {0}},
+    {RLOCK, "_release_save", SAVE, 0, 0, {0}},	{RLOCK, "_acquire_restore", RESTORE, 0, 0, {0}},
+};
+#define NMETHODS (sizeof(lock_methods) / sizeof(lock_methods[0]))
+
+/* The hooked types and their original slots. */
+static struct {
+	PyObject *type;
+	py_kwfunc orig_new;
+	py_destructor orig_dealloc;
+} hooked[KINDS];
+static PyObject *lock_type; /* hooked[LOCK].type, for allocate_lock */
+
+static PyObject *call_orig(const struct lock_method *m, PyObject *self, const struct call *c)
+{
+	switch (c->conv) {
+	case CONV_VARARGS_KW:
+		return ((py_kwfunc)m->orig)(self, c->args, c->kwds);
+	case CONV_VARARGS:
+	case CONV_O:
+		return ((py_cfunc)m->orig)(self, c->args);
+	case CONV_NOARGS:
+		return ((py_cfunc)m->orig)(self, NULL);
+	case CONV_FASTCALL:
+		return ((py_fastcall)m->orig)(self, c->vec, c->nargs);
+	default:
+		return ((py_fastcall_kw)m->orig)(self, c->vec, c->nargs, c->kwnames);
+	}
+}
 
 static int mutex_locked(PyObject *lock)
 {
 	return __atomic_load_n((unsigned char *)lock + LOCK_MUTEX_OFFSET, __ATOMIC_RELAXED) & 1;
+}
+
+static unsigned long long rlock_owner(PyObject *lock)
+{
+	return __atomic_load_n((unsigned long long *)((char *)lock + RLOCK_THREAD_OFFSET),
+			       __ATOMIC_RELAXED);
+}
+
+/* How many times this thread holds the RLock (0: another thread, or nobody). */
+static size_t rlock_depth(PyObject *lock)
+{
+	if (!mutex_locked(lock) || rlock_owner(lock) != (unsigned long long)pthread_self())
+		return 0;
+	return *(size_t *)((char *)lock + RLOCK_LEVEL_OFFSET) + 1;
 }
 
 /* A number's truth without running user code: -1 for other types (taken as true). */
@@ -61,6 +147,27 @@ static int plain_truth(PyObject *o)
 	if (type != py.PyBool_Type && type != py.PyLong_Type && type != py.PyFloat_Type)
 		return -1;
 	return py.PyObject_IsTrue(o);
+}
+
+/* Argument pos, or the keyword name, of a call; NULL when not given. */
+static PyObject *call_arg(const struct call *c, py_ssize_t pos, const char *name)
+{
+	if (c->conv == CONV_VARARGS_KW) {
+		if (py.PyObject_Size(c->args) > pos)
+			return py.PyTuple_GetItem(c->args, pos);
+		return c->kwds ? py.PyDict_GetItemString(c->kwds, name) : NULL;
+	}
+	if (c->conv != CONV_FASTCALL_KW && c->conv != CONV_FASTCALL)
+		return NULL;
+	if (c->nargs > pos)
+		return c->vec[pos];
+	py_ssize_t nk = c->kwnames ? py.PyObject_Size(c->kwnames) : 0;
+	for (py_ssize_t i = 0; i < nk; i++) {
+		const char *k = py.PyUnicode_AsUTF8(py.PyTuple_GetItem(c->kwnames, i));
+		if (k && !strcmp(k, name))
+			return c->vec[c->nargs + i];
+	}
+	return NULL;
 }
 
 enum { WAIT_BLOCKS, WAIT_NEVER, WAIT_TIMED };
@@ -73,19 +180,9 @@ enum { WAIT_BLOCKS, WAIT_NEVER, WAIT_TIMED };
  * and float are left to the original to judge (their __bool__ is not run
  * twice).
  */
-static int wait_mode(PyObject *args, PyObject *kwds)
+static int wait_mode(const struct call *c)
 {
-	PyObject *blocking = NULL, *timeout = NULL;
-	if (py.PyObject_Size(args) >= 1)
-		blocking = py.PyTuple_GetItem(args, 0);
-	if (py.PyObject_Size(args) >= 2)
-		timeout = py.PyTuple_GetItem(args, 1);
-	if (kwds) {
-		if (!blocking)
-			blocking = py.PyDict_GetItemString(kwds, "blocking");
-		if (!timeout)
-			timeout = py.PyDict_GetItemString(kwds, "timeout");
-	}
+	PyObject *blocking = call_arg(c, 0, "blocking"), *timeout = call_arg(c, 1, "timeout");
 	int mode = WAIT_BLOCKS;
 	if (blocking && plain_truth(blocking) == 0)
 		mode = WAIT_NEVER;
@@ -104,89 +201,208 @@ static int wait_mode(PyObject *args, PyObject *kwds)
 }
 
 /*
- * acquire(blocking=True, timeout=-1), acquire_lock and __enter__. A lock
- * found taken gets lock.wait before blocking (what shows a thread stuck on
- * it, and what the deadlock finder reads), then lock.acquire with the wait,
- * or lock.fail (EAGAIN when told not to block, ETIMEDOUT after a timeout).
- * An exception (a signal handler's, during the wait) passes through.
+ * A Lock's acquire, or an RLock's outer acquire (or _acquire_restore). A
+ * lock found taken gets lock.wait before blocking (what shows a thread
+ * stuck on it, and what the deadlock finder reads), then lock.acquire with
+ * the wait, or lock.fail (EAGAIN when told not to block, ETIMEDOUT after a
+ * timeout). An exception (a signal handler's, during the wait) passes
+ * through.
  */
-static PyObject *traced_acquire(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *acquire(const struct lock_method *m, PyObject *self, const struct call *c,
+			 void *caller)
 {
-	if (!weft_pysem_has(self))
-		return orig_acquire(self, args, kwds);
 	if (!weft_should_record()) {
-		PyObject *r = orig_acquire(self, args, kwds);
-		if (r == py.true_obj)
+		PyObject *r = call_orig(m, self, c);
+		if (r && (r == py.true_obj || m->role == RESTORE))
 			WEFT_RACES_SYNC(1, self, 1);
 		return r;
 	}
 	uint64_t t0 = 0;
 	int waited = 0;
 	if (mutex_locked(self)) {
-		int mode = wait_mode(args, kwds);
+		int mode = m->role == RESTORE ? WAIT_BLOCKS : wait_mode(c);
 		if (mode != WAIT_NEVER) {
 			waited = 1;
 			t0 = weft_now();
 			weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, self, t0, 0,
-				    mode == WAIT_TIMED ? WEFT_WAIT_TIMED : 0, CALLER, NULL, 0);
+				    mode == WAIT_TIMED ? WEFT_WAIT_TIMED : 0, caller, NULL, 0);
 		}
 	}
-	PyObject *r = orig_acquire(self, args, kwds);
+	PyObject *r = call_orig(m, self, c);
 	uint64_t ts = weft_now();
 	uint64_t wait = waited ? ts - t0 : 0;
 	if (!r) {
 		/* A signal handler raised during the wait (or a bad argument): the wait ended. */
 		if (waited)
 			weft_record(WEFT_EV_LOCK_FAIL, WEFT_OBJ_SEMAPHORE, self, ts, wait, EINTR,
-				    CALLER, NULL, 0);
+				    caller, NULL, 0);
 		return r;
 	}
-	if (r == py.true_obj) {
+	/* _acquire_restore returns None once it holds the lock. */
+	if (r == py.true_obj || m->role == RESTORE) {
 		WEFT_RACES_SYNC(1, self, 1);
-		weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, self, ts, wait, 0, CALLER,
+		weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, self, ts, wait, 0, caller,
 			    NULL, 0);
 	} else {
 		weft_record(WEFT_EV_LOCK_FAIL, WEFT_OBJ_SEMAPHORE, self, ts, wait,
-			    waited ? ETIMEDOUT : EAGAIN, CALLER, NULL, 0);
+			    waited ? ETIMEDOUT : EAGAIN, caller, NULL, 0);
 	}
 	return r;
 }
 
-/* release(), release_lock() and __exit__(*exc_info): a release of an unlocked lock is only its
- * error. */
-static PyObject *traced_release(PyObject *self, PyObject *arg)
+/*
+ * Every replaced method: slot says which. A lock weft does not know (made
+ * before the hook, or inside a threading/queue class) is only called.
+ */
+static PyObject *traced(int slot, PyObject *self, const struct call *c, void *caller)
 {
-	if (weft_pysem_has(self) && mutex_locked(self)) {
+	const struct lock_method *m = &lock_methods[slot];
+	if (!weft_pysem_has(self))
+		return call_orig(m, self, c);
+	if (m->kind == LOCK) {
+		if (m->role == ACQUIRE)
+			return acquire(m, self, c, caller);
+		/* A release of an unlocked lock is only its error. */
+		if (mutex_locked(self)) {
+			WEFT_RACES_SYNC(0, self, 1);
+			if (weft_should_record())
+				weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, self,
+					    weft_now(), 0, 0, caller, NULL, 0);
+		}
+		return call_orig(m, self, c);
+	}
+	size_t depth = rlock_depth(self);
+	if (m->role == RESTORE || (m->role == ACQUIRE && !depth))
+		return acquire(m, self, c, caller);
+	if (m->role == ACQUIRE) {
+		/* Re-entry by the owner: never waits; the level reached. */
+		PyObject *r = call_orig(m, self, c);
+		if (r == py.true_obj && weft_should_record())
+			weft_record(WEFT_EV_RLOCK_ENTER, WEFT_OBJ_PY_RLOCK, self, weft_now(), 0,
+				    (int64_t)rlock_depth(self), caller, NULL, 0);
+		return r;
+	}
+	/* release, __exit__, _release_save; not the owner: only the original's error. */
+	if (depth == 1 || (depth && m->role == SAVE)) {
 		WEFT_RACES_SYNC(0, self, 1);
 		if (weft_should_record())
 			weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, self, weft_now(), 0,
-				    0, CALLER, NULL, 0);
+				    0, caller, NULL, 0);
+		return call_orig(m, self, c);
 	}
-	return orig_release(self, arg);
+	PyObject *r = call_orig(m, self, c);
+	if (r && depth && weft_should_record())
+		weft_record(WEFT_EV_RLOCK_EXIT, WEFT_OBJ_PY_RLOCK, self, weft_now(), 0,
+			    (int64_t)(depth - 1), caller, NULL, 0);
+	return r;
 }
 
-/* tp_new: threading.Lock() and _thread.LockType(). */
-static PyObject *traced_new(PyObject *type, PyObject *args, PyObject *kwds)
+/* One function per method and convention: a PyMethodDef carries no data of its own. */
+#define TRAMPOLINES(i)                                                                             \
+	static PyObject *t##i##_vk(PyObject *s, PyObject *a, PyObject *k)                          \
+	{                                                                                          \
+		struct call c = {CONV_VARARGS_KW, a, k, NULL, 0, NULL};                            \
+		return traced(i, s, &c, CALLER);                                                   \
+	}                                                                                          \
+	static PyObject *t##i##_v(PyObject *s, PyObject *a)                                        \
+	{                                                                                          \
+		struct call c = {CONV_VARARGS, a, NULL, NULL, 0, NULL};                            \
+		return traced(i, s, &c, CALLER);                                                   \
+	}                                                                                          \
+	static PyObject *t##i##_o(PyObject *s, PyObject *a)                                        \
+	{                                                                                          \
+		struct call c = {CONV_O, a, NULL, NULL, 0, NULL};                                  \
+		return traced(i, s, &c, CALLER);                                                   \
+	}                                                                                          \
+	static PyObject *t##i##_n(PyObject *s, PyObject *unused)                                   \
+	{                                                                                          \
+		(void)unused;                                                                      \
+		struct call c = {CONV_NOARGS, NULL, NULL, NULL, 0, NULL};                          \
+		return traced(i, s, &c, CALLER);                                                   \
+	}                                                                                          \
+	static PyObject *t##i##_f(PyObject *s, PyObject *const *v, py_ssize_t n)                   \
+	{                                                                                          \
+		struct call c = {CONV_FASTCALL, NULL, NULL, v, n, NULL};                           \
+		return traced(i, s, &c, CALLER);                                                   \
+	}                                                                                          \
+	static PyObject *t##i##_fk(PyObject *s, PyObject *const *v, py_ssize_t n, PyObject *kn)    \
+	{                                                                                          \
+		struct call c = {CONV_FASTCALL_KW, NULL, NULL, v, n, kn};                          \
+		return traced(i, s, &c, CALLER);                                                   \
+	}
+#define TRAMPOLINE_ROW(i)                                                                          \
+	{                                                                                          \
+		[CONV_VARARGS_KW] = (void *)t##i##_vk, [CONV_VARARGS] = (void *)t##i##_v,          \
+		[CONV_O] = (void *)t##i##_o, [CONV_NOARGS] = (void *)t##i##_n,                     \
+		[CONV_FASTCALL] = (void *)t##i##_f, [CONV_FASTCALL_KW] = (void *)t##i##_fk,        \
+	}
+TRAMPOLINES(0)
+TRAMPOLINES(1)
+TRAMPOLINES(2)
+TRAMPOLINES(3)
+TRAMPOLINES(4)
+TRAMPOLINES(5)
+TRAMPOLINES(6)
+TRAMPOLINES(7)
+TRAMPOLINES(8)
+TRAMPOLINES(9)
+TRAMPOLINES(10)
+TRAMPOLINES(11)
+static void *const trampolines[][CONVS] = {
+    TRAMPOLINE_ROW(0), TRAMPOLINE_ROW(1), TRAMPOLINE_ROW(2),  TRAMPOLINE_ROW(3),
+    TRAMPOLINE_ROW(4), TRAMPOLINE_ROW(5), TRAMPOLINE_ROW(6),  TRAMPOLINE_ROW(7),
+    TRAMPOLINE_ROW(8), TRAMPOLINE_ROW(9), TRAMPOLINE_ROW(10), TRAMPOLINE_ROW(11),
+};
+_Static_assert(sizeof(trampolines) / sizeof(trampolines[0]) == NMETHODS,
+	       "a row of trampolines per replaced method");
+
+/* tp_new: threading.Lock(), _thread.LockType(), threading.RLock(), _thread.RLock(). */
+static PyObject *new_of(int kind, PyObject *type, PyObject *args, PyObject *kwds, void *caller)
 {
-	PyObject *lock = orig_new(type, args, kwds);
+	PyObject *lock = hooked[kind].orig_new(type, args, kwds);
 	if (lock && weft_should_record()) /* not off, nor made inside a folded method */
-		weft_python_note_lock(lock, CALLER);
+		weft_python_note_lock(lock, caller);
 	return lock;
 }
 
+static PyObject *traced_new_lock(PyObject *type, PyObject *args, PyObject *kwds)
+{
+	return new_of(LOCK, type, args, kwds, CALLER);
+}
+
+static PyObject *traced_new_rlock(PyObject *type, PyObject *args, PyObject *kwds)
+{
+	return new_of(RLOCK, type, args, kwds, CALLER);
+}
+
 /* tp_dealloc: the address may hold another lock next. */
-static void traced_dealloc(PyObject *lock)
+static void dealloc_of(int kind, PyObject *lock, void *caller)
 {
 	if (weft_pysem_has(lock)) {
 		if (WEFT_UNLIKELY(weft_races_on))
 			weft_races_sync_destroyed(lock);
 		if (weft_should_record())
 			weft_record(WEFT_EV_OBJECT_DESTROY, WEFT_OBJ_SEMAPHORE, lock, weft_now(), 0,
-				    0, CALLER, NULL, 0);
+				    0, caller, NULL, 0);
 		weft_pysem_del(lock);
 	}
-	orig_dealloc(lock);
+	hooked[kind].orig_dealloc(lock);
 }
+
+static void traced_dealloc_lock(PyObject *lock)
+{
+	dealloc_of(LOCK, lock, CALLER);
+}
+
+static void traced_dealloc_rlock(PyObject *lock)
+{
+	dealloc_of(RLOCK, lock, CALLER);
+}
+
+static void *const traced_slots[KINDS][2] = {
+    [LOCK] = {(void *)traced_new_lock, (void *)traced_dealloc_lock},
+    [RLOCK] = {(void *)traced_new_rlock, (void *)traced_dealloc_rlock},
+};
 
 /* _thread.allocate_lock() (and threading._allocate_lock): self is the original function. */
 static PyObject *traced_allocate(PyObject *orig, PyObject *const *args, py_ssize_t n)
@@ -198,82 +414,137 @@ static PyObject *traced_allocate(PyObject *orig, PyObject *const *args, py_ssize
 	return lock;
 }
 
-static struct {
-	const char *name;
-	int flags;
-	int acquire;
-	struct py_method_def def;
-} methods[] = {
-    {"acquire", PY_METH_VARARGS | PY_METH_KEYWORDS, 1, {0}},
-    {"acquire_lock", PY_METH_VARARGS | PY_METH_KEYWORDS, 1, {0}},
-    {"__enter__", PY_METH_VARARGS | PY_METH_KEYWORDS, 1, {0}},
-    {"release", PY_METH_NOARGS, 0, {0}},
-    {"release_lock", PY_METH_NOARGS, 0, {0}},
-    {"__exit__", PY_METH_VARARGS, 0, {0}},
-};
-#define NMETHODS (sizeof(methods) / sizeof(methods[0]))
-
 static struct py_method_def allocate_def = {"allocate_lock", (void *)traced_allocate,
 					    PY_METH_FASTCALL, NULL};
 
 /*
- * Reads the original C functions behind the type's methods, checking that
- * each is the method descriptor 3.13's _thread module makes (name and
- * flags as expected, one function for the three acquires and one for the
- * three releases). Fills methods[].def for the replacements. 0 or -1.
+ * Reads the original C functions behind a type's methods, checking that
+ * each is a method descriptor with its own name and a known convention.
+ * Fills lock_methods[].def for the replacements. 0 or -1.
  */
-static int find_originals(PyObject *dict)
+static int find_originals(int kind, PyObject *dict)
 {
 	PyObject *descr_type = dlsym(RTLD_DEFAULT, "PyMethodDescr_Type");
 	if (!descr_type)
 		return -1;
 	for (size_t i = 0; i < NMETHODS; i++) {
-		PyObject *d = py.PyDict_GetItemString(dict, methods[i].name);
+		struct lock_method *m = &lock_methods[i];
+		if (m->kind != kind)
+			continue;
+		PyObject *d = py.PyDict_GetItemString(dict, m->name);
 		if (!d || *(PyObject **)((char *)d + OBJECT_TYPE_OFFSET) != descr_type)
 			return -1;
 		const struct py_method_def *def =
 		    *(struct py_method_def **)((char *)d + DESCR_METHOD_OFFSET);
-		if (!def || !def->ml_name || strcmp(def->ml_name, methods[i].name) ||
-		    def->ml_flags != methods[i].flags)
+		if (!def || !def->ml_name || strcmp(def->ml_name, m->name) || !def->ml_meth)
 			return -1;
-		void **orig = methods[i].acquire ? (void **)&orig_acquire : (void **)&orig_release;
-		if (*orig && *orig != def->ml_meth)
+		int conv = 0;
+		while (conv < CONVS && conv_flags[conv] != def->ml_flags)
+			conv++;
+		if (conv == CONVS)
 			return -1;
-		*orig = def->ml_meth;
-		methods[i].def = (struct py_method_def){methods[i].name,
-							methods[i].acquire ? (void *)traced_acquire
-									   : (void *)traced_release,
-							methods[i].flags, def->ml_doc};
+		m->orig = def->ml_meth;
+		m->conv = conv;
+		m->def = (struct py_method_def){m->name, trampolines[i][conv], def->ml_flags,
+						def->ml_doc};
 	}
 	return 0;
 }
 
-/*
- * A lock made and taken through the original functions must flip the
- * byte traced_acquire reads: then LOCK_MUTEX_OFFSET is this build's.
- */
-static int mutex_byte_checked(PyObject *type)
+/* The original of kind's method for role (the first one listed). */
+static const struct lock_method *method_for(int kind, int role)
 {
+	for (size_t i = 0; i < NMETHODS; i++)
+		if (lock_methods[i].kind == kind && lock_methods[i].role == role)
+			return &lock_methods[i];
+	return NULL;
+}
+
+/* The original acquire or release, called with no arguments. */
+static int call_plain(int kind, int role, PyObject *lock)
+{
+	const struct lock_method *m = method_for(kind, role);
 	PyObject *args = py.PyTuple_New(0);
-	PyObject *lock = args ? py.PyObject_Vectorcall(type, NULL, 0, NULL) : NULL;
+	struct call c = {m->conv, args, NULL, NULL, 0, NULL};
+	PyObject *r = args ? call_orig(m, lock, &c) : NULL;
+	int ok = r && (role != ACQUIRE || r == py.true_obj);
+	if (r)
+		py.Py_DecRef(r);
+	if (args)
+		py.Py_DecRef(args);
+	return ok;
+}
+
+/*
+ * A lock made and taken through the original functions must flip the byte
+ * read here; an RLock taken twice must also name this thread as its owner
+ * and count the levels where rlock_depth reads them: then the offsets are
+ * this build's.
+ */
+static int layout_checked(int kind, PyObject *type)
+{
+	PyObject *lock = py.PyObject_Vectorcall(type, NULL, 0, NULL);
 	int ok = 0;
 	if (lock && !mutex_locked(lock)) {
-		PyObject *r = orig_acquire(lock, args, NULL);
-		ok = r == py.true_obj && mutex_locked(lock);
-		if (r)
-			py.Py_DecRef(r);
-		r = orig_release(lock, NULL);
-		ok = ok && r && !mutex_locked(lock);
-		if (r)
-			py.Py_DecRef(r);
+		if (kind == LOCK) {
+			ok = call_plain(LOCK, ACQUIRE, lock) && mutex_locked(lock);
+			ok = call_plain(LOCK, RELEASE, lock) && ok && !mutex_locked(lock);
+		} else {
+			ok = call_plain(RLOCK, ACQUIRE, lock) && rlock_depth(lock) == 1;
+			ok = call_plain(RLOCK, ACQUIRE, lock) && ok && rlock_depth(lock) == 2;
+			ok = call_plain(RLOCK, RELEASE, lock) && ok && rlock_depth(lock) == 1;
+			ok = call_plain(RLOCK, RELEASE, lock) && ok && !mutex_locked(lock);
+		}
 	}
 	if (lock)
 		py.Py_DecRef(lock);
-	if (args)
-		py.Py_DecRef(args);
 	if (py.PyErr_Occurred())
 		py.PyErr_Clear();
 	return ok;
+}
+
+/* Instruments one lock type in place (see the top of this file). 0 or -1, nothing changed. */
+static int hook_type(int kind, PyObject *type)
+{
+	if (hooked[kind].type || !py.PyType_GetDict || !py.PyDescr_NewMethod ||
+	    !py.PyType_Modified || !py.PyType_GetSlot || !py.PyTuple_New || !py.PyObject_IsTrue ||
+	    !py.PyObject_Vectorcall || !py.PyDict_GetItemString || !py.PyTuple_GetItem ||
+	    !py.true_obj || !py.PyBool_Type || !py.PyLong_Type || !py.PyFloat_Type)
+		return -1;
+	void **new_slot = (void **)((char *)type + TYPE_NEW_OFFSET);
+	void **dealloc_slot = (void **)((char *)type + TYPE_DEALLOC_OFFSET);
+	if (!*new_slot || *new_slot != py.PyType_GetSlot(type, PY_TP_NEW) || !*dealloc_slot ||
+	    *dealloc_slot != py.PyType_GetSlot(type, PY_TP_DEALLOC))
+		return -1;
+	PyObject *dict = py.PyType_GetDict(type);
+	int rc = -1;
+	if (!dict || find_originals(kind, dict) < 0 || !layout_checked(kind, type))
+		goto out;
+	for (size_t i = 0; i < NMETHODS; i++) {
+		if (lock_methods[i].kind != kind)
+			continue;
+		PyObject *d = py.PyDescr_NewMethod(type, &lock_methods[i].def);
+		if (!d || py.PyDict_SetItemString(dict, lock_methods[i].name, d) < 0) {
+			/* Cannot happen short of memory; the originals stay callable. */
+			if (d)
+				py.Py_DecRef(d);
+			goto out;
+		}
+		py.Py_DecRef(d);
+	}
+	hooked[kind].type = type;
+	hooked[kind].orig_new = (py_kwfunc)*new_slot;
+	hooked[kind].orig_dealloc = (py_destructor)*dealloc_slot;
+	*new_slot = traced_slots[kind][0];
+	*dealloc_slot = traced_slots[kind][1];
+	py.PyType_Modified(type);
+	rc = 0;
+out:
+	if (dict)
+		py.Py_DecRef(dict);
+	if (py.PyErr_Occurred())
+		py.PyErr_Clear();
+	return rc;
 }
 
 /*
@@ -284,48 +555,28 @@ static int mutex_byte_checked(PyObject *type)
 PyObject *weft_python_hook_locks(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
-	PyObject *result = py.none, *dict = NULL;
-	if (n != 2 || lock_type || !py.PyType_GetDict || !py.PyDescr_NewMethod ||
-	    !py.PyType_Modified || !py.PyType_GetSlot || !py.PyTuple_New || !py.PyObject_IsTrue ||
-	    !py.PyObject_Vectorcall || !py.PyDict_GetItemString || !py.PyTuple_GetItem ||
-	    !py.true_obj || !py.PyBool_Type || !py.PyLong_Type || !py.PyFloat_Type)
-		goto out;
-	PyObject *type = args[0];
-	void **new_slot = (void **)((char *)type + TYPE_NEW_OFFSET);
-	void **dealloc_slot = (void **)((char *)type + TYPE_DEALLOC_OFFSET);
-	if (!*new_slot || *new_slot != py.PyType_GetSlot(type, PY_TP_NEW) || !*dealloc_slot ||
-	    *dealloc_slot != py.PyType_GetSlot(type, PY_TP_DEALLOC))
-		goto out;
-	dict = py.PyType_GetDict(type);
-	if (!dict || find_originals(dict) < 0 || !mutex_byte_checked(type))
-		goto out;
-	PyObject *allocate = py.PyCFunction_NewEx(&allocate_def, args[1], NULL);
-	if (!allocate)
-		goto out;
-	for (size_t i = 0; i < NMETHODS; i++) {
-		PyObject *d = py.PyDescr_NewMethod(type, &methods[i].def);
-		if (!d || py.PyDict_SetItemString(dict, methods[i].name, d) < 0) {
-			/* Cannot happen short of memory; the originals stay callable. */
-			if (d)
-				py.Py_DecRef(d);
-			py.Py_DecRef(allocate);
-			goto out;
+	PyObject *result = py.none;
+	if (n == 2 && hook_type(LOCK, args[0]) == 0) {
+		lock_type = args[0];
+		result = py.PyCFunction_NewEx(&allocate_def, args[1], NULL);
+		if (!result) {
+			py.PyErr_Clear();
+			result = py.none; /* the type is hooked; allocate_lock's locks go unnamed */
 		}
-		py.Py_DecRef(d);
 	}
-	lock_type = type;
-	orig_new = (py_kwfunc)*new_slot;
-	orig_dealloc = (py_destructor)*dealloc_slot;
-	*new_slot = (void *)traced_new;
-	*dealloc_slot = (void *)traced_dealloc;
-	py.PyType_Modified(type);
-	result = allocate;
-out:
-	if (dict)
-		py.Py_DecRef(dict);
-	if (py.PyErr_Occurred())
-		py.PyErr_Clear();
 	if (result == py.none)
 		py.Py_IncRef(result);
 	return result;
+}
+
+/*
+ * _weft.hook_rlocks(RLockType) -> True, or False when this interpreter's
+ * RLock type is not the one described above (then nothing was changed).
+ */
+PyObject *weft_python_hook_rlocks(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	PyObject *r = n == 1 && hook_type(RLOCK, args[0]) == 0 ? py.true_obj : py.false_obj;
+	py.Py_IncRef(r);
+	return r;
 }

@@ -684,7 +684,13 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	}
 	if (kind == 10 && t->end < 0)
 		t->end = ts;
-	/* A lock.wait is ended by the thread's next event (its acquire or fail). */
+	/*
+	 * A lock.wait is ended by the thread's next event (its acquire or
+	 * fail), but for a gil.release (21): a PyMutex Lock (CPython 3.13.1+)
+	 * records its wait before the interpreter lets go of the GIL to block.
+	 */
+	if (kind == 21 && t->wait_open >= 0)
+		return;
 	t->wait_open = kind == 28 ? ts : -1;
 	t->wait_obj = obj;
 	if (kind == 15) {

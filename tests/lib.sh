@@ -30,8 +30,11 @@ expect_no_match() {
 # find_interpreters LABEL VERSION...: fills the array `interpreters` with
 # "tag:path" entries, Debian's python3.11 first, then every installed pyenv
 # release of each VERSION (3.13.0 and 3.13.5 differ: from 3.13.1 a Lock is a
-# PyMutex) from $pyroot, which it sets; a VERSION with no release installed
-# is skipped by name ("LABELpython V").
+# PyMutex) from $pyroot, which it sets, then the VERSION that
+# scripts/pythons.sh put under $SID_PYTHONS (Debian sid's builds: 3.14 and
+# 3.15, which neither Debian 12 nor this machine's pyenv has); a VERSION
+# found in neither place is skipped by name ("LABELpython V").
+SID_PYTHONS=${SID_PYTHONS:-/opt/weft-pythons/sid}
 find_interpreters() {
 	local label=$1 v exe found exe_version
 	shift
@@ -45,7 +48,12 @@ find_interpreters() {
 			exe_version=${exe#"$pyroot"/versions/}
 			interpreters+=("pyenv-${exe_version%%/*}:$exe")
 		done
-		[ -n "$found" ] || skip "${label}python $v" "no pyenv CPython $v installed on this machine"
+		if [ -x "$SID_PYTHONS/bin/python$v" ]; then
+			found=1
+			interpreters+=("sid-$v:$SID_PYTHONS/bin/python$v")
+		fi
+		[ -n "$found" ] || skip "${label}python $v" \
+			"no CPython $v under pyenv or $SID_PYTHONS (scripts/pythons.sh installs 3.14 and 3.15)"
 	done
 }
 

@@ -24,21 +24,27 @@ expect_eq "deadlock wait: finding stored anyway" "$(sql dw.db "SELECT count(*) F
 timeout 60 "$WEFT" run --fail-on deadlock -o df.db -- "$PROGS/deadlock" >/dev/null 2>&1
 expect_eq "deadlock --fail-on: non-zero" "$([ $? -ne 0 ] && echo yes)" yes
 
-py=$(command -v python3.11 || command -v python3)
-timeout 60 "$WEFT" run -o dp.db -- "$py" "$TESTS/py/deadlock.py" >/dev/null 2>"$WORK/err"
-expect_eq "python deadlock: stopped" "$?" 143
-expect_eq "python deadlock: finding" "$(sql dp.db "SELECT count(*) FROM findings WHERE kind='deadlock'")" 1
-expect_eq "python deadlock: threads by name" "$(sql dp.db "SELECT group_concat(thread_name) FROM (SELECT DISTINCT i.thread_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "one,two"
-expect_eq "python deadlock: Python locks" "$(sql dp.db "SELECT group_concat(object_name) FROM (SELECT DISTINCT i.object_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "Lock deadlock.py:5,Lock deadlock.py:6"
-# The stopped program's time: it lived until weft stopped it, its two threads blocked to the end.
-expect_eq "python deadlock: the process ends when it was stopped" \
-	"$(sql dp.db "SELECT count(*) FROM processes p JOIN events e ON e.pid = p.pid AND e.kind = 'process.exit' WHERE p.end_ns <> e.ts_ns")" 0
-expect_eq "python deadlock: blocked threads end with their process" \
-	"$(sql dp.db "SELECT group_concat(t.name || ':' || (t.end_ns = p.end_ns)) FROM (SELECT * FROM threads WHERE name IN ('one', 'two') ORDER BY name) t JOIN processes p USING(pid)")" "one:1,two:1"
-expect_eq "python deadlock: report counts the open waits as lock time" \
-	"$("$WEFT" report --json dp.db | python3 -c 'import json, sys
+# Debian's python3.11 (semaphore Locks) and 3.14/3.15 (PyMutex Locks, hooked on their type).
+find_interpreters "deadlock: " 3.14 3.15
+[ ${#interpreters[@]} -gt 0 ] || interpreters=("python3:$(command -v python3)")
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	timeout 60 "$WEFT" run -o "dp-$tag.db" -- "$py" "$TESTS/py/deadlock.py" >/dev/null 2>"$WORK/err"
+	expect_eq "$tag deadlock: stopped" "$?" 143
+	expect_eq "$tag deadlock: finding" "$(sql "dp-$tag.db" "SELECT count(*) FROM findings WHERE kind='deadlock'")" 1
+	expect_eq "$tag deadlock: threads by name" "$(sql "dp-$tag.db" "SELECT group_concat(thread_name) FROM (SELECT DISTINCT i.thread_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "one,two"
+	expect_eq "$tag deadlock: Python locks" "$(sql "dp-$tag.db" "SELECT group_concat(object_name) FROM (SELECT DISTINCT i.object_name FROM finding_items i JOIN findings f USING(finding_id) WHERE f.kind='deadlock' ORDER BY 1)")" "Lock deadlock.py:5,Lock deadlock.py:6"
+	# The stopped program's time: it lived until weft stopped it, its two threads blocked to the end.
+	expect_eq "$tag deadlock: the process ends when it was stopped" \
+		"$(sql "dp-$tag.db" "SELECT count(*) FROM processes p JOIN events e ON e.pid = p.pid AND e.kind = 'process.exit' WHERE p.end_ns <> e.ts_ns")" 0
+	expect_eq "$tag deadlock: blocked threads end with their process" \
+		"$(sql "dp-$tag.db" "SELECT group_concat(t.name || ':' || (t.end_ns = p.end_ns)) FROM (SELECT * FROM threads WHERE name IN ('one', 'two') ORDER BY name) t JOIN processes p USING(pid)")" "one:1,two:1"
+	expect_eq "$tag deadlock: report counts the open waits as lock time" \
+		"$("$WEFT" report --json "dp-$tag.db" | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 print(" ".join("%s:%d" % (t["name"], t["lock_wait_ns"] > 10 * t["running_ns"]) for p in d["processes"] for t in p["threads"] if t["name"] in ("one", "two")))')" "one:1 two:1"
-"$WEFT" view --bench --frames 1 dp.db >/dev/null 2>&1
-expect_eq "python deadlock: the viewer shows them blocked on their Locks to the end" \
-	"$(sqlite3 -readonly dp.db "ATTACH 'dp.db-view' AS v; SELECT group_concat(x) FROM (SELECT s.state || '/' || (s.end_ns = t.end_ns) AS x FROM v.thread_spans s JOIN thr t USING(pid, tid) WHERE t.name IN ('one', 'two') AND s.end_ns = (SELECT max(end_ns) FROM v.thread_spans z WHERE z.tid = s.tid) ORDER BY t.name)")" "2/1,2/1"
+	"$WEFT" view --bench --frames 1 "dp-$tag.db" >/dev/null 2>&1
+	expect_eq "$tag deadlock: the viewer shows them blocked on their Locks to the end" \
+		"$(sqlite3 -readonly "dp-$tag.db" "ATTACH 'dp-$tag.db-view' AS v; SELECT group_concat(x) FROM (SELECT s.state || '/' || (s.end_ns = t.end_ns) AS x FROM v.thread_spans s JOIN thr t USING(pid, tid) WHERE t.name IN ('one', 'two') AND s.end_ns = (SELECT max(end_ns) FROM v.thread_spans z WHERE z.tid = s.tid) ORDER BY t.name)")" "2/1,2/1"
+done

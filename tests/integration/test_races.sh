@@ -5,7 +5,7 @@
 
 RACES=$TESTS/py/races
 # (pyenv's 3.11 is the version Debian's interpreter already covers)
-find_interpreters "races: " 3.10 3.12 3.13
+find_interpreters "races: " 3.10 3.12 3.13 3.14 3.15
 
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}

@@ -250,6 +250,31 @@ static void test_thread_end(void)
 	sqlite3_close(db);
 }
 
+static void test_open_lock_wait(void)
+{
+	/*
+	 * Both threads never get their lock (a deadlock stopped at 1000): t10's
+	 * wait on sem is a bare lock.wait; t11's is a PyMutex Lock's, whose
+	 * interpreter lets go of the GIL after the lock.wait, to park.
+	 */
+	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 1000);"
+				"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, "
+				"stack_id) VALUES(6, 1, 7, 'GIL', 0, 0, 0);"
+				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
+				"producer_waits) VALUES(1, 10, 'a', 0, 1000, 0, 0),"
+				"(1, 11, 'b', 0, 1000, 0, 0);"
+				"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+				"(100, 1, 10, 28, 4, 0, 0, 0),"	  /* lock.wait */
+				"(100, 1, 11, 28, 4, 0, 0, 0),"	  /* lock.wait */
+				"(150, 1, 11, 21, 6, 0, 0, 0);"); /* gil.release */
+	unit_check(derive(db) == 0, "open-wait:build", "failed");
+	unit_expect_rows(db, "open-wait:blocked to the end",
+			 "SELECT tid, state, start_ns, end_ns, object_id FROM thread_spans"
+			 " WHERE end_ns = 1000 ORDER BY tid",
+			 "10|2|100|1000|4;11|2|151|1000|4");
+	sqlite3_close(db);
+}
+
 static void test_readonly_temp(void)
 {
 	char path[] = "/tmp/weft-derive-XXXXXX";
@@ -311,6 +336,7 @@ int main(void)
 	test_summary_buckets();
 	test_queue();
 	test_thread_end();
+	test_open_lock_wait();
 	test_readonly_temp();
 	test_empty();
 	return unit_failures ? 1 : 0;
