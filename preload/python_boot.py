@@ -508,6 +508,12 @@ def _simple_queue():
     class SimpleQueue(base):
         __slots__ = ()
 
+        # The C constructor makes the queue's lock (a semaphore up to 3.12):
+        # made from this frame, it is the queue's own, and put's release of
+        # it from another thread than its waiter's is no foreign release.
+        def __new__(cls, *args, **kwargs):
+            return base.__new__(cls, *args, **kwargs)
+
         def __init__(self, *args, **kwargs):
             init(OBJ_QUEUE, id(self), "SimpleQueue %s" % _site(2))
 

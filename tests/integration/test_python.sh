@@ -125,6 +125,17 @@ for entry in "${interpreters[@]}"; do
 	expect_eq "$tag full stacks: native frames follow" "$(sql "full-$tag.db" "SELECT count(*) > 0 FROM events e JOIN stack_frames f USING(stack_id) WHERE e.kind='lock.acquire' AND f.lang='native'")" 1
 done
 
+# Correct code gives no finding: a thread pool's SimpleQueue lock is the
+# queue's own (its put releases what a worker waits on).
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	timeout 120 "$WEFT" run --fail-on all -o "pool-$tag.db" -- "$py" "$PY_TESTS/pool_correct.py" >"$WORK/pool.out" 2>&1
+	expect_eq "$tag thread pool: --fail-on all exits 0 on correct code" "$?:$(head -1 "$WORK/pool.out")" "0:2646700"
+	expect_eq "$tag thread pool: no findings" "$(sql "pool-$tag.db" "SELECT count(*) FROM findings")" 0
+	expect_eq "$tag thread pool: the SimpleQueue's puts recorded as queue events" "$(sql "pool-$tag.db" "SELECT count(*) >= 200 FROM events e JOIN objects o USING(object_id) WHERE e.kind='queue.put' AND o.name LIKE 'SimpleQueue %'")" 1
+done
+
 # The convoy effect: an I/O thread next to a CPU-bound one waits about one
 # switch interval per GIL take, and the wait follows sys.setswitchinterval.
 for entry in "${interpreters[@]}"; do
