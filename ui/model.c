@@ -354,6 +354,9 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	m->level_step_shift = (int)step;
 	m->levels = (int)levels;
 	m->has_findings = table_exists(m->db, "findings") != 0;
+	m->nfindings = 0;
+	if (m->has_findings)
+		query_int64(m->db, "SELECT count(*) FROM findings", &m->nfindings);
 	/* A trace written by another version may lack what this needs: then no marks, no error. */
 	if (m->has_findings &&
 	    sqlite3_prepare_v3(

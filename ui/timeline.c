@@ -49,7 +49,12 @@ static void draw_header(struct ui *ui)
 {
 	char dur[32], a[32], b[32], w[32], c[32], sp[32];
 	ui_fmt_ns(ui->m.end_ns, dur, sizeof(dur));
-	ui_line(ui, 0, ui_attr_title(ui), " weft view  %s  | %s | %d threads | %lld events%s",
+	/* Findings first, as in weft report: the first screen says they exist. */
+	char found[64] = "";
+	if (ui->m.nfindings)
+		snprintf(found, sizeof(found), "%lld finding%s (t: lists) | ",
+			 (long long)ui->m.nfindings, ui->m.nfindings == 1 ? "" : "s");
+	ui_line(ui, 0, ui_attr_title(ui), " weft view  %s%s  | %s | %d threads | %lld events%s", found,
 		ui->m.command[0] ? ui->m.command : ui->m.path, dur, ui->m.nthreads,
 		(long long)ui->m.events, ui->m.complete ? "" : " | incomplete trace");
 	ui_fmt_ns(ui->t0, a, sizeof(a));

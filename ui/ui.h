@@ -118,6 +118,7 @@ struct ui_model {
 	char command[256]; /* sanitized */
 	int64_t end_ns, events;
 	int complete, derived_here, has_findings;
+	int64_t nfindings; /* findings in the trace, named in the header */
 	sqlite3_stmt *finding_marks; /* findings' events of a thread in a window, or NULL */
 	int time_ordered; /* ev's rowid order is time order (store_events_time_ordered) */
 	int level0_shift, level_step_shift, levels;
