@@ -109,17 +109,22 @@ static size_t read_cmdline(char *buf, size_t len)
 
 static int image_forked;
 
+/* The header of every message this image sends; the collector reads flags from the first. */
+static struct weft_hello hello_of(uint32_t chunk_index)
+{
+	return (struct weft_hello){.magic = WEFT_CHUNK_MAGIC,
+				   .version = WEFT_WIRE_VERSION,
+				   .pid = my_pid,
+				   .flags = image_forked ? WEFT_HELLO_FORKED : 0,
+				   .image_id = image_id,
+				   .chunk_index = chunk_index};
+}
+
 static int send_hello(int chunk_fd, uint32_t chunk_index, int with_argv)
 {
 	char msg[sizeof(struct weft_hello) + 8192];
 	struct weft_hello *h = (struct weft_hello *)msg;
-	memset(h, 0, sizeof(*h));
-	h->magic = WEFT_CHUNK_MAGIC;
-	h->version = WEFT_WIRE_VERSION;
-	h->pid = my_pid;
-	h->flags = image_forked ? WEFT_HELLO_FORKED : 0;
-	h->image_id = image_id;
-	h->chunk_index = chunk_index;
+	*h = hello_of(chunk_index);
 	size_t argv_len = with_argv ? read_cmdline(msg + sizeof(*h), 8192) : 0;
 
 	struct iovec iov = {msg, sizeof(*h) + argv_len};
@@ -302,12 +307,8 @@ static uint64_t unringed;
 
 static void send_lost(uint64_t total)
 {
-	struct weft_hello h = {.magic = WEFT_CHUNK_MAGIC,
-			       .version = WEFT_WIRE_VERSION,
-			       .pid = my_pid,
-			       .image_id = image_id,
-			       .chunk_index = WEFT_HELLO_LOST,
-			       .lost = total};
+	struct weft_hello h = hello_of(WEFT_HELLO_LOST);
+	h.lost = total;
 	if (weft_sock_fd >= 0)
 		send(weft_sock_fd, &h, sizeof(h), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -831,12 +832,7 @@ static void send_maps(void)
 		return;
 	char msg[sizeof(struct weft_hello) + 16384];
 	struct weft_hello *h = (struct weft_hello *)msg;
-	memset(h, 0, sizeof(*h));
-	h->magic = WEFT_CHUNK_MAGIC;
-	h->version = WEFT_WIRE_VERSION;
-	h->pid = my_pid;
-	h->image_id = image_id;
-	h->chunk_index = WEFT_HELLO_MAPS;
+	*h = hello_of(WEFT_HELLO_MAPS);
 	size_t fill = 0;
 	for (;;) {
 		ssize_t r = read(fd, msg + sizeof(*h) + fill, sizeof(msg) - sizeof(*h) - fill);
