@@ -189,6 +189,23 @@ int store_events_time_ordered(sqlite3 *db);
  */
 int64_t store_event_at(sqlite3 *db, int64_t ts);
 
+/* One event as a pass reads it: its row id and the event. */
+struct store_event_row {
+	int64_t id;
+	struct store_event e;
+};
+
+/* A pass over a trace's events in row order (store_read.c). */
+struct store_events;
+/*
+ * Opens a pass over db's events: those whose kind k has bit k set in
+ * kinds, or all when kinds is 0. Returns NULL on failure (sqlite3_errmsg).
+ */
+struct store_events *store_events_open(sqlite3 *db, uint64_t kinds);
+/* The next event into out: returns 1, 0 at the end, or -1 on failure (sqlite3_errmsg). */
+int store_events_next(struct store_events *r, struct store_event_row *out);
+void store_events_close(struct store_events *r);
+
 /*
  * 1 when the program ran more than one thread (thread.create or .start
  * events) and no synchronization reached weft (no lock, cond, semaphore,
@@ -233,8 +250,14 @@ int store_files_check_read(const char *path, uid_t owner, char *err, size_t errl
  */
 int store_files_check_cache(const char *cpath, uid_t owner, char *err, size_t errlen);
 
-/* Builds the derived tables (thread_spans, ...) if missing; used by finalize. */
+/*
+ * Builds the derived tables (thread_spans, ..., docs/DERIVED.md) from main's
+ * events if they are missing or of another version: in main, or in temp
+ * when main is read-only. Returns 0, or -1 with one line in err.
+ */
 int store_build_derived(sqlite3 *db, char *err, size_t errlen);
+/* The same, always rebuilt, into the attached schema (store_viewcache.c's file). */
+int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t errlen);
 
 /*
  * Builds the lock-order and misuse findings and the `findings` and
