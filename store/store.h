@@ -5,6 +5,8 @@
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
+#include "preload/kinds.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
@@ -24,57 +26,12 @@
 /* The only meta keys a traced process may set start with this. */
 #define STORE_META_PROCESS_PREFIX "python."
 
-/* Public event kinds: X(code, name). Codes match enum weft_kind in preload/wire.h. */
-#define STORE_EVENT_KINDS(X)                                                                       \
-	X(1, "lock.acquire")                                                                       \
-	X(2, "lock.release")                                                                       \
-	X(3, "lock.fail")                                                                          \
-	X(4, "cond.wait")                                                                          \
-	X(5, "cond.signal")                                                                        \
-	X(6, "cond.broadcast")                                                                     \
-	X(7, "barrier.wait")                                                                       \
-	X(8, "thread.create")                                                                      \
-	X(9, "thread.start")                                                                       \
-	X(10, "thread.exit")                                                                       \
-	X(11, "thread.join")                                                                       \
-	X(12, "process.fork")                                                                      \
-	X(13, "process.exec")                                                                      \
-	X(14, "process.spawn")                                                                     \
-	X(15, "process.exit")                                                                      \
-	X(16, "thread.detach")                                                                     \
-	X(17, "object.destroy")                                                                    \
-	X(20, "gil.acquire")                                                                       \
-	X(21, "gil.release")                                                                       \
-	X(22, "gil.drop_request")                                                                  \
-	X(23, "queue.put")                                                                         \
-	X(24, "queue.get")                                                                         \
-	X(25, "event.set")                                                                         \
-	X(26, "event.wait")                                                                        \
-	X(27, "process.reap")                                                                      \
-	X(28, "lock.wait")                                                                         \
-	X(29, "race.access")                                                                       \
-	X(30, "gil.forced_switch")                                                                 \
-	X(31, "rlock.enter")                                                                       \
-	X(32, "rlock.exit")                                                                        \
-	X(33, "futex.wait")                                                                        \
-	X(34, "futex.wake")
-
-/* Object kinds: X(code, name). Codes match enum weft_object_kind. */
-#define STORE_OBJECT_KINDS(X)                                                                      \
-	X(1, "mutex")                                                                              \
-	X(2, "rwlock")                                                                             \
-	X(3, "spinlock")                                                                           \
-	X(4, "semaphore")                                                                          \
-	X(5, "cond")                                                                               \
-	X(6, "barrier")                                                                            \
-	X(7, "gil")                                                                                \
-	X(8, "py.lock")                                                                            \
-	X(9, "py.rlock")                                                                           \
-	X(10, "py.condition")                                                                      \
-	X(11, "py.semaphore")                                                                      \
-	X(12, "py.event")                                                                          \
-	X(13, "queue")                                                                             \
-	X(16, "futex")
+/*
+ * Event and object kinds: X(NAME, code, "public name") from the one table
+ * in preload/kinds.h, which also gives the WEFT_EV_* / WEFT_OBJ_* codes.
+ */
+#define STORE_EVENT_KINDS WEFT_EVENT_KINDS
+#define STORE_OBJECT_KINDS WEFT_OBJECT_KINDS
 
 /* Name of an event/object kind code, or NULL when unknown. */
 const char *store_event_kind_name(int code);

@@ -198,17 +198,27 @@ int64_t store_event_at(sqlite3 *db, int64_t ts)
 
 int store_locks_invisible(sqlite3 *db)
 {
+	static const int sync_kinds[] = {
+	    WEFT_EV_LOCK_ACQUIRE, WEFT_EV_LOCK_RELEASE,	   WEFT_EV_LOCK_FAIL,	  WEFT_EV_COND_WAIT,
+	    WEFT_EV_COND_SIGNAL,  WEFT_EV_COND_BROADCAST,   WEFT_EV_BARRIER_WAIT,  WEFT_EV_GIL_ACQUIRE,
+	    WEFT_EV_GIL_RELEASE,  WEFT_EV_GIL_DROP_REQUEST, WEFT_EV_QUEUE_PUT,	   WEFT_EV_QUEUE_GET,
+	    WEFT_EV_EVENT_SET,	  WEFT_EV_EVENT_WAIT,	    WEFT_EV_LOCK_WAIT,	   WEFT_EV_GIL_FORCED_SWITCH,
+	    WEFT_EV_RLOCK_ENTER,  WEFT_EV_RLOCK_EXIT,
+	};
+	char sql[512], list[160];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(sync_kinds) / sizeof(sync_kinds[0]); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? ", " : "",
+				      sync_kinds[i]);
 	/*
 	 * The synchronization test first: AND stops there on any trace that
 	 * has some, early in the table, where a search for thread events in a
 	 * long single-threaded trace would read all of it.
 	 */
-	/* clang-format off */
-	static const char sql[] =
-	    "SELECT NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN"
-	    "  (1, 2, 3, 4, 5, 6, 7, 20, 21, 22, 23, 24, 25, 26, 28, 30, 31, 32))"
-	    " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (8, 9))";
-	/* clang-format on */
+	snprintf(sql, sizeof(sql),
+		 "SELECT NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%s))"
+		 " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%d, %d))",
+		 list, WEFT_EV_THREAD_CREATE, WEFT_EV_THREAD_START);
 	char buf[8];
 	if (query_text(db, sql, buf, sizeof(buf)) != 0)
 		return -1;
