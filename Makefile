@@ -77,8 +77,13 @@ $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -g -O1 $< -o $@ -lpthread
 
-# gen_trace includes the store's sources: it must follow them.
-$(BUILD)/bench/%: bench/%.c $(wildcard store/*.c store/*.h)
+# gen_trace writes traces through the store's own modules: it links them.
+STORE_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard store/*.c))
+$(BUILD)/bench/gen_trace: bench/gen_trace.c $(STORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(STORE_OBJ) -o $@ -lpthread -lsqlite3
+
+$(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -g -O2 -I. $< -o $@ -lpthread -lsqlite3
 

@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define FINDINGS_VERSION "1"
@@ -765,7 +766,7 @@ static int fnd_event_pass(struct findings *f)
 		case EV_COND_WAIT:
 			/* 0 woken, ETIMEDOUT, EOWNERDEAD: the mutex is held again; else it never
 			 * was let go. */
-			t->skip_reacq = r.arg != 0 && r.arg != 110 && r.arg != 130;
+			t->skip_reacq = r.arg != 0 && r.arg != ETIMEDOUT && r.arg != EOWNERDEAD;
 			break;
 		case EV_DESTROY:
 			if ((o = fnd_obj_get(f, r.obj)))

@@ -179,7 +179,7 @@ static void *build_main(void *arg)
 	if (b->stop || attach_as(db, b->tmp, "view_cache") ||
 	    sqlite3_exec(db,
 			 "PRAGMA view_cache.journal_mode=OFF; PRAGMA view_cache.synchronous=OFF;"
-			 "PRAGMA cache_size=-32768; PRAGMA view_cache.cache_size=-131072; BEGIN",
+			 "PRAGMA cache_size=-8192; PRAGMA view_cache.cache_size=-32768; BEGIN",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(b->err, sizeof(b->err), "%s", b->stop ? "stopped" : sqlite3_errmsg(db));
 		goto out;

@@ -1,6 +1,7 @@
 /* The trace writer: batched inserts through prepared statements. */
 #include "store/store.h"
 #include "store/store_schema.h"
+#include "store/store_debug.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -1166,14 +1167,14 @@ static double mono_s(void)
 static int sort_events(struct store_writer *w)
 {
 	size_t n = w->nspans;
-	if (getenv("WEFT_DEBUG")) {
+	if (store_debug_on("finalize")) {
 		long long rows = 0;
 		for (size_t i = 0; i < n; i++)
 			rows += w->spans[i].hi - w->spans[i].lo + 1;
-		fprintf(stderr,
-			"weft: finalize: %llu late rows (%llu forced out of a full hold), %zu"
-			" stretches out of time order, %lld rows sorted\n",
-			(unsigned long long)w->nlate, (unsigned long long)w->forced_out, n, rows);
+		store_debug("finalize",
+			    "finalize: %llu late rows (%llu forced out of a full hold), %zu"
+			    " stretches out of time order, %lld rows sorted",
+			    (unsigned long long)w->nlate, (unsigned long long)w->forced_out, n, rows);
 	}
 	if (!n)
 		return 0;
@@ -1256,7 +1257,6 @@ int store_writer_finalize(struct store_writer *w)
 {
 	if (store_writer_horizon(w, INT64_MAX) || store_writer_tail(w))
 		return w->stop ? finalize_interrupted(w) : -1;
-	int debug = getenv("WEFT_DEBUG") != NULL;
 	double t0 = mono_s();
 	if (w->stop || sort_events(w) || store_writer_commit(w))
 		return w->stop ? finalize_interrupted(w) : -1;
@@ -1300,11 +1300,9 @@ int store_writer_finalize(struct store_writer *w)
 	if (exec_sql(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=TRUNCATE;"))
 		return w->stop ? 0 : -1;
 	/* bench/run.sh reads this line: the finalize cost per part. */
-	if (debug)
-		fprintf(stderr,
-			"weft: finalize: time order %.2f s, indexes %.2f s, checkpoint %.2f s,"
-			" total %.2f s\n",
-			ts - t0, t2 - ts, mono_s() - t2, mono_s() - t0);
+	store_debug("finalize",
+		    "finalize: time order %.2f s, indexes %.2f s, checkpoint %.2f s, total %.2f s",
+		    ts - t0, t2 - ts, mono_s() - t2, mono_s() - t0);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "tracer/cli.h"
 #include "tracer/collect.h"
 #include "tracer/findings_cli.h"
+#include "store/store_debug.h"
 #include "store/store_viewcache.h"
 
 #include <elf.h>
@@ -661,7 +662,7 @@ int weft_cmd_run(int argc, char **argv)
 			if (!quiet_since)
 				quiet_since = now;
 			else if (now - quiet_since > 2000000000ull) {
-				if (getenv("WEFT_DEBUG"))
+				if (store_debug_on("collect"))
 					collect_debug_live(&c);
 				break;
 			}
@@ -692,10 +693,9 @@ int weft_cmd_run(int argc, char **argv)
 			break;
 	}
 
-	if (getenv("WEFT_DEBUG"))
-		fprintf(stderr,
-			"weft: loop %llu iterations, poll %.1f ms, drain %.1f ms, %llu words, %llu "
-			"spilled in %.1f ms\n",
+	store_debug("collect",
+			"loop %llu iterations, poll %.1f ms, drain %.1f ms, %llu words, %llu "
+			"spilled in %.1f ms",
 			(unsigned long long)dbg_iter, dbg_poll / 1e6, dbg_drain / 1e6,
 			(unsigned long long)c.drained_words, (unsigned long long)c.spilled_bytes,
 			c.spill_ns / 1e6);
@@ -758,25 +758,22 @@ int weft_cmd_run(int argc, char **argv)
 	if (view) {
 		char verr[512];
 		/* Without it the viewer builds the tables at its first open: no error. */
-		if (store_view_builder_finish(view, verr, sizeof(verr)) && getenv("WEFT_DEBUG"))
-			fprintf(stderr, "weft: no %s-view: %s\n", out, verr);
+		if (store_view_builder_finish(view, verr, sizeof(verr)))
+			store_debug("view", "no %s-view: %s", out, verr);
 		finishing_view = NULL;
 		sqlite3_busy_handler(store_writer_db(w), NULL, NULL);
 	}
 	progress_stop(&prog, prog_on);
 	/* bench/run.sh reads this line: issue #17's "time to a usable trace". */
-	if (getenv("WEFT_DEBUG")) {
-		uint64_t now = collect_mono_ns();
-		fprintf(stderr,
-			"weft: tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s,"
-			" viewer tables %.2f s more\n",
-			(tail_drained - tail0) / 1e9, (tail_finalized - tail_drained) / 1e9,
-			(tail_findings - tail_finalized) / 1e9, (now - tail_findings) / 1e9);
-		fprintf(
-		    stderr, "weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
+	uint64_t now = collect_mono_ns();
+	store_debug("tail",
+		    "tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s, viewer tables"
+		    " %.2f s more",
+		    (tail_drained - tail0) / 1e9, (tail_finalized - tail_drained) / 1e9,
+		    (tail_findings - tail_finalized) / 1e9, (now - tail_findings) / 1e9);
+	store_debug("tail", "tail: %.2f s after the program for %llu events, %.3f us/event",
 		    (now - tail0) / 1e9, (unsigned long long)c.events_written,
 		    c.events_written ? (now - tail0) / 1e3 / c.events_written : 0.0);
-	}
 	if (fin == 1)
 		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)", out);
 	store_writer_close(w);
