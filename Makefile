@@ -10,7 +10,8 @@ OPT        ?= -O2
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g $(OPT) -I. -DWEFT_VERSION='"$(VERSION)"' \
                  -D_GNU_SOURCE
 
-TOOL_SRC   := $(wildcard tracer/*.c) $(wildcard store/*.c) $(wildcard ui/*.c)
+TOOL_SRC   := $(wildcard tracer/*.c) $(filter-out tracer/cmd/gen_docs.c,$(wildcard tracer/cmd/*.c)) \
+              $(wildcard store/*.c) $(wildcard ui/*.c)
 TOOL_LIBS  := -lsqlite3 -lncursesw -ldw -lelf -lpthread -lm
 PRELOAD_SRC := $(wildcard preload/*.c)
 PRELOAD_LIBS := -ldl -lunwind -lpthread
@@ -30,7 +31,7 @@ pythons:
 	@scripts/pythons.sh
 
 # ---- the CLI -------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(wildcard */*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
 
@@ -49,7 +50,7 @@ $(BUILD)/lib/weft/libweft.so: $(PRELOAD_SRC) $(wildcard preload/*.h) $(BUILD)/ge
 ASAN       := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-$(ASAN)/obj/%.o: %.c $(wildcard */*.h)
+$(ASAN)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -c $< -o $@
 
