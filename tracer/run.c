@@ -459,8 +459,8 @@ static int run_prepare(struct run_session *s)
 	collect_spill_open(&c, s->dir);
 	c.stacks = parse_stacks(o->stacks);
 	write_meta(s->w, o->cmd, o->stacks, c.use_tsc, c.start_mono_ns);
-	store_writer_meta(s->w, "races",
-			  !o->races ? "off" : o->races_scope[0] ? o->races_scope : "program");
+	const char *races = o->races_scope[0] ? o->races_scope : "program";
+	store_writer_meta(s->w, "races", o->races ? races : "off");
 	return 0;
 }
 
@@ -709,10 +709,11 @@ static int run_finish(struct run_session *s)
 	progress_stop(&prog, prog_on);
 	/* bench/run.sh reads this line: issue #17's "time to a usable trace". */
 	if (getenv("WEFT_DEBUG"))
-		fprintf(
-		    stderr, "weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
-		    (collect_mono_ns() - tail0) / 1e9, (unsigned long long)c->events_written,
-		    c->events_written ? (collect_mono_ns() - tail0) / 1e3 / c->events_written : 0.0);
+		fprintf(stderr,
+			"weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
+			(collect_mono_ns() - tail0) / 1e9, (unsigned long long)c->events_written,
+			c->events_written ? (collect_mono_ns() - tail0) / 1e3 / c->events_written
+					  : 0.0);
 	if (fin == 1)
 		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)",
 			  o->out);
