@@ -41,8 +41,9 @@ int cmd_value_index(const struct cmd_option *opt, const char *value)
 	return -1;
 }
 
-const char *cmd_option_spelling(const struct cmd_option *opt, int prefer_short, char *buf,
-				size_t len)
+/* "--output" or "-o": how an option is written, into buf. */
+static const char *option_spelling(const struct cmd_option *opt, int prefer_short, char *buf,
+				   size_t len)
 {
 	if (opt->short_name && (prefer_short || !opt->long_name))
 		snprintf(buf, len, "-%c", opt->short_name);
@@ -116,21 +117,25 @@ int cmd_next(struct cmd_parser *p)
 	const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
 	size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
 	const struct cmd_option *o = find_option(p->verb, a, name_len);
-	if (!o)
-		return cmd_usage_error(p->verb, "unknown option '%s'", a), CMD_BAD;
-	p->opt = o;
-	if (!o->arg) {
-		if (eq)
-			return cmd_usage_error(p->verb, "%.*s takes no value", (int)name_len, a),
-			       CMD_BAD;
-		return o->id;
+	if (!o) {
+		cmd_usage_error(p->verb, "unknown option '%s'", a);
+		return CMD_BAD;
 	}
-	if (eq)
+	p->opt = o;
+	if (!o->arg && eq) {
+		cmd_usage_error(p->verb, "%.*s takes no value", (int)name_len, a);
+		return CMD_BAD;
+	}
+	if (!o->arg)
+		return o->id;
+	if (eq) {
 		p->value = eq + 1;
-	else if (p->next < p->argc)
+	} else if (p->next < p->argc) {
 		p->value = p->argv[p->next++];
-	else
-		return cmd_usage_error(p->verb, "%s needs a value", a), CMD_BAD;
+	} else {
+		cmd_usage_error(p->verb, "%s needs a value", a);
+		return CMD_BAD;
+	}
 	return o->id;
 }
 
@@ -141,7 +146,7 @@ static void synopsis_option(const struct cmd_option *o, char *buf, size_t len)
 {
 	char name[64];
 	/* A required option is spelled out: it is the part of the line everyone writes. */
-	cmd_option_spelling(o, !(o->flags & CMD_REQUIRED), name, sizeof(name));
+	option_spelling(o, !(o->flags & CMD_REQUIRED), name, sizeof(name));
 	const char *arg = (o->flags & CMD_ONE_OF) ? o->values : o->arg;
 	snprintf(buf, len, "%s%s%s", name, arg ? " " : "", arg ? arg : "");
 }

@@ -123,8 +123,4 @@ void cmd_write_help(FILE *f, const struct cmd_verb *verb);
 /* Writes `weft --help`: every verb with its synopsis and summary. */
 void cmd_write_overview(FILE *f);
 
-/* "--output" or "-o": how an option is written, into buf. */
-const char *cmd_option_spelling(const struct cmd_option *opt, int prefer_short, char *buf,
-				size_t len);
-
 #endif

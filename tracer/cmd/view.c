@@ -57,14 +57,11 @@ int weft_cmd_view(int argc, char **argv)
 		} else if (!path) {
 			path = p.value;
 		} else {
-			weft_error("view: one trace at a time");
-			return 2;
+			return cmd_usage_error(verb, "one trace at a time");
 		}
 	}
-	if (!path) {
-		weft_error("view: no trace file given (weft view --help)");
-		return 2;
-	}
+	if (!path)
+		return cmd_usage_error(verb, "no trace file given");
 	if (bench)
 		return weft_view_bench(path, frames, ascii);
 	return weft_view(path, ascii, nocolor);
