@@ -5,6 +5,7 @@
 #include "tracer/cli.h"
 #include "tracer/collect.h"
 #include "tracer/findings_cli.h"
+#include "store/store_viewcache.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -30,6 +31,7 @@ static volatile pid_t child_pid;
 /* The program is over and the trace's tail is being written: signals stop it. */
 static volatile sig_atomic_t finishing, finishing_sig;
 static struct store_writer *volatile finishing_store;
+static struct store_view_builder *volatile finishing_view;
 static volatile sig_atomic_t progress_tty; /* a progress line may be on stderr */
 
 /*
@@ -57,6 +59,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 			(void)!write(2, first, sizeof(first) - 1);
 			finishing_sig = sig;
 			store_writer_interrupt(finishing_store);
+			store_view_builder_interrupt(finishing_view);
 			return;
 		}
 		(void)!write(2, second, sizeof(second) - 1);
@@ -684,36 +687,78 @@ static int store_findings(struct run_session *s)
 	return s->o->fail_on ? findings_fail_status(db, s->o->fail_on) : 0;
 }
 
+/* The viewer's tables on the second core while this thread makes the findings; or NULL. */
+static struct store_view_builder *start_view_tables(struct run_session *s)
+{
+	if (finishing_sig)
+		return NULL;
+	struct store_view_builder *view = store_view_builder_start(s->o->out);
+	sqlite3_busy_handler(store_writer_db(s->w), store_view_builder_busy, view);
+	finishing_view = view;
+	if (finishing_sig) /* a signal that came before finishing_view was set */
+		store_view_builder_interrupt(view);
+	return view;
+}
+
+static void finish_view_tables(struct run_session *s, struct store_view_builder *view)
+{
+	char verr[512];
+	/* Without them the viewer builds the tables at its first open: no error. */
+	if (store_view_builder_finish(view, verr, sizeof(verr)) && getenv("WEFT_DEBUG"))
+		fprintf(stderr, "weft: no %s-view: %s\n", s->o->out, verr);
+	finishing_view = NULL;
+	sqlite3_busy_handler(store_writer_db(s->w), NULL, NULL);
+}
+
+/* When the tail's parts ended (collect_mono_ns), for WEFT_DEBUG. */
+struct tail_times {
+	uint64_t start, drained, finalized, findings;
+};
+
+/* bench/run.sh reads the second line: issue #17's "time to a usable trace". */
+static void print_tail_times(const struct tail_times *t, uint64_t events)
+{
+	uint64_t now = collect_mono_ns();
+	fprintf(stderr,
+		"weft: tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s,"
+		" viewer tables %.2f s more\n",
+		(t->drained - t->start) / 1e9, (t->finalized - t->drained) / 1e9,
+		(t->findings - t->finalized) / 1e9, (now - t->findings) / 1e9);
+	fprintf(stderr, "weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
+		(now - t->start) / 1e9, (unsigned long long)events,
+		events ? (now - t->start) / 1e3 / events : 0.0);
+}
+
 /* The tail: writes what is left, finalizes the trace, finds bugs. Returns the exit status. */
 static int run_finish(struct run_session *s)
 {
 	const struct weft_run_options *o = s->o;
-	struct collect *c = s->c;
 	int exit_status = s->child_done ? status_to_exit(s->child_status) : 1;
-	uint64_t tail0 = collect_mono_ns();
+	struct tail_times times = {.start = collect_mono_ns()};
 	finishing_store = s->w;
 	finishing = 1;
 	struct progress prog;
-	int prog_on = progress_start(&prog, c);
-	int failed = collect_finish(c) != 0;
+	int prog_on = progress_start(&prog, s->c);
+	int failed = collect_finish(s->c) != 0;
+	times.drained = collect_mono_ns();
 	write_end_meta(s, exit_status);
 	int fin = failed ? -1 : store_writer_finalize(s->w);
 	if (!failed && fin < 0) {
 		weft_error("cannot finalize %s: %s", o->out, store_writer_error(s->w));
 		failed = 1;
 	}
+	times.finalized = collect_mono_ns();
+	struct store_view_builder *view = !failed && fin == 0 ? start_view_tables(s) : NULL;
 	int nfail = !failed && fin == 0 ? store_findings(s) : 0;
 	/* A threaded program whose trace has no lock at all: say why, once. */
 	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(s->w)) == 1)
 		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
+	times.findings = collect_mono_ns();
+	if (view)
+		finish_view_tables(s, view);
 	progress_stop(&prog, prog_on);
-	/* bench/run.sh reads this line: issue #17's "time to a usable trace". */
 	if (getenv("WEFT_DEBUG"))
-		fprintf(stderr,
-			"weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
-			(collect_mono_ns() - tail0) / 1e9, (unsigned long long)c->events_written,
-			c->events_written ? (collect_mono_ns() - tail0) / 1e3 / c->events_written
-					  : 0.0);
+		print_tail_times(&times, s->c->events_written);
 	if (fin == 1)
 		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)",
 			  o->out);
