@@ -155,7 +155,7 @@ install: all
 	install -m 644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/weft
 
 format:
-	clang-format -i $(wildcard */*.c */*.h */*/*.c */*/*.h tests/*/*.c)
+	clang-format -i $(wildcard */*.c */*.h tracer/cmd/*.[ch] tests/*/*.c)
 
 clean:
 	rm -rf $(BUILD)
