@@ -980,8 +980,8 @@ static const char *module_path(PyObject *frame, const char *file)
 {
 	const char *base = strrchr(file, '/');
 	base = base ? base + 1 : file;
-	PyObject *globals = py.PyDict_GetItemString ? py.PyObject_GetAttrString(frame, "f_globals")
-						     : NULL;
+	PyObject *globals =
+	    py.PyDict_GetItemString ? py.PyObject_GetAttrString(frame, "f_globals") : NULL;
 	if (!globals) {
 		py.PyErr_Clear();
 		return base;
