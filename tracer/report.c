@@ -38,8 +38,8 @@ struct rthread {
 	int64_t lock_wait, cond_wait, barrier_wait, join_wait, other_wait;
 	int64_t unrecorded, producer_waits;
 	int64_t gil_hold, gil_wait, gil_acq, gil_drops, gil_forced;
-	int64_t gil_open;  /* -1 when not held */
-	int64_t wait_open; /* a lock.wait no acquire or fail has ended yet, else -1 */
+	int64_t gil_open;   /* -1 when not held */
+	int64_t wait_open;  /* a lock.wait no acquire or fail has ended yet, else -1 */
 	int64_t noteworthy; /* events other than process and thread start/exit bookkeeping */
 	/* computed */
 	int64_t life_start, life_end;
@@ -49,7 +49,7 @@ struct rthread {
 /* Threads of one process listed as one row: same name but for its numbers. */
 struct rgroup {
 	int pid;
-	char *pattern; /* the name with each run of digits as N */
+	char *pattern;	 /* the name with each run of digits as N */
 	size_t *members; /* indexes into report.thr, in thread order */
 	size_t n;
 	int printed;
@@ -69,13 +69,13 @@ struct rproc {
 	int pid, ppid;
 	char *argv;
 	int64_t start, end, exit_code, exit_signal; /* INT64_MIN: NULL */
-	char *name; /* the multiprocessing Process name, or NULL */
+	char *name;				    /* the multiprocessing Process name, or NULL */
 	int has_row, visited;
 	int depth;
-	long parent; /* index into report.proc in the tree, -1 for a root */
-	int quiet; /* none of its threads made a noteworthy event */
-	int collapsed; /* quiet with its whole subtree, under a shown parent: summarised */
-	long anchor; /* collapsed: the shown ancestor whose summary line counts it */
+	long parent;	  /* index into report.proc in the tree, -1 for a root */
+	int quiet;	  /* none of its threads made a noteworthy event */
+	int collapsed;	  /* quiet with its whole subtree, under a shown parent: summarised */
+	long anchor;	  /* collapsed: the shown ancestor whose summary line counts it */
 	size_t nanchored; /* processes collapsed under this one */
 };
 
@@ -335,10 +335,11 @@ static int load_processes(struct report *r)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal, name"
-			       " FROM processes ORDER BY start_ns, pid",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		r->db,
+		"SELECT pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal, name"
+		" FROM processes ORDER BY start_ns, pid",
+		-1, &st, NULL) != SQLITE_OK) {
 		report_error(r, "cannot read processes");
 		return -1;
 	}
@@ -726,7 +727,8 @@ static int mark_native_locks(struct report *r)
 		const char *kind = (const char *)sqlite3_column_text(st, 1);
 		if (!i || !kind)
 			continue;
-		for (size_t k = 0; k < sizeof(native_lock_kinds) / sizeof(native_lock_kinds[0]); k++)
+		for (size_t k = 0; k < sizeof(native_lock_kinds) / sizeof(native_lock_kinds[0]);
+		     k++)
 			if (!strcmp(kind, native_lock_kinds[k]))
 				r->obj[*i].native = 1;
 	}
@@ -2016,9 +2018,8 @@ static int json_groups(struct report *r, struct out_json *j, int pid)
 			if (part && !r->has_gil)
 				break;
 			for (size_t c = 0; c < ncols; c++) {
-				if (!cols[c].json ||
-				    !group_values(r, gr, part ? gil_active : NULL, cols[c].value,
-						  scratch, v))
+				if (!cols[c].json || !group_values(r, gr, part ? gil_active : NULL,
+								   cols[c].value, scratch, v))
 					continue;
 				out_json_key(j, cols[c].json);
 				out_json_begin_object(j);

@@ -1,7 +1,8 @@
 # A ThreadingHTTPServer answering N requests (argv[1], default 200) that a
 # client in the same program sends one after another: one request thread
 # each, "Thread-K (process_request_thread)". Each handler takes a shared
-# Lock; two logging handlers make two RLocks at the same logging line; a
+# Lock; two logging handlers make two RLocks at the same logging line (each
+# fails one non-blocking acquire); a
 # ThreadPoolExecutor adds its workers and its own locks.
 import concurrent.futures
 import http.client
@@ -31,8 +32,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 log = logging.getLogger("http_many")
-log.addHandler(logging.StreamHandler(sys.stderr))
-log.addHandler(logging.StreamHandler(sys.stderr))
+handlers = [logging.StreamHandler(sys.stderr), logging.StreamHandler(sys.stderr)]
+for h in handlers:
+    log.addHandler(h)
+    # A non-blocking acquire that must fail (main holds the RLock): each
+    # handler's lock, made at the same logging line, is in the lock list.
+    h.acquire()
+    other = threading.Thread(target=lambda: print("busy", h.lock.acquire(blocking=False)))
+    other.start()
+    other.join()
+    h.release()
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 serving = threading.Thread(target=server.serve_forever, name="server")
