@@ -5,6 +5,7 @@
 #include "tracer/cli.h"
 #include "tracer/collect.h"
 #include "tracer/findings_cli.h"
+#include "store/store_viewcache.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -30,6 +31,7 @@ static volatile pid_t child_pid;
 /* The program is over and the trace's tail is being written: signals stop it. */
 static volatile sig_atomic_t finishing, finishing_sig;
 static struct store_writer *volatile finishing_store;
+static struct store_view_builder *volatile finishing_view;
 static volatile sig_atomic_t progress_tty; /* a progress line may be on stderr */
 
 static void usage(FILE *f)
@@ -77,6 +79,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 			(void)!write(2, first, sizeof(first) - 1);
 			finishing_sig = sig;
 			store_writer_interrupt(finishing_store);
+			store_view_builder_interrupt(finishing_view);
 			return;
 		}
 		(void)!write(2, second, sizeof(second) - 1);
@@ -705,6 +708,7 @@ int weft_cmd_run(int argc, char **argv)
 	struct progress prog;
 	int prog_on = progress_start(&prog, &c);
 	int failed = collect_finish(&c) != 0;
+	uint64_t tail_drained = collect_mono_ns();
 	char num[64];
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_written);
 	store_writer_meta(w, "events", num);
@@ -722,7 +726,17 @@ int weft_cmd_run(int argc, char **argv)
 		weft_error("cannot finalize %s: %s", out, store_writer_error(w));
 		failed = 1;
 	}
+	uint64_t tail_finalized = collect_mono_ns();
 	int nfail = 0;
+	/* The viewer's tables on the second core while this thread makes the findings. */
+	struct store_view_builder *view = NULL;
+	if (!failed && fin == 0 && !finishing_sig) {
+		view = store_view_builder_start(out);
+		sqlite3_busy_handler(store_writer_db(w), store_view_builder_busy, view);
+		finishing_view = view;
+		if (finishing_sig) /* a signal that came before finishing_view was set */
+			store_view_builder_interrupt(view);
+	}
 	if (!failed && fin == 0) {
 		/* Findings: the analyses over the finished trace, then what recording saw live. */
 		sqlite3 *db = store_writer_db(w);
@@ -740,13 +754,29 @@ int weft_cmd_run(int argc, char **argv)
 	/* A threaded program whose trace has no lock at all: say why, once. */
 	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(w)) == 1)
 		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
+	uint64_t tail_findings = collect_mono_ns();
+	if (view) {
+		char verr[512];
+		/* Without it the viewer builds the tables at its first open: no error. */
+		if (store_view_builder_finish(view, verr, sizeof(verr)) && getenv("WEFT_DEBUG"))
+			fprintf(stderr, "weft: no %s-view: %s\n", out, verr);
+		finishing_view = NULL;
+		sqlite3_busy_handler(store_writer_db(w), NULL, NULL);
+	}
 	progress_stop(&prog, prog_on);
 	/* bench/run.sh reads this line: issue #17's "time to a usable trace". */
-	if (getenv("WEFT_DEBUG"))
+	if (getenv("WEFT_DEBUG")) {
+		uint64_t now = collect_mono_ns();
+		fprintf(stderr,
+			"weft: tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s,"
+			" viewer tables %.2f s more\n",
+			(tail_drained - tail0) / 1e9, (tail_finalized - tail_drained) / 1e9,
+			(tail_findings - tail_finalized) / 1e9, (now - tail_findings) / 1e9);
 		fprintf(
 		    stderr, "weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
-		    (collect_mono_ns() - tail0) / 1e9, (unsigned long long)c.events_written,
-		    c.events_written ? (collect_mono_ns() - tail0) / 1e3 / c.events_written : 0.0);
+		    (now - tail0) / 1e9, (unsigned long long)c.events_written,
+		    c.events_written ? (now - tail0) / 1e3 / c.events_written : 0.0);
+	}
 	if (fin == 1)
 		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)", out);
 	store_writer_close(w);
