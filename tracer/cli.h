@@ -32,7 +32,8 @@ struct weft_run_options {
 /* The verbs' work; each returns the exit status. tracer/run.c */
 int weft_run(const struct weft_run_options *o);
 /* tracer/report.c: the report as text, or JSON. */
-int weft_report(const char *path, int json);
+/* list_all: every thread and process on its own line (--threads all), not grouped. */
+int weft_report(const char *path, int json, int list_all);
 enum weft_query_format { WEFT_QUERY_TABLE, WEFT_QUERY_CSV, WEFT_QUERY_JSON };
 /* tracer/query.c */
 int weft_query(const char *path, const char *sql, enum weft_query_format fmt);

@@ -857,6 +857,13 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	}
 	case WEFT_REC_THREAD_NAME: {
 		struct thr *named = thr_get(pid, (int)r->arg ? (int)r->arg : r->tid, r->ts);
+		/*
+		 * Python 3.14+ gives the OS its threads' names cut to 15 bytes: the
+		 * threading name it already sent stays ("Thread-12 (process_request_thread)").
+		 */
+		size_t len = strnlen(payload, r->payload_len);
+		if (named->py_ident && named->name && len && !strncmp(named->name, payload, len))
+			return;
 		free(named->name);
 		named->name = strndup(payload, r->payload_len);
 		return;
