@@ -820,28 +820,17 @@ static void race_record(struct collect *c, struct collect_image *img, const stru
 	free(label);
 }
 
-static void handle_rec(struct collect *c, struct collect_rec *r)
+/*
+ * A private record (kind > WEFT_EV_MAX_PUBLIC): what the collector learns
+ * beside the events: objects, names, Python code, meta, races.
+ */
+static void handle_private(struct collect *c, struct collect_rec *r, struct thr *t, int64_t stack)
 {
 	struct collect_image *img = r->img;
 	struct image_state *st = img_state(img);
 	const uint64_t *pcs = r->frames;
 	const char *payload = r->payload;
 	int pid = img->pid;
-	if (r->ts > st->last_ts)
-		st->last_ts = r->ts;
-	int64_t stack = c->stacks == WEFT_STACKS_NONE ? 0 : stack_id_for(c, img, pcs, r->nframes);
-	struct thr *t = thr_get(pid, r->tid, r->ts);
-	/*
-	 * TSC readings on different CPUs, or across a recalibration, can put
-	 * a thread's event a few microseconds before its previous one.
-	 */
-	if (r->ts < t->last_ts)
-		r->ts = t->last_ts;
-	t->last_ts = r->ts;
-	struct proc *self = proc_get(pid);
-	if (self->start_ns == INT64_MIN || r->ts - r->wait < self->start_ns)
-		self->start_ns = r->ts - r->wait;
-
 	switch (r->kind) {
 	case WEFT_REC_OBJECT_INIT: {
 		char label[256] = "";
@@ -925,13 +914,16 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	case WEFT_REC_PY_RACE:
 		race_record(c, img, r, stack);
 		return;
-	case WEFT_REC_EXEC_ARGV:
-	case WEFT_REC_OBJECT_NAME:
-		return;
 	}
-	if (r->kind > WEFT_EV_MAX_PUBLIC)
-		return;
+}
 
+/* An event: bookkeeping of processes and threads, its object, then its row. */
+static void handle_event(struct collect *c, struct collect_rec *r, struct thr *t, int64_t stack)
+{
+	struct collect_image *img = r->img;
+	struct image_state *st = img_state(img);
+	const uint64_t *pcs = r->frames;
+	int pid = img->pid;
 	int64_t obj = 0, arg = r->arg;
 	switch (r->kind) {
 	case WEFT_EV_THREAD_START:
@@ -999,6 +991,32 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 			}
 		}
 	}
+}
+
+static void handle_rec(struct collect *c, struct collect_rec *r)
+{
+	struct collect_image *img = r->img;
+	struct image_state *st = img_state(img);
+	const uint64_t *pcs = r->frames;
+	int pid = img->pid;
+	if (r->ts > st->last_ts)
+		st->last_ts = r->ts;
+	int64_t stack = c->stacks == WEFT_STACKS_NONE ? 0 : stack_id_for(c, img, pcs, r->nframes);
+	struct thr *t = thr_get(pid, r->tid, r->ts);
+	/*
+	 * TSC readings on different CPUs, or across a recalibration, can put
+	 * a thread's event a few microseconds before its previous one.
+	 */
+	if (r->ts < t->last_ts)
+		r->ts = t->last_ts;
+	t->last_ts = r->ts;
+	struct proc *self = proc_get(pid);
+	if (self->start_ns == INT64_MIN || r->ts - r->wait < self->start_ns)
+		self->start_ns = r->ts - r->wait;
+	if (r->kind > WEFT_EV_MAX_PUBLIC)
+		handle_private(c, r, t, stack);
+	else
+		handle_event(c, r, t, stack);
 }
 
 /*
@@ -1485,8 +1503,9 @@ int writer_stop_and_join(struct collect *c)
 	}
 	sqlite3_finalize(up);
 	if (!store_writer_interrupted(c->store)) {
-		char *sql = sqlite3_mprintf(fix_args_sql, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
-					    WEFT_EV_PROCESS_SPAWN, WEFT_EV_PROCESS_SPAWN);
+		char *sql =
+		    sqlite3_mprintf(fix_args_sql, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
+				    WEFT_EV_PROCESS_SPAWN, WEFT_EV_PROCESS_SPAWN);
 		if (sql)
 			sqlite3_exec(store_writer_db(c->store), sql, NULL, NULL, NULL);
 		sqlite3_free(sql);
