@@ -27,7 +27,7 @@ def _races_setup(config):
     class _Probe:
         pass
 
-    if not _weft_races_init(_Probe, _threading.local):
+    if not _weft_races_init(_Probe, _threading.local, _threading._deque, set, AttributeError):
         sys.stderr.write("weft: warning: the race detector cannot run in this interpreter;"
                          " --races is off\n")
         return False
@@ -45,7 +45,8 @@ class _races:
 
     scope = []
     names = ("_weft_gi", "_weft_si", "_weft_di", "_weft_ai", "_weft_ga", "_weft_sa",
-             "_weft_da", "_weft_aa", "_weft_mc", "_weft_in", "_weft_gg", "_weft_gw")
+             "_weft_da", "_weft_aa", "_weft_mc", "_weft_in", "_weft_gg", "_weft_gw",
+             "_weft_ln", "_weft_it", "_weft_ha")
     funcs = 0
     instrument = None
 
@@ -161,7 +162,7 @@ def _instrument(source, path):
                if "weft: ignore-race" in line}
     if _races.instrument is None:
         _races.instrument = _instrumenter()
-    tree = _races.instrument(tree, ignored).visit(tree)
+    tree = _races.instrument(tree, ignored, source).visit(tree)
     ast.fix_missing_locations(tree)
     return compile(tree, path, "exec", dont_inherit=True)
 
@@ -175,6 +176,11 @@ def _instrumenter():
     ITEM, ATTR, GLOBAL = 1, 2, 3
     ATOMIC, RMW = 4, 8
     dict_methods = {"get": 0, "setdefault": ATOMIC, "pop": ATOMIC}
+    # Methods of list, dict, set and deque that touch the container as a whole
+    # (preload/races.c decides by the object's type at run time).
+    container_methods = {"append", "appendleft", "pop", "popleft", "popitem", "remove",
+                         "insert", "extend", "extendleft", "clear", "update", "add",
+                         "discard", "sort", "reverse", "rotate", "copy", "count", "index"}
 
     def call(name, args, like):
         return ast.copy_location(
@@ -211,8 +217,17 @@ def _instrumenter():
         return names - declared, declared
 
     class Instrument(ast.NodeTransformer):
-        def __init__(self, tree, ignored):
+        def __init__(self, tree, ignored, source):
             self.ignored = ignored
+            self.lines = source.encode("utf-8", "replace").splitlines(keepends=True)
+            # Builtins (len, getattr...) are only theirs when the module never rebinds the name.
+            self.bound = {n.id for n in ast.walk(tree)
+                          if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+            self.bound |= {n.name for n in ast.walk(tree)
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                             ast.ClassDef))}
+            self.bound |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+                           if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
             # Module globals some function assigns (declares `global`): shared mutable state.
             self.shared = {name for n in ast.walk(tree) if isinstance(n, ast.Global)
                            for name in n.names}
@@ -238,13 +253,39 @@ def _instrumenter():
             return True
 
         def text(self, node):
-            t = ast.unparse(node)
+            """The expression as the user wrote it (never as instrumented)."""
+            t = None
+            try:
+                if node.lineno == node.end_lineno:
+                    t = self.lines[node.lineno - 1][node.col_offset:node.end_col_offset]
+                    t = t.decode("utf-8", "replace")
+            except (AttributeError, IndexError, TypeError):
+                pass
+            if not t:
+                t = ast.unparse(node)
             return t if len(t) <= 60 else t[:57] + "..."
 
+        def builtin(self, node, name, nargs):
+            """A call of the builtin name with nargs positional arguments, the second a str."""
+            return (isinstance(node.func, ast.Name) and node.func.id == name
+                    and name not in self.bound and not node.keywords
+                    and len(node.args) in nargs
+                    and not any(isinstance(a, ast.Starred) for a in node.args)
+                    and (len(node.args) < 2 or isinstance(node.args[1], ast.Constant)
+                         and isinstance(node.args[1].value, str)))
+
         def rmw(self, target, value):
-            """x = x + 1, d[k] = d[k] + 1: the target is read in its own value."""
+            """x = x + 1, d[k] = d.get(k, 0) + 1: the target is read in its own value."""
             t = ast.unparse(target)
-            return any(type(n) is type(target) and ast.unparse(n) == t for n in ast.walk(value))
+            for n in ast.walk(value):
+                if type(n) is type(target) and ast.unparse(n) == t:
+                    return True
+                if (isinstance(target, ast.Subscript) and isinstance(n, ast.Call)
+                        and isinstance(n.func, ast.Attribute) and n.func.attr == "get"
+                        and n.args and ast.unparse(n.func.value) == ast.unparse(target.value)
+                        and ast.unparse(n.args[0]) == ast.unparse(target.slice)):
+                    return True
+            return False
 
         def function(self, node):
             if self.skip(node) or any(self.skip(d) for d in getattr(node, "decorator_list", ())):
@@ -268,12 +309,12 @@ def _instrumenter():
                 self.scopes.pop()
 
         def visit_Subscript(self, node):
+            text = self.text(node.value)
             self.generic_visit(node)
             if (not isinstance(node.ctx, ast.Load) or isinstance(node.slice, ast.Slice)
                     or self.skip(node)):
                 return node
-            return call("_weft_gi", [node.value, node.slice,
-                                     self.site(ITEM, 0, self.text(node.value))], node)
+            return call("_weft_gi", [node.value, node.slice, self.site(ITEM, 0, text)], node)
 
         def visit_Attribute(self, node):
             self.generic_visit(node)
@@ -289,13 +330,35 @@ def _instrumenter():
 
         def visit_Call(self, node):
             f = node.func
-            if (isinstance(f, ast.Attribute) and f.attr in dict_methods and not node.keywords
-                    and 1 <= len(node.args) <= 5 and not self.skip(node)
+            if (isinstance(f, ast.Attribute) and not node.keywords and not self.skip(node)
+                    and (f.attr in dict_methods and 1 <= len(node.args) <= 5
+                         or f.attr in container_methods and len(node.args) <= 5)
                     and not any(isinstance(a, ast.Starred) for a in node.args)):
+                site = self.site(ITEM, dict_methods.get(f.attr, 0), self.text(f.value))
                 obj = self.visit(f.value)
                 args = [self.visit(a) for a in node.args]
-                site = self.site(ITEM, dict_methods[f.attr], self.text(f.value))
                 return call("_weft_mc", [obj, const(f.attr), site] + args, node)
+            if self.skip(node):
+                return self.generic_visit(node)
+            if self.builtin(node, "len", (1,)):
+                site = self.site(ITEM, 0, self.text(node.args[0]))
+                return call("_weft_ln", [self.visit(node.args[0]), site], node)
+            # getattr/setattr/delattr/hasattr with a constant name: the attribute access.
+            if self.builtin(node, "getattr", (2, 3)):
+                a = [self.visit(x) for x in node.args]
+                return call("_weft_ga", a[:2] + [self.site(ATTR, 0)] + a[2:], node)
+            if self.builtin(node, "hasattr", (2,)):
+                a = [self.visit(x) for x in node.args]
+                return call("_weft_ha", a + [self.site(ATTR, 0)], node)
+            if self.builtin(node, "delattr", (2,)):
+                a = [self.visit(x) for x in node.args]
+                return call("_weft_da", a + [self.site(ATTR, 0)], node)
+            if self.builtin(node, "setattr", (3,)):
+                o, name, v = node.args
+                target = ast.Attribute(value=o, attr=name.value, ctx=ast.Load())
+                acc = RMW if self.rmw(target, v) or self.getattr_of(o, name.value, v) else 0
+                return call("_weft_sa", [self.visit(v), self.visit(o), name,
+                                         self.site(ATTR, acc)], node)
             if isinstance(f, ast.Attribute):
                 # A method call: the object is read, the bound method is not a location.
                 f.value = self.visit(f.value)
@@ -304,13 +367,35 @@ def _instrumenter():
                 return node
             return self.generic_visit(node)
 
+        def getattr_of(self, obj, name, value):
+            """setattr(o, 'n', getattr(o, 'n') + 1): the value reads the attribute set."""
+            o = ast.unparse(obj)
+            return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                       and n.func.id == "getattr" and len(n.args) >= 2
+                       and ast.unparse(n.args[0]) == o and isinstance(n.args[1], ast.Constant)
+                       and n.args[1].value == name for n in ast.walk(value))
+
+        def iterated(self, node):
+            """A for loop or comprehension reads its iterable (a container) as a whole."""
+            it = node.iter
+            plain = self.skip(it) or isinstance(it, (ast.Constant, ast.List, ast.Tuple, ast.Call,
+                                                     ast.ListComp, ast.GeneratorExp))
+            site = None if plain else self.site(ITEM, 0, self.text(it))
+            node = self.generic_visit(node)
+            if site is not None:
+                node.iter = call("_weft_it", [node.iter, site], it)
+            return node
+
+        visit_For = visit_comprehension = iterated
+
         def visit_Compare(self, node):
+            text = self.text(node.comparators[0])
             self.generic_visit(node)
             if (len(node.ops) != 1 or not isinstance(node.ops[0], (ast.In, ast.NotIn))
                     or self.skip(node)):
                 return node
-            c = call("_weft_in", [node.left, node.comparators[0],
-                                  self.site(ITEM, 0, self.text(node.comparators[0]))], node)
+            c = call("_weft_in", [node.left, node.comparators[0], self.site(ITEM, 0, text)],
+                     node)
             if isinstance(node.ops[0], ast.NotIn):
                 return ast.copy_location(ast.UnaryOp(op=ast.Not(), operand=c), node)
             return c

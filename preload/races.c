@@ -343,6 +343,7 @@ void weft_races_sync(int acquire, const void *obj, int lock_like)
 #define ACC_RMW WEFT_ACC_RMW	   /* read and write of one location in one statement */
 #define ACC_MISS WEFT_ACC_MISS	   /* a read that found nothing (get -> default, KeyError) */
 #define ACC_CTA WEFT_ACC_CTA	   /* a write after this thread's missed read, same function */
+#define ACC_CHECK WEFT_ACC_CHECK   /* len() or membership of a whole container */
 
 enum { SITE_ITEM = 1, SITE_ATTR = 2, SITE_GLOBAL = 3 };
 
@@ -495,6 +496,20 @@ static void forget(PyObject *o)
 
 typedef void (*destructor_fn)(PyObject *);
 static destructor_fn orig_dict_dealloc, orig_list_dealloc, orig_object_dealloc;
+static destructor_fn orig_set_dealloc, orig_deque_dealloc;
+static PyObject *set_type, *deque_type, *attribute_error;
+
+static void set_dealloc_hook(PyObject *o)
+{
+	forget(o);
+	orig_set_dealloc(o);
+}
+
+static void deque_dealloc_hook(PyObject *o)
+{
+	forget(o);
+	orig_deque_dealloc(o);
+}
 
 static void dict_dealloc_hook(PyObject *o)
 {
@@ -643,14 +658,21 @@ static void key_repr(PyObject *k, char *buf, size_t len)
 	snprintf(buf, len, "<%s object>", tn);
 }
 
-/* What the finding calls the location: cache['k1'], Counter.value, app.hits. */
+/*
+ * What the finding calls the location, as the user wrote it: cache['k1'],
+ * self.free (a whole container), Counter.value, app.hits. An item's key is
+ * set apart by LABEL_KEY_SEP: findings group the keys of one variable.
+ */
+#define LABEL_KEY_SEP "\x1f"
 static void label_of(const struct site *s, PyObject *container, PyObject *key, char *buf,
 		     size_t len)
 {
 	char a[128], b[64];
-	if (s->what == SITE_ITEM) {
+	if (s->what == SITE_ITEM && !key) {
+		snprintf(buf, len, "%s", s->text ? s->text : "?");
+	} else if (s->what == SITE_ITEM) {
 		key_repr(key, b, sizeof(b));
-		snprintf(buf, len, "%s[%s]", s->text ? s->text : "?", b);
+		snprintf(buf, len, "%s" LABEL_KEY_SEP "[%s]", s->text ? s->text : "?", b);
 	} else if (s->what == SITE_GLOBAL || weft_py_type(container) == py.PyModule_Type) {
 		PyObject *g = s->what == SITE_GLOBAL ? container : py.PyModule_GetDict(container);
 		PyObject *mn = g ? py.PyDict_GetItemString(g, "__name__") : NULL; /* borrowed */
@@ -716,7 +738,12 @@ static void report(const struct access *other, const struct access *cur, PyObjec
 		w += se->n;
 	}
 	char *label = (char *)&msg.words[w];
-	label_of(&sites[cur->site], container, key, label, 64 * 8);
+	/* Both sides' texts may differ (cache, self.cache): one pair of sites always says one. */
+	const struct site *ls = &sites[cur->site];
+	if (other->site < cur->site && ls->what == SITE_ITEM &&
+	    sites[other->site].what == SITE_ITEM && sites[other->site].text)
+		ls = &sites[other->site];
+	label_of(ls, container, key, label, 64 * 8);
 	len += w * 8 + (uint32_t)strlen(label) + 1;
 	uint64_t frames[STACK_WORDS];
 	int nf = capture(frames, STACK_WORDS);
@@ -767,11 +794,16 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 		c->r[slot] = a;
 		return;
 	}
-	/* A write. This thread checked, missed, and now stores: check-then-act. */
-	for (int i = 0; i < CELL_READS; i++)
-		if (c->r[i].flags && c->r[i].idx == r->idx && (c->r[i].flags & ACC_MISS) &&
+	/*
+	 * A write after this thread's own read of the location in the same
+	 * function: a check that missed (or a length/membership check) makes it
+	 * check-then-act; a value read (x = d.get(k, 0) ... d[k] = x + 1) a
+	 * read-modify-write spread over statements.
+	 */
+	for (int i = 0; i < CELL_READS && !(flags & ACC_ATOMIC); i++)
+		if (c->r[i].flags && c->r[i].idx == r->idx &&
 		    sites[c->r[i].site].func == sites[site].func)
-			a.flags |= ACC_CTA;
+			a.flags |= (c->r[i].flags & (ACC_MISS | ACC_CHECK)) ? ACC_CTA : ACC_RMW;
 	/* Against the last write and the unordered reads since. */
 	if (c->w.flags && !visible(r, &c->w) &&
 	    !((flags & ACC_ATOMIC) && (c->w.flags & ACC_ATOMIC)) && first_time(r, &c->w))
@@ -784,25 +816,46 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 	}
 	c->w = a;
 	/*
-	 * The reads this write orders go. Another thread's miss that this
-	 * write does not order stays: when that thread stores next, the store
-	 * is still its check-then-act (both threads missed), not a plain write
-	 * whose later unordered reads would read as a second, read/write race.
+	 * The reads this write orders go. Another thread's read that this
+	 * write does not order stays (already reported to this thread): when
+	 * that thread stores next, its store is still its check-then-act or
+	 * read-modify-write, not a plain write.
 	 */
 	for (int i = 0; i < CELL_READS; i++) {
 		struct access *rd = &c->r[i];
-		if (!(rd->flags & ACC_MISS) || rd->idx == r->idx || visible(r, rd))
+		if (rd->idx == r->idx || visible(r, rd))
 			memset(rd, 0, sizeof(*rd));
 	}
 }
 
 /* ---- which objects are watched ---------------------------------------------------------- */
 
-enum { C_NONE, C_DICT, C_LIST, C_OBJ, C_MODULE, C_TYPE };
+enum { C_NONE, C_DICT, C_LIST, C_OBJ, C_MODULE, C_TYPE, C_SET, C_DEQUE };
 
 static void *subtype_dealloc; /* the deallocator of every class defined in Python */
 static PyObject *str_get;     /* interned "get", as instrumented code passes it */
-static PyObject *local_type;  /* threading.local: per-thread by design */
+static PyObject *str_setdefault, *str_pop;
+static PyObject *local_type; /* threading.local: per-thread by design */
+
+/*
+ * Methods of list, dict, set and deque that read or write the container as
+ * a whole. A deque's appends and pops are documented thread-safe: atomic
+ * writes, which race with no other atomic write nor with a read.
+ */
+/* clang-format off */
+static const struct {
+	const char *name;
+	uint8_t write, deque_atomic;
+} container_methods[] = {
+	{"append", 1, 1}, {"appendleft", 1, 1}, {"pop", 1, 1}, {"popleft", 1, 1},
+	{"popitem", 1, 0}, {"remove", 1, 0}, {"insert", 1, 0}, {"extend", 1, 0},
+	{"extendleft", 1, 0}, {"clear", 1, 0}, {"update", 1, 0}, {"add", 1, 0},
+	{"discard", 1, 0}, {"sort", 1, 0}, {"reverse", 1, 0}, {"rotate", 1, 0},
+	{"copy", 0, 0}, {"count", 0, 0}, {"index", 0, 0},
+};
+/* clang-format on */
+#define CONTAINER_METHODS (sizeof(container_methods) / sizeof(container_methods[0]))
+static PyObject *container_names[CONTAINER_METHODS]; /* interned, as code constants are */
 
 struct tcache {
 	PyObject *type;
@@ -843,9 +896,17 @@ static int classify_slow(PyObject *tp)
 		return C_DICT;
 	if (b == py.PyList_Type)
 		return C_LIST;
+	if (b == set_type)
+		return C_SET;
+	if (b == deque_type)
+		return C_DEQUE;
 	/* Builtin subclasses (defaultdict, OrderedDict) with their own deallocator chain to dict's.
 	 */
 	void *d = py.PyType_GetSlot(b, 52);
+	if (d == (void *)set_dealloc_hook)
+		return C_SET;
+	if (d == (void *)deque_dealloc_hook)
+		return C_DEQUE;
 	unsigned long fl = py.PyType_GetFlags(b);
 	if ((fl & (1ul << 29)) && d != (void *)orig_dict_dealloc)
 		return C_DICT;
@@ -928,6 +989,25 @@ static void attr_access(PyObject *o, PyObject *name, uint32_t site, int flags)
 		return;
 	weft_tls.in_races = 1;
 	check(r, cell_for(serial, h ^ salt), site, flags, o, name);
+	weft_tls.in_races = 0;
+}
+
+static int is_container(int cls)
+{
+	return cls == C_DICT || cls == C_LIST || cls == C_SET || cls == C_DEQUE;
+}
+
+/* An access to a container as a whole (append, len(), iteration...): one location. */
+static void container_access(PyObject *o, uint32_t site, int flags)
+{
+	struct rthread *r = checking();
+	if (!r || site >= nsites || !is_container(classify(o)))
+		return;
+	uint64_t serial = serial_of(o);
+	if (!serial)
+		return;
+	weft_tls.in_races = 1;
+	check(r, cell_for(serial, KEY_STRUCT), site, flags, o, NULL);
 	weft_tls.in_races = 0;
 }
 
@@ -1090,15 +1170,23 @@ static PyObject *m_ai(PyObject *self, PyObject *const *args, py_ssize_t n)
 	return ret_none();
 }
 
-/* _weft_ga(obj, name, site) -> obj.name */
+/* _weft_ga(obj, name, site[, default]) -> obj.name, or getattr(obj, name, default) */
 static PyObject *m_ga(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
-	if (n != 3)
+	if (n != 3 && n != 4)
 		return ret_none();
 	PyObject *v = py.PyObject_GetAttr(args[0], args[1]);
+	int flags = ACC_READ;
+	if (!v && n == 4 && py.PyErr_ExceptionMatches(attribute_error)) {
+		py.PyErr_Clear();
+		v = args[3];
+		py.Py_IncRef(v);
+		if (v == py.none)
+			flags |= ACC_MISS;
+	}
 	if (v && weft_races_on)
-		attr_access(args[0], args[1], site_arg(args[2]), ACC_READ);
+		attr_access(args[0], args[1], site_arg(args[2]), flags);
 	return v;
 }
 
@@ -1142,9 +1230,10 @@ static PyObject *m_aa(PyObject *self, PyObject *const *args, py_ssize_t n)
 }
 
 /*
- * _weft_mc(obj, name, site, *args) -> obj.name(*args), for get, setdefault
- * and pop: a dict key read (a miss when get returns its default) or an
- * atomic write.
+ * _weft_mc(obj, name, site, *args) -> obj.name(*args). On a dict, get,
+ * setdefault and pop with a key are accesses of that key: a read (a miss
+ * when get returns None) or an atomic write. On a list, dict, set or deque
+ * the methods of container_methods read or write the container as a whole.
  */
 static PyObject *m_mc(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -1155,7 +1244,15 @@ static PyObject *m_mc(PyObject *self, PyObject *const *args, py_ssize_t n)
 	call[0] = args[0];
 	for (py_ssize_t i = 3; i < n; i++)
 		call[i - 2] = args[i];
-	uint64_t h = n > 3 ? item_key(args[0], args[3]) : 0;
+	int cls = weft_races_on ? classify(args[0]) : C_NONE;
+	/* dict.get/setdefault/pop(key): that key (the site says which: ACC_ATOMIC writes). */
+	int keyed = cls == C_DICT && n > 3 &&
+		    (args[1] == str_get || args[1] == str_setdefault || args[1] == str_pop);
+	int method = -1;
+	for (unsigned i = 0; i < CONTAINER_METHODS && !keyed && is_container(cls); i++)
+		if (args[1] == container_names[i])
+			method = (int)i;
+	uint64_t h = keyed ? item_key(args[0], args[3]) : 0;
 	PyObject *v;
 	if (args[1] == str_get && (n == 4 || n == 5) && weft_py_type(args[0]) == py.PyDict_Type) {
 		/* d.get(k[, default]) on a plain dict, without looking the method up each time. */
@@ -1174,11 +1271,67 @@ static PyObject *m_mc(PyObject *self, PyObject *const *args, py_ssize_t n)
 		int flags = ACC_READ;
 		if (site && (sites[site].acc & ACC_ATOMIC))
 			flags = ACC_WRITE;
-		else if (v == (n > 4 ? args[4] : py.none))
+		else if (v == py.none) /* a default that is a value makes get a plain read */
 			flags |= ACC_MISS;
 		item_access(args[0], args[3], site, flags, h);
+	} else if (v && method >= 0) {
+		int flags = container_methods[method].write ? ACC_WRITE : ACC_READ;
+		if (cls == C_DEQUE && container_methods[method].deque_atomic)
+			flags |= ACC_ATOMIC;
+		container_access(args[0], site_arg(args[2]), flags);
 	}
 	return v;
+}
+
+/* _weft_ln(obj, site) -> len(obj): a length check of a container */
+static PyObject *m_ln(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 2)
+		return ret_none();
+	py_ssize_t len = py.PyObject_Size(args[0]);
+	if (len < 0)
+		return NULL;
+	if (weft_races_on)
+		container_access(args[0], site_arg(args[1]), ACC_READ | ACC_CHECK);
+	return py.PyLong_FromUnsignedLongLong((unsigned long long)len);
+}
+
+/* _weft_it(obj, site) -> obj: obj is about to be iterated (for, comprehensions) */
+static PyObject *m_it(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 2)
+		return ret_none();
+	if (weft_races_on)
+		container_access(args[0], site_arg(args[1]), ACC_READ);
+	py.Py_IncRef(args[0]);
+	return args[0];
+}
+
+/*
+ * _weft_ha(obj, name, site) -> hasattr(obj, name): a read of the
+ * attribute, a miss when it is absent.
+ */
+static PyObject *m_ha(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 3)
+		return ret_none();
+	PyObject *v = py.PyObject_GetAttr(args[0], args[1]);
+	if (!v) {
+		if (!py.PyErr_ExceptionMatches(attribute_error))
+			return NULL;
+		py.PyErr_Clear();
+	}
+	if (weft_races_on)
+		attr_access(args[0], args[1], site_arg(args[2]),
+			    v ? ACC_READ : ACC_READ | ACC_MISS);
+	PyObject *b = v ? py.true_obj : py.false_obj;
+	if (v)
+		py.Py_DecRef(v);
+	py.Py_IncRef(b);
+	return b;
 }
 
 /* _weft_in(key, obj, site) -> key in obj */
@@ -1187,13 +1340,16 @@ static PyObject *m_in(PyObject *self, PyObject *const *args, py_ssize_t n)
 	(void)self;
 	if (n != 3)
 		return ret_none();
-	uint64_t h = item_key(args[1], args[0]);
+	int cls = weft_races_on ? classify(args[1]) : C_NONE;
+	uint64_t h = cls == C_DICT ? item_key(args[1], args[0]) : 0;
 	int rc = py.PySequence_Contains(args[1], args[0]);
 	if (rc < 0)
 		return NULL;
 	if (h)
 		item_access(args[1], args[0], site_arg(args[2]),
 			    rc ? ACC_READ : ACC_READ | ACC_MISS, h);
+	else if (is_container(cls))
+		container_access(args[1], site_arg(args[2]), ACC_READ | ACC_CHECK);
 	PyObject *b = rc ? py.true_obj : py.false_obj;
 	py.Py_IncRef(b);
 	return b;
@@ -1285,15 +1441,16 @@ static int patch_dealloc(PyObject *type, destructor_fn *orig, destructor_fn hook
 }
 
 /*
- * _weft_races_init(python_class, local_type) -> bool: turns the detector
- * on. python_class is any class defined in Python (its deallocator is
- * subtype_dealloc); local_type is threading.local.
+ * _weft_races_init(python_class, local_type, deque, set, AttributeError)
+ * -> bool: turns the detector on. python_class is any class defined in
+ * Python (its deallocator is subtype_dealloc); local_type is
+ * threading.local.
  */
 static PyObject *m_races_init(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	PyObject *res = py.false_obj;
-	if (n != 2 || !py.races_api || weft_races_on)
+	if (n != 5 || !py.races_api || weft_races_on)
 		goto out;
 	sync_keys = big_zeroed(SYNC_CAP * sizeof(*sync_keys));
 	sync_vc = big_zeroed(SYNC_CAP * sizeof(*sync_vc));
@@ -1311,11 +1468,23 @@ static PyObject *m_races_init(PyObject *self, PyObject *const *args, py_ssize_t 
 	    weft_py_type(args[0]) == py.PyType_Type ? args[0] : weft_py_type(args[0]), 52);
 	local_type = args[1];
 	py.Py_IncRef(local_type);
+	deque_type = args[2];
+	set_type = args[3];
+	attribute_error = args[4];
+	py.Py_IncRef(deque_type);
+	py.Py_IncRef(set_type);
+	py.Py_IncRef(attribute_error);
+	for (unsigned i = 0; i < sizeof(container_methods) / sizeof(container_methods[0]); i++)
+		container_names[i] = py.PyUnicode_InternFromString(container_methods[i].name);
 	str_get = py.PyUnicode_InternFromString("get");
+	str_setdefault = py.PyUnicode_InternFromString("setdefault");
+	str_pop = py.PyUnicode_InternFromString("pop");
 	if (!subtype_dealloc ||
 	    patch_dealloc(py.PyDict_Type, &orig_dict_dealloc, dict_dealloc_hook) ||
 	    patch_dealloc(py.PyList_Type, &orig_list_dealloc, list_dealloc_hook) ||
-	    patch_dealloc(py.PyBaseObject_Type, &orig_object_dealloc, object_dealloc_hook))
+	    patch_dealloc(py.PyBaseObject_Type, &orig_object_dealloc, object_dealloc_hook) ||
+	    patch_dealloc(set_type, &orig_set_dealloc, set_dealloc_hook) ||
+	    patch_dealloc(deque_type, &orig_deque_dealloc, deque_dealloc_hook))
 		goto out;
 	sync_ready = 1;
 	weft_races_on = 1;
@@ -1338,6 +1507,9 @@ struct py_method_def weft_races_methods[] = {
     {"_weft_aa", (void *)m_aa, PY_METH_FASTCALL, NULL},
     {"_weft_mc", (void *)m_mc, PY_METH_FASTCALL, NULL},
     {"_weft_in", (void *)m_in, PY_METH_FASTCALL, NULL},
+    {"_weft_ln", (void *)m_ln, PY_METH_FASTCALL, NULL},
+    {"_weft_it", (void *)m_it, PY_METH_FASTCALL, NULL},
+    {"_weft_ha", (void *)m_ha, PY_METH_FASTCALL, NULL},
     {"_weft_gg", (void *)m_gg, PY_METH_FASTCALL, NULL},
     {"_weft_gw", (void *)m_gw, PY_METH_FASTCALL, NULL},
     {"_weft_hb", (void *)m_hb, PY_METH_FASTCALL, NULL},
