@@ -32,6 +32,9 @@ def _races_setup(config):
                          " --races is off\n")
         return False
     _HB = _weft_hb
+    # threading.py and this bootstrap act for their caller: a Condition's or a
+    # Barrier's locks are the program's when the program called them.
+    _races.register([_threading] + list(globals().values()), 2)
     _races.scope = [p for p in config.split(":") if p]
     sys.meta_path.insert(0, _RaceFinder())
     main = sys.modules.get("__main__")
@@ -49,6 +52,30 @@ class _races:
              "_weft_ln", "_weft_it", "_weft_ha")
     funcs = 0
     instrument = None
+
+    @staticmethod
+    def register(objs, kind):
+        """Tells the detector whose code these functions (and classes, modules) are."""
+        import types
+        stack, seen = list(objs), set()
+        while stack:
+            o = stack.pop()
+            if id(o) in seen or o is None:
+                continue
+            seen.add(id(o))
+            if isinstance(o, types.CodeType):
+                _weft_uc(o, kind)
+                stack.extend(c for c in o.co_consts if isinstance(c, types.CodeType))
+            elif isinstance(o, (types.FunctionType, types.MethodType)):
+                stack.append(getattr(o, "__code__", None) or getattr(o, "__func__", None))
+            elif isinstance(o, (staticmethod, classmethod)):
+                stack.append(o.__func__)
+            elif isinstance(o, property):
+                stack.extend((o.fget, o.fset, o.fdel))
+            elif isinstance(o, type) and o.__module__ in ("threading", __name__):
+                stack.extend(vars(o).values())
+            elif isinstance(o, types.ModuleType) and o.__name__ == "threading":
+                stack.extend(vars(o).values())
 
     @staticmethod
     def inject(d):
@@ -164,7 +191,9 @@ def _instrument(source, path):
         _races.instrument = _instrumenter()
     tree = _races.instrument(tree, ignored, source).visit(tree)
     ast.fix_missing_locations(tree)
-    return compile(tree, path, "exec", dont_inherit=True)
+    code = compile(tree, path, "exec", dont_inherit=True)
+    _races.register([code], 1)
+    return code
 
 
 def _instrumenter():
@@ -512,7 +541,7 @@ def _event(cls):
             finally:
                 fold(-1)
         if _HB:
-            _HB(0, id(self))
+            _HB(2, id(self))
         ev(EV_EVENT_SET, OBJ_EVENT, id(self), 0, 0)
         fold(1)
         try:
@@ -534,7 +563,7 @@ def _event(cls):
         finally:
             fold(-1)
         if _HB and r:
-            _HB(1, id(self))
+            _HB(3, id(self))
         ev(EV_EVENT_WAIT, OBJ_EVENT, id(self), t0, 1 if r else 0)
         return r
 
@@ -553,14 +582,14 @@ def _semaphore(cls):
         finally:
             fold(-1)
         if _HB and r:
-            _HB(1, id(self))
+            _HB(3, id(self))
         ev(EV_LOCK_ACQUIRE if r else EV_LOCK_FAIL, OBJ_SEMAPHORE, id(self), t0,
            0 if r else 110)
         return r
 
     def release(self, n=1):
         if _HB:
-            _HB(0, id(self))
+            _HB(2, id(self))
         ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:
@@ -730,6 +759,16 @@ def _threads(threading):
             ev(EV_THREAD_JOIN, 0, 0, t0, getattr(self, "native_id", None) or 0)
 
     threading.Thread.join = join
+    orig_is_alive = threading.Thread.is_alive
+
+    def is_alive(self):
+        # A thread seen ended (socketserver reaps its threads so) is ordered before the reader.
+        r = orig_is_alive(self)
+        if not r and _HB and self._started.is_set():
+            _HB(1, id(self) + 1)
+        return r
+
+    threading.Thread.is_alive = is_alive
     main = threading.main_thread()
     thread(main.name, main.ident or 0)
 
@@ -770,10 +809,50 @@ def _multiprocessing(mod):
         q.put, q.get = put, get
 
 
-class _PatchAfterImport:
-    """Patches multiprocessing modules right after they are first imported."""
+def _futures(mod):
+    """For --races: a task's work happens before what sees its Future done."""
+    if _HB is None:
+        return
+    f = mod.Future
+    orig_result, orig_exception, orig_done = f.result, f.exception, f.done
+    orig_set_result, orig_set_exception = f.set_result, f.set_exception
 
-    names = ("multiprocessing.process", "multiprocessing.queues")
+    def set_result(self, result):
+        _HB(0, id(self))
+        return orig_set_result(self, result)
+
+    def set_exception(self, exception):
+        _HB(0, id(self))
+        return orig_set_exception(self, exception)
+
+    def result(self, timeout=None):
+        try:
+            return orig_result(self, timeout)
+        finally:
+            if orig_done(self):
+                _HB(1, id(self))
+
+    def exception(self, timeout=None):
+        try:
+            return orig_exception(self, timeout)
+        finally:
+            if orig_done(self):
+                _HB(1, id(self))
+
+    def done(self):
+        r = orig_done(self)
+        if r:
+            _HB(1, id(self))
+        return r
+
+    f.set_result, f.set_exception = set_result, set_exception
+    f.result, f.exception, f.done = result, exception, done
+
+
+class _PatchAfterImport:
+    """Patches multiprocessing and concurrent.futures modules right after their import."""
+
+    names = ("multiprocessing.process", "multiprocessing.queues", "concurrent.futures._base")
 
     def find_spec(self, name, path=None, target=None):
         if name not in self.names:
@@ -788,7 +867,10 @@ class _PatchAfterImport:
 
         def exec_module(module):
             orig_exec(module)
-            _multiprocessing(module)
+            if module.__name__ == "concurrent.futures._base":
+                _futures(module)
+            else:
+                _multiprocessing(module)
 
         loader.exec_module = exec_module
         return spec
@@ -805,7 +887,7 @@ if "release" in _threading.BoundedSemaphore.__dict__:
 
     def _bounded_release(self, n=1):
         if _HB:
-            _HB(0, id(self))
+            _HB(2, id(self))
         ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:
@@ -819,7 +901,10 @@ _queue_class(_queue.Queue)  # LifoQueue and PriorityQueue inherit put/get
 _simple_queue()
 _threads(_threading)
 for _name in _PatchAfterImport.names:
-    if _name in sys.modules:
+    if _name == "concurrent.futures._base":
+        if _name in sys.modules:
+            _futures(sys.modules[_name])
+    elif _name in sys.modules:
         _multiprocessing(sys.modules[_name])
 sys.meta_path.insert(0, _PatchAfterImport())
 

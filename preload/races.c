@@ -308,6 +308,91 @@ static void held_pop(struct rthread *r, const void *lock)
 		}
 }
 
+/* ---- whose synchronization it is ------------------------------------------------------ */
+
+/*
+ * Only the program's own synchronization orders threads: the locks its
+ * code takes, and the hand-offs it sees (a put before the get of the item,
+ * Event, join...). The internal locks of queues, executors and other
+ * library code order nothing: two tasks of one pool are not ordered by the
+ * pool's bookkeeping, whatever the scheduling did this run. A lock
+ * operation is the program's when the innermost Python frame, past the
+ * transparent ones (threading.py, which implements Condition, Barrier and
+ * join for its caller, and weft's bootstrap), is instrumented code.
+ */
+enum { CODE_UNKNOWN, CODE_USER, CODE_TRANSPARENT, CODE_LIBRARY };
+#define CODESET_CAP (1u << 16)
+#define CODE_IDS (1u << 16)
+static struct {
+	uintptr_t code;
+	uint8_t kind;
+} * codeset;
+static uint8_t *code_kind_by_id; /* CODE_* by the frame words' code id */
+
+static size_t codeset_slot(uintptr_t code)
+{
+	size_t h = (size_t)((code >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (CODESET_CAP - 1);
+	for (unsigned n = 0; n < CODESET_CAP; n++, h = (h + 1) & (CODESET_CAP - 1))
+		if (!codeset[h].code || codeset[h].code == code)
+			return h;
+	return CODESET_CAP;
+}
+
+static int code_kind(uint32_t id)
+{
+	if (id >= CODE_IDS)
+		return CODE_LIBRARY;
+	if (!code_kind_by_id[id]) {
+		uintptr_t code = (uintptr_t)weft_python_code_object(id);
+		size_t h = code ? codeset_slot(code) : CODESET_CAP;
+		code_kind_by_id[id] =
+		    h < CODESET_CAP && codeset[h].code ? codeset[h].kind : CODE_LIBRARY;
+	}
+	return code_kind_by_id[id];
+}
+
+/* Whether the calling thread's synchronization now is the program's own. */
+static int program_sync(void)
+{
+	struct weft_tls *t = &weft_tls;
+	void *pcs[12];
+	int g = t->guard;
+	t->guard = 1;
+	t->internal++;
+	int n = weft_python_stack_full(pcs, 12);
+	t->internal--;
+	t->guard = g;
+	for (int i = 0; i < n; i++) {
+		uint64_t w = (uint64_t)(uintptr_t)pcs[i];
+		if (!(w & WEFT_PYFRAME_BIT))
+			continue;
+		int k = code_kind((uint32_t)WEFT_PYFRAME_CODE(w));
+		if (k != CODE_TRANSPARENT)
+			return k == CODE_USER;
+	}
+	return 1; /* no Python caller (a thread's start or end): the interpreter's own hand-off */
+}
+
+static PyObject *ret_none(void);
+
+/* _weft_uc(code, kind): code (not its nested codes) is the program's (1) or transparent (2). */
+static PyObject *m_uc(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 2 || !codeset)
+		return ret_none();
+	long long kind = py.PyLong_AsLongLong(args[1]);
+	size_t h = codeset_slot((uintptr_t)args[0]);
+	if (h < CODESET_CAP && (kind == CODE_USER || kind == CODE_TRANSPARENT)) {
+		py.Py_IncRef(args[0]); /* kept: its address must not name another code */
+		codeset[h].code = (uintptr_t)args[0];
+		codeset[h].kind = (uint8_t)kind;
+	}
+	if (py.PyErr_Occurred())
+		py.PyErr_Clear();
+	return ret_none();
+}
+
 /*
  * A lock operation from the pthread/semaphore hooks (any thread, GIL or
  * not). Signal handlers and the recorder's own calls are left out: they
@@ -321,14 +406,17 @@ void weft_races_sync(int acquire, const void *obj, int lock_like)
 	t->in_races = 1;
 	struct rthread *r = me();
 	if (r) {
+		int orders = program_sync();
 		if (acquire) {
-			hb(r, 1, (uintptr_t)obj);
+			if (orders)
+				hb(r, 1, (uintptr_t)obj);
 			if (lock_like)
 				held_push(r, obj);
 		} else {
 			if (lock_like)
 				held_pop(r, obj);
-			hb(r, 0, (uintptr_t)obj);
+			if (orders)
+				hb(r, 0, (uintptr_t)obj);
 		}
 	}
 	t->in_races = 0;
@@ -773,7 +861,8 @@ static int first_time(const struct rthread *r, struct access *a)
 static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, PyObject *container,
 		  PyObject *key)
 {
-	flags |= sites[site].acc;
+	if (key) /* a whole container's access has its flags from its method, not its site */
+		flags |= sites[site].acc;
 	struct access a = {r->vc[r->idx], r->idx, (uint16_t)flags, site, r->held_id, weft_now(), 0};
 	note_stack(site, r->idx);
 	if (!(flags & ACC_WRITE)) {
@@ -1069,9 +1158,10 @@ static PyObject *m_gi(PyObject *self, PyObject *const *args, py_ssize_t n)
 		return ret_none();
 	uint64_t h = item_key(args[0], args[1]);
 	PyObject *v = py.PyObject_GetItem(args[0], args[1]);
+	/* Finding None is a miss too: `if d[k] is None: d[k] = make()` checks then acts. */
 	if (h)
-		item_access(args[0], args[1], site_arg(args[2]), v ? ACC_READ : ACC_READ | ACC_MISS,
-			    h);
+		item_access(args[0], args[1], site_arg(args[2]),
+			    v && v != py.none ? ACC_READ : ACC_READ | ACC_MISS, h);
 	return v;
 }
 
@@ -1182,9 +1272,9 @@ static PyObject *m_ga(PyObject *self, PyObject *const *args, py_ssize_t n)
 		py.PyErr_Clear();
 		v = args[3];
 		py.Py_IncRef(v);
-		if (v == py.none)
-			flags |= ACC_MISS;
 	}
+	if (v == py.none) /* `if self.conn is None: self.conn = connect()` checks then acts */
+		flags |= ACC_MISS;
 	if (v && weft_races_on)
 		attr_access(args[0], args[1], site_arg(args[2]), flags);
 	return v;
@@ -1392,19 +1482,34 @@ void weft_races_hb(int acquire, uintptr_t key)
 	t->in_races = 0;
 }
 
-/* _weft_hb(acquire, key): a Python-level synchronization (queue, Event, Thread.start...) */
+/*
+ * _weft_hb(how, key): a Python-level synchronization keyed by an object's
+ * id. how: 0 release, 1 acquire (queue put/get, Thread start/end, join,
+ * Future); 2 release, 3 acquire only when the program's own code does it
+ * (Event, Semaphore: libraries use them for their bookkeeping).
+ */
 static PyObject *m_hb(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	if (n != 2 || !weft_races_on)
 		return ret_none();
-	long long acq = py.PyLong_AsLongLong(args[0]);
+	long long how = py.PyLong_AsLongLong(args[0]);
 	unsigned long long key = py.PyLong_AsUnsignedLongLong(args[1]);
 	if (py.PyErr_Occurred()) {
 		py.PyErr_Clear();
 		return ret_none();
 	}
-	weft_races_hb((int)acq, (uintptr_t)key);
+	if (how >= 2) {
+		struct weft_tls *t = &weft_tls;
+		if (t->in_races)
+			return ret_none();
+		t->in_races = 1;
+		int orders = program_sync();
+		t->in_races = 0;
+		if (!orders)
+			return ret_none();
+	}
+	weft_races_hb((int)(how & 1), (uintptr_t)key);
 	return ret_none();
 }
 
@@ -1461,8 +1566,10 @@ static PyObject *m_races_init(PyObject *self, PyObject *const *args, py_ssize_t 
 	stacks = big_zeroed(STACK_CACHE * sizeof(*stacks));
 	heldsets = big_zeroed(HELDSET_CAP * sizeof(*heldsets));
 	pairs = big_zeroed(PAIR_CAP * sizeof(*pairs));
+	codeset = big_zeroed(CODESET_CAP * sizeof(*codeset));
+	code_kind_by_id = big_zeroed(CODE_IDS);
 	if (!sync_keys || !sync_vc || !obj_keys || !obj_serial || !cells || !sites || !stacks ||
-	    !heldsets || !pairs)
+	    !heldsets || !pairs || !codeset || !code_kind_by_id)
 		goto out;
 	subtype_dealloc = py.PyType_GetSlot(
 	    weft_py_type(args[0]) == py.PyType_Type ? args[0] : weft_py_type(args[0]), 52);
@@ -1513,6 +1620,7 @@ struct py_method_def weft_races_methods[] = {
     {"_weft_gg", (void *)m_gg, PY_METH_FASTCALL, NULL},
     {"_weft_gw", (void *)m_gw, PY_METH_FASTCALL, NULL},
     {"_weft_hb", (void *)m_hb, PY_METH_FASTCALL, NULL},
+    {"_weft_uc", (void *)m_uc, PY_METH_FASTCALL, NULL},
     {"_weft_site", (void *)m_site, PY_METH_FASTCALL, NULL},
     {"_weft_races_init", (void *)m_races_init, PY_METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},

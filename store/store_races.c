@@ -1,8 +1,9 @@
 /*
  * Race findings: the rows of the raw `race` table (written by the collector
  * from the Python race detector, preload/races.c) grouped into one finding
- * per bug: the races of one variable (`cache`, `Stats.hits`) between one
- * pair of functions, whatever the keys, lines and rules. The finding takes
+ * per bug: the races of one variable (`cache`, `self.free`, `Stats.hits`) in
+ * one source file (or pair of files), whatever the keys, functions, lines and
+ * rules: one lock around its accesses is the fix. The finding takes
  * the most specific rule seen (check-then-act, lost update, write/write,
  * read/write); its earliest occurrence with that rule describes it (both
  * accesses with their threads, stacks, events and the locks each side
@@ -203,10 +204,10 @@ static void locks_phrase(const struct side *a, const struct side *b, char *buf, 
 #define KEYS_SHOWN 3	    /* keys the summary names */
 #define OCCURRENCES_MAX 256 /* detailed occurrences listed per finding */
 
-/* One finding: the races of one variable between one pair of functions. */
+/* One finding: the races of one variable in one file (or pair of files). */
 struct group {
 	int pid;
-	char *key; /* pid, variable and the two functions */
+	char *key; /* pid, variable and the files of both sides */
 	char *var;
 	int rule;
 	int64_t rep; /* race.id of the earliest occurrence with the finding's rule */
@@ -245,14 +246,13 @@ static int rule_rank(int rule)
 	}
 }
 
-/* "file\tfunction" of a stack's innermost frame into buf ("?" when unknown). */
+/* The file of a stack's innermost frame into buf ("?" when unknown). */
 static void code_of(sqlite3_stmt *frame, int64_t stack, char *buf, size_t len)
 {
 	snprintf(buf, len, "?");
 	sqlite3_bind_int64(frame, 1, stack);
 	if (sqlite3_step(frame) == SQLITE_ROW)
-		snprintf(buf, len, "%s\t%s", (const char *)sqlite3_column_text(frame, 1) ?: "?",
-			 (const char *)sqlite3_column_text(frame, 0) ?: "?");
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(frame, 1) ?: "?");
 	sqlite3_reset(frame);
 }
 
@@ -346,7 +346,7 @@ static void grouping_free(struct grouping *gr)
 
 /*
  * Reads the race table into groups: every detailed occurrence by its
- * variable and pair of functions, then every occurrence (light repeats
+ * variable and files, then every occurrence (light repeats
  * too) counted through its pair of sites. 0, or -1.
  */
 static int group_races(sqlite3 *db, struct grouping *gr)
@@ -407,7 +407,7 @@ out:
 	return rc;
 }
 
-/* "cache[0], cache[1], cache[2] (10 keys)", or the variable alone. */
+/* "cache[0], cache[1], cache[2], ... (10 keys)", or the variable alone. */
 static void locations_phrase(const struct group *g, char *buf, size_t len)
 {
 	if (!g->nkeys) {
@@ -419,6 +419,8 @@ static void locations_phrase(const struct group *g, char *buf, size_t len)
 		o +=
 		    (size_t)snprintf(buf + o, len - o, "%s%s%s", i ? ", " : "", g->var, g->keys[i]);
 	if (g->nkeys > KEYS_SHOWN && o < len)
+		o += (size_t)snprintf(buf + o, len - o, ", ...");
+	if (g->nkeys > 1 && o < len)
 		snprintf(buf + o, len - o, " (%s%d keys)", g->nkeys == KEYS_KEPT ? "at least " : "",
 			 g->nkeys);
 }

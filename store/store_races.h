@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 /*
- * Inserts one `race` finding per racing variable and pair of functions
+ * Inserts one `race` finding per racing variable (and source file)
  * into schema's finding tables (which must exist). A trace without a race table
  * gets none. Returns 0, or -1 with one line in err.
  */
