@@ -341,12 +341,15 @@ static size_t codeset_slot(uintptr_t code)
 static int code_kind(uint32_t id)
 {
 	if (id >= CODE_IDS)
-		return CODE_LIBRARY;
+		return CODE_USER;
 	if (!code_kind_by_id[id]) {
 		uintptr_t code = (uintptr_t)weft_python_code_object(id);
 		size_t h = code ? codeset_slot(code) : CODESET_CAP;
-		code_kind_by_id[id] =
-		    h < CODESET_CAP && codeset[h].code ? codeset[h].kind : CODE_LIBRARY;
+		/* A code past python.c's table cannot be told: it orders (a missed race, not a
+		 * false one). */
+		code_kind_by_id[id] = !code				   ? CODE_USER
+				      : h < CODESET_CAP && codeset[h].code ? codeset[h].kind
+									   : CODE_LIBRARY;
 	}
 	return code_kind_by_id[id];
 }

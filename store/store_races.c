@@ -41,13 +41,15 @@ static const char *const rule_detail[] = {
 	"Two threads store to the same location with nothing ordering the stores: which "
 	"value survives depends on timing. Guard both with the same lock.",
     [WEFT_RACE_CHECK_THEN_ACT] =
-	"A thread checked for the key, missed, and stored it, while another thread touched "
-	"the same key with nothing ordering the two: both threads can miss and both create "
-	"the item, even if this run did not show it. Hold one lock around the check and the "
-	"store (or use dict.setdefault).",
+	"A thread checked for the key (or a container's length or membership), missed, and "
+	"acted on it, while another thread touched the same location with nothing ordering "
+	"the two: both threads can miss and both create the item (or both take the last "
+	"one), even if this run did not show it. Hold one lock around the check and the "
+	"action (or use dict.setdefault).",
     [WEFT_RACE_LOST_UPDATE] =
-	"A read-modify-write (x += 1, x = x + 1) is a read then a write: two threads can "
-	"read the same old value and one update is lost. Hold a lock around the update.",
+	"A read-modify-write (x += 1, d[k] = d.get(k, 0) + 1) is a read then a write: two "
+	"threads can read the same old value and one update is lost. Hold a lock around the "
+	"update.",
 };
 
 /* How the finding words an access: from enum weft_race_access. */
