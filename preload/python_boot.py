@@ -382,7 +382,10 @@ def _instrumenter():
             if self.builtin(node, "delattr", (2,)):
                 a = [self.visit(x) for x in node.args]
                 return call("_weft_da", a + [self.site(ATTR, 0)], node)
-            if self.builtin(node, "setattr", (3,)):
+            # setattr evaluates its object before the value, the instrumented call the other
+            # way round: only for a plain name or attribute is that unnoticeable.
+            if (self.builtin(node, "setattr", (3,))
+                    and isinstance(node.args[0], (ast.Name, ast.Attribute))):
                 o, name, v = node.args
                 target = ast.Attribute(value=o, attr=name.value, ctx=ast.Load())
                 acc = RMW if self.rmw(target, v) or self.getattr_of(o, name.value, v) else 0
@@ -847,6 +850,16 @@ def _futures(mod):
 
     f.set_result, f.set_exception = set_result, set_exception
     f.result, f.exception, f.done = result, exception, done
+    orig_snapshot = getattr(f, "_get_snapshot", None)
+    if orig_snapshot is not None:
+        # 3.15's asyncio copies a task's outcome (to_thread, run_in_executor) through it.
+        def _get_snapshot(self):
+            r = orig_snapshot(self)
+            if r[0]:
+                _HB(1, id(self))
+            return r
+
+        f._get_snapshot = _get_snapshot
 
 
 class _PatchAfterImport:
