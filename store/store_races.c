@@ -226,12 +226,56 @@ struct site_pair {
 	size_t group;
 };
 
+/* Groups and site pairs, each with an open-addressing index (slot + 1; 0 empty). */
 struct grouping {
 	struct group *g;
 	size_t n, cap;
 	struct site_pair *p;
 	size_t np, capp;
+	size_t *gidx, *pidx; /* sized 2 * cap and 2 * capp */
 };
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t hash_pair(int pid, int64_t s1, int64_t s2)
+{
+	return ((uint64_t)pid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)s1 * 0xc2b2ae3d27d4eb4full) ^
+	       ((uint64_t)s2 * 0x165667b19e3779f9ull);
+}
+
+/* Rebuilds an index of n entries into 2 * cap slots. 0, or -1 out of memory. */
+static int reindex(size_t **idx, size_t cap, size_t n,
+		   uint64_t (*key)(const struct grouping *, size_t), const struct grouping *gr)
+{
+	size_t *t = calloc(2 * cap, sizeof(*t));
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)(key(gr, i) % (2 * cap));
+		while (t[h])
+			h = (h + 1) % (2 * cap);
+		t[h] = i + 1;
+	}
+	free(*idx);
+	*idx = t;
+	return 0;
+}
+
+static uint64_t group_hash(const struct grouping *gr, size_t i)
+{
+	return hash_str(gr->g[i].key);
+}
+
+static uint64_t pair_hash(const struct grouping *gr, size_t i)
+{
+	return hash_pair(gr->p[i].pid, gr->p[i].s1, gr->p[i].s2);
+}
 
 /* How specific a rule is: a finding carries the most specific one seen. */
 static int rule_rank(int rule)
@@ -260,18 +304,25 @@ static void code_of(sqlite3_stmt *frame, int64_t stack, char *buf, size_t len)
 
 static struct site_pair *pair_find(struct grouping *gr, int pid, int64_t s1, int64_t s2)
 {
-	for (size_t i = 0; i < gr->np; i++)
-		if (gr->p[i].pid == pid && gr->p[i].s1 == s1 && gr->p[i].s2 == s2)
-			return &gr->p[i];
+	if (!gr->capp)
+		return NULL;
+	for (size_t h = (size_t)(hash_pair(pid, s1, s2) % (2 * gr->capp)); gr->pidx[h];
+	     h = (h + 1) % (2 * gr->capp)) {
+		struct site_pair *p = &gr->p[gr->pidx[h] - 1];
+		if (p->pid == pid && p->s1 == s1 && p->s2 == s2)
+			return p;
+	}
 	return NULL;
 }
 
 /* The group for key, made when new. NULL when out of memory. */
 static struct group *group_for(struct grouping *gr, int pid, const char *key, const char *var)
 {
-	for (size_t i = 0; i < gr->n; i++)
-		if (!strcmp(gr->g[i].key, key))
-			return &gr->g[i];
+	uint64_t hk = hash_str(key);
+	for (size_t h = gr->cap ? (size_t)(hk % (2 * gr->cap)) : 0; gr->cap && gr->gidx[h];
+	     h = (h + 1) % (2 * gr->cap))
+		if (!strcmp(gr->g[gr->gidx[h] - 1].key, key))
+			return &gr->g[gr->gidx[h] - 1];
 	if (gr->n == gr->cap) {
 		size_t cap = gr->cap ? gr->cap * 2 : 16;
 		struct group *g = realloc(gr->g, cap * sizeof(*g));
@@ -279,6 +330,8 @@ static struct group *group_for(struct grouping *gr, int pid, const char *key, co
 			return NULL;
 		gr->g = g;
 		gr->cap = cap;
+		if (reindex(&gr->gidx, cap, gr->n, group_hash, gr))
+			return NULL;
 	}
 	struct group *g = &gr->g[gr->n];
 	memset(g, 0, sizeof(*g));
@@ -290,7 +343,10 @@ static struct group *group_for(struct grouping *gr, int pid, const char *key, co
 		free(g->var);
 		return NULL;
 	}
-	gr->n++;
+	size_t h = (size_t)(hk % (2 * gr->cap));
+	while (gr->gidx[h])
+		h = (h + 1) % (2 * gr->cap);
+	gr->gidx[h] = ++gr->n;
 	return g;
 }
 
@@ -327,8 +383,14 @@ static int group_add(struct grouping *gr, struct group *g, int64_t id, int rule,
 				return -1;
 			gr->p = p;
 			gr->capp = cap;
+			if (reindex(&gr->pidx, cap, gr->np, pair_hash, gr))
+				return -1;
 		}
-		gr->p[gr->np++] = (struct site_pair){pid, s1, s2, (size_t)(g - gr->g)};
+		gr->p[gr->np] = (struct site_pair){pid, s1, s2, (size_t)(g - gr->g)};
+		size_t h = (size_t)(hash_pair(pid, s1, s2) % (2 * gr->capp));
+		while (gr->pidx[h])
+			h = (h + 1) % (2 * gr->capp);
+		gr->pidx[h] = ++gr->np;
 	}
 	return 0;
 }
@@ -344,6 +406,8 @@ static void grouping_free(struct grouping *gr)
 	}
 	free(gr->g);
 	free(gr->p);
+	free(gr->gidx);
+	free(gr->pidx);
 }
 
 /*
