@@ -91,6 +91,7 @@ enum weft_race_access {
 	WEFT_ACC_RMW = 8,
 	WEFT_ACC_MISS = 16,
 	WEFT_ACC_CTA = 32,
+	WEFT_ACC_CHECK = 64, /* a length or membership check of a container */
 };
 
 /*
