@@ -351,8 +351,11 @@ static void timeline_draw(struct ui *ui)
 	if (ui->cursor >= ui->t0 && ui->cursor < ui->t1) {
 		int cx = lw + (int)((ui->cursor - ui->t0) / dt);
 		if (cx < ui->cols)
-			for (int y = 2; y < HEADER_ROWS + rows; y++)
-				mvchgat(y, cx, 1, A_REVERSE, 0, NULL);
+			for (int y = 2; y < HEADER_ROWS + rows; y++) {
+				/* a highlighted span stays underlined under the cursor */
+				attr_t keep = (attr_t)(mvinch(y, cx) & A_UNDERLINE);
+				mvchgat(y, cx, 1, A_REVERSE | keep, 0, NULL);
+			}
 	}
 	if (footer_rows(ui)) {
 		draw_legend(ui);
