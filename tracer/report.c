@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char report_usage[] = "usage: weft report FILE [--json]";
-
 #define TOP_LOCKS 10
 
 /* ---- the aggregates ---- */
@@ -1624,45 +1622,11 @@ static void report_free(struct report *r)
 	sqlite3_close(r->db);
 }
 
-int weft_cmd_report(int argc, char **argv)
+int weft_report(const char *path, int json)
 {
 	struct report r;
-	int json = 0, ret = 1, opts_done = 0;
-	const char *path = NULL;
+	int ret = 1;
 	char err[1024];
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!opts_done && a[0] == '-' && a[1]) {
-			if (!strcmp(a, "--")) {
-				opts_done = 1;
-			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-				printf("%s\n\nSummarizes a weft trace: findings, process tree, "
-				       "thread time split, contended locks,\nGIL, event counts and "
-				       "recording losses. See docs/QUERY.md.\n"
-				       "  --json  the same content as one JSON object\n",
-				       report_usage);
-				return 0;
-			} else if (!strcmp(a, "--json")) {
-				json = 1;
-			} else {
-				weft_error("report: unknown option '%s'", a);
-				fprintf(stderr, "%s\n", report_usage);
-				return 2;
-			}
-		} else if (!path) {
-			path = a;
-		} else {
-			weft_error("report: unexpected argument '%s'", a);
-			fprintf(stderr, "%s\n", report_usage);
-			return 2;
-		}
-	}
-	if (!path) {
-		weft_error("report: missing trace file");
-		fprintf(stderr, "%s\n", report_usage);
-		return 2;
-	}
 
 	memset(&r, 0, sizeof(r));
 	r.path = path;
