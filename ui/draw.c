@@ -27,11 +27,15 @@ void ui_fmt_time(int64_t ns, int64_t res, char *buf, size_t len)
 			step /= 10;
 			d++;
 		}
-		int64_t div = 1;
-		for (int k = d; k < units[u].digits; k++)
-			div *= 10;
-		snprintf(buf, len, "%s%lld.%0*lld%s", ns < 0 ? "-" : "", (long long)(a / units[u].ns),
-			 d, (long long)(a % units[u].ns / div), units[u].name);
+		/* the first d of the unit's decimal digits, truncated: an instant is never rounded
+		 * up */
+		char frac[16];
+		int64_t rest = a % units[u].ns;
+		for (int k = units[u].digits - 1; k >= 0; k--, rest /= 10)
+			frac[k] = (char)('0' + rest % 10);
+		frac[d] = 0;
+		snprintf(buf, len, "%s%lld.%s%s", ns < 0 ? "-" : "", (long long)(a / units[u].ns),
+			 frac, units[u].name);
 		return;
 	}
 	snprintf(buf, len, "%lldns", (long long)ns);

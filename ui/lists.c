@@ -367,9 +367,10 @@ static int lists_jump(struct ui *ui)
 			ui_fmt_ns(wait, d, sizeof(d));
 			if (e.obj)
 				ui_model_object_name(&ui->m, e.obj, on, sizeof(on));
-			snprintf(ui->msg, sizeof(ui->msg),
-				 "worst wait on %s: %s, from %s to %s (highlighted; Enter: details)", on,
-				 d, a, b);
+			snprintf(
+			    ui->msg, sizeof(ui->msg),
+			    "worst wait on %.60s: %s, from %s to %s (highlighted; Enter: details)",
+			    on, d, a, b);
 		}
 		return UI_F_REDRAW | UI_F_LANES;
 	}

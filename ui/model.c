@@ -885,7 +885,8 @@ static void collect_ids(struct ui_model *m, const char *sql, const char *text, i
 {
 	sqlite3_stmt *st = prep(m, sql);
 	if (!st)
-		return; /* a trace without that table (no races, no findings) matches nothing there */
+		return; /* a trace without that table (no races, no findings) matches nothing there
+			 */
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, line);
 	while (*n < UI_SEARCH_MAX && sqlite3_step(st) == SQLITE_ROW)
@@ -943,8 +944,7 @@ void ui_model_search_compute(struct ui_model *m, const char *text, struct ui_sea
 }
 
 /* Appends " OR col IN (ids)" to sql. */
-static size_t append_in(char *sql, size_t n, size_t cap, const char *col, const int64_t *ids,
-			int k)
+static size_t append_in(char *sql, size_t n, size_t cap, const char *col, const int64_t *ids, int k)
 {
 	if (!k)
 		return n;
@@ -1052,12 +1052,12 @@ void ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t
 int ui_model_finding_items(struct ui_model *m, int64_t finding, struct ui_finding_item *out,
 			   int max)
 {
-	sqlite3_stmt *st = m->has_findings
-			       ? prep(m, "SELECT coalesce(role,''), pid, tid, event_id, ts_ns,"
-					 " coalesce(function,''), coalesce(file,''), coalesce(line,0),"
-					 " coalesce(object_name,'') FROM finding_items"
-					 " WHERE finding_id=?1 ORDER BY seq")
-			       : NULL;
+	sqlite3_stmt *st =
+	    m->has_findings ? prep(m, "SELECT coalesce(role,''), pid, tid, event_id, ts_ns,"
+				      " coalesce(function,''), coalesce(file,''), coalesce(line,0),"
+				      " coalesce(object_name,'') FROM finding_items"
+				      " WHERE finding_id=?1 ORDER BY seq")
+			    : NULL;
 	int n = 0;
 	if (!st)
 		return 0;
@@ -1068,7 +1068,8 @@ int ui_model_finding_items(struct ui_model *m, int64_t finding, struct ui_findin
 		f->pid = sqlite3_column_int(st, 1);
 		f->tid = sqlite3_column_int(st, 2);
 		f->event_id = sqlite3_column_int64(st, 3);
-		f->ts = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+		f->ts =
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
 		ui_sanitize_col(st, 5, f->function, sizeof(f->function));
 		ui_sanitize_col(st, 6, f->file, sizeof(f->file));
 		f->line = sqlite3_column_int(st, 7);

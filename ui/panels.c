@@ -247,10 +247,10 @@ static void blame_chain(struct ui *ui, struct text_panel *p, const struct ui_thr
 	seen[nseen++] = t->tid;
 	for (int depth = 0; depth < 12; depth++) {
 		if (st != UI_ST_LOCK && st != UI_ST_GIL) {
-			const char *why = st == UI_ST_QUEUE	? "a queue has no holder: it waits for"
-								  " another thread's put or get"
-					  : st == UI_ST_COND	? "it waits for a signal on the cond"
-					  : st == UI_ST_JOIN	? "it waits for a thread to end"
+			const char *why = st == UI_ST_QUEUE  ? "a queue has no holder: it waits for"
+							       " another thread's put or get"
+					  : st == UI_ST_COND ? "it waits for a signal on the cond"
+					  : st == UI_ST_JOIN ? "it waits for a thread to end"
 					  : st == UI_ST_BARRIER ? "it waits for the barrier's other"
 								  " threads"
 								: "it waits for another thread";
@@ -419,8 +419,12 @@ static const struct {
 	int bit;
 	const char *name;
 } race_flags[] = {
-    {1, "read"},	   {2, "write"},	     {4, "atomic"},
-    {8, "read-modify-write"}, {16, "read that missed"}, {32, "store after a missed read"},
+    {1, "read"},
+    {2, "write"},
+    {4, "atomic"},
+    {8, "read-modify-write"},
+    {16, "read that missed"},
+    {32, "store after a missed read"},
 };
 
 static int is_kind(const struct ui_event *e, const char *k)
@@ -435,10 +439,10 @@ static const char *arg_meaning(const struct ui_event *e, const char *okind, char
 	if (is_kind(e, "lock.acquire") || is_kind(e, "lock.release")) {
 		/* read/write only means something on a rwlock; 2 is a cond wait's hand-over */
 		snprintf(buf, len, "%s",
-			 e->arg == 2		      ? "(a cond wait lets go / takes it back)"
-			 : rw && e->arg == 0	      ? "(read)"
-			 : rw && e->arg == 1	      ? "(write)"
-						      : "");
+			 e->arg == 2	     ? "(a cond wait lets go / takes it back)"
+			 : rw && e->arg == 0 ? "(read)"
+			 : rw && e->arg == 1 ? "(write)"
+					     : "");
 	} else if (is_kind(e, "lock.fail")) {
 		snprintf(buf, len, "(%s)",
 			 e->arg == 16	 ? "EBUSY"
@@ -478,12 +482,13 @@ static void wait_holders(struct ui *ui, struct text_panel *p, const struct ui_ev
 		return;
 	}
 	int nthreads = n;
-	tp_add(p, "held during the wait: %s hold%s by %d thread%s%s", fmt_count(total, c1, sizeof(c1)),
-	       total == 1 ? "" : "s", nthreads, nthreads == 1 ? "" : "s",
-	       n == 16 ? " (the first 16 shown)" : "");
+	tp_add(p, "held during the wait: %s hold%s by %d thread%s%s",
+	       fmt_count(total, c1, sizeof(c1)), total == 1 ? "" : "s", nthreads,
+	       nthreads == 1 ? "" : "s", n == 16 ? " (the first 16 shown)" : "");
 	for (int i = 0; i < n; i++) {
 		ui_fmt_at(ui, hc[i].first, h1, sizeof(h1));
-		tp_add(p, "  %s: %s hold%s, %s %s", thread_label(ui, e->pid, hc[i].tid, who, sizeof(who)),
+		tp_add(p, "  %s: %s hold%s, %s %s",
+		       thread_label(ui, e->pid, hc[i].tid, who, sizeof(who)),
 		       fmt_count(hc[i].holds, c2, sizeof(c2)), hc[i].holds == 1 ? "" : "s",
 		       hc[i].first < a ? "held it since" : "first took it at", h1);
 	}
@@ -562,8 +567,8 @@ static void event_build(struct ui *ui)
 	}
 	tp_add(p, "arg     %lld %s", (long long)e.arg, arg_meaning(&e, okind, am, sizeof(am)));
 	/* holders only mean something for what can be held: not conds, barriers, queues */
-	int lockish = is_kind(&e, "lock.acquire") || is_kind(&e, "lock.fail") ||
-		      is_kind(&e, "gil.acquire");
+	int lockish =
+	    is_kind(&e, "lock.acquire") || is_kind(&e, "lock.fail") || is_kind(&e, "gil.acquire");
 	if (e.obj && e.wait > 0 && lockish)
 		wait_holders(ui, p, &e);
 	int32_t owner;
@@ -638,11 +643,12 @@ static void area_build(struct ui *ui)
 			if (!ns[s])
 				continue;
 			ui_fmt_ns(ns[s], d, sizeof(d));
-			n += (size_t)snprintf(line + n, sizeof(line) - n, "  %s %s", ui_state_name(s),
-					      d);
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "  %s %s",
+					      ui_state_name(s), d);
 		}
 		if (n)
-			tp_add(p, "  %-*s %-7d %-16s%s", m->label_w, t->label, t->tid, t->name, line);
+			tp_add(p, "  %-*s %-7d %-16s%s", m->label_w, t->label, t->tid, t->name,
+			       line);
 	}
 	tp_add(p, "%s", "");
 	tp_add(p, "objects: holds and waits overlapping the area (times inside it)");

@@ -60,8 +60,8 @@ static void draw_header(struct ui *ui)
 	if (ui->m.nfindings)
 		snprintf(found, sizeof(found), "%lld finding%s (t: lists) | ",
 			 (long long)ui->m.nfindings, ui->m.nfindings == 1 ? "" : "s");
-	ui_line(ui, 0, ui_attr_title(ui), " weft view  %s%s  | %s | %d threads | %lld events%s", found,
-		ui->m.command[0] ? ui->m.command : ui->m.path, dur, ui->m.nthreads,
+	ui_line(ui, 0, ui_attr_title(ui), " weft view  %s%s  | %s | %d threads | %lld events%s",
+		found, ui->m.command[0] ? ui->m.command : ui->m.path, dur, ui->m.nthreads,
 		(long long)ui->m.events, ui->m.complete ? "" : " | incomplete trace");
 	ui_fmt_at(ui, ui->t0, a, sizeof(a));
 	ui_fmt_at(ui, ui->t1, b, sizeof(b));

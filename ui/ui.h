@@ -69,11 +69,13 @@ enum ui_state {
 	X(UI_REQ_COLLAPSE, "c", 'c', 0, 0, "collapse / expand the focused process (C: all)")       \
 	X(UI_REQ_COLLAPSE_ALL, "C", 'C', 0, 0, "collapse / expand every process")                  \
 	X(UI_REQ_FILTER, "f", 'f', 0, 0, "filter lanes by name (empty: show all)")                 \
-	X(UI_REQ_SEARCH, "/", '/', 0, 0, "search thread, object, function or file names")          \
+	X(UI_REQ_SEARCH, "/", '/', 0, 0,                                                           \
+	  "search threads, objects, functions, files, FILE:LINE, variables, findings")             \
 	X(UI_REQ_SEARCH_NEXT, "n", 'n', 0, 0, "next search match")                                 \
 	X(UI_REQ_SEARCH_PREV, "N", 'N', 0, 0, "previous search match")                             \
-	X(UI_REQ_TAB, "Tab", '\t', 0, 0, "next tab in the lists panel")                          \
-	X(UI_REQ_HISTORY_BACK, "b Bksp", 'b', KEY_BACKSPACE, 127, "back to where the last jump left")  \
+	X(UI_REQ_TAB, "Tab", '\t', 0, 0, "next tab in the lists panel")                            \
+	X(UI_REQ_HISTORY_BACK, "b Bksp", 'b', KEY_BACKSPACE, 127,                                  \
+	  "back to where the last jump left")                                                      \
 	X(UI_REQ_HISTORY_FWD, "B", 'B', 0, 0, "forward again after b")                             \
 	X(UI_REQ_MARK, "m", 'm', 0, 0, "mark the area's start, then its end: area summary")        \
 	X(UI_REQ_RELATIVE, "r", 'r', 0, 0, "ruler times relative to the cursor / absolute")        \
@@ -93,8 +95,8 @@ enum ui_req {
  * Handler results: flags, or UI_NOT_HANDLED when a screen leaves the
  * request to the requests every screen shares.
  */
-#define UI_HANDLED 0	   /* taken, nothing to draw */
-#define UI_F_REDRAW 1	   /* state changed: draw */
+#define UI_HANDLED 0  /* taken, nothing to draw */
+#define UI_F_REDRAW 1 /* state changed: draw */
 #define UI_F_QUIT 2
 #define UI_F_LANES 4	   /* the lane list must be rebuilt */
 #define UI_NOT_HANDLED 256 /* not this screen's: the shared requests decide */
@@ -131,7 +133,7 @@ struct ui_model {
 	char command[256]; /* sanitized */
 	int64_t end_ns, events;
 	int complete, derived_here, has_findings;
-	int64_t nfindings; /* findings in the trace, named in the header */
+	int64_t nfindings;	     /* findings in the trace, named in the header */
 	sqlite3_stmt *finding_marks; /* findings' events of a thread in a window, or NULL */
 	int time_ordered; /* ev's rowid order is time order (store_events_time_ordered) */
 	int level0_shift, level_step_shift, levels;
@@ -210,7 +212,7 @@ struct ui {
 	/* the finding opened from the lists (0: none) and its summary */
 	int64_t finding_id;
 	char finding_text[240];
-	int64_t res; /* ns per timeline column: the precision every time is shown with */
+	int64_t res;  /* ns per timeline column: the precision every time is shown with */
 	int relative; /* ruler times relative to the cursor */
 	/* area: [area_a, area_b) once both ends are marked; area_a >= 0 while marking */
 	int64_t area_a, area_b;

@@ -61,8 +61,8 @@ static struct ui_search srch;
 static struct ui_place place_now(const struct ui *ui)
 {
 	const struct ui_thread *t = ui_focused_thread(ui);
-	return (struct ui_place){ui->t0, ui->t1, ui->cursor, ui->sel_event, t ? t->pid : 0,
-				 t ? t->tid : 0};
+	return (struct ui_place){ui->t0,	ui->t1,		ui->cursor,
+				 ui->sel_event, t ? t->pid : 0, t ? t->tid : 0};
 }
 
 /* Pushes p on a bounded stack, dropping the oldest when full. */
@@ -102,8 +102,8 @@ static int history_step(struct ui *ui, int back)
 	struct ui_place *from = back ? ui->back : ui->fwd, *to = back ? ui->fwd : ui->back;
 	int *nfrom = back ? &ui->nback : &ui->nfwd, *nto = back ? &ui->nfwd : &ui->nback;
 	if (!*nfrom) {
-		snprintf(ui->msg, sizeof(ui->msg), "%s", back ? "no earlier jump to go back to"
-							      : "nothing to go forward to");
+		snprintf(ui->msg, sizeof(ui->msg), "%s",
+			 back ? "no earlier jump to go back to" : "nothing to go forward to");
 		return UI_F_REDRAW;
 	}
 	place_push(to, nto, place_now(ui));

@@ -159,7 +159,7 @@ keys Escape
 # ---- help ------------------------------------------------------------------
 keys '?'
 expect_screen view:help-quit '^  q +quit'
-expect_screen view:help-search '^  / +search thread, object, function or file names'
+expect_screen view:help-search '^  / +search threads, objects, functions, files, FILE:LINE, variables, findings'
 keys NPage
 expect_screen view:help-glyph '^  L  lock wait'
 keys NPage NPage
