@@ -112,80 +112,44 @@ static void build_processes(struct ui *ui)
 		 "duration", "exit", "name", "argv");
 }
 
+/* One finding as a list row: severity, kind and summary, or the table's columns. */
+static int add_finding(void *ctx, const struct ui_finding_row *f)
+{
+	(void)ctx;
+	struct list_row *r = add_row();
+	if (!r)
+		return -1;
+	r->finding_id = f->finding_id;
+	r->event_id = f->event_id;
+	r->ts = f->ts;
+	r->pid = f->pid;
+	r->tid = f->tid;
+	if (!f->has_summary) {
+		snprintf(r->text, sizeof(r->text), "%s", f->columns);
+		return 0;
+	}
+	size_t len = (size_t)snprintf(r->text, sizeof(r->text), "%-8s %-22s %s", f->severity,
+				      f->kind, f->summary);
+	if (f->count > 1 && len < sizeof(r->text))
+		snprintf(r->text + len, sizeof(r->text) - len, "  (x%lld)", (long long)f->count);
+	return 0;
+}
+
 static void build_findings(struct ui *ui)
 {
-	sqlite3_stmt *st = NULL;
+	char err[160];
 	if (!ui->m.has_findings) {
 		snprintf(lv.note, sizeof(lv.note),
 			 "this trace has no findings table (weft report adds it when it finds"
 			 " problems)");
 		return;
 	}
-	if (sqlite3_prepare_v2(ui->m.db, "SELECT * FROM findings LIMIT 1000", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		snprintf(lv.note, sizeof(lv.note), "cannot read findings: %.100s",
-			 sqlite3_errmsg(ui->m.db));
+	if (ui_model_findings(&ui->m, add_finding, NULL, err, sizeof(err))) {
+		snprintf(lv.note, sizeof(lv.note), "cannot read findings: %.100s", err);
 		return;
-	}
-	int nc = sqlite3_column_count(st);
-	/* weft's own findings view has a one-line summary: show that, not every column */
-	int c_sev = -1, c_kind = -1, c_sum = -1, c_count = -1, c_id = -1;
-	for (int c = 0; c < nc; c++) {
-		const char *name = sqlite3_column_name(st, c);
-		if (!strcmp(name, "severity"))
-			c_sev = c;
-		else if (!strcmp(name, "kind"))
-			c_kind = c;
-		else if (!strcmp(name, "summary"))
-			c_sum = c;
-		else if (!strcmp(name, "count"))
-			c_count = c;
-		else if (!strcmp(name, "finding_id"))
-			c_id = c;
 	}
 	snprintf(lv.note, sizeof(lv.note),
 		 "findings (Enter: every side of one, highlighted in its lane, details below)");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct list_row *r = add_row();
-		if (!r)
-			break;
-		size_t len = 0;
-		for (int c = 0; c < nc; c++) {
-			const char *name = sqlite3_column_name(st, c);
-			if (!strcmp(name, "event_id") || !strcmp(name, "event"))
-				r->event_id = sqlite3_column_int64(st, c);
-			else if (!strcmp(name, "ts_ns") || !strcmp(name, "start_ns"))
-				r->ts = sqlite3_column_int64(st, c);
-			else if (!strcmp(name, "pid"))
-				r->pid = sqlite3_column_int(st, c);
-			else if (!strcmp(name, "tid"))
-				r->tid = sqlite3_column_int(st, c);
-		}
-		if (c_id >= 0)
-			r->finding_id = sqlite3_column_int64(st, c_id);
-		if (c_sum >= 0) {
-			char sev[32] = "", kind[48] = "", sum[480];
-			if (c_sev >= 0)
-				ui_sanitize_col(st, c_sev, sev, sizeof(sev));
-			if (c_kind >= 0)
-				ui_sanitize_col(st, c_kind, kind, sizeof(kind));
-			ui_sanitize_col(st, c_sum, sum, sizeof(sum));
-			int64_t count = c_count >= 0 ? sqlite3_column_int64(st, c_count) : 1;
-			len = (size_t)snprintf(r->text, sizeof(r->text), "%-8s %-22s %s", sev, kind,
-					       sum);
-			if (count > 1 && len < sizeof(r->text))
-				snprintf(r->text + len, sizeof(r->text) - len, "  (x%lld)",
-					 (long long)count);
-			continue;
-		}
-		for (int c = 0; c < nc && len < sizeof(r->text) - 8; c++) {
-			char v[160];
-			ui_sanitize_col(st, c, v, sizeof(v));
-			len += (size_t)snprintf(r->text + len, sizeof(r->text) - len, "%s%s",
-						len ? "  " : "", v);
-		}
-	}
-	sqlite3_finalize(st);
 }
 
 static int sort_key;

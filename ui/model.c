@@ -1078,3 +1078,70 @@ int ui_model_finding_items(struct ui_model *m, int64_t finding, struct ui_findin
 	sqlite3_finalize(st);
 	return n;
 }
+
+int ui_model_findings(struct ui_model *m, int (*each)(void *ctx, const struct ui_finding_row *f),
+		      void *ctx, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(m->db, "SELECT * FROM findings LIMIT 1000", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		weft_sanitize(sqlite3_errmsg(m->db), err, errlen);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int nc = sqlite3_column_count(st);
+	/* weft's own findings view has a one-line summary: that, not every column */
+	int c_sev = -1, c_kind = -1, c_sum = -1, c_count = -1, c_id = -1;
+	for (int c = 0; c < nc; c++) {
+		const char *name = sqlite3_column_name(st, c);
+		if (!strcmp(name, "severity"))
+			c_sev = c;
+		else if (!strcmp(name, "kind"))
+			c_kind = c;
+		else if (!strcmp(name, "summary"))
+			c_sum = c;
+		else if (!strcmp(name, "count"))
+			c_count = c;
+		else if (!strcmp(name, "finding_id"))
+			c_id = c;
+	}
+	struct ui_finding_row f;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		f.ts = -1;
+		for (int c = 0; c < nc; c++) {
+			const char *name = sqlite3_column_name(st, c);
+			if (!strcmp(name, "event_id") || !strcmp(name, "event"))
+				f.event_id = sqlite3_column_int64(st, c);
+			else if (!strcmp(name, "ts_ns") || !strcmp(name, "start_ns"))
+				f.ts = sqlite3_column_int64(st, c);
+			else if (!strcmp(name, "pid"))
+				f.pid = sqlite3_column_int(st, c);
+			else if (!strcmp(name, "tid"))
+				f.tid = sqlite3_column_int(st, c);
+		}
+		if (c_id >= 0)
+			f.finding_id = sqlite3_column_int64(st, c_id);
+		f.has_summary = c_sum >= 0;
+		if (f.has_summary) {
+			if (c_sev >= 0)
+				ui_sanitize_col(st, c_sev, f.severity, sizeof(f.severity));
+			if (c_kind >= 0)
+				ui_sanitize_col(st, c_kind, f.kind, sizeof(f.kind));
+			ui_sanitize_col(st, c_sum, f.summary, sizeof(f.summary));
+			f.count = c_count >= 0 ? sqlite3_column_int64(st, c_count) : 1;
+		} else {
+			size_t len = 0;
+			for (int c = 0; c < nc && len < sizeof(f.columns) - 8; c++) {
+				char v[160];
+				ui_sanitize_col(st, c, v, sizeof(v));
+				len += (size_t)snprintf(f.columns + len, sizeof(f.columns) - len,
+							"%s%s", len ? "  " : "", v);
+			}
+		}
+		if (each(ctx, &f))
+			break;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}

@@ -376,11 +376,21 @@ static void state_build(struct ui *ui)
 			if (!mine || oc->obj->pid != t->pid)
 				continue;
 			int64_t hs = ui_model_hold_start(m, oc->obj->id, t->tid, ui->cursor);
-			char h1[32] = "?";
-			if (hs >= 0)
+			char h1[32] = "?", from[160] = "";
+			int32_t owner;
+			int64_t released;
+			if (hs >= 0) {
 				ui_fmt_at(ui, hs, h1, sizeof(h1));
-			hl += (size_t)snprintf(held + hl, sizeof(held) - hl, "%s%s (since %s%s)",
-					       hl ? ", " : "", oc->obj->name, h1,
+				/* the previous owner: whose release this hold followed */
+				if (ui_model_previous_owner(m, oc->obj->id, hs, t->tid, &owner,
+							    &released)) {
+					char who[128];
+					snprintf(from, sizeof(from), ", previous owner %s",
+						 thread_label(ui, t->pid, owner, who, sizeof(who)));
+				}
+			}
+			hl += (size_t)snprintf(held + hl, sizeof(held) - hl, "%s%s (since %s%s%s)",
+					       hl ? ", " : "", oc->obj->name, h1, from,
 					       oc->waiters ? ", others queued" : "");
 		}
 		if (hl)

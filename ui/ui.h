@@ -356,6 +356,20 @@ struct ui_finding_item {
 int ui_model_finding_items(struct ui_model *m, int64_t finding, struct ui_finding_item *out,
 			   int max);
 
+/*
+ * Every row of the trace's findings table (at most 1000), in its order:
+ * weft's view gives severity, kind and summary (has_summary); any other
+ * table its columns side by side. each returns non-zero to stop. On
+ * success returns 0, otherwise -1 with SQLite's message in err.
+ */
+struct ui_finding_row {
+	int64_t finding_id, event_id, ts, count; /* ts -1: none */
+	int pid, tid, has_summary;
+	char severity[32], kind[48], summary[480], columns[640];
+};
+int ui_model_findings(struct ui_model *m, int (*each)(void *ctx, const struct ui_finding_row *f),
+		      void *ctx, char *err, size_t errlen);
+
 /* Column i of a row as sanitized text ("" for NULL). */
 void ui_sanitize_col(sqlite3_stmt *st, int i, char *out, size_t len);
 /* The readable name of any object (buf, sanitized), lane or not. */

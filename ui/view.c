@@ -5,7 +5,6 @@
  */
 #include "ui/ui.h"
 #include "tracer/cli.h"
-#include "store/store.h"
 
 #include <errno.h>
 #include <langinfo.h>

@@ -105,6 +105,9 @@ expect_screen view:state-holds 'holds shared_mu \(since 10\.000us, others queued
 keys g 600us Enter
 expect_screen view:state-follows 'D 103 +gamma +cond wait on ready_cv since 510\.000us'
 expect_screen view:state-not-alive 'C 102 +beta +not alive'
+# at 450us beta holds the mutex alpha released at 400us
+keys g 450us Enter
+expect_screen view:state-previous-owner 'holds shared_mu \(since 400\.000us, previous owner B 101 alpha\)'
 keys Escape
 expect_screen view:state-closed 'window 0ns\.\.1\.000ms'
 
