@@ -247,14 +247,16 @@ static void blame_chain(struct ui *ui, struct text_panel *p, const struct ui_thr
 	seen[nseen++] = t->tid;
 	for (int depth = 0; depth < 12; depth++) {
 		if (st != UI_ST_LOCK && st != UI_ST_GIL) {
+			/* an "other wait" (event, futex, waitpid) has no owner to name */
 			const char *why = st == UI_ST_QUEUE  ? "a queue has no holder: it waits for"
 							       " another thread's put or get"
 					  : st == UI_ST_COND ? "it waits for a signal on the cond"
 					  : st == UI_ST_JOIN ? "it waits for a thread to end"
-					  : st == UI_ST_BARRIER ? "it waits for the barrier's other"
-								  " threads"
-								: "it waits for another thread";
-			tp_add(p, depth ? "        %s" : "      why: %s", why);
+					  : st == UI_ST_BARRIER
+					      ? "it waits for the barrier's other threads"
+					      : NULL;
+			if (why)
+				tp_add(p, depth ? "        %s" : "      why: %s", why);
 			return;
 		}
 		int32_t tids[8];
@@ -712,7 +714,7 @@ static void help_build(struct ui *ui)
 	for (int i = 0; i < n; i++)
 		tp_add(p, "  %-10s %s", labels[i], texts[i]);
 	tp_add(p, "  %-10s %s", "mouse",
-	       "click: focus a lane and put the cursor there; wheel: zoom");
+	       "click: focus a lane and put the cursor there; drag: area summary; wheel: zoom");
 	tp_add(p, "%s", "");
 	tp_add(p, "thread states (underlined: the column mixes several states)");
 	for (int s = 1; s < UI_ST_COUNT; s++)

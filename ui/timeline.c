@@ -145,6 +145,15 @@ static void draw_ruler(struct ui *ui, int lw, int w, int64_t dt)
 		next = x + n + 1;
 	}
 	attrset(A_NORMAL);
+	/* the marked area, underlined along the ruler */
+	if (ui->area_a >= 0 && ui->area_b > ui->area_a && ui->area_b > ui->t0 &&
+	    ui->area_a < ui->t1) {
+		int64_t a = ui->area_a < ui->t0 ? ui->t0 : ui->area_a;
+		int c0 = (int)((a - ui->t0) / dt), c1 = (int)((ui->area_b - 1 - ui->t0) / dt);
+		if (c1 >= w)
+			c1 = w - 1;
+		mvchgat(2, lw + c0, c1 - c0 + 1, A_UNDERLINE | A_BOLD, 0, NULL);
+	}
 }
 
 /* The highlighted columns of a lane: the selected event's wait, a finding's events. */
@@ -422,6 +431,22 @@ static int timeline_mouse(struct ui *ui)
 #endif
 	if (!(ui->mouse_bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)))
 		return UI_HANDLED;
+	/* a drag across the lanes marks an area: press at one end, release at the other */
+	if (ui->mouse_bstate & BUTTON1_PRESSED)
+		ui->drag_x = ui->mouse_x >= lw ? ui->mouse_x : -1;
+	if (ui->mouse_bstate & BUTTON1_RELEASED) {
+		int from = ui->drag_x;
+		ui->drag_x = -1;
+		if (from >= lw && ui->mouse_x >= lw && abs(ui->mouse_x - from) >= 2) {
+			int a = from < ui->mouse_x ? from : ui->mouse_x;
+			int b = from < ui->mouse_x ? ui->mouse_x : from;
+			ui->area_a = ui->t0 + dt * (a - lw);
+			ui->area_b = ui->t0 + dt * (b - lw + 1);
+			ui_push(ui, UI_SCR_AREA);
+			return UI_F_REDRAW;
+		}
+		return UI_HANDLED;
+	}
 	int li = ui->top + ui->mouse_y - HEADER_ROWS;
 	if (ui->mouse_y >= HEADER_ROWS && li < ui->nlanes &&
 	    ui->mouse_y < HEADER_ROWS + ui_timeline_lane_rows(ui))

@@ -228,6 +228,7 @@ struct ui {
 	int plen;
 	/* mouse press position for the timeline */
 	int mouse_y, mouse_x, mouse_bstate;
+	int drag_x; /* where button 1 went down on the lanes, -1 none */
 };
 
 struct ui_screen_ops {

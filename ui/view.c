@@ -703,6 +703,7 @@ static void ui_init_state(struct ui *ui, int rows, int cols)
 	ui->depth = 0;
 	ui->tl_rows = rows;
 	ui->area_a = ui->area_b = -1;
+	ui->drag_x = -1;
 	ui_push(ui, UI_SCR_TIMELINE);
 	ui_center(ui, 0, ui->m.end_ns + 1);
 	ui->cursor = 0;
@@ -852,7 +853,7 @@ int weft_view(const char *path, int ascii, int nocolor)
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	set_escdelay(25);
-	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
 		      | BUTTON5_PRESSED
 #endif

@@ -220,6 +220,14 @@ holds=$(area_sql "SELECT count(*) || ' ' || sum(min(end_ns,500000)-max(start_ns,
 expect_eq view:area-sql-holds "$holds" "2 400000"
 expect_screen view:area-object 'shared_mu +2 +400\.000us +1 +300\.000us'
 keys Escape Escape
+# a mouse drag across the lanes marks an area too: press at timeline column 9,
+# release at column 36 (xterm mouse reports: ESC [ M, button+32, x+33, y+33)
+mouse() { $TM send-keys -t v -l $'\e[M'"$(printf "\\x$(printf %x $((32 + $1)))\\x$(printf %x $((33 + $2)))\\x$(printf %x $((33 + $3)))")"; sleep 0.2; }
+mouse 0 39 5
+mouse 3 66 5
+expect_screen view:area-drag 'area 99\.999us\.\.411\.107us \(311\.108us\)'
+expect_screen view:area-drag-beta 'C 102 +beta +running 11\.108us +lock wait 300\.000us'
+keys Escape Escape
 
 # ---- object lanes and the lists -------------------------------------------
 keys g 200us Enter o
