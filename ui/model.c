@@ -1000,53 +1000,82 @@ static int clip_add(int64_t s, int64_t e, int64_t a, int64_t b, int64_t *sum)
 	return 1;
 }
 
-void ui_model_area_thread(struct ui_model *m, const struct ui_thread *t, int64_t a, int64_t b,
-			  int64_t ns[UI_ST_COUNT])
+int ui_model_area_thread(struct ui_model *m, const struct ui_thread *t, int64_t a, int64_t b,
+			 int64_t *from, int budget, int64_t ns[UI_ST_COUNT])
 {
 	sqlite3_stmt *st = m->st[Q_SPANS];
-	memset(ns, 0, sizeof(int64_t) * UI_ST_COUNT);
+	int done = 1;
 	sqlite3_bind_int(st, 1, t->pid);
 	sqlite3_bind_int(st, 2, t->tid);
-	sqlite3_bind_int64(st, 3, a);
+	sqlite3_bind_int64(st, 3, *from > a ? *from : a);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t s = sqlite3_column_int64(st, 0), e = sqlite3_column_int64(st, 1);
 		if (s >= b)
 			break;
+		if (budget-- <= 0) {
+			done = 0;
+			break;
+		}
 		int k = sqlite3_column_int(st, 2);
 		clip_add(s, e, a, b, &ns[k >= 0 && k < UI_ST_COUNT ? k : UI_ST_WAIT]);
+		*from = e; /* a thread's spans are disjoint: end_ns is unique and increasing */
 	}
 	sqlite3_reset(st);
+	return done;
 }
 
-void ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t a, int64_t b,
-			  struct ui_area_object *out)
+/*
+ * Rows (start_ns, end_ns, tid) of sql overlapping [a, b) after the key
+ * *after (start_ns, end_ns, tid; start -1: from the beginning), budgeted.
+ */
+static int area_rows(struct ui_model *m, const char *sql, int64_t obj, int64_t a, int64_t b,
+		     int64_t lower, int64_t after[3], int budget, int64_t *count, int64_t *ns)
 {
-	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st = prep(m, "SELECT start_ns, end_ns FROM object_holds WHERE object_id=?1"
-				   " AND start_ns<?3 AND start_ns>=?4 AND end_ns>?2");
-	if (st) {
-		sqlite3_bind_int64(st, 1, o->id);
-		sqlite3_bind_int64(st, 2, a);
-		sqlite3_bind_int64(st, 3, b);
-		sqlite3_bind_int64(st, 4, a - o->max_hold);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			out->holds += clip_add(sqlite3_column_int64(st, 0),
-					       sqlite3_column_int64(st, 1), a, b, &out->hold_ns);
-		sqlite3_finalize(st);
+	sqlite3_stmt *st = prep(m, sql);
+	int done = 1;
+	if (!st)
+		return 1;
+	sqlite3_bind_int64(st, 1, obj);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	sqlite3_bind_int64(st, 4, after[0] >= 0 ? after[0] : lower);
+	sqlite3_bind_int64(st, 5, after[0] >= 0 ? after[1] : INT64_MIN);
+	sqlite3_bind_int64(st, 6, after[0] >= 0 ? after[2] : INT64_MIN);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (budget-- <= 0) {
+			done = 0;
+			break;
+		}
+		int64_t s = sqlite3_column_int64(st, 0), e = sqlite3_column_int64(st, 1);
+		*count += clip_add(s, e, a, b, ns);
+		after[0] = s;
+		after[1] = e;
+		after[2] = sqlite3_column_int64(st, 2);
 	}
-	/* lock, GIL and queue waits: thread_spans_waits covers them by object */
-	st = prep(m, "SELECT start_ns, end_ns FROM thread_spans WHERE object_id=?1"
-		     " AND state IN (2, 6, 7) AND start_ns<?3 AND start_ns>=?4 AND end_ns>?2");
-	if (st) {
-		sqlite3_bind_int64(st, 1, o->id);
-		sqlite3_bind_int64(st, 2, a);
-		sqlite3_bind_int64(st, 3, b);
-		sqlite3_bind_int64(st, 4, a - o->max_wait);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			out->waits += clip_add(sqlite3_column_int64(st, 0),
-					       sqlite3_column_int64(st, 1), a, b, &out->wait_ns);
-		sqlite3_finalize(st);
-	}
+	sqlite3_finalize(st);
+	return done;
+}
+
+int ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t a, int64_t b,
+			 struct ui_area_cursor *c, int budget, struct ui_area_object *out)
+{
+	/* holds first, then the lock, GIL and queue waits (thread_spans_waits covers them) */
+	if (!c->holds_done)
+		c->holds_done = area_rows(
+		    m,
+		    "SELECT start_ns, end_ns, tid FROM object_holds WHERE object_id=?1"
+		    " AND start_ns<?3 AND (start_ns, end_ns, tid)>(?4, ?5, ?6) AND end_ns>?2"
+		    " ORDER BY start_ns, end_ns, tid",
+		    o->id, a, b, a - o->max_hold, c->hold_key, budget, &out->holds, &out->hold_ns);
+	if (!c->holds_done)
+		return 0;
+	return area_rows(m,
+			 "SELECT start_ns, end_ns, tid FROM thread_spans WHERE object_id=?1"
+			 " AND state IN (2, 6, 7) AND start_ns<?3"
+			 " AND (start_ns, end_ns, tid)>(?4, ?5, ?6) AND end_ns>?2"
+			 " ORDER BY start_ns, end_ns, tid",
+			 o->id, a, b, a - o->max_wait, c->wait_key, budget, &out->waits,
+			 &out->wait_ns);
 }
 
 int ui_model_finding_items(struct ui_model *m, int64_t finding, struct ui_finding_item *out,

@@ -339,14 +339,25 @@ void ui_model_search_compute(struct ui_model *m, const char *text, struct ui_sea
 int64_t ui_model_search_event(struct ui_model *m, const struct ui_search *s, int64_t ts,
 			      int64_t cur_id, int dir);
 
-/* Area summaries: a thread's time per state inside [a, b); an object's holds and waits. */
-void ui_model_area_thread(struct ui_model *m, const struct ui_thread *t, int64_t a, int64_t b,
-			  int64_t ns[UI_ST_COUNT]);
+/*
+ * Area summaries, in budgeted slices so keys stay answered on any trace:
+ * each call reads at most budget rows and returns 1 when the thread (the
+ * object) is done, 0 when called again it goes on where it stopped (*from,
+ * *c: start them at -1 / all -1). A thread's time per state inside [a, b)
+ * adds to ns; an object's holds and waits overlapping [a, b) (times
+ * clipped to it) add to out.
+ */
+int ui_model_area_thread(struct ui_model *m, const struct ui_thread *t, int64_t a, int64_t b,
+			 int64_t *from, int budget, int64_t ns[UI_ST_COUNT]);
 struct ui_area_object {
-	int64_t holds, hold_ns, waits, wait_ns; /* overlapping the area; times clipped to it */
+	int64_t holds, hold_ns, waits, wait_ns;
 };
-void ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t a, int64_t b,
-			  struct ui_area_object *out);
+struct ui_area_cursor {
+	int holds_done;
+	int64_t hold_key[3], wait_key[3]; /* the last row read: start_ns, end_ns, tid */
+};
+int ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t a, int64_t b,
+			 struct ui_area_cursor *c, int budget, struct ui_area_object *out);
 
 /* A finding's participants in order (finding_items); returns how many were filled. */
 struct ui_finding_item {
@@ -434,6 +445,11 @@ void ui_status(struct ui *ui, const char *hint);
 int ui_timeline_lane_rows(const struct ui *ui);
 const struct ui_thread *ui_focused_thread(const struct ui *ui);
 void ui_search_step(struct ui *ui, int dir);
+/*
+ * Goes on computing the marked area's summary for a slice of time; 1 while
+ * more remains (the main loop calls it again between keys), 0 when done.
+ */
+int ui_area_work(struct ui *ui);
 /* Records where the user is before a jump, for b (back); clears forward. */
 void ui_remember(struct ui *ui);
 

@@ -865,13 +865,23 @@ int weft_view(const char *path, int ascii, int nocolor)
 	ui_init_state(&ui, rows, cols);
 	draw(&ui);
 	int64_t last = now_ns();
+	int was_working = 0;
 	for (;;) {
-		timeout(ui.playing ? 40 : 200);
+		/* an area summary still being read goes on between keys, a slice at a time */
+		int working = ui.area_b > ui.area_a && ui_area_work(&ui);
+		if (was_working && !working)
+			draw(&ui); /* the last slice's results */
+		was_working = working;
+		timeout(working ? 0 : ui.playing ? 40 : 200);
 		int ch = getch();
 		if (got_signal)
 			break;
 		int f = 0;
 		if (ch == ERR) {
+			if (working) {
+				draw(&ui);
+				continue;
+			}
 			if (!ui.playing)
 				continue;
 			play_tick(&ui, &last);
