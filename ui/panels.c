@@ -578,7 +578,12 @@ static void event_build(struct ui *ui)
 	tp_add(p, "event   %lld", (long long)e.id);
 	tp_add(p, "kind    %s", e.kind);
 	tp_add(p, "time    %s (%lld ns)", t1, (long long)e.ts);
-	tp_add(p, "thread  %s (pid %d)", thread_label(ui, e.pid, e.tid, who, sizeof(who)), e.pid);
+	const char *pname = "";
+	for (int i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid == e.pid)
+			pname = m->procs[i].name;
+	tp_add(p, "thread  %s (pid %d%s%s)", thread_label(ui, e.pid, e.tid, who, sizeof(who)),
+	       e.pid, pname[0] ? " " : "", pname);
 	char name[160] = "", okind[32] = "";
 	if (e.obj) {
 		ui_model_object_name_kind(m, e.obj, name, sizeof(name), okind, sizeof(okind));

@@ -753,13 +753,11 @@ int weft_view_bench(const char *path, int frames, int ascii)
 		const char *name;
 		double sum, max;
 		int n;
-	} cat[5] = {{"fit", 0, 0, 0},
-		    {"zoomed", 0, 0, 0},
-		    {"pan", 0, 0, 0},
-		    {"objects", 0, 0, 0},
-		    {"state", 0, 0, 0}};
+	} cat[] = {{"fit", 0, 0, 0},	 {"zoomed", 0, 0, 0}, {"pan", 0, 0, 0},
+		   {"objects", 0, 0, 0}, {"state", 0, 0, 0},  {"details", 0, 0, 0}};
+	const int ncat = (int)(sizeof(cat) / sizeof(cat[0]));
 	for (int f = 0; f < frames; f++) {
-		for (int c = 0; c < 5; c++) {
+		for (int c = 0; c < ncat; c++) {
 			ui.obj_mode = c == 3;
 			ui_build_lanes(&ui);
 			ui.depth = 1;
@@ -772,6 +770,11 @@ int weft_view_bench(const char *path, int frames, int ascii)
 			if (c == 4) {
 				ui.cursor = ui.m.end_ns / (f + 2);
 				ui_push(&ui, UI_SCR_STATE);
+			}
+			/* the worst wait of each object in turn: holders counted, previous owner */
+			if (c == 5 && ui.m.nobjs) {
+				ui_select_event(&ui, ui.m.objs[f % ui.m.nobjs].max_wait_event);
+				ui_push(&ui, UI_SCR_EVENT);
 			}
 			int64_t s = now_ns();
 			draw(&ui);
@@ -788,7 +791,7 @@ int weft_view_bench(const char *path, int frames, int ascii)
 	       ui.m.nthreads, ui.m.nobjs);
 	printf("open (checks, %sload, first frame): %.1f ms (model %.1f ms)\n",
 	       ui.m.derived_here ? "derive, " : "", t_open, t_model);
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < ncat; c++)
 		printf("redraw %-8s avg %.2f ms  max %.2f ms  (%d frames, 200x50)\n", cat[c].name,
 		       cat[c].n ? cat[c].sum / cat[c].n : 0, cat[c].max, cat[c].n);
 	rc = 0;

@@ -362,6 +362,7 @@ else
 	expect_screen view:blame-handoff 'hand-off: C 202 holder releases it at 300\.000us, and this thread takes it'
 	keys Escape '#' 7 Enter Enter
 	expect_screen view:race-flags '^arg +10 \(write, read-modify-write\)'
+	expect_screen view:mp-name-details '^thread +C 202 holder \(pid 200 Process-1\)'
 	# a Python frame: file and line, no empty module
 	expect_screen view:python-frame '#0 +getitem at app\.py:12$'
 	keys Escape g 0 Enter / 'cache[' Enter
@@ -464,6 +465,7 @@ badcase option "unknown option '--bogus'" $WEFT view --bogus t.db
 rm -f t.db-view
 out=$($WEFT view --bench --frames 2 t.db 2>&1)
 expect_match view:bench "$out" 'redraw objects +avg [0-9.]+ ms'
+expect_match view:bench-details "$out" 'redraw details +avg [0-9.]+ ms'
 
 # ---- the derived tables of a finalized trace: built once, kept in TRACE-view ----
 expect_match view:cache-first "$out" 'open \(checks, derive, load'
