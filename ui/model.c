@@ -233,6 +233,35 @@ out:
 	return rc;
 }
 
+/*
+ * A thread's recorded end is its exit, or else its last event: one blocked
+ * where weft sees nothing (a join that never returned, a read) would look
+ * dead from there. Such a thread lives, silent, until its process ends.
+ */
+static void load_silent_ends(struct ui_model *m)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(m->db,
+			       "SELECT 1 FROM point_events WHERE pid=?1 AND tid=?2 AND kind=10"
+			       " LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return;
+	}
+	for (int i = 0; i < m->nthreads; i++) {
+		struct ui_thread *t = &m->threads[i];
+		t->silent_to = t->end;
+		sqlite3_bind_int(st, 1, t->pid);
+		sqlite3_bind_int(st, 2, t->tid);
+		int exited = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_reset(st);
+		for (int p = 0; p < m->nprocs && !exited; p++)
+			if (m->procs[p].pid == t->pid && m->procs[p].end > t->end)
+				t->silent_to = m->procs[p].end;
+	}
+	sqlite3_finalize(st);
+}
+
 int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen)
 {
 	char e2[512];
@@ -313,6 +342,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 		m->finding_marks = NULL;
 	if (load_lists(m, err, errlen))
 		return -1;
+	load_silent_ends(m);
 	for (int i = 0; i < Q__COUNT; i++) {
 		if (sqlite3_prepare_v3(m->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i],
 				       NULL) != SQLITE_OK) {

@@ -357,6 +357,16 @@ static void state_build(struct ui *ui)
 		int64_t since, until, obj;
 		char s1[32], s2[32];
 		if (!ui_model_thread_span_at(m, t, ui->cursor, &st, &since, &until, &obj)) {
+			if (ui->cursor >= t->end && ui->cursor < t->silent_to) {
+				ui_fmt_at(ui, t->end, s1, sizeof(s1));
+				tp_add(
+				    p,
+				    "%-*s %-7d %-16s alive, no events since %s (no exit recorded:"
+				    " blocked or busy where weft does not see, e.g. a join or a"
+				    " read that had not returned when the trace ended)",
+				    m->label_w, t->label, t->tid, t->name, s1);
+				continue;
+			}
 			tp_add(p, "%-*s %-7d %-16s not alive", m->label_w, t->label, t->tid,
 			       t->name);
 			continue;
@@ -795,6 +805,7 @@ static void help_build(struct ui *ui)
 	tp_add(p, "thread states (underlined: the column mixes several states)");
 	for (int s = 1; s < UI_ST_COUNT; s++)
 		tp_add(p, "  %s  %s", ui_state_glyph(ui, s), ui_state_name(s));
+	tp_add(p, "  :  silent: alive after its last event, no exit recorded");
 	tp_add(p, "%s", "");
 	tp_add(p, "markers: + thread.create  > thread.start  x thread.exit  S fork/spawn  E exec"
 		  "  ! a finding's event");

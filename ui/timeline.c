@@ -192,6 +192,10 @@ static void draw_thread_lane(struct ui *ui, int y, int lw, int w, int64_t dt,
 			char m[2] = {tv.marks[x], 0};
 			attrset(A_BOLD);
 			mvaddstr(y, lw + x, m);
+		} else if (tv.state[x] == UI_ST_NOT_ALIVE && cs >= t->end && cs < t->silent_to) {
+			/* alive without events after its last one: no exit was recorded */
+			attrset(A_DIM);
+			mvaddstr(y, lw + x, ":");
 		} else {
 			attrset(ui_state_attr(ui, tv.state[x], tv.mixed[x]));
 			mvaddstr(y, lw + x, ui_state_glyph(ui, tv.state[x]));
@@ -280,8 +284,8 @@ static void draw_legend(struct ui *ui)
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s %s  ",
 				      ui_state_glyph(ui, s), ui_state_name(s));
 		snprintf(buf + n, sizeof(buf) - (size_t)n,
-			 "_ mixed  ! finding  + create > start x exit S spawn E exec X pexit D drop"
-			 " R reap");
+			 "! finding  _ mixed  : silent  + create > start x exit S spawn E exec"
+			 " X pexit D drop R reap");
 	}
 	move(ui->rows - 2, 0);
 	clrtoeol();

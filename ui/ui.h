@@ -105,6 +105,12 @@ struct ui_thread {
 	int pid, tid;
 	char name[64]; /* sanitized */
 	int64_t start, end;
+	/*
+	 * A thread with no recorded exit whose process lived on (blocked in a
+	 * join, a read, a sleep weft does not see, when the trace ended): alive
+	 * but silent over [end, silent_to). silent_to == end otherwise.
+	 */
+	int64_t silent_to;
 	char label[4]; /* short id: A..Z a..z, then two letters (AA, AB, ...) */
 	char letter;   /* its one-column form in object lanes: label, or '*' past 52 */
 };

@@ -354,6 +354,11 @@ else
 	start "$WEFT view --ascii blame.db; echo EXIT=\$?; sleep 30"
 	# a multiprocessing Process names its process lane
 	expect_screen view:mp-name '^- 200 Process-1 python3 blame'
+	# a thread with no exit whose process lived on: silent, not dead, after its last event
+	expect_eq view:silent-lane "$(screen | grep -E '^  D 203 joiner ' | cut -c$((31 + 60)))" ":"
+	keys g 600us Enter s
+	expect_screen view:silent-state 'D 203 +joiner +alive, no events since 400\.000us \(no exit recorded'
+	keys Escape
 	keys g 200us Enter s
 	expect_screen view:blame-waiter 'B 201 +waiter +lock wait on mu since 100\.000us'
 	expect_screen view:blame-holder 'why: mu is held by C 202 holder since 50\.000us'
