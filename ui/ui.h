@@ -428,6 +428,31 @@ void ui_line(struct ui *ui, int y, int attr, const char *fmt, ...)
 int ui_attr_title(const struct ui *ui);
 int ui_attr_holder(const struct ui *ui, int waiters);
 
+/* ---- text panels (ui/textpanel.c) ---- */
+
+#define UI_LINE_MAX 320
+
+/*
+ * A panel's text, wrapped at the width it is drawn with: a line longer
+ * than the screen continues on the next, indented, instead of being cut.
+ */
+struct ui_text_panel {
+	char (*line)[UI_LINE_MAX];
+	int n, cap, scroll, width;
+};
+/* Empties p for a rebuild at the screen's width. */
+void ui_tp_clear(struct ui_text_panel *p, const struct ui *ui);
+/* Adds a line, printf style, wrapped over as many lines as the width needs. */
+void ui_tp_add(struct ui_text_panel *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Draws p from row ui->py0 (under the timeline) with its title and the status line. */
+void ui_tp_draw(struct ui *ui, struct ui_text_panel *p, const char *title);
+/* Scrolling and Esc; UI_NOT_HANDLED for the rest. */
+int ui_tp_handle(struct ui *ui, struct ui_text_panel *p, enum ui_req req);
+/* "B 101 alpha" for a thread of the trace, else its tid. */
+const char *ui_thread_label(struct ui *ui, int pid, int tid, char *buf, size_t len);
+/* 4969 -> "4,969". */
+const char *ui_fmt_count(int64_t v, char *buf, size_t len);
+
 /* ---- keys (ui/keys.c) ---- */
 
 enum ui_req ui_key_request(int ch);
