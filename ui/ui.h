@@ -38,7 +38,8 @@ enum ui_state {
 #define UI_KEYS(X)                                                                                 \
 	X(UI_REQ_QUIT, "q", 'q', 0, 0, "quit")                                                     \
 	X(UI_REQ_HELP, "?", '?', 0, 0, "this help")                                                \
-	X(UI_REQ_BACK, "Esc", 27, 0, 0, "close the panel, cancel a prompt, clear the search")      \
+	X(UI_REQ_BACK, "Esc", 27, 0, 0,                                                            \
+	  "close the panel, cancel a prompt, clear the area or the search")                        \
 	X(UI_REQ_LEFT, "Left h", KEY_LEFT, 'h', 0, "cursor one column left (panel: previous tab)") \
 	X(UI_REQ_RIGHT, "Right l", KEY_RIGHT, 'l', 0, "cursor one column right (panel: next tab)") \
 	X(UI_REQ_UP, "Up k", KEY_UP, 'k', 0, "focus the lane / line above")                        \

@@ -337,6 +337,12 @@ sqlite3 finding2.db "CREATE TABLE findings(finding_id, kind, rule, severity, cou
 	INSERT INTO finding_items VALUES(7, 1, 'read', 100, 102, 'beta', NULL, NULL, 11, 400000, 1, 'update_totals', 'bank.c', 42);"
 start "$WEFT view --ascii finding2.db; echo EXIT=\$?; sleep 30"
 wait_for 'weft view .*demo' >/dev/null
+# search by a finding's text: its events, in time order
+keys / END-OF-SUMMARY Enter
+expect_screen view:search-finding '/END-OF-SUMMARY: event 7 lock\.acquire at 10\.000us \(tid 101\)'
+keys n
+expect_screen view:search-finding-next '/END-OF-SUMMARY: event 11 lock\.acquire at 400\.000us \(tid 102\)'
+keys Escape
 keys t Tab Tab
 expect_screen view:finding-wraps '^    .*END-OF-SUMMARY'
 keys Enter
