@@ -3,6 +3,7 @@
 #define WEFT_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -32,7 +33,8 @@ struct weft_run_options {
 /* The verbs' work; each returns the exit status. tracer/run.c */
 int weft_run(const struct weft_run_options *o);
 /* tracer/report.c: the report as text, or JSON. */
-int weft_report(const char *path, int json);
+/* list_all: every thread and process on its own line (--threads all), not grouped. */
+int weft_report(const char *path, int json, int list_all);
 enum weft_query_format { WEFT_QUERY_TABLE, WEFT_QUERY_CSV, WEFT_QUERY_JSON };
 /* tracer/query.c */
 int weft_query(const char *path, const char *sql, enum weft_query_format fmt);
@@ -45,6 +47,8 @@ int weft_view_bench(const char *path, int frames, int ascii);
 /* Prints "weft: <message>" on stderr. */
 void weft_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void weft_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLOCK_MONOTONIC in ns: what weft times its own stages with. */
+uint64_t weft_mono_ns(void);
 
 /*
  * Copies s into out (at most outlen-1 bytes) with every control character,
