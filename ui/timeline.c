@@ -179,8 +179,11 @@ static void draw_thread_lane(struct ui *ui, int y, int lw, int w, int64_t dt,
 	attrset(focused ? A_REVERSE | A_BOLD : A_NORMAL);
 	ui_put(y, 0, lw - 1, label);
 	attrset(A_NORMAL);
-	if (ui->search[0])
-		ui_highlight(y, 0, lw - 1, label + 4 + ui->m.label_w, ui->search);
+	if (ui->search[0]) {
+		/* the tid and name, not the label letters */
+		int off = 3 + ui->m.label_w;
+		ui_highlight(y, off, lw - 1 - off, label + off, ui->search);
+	}
 	ui_model_thread_cells(&ui->m, t, ui->t0, dt, w, tv.state, tv.mixed);
 	ui_model_thread_marks(&ui->m, t, ui->t0, ui->t1, dt, w, tv.marks);
 	for (int x = 0; x < w; x++) {

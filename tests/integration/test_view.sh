@@ -52,6 +52,14 @@ keys() {
 	sleep 0.3
 }
 
+# hl_text TEXT: 1 when TEXT is drawn underlined on screen
+hl_text() {
+	$TM capture-pane -p -e -t v | python3 -c '
+import re, sys
+pat = re.escape(sys.argv[1])
+print(1 if re.search(r"\x1b\[[0-9;]*4[0-9;]*m" + pat, sys.stdin.read()) else 0)' "$1"
+}
+
 # start CMD: the viewer's session "v", replacing the previous one. A second,
 # idle session keeps the server up meanwhile: killing a server's last session
 # stops it, racing with the next new-session.
@@ -174,6 +182,8 @@ keys Escape
 keys / gamma Enter
 expect_screen view:search-thread '/gamma: thread 103 gamma \(1 of 1\)'
 expect_screen view:search-focus 'D gamma: '
+# the match is highlighted in its lane's name
+expect_eq view:search-lane-highlight "$(hl_text gamma)" 1
 keys / wait_ready Enter
 expect_screen view:search-function '/wait_ready: event 13 lock\.acquire at 500\.000us \(tid 103\)'
 keys n
@@ -185,13 +195,6 @@ keys g 0 Enter / bank.c:80 Enter
 expect_screen view:search-file-line '/bank\.c:80: event 7 lock\.acquire at 10\.000us \(tid 101\)'
 keys Enter
 expect_screen view:search-file-line-details '#1 +worker_main at bank\.c:80'
-# hl_text TEXT: 1 when TEXT is drawn underlined on screen
-hl_text() {
-	$TM capture-pane -p -e -t v | python3 -c '
-import re, sys
-pat = re.escape(sys.argv[1])
-print(1 if re.search(r"\x1b\[[0-9;]*4[0-9;]*m" + pat, sys.stdin.read()) else 0)' "$1"
-}
 expect_eq view:search-highlight "$(hl_text bank.c:80)" 1
 keys Escape
 keys / bank.c:99 Enter
