@@ -28,7 +28,7 @@ static const char *const sort_names[TAB__COUNT][SORT_KEYS] = {
     [TAB_CONTENDED] = {"object", "acquires", "contended", "total wait", "worst wait",
 		       "longest hold"},
     [TAB_PROCESSES] = {"name", "pid", "start", "duration", NULL, NULL},
-    [TAB_FINDINGS] = {NULL},
+    [TAB_FINDINGS] = {"kind", "severity", "count", "time", NULL, NULL},
 };
 
 static struct lists_view {
@@ -128,6 +128,14 @@ static int add_finding(void *ctx, const struct ui_finding_row *f)
 		snprintf(r->text, sizeof(r->text), "%s", f->columns);
 		return 0;
 	}
+	/* S: by kind, by severity (errors first), by count, by time */
+	static const char *const ranks[] = {"note", "info", "warning", "error"};
+	snprintf(r->name, sizeof(r->name), "%s", f->kind);
+	for (int k = 0; k < (int)(sizeof(ranks) / sizeof(ranks[0])); k++)
+		if (!strcmp(f->severity, ranks[k]))
+			r->key[1] = k + 1;
+	r->key[2] = f->count;
+	r->key[3] = f->ts >= 0 ? -f->ts : INT64_MIN; /* earliest first */
 	size_t len = (size_t)snprintf(r->text, sizeof(r->text), "%-8s %-22s %s", f->severity,
 				      f->kind, f->summary);
 	if (f->count > 1 && len < sizeof(r->text))

@@ -334,6 +334,9 @@ sqlite3 finding2.db "CREATE TABLE findings(finding_id, kind, rule, severity, cou
 	INSERT INTO findings VALUES(7, 'race', 'r1', 'error', 1,
 	'data race on totals between alpha and beta: alpha writes it in update_totals at bank.c:42 while beta reads it in update_totals at bank.c:42 with no lock in common END-OF-SUMMARY',
 	'101 alpha, 102 beta', '', 100, 101, 7, 10000, '');
+	INSERT INTO findings VALUES(8, 'misuse', 'foreign_release', 'note', 3,
+	'shared_mu released by a thread that did not take it', '103 gamma', 'shared_mu', 100, 103,
+	14, 510000, '');
 	CREATE TABLE finding_items(finding_id, seq, role, pid, tid, thread_name, object_id,
 	object_name, event_id, ts_ns, stack_id, function, file, line);
 	INSERT INTO finding_items VALUES(7, 0, 'write', 100, 101, 'alpha', NULL, NULL, 7, 10000, 1, 'update_totals', 'bank.c', 42);
@@ -348,6 +351,13 @@ expect_screen view:search-finding-next '/END-OF-SUMMARY: event 11 lock\.acquire 
 keys Escape
 keys t Tab Tab
 expect_screen view:finding-wraps '^    .*END-OF-SUMMARY'
+# S sorts: by kind (misuse before race), then by severity (errors first)
+keys S
+expect_screen view:findings-sort-kind '\[findings\] +sorted by kind'
+expect_match view:findings-sort-kind-first "$(screen | grep -E '^(error|note) ' | head -1)" '^note +misuse'
+keys S
+expect_screen view:findings-sort-severity 'sorted by severity'
+expect_match view:findings-sort-severity-first "$(screen | grep -E '^(error|note) ' | head -1)" '^error +race'
 keys Enter
 expect_screen view:finding-side-a 'write +B 101 alpha +event 7 at 10\.000us +update_totals at bank\.c:42'
 expect_screen view:finding-side-b 'read +C 102 beta +event 11 at 400\.000us +update_totals at bank\.c:42'
