@@ -81,7 +81,9 @@ enum ui_state {
 	X(UI_REQ_MARK, "m", 'm', 0, 0, "mark the area's start, then its end: area summary")        \
 	X(UI_REQ_RELATIVE, "r", 'r', 0, 0, "ruler times relative to the cursor / absolute")        \
 	X(UI_REQ_FULL, "z", 'z', 0, 0, "panel full screen / split under the timeline")             \
-	X(UI_REQ_SORT, "S", 'S', 0, 0, "lists: sort by the next column")
+	X(UI_REQ_SORT, "S", 'S', 0, 0, "lists: sort by the next column")                           \
+	X(UI_REQ_PANEL_SMALLER, "(", '(', 0, 0, "the panel under the timeline two rows smaller")   \
+	X(UI_REQ_PANEL_BIGGER, ")", ')', 0, 0, "the panel under the timeline two rows bigger")
 
 enum ui_req {
 	UI_REQ_NONE = 0,
@@ -208,8 +210,9 @@ struct ui {
 	int64_t sel_event;
 	/* panels: split under the timeline (default) or the whole screen */
 	int panel_full;
-	int tl_rows; /* rows the timeline draws in (all when no panel is open) */
-	int py0;     /* the first row of the open panel (0: full screen) */
+	int panel_rows; /* the split panel's height; 0: half the screen */
+	int tl_rows;	/* rows the timeline draws in (all when no panel is open) */
+	int py0;	/* the first row of the open panel (0: full screen) */
 	/* spans drawn highlighted in their lanes: the selected event's wait, a finding's events */
 	struct ui_mark_span {
 		int pid, tid;

@@ -563,6 +563,15 @@ static int global_request(struct ui *ui, enum ui_req req)
 	case UI_REQ_FULL:
 		ui->panel_full = !ui->panel_full;
 		break;
+	case UI_REQ_PANEL_SMALLER:
+	case UI_REQ_PANEL_BIGGER: {
+		int panel = ui->rows - ui->tl_rows;
+		if (ui->tl_rows >= ui->rows) /* no panel open: resize the next one */
+			panel = ui->panel_rows ? ui->panel_rows : ui->rows - ui->rows / 2;
+		panel += req == UI_REQ_PANEL_BIGGER ? 2 : -2;
+		ui->panel_rows = panel < 4 ? 4 : panel > ui->rows - 8 ? ui->rows - 8 : panel;
+		break;
+	}
 	case UI_REQ_MARK:
 		return mark_area(ui);
 	case UI_REQ_SEARCH_NEXT:
@@ -664,8 +673,13 @@ static void draw(struct ui *ui)
 	ui->tl_rows = ui->rows;
 	ui->py0 = 0;
 	if (split) {
-		/* the timeline keeps at least half, and its header plus a few lanes */
-		ui->tl_rows = ui->rows / 2 > 8 ? ui->rows / 2 : 8;
+		/* half each unless ( ) resized it; the timeline keeps its header and a few lanes */
+		int panel = ui->panel_rows ? ui->panel_rows : ui->rows - ui->rows / 2;
+		if (panel > ui->rows - 8)
+			panel = ui->rows - 8;
+		if (panel < 4)
+			panel = 4;
+		ui->tl_rows = ui->rows - panel;
 		ui->py0 = ui->tl_rows;
 		screens[UI_SCR_TIMELINE]->draw(ui);
 	} else if (top != UI_SCR_TIMELINE) {

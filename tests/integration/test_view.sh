@@ -165,6 +165,13 @@ keys z
 expect_no_match view:full-screen-panel "$(screen)" '^  C 102 beta '
 keys z
 expect_screen view:split-again '^  C 102 beta '
+# ( and ) resize the split: 40 rows, the panel from 20 rows to 24, its title moves up
+title_row() { screen | grep -n '^ event details' | cut -d: -f1; }
+expect_eq view:split-title-row "$(title_row)" 21
+keys ')' ')'
+expect_eq view:split-bigger "$(title_row)" 17
+keys '(' '(' '(' '('
+expect_eq view:split-smaller "$(title_row)" 25
 keys Escape
 
 # ---- help ------------------------------------------------------------------
