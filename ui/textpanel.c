@@ -56,7 +56,15 @@ void ui_tp_add(struct ui_text_panel *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	int indent = (int)strspn(buf, " ") + 2;
+	/*
+	 * Continuations hang under the text of a "key   text" line (the help,
+	 * the state panel's columns), else two columns in from the line's own
+	 * indentation.
+	 */
+	int lead = (int)strspn(buf, " "), indent = lead + 2;
+	const char *gap = strstr(buf + lead, "  ");
+	if (gap && gap - buf < 24 && gap[strspn(gap, " ")])
+		indent = (int)(gap - buf) + (int)strspn(gap, " ");
 	if (indent > p->width / 2)
 		indent = 2;
 	const char *rest = buf;
