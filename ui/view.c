@@ -5,7 +5,6 @@
  */
 #include "ui/ui.h"
 #include "tracer/cli.h"
-#include "store/store.h"
 
 #include <errno.h>
 #include <langinfo.h>
@@ -25,7 +24,7 @@
 static const struct ui_screen_ops *const screens[] = {
     [UI_SCR_TIMELINE] = &ui_timeline_ops, [UI_SCR_STATE] = &ui_state_ops,
     [UI_SCR_EVENT] = &ui_event_ops,	  [UI_SCR_LISTS] = &ui_lists_ops,
-    [UI_SCR_HELP] = &ui_help_ops,
+    [UI_SCR_AREA] = &ui_area_ops,	  [UI_SCR_HELP] = &ui_help_ops,
 };
 
 static volatile sig_atomic_t got_signal;
@@ -54,13 +53,67 @@ static int64_t now_ns(void)
 
 /* ---- search state (the view's, shared by all screens) ---- */
 
-#define SEARCH_MAX 256
+static struct ui_search srch;
 
-static struct search {
-	int threads[SEARCH_MAX], nthreads, pos;
-	int64_t objs[SEARCH_MAX], stacks[SEARCH_MAX];
-	int nobjs, nstacks;
-} srch;
+/* ---- jumps: where the user was, for b (back) and B (forward) ---- */
+
+static struct ui_place place_now(const struct ui *ui)
+{
+	const struct ui_thread *t = ui_focused_thread(ui);
+	return (struct ui_place){ui->t0,	ui->t1,		ui->cursor,
+				 ui->sel_event, t ? t->pid : 0, t ? t->tid : 0};
+}
+
+/* Pushes p on a bounded stack, dropping the oldest when full. */
+static void place_push(struct ui_place *stack, int *n, struct ui_place p)
+{
+	if (*n == UI_HISTORY_MAX) {
+		memmove(stack, stack + 1, (UI_HISTORY_MAX - 1) * sizeof(*stack));
+		(*n)--;
+	}
+	stack[(*n)++] = p;
+}
+
+void ui_remember(struct ui *ui)
+{
+	place_push(ui->back, &ui->nback, place_now(ui));
+	ui->nfwd = 0;
+}
+
+static void place_restore(struct ui *ui, const struct ui_place *p)
+{
+	ui->t0 = p->t0;
+	ui->t1 = p->t1;
+	ui->cursor = p->cursor;
+	if (p->tid)
+		ui_focus_thread(ui, p->pid, p->tid);
+	if (p->sel_event)
+		ui_select_event(ui, p->sel_event);
+	else
+		ui->sel_event = ui->nhl = 0;
+	ui->t0 = p->t0; /* selecting recentres: the saved window wins */
+	ui->t1 = p->t1;
+	ui->cursor = p->cursor;
+}
+
+static int history_step(struct ui *ui, int back)
+{
+	struct ui_place *from = back ? ui->back : ui->fwd, *to = back ? ui->fwd : ui->back;
+	int *nfrom = back ? &ui->nback : &ui->nfwd, *nto = back ? &ui->nfwd : &ui->nback;
+	if (!*nfrom) {
+		snprintf(ui->msg, sizeof(ui->msg), "%s",
+			 back ? "no earlier jump to go back to" : "nothing to go forward to");
+		return UI_F_REDRAW;
+	}
+	place_push(to, nto, place_now(ui));
+	struct ui_place p = from[--*nfrom];
+	place_restore(ui, &p);
+	char c[32];
+	ui_fmt_at(ui, p.cursor, c, sizeof(c));
+	snprintf(ui->msg, sizeof(ui->msg), "%s to cursor %s (%d more)", back ? "back" : "forward",
+		 c, *nfrom);
+	return UI_F_REDRAW | UI_F_LANES;
+}
 
 /* ---- actions ---- */
 
@@ -203,6 +256,9 @@ void ui_select_event(struct ui *ui, int64_t id)
 		return;
 	}
 	ui->sel_event = id;
+	/* its wait (or the instant) is drawn highlighted in its lane */
+	ui->nhl = 1;
+	ui->hl[0] = (struct ui_mark_span){e.pid, e.tid, e.ts - (e.wait > 0 ? e.wait : 0), e.ts};
 	ui_set_cursor(ui, e.ts);
 }
 
@@ -243,90 +299,21 @@ static int step_event(struct ui *ui, int dir, int any)
 	return UI_F_REDRAW | UI_F_LANES;
 }
 
-static void search_compute(struct ui *ui)
-{
-	struct ui_model *m = &ui->m;
-	memset(&srch, 0, sizeof(srch));
-	for (int i = 0; i < m->nthreads && srch.nthreads < SEARCH_MAX; i++)
-		if (strcasestr(m->threads[i].name, ui->search))
-			srch.threads[srch.nthreads++] = i;
-	sqlite3_stmt *st = NULL;
-	char like[80];
-	snprintf(like, sizeof(like), "%%%s%%", ui->search);
-	if (sqlite3_prepare_v2(m->db, "SELECT object_id FROM obj WHERE name LIKE ?1 LIMIT 256", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW && srch.nobjs < SEARCH_MAX)
-			srch.objs[srch.nobjs++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(m->db,
-			       "SELECT DISTINCT stack_id FROM frame WHERE function LIKE ?1"
-			       " OR file LIKE ?1 LIMIT 256",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW && srch.nstacks < SEARCH_MAX)
-			srch.stacks[srch.nstacks++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	srch.pos = -1;
-}
-
-/* The next/previous event on a matching object or with a matching stack. */
+/* The next/previous event on a matching object, stack, variable or finding. */
 static int search_event(struct ui *ui, int dir)
 {
-	char sql[12288];
-	size_t n = 0;
-	/* a time-ordered trace walks the rowid from where the cursor's time starts */
-	const char *from = !ui->m.time_ordered ? "1" : dir > 0 ? "id >= ?3" : "id < ?3";
-	n += (size_t)snprintf(
-	    sql + n, sizeof(sql) - n,
-	    "SELECT id, ts FROM ev WHERE (ts %s ?1 OR (ts = ?1 AND id %s ?2)) AND %s AND (0",
-	    dir > 0 ? ">" : "<", dir > 0 ? ">" : "<", from);
-	if (srch.nobjs) {
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " OR obj IN (");
-		for (int i = 0; i < srch.nobjs; i++)
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%lld", i ? "," : "",
-					      (long long)srch.objs[i]);
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
-	}
-	if (srch.nstacks) {
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " OR stack IN (");
-		for (int i = 0; i < srch.nstacks; i++)
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%lld", i ? "," : "",
-					      (long long)srch.stacks[i]);
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
-	}
-	if (ui->m.time_ordered)
-		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY id %s LIMIT 1",
-			 dir > 0 ? "" : "DESC");
-	else
-		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY ts %s, id %s LIMIT 1",
-			 dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
-	sqlite3_stmt *st = NULL;
-	int64_t id = 0;
-	if (sqlite3_prepare_v2(ui->m.db, sql, -1, &st, NULL) == SQLITE_OK) {
-		struct ui_event cur;
-		int64_t cid = dir > 0 ? -1 : INT64_MAX;
-		if (ui->sel_event && ui_model_event(&ui->m, ui->sel_event, &cur) &&
-		    cur.ts == ui->cursor)
-			cid = cur.id;
-		sqlite3_bind_int64(st, 1, ui->cursor);
-		sqlite3_bind_int64(st, 2, cid);
-		int64_t t = dir > 0 || ui->cursor == INT64_MAX ? ui->cursor : ui->cursor + 1;
-		if (ui->m.time_ordered)
-			sqlite3_bind_int64(st, 3, store_event_at(ui->m.db, t));
-		if (sqlite3_step(st) == SQLITE_ROW)
-			id = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
+	struct ui_event cur;
+	int64_t cid = dir > 0 ? -1 : INT64_MAX;
+	if (ui->sel_event && ui_model_event(&ui->m, ui->sel_event, &cur) && cur.ts == ui->cursor)
+		cid = cur.id;
+	int64_t id = ui_model_search_event(&ui->m, &srch, ui->cursor, cid, dir);
 	if (!id)
 		return 0;
 	struct ui_event e;
 	ui_select_event(ui, id);
 	if (ui_model_event(&ui->m, id, &e)) {
 		char t1[32];
-		ui_fmt_ns(e.ts, t1, sizeof(t1));
+		ui_fmt_at(ui, e.ts, t1, sizeof(t1));
 		ui_focus_thread(ui, e.pid, e.tid);
 		snprintf(ui->msg, sizeof(ui->msg), "/%s: event %lld %s at %s (tid %d)", ui->search,
 			 (long long)e.id, e.kind, t1, e.tid);
@@ -340,7 +327,8 @@ void ui_search_step(struct ui *ui, int dir)
 		snprintf(ui->msg, sizeof(ui->msg), "no search: / starts one");
 		return;
 	}
-	if (srch.nobjs || srch.nstacks) {
+	ui_remember(ui);
+	if (srch.nobjs || srch.nstacks || srch.nevents) {
 		if (!search_event(ui, dir))
 			snprintf(ui->msg, sizeof(ui->msg), "/%s: no %s match", ui->search,
 				 dir > 0 ? "later" : "earlier");
@@ -348,7 +336,9 @@ void ui_search_step(struct ui *ui, int dir)
 	}
 	if (!srch.nthreads) {
 		snprintf(ui->msg, sizeof(ui->msg),
-			 "/%s: no thread, object, function or file matches", ui->search);
+			 "/%s: no thread, object, function, file:line, variable or finding"
+			 " matches",
+			 ui->search);
 		return;
 	}
 	srch.pos = (srch.pos + (dir > 0 ? 1 : srch.nthreads - 1) + (srch.pos < 0 && dir < 0)) %
@@ -361,11 +351,12 @@ void ui_search_step(struct ui *ui, int dir)
 
 /* ---- prompts ---- */
 
-static void start_prompt(struct ui *ui, enum ui_prompt_kind k)
+/* Opens a prompt holding text (the current filter or search: edit it, or Backspace it away). */
+static void start_prompt(struct ui *ui, enum ui_prompt_kind k, const char *text)
 {
 	ui->prompt = k;
-	ui->plen = 0;
-	ui->pbuf[0] = 0;
+	snprintf(ui->pbuf, sizeof(ui->pbuf), "%s", text);
+	ui->plen = (int)strlen(ui->pbuf);
 	ui->msg[0] = 0;
 }
 
@@ -382,6 +373,7 @@ static int submit_prompt(struct ui *ui)
 				 ui->pbuf);
 			break;
 		}
+		ui_remember(ui);
 		ui_set_cursor(ui, t);
 		ui_center(ui, t, 0);
 		break;
@@ -398,6 +390,7 @@ static int submit_prompt(struct ui *ui)
 			snprintf(ui->msg, sizeof(ui->msg), "no event %lld in this trace", id);
 			break;
 		}
+		ui_remember(ui);
 		ui_focus_thread(ui, e.pid, e.tid);
 		ui_select_event(ui, id);
 		return UI_F_REDRAW | UI_F_LANES;
@@ -409,14 +402,16 @@ static int submit_prompt(struct ui *ui)
 		snprintf(ui->search, sizeof(ui->search), "%s", ui->pbuf);
 		if (!ui->search[0])
 			break;
-		search_compute(ui);
+		ui_model_search_compute(&ui->m, ui->search, &srch);
 		ui_search_step(ui, 1);
-		if (srch.nthreads || srch.nobjs || srch.nstacks) {
+		if (srch.nthreads || srch.nobjs || srch.nstacks || srch.nevents) {
 			char first[256];
 			snprintf(first, sizeof(first), "%s", ui->msg);
 			snprintf(ui->msg, sizeof(ui->msg),
-				 "%.150s  [%d threads, %d objects, %d stacks; n/N]", first,
-				 srch.nthreads, srch.nobjs, srch.nstacks);
+				 "%.150s  [%d threads, %d objects, %d stacks, %d variables, %d"
+				 " finding events; n/N]",
+				 first, srch.nthreads, srch.nobjs, srch.nstacks - srch.nvars,
+				 srch.nvars, srch.nevents);
 		}
 		return UI_F_REDRAW | UI_F_LANES;
 	default:
@@ -449,6 +444,32 @@ static int64_t col_ns(const struct ui *ui)
 	return dt > 0 ? dt : 1;
 }
 
+/* m at one end of the area, m at the other: the area summary opens under the timeline. */
+static int mark_area(struct ui *ui)
+{
+	char c[32];
+	ui_fmt_at(ui, ui->cursor, c, sizeof(c));
+	if (ui->area_a < 0 || ui->area_b > ui->area_a) {
+		ui->area_a = ui->cursor;
+		ui->area_b = ui->cursor;
+		snprintf(ui->msg, sizeof(ui->msg), "area from %s: move the cursor, m marks its end",
+			 c);
+		return UI_F_REDRAW;
+	}
+	if (ui->cursor == ui->area_a) {
+		snprintf(ui->msg, sizeof(ui->msg), "the area's end must differ from its start");
+		return UI_F_REDRAW;
+	}
+	ui->area_b = ui->cursor;
+	if (ui->area_b < ui->area_a) {
+		ui->area_b = ui->area_a;
+		ui->area_a = ui->cursor;
+	}
+	if (ui->scr[ui->depth - 1] != UI_SCR_AREA)
+		ui_push(ui, UI_SCR_AREA);
+	return UI_F_REDRAW;
+}
+
 static int global_request(struct ui *ui, enum ui_req req)
 {
 	int64_t w = ui->t1 - ui->t0;
@@ -461,6 +482,8 @@ static int global_request(struct ui *ui, enum ui_req req)
 	case UI_REQ_BACK:
 		if (ui->depth > 1)
 			ui_pop(ui);
+		else if (ui->area_a >= 0)
+			ui->area_a = -1;
 		else
 			ui->search[0] = 0;
 		ui->msg[0] = 0;
@@ -516,17 +539,41 @@ static int global_request(struct ui *ui, enum ui_req req)
 	case UI_REQ_PREV_ANY:
 		return step_event(ui, -1, 1);
 	case UI_REQ_GOTO_TIME:
-		start_prompt(ui, UI_PROMPT_TIME);
+		start_prompt(ui, UI_PROMPT_TIME, "");
 		break;
 	case UI_REQ_GOTO_EVENT:
-		start_prompt(ui, UI_PROMPT_EVENT);
+		start_prompt(ui, UI_PROMPT_EVENT, "");
 		break;
 	case UI_REQ_FILTER:
-		start_prompt(ui, UI_PROMPT_FILTER);
+		start_prompt(ui, UI_PROMPT_FILTER, ui->filter);
 		break;
 	case UI_REQ_SEARCH:
-		start_prompt(ui, UI_PROMPT_SEARCH);
+		start_prompt(ui, UI_PROMPT_SEARCH, "");
 		break;
+	case UI_REQ_HISTORY_BACK:
+		return history_step(ui, 1);
+	case UI_REQ_HISTORY_FWD:
+		return history_step(ui, 0);
+	case UI_REQ_RELATIVE:
+		ui->relative = !ui->relative;
+		snprintf(ui->msg, sizeof(ui->msg), "ruler: %s",
+			 ui->relative ? "times relative to the cursor (r: absolute)"
+				      : "absolute times");
+		break;
+	case UI_REQ_FULL:
+		ui->panel_full = !ui->panel_full;
+		break;
+	case UI_REQ_PANEL_SMALLER:
+	case UI_REQ_PANEL_BIGGER: {
+		int panel = ui->rows - ui->tl_rows;
+		if (ui->tl_rows >= ui->rows) /* no panel open: resize the next one */
+			panel = ui->panel_rows ? ui->panel_rows : ui->rows - ui->rows / 2;
+		panel += req == UI_REQ_PANEL_BIGGER ? 2 : -2;
+		ui->panel_rows = panel < 4 ? 4 : panel > ui->rows - 8 ? ui->rows - 8 : panel;
+		break;
+	}
+	case UI_REQ_MARK:
+		return mark_area(ui);
 	case UI_REQ_SEARCH_NEXT:
 		ui_search_step(ui, 1);
 		return UI_F_REDRAW | UI_F_LANES;
@@ -557,7 +604,7 @@ static int global_request(struct ui *ui, enum ui_req req)
 	case UI_REQ_RESIZE:
 		break;
 	default:
-		return 0;
+		return UI_HANDLED;
 	}
 	return UI_F_REDRAW;
 }
@@ -568,11 +615,11 @@ static int dispatch(struct ui *ui, int ch)
 		return prompt_key(ui, ch);
 	enum ui_req req = ui_key_request(ch);
 	if (req == UI_REQ_NONE)
-		return 0;
+		return UI_HANDLED;
 	if (req == UI_REQ_MOUSE) {
 		MEVENT me;
 		if (getmouse(&me) != OK)
-			return 0;
+			return UI_HANDLED;
 		ui->mouse_x = me.x;
 		ui->mouse_y = me.y;
 		ui->mouse_bstate = (int)me.bstate;
@@ -580,11 +627,35 @@ static int dispatch(struct ui *ui, int ch)
 	if (req != UI_REQ_MOUSE && req != UI_REQ_RESIZE)
 		ui->msg[0] = 0;
 	int f = screens[ui->scr[ui->depth - 1]]->handle(ui, req);
-	if (f < 0)
+	if (f == UI_NOT_HANDLED)
 		f = global_request(ui, req);
 	return f;
 }
 
+/* Words of s over as many lines as the width needs: a narrow terminal still reads it all. */
+static void draw_wrapped(const char *s, int cols, int rows)
+{
+	int y = 0;
+	while (*s && y < rows && cols > 0) {
+		int n = (int)strlen(s);
+		if (n > cols) {
+			n = cols;
+			while (n > 0 && s[n] != ' ')
+				n--;
+			if (!n)
+				n = cols;
+		}
+		mvaddnstr(y++, 0, s, n);
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+}
+
+/*
+ * The top screen; a panel (state, details, lists, area) goes under the
+ * timeline, which stays visible, unless z made it full screen.
+ */
 static void draw(struct ui *ui)
 {
 	getmaxyx(stdscr, ui->rows, ui->cols);
@@ -593,10 +664,30 @@ static void draw(struct ui *ui)
 		char m[128];
 		snprintf(m, sizeof(m), "terminal too small (%dx%d): need %dx%d; q quits", ui->cols,
 			 ui->rows, MIN_COLS, MIN_ROWS);
-		mvaddnstr(0, 0, m, ui->cols > 0 ? ui->cols : 0);
-	} else {
-		screens[ui->scr[ui->depth - 1]]->draw(ui);
+		draw_wrapped(m, ui->cols, ui->rows);
+		refresh();
+		return;
 	}
+	enum ui_screen_id top = ui->scr[ui->depth - 1];
+	int split = top != UI_SCR_TIMELINE && top != UI_SCR_HELP && !ui->panel_full;
+	ui->tl_rows = ui->rows;
+	ui->py0 = 0;
+	if (split) {
+		/* half each unless ( ) resized it; the timeline keeps its header and a few lanes */
+		int panel = ui->panel_rows ? ui->panel_rows : ui->rows - ui->rows / 2;
+		if (panel > ui->rows - 8)
+			panel = ui->rows - 8;
+		if (panel < 4)
+			panel = 4;
+		ui->tl_rows = ui->rows - panel;
+		ui->py0 = ui->tl_rows;
+		screens[UI_SCR_TIMELINE]->draw(ui);
+	} else if (top != UI_SCR_TIMELINE) {
+		/* a full-screen panel still shows times at the timeline's precision */
+		int w = ui->cols - ui_timeline_label_width(ui);
+		ui->res = w > 0 && (ui->t1 - ui->t0) / w > 0 ? (ui->t1 - ui->t0) / w : 1;
+	}
+	screens[top]->draw(ui);
 	refresh();
 }
 
@@ -624,6 +715,9 @@ static void ui_init_state(struct ui *ui, int rows, int cols)
 	ui->rows = rows;
 	ui->cols = cols;
 	ui->depth = 0;
+	ui->tl_rows = rows;
+	ui->area_a = ui->area_b = -1;
+	ui->drag_x = -1;
 	ui_push(ui, UI_SCR_TIMELINE);
 	ui_center(ui, 0, ui->m.end_ns + 1);
 	ui->cursor = 0;
@@ -673,13 +767,11 @@ int weft_view_bench(const char *path, int frames, int ascii)
 		const char *name;
 		double sum, max;
 		int n;
-	} cat[5] = {{"fit", 0, 0, 0},
-		    {"zoomed", 0, 0, 0},
-		    {"pan", 0, 0, 0},
-		    {"objects", 0, 0, 0},
-		    {"state", 0, 0, 0}};
+	} cat[] = {{"fit", 0, 0, 0},	 {"zoomed", 0, 0, 0}, {"pan", 0, 0, 0},
+		   {"objects", 0, 0, 0}, {"state", 0, 0, 0},  {"details", 0, 0, 0}};
+	const int ncat = (int)(sizeof(cat) / sizeof(cat[0]));
 	for (int f = 0; f < frames; f++) {
-		for (int c = 0; c < 5; c++) {
+		for (int c = 0; c < ncat; c++) {
 			ui.obj_mode = c == 3;
 			ui_build_lanes(&ui);
 			ui.depth = 1;
@@ -692,6 +784,11 @@ int weft_view_bench(const char *path, int frames, int ascii)
 			if (c == 4) {
 				ui.cursor = ui.m.end_ns / (f + 2);
 				ui_push(&ui, UI_SCR_STATE);
+			}
+			/* the worst wait of each object in turn: holders counted, previous owner */
+			if (c == 5 && ui.m.nobjs) {
+				ui_select_event(&ui, ui.m.objs[f % ui.m.nobjs].max_wait_event);
+				ui_push(&ui, UI_SCR_EVENT);
 			}
 			int64_t s = now_ns();
 			draw(&ui);
@@ -708,7 +805,7 @@ int weft_view_bench(const char *path, int frames, int ascii)
 	       ui.m.nthreads, ui.m.nobjs);
 	printf("open (checks, %sload, first frame): %.1f ms (model %.1f ms)\n",
 	       ui.m.derived_here ? "derive, " : "", t_open, t_model);
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < ncat; c++)
 		printf("redraw %-8s avg %.2f ms  max %.2f ms  (%d frames, 200x50)\n", cat[c].name,
 		       cat[c].n ? cat[c].sum / cat[c].n : 0, cat[c].max, cat[c].n);
 	rc = 0;
@@ -773,7 +870,7 @@ int weft_view(const char *path, int ascii, int nocolor)
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	set_escdelay(25);
-	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
 		      | BUTTON5_PRESSED
 #endif
@@ -785,13 +882,23 @@ int weft_view(const char *path, int ascii, int nocolor)
 	ui_init_state(&ui, rows, cols);
 	draw(&ui);
 	int64_t last = now_ns();
+	int was_working = 0;
 	for (;;) {
-		timeout(ui.playing ? 40 : 200);
+		/* an area summary still being read goes on between keys, a slice at a time */
+		int working = ui.area_b > ui.area_a && ui_area_work(&ui);
+		if (was_working && !working)
+			draw(&ui); /* the last slice's results */
+		was_working = working;
+		timeout(working ? 0 : ui.playing ? 40 : 200);
 		int ch = getch();
 		if (got_signal)
 			break;
 		int f = 0;
 		if (ch == ERR) {
+			if (working) {
+				draw(&ui);
+				continue;
+			}
 			if (!ui.playing)
 				continue;
 			play_tick(&ui, &last);
