@@ -16,11 +16,6 @@ static struct timeline_view {
 	int cap;
 } tv;
 
-int ui_timeline_label_width(const struct ui *ui)
-{
-	return ui->cols >= 120 ? 30 : ui->cols >= 100 ? 26 : 22;
-}
-
 /* The legend and status lines belong to the timeline only when it has the whole screen. */
 static int footer_rows(const struct ui *ui)
 {

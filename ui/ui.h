@@ -172,7 +172,8 @@ enum ui_screen_id {
 	UI_SCR_EVENT,
 	UI_SCR_LISTS,
 	UI_SCR_AREA,
-	UI_SCR_HELP
+	UI_SCR_HELP,
+	UI_SCR__COUNT
 };
 
 /* Where a jump left the user: what b (back) and B (forward) restore. */
@@ -463,8 +464,10 @@ enum ui_req ui_key_request(int ch);
 /* Help lines, one per request; returns the number of lines. */
 int ui_help_lines(const char ***labels, const char ***texts);
 
-/* ---- view actions shared by screens (ui/view.c) ---- */
+/* ---- navigation shared by screens (ui/nav.c) ---- */
 
+/* Every screen's ops, by enum ui_screen_id. */
+extern const struct ui_screen_ops *const ui_screens[UI_SCR__COUNT];
 void ui_push(struct ui *ui, enum ui_screen_id s);
 void ui_pop(struct ui *ui);
 void ui_set_cursor(struct ui *ui, int64_t ts);
@@ -479,6 +482,13 @@ int ui_timeline_label_width(const struct ui *ui);
 void ui_status(struct ui *ui, const char *hint);
 int ui_timeline_lane_rows(const struct ui *ui);
 const struct ui_thread *ui_focused_thread(const struct ui *ui);
+/* The narrowest window: one ns per timeline column. */
+int64_t ui_min_width(const struct ui *ui);
+/* b (back) and B (forward) across jumps; returns UI_F_* flags. */
+int ui_history_step(struct ui *ui, int back);
+
+/* ---- the view's main loop and search (ui/view.c) ---- */
+
 void ui_search_step(struct ui *ui, int dir);
 /*
  * Goes on computing the marked area's summary for a slice of time; 1 while
