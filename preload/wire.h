@@ -55,8 +55,8 @@ enum weft_stack_mode {
  * records the collector consumes.
  */
 enum weft_record {
-	WEFT_REC_OBJECT_INIT = 64,  /* obj created: arg = object kind */
-	WEFT_REC_THREAD_NAME = 65,  /* payload: the name (for thread tid = arg) */
+	WEFT_REC_OBJECT_INIT = 64, /* obj created: arg = object kind */
+	WEFT_REC_THREAD_NAME = 65, /* payload: the name (for thread tid = arg) */
 	/* 66 and 67 were never produced; a collector skips them as any unknown record */
 	WEFT_REC_META = 68,	    /* payload: "key\0value" for the trace's meta table */
 	WEFT_REC_PY_CODE = 69,	    /* arg = code id; payload "function\0file\0firstline" */
@@ -118,7 +118,6 @@ struct weft_race_wire {
 #define WEFT_PYFRAME(code, line) (WEFT_PYFRAME_BIT | ((uint64_t)(code) << 24) | ((line)&0xffffff))
 #define WEFT_PYFRAME_CODE(w) (((w) & ~WEFT_PYFRAME_BIT) >> 24)
 #define WEFT_PYFRAME_LINE(w) ((int)((w)&0xffffff))
-
 
 /*
  * A record in a ring: a header word, then the optional words its flags
@@ -196,7 +195,7 @@ struct weft_slot {
 struct weft_chunk {
 	uint32_t magic;
 	uint32_t version;
-	int32_t pid;	   /* as the process sees itself (informational) */
+	int32_t pid; /* as the process sees itself (informational) */
 	int32_t ppid;
 	uint32_t index;	   /* chunk number within its process image */
 	uint32_t clock;	   /* 1: ts is TSC, 0: CLOCK_MONOTONIC ns */

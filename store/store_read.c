@@ -199,11 +199,12 @@ int64_t store_event_at(sqlite3 *db, int64_t ts)
 int store_locks_invisible(sqlite3 *db)
 {
 	static const int sync_kinds[] = {
-	    WEFT_EV_LOCK_ACQUIRE, WEFT_EV_LOCK_RELEASE,	   WEFT_EV_LOCK_FAIL,	  WEFT_EV_COND_WAIT,
-	    WEFT_EV_COND_SIGNAL,  WEFT_EV_COND_BROADCAST,   WEFT_EV_BARRIER_WAIT,  WEFT_EV_GIL_ACQUIRE,
-	    WEFT_EV_GIL_RELEASE,  WEFT_EV_GIL_DROP_REQUEST, WEFT_EV_QUEUE_PUT,	   WEFT_EV_QUEUE_GET,
-	    WEFT_EV_EVENT_SET,	  WEFT_EV_EVENT_WAIT,	    WEFT_EV_LOCK_WAIT,	   WEFT_EV_GIL_FORCED_SWITCH,
-	    WEFT_EV_RLOCK_ENTER,  WEFT_EV_RLOCK_EXIT,
+	    WEFT_EV_LOCK_ACQUIRE,      WEFT_EV_LOCK_RELEASE, WEFT_EV_LOCK_FAIL,
+	    WEFT_EV_COND_WAIT,	       WEFT_EV_COND_SIGNAL,  WEFT_EV_COND_BROADCAST,
+	    WEFT_EV_BARRIER_WAIT,      WEFT_EV_GIL_ACQUIRE,  WEFT_EV_GIL_RELEASE,
+	    WEFT_EV_GIL_DROP_REQUEST,  WEFT_EV_QUEUE_PUT,    WEFT_EV_QUEUE_GET,
+	    WEFT_EV_EVENT_SET,	       WEFT_EV_EVENT_WAIT,   WEFT_EV_LOCK_WAIT,
+	    WEFT_EV_GIL_FORCED_SWITCH, WEFT_EV_RLOCK_ENTER,  WEFT_EV_RLOCK_EXIT,
 	};
 	char sql[512], list[160];
 	size_t n = 0;
@@ -236,7 +237,7 @@ int store_locks_invisible(sqlite3 *db)
 struct store_events {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	uint64_t kinds; /* bit k: kind k wanted (kinds 0-63); 0: all */
+	uint64_t kinds;	  /* bit k: kind k wanted (kinds 0-63); 0: all */
 	int32_t *pid_tid; /* [2 * th] */
 	int64_t nth;
 };

@@ -169,13 +169,13 @@ static int exec_sql(sqlite3 *db, const char *sql)
 static int seed_kind_tables(sqlite3 *db)
 {
 	char sql[128];
-#define STORE_SEED(e, c, n)                                                                         \
+#define STORE_SEED(e, c, n)                                                                        \
 	snprintf(sql, sizeof(sql), "INSERT INTO event_kind VALUES(%d,'%s')", c, n);                \
 	if (exec_sql(db, sql))                                                                     \
 		return -1;
 	STORE_EVENT_KINDS(STORE_SEED)
 #undef STORE_SEED
-#define STORE_SEED(e, c, n)                                                                         \
+#define STORE_SEED(e, c, n)                                                                        \
 	snprintf(sql, sizeof(sql), "INSERT INTO object_kind VALUES(%d,'%s')", c, n);               \
 	if (exec_sql(db, sql))                                                                     \
 		return -1;
@@ -1174,7 +1174,8 @@ static int sort_events(struct store_writer *w)
 		store_debug("finalize",
 			    "finalize: %llu late rows (%llu forced out of a full hold), %zu"
 			    " stretches out of time order, %lld rows sorted",
-			    (unsigned long long)w->nlate, (unsigned long long)w->forced_out, n, rows);
+			    (unsigned long long)w->nlate, (unsigned long long)w->forced_out, n,
+			    rows);
 	}
 	if (!n)
 		return 0;

@@ -173,8 +173,9 @@ static void start_janitor(struct collect *c)
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return;
 	/* sh backgrounds the waiter and exits: the waiter is adopted by init. */
-	static const char script[] = "{ cat <&3 >/dev/null; rm -f \"$1/collector\"; rmdir \"$1\"; } "
-				     "</dev/null >/dev/null 2>&1 &";
+	static const char script[] =
+	    "{ cat <&3 >/dev/null; rm -f \"$1/collector\"; rmdir \"$1\"; } "
+	    "</dev/null >/dev/null 2>&1 &";
 	pid_t pid = fork();
 	if (pid == 0) {
 		signal(SIGINT, SIG_IGN);
@@ -525,8 +526,7 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == WEFT_SLOT_RETIRED &&
 	    __atomic_load_n(&s->head, __ATOMIC_ACQUIRE) == tail) {
 		push_ctl(c, img, COLLECT_CTL_SLOT_STATS, host_id(c, img, s->tid), 0,
-			 (int64_t)s->unrecorded,
-			 (int64_t)s->waits);
+			 (int64_t)s->unrecorded, (int64_t)s->waits);
 		s->unrecorded = 0;
 		s->waits = 0;
 		/* Give the ended thread's pages back; the next owner populates anew. */
@@ -823,9 +823,9 @@ static int map_chunk(struct collect_image *img, int fd, const struct weft_hello 
 {
 	struct stat sb;
 	int seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &sb) < 0 ||
-	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != weft_chunk_bytes() ||
-	    h->chunk_index >= WEFT_MAX_CHUNKS || h->chunk_index != img->nchunks)
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != weft_chunk_bytes() || h->chunk_index >= WEFT_MAX_CHUNKS ||
+	    h->chunk_index != img->nchunks)
 		return -1;
 	struct weft_chunk *ch =
 	    mmap(NULL, weft_chunk_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -98,17 +98,17 @@ struct collect_batch {
 
 struct collect_image {
 	struct collect_image *next;
-	int pid, ppid; /* from the kernel, in weft's pid namespace */
-	int ns_pid;    /* what the process calls itself: differs inside a pid namespace */
+	int pid, ppid;	 /* from the kernel, in weft's pid namespace */
+	int ns_pid;	 /* what the process calls itself: differs inside a pid namespace */
 	uint64_t pid_ns; /* inode of its pid namespace (/proc/PID/ns/pid) */
 	uint64_t image_id;
 	int conn_fd;
 	int pidfd; /* the process, for signals that can never reach a reused pid; -1: none */
 	uint64_t lost_unringed; /* calls it reported lost for want of a ring (WEFT_HELLO_LOST) */
-	int closed; /* connection hit EOF */
-	int ended;  /* the image is over (exit or exec); IMAGE_END was sent */
-	int forked; /* a fork child's copy of its parent, not a fresh exec */
-	char *argv; /* NUL-separated, from the hello */
+	int closed;		/* connection hit EOF */
+	int ended;		/* the image is over (exit or exec); IMAGE_END was sent */
+	int forked;		/* a fork child's copy of its parent, not a fresh exec */
+	char *argv;		/* NUL-separated, from the hello */
 	size_t argv_len;
 	char *maps;	       /* /proc/pid/maps snapshot, for symbols after death */
 	int maps_from_process; /* the process sent its own map (preferred) */
@@ -127,9 +127,9 @@ struct collect {
 	int listen_fd, listen_abstract_fd;
 	char sock_dir[64]; /* private directory holding the socket file, removed at the end */
 	pid_t self_pid;
-	uint64_t pid_ns; /* weft's own pid namespace (inode) */
+	uint64_t pid_ns;      /* weft's own pid namespace (inode) */
 	struct rlimit nofile; /* the descriptor limit the program gets (weft raises its own) */
-	uint64_t refused; /* connections refused: not from the traced tree */
+	uint64_t refused;     /* connections refused: not from the traced tree */
 	uint64_t start_mono_ns;
 	/* TSC calibration: ns = start + (tsc - tsc0) * ns_per_tick */
 	uint64_t tsc0;
@@ -142,7 +142,7 @@ struct collect {
 	pthread_cond_t cond;
 	struct collect_batch *queue_head, *queue_tail;
 	struct collect_batch *spare_batches; /* the writer gives spent ones back here, for reuse */
-	size_t queued_bytes; /* in memory: words and segments of queued batches */
+	size_t queued_bytes;		     /* in memory: words and segments of queued batches */
 	/*
 	 * Spill file (unlinked, beside the trace): when the writer falls behind,
 	 * ring words go there instead of into fresh memory (see drain_slot).
@@ -211,7 +211,6 @@ int collect_signal_tree(struct collect *c, int sig, int note);
 void collect_flush(struct collect *c);
 /* Frees what collect_init() and the run made, once the writer has joined. */
 void collect_close(struct collect *c);
-
 
 /* The writer thread (tracer/writer.c). */
 int writer_start(struct collect *c);

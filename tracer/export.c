@@ -776,8 +776,8 @@ static int export_chrome(struct exporter *x, FILE *f)
 	out_json_key(&x->j, "traceEvents");
 	out_json_begin_array(&x->j);
 	x->k = trace_kinds;
-	if (load_end(x) || load_objects(x) || load_threads_and_processes(x) ||
-	    export_events(x) || export_findings(x))
+	if (load_end(x) || load_objects(x) || load_threads_and_processes(x) || export_events(x) ||
+	    export_findings(x))
 		return -1;
 	out_json_end_array(&x->j);
 	out_json_end_object(&x->j);

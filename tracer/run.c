@@ -455,7 +455,8 @@ static int run_prepare(struct run_session *s)
 
 	static struct collect c;
 	s->c = &c;
-	if (collect_init(&c, s->w, s->sockname, sizeof(s->sockname)) != 0 || writer_start(&c) != 0) {
+	if (collect_init(&c, s->w, s->sockname, sizeof(s->sockname)) != 0 ||
+	    writer_start(&c) != 0) {
 		collect_remove_socket(&c);
 		store_writer_close(s->w);
 		return 1;

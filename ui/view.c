@@ -21,7 +21,6 @@
 #define MIN_COLS 60
 #define MIN_ROWS 12
 
-
 static volatile sig_atomic_t got_signal;
 static int curses_on;
 

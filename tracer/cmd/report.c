@@ -44,8 +44,7 @@ int weft_cmd_report(int argc, char **argv)
 			if (cmd_value_index(cmd_option_of(verb, REPORT_OPT_THREADS), p.value) < 0)
 				return cmd_usage_error(verb, "--threads takes 'grouped' or 'all'");
 			list_all = !strcmp(p.value, "all");
-		}
-		else if (!path)
+		} else if (!path)
 			path = p.value;
 		else
 			return cmd_usage_error(verb, "unexpected argument '%s'", p.value);
