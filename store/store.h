@@ -33,8 +33,7 @@
 #define STORE_EVENT_KINDS WEFT_EVENT_KINDS
 #define STORE_OBJECT_KINDS WEFT_OBJECT_KINDS
 
-/* Name of an event/object kind code, or NULL when unknown. */
-const char *store_event_kind_name(int code);
+/* Name of an object kind code, or NULL when unknown. */
 const char *store_object_kind_name(int code);
 
 /* ---- writer (used by the collector in `weft run`) ---- */
