@@ -1208,6 +1208,40 @@ static long long notify_count(PyObject *const *args, py_ssize_t nargs, PyObject 
 }
 
 /*
+ * The recorded identity of a Condition's lock: a PyMutex Lock or RLock
+ * (3.13.1+, 3.14+) is recorded under its own address, a semaphore-based
+ * one (3.10-3.13) under its sem_t's, the pointer right after the object
+ * header (lockobject.lock_lock, rlockobject.rlock_lock), read only when
+ * the object is that large. NULL: a lock weft does not record.
+ */
+static const void *condition_lock(PyObject *cond)
+{
+	PyObject *lk = py.PyObject_GetAttrString(cond, "_lock");
+	if (!lk) {
+		py.PyErr_Clear();
+		return NULL;
+	}
+	const void *id = NULL;
+	if (weft_pysem_has(lk)) {
+		id = lk;
+	} else if (*(py_ssize_t *)((char *)weft_py_type(lk) + 32) >= 24) { /* tp_basicsize */
+		void *sem = *(void **)((char *)lk + 16);
+		if (weft_pysem_has(sem))
+			id = sem;
+	}
+	py.Py_DecRef(lk);
+	return id;
+}
+
+/* After the wait: the lock held again (arg 2, as after a pthread_cond_wait). */
+static void relock_condition(const void *lock)
+{
+	if (lock && weft_should_record())
+		weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, lock, weft_now(), 0, 2, NULL,
+			    NULL, 0);
+}
+
+/*
  * A wrapped method of Queue (put, get) or Condition (wait, notify,
  * notify_all) under weft: the original runs with its internal lock and
  * condition traffic folded, and the call is one event. The kind of that
@@ -1229,20 +1263,36 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 	if (notify && weft_should_record())
 		record_since(kind, WEFT_OBJ_PY_CONDITION, self, 0,
 			     kind == WEFT_EV_COND_SIGNAL ? notify_count(args, nargs, kwnames) : 0);
+	/*
+	 * A Condition's wait lets go of its lock and takes it back, as
+	 * pthread_cond_wait does (lock.release and lock.acquire with arg 2
+	 * around the cond.wait): the holders at every instant are right. The
+	 * lock's own traffic inside is folded.
+	 */
+	const void *cond_lock = NULL;
+	if (kind == WEFT_EV_COND_WAIT && weft_should_record()) {
+		cond_lock = condition_lock(self);
+		if (cond_lock)
+			weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, cond_lock, weft_now(),
+				    0, 2, NULL, NULL, 0);
+	}
 	t->fold++;
 	uint64_t t0 = weft_now();
 	PyObject *r = call_through(orig, args, nargs, kwnames);
 	if (t->fold > 0)
 		t->fold--;
-	if (!r || notify)
+	if (!r || notify) {
+		relock_condition(cond_lock); /* Condition.wait's finally takes it back */
 		return r;
+	}
 	int ok =
 	    kind != WEFT_EV_COND_WAIT || r == py.true_obj || (r != py.false_obj && r != py.none);
 	if (ok && kind != WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on))
 		weft_races_hb(1, (uintptr_t)self);
-	if (kind == WEFT_EV_COND_WAIT)
+	if (kind == WEFT_EV_COND_WAIT) {
 		record_since(kind, WEFT_OBJ_PY_CONDITION, self, t0, ok ? 0 : ETIMEDOUT);
-	else
+		relock_condition(cond_lock);
+	} else
 		record_since(kind, WEFT_OBJ_QUEUE, self, t0, queue_size_after(self));
 	return r;
 }

@@ -488,6 +488,24 @@ def _semaphore(cls):
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
 
+def _barrier(cls):
+    # Its Condition is its own: a thread waiting at the barrier waits on it.
+    _wrap_init(cls, OBJ_BARRIER)
+    orig_wait = cls.wait
+
+    def wait(self, timeout=None):
+        t0 = now()
+        fold(1)
+        try:
+            r = orig_wait(self, timeout)
+        finally:
+            fold(-1)
+        ev(EV_BARRIER_WAIT, OBJ_BARRIER, id(self), t0, r)
+        return r
+
+    cls.wait = wait
+
+
 # The standard library's _qsize (a length): the queue wrappers read such a queue's
 # size after an operation without taking its mutex again.
 queue_std(_queue.Queue._qsize, _queue.LifoQueue._qsize, _queue.PriorityQueue._qsize)
@@ -714,6 +732,7 @@ if RACES is not None:
 _condition(_threading.Condition)
 _event(_threading.Event)
 _semaphore(_threading.Semaphore)
+_barrier(_threading.Barrier)
 if "release" in _threading.BoundedSemaphore.__dict__:
     # BoundedSemaphore overrides release() only; acquire and __init__ come from Semaphore.
     _orig_bounded_release = _threading.BoundedSemaphore.release

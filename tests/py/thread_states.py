@@ -84,7 +84,8 @@ ready.wait()
 time.sleep(0.3)
 lock.release()
 rlock.release()
-with cond:
+with cond:  # held while condwait waits: it must not look held by both
+    time.sleep(0.05)
     cond.notify()
 event.set()
 sem.release()
