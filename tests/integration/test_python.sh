@@ -114,6 +114,42 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 		"0/lock.acquire@loop:16=200 0/lock.acquire@loop:19=67 0/lock.acquire@loop:22=67 0/lock.release@loop:16=200 0/lock.release@loop:20=67 0/lock.release@loop:24=67 1/lock.acquire@loop:16=200 1/lock.acquire@loop:19=67 1/lock.acquire@loop:22=67 1/lock.release@loop:16=200 1/lock.release@loop:20=67 1/lock.release@loop:24=67"
 done
 
+# One model of a Python thread's time (docs/DERIVED.md): a thread blocked in
+# each kind of wait, in the middle of its longest wait, is in that wait's state
+# on its object, for the whole wait; sleeping is "off GIL" (9). A Condition's
+# waiter lets go of its lock. The report's split of every thread adds up.
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	db=st-$tag.db
+	timeout 120 "$WEFT" run -o "$db" -- "$py" "$PY_TESTS/thread_states.py" >"$WORK/out" 2>&1
+	expect_eq "$tag thread states: output" "$(cat "$WORK/out")" done
+	"$WEFT" view --bench --frames 1 "$db" >/dev/null 2>&1
+	expect_eq "$tag thread states: each thread's longest wait is one span of its state on its object" \
+		"$(sqlite3 -readonly "$db" "ATTACH '$db-view' AS v; WITH w AS (SELECT t.name, e.kind, e.object_id, e.ts_ns, e.wait_ns, e.pid, e.tid, row_number() OVER (PARTITION BY e.tid ORDER BY e.wait_ns DESC) AS n FROM events e JOIN threads t USING(pid, tid) WHERE e.kind NOT LIKE 'gil.%' AND t.name NOT IN ('MainThread', 'sleeper')) SELECT group_concat(x, ' ') FROM (SELECT w.name || ':' || w.kind || ':' || (SELECT s.state || '/' || coalesce(s.object_id = w.object_id, '-') || '/' || (s.start_ns = w.ts_ns - w.wait_ns) || (s.end_ns = w.ts_ns) FROM v.thread_spans s WHERE s.pid = w.pid AND s.tid = w.tid AND s.start_ns <= w.ts_ns - w.wait_ns / 2 AND s.end_ns > w.ts_ns - w.wait_ns / 2) AS x FROM w WHERE n = 1 ORDER BY w.name)")" \
+		"barrierwait:barrier.wait:4/1/11 condwait:cond.wait:3/1/11 eventwait:event.wait:8/1/11 getter:queue.get:7/1/11 joiner:thread.join:5/-/11 lockwait:lock.acquire:2/1/11 putter:queue.put:7/1/11 rlockwait:lock.acquire:2/1/11 semwait:lock.acquire:2/1/11"
+	expect_eq "$tag thread states: a sleep is off the GIL" \
+		"$(sqlite3 -readonly "$db" "ATTACH '$db-view' AS v; SELECT s.state FROM v.thread_spans s JOIN threads t USING(pid, tid) WHERE t.name = 'sleeper' ORDER BY s.end_ns - s.start_ns DESC LIMIT 1")" 9
+	expect_eq "$tag thread states: the Condition's lock is let go during the wait and taken back" \
+		"$(sql "$db" "SELECT group_concat(e.kind || '/' || e.arg, ' ') FROM events e JOIN threads t USING(pid, tid) JOIN objects o USING(object_id) WHERE t.name = 'condwait' AND o.name = 'RLock of Condition thread_states.py:10'")" \
+		"lock.acquire/0 lock.release/2 lock.acquire/2 lock.release/0"
+	expect_eq "$tag thread states: while MainThread holds the Condition's lock, it alone holds it" \
+		"$(sqlite3 -readonly "$db" "ATTACH '$db-view' AS v; WITH m AS (SELECT h.object_id, (h.start_ns + h.end_ns) / 2 AS t FROM v.object_holds h JOIN threads th USING(pid, tid) JOIN objects o USING(object_id) WHERE o.name = 'RLock of Condition thread_states.py:10' AND th.name = 'MainThread') SELECT group_concat(th.name) FROM m JOIN v.object_holds h ON h.object_id = m.object_id AND h.start_ns <= m.t AND h.end_ns > m.t JOIN threads th USING(pid, tid)")" MainThread
+	"$WEFT" report --json "$db" >"$WORK/st.json"
+	expect_eq "$tag thread states: the report's split adds up to each thread's lifetime; queue waits whole" \
+		"$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+ts = [t for p in d["processes"] for t in p["threads"]]
+bad = [t["name"] for t in ts if sum(t[k] for k in ("running_ns", "lock_wait_ns", "cond_wait_ns", "barrier_wait_ns", "join_wait_ns", "other_wait_ns")) != t["lifetime_ns"]]
+q = {t["name"]: t.get("queue_wait_ns") for t in ts}
+print(len(ts), bad, q["getter"] > 0, q["putter"] > 0)' "$WORK/st.json")" "11 [] True True"
+	expect_eq "$tag thread states: a getter's queue wait in the report is its get's" \
+		"$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(*(t["queue_wait_ns"] for p in d["processes"] for t in p["threads"] if t["name"] == "getter"))' "$WORK/st.json")" \
+		"$(sql "$db" "SELECT e.wait_ns FROM events e JOIN threads t USING(pid, tid) WHERE t.name = 'getter' AND e.kind = 'queue.get'")"
+done
+
 # Full stacks: Python frames (innermost first) then native frames.
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}
