@@ -207,6 +207,11 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 		t->gil_phase = GIL_DROP;
 		if (gil_recording()) {
 			uint64_t now = weft_now();
+			if (WEFT_UNLIKELY(t->py_nheld) &&
+			    weft_python_hold_gil_release(now, gil_drop_pending)) {
+				gil_drop_pending = 0;
+				goto signal;
+			}
 			weft_record(WEFT_EV_GIL_RELEASE, WEFT_OBJ_GIL, (void *)gil_base, now, 0, 0,
 				    NULL, NULL, 0);
 			/* A waiter asked and nobody has taken the GIL since: this drop was forced.
@@ -217,6 +222,7 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 		}
 		gil_drop_pending = 0;
 	}
+signal:
 	return broadcast ? REAL(pthread_cond_broadcast)(c) : REAL(pthread_cond_signal)(c);
 }
 
@@ -934,6 +940,114 @@ static int python_stack_api(void **pcs, int max, int full)
 	if (f && !borrowed)
 		py.Py_DecRef(f);
 	return n;
+}
+
+/* ---- a Lock's first try, held back -------------------------------------------- */
+
+/*
+ * CPython (3.10-3.13.0, and every RLock up to 3.13) acquires a Lock by
+ * one sem_trywait with the GIL held, then, when that fails and the caller
+ * may wait, lets go of the GIL and blocks in sem_wait or a timed wait. A
+ * failed first try is therefore only a failure for a non-blocking
+ * acquire. It is held back: the GIL let go at the same Python instruction
+ * is held with it, and a blocking wait on the same semaphore that follows
+ * drops it (the wait is lock.wait then lock.acquire or a timeout's
+ * lock.fail). Any other record of the thread lets the held ones out first,
+ * with their own times, so a real failure stays where it happened.
+ */
+struct weft_py_held {
+	uint8_t kind;
+	const void *obj;
+	uint64_t ts;
+	int64_t arg;
+	int n;
+	void *pcs[WEFT_MAX_FRAMES];
+};
+#define HELD_MAX 3 /* the try, the GIL's release, a forced switch */
+
+/* The thread's current Python instruction as (frame, instruction word); 0 when unknown. */
+static int current_instruction(uintptr_t *frame, uintptr_t *instr)
+{
+	const struct frame_layout *L = layout;
+	void *ts = weft_tls.py_main_ts;
+	/* As without_gil(): once a direct read agreed with the API, the layout is this one. */
+	if (!L || direct_checks_left == DIRECT_CHECKS || !ts)
+		return 0;
+	void *f = first_frame(L, ts);
+	if (!f)
+		return 0;
+	*frame = (uintptr_t)f;
+	*instr = L->f_owner < 0 ? (uintptr_t)AT(f, L->f_instr, int) : AT(f, L->f_instr, uintptr_t);
+	return 1;
+}
+
+static __thread uintptr_t held_frame, held_instr;
+
+int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller)
+{
+	struct weft_tls *t = &weft_tls;
+	(void)caller; /* inside the interpreter: the Python line names the site */
+	if (t->guard || t->py_nheld || !weft_pysem_has(sem) || !py_booted || !layout ||
+	    !own_tstate_fast(layout) || !current_instruction(&held_frame, &held_instr))
+		return 0;
+	if (!t->py_held && !(t->py_held = calloc(HELD_MAX, sizeof(*t->py_held))))
+		return 0;
+	struct weft_py_held *h = &t->py_held[0];
+	t->guard = 1;
+	t->internal++;
+	h->n = weft_stacks == WEFT_STACKS_NONE ? 0 : weft_python_stack(h->pcs, WEFT_MAX_FRAMES);
+	t->internal--;
+	t->guard = 0;
+	h->kind = WEFT_EV_LOCK_FAIL;
+	h->obj = sem;
+	h->ts = ts;
+	h->arg = EAGAIN;
+	t->py_nheld = 1;
+	return 1;
+}
+
+int weft_python_hold_gil_release(uint64_t ts, int forced)
+{
+	struct weft_tls *t = &weft_tls;
+	uintptr_t f, i;
+	if (!current_instruction(&f, &i) || f != held_frame || i != held_instr ||
+	    t->py_nheld != 1) {
+		weft_python_let_out_held();
+		return 0;
+	}
+	t->py_held[1] = (struct weft_py_held){WEFT_EV_GIL_RELEASE, (void *)gil_base, ts, 0, 0, {0}};
+	t->py_nheld = 2;
+	if (forced) {
+		t->py_held[2] =
+		    (struct weft_py_held){WEFT_EV_GIL_FORCED_SWITCH, (void *)gil_base, ts, 0, 0, {0}};
+		t->py_nheld = 3;
+	}
+	return 1;
+}
+
+static void let_out(int from)
+{
+	struct weft_tls *t = &weft_tls;
+	int n = t->py_nheld;
+	t->py_nheld = 0;
+	for (int k = from; k < n; k++) {
+		const struct weft_py_held *h = &t->py_held[k];
+		uint8_t objkind = h->kind == WEFT_EV_LOCK_FAIL ? WEFT_OBJ_SEMAPHORE : WEFT_OBJ_GIL;
+		weft_record_frames(h->kind, objkind, h->obj, h->ts, 0, h->arg, h->pcs, h->n, NULL,
+				   0);
+	}
+}
+
+void weft_python_blocking_wait(const void *sem)
+{
+	struct weft_tls *t = &weft_tls;
+	/* The first try of this very wait: no failure, the GIL's release stays. */
+	let_out(t->py_nheld && t->py_held[0].obj == sem ? 1 : 0);
+}
+
+void weft_python_let_out_held(void)
+{
+	let_out(0);
 }
 
 int weft_python_stack(void **pcs, int max)
