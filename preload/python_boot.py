@@ -609,7 +609,8 @@ def _threads(threading):
     orig = threading.Thread._bootstrap_inner
 
     def _bootstrap_inner(self):
-        thread(self.name, _get_ident())
+        # Its target named in its ring: a loop that records nothing has GIL events.
+        thread(self.name, _get_ident(), getattr(self, "_target", None))
         if _HB is None:
             return orig(self)
         # What the starter did before start() happens before the thread; all the
