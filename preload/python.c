@@ -1109,7 +1109,11 @@ int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller)
 {
 	struct weft_tls *t = &weft_tls;
 	(void)caller; /* inside the interpreter: the Python line names the site */
-	if (t->guard || t->py_nheld || !weft_pysem_has(sem) || !py_booted || !layout ||
+	if (t->guard)
+		return 0;
+	if (t->py_nheld)
+		weft_python_let_out_held(); /* an earlier try was a real failure */
+	if (!weft_pysem_has(sem) || !py_booted || !layout ||
 	    !own_tstate_fast(layout) || !current_instruction(&held_frame, &held_instr))
 		return 0;
 	if (!t->py_held && !(t->py_held = calloc(HELD_MAX, sizeof(*t->py_held))))

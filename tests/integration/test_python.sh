@@ -157,6 +157,21 @@ print(*(t["queue_wait_ns"] for p in d["processes"] for t in p["threads"] if t["n
 		"$(sql "$db" "SELECT e.wait_ns FROM events e JOIN threads t USING(pid, tid) WHERE t.name = 'getter' AND e.kind = 'queue.get'")"
 done
 
+# GIL events carry the Python line where a thread let go of the GIL or took
+# it back: in a CPU loop, the loop's lines, with caller and full stacks.
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	for mode in caller full; do
+		timeout 120 "$WEFT" run --stacks "$mode" -o "gl-$tag-$mode.db" -- "$py" "$PY_TESTS/gil_lines.py" >"$WORK/out" 2>&1
+		expect_eq "$tag GIL lines ($mode): output" "$(cat "$WORK/out")" spun
+		expect_eq "$tag GIL lines ($mode): the spinning threads' named GIL events are at the loop's lines, and some are" \
+			"$(sql "gl-$tag-$mode.db" "SELECT sum(f.function || ':' || f.line NOT IN ('spin:5', 'spin:6')) || ' ' || (count(*) > 0) FROM events e JOIN threads t USING(pid, tid) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('gil.acquire', 'gil.release') AND t.name LIKE 'spin%'")" "0 1"
+		expect_eq "$tag GIL lines ($mode): a forced switch's release is named" \
+			"$(sql "gl-$tag-$mode.db" "SELECT count(*) > 0 FROM events s JOIN events r ON r.tid = s.tid AND r.ts_ns = s.ts_ns AND r.kind = 'gil.release' JOIN stack_frames f ON f.stack_id = r.stack_id AND f.depth = 0 WHERE s.kind = 'gil.forced_switch' AND f.function = 'spin'")" 1
+	done
+done
+
 # Full stacks: Python frames (innermost first) then native frames.
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}
