@@ -1213,6 +1213,54 @@ void weft_python_define_frames(const uint64_t *words, int n)
 }
 
 /*
+ * The frame's file relative to its package root, as its module's name
+ * spells it ("logging/__init__.py", "concurrent/futures/thread.py"), as
+ * python_boot.py's _module_path does: a bare basename is ambiguous. A
+ * script, or a file whose directories do not match its module name, keeps
+ * its basename. Returns a pointer into file.
+ */
+static const char *module_path(PyObject *frame, const char *file)
+{
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	PyObject *globals =
+	    py.PyDict_GetItemString ? py.PyObject_GetAttrString(frame, "f_globals") : NULL;
+	if (!globals) {
+		py.PyErr_Clear();
+		return base;
+	}
+	PyObject *mod = py.PyDict_GetItemString(globals, "__name__"); /* borrowed */
+	const char *name = mod ? py.PyUnicode_AsUTF8(mod) : NULL;
+	const char *cur = base;
+	if (!name) {
+		py.PyErr_Clear();
+	} else if (strcmp(name, "__main__")) {
+		/* The package names, last first, each the directory before cur. */
+		const char *end = name + strlen(name);
+		if (strcmp(base, "__init__.py")) {
+			const char *dot = strrchr(name, '.');
+			end = dot ? dot : name;
+		}
+		while (end > name) {
+			const char *part = end;
+			while (part > name && part[-1] != '.')
+				part--;
+			long n = end - part;
+			const char *dir = cur - 1 - n;
+			if (cur - file < n + 1 || strncmp(dir, part, (size_t)n) ||
+			    (dir > file && dir[-1] != '/')) {
+				cur = base;
+				break;
+			}
+			cur = dir;
+			end = part > name ? part - 1 : name;
+		}
+	}
+	py.Py_DecRef(globals);
+	return cur;
+}
+
+/*
  * Called from the sem_init hook: a threading.Lock or RLock being made.
  * Returns the object kind and a label "Lock app.py:12" from the first
  * frame outside threading.py, or 0 when the lock is internal to a
@@ -1258,10 +1306,9 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 			else
 				kind = 0; /* internal to Event/Semaphore/Queue/Condition.wait */
 		} else if (file) {
-			const char *base = strrchr(file, '/');
 			snprintf(label, len, "%s%s %s:%d",
 				 kind == WEFT_OBJ_PY_RLOCK ? "RLock" : "Lock",
-				 of_condition ? " of Condition" : "", base ? base + 1 : file,
+				 of_condition ? " of Condition" : "", module_path(f, file),
 				 py.PyFrame_GetLineNumber(f));
 			done = 1;
 		}

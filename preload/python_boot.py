@@ -383,8 +383,24 @@ def _site(depth=2):
         f = f.f_back
     if f is None:
         return "?"
-    name = f.f_code.co_filename.rsplit("/", 1)[-1]
-    return "%s:%d" % (name, f.f_lineno)
+    return "%s:%d" % (_module_path(f), f.f_lineno)
+
+
+def _module_path(f):
+    # Relative to the package root, as the module's name spells it
+    # (logging/__init__.py, concurrent/futures/thread.py): a bare basename
+    # is ambiguous. A script, or a file whose directories do not match its
+    # module name, keeps its basename.
+    parts = f.f_code.co_filename.split("/")
+    mod = f.f_globals.get("__name__")
+    if not isinstance(mod, str) or mod == "__main__":
+        return parts[-1]
+    names = mod.split(".")
+    init = parts[-1] == "__init__.py"
+    keep = len(names) + init
+    if len(parts) < keep or parts[-keep:-1] != (names if init else names[:-1]):
+        return parts[-1]
+    return "/".join(parts[-keep:])
 
 
 def _wrap_init(cls, objkind, fold_inside=True):

@@ -7,7 +7,7 @@
 const char *store_event_kind_name(int code)
 {
 	switch (code) {
-#define STORE_KIND_CASE(c, n)                                                                      \
+#define STORE_KIND_CASE(e, c, n)                                                                    \
 	case c:                                                                                    \
 		return n;
 		STORE_EVENT_KINDS(STORE_KIND_CASE)

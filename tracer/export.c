@@ -40,8 +40,6 @@ static int64_t sub_sat(int64_t a, int64_t b)
 	return r;
 }
 
-static const char export_usage[] = "usage: weft export FILE --format chrome|csv [-o OUT]";
-
 #define LANE_TID_STEP 10000000LL
 
 /* ---- model ---- */
@@ -869,70 +867,13 @@ static void exporter_free(struct exporter *x)
 	sqlite3_close(x->db);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+int weft_export(const char *path, const char *format, const char *out)
 {
-	weft_error(fmt, arg);
-	fprintf(stderr, "%s\n", export_usage);
-	return 2;
-}
-
-int weft_cmd_export(int argc, char **argv)
-{
-	const char *path = NULL, *format = NULL, *out = NULL;
 	struct exporter x;
 	char err[1024], *tmp = NULL;
 	FILE *f = NULL;
-	int ret = 1, opts_done = 0, to_stdout;
+	int ret = 1, to_stdout = !out;
 	struct stat in_sb, out_sb;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!opts_done && a[0] == '-' && a[1]) {
-			if (!strcmp(a, "--")) {
-				opts_done = 1;
-			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-				printf(
-				    "%s\n\nConverts a weft trace. See docs/QUERY.md.\n"
-				    "  --format chrome  Chrome trace-event JSON (Perfetto UI, "
-				    "chrome://tracing)\n"
-				    "  --format csv     the events view as CSV, with object name "
-				    "and innermost frame\n"
-				    "  -o OUT           output file; - for stdout (the default "
-				    "when "
-				    "stdout is not a terminal)\n",
-				    export_usage);
-				return 0;
-			} else if (!strcmp(a, "--format") || !strcmp(a, "-f")) {
-				if (++i >= argc)
-					return usage_error("export: %s needs a value", a);
-				format = argv[i];
-			} else if (!strncmp(a, "--format=", 9)) {
-				format = a + 9;
-			} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-				if (++i >= argc)
-					return usage_error("export: %s needs a value", a);
-				out = argv[i];
-			} else if (!strncmp(a, "--output=", 9)) {
-				out = a + 9;
-			} else {
-				return usage_error("export: unknown option '%s'", a);
-			}
-		} else if (!path) {
-			path = a;
-		} else {
-			return usage_error("export: unexpected argument '%s'", a);
-		}
-	}
-	if (!path)
-		return usage_error("export: %s", "missing trace file");
-	if (!format)
-		return usage_error("export: %s", "missing --format chrome|csv");
-	if (strcmp(format, "chrome") && strcmp(format, "csv"))
-		return usage_error("export: unknown format '%s' (chrome or csv)", format);
-	to_stdout = !out || !strcmp(out, "-");
-	if (!out && isatty(STDOUT_FILENO))
-		return usage_error("export: %s",
-				   "stdout is a terminal; give -o OUT (or -o - to print anyway)");
 
 	memset(&x, 0, sizeof(x));
 	x.path = path;

@@ -857,6 +857,13 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	}
 	case WEFT_REC_THREAD_NAME: {
 		struct thr *named = thr_get(pid, (int)r->arg ? (int)r->arg : r->tid, r->ts);
+		/*
+		 * Python 3.14+ gives the OS its threads' names cut to 15 bytes: the
+		 * threading name it already sent stays ("Thread-12 (process_request_thread)").
+		 */
+		size_t len = strnlen(payload, r->payload_len);
+		if (named->py_ident && named->name && len && !strncmp(named->name, payload, len))
+			return;
 		free(named->name);
 		named->name = strndup(payload, r->payload_len);
 		return;
@@ -1370,7 +1377,7 @@ static const char *basename_of(const char *argv)
 static const char fix_args_sql[] =
     "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
     " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
-    " WHERE kind = 15 AND arg = -1 AND"
+    " WHERE kind = %d AND arg = -1 AND"
     " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
     " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
     "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
@@ -1378,8 +1385,8 @@ static const char fix_args_sql[] =
     " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
     " JOIN thread_no n2 ON n2.th = e2.th WHERE"
     " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
-    " AND e2.kind IN (12, 14) AND e2.arg > 0)"
-    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;";
+    " AND e2.kind IN (%d, %d) AND e2.arg > 0)"
+    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = %d AND arg = 0;";
 /* clang-format on */
 
 /*
@@ -1491,8 +1498,13 @@ int writer_stop_and_join(struct collect *c)
 		}
 	}
 	sqlite3_finalize(up);
-	if (!store_writer_interrupted(c->store))
-		sqlite3_exec(store_writer_db(c->store), fix_args_sql, NULL, NULL, NULL);
+	if (!store_writer_interrupted(c->store)) {
+		char *sql = sqlite3_mprintf(fix_args_sql, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
+					    WEFT_EV_PROCESS_SPAWN, WEFT_EV_PROCESS_SPAWN);
+		if (sql)
+			sqlite3_exec(store_writer_db(c->store), sql, NULL, NULL, NULL);
+		sqlite3_free(sql);
+	}
 	char num[32];
 	snprintf(num, sizeof(num), "%lld", (long long)W.max_ts);
 	store_writer_meta(c->store, "end_ns", num);

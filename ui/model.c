@@ -5,6 +5,7 @@
  */
 #include "ui/ui.h"
 #include "store/store.h"
+#include "store/store_viewcache.h"
 #include "tracer/cli.h"
 
 #include <fcntl.h>
@@ -84,85 +85,6 @@ static int table_exists(sqlite3 *db, const char *name)
 	}
 	sqlite3_finalize(st);
 	return found;
-}
-
-/*
- * A finalized trace does not hold the derived tables (they would more than
- * double it): the first open builds them in temp and saves them to
- * TRACE-view, later opens attach that file. The key ties the cache to the
- * trace by what a copy keeps: size, start time, last event.
- */
-static void view_cache_key(struct ui_model *m, const char *path, char *key, size_t n)
-{
-	struct stat sb;
-	int64_t start = 0, last_id = 0, last_ts = 0;
-	query_int64(m->db, "SELECT value FROM meta WHERE key='start_unix_ns'", &start);
-	query_int64(m->db, "SELECT id FROM ev ORDER BY id DESC LIMIT 1", &last_id);
-	query_int64(m->db, "SELECT ts FROM ev ORDER BY id DESC LIMIT 1", &last_ts);
-	snprintf(key, n, "%lld:%lld:%lld:%lld", stat(path, &sb) == 0 ? (long long)sb.st_size : -1LL,
-		 (long long)start, (long long)last_id, (long long)last_ts);
-}
-
-/* Attaches the cache when it belongs to this trace; 1 when attached. */
-static int view_cache_attach(struct ui_model *m, const char *cpath, const char *key)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-	if (access(cpath, R_OK) != 0)
-		return 0;
-	if (sqlite3_prepare_v2(m->db, "ATTACH ?1 AS view_cache", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, cpath, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	if (!ok)
-		return 0;
-	ok = 0;
-	if (sqlite3_prepare_v2(
-		m->db, "SELECT 1 FROM view_cache.derived_info WHERE key='trace' AND value=?1", -1,
-		&st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
-	if (!ok)
-		sqlite3_exec(m->db, "DETACH view_cache", NULL, NULL, NULL);
-	return ok;
-}
-
-/* Saves the derived tables just built in temp; no cache when the directory is read-only. */
-static void view_cache_save(struct ui_model *m, const char *cpath, const char *key)
-{
-	char tmp[4200];
-	sqlite3_stmt *st = NULL;
-	sqlite3 *out = NULL;
-	int ok = 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", cpath, (int)getpid());
-	if (sqlite3_prepare_v2(m->db,
-			       "INSERT OR REPLACE INTO temp.derived_info VALUES('trace', ?1)", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	/* 0600 like the trace it describes */
-	int fd = ok ? open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600) : -1;
-	if (fd < 0)
-		return;
-	close(fd);
-	ok = 0;
-	/* No journal (no TMP-journal to plant): the file is renamed into place once complete. */
-	if (sqlite3_open_v2(tmp, &out, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-	    sqlite3_exec(out, "PRAGMA journal_mode=OFF", NULL, NULL, NULL) == SQLITE_OK) {
-		sqlite3_backup *b = sqlite3_backup_init(out, "main", m->db, "temp");
-		if (b) {
-			ok = sqlite3_backup_step(b, -1) == SQLITE_DONE;
-			ok = sqlite3_backup_finish(b) == SQLITE_OK && ok;
-		}
-	}
-	sqlite3_close(out);
-	if (!ok || rename(tmp, cpath) != 0)
-		unlink(tmp);
 }
 
 /* "/usr/local/bin/prog -x" -> "prog -x": lanes are narrow, the program name matters. */
@@ -327,9 +249,9 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 			weft_sanitize(e2, err, errlen);
 			return -1;
 		}
-		view_cache_key(m, path, key, sizeof(key));
+		store_view_cache_key(m->db, path, key, sizeof(key));
 		if (cached)
-			view_cache_attach(m, cpath, key);
+			store_view_cache_attach(m->db, cpath, key);
 	}
 	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
@@ -340,7 +262,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
 	m->derived_here = table_exists(m->db, "derived_info") == 2;
 	if (m->derived_here && m->complete)
-		view_cache_save(m, cpath, key);
+		store_view_cache_save(m->db, cpath, key);
 	if (query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'", &m->events) ||
 	    query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'", &m->end_ns)) {
 		snprintf(err, errlen, "%s: derived tables are incomplete", m->path);

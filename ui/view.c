@@ -634,27 +634,18 @@ static void ui_init_state(struct ui *ui, int rows, int cols)
 		ui->focus = 1;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: weft view [--ascii] [--no-color] FILE\n"
-		   "       weft view --bench [--frames N] FILE\n"
-		   "Browse a trace in the terminal; press ? inside for the keys (docs/VIEWER.md).\n"
-		   "  --ascii     ASCII glyphs only (the default without a UTF-8 locale)\n"
-		   "  --no-color  monochrome (also when NO_COLOR is set)\n"
-		   "  --bench     time opening and redrawing off-screen and print the timings\n");
-}
-
 static double ms_since(int64_t t)
 {
 	return (double)(now_ns() - t) / 1e6;
 }
 
 /* Renders frames into a terminal on /dev/null: what a user's redraw costs, minus the tty. */
-static int run_bench(const char *path, int frames, int ascii)
+int weft_view_bench(const char *path, int frames, int ascii)
 {
 	struct ui ui;
 	char err[512];
 	int rc = 1;
+	setlocale(LC_ALL, "");
 	memset(&ui, 0, sizeof(ui));
 	int64_t t0 = now_ns();
 	if (ui_model_open(&ui.m, path, err, sizeof(err))) {
@@ -731,44 +722,10 @@ out:
 	return rc;
 }
 
-int weft_cmd_view(int argc, char **argv)
+int weft_view(const char *path, int ascii, int nocolor)
 {
-	const char *path = NULL;
-	int ascii = 0, nocolor = 0, bench = 0, frames = 30;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--ascii")) {
-			ascii = 1;
-		} else if (!strcmp(argv[i], "--no-color")) {
-			nocolor = 1;
-		} else if (!strcmp(argv[i], "--bench")) {
-			bench = 1;
-		} else if (!strcmp(argv[i], "--frames") && i + 1 < argc) {
-			frames = atoi(argv[++i]);
-			if (frames < 1)
-				frames = 1;
-		} else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0) {
-			weft_error("view: unknown option '%s' (weft view --help)", argv[i]);
-			return 2;
-		} else if (!strcmp(argv[i], "--") && i + 1 < argc && !path) {
-			path = argv[++i];
-		} else if (!path) {
-			path = argv[i];
-		} else {
-			weft_error("view: one trace at a time");
-			return 2;
-		}
-	}
-	if (!path) {
-		weft_error("view: no trace file given (weft view --help)");
-		return 2;
-	}
-	setlocale(LC_ALL, "");
-	if (bench)
-		return run_bench(path, frames, ascii);
 	struct ui ui;
+	setlocale(LC_ALL, "");
 	char err[512];
 	int rc = 1;
 	memset(&ui, 0, sizeof(ui));
