@@ -149,17 +149,17 @@ struct weft_tls {
 		int lasti;	       /* instruction offset */
 		uint64_t word;	       /* and their frame word */
 	} py_memo[2];
-	int py_memo_next;      /* the entry the next new one replaces */
-	const void *last_sem;  /* the traced semaphore this thread acquired last */
-	void *py_main_ts;      /* this thread's main-interpreter state, last seen */
-	unsigned long py_self; /* pthread_self(), kept with py_main_ts */
-	uintptr_t stack_hi;    /* top of this thread's stack, 1: unknown, 0: not asked */
-	void *races;	       /* race detector state (preload/races.c), or NULL */
-	int races_none;	       /* no thread index was left for this thread */
-	int in_races;	       /* inside the race detector: lock hooks pass through */
-	unsigned py_sem_inits; /* semaphores this thread made (a Python probe reads it) */
-	int waiting;	       /* slot->waiting_ts is set */
-	int *errno_p;	       /* &errno, once known: saving it costs no call then */
+	int py_memo_next;	      /* the entry the next new one replaces */
+	const void *last_sem;	      /* the traced semaphore this thread acquired last */
+	void *py_main_ts;	      /* this thread's main-interpreter state, last seen */
+	unsigned long py_self;	      /* pthread_self(), kept with py_main_ts */
+	uintptr_t stack_hi;	      /* top of this thread's stack, 1: unknown, 0: not asked */
+	void *races;		      /* race detector state (preload/races.c), or NULL */
+	int races_none;		      /* no thread index was left for this thread */
+	int in_races;		      /* inside the race detector: lock hooks pass through */
+	unsigned py_sem_inits;	      /* semaphores this thread made (a Python probe reads it) */
+	int waiting;		      /* slot->waiting_ts is set */
+	int *errno_p;		      /* &errno, once known: saving it costs no call then */
 	struct weft_py_held *py_held; /* records held back (python.c), or NULL */
 	int py_nheld;		      /* how many: record() lets them out first */
 };

@@ -1113,8 +1113,8 @@ int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller)
 		return 0;
 	if (t->py_nheld)
 		weft_python_let_out_held(); /* an earlier try was a real failure */
-	if (!weft_pysem_has(sem) || !py_booted || !layout ||
-	    !own_tstate_fast(layout) || !current_instruction(&held_frame, &held_instr))
+	if (!weft_pysem_has(sem) || !py_booted || !layout || !own_tstate_fast(layout) ||
+	    !current_instruction(&held_frame, &held_instr))
 		return 0;
 	if (!t->py_held && !(t->py_held = calloc(HELD_MAX, sizeof(*t->py_held))))
 		return 0;
@@ -1147,8 +1147,8 @@ int weft_python_hold_gil_release(uint64_t ts, int forced)
 	t->internal--;
 	t->py_nheld = 2;
 	if (forced) {
-		t->py_held[2] =
-		    (struct weft_py_held){WEFT_EV_GIL_FORCED_SWITCH, (void *)gil_base, ts, 0, 0, {0}};
+		t->py_held[2] = (struct weft_py_held){
+		    WEFT_EV_GIL_FORCED_SWITCH, (void *)gil_base, ts, 0, 0, {0}};
 		t->py_nheld = 3;
 	}
 	return 1;

@@ -34,7 +34,7 @@ struct rthread {
 	int has_row;
 	int64_t first_ts, last_ts, nevents;
 	int64_t lock_wait, cond_wait, barrier_wait, join_wait, other_wait;
-	/* A Python thread's split, from the derived spans (from_spans): running = holding the GIL. */
+	/* A Python thread's split from the derived spans (from_spans): running = GIL held. */
 	int from_spans;
 	int64_t span_running, queue_wait, off_gil;
 	int64_t unrecorded, producer_waits;
@@ -1027,15 +1027,16 @@ static int python_split_from_spans(struct report *r)
 		return -1;
 	}
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT s.pid, s.tid, s.state, sum(s.end_ns - s.start_ns), l.start_ns,"
-			       " l.end_ns FROM thread_spans s JOIN thread_life l USING(pid, tid)"
-			       " WHERE EXISTS (SELECT 1 FROM thread_spans g WHERE g.pid = s.pid"
-			       " AND g.tid = s.tid AND g.state = 9) OR EXISTS (SELECT 1 FROM"
-			       " object_holds h JOIN obj o USING(object_id) WHERE o.kind = 7"
-			       " AND h.pid = s.pid AND h.tid = s.tid)"
-			       " GROUP BY s.pid, s.tid, s.state",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		r->db,
+		"SELECT s.pid, s.tid, s.state, sum(s.end_ns - s.start_ns), l.start_ns,"
+		" l.end_ns FROM thread_spans s JOIN thread_life l USING(pid, tid)"
+		" WHERE EXISTS (SELECT 1 FROM thread_spans g WHERE g.pid = s.pid"
+		" AND g.tid = s.tid AND g.state = 9) OR EXISTS (SELECT 1 FROM"
+		" object_holds h JOIN obj o USING(object_id) WHERE o.kind = 7"
+		" AND h.pid = s.pid AND h.tid = s.tid)"
+		" GROUP BY s.pid, s.tid, s.state",
+		-1, &st, NULL) != SQLITE_OK) {
 		report_error(r, "cannot read the derived spans");
 		return -1;
 	}
