@@ -480,6 +480,8 @@ static void write_span(struct derive *d, struct thr *t, const struct span *sp)
 /* Writes out the oldest n pending spans. */
 static void flush_spans(struct derive *d, struct thr *t, int n)
 {
+	if (!n)
+		return;
 	for (int i = 0; i < n; i++)
 		write_span(d, t, &t->pend[i]);
 	memmove(t->pend, t->pend + n, (size_t)(t->npend - n) * sizeof(t->pend[0]));
