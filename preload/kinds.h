@@ -77,6 +77,7 @@
 #define WEFT_KIND_ENUM_OBJ(name, code, text) WEFT_OBJ_##name = code,
 
 /* Public event kinds (0-63); the ring's private records follow in wire.h. */
+/* clang-format off */
 enum weft_kind {
 	WEFT_EVENT_KINDS(WEFT_KIND_ENUM_EV)
 	WEFT_EV_MAX_PUBLIC = 63,
@@ -86,5 +87,6 @@ enum weft_object_kind {
 	WEFT_OBJ_NONE = 0,
 	WEFT_OBJECT_KINDS(WEFT_KIND_ENUM_OBJ)
 };
+/* clang-format on */
 
 #endif

@@ -255,6 +255,8 @@ int weft_python_stack(void **pcs, int max);
 int weft_python_stack_full(void **pcs, int max);
 /* Defines in this thread's ring the code ids of Python frame words recorded elsewhere. */
 void weft_python_define_frames(const uint64_t *words, int n);
+/* The code object of a frame word's code id (WEFT_PYFRAME_CODE), NULL when unknown. */
+void *weft_python_code_object(uint32_t id);
 
 /* Fork handlers: the child's ring has none of the parent's code definitions. */
 void weft_python_after_fork_child(void);

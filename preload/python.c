@@ -1197,6 +1197,11 @@ int weft_python_stack_full(void **pcs, int max)
 	return python_stack(pcs, max, 1);
 }
 
+void *weft_python_code_object(uint32_t id)
+{
+	return id && id < next_code ? code_by_id[id] : NULL;
+}
+
 void weft_python_define_frames(const uint64_t *words, int n)
 {
 	struct weft_tls *t = &weft_tls;

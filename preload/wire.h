@@ -57,8 +57,7 @@ enum weft_stack_mode {
 enum weft_record {
 	WEFT_REC_OBJECT_INIT = 64,  /* obj created: arg = object kind */
 	WEFT_REC_THREAD_NAME = 65,  /* payload: the name (for thread tid = arg) */
-	WEFT_REC_EXEC_ARGV = 66,    /* payload: argv joined by NUL */
-	WEFT_REC_OBJECT_NAME = 67,  /* payload: a label for obj */
+	/* 66 and 67 were never produced; a collector skips them as any unknown record */
 	WEFT_REC_META = 68,	    /* payload: "key\0value" for the trace's meta table */
 	WEFT_REC_PY_CODE = 69,	    /* arg = code id; payload "function\0file\0firstline" */
 	WEFT_REC_PY_THREAD = 70,    /* arg = Python thread ident; payload: thread name */
@@ -92,6 +91,7 @@ enum weft_race_access {
 	WEFT_ACC_RMW = 8,
 	WEFT_ACC_MISS = 16,
 	WEFT_ACC_CTA = 32,
+	WEFT_ACC_CHECK = 64, /* a length or membership check of a container */
 };
 
 /*

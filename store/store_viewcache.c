@@ -84,8 +84,8 @@ static int attach_as(sqlite3 *db, const char *path, const char *name)
 static int set_key(sqlite3 *db, const char *schema, const char *key)
 {
 	sqlite3_stmt *st = NULL;
-	char *sql = sqlite3_mprintf("INSERT OR REPLACE INTO %s.derived_info VALUES('trace', ?1)",
-				    schema);
+	char *sql =
+	    sqlite3_mprintf("INSERT OR REPLACE INTO %s.derived_info VALUES('trace', ?1)", schema);
 	int ok = sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
 	sqlite3_free(sql);
 	if (ok) {
@@ -102,9 +102,9 @@ int store_view_cache_attach(sqlite3 *db, const char *cpath, const char *key)
 	int ok = 0;
 	if (access(cpath, R_OK) != 0 || attach_as(db, cpath, "view_cache"))
 		return 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT 1 FROM view_cache.derived_info WHERE key='trace' AND value=?1",
-			       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db, "SELECT 1 FROM view_cache.derived_info WHERE key='trace' AND value=?1", -1, &st,
+		NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		ok = sqlite3_step(st) == SQLITE_ROW;
 	}

@@ -3,6 +3,7 @@
 #define WEFT_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -46,6 +47,8 @@ int weft_view_bench(const char *path, int frames, int ascii);
 /* Prints "weft: <message>" on stderr. */
 void weft_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void weft_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLOCK_MONOTONIC in ns: what weft times its own stages with. */
+uint64_t weft_mono_ns(void);
 
 /*
  * Copies s into out (at most outlen-1 bytes) with every control character,

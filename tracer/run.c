@@ -85,7 +85,7 @@ struct progress {
 
 static double mono_now(void)
 {
-	return collect_mono_ns() / 1e9;
+	return weft_mono_ns() / 1e9;
 }
 
 /*
@@ -455,7 +455,7 @@ static int run_prepare(struct run_session *s)
 
 	static struct collect c;
 	s->c = &c;
-	if (collect_init(&c, s->w, s->sockname, sizeof(s->sockname)) != 0) {
+	if (collect_init(&c, s->w, s->sockname, sizeof(s->sockname)) != 0 || writer_start(&c) != 0) {
 		collect_remove_socket(&c);
 		store_writer_close(s->w);
 		return 1;
@@ -604,18 +604,18 @@ static int deadlock_stops_program(struct run_session *s, int stopping)
 /* Busy rings are drained again at once; idle ones every few ms. Returns the words drained. */
 static size_t drain_once(struct run_session *s, size_t got_before)
 {
-	uint64_t d0 = collect_mono_ns();
+	uint64_t d0 = weft_mono_ns();
 	collect_poll(s->c, got_before > 100000 ? 0 : 1);
-	uint64_t d1 = collect_mono_ns();
+	uint64_t d1 = weft_mono_ns();
 	size_t got = collect_drain(s->c);
 	s->dbg_poll += d1 - d0;
-	s->dbg_drain += collect_mono_ns() - d1;
+	s->dbg_drain += weft_mono_ns() - d1;
 	s->dbg_iter++;
 	if (got) {
-		s->last_data = collect_mono_ns();
+		s->last_data = weft_mono_ns();
 		if (s->writer_urgent)
 			writer_set_urgent(s->c, s->writer_urgent = 0);
-	} else if (!s->writer_urgent && collect_mono_ns() - s->last_data > 500000000ull) {
+	} else if (!s->writer_urgent && weft_mono_ns() - s->last_data > 500000000ull) {
 		writer_set_urgent(s->c, s->writer_urgent = 1);
 	}
 	return got;
@@ -625,11 +625,11 @@ static size_t drain_once(struct run_session *s, size_t got_before)
 static void run_supervise(struct run_session *s)
 {
 	size_t got = 0;
-	s->t_start = s->last_data = collect_mono_ns();
+	s->t_start = s->last_data = weft_mono_ns();
 	for (;;) {
 		got = drain_once(s, got);
 		reap_children(s);
-		uint64_t now = collect_mono_ns();
+		uint64_t now = weft_mono_ns();
 		if (tree_is_over(s, now))
 			break;
 		int timed_out = s->o->timeout > 0 && !s->term_sent_at &&
@@ -718,7 +718,7 @@ struct tail_times {
 /* bench/run.sh reads the second line: issue #17's "time to a usable trace". */
 static void print_tail_times(const struct tail_times *t, uint64_t events)
 {
-	uint64_t now = collect_mono_ns();
+	uint64_t now = weft_mono_ns();
 	store_debug("tail",
 		    "tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s,"
 		    " viewer tables %.2f s more",
@@ -734,26 +734,29 @@ static int run_finish(struct run_session *s)
 {
 	const struct weft_run_options *o = s->o;
 	int exit_status = s->child_done ? status_to_exit(s->child_status) : 1;
-	struct tail_times times = {.start = collect_mono_ns()};
+	struct tail_times times = {.start = weft_mono_ns()};
 	finishing_store = s->w;
 	finishing = 1;
 	struct progress prog;
 	int prog_on = progress_start(&prog, s->c);
-	int failed = collect_finish(s->c) != 0;
-	times.drained = collect_mono_ns();
+	/* The collector hands over what is left; the writer writes it and stops. */
+	collect_flush(s->c);
+	int failed = writer_stop_and_join(s->c) != 0;
+	collect_close(s->c);
+	times.drained = weft_mono_ns();
 	write_end_meta(s, exit_status);
 	int fin = failed ? -1 : store_writer_finalize(s->w);
 	if (!failed && fin < 0) {
 		weft_error("cannot finalize %s: %s", o->out, store_writer_error(s->w));
 		failed = 1;
 	}
-	times.finalized = collect_mono_ns();
+	times.finalized = weft_mono_ns();
 	struct store_view_builder *view = !failed && fin == 0 ? start_view_tables(s) : NULL;
 	int nfail = !failed && fin == 0 ? store_findings(s) : 0;
 	/* A threaded program whose trace has no lock at all: say why, once. */
 	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(s->w)) == 1)
 		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
-	times.findings = collect_mono_ns();
+	times.findings = weft_mono_ns();
 	if (view)
 		finish_view_tables(s, view);
 	progress_stop(&prog, prog_on);
