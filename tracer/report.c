@@ -15,11 +15,13 @@
 #include "tracer/hashmap.h"
 #include "tracer/output.h"
 #include "store/store.h"
+#include "store/store_viewcache.h"
 
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TOP_LOCKS 10
 /* Threads of a process whose names differ only in their numbers, this many or more, share a row. */
@@ -1022,6 +1024,15 @@ static int python_split_from_spans(struct report *r)
 	char err[256];
 	if (!r->has_gil)
 		return 0;
+	/* The spans `weft run` (or the viewer) kept in TRACE-view, when they are this trace's. */
+	char cpath[4096 + 8], key[128];
+	struct stat sb;
+	snprintf(cpath, sizeof(cpath), "%s-view", r->path);
+	if (r->complete && stat(r->path, &sb) == 0 &&
+	    store_files_check_cache(cpath, sb.st_uid, err, sizeof(err)) == 1) {
+		store_view_cache_key(r->db, r->path, key, sizeof(key));
+		store_view_cache_attach(r->db, cpath, key);
+	}
 	if (store_build_derived(r->db, err, sizeof(err))) {
 		weft_error("%s", err);
 		return -1;
