@@ -82,7 +82,7 @@ struct rproc {
 	size_t nanchored; /* processes collapsed under this one */
 };
 
-/* Event kind codes as this trace's event_kind table names them (-1: absent). */
+/* The event kind codes the report tells apart (trace_kinds below). */
 struct kinds {
 	int acq, rel, fail, lwait, cwait, barrier, tcreate, join, gacq, grel, gdrop, gforced;
 	int pfork, pexec, pspawn, pexit, preap, tstart, texit;
@@ -153,54 +153,31 @@ static void report_error(struct report *r, const char *what)
 	weft_error("%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
 }
 
-static int load_kinds(struct report *r)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} names[] = {
-	    {"lock.acquire", offsetof(struct kinds, acq)},
-	    {"lock.release", offsetof(struct kinds, rel)},
-	    {"lock.fail", offsetof(struct kinds, fail)},
-	    {"lock.wait", offsetof(struct kinds, lwait)},
-	    {"cond.wait", offsetof(struct kinds, cwait)},
-	    {"barrier.wait", offsetof(struct kinds, barrier)},
-	    {"thread.create", offsetof(struct kinds, tcreate)},
-	    {"thread.join", offsetof(struct kinds, join)},
-	    {"gil.acquire", offsetof(struct kinds, gacq)},
-	    {"gil.release", offsetof(struct kinds, grel)},
-	    {"gil.drop_request", offsetof(struct kinds, gdrop)},
-	    {"gil.forced_switch", offsetof(struct kinds, gforced)},
-	    {"process.fork", offsetof(struct kinds, pfork)},
-	    {"process.exec", offsetof(struct kinds, pexec)},
-	    {"process.spawn", offsetof(struct kinds, pspawn)},
-	    {"process.exit", offsetof(struct kinds, pexit)},
-	    {"process.reap", offsetof(struct kinds, preap)},
-	    {"thread.start", offsetof(struct kinds, tstart)},
-	    {"thread.exit", offsetof(struct kinds, texit)},
-	};
-	sqlite3_stmt *st = NULL;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		*(int *)((char *)&r->k + names[i].off) = -1;
-	if (sqlite3_prepare_v2(r->db, "SELECT kind, name FROM event_kind", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		report_error(r, "cannot read event kinds");
-		return -1;
-	}
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
-			if (!strcmp(name, names[i].name))
-				*(int *)((char *)&r->k + names[i].off) = sqlite3_column_int(st, 0);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		report_error(r, "cannot read event kinds");
-		return -1;
-	}
-	return 0;
-}
+/*
+ * Event kind codes: the one table's (preload/kinds.h), stored as they are
+ * in every trace (codes are never renumbered).
+ */
+static const struct kinds trace_kinds = {
+    .acq = WEFT_EV_LOCK_ACQUIRE,
+    .rel = WEFT_EV_LOCK_RELEASE,
+    .fail = WEFT_EV_LOCK_FAIL,
+    .lwait = WEFT_EV_LOCK_WAIT,
+    .cwait = WEFT_EV_COND_WAIT,
+    .barrier = WEFT_EV_BARRIER_WAIT,
+    .tcreate = WEFT_EV_THREAD_CREATE,
+    .join = WEFT_EV_THREAD_JOIN,
+    .gacq = WEFT_EV_GIL_ACQUIRE,
+    .grel = WEFT_EV_GIL_RELEASE,
+    .gdrop = WEFT_EV_GIL_DROP_REQUEST,
+    .gforced = WEFT_EV_GIL_FORCED_SWITCH,
+    .pfork = WEFT_EV_PROCESS_FORK,
+    .pexec = WEFT_EV_PROCESS_EXEC,
+    .pspawn = WEFT_EV_PROCESS_SPAWN,
+    .pexit = WEFT_EV_PROCESS_EXIT,
+    .preap = WEFT_EV_PROCESS_REAP,
+    .tstart = WEFT_EV_THREAD_START,
+    .texit = WEFT_EV_THREAD_EXIT,
+};
 
 static int load_meta(struct report *r)
 {
@@ -2332,7 +2309,8 @@ int weft_report(const char *path, int json, int list_all)
 		weft_error("%s", err);
 		return 1;
 	}
-	if (load_kinds(&r) || load_meta(&r) || load_processes(&r) || load_threads(&r))
+	r.k = trace_kinds;
+	if (load_meta(&r) || load_processes(&r) || load_threads(&r))
 		goto out;
 	int sums = load_summaries(&r);
 	if (sums < 0 || (!sums && scan_events(&r)) || detect_findings(&r) || finish_model(&r) ||
