@@ -621,6 +621,24 @@ def _semaphore(cls):
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
 
+def _barrier(cls):
+    # Its Condition is its own: a thread waiting at the barrier waits on it.
+    _wrap_init(cls, OBJ_BARRIER)
+    orig_wait = cls.wait
+
+    def wait(self, timeout=None):
+        t0 = now()
+        fold(1)
+        try:
+            r = orig_wait(self, timeout)
+        finally:
+            fold(-1)
+        ev(EV_BARRIER_WAIT, OBJ_BARRIER, id(self), t0, r)
+        return r
+
+    cls.wait = wait
+
+
 # The standard library's _qsize (a length): the queue wrappers read such a queue's
 # size after an operation without taking its mutex again.
 queue_std(_queue.Queue._qsize, _queue.LifoQueue._qsize, _queue.PriorityQueue._qsize)
@@ -724,7 +742,8 @@ def _threads(threading):
     orig = threading.Thread._bootstrap_inner
 
     def _bootstrap_inner(self):
-        thread(self.name, _get_ident())
+        # Its target named in its ring: a loop that records nothing has GIL events.
+        thread(self.name, _get_ident(), getattr(self, "_target", None))
         if _HB is None:
             return orig(self)
         # What the starter did before start() happens before the thread; all the
@@ -910,6 +929,7 @@ if RACES is not None:
 _condition(_threading.Condition)
 _event(_threading.Event)
 _semaphore(_threading.Semaphore)
+_barrier(_threading.Barrier)
 if "release" in _threading.BoundedSemaphore.__dict__:
     # BoundedSemaphore overrides release() only; acquire and __init__ come from Semaphore.
     _orig_bounded_release = _threading.BoundedSemaphore.release

@@ -17,7 +17,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "4"
+#define DERIVED_VERSION "5"
 
 /*
  * Thread states in thread_spans.state and thread_summary.state. The values
@@ -33,7 +33,17 @@ enum {
 	STORE_STATE_GIL = 6,
 	STORE_STATE_QUEUE = 7,
 	STORE_STATE_WAIT = 8,
+	STORE_STATE_OFF_GIL = 9,
 };
+
+/*
+ * Spans of a thread kept in memory before they are written: a Python
+ * thread's wait on a named object (a Queue's get, a Condition's wait) is
+ * recorded when it ends, after the GIL releases and takes it made inside,
+ * and replaces those spans. A wait reaching further back than this many
+ * spans is cut at the oldest one kept.
+ */
+#define PENDING_SPANS 1024
 
 /* object_holds.mode bits: 1 exclusive (else shared), 2 still held when the thread ended. */
 #define STORE_HOLD_UNRELEASED 2
@@ -223,6 +233,11 @@ struct hold {
 	int mode;
 };
 
+struct span {
+	int64_t a, b, obj;
+	int state;
+};
+
 struct thr {
 	int32_t pid, tid;
 	int64_t start, end; /* end < 0: unknown until the pass ends */
@@ -230,6 +245,10 @@ struct thr {
 	int64_t events;
 	int started;
 	int without_gil; /* a Python thread between gil.release and its next gil.acquire */
+	int python;	 /* has made GIL events: its named waits replace what they cover */
+	int64_t written; /* end of the last span written out (spans before it are final) */
+	struct span *pend;
+	int npend;
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
 	struct hold *holds;
 	int nholds, capholds;
@@ -445,18 +464,75 @@ static void rows_free(struct rows *r)
 	sqlite3_finalize(r->many);
 }
 
+static void write_span(struct derive *d, struct thr *t, const struct span *sp)
+{
+	int64_t *v = rows_add(d, &d->spans);
+	v[0] = t->pid;
+	v[1] = t->tid;
+	v[2] = sp->state;
+	v[3] = sp->a;
+	v[4] = sp->b;
+	v[5] = sp->obj ? sp->obj : ROWS_NULL;
+	sum_add(&t->sum, sp->a, sp->b, sp->state, 0);
+	t->written = sp->b;
+}
+
+/* Writes out the oldest n pending spans. */
+static void flush_spans(struct derive *d, struct thr *t, int n)
+{
+	if (!n)
+		return;
+	for (int i = 0; i < n; i++)
+		write_span(d, t, &t->pend[i]);
+	memmove(t->pend, t->pend + n, (size_t)(t->npend - n) * sizeof(t->pend[0]));
+	t->npend -= n;
+}
+
 static void emit_span(struct derive *d, struct thr *t, int64_t a, int64_t b, int state, int64_t obj)
 {
 	if (b <= a)
 		return;
-	int64_t *v = rows_add(d, &d->spans);
-	v[0] = t->pid;
-	v[1] = t->tid;
-	v[2] = state;
-	v[3] = a;
-	v[4] = b;
-	v[5] = obj ? obj : ROWS_NULL;
-	sum_add(&t->sum, a, b, state, 0);
+	if (!t->pend) {
+		t->pend = malloc(PENDING_SPANS * sizeof(*t->pend));
+		if (!t->pend) {
+			d->failed = 1;
+			return;
+		}
+	}
+	struct span *last = t->npend ? &t->pend[t->npend - 1] : NULL;
+	/* A running stretch cut by a non-blocking event goes on as one span. */
+	if (last && last->b == a && last->state == state && last->obj == obj &&
+	    (state == STORE_STATE_RUNNING || state == STORE_STATE_OFF_GIL)) {
+		last->b = b;
+		return;
+	}
+	if (t->npend == PENDING_SPANS)
+		flush_spans(d, t, PENDING_SPANS / 2);
+	t->pend[t->npend++] = (struct span){a, b, obj, state};
+}
+
+/*
+ * A Python thread's wait on a named object covers [a, ...) whatever the
+ * thread did meanwhile (it let go of the GIL, took it back, looped in
+ * threading.py): the pending spans from a on are dropped or cut there.
+ * Returns where the wait can start (not before what is written already).
+ */
+static int64_t reclaim_spans(struct thr *t, int64_t a)
+{
+	if (a < t->written)
+		a = t->written;
+	while (t->npend && t->pend[t->npend - 1].a >= a)
+		t->npend--;
+	if (t->npend && t->pend[t->npend - 1].b > a)
+		t->pend[t->npend - 1].b = a;
+	return a;
+}
+
+static int is_named_wait(int state)
+{
+	return state == STORE_STATE_LOCK || state == STORE_STATE_COND ||
+	       state == STORE_STATE_BARRIER || state == STORE_STATE_JOIN ||
+	       state == STORE_STATE_QUEUE || state == STORE_STATE_WAIT;
 }
 
 /* Fills running time up to a, then the state span [a, b). */
@@ -468,6 +544,13 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 		if (t->start < 0 || t->start > a)
 			t->start = a;
 		t->cursor = t->start;
+		t->written = t->start;
+	}
+	if (t->python && is_named_wait(state) && a < t->cursor && b > a) {
+		a = reclaim_spans(t, a);
+		if (a < t->start)
+			a = t->start;
+		t->cursor = a;
 	}
 	if (a < t->cursor)
 		a = t->cursor; /* clock skew between threads' timestamps: never overlap */
@@ -480,7 +563,8 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 	 * Between events a thread runs, except a Python thread that let the
 	 * GIL go: it sleeps or blocks in a call without the GIL.
 	 */
-	emit_span(d, t, t->cursor, a, t->without_gil ? STORE_STATE_WAIT : STORE_STATE_RUNNING, 0);
+	emit_span(d, t, t->cursor, a, t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING,
+		  0);
 	emit_span(d, t, a, b, state, obj);
 	if (b > t->cursor)
 		t->cursor = b;
@@ -732,8 +816,10 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	case 20:
 		hold_push(d, t, obj, ts, 1);
 		t->without_gil = 0;
+		t->python = 1;
 		break;
 	case 21:
+		t->python = 1;
 		hold_pop(d, t, obj, ts);
 		/* Close the running stretch at the release: what follows is without the GIL. */
 		thread_advance(d, t, ts, ts + 1, STORE_STATE_RUNNING, 0);
@@ -834,7 +920,9 @@ static void finish_threads(struct derive *d)
 		/* Still waiting for a lock when it ended (a deadlock): blocked to its end. */
 		if (t->wait_open >= 0 && t->wait_open < end)
 			thread_advance(d, t, t->wait_open, end, STORE_STATE_LOCK, t->wait_obj);
-		emit_span(d, t, t->cursor, end, STORE_STATE_RUNNING, 0);
+		emit_span(d, t, t->cursor, end,
+			  t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING, 0);
+		flush_spans(d, t, t->npend);
 		for (int h = 0; h < t->nholds; h++)
 			emit_hold(d, t, &t->holds[h], end,
 				  t->holds[h].mode | STORE_HOLD_UNRELEASED);
@@ -849,6 +937,7 @@ static void finish_threads(struct derive *d)
 		step_done(d, d->ins_thread);
 	free_it:
 		free(t->holds);
+		free(t->pend);
 		free(t);
 		d->thr[i] = NULL;
 	}
@@ -1154,6 +1243,7 @@ out:
 	for (size_t i = 0; i < d.nthr_cap; i++) {
 		if (d.thr[i]) {
 			free(d.thr[i]->holds);
+			free(d.thr[i]->pend);
 			free(d.thr[i]);
 		}
 	}

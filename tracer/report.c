@@ -15,11 +15,13 @@
 #include "tracer/hashmap.h"
 #include "tracer/output.h"
 #include "store/store.h"
+#include "store/store_viewcache.h"
 
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TOP_LOCKS 10
 /* Threads of a process whose names differ only in their numbers, this many or more, share a row. */
@@ -34,6 +36,9 @@ struct rthread {
 	int has_row;
 	int64_t first_ts, last_ts, nevents;
 	int64_t lock_wait, cond_wait, barrier_wait, join_wait, other_wait;
+	/* A Python thread's split from the derived spans (from_spans): running = GIL held. */
+	int from_spans;
+	int64_t span_running, queue_wait, off_gil;
 	int64_t unrecorded, producer_waits;
 	int64_t gil_hold, gil_wait, gil_acq, gil_drops, gil_forced;
 	int64_t gil_open;   /* -1 when not held */
@@ -983,6 +988,98 @@ oom:
 	return -1;
 }
 
+/*
+ * A Python thread's waits nest (a Queue's get holds a Condition's wait,
+ * which holds GIL releases and takes), so summing the events' waits counts
+ * time twice and calls time off the GIL "running". Its split is read from
+ * the derived spans instead (docs/DERIVED.md), one state at each instant:
+ * the columns add up to its lifetime. C threads keep the sums of waits.
+ * Returns 0, or -1 (one line said) when the spans cannot be built.
+ */
+static int python_split_from_spans(struct report *r)
+{
+	char err[256];
+	if (!r->has_gil)
+		return 0;
+	/* The spans `weft run` (or the viewer) kept in TRACE-view, when they are this trace's. */
+	char cpath[4096 + 8], key[128];
+	struct stat sb;
+	snprintf(cpath, sizeof(cpath), "%s-view", r->path);
+	if (r->complete && stat(r->path, &sb) == 0 &&
+	    store_files_check_cache(cpath, sb.st_uid, err, sizeof(err)) == 1) {
+		store_view_cache_key(r->db, r->path, key, sizeof(key));
+		store_view_cache_attach(r->db, cpath, key);
+	}
+	if (store_build_derived(r->db, err, sizeof(err))) {
+		weft_error("%s", err);
+		return -1;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+		r->db,
+		"SELECT s.pid, s.tid, s.state, sum(s.end_ns - s.start_ns), l.start_ns,"
+		" l.end_ns FROM thread_spans s JOIN thread_life l USING(pid, tid)"
+		" WHERE EXISTS (SELECT 1 FROM thread_spans g WHERE g.pid = s.pid"
+		" AND g.tid = s.tid AND g.state = 9) OR EXISTS (SELECT 1 FROM"
+		" object_holds h JOIN obj o USING(object_id) WHERE o.kind = 7"
+		" AND h.pid = s.pid AND h.tid = s.tid)"
+		" GROUP BY s.pid, s.tid, s.state",
+		-1, &st, NULL) != SQLITE_OK) {
+		report_error(r, "cannot read the derived spans");
+		return -1;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t key = ((uint64_t)(uint32_t)sqlite3_column_int(st, 0) << 32) |
+			       (uint32_t)sqlite3_column_int(st, 1);
+		uint64_t *i = hashmap_u64_get(&r->thr_map, key);
+		if (!i)
+			continue;
+		struct rthread *t = &r->thr[*i];
+		int64_t ns = sqlite3_column_int64(st, 3);
+		if (!t->from_spans) {
+			t->from_spans = 1;
+			t->life_start = sqlite3_column_int64(st, 4);
+			t->life_end = sqlite3_column_int64(st, 5);
+			t->lock_wait = t->cond_wait = t->barrier_wait = t->join_wait = 0;
+			t->other_wait = t->span_running = t->queue_wait = t->off_gil = 0;
+		}
+		switch (sqlite3_column_int(st, 2)) {
+		case 1:
+			t->span_running += ns;
+			break;
+		case 2:
+			t->lock_wait += ns;
+			break;
+		case 3:
+			t->cond_wait += ns;
+			break;
+		case 4:
+			t->barrier_wait += ns;
+			break;
+		case 5:
+			t->join_wait += ns;
+			break;
+		case 7:
+			t->queue_wait += ns;
+			t->other_wait += ns;
+			break;
+		case 9:
+			t->off_gil += ns;
+			t->other_wait += ns;
+			break;
+		default: /* 6 GIL wait, 8 Event, child reaping */
+			t->other_wait += ns;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		report_error(r, "cannot read the derived spans");
+		return -1;
+	}
+	return 0;
+}
+
 static int schema_has(struct report *r, const char *name)
 {
 	sqlite3_stmt *st = NULL;
@@ -1064,6 +1161,8 @@ static int64_t proc_lifetime(const struct report *r, const struct rproc *p)
 
 static int64_t thread_running(const struct rthread *t)
 {
+	if (t->from_spans)
+		return t->span_running;
 	int64_t life = t->life_end - t->life_start;
 	int64_t run =
 	    life - t->lock_wait - t->cond_wait - t->barrier_wait - t->join_wait - t->other_wait;
@@ -1665,8 +1764,8 @@ static void text_threads(struct report *r)
 		putchar('\n');
 		thread_table(r, p->pid, time_cols, NCOLS(time_cols), NULL, NULL);
 	}
-	printf("  (+: still running when the trace ended; other: child reaping, GIL and Python "
-	       "waits)\n");
+	printf("  (+: still running when the trace ended; other: GIL and queue waits, Events, "
+	       "Python off the GIL, child reaping)\n");
 	if (r->ngroups)
 		printf("  (N): threads of a process named alike but for their numbers, with each "
 		       "column's p50, p90 and max; --threads all lists each\n");
@@ -1955,6 +2054,10 @@ static void json_thread(struct out_json *j, const struct rthread *th, const stru
 	json_opt_int(j, "barrier_wait_ns", th->barrier_wait);
 	json_opt_int(j, "join_wait_ns", th->join_wait);
 	json_opt_int(j, "other_wait_ns", th->other_wait);
+	if (th->from_spans) {
+		json_opt_int(j, "queue_wait_ns", th->queue_wait);
+		json_opt_int(j, "off_gil_ns", th->off_gil);
+	}
 	json_opt_int(j, "events", th->nevents);
 	json_opt_int(j, "unrecorded", th->unrecorded);
 	json_opt_int(j, "producer_waits", th->producer_waits);
@@ -2210,7 +2313,8 @@ int weft_report(const char *path, int json, int list_all)
 	if (load_meta(&r) || load_processes(&r) || load_threads(&r))
 		goto out;
 	int sums = load_summaries(&r);
-	if (sums < 0 || (!sums && scan_events(&r)) || detect_findings(&r) || finish_model(&r))
+	if (sums < 0 || (!sums && scan_events(&r)) || detect_findings(&r) || finish_model(&r) ||
+	    python_split_from_spans(&r))
 		goto out;
 	if (json ? print_json(&r) : print_text(&r))
 		goto out;

@@ -80,6 +80,7 @@ static const short state_fg[UI_ST_COUNT] = {
     [UI_ST_NOT_ALIVE] = COLOR_BLACK, [UI_ST_RUNNING] = COLOR_GREEN,   [UI_ST_LOCK] = COLOR_RED,
     [UI_ST_COND] = COLOR_YELLOW,     [UI_ST_BARRIER] = COLOR_MAGENTA, [UI_ST_JOIN] = COLOR_CYAN,
     [UI_ST_GIL] = COLOR_BLUE,	     [UI_ST_QUEUE] = COLOR_YELLOW,    [UI_ST_WAIT] = COLOR_CYAN,
+    [UI_ST_OFF_GIL] = COLOR_WHITE,
 };
 
 void ui_colors_init(struct ui *ui)
@@ -102,14 +103,14 @@ void ui_colors_init(struct ui *ui)
  * ASCII set uses letters for the waits.
  */
 static const char *const glyph_utf8[UI_ST_COUNT] = {
-    " ", "\u2588", "\u2592", "\u2591", "\u256b", "\u2504", "\u259a", "\u2261", "\u2508",
+    " ", "\u2588", "\u2592", "\u2591", "\u256b", "\u2504", "\u259a", "\u2261", "\u2508", "\u2500",
 };
 static const char *const glyph_ascii[UI_ST_COUNT] = {
-    " ", "=", "L", "c", "B", "J", "G", "Q", "w",
+    " ", "=", "L", "c", "B", "J", "G", "Q", "w", "-",
 };
 static const char *const state_names[UI_ST_COUNT] = {
     "not alive", "running",  "lock wait",  "cond wait",	 "barrier",
-    "join",	 "GIL wait", "queue wait", "other wait",
+    "join",	 "GIL wait", "queue wait", "other wait", "off GIL",
 };
 
 const char *ui_state_glyph(const struct ui *ui, int state)

@@ -28,6 +28,7 @@ enum ui_state {
 	UI_ST_GIL = 6,
 	UI_ST_QUEUE = 7,
 	UI_ST_WAIT = 8,
+	UI_ST_OFF_GIL = 9,
 	UI_ST_COUNT
 };
 
