@@ -4,6 +4,18 @@
 
 #include <stddef.h>
 
+const char *store_thread_state_name(int state)
+{
+	switch (state) {
+#define STORE_STATE_CASE(name, code, text, utf8, ascii)                                            \
+	case code:                                                                                 \
+		return text;
+		STORE_THREAD_STATES(STORE_STATE_CASE)
+#undef STORE_STATE_CASE
+	}
+	return "?";
+}
+
 const char *store_object_kind_name(int code)
 {
 	switch (code) {

@@ -15,6 +15,7 @@
 #include "tracer/hashmap.h"
 #include "tracer/output.h"
 #include "store/store.h"
+#include "store/store_blame.h"
 #include "store/store_viewcache.h"
 
 #include <inttypes.h>
@@ -88,9 +89,15 @@ struct kinds {
 	int pfork, pexec, pspawn, pexit, preap, tstart, texit;
 };
 
+/* Waits listed with their blame chains. */
+#define REPORT_WAITS 3
+
 struct report {
 	const char *path;
 	sqlite3 *db;
+	int derived; /* the derived tables are attached or built */
+	struct store_blame waits[REPORT_WAITS];
+	int nwaits;
 	struct kinds k;
 	/* meta */
 	char *command, *host, *weft_version, *stacks, *clock, *exit_status, *events_lost;
@@ -989,19 +996,15 @@ oom:
 }
 
 /*
- * A Python thread's waits nest (a Queue's get holds a Condition's wait,
- * which holds GIL releases and takes), so summing the events' waits counts
- * time twice and calls time off the GIL "running". Its split is read from
- * the derived spans instead (docs/DERIVED.md), one state at each instant:
- * the columns add up to its lifetime. C threads keep the sums of waits.
- * Returns 0, or -1 (one line said) when the spans cannot be built.
+ * The derived tables (docs/DERIVED.md): those `weft run` (or the viewer)
+ * kept in TRACE-view when they are this trace's, else built in temp.
+ * Returns 0, or -1 (one line said).
  */
-static int python_split_from_spans(struct report *r)
+static int derived_ready(struct report *r)
 {
 	char err[256];
-	if (!r->has_gil)
+	if (r->derived)
 		return 0;
-	/* The spans `weft run` (or the viewer) kept in TRACE-view, when they are this trace's. */
 	char cpath[4096 + 8], key[128];
 	struct stat sb;
 	snprintf(cpath, sizeof(cpath), "%s-view", r->path);
@@ -1014,6 +1017,37 @@ static int python_split_from_spans(struct report *r)
 		weft_error("%s", err);
 		return -1;
 	}
+	r->derived = 1;
+	return 0;
+}
+
+/* The longest waits on objects and their blame chains (store_blame.h); 0, or -1. */
+static int load_longest_waits(struct report *r)
+{
+	if (derived_ready(r))
+		return -1;
+	r->nwaits = store_blame_longest(r->db, r->waits, REPORT_WAITS);
+	if (r->nwaits < 0) {
+		report_error(r, "cannot read the longest waits");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A Python thread's waits nest (a Queue's get holds a Condition's wait,
+ * which holds GIL releases and takes), so summing the events' waits counts
+ * time twice and calls time off the GIL "running". Its split is read from
+ * the derived spans instead (docs/DERIVED.md), one state at each instant:
+ * the columns add up to its lifetime. C threads keep the sums of waits.
+ * Returns 0, or -1 (one line said) when the spans cannot be built.
+ */
+static int python_split_from_spans(struct report *r)
+{
+	if (!r->has_gil)
+		return 0;
+	if (derived_ready(r))
+		return -1;
 	sqlite3_stmt *st = NULL;
 	/* Python threads: some time off the GIL, or some hold of it. */
 	char *sql =
@@ -1843,6 +1877,68 @@ static void text_locks(struct report *r)
 	}
 }
 
+/* "worker-1 (tid 4320)" for a thread of the trace. */
+static void thread_words(struct report *r, int pid, int tid, char *buf, size_t len)
+{
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	uint64_t *i = hashmap_u64_get(&r->thr_map, key);
+	const char *name = i && r->thr[*i].name ? r->thr[*i].name : "thread";
+	snprintf(buf, len, "%s (tid %d)", name, tid);
+}
+
+/* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
+static void text_waits(struct report *r)
+{
+	char who[300], name[256], kind[64], d[32], at[32];
+	int64_t pid, addr;
+	if (!r->nwaits)
+		return;
+	printf("\nLongest waits, and who held things up\n");
+	for (int i = 0; i < r->nwaits; i++) {
+		const struct store_blame *b = &r->waits[i];
+		thread_words(r, b->pid, b->tid, who, sizeof(who));
+		object_info(r, b->obj, name, sizeof(name), kind, sizeof(kind), &pid, &addr);
+		out_fmt_duration(b->end_ns - b->start_ns, d, sizeof(d));
+		out_fmt_duration(b->start_ns, at, sizeof(at));
+		printf("  %d. ", i + 1);
+		weft_fputs_sanitized(who, stdout);
+		printf(" waited %s in %s on ", d, store_thread_state_name(b->state));
+		weft_fputs_sanitized(name, stdout);
+		printf(", from %s\n", at);
+		for (int k = 0; k < b->nlinks; k++) {
+			const struct store_blame_link *l = &b->links[k];
+			int last = k + 1 == b->nlinks;
+			object_info(r, l->obj, name, sizeof(name), kind, sizeof(kind), &pid, &addr);
+			thread_words(r, b->pid, l->tid, who, sizeof(who));
+			out_fmt_duration(l->held_from, at, sizeof(at));
+			printf("     ");
+			weft_fputs_sanitized(name, stdout);
+			printf(" is held by ");
+			weft_fputs_sanitized(who, stdout);
+			printf(" since %s", at);
+			if (last && b->end == STORE_BLAME_CYCLE) {
+				printf(", a thread of this chain: a deadlock\n");
+				continue;
+			}
+			if (last && b->end == STORE_BLAME_ENDED) {
+				printf(", no longer alive\n");
+				continue;
+			}
+			printf(", in %s", store_thread_state_name(l->state));
+			if (l->state_obj) {
+				object_info(r, l->state_obj, name, sizeof(name), kind, sizeof(kind),
+					    &pid, &addr);
+				printf(" on ");
+				weft_fputs_sanitized(name, stdout);
+			}
+			putchar('\n');
+		}
+		if (b->end == STORE_BLAME_NO_OWNER || b->end == STORE_BLAME_NO_HOLDER ||
+		    b->end == STORE_BLAME_DEEP)
+			printf("     -> %s\n", store_blame_end_text(b->end));
+	}
+}
+
 static int gil_active(const struct rthread *t)
 {
 	return t->gil_acq || t->gil_drops;
@@ -1943,6 +2039,7 @@ static int print_text(struct report *r)
 	text_processes(r);
 	text_threads(r);
 	text_locks(r);
+	text_waits(r);
 	if (r->has_gil)
 		text_gil(r);
 	text_events(r);
@@ -2124,6 +2221,43 @@ static int json_groups(struct report *r, struct out_json *j, int pid)
 	return 0;
 }
 
+static void json_waits(struct report *r, struct out_json *j)
+{
+	char name[256], kind[64];
+	int64_t pid, addr;
+	out_json_key(j, "longest_waits");
+	out_json_begin_array(j);
+	for (int i = 0; i < r->nwaits; i++) {
+		const struct store_blame *b = &r->waits[i];
+		out_json_begin_object(j);
+		json_opt_int(j, "pid", b->pid);
+		json_opt_int(j, "tid", b->tid);
+		json_str(j, "state", store_thread_state_name(b->state));
+		json_opt_int(j, "object_id", b->obj);
+		object_info(r, b->obj, name, sizeof(name), kind, sizeof(kind), &pid, &addr);
+		json_str(j, "object", name);
+		json_opt_int(j, "start_ns", b->start_ns);
+		json_opt_int(j, "wait_ns", b->end_ns - b->start_ns);
+		out_json_key(j, "chain");
+		out_json_begin_array(j);
+		for (int k = 0; k < b->nlinks; k++) {
+			const struct store_blame_link *l = &b->links[k];
+			out_json_begin_object(j);
+			json_opt_int(j, "object_id", l->obj);
+			json_opt_int(j, "holder_tid", l->tid);
+			json_opt_int(j, "held_from_ns", l->held_from);
+			json_str(j, "holder_state", store_thread_state_name(l->state));
+			json_opt_int(j, "holder_state_object_id",
+				     l->state_obj ? l->state_obj : INT64_MIN);
+			out_json_end_object(j);
+		}
+		out_json_end_array(j);
+		json_str(j, "end", store_blame_end_key(b->end));
+		out_json_end_object(j);
+	}
+	out_json_end_array(j);
+}
+
 static int print_json(struct report *r)
 {
 	struct out_json j;
@@ -2224,6 +2358,7 @@ static int print_json(struct report *r)
 		out_json_end_object(&j);
 	}
 	out_json_end_object(&j);
+	json_waits(r, &j);
 
 	if (r->has_gil) {
 		int64_t held = 0;
@@ -2317,7 +2452,7 @@ int weft_report(const char *path, int json, int list_all)
 		goto out;
 	int sums = load_summaries(&r);
 	if (sums < 0 || (!sums && scan_events(&r)) || detect_findings(&r) || finish_model(&r) ||
-	    python_split_from_spans(&r))
+	    python_split_from_spans(&r) || load_longest_waits(&r))
 		goto out;
 	if (json ? print_json(&r) : print_text(&r))
 		goto out;

@@ -267,3 +267,38 @@ if [ -x "$shim" ] && "$shim" -c pass >/dev/null 2>&1; then
 else
 	skip report:shim "no pyenv shim for python3"
 fi
+
+# --- longest waits and who held things up (issue #21's blame chain) ---
+# C: the deadlock's two waits, each a cycle through the other thread.
+timeout 60 "$WEFT" run -o dlw.db -- "$PROGS/deadlock" >/dev/null 2>&1
+out=$($WEFT report dlw.db | sed -n '/^Longest waits/,/^$/p')
+expect_eq report:waits-deadlock-entries "$(printf '%s\n' "$out" | grep -cE '^  [12]\. .* in lock wait on lock_[ab], from ')" 2
+expect_eq report:waits-deadlock-cycle "$(printf '%s\n' "$out" | grep -c 'a thread of this chain: a deadlock')" 2
+expect_eq report:waits-deadlock-json "$($WEFT report dlw.db --json | python3 -c '
+import json, sys
+w = json.load(sys.stdin)["longest_waits"]
+print([(x["state"], x["end"], len(x["chain"]), x["chain"][1]["holder_tid"] == x["tid"]) for x in w[:2]])')" \
+	"[('lock wait', 'cycle', 2, True), ('lock wait', 'cycle', 2, True)]"
+# Python, every interpreter: a Lock kept by a thread that waits on a Queue.
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	timeout 60 "$WEFT" run -o "blame-$tag.db" -- "$py" "$TESTS/py/blame_queue.py" >/dev/null 2>&1
+	expect_eq "report $tag: blame: run" "$?" 0
+	out=$($WEFT report "blame-$tag.db" | sed -n '/^Longest waits/,/^$/p')
+	# The waiter's entry and the two lines of its chain, as they follow each other.
+	block=$(printf '%s\n' "$out" | grep -A2 -E '^  [0-9]\. waiter \(tid [0-9]+\) waited ')
+	expect_match "report $tag: blame: the waiter's lock" "$(printf '%s\n' "$block" | sed -n 1p)" \
+		'waited [0-9.]+ [mun]?s in lock wait on Lock blame_queue\.py:[0-9]+, from '
+	expect_match "report $tag: blame: held by the holder, in a queue wait" "$(printf '%s\n' "$block" | sed -n 2p)" \
+		'^     Lock blame_queue\.py:[0-9]+ is held by holder \(tid [0-9]+\) since [^,]+, in queue wait on Queue blame_queue\.py:[0-9]+$'
+	expect_eq "report $tag: blame: which nobody holds" "$(printf '%s\n' "$block" | sed -n 3p)" \
+		"     -> waiting for another thread to act (a post, a put, a signal)"
+	expect_eq "report $tag: blame: json" "$($WEFT report "blame-$tag.db" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+names = {t["tid"]: t["name"] for p in d["processes"] for t in p["threads"]}
+w = [x for x in d["longest_waits"] if names.get(x["tid"]) == "waiter"][0]
+print(w["state"], w["end"], [(names.get(c["holder_tid"]), c["holder_state"]) for c in w["chain"]])')" \
+		"lock wait no_owner [('holder', 'queue wait')]"
+done

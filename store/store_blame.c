@@ -1,0 +1,213 @@
+/*
+ * Blame chains (store_blame.h). Everything is read through the derived
+ * tables' indexes: the longest waits from thread_spans, the holders at an
+ * instant from object_holds_by_obj bounded by object_stats.max_hold_ns, a
+ * holder's state from thread_spans' key. Whoever held the object last
+ * during the wait (the one that handed it over) is who the thread waited
+ * for; that holder is then looked at in the middle of that stretch.
+ */
+#include "store/store_blame.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define END_KEY(name, key, text) [STORE_BLAME_##name] = key,
+#define END_TEXT(name, key, text) [STORE_BLAME_##name] = text,
+static const char *const end_keys[] = {STORE_BLAME_ENDS(END_KEY)};
+static const char *const end_texts[] = {STORE_BLAME_ENDS(END_TEXT)};
+#undef END_KEY
+#undef END_TEXT
+
+const char *store_blame_end_key(enum store_blame_end end)
+{
+	return end < STORE_BLAME_END__COUNT ? end_keys[end] : "?";
+}
+
+const char *store_blame_end_text(enum store_blame_end end)
+{
+	return end < STORE_BLAME_END__COUNT ? end_texts[end] : "?";
+}
+
+/* States whose object has holders to blame. */
+static int held_state(int state)
+{
+	return state == STORE_STATE_LOCK || state == STORE_STATE_GIL;
+}
+
+struct blame_q {
+	sqlite3_stmt *holder, *state_at, *kind;
+};
+
+/* A semaphore is posted by whoever: nobody holds it (it has no holds). */
+static int ownerless(struct blame_q *q, int64_t obj)
+{
+	sqlite3_bind_int64(q->kind, 1, obj);
+	int kind = sqlite3_step(q->kind) == SQLITE_ROW ? sqlite3_column_int(q->kind, 0) : 0;
+	sqlite3_reset(q->kind);
+	return kind == WEFT_OBJ_SEMAPHORE || kind == WEFT_OBJ_PY_SEMAPHORE;
+}
+
+/*
+ * Who kept obj from a thread (waiter) waiting over [lo, t]: of the holds by
+ * other threads overlapping that stretch, the one that ended last (the
+ * holder that handed it over, or holds it still). 1 with *tid, *from and
+ * *until, 0 when none, -1 on error.
+ */
+static int holder_during(struct blame_q *q, int64_t obj, int64_t lo, int64_t t, int32_t waiter,
+			 int32_t *tid, int64_t *from, int64_t *until)
+{
+	sqlite3_stmt *st = q->holder;
+	sqlite3_bind_int64(st, 1, obj);
+	sqlite3_bind_int64(st, 2, t);
+	sqlite3_bind_int64(st, 3, lo);
+	sqlite3_bind_int(st, 4, waiter);
+	int rc = sqlite3_step(st);
+	int found = rc == SQLITE_ROW;
+	if (found) {
+		*tid = sqlite3_column_int(st, 0);
+		*from = sqlite3_column_int64(st, 1);
+		*until = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* What thread (pid, tid) was doing at t: 1 and the link's state fields, 0 when not alive. */
+static int state_at(struct blame_q *q, int32_t pid, struct store_blame_link *l, int64_t t)
+{
+	sqlite3_stmt *st = q->state_at;
+	sqlite3_bind_int(st, 1, pid);
+	sqlite3_bind_int(st, 2, l->tid);
+	sqlite3_bind_int64(st, 3, t);
+	int rc = sqlite3_step(st);
+	int found = rc == SQLITE_ROW;
+	if (found) {
+		l->state = sqlite3_column_int(st, 0);
+		l->state_from = sqlite3_column_int64(st, 1);
+		l->state_obj =
+		    sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Follows who held b's object during the wait, then what that holder was
+ * doing just before it let go, and so on. Returns 0, or -1 on error.
+ */
+static int follow(struct blame_q *q, struct store_blame *b)
+{
+	int64_t t = b->end_ns - 1, lo = b->start_ns, obj = b->obj;
+	int32_t waiter = b->tid;
+	int state = b->state;
+	int32_t seen[STORE_BLAME_DEPTH + 1];
+	int nseen = 0;
+	seen[nseen++] = b->tid;
+	b->nlinks = 0;
+	for (;;) {
+		if (!held_state(state) || !obj || ownerless(q, obj)) {
+			b->end = STORE_BLAME_NO_OWNER;
+			return 0;
+		}
+		if (b->nlinks == STORE_BLAME_DEPTH) {
+			b->end = STORE_BLAME_DEEP;
+			return 0;
+		}
+		struct store_blame_link *l = &b->links[b->nlinks];
+		memset(l, 0, sizeof(*l));
+		l->obj = obj;
+		int64_t until;
+		int r = holder_during(q, obj, lo, t, waiter, &l->tid, &l->held_from, &until);
+		if (r <= 0) {
+			b->end = STORE_BLAME_NO_HOLDER;
+			return r;
+		}
+		b->nlinks++;
+		for (int i = 0; i < nseen; i++) {
+			if (seen[i] == l->tid) {
+				b->end = STORE_BLAME_CYCLE;
+				return 0;
+			}
+		}
+		seen[nseen++] = l->tid;
+		/*
+		 * What the holder did while it kept the waiter waiting: at the
+		 * middle of its hold's overlap with the wait (just before it let
+		 * go it runs, to let go).
+		 */
+		int64_t a = l->held_from > lo ? l->held_from : lo,
+			z = until - 1 < t ? until - 1 : t;
+		t = a + (z - a) / 2;
+		r = state_at(q, b->pid, l, t);
+		if (r <= 0) {
+			b->end = STORE_BLAME_ENDED;
+			return r;
+		}
+		if (l->state == STORE_STATE_RUNNING) {
+			b->end = STORE_BLAME_RUNNING;
+			return 0;
+		}
+		state = l->state;
+		obj = l->state_obj;
+		lo = l->state_from;
+		waiter = l->tid;
+	}
+}
+
+int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
+{
+	struct blame_q q = {0};
+	sqlite3_stmt *waits = NULL;
+	int n = 0, failed = 0;
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT pid, tid, state, start_ns, end_ns, object_id FROM thread_spans"
+		 " WHERE object_id IS NOT NULL AND state IN (%d, %d, %d, %d, %d, %d)"
+		 " ORDER BY end_ns - start_ns DESC, start_ns, tid LIMIT ?1",
+		 STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, STORE_STATE_COND,
+		 STORE_STATE_BARRIER, STORE_STATE_JOIN);
+	if (sqlite3_prepare_v2(db, sql, -1, &waits, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT tid, start_ns, end_ns FROM object_holds WHERE object_id = ?1"
+			       " AND start_ns <= ?2 AND start_ns >= ?3 - (SELECT coalesce(max("
+			       "max_hold_ns), 0) FROM object_stats WHERE object_id = ?1)"
+			       " AND end_ns > ?3 AND tid <> ?4 ORDER BY end_ns DESC, start_ns"
+			       " LIMIT 1",
+			       -1, &q.holder, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT state, start_ns, object_id FROM thread_spans WHERE pid = ?1"
+			       " AND tid = ?2 AND end_ns > ?3 AND start_ns <= ?3 ORDER BY end_ns"
+			       " LIMIT 1",
+			       -1, &q.state_at, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT kind FROM main.obj WHERE object_id = ?1", -1, &q.kind,
+			       NULL) != SQLITE_OK) {
+		failed = 1;
+		goto out;
+	}
+	sqlite3_bind_int(waits, 1, max);
+	int rc = SQLITE_DONE;
+	while (n < max && (rc = sqlite3_step(waits)) == SQLITE_ROW) {
+		struct store_blame *b = &out[n];
+		memset(b, 0, sizeof(*b));
+		b->pid = sqlite3_column_int(waits, 0);
+		b->tid = sqlite3_column_int(waits, 1);
+		b->state = sqlite3_column_int(waits, 2);
+		b->start_ns = sqlite3_column_int64(waits, 3);
+		b->end_ns = sqlite3_column_int64(waits, 4);
+		b->obj = sqlite3_column_int64(waits, 5);
+		if (follow(&q, b)) {
+			failed = 1;
+			goto out;
+		}
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE)
+		failed = 1;
+out:
+	sqlite3_finalize(waits);
+	sqlite3_finalize(q.holder);
+	sqlite3_finalize(q.state_at);
+	sqlite3_finalize(q.kind);
+	return failed ? -1 : n;
+}
