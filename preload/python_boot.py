@@ -508,6 +508,11 @@ def _queue_class(cls):
 
 def _simple_queue(queue):
     base = queue.SimpleQueue
+    if "__init__" in base.__dict__:
+        # The pure-Python SimpleQueue (a queue module without _queue, as
+        # test_queue imports it): a class with methods, wrapped as Queue is.
+        _queue_class(base)
+        return
 
     class SimpleQueue(base):
         __slots__ = ()
@@ -719,14 +724,15 @@ def _bounded_semaphore(cls):
 
 
 class _PatchAfterImport:
-    """Patches modules right after they are first imported."""
+    """Patches modules right after they are imported (again for a fresh copy:
+    test.support's import_fresh_module, importlib.reload)."""
 
     patches = {"threading": _threading_module, "queue": _queue_module,
                "multiprocessing.process": _multiprocessing,
                "multiprocessing.queues": _multiprocessing}
 
     def find_spec(self, name, path=None, target=None):
-        patch = self.patches.pop(name, None)
+        patch = self.patches.get(name)
         if patch is None:
             return None
         # The finders after this one, as the import system would ask them
@@ -740,7 +746,8 @@ class _PatchAfterImport:
             spec = find(name, path, target) if find is not None else None
             if spec is not None:
                 break
-        if spec is None or spec.loader is None:
+        # A loader shared by modules (a class: frozen, built-in) is left alone.
+        if spec is None or spec.loader is None or isinstance(spec.loader, type):
             return spec
         orig_exec = spec.loader.exec_module
 
@@ -789,7 +796,7 @@ if getattr(_thread, "RLock", None) is not None:
         sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.RLock without a"
                          " semaphore: RLock operations are not recorded\n" % sys.version_info[:3])
 del _n, _probe
-for _name in list(_PatchAfterImport.patches):
+for _name, _patch in _PatchAfterImport.patches.items():
     if _name in sys.modules:
-        _PatchAfterImport.patches.pop(_name)(sys.modules[_name])
+        _patch(sys.modules[_name])
 sys.meta_path.insert(0, _PatchAfterImport())
