@@ -11,15 +11,16 @@ REPS=${WEFT_BENCH_REPS:-3}
 # Debian's 3.11, pyenv's 3.10-3.13, Debian sid's 3.14 and 3.15 from
 # scripts/pythons.sh; the interpreters themselves, never a pyenv shim (a bash
 # script whose start-up, hundreds of ms of processes, would swamp the ratios).
-# WEFT_BENCH_PYTHON: only that interpreter.
+# WEFT_BENCH_PYTHONS (paths separated by spaces) or WEFT_BENCH_PYTHON (one,
+# which bench/races_bench.sh uses too): only those interpreters.
 SID_PYTHONS=${SID_PYTHONS:-/opt/weft-pythons/sid}
 PYROOT=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
 PYTHONS=()
-if [ -n "${WEFT_BENCH_PYTHON:-}" ]; then
-	PYTHONS=("$WEFT_BENCH_PYTHON")
+if [ -n "${WEFT_BENCH_PYTHONS:-${WEFT_BENCH_PYTHON:-}}" ]; then
+	read -r -a PYTHONS <<<"${WEFT_BENCH_PYTHONS:-$WEFT_BENCH_PYTHON}"
 else
-	[ -x /usr/bin/python3.11 ] && PYTHONS+=(/usr/bin/python3.11)
 	for v in 3.10 3.11 3.12 3.13 3.14 3.15; do
+		[ -x /usr/bin/python$v ] && PYTHONS+=(/usr/bin/python$v)
 		for exe in $(ls -d "$PYROOT"/versions/$v.*/bin/python$v 2>/dev/null | sort -V); do
 			PYTHONS+=("$exe")
 		done
