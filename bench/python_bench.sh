@@ -79,4 +79,6 @@ done
 echo "(weft ms: the whole weft run, including finalizing the trace; recording ms: the traced"
 echo " program's lifetime from the trace's start to its last event, interpreter start-up included;"
 echo " in-program: untraced/traced ms of the program's own run (runpy under a timer), no start-up;"
-echo " paired: the median of each traced in-program run over the untraced run just before it)"
+echo " paired: the median of each traced in-program run over the untraced run just before it;"
+echo " ratios compare within one kind of build: pyenv's are built without PGO/LTO, Debian's with,"
+echo " and a faster interpreter shows the same added time as a larger ratio)"
