@@ -13,13 +13,14 @@
  * With --sql the file gets the schema and then the fixture's statements
  * (raw-table inserts), which is how tests build hand-made traces.
  */
-#include "store/store_schema.c"
-#include "store/store_files.c"
-#include "store/store_read.c"
-#include "store/store_write.c"
-#include "store/store_derive.c"
+#include "store/store.h"
+#include "store/store_schema.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static uint64_t rng_state;

@@ -363,6 +363,8 @@ static int blocking_sem_wait(sem_t *s, int how, clockid_t clk, const struct time
 {
 	int saved = errno;
 	uint64_t wait = 0, ts;
+	if (WEFT_UNLIKELY(weft_tls.py_nheld))
+		weft_python_blocking_wait(s);
 	int rc = REAL(sem_trywait)(s);
 	if (rc < 0 && errno == EAGAIN) {
 		errno = saved;
@@ -393,7 +395,14 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 	if (!weft_should_record() || !weft_sem_traced(s))
 		return sem_races(REAL(sem_trywait)(s), s);
 	int rc = REAL(sem_trywait)(s);
-	record_sem(rc, errno, s, weft_now(), 0, CALLER);
+	int err = errno;
+	uint64_t ts = weft_now();
+	if (rc < 0 && err == EAGAIN && weft_pyrt_len && weft_python_hold_trywait(s, ts, CALLER)) {
+		errno = err;
+		return rc;
+	}
+	record_sem(rc, err, s, ts, 0, CALLER);
+	errno = err;
 	return rc;
 }
 

@@ -149,17 +149,19 @@ struct weft_tls {
 		int lasti;	       /* instruction offset */
 		uint64_t word;	       /* and their frame word */
 	} py_memo[2];
-	int py_memo_next;      /* the entry the next new one replaces */
-	const void *last_sem;  /* the traced semaphore this thread acquired last */
-	void *py_main_ts;      /* this thread's main-interpreter state, last seen */
-	unsigned long py_self; /* pthread_self(), kept with py_main_ts */
-	uintptr_t stack_hi;    /* top of this thread's stack, 1: unknown, 0: not asked */
-	void *races;	       /* race detector state (preload/races.c), or NULL */
-	int races_none;	       /* no thread index was left for this thread */
-	int in_races;	       /* inside the race detector: lock hooks pass through */
-	unsigned py_sem_inits; /* semaphores this thread made (a Python probe reads it) */
-	int waiting;	       /* slot->waiting_ts is set */
-	int *errno_p;	       /* &errno, once known: saving it costs no call then */
+	int py_memo_next;	      /* the entry the next new one replaces */
+	const void *last_sem;	      /* the traced semaphore this thread acquired last */
+	void *py_main_ts;	      /* this thread's main-interpreter state, last seen */
+	unsigned long py_self;	      /* pthread_self(), kept with py_main_ts */
+	uintptr_t stack_hi;	      /* top of this thread's stack, 1: unknown, 0: not asked */
+	void *races;		      /* race detector state (preload/races.c), or NULL */
+	int races_none;		      /* no thread index was left for this thread */
+	int in_races;		      /* inside the race detector: lock hooks pass through */
+	unsigned py_sem_inits;	      /* semaphores this thread made (a Python probe reads it) */
+	int waiting;		      /* slot->waiting_ts is set */
+	int *errno_p;		      /* &errno, once known: saving it costs no call then */
+	struct weft_py_held *py_held; /* records held back (python.c), or NULL */
+	int py_nheld;		      /* how many: record() lets them out first */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
@@ -253,6 +255,8 @@ int weft_python_stack(void **pcs, int max);
 int weft_python_stack_full(void **pcs, int max);
 /* Defines in this thread's ring the code ids of Python frame words recorded elsewhere. */
 void weft_python_define_frames(const uint64_t *words, int n);
+/* The code object of a frame word's code id (WEFT_PYFRAME_CODE), NULL when unknown. */
+void *weft_python_code_object(uint32_t id);
 
 /* Fork handlers: the child's ring has none of the parent's code definitions. */
 void weft_python_after_fork_child(void);
@@ -287,6 +291,20 @@ static inline int weft_sem_traced(const void *s)
 
 /* Python lock objects are created through sem_init: name them and pick their kind. */
 int weft_python_lock_kind(const void *sem, char *label, size_t len);
+/*
+ * A Python Lock's first try failed (sem_trywait, EAGAIN). CPython tries
+ * once without blocking before every acquire, so this is a failure only
+ * when the acquire was non-blocking; python.c holds it back until the
+ * thread's next record says which. 1: held (record nothing), 0: record it.
+ */
+int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller);
+/* The GIL is let go (drop_gil): 1 when held back with a failed first try. */
+int weft_python_hold_gil_release(uint64_t ts, int forced);
+/* A blocking wait on sem begins: a held first try on it was no failure. */
+void weft_python_blocking_wait(const void *sem);
+/* Writes the held-back records (record() calls it before any other record). */
+void weft_python_let_out_held(void);
+
 /* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
 void weft_python_note_lock(const void *lock, void *caller);
 

@@ -137,6 +137,11 @@ static void learn_gil(pthread_mutex_t *m)
 	}
 }
 
+/* GIL events carry the Python frames where the thread stands (see gil_frames). */
+static void record_gil(uint8_t kind, uint64_t ts, uint64_t wait);
+static __thread PyObject *gil_wanted; /* see want_code */
+static void define_wanted(void);
+
 static int gil_recording(void)
 {
 	return weft_on && !weft_tls.guard && gil_base;
@@ -158,8 +163,7 @@ int weft_gil_mutex_lock(pthread_mutex_t *m)
 		gil_drop_pending = 0; /* take_gil resets the drop request too */
 		if (gil_recording()) {
 			uint64_t now = weft_now();
-			weft_record(WEFT_EV_GIL_ACQUIRE, WEFT_OBJ_GIL, (void *)gil_base, now,
-				    now - t->gil_t0, 0, NULL, NULL, 0);
+			record_gil(WEFT_EV_GIL_ACQUIRE, now, now - t->gil_t0);
 			note_interval();
 		}
 	}
@@ -207,8 +211,12 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 		t->gil_phase = GIL_DROP;
 		if (gil_recording()) {
 			uint64_t now = weft_now();
-			weft_record(WEFT_EV_GIL_RELEASE, WEFT_OBJ_GIL, (void *)gil_base, now, 0, 0,
-				    NULL, NULL, 0);
+			if (WEFT_UNLIKELY(t->py_nheld) &&
+			    weft_python_hold_gil_release(now, gil_drop_pending)) {
+				gil_drop_pending = 0;
+				goto signal;
+			}
+			record_gil(WEFT_EV_GIL_RELEASE, now, 0);
 			/* A waiter asked and nobody has taken the GIL since: this drop was forced.
 			 */
 			if (gil_drop_pending)
@@ -217,6 +225,7 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 		}
 		gil_drop_pending = 0;
 	}
+signal:
 	return broadcast ? REAL(pthread_cond_broadcast)(c) : REAL(pthread_cond_signal)(c);
 }
 
@@ -429,6 +438,20 @@ static uint32_t code_id(PyObject *code)
 				py.Py_DecRef(hold);
 			return code_ids[j];
 		}
+	}
+	return 0;
+}
+
+/* The id code_id gave code, or 0: never inserts, so it may run without the C API. */
+static uint32_t code_id_known(PyObject *code)
+{
+	uintptr_t h = ((uintptr_t)code >> 4) * 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < CODES; i++) {
+		uint32_t j = (uint32_t)((h >> 40) + i) & (CODES - 1);
+		if (code_keys[j] == code)
+			return code_ids[j];
+		if (!code_keys[j])
+			return 0;
 	}
 	return 0;
 }
@@ -875,6 +898,8 @@ static int python_stack(void **pcs, int max, int full)
 		ts = main_tstate();
 	if (!ts)
 		return without_gil(pcs, max, full);
+	if (WEFT_UNLIKELY(gil_wanted))
+		define_wanted();
 	if (!full && layout && max > 0) {
 		PyObject *code = NULL;
 		int lasti = 0;
@@ -936,6 +961,224 @@ static int python_stack_api(void **pcs, int max, int full)
 	return n;
 }
 
+/* ---- where a thread waits for or lets go of the GIL ----------------------------- */
+
+/*
+ * A code a GIL event could not name (not yet defined in this thread's
+ * ring), with a reference: defined at this thread's next stack taken with
+ * the GIL, so its later GIL events name it.
+ */
+static void want_code(PyObject *code)
+{
+	if (gil_wanted)
+		return;
+	py.Py_IncRef(code); /* a plain count: this thread is the only one running Python */
+	gil_wanted = code;
+}
+
+/* With the GIL and the C API: the code a GIL event wanted, defined in this ring. */
+static void define_wanted(void)
+{
+	PyObject *code = gil_wanted;
+	gil_wanted = NULL;
+	uint32_t id = code_id(code);
+	if (id)
+		define_code(id, code);
+	py.Py_DecRef(code);
+}
+
+/*
+ * The Python frames of this thread at a GIL event (take_gil has the GIL,
+ * drop_gil still holds its mutex: no other thread runs Python, but this
+ * one has no thread state attached, so no C API). Read from the
+ * structures as without_gil() does: a frame is named when its code has an
+ * id and this ring defines it; its line comes from this thread's cache or
+ * PyCode_Addr2Line, which only reads the code's line table. Caller stacks:
+ * the innermost frame of the program's code; full stacks: every frame.
+ * Returns how many frames (0: none could be named).
+ */
+static int gil_frames(void **pcs, int max)
+{
+	const struct frame_layout *L = layout;
+	struct weft_tls *t = &weft_tls;
+	void *ts = t->py_main_ts;
+	if (!L || direct_checks_left == DIRECT_CHECKS || !ts || !t->py_defined ||
+	    weft_stacks == WEFT_STACKS_NONE || !py_booted ||
+	    py.PyGILState_GetThisThreadState() != ts)
+		return 0;
+	int full = weft_stacks == WEFT_STACKS_FULL, n = 0;
+	void *f = first_frame(L, ts);
+	for (int depth = 0; f && depth < 256 && n < max; depth++, f = AT(f, L->f_back, void *)) {
+		int owner = L->f_owner >= 0 ? AT(f, L->f_owner, unsigned char) : 0;
+		if (L->no_code_owner >= 0 && owner >= L->no_code_owner)
+			continue;
+		PyObject *code = frame_code(L, f);
+		if (!code || AT(code, sizeof(void *), PyObject *) != code_type)
+			continue;
+		int lasti;
+		if (L->f_owner < 0) {
+			lasti = AT(f, L->f_instr, int) * 2;
+		} else {
+			const char *start = (const char *)code + L->co_code;
+			const char *instr = AT(f, L->f_instr, const char *);
+			if (owner != OWNED_BY_GENERATOR &&
+			    instr < start + 2 * AT(code, L->co_first, int))
+				continue;
+			lasti = (int)(instr - start);
+		}
+		uint32_t id = code_id_known(code);
+		if (id && (code_ours[id] == 1 || (code_ours[id] == 2 && !full)))
+			continue;
+		if (!id || !(t->py_defined[id / 8] & (1u << (id % 8)))) {
+			want_code(code);
+			break;
+		}
+		int line = 0;
+		if (!frame_position(code, lasti, NULL, &line, 1)) {
+			line = py.PyCode_Addr2Line(code, lasti);
+			if (t->py_lines) {
+				uintptr_t k = (uintptr_t)code >> 4;
+				struct weft_py_line *e =
+				    &t->py_lines[((uint32_t)k * 0x9e3779b1u ^
+						  (uint32_t)lasti * 0x85ebca6bu) >>
+						     23 &
+						 (LINE_CACHE - 1)];
+				*e = (struct weft_py_line){code, lasti, id, line};
+			}
+		}
+		pcs[n++] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
+		if (!full)
+			break;
+	}
+	return n;
+}
+
+/* A GIL event with the Python frames where this thread stands. */
+static void record_gil(uint8_t kind, uint64_t ts, uint64_t wait)
+{
+	void *pcs[WEFT_MAX_FRAMES];
+	struct weft_tls *t = &weft_tls;
+	t->internal++;
+	int n = gil_frames(pcs, WEFT_MAX_FRAMES);
+	t->internal--;
+	weft_record_frames(kind, WEFT_OBJ_GIL, (void *)gil_base, ts, wait, 0, pcs, n, NULL, 0);
+}
+
+/* ---- a Lock's first try, held back -------------------------------------------- */
+
+/*
+ * CPython (3.10-3.13.0, and every RLock up to 3.13) acquires a Lock by
+ * one sem_trywait with the GIL held, then, when that fails and the caller
+ * may wait, lets go of the GIL and blocks in sem_wait or a timed wait. A
+ * failed first try is therefore only a failure for a non-blocking
+ * acquire. It is held back: the GIL let go at the same Python instruction
+ * is held with it, and a blocking wait on the same semaphore that follows
+ * drops it (the wait is lock.wait then lock.acquire or a timeout's
+ * lock.fail). Any other record of the thread lets the held ones out first,
+ * with their own times, so a real failure stays where it happened.
+ */
+struct weft_py_held {
+	uint8_t kind;
+	const void *obj;
+	uint64_t ts;
+	int64_t arg;
+	int n;
+	void *pcs[WEFT_MAX_FRAMES];
+};
+#define HELD_MAX 3 /* the try, the GIL's release, a forced switch */
+
+/* The thread's current Python instruction as (frame, instruction word); 0 when unknown. */
+static int current_instruction(uintptr_t *frame, uintptr_t *instr)
+{
+	const struct frame_layout *L = layout;
+	void *ts = weft_tls.py_main_ts;
+	/* As without_gil(): once a direct read agreed with the API, the layout is this one. */
+	if (!L || direct_checks_left == DIRECT_CHECKS || !ts)
+		return 0;
+	void *f = first_frame(L, ts);
+	if (!f)
+		return 0;
+	*frame = (uintptr_t)f;
+	*instr = L->f_owner < 0 ? (uintptr_t)AT(f, L->f_instr, int) : AT(f, L->f_instr, uintptr_t);
+	return 1;
+}
+
+static __thread uintptr_t held_frame, held_instr;
+
+int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller)
+{
+	struct weft_tls *t = &weft_tls;
+	(void)caller; /* inside the interpreter: the Python line names the site */
+	if (t->guard)
+		return 0;
+	if (t->py_nheld)
+		weft_python_let_out_held(); /* an earlier try was a real failure */
+	if (!weft_pysem_has(sem) || !py_booted || !layout || !own_tstate_fast(layout) ||
+	    !current_instruction(&held_frame, &held_instr))
+		return 0;
+	if (!t->py_held && !(t->py_held = calloc(HELD_MAX, sizeof(*t->py_held))))
+		return 0;
+	struct weft_py_held *h = &t->py_held[0];
+	t->guard = 1;
+	t->internal++;
+	h->n = weft_stacks == WEFT_STACKS_NONE ? 0 : weft_python_stack(h->pcs, WEFT_MAX_FRAMES);
+	t->internal--;
+	t->guard = 0;
+	h->kind = WEFT_EV_LOCK_FAIL;
+	h->obj = sem;
+	h->ts = ts;
+	h->arg = EAGAIN;
+	t->py_nheld = 1;
+	return 1;
+}
+
+int weft_python_hold_gil_release(uint64_t ts, int forced)
+{
+	struct weft_tls *t = &weft_tls;
+	uintptr_t f, i;
+	if (!current_instruction(&f, &i) || f != held_frame || i != held_instr ||
+	    t->py_nheld != 1) {
+		weft_python_let_out_held();
+		return 0;
+	}
+	t->py_held[1] = (struct weft_py_held){WEFT_EV_GIL_RELEASE, (void *)gil_base, ts, 0, 0, {0}};
+	t->internal++;
+	t->py_held[1].n = gil_frames(t->py_held[1].pcs, WEFT_MAX_FRAMES);
+	t->internal--;
+	t->py_nheld = 2;
+	if (forced) {
+		t->py_held[2] = (struct weft_py_held){
+		    WEFT_EV_GIL_FORCED_SWITCH, (void *)gil_base, ts, 0, 0, {0}};
+		t->py_nheld = 3;
+	}
+	return 1;
+}
+
+static void let_out(int from)
+{
+	struct weft_tls *t = &weft_tls;
+	int n = t->py_nheld;
+	t->py_nheld = 0;
+	for (int k = from; k < n; k++) {
+		const struct weft_py_held *h = &t->py_held[k];
+		uint8_t objkind = h->kind == WEFT_EV_LOCK_FAIL ? WEFT_OBJ_SEMAPHORE : WEFT_OBJ_GIL;
+		weft_record_frames(h->kind, objkind, h->obj, h->ts, 0, h->arg, h->pcs, h->n, NULL,
+				   0);
+	}
+}
+
+void weft_python_blocking_wait(const void *sem)
+{
+	struct weft_tls *t = &weft_tls;
+	/* The first try of this very wait: no failure, the GIL's release stays. */
+	let_out(t->py_nheld && t->py_held[0].obj == sem ? 1 : 0);
+}
+
+void weft_python_let_out_held(void)
+{
+	let_out(0);
+}
+
 int weft_python_stack(void **pcs, int max)
 {
 	/* Checked layouts, caller stacks: first the frames this thread saw last. */
@@ -954,6 +1197,11 @@ int weft_python_stack_full(void **pcs, int max)
 	return python_stack(pcs, max, 1);
 }
 
+void *weft_python_code_object(uint32_t id)
+{
+	return id && id < next_code ? code_by_id[id] : NULL;
+}
+
 void weft_python_define_frames(const uint64_t *words, int n)
 {
 	struct weft_tls *t = &weft_tls;
@@ -967,6 +1215,54 @@ void weft_python_define_frames(const uint64_t *words, int n)
 	}
 	t->internal--;
 	t->guard = g;
+}
+
+/*
+ * The frame's file relative to its package root, as its module's name
+ * spells it ("logging/__init__.py", "concurrent/futures/thread.py"), as
+ * python_boot.py's _module_path does: a bare basename is ambiguous. A
+ * script, or a file whose directories do not match its module name, keeps
+ * its basename. Returns a pointer into file.
+ */
+static const char *module_path(PyObject *frame, const char *file)
+{
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	PyObject *globals =
+	    py.PyDict_GetItemString ? py.PyObject_GetAttrString(frame, "f_globals") : NULL;
+	if (!globals) {
+		py.PyErr_Clear();
+		return base;
+	}
+	PyObject *mod = py.PyDict_GetItemString(globals, "__name__"); /* borrowed */
+	const char *name = mod ? py.PyUnicode_AsUTF8(mod) : NULL;
+	const char *cur = base;
+	if (!name) {
+		py.PyErr_Clear();
+	} else if (strcmp(name, "__main__")) {
+		/* The package names, last first, each the directory before cur. */
+		const char *end = name + strlen(name);
+		if (strcmp(base, "__init__.py")) {
+			const char *dot = strrchr(name, '.');
+			end = dot ? dot : name;
+		}
+		while (end > name) {
+			const char *part = end;
+			while (part > name && part[-1] != '.')
+				part--;
+			long n = end - part;
+			const char *dir = cur - 1 - n;
+			if (cur - file < n + 1 || strncmp(dir, part, (size_t)n) ||
+			    (dir > file && dir[-1] != '/')) {
+				cur = base;
+				break;
+			}
+			cur = dir;
+			end = part > name ? part - 1 : name;
+		}
+	}
+	py.Py_DecRef(globals);
+	return cur;
 }
 
 /*
@@ -1015,10 +1311,9 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 			else
 				kind = 0; /* internal to Event/Semaphore/Queue/Condition.wait */
 		} else if (file) {
-			const char *base = strrchr(file, '/');
 			snprintf(label, len, "%s%s %s:%d",
 				 kind == WEFT_OBJ_PY_RLOCK ? "RLock" : "Lock",
-				 of_condition ? " of Condition" : "", base ? base + 1 : file,
+				 of_condition ? " of Condition" : "", module_path(f, file),
 				 py.PyFrame_GetLineNumber(f));
 			done = 1;
 		}
@@ -1210,6 +1505,40 @@ static long long notify_count(PyObject *const *args, py_ssize_t nargs, PyObject 
 }
 
 /*
+ * The recorded identity of a Condition's lock: a PyMutex Lock or RLock
+ * (3.13.1+, 3.14+) is recorded under its own address, a semaphore-based
+ * one (3.10-3.13) under its sem_t's, the pointer right after the object
+ * header (lockobject.lock_lock, rlockobject.rlock_lock), read only when
+ * the object is that large. NULL: a lock weft does not record.
+ */
+static const void *condition_lock(PyObject *cond)
+{
+	PyObject *lk = py.PyObject_GetAttrString(cond, "_lock");
+	if (!lk) {
+		py.PyErr_Clear();
+		return NULL;
+	}
+	const void *id = NULL;
+	if (weft_pysem_has(lk)) {
+		id = lk;
+	} else if (*(py_ssize_t *)((char *)weft_py_type(lk) + 32) >= 24) { /* tp_basicsize */
+		void *sem = *(void **)((char *)lk + 16);
+		if (weft_pysem_has(sem))
+			id = sem;
+	}
+	py.Py_DecRef(lk);
+	return id;
+}
+
+/* After the wait: the lock held again (arg 2, as after a pthread_cond_wait). */
+static void relock_condition(const void *lock)
+{
+	if (lock && weft_should_record())
+		weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, lock, weft_now(), 0, 2, NULL,
+			    NULL, 0);
+}
+
+/*
  * A wrapped method of Queue (put, get) or Condition (wait, notify,
  * notify_all) under weft: the original runs with its internal lock and
  * condition traffic folded, and the call is one event. The kind of that
@@ -1231,20 +1560,36 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 	if (notify && weft_should_record())
 		record_since(kind, WEFT_OBJ_PY_CONDITION, self, 0,
 			     kind == WEFT_EV_COND_SIGNAL ? notify_count(args, nargs, kwnames) : 0);
+	/*
+	 * A Condition's wait lets go of its lock and takes it back, as
+	 * pthread_cond_wait does (lock.release and lock.acquire with arg 2
+	 * around the cond.wait): the holders at every instant are right. The
+	 * lock's own traffic inside is folded.
+	 */
+	const void *cond_lock = NULL;
+	if (kind == WEFT_EV_COND_WAIT && weft_should_record()) {
+		cond_lock = condition_lock(self);
+		if (cond_lock)
+			weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, cond_lock, weft_now(),
+				    0, 2, NULL, NULL, 0);
+	}
 	t->fold++;
 	uint64_t t0 = weft_now();
 	PyObject *r = call_through(orig, args, nargs, kwnames);
 	if (t->fold > 0)
 		t->fold--;
-	if (!r || notify)
+	if (!r || notify) {
+		relock_condition(cond_lock); /* Condition.wait's finally takes it back */
 		return r;
+	}
 	int ok =
 	    kind != WEFT_EV_COND_WAIT || r == py.true_obj || (r != py.false_obj && r != py.none);
 	if (ok && kind != WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on))
 		weft_races_hb(1, (uintptr_t)self);
-	if (kind == WEFT_EV_COND_WAIT)
+	if (kind == WEFT_EV_COND_WAIT) {
 		record_since(kind, WEFT_OBJ_PY_CONDITION, self, t0, ok ? 0 : ETIMEDOUT);
-	else
+		relock_condition(cond_lock);
+	} else
 		record_since(kind, WEFT_OBJ_QUEUE, self, t0, queue_size_after(self));
 	return r;
 }
@@ -1410,11 +1755,43 @@ static PyObject *m_fold(PyObject *self, PyObject *const *args, py_ssize_t n)
 }
 
 /* _weft.thread(name, ident): the calling thread's Python name and ident. */
+/*
+ * A new thread's target, defined in its ring before it runs: a loop that
+ * records nothing itself (CPU work) is then named by its GIL events.
+ */
+static void know_target(PyObject *fn)
+{
+	struct weft_tls *t = &weft_tls;
+	if (!weft_on || t->guard || !main_tstate())
+		return;
+	PyObject *code = py.PyObject_GetAttrString(fn, "__code__");
+	if (!code) {
+		py.PyErr_Clear();
+		return;
+	}
+	if (AT(code, sizeof(void *), PyObject *) == code_type) {
+		uint32_t id = code_id(code);
+		t->guard = 1;
+		t->internal++;
+		if (id)
+			define_code(id, code);
+		/* GIL events read frames directly once a read has been checked: check one. */
+		void *pcs[1];
+		if (direct_checks_left == DIRECT_CHECKS)
+			python_stack(pcs, 1, 0);
+		t->internal--;
+		t->guard = 0;
+	}
+	py.Py_DecRef(code);
+}
+
 static PyObject *m_thread(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
-	if (n != 2)
+	if (n != 2 && n != 3)
 		return ret_none();
+	if (n == 3)
+		know_target(args[2]);
 	const char *name = py.PyUnicode_AsUTF8(args[0]);
 	unsigned long long ident = py.PyLong_AsUnsignedLongLong(args[1]);
 	if (py.PyErr_Occurred() || !name) {

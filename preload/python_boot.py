@@ -28,11 +28,17 @@ def _races_setup(config):
     class _Probe:
         pass
 
-    if not _weft_races_init(_Probe, _thread._local):
+    # The race detector needs threading's types (and rewrites the program's
+    # modules anyway): threading is imported here, and patched as imported.
+    import threading as _threading
+    if not _weft_races_init(_Probe, _threading.local, _threading._deque, set, AttributeError):
         sys.stderr.write("weft: warning: the race detector cannot run in this interpreter;"
                          " --races is off\n")
         return False
     _HB = _weft_hb
+    # threading.py and this bootstrap act for their caller: a Condition's or a
+    # Barrier's locks are the program's when the program called them.
+    _races.register([_threading] + list(globals().values()), 2)
     _races.scope = [p for p in config.split(":") if p]
     sys.meta_path.insert(0, _RaceFinder())
     main = sys.modules.get("__main__")
@@ -46,9 +52,34 @@ class _races:
 
     scope = []
     names = ("_weft_gi", "_weft_si", "_weft_di", "_weft_ai", "_weft_ga", "_weft_sa",
-             "_weft_da", "_weft_aa", "_weft_mc", "_weft_in", "_weft_gg", "_weft_gw")
+             "_weft_da", "_weft_aa", "_weft_mc", "_weft_in", "_weft_gg", "_weft_gw",
+             "_weft_ln", "_weft_it", "_weft_ha")
     funcs = 0
     instrument = None
+
+    @staticmethod
+    def register(objs, kind):
+        """Tells the detector whose code these functions (and classes, modules) are."""
+        import types
+        stack, seen = list(objs), set()
+        while stack:
+            o = stack.pop()
+            if id(o) in seen or o is None:
+                continue
+            seen.add(id(o))
+            if isinstance(o, types.CodeType):
+                _weft_uc(o, kind)
+                stack.extend(c for c in o.co_consts if isinstance(c, types.CodeType))
+            elif isinstance(o, (types.FunctionType, types.MethodType)):
+                stack.append(getattr(o, "__code__", None) or getattr(o, "__func__", None))
+            elif isinstance(o, (staticmethod, classmethod)):
+                stack.append(o.__func__)
+            elif isinstance(o, property):
+                stack.extend((o.fget, o.fset, o.fdel))
+            elif isinstance(o, type) and o.__module__ in ("threading", __name__):
+                stack.extend(vars(o).values())
+            elif isinstance(o, types.ModuleType) and o.__name__ == "threading":
+                stack.extend(vars(o).values())
 
     @staticmethod
     def inject(d):
@@ -162,9 +193,11 @@ def _instrument(source, path):
                if "weft: ignore-race" in line}
     if _races.instrument is None:
         _races.instrument = _instrumenter()
-    tree = _races.instrument(tree, ignored).visit(tree)
+    tree = _races.instrument(tree, ignored, source).visit(tree)
     ast.fix_missing_locations(tree)
-    return compile(tree, path, "exec", dont_inherit=True)
+    code = compile(tree, path, "exec", dont_inherit=True)
+    _races.register([code], 1)
+    return code
 
 
 def _instrumenter():
@@ -176,6 +209,11 @@ def _instrumenter():
     ITEM, ATTR, GLOBAL = 1, 2, 3
     ATOMIC, RMW = 4, 8
     dict_methods = {"get": 0, "setdefault": ATOMIC, "pop": ATOMIC}
+    # Methods of list, dict, set and deque that touch the container as a whole
+    # (preload/races.c decides by the object's type at run time).
+    container_methods = {"append", "appendleft", "pop", "popleft", "popitem", "remove",
+                         "insert", "extend", "extendleft", "clear", "update", "add",
+                         "discard", "sort", "reverse", "rotate", "copy", "count", "index"}
 
     def call(name, args, like):
         return ast.copy_location(
@@ -212,8 +250,17 @@ def _instrumenter():
         return names - declared, declared
 
     class Instrument(ast.NodeTransformer):
-        def __init__(self, tree, ignored):
+        def __init__(self, tree, ignored, source):
             self.ignored = ignored
+            self.lines = source.encode("utf-8", "replace").splitlines(keepends=True)
+            # Builtins (len, getattr...) are only theirs when the module never rebinds the name.
+            self.bound = {n.id for n in ast.walk(tree)
+                          if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+            self.bound |= {n.name for n in ast.walk(tree)
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                             ast.ClassDef))}
+            self.bound |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+                           if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
             # Module globals some function assigns (declares `global`): shared mutable state.
             self.shared = {name for n in ast.walk(tree) if isinstance(n, ast.Global)
                            for name in n.names}
@@ -239,13 +286,39 @@ def _instrumenter():
             return True
 
         def text(self, node):
-            t = ast.unparse(node)
+            """The expression as the user wrote it (never as instrumented)."""
+            t = None
+            try:
+                if node.lineno == node.end_lineno:
+                    t = self.lines[node.lineno - 1][node.col_offset:node.end_col_offset]
+                    t = t.decode("utf-8", "replace")
+            except (AttributeError, IndexError, TypeError):
+                pass
+            if not t:
+                t = ast.unparse(node)
             return t if len(t) <= 60 else t[:57] + "..."
 
+        def builtin(self, node, name, nargs):
+            """A call of the builtin name with nargs positional arguments, the second a str."""
+            return (isinstance(node.func, ast.Name) and node.func.id == name
+                    and name not in self.bound and not node.keywords
+                    and len(node.args) in nargs
+                    and not any(isinstance(a, ast.Starred) for a in node.args)
+                    and (len(node.args) < 2 or isinstance(node.args[1], ast.Constant)
+                         and isinstance(node.args[1].value, str)))
+
         def rmw(self, target, value):
-            """x = x + 1, d[k] = d[k] + 1: the target is read in its own value."""
+            """x = x + 1, d[k] = d.get(k, 0) + 1: the target is read in its own value."""
             t = ast.unparse(target)
-            return any(type(n) is type(target) and ast.unparse(n) == t for n in ast.walk(value))
+            for n in ast.walk(value):
+                if type(n) is type(target) and ast.unparse(n) == t:
+                    return True
+                if (isinstance(target, ast.Subscript) and isinstance(n, ast.Call)
+                        and isinstance(n.func, ast.Attribute) and n.func.attr == "get"
+                        and n.args and ast.unparse(n.func.value) == ast.unparse(target.value)
+                        and ast.unparse(n.args[0]) == ast.unparse(target.slice)):
+                    return True
+            return False
 
         def function(self, node):
             if self.skip(node) or any(self.skip(d) for d in getattr(node, "decorator_list", ())):
@@ -269,12 +342,12 @@ def _instrumenter():
                 self.scopes.pop()
 
         def visit_Subscript(self, node):
+            text = self.text(node.value)
             self.generic_visit(node)
             if (not isinstance(node.ctx, ast.Load) or isinstance(node.slice, ast.Slice)
                     or self.skip(node)):
                 return node
-            return call("_weft_gi", [node.value, node.slice,
-                                     self.site(ITEM, 0, self.text(node.value))], node)
+            return call("_weft_gi", [node.value, node.slice, self.site(ITEM, 0, text)], node)
 
         def visit_Attribute(self, node):
             self.generic_visit(node)
@@ -290,13 +363,38 @@ def _instrumenter():
 
         def visit_Call(self, node):
             f = node.func
-            if (isinstance(f, ast.Attribute) and f.attr in dict_methods and not node.keywords
-                    and 1 <= len(node.args) <= 5 and not self.skip(node)
+            if (isinstance(f, ast.Attribute) and not node.keywords and not self.skip(node)
+                    and (f.attr in dict_methods and 1 <= len(node.args) <= 5
+                         or f.attr in container_methods and len(node.args) <= 5)
                     and not any(isinstance(a, ast.Starred) for a in node.args)):
+                site = self.site(ITEM, dict_methods.get(f.attr, 0), self.text(f.value))
                 obj = self.visit(f.value)
                 args = [self.visit(a) for a in node.args]
-                site = self.site(ITEM, dict_methods[f.attr], self.text(f.value))
                 return call("_weft_mc", [obj, const(f.attr), site] + args, node)
+            if self.skip(node):
+                return self.generic_visit(node)
+            if self.builtin(node, "len", (1,)):
+                site = self.site(ITEM, 0, self.text(node.args[0]))
+                return call("_weft_ln", [self.visit(node.args[0]), site], node)
+            # getattr/setattr/delattr/hasattr with a constant name: the attribute access.
+            if self.builtin(node, "getattr", (2, 3)):
+                a = [self.visit(x) for x in node.args]
+                return call("_weft_ga", a[:2] + [self.site(ATTR, 0)] + a[2:], node)
+            if self.builtin(node, "hasattr", (2,)):
+                a = [self.visit(x) for x in node.args]
+                return call("_weft_ha", a + [self.site(ATTR, 0)], node)
+            if self.builtin(node, "delattr", (2,)):
+                a = [self.visit(x) for x in node.args]
+                return call("_weft_da", a + [self.site(ATTR, 0)], node)
+            # setattr evaluates its object before the value, the instrumented call the other
+            # way round: only for a plain name or attribute is that unnoticeable.
+            if (self.builtin(node, "setattr", (3,))
+                    and isinstance(node.args[0], (ast.Name, ast.Attribute))):
+                o, name, v = node.args
+                target = ast.Attribute(value=o, attr=name.value, ctx=ast.Load())
+                acc = RMW if self.rmw(target, v) or self.getattr_of(o, name.value, v) else 0
+                return call("_weft_sa", [self.visit(v), self.visit(o), name,
+                                         self.site(ATTR, acc)], node)
             if isinstance(f, ast.Attribute):
                 # A method call: the object is read, the bound method is not a location.
                 f.value = self.visit(f.value)
@@ -305,13 +403,35 @@ def _instrumenter():
                 return node
             return self.generic_visit(node)
 
+        def getattr_of(self, obj, name, value):
+            """setattr(o, 'n', getattr(o, 'n') + 1): the value reads the attribute set."""
+            o = ast.unparse(obj)
+            return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                       and n.func.id == "getattr" and len(n.args) >= 2
+                       and ast.unparse(n.args[0]) == o and isinstance(n.args[1], ast.Constant)
+                       and n.args[1].value == name for n in ast.walk(value))
+
+        def iterated(self, node):
+            """A for loop or comprehension reads its iterable (a container) as a whole."""
+            it = node.iter
+            plain = self.skip(it) or isinstance(it, (ast.Constant, ast.List, ast.Tuple, ast.Call,
+                                                     ast.ListComp, ast.GeneratorExp))
+            site = None if plain else self.site(ITEM, 0, self.text(it))
+            node = self.generic_visit(node)
+            if site is not None:
+                node.iter = call("_weft_it", [node.iter, site], it)
+            return node
+
+        visit_For = visit_comprehension = iterated
+
         def visit_Compare(self, node):
+            text = self.text(node.comparators[0])
             self.generic_visit(node)
             if (len(node.ops) != 1 or not isinstance(node.ops[0], (ast.In, ast.NotIn))
                     or self.skip(node)):
                 return node
-            c = call("_weft_in", [node.left, node.comparators[0],
-                                  self.site(ITEM, 0, self.text(node.comparators[0]))], node)
+            c = call("_weft_in", [node.left, node.comparators[0], self.site(ITEM, 0, text)],
+                     node)
             if isinstance(node.ops[0], ast.NotIn):
                 return ast.copy_location(ast.UnaryOp(op=ast.Not(), operand=c), node)
             return c
@@ -384,8 +504,24 @@ def _site(depth=2):
         f = f.f_back
     if f is None:
         return "?"
-    name = f.f_code.co_filename.rsplit("/", 1)[-1]
-    return "%s:%d" % (name, f.f_lineno)
+    return "%s:%d" % (_module_path(f), f.f_lineno)
+
+
+def _module_path(f):
+    # Relative to the package root, as the module's name spells it
+    # (logging/__init__.py, concurrent/futures/thread.py): a bare basename
+    # is ambiguous. A script, or a file whose directories do not match its
+    # module name, keeps its basename.
+    parts = f.f_code.co_filename.split("/")
+    mod = f.f_globals.get("__name__")
+    if not isinstance(mod, str) or mod == "__main__":
+        return parts[-1]
+    names = mod.split(".")
+    init = parts[-1] == "__init__.py"
+    keep = len(names) + init
+    if len(parts) < keep or parts[-keep:-1] != (names if init else names[:-1]):
+        return parts[-1]
+    return "/".join(parts[-keep:])
 
 
 def _wrap_init(cls, objkind, fold_inside=True):
@@ -428,7 +564,7 @@ def _event(cls):
             finally:
                 fold(-1)
         if _HB:
-            _HB(0, id(self))
+            _HB(2, id(self))
         ev(EV_EVENT_SET, OBJ_EVENT, id(self), 0, 0)
         fold(1)
         try:
@@ -450,7 +586,7 @@ def _event(cls):
         finally:
             fold(-1)
         if _HB and r:
-            _HB(1, id(self))
+            _HB(3, id(self))
         ev(EV_EVENT_WAIT, OBJ_EVENT, id(self), t0, 1 if r else 0)
         return r
 
@@ -469,14 +605,14 @@ def _semaphore(cls):
         finally:
             fold(-1)
         if _HB and r:
-            _HB(1, id(self))
+            _HB(3, id(self))
         ev(EV_LOCK_ACQUIRE if r else EV_LOCK_FAIL, OBJ_SEMAPHORE, id(self), t0,
            0 if r else 110)
         return r
 
     def release(self, n=1):
         if _HB:
-            _HB(0, id(self))
+            _HB(2, id(self))
         ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:
@@ -495,6 +631,24 @@ def _queue_module(queue):
     queue_std(queue.Queue._qsize, queue.LifoQueue._qsize, queue.PriorityQueue._qsize)
     _queue_class(queue.Queue)  # LifoQueue and PriorityQueue inherit put/get
     _simple_queue(queue)
+
+
+def _barrier(cls):
+    # Its Condition is its own: a thread waiting at the barrier waits on it.
+    _wrap_init(cls, OBJ_BARRIER)
+    orig_wait = cls.wait
+
+    def wait(self, timeout=None):
+        t0 = now()
+        fold(1)
+        try:
+            r = orig_wait(self, timeout)
+        finally:
+            fold(-1)
+        ev(EV_BARRIER_WAIT, OBJ_BARRIER, id(self), t0, r)
+        return r
+
+    cls.wait = wait
 
 
 def _queue_class(cls):
@@ -600,7 +754,8 @@ def _threads(threading):
     orig = threading.Thread._bootstrap_inner
 
     def _bootstrap_inner(self):
-        thread(self.name, _get_ident())
+        # Its target named in its ring: a loop that records nothing has GIL events.
+        thread(self.name, _get_ident(), getattr(self, "_target", None))
         if _HB is None:
             return orig(self)
         # What the starter did before start() happens before the thread; all the
@@ -654,6 +809,16 @@ def _threads(threading):
             ev(EV_THREAD_JOIN, 0, 0, t0, getattr(self, "native_id", None) or 0)
 
     threading.Thread.join = join
+    orig_is_alive = threading.Thread.is_alive
+
+    def is_alive(self):
+        # A thread seen ended (socketserver reaps its threads so) is ordered before the reader.
+        r = orig_is_alive(self)
+        if not r and _HB and self._started.is_set():
+            _HB(1, id(self) + 1)
+        return r
+
+    threading.Thread.is_alive = is_alive
 
 
 def _multiprocessing(mod):
@@ -696,6 +861,7 @@ def _threading_module(threading):
     _condition(threading.Condition)
     _event(threading.Event)
     _semaphore(threading.Semaphore)
+    _barrier(threading.Barrier)
     if "release" in threading.BoundedSemaphore.__dict__:
         _bounded_semaphore(threading.BoundedSemaphore)
     _threads(threading)
@@ -705,13 +871,63 @@ def _threading_module(threading):
         _rlock_levels(threading)
 
 
+def _futures(mod):
+    """For --races: a task's work happens before what sees its Future done."""
+    if _HB is None:
+        return
+    f = mod.Future
+    orig_result, orig_exception, orig_done = f.result, f.exception, f.done
+    orig_set_result, orig_set_exception = f.set_result, f.set_exception
+
+    def set_result(self, result):
+        _HB(0, id(self))
+        return orig_set_result(self, result)
+
+    def set_exception(self, exception):
+        _HB(0, id(self))
+        return orig_set_exception(self, exception)
+
+    def result(self, timeout=None):
+        try:
+            return orig_result(self, timeout)
+        finally:
+            if orig_done(self):
+                _HB(1, id(self))
+
+    def exception(self, timeout=None):
+        try:
+            return orig_exception(self, timeout)
+        finally:
+            if orig_done(self):
+                _HB(1, id(self))
+
+    def done(self):
+        r = orig_done(self)
+        if r:
+            _HB(1, id(self))
+        return r
+
+    f.set_result, f.set_exception = set_result, set_exception
+    f.result, f.exception, f.done = result, exception, done
+    orig_snapshot = getattr(f, "_get_snapshot", None)
+    if orig_snapshot is not None:
+        # 3.15's asyncio copies a task's outcome (to_thread, run_in_executor) through it.
+        def _get_snapshot(self):
+            r = orig_snapshot(self)
+            if r[0]:
+                _HB(1, id(self))
+            return r
+
+        f._get_snapshot = _get_snapshot
+
+
 def _bounded_semaphore(cls):
     # BoundedSemaphore overrides release() only; acquire and __init__ come from Semaphore.
     orig_release = cls.release
 
     def release(self, n=1):
         if _HB:
-            _HB(0, id(self))
+            _HB(2, id(self))
         ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:
@@ -729,7 +945,8 @@ class _PatchAfterImport:
 
     patches = {"threading": _threading_module, "queue": _queue_module,
                "multiprocessing.process": _multiprocessing,
-               "multiprocessing.queues": _multiprocessing}
+               "multiprocessing.queues": _multiprocessing,
+               "concurrent.futures._base": _futures}
 
     def find_spec(self, name, path=None, target=None):
         patch = self.patches.get(name)

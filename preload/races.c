@@ -308,6 +308,94 @@ static void held_pop(struct rthread *r, const void *lock)
 		}
 }
 
+/* ---- whose synchronization it is ------------------------------------------------------ */
+
+/*
+ * Only the program's own synchronization orders threads: the locks its
+ * code takes, and the hand-offs it sees (a put before the get of the item,
+ * Event, join...). The internal locks of queues, executors and other
+ * library code order nothing: two tasks of one pool are not ordered by the
+ * pool's bookkeeping, whatever the scheduling did this run. A lock
+ * operation is the program's when the innermost Python frame, past the
+ * transparent ones (threading.py, which implements Condition, Barrier and
+ * join for its caller, and weft's bootstrap), is instrumented code.
+ */
+enum { CODE_UNKNOWN, CODE_USER, CODE_TRANSPARENT, CODE_LIBRARY };
+#define CODESET_CAP (1u << 16)
+#define CODE_IDS (1u << 16)
+static struct {
+	uintptr_t code;
+	uint8_t kind;
+} * codeset;
+static uint8_t *code_kind_by_id; /* CODE_* by the frame words' code id */
+
+static size_t codeset_slot(uintptr_t code)
+{
+	size_t h = (size_t)((code >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (CODESET_CAP - 1);
+	for (unsigned n = 0; n < CODESET_CAP; n++, h = (h + 1) & (CODESET_CAP - 1))
+		if (!codeset[h].code || codeset[h].code == code)
+			return h;
+	return CODESET_CAP;
+}
+
+static int code_kind(uint32_t id)
+{
+	if (id >= CODE_IDS)
+		return CODE_USER;
+	if (!code_kind_by_id[id]) {
+		uintptr_t code = (uintptr_t)weft_python_code_object(id);
+		size_t h = code ? codeset_slot(code) : CODESET_CAP;
+		/* A code past python.c's table cannot be told: it orders (a missed race, not a
+		 * false one). */
+		code_kind_by_id[id] = !code				   ? CODE_USER
+				      : h < CODESET_CAP && codeset[h].code ? codeset[h].kind
+									   : CODE_LIBRARY;
+	}
+	return code_kind_by_id[id];
+}
+
+/* Whether the calling thread's synchronization now is the program's own. */
+static int program_sync(void)
+{
+	struct weft_tls *t = &weft_tls;
+	void *pcs[12];
+	int g = t->guard;
+	t->guard = 1;
+	t->internal++;
+	int n = weft_python_stack_full(pcs, 12);
+	t->internal--;
+	t->guard = g;
+	for (int i = 0; i < n; i++) {
+		uint64_t w = (uint64_t)(uintptr_t)pcs[i];
+		if (!(w & WEFT_PYFRAME_BIT))
+			continue;
+		int k = code_kind((uint32_t)WEFT_PYFRAME_CODE(w));
+		if (k != CODE_TRANSPARENT)
+			return k == CODE_USER;
+	}
+	return 1; /* no Python caller (a thread's start or end): the interpreter's own hand-off */
+}
+
+static PyObject *ret_none(void);
+
+/* _weft_uc(code, kind): code (not its nested codes) is the program's (1) or transparent (2). */
+static PyObject *m_uc(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 2 || !codeset)
+		return ret_none();
+	long long kind = py.PyLong_AsLongLong(args[1]);
+	size_t h = codeset_slot((uintptr_t)args[0]);
+	if (h < CODESET_CAP && (kind == CODE_USER || kind == CODE_TRANSPARENT)) {
+		py.Py_IncRef(args[0]); /* kept: its address must not name another code */
+		codeset[h].code = (uintptr_t)args[0];
+		codeset[h].kind = (uint8_t)kind;
+	}
+	if (py.PyErr_Occurred())
+		py.PyErr_Clear();
+	return ret_none();
+}
+
 /*
  * A lock operation from the pthread/semaphore hooks (any thread, GIL or
  * not). Signal handlers and the recorder's own calls are left out: they
@@ -321,14 +409,17 @@ void weft_races_sync(int acquire, const void *obj, int lock_like)
 	t->in_races = 1;
 	struct rthread *r = me();
 	if (r) {
+		int orders = program_sync();
 		if (acquire) {
-			hb(r, 1, (uintptr_t)obj);
+			if (orders)
+				hb(r, 1, (uintptr_t)obj);
 			if (lock_like)
 				held_push(r, obj);
 		} else {
 			if (lock_like)
 				held_pop(r, obj);
-			hb(r, 0, (uintptr_t)obj);
+			if (orders)
+				hb(r, 0, (uintptr_t)obj);
 		}
 	}
 	t->in_races = 0;
@@ -343,6 +434,7 @@ void weft_races_sync(int acquire, const void *obj, int lock_like)
 #define ACC_RMW WEFT_ACC_RMW	   /* read and write of one location in one statement */
 #define ACC_MISS WEFT_ACC_MISS	   /* a read that found nothing (get -> default, KeyError) */
 #define ACC_CTA WEFT_ACC_CTA	   /* a write after this thread's missed read, same function */
+#define ACC_CHECK WEFT_ACC_CHECK   /* len() or membership of a whole container */
 
 enum { SITE_ITEM = 1, SITE_ATTR = 2, SITE_GLOBAL = 3 };
 
@@ -495,6 +587,20 @@ static void forget(PyObject *o)
 
 typedef void (*destructor_fn)(PyObject *);
 static destructor_fn orig_dict_dealloc, orig_list_dealloc, orig_object_dealloc;
+static destructor_fn orig_set_dealloc, orig_deque_dealloc;
+static PyObject *set_type, *deque_type, *attribute_error;
+
+static void set_dealloc_hook(PyObject *o)
+{
+	forget(o);
+	orig_set_dealloc(o);
+}
+
+static void deque_dealloc_hook(PyObject *o)
+{
+	forget(o);
+	orig_deque_dealloc(o);
+}
 
 static void dict_dealloc_hook(PyObject *o)
 {
@@ -643,14 +749,21 @@ static void key_repr(PyObject *k, char *buf, size_t len)
 	snprintf(buf, len, "<%s object>", tn);
 }
 
-/* What the finding calls the location: cache['k1'], Counter.value, app.hits. */
+/*
+ * What the finding calls the location, as the user wrote it: cache['k1'],
+ * self.free (a whole container), Counter.value, app.hits. An item's key is
+ * set apart by LABEL_KEY_SEP: findings group the keys of one variable.
+ */
+#define LABEL_KEY_SEP "\x1f"
 static void label_of(const struct site *s, PyObject *container, PyObject *key, char *buf,
 		     size_t len)
 {
 	char a[128], b[64];
-	if (s->what == SITE_ITEM) {
+	if (s->what == SITE_ITEM && !key) {
+		snprintf(buf, len, "%s", s->text ? s->text : "?");
+	} else if (s->what == SITE_ITEM) {
 		key_repr(key, b, sizeof(b));
-		snprintf(buf, len, "%s[%s]", s->text ? s->text : "?", b);
+		snprintf(buf, len, "%s" LABEL_KEY_SEP "[%s]", s->text ? s->text : "?", b);
 	} else if (s->what == SITE_GLOBAL || weft_py_type(container) == py.PyModule_Type) {
 		PyObject *g = s->what == SITE_GLOBAL ? container : py.PyModule_GetDict(container);
 		PyObject *mn = g ? py.PyDict_GetItemString(g, "__name__") : NULL; /* borrowed */
@@ -716,7 +829,12 @@ static void report(const struct access *other, const struct access *cur, PyObjec
 		w += se->n;
 	}
 	char *label = (char *)&msg.words[w];
-	label_of(&sites[cur->site], container, key, label, 64 * 8);
+	/* Both sides' texts may differ (cache, self.cache): one pair of sites always says one. */
+	const struct site *ls = &sites[cur->site];
+	if (other->site < cur->site && ls->what == SITE_ITEM &&
+	    sites[other->site].what == SITE_ITEM && sites[other->site].text)
+		ls = &sites[other->site];
+	label_of(ls, container, key, label, 64 * 8);
 	len += w * 8 + (uint32_t)strlen(label) + 1;
 	uint64_t frames[STACK_WORDS];
 	int nf = capture(frames, STACK_WORDS);
@@ -746,7 +864,8 @@ static int first_time(const struct rthread *r, struct access *a)
 static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, PyObject *container,
 		  PyObject *key)
 {
-	flags |= sites[site].acc;
+	if (key) /* a whole container's access has its flags from its method, not its site */
+		flags |= sites[site].acc;
 	struct access a = {r->vc[r->idx], r->idx, (uint16_t)flags, site, r->held_id, weft_now(), 0};
 	note_stack(site, r->idx);
 	if (!(flags & ACC_WRITE)) {
@@ -767,11 +886,16 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 		c->r[slot] = a;
 		return;
 	}
-	/* A write. This thread checked, missed, and now stores: check-then-act. */
-	for (int i = 0; i < CELL_READS; i++)
-		if (c->r[i].flags && c->r[i].idx == r->idx && (c->r[i].flags & ACC_MISS) &&
+	/*
+	 * A write after this thread's own read of the location in the same
+	 * function: a check that missed (or a length/membership check) makes it
+	 * check-then-act; a value read (x = d.get(k, 0) ... d[k] = x + 1) a
+	 * read-modify-write spread over statements.
+	 */
+	for (int i = 0; i < CELL_READS && !(flags & ACC_ATOMIC); i++)
+		if (c->r[i].flags && c->r[i].idx == r->idx &&
 		    sites[c->r[i].site].func == sites[site].func)
-			a.flags |= ACC_CTA;
+			a.flags |= (c->r[i].flags & (ACC_MISS | ACC_CHECK)) ? ACC_CTA : ACC_RMW;
 	/* Against the last write and the unordered reads since. */
 	if (c->w.flags && !visible(r, &c->w) &&
 	    !((flags & ACC_ATOMIC) && (c->w.flags & ACC_ATOMIC)) && first_time(r, &c->w))
@@ -784,25 +908,46 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 	}
 	c->w = a;
 	/*
-	 * The reads this write orders go. Another thread's miss that this
-	 * write does not order stays: when that thread stores next, the store
-	 * is still its check-then-act (both threads missed), not a plain write
-	 * whose later unordered reads would read as a second, read/write race.
+	 * The reads this write orders go. Another thread's read that this
+	 * write does not order stays (already reported to this thread): when
+	 * that thread stores next, its store is still its check-then-act or
+	 * read-modify-write, not a plain write.
 	 */
 	for (int i = 0; i < CELL_READS; i++) {
 		struct access *rd = &c->r[i];
-		if (!(rd->flags & ACC_MISS) || rd->idx == r->idx || visible(r, rd))
+		if (rd->idx == r->idx || visible(r, rd))
 			memset(rd, 0, sizeof(*rd));
 	}
 }
 
 /* ---- which objects are watched ---------------------------------------------------------- */
 
-enum { C_NONE, C_DICT, C_LIST, C_OBJ, C_MODULE, C_TYPE };
+enum { C_NONE, C_DICT, C_LIST, C_OBJ, C_MODULE, C_TYPE, C_SET, C_DEQUE };
 
 static void *subtype_dealloc; /* the deallocator of every class defined in Python */
 static PyObject *str_get;     /* interned "get", as instrumented code passes it */
-static PyObject *local_type;  /* threading.local: per-thread by design */
+static PyObject *str_setdefault, *str_pop;
+static PyObject *local_type; /* threading.local: per-thread by design */
+
+/*
+ * Methods of list, dict, set and deque that read or write the container as
+ * a whole. A deque's appends and pops are documented thread-safe: atomic
+ * writes, which race with no other atomic write nor with a read.
+ */
+/* clang-format off */
+static const struct {
+	const char *name;
+	uint8_t write, deque_atomic;
+} container_methods[] = {
+	{"append", 1, 1}, {"appendleft", 1, 1}, {"pop", 1, 1}, {"popleft", 1, 1},
+	{"popitem", 1, 0}, {"remove", 1, 0}, {"insert", 1, 0}, {"extend", 1, 0},
+	{"extendleft", 1, 0}, {"clear", 1, 0}, {"update", 1, 0}, {"add", 1, 0},
+	{"discard", 1, 0}, {"sort", 1, 0}, {"reverse", 1, 0}, {"rotate", 1, 0},
+	{"copy", 0, 0}, {"count", 0, 0}, {"index", 0, 0},
+};
+/* clang-format on */
+#define CONTAINER_METHODS (sizeof(container_methods) / sizeof(container_methods[0]))
+static PyObject *container_names[CONTAINER_METHODS]; /* interned, as code constants are */
 
 struct tcache {
 	PyObject *type;
@@ -843,9 +988,17 @@ static int classify_slow(PyObject *tp)
 		return C_DICT;
 	if (b == py.PyList_Type)
 		return C_LIST;
+	if (b == set_type)
+		return C_SET;
+	if (b == deque_type)
+		return C_DEQUE;
 	/* Builtin subclasses (defaultdict, OrderedDict) with their own deallocator chain to dict's.
 	 */
 	void *d = py.PyType_GetSlot(b, 52);
+	if (d == (void *)set_dealloc_hook)
+		return C_SET;
+	if (d == (void *)deque_dealloc_hook)
+		return C_DEQUE;
 	unsigned long fl = py.PyType_GetFlags(b);
 	if ((fl & (1ul << 29)) && d != (void *)orig_dict_dealloc)
 		return C_DICT;
@@ -931,6 +1084,25 @@ static void attr_access(PyObject *o, PyObject *name, uint32_t site, int flags)
 	weft_tls.in_races = 0;
 }
 
+static int is_container(int cls)
+{
+	return cls == C_DICT || cls == C_LIST || cls == C_SET || cls == C_DEQUE;
+}
+
+/* An access to a container as a whole (append, len(), iteration...): one location. */
+static void container_access(PyObject *o, uint32_t site, int flags)
+{
+	struct rthread *r = checking();
+	if (!r || site >= nsites || !is_container(classify(o)))
+		return;
+	uint64_t serial = serial_of(o);
+	if (!serial)
+		return;
+	weft_tls.in_races = 1;
+	check(r, cell_for(serial, KEY_STRUCT), site, flags, o, NULL);
+	weft_tls.in_races = 0;
+}
+
 static void global_access(PyObject *name, uint32_t site, int flags)
 {
 	struct rthread *r = checking();
@@ -989,9 +1161,10 @@ static PyObject *m_gi(PyObject *self, PyObject *const *args, py_ssize_t n)
 		return ret_none();
 	uint64_t h = item_key(args[0], args[1]);
 	PyObject *v = py.PyObject_GetItem(args[0], args[1]);
+	/* Finding None is a miss too: `if d[k] is None: d[k] = make()` checks then acts. */
 	if (h)
-		item_access(args[0], args[1], site_arg(args[2]), v ? ACC_READ : ACC_READ | ACC_MISS,
-			    h);
+		item_access(args[0], args[1], site_arg(args[2]),
+			    v && v != py.none ? ACC_READ : ACC_READ | ACC_MISS, h);
 	return v;
 }
 
@@ -1090,15 +1263,23 @@ static PyObject *m_ai(PyObject *self, PyObject *const *args, py_ssize_t n)
 	return ret_none();
 }
 
-/* _weft_ga(obj, name, site) -> obj.name */
+/* _weft_ga(obj, name, site[, default]) -> obj.name, or getattr(obj, name, default) */
 static PyObject *m_ga(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
-	if (n != 3)
+	if (n != 3 && n != 4)
 		return ret_none();
 	PyObject *v = py.PyObject_GetAttr(args[0], args[1]);
+	int flags = ACC_READ;
+	if (!v && n == 4 && py.PyErr_ExceptionMatches(attribute_error)) {
+		py.PyErr_Clear();
+		v = args[3];
+		py.Py_IncRef(v);
+	}
+	if (v == py.none) /* `if self.conn is None: self.conn = connect()` checks then acts */
+		flags |= ACC_MISS;
 	if (v && weft_races_on)
-		attr_access(args[0], args[1], site_arg(args[2]), ACC_READ);
+		attr_access(args[0], args[1], site_arg(args[2]), flags);
 	return v;
 }
 
@@ -1142,9 +1323,10 @@ static PyObject *m_aa(PyObject *self, PyObject *const *args, py_ssize_t n)
 }
 
 /*
- * _weft_mc(obj, name, site, *args) -> obj.name(*args), for get, setdefault
- * and pop: a dict key read (a miss when get returns its default) or an
- * atomic write.
+ * _weft_mc(obj, name, site, *args) -> obj.name(*args). On a dict, get,
+ * setdefault and pop with a key are accesses of that key: a read (a miss
+ * when get returns None) or an atomic write. On a list, dict, set or deque
+ * the methods of container_methods read or write the container as a whole.
  */
 static PyObject *m_mc(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -1155,7 +1337,15 @@ static PyObject *m_mc(PyObject *self, PyObject *const *args, py_ssize_t n)
 	call[0] = args[0];
 	for (py_ssize_t i = 3; i < n; i++)
 		call[i - 2] = args[i];
-	uint64_t h = n > 3 ? item_key(args[0], args[3]) : 0;
+	int cls = weft_races_on ? classify(args[0]) : C_NONE;
+	/* dict.get/setdefault/pop(key): that key (the site says which: ACC_ATOMIC writes). */
+	int keyed = cls == C_DICT && n > 3 &&
+		    (args[1] == str_get || args[1] == str_setdefault || args[1] == str_pop);
+	int method = -1;
+	for (unsigned i = 0; i < CONTAINER_METHODS && !keyed && is_container(cls); i++)
+		if (args[1] == container_names[i])
+			method = (int)i;
+	uint64_t h = keyed ? item_key(args[0], args[3]) : 0;
 	PyObject *v;
 	if (args[1] == str_get && (n == 4 || n == 5) && weft_py_type(args[0]) == py.PyDict_Type) {
 		/* d.get(k[, default]) on a plain dict, without looking the method up each time. */
@@ -1174,11 +1364,67 @@ static PyObject *m_mc(PyObject *self, PyObject *const *args, py_ssize_t n)
 		int flags = ACC_READ;
 		if (site && (sites[site].acc & ACC_ATOMIC))
 			flags = ACC_WRITE;
-		else if (v == (n > 4 ? args[4] : py.none))
+		else if (v == py.none) /* a default that is a value makes get a plain read */
 			flags |= ACC_MISS;
 		item_access(args[0], args[3], site, flags, h);
+	} else if (v && method >= 0) {
+		int flags = container_methods[method].write ? ACC_WRITE : ACC_READ;
+		if (cls == C_DEQUE && container_methods[method].deque_atomic)
+			flags |= ACC_ATOMIC;
+		container_access(args[0], site_arg(args[2]), flags);
 	}
 	return v;
+}
+
+/* _weft_ln(obj, site) -> len(obj): a length check of a container */
+static PyObject *m_ln(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 2)
+		return ret_none();
+	py_ssize_t len = py.PyObject_Size(args[0]);
+	if (len < 0)
+		return NULL;
+	if (weft_races_on)
+		container_access(args[0], site_arg(args[1]), ACC_READ | ACC_CHECK);
+	return py.PyLong_FromUnsignedLongLong((unsigned long long)len);
+}
+
+/* _weft_it(obj, site) -> obj: obj is about to be iterated (for, comprehensions) */
+static PyObject *m_it(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 2)
+		return ret_none();
+	if (weft_races_on)
+		container_access(args[0], site_arg(args[1]), ACC_READ);
+	py.Py_IncRef(args[0]);
+	return args[0];
+}
+
+/*
+ * _weft_ha(obj, name, site) -> hasattr(obj, name): a read of the
+ * attribute, a miss when it is absent.
+ */
+static PyObject *m_ha(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 3)
+		return ret_none();
+	PyObject *v = py.PyObject_GetAttr(args[0], args[1]);
+	if (!v) {
+		if (!py.PyErr_ExceptionMatches(attribute_error))
+			return NULL;
+		py.PyErr_Clear();
+	}
+	if (weft_races_on)
+		attr_access(args[0], args[1], site_arg(args[2]),
+			    v ? ACC_READ : ACC_READ | ACC_MISS);
+	PyObject *b = v ? py.true_obj : py.false_obj;
+	if (v)
+		py.Py_DecRef(v);
+	py.Py_IncRef(b);
+	return b;
 }
 
 /* _weft_in(key, obj, site) -> key in obj */
@@ -1187,13 +1433,16 @@ static PyObject *m_in(PyObject *self, PyObject *const *args, py_ssize_t n)
 	(void)self;
 	if (n != 3)
 		return ret_none();
-	uint64_t h = item_key(args[1], args[0]);
+	int cls = weft_races_on ? classify(args[1]) : C_NONE;
+	uint64_t h = cls == C_DICT ? item_key(args[1], args[0]) : 0;
 	int rc = py.PySequence_Contains(args[1], args[0]);
 	if (rc < 0)
 		return NULL;
 	if (h)
 		item_access(args[1], args[0], site_arg(args[2]),
 			    rc ? ACC_READ : ACC_READ | ACC_MISS, h);
+	else if (is_container(cls))
+		container_access(args[1], site_arg(args[2]), ACC_READ | ACC_CHECK);
 	PyObject *b = rc ? py.true_obj : py.false_obj;
 	py.Py_IncRef(b);
 	return b;
@@ -1236,19 +1485,34 @@ void weft_races_hb(int acquire, uintptr_t key)
 	t->in_races = 0;
 }
 
-/* _weft_hb(acquire, key): a Python-level synchronization (queue, Event, Thread.start...) */
+/*
+ * _weft_hb(how, key): a Python-level synchronization keyed by an object's
+ * id. how: 0 release, 1 acquire (queue put/get, Thread start/end, join,
+ * Future); 2 release, 3 acquire only when the program's own code does it
+ * (Event, Semaphore: libraries use them for their bookkeeping).
+ */
 static PyObject *m_hb(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	if (n != 2 || !weft_races_on)
 		return ret_none();
-	long long acq = py.PyLong_AsLongLong(args[0]);
+	long long how = py.PyLong_AsLongLong(args[0]);
 	unsigned long long key = py.PyLong_AsUnsignedLongLong(args[1]);
 	if (py.PyErr_Occurred()) {
 		py.PyErr_Clear();
 		return ret_none();
 	}
-	weft_races_hb((int)acq, (uintptr_t)key);
+	if (how >= 2) {
+		struct weft_tls *t = &weft_tls;
+		if (t->in_races)
+			return ret_none();
+		t->in_races = 1;
+		int orders = program_sync();
+		t->in_races = 0;
+		if (!orders)
+			return ret_none();
+	}
+	weft_races_hb((int)(how & 1), (uintptr_t)key);
 	return ret_none();
 }
 
@@ -1285,15 +1549,16 @@ static int patch_dealloc(PyObject *type, destructor_fn *orig, destructor_fn hook
 }
 
 /*
- * _weft_races_init(python_class, local_type) -> bool: turns the detector
- * on. python_class is any class defined in Python (its deallocator is
- * subtype_dealloc); local_type is threading.local.
+ * _weft_races_init(python_class, local_type, deque, set, AttributeError)
+ * -> bool: turns the detector on. python_class is any class defined in
+ * Python (its deallocator is subtype_dealloc); local_type is
+ * threading.local.
  */
 static PyObject *m_races_init(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	PyObject *res = py.false_obj;
-	if (n != 2 || !py.races_api || weft_races_on)
+	if (n != 5 || !py.races_api || weft_races_on)
 		goto out;
 	sync_keys = big_zeroed(SYNC_CAP * sizeof(*sync_keys));
 	sync_vc = big_zeroed(SYNC_CAP * sizeof(*sync_vc));
@@ -1304,18 +1569,32 @@ static PyObject *m_races_init(PyObject *self, PyObject *const *args, py_ssize_t 
 	stacks = big_zeroed(STACK_CACHE * sizeof(*stacks));
 	heldsets = big_zeroed(HELDSET_CAP * sizeof(*heldsets));
 	pairs = big_zeroed(PAIR_CAP * sizeof(*pairs));
+	codeset = big_zeroed(CODESET_CAP * sizeof(*codeset));
+	code_kind_by_id = big_zeroed(CODE_IDS);
 	if (!sync_keys || !sync_vc || !obj_keys || !obj_serial || !cells || !sites || !stacks ||
-	    !heldsets || !pairs)
+	    !heldsets || !pairs || !codeset || !code_kind_by_id)
 		goto out;
 	subtype_dealloc = py.PyType_GetSlot(
 	    weft_py_type(args[0]) == py.PyType_Type ? args[0] : weft_py_type(args[0]), 52);
 	local_type = args[1];
 	py.Py_IncRef(local_type);
+	deque_type = args[2];
+	set_type = args[3];
+	attribute_error = args[4];
+	py.Py_IncRef(deque_type);
+	py.Py_IncRef(set_type);
+	py.Py_IncRef(attribute_error);
+	for (unsigned i = 0; i < sizeof(container_methods) / sizeof(container_methods[0]); i++)
+		container_names[i] = py.PyUnicode_InternFromString(container_methods[i].name);
 	str_get = py.PyUnicode_InternFromString("get");
+	str_setdefault = py.PyUnicode_InternFromString("setdefault");
+	str_pop = py.PyUnicode_InternFromString("pop");
 	if (!subtype_dealloc ||
 	    patch_dealloc(py.PyDict_Type, &orig_dict_dealloc, dict_dealloc_hook) ||
 	    patch_dealloc(py.PyList_Type, &orig_list_dealloc, list_dealloc_hook) ||
-	    patch_dealloc(py.PyBaseObject_Type, &orig_object_dealloc, object_dealloc_hook))
+	    patch_dealloc(py.PyBaseObject_Type, &orig_object_dealloc, object_dealloc_hook) ||
+	    patch_dealloc(set_type, &orig_set_dealloc, set_dealloc_hook) ||
+	    patch_dealloc(deque_type, &orig_deque_dealloc, deque_dealloc_hook))
 		goto out;
 	sync_ready = 1;
 	weft_races_on = 1;
@@ -1338,9 +1617,13 @@ struct py_method_def weft_races_methods[] = {
     {"_weft_aa", (void *)m_aa, PY_METH_FASTCALL, NULL},
     {"_weft_mc", (void *)m_mc, PY_METH_FASTCALL, NULL},
     {"_weft_in", (void *)m_in, PY_METH_FASTCALL, NULL},
+    {"_weft_ln", (void *)m_ln, PY_METH_FASTCALL, NULL},
+    {"_weft_it", (void *)m_it, PY_METH_FASTCALL, NULL},
+    {"_weft_ha", (void *)m_ha, PY_METH_FASTCALL, NULL},
     {"_weft_gg", (void *)m_gg, PY_METH_FASTCALL, NULL},
     {"_weft_gw", (void *)m_gw, PY_METH_FASTCALL, NULL},
     {"_weft_hb", (void *)m_hb, PY_METH_FASTCALL, NULL},
+    {"_weft_uc", (void *)m_uc, PY_METH_FASTCALL, NULL},
     {"_weft_site", (void *)m_site, PY_METH_FASTCALL, NULL},
     {"_weft_races_init", (void *)m_races_init, PY_METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},

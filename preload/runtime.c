@@ -491,6 +491,8 @@ record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wai
 			weft_count_unrecorded();
 		return;
 	}
+	if (WEFT_UNLIKELY(t->py_nheld))
+		weft_python_let_out_held(); /* they come before this one */
 	/* errno's address is fixed per thread: two memory accesses instead of two calls. */
 	int *errno_p = t->errno_p;
 	if (WEFT_UNLIKELY(!errno_p))

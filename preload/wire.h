@@ -13,6 +13,8 @@
 #ifndef WEFT_WIRE_H
 #define WEFT_WIRE_H
 
+#include "preload/kinds.h"
+
 #include <stdint.h>
 
 #define WEFT_WIRE_VERSION 4
@@ -48,49 +50,14 @@ enum weft_stack_mode {
 };
 
 /*
- * Record kinds. Values 1..63 are public event kinds (stored as-is in the
- * trace, names in store/store.h); 64 and above are control records the
- * collector consumes.
+ * Record kinds. Values 1..63 are public event kinds (enum weft_kind in
+ * preload/kinds.h, stored as-is in the trace); 64 and above are control
+ * records the collector consumes.
  */
-enum weft_kind {
-	WEFT_EV_LOCK_ACQUIRE = 1,
-	WEFT_EV_LOCK_RELEASE = 2,
-	WEFT_EV_LOCK_FAIL = 3,
-	WEFT_EV_COND_WAIT = 4,
-	WEFT_EV_COND_SIGNAL = 5,
-	WEFT_EV_COND_BROADCAST = 6,
-	WEFT_EV_BARRIER_WAIT = 7,
-	WEFT_EV_THREAD_CREATE = 8,
-	WEFT_EV_THREAD_START = 9,
-	WEFT_EV_THREAD_EXIT = 10,
-	WEFT_EV_THREAD_JOIN = 11,
-	WEFT_EV_PROCESS_FORK = 12,
-	WEFT_EV_PROCESS_EXEC = 13,
-	WEFT_EV_PROCESS_SPAWN = 14,
-	WEFT_EV_PROCESS_EXIT = 15,
-	WEFT_EV_THREAD_DETACH = 16,
-	WEFT_EV_OBJECT_DESTROY = 17,
-	WEFT_EV_GIL_ACQUIRE = 20,
-	WEFT_EV_GIL_RELEASE = 21,
-	WEFT_EV_GIL_DROP_REQUEST = 22,
-	WEFT_EV_QUEUE_PUT = 23,
-	WEFT_EV_QUEUE_GET = 24,
-	WEFT_EV_EVENT_SET = 25,
-	WEFT_EV_EVENT_WAIT = 26,
-	WEFT_EV_PROCESS_REAP = 27,
-	WEFT_EV_LOCK_WAIT = 28, /* a blocking acquire found the lock taken and starts to wait */
-	WEFT_EV_GIL_FORCED_SWITCH = 30, /* the GIL holder let go because a waiter asked */
-	WEFT_EV_RLOCK_ENTER = 31, /* an RLock's owner took it again: arg = the level reached */
-	WEFT_EV_RLOCK_EXIT = 32,  /* its owner let go of an inner level: arg = the level left */
-	WEFT_EV_FUTEX_WAIT = 33,  /* FUTEX_WAIT through syscall(): arg = 0 woken, else errno */
-	WEFT_EV_FUTEX_WAKE = 34,  /* FUTEX_WAKE through syscall(): arg = waiters woken, or -errno */
-	WEFT_EV_RACE_ACCESS = 29, /* one side of a data race (made by the collector from PY_RACE) */
-	WEFT_EV_MAX_PUBLIC = 63,
-
-	WEFT_REC_OBJECT_INIT = 64,  /* obj created: arg = object kind */
-	WEFT_REC_THREAD_NAME = 65,  /* payload: the name (for thread tid = arg) */
-	WEFT_REC_EXEC_ARGV = 66,    /* payload: argv joined by NUL */
-	WEFT_REC_OBJECT_NAME = 67,  /* payload: a label for obj */
+enum weft_record {
+	WEFT_REC_OBJECT_INIT = 64, /* obj created: arg = object kind */
+	WEFT_REC_THREAD_NAME = 65, /* payload: the name (for thread tid = arg) */
+	/* 66 and 67 were never produced; a collector skips them as any unknown record */
 	WEFT_REC_META = 68,	    /* payload: "key\0value" for the trace's meta table */
 	WEFT_REC_PY_CODE = 69,	    /* arg = code id; payload "function\0file\0firstline" */
 	WEFT_REC_PY_THREAD = 70,    /* arg = Python thread ident; payload: thread name */
@@ -124,6 +91,7 @@ enum weft_race_access {
 	WEFT_ACC_RMW = 8,
 	WEFT_ACC_MISS = 16,
 	WEFT_ACC_CTA = 32,
+	WEFT_ACC_CHECK = 64, /* a length or membership check of a container */
 };
 
 /*
@@ -150,26 +118,6 @@ struct weft_race_wire {
 #define WEFT_PYFRAME(code, line) (WEFT_PYFRAME_BIT | ((uint64_t)(code) << 24) | ((line)&0xffffff))
 #define WEFT_PYFRAME_CODE(w) (((w) & ~WEFT_PYFRAME_BIT) >> 24)
 #define WEFT_PYFRAME_LINE(w) ((int)((w)&0xffffff))
-
-enum weft_object_kind {
-	WEFT_OBJ_NONE = 0,
-	WEFT_OBJ_MUTEX = 1,
-	WEFT_OBJ_RWLOCK = 2,
-	WEFT_OBJ_SPINLOCK = 3,
-	WEFT_OBJ_SEMAPHORE = 4,
-	WEFT_OBJ_COND = 5,
-	WEFT_OBJ_BARRIER = 6,
-	WEFT_OBJ_GIL = 7,
-	WEFT_OBJ_PY_LOCK = 8,
-	WEFT_OBJ_PY_RLOCK = 9,
-	WEFT_OBJ_PY_CONDITION = 10,
-	WEFT_OBJ_PY_SEMAPHORE = 11,
-	WEFT_OBJ_PY_EVENT = 12,
-	WEFT_OBJ_QUEUE = 13,
-	WEFT_OBJ_THREAD = 14,
-	WEFT_OBJ_PROCESS = 15,
-	WEFT_OBJ_FUTEX = 16, /* a futex word a program waits on through syscall() */
-};
 
 /*
  * A record in a ring: a header word, then the optional words its flags
@@ -247,7 +195,7 @@ struct weft_slot {
 struct weft_chunk {
 	uint32_t magic;
 	uint32_t version;
-	int32_t pid;	   /* as the process sees itself (informational) */
+	int32_t pid; /* as the process sees itself (informational) */
 	int32_t ppid;
 	uint32_t index;	   /* chunk number within its process image */
 	uint32_t clock;	   /* 1: ts is TSC, 0: CLOCK_MONOTONIC ns */

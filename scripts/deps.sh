@@ -5,7 +5,7 @@ set -u
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in build-essential pkg-config libunwind-dev libdw-dev libelf-dev libncurses-dev libsqlite3-dev \
-         python3-dev sqlite3 tmux bc valgrind; do
+         python3-dev sqlite3 tmux bc valgrind clang-format; do
 	have "$p" || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

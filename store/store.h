@@ -5,6 +5,8 @@
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
+#include "preload/kinds.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
@@ -24,60 +26,14 @@
 /* The only meta keys a traced process may set start with this. */
 #define STORE_META_PROCESS_PREFIX "python."
 
-/* Public event kinds: X(code, name). Codes match enum weft_kind in preload/wire.h. */
-#define STORE_EVENT_KINDS(X)                                                                       \
-	X(1, "lock.acquire")                                                                       \
-	X(2, "lock.release")                                                                       \
-	X(3, "lock.fail")                                                                          \
-	X(4, "cond.wait")                                                                          \
-	X(5, "cond.signal")                                                                        \
-	X(6, "cond.broadcast")                                                                     \
-	X(7, "barrier.wait")                                                                       \
-	X(8, "thread.create")                                                                      \
-	X(9, "thread.start")                                                                       \
-	X(10, "thread.exit")                                                                       \
-	X(11, "thread.join")                                                                       \
-	X(12, "process.fork")                                                                      \
-	X(13, "process.exec")                                                                      \
-	X(14, "process.spawn")                                                                     \
-	X(15, "process.exit")                                                                      \
-	X(16, "thread.detach")                                                                     \
-	X(17, "object.destroy")                                                                    \
-	X(20, "gil.acquire")                                                                       \
-	X(21, "gil.release")                                                                       \
-	X(22, "gil.drop_request")                                                                  \
-	X(23, "queue.put")                                                                         \
-	X(24, "queue.get")                                                                         \
-	X(25, "event.set")                                                                         \
-	X(26, "event.wait")                                                                        \
-	X(27, "process.reap")                                                                      \
-	X(28, "lock.wait")                                                                         \
-	X(29, "race.access")                                                                       \
-	X(30, "gil.forced_switch")                                                                 \
-	X(31, "rlock.enter")                                                                       \
-	X(32, "rlock.exit")                                                                        \
-	X(33, "futex.wait")                                                                        \
-	X(34, "futex.wake")
+/*
+ * Event and object kinds: X(NAME, code, "public name") from the one table
+ * in preload/kinds.h, which also gives the WEFT_EV_* / WEFT_OBJ_* codes.
+ */
+#define STORE_EVENT_KINDS WEFT_EVENT_KINDS
+#define STORE_OBJECT_KINDS WEFT_OBJECT_KINDS
 
-/* Object kinds: X(code, name). Codes match enum weft_object_kind. */
-#define STORE_OBJECT_KINDS(X)                                                                      \
-	X(1, "mutex")                                                                              \
-	X(2, "rwlock")                                                                             \
-	X(3, "spinlock")                                                                           \
-	X(4, "semaphore")                                                                          \
-	X(5, "cond")                                                                               \
-	X(6, "barrier")                                                                            \
-	X(7, "gil")                                                                                \
-	X(8, "py.lock")                                                                            \
-	X(9, "py.rlock")                                                                           \
-	X(10, "py.condition")                                                                      \
-	X(11, "py.semaphore")                                                                      \
-	X(12, "py.event")                                                                          \
-	X(13, "queue")                                                                             \
-	X(16, "futex")
-
-/* Name of an event/object kind code, or NULL when unknown. */
-const char *store_event_kind_name(int code);
+/* Name of an object kind code, or NULL when unknown. */
 const char *store_object_kind_name(int code);
 
 /* ---- writer (used by the collector in `weft run`) ---- */
@@ -189,6 +145,23 @@ int store_events_time_ordered(sqlite3 *db);
  */
 int64_t store_event_at(sqlite3 *db, int64_t ts);
 
+/* One event as a pass reads it: its row id and the event. */
+struct store_event_row {
+	int64_t id;
+	struct store_event e;
+};
+
+/* A pass over a trace's events in row order (store_read.c). */
+struct store_events;
+/*
+ * Opens a pass over db's events: those whose kind k has bit k set in
+ * kinds, or all when kinds is 0. Returns NULL on failure (sqlite3_errmsg).
+ */
+struct store_events *store_events_open(sqlite3 *db, uint64_t kinds);
+/* The next event into out: returns 1, 0 at the end, or -1 on failure (sqlite3_errmsg). */
+int store_events_next(struct store_events *r, struct store_event_row *out);
+void store_events_close(struct store_events *r);
+
 /*
  * 1 when the program ran more than one thread (thread.create or .start
  * events) and no synchronization reached weft (no lock, cond, semaphore,
@@ -233,8 +206,14 @@ int store_files_check_read(const char *path, uid_t owner, char *err, size_t errl
  */
 int store_files_check_cache(const char *cpath, uid_t owner, char *err, size_t errlen);
 
-/* Builds the derived tables (thread_spans, ...) if missing; used by finalize. */
+/*
+ * Builds the derived tables (thread_spans, ..., docs/DERIVED.md) from main's
+ * events if they are missing or of another version: in main, or in temp
+ * when main is read-only. Returns 0, or -1 with one line in err.
+ */
 int store_build_derived(sqlite3 *db, char *err, size_t errlen);
+/* The same, always rebuilt, into the attached schema (store_viewcache.c's file). */
+int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t errlen);
 
 /*
  * Builds the lock-order and misuse findings and the `findings` and

@@ -17,7 +17,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "4"
+#define DERIVED_VERSION "5"
 
 /*
  * Thread states in thread_spans.state and thread_summary.state. The values
@@ -33,7 +33,17 @@ enum {
 	STORE_STATE_GIL = 6,
 	STORE_STATE_QUEUE = 7,
 	STORE_STATE_WAIT = 8,
+	STORE_STATE_OFF_GIL = 9,
 };
+
+/*
+ * Spans of a thread kept in memory before they are written: a Python
+ * thread's wait on a named object (a Queue's get, a Condition's wait) is
+ * recorded when it ends, after the GIL releases and takes it made inside,
+ * and replaces those spans. A wait reaching further back than this many
+ * spans is cut at the oldest one kept.
+ */
+#define PENDING_SPANS 1024
 
 /* object_holds.mode bits: 1 exclusive (else shared), 2 still held when the thread ended. */
 #define STORE_HOLD_UNRELEASED 2
@@ -198,11 +208,34 @@ static void sum_finish(struct summarizer *s)
 	}
 }
 
+/* ---- rows inserted ROWS_PER_INSERT at a time ---- */
+
+/*
+ * One statement step per row costs more than the row (docs/../shared notes:
+ * 1.5M rows/s one by one, over 5M with 64 rows per statement): the tables
+ * that get a row per hold or span are filled through multi-row INSERTs.
+ * Every column is an integer; ROWS_NULL stands for NULL.
+ */
+#define ROWS_PER_INSERT 64
+#define ROWS_MAX_COLS 6
+#define ROWS_NULL INT64_MIN
+
+struct rows {
+	sqlite3_stmt *many, *one;
+	int ncols, n;
+	int64_t v[ROWS_PER_INSERT * ROWS_MAX_COLS];
+};
+
 /* ---- per-thread and per-object state during the event pass ---- */
 
 struct hold {
 	int64_t obj, start;
 	int mode;
+};
+
+struct span {
+	int64_t a, b, obj;
+	int state;
 };
 
 struct thr {
@@ -212,6 +245,10 @@ struct thr {
 	int64_t events;
 	int started;
 	int without_gil; /* a Python thread between gil.release and its next gil.acquire */
+	int python;	 /* has made GIL events: its named waits replace what they cover */
+	int64_t written; /* end of the last span written out (spans before it are final) */
+	struct span *pend;
+	int npend;
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
 	struct hold *holds;
 	int nholds, capholds;
@@ -233,8 +270,8 @@ struct derive {
 	size_t nthr_cap, nthr;
 	struct objinfo *obj;
 	size_t nobj_cap, nobj;
-	sqlite3_stmt *ins_span, *ins_hold, *ins_tsum, *ins_point, *ins_ospan, *ins_osum,
-	    *ins_thread;
+	sqlite3_stmt *ins_tsum, *ins_point, *ins_osum, *ins_thread;
+	struct rows spans, holds, ospans; /* the big three, many rows per statement */
 	int64_t end_ns, max_ts, events;
 	/* each process's start and end (proc, else its process.exit event); -1 unknown */
 	struct pend *pend;
@@ -367,22 +404,135 @@ static int step_done(struct derive *d, sqlite3_stmt *st)
 	return 0;
 }
 
+static sqlite3_stmt *prep(struct derive *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int rows_prep(struct derive *d, struct rows *r, const char *table, int ncols)
+{
+	char one[64] = "(?", many[ROWS_PER_INSERT * (2 * ROWS_MAX_COLS + 3)];
+	size_t n = 2;
+	for (int c = 1; c < ncols; c++)
+		n += (size_t)snprintf(one + n, sizeof(one) - n, ",?");
+	snprintf(one + n, sizeof(one) - n, ")");
+	n = 0;
+	for (int i = 0; i < ROWS_PER_INSERT; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s%s", i ? "," : "", one);
+	r->ncols = ncols;
+	r->n = 0;
+	r->one = prep(d, "INSERT INTO %s.%s VALUES%s", d->schema, table, one);
+	r->many = prep(d, "INSERT INTO %s.%s VALUES%s", d->schema, table, many);
+	return r->one && r->many ? 0 : -1;
+}
+
+static void rows_bind(sqlite3_stmt *st, int first, const int64_t *v, int ncols)
+{
+	for (int c = 0; c < ncols; c++) {
+		if (v[c] == ROWS_NULL)
+			sqlite3_bind_null(st, first + c);
+		else
+			sqlite3_bind_int64(st, first + c, v[c]);
+	}
+}
+
+/* Writes the rows collected so far: a full set in one statement, the rest one by one. */
+static void rows_flush(struct derive *d, struct rows *r)
+{
+	if (r->n == ROWS_PER_INSERT) {
+		for (int i = 0; i < r->n; i++)
+			rows_bind(r->many, 1 + i * r->ncols, &r->v[i * r->ncols], r->ncols);
+		step_done(d, r->many);
+	} else {
+		for (int i = 0; i < r->n; i++) {
+			rows_bind(r->one, 1, &r->v[i * r->ncols], r->ncols);
+			step_done(d, r->one);
+		}
+	}
+	r->n = 0;
+}
+
+/* The next row's ncols values, to fill in. */
+static int64_t *rows_add(struct derive *d, struct rows *r)
+{
+	if (r->n == ROWS_PER_INSERT)
+		rows_flush(d, r);
+	return &r->v[r->n++ * r->ncols];
+}
+
+static void rows_free(struct rows *r)
+{
+	sqlite3_finalize(r->one);
+	sqlite3_finalize(r->many);
+}
+
+static void write_span(struct derive *d, struct thr *t, const struct span *sp)
+{
+	int64_t *v = rows_add(d, &d->spans);
+	v[0] = t->pid;
+	v[1] = t->tid;
+	v[2] = sp->state;
+	v[3] = sp->a;
+	v[4] = sp->b;
+	v[5] = sp->obj ? sp->obj : ROWS_NULL;
+	sum_add(&t->sum, sp->a, sp->b, sp->state, 0);
+	t->written = sp->b;
+}
+
+/* Writes out the oldest n pending spans. */
+static void flush_spans(struct derive *d, struct thr *t, int n)
+{
+	if (!n)
+		return;
+	for (int i = 0; i < n; i++)
+		write_span(d, t, &t->pend[i]);
+	memmove(t->pend, t->pend + n, (size_t)(t->npend - n) * sizeof(t->pend[0]));
+	t->npend -= n;
+}
+
 static void emit_span(struct derive *d, struct thr *t, int64_t a, int64_t b, int state, int64_t obj)
 {
 	if (b <= a)
 		return;
-	sqlite3_stmt *st = d->ins_span;
-	sqlite3_bind_int(st, 1, t->pid);
-	sqlite3_bind_int(st, 2, t->tid);
-	sqlite3_bind_int(st, 3, state);
-	sqlite3_bind_int64(st, 4, a);
-	sqlite3_bind_int64(st, 5, b);
-	if (obj)
-		sqlite3_bind_int64(st, 6, obj);
-	else
-		sqlite3_bind_null(st, 6);
-	step_done(d, st);
-	sum_add(&t->sum, a, b, state, 0);
+	if (!t->pend) {
+		t->pend = malloc(PENDING_SPANS * sizeof(*t->pend));
+		if (!t->pend) {
+			d->failed = 1;
+			return;
+		}
+	}
+	struct span *last = t->npend ? &t->pend[t->npend - 1] : NULL;
+	/* A running stretch cut by a non-blocking event goes on as one span. */
+	if (last && last->b == a && last->state == state && last->obj == obj &&
+	    (state == STORE_STATE_RUNNING || state == STORE_STATE_OFF_GIL)) {
+		last->b = b;
+		return;
+	}
+	if (t->npend == PENDING_SPANS)
+		flush_spans(d, t, PENDING_SPANS / 2);
+	t->pend[t->npend++] = (struct span){a, b, obj, state};
+}
+
+/*
+ * A Python thread's wait on a named object covers [a, ...) whatever the
+ * thread did meanwhile (it let go of the GIL, took it back, looped in
+ * threading.py): the pending spans from a on are dropped or cut there.
+ * Returns where the wait can start (not before what is written already).
+ */
+static int64_t reclaim_spans(struct thr *t, int64_t a)
+{
+	if (a < t->written)
+		a = t->written;
+	while (t->npend && t->pend[t->npend - 1].a >= a)
+		t->npend--;
+	if (t->npend && t->pend[t->npend - 1].b > a)
+		t->pend[t->npend - 1].b = a;
+	return a;
+}
+
+static int is_named_wait(int state)
+{
+	return state == STORE_STATE_LOCK || state == STORE_STATE_COND ||
+	       state == STORE_STATE_BARRIER || state == STORE_STATE_JOIN ||
+	       state == STORE_STATE_QUEUE || state == STORE_STATE_WAIT;
 }
 
 /* Fills running time up to a, then the state span [a, b). */
@@ -394,6 +544,13 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 		if (t->start < 0 || t->start > a)
 			t->start = a;
 		t->cursor = t->start;
+		t->written = t->start;
+	}
+	if (t->python && is_named_wait(state) && a < t->cursor && b > a) {
+		a = reclaim_spans(t, a);
+		if (a < t->start)
+			a = t->start;
+		t->cursor = a;
 	}
 	if (a < t->cursor)
 		a = t->cursor; /* clock skew between threads' timestamps: never overlap */
@@ -406,7 +563,8 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 	 * Between events a thread runs, except a Python thread that let the
 	 * GIL go: it sleeps or blocks in a call without the GIL.
 	 */
-	emit_span(d, t, t->cursor, a, t->without_gil ? STORE_STATE_WAIT : STORE_STATE_RUNNING, 0);
+	emit_span(d, t, t->cursor, a, t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING,
+		  0);
 	emit_span(d, t, a, b, state, obj);
 	if (b > t->cursor)
 		t->cursor = b;
@@ -416,14 +574,13 @@ static void emit_hold(struct derive *d, struct thr *t, const struct hold *h, int
 {
 	if (end < h->start)
 		end = h->start;
-	sqlite3_stmt *st = d->ins_hold;
-	sqlite3_bind_int64(st, 1, h->obj);
-	sqlite3_bind_int(st, 2, t->pid);
-	sqlite3_bind_int(st, 3, t->tid);
-	sqlite3_bind_int64(st, 4, h->start);
-	sqlite3_bind_int64(st, 5, end);
-	sqlite3_bind_int(st, 6, mode);
-	step_done(d, st);
+	int64_t *v = rows_add(d, &d->holds);
+	v[0] = h->obj;
+	v[1] = t->pid;
+	v[2] = t->tid;
+	v[3] = h->start;
+	v[4] = end;
+	v[5] = mode;
 	struct objinfo *o = obj_get(d, h->obj, 0);
 	if (o && end - h->start > o->max_hold)
 		o->max_hold = end - h->start;
@@ -659,8 +816,10 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	case 20:
 		hold_push(d, t, obj, ts, 1);
 		t->without_gil = 0;
+		t->python = 1;
 		break;
 	case 21:
+		t->python = 1;
 		hold_pop(d, t, obj, ts);
 		/* Close the running stretch at the release: what follows is without the GIL. */
 		thread_advance(d, t, ts, ts + 1, STORE_STATE_RUNNING, 0);
@@ -702,41 +861,38 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 
 static int event_pass(struct derive *d)
 {
-	sqlite3_stmt *st = prep(d, "SELECT e.id, e.ts, t.pid, t.tid, e.kind, e.obj, e.wait, e.arg"
-				   " FROM" STORE_EV_PID_TID_SQL);
-	if (!st)
-		return -1;
-	int rc;
+	struct store_events *r = store_events_open(d->db, 0);
+	struct store_event_row row;
+	int rc = r ? 1 : -1;
 	struct thr *last = NULL;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && !d->failed) {
-		int64_t id = sqlite3_column_int64(st, 0), ts = sqlite3_column_int64(st, 1);
-		int32_t pid = sqlite3_column_int(st, 2), tid = sqlite3_column_int(st, 3);
-		struct thr *t =
-		    last && last->pid == pid && last->tid == tid ? last : thr_get(d, pid, tid);
+	while (rc > 0 && !d->failed && (rc = store_events_next(r, &row)) > 0) {
+		const struct store_event *e = &row.e;
+		struct thr *t = last && last->pid == e->pid && last->tid == e->tid
+				    ? last
+				    : thr_get(d, e->pid, e->tid);
 		if (!t) {
 			d->failed = 1;
 			break;
 		}
-		if (!t->started && t->start < 0 && pid == tid) {
+		if (!t->started && t->start < 0 && e->pid == e->tid) {
 			/* a main thread with no threads row lives as long as its process */
-			struct pend *pe = pend_get(d, pid, 0);
+			struct pend *pe = pend_get(d, e->pid, 0);
 			if (pe && pe->start >= 0)
 				t->start = pe->start;
 		}
 		last = t;
 		d->events++;
 		t->events++;
-		if (ts > d->max_ts)
-			d->max_ts = ts;
-		on_event(d, id, ts, t, sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5),
-			 sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7));
+		if (e->ts_ns > d->max_ts)
+			d->max_ts = e->ts_ns;
+		on_event(d, row.id, e->ts_ns, t, e->kind, e->object_id, e->wait_ns, e->arg);
 	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (rc < 0) {
 		snprintf(d->err, d->errlen, "derived tables: reading events: %s",
 			 sqlite3_errmsg(d->db));
 		d->failed = 1;
 	}
-	sqlite3_finalize(st);
+	store_events_close(r);
 	return d->failed ? -1 : 0;
 }
 
@@ -764,7 +920,9 @@ static void finish_threads(struct derive *d)
 		/* Still waiting for a lock when it ended (a deadlock): blocked to its end. */
 		if (t->wait_open >= 0 && t->wait_open < end)
 			thread_advance(d, t, t->wait_open, end, STORE_STATE_LOCK, t->wait_obj);
-		emit_span(d, t, t->cursor, end, STORE_STATE_RUNNING, 0);
+		emit_span(d, t, t->cursor, end,
+			  t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING, 0);
+		flush_spans(d, t, t->npend);
 		for (int h = 0; h < t->nholds; h++)
 			emit_hold(d, t, &t->holds[h], end,
 				  t->holds[h].mode | STORE_HOLD_UNRELEASED);
@@ -779,6 +937,7 @@ static void finish_threads(struct derive *d)
 		step_done(d, d->ins_thread);
 	free_it:
 		free(t->holds);
+		free(t->pend);
 		free(t);
 		d->thr[i] = NULL;
 	}
@@ -859,14 +1018,13 @@ static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 	int n = c->nholders + c->extra_holders;
 	int32_t holder = c->nholders ? c->holders[c->nholders - 1] : 0;
 	if (n || c->waiters) {
-		sqlite3_stmt *st = d->ins_ospan;
-		sqlite3_bind_int64(st, 1, c->obj);
-		sqlite3_bind_int64(st, 2, c->last_t);
-		sqlite3_bind_int64(st, 3, t);
-		sqlite3_bind_int(st, 4, holder);
-		sqlite3_bind_int(st, 5, n);
-		sqlite3_bind_int(st, 6, c->waiters);
-		step_done(d, st);
+		int64_t *v = rows_add(d, &d->ospans);
+		v[0] = c->obj;
+		v[1] = c->last_t;
+		v[2] = t;
+		v[3] = holder;
+		v[4] = n;
+		v[5] = c->waiters;
 	}
 	sum_add(&c->sum, c->last_t, t, holder, c->waiters);
 	c->last_t = t;
@@ -974,6 +1132,7 @@ out:
 	free(c.hold_ends.tid);
 	free(c.wait_ends.t);
 	free(c.wait_ends.tid);
+	rows_flush(d, &d->ospans);
 	sqlite3_finalize(hs);
 	sqlite3_finalize(ws);
 	return d->failed ? -1 : 0;
@@ -1027,11 +1186,6 @@ static int derived_current(sqlite3 *db)
 
 int store_build_derived(sqlite3 *db, char *err, size_t errlen)
 {
-	struct derive d;
-	memset(&d, 0, sizeof(d));
-	d.db = db;
-	d.err = err;
-	d.errlen = errlen;
 	if (errlen)
 		err[0] = 0;
 	if (derived_current(db))
@@ -1040,7 +1194,20 @@ int store_build_derived(sqlite3 *db, char *err, size_t errlen)
 	 * A reader cannot write the trace: derive into the connection's temp
 	 * schema, whose tables hide any older set in main.
 	 */
-	d.schema = sqlite3_db_readonly(db, "main") == 1 ? "temp" : "main";
+	return store_build_derived_in(db, sqlite3_db_readonly(db, "main") == 1 ? "temp" : "main",
+				      err, errlen);
+}
+
+int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t errlen)
+{
+	struct derive d;
+	memset(&d, 0, sizeof(d));
+	d.db = db;
+	d.err = err;
+	d.errlen = errlen;
+	if (errlen)
+		err[0] = 0;
+	d.schema = schema;
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(&d,
 		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
@@ -1053,16 +1220,18 @@ int store_build_derived(sqlite3 *db, char *err, size_t errlen)
 		 d.schema, d.schema) ||
 	    create_tables(&d))
 		goto out;
-	d.ins_span = prep(&d, "INSERT INTO %s.thread_spans VALUES(?,?,?,?,?,?)", d.schema);
-	d.ins_hold = prep(&d, "INSERT INTO %s.object_holds VALUES(?,?,?,?,?,?)", d.schema);
+	rows_prep(&d, &d.spans, "thread_spans", 6);
+	rows_prep(&d, &d.holds, "object_holds", 6);
+	rows_prep(&d, &d.ospans, "object_spans", 6);
 	d.ins_tsum = prep(&d, "INSERT INTO %s.thread_summary VALUES(?,?,?,?,?,?,?,?)", d.schema);
 	d.ins_point = prep(&d, "INSERT INTO %s.point_events VALUES(?,?,?,?,?,?)", d.schema);
-	d.ins_ospan = prep(&d, "INSERT INTO %s.object_spans VALUES(?,?,?,?,?,?)", d.schema);
 	d.ins_osum = prep(&d, "INSERT INTO %s.object_summary VALUES(?,?,?,?,?,?,?)", d.schema);
 	d.ins_thread = prep(&d, "INSERT INTO %s.thread_life VALUES(?,?,?,?,?)", d.schema);
 	if (d.failed || load_threads_objects(&d) || event_pass(&d))
 		goto out;
 	finish_threads(&d);
+	rows_flush(&d, &d.spans);
+	rows_flush(&d, &d.holds);
 	if (d.failed)
 		goto out;
 	/* The occupancy pass reads its inputs in (object, start) order from these indexes. */
@@ -1074,17 +1243,18 @@ out:
 	for (size_t i = 0; i < d.nthr_cap; i++) {
 		if (d.thr[i]) {
 			free(d.thr[i]->holds);
+			free(d.thr[i]->pend);
 			free(d.thr[i]);
 		}
 	}
 	free(d.thr);
 	free(d.obj);
 	free(d.pend);
-	sqlite3_finalize(d.ins_span);
-	sqlite3_finalize(d.ins_hold);
+	rows_free(&d.spans);
+	rows_free(&d.holds);
+	rows_free(&d.ospans);
 	sqlite3_finalize(d.ins_tsum);
 	sqlite3_finalize(d.ins_point);
-	sqlite3_finalize(d.ins_ospan);
 	sqlite3_finalize(d.ins_osum);
 	sqlite3_finalize(d.ins_thread);
 	return d.failed ? -1 : 0;

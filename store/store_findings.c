@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define FINDINGS_VERSION "1"
@@ -711,26 +712,23 @@ static void on_exec(struct fthr *t, int64_t arg)
 
 static int fnd_event_pass(struct findings *f)
 {
-	sqlite3_stmt *st = fnd_prep(f,
-				    "SELECT e.id, e.ts, t.pid, t.tid, e.kind, e.obj, e.arg, e.stack"
-				    " FROM" STORE_EV_PID_TID_SQL
-				    " WHERE e.kind IN (%d, %d, %d, %d, %d, %d, %d, %d, %d)",
-				    EV_ACQUIRE, EV_RELEASE, EV_COND_WAIT, EV_THREAD_EXIT, EV_FORK,
-				    EV_EXEC, EV_PROCESS_EXIT, EV_DESTROY, EV_WAIT);
+	const uint64_t kinds = 1ull << EV_ACQUIRE | 1ull << EV_RELEASE | 1ull << EV_COND_WAIT |
+			       1ull << EV_THREAD_EXIT | 1ull << EV_FORK | 1ull << EV_EXEC |
+			       1ull << EV_PROCESS_EXIT | 1ull << EV_DESTROY | 1ull << EV_WAIT;
+	struct store_events *reader = store_events_open(f->db, kinds);
+	struct store_event_row row;
 	struct fthr *t = NULL;
-	int rc = SQLITE_DONE;
-	if (!st)
-		return -1;
-	while (!f->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = reader ? 1 : -1;
+	while (rc > 0 && !f->failed && (rc = store_events_next(reader, &row)) > 0) {
 		struct evrow r = {
-		    .id = sqlite3_column_int64(st, 0),
-		    .ts = sqlite3_column_int64(st, 1),
-		    .pid = sqlite3_column_int(st, 2),
-		    .tid = sqlite3_column_int(st, 3),
-		    .kind = sqlite3_column_int(st, 4),
-		    .obj = sqlite3_column_int64(st, 5),
-		    .arg = sqlite3_column_int64(st, 6),
-		    .stack = sqlite3_column_int64(st, 7),
+		    .id = row.id,
+		    .ts = row.e.ts_ns,
+		    .pid = row.e.pid,
+		    .tid = row.e.tid,
+		    .kind = row.e.kind,
+		    .obj = row.e.object_id,
+		    .arg = row.e.arg,
+		    .stack = row.e.stack_id,
 		};
 		/* Events come in runs from one thread: skip the lookup while it stays the same. */
 		if (!t || t->pid != r.pid || t->tid != r.tid) {
@@ -768,7 +766,7 @@ static int fnd_event_pass(struct findings *f)
 		case EV_COND_WAIT:
 			/* 0 woken, ETIMEDOUT, EOWNERDEAD: the mutex is held again; else it never
 			 * was let go. */
-			t->skip_reacq = r.arg != 0 && r.arg != 110 && r.arg != 130;
+			t->skip_reacq = r.arg != 0 && r.arg != ETIMEDOUT && r.arg != EOWNERDEAD;
 			break;
 		case EV_DESTROY:
 			if ((o = fnd_obj_get(f, r.obj)))
@@ -786,9 +784,9 @@ static int fnd_event_pass(struct findings *f)
 			break;
 		}
 	}
-	if (!f->failed && rc != SQLITE_DONE)
+	if (!f->failed && rc < 0)
 		ferr(f, "findings: reading events: %s", sqlite3_errmsg(f->db));
-	sqlite3_finalize(st);
+	store_events_close(reader);
 	return f->failed ? -1 : 0;
 }
 

@@ -198,19 +198,131 @@ int64_t store_event_at(sqlite3 *db, int64_t ts)
 
 int store_locks_invisible(sqlite3 *db)
 {
+	static const int sync_kinds[] = {
+	    WEFT_EV_LOCK_ACQUIRE,      WEFT_EV_LOCK_RELEASE, WEFT_EV_LOCK_FAIL,
+	    WEFT_EV_COND_WAIT,	       WEFT_EV_COND_SIGNAL,  WEFT_EV_COND_BROADCAST,
+	    WEFT_EV_BARRIER_WAIT,      WEFT_EV_GIL_ACQUIRE,  WEFT_EV_GIL_RELEASE,
+	    WEFT_EV_GIL_DROP_REQUEST,  WEFT_EV_QUEUE_PUT,    WEFT_EV_QUEUE_GET,
+	    WEFT_EV_EVENT_SET,	       WEFT_EV_EVENT_WAIT,   WEFT_EV_LOCK_WAIT,
+	    WEFT_EV_GIL_FORCED_SWITCH, WEFT_EV_RLOCK_ENTER,  WEFT_EV_RLOCK_EXIT,
+	};
+	char sql[512], list[160];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(sync_kinds) / sizeof(sync_kinds[0]); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? ", " : "",
+				      sync_kinds[i]);
 	/*
 	 * The synchronization test first: AND stops there on any trace that
 	 * has some, early in the table, where a search for thread events in a
 	 * long single-threaded trace would read all of it.
 	 */
-	/* clang-format off */
-	static const char sql[] =
-	    "SELECT NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN"
-	    "  (1, 2, 3, 4, 5, 6, 7, 20, 21, 22, 23, 24, 25, 26, 28, 30, 31, 32))"
-	    " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (8, 9))";
-	/* clang-format on */
+	snprintf(sql, sizeof(sql),
+		 "SELECT NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%s))"
+		 " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%d, %d))",
+		 list, WEFT_EV_THREAD_CREATE, WEFT_EV_THREAD_START);
 	char buf[8];
 	if (query_text(db, sql, buf, sizeof(buf)) != 0)
 		return -1;
 	return strcmp(buf, "1") == 0;
+}
+
+/*
+ * The one ordered event stream: the derived tables, the findings and the
+ * export read every event through it. ev is read in rowid order, which a
+ * finalized trace keeps in time order (and which an unfinalized one keeps
+ * in each thread's program order, all the passes need), without a join:
+ * ev.th becomes (pid, tid) through thread_no, which is small and read
+ * into memory (again when a growing trace numbers a new thread).
+ */
+struct store_events {
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint64_t kinds;	  /* bit k: kind k wanted (kinds 0-63); 0: all */
+	int32_t *pid_tid; /* [2 * th] */
+	int64_t nth;
+};
+
+static int events_load_threads(struct store_events *r)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t max = 0;
+	if (sqlite3_prepare_v2(r->db, "SELECT coalesce(max(th), 0) FROM main.thread_no", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		max = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	int32_t *n = calloc((size_t)max + 1, 2 * sizeof(*n));
+	if (!n)
+		return -1;
+	if (sqlite3_prepare_v2(r->db, "SELECT th, pid, tid FROM main.thread_no WHERE th <= ?1", -1,
+			       &st, NULL) != SQLITE_OK) {
+		free(n);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, max);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t th = sqlite3_column_int64(st, 0);
+		if (th < 0)
+			continue;
+		n[2 * th] = sqlite3_column_int(st, 1);
+		n[2 * th + 1] = sqlite3_column_int(st, 2);
+	}
+	sqlite3_finalize(st);
+	free(r->pid_tid);
+	r->pid_tid = n;
+	r->nth = max + 1;
+	return 0;
+}
+
+struct store_events *store_events_open(sqlite3 *db, uint64_t kinds)
+{
+	struct store_events *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->db = db;
+	r->kinds = kinds;
+	if (events_load_threads(r) ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT kind, id, ts, th, obj, wait, arg, stack FROM main.ev"
+			       " ORDER BY id",
+			       -1, &r->st, NULL) != SQLITE_OK) {
+		store_events_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+int store_events_next(struct store_events *r, struct store_event_row *out)
+{
+	int rc;
+	while ((rc = sqlite3_step(r->st)) == SQLITE_ROW) {
+		int kind = sqlite3_column_int(r->st, 0);
+		/* The kind first: the passes that want a few kinds skip the other columns. */
+		if (r->kinds && (kind < 0 || kind > 63 || !(r->kinds >> kind & 1)))
+			continue;
+		int64_t th = sqlite3_column_int64(r->st, 3);
+		if (th < 0 || (th >= r->nth && (events_load_threads(r) || th >= r->nth)))
+			return -1;
+		out->id = sqlite3_column_int64(r->st, 1);
+		out->e.ts_ns = sqlite3_column_int64(r->st, 2);
+		out->e.pid = r->pid_tid[2 * th];
+		out->e.tid = r->pid_tid[2 * th + 1];
+		out->e.kind = kind;
+		out->e.object_id = sqlite3_column_int64(r->st, 4);
+		out->e.wait_ns = sqlite3_column_int64(r->st, 5);
+		out->e.arg = sqlite3_column_int64(r->st, 6);
+		out->e.stack_id = sqlite3_column_int64(r->st, 7);
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void store_events_close(struct store_events *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->st);
+	free(r->pid_tid);
+	free(r);
 }

@@ -4,20 +4,12 @@
 
 #include <stddef.h>
 
-const char *store_event_kind_name(int code)
-{
-	switch (code) {
-#define STORE_KIND_CASE(c, n)                                                                      \
-	case c:                                                                                    \
-		return n;
-		STORE_EVENT_KINDS(STORE_KIND_CASE)
-	}
-	return NULL;
-}
-
 const char *store_object_kind_name(int code)
 {
 	switch (code) {
+#define STORE_KIND_CASE(e, c, n)                                                                   \
+	case c:                                                                                    \
+		return n;
 		STORE_OBJECT_KINDS(STORE_KIND_CASE)
 #undef STORE_KIND_CASE
 	}

@@ -1,6 +1,7 @@
 /* The trace writer: batched inserts through prepared statements. */
 #include "store/store.h"
 #include "store/store_schema.h"
+#include "store/store_debug.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -168,13 +169,13 @@ static int exec_sql(sqlite3 *db, const char *sql)
 static int seed_kind_tables(sqlite3 *db)
 {
 	char sql[128];
-#define STORE_SEED(c, n)                                                                           \
+#define STORE_SEED(e, c, n)                                                                        \
 	snprintf(sql, sizeof(sql), "INSERT INTO event_kind VALUES(%d,'%s')", c, n);                \
 	if (exec_sql(db, sql))                                                                     \
 		return -1;
 	STORE_EVENT_KINDS(STORE_SEED)
 #undef STORE_SEED
-#define STORE_SEED(c, n)                                                                           \
+#define STORE_SEED(e, c, n)                                                                        \
 	snprintf(sql, sizeof(sql), "INSERT INTO object_kind VALUES(%d,'%s')", c, n);               \
 	if (exec_sql(db, sql))                                                                     \
 		return -1;
@@ -401,15 +402,6 @@ static int64_t thread_number(struct store_writer *w, int32_t pid, int32_t tid)
 	return w->last_th;
 }
 
-/* The kinds whose rows the summaries treat apart (codes of STORE_EVENT_KINDS). */
-enum {
-	SUM_LOCK_ACQUIRE = 1,
-	SUM_LOCK_FAIL = 3,
-	SUM_GIL_ACQUIRE = 20,
-	SUM_GIL_RELEASE = 21,
-	SUM_LOCK_WAIT = 28,
-};
-
 static size_t tally_hash(int64_t key, int32_t kind)
 {
 	uint64_t k = ((uint64_t)key << 8) ^ (uint32_t)kind;
@@ -533,17 +525,17 @@ static int tally_event(struct store_writer *w, const struct store_event *e, int6
 		t->first_seq = seq;
 	}
 	switch (e->kind) {
-	case SUM_LOCK_WAIT:
+	case WEFT_EV_LOCK_WAIT:
 		t->wait_open = e->ts_ns;
 		break;
-	case SUM_LOCK_ACQUIRE:
-	case SUM_LOCK_FAIL:
+	case WEFT_EV_LOCK_ACQUIRE:
+	case WEFT_EV_LOCK_FAIL:
 		t->wait_open = -1;
 		break;
-	case SUM_GIL_ACQUIRE:
+	case WEFT_EV_GIL_ACQUIRE:
 		t->gil_open = e->ts_ns;
 		break;
-	case SUM_GIL_RELEASE:
+	case WEFT_EV_GIL_RELEASE:
 		if (t->gil_open >= 0 && e->ts_ns >= t->gil_open)
 			t->gil_hold += e->ts_ns - t->gil_open;
 		t->gil_open = -1;
@@ -554,7 +546,7 @@ static int tally_event(struct store_writer *w, const struct store_event *e, int6
 	if (!(x = tally_get(&w->sum_obj, e->object_id, e->kind)))
 		return -1;
 	tally_add(x, e, wait, seq);
-	if (e->kind == SUM_LOCK_ACQUIRE && wait > 0) {
+	if (e->kind == WEFT_EV_LOCK_ACQUIRE && wait > 0) {
 		w->waits[w->nwaits][0] = e->object_id;
 		w->waits[w->nwaits][1] = wait;
 		if (++w->nwaits == EVENT_ROWS)
@@ -1083,7 +1075,7 @@ int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 		if (!x)
 			break;
 		tally_add(x, &e, wait, sqlite3_column_int64(st, 4));
-		if (e.kind == SUM_LOCK_ACQUIRE && wait > 0) {
+		if (e.kind == WEFT_EV_LOCK_ACQUIRE && wait > 0) {
 			w->waits[w->nwaits][0] = object_id;
 			w->waits[w->nwaits][1] = wait;
 			if (++w->nwaits == EVENT_ROWS && flush_waits(w))
@@ -1127,7 +1119,7 @@ static int tally_p90(struct store_writer *w)
 			obj = o;
 			pos = 0;
 			want = -1;
-			struct tally_ent *x = tally_get(&w->sum_obj, o, SUM_LOCK_ACQUIRE);
+			struct tally_ent *x = tally_get(&w->sum_obj, o, WEFT_EV_LOCK_ACQUIRE);
 			if (!x)
 				goto out;
 			int64_t rank = (9 * x->events + 9) / 10 - 1, zeros = x->events - x->waited;
@@ -1143,8 +1135,11 @@ static int tally_p90(struct store_writer *w)
 	}
 	if (step != SQLITE_DONE)
 		goto out;
-	rc = exec_sql(w->db, "INSERT OR IGNORE INTO sum_p90 SELECT obj, 0 FROM sum_object_kind"
-			     " WHERE kind = 1");
+	char sql[128];
+	snprintf(sql, sizeof(sql),
+		 "INSERT OR IGNORE INTO sum_p90 SELECT obj, 0 FROM sum_object_kind WHERE kind = %d",
+		 WEFT_EV_LOCK_ACQUIRE);
+	rc = exec_sql(w->db, sql);
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
@@ -1172,14 +1167,15 @@ static double mono_s(void)
 static int sort_events(struct store_writer *w)
 {
 	size_t n = w->nspans;
-	if (getenv("WEFT_DEBUG")) {
+	if (store_debug_on("finalize")) {
 		long long rows = 0;
 		for (size_t i = 0; i < n; i++)
 			rows += w->spans[i].hi - w->spans[i].lo + 1;
-		fprintf(stderr,
-			"weft: finalize: %llu late rows (%llu forced out of a full hold), %zu"
-			" stretches out of time order, %lld rows sorted\n",
-			(unsigned long long)w->nlate, (unsigned long long)w->forced_out, n, rows);
+		store_debug("finalize",
+			    "finalize: %llu late rows (%llu forced out of a full hold), %zu"
+			    " stretches out of time order, %lld rows sorted",
+			    (unsigned long long)w->nlate, (unsigned long long)w->forced_out, n,
+			    rows);
 	}
 	if (!n)
 		return 0;
@@ -1262,7 +1258,6 @@ int store_writer_finalize(struct store_writer *w)
 {
 	if (store_writer_horizon(w, INT64_MAX) || store_writer_tail(w))
 		return w->stop ? finalize_interrupted(w) : -1;
-	int debug = getenv("WEFT_DEBUG") != NULL;
 	double t0 = mono_s();
 	if (w->stop || sort_events(w) || store_writer_commit(w))
 		return w->stop ? finalize_interrupted(w) : -1;
@@ -1306,11 +1301,9 @@ int store_writer_finalize(struct store_writer *w)
 	if (exec_sql(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=TRUNCATE;"))
 		return w->stop ? 0 : -1;
 	/* bench/run.sh reads this line: the finalize cost per part. */
-	if (debug)
-		fprintf(stderr,
-			"weft: finalize: time order %.2f s, indexes %.2f s, checkpoint %.2f s,"
-			" total %.2f s\n",
-			ts - t0, t2 - ts, mono_s() - t2, mono_s() - t0);
+	store_debug("finalize",
+		    "finalize: time order %.2f s, indexes %.2f s, checkpoint %.2f s, total %.2f s",
+		    ts - t0, t2 - ts, mono_s() - t2, mono_s() - t0);
 	return 0;
 }
 

@@ -3,18 +3,52 @@
 #define WEFT_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
-/* Each verb gets argv starting at the verb itself and returns the exit status. */
-int weft_cmd_run(int argc, char **argv);    /* tracer/run.c */
-int weft_cmd_report(int argc, char **argv); /* tracer/report.c */
-int weft_cmd_query(int argc, char **argv);  /* tracer/query.c */
-int weft_cmd_export(int argc, char **argv); /* tracer/export.c */
-int weft_cmd_view(int argc, char **argv);   /* ui/view.c */
+/*
+ * Each verb gets argv starting at the verb itself and returns the exit
+ * status. They parse their options (tracer/cmd/, from each verb's option
+ * table) and call the verb's work below.
+ */
+int weft_cmd_run(int argc, char **argv);    /* tracer/cmd/run.c */
+int weft_cmd_report(int argc, char **argv); /* tracer/cmd/report.c */
+int weft_cmd_query(int argc, char **argv);  /* tracer/cmd/query.c */
+int weft_cmd_export(int argc, char **argv); /* tracer/cmd/export.c */
+int weft_cmd_view(int argc, char **argv);   /* tracer/cmd/view.c */
+
+/* What `weft run` was asked to do, its options checked. */
+struct weft_run_options {
+	const char *out;	  /* the trace file */
+	const char *stacks;	  /* none, caller or full */
+	const char *fail_on;	  /* kinds that passed findings_parse_kinds, or NULL */
+	const char *suppressions; /* a file that passed findings_check_suppressions, or NULL */
+	int deadlock_stop;	  /* end the program once a deadlock is found */
+	double timeout;		  /* seconds, or 0 */
+	int races;		  /* Python race detection */
+	char races_scope[4000];	  /* ':'-separated real paths, or "" for the program's own */
+	char **cmd;		  /* NULL-terminated */
+};
+
+/* The verbs' work; each returns the exit status. tracer/run.c */
+int weft_run(const struct weft_run_options *o);
+/* tracer/report.c: the report as text, or JSON. */
+/* list_all: every thread and process on its own line (--threads all), not grouped. */
+int weft_report(const char *path, int json, int list_all);
+enum weft_query_format { WEFT_QUERY_TABLE, WEFT_QUERY_CSV, WEFT_QUERY_JSON };
+/* tracer/query.c */
+int weft_query(const char *path, const char *sql, enum weft_query_format fmt);
+/* tracer/export.c: format is chrome or csv; out NULL is stdout. */
+int weft_export(const char *path, const char *format, const char *out);
+/* ui/view.c: the viewer on the terminal; or frames of every screen timed off-screen. */
+int weft_view(const char *path, int ascii, int nocolor);
+int weft_view_bench(const char *path, int frames, int ascii);
 
 /* Prints "weft: <message>" on stderr. */
 void weft_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void weft_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLOCK_MONOTONIC in ns: what weft times its own stages with. */
+uint64_t weft_mono_ns(void);
 
 /*
  * Copies s into out (at most outlen-1 bytes) with every control character,

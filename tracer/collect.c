@@ -3,6 +3,7 @@
  * to, their ring chunks, and draining those rings into batches.
  */
 #include "tracer/collect.h"
+#include "tracer/pidns.h"
 #include "tracer/cli.h"
 #include "tracer/hashmap.h"
 
@@ -32,46 +33,27 @@
 #define BATCH_SEGS 4096
 #define BATCH_WORDS (1u << 20)
 
-static uint64_t pid_namespace(int pid);
 static void start_janitor(struct collect *c);
 static int max_connections;
 
-/* Spent batches come back here instead of being freed: no page faults per drain. */
-static struct collect_batch *free_batches;
-static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void collect_batch_release(struct collect_batch *b)
+/* The spare batches the writer gave back, freed at the end. */
+static void free_spare_batches(struct collect *c)
 {
-	pthread_mutex_lock(&free_lock);
-	b->next = free_batches;
-	free_batches = b;
-	pthread_mutex_unlock(&free_lock);
-}
-
-void collect_batches_free(void)
-{
-	pthread_mutex_lock(&free_lock);
-	while (free_batches) {
-		struct collect_batch *b = free_batches;
-		free_batches = b->next;
+	pthread_mutex_lock(&c->lock);
+	while (c->spare_batches) {
+		struct collect_batch *b = c->spare_batches;
+		c->spare_batches = b->next;
 		free(b->segs);
 		if (b->words)
 			munmap(b->words, b->cap_words * 8);
 		free(b);
 	}
-	pthread_mutex_unlock(&free_lock);
+	pthread_mutex_unlock(&c->lock);
 }
 
-uint64_t collect_mono_ns(void)
+static int64_t now_rel(const struct collect *c)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-int64_t collect_now_rel(struct collect *c)
-{
-	return (int64_t)(collect_mono_ns() - c->start_mono_ns);
+	return (int64_t)(weft_mono_ns() - c->start_mono_ns);
 }
 
 /* A TSC is usable when it ticks at a constant rate through sleep states. */
@@ -94,7 +76,7 @@ static int tsc_is_reliable(void)
 
 static void calibrate(struct collect *c)
 {
-	uint64_t t = __rdtsc(), m = collect_mono_ns();
+	uint64_t t = __rdtsc(), m = weft_mono_ns();
 	if (m - c->start_mono_ns < 1000000 || t <= c->tsc0)
 		return;
 	c->ns_per_tick = (double)(m - c->start_mono_ns) / (double)(t - c->tsc0);
@@ -108,7 +90,7 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 	c->spill_fd = -1;
 	c->store = store;
 	c->self_pid = getpid();
-	c->pid_ns = pid_namespace(c->self_pid);
+	c->pid_ns = pidns_of(c->self_pid);
 	/*
 	 * Each traced process holds a connection and a pidfd here: weft takes
 	 * every descriptor it may, and the program gets back the limit it had
@@ -120,12 +102,12 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 	if (setrlimit(RLIMIT_NOFILE, &raised) == 0 && raised.rlim_cur < 4096 + 256)
 		max_connections = (int)raised.rlim_cur > 512 ? (int)raised.rlim_cur - 256 : 256;
 	c->use_tsc = tsc_is_reliable();
-	c->start_mono_ns = collect_mono_ns();
+	c->start_mono_ns = weft_mono_ns();
 	c->tsc0 = __rdtsc();
 	/*
 	 * No calibration here: the program starts at once, and the writer
 	 * waits for a usable interval before it converts anything
-	 * (collect_clock); drains refine the estimate as the trace goes on.
+	 * (clock_snapshot); drains refine the estimate as the trace goes on.
 	 */
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
@@ -175,7 +157,7 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 		c->listen_abstract_fd = -1;
 	}
 	c->cur = NULL;
-	return writer_start(c);
+	return 0;
 }
 
 /*
@@ -191,8 +173,9 @@ static void start_janitor(struct collect *c)
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return;
 	/* sh backgrounds the waiter and exits: the waiter is adopted by init. */
-	static const char script[] = "{ cat <&3 >/dev/null; rm -f \"$1/collector\"; rmdir \"$1\"; } "
-				     "</dev/null >/dev/null 2>&1 &";
+	static const char script[] =
+	    "{ cat <&3 >/dev/null; rm -f \"$1/collector\"; rmdir \"$1\"; } "
+	    "</dev/null >/dev/null 2>&1 &";
 	pid_t pid = fork();
 	if (pid == 0) {
 		signal(SIGINT, SIG_IGN);
@@ -257,13 +240,14 @@ static uint64_t *arena_grow(uint64_t *old, size_t old_words, size_t used, size_t
 	return n;
 }
 
-static struct collect_batch *batch_new(void)
+/* A batch to fill: a spare one the writer gave back (no page faults per drain), else new. */
+static struct collect_batch *batch_new(struct collect *c)
 {
-	pthread_mutex_lock(&free_lock);
-	struct collect_batch *b = free_batches;
+	pthread_mutex_lock(&c->lock);
+	struct collect_batch *b = c->spare_batches;
 	if (b)
-		free_batches = b->next;
-	pthread_mutex_unlock(&free_lock);
+		c->spare_batches = b->next;
+	pthread_mutex_unlock(&c->lock);
 	if (b) {
 		b->next = NULL;
 		b->nsegs = b->nwords = 0;
@@ -280,19 +264,41 @@ static struct collect_batch *batch_new(void)
 	return b;
 }
 
-static void submit_current(struct collect *c)
+static int clock_snapshot(struct collect *c, struct collect_clock *out, int last);
+
+/* Hands the batch being filled to the writer; last: the run's final one. */
+static void submit_current(struct collect *c, int last)
 {
-	if (c->cur && c->cur->nsegs) {
-		writer_submit(c, c->cur);
-		c->cur = NULL;
-	}
+	if (!c->cur || !c->cur->nsegs || clock_snapshot(c, &c->cur->clock, last))
+		return;
+	struct collect_batch *b = c->cur;
+	c->cur = NULL;
+	pthread_mutex_lock(&c->lock);
+	b->next = NULL;
+	if (c->queue_tail)
+		c->queue_tail->next = b;
+	else
+		c->queue_head = b;
+	c->queue_tail = b;
+	c->queued_bytes += b->nwords * 8 + b->nsegs * sizeof(*b->segs);
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Back-pressure: 1 when the main thread should stop draining for now. */
+static int backlogged(struct collect *c)
+{
+	pthread_mutex_lock(&c->lock);
+	int r = c->queued_bytes > COLLECT_BACKLOG_LIMIT;
+	pthread_mutex_unlock(&c->lock);
+	return r;
 }
 
 /* A new segment with room for nwords raw words in the current batch. */
 static struct collect_seg *seg_reserve(struct collect *c, uint64_t nwords)
 {
 	if (!c->cur)
-		c->cur = batch_new();
+		c->cur = batch_new(c);
 	struct collect_batch *b = c->cur;
 	if (b->nsegs == b->cap_segs) {
 		b->cap_segs *= 2;
@@ -319,7 +325,7 @@ static struct collect_seg *seg_reserve(struct collect *c, uint64_t nwords)
 	return sg;
 }
 
-/* Beyond this much spilled the producers wait (writer_backlogged), as for memory. */
+/* Beyond this much spilled the producers wait (backlogged), as for memory. */
 #define SPILL_ROOM_MAX (4096ull << 20)
 
 void collect_spill_open(struct collect *c, const char *dir)
@@ -397,7 +403,7 @@ static int64_t spill_words(struct collect *c, const uint64_t *a, uint64_t na, co
 	pthread_mutex_unlock(&c->lock);
 	if (!behind)
 		return -1;
-	uint64_t t0 = collect_mono_ns();
+	uint64_t t0 = weft_mono_ns();
 	if (pwrite_all(c->spill_fd, a, na * 8, off) != 0 ||
 	    pwrite_all(c->spill_fd, b, nb * 8, off + na * 8) != 0) {
 		weft_warn("cannot spill the backlog beside the trace (%s): it stays in memory",
@@ -410,7 +416,7 @@ static int64_t spill_words(struct collect *c, const uint64_t *a, uint64_t na, co
 		pthread_mutex_unlock(&c->lock);
 		return -1;
 	}
-	c->spill_ns += collect_mono_ns() - t0;
+	c->spill_ns += weft_mono_ns() - t0;
 	c->spilled_bytes += bytes;
 	return (int64_t)off;
 }
@@ -432,11 +438,18 @@ static void push_ctl(struct collect *c, struct collect_image *img, int kind, int
 /* The first estimate of the TSC rate spans at least this much. */
 #define FIRST_CALIBRATION_NS 20000000ull
 
-void collect_clock(struct collect *c, struct collect_clock *out)
+/*
+ * The calibration a batch's ring timestamps are converted with, taken when
+ * it is handed to the writer (which so never asks the collector). A TSC's
+ * first estimate needs FIRST_CALIBRATION_NS of history: batches wait in
+ * the collector until then, except the last one, for which weft waits.
+ */
+static int clock_snapshot(struct collect *c, struct collect_clock *out, int last)
 {
-	uint64_t since = collect_mono_ns() - c->start_mono_ns;
+	uint64_t since = weft_mono_ns() - c->start_mono_ns;
 	if (c->use_tsc && since < FIRST_CALIBRATION_NS) {
-		/* Only the writer waits here, in the run's first milliseconds. */
+		if (!last)
+			return -1;
 		struct timespec pause = {0, (long)(FIRST_CALIBRATION_NS - since)};
 		nanosleep(&pause, NULL);
 	}
@@ -447,6 +460,13 @@ void collect_clock(struct collect *c, struct collect_clock *out)
 	out->ns_per_tick = c->ns_per_tick;
 	out->start_mono_ns = c->start_mono_ns;
 	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* A thread id as img's pid namespace names it, in weft's namespace. */
+static int host_id(const struct collect *c, const struct collect_image *img, int ns_id)
+{
+	return pidns_host_id(c->pid_ns, img->pid_ns, img->pid, img->ns_pid, ns_id);
 }
 
 /*
@@ -486,7 +506,7 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 		int64_t spill_off = spill_words(c, ring + start, first, ring, n - first);
 		struct collect_seg *sg = seg_reserve(c, spill_off < 0 ? n : 0);
 		sg->img = img;
-		sg->tid = collect_host_id(c, img, s->tid);
+		sg->tid = host_id(c, img, s->tid);
 		sg->tsc = (uint8_t)ch->clock;
 		sg->chunk = (uint16_t)k;
 		sg->slot = (uint8_t)si;
@@ -505,9 +525,8 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 	}
 	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == WEFT_SLOT_RETIRED &&
 	    __atomic_load_n(&s->head, __ATOMIC_ACQUIRE) == tail) {
-		push_ctl(c, img, COLLECT_CTL_SLOT_STATS, collect_host_id(c, img, s->tid), 0,
-			 (int64_t)s->unrecorded,
-			 (int64_t)s->waits);
+		push_ctl(c, img, COLLECT_CTL_SLOT_STATS, host_id(c, img, s->tid), 0,
+			 (int64_t)s->unrecorded, (int64_t)s->waits);
 		s->unrecorded = 0;
 		s->waits = 0;
 		/* Give the ended thread's pages back; the next owner populates anew. */
@@ -530,14 +549,14 @@ static void drain_image(struct collect *c, struct collect_image *img)
 size_t collect_drain(struct collect *c)
 {
 	uint64_t before = c->drained_words;
-	if (c->use_tsc && collect_mono_ns() - c->cal_mono > 200000000ull) {
+	if (c->use_tsc && weft_mono_ns() - c->cal_mono > 200000000ull) {
 		pthread_mutex_lock(&c->lock);
 		calibrate(c);
 		pthread_mutex_unlock(&c->lock);
 	}
-	if (writer_backlogged(c))
+	if (backlogged(c))
 		return 0; /* producers wait: the lossless mode's back-pressure */
-	int64_t round = collect_now_rel(c);
+	int64_t round = now_rel(c);
 	c->oldest_waiting = 0;
 	for (struct collect_image *img = c->images; img; img = img->next)
 		if (!img->closed || img->nchunks)
@@ -556,7 +575,7 @@ size_t collect_drain(struct collect *c)
 		}
 		c->cur->horizon_ns = round - COLLECT_HORIZON_SLACK_NS;
 	}
-	submit_current(c);
+	submit_current(c, 0);
 	return (size_t)(c->drained_words - before);
 }
 
@@ -613,15 +632,6 @@ static int proc_stat(int pid, char *state, int *ppid)
 		return -1;
 	const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
 	return p && sscanf(p + 1, " %c %d", state, ppid) == 2 ? 0 : -1;
-}
-
-/* The inode of a process's pid namespace, 0 when unknown. */
-static uint64_t pid_namespace(int pid)
-{
-	char path[64];
-	struct stat sb;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-	return stat(path, &sb) == 0 ? (uint64_t)sb.st_ino : 0;
 }
 
 /*
@@ -722,79 +732,6 @@ static void accept_peer(struct collect *c, int fd)
 	pending[npending++] = (struct pending_conn){fd, pid, ppid, pidfd};
 }
 
-/* ---- thread ids inside pid namespaces ------------------------------------------- */
-
-static pthread_mutex_t ns_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hashmap_u64 ns_ids; /* (namespace, id there) -> id in weft's namespace */
-
-static uint64_t ns_key(uint64_t ns, int id)
-{
-	return (ns << 32) ^ (uint32_t)id;
-}
-
-/* The innermost NSpid of /proc/PATH/status: the id its own namespace gives it. */
-static int ns_pid_of(const char *status_path)
-{
-	char buf[4096];
-	if (read_proc_text(status_path, buf, sizeof(buf)) < 0)
-		return -1;
-	char *p = strstr(buf, "\nNSpid:");
-	if (!p)
-		return -1;
-	p += 7;
-	char *eol = strchr(p, '\n');
-	if (eol)
-		*eol = 0;
-	char *last = strrchr(p, '\t');
-	return atoi(last ? last + 1 : p);
-}
-
-/* Learns the namespace ids of every thread of host pid (or of /proc's processes). */
-static void learn_ids(uint64_t ns, const char *dir, int only_ns)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d))) {
-		int host = atoi(e->d_name);
-		if (host <= 0)
-			continue;
-		if (only_ns && pid_namespace(host) != ns)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
-		int id = ns_pid_of(path);
-		if (id > 0)
-			hashmap_u64_put(&ns_ids, ns_key(ns, id), (uint64_t)host);
-	}
-	closedir(d);
-}
-
-int collect_host_id(struct collect *c, struct collect_image *img, int ns_id)
-{
-	if (!img || !img->pid_ns || img->pid_ns == c->pid_ns || ns_id <= 0)
-		return ns_id;
-	if (ns_id == img->ns_pid)
-		return img->pid;
-	pthread_mutex_lock(&ns_lock);
-	uint64_t *v = hashmap_u64_get(&ns_ids, ns_key(img->pid_ns, ns_id));
-	if (!v) {
-		/* Its own threads first, then any process of its namespace (a child's pid). */
-		char dir[64];
-		snprintf(dir, sizeof(dir), "/proc/%d/task", img->pid);
-		learn_ids(img->pid_ns, dir, 0);
-		v = hashmap_u64_get(&ns_ids, ns_key(img->pid_ns, ns_id));
-		if (!v) {
-			learn_ids(img->pid_ns, "/proc", 1);
-			v = hashmap_u64_get(&ns_ids, ns_key(img->pid_ns, ns_id));
-		}
-	}
-	int host = v ? (int)*v : ns_id;
-	pthread_mutex_unlock(&ns_lock);
-	return host;
-}
-
 /* ---- connections --------------------------------------------------------------- */
 
 static char *read_small_file(const char *path, size_t *len)
@@ -839,7 +776,7 @@ static struct collect_image *image_new(struct collect *c, const struct pending_c
 	img->ppid = who->ppid;
 	img->pidfd = who->pidfd;
 	img->ns_pid = h->pid;
-	img->pid_ns = pid_namespace(who->pid);
+	img->pid_ns = pidns_of(who->pid);
 	img->image_id = h->image_id;
 	img->conn_fd = who->fd;
 	img->forked = (h->flags & WEFT_HELLO_FORKED) != 0;
@@ -867,7 +804,7 @@ static struct collect_image *image_new(struct collect *c, const struct pending_c
 			}
 		pthread_mutex_unlock(&c->lock);
 	}
-	img->start_ns = collect_now_rel(c);
+	img->start_ns = now_rel(c);
 	pthread_mutex_lock(&c->lock);
 	img->next = c->images;
 	c->images = img;
@@ -886,9 +823,9 @@ static int map_chunk(struct collect_image *img, int fd, const struct weft_hello 
 {
 	struct stat sb;
 	int seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &sb) < 0 ||
-	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != weft_chunk_bytes() ||
-	    h->chunk_index >= WEFT_MAX_CHUNKS || h->chunk_index != img->nchunks)
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != weft_chunk_bytes() || h->chunk_index >= WEFT_MAX_CHUNKS ||
+	    h->chunk_index != img->nchunks)
 		return -1;
 	struct weft_chunk *ch =
 	    mmap(NULL, weft_chunk_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -1051,7 +988,7 @@ static void image_end(struct collect *c, struct collect_image *img)
 			  "(out of descriptors or memory)",
 			  img->pid, (unsigned long long)img->lost_unringed);
 	}
-	push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, collect_now_rel(c), 0, 0);
+	push_ctl(c, img, COLLECT_CTL_IMAGE_END, img->pid, now_rel(c), 0, 0);
 	image_unmap(img);
 	/* Nothing signals an ended image: a long run keeps no descriptor per process. */
 	if (img->pidfd >= 0)
@@ -1201,12 +1138,12 @@ int collect_poll(struct collect *c, int timeout_ms)
 
 void collect_killed(struct collect *c, pid_t pid)
 {
-	push_ctl(c, NULL, COLLECT_CTL_KILLED, pid, collect_now_rel(c), pid, 0);
+	push_ctl(c, NULL, COLLECT_CTL_KILLED, pid, now_rel(c), pid, 0);
 }
 
 void collect_reaped(struct collect *c, pid_t pid, int status)
 {
-	push_ctl(c, NULL, COLLECT_CTL_REAPED, pid, collect_now_rel(c), pid, status);
+	push_ctl(c, NULL, COLLECT_CTL_REAPED, pid, now_rel(c), pid, status);
 }
 
 int collect_live_images(struct collect *c)
@@ -1253,7 +1190,7 @@ int collect_signal_tree(struct collect *c, int sig, int note)
 	return n;
 }
 
-int collect_finish(struct collect *c)
+void collect_flush(struct collect *c)
 {
 	/* Late messages (a last chunk, EOFs) first, then every ring one last time. */
 	for (int i = 0; i < 3 && collect_poll(c, 0) > 0; i++)
@@ -1265,9 +1202,12 @@ int collect_finish(struct collect *c)
 			image_end(c, img);
 		}
 	}
-	submit_current(c);
-	int rc = writer_stop_and_join(c);
-	collect_batches_free();
+	submit_current(c, 1);
+}
+
+void collect_close(struct collect *c)
+{
+	free_spare_batches(c);
 	if (c->spill_fd >= 0)
 		close(c->spill_fd);
 	c->spill_fd = -1;
@@ -1285,7 +1225,7 @@ int collect_finish(struct collect *c)
 	}
 	npending = 0;
 	nconnected = 0;
-	hashmap_u64_free(&ns_ids);
+	pidns_forget();
 	if (c->refused)
 		weft_warn("%llu connection%s from outside the traced program refused",
 			  (unsigned long long)c->refused, c->refused == 1 ? "" : "s");
@@ -1305,5 +1245,4 @@ int collect_finish(struct collect *c)
 		free(img->maps);
 		free(img);
 	}
-	return rc;
 }

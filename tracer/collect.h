@@ -67,6 +67,19 @@ struct collect_seg {
  */
 #define COLLECT_HORIZON_SLACK_NS 2000000
 
+/*
+ * More than this many bytes of drained records waiting for the writer: the
+ * collector stops draining, so producers wait for ring space (the lossless
+ * mode's back-pressure) instead of weft's memory growing.
+ */
+#define COLLECT_BACKLOG_LIMIT (1024ull << 20)
+
+/* A consistent copy of the clock calibration, for converting ring timestamps. */
+struct collect_clock {
+	uint64_t tsc0, start_mono_ns;
+	double ns_per_tick;
+};
+
 struct collect_batch {
 	struct collect_batch *next;
 	/*
@@ -76,6 +89,7 @@ struct collect_batch {
 	 * publishing the record; INT64_MIN: unknown.
 	 */
 	int64_t horizon_ns;
+	struct collect_clock clock; /* converts this batch's ring timestamps */
 	size_t nsegs, cap_segs;
 	size_t nwords, cap_words;
 	struct collect_seg *segs;
@@ -84,17 +98,17 @@ struct collect_batch {
 
 struct collect_image {
 	struct collect_image *next;
-	int pid, ppid; /* from the kernel, in weft's pid namespace */
-	int ns_pid;    /* what the process calls itself: differs inside a pid namespace */
+	int pid, ppid;	 /* from the kernel, in weft's pid namespace */
+	int ns_pid;	 /* what the process calls itself: differs inside a pid namespace */
 	uint64_t pid_ns; /* inode of its pid namespace (/proc/PID/ns/pid) */
 	uint64_t image_id;
 	int conn_fd;
 	int pidfd; /* the process, for signals that can never reach a reused pid; -1: none */
 	uint64_t lost_unringed; /* calls it reported lost for want of a ring (WEFT_HELLO_LOST) */
-	int closed; /* connection hit EOF */
-	int ended;  /* the image is over (exit or exec); IMAGE_END was sent */
-	int forked; /* a fork child's copy of its parent, not a fresh exec */
-	char *argv; /* NUL-separated, from the hello */
+	int closed;		/* connection hit EOF */
+	int ended;		/* the image is over (exit or exec); IMAGE_END was sent */
+	int forked;		/* a fork child's copy of its parent, not a fresh exec */
+	char *argv;		/* NUL-separated, from the hello */
 	size_t argv_len;
 	char *maps;	       /* /proc/pid/maps snapshot, for symbols after death */
 	int maps_from_process; /* the process sent its own map (preferred) */
@@ -113,9 +127,9 @@ struct collect {
 	int listen_fd, listen_abstract_fd;
 	char sock_dir[64]; /* private directory holding the socket file, removed at the end */
 	pid_t self_pid;
-	uint64_t pid_ns; /* weft's own pid namespace (inode) */
+	uint64_t pid_ns;      /* weft's own pid namespace (inode) */
 	struct rlimit nofile; /* the descriptor limit the program gets (weft raises its own) */
-	uint64_t refused; /* connections refused: not from the traced tree */
+	uint64_t refused;     /* connections refused: not from the traced tree */
 	uint64_t start_mono_ns;
 	/* TSC calibration: ns = start + (tsc - tsc0) * ns_per_tick */
 	uint64_t tsc0;
@@ -127,7 +141,8 @@ struct collect {
 	pthread_mutex_t lock; /* guards the queue and images' maps */
 	pthread_cond_t cond;
 	struct collect_batch *queue_head, *queue_tail;
-	size_t queued_bytes; /* in memory: words and segments of queued batches */
+	struct collect_batch *spare_batches; /* the writer gives spent ones back here, for reuse */
+	size_t queued_bytes;		     /* in memory: words and segments of queued batches */
 	/*
 	 * Spill file (unlinked, beside the trace): when the writer falls behind,
 	 * ring words go there instead of into fresh memory (see drain_slot).
@@ -175,9 +190,6 @@ void collect_spill_open(struct collect *c, const char *dir);
 int collect_poll(struct collect *c, int timeout_ms);
 /* Copies whatever is in the rings into the current batch and hands it to the writer. */
 size_t collect_drain(struct collect *c);
-/* Returns a batch the writer is done with, for reuse. */
-void collect_batch_release(struct collect_batch *b);
-void collect_batches_free(void);
 /* Notes that weft itself sent SIGKILL to pid. */
 void collect_killed(struct collect *c, pid_t pid);
 /* Records a reaped child's status. */
@@ -193,27 +205,15 @@ void collect_debug_live(struct collect *c);
  */
 int collect_signal_tree(struct collect *c, int sig, int note);
 /*
- * The id weft's pid namespace gives to ns_id, a thread or process id as a
- * process of img's pid namespace calls it (img's own ids pass through
- * unchanged when it is in weft's namespace). Returns ns_id itself when
- * nothing of that name is alive any more. Thread-safe.
+ * The end of a run: drains every ring one last time and hands the last
+ * batch to the writer, whose writer_stop_and_join() comes next.
  */
-int collect_host_id(struct collect *c, struct collect_image *img, int ns_id);
-/* Drains everything, stops the writer, writes processes/threads; returns 0 or -1. */
-int collect_finish(struct collect *c);
-uint64_t collect_mono_ns(void);
-
-/* A consistent copy of the clock calibration, for converting ring timestamps. */
-struct collect_clock {
-	uint64_t tsc0, start_mono_ns;
-	double ns_per_tick;
-};
-void collect_clock(struct collect *c, struct collect_clock *out);
-int64_t collect_now_rel(struct collect *c);
+void collect_flush(struct collect *c);
+/* Frees what collect_init() and the run made, once the writer has joined. */
+void collect_close(struct collect *c);
 
 /* The writer thread (tracer/writer.c). */
 int writer_start(struct collect *c);
-void writer_submit(struct collect *c, struct collect_batch *b);
 /*
  * Waits for the queue to empty, then flushes process/thread tables and
  * stops. Once store_writer_interrupt(c->store) was called it stops early:
@@ -227,8 +227,6 @@ int writer_store_deadlocks(struct collect *c, sqlite3 *db);
  * turned into rows, words drained in all, events written so far.
  */
 void writer_progress(struct collect *c, uint64_t *done, uint64_t *total, uint64_t *events);
-/* Backpressure: 1 when the main thread should stop draining for now. */
-int writer_backlogged(struct collect *c);
 /* Normal priority for the writer (1) while the program is quiet, idle priority (0) otherwise. */
 void writer_set_urgent(struct collect *c, int urgent);
 

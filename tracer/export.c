@@ -40,8 +40,6 @@ static int64_t sub_sat(int64_t a, int64_t b)
 	return r;
 }
 
-static const char export_usage[] = "usage: weft export FILE --format chrome|csv [-o OUT]";
-
 #define LANE_TID_STEP 10000000LL
 
 /* ---- model ---- */
@@ -150,51 +148,25 @@ static struct xobj *obj_find(struct exporter *x, int64_t id)
 	return i ? &x->obj[*i] : NULL;
 }
 
-static int load_kinds(struct exporter *x)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} names[] = {
-	    {"lock.acquire", offsetof(struct kinds, acq)},
-	    {"lock.release", offsetof(struct kinds, rel)},
-	    {"lock.fail", offsetof(struct kinds, fail)},
-	    {"cond.wait", offsetof(struct kinds, cwait)},
-	    {"barrier.wait", offsetof(struct kinds, barrier)},
-	    {"thread.create", offsetof(struct kinds, tcreate)},
-	    {"thread.start", offsetof(struct kinds, tstart)},
-	    {"thread.exit", offsetof(struct kinds, texit)},
-	    {"thread.join", offsetof(struct kinds, join)},
-	    {"process.fork", offsetof(struct kinds, fork)},
-	    {"process.exec", offsetof(struct kinds, exec)},
-	    {"process.spawn", offsetof(struct kinds, spawn)},
-	    {"process.exit", offsetof(struct kinds, pexit)},
-	    {"process.reap", offsetof(struct kinds, reap)},
-	    {"gil.acquire", offsetof(struct kinds, gacq)},
-	    {"gil.release", offsetof(struct kinds, grel)},
-	};
-	sqlite3_stmt *st = NULL;
-	int rc;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		*(int *)((char *)&x->k + names[i].off) = -1;
-	if (sqlite3_prepare_v2(x->db, "SELECT kind, name FROM event_kind", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		ex_db_error(x, "cannot read event kinds");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
-			if (!strcmp(name, names[i].name))
-				*(int *)((char *)&x->k + names[i].off) = sqlite3_column_int(st, 0);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read event kinds");
-		return -1;
-	}
-	return 0;
-}
+/* Event kind codes: the one table's (preload/kinds.h), as every trace stores them. */
+static const struct kinds trace_kinds = {
+    .acq = WEFT_EV_LOCK_ACQUIRE,
+    .rel = WEFT_EV_LOCK_RELEASE,
+    .fail = WEFT_EV_LOCK_FAIL,
+    .cwait = WEFT_EV_COND_WAIT,
+    .barrier = WEFT_EV_BARRIER_WAIT,
+    .tcreate = WEFT_EV_THREAD_CREATE,
+    .tstart = WEFT_EV_THREAD_START,
+    .texit = WEFT_EV_THREAD_EXIT,
+    .join = WEFT_EV_THREAD_JOIN,
+    .fork = WEFT_EV_PROCESS_FORK,
+    .exec = WEFT_EV_PROCESS_EXEC,
+    .spawn = WEFT_EV_PROCESS_SPAWN,
+    .pexit = WEFT_EV_PROCESS_EXIT,
+    .reap = WEFT_EV_PROCESS_REAP,
+    .gacq = WEFT_EV_GIL_ACQUIRE,
+    .grel = WEFT_EV_GIL_RELEASE,
+};
 
 static int load_objects(struct exporter *x)
 {
@@ -803,8 +775,9 @@ static int export_chrome(struct exporter *x, FILE *f)
 	out_json_end_object(&x->j);
 	out_json_key(&x->j, "traceEvents");
 	out_json_begin_array(&x->j);
-	if (load_end(x) || load_kinds(x) || load_objects(x) || load_threads_and_processes(x) ||
-	    export_events(x) || export_findings(x))
+	x->k = trace_kinds;
+	if (load_end(x) || load_objects(x) || load_threads_and_processes(x) || export_events(x) ||
+	    export_findings(x))
 		return -1;
 	out_json_end_array(&x->j);
 	out_json_end_object(&x->j);
@@ -869,70 +842,13 @@ static void exporter_free(struct exporter *x)
 	sqlite3_close(x->db);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+int weft_export(const char *path, const char *format, const char *out)
 {
-	weft_error(fmt, arg);
-	fprintf(stderr, "%s\n", export_usage);
-	return 2;
-}
-
-int weft_cmd_export(int argc, char **argv)
-{
-	const char *path = NULL, *format = NULL, *out = NULL;
 	struct exporter x;
 	char err[1024], *tmp = NULL;
 	FILE *f = NULL;
-	int ret = 1, opts_done = 0, to_stdout;
+	int ret = 1, to_stdout = !out;
 	struct stat in_sb, out_sb;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!opts_done && a[0] == '-' && a[1]) {
-			if (!strcmp(a, "--")) {
-				opts_done = 1;
-			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-				printf(
-				    "%s\n\nConverts a weft trace. See docs/QUERY.md.\n"
-				    "  --format chrome  Chrome trace-event JSON (Perfetto UI, "
-				    "chrome://tracing)\n"
-				    "  --format csv     the events view as CSV, with object name "
-				    "and innermost frame\n"
-				    "  -o OUT           output file; - for stdout (the default "
-				    "when "
-				    "stdout is not a terminal)\n",
-				    export_usage);
-				return 0;
-			} else if (!strcmp(a, "--format") || !strcmp(a, "-f")) {
-				if (++i >= argc)
-					return usage_error("export: %s needs a value", a);
-				format = argv[i];
-			} else if (!strncmp(a, "--format=", 9)) {
-				format = a + 9;
-			} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-				if (++i >= argc)
-					return usage_error("export: %s needs a value", a);
-				out = argv[i];
-			} else if (!strncmp(a, "--output=", 9)) {
-				out = a + 9;
-			} else {
-				return usage_error("export: unknown option '%s'", a);
-			}
-		} else if (!path) {
-			path = a;
-		} else {
-			return usage_error("export: unexpected argument '%s'", a);
-		}
-	}
-	if (!path)
-		return usage_error("export: %s", "missing trace file");
-	if (!format)
-		return usage_error("export: %s", "missing --format chrome|csv");
-	if (strcmp(format, "chrome") && strcmp(format, "csv"))
-		return usage_error("export: unknown format '%s' (chrome or csv)", format);
-	to_stdout = !out || !strcmp(out, "-");
-	if (!out && isatty(STDOUT_FILENO))
-		return usage_error("export: %s",
-				   "stdout is a terminal; give -o OUT (or -o - to print anyway)");
 
 	memset(&x, 0, sizeof(x));
 	x.path = path;

@@ -76,38 +76,6 @@ int hashmap_u64_put(struct hashmap_u64 *m, uint64_t key, uint64_t val)
 	}
 }
 
-void hashmap_u64_del(struct hashmap_u64 *m, uint64_t key)
-{
-	if (!m->cap)
-		return;
-	size_t mask = m->cap - 1, i = mix64(key) & mask;
-	for (;; i = (i + 1) & mask) {
-		if (!m->used[i])
-			return;
-		if (m->keys[i] == key)
-			break;
-	}
-	/* Shift later members of the probe run back so lookups never stop early. */
-	size_t j = i;
-	for (;;) {
-		m->used[i] = 0;
-		for (;;) {
-			j = (j + 1) & mask;
-			if (!m->used[j]) {
-				m->len--;
-				return;
-			}
-			size_t home = mix64(m->keys[j]) & mask;
-			if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j))
-				break;
-		}
-		m->keys[i] = m->keys[j];
-		m->vals[i] = m->vals[j];
-		m->used[i] = 1;
-		i = j;
-	}
-}
-
 void hashmap_u64_free(struct hashmap_u64 *m)
 {
 	free(m->keys);

@@ -17,7 +17,6 @@ uint64_t *hashmap_u64_get(struct hashmap_u64 *m, uint64_t key);
 /* Inserts or replaces; returns 0, or -1 when out of memory. */
 int hashmap_u64_put(struct hashmap_u64 *m, uint64_t key, uint64_t val);
 /* Removes key if present. */
-void hashmap_u64_del(struct hashmap_u64 *m, uint64_t key);
 void hashmap_u64_free(struct hashmap_u64 *m);
 
 /* byte string -> uint64 (keys are copied). */

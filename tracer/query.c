@@ -16,10 +16,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-enum query_format { FMT_TABLE, FMT_CSV, FMT_JSON };
-
-static const char query_usage[] = "usage: weft query FILE SQL [--csv|--json]";
-
 struct query_auth {
 	int denied;
 	char what[128]; /* the first refused action, for the message */
@@ -216,7 +212,7 @@ static void row_json(struct out_json *j, sqlite3_stmt *st, int ncol)
  * Steps st to the end, writing rows to stdout in fmt. Returns 0, or -1 with
  * the error already reported.
  */
-static int print_result(sqlite3 *db, sqlite3_stmt *st, enum query_format fmt)
+static int print_result(sqlite3 *db, sqlite3_stmt *st, enum weft_query_format fmt)
 {
 	int ncol = sqlite3_column_count(st);
 	int sanitize_csv = isatty(STDOUT_FILENO);
@@ -224,7 +220,7 @@ static int print_result(sqlite3 *db, sqlite3_stmt *st, enum query_format fmt)
 	struct out_json j;
 	int rc, ret = -1;
 
-	if (fmt == FMT_TABLE) {
+	if (fmt == WEFT_QUERY_TABLE) {
 		t = out_table_new(stdout, "");
 		if (!t) {
 			weft_error("out of memory");
@@ -232,7 +228,7 @@ static int print_result(sqlite3 *db, sqlite3_stmt *st, enum query_format fmt)
 		}
 		for (int c = 0; c < ncol; c++)
 			out_table_header(t, sqlite3_column_name(st, c));
-	} else if (fmt == FMT_CSV) {
+	} else if (fmt == WEFT_QUERY_CSV) {
 		for (int c = 0; c < ncol; c++) {
 			const char *name = sqlite3_column_name(st, c);
 			out_csv_field(stdout, name, name ? strlen(name) : 0, c == 0, sanitize_csv);
@@ -244,9 +240,9 @@ static int print_result(sqlite3 *db, sqlite3_stmt *st, enum query_format fmt)
 		out_json_begin_array(&j);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fmt == FMT_TABLE)
+		if (fmt == WEFT_QUERY_TABLE)
 			row_table(t, st, ncol);
-		else if (fmt == FMT_CSV)
+		else if (fmt == WEFT_QUERY_CSV)
 			row_csv(stdout, st, ncol, sanitize_csv);
 		else
 			row_json(&j, st, ncol);
@@ -257,11 +253,11 @@ static int print_result(sqlite3 *db, sqlite3_stmt *st, enum query_format fmt)
 	}
 	ret = 0;
 out:
-	if (fmt == FMT_TABLE) {
+	if (fmt == WEFT_QUERY_TABLE) {
 		/* A statement without result columns (e.g. a pragma that only checks) prints
 		 * nothing. */
 		out_table_finish(t, ret == 0 && ncol > 0);
-	} else if (fmt == FMT_JSON && ret == 0) {
+	} else if (fmt == WEFT_QUERY_JSON && ret == 0) {
 		out_json_end_array(&j);
 	}
 	return ret;
@@ -279,62 +275,13 @@ static int has_more_statements(sqlite3 *db, const char *tail)
 	return rc != SQLITE_OK || st != NULL;
 }
 
-int weft_cmd_query(int argc, char **argv)
+int weft_query(const char *path, const char *sql, enum weft_query_format fmt)
 {
-	const char *path = NULL, *sql = NULL;
-	enum query_format fmt = FMT_TABLE;
-	int nfmt = 0, opts_done = 0;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct query_auth qa = {0};
 	char err[1024];
 	int ret = 1;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!opts_done && a[0] == '-' && a[1]) {
-			if (!strcmp(a, "--")) {
-				opts_done = 1;
-			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-				printf(
-				    "%s\n\nRuns one read-only SQL statement on a weft trace; see "
-				    "docs/QUERY.md and docs/SCHEMA.md.\n"
-				    "  --csv   RFC 4180 CSV with a header line\n"
-				    "  --json  an array of objects, one per row\n",
-				    query_usage);
-				return 0;
-			} else if (!strcmp(a, "--csv")) {
-				fmt = FMT_CSV;
-				nfmt++;
-			} else if (!strcmp(a, "--json")) {
-				fmt = FMT_JSON;
-				nfmt++;
-			} else {
-				weft_error("query: unknown option '%s'", a);
-				fprintf(stderr, "%s\n", query_usage);
-				return 2;
-			}
-		} else if (!path) {
-			path = a;
-		} else if (!sql) {
-			sql = a;
-		} else {
-			weft_error(
-			    "query: unexpected argument '%s' (quote the SQL as one argument)", a);
-			fprintf(stderr, "%s\n", query_usage);
-			return 2;
-		}
-	}
-	if (nfmt > 1) {
-		weft_error("query: choose one of --csv and --json");
-		fprintf(stderr, "%s\n", query_usage);
-		return 2;
-	}
-	if (!path || !sql) {
-		weft_error("query: %s", !path ? "missing trace file" : "missing SQL statement");
-		fprintf(stderr, "%s\n", query_usage);
-		return 2;
-	}
 
 	db = store_open_read(path, err, sizeof(err));
 	if (!db) {

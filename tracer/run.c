@@ -5,6 +5,8 @@
 #include "tracer/cli.h"
 #include "tracer/collect.h"
 #include "tracer/findings_cli.h"
+#include "store/store_debug.h"
+#include "store/store_viewcache.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -30,27 +32,8 @@ static volatile pid_t child_pid;
 /* The program is over and the trace's tail is being written: signals stop it. */
 static volatile sig_atomic_t finishing, finishing_sig;
 static struct store_writer *volatile finishing_store;
+static struct store_view_builder *volatile finishing_view;
 static volatile sig_atomic_t progress_tty; /* a progress line may be on stderr */
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: weft run [-o FILE] [--stacks none|caller|full] [--timeout SECONDS] "
-		   "[--races] [OPTIONS] [--] CMD [ARGS...]\n"
-		   "  -o, --output FILE   trace file to write (default weft.db)\n"
-		   "  --stacks MODE       none, caller (default: the call site) or full "
-		   "(whole native stack)\n"
-		   "  --timeout SECONDS   stop the program (SIGTERM, then SIGKILL) after "
-		   "SECONDS and keep the trace\n"
-		   "  --on-deadlock MODE  stop (default: end the program once a deadlock is "
-		   "found) or wait\n"
-		   "  --fail-on KINDS     exit 3 when findings of these kinds exist "
-		   "(race,lock_order,deadlock,misuse or all)\n"
-		   "  --suppressions FILE findings to leave out (docs/FINDINGS.md)\n"
-		   "  --races             find data races in Python code (the program's own "
-		   "modules)\n"
-		   "  --races-scope PATH  instrument the Python modules under PATH instead "
-		   "(repeatable; implies --races)\n");
-}
 
 /*
  * Signals someone sent weft itself go on to the program. Signals from the
@@ -77,6 +60,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 			(void)!write(2, first, sizeof(first) - 1);
 			finishing_sig = sig;
 			store_writer_interrupt(finishing_store);
+			store_view_builder_interrupt(finishing_view);
 			return;
 		}
 		(void)!write(2, second, sizeof(second) - 1);
@@ -101,7 +85,7 @@ struct progress {
 
 static double mono_now(void)
 {
-	return collect_mono_ns() / 1e9;
+	return weft_mono_ns() / 1e9;
 }
 
 /*
@@ -411,159 +395,109 @@ static void stop_tree(struct collect *c, int child_pidfd, int child_done, int si
 	collect_signal_tree(c, sig, sig == SIGKILL);
 }
 
-int weft_cmd_run(int argc, char **argv)
-{
-	const char *out = "weft.db";
-	const char *stacks_name = "caller";
-	const char *fail_on = NULL, *suppressions = NULL;
-	int deadlock_stop = 1;
-	double timeout = 0;
-	int races = 0;
-	char races_scope[4000] = "";
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		}
-		if (!strcmp(a, "--races")) {
-			races = 1;
-			continue;
-		}
-		const char *val = NULL;
-		const char *eq = strchr(a, '=');
-		char opt[64];
-		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-		if (!strcmp(opt, "-o") || !strcmp(opt, "--output") || !strcmp(opt, "--stacks") ||
-		    !strcmp(opt, "--timeout") || !strcmp(opt, "--on-deadlock") ||
-		    !strcmp(opt, "--fail-on") || !strcmp(opt, "--suppressions") ||
-		    !strcmp(opt, "--races-scope")) {
-			if (eq)
-				val = eq + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else {
-				weft_error("option %s needs a value", opt);
-				usage(stderr);
-				return 2;
-			}
-		} else {
-			weft_error("unknown option %s", a);
-			usage(stderr);
-			return 2;
-		}
-		char ferr[512];
-		if (!strcmp(opt, "-o") || !strcmp(opt, "--output")) {
-			out = val;
-		} else if (!strcmp(opt, "--on-deadlock")) {
-			if (strcmp(val, "stop") && strcmp(val, "wait")) {
-				weft_error("--on-deadlock takes stop or wait, not '%s'", val);
-				return 2;
-			}
-			deadlock_stop = !strcmp(val, "stop");
-		} else if (!strcmp(opt, "--fail-on")) {
-			if (findings_parse_kinds(val, ferr, sizeof(ferr)) < 0) {
-				weft_error("%s", ferr);
-				return 2;
-			}
-			fail_on = val;
-		} else if (!strcmp(opt, "--suppressions")) {
-			if (findings_check_suppressions(val, ferr, sizeof(ferr)) < 0) {
-				weft_error("%s", ferr);
-				return 2;
-			}
-			suppressions = val;
-		} else if (!strcmp(opt, "--races-scope")) {
-			char real[PATH_MAX];
-			if (!realpath(val, real)) {
-				weft_error("--races-scope %s: %s", val, strerror(errno));
-				return 2;
-			}
-			size_t used = strlen(races_scope), rl = strlen(real);
-			if (strchr(real, ':') || used + rl + 2 > sizeof(races_scope)) {
-				weft_error("--races-scope %s: path too long or contains ':'", val);
-				return 2;
-			}
-			if (used)
-				races_scope[used++] = ':';
-			memcpy(races_scope + used, real, rl + 1);
-			races = 1;
-		} else if (!strcmp(opt, "--stacks")) {
-			if (parse_stacks(val) < 0) {
-				weft_error("--stacks takes none, caller or full, not '%s'", val);
-				return 2;
-			}
-			stacks_name = val;
-		} else {
-			char *end;
-			timeout = strtod(val, &end);
-			if (*end || timeout <= 0) {
-				weft_error("--timeout takes a positive number of seconds, not '%s'",
-					   val);
-				return 2;
-			}
-		}
-	}
-	if (i >= argc) {
-		weft_error("no command to run");
-		usage(stderr);
-		return 2;
-	}
-	char **cmd = argv + i;
+/* One `weft run`: what it was asked, what it set up, how the program is doing. */
+struct run_session {
+	const struct weft_run_options *o;
+	struct collect *c;
+	struct store_writer *w;
+	char path[PATH_MAX]; /* the program's executable */
+	char lib[PATH_MAX];  /* libweft.so */
+	char dir[PATH_MAX];  /* the trace's directory */
+	char sockname[108];
+	pid_t pid;
+	int child_pidfd;
+	int child_status, child_done;
+	/* the supervision */
+	int no_children, deadlock_seen, writer_urgent;
+	uint64_t t_start, term_sent_at, quiet_since, last_data;
+	uint64_t dbg_poll, dbg_drain, dbg_iter;
+};
 
-	char path[PATH_MAX];
-	int rc = resolve_command(cmd[0], path, sizeof(path));
+/*
+ * Everything that can fail before the program starts: the command, the
+ * preload library, the trace file, the collector. On success 0, otherwise
+ * the exit status, the error reported.
+ */
+static int run_prepare(struct run_session *s)
+{
+	const struct weft_run_options *o = s->o;
+	int rc = resolve_command(o->cmd[0], s->path, sizeof(s->path));
 	if (rc == 127) {
-		weft_error("%s: command not found", cmd[0]);
+		weft_error("%s: command not found", o->cmd[0]);
 		return 127;
 	}
 	if (rc == 126) {
-		weft_error("%s: permission denied (not an executable file)", cmd[0]);
+		weft_error("%s: permission denied (not an executable file)", o->cmd[0]);
 		return 126;
 	}
-	check_preloadable(path);
+	check_preloadable(s->path);
 
-	char lib[PATH_MAX];
-	if (find_preload(lib, sizeof(lib)) != 0) {
+	if (find_preload(s->lib, sizeof(s->lib)) != 0) {
 		weft_error("cannot find the preload library libweft.so next to this weft (%s)",
-			   lib);
+			   s->lib);
 		return 1;
 	}
 
 	/* Fail before the program starts when the trace cannot be written. */
 	char dirbuf[PATH_MAX];
-	snprintf(dirbuf, sizeof(dirbuf), "%s", out);
-	const char *dir = dirname(dirbuf);
-	if (access(dir, W_OK | X_OK) != 0) {
-		weft_error("cannot write the trace into %s: %s", dir, strerror(errno));
+	snprintf(dirbuf, sizeof(dirbuf), "%s", o->out);
+	snprintf(s->dir, sizeof(s->dir), "%s", dirname(dirbuf));
+	if (access(s->dir, W_OK | X_OK) != 0) {
+		weft_error("cannot write the trace into %s: %s", s->dir, strerror(errno));
 		return 1;
 	}
 	char err[512];
-	struct store_writer *w = store_writer_open(out, err, sizeof(err));
-	if (!w) {
+	s->w = store_writer_open(o->out, err, sizeof(err));
+	if (!s->w) {
 		weft_error("%s", err);
 		return 1;
 	}
 
 	static struct collect c;
-	char sockname[108];
-	if (collect_init(&c, w, sockname, sizeof(sockname)) != 0) {
+	s->c = &c;
+	if (collect_init(&c, s->w, s->sockname, sizeof(s->sockname)) != 0 ||
+	    writer_start(&c) != 0) {
 		collect_remove_socket(&c);
-		store_writer_close(w);
+		store_writer_close(s->w);
 		return 1;
 	}
-	collect_spill_open(&c, dir);
-	c.stacks = parse_stacks(stacks_name);
-	write_meta(w, cmd, stacks_name, c.use_tsc, c.start_mono_ns);
-	store_writer_meta(w, "races", !races ? "off" : races_scope[0] ? races_scope : "program");
+	collect_spill_open(&c, s->dir);
+	c.stacks = parse_stacks(o->stacks);
+	write_meta(s->w, o->cmd, o->stacks, c.use_tsc, c.start_mono_ns);
+	const char *races = o->races_scope[0] ? o->races_scope : "program";
+	store_writer_meta(s->w, "races", o->races ? races : "off");
+	return 0;
+}
 
+/* In the child: the environment the preload library reads, then the program. */
+static void __attribute__((noreturn)) exec_program(struct run_session *s, const char *collector)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	setrlimit(RLIMIT_NOFILE, &s->c->nofile);
+	setenv_preload(s->lib);
+	setenv(WEFT_ENV_SOCK, s->sockname, 1);
+	setenv(WEFT_ENV_STACKS, s->o->stacks, 1);
+	setenv(WEFT_ENV_COLLECTOR, collector, 1);
+	setenv(WEFT_ENV_LIB, s->lib, 1);
+	if (s->o->races)
+		setenv("WEFT_RACES", s->o->races_scope, 1);
+	else
+		unsetenv("WEFT_RACES");
+	setenv("WEFT_CLOCK", s->c->use_tsc ? "tsc" : "monotonic", 1);
+	execv(s->path, s->o->cmd);
+	int e = errno;
+	weft_error("%s: %s", s->o->cmd[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* Starts the program under the preload library. On success 0, otherwise -1 (reported). */
+static int run_launch(struct run_session *s)
+{
 	/* Orphans of the program are reparented to us, so none escapes the trace. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
@@ -579,188 +513,285 @@ int weft_cmd_run(int argc, char **argv)
 
 	char pidbuf[32];
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
-	pid_t pid = fork();
-	if (pid < 0) {
+	s->pid = fork();
+	if (s->pid < 0) {
 		weft_error("fork: %s", strerror(errno));
-		collect_remove_socket(&c);
-		store_writer_close(w);
-		return 1;
+		collect_remove_socket(s->c);
+		store_writer_close(s->w);
+		return -1;
 	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		prctl(PR_SET_CHILD_SUBREAPER, 0);
-		setrlimit(RLIMIT_NOFILE, &c.nofile);
-		setenv_preload(lib);
-		setenv(WEFT_ENV_SOCK, sockname, 1);
-		setenv(WEFT_ENV_STACKS, stacks_name, 1);
-		setenv(WEFT_ENV_COLLECTOR, pidbuf, 1);
-		setenv(WEFT_ENV_LIB, lib, 1);
-		if (races)
-			setenv("WEFT_RACES", races_scope, 1);
-		else
-			unsetenv("WEFT_RACES");
-		setenv("WEFT_CLOCK", c.use_tsc ? "tsc" : "monotonic", 1);
-		execv(path, cmd);
-		int e = errno;
-		weft_error("%s: %s", cmd[0], strerror(e));
-		_exit(e == ENOENT ? 127 : 126);
-	}
-	child_pid = pid;
+	if (s->pid == 0)
+		exec_program(s, pidbuf);
+	child_pid = s->pid;
 	/* Our unreaped child: its pid cannot be reused until we wait for it. */
-	int child_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	keep_to_one_cpu(&c);
+	s->child_pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	keep_to_one_cpu(s->c);
+	return 0;
+}
 
-	int child_status = 0, child_done = 0, no_children = 0, deadlock_seen = 0;
-	uint64_t t_start = collect_mono_ns(), term_sent_at = 0, quiet_since = 0;
-	size_t got = 0;
-	uint64_t dbg_poll = 0, dbg_drain = 0, dbg_iter = 0, last_data = collect_mono_ns();
-	int writer_urgent = 0;
+/* Reaps every exited process of the tree; notes whether any is left. */
+static void reap_children(struct run_session *s)
+{
 	for (;;) {
-		/* Busy rings are drained again at once; idle ones every few ms. */
-		uint64_t d0 = collect_mono_ns();
-		collect_poll(&c, got > 100000 ? 0 : 1);
-		uint64_t d1 = collect_mono_ns();
-		got = collect_drain(&c);
-		dbg_poll += d1 - d0;
-		dbg_drain += collect_mono_ns() - d1;
-		dbg_iter++;
-		if (got) {
-			last_data = collect_mono_ns();
-			if (writer_urgent)
-				writer_set_urgent(&c, writer_urgent = 0);
-		} else if (!writer_urgent && collect_mono_ns() - last_data > 500000000ull) {
-			writer_set_urgent(&c, writer_urgent = 1);
-		}
-		for (;;) {
-			int st;
-			pid_t r = waitpid(-1, &st, WNOHANG);
-			if (r > 0) {
-				collect_reaped(&c, r, st);
-				if (r == pid) {
-					child_status = st;
-					child_done = 1;
-					child_pid = 0;
-				}
-				continue;
+		int st;
+		pid_t r = waitpid(-1, &st, WNOHANG);
+		if (r > 0) {
+			collect_reaped(s->c, r, st);
+			if (r == s->pid) {
+				s->child_status = st;
+				s->child_done = 1;
+				child_pid = 0;
 			}
-			no_children = r < 0 && errno == ECHILD;
+			continue;
+		}
+		s->no_children = r < 0 && errno == ECHILD;
+		return;
+	}
+}
+
+/* Whether the program's whole tree is over and nothing more can come. */
+static int tree_is_over(struct run_session *s, uint64_t now)
+{
+	if (!s->child_done || !s->no_children)
+		return 0;
+	if (collect_live_images(s->c) == 0)
+		return 1;
+	/* Connections outliving every process cannot produce more events. */
+	if (!s->quiet_since) {
+		s->quiet_since = now;
+		return 0;
+	}
+	if (now - s->quiet_since <= 2000000000ull)
+		return 0;
+	if (store_debug_on("collect"))
+		collect_debug_live(s->c);
+	return 1;
+}
+
+/*
+ * Stopping the program: the first reason (timeout, deadlock) sends
+ * SIGTERM; two seconds later, SIGTERM not having been enough (handled,
+ * ignored, or a thread holds it up), SIGKILL, again every turn until the
+ * tree is gone.
+ */
+static void stop_program(struct run_session *s, uint64_t now, int asked)
+{
+	if (asked && !s->term_sent_at) {
+		s->term_sent_at = now;
+		stop_tree(s->c, s->child_pidfd, s->child_done, SIGTERM);
+	} else if (s->term_sent_at && now - s->term_sent_at > 2000000000ull) {
+		stop_tree(s->c, s->child_pidfd, s->child_done, SIGKILL);
+	}
+}
+
+/*
+ * A deadlock the collector found: said once. Returns whether it stops the
+ * program (unless told to wait, or already stopping for another reason).
+ */
+static int deadlock_stops_program(struct run_session *s, int stopping)
+{
+	if (s->deadlock_seen || !__atomic_load_n(&s->c->deadlock_found, __ATOMIC_ACQUIRE))
+		return 0;
+	s->deadlock_seen = 1;
+	pthread_mutex_lock(&s->c->lock);
+	weft_error("%s", s->c->deadlock_summary);
+	pthread_mutex_unlock(&s->c->lock);
+	if (!s->o->deadlock_stop || stopping || s->term_sent_at)
+		return 0;
+	weft_warn("stopping the deadlocked program (--on-deadlock=wait keeps it waiting)");
+	return 1;
+}
+
+/* Busy rings are drained again at once; idle ones every few ms. Returns the words drained. */
+static size_t drain_once(struct run_session *s, size_t got_before)
+{
+	uint64_t d0 = weft_mono_ns();
+	collect_poll(s->c, got_before > 100000 ? 0 : 1);
+	uint64_t d1 = weft_mono_ns();
+	size_t got = collect_drain(s->c);
+	s->dbg_poll += d1 - d0;
+	s->dbg_drain += weft_mono_ns() - d1;
+	s->dbg_iter++;
+	if (got) {
+		s->last_data = weft_mono_ns();
+		if (s->writer_urgent)
+			writer_set_urgent(s->c, s->writer_urgent = 0);
+	} else if (!s->writer_urgent && weft_mono_ns() - s->last_data > 500000000ull) {
+		writer_set_urgent(s->c, s->writer_urgent = 1);
+	}
+	return got;
+}
+
+/* Collects until the program's whole tree is gone (or the writer failed). */
+static void run_supervise(struct run_session *s)
+{
+	size_t got = 0;
+	s->t_start = s->last_data = weft_mono_ns();
+	for (;;) {
+		got = drain_once(s, got);
+		reap_children(s);
+		uint64_t now = weft_mono_ns();
+		if (tree_is_over(s, now))
 			break;
-		}
-		uint64_t now = collect_mono_ns();
-		if (child_done && no_children) {
-			if (collect_live_images(&c) == 0)
-				break;
-			/* Connections outliving every process cannot produce more events. */
-			if (!quiet_since)
-				quiet_since = now;
-			else if (now - quiet_since > 2000000000ull) {
-				if (getenv("WEFT_DEBUG"))
-					collect_debug_live(&c);
-				break;
-			}
-		}
-		if (timeout > 0 && now - t_start > (uint64_t)(timeout * 1e9) && !term_sent_at) {
+		int timed_out = s->o->timeout > 0 && !s->term_sent_at &&
+				now - s->t_start > (uint64_t)(s->o->timeout * 1e9);
+		if (timed_out)
 			weft_warn("--timeout reached: stopping the program");
-			term_sent_at = now;
-			stop_tree(&c, child_pidfd, child_done, SIGTERM);
-		}
-		if (!deadlock_seen && __atomic_load_n(&c.deadlock_found, __ATOMIC_ACQUIRE)) {
-			deadlock_seen = 1;
-			pthread_mutex_lock(&c.lock);
-			weft_error("%s", c.deadlock_summary);
-			pthread_mutex_unlock(&c.lock);
-			if (deadlock_stop && !term_sent_at) {
-				weft_warn(
-				    "stopping the deadlocked program (--on-deadlock=wait keeps "
-				    "it waiting)");
-				term_sent_at = now;
-				stop_tree(&c, child_pidfd, child_done, SIGTERM);
-			}
-		}
-		if (term_sent_at && now - term_sent_at > 2000000000ull) {
-			/* SIGTERM was not enough (handled, ignored, or a thread holds it up). */
-			stop_tree(&c, child_pidfd, child_done, SIGKILL);
-		}
-		if (c.writer_failed)
+		int deadlocked = deadlock_stops_program(s, timed_out);
+		stop_program(s, now, timed_out || deadlocked);
+		if (s->c->writer_failed)
 			break;
 	}
+	store_debug("collect",
+		    "loop %llu iterations, poll %.1f ms, drain %.1f ms, %llu words, %llu "
+		    "spilled in %.1f ms",
+		    (unsigned long long)s->dbg_iter, s->dbg_poll / 1e6, s->dbg_drain / 1e6,
+		    (unsigned long long)s->c->drained_words,
+		    (unsigned long long)s->c->spilled_bytes, s->c->spill_ns / 1e6);
+	if (s->child_pidfd >= 0)
+		close(s->child_pidfd);
+}
 
-	if (getenv("WEFT_DEBUG"))
-		fprintf(stderr,
-			"weft: loop %llu iterations, poll %.1f ms, drain %.1f ms, %llu words, %llu "
-			"spilled in %.1f ms\n",
-			(unsigned long long)dbg_iter, dbg_poll / 1e6, dbg_drain / 1e6,
-			(unsigned long long)c.drained_words, (unsigned long long)c.spilled_bytes,
-			c.spill_ns / 1e6);
-	if (child_pidfd >= 0)
-		close(child_pidfd);
-	int exit_status = child_done ? status_to_exit(child_status) : 1;
-	uint64_t tail0 = collect_mono_ns();
-	finishing_store = w;
+/* The run's figures, kept in the trace's meta table. */
+static void write_end_meta(struct run_session *s, int exit_status)
+{
+	struct collect *c = s->c;
+	char num[64];
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c->events_written);
+	store_writer_meta(s->w, "events", num);
+	snprintf(num, sizeof(num), "%.0f",
+		 c->writer_busy_ns ? c->events_written * 1e9 / (double)c->writer_busy_ns : 0.0);
+	store_writer_meta(s->w, "writer_events_per_s", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c->events_lost);
+	store_writer_meta(s->w, "events_lost", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c->spilled_bytes);
+	store_writer_meta(s->w, "spilled_bytes", num);
+	snprintf(num, sizeof(num), "%d", exit_status);
+	store_writer_meta(s->w, "exit_status", num);
+}
+
+/*
+ * Findings: the analyses over the finished trace, then what recording saw
+ * live. Returns how many findings of the --fail-on kinds exist (0 without
+ * --fail-on, -1 when they cannot be counted).
+ */
+static int store_findings(struct run_session *s)
+{
+	sqlite3 *db = store_writer_db(s->w);
+	char ferr[512];
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	if (store_build_findings(db, s->o->suppressions, ferr, sizeof(ferr)) != 0)
+		weft_error("findings: %s", ferr);
+	else if (writer_store_deadlocks(s->c, db) != 0)
+		weft_error("findings: cannot store deadlocks: %s", sqlite3_errmsg(db));
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return s->o->fail_on ? findings_fail_status(db, s->o->fail_on) : 0;
+}
+
+/* The viewer's tables on the second core while this thread makes the findings; or NULL. */
+static struct store_view_builder *start_view_tables(struct run_session *s)
+{
+	if (finishing_sig)
+		return NULL;
+	struct store_view_builder *view = store_view_builder_start(s->o->out);
+	sqlite3_busy_handler(store_writer_db(s->w), store_view_builder_busy, view);
+	finishing_view = view;
+	if (finishing_sig) /* a signal that came before finishing_view was set */
+		store_view_builder_interrupt(view);
+	return view;
+}
+
+static void finish_view_tables(struct run_session *s, struct store_view_builder *view)
+{
+	char verr[512];
+	/* Without them the viewer builds the tables at its first open: no error. */
+	if (store_view_builder_finish(view, verr, sizeof(verr)))
+		store_debug("view", "no %s-view: %s", s->o->out, verr);
+	finishing_view = NULL;
+	sqlite3_busy_handler(store_writer_db(s->w), NULL, NULL);
+}
+
+/* When the tail's parts ended (collect_mono_ns), for WEFT_DEBUG. */
+struct tail_times {
+	uint64_t start, drained, finalized, findings;
+};
+
+/* bench/run.sh reads the second line: issue #17's "time to a usable trace". */
+static void print_tail_times(const struct tail_times *t, uint64_t events)
+{
+	uint64_t now = weft_mono_ns();
+	store_debug("tail",
+		    "tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s,"
+		    " viewer tables %.2f s more",
+		    (t->drained - t->start) / 1e9, (t->finalized - t->drained) / 1e9,
+		    (t->findings - t->finalized) / 1e9, (now - t->findings) / 1e9);
+	store_debug("tail", "tail: %.2f s after the program for %llu events, %.3f us/event",
+		    (now - t->start) / 1e9, (unsigned long long)events,
+		    events ? (now - t->start) / 1e3 / events : 0.0);
+}
+
+/* The tail: writes what is left, finalizes the trace, finds bugs. Returns the exit status. */
+static int run_finish(struct run_session *s)
+{
+	const struct weft_run_options *o = s->o;
+	int exit_status = s->child_done ? status_to_exit(s->child_status) : 1;
+	struct tail_times times = {.start = weft_mono_ns()};
+	finishing_store = s->w;
 	finishing = 1;
 	struct progress prog;
-	int prog_on = progress_start(&prog, &c);
-	int failed = collect_finish(&c) != 0;
-	char num[64];
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_written);
-	store_writer_meta(w, "events", num);
-	snprintf(num, sizeof(num), "%.0f",
-		 c.writer_busy_ns ? c.events_written * 1e9 / (double)c.writer_busy_ns : 0.0);
-	store_writer_meta(w, "writer_events_per_s", num);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.events_lost);
-	store_writer_meta(w, "events_lost", num);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)c.spilled_bytes);
-	store_writer_meta(w, "spilled_bytes", num);
-	snprintf(num, sizeof(num), "%d", exit_status);
-	store_writer_meta(w, "exit_status", num);
-	int fin = failed ? -1 : store_writer_finalize(w);
+	int prog_on = progress_start(&prog, s->c);
+	/* The collector hands over what is left; the writer writes it and stops. */
+	collect_flush(s->c);
+	int failed = writer_stop_and_join(s->c) != 0;
+	collect_close(s->c);
+	times.drained = weft_mono_ns();
+	write_end_meta(s, exit_status);
+	int fin = failed ? -1 : store_writer_finalize(s->w);
 	if (!failed && fin < 0) {
-		weft_error("cannot finalize %s: %s", out, store_writer_error(w));
+		weft_error("cannot finalize %s: %s", o->out, store_writer_error(s->w));
 		failed = 1;
 	}
-	int nfail = 0;
-	if (!failed && fin == 0) {
-		/* Findings: the analyses over the finished trace, then what recording saw live. */
-		sqlite3 *db = store_writer_db(w);
-		char ferr[512];
-		sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-		if (store_build_findings(db, suppressions, ferr, sizeof(ferr)) != 0) {
-			weft_error("findings: %s", ferr);
-		} else if (writer_store_deadlocks(&c, db) != 0) {
-			weft_error("findings: cannot store deadlocks: %s", sqlite3_errmsg(db));
-		}
-		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		if (fail_on)
-			nfail = findings_fail_status(db, fail_on);
-	}
+	times.finalized = weft_mono_ns();
+	struct store_view_builder *view = !failed && fin == 0 ? start_view_tables(s) : NULL;
+	int nfail = !failed && fin == 0 ? store_findings(s) : 0;
 	/* A threaded program whose trace has no lock at all: say why, once. */
-	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(w)) == 1)
+	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(s->w)) == 1)
 		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
+	times.findings = weft_mono_ns();
+	if (view)
+		finish_view_tables(s, view);
 	progress_stop(&prog, prog_on);
-	/* bench/run.sh reads this line: issue #17's "time to a usable trace". */
-	if (getenv("WEFT_DEBUG"))
-		fprintf(
-		    stderr, "weft: tail: %.2f s after the program for %llu events, %.3f us/event\n",
-		    (collect_mono_ns() - tail0) / 1e9, (unsigned long long)c.events_written,
-		    c.events_written ? (collect_mono_ns() - tail0) / 1e3 / c.events_written : 0.0);
+	print_tail_times(&times, s->c->events_written);
 	if (fin == 1)
-		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)", out);
-	store_writer_close(w);
+		weft_warn("interrupted: %s keeps what was written, unfinalized (no findings)",
+			  o->out);
+	store_writer_close(s->w);
 	if (fin == 1)
 		return 128 + finishing_sig;
 	if (failed) {
-		weft_error("the trace %s is incomplete", out);
+		weft_error("the trace %s is incomplete", o->out);
 		return exit_status ? exit_status : 1;
 	}
 	if (nfail != 0) {
 		if (nfail > 0)
 			weft_error("%d finding%s of kind %s (see weft report %s)", nfail,
-				   nfail == 1 ? "" : "s", fail_on, out);
+				   nfail == 1 ? "" : "s", o->fail_on, o->out);
 		return exit_status ? exit_status : 3;
 	}
 	return exit_status;
+}
+
+int weft_run(const struct weft_run_options *o)
+{
+	static struct run_session s;
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.child_pidfd = -1;
+	int rc = run_prepare(&s);
+	if (rc != 0)
+		return rc;
+	if (run_launch(&s) != 0)
+		return 1;
+	run_supervise(&s);
+	return run_finish(&s);
 }

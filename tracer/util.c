@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 void weft_error(const char *fmt, ...)
@@ -102,4 +103,11 @@ void weft_fputs_sanitized(const char *s, FILE *f)
 		fputs(buf, f);
 		off += take;
 	}
+}
+
+uint64_t weft_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

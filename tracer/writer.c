@@ -6,6 +6,7 @@
 #include "tracer/collect.h"
 #include "tracer/cli.h"
 #include "tracer/hashmap.h"
+#include "tracer/pidns.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -17,8 +18,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define BACKLOG_LIMIT (1024ull << 20)
 
 #define COMMIT_EVERY_NS 1000000000ll
 
@@ -821,28 +820,17 @@ static void race_record(struct collect *c, struct collect_image *img, const stru
 	free(label);
 }
 
-static void handle_rec(struct collect *c, struct collect_rec *r)
+/*
+ * A private record (kind > WEFT_EV_MAX_PUBLIC): what the collector learns
+ * beside the events: objects, names, Python code, meta, races.
+ */
+static void handle_private(struct collect *c, struct collect_rec *r, struct thr *t, int64_t stack)
 {
 	struct collect_image *img = r->img;
 	struct image_state *st = img_state(img);
 	const uint64_t *pcs = r->frames;
 	const char *payload = r->payload;
 	int pid = img->pid;
-	if (r->ts > st->last_ts)
-		st->last_ts = r->ts;
-	int64_t stack = c->stacks == WEFT_STACKS_NONE ? 0 : stack_id_for(c, img, pcs, r->nframes);
-	struct thr *t = thr_get(pid, r->tid, r->ts);
-	/*
-	 * TSC readings on different CPUs, or across a recalibration, can put
-	 * a thread's event a few microseconds before its previous one.
-	 */
-	if (r->ts < t->last_ts)
-		r->ts = t->last_ts;
-	t->last_ts = r->ts;
-	struct proc *self = proc_get(pid);
-	if (self->start_ns == INT64_MIN || r->ts - r->wait < self->start_ns)
-		self->start_ns = r->ts - r->wait;
-
 	switch (r->kind) {
 	case WEFT_REC_OBJECT_INIT: {
 		char label[256] = "";
@@ -857,6 +845,13 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	}
 	case WEFT_REC_THREAD_NAME: {
 		struct thr *named = thr_get(pid, (int)r->arg ? (int)r->arg : r->tid, r->ts);
+		/*
+		 * Python 3.14+ gives the OS its threads' names cut to 15 bytes: the
+		 * threading name it already sent stays ("Thread-12 (process_request_thread)").
+		 */
+		size_t len = strnlen(payload, r->payload_len);
+		if (named->py_ident && named->name && len && !strncmp(named->name, payload, len))
+			return;
 		free(named->name);
 		named->name = strndup(payload, r->payload_len);
 		return;
@@ -919,13 +914,16 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	case WEFT_REC_PY_RACE:
 		race_record(c, img, r, stack);
 		return;
-	case WEFT_REC_EXEC_ARGV:
-	case WEFT_REC_OBJECT_NAME:
-		return;
 	}
-	if (r->kind > WEFT_EV_MAX_PUBLIC)
-		return;
+}
 
+/* An event: bookkeeping of processes and threads, its object, then its row. */
+static void handle_event(struct collect *c, struct collect_rec *r, struct thr *t, int64_t stack)
+{
+	struct collect_image *img = r->img;
+	struct image_state *st = img_state(img);
+	const uint64_t *pcs = r->frames;
+	int pid = img->pid;
 	int64_t obj = 0, arg = r->arg;
 	switch (r->kind) {
 	case WEFT_EV_THREAD_START:
@@ -995,6 +993,32 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	}
 }
 
+static void handle_rec(struct collect *c, struct collect_rec *r)
+{
+	struct collect_image *img = r->img;
+	struct image_state *st = img_state(img);
+	const uint64_t *pcs = r->frames;
+	int pid = img->pid;
+	if (r->ts > st->last_ts)
+		st->last_ts = r->ts;
+	int64_t stack = c->stacks == WEFT_STACKS_NONE ? 0 : stack_id_for(c, img, pcs, r->nframes);
+	struct thr *t = thr_get(pid, r->tid, r->ts);
+	/*
+	 * TSC readings on different CPUs, or across a recalibration, can put
+	 * a thread's event a few microseconds before its previous one.
+	 */
+	if (r->ts < t->last_ts)
+		r->ts = t->last_ts;
+	t->last_ts = r->ts;
+	struct proc *self = proc_get(pid);
+	if (self->start_ns == INT64_MIN || r->ts - r->wait < self->start_ns)
+		self->start_ns = r->ts - r->wait;
+	if (r->kind > WEFT_EV_MAX_PUBLIC)
+		handle_private(c, r, t, stack);
+	else
+		handle_event(c, r, t, stack);
+}
+
 /*
  * Splits a run of raw ring words into records and handles each. Records
  * leave out what the ring's previous ones said (preload/wire.h): the ring's
@@ -1052,7 +1076,8 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		    (h.kind == WEFT_EV_THREAD_CREATE || h.kind == WEFT_EV_THREAD_JOIN ||
 		     h.kind == WEFT_EV_PROCESS_FORK || h.kind == WEFT_EV_PROCESS_SPAWN ||
 		     h.kind == WEFT_EV_PROCESS_REAP || h.kind == WEFT_REC_THREAD_NAME))
-			r.arg = collect_host_id(c, sg->img, (int)arg);
+			r.arg = pidns_host_id(c->pid_ns, sg->img->pid_ns, sg->img->pid,
+					      sg->img->ns_pid, (int)arg);
 		r.frames = &w[q];
 		if (h.flags & WEFT_RF_SAMEFRAME) {
 			r.frames = &rs->frame;
@@ -1198,7 +1223,7 @@ fail:
  */
 static void maybe_commit(struct collect *c)
 {
-	int64_t now = collect_now_rel(c);
+	int64_t now = (int64_t)(weft_mono_ns() - c->start_mono_ns);
 	uint64_t step = W.commit_step ? W.commit_step : 1024;
 	if (now - W.last_commit_ns <= COMMIT_EVERY_NS &&
 	    c->events_written - W.last_commit_events <= step)
@@ -1211,6 +1236,15 @@ static void maybe_commit(struct collect *c)
 		fail(c, "cannot commit");
 }
 
+/* A batch the writer is done with goes back to the collector's spares (collect.h). */
+static void batch_done(struct collect *c, struct collect_batch *b)
+{
+	pthread_mutex_lock(&c->lock);
+	b->next = c->spare_batches;
+	c->spare_batches = b;
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void *writer_main(void *arg)
 {
 	struct collect *c = arg;
@@ -1220,7 +1254,7 @@ static void *writer_main(void *arg)
 	 */
 	struct sched_param sp = {0};
 	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	uint64_t last_work = collect_mono_ns(), last_check = 0;
+	uint64_t last_work = weft_mono_ns(), last_check = 0;
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
 		while (!c->queue_head && !c->writer_stop) {
@@ -1237,7 +1271,7 @@ static void *writer_main(void *arg)
 			 * cycle, and again every second while it stays quiet (a thread of
 			 * the cycle may not have been asleep yet at the first look).
 			 */
-			uint64_t now = collect_mono_ns();
+			uint64_t now = weft_mono_ns();
 			if (!c->queue_head && now - last_work > 2000000000ull &&
 			    now - last_check > 1000000000ull) {
 				last_check = now;
@@ -1257,12 +1291,11 @@ static void *writer_main(void *arg)
 			break; /* stop requested and nothing left */
 		if (store_writer_interrupted(c->store)) {
 			/* The user stopped the final flush: what is queued is dropped. */
-			collect_batch_release(b);
+			batch_done(c, b);
 			continue;
 		}
-		uint64_t t0 = collect_mono_ns();
-		struct collect_clock clk;
-		collect_clock(c, &clk);
+		uint64_t t0 = weft_mono_ns();
+		const struct collect_clock clk = b->clock;
 		uint64_t spilled = 0;
 		for (size_t i = 0; i < b->nsegs && !store_writer_interrupted(c->store); i++) {
 			const struct collect_seg *sg = &b->segs[i];
@@ -1282,7 +1315,7 @@ static void *writer_main(void *arg)
 		}
 		if (b->horizon_ns != INT64_MIN && store_writer_horizon(c->store, b->horizon_ns))
 			fail(c, "cannot write events");
-		last_work = collect_mono_ns();
+		last_work = weft_mono_ns();
 		c->writer_busy_ns += last_work - t0;
 		pthread_mutex_lock(&c->lock);
 		c->queued_bytes -= b->nwords * 8 + b->nsegs * sizeof(*b->segs);
@@ -1292,7 +1325,7 @@ static void *writer_main(void *arg)
 				c->spill_end = 0; /* the file's pages are used again */
 		}
 		pthread_mutex_unlock(&c->lock);
-		collect_batch_release(b);
+		batch_done(c, b);
 		maybe_commit(c);
 	}
 	return NULL;
@@ -1323,33 +1356,11 @@ void writer_set_urgent(struct collect *c, int urgent)
 	pthread_setschedparam(c->writer, urgent ? SCHED_OTHER : SCHED_IDLE, &sp);
 }
 
-void writer_submit(struct collect *c, struct collect_batch *b)
-{
-	pthread_mutex_lock(&c->lock);
-	b->next = NULL;
-	if (c->queue_tail)
-		c->queue_tail->next = b;
-	else
-		c->queue_head = b;
-	c->queue_tail = b;
-	c->queued_bytes += b->nwords * 8 + b->nsegs * sizeof(*b->segs);
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-}
-
 void writer_progress(struct collect *c, uint64_t *done, uint64_t *total, uint64_t *events)
 {
 	*done = __atomic_load_n(&progress_words, __ATOMIC_RELAXED);
 	*total = __atomic_load_n(&c->drained_words, __ATOMIC_RELAXED);
 	*events = __atomic_load_n(&c->events_written, __ATOMIC_RELAXED);
-}
-
-int writer_backlogged(struct collect *c)
-{
-	pthread_mutex_lock(&c->lock);
-	int r = c->queued_bytes > BACKLOG_LIMIT;
-	pthread_mutex_unlock(&c->lock);
-	return r;
 }
 
 static const char *basename_of(const char *argv)
@@ -1370,7 +1381,7 @@ static const char *basename_of(const char *argv)
 static const char fix_args_sql[] =
     "UPDATE ev SET arg = (SELECT coalesce(exit_code, -exit_signal) FROM proc"
     " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
-    " WHERE kind = 15 AND arg = -1 AND"
+    " WHERE kind = %d AND arg = -1 AND"
     " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
     " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
     "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
@@ -1378,8 +1389,8 @@ static const char fix_args_sql[] =
     " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
     " JOIN thread_no n2 ON n2.th = e2.th WHERE"
     " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
-    " AND e2.kind IN (12, 14) AND e2.arg > 0)"
-    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = 14 AND arg = 0;";
+    " AND e2.kind IN (%d, %d) AND e2.arg > 0)"
+    " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = %d AND arg = 0;";
 /* clang-format on */
 
 /*
@@ -1491,8 +1502,14 @@ int writer_stop_and_join(struct collect *c)
 		}
 	}
 	sqlite3_finalize(up);
-	if (!store_writer_interrupted(c->store))
-		sqlite3_exec(store_writer_db(c->store), fix_args_sql, NULL, NULL, NULL);
+	if (!store_writer_interrupted(c->store)) {
+		char *sql =
+		    sqlite3_mprintf(fix_args_sql, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
+				    WEFT_EV_PROCESS_SPAWN, WEFT_EV_PROCESS_SPAWN);
+		if (sql)
+			sqlite3_exec(store_writer_db(c->store), sql, NULL, NULL, NULL);
+		sqlite3_free(sql);
+	}
 	char num[32];
 	snprintf(num, sizeof(num), "%lld", (long long)W.max_ts);
 	store_writer_meta(c->store, "end_ns", num);

@@ -6,17 +6,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+void ui_fmt_time(int64_t ns, int64_t res, char *buf, size_t len)
+{
+	static const struct {
+		int64_t ns;
+		int digits; /* decimals down to one nanosecond */
+		const char *name;
+	} units[] = {{1000000000LL, 9, "s"}, {1000000LL, 6, "ms"}, {1000LL, 3, "us"}};
+	/* INT64_MIN has no positive twin; a time never comes near it */
+	int64_t a = ns < 0 ? (ns == INT64_MIN ? INT64_MAX : -ns) : ns;
+	if (res < 1)
+		res = 1;
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		if (a < units[u].ns)
+			continue;
+		/* three decimals, more while one unit of the last digit is coarser than res */
+		int d = 3;
+		int64_t step = units[u].ns / 1000;
+		while (d < units[u].digits && step > res) {
+			step /= 10;
+			d++;
+		}
+		/* the first d of the unit's decimal digits, truncated: an instant is never rounded
+		 * up */
+		char frac[16];
+		int64_t rest = a % units[u].ns;
+		for (int k = units[u].digits - 1; k >= 0; k--, rest /= 10)
+			frac[k] = (char)('0' + rest % 10);
+		frac[d] = 0;
+		snprintf(buf, len, "%s%lld.%s%s", ns < 0 ? "-" : "", (long long)(a / units[u].ns),
+			 frac, units[u].name);
+		return;
+	}
+	snprintf(buf, len, "%lldns", (long long)ns);
+}
+
 void ui_fmt_ns(int64_t ns, char *buf, size_t len)
 {
-	int64_t a = ns < 0 ? -ns : ns;
-	if (a >= 1000000000LL)
-		snprintf(buf, len, "%.3fs", (double)ns / 1e9);
-	else if (a >= 1000000LL)
-		snprintf(buf, len, "%.3fms", (double)ns / 1e6);
-	else if (a >= 1000LL)
-		snprintf(buf, len, "%.3fus", (double)ns / 1e3);
-	else
-		snprintf(buf, len, "%lldns", (long long)ns);
+	ui_fmt_time(ns, INT64_MAX, buf, len);
+}
+
+void ui_fmt_at(const struct ui *ui, int64_t ns, char *buf, size_t len)
+{
+	ui_fmt_time(ns, ui->res, buf, len);
 }
 
 int64_t ui_parse_time(const char *s)
@@ -48,6 +80,7 @@ static const short state_fg[UI_ST_COUNT] = {
     [UI_ST_NOT_ALIVE] = COLOR_BLACK, [UI_ST_RUNNING] = COLOR_GREEN,   [UI_ST_LOCK] = COLOR_RED,
     [UI_ST_COND] = COLOR_YELLOW,     [UI_ST_BARRIER] = COLOR_MAGENTA, [UI_ST_JOIN] = COLOR_CYAN,
     [UI_ST_GIL] = COLOR_BLUE,	     [UI_ST_QUEUE] = COLOR_YELLOW,    [UI_ST_WAIT] = COLOR_CYAN,
+    [UI_ST_OFF_GIL] = COLOR_WHITE,
 };
 
 void ui_colors_init(struct ui *ui)
@@ -70,14 +103,14 @@ void ui_colors_init(struct ui *ui)
  * ASCII set uses letters for the waits.
  */
 static const char *const glyph_utf8[UI_ST_COUNT] = {
-    " ", "\u2588", "\u2592", "\u2591", "\u256b", "\u2504", "\u259a", "\u2261", "\u2508",
+    " ", "\u2588", "\u2592", "\u2591", "\u256b", "\u2504", "\u259a", "\u2261", "\u2508", "\u2500",
 };
 static const char *const glyph_ascii[UI_ST_COUNT] = {
-    " ", "=", "L", "c", "B", "J", "G", "Q", "w",
+    " ", "=", "L", "c", "B", "J", "G", "Q", "w", "-",
 };
 static const char *const state_names[UI_ST_COUNT] = {
     "not alive", "running",  "lock wait",  "cond wait",	 "barrier",
-    "join",	 "GIL wait", "queue wait", "other wait",
+    "join",	 "GIL wait", "queue wait", "other wait", "off GIL",
 };
 
 const char *ui_state_glyph(const struct ui *ui, int state)
@@ -135,6 +168,26 @@ void ui_put(int y, int x, int n, const char *s)
 		cols++;
 	}
 	mvaddnstr(y, x, s, (int)(p - s));
+}
+
+void ui_highlight(int y, int x, int n, const char *s, const char *needle)
+{
+	size_t nl = needle ? strlen(needle) : 0;
+	if (!nl)
+		return;
+	for (const char *p = s; (p = strcasestr(p, needle)) != NULL; p += nl) {
+		/* columns are code points: count them up to the match */
+		int col = 0, w = 0;
+		for (const char *q = s; q < p; q += seq_len((unsigned char)*q))
+			col++;
+		for (const char *q = p; q < p + nl; q += seq_len((unsigned char)*q))
+			w++;
+		if (col >= n)
+			break;
+		if (col + w > n)
+			w = n - col;
+		mvchgat(y, x + col, w, A_BOLD | A_UNDERLINE | A_STANDOUT, 0, NULL);
+	}
 }
 
 void ui_line(struct ui *ui, int y, int attr, const char *fmt, ...)

@@ -5,6 +5,7 @@
  */
 #include "ui/ui.h"
 #include "store/store.h"
+#include "store/store_viewcache.h"
 #include "tracer/cli.h"
 
 #include <fcntl.h>
@@ -38,7 +39,7 @@ static const char *const q_sql[Q__COUNT] = {
 	       " WHERE level=?3 AND object_id=?1 AND end_ns>?2 ORDER BY end_ns",
     [Q_MARKS] = "SELECT ts_ns, kind FROM point_events WHERE pid=?1 AND tid=?2"
 		" AND ts_ns>=?3 AND ts_ns<?4 ORDER BY ts_ns LIMIT 4000",
-    [Q_STATE_AT] = "SELECT start_ns, state, object_id FROM thread_spans"
+    [Q_STATE_AT] = "SELECT start_ns, state, object_id, end_ns FROM thread_spans"
 		   " WHERE pid=?1 AND tid=?2 AND end_ns>?3 ORDER BY end_ns LIMIT 1",
     [Q_OBJ_AT] = "SELECT start_ns, holder_tid, holders, waiters FROM object_spans"
 		 " WHERE object_id=?1 AND end_ns>?2 ORDER BY end_ns LIMIT 1",
@@ -86,85 +87,6 @@ static int table_exists(sqlite3 *db, const char *name)
 	return found;
 }
 
-/*
- * A finalized trace does not hold the derived tables (they would more than
- * double it): the first open builds them in temp and saves them to
- * TRACE-view, later opens attach that file. The key ties the cache to the
- * trace by what a copy keeps: size, start time, last event.
- */
-static void view_cache_key(struct ui_model *m, const char *path, char *key, size_t n)
-{
-	struct stat sb;
-	int64_t start = 0, last_id = 0, last_ts = 0;
-	query_int64(m->db, "SELECT value FROM meta WHERE key='start_unix_ns'", &start);
-	query_int64(m->db, "SELECT id FROM ev ORDER BY id DESC LIMIT 1", &last_id);
-	query_int64(m->db, "SELECT ts FROM ev ORDER BY id DESC LIMIT 1", &last_ts);
-	snprintf(key, n, "%lld:%lld:%lld:%lld", stat(path, &sb) == 0 ? (long long)sb.st_size : -1LL,
-		 (long long)start, (long long)last_id, (long long)last_ts);
-}
-
-/* Attaches the cache when it belongs to this trace; 1 when attached. */
-static int view_cache_attach(struct ui_model *m, const char *cpath, const char *key)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-	if (access(cpath, R_OK) != 0)
-		return 0;
-	if (sqlite3_prepare_v2(m->db, "ATTACH ?1 AS view_cache", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, cpath, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	if (!ok)
-		return 0;
-	ok = 0;
-	if (sqlite3_prepare_v2(
-		m->db, "SELECT 1 FROM view_cache.derived_info WHERE key='trace' AND value=?1", -1,
-		&st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
-	if (!ok)
-		sqlite3_exec(m->db, "DETACH view_cache", NULL, NULL, NULL);
-	return ok;
-}
-
-/* Saves the derived tables just built in temp; no cache when the directory is read-only. */
-static void view_cache_save(struct ui_model *m, const char *cpath, const char *key)
-{
-	char tmp[4200];
-	sqlite3_stmt *st = NULL;
-	sqlite3 *out = NULL;
-	int ok = 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", cpath, (int)getpid());
-	if (sqlite3_prepare_v2(m->db,
-			       "INSERT OR REPLACE INTO temp.derived_info VALUES('trace', ?1)", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	/* 0600 like the trace it describes */
-	int fd = ok ? open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600) : -1;
-	if (fd < 0)
-		return;
-	close(fd);
-	ok = 0;
-	/* No journal (no TMP-journal to plant): the file is renamed into place once complete. */
-	if (sqlite3_open_v2(tmp, &out, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-	    sqlite3_exec(out, "PRAGMA journal_mode=OFF", NULL, NULL, NULL) == SQLITE_OK) {
-		sqlite3_backup *b = sqlite3_backup_init(out, "main", m->db, "temp");
-		if (b) {
-			ok = sqlite3_backup_step(b, -1) == SQLITE_DONE;
-			ok = sqlite3_backup_finish(b) == SQLITE_OK && ok;
-		}
-	}
-	sqlite3_close(out);
-	if (!ok || rename(tmp, cpath) != 0)
-		unlink(tmp);
-}
-
 /* "/usr/local/bin/prog -x" -> "prog -x": lanes are narrow, the program name matters. */
 static void short_argv0(char *argv)
 {
@@ -179,6 +101,29 @@ static void short_argv0(char *argv)
 		memmove(argv, slash + 1, strlen(slash + 1) + 1);
 }
 
+/*
+ * Thread n's label: one letter for the first 52 (A..Z, a..z), then two
+ * (AA..zz), then three: unique for 143,364 threads and never a digit,
+ * which object lanes use for queue lengths.
+ */
+static void thread_label(int n, struct ui_thread *t)
+{
+	static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	const int nl = (int)sizeof(letters) - 1;
+	if (n < nl)
+		snprintf(t->label, sizeof(t->label), "%c", letters[n]);
+	else if (n < nl + nl * nl)
+		snprintf(t->label, sizeof(t->label), "%c%c", letters[(n - nl) / nl],
+			 letters[(n - nl) % nl]);
+	else {
+		int k = (n - nl - nl * nl) % (nl * nl * nl);
+		snprintf(t->label, sizeof(t->label), "%c%c%c", letters[k / (nl * nl)],
+			 letters[k / nl % nl], letters[k % nl]);
+	}
+	/* an object lane has one column per instant: '*' says "see the lane's label" */
+	t->letter = t->label[1] ? '*' : t->label[0];
+}
+
 static int load_lists(struct ui_model *m, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
@@ -186,8 +131,8 @@ static int load_lists(struct ui_model *m, char *err, size_t errlen)
 	/* Processes, including any that only appear through their threads. */
 	if (sqlite3_prepare_v2(
 		m->db,
-		"SELECT pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal FROM proc"
-		" UNION ALL SELECT pid, NULL, NULL, min(start_ns), NULL, NULL, NULL"
+		"SELECT pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal, name FROM proc"
+		" UNION ALL SELECT pid, NULL, NULL, min(start_ns), NULL, NULL, NULL, NULL"
 		" FROM thread_life WHERE pid NOT IN (SELECT pid FROM proc) GROUP BY pid"
 		" ORDER BY 4, 1",
 		-1, &st, NULL) != SQLITE_OK)
@@ -210,6 +155,7 @@ static int load_lists(struct ui_model *m, char *err, size_t errlen)
 			      sqlite3_column_type(st, 6) != SQLITE_NULL;
 		p->exit_code = sqlite3_column_int64(st, 5);
 		p->exit_signal = sqlite3_column_int64(st, 6);
+		ui_sanitize_col(st, 7, p->name, sizeof(p->name));
 		m->nprocs = n;
 	}
 	sqlite3_finalize(st);
@@ -239,9 +185,9 @@ static int load_lists(struct ui_model *m, char *err, size_t errlen)
 			snprintf(t->name, sizeof(t->name), "thread-%d", t->tid);
 		t->start = sqlite3_column_int64(st, 3);
 		t->end = sqlite3_column_int64(st, 4);
-		static const char letters[] =
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-		t->letter = letters[n % (sizeof(letters) - 1)];
+		thread_label(n, t);
+		if ((int)strlen(t->label) > m->label_w)
+			m->label_w = (int)strlen(t->label);
 		m->nthreads = ++n;
 	}
 	sqlite3_finalize(st);
@@ -287,6 +233,35 @@ out:
 	return rc;
 }
 
+/*
+ * A thread's recorded end is its exit, or else its last event: one blocked
+ * where weft sees nothing (a join that never returned, a read) would look
+ * dead from there. Such a thread lives, silent, until its process ends.
+ */
+static void load_silent_ends(struct ui_model *m)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(m->db,
+			       "SELECT 1 FROM point_events WHERE pid=?1 AND tid=?2 AND kind=10"
+			       " LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return;
+	}
+	for (int i = 0; i < m->nthreads; i++) {
+		struct ui_thread *t = &m->threads[i];
+		t->silent_to = t->end;
+		sqlite3_bind_int(st, 1, t->pid);
+		sqlite3_bind_int(st, 2, t->tid);
+		int exited = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_reset(st);
+		for (int p = 0; p < m->nprocs && !exited; p++)
+			if (m->procs[p].pid == t->pid && m->procs[p].end > t->end)
+				t->silent_to = m->procs[p].end;
+	}
+	sqlite3_finalize(st);
+}
+
 int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen)
 {
 	char e2[512];
@@ -327,9 +302,9 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 			weft_sanitize(e2, err, errlen);
 			return -1;
 		}
-		view_cache_key(m, path, key, sizeof(key));
+		store_view_cache_key(m->db, path, key, sizeof(key));
 		if (cached)
-			view_cache_attach(m, cpath, key);
+			store_view_cache_attach(m->db, cpath, key);
 	}
 	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
@@ -340,7 +315,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
 	m->derived_here = table_exists(m->db, "derived_info") == 2;
 	if (m->derived_here && m->complete)
-		view_cache_save(m, cpath, key);
+		store_view_cache_save(m->db, cpath, key);
 	if (query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'", &m->events) ||
 	    query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'", &m->end_ns)) {
 		snprintf(err, errlen, "%s: derived tables are incomplete", m->path);
@@ -367,6 +342,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 		m->finding_marks = NULL;
 	if (load_lists(m, err, errlen))
 		return -1;
+	load_silent_ends(m);
 	for (int i = 0; i < Q__COUNT; i++) {
 		if (sqlite3_prepare_v3(m->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i],
 				       NULL) != SQLITE_OK) {
@@ -545,14 +521,23 @@ static void bind_thread_window(sqlite3_stmt *st, const struct ui_thread *t, int6
 	sqlite3_bind_int64(st, 4, t1);
 }
 
-int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t t0, int64_t dt,
-			  int w, char *marks)
+/* The column of ts; what the rounding of dt leaves past the last column is in the last. */
+static int mark_column(int64_t ts, int64_t t0, int64_t dt, int w)
+{
+	int64_t c = (ts - t0) / dt;
+	return c >= w ? w - 1 : (int)c;
+}
+
+int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t t0, int64_t t1,
+			  int64_t dt, int w, char *marks)
 {
 	sqlite3_stmt *st = m->st[Q_MARKS];
 	memset(marks, 0, (size_t)w);
-	bind_thread_window(st, t, t0, t0 + dt * w);
+	if (t1 < t0 + dt * w)
+		t1 = t0 + dt * w;
+	bind_thread_window(st, t, t0, t1);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		int c = (int)((sqlite3_column_int64(st, 0) - t0) / dt);
+		int c = mark_column(sqlite3_column_int64(st, 0), t0, dt, w);
 		char ch = 0;
 		switch (sqlite3_column_int(st, 1)) {
 		case 8:
@@ -589,9 +574,9 @@ int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t
 	/* Findings outrank everything: they are why the user is looking. */
 	st = m->finding_marks;
 	if (st) {
-		bind_thread_window(st, t, t0, t0 + dt * w);
+		bind_thread_window(st, t, t0, t1);
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			int c = (int)((sqlite3_column_int64(st, 0) - t0) / dt);
+			int c = mark_column(sqlite3_column_int64(st, 0), t0, dt, w);
 			if (c >= 0 && c < w)
 				marks[c] = '!';
 		}
@@ -603,10 +588,18 @@ int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t
 int ui_model_thread_state_at(struct ui_model *m, const struct ui_thread *t, int64_t ts, int *state,
 			     int64_t *since, int64_t *obj)
 {
+	int64_t until;
+	return ui_model_thread_span_at(m, t, ts, state, since, &until, obj);
+}
+
+int ui_model_thread_span_at(struct ui_model *m, const struct ui_thread *t, int64_t ts, int *state,
+			    int64_t *since, int64_t *until, int64_t *obj)
+{
 	sqlite3_stmt *st = m->st[Q_STATE_AT];
 	int found = 0;
 	*state = UI_ST_NOT_ALIVE;
 	*since = 0;
+	*until = 0;
 	*obj = 0;
 	sqlite3_bind_int(st, 1, t->pid);
 	sqlite3_bind_int(st, 2, t->tid);
@@ -615,6 +608,7 @@ int ui_model_thread_state_at(struct ui_model *m, const struct ui_thread *t, int6
 		*since = sqlite3_column_int64(st, 0);
 		*state = sqlite3_column_int(st, 1);
 		*obj = sqlite3_column_int64(st, 2);
+		*until = sqlite3_column_int64(st, 3);
 		found = 1;
 	}
 	sqlite3_reset(st);
@@ -795,20 +789,418 @@ int ui_model_holders_during(struct ui_model *m, int64_t obj, int64_t a, int64_t 
 
 const char *ui_model_object_name(struct ui_model *m, int64_t id, char *buf, size_t len)
 {
+	char kind[32];
+	return ui_model_object_name_kind(m, id, buf, len, kind, sizeof(kind));
+}
+
+const char *ui_model_object_name_kind(struct ui_model *m, int64_t id, char *buf, size_t len,
+				      char *kind, size_t klen)
+{
 	const struct ui_object *o = ui_model_object(m, id);
 	sqlite3_stmt *st = NULL;
 	if (o) {
 		snprintf(buf, len, "%s", o->name);
+		snprintf(kind, klen, "%s", o->kind);
 		return buf;
 	}
 	/* conds, barriers and the like have no lane: look them up */
 	snprintf(buf, len, "object#%lld", (long long)id);
-	if (sqlite3_prepare_v2(m->db, "SELECT name FROM obj WHERE object_id=?1", -1, &st, NULL) ==
-	    SQLITE_OK) {
+	snprintf(kind, klen, "?");
+	if (sqlite3_prepare_v2(m->db,
+			       "SELECT o.name, k.name FROM obj o LEFT JOIN object_kind k"
+			       " ON k.kind=o.kind WHERE o.object_id=?1",
+			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-			ui_sanitize_col(st, 0, buf, len);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+				ui_sanitize_col(st, 0, buf, len);
+			if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+				ui_sanitize_col(st, 1, kind, klen);
+		}
 	}
 	sqlite3_finalize(st);
 	return buf;
+}
+
+/* A prepared statement for a one-off query; NULL (and nothing to do) when it fails. */
+static sqlite3_stmt *prep(struct ui_model *m, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+int ui_model_hold_counts(struct ui_model *m, int64_t obj, int64_t a, int64_t b,
+			 struct ui_hold_count *out, int max, int64_t *total)
+{
+	const struct ui_object *o = ui_model_object(m, obj);
+	/* every hold overlapping [a, b): each started at most max_hold before a */
+	sqlite3_stmt *st = prep(m, "SELECT tid, count(*), min(start_ns) FROM object_holds"
+				   " WHERE object_id=?1 AND start_ns<?3 AND start_ns>=?4"
+				   " AND end_ns>?2 GROUP BY tid ORDER BY min(start_ns), tid");
+	int n = 0;
+	*total = 0;
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, obj);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	sqlite3_bind_int64(st, 4, o ? a - o->max_hold : INT64_MIN);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t c = sqlite3_column_int64(st, 1);
+		*total += c;
+		if (n < max) {
+			out[n].tid = sqlite3_column_int(st, 0);
+			out[n].holds = c;
+			out[n].first = sqlite3_column_int64(st, 2);
+			n++;
+		}
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid, int32_t *owner,
+			    int64_t *released)
+{
+	/* occupancy segments end where a holder let go: the last one before ts held by another */
+	sqlite3_stmt *st = prep(m, "SELECT holder_tid, end_ns FROM object_spans WHERE object_id=?1"
+				   " AND end_ns<=?2 AND holder_tid<>0 AND holder_tid<>?3"
+				   " ORDER BY end_ns DESC LIMIT 1");
+	int found = 0;
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, obj);
+	sqlite3_bind_int64(st, 2, ts);
+	sqlite3_bind_int(st, 3, tid);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*owner = sqlite3_column_int(st, 0);
+		*released = sqlite3_column_int64(st, 1);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int ui_model_frames(struct ui_model *m, int64_t stack, struct ui_frame *out, int max)
+{
+	sqlite3_stmt *st =
+	    prep(m, "SELECT depth, coalesce(function,'?\?'), coalesce(file,''), coalesce(line,0),"
+		    " coalesce(module,''), coalesce(pc,0), coalesce(lang,'') FROM stack_frames"
+		    " WHERE stack_id=?1 ORDER BY depth");
+	int n = 0;
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, stack);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		struct ui_frame *f = &out[n++];
+		f->depth = sqlite3_column_int(st, 0);
+		ui_sanitize_col(st, 1, f->function, sizeof(f->function));
+		ui_sanitize_col(st, 2, f->file, sizeof(f->file));
+		f->line = sqlite3_column_int(st, 3);
+		ui_sanitize_col(st, 4, f->module, sizeof(f->module));
+		f->pc = sqlite3_column_int64(st, 5);
+		ui_sanitize_col(st, 6, f->lang, sizeof(f->lang));
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Runs a query of ids with ?1 bound to text; appends them to ids (at most UI_SEARCH_MAX). */
+static void collect_ids(struct ui_model *m, const char *sql, const char *text, int line,
+			int64_t *ids, int *n)
+{
+	sqlite3_stmt *st = prep(m, sql);
+	if (!st)
+		return; /* a trace without that table (no races, no findings) matches nothing there
+			 */
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, line);
+	while (*n < UI_SEARCH_MAX && sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			ids[(*n)++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+}
+
+void ui_model_search_compute(struct ui_model *m, const char *text, struct ui_search *s)
+{
+	char like[UI_SEARCH_TEXT + 8], file[UI_SEARCH_TEXT];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->text, sizeof(s->text), "%s", text);
+	s->pos = -1;
+	for (int i = 0; i < m->nthreads && s->nthreads < UI_SEARCH_MAX; i++)
+		if (strcasestr(m->threads[i].name, text))
+			s->threads[s->nthreads++] = i;
+	snprintf(like, sizeof(like), "%%%s%%", text);
+	collect_ids(m, "SELECT object_id FROM obj WHERE name LIKE ?1 LIMIT 256", like, 0, s->objs,
+		    &s->nobjs);
+	/* FILE:LINE is a source line: frames whose file ends in FILE at that line */
+	const char *colon = strrchr(text, ':');
+	char *end = NULL;
+	long line = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (colon && colon > text && end && end > colon + 1 && !*end && line > 0) {
+		snprintf(file, sizeof(file), "%%%.*s", (int)(colon - text), text);
+		collect_ids(m,
+			    "SELECT DISTINCT stack_id FROM frame WHERE file LIKE ?1 AND line=?2"
+			    " LIMIT 256",
+			    file, (int)line, s->stacks, &s->nstacks);
+	} else {
+		collect_ids(m,
+			    "SELECT DISTINCT stack_id FROM frame WHERE function LIKE ?1"
+			    " OR file LIKE ?1 LIMIT 256",
+			    like, 0, s->stacks, &s->nstacks);
+	}
+	/* variables a race touched: its accesses are the events with those stacks */
+	int before = s->nstacks;
+	collect_ids(m,
+		    "SELECT stack_a FROM race WHERE location LIKE ?1 UNION"
+		    " SELECT stack_b FROM race WHERE location LIKE ?1 LIMIT 256",
+		    like, 0, s->stacks, &s->nstacks);
+	s->nvars = s->nstacks - before;
+	/* findings by their text: the events each one names */
+	collect_ids(m,
+		    "SELECT i.event_id FROM findings f JOIN finding_items i USING(finding_id)"
+		    " WHERE (f.summary LIKE ?1 OR f.kind LIKE ?1 OR f.objects LIKE ?1)"
+		    " AND i.event_id IS NOT NULL LIMIT 256",
+		    like, 0, s->events, &s->nevents);
+	if (!s->nevents)
+		collect_ids(m,
+			    "SELECT event_id FROM findings WHERE summary LIKE ?1 AND event_id"
+			    " IS NOT NULL LIMIT 256",
+			    like, 0, s->events, &s->nevents);
+}
+
+/* Appends " OR col IN (ids)" to sql. */
+static size_t append_in(char *sql, size_t n, size_t cap, const char *col, const int64_t *ids, int k)
+{
+	if (!k)
+		return n;
+	n += (size_t)snprintf(sql + n, cap - n, " OR %s IN (", col);
+	for (int i = 0; i < k && n < cap; i++)
+		n += (size_t)snprintf(sql + n, cap - n, "%s%lld", i ? "," : "", (long long)ids[i]);
+	n += (size_t)snprintf(sql + n, cap - n, ")");
+	return n < cap ? n : cap - 1;
+}
+
+int64_t ui_model_search_event(struct ui_model *m, const struct ui_search *s, int64_t ts,
+			      int64_t cur_id, int dir)
+{
+	char sql[24576];
+	size_t n = 0;
+	/* a time-ordered trace walks the rowid from where the cursor's time starts */
+	const char *from = !m->time_ordered ? "1" : dir > 0 ? "id >= ?3" : "id < ?3";
+	n += (size_t)snprintf(
+	    sql + n, sizeof(sql) - n,
+	    "SELECT id FROM ev WHERE (ts %s ?1 OR (ts = ?1 AND id %s ?2)) AND %s AND (0",
+	    dir > 0 ? ">" : "<", dir > 0 ? ">" : "<", from);
+	n = append_in(sql, n, sizeof(sql), "obj", s->objs, s->nobjs);
+	n = append_in(sql, n, sizeof(sql), "stack", s->stacks, s->nstacks);
+	n = append_in(sql, n, sizeof(sql), "id", s->events, s->nevents);
+	if (m->time_ordered)
+		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY id %s LIMIT 1",
+			 dir > 0 ? "" : "DESC");
+	else
+		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY ts %s, id %s LIMIT 1",
+			 dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
+	sqlite3_stmt *st = prep(m, sql);
+	int64_t id = 0;
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, ts);
+	sqlite3_bind_int64(st, 2, cur_id);
+	int64_t t = dir > 0 || ts == INT64_MAX ? ts : ts + 1;
+	if (m->time_ordered)
+		sqlite3_bind_int64(st, 3, store_event_at(m->db, t));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* Adds the part of [s, e) inside [a, b) to *sum; 1 when they overlap. */
+static int clip_add(int64_t s, int64_t e, int64_t a, int64_t b, int64_t *sum)
+{
+	int64_t lo = s > a ? s : a, hi = e < b ? e : b;
+	if (hi <= lo)
+		return 0;
+	*sum += hi - lo;
+	return 1;
+}
+
+int ui_model_area_thread(struct ui_model *m, const struct ui_thread *t, int64_t a, int64_t b,
+			 int64_t *from, int budget, int64_t ns[UI_ST_COUNT])
+{
+	sqlite3_stmt *st = m->st[Q_SPANS];
+	int done = 1;
+	sqlite3_bind_int(st, 1, t->pid);
+	sqlite3_bind_int(st, 2, t->tid);
+	sqlite3_bind_int64(st, 3, *from > a ? *from : a);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t s = sqlite3_column_int64(st, 0), e = sqlite3_column_int64(st, 1);
+		if (s >= b)
+			break;
+		if (budget-- <= 0) {
+			done = 0;
+			break;
+		}
+		int k = sqlite3_column_int(st, 2);
+		clip_add(s, e, a, b, &ns[k >= 0 && k < UI_ST_COUNT ? k : UI_ST_WAIT]);
+		*from = e; /* a thread's spans are disjoint: end_ns is unique and increasing */
+	}
+	sqlite3_reset(st);
+	return done;
+}
+
+/*
+ * Rows (start_ns, end_ns, tid) of sql overlapping [a, b) after the key
+ * *after (start_ns, end_ns, tid; start -1: from the beginning), budgeted.
+ */
+static int area_rows(struct ui_model *m, const char *sql, int64_t obj, int64_t a, int64_t b,
+		     int64_t lower, int64_t after[3], int budget, int64_t *count, int64_t *ns)
+{
+	sqlite3_stmt *st = prep(m, sql);
+	int done = 1;
+	if (!st)
+		return 1;
+	sqlite3_bind_int64(st, 1, obj);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	sqlite3_bind_int64(st, 4, after[0] >= 0 ? after[0] : lower);
+	sqlite3_bind_int64(st, 5, after[0] >= 0 ? after[1] : INT64_MIN);
+	sqlite3_bind_int64(st, 6, after[0] >= 0 ? after[2] : INT64_MIN);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (budget-- <= 0) {
+			done = 0;
+			break;
+		}
+		int64_t s = sqlite3_column_int64(st, 0), e = sqlite3_column_int64(st, 1);
+		*count += clip_add(s, e, a, b, ns);
+		after[0] = s;
+		after[1] = e;
+		after[2] = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return done;
+}
+
+int ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t a, int64_t b,
+			 struct ui_area_cursor *c, int budget, struct ui_area_object *out)
+{
+	/* holds first, then the lock, GIL and queue waits (thread_spans_waits covers them) */
+	if (!c->holds_done)
+		c->holds_done = area_rows(
+		    m,
+		    "SELECT start_ns, end_ns, tid FROM object_holds WHERE object_id=?1"
+		    " AND start_ns<?3 AND (start_ns, end_ns, tid)>(?4, ?5, ?6) AND end_ns>?2"
+		    " ORDER BY start_ns, end_ns, tid",
+		    o->id, a, b, a - o->max_hold, c->hold_key, budget, &out->holds, &out->hold_ns);
+	if (!c->holds_done)
+		return 0;
+	return area_rows(m,
+			 "SELECT start_ns, end_ns, tid FROM thread_spans WHERE object_id=?1"
+			 " AND state IN (2, 6, 7) AND start_ns<?3"
+			 " AND (start_ns, end_ns, tid)>(?4, ?5, ?6) AND end_ns>?2"
+			 " ORDER BY start_ns, end_ns, tid",
+			 o->id, a, b, a - o->max_wait, c->wait_key, budget, &out->waits,
+			 &out->wait_ns);
+}
+
+int ui_model_finding_items(struct ui_model *m, int64_t finding, struct ui_finding_item *out,
+			   int max)
+{
+	sqlite3_stmt *st =
+	    m->has_findings ? prep(m, "SELECT coalesce(role,''), pid, tid, event_id, ts_ns,"
+				      " coalesce(function,''), coalesce(file,''), coalesce(line,0),"
+				      " coalesce(object_name,'') FROM finding_items"
+				      " WHERE finding_id=?1 ORDER BY seq")
+			    : NULL;
+	int n = 0;
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, finding);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		struct ui_finding_item *f = &out[n++];
+		ui_sanitize_col(st, 0, f->role, sizeof(f->role));
+		f->pid = sqlite3_column_int(st, 1);
+		f->tid = sqlite3_column_int(st, 2);
+		f->event_id = sqlite3_column_int64(st, 3);
+		f->ts =
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+		ui_sanitize_col(st, 5, f->function, sizeof(f->function));
+		ui_sanitize_col(st, 6, f->file, sizeof(f->file));
+		f->line = sqlite3_column_int(st, 7);
+		ui_sanitize_col(st, 8, f->object, sizeof(f->object));
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+int ui_model_findings(struct ui_model *m, int (*each)(void *ctx, const struct ui_finding_row *f),
+		      void *ctx, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(m->db, "SELECT * FROM findings LIMIT 1000", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		weft_sanitize(sqlite3_errmsg(m->db), err, errlen);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int nc = sqlite3_column_count(st);
+	/* weft's own findings view has a one-line summary: that, not every column */
+	int c_sev = -1, c_kind = -1, c_sum = -1, c_count = -1, c_id = -1;
+	for (int c = 0; c < nc; c++) {
+		const char *name = sqlite3_column_name(st, c);
+		if (!strcmp(name, "severity"))
+			c_sev = c;
+		else if (!strcmp(name, "kind"))
+			c_kind = c;
+		else if (!strcmp(name, "summary"))
+			c_sum = c;
+		else if (!strcmp(name, "count"))
+			c_count = c;
+		else if (!strcmp(name, "finding_id"))
+			c_id = c;
+	}
+	struct ui_finding_row f;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		f.ts = -1;
+		for (int c = 0; c < nc; c++) {
+			const char *name = sqlite3_column_name(st, c);
+			if (!strcmp(name, "event_id") || !strcmp(name, "event"))
+				f.event_id = sqlite3_column_int64(st, c);
+			else if (!strcmp(name, "ts_ns") || !strcmp(name, "start_ns"))
+				f.ts = sqlite3_column_int64(st, c);
+			else if (!strcmp(name, "pid"))
+				f.pid = sqlite3_column_int(st, c);
+			else if (!strcmp(name, "tid"))
+				f.tid = sqlite3_column_int(st, c);
+		}
+		if (c_id >= 0)
+			f.finding_id = sqlite3_column_int64(st, c_id);
+		f.has_summary = c_sum >= 0;
+		if (f.has_summary) {
+			if (c_sev >= 0)
+				ui_sanitize_col(st, c_sev, f.severity, sizeof(f.severity));
+			if (c_kind >= 0)
+				ui_sanitize_col(st, c_kind, f.kind, sizeof(f.kind));
+			ui_sanitize_col(st, c_sum, f.summary, sizeof(f.summary));
+			f.count = c_count >= 0 ? sqlite3_column_int64(st, c_count) : 1;
+		} else {
+			size_t len = 0;
+			for (int c = 0; c < nc && len < sizeof(f.columns) - 8; c++) {
+				char v[160];
+				ui_sanitize_col(st, c, v, sizeof(v));
+				len += (size_t)snprintf(f.columns + len, sizeof(f.columns) - len,
+							"%s%s", len ? "  " : "", v);
+			}
+		}
+		if (each(ctx, &f))
+			break;
+	}
+	sqlite3_finalize(st);
+	return 0;
 }

@@ -16,14 +16,15 @@ static struct timeline_view {
 	int cap;
 } tv;
 
-int ui_timeline_label_width(const struct ui *ui)
+/* The legend and status lines belong to the timeline only when it has the whole screen. */
+static int footer_rows(const struct ui *ui)
 {
-	return ui->cols >= 120 ? 30 : ui->cols >= 100 ? 26 : 22;
+	return ui->tl_rows >= ui->rows ? FOOTER_ROWS : 0;
 }
 
 int ui_timeline_lane_rows(const struct ui *ui)
 {
-	int n = ui->rows - HEADER_ROWS - FOOTER_ROWS;
+	int n = ui->tl_rows - HEADER_ROWS - footer_rows(ui);
 	return n > 0 ? n : 0;
 }
 
@@ -54,13 +55,13 @@ static void draw_header(struct ui *ui)
 	if (ui->m.nfindings)
 		snprintf(found, sizeof(found), "%lld finding%s (t: lists) | ",
 			 (long long)ui->m.nfindings, ui->m.nfindings == 1 ? "" : "s");
-	ui_line(ui, 0, ui_attr_title(ui), " weft view  %s%s  | %s | %d threads | %lld events%s", found,
-		ui->m.command[0] ? ui->m.command : ui->m.path, dur, ui->m.nthreads,
+	ui_line(ui, 0, ui_attr_title(ui), " weft view  %s%s  | %s | %d threads | %lld events%s",
+		found, ui->m.command[0] ? ui->m.command : ui->m.path, dur, ui->m.nthreads,
 		(long long)ui->m.events, ui->m.complete ? "" : " | incomplete trace");
-	ui_fmt_ns(ui->t0, a, sizeof(a));
-	ui_fmt_ns(ui->t1, b, sizeof(b));
+	ui_fmt_at(ui, ui->t0, a, sizeof(a));
+	ui_fmt_at(ui, ui->t1, b, sizeof(b));
 	ui_fmt_ns(ui->t1 - ui->t0, w, sizeof(w));
-	ui_fmt_ns(ui->cursor, c, sizeof(c));
+	ui_fmt_at(ui, ui->cursor, c, sizeof(c));
 	ui_fmt_ns(ui->speed, sp, sizeof(sp));
 	char focus[256] = "";
 	const struct ui_thread *t = ui_focused_thread(ui);
@@ -71,54 +72,135 @@ static void draw_header(struct ui *ui)
 		char oname[128] = "";
 		if (obj)
 			ui_model_object_name(&ui->m, obj, oname, sizeof(oname));
-		snprintf(focus, sizeof(focus), "  %c %s: %s%s%s", t->letter, t->name,
+		snprintf(focus, sizeof(focus), "  %s %s: %s%s%s", t->label, t->name,
 			 ui_state_name(st), obj ? " on " : "", oname);
 	}
-	ui_line(ui, 1, A_NORMAL, "window %s..%s (%s)  cursor %s  %s %s/s%s%s%s", a, b, w, c,
+	char area[80] = "";
+	if (ui->area_a >= 0) {
+		char x[32], y[32];
+		ui_fmt_at(ui, ui->area_a, x, sizeof(x));
+		ui_fmt_at(ui, ui->area_b, y, sizeof(y));
+		if (ui->area_b > ui->area_a)
+			snprintf(area, sizeof(area), "  area %s..%s", x, y);
+		else
+			snprintf(area, sizeof(area), "  area from %s (m: end)", x);
+	}
+	ui_line(ui, 1, A_NORMAL, "window %s..%s (%s)  cursor %s  %s %s/s%s%s%s%s", a, b, w, c,
 		ui->playing ? "playing" : "paused", sp, ui->filter[0] ? "  filter:" : "",
-		ui->filter, focus);
+		ui->filter, area, focus);
 }
 
+/* A ruler label: the tick's time, or its distance from the cursor ("+2.5ms", "cursor"). */
+static void tick_label(const struct ui *ui, int64_t t, int64_t step, char *lab, size_t len)
+{
+	char v[40];
+	if (ui->relative && t == ui->cursor) {
+		snprintf(lab, len, "|cursor");
+		return;
+	}
+	ui_fmt_time(ui->relative ? t - ui->cursor : t, step, v, sizeof(v));
+	snprintf(lab, len, "|%s%s", ui->relative && t > ui->cursor ? "+" : "", v);
+}
+
+/*
+ * Ticks on round times (1, 2 or 5 times a power of ten ns) far enough
+ * apart for their labels, each label with the digits its step needs: at
+ * 10.5 s zoomed to microseconds the ticks read 10.500002s, 10.500004s.
+ */
 static void draw_ruler(struct ui *ui, int lw, int w, int64_t dt)
 {
+	static const int64_t mant[] = {1, 2, 5};
+	int64_t origin = ui->relative ? ui->cursor : 0, step = 1;
+	char lab[48];
 	move(2, 0);
 	clrtoeol();
 	attrset(A_DIM);
 	ui_put(2, 0, lw - 1, ui->obj_mode ? "objects" : "threads");
-	for (int x = 0; x < w;) {
-		char lab[40], t[32];
-		ui_fmt_ns(ui->t0 + dt * x, t, sizeof(t));
-		snprintf(lab, sizeof(lab), "|%s", t);
-		int n = (int)strlen(lab);
-		if (x + n > w)
+	for (int64_t p = 1; p < INT64_MAX / 10; p *= 10) {
+		int fits = 0;
+		for (int k = 0; k < 3 && !fits; k++) {
+			step = mant[k] * p;
+			int64_t far = ui->t1 - origin > origin - ui->t0 ? ui->t1 : ui->t0;
+			tick_label(ui, far - far % step, step, lab, sizeof(lab));
+			fits = step / dt >= (int64_t)strlen(lab) + 3;
+		}
+		if (fits)
 			break;
+	}
+	/* the first tick at or after t0 on the grid through origin */
+	int64_t off = (ui->t0 - origin) % step;
+	int64_t t = ui->t0 - off + (off > 0 ? step : 0);
+	for (int next = 0; t < ui->t1; t += step) {
+		int x = (int)((t - ui->t0) / dt);
+		tick_label(ui, t, step, lab, sizeof(lab));
+		int n = (int)strlen(lab);
+		if (x < next || x + n > w)
+			continue;
 		ui_put(2, lw + x, n, lab);
-		x += n + 3 > 14 ? n + 3 : 14;
+		next = x + n + 1;
 	}
 	attrset(A_NORMAL);
+	/* the marked area, underlined along the ruler */
+	if (ui->area_a >= 0 && ui->area_b > ui->area_a && ui->area_b > ui->t0 &&
+	    ui->area_a < ui->t1) {
+		int64_t a = ui->area_a < ui->t0 ? ui->t0 : ui->area_a;
+		int c0 = (int)((a - ui->t0) / dt), c1 = (int)((ui->area_b - 1 - ui->t0) / dt);
+		if (c1 >= w)
+			c1 = w - 1;
+		mvchgat(2, lw + c0, c1 - c0 + 1, A_UNDERLINE | A_BOLD, 0, NULL);
+	}
+}
+
+/* The highlighted columns of a lane: the selected event's wait, a finding's events. */
+static void highlight_spans(struct ui *ui, int y, int lw, int w, int64_t dt, int pid, int tid)
+{
+	for (int i = 0; i < ui->nhl; i++) {
+		const struct ui_mark_span *h = &ui->hl[i];
+		if (h->pid != pid || h->tid != tid || h->b < ui->t0 || h->a >= ui->t1)
+			continue;
+		int64_t a = h->a < ui->t0 ? ui->t0 : h->a;
+		int c0 = (int)((a - ui->t0) / dt), c1 = (int)((h->b - ui->t0) / dt);
+		if (c1 >= w)
+			c1 = w - 1;
+		mvchgat(y, lw + c0, c1 - c0 + 1, A_BOLD | A_UNDERLINE | A_STANDOUT, 0, NULL);
+	}
 }
 
 static void draw_thread_lane(struct ui *ui, int y, int lw, int w, int64_t dt,
 			     const struct ui_thread *t, int focused)
 {
 	char label[128];
-	snprintf(label, sizeof(label), "  %c %d %s", t->letter, t->tid, t->name);
+	snprintf(label, sizeof(label), "  %-*s %d %s", ui->m.label_w, t->label, t->tid, t->name);
 	attrset(focused ? A_REVERSE | A_BOLD : A_NORMAL);
 	ui_put(y, 0, lw - 1, label);
 	attrset(A_NORMAL);
+	if (ui->search[0]) {
+		/* the tid and name, not the label letters */
+		int off = 3 + ui->m.label_w;
+		ui_highlight(y, off, lw - 1 - off, label + off, ui->search);
+	}
 	ui_model_thread_cells(&ui->m, t, ui->t0, dt, w, tv.state, tv.mixed);
-	ui_model_thread_marks(&ui->m, t, ui->t0, dt, w, tv.marks);
+	ui_model_thread_marks(&ui->m, t, ui->t0, ui->t1, dt, w, tv.marks);
 	for (int x = 0; x < w; x++) {
+		/* a summary bucket may reach past the thread's life: not alive there */
+		int64_t cs = ui->t0 + dt * x;
+		if (cs + dt <= t->start || cs >= t->end)
+			tv.state[x] = UI_ST_NOT_ALIVE;
 		if (tv.marks[x]) {
 			char m[2] = {tv.marks[x], 0};
 			attrset(A_BOLD);
 			mvaddstr(y, lw + x, m);
+		} else if (tv.state[x] == UI_ST_NOT_ALIVE && cs >= t->end && cs < t->silent_to) {
+			/* alive without events after its last one: no exit was recorded */
+			attrset(A_DIM);
+			mvaddstr(y, lw + x, ":");
 		} else {
 			attrset(ui_state_attr(ui, tv.state[x], tv.mixed[x]));
 			mvaddstr(y, lw + x, ui_state_glyph(ui, tv.state[x]));
 		}
 	}
 	attrset(A_NORMAL);
+	highlight_spans(ui, y, lw, w, dt, t->pid, t->tid);
 }
 
 static void draw_object_lane(struct ui *ui, int y, int lw, int w, int64_t dt,
@@ -131,7 +213,7 @@ static void draw_object_lane(struct ui *ui, int y, int lw, int w, int64_t dt,
 	const struct ui_thread *ht = h ? ui_model_thread(&ui->m, o->pid, h) : NULL;
 	char who[16] = "";
 	if (nh)
-		snprintf(who, sizeof(who), " %c%s q%d", ht ? ht->letter : '?', nh > 1 ? "+" : "",
+		snprintf(who, sizeof(who), " %s%s q%d", ht ? ht->label : "?", nh > 1 ? "+" : "",
 			 nw);
 	else if (nw)
 		snprintf(who, sizeof(who), " q%d", nw);
@@ -171,10 +253,10 @@ static void draw_object_lane(struct ui *ui, int y, int lw, int w, int64_t dt,
 static void draw_process_lane(struct ui *ui, int y, int lw, int w, int64_t dt,
 			      const struct ui_process *p, int focused)
 {
-	char label[200];
-	snprintf(label, sizeof(label), "%s %d %s",
+	char label[300];
+	snprintf(label, sizeof(label), "%s %d %s%s%s",
 		 p->collapsed ? (ui->utf8 ? "\u25b8" : "+") : (ui->utf8 ? "\u25be" : "-"), p->pid,
-		 p->argv);
+		 p->name, p->name[0] ? " " : "", p->argv);
 	attrset((focused ? A_REVERSE : 0) | A_BOLD);
 	ui_put(y, 0, lw - 1, label);
 	attrset(A_DIM);
@@ -192,14 +274,16 @@ static void draw_legend(struct ui *ui)
 	int n = 0;
 	if (ui->obj_mode) {
 		snprintf(buf, sizeof(buf),
-			 "letter = holding thread (see thread lanes)  inverse/red = threads queued"
-			 "  digit = queued, none holding  underline = mixed");
+			 "letter = holding thread (see thread lanes; * past 52 threads)"
+			 "  inverse/red = threads queued  digit = queued, none holding"
+			 "  underline = mixed");
 	} else {
 		for (int s = 1; s < UI_ST_COUNT && n < (int)sizeof(buf) - 40; s++)
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s %s  ",
 				      ui_state_glyph(ui, s), ui_state_name(s));
 		snprintf(buf + n, sizeof(buf) - (size_t)n,
-			 "_ mixed  + create > start x exit S spawn E exec X pexit D drop R reap");
+			 "! finding  _ mixed  : silent  + create > start x exit S spawn E exec"
+			 " X pexit D drop R reap");
 	}
 	move(ui->rows - 2, 0);
 	clrtoeol();
@@ -223,21 +307,22 @@ static void draw_legend(struct ui *ui)
 	attrset(A_NORMAL);
 }
 
-static void draw_status(struct ui *ui)
+void ui_status(struct ui *ui, const char *hint)
 {
 	static const char *const prompt_names[] = {"", "go to time", "go to event id",
 						   "filter lanes", "search"};
-	if (ui->prompt != UI_PROMPT_NONE) {
+	if (ui->prompt != UI_PROMPT_NONE)
 		ui_line(ui, ui->rows - 1, A_BOLD, "%s: %s_", prompt_names[ui->prompt], ui->pbuf);
-		return;
-	}
-	if (ui->msg[0]) {
+	else if (ui->msg[0])
 		ui_line(ui, ui->rows - 1, A_BOLD, "%s", ui->msg);
-		return;
-	}
-	ui_line(ui, ui->rows - 1, A_DIM,
-		"?:help q:quit arrows/hjkl:move +/-:zoom 0:fit space:play .,:step s:state"
-		" t:lists o:objects /:search Enter:details");
+	else
+		ui_line(ui, ui->rows - 1, A_DIM, "%s", hint);
+}
+
+static void draw_status(struct ui *ui)
+{
+	ui_status(ui, "?:help q:quit arrows/hjkl:move +/-:zoom 0:fit space:play .,:step s:state"
+		      " t:lists o:objects /:search Enter:details b:back");
 }
 
 static void timeline_draw(struct ui *ui)
@@ -249,6 +334,7 @@ static void timeline_draw(struct ui *ui)
 	int64_t dt = (ui->t1 - ui->t0) / w;
 	if (dt < 1)
 		dt = 1;
+	ui->res = dt;
 	draw_header(ui);
 	draw_ruler(ui, lw, w, dt);
 	int rows = ui_timeline_lane_rows(ui);
@@ -276,11 +362,16 @@ static void timeline_draw(struct ui *ui)
 	if (ui->cursor >= ui->t0 && ui->cursor < ui->t1) {
 		int cx = lw + (int)((ui->cursor - ui->t0) / dt);
 		if (cx < ui->cols)
-			for (int y = 2; y < HEADER_ROWS + rows; y++)
-				mvchgat(y, cx, 1, A_REVERSE, 0, NULL);
+			for (int y = 2; y < HEADER_ROWS + rows; y++) {
+				/* a highlighted span stays underlined under the cursor */
+				attr_t keep = (attr_t)(mvinch(y, cx) & A_UNDERLINE);
+				mvchgat(y, cx, 1, A_REVERSE | keep, 0, NULL);
+			}
 	}
-	draw_legend(ui);
-	draw_status(ui);
+	if (footer_rows(ui)) {
+		draw_legend(ui);
+		draw_status(ui);
+	}
 }
 
 static void scroll_to_focus(struct ui *ui)
@@ -341,9 +432,26 @@ static int timeline_mouse(struct ui *ui)
 	}
 #endif
 	if (!(ui->mouse_bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)))
-		return 0;
+		return UI_HANDLED;
+	/* a drag across the lanes marks an area: press at one end, release at the other */
+	if (ui->mouse_bstate & BUTTON1_PRESSED)
+		ui->drag_x = ui->mouse_x >= lw ? ui->mouse_x : -1;
+	if (ui->mouse_bstate & BUTTON1_RELEASED) {
+		int from = ui->drag_x;
+		ui->drag_x = -1;
+		if (from >= lw && ui->mouse_x >= lw && abs(ui->mouse_x - from) >= 2) {
+			int a = from < ui->mouse_x ? from : ui->mouse_x;
+			int b = from < ui->mouse_x ? ui->mouse_x : from;
+			ui->area_a = ui->t0 + dt * (a - lw);
+			ui->area_b = ui->t0 + dt * (b - lw + 1);
+			ui_push(ui, UI_SCR_AREA);
+			return UI_F_REDRAW;
+		}
+		return UI_HANDLED;
+	}
 	int li = ui->top + ui->mouse_y - HEADER_ROWS;
-	if (ui->mouse_y >= HEADER_ROWS && li < ui->nlanes && ui->mouse_y < ui->rows - FOOTER_ROWS)
+	if (ui->mouse_y >= HEADER_ROWS && li < ui->nlanes &&
+	    ui->mouse_y < HEADER_ROWS + ui_timeline_lane_rows(ui))
 		ui->focus = li;
 	if (ui->mouse_x >= lw)
 		ui_set_cursor(ui, ui->t0 + dt * (ui->mouse_x - lw) + dt / 2);
@@ -382,9 +490,9 @@ static int timeline_handle(struct ui *ui, enum ui_req req)
 		if (ui->focus >= 0 && ui->focus < ui->nlanes &&
 		    ui->lanes[ui->focus].type == UI_LANE_PROCESS)
 			return toggle_process(ui, 0);
-		return -1; /* the details, handled by the view */
+		return UI_NOT_HANDLED; /* the details, handled by the view */
 	default:
-		return -1;
+		return UI_NOT_HANDLED;
 	}
 	scroll_to_focus(ui);
 	return UI_F_REDRAW;

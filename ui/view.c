@@ -5,7 +5,6 @@
  */
 #include "ui/ui.h"
 #include "tracer/cli.h"
-#include "store/store.h"
 
 #include <errno.h>
 #include <langinfo.h>
@@ -21,12 +20,6 @@
 
 #define MIN_COLS 60
 #define MIN_ROWS 12
-
-static const struct ui_screen_ops *const screens[] = {
-    [UI_SCR_TIMELINE] = &ui_timeline_ops, [UI_SCR_STATE] = &ui_state_ops,
-    [UI_SCR_EVENT] = &ui_event_ops,	  [UI_SCR_LISTS] = &ui_lists_ops,
-    [UI_SCR_HELP] = &ui_help_ops,
-};
 
 static volatile sig_atomic_t got_signal;
 static int curses_on;
@@ -54,157 +47,7 @@ static int64_t now_ns(void)
 
 /* ---- search state (the view's, shared by all screens) ---- */
 
-#define SEARCH_MAX 256
-
-static struct search {
-	int threads[SEARCH_MAX], nthreads, pos;
-	int64_t objs[SEARCH_MAX], stacks[SEARCH_MAX];
-	int nobjs, nstacks;
-} srch;
-
-/* ---- actions ---- */
-
-void ui_push(struct ui *ui, enum ui_screen_id s)
-{
-	if (ui->depth < (int)(sizeof(ui->scr) / sizeof(ui->scr[0]))) {
-		ui->scr[ui->depth++] = s;
-		if (screens[s]->enter)
-			screens[s]->enter(ui);
-	}
-}
-
-void ui_pop(struct ui *ui)
-{
-	if (ui->depth > 1)
-		ui->depth--;
-}
-
-static int64_t min_width(const struct ui *ui)
-{
-	int w = ui->cols - ui_timeline_label_width(ui);
-	return w > 1 ? w : 1;
-}
-
-void ui_center(struct ui *ui, int64_t ts, int64_t width)
-{
-	int64_t end = ui->m.end_ns > 0 ? ui->m.end_ns : 1;
-	if (width <= 0)
-		width = ui->t1 - ui->t0;
-	if (width < min_width(ui))
-		width = min_width(ui);
-	if (width > end) {
-		ui->t0 = 0; /* never wider than the whole trace */
-		ui->t1 = end + 1;
-		return;
-	}
-	ui->t0 = ts - width / 2;
-	if (ui->t0 < 0)
-		ui->t0 = 0;
-	if (ui->t0 + width > end)
-		ui->t0 = end - width;
-	ui->t1 = ui->t0 + width;
-}
-
-void ui_set_cursor(struct ui *ui, int64_t ts)
-{
-	if (ts < 0)
-		ts = 0;
-	if (ts > ui->m.end_ns)
-		ts = ui->m.end_ns;
-	ui->cursor = ts;
-	if (ts < ui->t0 || ts >= ui->t1)
-		ui_center(ui, ts, 0);
-}
-
-const struct ui_thread *ui_focused_thread(const struct ui *ui)
-{
-	if (ui->focus < 0 || ui->focus >= ui->nlanes)
-		return NULL;
-	const struct ui_lane *l = &ui->lanes[ui->focus];
-	return l->type == UI_LANE_THREAD ? &ui->m.threads[l->idx] : NULL;
-}
-
-static int name_matches(const char *name, const char *filter)
-{
-	return !filter[0] || strcasestr(name, filter);
-}
-
-void ui_build_lanes(struct ui *ui)
-{
-	struct ui_lane keep = {UI_LANE_PROCESS, -1};
-	if (ui->focus >= 0 && ui->focus < ui->nlanes)
-		keep = ui->lanes[ui->focus];
-	int cap = ui->m.nprocs + ui->m.nthreads + ui->m.nobjs + 1;
-	struct ui_lane *l = realloc(ui->lanes, (size_t)cap * sizeof(*l));
-	if (!l)
-		return;
-	ui->lanes = l;
-	int n = 0;
-	if (ui->obj_mode) {
-		for (int i = 0; i < ui->m.nobjs; i++)
-			if (name_matches(ui->m.objs[i].name, ui->filter))
-				l[n++] = (struct ui_lane){UI_LANE_OBJECT, i};
-	} else {
-		for (int p = 0; p < ui->m.nprocs; p++) {
-			int head = n, shown = 0;
-			l[n++] = (struct ui_lane){UI_LANE_PROCESS, p};
-			for (int t = 0; t < ui->m.nthreads; t++) {
-				const struct ui_thread *th = &ui->m.threads[t];
-				char tid[16];
-				snprintf(tid, sizeof(tid), "%d", th->tid);
-				if (th->pid != ui->m.procs[p].pid ||
-				    !(name_matches(th->name, ui->filter) ||
-				      name_matches(tid, ui->filter)))
-					continue;
-				shown++;
-				if (!ui->m.procs[p].collapsed)
-					l[n++] = (struct ui_lane){UI_LANE_THREAD, t};
-			}
-			if (!shown && ui->filter[0])
-				n = head; /* a process with no matching thread is left out */
-		}
-	}
-	ui->nlanes = n;
-	ui->focus = 0;
-	for (int i = 0; i < n; i++)
-		if (l[i].type == keep.type && l[i].idx == keep.idx)
-			ui->focus = i;
-	screens[UI_SCR_TIMELINE]->enter(ui);
-}
-
-void ui_focus_thread(struct ui *ui, int pid, int tid)
-{
-	int ti = ui_model_thread_index(&ui->m, pid, tid);
-	if (ti < 0)
-		return;
-	ui->obj_mode = 0;
-	for (int p = 0; p < ui->m.nprocs; p++)
-		if (ui->m.procs[p].pid == ui->m.threads[ti].pid)
-			ui->m.procs[p].collapsed = 0;
-	ui_build_lanes(ui);
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < ui->nlanes; i++) {
-			if (ui->lanes[i].type == UI_LANE_THREAD && ui->lanes[i].idx == ti) {
-				ui->focus = i;
-				screens[UI_SCR_TIMELINE]->enter(ui);
-				return;
-			}
-		}
-		ui->filter[0] = 0; /* hidden by the filter: show everything */
-		ui_build_lanes(ui);
-	}
-}
-
-void ui_select_event(struct ui *ui, int64_t id)
-{
-	struct ui_event e;
-	if (!ui_model_event(&ui->m, id, &e)) {
-		snprintf(ui->msg, sizeof(ui->msg), "no event %lld in this trace", (long long)id);
-		return;
-	}
-	ui->sel_event = id;
-	ui_set_cursor(ui, e.ts);
-}
+static struct ui_search srch;
 
 static int step_event(struct ui *ui, int dir, int any)
 {
@@ -243,90 +86,21 @@ static int step_event(struct ui *ui, int dir, int any)
 	return UI_F_REDRAW | UI_F_LANES;
 }
 
-static void search_compute(struct ui *ui)
-{
-	struct ui_model *m = &ui->m;
-	memset(&srch, 0, sizeof(srch));
-	for (int i = 0; i < m->nthreads && srch.nthreads < SEARCH_MAX; i++)
-		if (strcasestr(m->threads[i].name, ui->search))
-			srch.threads[srch.nthreads++] = i;
-	sqlite3_stmt *st = NULL;
-	char like[80];
-	snprintf(like, sizeof(like), "%%%s%%", ui->search);
-	if (sqlite3_prepare_v2(m->db, "SELECT object_id FROM obj WHERE name LIKE ?1 LIMIT 256", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW && srch.nobjs < SEARCH_MAX)
-			srch.objs[srch.nobjs++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(m->db,
-			       "SELECT DISTINCT stack_id FROM frame WHERE function LIKE ?1"
-			       " OR file LIKE ?1 LIMIT 256",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW && srch.nstacks < SEARCH_MAX)
-			srch.stacks[srch.nstacks++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	srch.pos = -1;
-}
-
-/* The next/previous event on a matching object or with a matching stack. */
+/* The next/previous event on a matching object, stack, variable or finding. */
 static int search_event(struct ui *ui, int dir)
 {
-	char sql[12288];
-	size_t n = 0;
-	/* a time-ordered trace walks the rowid from where the cursor's time starts */
-	const char *from = !ui->m.time_ordered ? "1" : dir > 0 ? "id >= ?3" : "id < ?3";
-	n += (size_t)snprintf(
-	    sql + n, sizeof(sql) - n,
-	    "SELECT id, ts FROM ev WHERE (ts %s ?1 OR (ts = ?1 AND id %s ?2)) AND %s AND (0",
-	    dir > 0 ? ">" : "<", dir > 0 ? ">" : "<", from);
-	if (srch.nobjs) {
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " OR obj IN (");
-		for (int i = 0; i < srch.nobjs; i++)
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%lld", i ? "," : "",
-					      (long long)srch.objs[i]);
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
-	}
-	if (srch.nstacks) {
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " OR stack IN (");
-		for (int i = 0; i < srch.nstacks; i++)
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%lld", i ? "," : "",
-					      (long long)srch.stacks[i]);
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
-	}
-	if (ui->m.time_ordered)
-		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY id %s LIMIT 1",
-			 dir > 0 ? "" : "DESC");
-	else
-		snprintf(sql + n, sizeof(sql) - n, ") ORDER BY ts %s, id %s LIMIT 1",
-			 dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
-	sqlite3_stmt *st = NULL;
-	int64_t id = 0;
-	if (sqlite3_prepare_v2(ui->m.db, sql, -1, &st, NULL) == SQLITE_OK) {
-		struct ui_event cur;
-		int64_t cid = dir > 0 ? -1 : INT64_MAX;
-		if (ui->sel_event && ui_model_event(&ui->m, ui->sel_event, &cur) &&
-		    cur.ts == ui->cursor)
-			cid = cur.id;
-		sqlite3_bind_int64(st, 1, ui->cursor);
-		sqlite3_bind_int64(st, 2, cid);
-		int64_t t = dir > 0 || ui->cursor == INT64_MAX ? ui->cursor : ui->cursor + 1;
-		if (ui->m.time_ordered)
-			sqlite3_bind_int64(st, 3, store_event_at(ui->m.db, t));
-		if (sqlite3_step(st) == SQLITE_ROW)
-			id = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
+	struct ui_event cur;
+	int64_t cid = dir > 0 ? -1 : INT64_MAX;
+	if (ui->sel_event && ui_model_event(&ui->m, ui->sel_event, &cur) && cur.ts == ui->cursor)
+		cid = cur.id;
+	int64_t id = ui_model_search_event(&ui->m, &srch, ui->cursor, cid, dir);
 	if (!id)
 		return 0;
 	struct ui_event e;
 	ui_select_event(ui, id);
 	if (ui_model_event(&ui->m, id, &e)) {
 		char t1[32];
-		ui_fmt_ns(e.ts, t1, sizeof(t1));
+		ui_fmt_at(ui, e.ts, t1, sizeof(t1));
 		ui_focus_thread(ui, e.pid, e.tid);
 		snprintf(ui->msg, sizeof(ui->msg), "/%s: event %lld %s at %s (tid %d)", ui->search,
 			 (long long)e.id, e.kind, t1, e.tid);
@@ -340,7 +114,8 @@ void ui_search_step(struct ui *ui, int dir)
 		snprintf(ui->msg, sizeof(ui->msg), "no search: / starts one");
 		return;
 	}
-	if (srch.nobjs || srch.nstacks) {
+	ui_remember(ui);
+	if (srch.nobjs || srch.nstacks || srch.nevents) {
 		if (!search_event(ui, dir))
 			snprintf(ui->msg, sizeof(ui->msg), "/%s: no %s match", ui->search,
 				 dir > 0 ? "later" : "earlier");
@@ -348,7 +123,9 @@ void ui_search_step(struct ui *ui, int dir)
 	}
 	if (!srch.nthreads) {
 		snprintf(ui->msg, sizeof(ui->msg),
-			 "/%s: no thread, object, function or file matches", ui->search);
+			 "/%s: no thread, object, function, file:line, variable or finding"
+			 " matches",
+			 ui->search);
 		return;
 	}
 	srch.pos = (srch.pos + (dir > 0 ? 1 : srch.nthreads - 1) + (srch.pos < 0 && dir < 0)) %
@@ -361,11 +138,12 @@ void ui_search_step(struct ui *ui, int dir)
 
 /* ---- prompts ---- */
 
-static void start_prompt(struct ui *ui, enum ui_prompt_kind k)
+/* Opens a prompt holding text (the current filter or search: edit it, or Backspace it away). */
+static void start_prompt(struct ui *ui, enum ui_prompt_kind k, const char *text)
 {
 	ui->prompt = k;
-	ui->plen = 0;
-	ui->pbuf[0] = 0;
+	snprintf(ui->pbuf, sizeof(ui->pbuf), "%s", text);
+	ui->plen = (int)strlen(ui->pbuf);
 	ui->msg[0] = 0;
 }
 
@@ -382,6 +160,7 @@ static int submit_prompt(struct ui *ui)
 				 ui->pbuf);
 			break;
 		}
+		ui_remember(ui);
 		ui_set_cursor(ui, t);
 		ui_center(ui, t, 0);
 		break;
@@ -398,6 +177,7 @@ static int submit_prompt(struct ui *ui)
 			snprintf(ui->msg, sizeof(ui->msg), "no event %lld in this trace", id);
 			break;
 		}
+		ui_remember(ui);
 		ui_focus_thread(ui, e.pid, e.tid);
 		ui_select_event(ui, id);
 		return UI_F_REDRAW | UI_F_LANES;
@@ -409,14 +189,16 @@ static int submit_prompt(struct ui *ui)
 		snprintf(ui->search, sizeof(ui->search), "%s", ui->pbuf);
 		if (!ui->search[0])
 			break;
-		search_compute(ui);
+		ui_model_search_compute(&ui->m, ui->search, &srch);
 		ui_search_step(ui, 1);
-		if (srch.nthreads || srch.nobjs || srch.nstacks) {
+		if (srch.nthreads || srch.nobjs || srch.nstacks || srch.nevents) {
 			char first[256];
 			snprintf(first, sizeof(first), "%s", ui->msg);
 			snprintf(ui->msg, sizeof(ui->msg),
-				 "%.150s  [%d threads, %d objects, %d stacks; n/N]", first,
-				 srch.nthreads, srch.nobjs, srch.nstacks);
+				 "%.150s  [%d threads, %d objects, %d stacks, %d variables, %d"
+				 " finding events; n/N]",
+				 first, srch.nthreads, srch.nobjs, srch.nstacks - srch.nvars,
+				 srch.nvars, srch.nevents);
 		}
 		return UI_F_REDRAW | UI_F_LANES;
 	default:
@@ -445,8 +227,34 @@ static int prompt_key(struct ui *ui, int ch)
 
 static int64_t col_ns(const struct ui *ui)
 {
-	int64_t dt = (ui->t1 - ui->t0) / min_width(ui);
+	int64_t dt = (ui->t1 - ui->t0) / ui_min_width(ui);
 	return dt > 0 ? dt : 1;
+}
+
+/* m at one end of the area, m at the other: the area summary opens under the timeline. */
+static int mark_area(struct ui *ui)
+{
+	char c[32];
+	ui_fmt_at(ui, ui->cursor, c, sizeof(c));
+	if (ui->area_a < 0 || ui->area_b > ui->area_a) {
+		ui->area_a = ui->cursor;
+		ui->area_b = ui->cursor;
+		snprintf(ui->msg, sizeof(ui->msg), "area from %s: move the cursor, m marks its end",
+			 c);
+		return UI_F_REDRAW;
+	}
+	if (ui->cursor == ui->area_a) {
+		snprintf(ui->msg, sizeof(ui->msg), "the area's end must differ from its start");
+		return UI_F_REDRAW;
+	}
+	ui->area_b = ui->cursor;
+	if (ui->area_b < ui->area_a) {
+		ui->area_b = ui->area_a;
+		ui->area_a = ui->cursor;
+	}
+	if (ui->scr[ui->depth - 1] != UI_SCR_AREA)
+		ui_push(ui, UI_SCR_AREA);
+	return UI_F_REDRAW;
 }
 
 static int global_request(struct ui *ui, enum ui_req req)
@@ -461,6 +269,8 @@ static int global_request(struct ui *ui, enum ui_req req)
 	case UI_REQ_BACK:
 		if (ui->depth > 1)
 			ui_pop(ui);
+		else if (ui->area_a >= 0)
+			ui->area_a = -1;
 		else
 			ui->search[0] = 0;
 		ui->msg[0] = 0;
@@ -516,17 +326,41 @@ static int global_request(struct ui *ui, enum ui_req req)
 	case UI_REQ_PREV_ANY:
 		return step_event(ui, -1, 1);
 	case UI_REQ_GOTO_TIME:
-		start_prompt(ui, UI_PROMPT_TIME);
+		start_prompt(ui, UI_PROMPT_TIME, "");
 		break;
 	case UI_REQ_GOTO_EVENT:
-		start_prompt(ui, UI_PROMPT_EVENT);
+		start_prompt(ui, UI_PROMPT_EVENT, "");
 		break;
 	case UI_REQ_FILTER:
-		start_prompt(ui, UI_PROMPT_FILTER);
+		start_prompt(ui, UI_PROMPT_FILTER, ui->filter);
 		break;
 	case UI_REQ_SEARCH:
-		start_prompt(ui, UI_PROMPT_SEARCH);
+		start_prompt(ui, UI_PROMPT_SEARCH, "");
 		break;
+	case UI_REQ_HISTORY_BACK:
+		return ui_history_step(ui, 1);
+	case UI_REQ_HISTORY_FWD:
+		return ui_history_step(ui, 0);
+	case UI_REQ_RELATIVE:
+		ui->relative = !ui->relative;
+		snprintf(ui->msg, sizeof(ui->msg), "ruler: %s",
+			 ui->relative ? "times relative to the cursor (r: absolute)"
+				      : "absolute times");
+		break;
+	case UI_REQ_FULL:
+		ui->panel_full = !ui->panel_full;
+		break;
+	case UI_REQ_PANEL_SMALLER:
+	case UI_REQ_PANEL_BIGGER: {
+		int panel = ui->rows - ui->tl_rows;
+		if (ui->tl_rows >= ui->rows) /* no panel open: resize the next one */
+			panel = ui->panel_rows ? ui->panel_rows : ui->rows - ui->rows / 2;
+		panel += req == UI_REQ_PANEL_BIGGER ? 2 : -2;
+		ui->panel_rows = panel < 4 ? 4 : panel > ui->rows - 8 ? ui->rows - 8 : panel;
+		break;
+	}
+	case UI_REQ_MARK:
+		return mark_area(ui);
 	case UI_REQ_SEARCH_NEXT:
 		ui_search_step(ui, 1);
 		return UI_F_REDRAW | UI_F_LANES;
@@ -557,7 +391,7 @@ static int global_request(struct ui *ui, enum ui_req req)
 	case UI_REQ_RESIZE:
 		break;
 	default:
-		return 0;
+		return UI_HANDLED;
 	}
 	return UI_F_REDRAW;
 }
@@ -568,23 +402,47 @@ static int dispatch(struct ui *ui, int ch)
 		return prompt_key(ui, ch);
 	enum ui_req req = ui_key_request(ch);
 	if (req == UI_REQ_NONE)
-		return 0;
+		return UI_HANDLED;
 	if (req == UI_REQ_MOUSE) {
 		MEVENT me;
 		if (getmouse(&me) != OK)
-			return 0;
+			return UI_HANDLED;
 		ui->mouse_x = me.x;
 		ui->mouse_y = me.y;
 		ui->mouse_bstate = (int)me.bstate;
 	}
 	if (req != UI_REQ_MOUSE && req != UI_REQ_RESIZE)
 		ui->msg[0] = 0;
-	int f = screens[ui->scr[ui->depth - 1]]->handle(ui, req);
-	if (f < 0)
+	int f = ui_screens[ui->scr[ui->depth - 1]]->handle(ui, req);
+	if (f == UI_NOT_HANDLED)
 		f = global_request(ui, req);
 	return f;
 }
 
+/* Words of s over as many lines as the width needs: a narrow terminal still reads it all. */
+static void draw_wrapped(const char *s, int cols, int rows)
+{
+	int y = 0;
+	while (*s && y < rows && cols > 0) {
+		int n = (int)strlen(s);
+		if (n > cols) {
+			n = cols;
+			while (n > 0 && s[n] != ' ')
+				n--;
+			if (!n)
+				n = cols;
+		}
+		mvaddnstr(y++, 0, s, n);
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+}
+
+/*
+ * The top screen; a panel (state, details, lists, area) goes under the
+ * timeline, which stays visible, unless z made it full screen.
+ */
 static void draw(struct ui *ui)
 {
 	getmaxyx(stdscr, ui->rows, ui->cols);
@@ -593,10 +451,30 @@ static void draw(struct ui *ui)
 		char m[128];
 		snprintf(m, sizeof(m), "terminal too small (%dx%d): need %dx%d; q quits", ui->cols,
 			 ui->rows, MIN_COLS, MIN_ROWS);
-		mvaddnstr(0, 0, m, ui->cols > 0 ? ui->cols : 0);
-	} else {
-		screens[ui->scr[ui->depth - 1]]->draw(ui);
+		draw_wrapped(m, ui->cols, ui->rows);
+		refresh();
+		return;
 	}
+	enum ui_screen_id top = ui->scr[ui->depth - 1];
+	int split = top != UI_SCR_TIMELINE && top != UI_SCR_HELP && !ui->panel_full;
+	ui->tl_rows = ui->rows;
+	ui->py0 = 0;
+	if (split) {
+		/* half each unless ( ) resized it; the timeline keeps its header and a few lanes */
+		int panel = ui->panel_rows ? ui->panel_rows : ui->rows - ui->rows / 2;
+		if (panel > ui->rows - 8)
+			panel = ui->rows - 8;
+		if (panel < 4)
+			panel = 4;
+		ui->tl_rows = ui->rows - panel;
+		ui->py0 = ui->tl_rows;
+		ui_screens[UI_SCR_TIMELINE]->draw(ui);
+	} else if (top != UI_SCR_TIMELINE) {
+		/* a full-screen panel still shows times at the timeline's precision */
+		int w = ui->cols - ui_timeline_label_width(ui);
+		ui->res = w > 0 && (ui->t1 - ui->t0) / w > 0 ? (ui->t1 - ui->t0) / w : 1;
+	}
+	ui_screens[top]->draw(ui);
 	refresh();
 }
 
@@ -624,6 +502,9 @@ static void ui_init_state(struct ui *ui, int rows, int cols)
 	ui->rows = rows;
 	ui->cols = cols;
 	ui->depth = 0;
+	ui->tl_rows = rows;
+	ui->area_a = ui->area_b = -1;
+	ui->drag_x = -1;
 	ui_push(ui, UI_SCR_TIMELINE);
 	ui_center(ui, 0, ui->m.end_ns + 1);
 	ui->cursor = 0;
@@ -634,27 +515,18 @@ static void ui_init_state(struct ui *ui, int rows, int cols)
 		ui->focus = 1;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: weft view [--ascii] [--no-color] FILE\n"
-		   "       weft view --bench [--frames N] FILE\n"
-		   "Browse a trace in the terminal; press ? inside for the keys (docs/VIEWER.md).\n"
-		   "  --ascii     ASCII glyphs only (the default without a UTF-8 locale)\n"
-		   "  --no-color  monochrome (also when NO_COLOR is set)\n"
-		   "  --bench     time opening and redrawing off-screen and print the timings\n");
-}
-
 static double ms_since(int64_t t)
 {
 	return (double)(now_ns() - t) / 1e6;
 }
 
 /* Renders frames into a terminal on /dev/null: what a user's redraw costs, minus the tty. */
-static int run_bench(const char *path, int frames, int ascii)
+int weft_view_bench(const char *path, int frames, int ascii)
 {
 	struct ui ui;
 	char err[512];
 	int rc = 1;
+	setlocale(LC_ALL, "");
 	memset(&ui, 0, sizeof(ui));
 	int64_t t0 = now_ns();
 	if (ui_model_open(&ui.m, path, err, sizeof(err))) {
@@ -682,13 +554,11 @@ static int run_bench(const char *path, int frames, int ascii)
 		const char *name;
 		double sum, max;
 		int n;
-	} cat[5] = {{"fit", 0, 0, 0},
-		    {"zoomed", 0, 0, 0},
-		    {"pan", 0, 0, 0},
-		    {"objects", 0, 0, 0},
-		    {"state", 0, 0, 0}};
+	} cat[] = {{"fit", 0, 0, 0},	 {"zoomed", 0, 0, 0}, {"pan", 0, 0, 0},
+		   {"objects", 0, 0, 0}, {"state", 0, 0, 0},  {"details", 0, 0, 0}};
+	const int ncat = (int)(sizeof(cat) / sizeof(cat[0]));
 	for (int f = 0; f < frames; f++) {
-		for (int c = 0; c < 5; c++) {
+		for (int c = 0; c < ncat; c++) {
 			ui.obj_mode = c == 3;
 			ui_build_lanes(&ui);
 			ui.depth = 1;
@@ -701,6 +571,11 @@ static int run_bench(const char *path, int frames, int ascii)
 			if (c == 4) {
 				ui.cursor = ui.m.end_ns / (f + 2);
 				ui_push(&ui, UI_SCR_STATE);
+			}
+			/* the worst wait of each object in turn: holders counted, previous owner */
+			if (c == 5 && ui.m.nobjs) {
+				ui_select_event(&ui, ui.m.objs[f % ui.m.nobjs].max_wait_event);
+				ui_push(&ui, UI_SCR_EVENT);
 			}
 			int64_t s = now_ns();
 			draw(&ui);
@@ -717,7 +592,7 @@ static int run_bench(const char *path, int frames, int ascii)
 	       ui.m.nthreads, ui.m.nobjs);
 	printf("open (checks, %sload, first frame): %.1f ms (model %.1f ms)\n",
 	       ui.m.derived_here ? "derive, " : "", t_open, t_model);
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < ncat; c++)
 		printf("redraw %-8s avg %.2f ms  max %.2f ms  (%d frames, 200x50)\n", cat[c].name,
 		       cat[c].n ? cat[c].sum / cat[c].n : 0, cat[c].max, cat[c].n);
 	rc = 0;
@@ -731,44 +606,10 @@ out:
 	return rc;
 }
 
-int weft_cmd_view(int argc, char **argv)
+int weft_view(const char *path, int ascii, int nocolor)
 {
-	const char *path = NULL;
-	int ascii = 0, nocolor = 0, bench = 0, frames = 30;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--ascii")) {
-			ascii = 1;
-		} else if (!strcmp(argv[i], "--no-color")) {
-			nocolor = 1;
-		} else if (!strcmp(argv[i], "--bench")) {
-			bench = 1;
-		} else if (!strcmp(argv[i], "--frames") && i + 1 < argc) {
-			frames = atoi(argv[++i]);
-			if (frames < 1)
-				frames = 1;
-		} else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0) {
-			weft_error("view: unknown option '%s' (weft view --help)", argv[i]);
-			return 2;
-		} else if (!strcmp(argv[i], "--") && i + 1 < argc && !path) {
-			path = argv[++i];
-		} else if (!path) {
-			path = argv[i];
-		} else {
-			weft_error("view: one trace at a time");
-			return 2;
-		}
-	}
-	if (!path) {
-		weft_error("view: no trace file given (weft view --help)");
-		return 2;
-	}
-	setlocale(LC_ALL, "");
-	if (bench)
-		return run_bench(path, frames, ascii);
 	struct ui ui;
+	setlocale(LC_ALL, "");
 	char err[512];
 	int rc = 1;
 	memset(&ui, 0, sizeof(ui));
@@ -816,7 +657,7 @@ int weft_cmd_view(int argc, char **argv)
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	set_escdelay(25);
-	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
 		      | BUTTON5_PRESSED
 #endif
@@ -828,13 +669,23 @@ int weft_cmd_view(int argc, char **argv)
 	ui_init_state(&ui, rows, cols);
 	draw(&ui);
 	int64_t last = now_ns();
+	int was_working = 0;
 	for (;;) {
-		timeout(ui.playing ? 40 : 200);
+		/* an area summary still being read goes on between keys, a slice at a time */
+		int working = ui.area_b > ui.area_a && ui_area_work(&ui);
+		if (was_working && !working)
+			draw(&ui); /* the last slice's results */
+		was_working = working;
+		timeout(working ? 0 : ui.playing ? 40 : 200);
 		int ch = getch();
 		if (got_signal)
 			break;
 		int f = 0;
 		if (ch == ERR) {
+			if (working) {
+				draw(&ui);
+				continue;
+			}
 			if (!ui.playing)
 				continue;
 			play_tick(&ui, &last);

@@ -23,8 +23,8 @@ fi
 
 # ---- build: the tool's sources minus main, under ASan + UBSan + libFuzzer ----
 srcs=()
-for f in tracer/*.c store/*.c ui/*.c; do
-	[ "$f" = tracer/main.c ] || srcs+=("$f")
+for f in tracer/*.c tracer/cmd/*.c store/*.c ui/*.c; do
+	[ "$f" = tracer/main.c ] || [ "$f" = tracer/cmd/gen_docs.c ] || srcs+=("$f")
 done
 bin=$OUT/fuzz_trace_reader
 if [ ! -x "$bin" ] || [ -n "$(find tracer store ui tests/fuzz/fuzz_trace_reader.c -newer "$bin" -name '*.[ch]' | head -1)" ]; then

@@ -100,3 +100,25 @@ for v in "${verbs[@]}"; do
 	fi
 	expect_eq "badinput:good:${v// /_}" $? 0
 done
+
+# Usage errors: one line, exit 2 (those of report, query and export add the
+# usage line, which their tests check word for word).
+usage_error() { # NAME LINES REGEX ARGS...
+	local name=$1 lines=$2 re=$3
+	shift 3
+	$WEFT "$@" </dev/null >/dev/null 2>err.txt
+	local rc=$?
+	expect_eq "badinput:option-$name" "$rc:$(wc -l <err.txt)" "2:$lines"
+	expect_match "badinput:option-$name-says" "$(head -1 err.txt)" "$re"
+}
+usage_error no-verb-arg 1 "unknown command 'nope'" nope
+usage_error run-unknown 1 "^weft: run: unknown option '--bogus' \\(weft run --help\\)$" run --bogus -- true
+usage_error run-no-value 1 "^weft: run: --output needs a value" run --output
+usage_error run-bad-number 1 "--timeout takes a positive number of seconds, not 'soon'" run --timeout soon -- true
+usage_error run-bad-choice 1 "--stacks takes none, caller or full, not 'all'" run --stacks=all -- true
+usage_error run-flag-value 1 "^weft: run: --races takes no value" run --races=yes -- true
+usage_error run-no-command 1 "no command to run" run -o x.db
+usage_error view-no-value 1 "^weft: view: --frames needs a value" view --frames
+usage_error view-bad-number 1 "--frames takes a positive number, not '0'" view --bench --frames 0 t.db
+usage_error export-no-value 2 "^weft: export: -o needs a value" export t.db --format csv -o
+usage_error query-extra 2 "unexpected argument 'x'" query t.db "SELECT 1" x

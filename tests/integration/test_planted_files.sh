@@ -29,7 +29,8 @@ refused() {
 # ---- own files: a re-run over an old trace and its stale files works ----
 wrun own.db -- true
 expect_eq "own: first run" "$rc" 0
-expect_eq "own: nothing left beside the trace" "$(ls own.db* | tr '\n' ' ')" "own.db "
+# The trace and the viewer's tables weft run built for it (docs/DERIVED.md), nothing else.
+expect_eq "own: nothing left beside the trace" "$(ls own.db* | tr '\n' ' ')" "own.db own.db-view "
 : >own.db-wal
 : >own.db-shm
 : >own.db-journal
@@ -92,10 +93,15 @@ else
 	wrun "$S/t.db" -- echo ran
 	refused "planted -wal FIFO"
 
-	# Readers: a good trace, then a FIFO beside it.
+	# Readers: a good trace, then a FIFO beside it where the viewer's tables
+	# were (weft run made them; the user removed them, someone planted this).
 	rm -f "$S"/t.db*
 	wrun "$S/t.db" -- "$PROGS/sync_counts"
 	expect_eq "readers: a trace in the sticky directory" "$rc" 0
+	expect_eq "readers: weft run made the viewer's tables" "$(stat -c %F "$S/t.db-view")" \
+		"regular file"
+	expect_eq "readers: no temporary file left" "$(ls "$S" | grep -c tmp)" 0
+	rm "$S/t.db-view"
 	as_other mkfifo -m 0666 "$S/t.db-view"
 	# On a terminal, as a user runs it (script(1) gives it one).
 	if command -v script >/dev/null; then

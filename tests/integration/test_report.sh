@@ -58,7 +58,9 @@ has_line report:producer-waits "$out" "  producer waits    5"
 has_line report:events-lost "$out" "  events lost       0"
 
 # a hostile object name is escaped, never sent raw
-has_line report:sanitized "$out" '  5. slots\x1b]0;pwned\x07 (semaphore, pid 1000)'
+has_line report:sanitized "$out" '  4. slots\x1b]0;pwned\x07 (semaphore, pid 1000)'
+# table_rw (11 acquisitions, none waited, none failed) is counted, not listed
+has_line report:unwaited "$out" "  and 1 lock nobody waited on (1 native: 11 acquisitions)"
 expect_eq report:no-raw-esc "$(printf '%s' "$out" | tr -cd '\033\007' | wc -c)" 0
 expect_no_match report:no-gil "$out" "^GIL"
 
@@ -77,7 +79,9 @@ checks = [
     (l["name"], l["acquisitions"], l["contended"], l["total_wait_ns"], l["avg_wait_ns"],
      l["p90_wait_ns"], l["max_wait_ns"]) == ("shared_mu", 1500, 300, 10350000, 6900, 34000, 39000),
     l["site"] == {"function": "worker_loop", "file": "bank.c", "line": 42},
-    [x["name"] for x in d["locks"]] == ["shared_mu", "q_mu", "log_mu", "table_rw", "slots\x1b]0;pwned\x07"],
+    [x["name"] for x in d["locks"]] == ["shared_mu", "q_mu", "log_mu", "slots\x1b]0;pwned\x07"],
+    d["unwaited_locks"] == {"native": {"count": 1, "acquisitions": 11}, "python": {"count": 0, "acquisitions": 0}},
+    [p["thread_groups"] for p in d["processes"]] == [[], [], [], []],
     (t[1010]["lifetime_ns"], t[1010]["running_ns"], t[1010]["lock_wait_ns"], t[1010]["barrier_wait_ns"]) ==
         (88000000, 83150000, 3950000, 900000),
     (t[1011]["cond_wait_ns"], t[1011]["lock_wait_ns"]) == (2000000, 3460000),
@@ -157,8 +161,109 @@ fi
 # --- usage ---
 out=$($WEFT report basic.db --bogus 2>&1); rc=$?
 expect_eq report:unknown-option "$rc:$out" "2:weft: report: unknown option '--bogus'
-usage: weft report FILE [--json]"
+usage: weft report FILE [--json] [--threads grouped|all]"
 $WEFT report >/dev/null 2>&1
 expect_eq report:missing-file $? 2
 out=$($WEFT report --help); rc=$?
 expect_match report:help "$rc:$out" "^0:usage: weft report FILE"
+
+# --- at scale (issue 18): repeated threads grouped, launchers and unwaited locks summarised ---
+timeout 60 "$WEFT" run -o many.db -- "$PROGS/many_threads" >"$WORK/out" 2>&1
+expect_eq report:many-run "$?:$(cat "$WORK/out")" "0:200 workers"
+out=$($WEFT report many.db)
+expect_match report:many-group "$out" $'\n +\\(200\\)  worker-N +p50 '
+expect_eq report:many-group-stats "$(printf '%s\n' "$out" | grep -cE '^ {20,}(p90|max) ')" 2
+expect_eq report:many-no-single-rows "$(printf '%s\n' "$out" | grep -cE '^ +[0-9]+  worker-[0-9]')" 0
+expect_eq report:many-one-page "$(printf '%s\n' "$out" | wc -l | awk '{ print ($1 <= 50) }')" 1
+expect_match report:many-gate "$out" $'\n  1\\. gate \\(mutex, pid [0-9]+\\)\n     acquisitions 1  contended 0 \\(0\\.0%\\)  failed 200\n'
+has_line report:many-unwaited "$out" "  and 200 locks nobody waited on (200 native: 2000 acquisitions)"
+expect_eq report:many-only-gate-listed "$(printf '%s\n' "$out" | grep -cE '^  [0-9]+\. ')" 1
+all=$($WEFT report many.db --threads all)
+expect_eq report:many-threads-all "$(printf '%s\n' "$all" | grep -cE '^ +[0-9]+  worker-[0-9]+ ')" 200
+expect_no_match report:many-threads-all-no-group "$all" '\(200\)'
+got=$($WEFT report many.db --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = d["processes"][0]
+workers = sorted(t["tid"] for t in p["threads"] if t["name"].startswith("worker-"))
+g = p["thread_groups"]
+print(len(workers), [(x["name_pattern"], x["count"], sorted(x["tids"]) == workers) for x in g],
+      g[0]["lifetime_ns"]["p50"] <= g[0]["lifetime_ns"]["p90"] <= g[0]["lifetime_ns"]["max"],
+      d["unwaited_locks"]["native"], [l["name"] for l in d["locks"]])')
+expect_eq report:many-json "$got" "200 [('worker-N', 200, True)] True {'count': 200, 'acquisitions': 2000} ['gate']"
+out=$($WEFT report many.db --threads some 2>&1); rc=$?
+expect_eq report:threads-bad-value "$rc:$out" "2:weft: report: --threads takes 'grouped' or 'all'
+usage: weft report FILE [--json] [--threads grouped|all]"
+
+# Python: a ThreadingHTTPServer's 200 request threads, package-relative and
+# unique object names, multiprocessing names; on every interpreter present.
+find_interpreters "report: " 3.10 3.11 3.12 3.13 3.14 3.15
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	db=http-$tag.db
+	timeout 120 "$WEFT" run -o "$db" -- "$py" "$TESTS/py/http_many.py" 200 >"$WORK/out" 2>/dev/null
+	expect_eq "report $tag: http: run" "$?:$(cat "$WORK/out" | tr '\n' ' ')" "0:busy False busy False hits 200 total 328350 "
+	out=$($WEFT report "$db")
+	expect_match "report $tag: http: request threads grouped" "$out" $'\n +\\(200\\)  Thread-N \\(process_request_thread\\) +p50 '
+	expect_eq "report $tag: http: no request thread alone" "$(printf '%s\n' "$out" | grep -cE '^ +[0-9]+  Thread-[0-9]+ \(process_request_thread\)')" 0
+	expect_eq "report $tag: http: fits in two pages" "$(printf '%s\n' "$out" | wc -l | awk '{ print ($1 <= 100) }')" 1
+	expect_eq "report $tag: http: --threads all lists each" \
+		"$($WEFT report "$db" --threads all | grep -cE '^ +[0-9]+  Thread-[0-9]+ \(process_request_thread\) ')" 400
+	got=$($WEFT report "$db" --json | python3 -c '
+import json, re, sys
+d = json.load(sys.stdin)
+p = d["processes"][0]
+req = sorted(t["tid"] for t in p["threads"] if re.fullmatch(r"Thread-\d+ \(process_request_thread\)", t["name"]))
+g = [x for x in p["thread_groups"] if x["name_pattern"] == "Thread-N (process_request_thread)"]
+h = [re.fullmatch(r"RLock logging/__init__\.py:(\d+) #(\d+)", l["name"]) for l in d["locks"] if l["failed"] == 1]
+h = [m.groups() for m in h if m]
+print(len(req), [(x["count"], sorted(x["tids"]) == req) for x in g],
+      len(h) == 2 and h[0][0] == h[1][0] and h[0][1] != h[1][1])')
+	expect_eq "report $tag: http: JSON has every request thread, and the group" "$got" "200 [(200, True)] True"
+	expect_eq "report $tag: http: names relative to their package" \
+		"$(sql "$db" "SELECT count(*) FILTER (WHERE name LIKE '% concurrent/futures/thread.py:%') > 0, count(*) FILTER (WHERE name GLOB '* thread.py:*' OR name GLOB '* __init__.py:*'), count(*) FILTER (WHERE name = 'Lock http_many.py:$(grep -n '^hits_lock = ' "$TESTS/py/http_many.py" | cut -d: -f1)') FROM objects")" "1|0|1"
+	timeout 120 "$WEFT" run -o "pool-$tag.db" -- "$py" "$TESTS/py/pool_names.py" >"$WORK/out" 2>&1
+	expect_eq "report $tag: pool: run" "$?:$(cat "$WORK/out")" "0:sum 2470"
+	out=$($WEFT report "pool-$tag.db")
+	expect_eq "report $tag: pool: worker names in the text" \
+		"$(printf '%s\n' "$out" | grep -oE '\[ForkPoolWorker-[0-9]+\]' | sort | uniq -c | awk '{ print $1, $2 }' | tr '\n' ' ')" \
+		"2 [ForkPoolWorker-1] 2 [ForkPoolWorker-2] "
+	expect_eq "report $tag: pool: worker names in the JSON" "$($WEFT report "pool-$tag.db" --json | python3 -c '
+import json, sys
+print(sorted(p["name"] for p in json.load(sys.stdin)["processes"] if p["name"]))')" "['ForkPoolWorker-1', 'ForkPoolWorker-2']"
+done
+
+# A launcher chain: a shell that runs six programs for their output, then
+# execs python; the six made no events of interest and share one line.
+py=${interpreters[0]#*:}
+if [ -n "$py" ]; then
+	timeout 60 "$WEFT" run -o chain.db -- sh -c 'a=$(readlink -f /bin/sh); b=$(basename "$a"); c=$(dirname "$a"); d=$(uname); e=$(id -u); f=$(cat /dev/null); exec "$0" -c "import threading; t = threading.Thread(target=print, args=(1,)); t.start(); t.join()"' "$py" >"$WORK/out" 2>&1
+	expect_eq report:chain-run "$?:$(cat "$WORK/out")" "0:1"
+	out=$($WEFT report chain.db)
+	procs=$(printf '%s\n' "$out" | sed -n '/^Processes/,/^$/p' | tail -n +3 | sed '/^$/d')
+	expect_eq report:chain-two-rows "$(printf '%s\n' "$procs" | wc -l)" 2
+	expect_match report:chain-root "$(printf '%s\n' "$procs" | head -1)" \
+		"^  $(sql chain.db "SELECT pid FROM processes WHERE ppid NOT IN (SELECT pid FROM processes)") +[0-9]+ +[0-9.]+ [mun]?s +exit 0 +$py -c import threading"
+	expect_match report:chain-line "$(printf '%s\n' "$procs" | tail -1)" \
+		'^    \(6\) +[0-9]+ +exit 0 +made no events of interest: readlink 1, basename 1, dirname 1, uname 1, id 1, cat 1$'
+	has_line report:chain-threads-hidden "$out" "  6 processes that made no events of interest are not shown (--threads all shows them)"
+	expect_eq report:chain-threads-all "$($WEFT report chain.db --threads all | grep -cE '^  pid [0-9]+ ')" 7
+	expect_eq report:chain-json "$($WEFT report chain.db --json | python3 -c '
+import json, sys
+print(sorted((p["depth"], p["quiet"]) for p in json.load(sys.stdin)["processes"]))')" \
+		"[(0, False), (1, True), (1, True), (1, True), (1, True), (1, True), (1, True)]"
+fi
+# pyenv's shim (bash, pyenv, readlink... then the real python): the same, when present.
+shim=$(pyenv root 2>/dev/null)/shims/python3
+if [ -x "$shim" ] && "$shim" -c pass >/dev/null 2>&1; then
+	timeout 60 "$WEFT" run -o shim.db -- "$shim" -c 'import threading' >/dev/null 2>&1
+	out=$($WEFT report shim.db)
+	expect_eq report:shim-one-line "$(printf '%s\n' "$out" | sed -n '/^Processes/,/^$/p' | grep -c 'made no events of interest')" 1
+	expect_eq report:shim-lines "$(printf '%s\n' "$out" | sed -n '/^Processes/,/^$/p' | wc -l)" 5
+	expect_eq report:shim-no-bash-tables "$(printf '%s\n' "$out" | grep -cE '^  pid [0-9]+ ')" 1
+	expect_eq report:shim-json-keeps-all "$($WEFT report shim.db --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["processes"]))')" \
+		"$(sql shim.db "SELECT count(*) FROM processes")"
+else
+	skip report:shim "no pyenv shim for python3"
+fi

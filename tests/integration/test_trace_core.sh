@@ -15,6 +15,12 @@ wrun s.db -- "$PROGS/sync_counts"
 expect_eq "sync: exit status" "$rc" 0
 expect_eq "sync: program output untouched" "$(cat "$WORK/stdout")" "counter=4000 spun=400 table=1000"
 q() { sql s.db "$1"; }
+# The vocabulary (preload/kinds.h, seeded into every trace) and docs/SCHEMA.md agree.
+undocumented=$(q "SELECT name FROM event_kind UNION ALL SELECT name FROM object_kind" |
+	while read -r name; do grep -qF "\`$name\`" "$ROOT/docs/SCHEMA.md" || echo "$name"; done | tr '\n' ' ')
+expect_eq "vocabulary: every event and object kind is in docs/SCHEMA.md" "$undocumented" ""
+expect_eq "vocabulary: the trace names 32 event kinds and 14 object kinds" \
+	"$(q "SELECT (SELECT count(*) FROM event_kind) || ' ' || (SELECT count(*) FROM object_kind)")" "32 14"
 count() { q "SELECT count(*) FROM events e LEFT JOIN objects o USING(object_id) WHERE $1"; }
 expect_eq "sync: mutex acquires" "$(count "e.kind='lock.acquire' AND o.name='shared_mu'")" 4000
 expect_eq "sync: mutex releases" "$(count "e.kind='lock.release' AND o.name='shared_mu'")" 4000

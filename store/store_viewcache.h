@@ -1,0 +1,66 @@
+/*
+ * TRACE-view: the viewer's derived tables (docs/DERIVED.md) kept beside a
+ * finished trace. `weft run` builds it on its second core while the
+ * findings are made, so the first `weft view` draws at once; the viewer
+ * builds it itself for a trace that has none (an older weft, a deleted
+ * file) and attaches it afterwards.
+ */
+#ifndef WEFT_STORE_VIEWCACHE_H
+#define WEFT_STORE_VIEWCACHE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/*
+ * The key that ties a cache to its trace by what a copy keeps: the file's
+ * size, its start time and its last event. db is a connection to the trace.
+ */
+void store_view_cache_key(sqlite3 *db, const char *trace_path, char *key, size_t n);
+
+/*
+ * Attaches cpath as schema view_cache when its key is key. Returns 1 when
+ * attached, 0 otherwise (nothing stays attached).
+ */
+int store_view_cache_attach(sqlite3 *db, const char *cpath, const char *key);
+
+/*
+ * Saves the derived tables just built in db's temp schema to cpath (0600,
+ * written under a temporary name and renamed into place once complete).
+ * Nothing is saved when the directory is read-only: the viewer works
+ * without a cache.
+ */
+void store_view_cache_save(sqlite3 *db, const char *cpath, const char *key);
+
+/* A build of TRACE-view running on its own thread and connection. */
+struct store_view_builder;
+
+/*
+ * Starts building the derived tables of the finished trace at trace_path
+ * into a temporary file beside it. Returns the builder, or NULL when no
+ * cache can be made (a read-only directory, no memory, no thread): the
+ * viewer then builds it at its first open.
+ */
+struct store_view_builder *store_view_builder_start(const char *trace_path);
+
+/*
+ * Stops a running build: safe in a signal handler. store_view_builder_finish()
+ * then discards it.
+ */
+void store_view_builder_interrupt(struct store_view_builder *b);
+
+/*
+ * For the connection that writes the trace while the builder reads it: a
+ * busy handler (sqlite3_busy_handler) that waits while the build holds its
+ * read lock, and gives up once the build is stopped.
+ */
+int store_view_builder_busy(void *builder, int attempts);
+
+/*
+ * Waits for the build, then ties it to the trace as it is now (call it
+ * once the trace is complete) and moves it to TRACE-view. Returns 0 when
+ * TRACE-view is in place, otherwise -1 with one line in err (nothing is
+ * left behind). Frees b.
+ */
+int store_view_builder_finish(struct store_view_builder *b, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * The state panel: every thread at the cursor instant, what it waits for,
+ * the blame chain to whoever holds things up, hand-offs and previous
+ * owners. Rebuilt from the model when drawn, so it follows the cursor.
+ */
+#include "ui/ui.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One held object at the cursor: who holds it (rwlock readers: several). */
+struct occupancy {
+	const struct ui_object *obj;
+	int32_t tids[16];
+	int n, waiters;
+};
+
+static struct state_view {
+	struct ui_text_panel p;
+	struct occupancy *occ;
+	int nocc, capocc;
+} sv;
+
+/* Reads every lock's occupancy at ts once, so each thread's line is a lookup. */
+static void occupancy_at(struct ui_model *m, int64_t ts)
+{
+	sv.nocc = 0;
+	for (int k = 0; k < m->nobjs; k++) {
+		int32_t h;
+		int nh, nw;
+		if (!ui_model_object_at(m, m->objs[k].id, ts, &h, &nh, &nw) || !nh)
+			continue;
+		if (sv.nocc == sv.capocc) {
+			int ncap = sv.capocc ? sv.capocc * 2 : 16;
+			struct occupancy *n = realloc(sv.occ, (size_t)ncap * sizeof(*n));
+			if (!n)
+				return;
+			sv.occ = n;
+			sv.capocc = ncap;
+		}
+		struct occupancy *oc = &sv.occ[sv.nocc++];
+		oc->obj = &m->objs[k];
+		oc->waiters = nw;
+		oc->n = 1;
+		oc->tids[0] = h;
+		if (nh > 1)
+			oc->n = ui_model_holders_at(m, m->objs[k].id, ts, oc->tids, 16);
+	}
+}
+
+/*
+ * Why a thread waits: the object, who holds it and since when, what that
+ * holder is doing, and on through the holders' own waits until a running
+ * thread, a wait with no holder (a queue, a cond, a join) or a cycle.
+ */
+static void blame_chain(struct ui *ui, struct ui_text_panel *p, const struct ui_thread *t, int st,
+			int64_t obj)
+{
+	struct ui_model *m = &ui->m;
+	int32_t seen[16];
+	int nseen = 0;
+	char who[128], oname[128], h1[32], s1[32];
+	seen[nseen++] = t->tid;
+	for (int depth = 0; depth < 12; depth++) {
+		if (st != UI_ST_LOCK && st != UI_ST_GIL) {
+			/* an "other wait" (event, futex, waitpid) has no owner to name */
+			const char *why = st == UI_ST_QUEUE  ? "a queue has no holder: it waits for"
+							       " another thread's put or get"
+					  : st == UI_ST_COND ? "it waits for a signal on the cond"
+					  : st == UI_ST_JOIN ? "it waits for a thread to end"
+					  : st == UI_ST_BARRIER
+					      ? "it waits for the barrier's other threads"
+					      : NULL;
+			if (why)
+				ui_tp_add(p, depth ? "        %s" : "      why: %s", why);
+			return;
+		}
+		int32_t tids[8];
+		int n = ui_model_holders_at(m, obj, ui->cursor, tids, 8);
+		ui_model_object_name(m, obj, oname, sizeof(oname));
+		if (!n) {
+			ui_tp_add(p, "      why: %s is held by no recorded thread", oname);
+			return;
+		}
+		const struct ui_thread *h = ui_model_thread(m, t->pid, tids[0]);
+		int64_t hs = ui_model_hold_start(m, obj, tids[0], ui->cursor);
+		snprintf(h1, sizeof(h1), "?");
+		if (hs >= 0)
+			ui_fmt_at(ui, hs, h1, sizeof(h1));
+		ui_tp_add(p, "      %s %s is held by %s since %s%s", depth ? "->" : "why:", oname,
+			  ui_thread_label(ui, t->pid, tids[0], who, sizeof(who)), h1,
+			  n > 1 ? " (and other readers)" : "");
+		if (!h)
+			return;
+		for (int i = 0; i < nseen; i++) {
+			if (seen[i] == h->tid) {
+				ui_tp_add(p, "        a cycle: %s waits for this thread (deadlock)",
+					  h->name);
+				return;
+			}
+		}
+		if (nseen < 16)
+			seen[nseen++] = h->tid;
+		int64_t since, until, obj2;
+		ui_model_thread_span_at(m, h, ui->cursor, &st, &since, &until, &obj2);
+		ui_fmt_at(ui, since, s1, sizeof(s1));
+		if (st == UI_ST_RUNNING || st == UI_ST_NOT_ALIVE) {
+			ui_tp_add(p, "        %s is %s%s%s", h->name, ui_state_name(st),
+				  st == UI_ST_RUNNING ? " since " : "",
+				  st == UI_ST_RUNNING ? s1 : "");
+			return;
+		}
+		if (obj2)
+			ui_model_object_name(m, obj2, oname, sizeof(oname));
+		ui_tp_add(p, "        %s is in %s%s%s since %s", h->name, ui_state_name(st),
+			  obj2 ? " on " : "", obj2 ? oname : "", s1);
+		t = h;
+		obj = obj2;
+		if (!obj && (st == UI_ST_LOCK || st == UI_ST_GIL))
+			return;
+	}
+}
+
+/* Who held obj before the current holder, and who will hand it to t (wait ending at until). */
+static void ownership_lines(struct ui *ui, struct ui_text_panel *p, const struct ui_thread *t,
+			    int64_t obj, int64_t until)
+{
+	struct ui_model *m = &ui->m;
+	char who[128], at[32];
+	int32_t owner;
+	int64_t released;
+	if (until <= t->end && ui_model_previous_owner(m, obj, until, t->tid, &owner, &released) &&
+	    released == until && released > ui->cursor) {
+		ui_fmt_at(ui, released, at, sizeof(at));
+		ui_tp_add(p, "      hand-off: %s releases it at %s, and this thread takes it",
+			  ui_thread_label(ui, t->pid, owner, who, sizeof(who)), at);
+	}
+	int32_t h;
+	int nh, nw;
+	if (ui_model_object_at(m, obj, ui->cursor, &h, &nh, &nw) && nh) {
+		int64_t hs = ui_model_hold_start(m, obj, h, ui->cursor);
+		if (hs >= 0 && ui_model_previous_owner(m, obj, hs, h, &owner, &released)) {
+			ui_fmt_at(ui, released, at, sizeof(at));
+			ui_tp_add(p, "      previous owner: %s, released it at %s",
+				  ui_thread_label(ui, t->pid, owner, who, sizeof(who)), at);
+		}
+	}
+}
+
+static void state_build(struct ui *ui)
+{
+	struct ui_model *m = &ui->m;
+	struct ui_text_panel *p = &sv.p;
+	char c[32];
+	ui_tp_clear(p, ui);
+	ui_fmt_at(ui, ui->cursor, c, sizeof(c));
+	ui_tp_add(p, "threads at %s", c);
+	ui_tp_add(p, "%s", "");
+	occupancy_at(m, ui->cursor);
+	for (int i = 0; i < m->nthreads; i++) {
+		const struct ui_thread *t = &m->threads[i];
+		int st;
+		int64_t since, until, obj;
+		char s1[32], s2[32];
+		if (!ui_model_thread_span_at(m, t, ui->cursor, &st, &since, &until, &obj)) {
+			if (ui->cursor >= t->end && ui->cursor < t->silent_to) {
+				ui_fmt_at(ui, t->end, s1, sizeof(s1));
+				ui_tp_add(
+				    p,
+				    "%-*s %-7d %-16s alive, no events since %s (no exit recorded:"
+				    " blocked or busy where weft does not see, e.g. a join or a"
+				    " read that had not returned when the trace ended)",
+				    m->label_w, t->label, t->tid, t->name, s1);
+				continue;
+			}
+			ui_tp_add(p, "%-*s %-7d %-16s not alive", m->label_w, t->label, t->tid,
+				  t->name);
+			continue;
+		}
+		ui_fmt_at(ui, since, s1, sizeof(s1));
+		ui_fmt_ns(ui->cursor - since, s2, sizeof(s2));
+		char oname[128];
+		if (obj)
+			ui_model_object_name(m, obj, oname, sizeof(oname));
+		if (st == UI_ST_RUNNING || !obj) {
+			ui_tp_add(p, "%-*s %-7d %-16s %s since %s (%s)", m->label_w, t->label,
+				  t->tid, t->name, ui_state_name(st), s1, s2);
+			if (st != UI_ST_RUNNING)
+				blame_chain(ui, p, t, st, obj);
+		} else {
+			ui_tp_add(p, "%-*s %-7d %-16s %s on %s since %s (%s)", m->label_w, t->label,
+				  t->tid, t->name, ui_state_name(st), oname, s1, s2);
+			blame_chain(ui, p, t, st, obj);
+			if (st == UI_ST_LOCK || st == UI_ST_GIL)
+				ownership_lines(ui, p, t, obj, until);
+		}
+		/* what this thread holds, from the per-object occupancy read once above */
+		char held[UI_LINE_MAX] = "";
+		size_t hl = 0;
+		for (int k = 0; k < sv.nocc && hl < sizeof(held) - 40; k++) {
+			const struct occupancy *oc = &sv.occ[k];
+			int mine = 0;
+			for (int j = 0; j < oc->n; j++)
+				mine |= oc->tids[j] == t->tid;
+			if (!mine || oc->obj->pid != t->pid)
+				continue;
+			int64_t hs = ui_model_hold_start(m, oc->obj->id, t->tid, ui->cursor);
+			char h1[32] = "?", from[160] = "";
+			int32_t owner;
+			int64_t released;
+			if (hs >= 0) {
+				ui_fmt_at(ui, hs, h1, sizeof(h1));
+				/* the previous owner: whose release this hold followed */
+				if (ui_model_previous_owner(m, oc->obj->id, hs, t->tid, &owner,
+							    &released)) {
+					char who[128];
+					snprintf(
+					    from, sizeof(from), ", previous owner %s",
+					    ui_thread_label(ui, t->pid, owner, who, sizeof(who)));
+				}
+			}
+			hl += (size_t)snprintf(held + hl, sizeof(held) - hl, "%s%s (since %s%s%s)",
+					       hl ? ", " : "", oc->obj->name, h1, from,
+					       oc->waiters ? ", others queued" : "");
+		}
+		if (hl)
+			ui_tp_add(p, "      holds %s", held);
+	}
+}
+
+static void state_draw(struct ui *ui)
+{
+	state_build(ui);
+	ui_tp_draw(ui, &sv.p, "state at the cursor");
+}
+
+static int state_handle(struct ui *ui, enum ui_req req)
+{
+	return ui_tp_handle(ui, &sv.p, req);
+}
+
+static void state_enter(struct ui *ui)
+{
+	(void)ui;
+	sv.p.scroll = 0;
+}
+
+const struct ui_screen_ops ui_state_ops = {
+    .name = "state",
+    .draw = state_draw,
+    .handle = state_handle,
+    .enter = state_enter,
+};
