@@ -33,6 +33,33 @@
 #define STORE_EVENT_KINDS WEFT_EVENT_KINDS
 #define STORE_OBJECT_KINDS WEFT_OBJECT_KINDS
 
+/*
+ * Thread states, as thread_spans.state and thread_summary.state store them
+ * (docs/DERIVED.md): X(NAME, code, "name", UTF-8 glyph, ASCII glyph). The
+ * derived tables, weft report and the viewer's lanes and legend all come
+ * from this one table.
+ */
+/* clang-format off */
+#define STORE_THREAD_STATES(X)                                                                     \
+	X(NOT_ALIVE, 0, "not alive",  " ",      " ")                                               \
+	X(RUNNING,   1, "running",    "\u2588", "=")                                               \
+	X(LOCK,      2, "lock wait",  "\u2592", "L")                                               \
+	X(COND,      3, "cond wait",  "\u2591", "c")                                               \
+	X(BARRIER,   4, "barrier",    "\u256b", "B")                                               \
+	X(JOIN,      5, "join",       "\u2504", "J")                                               \
+	X(GIL,       6, "GIL wait",   "\u259a", "G")                                               \
+	X(QUEUE,     7, "queue wait", "\u2261", "Q")                                               \
+	X(WAIT,      8, "other wait", "\u2508", "w")                                               \
+	X(OFF_GIL,   9, "off GIL",    "\u2500", "-")
+
+#define STORE_STATE_ENUM(name, code, text, utf8, ascii) STORE_STATE_##name = code,
+enum store_thread_state {
+	STORE_THREAD_STATES(STORE_STATE_ENUM)
+	STORE_STATE__COUNT
+};
+#undef STORE_STATE_ENUM
+/* clang-format on */
+
 /* Name of an object kind code, or NULL when unknown. */
 const char *store_object_kind_name(int code);
 

@@ -19,22 +19,7 @@
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
 #define DERIVED_VERSION "5"
 
-/*
- * Thread states in thread_spans.state and thread_summary.state. The values
- * are part of the documented format (docs/DERIVED.md); ui/ui.h mirrors them.
- */
-enum {
-	STORE_STATE_NOT_ALIVE = 0,
-	STORE_STATE_RUNNING = 1,
-	STORE_STATE_LOCK = 2,
-	STORE_STATE_COND = 3,
-	STORE_STATE_BARRIER = 4,
-	STORE_STATE_JOIN = 5,
-	STORE_STATE_GIL = 6,
-	STORE_STATE_QUEUE = 7,
-	STORE_STATE_WAIT = 8,
-	STORE_STATE_OFF_GIL = 9,
-};
+/* Thread states: STORE_THREAD_STATES in store/store.h. */
 
 /*
  * Spans of a thread kept in memory before they are written: a Python

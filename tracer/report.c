@@ -1015,16 +1015,19 @@ static int python_split_from_spans(struct report *r)
 		return -1;
 	}
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-		r->db,
-		"SELECT s.pid, s.tid, s.state, sum(s.end_ns - s.start_ns), l.start_ns,"
-		" l.end_ns FROM thread_spans s JOIN thread_life l USING(pid, tid)"
-		" WHERE EXISTS (SELECT 1 FROM thread_spans g WHERE g.pid = s.pid"
-		" AND g.tid = s.tid AND g.state = 9) OR EXISTS (SELECT 1 FROM"
-		" object_holds h JOIN obj o USING(object_id) WHERE o.kind = 7"
-		" AND h.pid = s.pid AND h.tid = s.tid)"
-		" GROUP BY s.pid, s.tid, s.state",
-		-1, &st, NULL) != SQLITE_OK) {
+	/* Python threads: some time off the GIL, or some hold of it. */
+	char *sql =
+	    sqlite3_mprintf("SELECT s.pid, s.tid, s.state, sum(s.end_ns - s.start_ns), l.start_ns,"
+			    " l.end_ns FROM thread_spans s JOIN thread_life l USING(pid, tid)"
+			    " WHERE EXISTS (SELECT 1 FROM thread_spans g WHERE g.pid = s.pid"
+			    " AND g.tid = s.tid AND g.state = %d) OR EXISTS (SELECT 1 FROM"
+			    " object_holds h JOIN obj o USING(object_id) WHERE o.kind = %d"
+			    " AND h.pid = s.pid AND h.tid = s.tid)"
+			    " GROUP BY s.pid, s.tid, s.state",
+			    STORE_STATE_OFF_GIL, WEFT_OBJ_GIL);
+	int prepared = sql && sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK;
+	sqlite3_free(sql);
+	if (!prepared) {
 		report_error(r, "cannot read the derived spans");
 		return -1;
 	}
@@ -1045,30 +1048,30 @@ static int python_split_from_spans(struct report *r)
 			t->other_wait = t->span_running = t->queue_wait = t->off_gil = 0;
 		}
 		switch (sqlite3_column_int(st, 2)) {
-		case 1:
+		case STORE_STATE_RUNNING:
 			t->span_running += ns;
 			break;
-		case 2:
+		case STORE_STATE_LOCK:
 			t->lock_wait += ns;
 			break;
-		case 3:
+		case STORE_STATE_COND:
 			t->cond_wait += ns;
 			break;
-		case 4:
+		case STORE_STATE_BARRIER:
 			t->barrier_wait += ns;
 			break;
-		case 5:
+		case STORE_STATE_JOIN:
 			t->join_wait += ns;
 			break;
-		case 7:
+		case STORE_STATE_QUEUE:
 			t->queue_wait += ns;
 			t->other_wait += ns;
 			break;
-		case 9:
+		case STORE_STATE_OFF_GIL:
 			t->off_gil += ns;
 			t->other_wait += ns;
 			break;
-		default: /* 6 GIL wait, 8 Event, child reaping */
+		default: /* GIL wait, other (an Event, child reaping) */
 			t->other_wait += ns;
 		}
 	}

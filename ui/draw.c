@@ -102,16 +102,17 @@ void ui_colors_init(struct ui *ui)
  * Every state has its own shape so the timeline reads without color; the
  * ASCII set uses letters for the waits.
  */
-static const char *const glyph_utf8[UI_ST_COUNT] = {
-    " ", "\u2588", "\u2592", "\u2591", "\u256b", "\u2504", "\u259a", "\u2261", "\u2508", "\u2500",
-};
-static const char *const glyph_ascii[UI_ST_COUNT] = {
-    " ", "=", "L", "c", "B", "J", "G", "Q", "w", "-",
-};
-static const char *const state_names[UI_ST_COUNT] = {
-    "not alive", "running",  "lock wait",  "cond wait",	 "barrier",
-    "join",	 "GIL wait", "queue wait", "other wait", "off GIL",
-};
+/* clang-format off */
+#define STATE_UTF8(name, code, text, utf8, ascii) [code] = utf8,
+#define STATE_ASCII(name, code, text, utf8, ascii) [code] = ascii,
+#define STATE_NAME(name, code, text, utf8, ascii) [code] = text,
+static const char *const glyph_utf8[UI_ST_COUNT] = {STORE_THREAD_STATES(STATE_UTF8)};
+static const char *const glyph_ascii[UI_ST_COUNT] = {STORE_THREAD_STATES(STATE_ASCII)};
+static const char *const state_names[UI_ST_COUNT] = {STORE_THREAD_STATES(STATE_NAME)};
+#undef STATE_UTF8
+#undef STATE_ASCII
+#undef STATE_NAME
+/* clang-format on */
 
 const char *ui_state_glyph(const struct ui *ui, int state)
 {

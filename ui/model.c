@@ -1099,13 +1099,16 @@ int ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t 
 		    o->id, a, b, a - o->max_hold, c->hold_key, budget, &out->holds, &out->hold_ns);
 	if (!c->holds_done)
 		return 0;
-	return area_rows(m,
-			 "SELECT start_ns, end_ns, tid FROM thread_spans WHERE object_id=?1"
-			 " AND state IN (2, 6, 7) AND start_ns<?3"
-			 " AND (start_ns, end_ns, tid)>(?4, ?5, ?6) AND end_ns>?2"
-			 " ORDER BY start_ns, end_ns, tid",
-			 o->id, a, b, a - o->max_wait, c->wait_key, budget, &out->waits,
-			 &out->wait_ns);
+	/* The states of thread_spans_waits' predicate, spelled as it spells them (its index). */
+	char waits_sql[320];
+	snprintf(waits_sql, sizeof(waits_sql),
+		 "SELECT start_ns, end_ns, tid FROM thread_spans WHERE object_id=?1"
+		 " AND state IN (%d, %d, %d) AND start_ns<?3"
+		 " AND (start_ns, end_ns, tid)>(?4, ?5, ?6) AND end_ns>?2"
+		 " ORDER BY start_ns, end_ns, tid",
+		 STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE);
+	return area_rows(m, waits_sql, o->id, a, b, a - o->max_wait, c->wait_key, budget,
+			 &out->waits, &out->wait_ns);
 }
 
 int ui_model_finding_items(struct ui_model *m, int64_t finding, struct ui_finding_item *out,

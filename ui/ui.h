@@ -17,20 +17,17 @@
 #endif
 #include <curses.h>
 
-/* Thread states, numbered as thread_spans.state (docs/DERIVED.md). */
+#include "store/store.h"
+
+/* Thread states, numbered as thread_spans.state: store/store.h's one table. */
+/* clang-format off */
+#define UI_STATE_ENUM(name, code, text, utf8, ascii) UI_ST_##name = code,
 enum ui_state {
-	UI_ST_NOT_ALIVE = 0,
-	UI_ST_RUNNING = 1,
-	UI_ST_LOCK = 2,
-	UI_ST_COND = 3,
-	UI_ST_BARRIER = 4,
-	UI_ST_JOIN = 5,
-	UI_ST_GIL = 6,
-	UI_ST_QUEUE = 7,
-	UI_ST_WAIT = 8,
-	UI_ST_OFF_GIL = 9,
+	STORE_THREAD_STATES(UI_STATE_ENUM)
 	UI_ST_COUNT
 };
+#undef UI_STATE_ENUM
+/* clang-format on */
 
 /*
  * Requests: X(request, label shown in the help, key, alternate key,
