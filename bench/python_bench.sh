@@ -7,9 +7,37 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 WEFT=$BUILD/bin/weft
 REPS=${WEFT_BENCH_REPS:-3}
-# Debian's interpreter by default: a pyenv shim on PATH is a bash script whose
-# own start-up (hundreds of ms of processes) would swamp the ratios.
-PY=${WEFT_BENCH_PYTHON:-$(ls /usr/bin/python3.11 2>/dev/null || command -v python3)}
+# Every supported CPython found, as the tests find them (tests/lib.sh):
+# Debian's 3.11, pyenv's 3.10-3.13, Debian sid's 3.14 and 3.15 from
+# scripts/pythons.sh; the interpreters themselves, never a pyenv shim (a bash
+# script whose start-up, hundreds of ms of processes, would swamp the ratios).
+# WEFT_BENCH_PYTHONS (paths separated by spaces) or WEFT_BENCH_PYTHON (one,
+# which bench/races_bench.sh uses too): only those interpreters.
+SID_PYTHONS=${SID_PYTHONS:-/opt/weft-pythons/sid}
+PYROOT=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+PYTHONS=()
+if [ -n "${WEFT_BENCH_PYTHONS:-${WEFT_BENCH_PYTHON:-}}" ]; then
+	read -r -a PYTHONS <<<"${WEFT_BENCH_PYTHONS:-$WEFT_BENCH_PYTHON}"
+else
+	for v in 3.10 3.11 3.12 3.13 3.14 3.15; do
+		[ -x /usr/bin/python$v ] && PYTHONS+=(/usr/bin/python$v)
+		for exe in $(ls -d "$PYROOT"/versions/$v.*/bin/python$v 2>/dev/null | sort -V); do
+			PYTHONS+=("$exe")
+		done
+		[ -x "$SID_PYTHONS/bin/python$v" ] && PYTHONS+=("$SID_PYTHONS/bin/python$v")
+	done
+fi
+# The row's label: version and where the interpreter comes from.
+label() {
+	local v
+	v=$("$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null) || v=?
+	case "$1" in
+	/usr/bin/*) echo "$v debian" ;;
+	"$PYROOT"/*) echo "$v pyenv" ;;
+	"$SID_PYTHONS"/*) echo "$v sid" ;;
+	*) echo "$v" ;;
+	esac
+}
 TMP=$(mktemp -d /tmp/weft-pybench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -23,30 +51,34 @@ runpy.run_path(sys.argv[1], run_name="__main__")
 sys.stderr.write("inner %.3f\\n" % ((time.perf_counter() - t) * 1000))'
 inner() { "$@" -c "$INNER" "$f" 2>&1 >/dev/null | sed -n 's/^inner //p'; }
 
-echo "== Python overhead ($PY, wall time, median of $REPS)"
-printf '%-16s %12s %12s %8s %14s %8s %12s %8s %8s %12s %8s\n' program "untraced ms" "weft ms" ratio "recording ms" ratio "in-program" ratio paired "cProfile ms" ratio
+echo "== Python overhead (wall time, median of $REPS; rows of one program are side by side by version)"
+printf '%-12s %-14s %12s %12s %8s %14s %8s %12s %8s %8s %12s %8s\n' program python "untraced ms" "weft ms" ratio "recording ms" ratio "in-program" ratio paired "cProfile ms" ratio
 for prog in cpu_threads with_lock queue_pc; do
 	f=bench/py/$prog.py
-	base=$(for _ in $(seq "$REPS"); do wall "$PY" "$f"; done | median)
-	traced=$(for _ in $(seq "$REPS"); do wall "$WEFT" run -o "$TMP/t.db" -- "$PY" "$f"; done | median)
-	# The program's own lifetime under weft (trace start to last event), without finalizing.
-	rec=$(for _ in $(seq "$REPS"); do "$WEFT" run -o "$TMP/r.db" -- "$PY" "$f" >/dev/null 2>&1
-		"$WEFT" query "$TMP/r.db" "SELECT value/1000 FROM meta WHERE key='end_ns'" --csv | tail -1; done | median)
-	# In-program time, untraced and traced runs alternating so drift hits both.
-	: >"$TMP/iu"; : >"$TMP/it"
-	for _ in $(seq "$REPS"); do
-		inner "$PY" >>"$TMP/iu"
-		inner "$WEFT" run -o "$TMP/i.db" -- "$PY" >>"$TMP/it"
+	for PY in "${PYTHONS[@]}"; do
+		base=$(for _ in $(seq "$REPS"); do wall "$PY" "$f"; done | median)
+		traced=$(for _ in $(seq "$REPS"); do wall "$WEFT" run -o "$TMP/t.db" -- "$PY" "$f"; done | median)
+		# The program's own lifetime under weft (trace start to last event), without finalizing.
+		rec=$(for _ in $(seq "$REPS"); do "$WEFT" run -o "$TMP/r.db" -- "$PY" "$f" >/dev/null 2>&1
+			"$WEFT" query "$TMP/r.db" "SELECT value/1000 FROM meta WHERE key='end_ns'" --csv | tail -1; done | median)
+		# In-program time, untraced and traced runs alternating so drift hits both.
+		: >"$TMP/iu"; : >"$TMP/it"
+		for _ in $(seq "$REPS"); do
+			inner "$PY" >>"$TMP/iu"
+			inner "$WEFT" run -o "$TMP/i.db" -- "$PY" >>"$TMP/it"
+		done
+		iu=$(median <"$TMP/iu"); it=$(median <"$TMP/it")
+		# Each traced run against the untraced run just before it: on a shared
+		# machine the load drifts within a run, and a pair sees the same load.
+		pr=$(paste "$TMP/iu" "$TMP/it" | awk '$1 > 0 { print $2 / $1 }' | median)
+		prof=$(for _ in $(seq "$REPS"); do wall "$PY" -m cProfile -o "$TMP/p.out" "$f"; done | median)
+		awk -v p="$prog" -v py="$(label "$PY")" -v b="$base" -v t="$traced" -v r="$rec" -v c="$prof" -v iu="$iu" -v it="$it" -v pr="${pr:-0}" 'BEGIN {
+			printf "%-12s %-14s %12.1f %12.1f %7.2fx %14.1f %7.2fx %5.0f/%-6.0f %7.2fx %7.2fx %12.1f %7.2fx\n", p, py, b/1000, t/1000, t/b, r/1000, r/b, iu, it, it/iu, pr, c/1000, c/b }'
 	done
-	iu=$(median <"$TMP/iu"); it=$(median <"$TMP/it")
-	# Each traced run against the untraced run just before it: on a shared
-	# machine the load drifts within a run, and a pair sees the same load.
-	pr=$(paste "$TMP/iu" "$TMP/it" | awk '$1 > 0 { print $2 / $1 }' | median)
-	prof=$(for _ in $(seq "$REPS"); do wall "$PY" -m cProfile -o "$TMP/p.out" "$f"; done | median)
-	awk -v p="$prog" -v b="$base" -v t="$traced" -v r="$rec" -v c="$prof" -v iu="$iu" -v it="$it" -v pr="${pr:-0}" 'BEGIN {
-		printf "%-16s %12.1f %12.1f %7.2fx %14.1f %7.2fx %5.0f/%-6.0f %7.2fx %7.2fx %12.1f %7.2fx\n", p, b/1000, t/1000, t/b, r/1000, r/b, iu, it, it/iu, pr, c/1000, c/b }'
 done
 echo "(weft ms: the whole weft run, including finalizing the trace; recording ms: the traced"
 echo " program's lifetime from the trace's start to its last event, interpreter start-up included;"
 echo " in-program: untraced/traced ms of the program's own run (runpy under a timer), no start-up;"
-echo " paired: the median of each traced in-program run over the untraced run just before it)"
+echo " paired: the median of each traced in-program run over the untraced run just before it;"
+echo " ratios compare within one kind of build: pyenv's are built without PGO/LTO, Debian's with,"
+echo " and a faster interpreter shows the same added time as a larger ratio)"

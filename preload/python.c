@@ -1431,6 +1431,8 @@ static long long queue_size_after(PyObject *q)
 	if (f) {
 		plain = f == std_qsize[0] || f == std_qsize[1] || f == std_qsize[2];
 		py.Py_DecRef(f);
+	} else {
+		py.PyErr_Clear(); /* no _qsize (the pure-Python SimpleQueue): qsize() */
 	}
 	PyObject *r = plain ? py.PyObject_GetAttr(q, s_queue)
 			    : py.PyObject_VectorcallMethod(s_qsize, &q, 1, NULL);

@@ -7,12 +7,13 @@
 # locks and conditions the method uses inside are not recorded separately:
 # the method becomes one event (queue.put, cond.wait, ...). Embedded into
 # libweft.so at build time (preload/python_boot.c is generated from it).
+#
+# threading, queue and multiprocessing are patched when the program imports
+# them (_PatchAfterImport), never imported here: a program must find the
+# same sys.modules under weft as without (CPython's test_threading checks
+# that threading is not imported at start-up).
 import sys
-
-_threading = sys.modules.get("threading")
-if _threading is None:
-    import threading as _threading
-import queue as _queue
+import _thread
 
 # The race detector (weft run --races): RACES is its scope ("" = the
 # program's own directory) or None when it is off. _HB is the
@@ -27,6 +28,9 @@ def _races_setup(config):
     class _Probe:
         pass
 
+    # The race detector needs threading's types (and rewrites the program's
+    # modules anyway): threading is imported here, and patched as imported.
+    import threading as _threading
     if not _weft_races_init(_Probe, _threading.local, _threading._deque, set, AttributeError):
         sys.stderr.write("weft: warning: the race detector cannot run in this interpreter;"
                          " --races is off\n")
@@ -621,6 +625,14 @@ def _semaphore(cls):
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
 
+def _queue_module(queue):
+    # The standard library's _qsize (a length): the queue wrappers read such a
+    # queue's size after an operation without taking its mutex again.
+    queue_std(queue.Queue._qsize, queue.LifoQueue._qsize, queue.PriorityQueue._qsize)
+    _queue_class(queue.Queue)  # LifoQueue and PriorityQueue inherit put/get
+    _simple_queue(queue)
+
+
 def _barrier(cls):
     # Its Condition is its own: a thread waiting at the barrier waits on it.
     _wrap_init(cls, OBJ_BARRIER)
@@ -639,11 +651,6 @@ def _barrier(cls):
     cls.wait = wait
 
 
-# The standard library's _qsize (a length): the queue wrappers read such a queue's
-# size after an operation without taking its mutex again.
-queue_std(_queue.Queue._qsize, _queue.LifoQueue._qsize, _queue.PriorityQueue._qsize)
-
-
 def _queue_class(cls):
     _wrap_init(cls, OBJ_QUEUE)
     # C functions (wrap_method): a wrapper written in Python cost a frame and
@@ -653,8 +660,13 @@ def _queue_class(cls):
         cls.put, cls.get = put, get
 
 
-def _simple_queue():
-    base = _queue.SimpleQueue
+def _simple_queue(queue):
+    base = queue.SimpleQueue
+    if "__init__" in base.__dict__:
+        # The pure-Python SimpleQueue (a queue module without _queue, as
+        # test_queue imports it): a class with methods, wrapped as Queue is.
+        _queue_class(base)
+        return
 
     class SimpleQueue(base):
         __slots__ = ()
@@ -691,7 +703,7 @@ def _simple_queue():
 
     SimpleQueue.__module__ = "queue"
     SimpleQueue.__qualname__ = "SimpleQueue"
-    _queue.SimpleQueue = SimpleQueue
+    queue.SimpleQueue = SimpleQueue
 
 
 def _rlock_levels(threading):
@@ -807,8 +819,6 @@ def _threads(threading):
         return r
 
     threading.Thread.is_alive = is_alive
-    main = threading.main_thread()
-    thread(main.name, main.ident or 0)
 
 
 def _multiprocessing(mod):
@@ -845,6 +855,20 @@ def _multiprocessing(mod):
             return r
 
         q.put, q.get = put, get
+
+
+def _threading_module(threading):
+    _condition(threading.Condition)
+    _event(threading.Event)
+    _semaphore(threading.Semaphore)
+    _barrier(threading.Barrier)
+    if "release" in threading.BoundedSemaphore.__dict__:
+        _bounded_semaphore(threading.BoundedSemaphore)
+    _threads(threading)
+    if _lock_alloc is not None:
+        threading._allocate_lock = _lock_alloc  # imported before the bootstrap
+    if _rlock_subclass:
+        _rlock_levels(threading)
 
 
 def _futures(mod):
@@ -897,90 +921,99 @@ def _futures(mod):
         f._get_snapshot = _get_snapshot
 
 
-class _PatchAfterImport:
-    """Patches multiprocessing and concurrent.futures modules right after their import."""
-
-    names = ("multiprocessing.process", "multiprocessing.queues", "concurrent.futures._base")
-
-    def find_spec(self, name, path=None, target=None):
-        if name not in self.names:
-            return None
-        import importlib.util
-        self.names = tuple(n for n in self.names if n != name)
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        loader = spec.loader
-        orig_exec = loader.exec_module
-
-        def exec_module(module):
-            orig_exec(module)
-            if module.__name__ == "concurrent.futures._base":
-                _futures(module)
-            else:
-                _multiprocessing(module)
-
-        loader.exec_module = exec_module
-        return spec
-
-
-if RACES is not None:
-    _races_setup(RACES)
-_condition(_threading.Condition)
-_event(_threading.Event)
-_semaphore(_threading.Semaphore)
-_barrier(_threading.Barrier)
-if "release" in _threading.BoundedSemaphore.__dict__:
+def _bounded_semaphore(cls):
     # BoundedSemaphore overrides release() only; acquire and __init__ come from Semaphore.
-    _orig_bounded_release = _threading.BoundedSemaphore.release
+    orig_release = cls.release
 
-    def _bounded_release(self, n=1):
+    def release(self, n=1):
         if _HB:
             _HB(2, id(self))
         ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:
-            return _orig_bounded_release(self, n)
+            return orig_release(self, n)
         finally:
             fold(-1)
 
-    _threading.BoundedSemaphore.release = _bounded_release
-    _threading.BoundedSemaphore.__exit__ = lambda self, t, v, tb: _bounded_release(self)
-_queue_class(_queue.Queue)  # LifoQueue and PriorityQueue inherit put/get
-_simple_queue()
-_threads(_threading)
-for _name in _PatchAfterImport.names:
-    if _name == "concurrent.futures._base":
-        if _name in sys.modules:
-            _futures(sys.modules[_name])
-    elif _name in sys.modules:
-        _multiprocessing(sys.modules[_name])
-sys.meta_path.insert(0, _PatchAfterImport())
+    cls.release = release
+    cls.__exit__ = lambda self, t, v, tb: release(self)
+
+
+class _PatchAfterImport:
+    """Patches modules right after they are imported (again for a fresh copy:
+    test.support's import_fresh_module, importlib.reload)."""
+
+    patches = {"threading": _threading_module, "queue": _queue_module,
+               "multiprocessing.process": _multiprocessing,
+               "multiprocessing.queues": _multiprocessing,
+               "concurrent.futures._base": _futures}
+
+    def find_spec(self, name, path=None, target=None):
+        patch = self.patches.get(name)
+        if patch is None:
+            return None
+        # The finders after this one, as the import system would ask them
+        # (importlib.util.find_spec would import importlib.util for the program).
+        finders = sys.meta_path
+        if self in finders:
+            finders = finders[finders.index(self) + 1:]
+        spec = None
+        for finder in finders:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                break
+        # A loader shared by modules (a class: frozen, built-in) is left alone.
+        if spec is None or spec.loader is None or isinstance(spec.loader, type):
+            return spec
+        orig_exec = spec.loader.exec_module
+
+        def exec_module(module):
+            orig_exec(module)
+            # weft's failure must not become the program's ImportError.
+            try:
+                patch(module)
+            except Exception as e:
+                sys.stderr.write("weft: warning: %s is not instrumented (%s: %s)\n"
+                                 % (name, type(e).__name__, e))
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if RACES is not None:
+    _races_setup(RACES)
+# The main thread, named as threading will name it: threading may never be
+# imported, or first in another thread.
+thread("MainThread", _thread.get_ident())
 
 # Locks are seen through the semaphore underneath. From 3.13.1 a Lock is a
 # PyMutex, and from 3.14 an RLock a recursive one, made and taken without
 # libc: then the lock type itself is instrumented (hook_locks, hook_rlocks),
 # and if that cannot be done, say so once rather than record nothing of
 # them in silence. A semaphore RLock's outer level is the semaphore's; its
-# inner levels come from _rlock_levels' subclass.
-import _thread
-
+# inner levels come from _rlock_levels' subclass, put into threading.
+_lock_alloc = None
+_rlock_subclass = False
 _n = sem_inits()
-_probe = _threading.Lock()
+_probe = _thread.allocate_lock()
 if sem_inits() == _n:
-    _alloc = hook_locks(_thread.LockType, _thread.allocate_lock)
-    if _alloc is not None:
-        _thread.allocate_lock = _thread.allocate = _threading._allocate_lock = _alloc
+    _lock_alloc = hook_locks(_thread.LockType, _thread.allocate_lock)
+    if _lock_alloc is not None:
+        _thread.allocate_lock = _thread.allocate = _lock_alloc
     else:
         sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.Lock without a"
                          " semaphore: Lock operations are not recorded\n" % sys.version_info[:3])
-    del _alloc
-if getattr(_threading, "_CRLock", None) is not None:
+if getattr(_thread, "RLock", None) is not None:
     _n = sem_inits()
-    _probe = _threading._CRLock()
+    _probe = _thread.RLock()
     if sem_inits() != _n:
-        _rlock_levels(_threading)
-    elif not hook_rlocks(_threading._CRLock):
+        _rlock_subclass = True
+    elif not hook_rlocks(_thread.RLock):
         sys.stderr.write("weft: warning: Python %d.%d.%d makes threading.RLock without a"
                          " semaphore: RLock operations are not recorded\n" % sys.version_info[:3])
-del _thread, _n, _probe
+del _n, _probe
+for _name, _patch in _PatchAfterImport.patches.items():
+    if _name in sys.modules:
+        _patch(sys.modules[_name])
+sys.meta_path.insert(0, _PatchAfterImport())

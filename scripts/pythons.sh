@@ -6,7 +6,10 @@
 # (own lists under $PREFIX/.apt), dpkg -x unpacks, and each interpreter is
 # pointed at sid's loader and libraries with patchelf (DT_RPATH).
 # Idempotent: exits at once when every interpreter is there and runs.
-# Result: $PREFIX/bin/pythonX.Y. Notes: ../shared/notes/pythons-from-sid.md.
+# Result: $PREFIX/bin/pythonX.Y, and CPython's own test suite (Debian's
+# libpythonX.Y-testsuite: $PREFIX/usr/lib/pythonX.Y/test) for
+# tests/integration/test_cpython_suite.sh.
+# Notes: ../shared/notes/pythons-from-sid.md.
 # Environment: PREFIX, VERSIONS (default "3.14 3.15"), MIRROR, APT_OPTS.
 set -eu
 PREFIX=${PREFIX:-/opt/weft-pythons/sid}
@@ -30,13 +33,28 @@ for m in ("spawn", "forkserver"):
 print(sys.executable, sys.version.split()[0], "ok")' "$@"
 }
 
-missing=""
-for v in $VERSIONS; do
-	[ -x "$PREFIX/bin/python$v" ] && works "$v" >/dev/null 2>&1 || missing="$missing $v"
-done
-[ -z "$missing" ] && exit 0
+# The test suite must be the interpreter's own release: a later one tests
+# fixes the interpreter does not have. Its Debian version is the first line
+# of the changelog that dpkg -x unpacked with the interpreter.
+has_tests() { [ -f "$PREFIX/usr/lib/python$1/test/test_threading.py" ]; }
+deb_version() {
+	gzip -dc "$PREFIX/usr/share/doc/python$1/changelog.Debian.gz" 2>/dev/null |
+		sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p'
+}
 
-[ "$(id -u)" = 0 ] || { echo "weft pythons.sh: run as root to install$missing" >&2; exit 1; }
+missing=""
+missing_tests=""
+for v in $VERSIONS; do
+	if [ -x "$PREFIX/bin/python$v" ] && works "$v" >/dev/null 2>&1; then
+		has_tests "$v" || missing_tests="$missing_tests $v"
+	else
+		missing="$missing $v"
+	fi
+done
+[ -z "$missing$missing_tests" ] && exit 0
+
+[ "$(id -u)" = 0 ] ||
+	{ echo "weft pythons.sh: run as root to install$missing${missing_tests:+ (test suite of$missing_tests)}" >&2; exit 1; }
 [ "$(dpkg --print-architecture)" = amd64 ] || { echo "weft pythons.sh: amd64 only" >&2; exit 1; }
 # patchelf from bookworm, the one change to the system (with fresh lists if
 # there are none yet, as on a new CI machine).
@@ -60,10 +78,18 @@ apt-get "$@" -qq update >/dev/null
 pkgs=$LIBS
 for v in $missing; do
 	pkgs="$pkgs libpython$v-minimal libpython$v-stdlib python$v-minimal python$v"
-	pkgs="$pkgs libpython$v libpython$v-dev python$v-dev"
+	pkgs="$pkgs libpython$v libpython$v-dev python$v-dev libpython$v-testsuite"
+done
+[ -n "$missing" ] || pkgs=""
+for v in $missing_tests; do
+	pkgs="$pkgs libpython$v-testsuite=$(deb_version "$v")"
 done
 rm -f "$A"/debs/*.deb
-(cd "$A/debs" && apt-get "$@" -qq download $pkgs >/dev/null)
+(cd "$A/debs" && apt-get "$@" -qq download $pkgs >/dev/null 2>"$A/download.err") || {
+	echo "weft pythons.sh: download failed ($(head -1 "$A/download.err")); a test suite whose" \
+		"release left sid comes back with its interpreter: rm $PREFIX/bin/pythonX.Y and re-run" >&2
+	exit 1
+}
 for d in "$A"/debs/*.deb; do dpkg -x "$d" "$PREFIX"; done
 
 # DT_RPATH (--force-rpath), not DT_RUNPATH: only RPATH also applies to the
