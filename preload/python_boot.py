@@ -640,11 +640,17 @@ def _barrier(cls):
 
     def wait(self, timeout=None):
         t0 = now()
+        # Everything before any party's arrival happens before every
+        # party's return (its folded Condition orders nothing itself).
+        if _HB:
+            _HB(2, id(self))
         fold(1)
         try:
             r = orig_wait(self, timeout)
         finally:
             fold(-1)
+        if _HB:
+            _HB(3, id(self))
         ev(EV_BARRIER_WAIT, OBJ_BARRIER, id(self), t0, r)
         return r
 
