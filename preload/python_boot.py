@@ -604,6 +604,9 @@ def _semaphore(cls):
             r = orig_acquire(self, blocking, timeout)
         finally:
             fold(-1)
+        # A library's own (an executor's idle count): nothing of the program's.
+        if getattr(self, "_weft_internal", False):
+            return r
         if _HB and r:
             _HB(3, id(self))
         ev(EV_LOCK_ACQUIRE if r else EV_LOCK_FAIL, OBJ_SEMAPHORE, id(self), t0,
@@ -611,9 +614,10 @@ def _semaphore(cls):
         return r
 
     def release(self, n=1):
-        if _HB:
-            _HB(2, id(self))
-        ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
+        if not getattr(self, "_weft_internal", False):
+            if _HB:
+                _HB(2, id(self))
+            ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
         fold(1)
         try:
             return orig_release(self, n)
@@ -945,6 +949,28 @@ def _bounded_semaphore(cls):
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
 
+def _futures_thread(mod):
+    """A ThreadPoolExecutor's idle-worker count is its own bookkeeping: each
+    submit tries it without waiting (a lock.fail when no worker is idle),
+    each idle worker releases it. It is no lock of the program's."""
+    cls = getattr(mod, "ThreadPoolExecutor", None)
+    if cls is None:
+        return
+    orig_init = cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        orig_init(self, *args, **kwargs)
+        sem = getattr(self, "_idle_semaphore", None)
+        if sem is not None:
+            sem._weft_internal = True
+
+    # What introspection sees (inspect.signature follows __wrapped__).
+    __init__.__wrapped__ = orig_init
+    __init__.__name__, __init__.__qualname__ = orig_init.__name__, orig_init.__qualname__
+    __init__.__doc__ = orig_init.__doc__
+    cls.__init__ = __init__
+
+
 class _PatchAfterImport:
     """Patches modules right after they are imported (again for a fresh copy:
     test.support's import_fresh_module, importlib.reload)."""
@@ -952,7 +978,8 @@ class _PatchAfterImport:
     patches = {"threading": _threading_module, "queue": _queue_module,
                "multiprocessing.process": _multiprocessing,
                "multiprocessing.queues": _multiprocessing,
-               "concurrent.futures._base": _futures}
+               "concurrent.futures._base": _futures,
+               "concurrent.futures.thread": _futures_thread}
 
     def find_spec(self, name, path=None, target=None):
         patch = self.patches.get(name)
