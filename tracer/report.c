@@ -98,6 +98,7 @@ struct report {
 	int derived; /* the derived tables are attached or built */
 	struct store_blame waits[REPORT_WAITS];
 	int nwaits;
+	char waits_error[256]; /* why they could not be computed */
 	struct kinds k;
 	/* meta */
 	char *command, *host, *weft_version, *stacks, *clock, *exit_status, *events_lost;
@@ -998,40 +999,43 @@ oom:
 /*
  * The derived tables (docs/DERIVED.md): those `weft run` (or the viewer)
  * kept in TRACE-view when they are this trace's, else built in temp.
- * Returns 0, or -1 (one line said).
+ * Returns 0, or -1 with one line in err.
  */
-static int derived_ready(struct report *r)
+static int derived_ready(struct report *r, char *err, size_t errlen)
 {
-	char err[256];
 	if (r->derived)
 		return 0;
 	char cpath[4096 + 8], key[128];
 	struct stat sb;
 	snprintf(cpath, sizeof(cpath), "%s-view", r->path);
 	if (r->complete && stat(r->path, &sb) == 0 &&
-	    store_files_check_cache(cpath, sb.st_uid, err, sizeof(err)) == 1) {
+	    store_files_check_cache(cpath, sb.st_uid, err, errlen) == 1) {
 		store_view_cache_key(r->db, r->path, key, sizeof(key));
 		store_view_cache_attach(r->db, cpath, key);
 	}
-	if (store_build_derived(r->db, err, sizeof(err))) {
-		weft_error("%s", err);
+	if (store_build_derived(r->db, err, errlen))
 		return -1;
-	}
 	r->derived = 1;
 	return 0;
 }
 
-/* The longest waits on objects and their blame chains (store_blame.h); 0, or -1. */
-static int load_longest_waits(struct report *r)
+/*
+ * The longest waits on objects and their blame chains (store_blame.h).
+ * Never fatal: a trace whose events cannot all be read (a damaged page)
+ * still gets the rest of its report, with this section said not computed.
+ */
+static void load_longest_waits(struct report *r)
 {
-	if (derived_ready(r))
-		return -1;
+	char err[256];
+	if (derived_ready(r, err, sizeof(err))) {
+		snprintf(r->waits_error, sizeof(r->waits_error), "%s", err);
+		return;
+	}
 	r->nwaits = store_blame_longest(r->db, r->waits, REPORT_WAITS);
 	if (r->nwaits < 0) {
-		report_error(r, "cannot read the longest waits");
-		return -1;
+		snprintf(r->waits_error, sizeof(r->waits_error), "%s", sqlite3_errmsg(r->db));
+		r->nwaits = 0;
 	}
-	return 0;
 }
 
 /*
@@ -1044,10 +1048,13 @@ static int load_longest_waits(struct report *r)
  */
 static int python_split_from_spans(struct report *r)
 {
+	char err[256];
 	if (!r->has_gil)
 		return 0;
-	if (derived_ready(r))
+	if (derived_ready(r, err, sizeof(err))) {
+		weft_error("%s", err);
 		return -1;
+	}
 	sqlite3_stmt *st = NULL;
 	/* Python threads: some time off the GIL, or some hold of it. */
 	char *sql =
@@ -1891,6 +1898,12 @@ static void text_waits(struct report *r)
 {
 	char who[300], name[256], kind[64], d[32], at[32];
 	int64_t pid, addr;
+	if (r->waits_error[0]) {
+		printf("\nLongest waits, and who held things up\n  not computed: ");
+		weft_fputs_sanitized(r->waits_error, stdout);
+		putchar('\n');
+		return;
+	}
 	if (!r->nwaits)
 		return;
 	printf("\nLongest waits, and who held things up\n");
@@ -2225,6 +2238,8 @@ static void json_waits(struct report *r, struct out_json *j)
 {
 	char name[256], kind[64];
 	int64_t pid, addr;
+	if (r->waits_error[0])
+		json_str(j, "longest_waits_error", r->waits_error);
 	out_json_key(j, "longest_waits");
 	out_json_begin_array(j);
 	for (int i = 0; i < r->nwaits; i++) {
@@ -2452,8 +2467,9 @@ int weft_report(const char *path, int json, int list_all)
 		goto out;
 	int sums = load_summaries(&r);
 	if (sums < 0 || (!sums && scan_events(&r)) || detect_findings(&r) || finish_model(&r) ||
-	    python_split_from_spans(&r) || load_longest_waits(&r))
+	    python_split_from_spans(&r))
 		goto out;
+	load_longest_waits(&r);
 	if (json ? print_json(&r) : print_text(&r))
 		goto out;
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -2,6 +2,7 @@
 # runs: 10
 # Tasks of one ThreadPoolExecutor update a shared counter: the executor's own
 # locks order nothing between its workers, so every run finds it.
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 
@@ -11,6 +12,9 @@ class Job:
 
     def task(self, n):
         self.processed += 1
+        # Long enough that the pool's other workers take tasks too: a run in
+        # which one worker did all 40 (a busy machine) has no race to find.
+        time.sleep(0.002)
         return n
 
 
