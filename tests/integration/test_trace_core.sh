@@ -181,7 +181,12 @@ command timeout "$((60 * TIMEOUT_SCALE))" "$WEFT" run -o sig.db -- "$PROGS/sigwa
 wpid=$!
 # (up to a minute: under valgrind weft itself takes seconds to start)
 for _ in $(seq 1200); do grep -q ready "$WORK/sigout" 2>/dev/null && break; sleep 0.05; done
-kill -TERM $wpid
+# The signal goes to weft itself (timeout's child: the wrappers exec), not
+# to timeout, which would send it to the whole process group: the program
+# would get it directly too, end, and weft would see its own copy, delivered
+# late under valgrind, as a stop during its tail.
+tpid=$(pgrep -P $wpid | head -1)
+kill -TERM "${tpid:-$wpid}"
 wait $wpid
 rc=$?
 expect_eq "signals: SIGTERM forwarded, program's status returned" "$rc" 115
