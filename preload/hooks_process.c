@@ -36,7 +36,11 @@ WEFT_HOOK pid_t fork(void)
 	pid_t pid = REAL(fork)();
 	if (pid > 0 && rec) {
 		uint64_t t1 = weft_now();
-		weft_record(WEFT_EV_PROCESS_FORK, 0, NULL, t1, t1 - t0, pid, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_FORK,
+						 .ts = t1,
+						 .wait = t1 - t0,
+						 .arg = pid,
+						 .caller = caller});
 	}
 	if (pid == 0)
 		exit_recorded = 0;
@@ -78,11 +82,20 @@ static long futex_call(long (*real_syscall)(long, ...), long a1, long a2, long a
 	int err = errno;
 	uint64_t t1 = weft_now();
 	if (wait)
-		weft_record(WEFT_EV_FUTEX_WAIT, WEFT_OBJ_FUTEX, (void *)a1, t1, t1 - t0,
-			    rc == 0 ? 0 : err, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_FUTEX_WAIT,
+						 .objkind = WEFT_OBJ_FUTEX,
+						 .obj = (void *)a1,
+						 .ts = t1,
+						 .wait = t1 - t0,
+						 .arg = rc == 0 ? 0 : err,
+						 .caller = caller});
 	else
-		weft_record(WEFT_EV_FUTEX_WAKE, WEFT_OBJ_FUTEX, (void *)a1, t1, 0,
-			    rc < 0 ? -err : rc, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_FUTEX_WAKE,
+						 .objkind = WEFT_OBJ_FUTEX,
+						 .obj = (void *)a1,
+						 .ts = t1,
+						 .arg = rc < 0 ? -err : rc,
+						 .caller = caller});
 	errno = err;
 	return rc;
 }
@@ -113,7 +126,11 @@ WEFT_HOOK long syscall(long nr, ...)
 		weft_after_fork_child();
 	} else if (rc > 0 && rec) {
 		uint64_t t1 = weft_now();
-		weft_record(WEFT_EV_PROCESS_FORK, 0, NULL, t1, t1 - t0, rc, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_FORK,
+						 .ts = t1,
+						 .wait = t1 - t0,
+						 .arg = rc,
+						 .caller = CALLER});
 	}
 	return rc;
 }
@@ -139,13 +156,18 @@ static void record_exec(char *const argv[], void *caller)
 		return;
 	char buf[4096];
 	size_t n = argv_payload(argv, buf, sizeof(buf));
-	weft_record(WEFT_EV_PROCESS_EXEC, 0, NULL, weft_now(), 0, 0, caller, buf, (uint32_t)n);
+	weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_EXEC,
+					 .ts = weft_now(),
+					 .caller = caller,
+					 .payload = buf,
+					 .payload_len = (uint32_t)n});
 }
 
 static void record_exec_failed(int err, void *caller)
 {
 	if (weft_should_record())
-		weft_record(WEFT_EV_PROCESS_EXEC, 0, NULL, weft_now(), 0, err, caller, NULL, 0);
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_PROCESS_EXEC, .ts = weft_now(), .arg = err, .caller = caller});
 }
 
 WEFT_HOOK int execve(const char *path, char *const argv[], char *const envp[])
@@ -276,7 +298,11 @@ static int spawn_traced(spawn_fn real, pid_t *pid, const char *file,
 		*pid = child;
 	if (rc == 0 && weft_should_record()) {
 		uint64_t t1 = weft_now();
-		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, t1, t1 - t0, child, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_SPAWN,
+						 .ts = t1,
+						 .wait = t1 - t0,
+						 .arg = child,
+						 .caller = caller});
 	}
 	return rc;
 }
@@ -318,7 +344,8 @@ WEFT_HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 WEFT_HOOK int system(const char *cmd)
 {
 	if (cmd && weft_should_record())
-		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, weft_now(), 0, 0, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_PROCESS_SPAWN, .ts = weft_now(), .caller = CALLER});
 	if (!cmd || !weft_on || weft_env_intact(environ))
 		return REAL(system)(cmd);
 	int rc;
@@ -334,7 +361,8 @@ WEFT_HOOK FILE *popen(const char *cmd, const char *mode)
 	else
 		WITH_FIXED_ENV(f = REAL(popen)(cmd, mode));
 	if (f && weft_should_record())
-		weft_record(WEFT_EV_PROCESS_SPAWN, 0, NULL, weft_now(), 0, 0, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_PROCESS_SPAWN, .ts = weft_now(), .caller = CALLER});
 	return f;
 }
 
@@ -345,7 +373,10 @@ static void record_exit(int status, void *caller)
 	if (exit_recorded || !weft_should_record())
 		return;
 	exit_recorded = 1;
-	weft_record(WEFT_EV_PROCESS_EXIT, 0, NULL, weft_now(), 0, status & 0xff, caller, NULL, 0);
+	weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_EXIT,
+					 .ts = weft_now(),
+					 .arg = status & 0xff,
+					 .caller = caller});
 	weft_flush_lost();
 }
 
@@ -375,7 +406,8 @@ __attribute__((destructor)) static void weft_fini(void)
 {
 	if (!exit_recorded && weft_should_record()) {
 		exit_recorded = 1;
-		weft_record(WEFT_EV_PROCESS_EXIT, 0, NULL, weft_now(), 0, -1, NULL, NULL, 0);
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_PROCESS_EXIT, .ts = weft_now(), .arg = -1});
 		weft_flush_lost();
 	}
 }
@@ -392,8 +424,12 @@ static void record_reap(pid_t pid, int status, int options, uint64_t t0, void *c
 	uint64_t word = (unsigned)status;
 	if (options & (__WALL | __WCLONE))
 		word |= WEFT_REAP_CLONE;
-	weft_record(WEFT_EV_PROCESS_REAP, 0, (void *)(uintptr_t)word, t1, t1 - t0, pid, caller,
-		    NULL, 0);
+	weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_REAP,
+					 .obj = (void *)(uintptr_t)word,
+					 .ts = t1,
+					 .wait = t1 - t0,
+					 .arg = pid,
+					 .caller = caller});
 }
 
 WEFT_HOOK pid_t waitpid(pid_t p, int *status, int options)

@@ -21,9 +21,21 @@ static void record_acquire(int rc, uint8_t objkind, const void *obj, uint64_t ts
 			   int64_t mode, void *caller)
 {
 	if (rc == 0 || rc == EOWNERDEAD)
-		weft_record(WEFT_EV_LOCK_ACQUIRE, objkind, obj, ts, wait, mode, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
+						 .objkind = objkind,
+						 .obj = obj,
+						 .ts = ts,
+						 .wait = wait,
+						 .arg = mode,
+						 .caller = caller});
 	else
-		weft_record(WEFT_EV_LOCK_FAIL, objkind, obj, ts, wait, rc, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_FAIL,
+						 .objkind = objkind,
+						 .obj = obj,
+						 .ts = ts,
+						 .wait = wait,
+						 .arg = rc,
+						 .caller = caller});
 }
 
 static void record_init(uint8_t objkind, const void *obj, void *caller)
@@ -31,8 +43,12 @@ static void record_init(uint8_t objkind, const void *obj, void *caller)
 	if (weft_in_pyrt(obj))
 		return;
 	if (weft_should_record())
-		weft_record(WEFT_REC_OBJECT_INIT, objkind, obj, weft_now(), 0, objkind, caller,
-			    NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
+						 .objkind = objkind,
+						 .obj = obj,
+						 .ts = weft_now(),
+						 .arg = objkind,
+						 .caller = caller});
 }
 
 static void record_destroy(uint8_t objkind, const void *obj, void *caller)
@@ -42,12 +58,15 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 	if (weft_in_pyrt(obj))
 		return;
 	if (weft_should_record())
-		weft_record(WEFT_EV_OBJECT_DESTROY, objkind, obj, weft_now(), 0, 0, caller, NULL,
-			    0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_OBJECT_DESTROY,
+						 .objkind = objkind,
+						 .obj = obj,
+						 .ts = weft_now(),
+						 .caller = caller});
 }
 
 /* Blocking acquire with a non-blocking first try: pthread-style return values. */
-#define ACQUIRE_HOOK(fn, trylock_fn, type, objkind, mode)                                          \
+#define ACQUIRE_HOOK(fn, trylock_fn, type, obj_kind, mode)                                         \
 	WEFT_HOOK int fn(type *o)                                                                  \
 	{                                                                                          \
 		if (!weft_should_record())                                                         \
@@ -56,31 +75,35 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		int rc = REAL(trylock_fn)(o);                                                      \
 		if (rc == EBUSY) {                                                                 \
 			uint64_t t0 = weft_now();                                                  \
-			weft_record(WEFT_EV_LOCK_WAIT, objkind, (const void *)o, t0, 0, mode,      \
-				    CALLER, NULL, 0);                                              \
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,                \
+							 .objkind = obj_kind,                      \
+							 .obj = (const void *)o,                   \
+							 .ts = t0,                                 \
+							 .arg = mode,                              \
+							 .caller = CALLER});                       \
 			rc = REAL(fn)(o);                                                          \
 			ts = weft_now();                                                           \
 			wait = ts - t0;                                                            \
 		} else {                                                                           \
 			ts = weft_now();                                                           \
 		}                                                                                  \
-		record_acquire(rc, objkind, (const void *)o, ts, wait, mode, CALLER);              \
+		record_acquire(rc, obj_kind, (const void *)o, ts, wait, mode, CALLER);             \
 		return rc;                                                                         \
 	}
 
 /* Non-blocking try: EBUSY is a lock.fail. */
-#define TRY_HOOK(fn, type, objkind, mode)                                                          \
+#define TRY_HOOK(fn, type, obj_kind, mode)                                                         \
 	WEFT_HOOK int fn(type *o)                                                                  \
 	{                                                                                          \
 		if (!weft_should_record())                                                         \
 			return REAL(fn)(o);                                                        \
 		int rc = REAL(fn)(o);                                                              \
-		record_acquire(rc, objkind, (const void *)o, weft_now(), 0, mode, CALLER);         \
+		record_acquire(rc, obj_kind, (const void *)o, weft_now(), 0, mode, CALLER);        \
 		return rc;                                                                         \
 	}
 
 /* Timed acquire: extra arguments passed through, the time spent is the wait. */
-#define TIMED_HOOK(fn, type, objkind, mode, params, args)                                          \
+#define TIMED_HOOK(fn, type, obj_kind, mode, params, args)                                         \
 	WEFT_HOOK int fn params                                                                    \
 	{                                                                                          \
 		if (!weft_should_record())                                                         \
@@ -88,23 +111,26 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		uint64_t t0 = weft_now();                                                          \
 		int rc = REAL(fn) args;                                                            \
 		uint64_t ts = weft_now();                                                          \
-		record_acquire(rc, objkind, (const void *)o, ts, ts - t0, mode, CALLER);           \
+		record_acquire(rc, obj_kind, (const void *)o, ts, ts - t0, mode, CALLER);          \
 		return rc;                                                                         \
 	}
 
-#define RELEASE_HOOK(fn, type, objkind)                                                            \
+#define RELEASE_HOOK(fn, type, obj_kind)                                                           \
 	WEFT_HOOK int fn(type *o)                                                                  \
 	{                                                                                          \
 		if (weft_should_record())                                                          \
-			weft_record(WEFT_EV_LOCK_RELEASE, objkind, (const void *)o, weft_now(), 0, \
-				    0, CALLER, NULL, 0);                                           \
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,             \
+							 .objkind = obj_kind,                      \
+							 .obj = (const void *)o,                   \
+							 .ts = weft_now(),                         \
+							 .caller = CALLER});                       \
 		return REAL(fn)(o);                                                                \
 	}
 
-#define DESTROY_HOOK(fn, type, objkind)                                                            \
+#define DESTROY_HOOK(fn, type, obj_kind)                                                           \
 	WEFT_HOOK int fn(type *o)                                                                  \
 	{                                                                                          \
-		record_destroy(objkind, (const void *)o, CALLER);                                  \
+		record_destroy(obj_kind, (const void *)o, CALLER);                                 \
 		return REAL(fn)(o);                                                                \
 	}
 
@@ -118,7 +144,11 @@ static int mutex_lock_traced(pthread_mutex_t *o, void *caller)
 	if (rc == EBUSY) {
 		uint64_t t0 = weft_now();
 		/* Said before blocking, so a thread that never gets the lock is known to wait. */
-		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_MUTEX, o, t0, 0, 0, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,
+						 .objkind = WEFT_OBJ_MUTEX,
+						 .obj = o,
+						 .ts = t0,
+						 .caller = caller});
 		rc = REAL(pthread_mutex_lock)(o);
 		ts = weft_now();
 		wait = ts - t0;
@@ -143,8 +173,11 @@ WEFT_HOOK int pthread_mutex_unlock(pthread_mutex_t *o)
 	if (weft_in_pyrt(o))
 		return weft_gil_mutex_unlock(o);
 	if (weft_should_record() && !weft_in_pydata(o))
-		weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_MUTEX, o, weft_now(), 0, 0, CALLER, NULL,
-			    0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+						 .objkind = WEFT_OBJ_MUTEX,
+						 .obj = o,
+						 .ts = weft_now(),
+						 .caller = CALLER});
 	return REAL(pthread_mutex_unlock)(o);
 }
 
@@ -220,7 +253,12 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk
 			    const struct timespec *abs, int kind, void *caller)
 {
 	uint64_t t0 = weft_now();
-	weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_MUTEX, m, t0, 0, 2, caller, NULL, 0);
+	weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+					 .objkind = WEFT_OBJ_MUTEX,
+					 .obj = m,
+					 .ts = t0,
+					 .arg = 2,
+					 .caller = caller});
 	int rc;
 	if (kind == 0)
 		rc = REAL(pthread_cond_wait)(c, m);
@@ -229,8 +267,19 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk
 	else
 		rc = REAL(pthread_cond_clockwait)(c, m, clk, abs);
 	uint64_t t1 = weft_now();
-	weft_record(WEFT_EV_COND_WAIT, WEFT_OBJ_COND, c, t1, t1 - t0, rc, caller, NULL, 0);
-	weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_MUTEX, m, t1, 0, 2, caller, NULL, 0);
+	weft_record(&(struct weft_event){.kind = WEFT_EV_COND_WAIT,
+					 .objkind = WEFT_OBJ_COND,
+					 .obj = c,
+					 .ts = t1,
+					 .wait = t1 - t0,
+					 .arg = rc,
+					 .caller = caller});
+	weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
+					 .objkind = WEFT_OBJ_MUTEX,
+					 .obj = m,
+					 .ts = t1,
+					 .arg = 2,
+					 .caller = caller});
 	return rc;
 }
 
@@ -268,8 +317,11 @@ WEFT_HOOK int pthread_cond_signal(pthread_cond_t *c)
 	if (weft_in_pyrt(c))
 		return weft_gil_cond_signal(c, 0);
 	if (weft_should_record())
-		weft_record(WEFT_EV_COND_SIGNAL, WEFT_OBJ_COND, c, weft_now(), 0, 0, CALLER, NULL,
-			    0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_COND_SIGNAL,
+						 .objkind = WEFT_OBJ_COND,
+						 .obj = c,
+						 .ts = weft_now(),
+						 .caller = CALLER});
 	return REAL(pthread_cond_signal)(c);
 }
 
@@ -278,8 +330,11 @@ WEFT_HOOK int pthread_cond_broadcast(pthread_cond_t *c)
 	if (weft_in_pyrt(c))
 		return weft_gil_cond_signal(c, 1);
 	if (weft_should_record())
-		weft_record(WEFT_EV_COND_BROADCAST, WEFT_OBJ_COND, c, weft_now(), 0, 0, CALLER,
-			    NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_COND_BROADCAST,
+						 .objkind = WEFT_OBJ_COND,
+						 .obj = c,
+						 .ts = weft_now(),
+						 .caller = CALLER});
 	return REAL(pthread_cond_broadcast)(c);
 }
 
@@ -302,8 +357,13 @@ WEFT_HOOK int pthread_barrier_wait(pthread_barrier_t *b)
 	uint64_t t0 = weft_now();
 	int rc = REAL(pthread_barrier_wait)(b);
 	uint64_t t1 = weft_now();
-	weft_record(WEFT_EV_BARRIER_WAIT, WEFT_OBJ_BARRIER, b, t1, t1 - t0,
-		    rc == PTHREAD_BARRIER_SERIAL_THREAD, CALLER, NULL, 0);
+	weft_record(&(struct weft_event){.kind = WEFT_EV_BARRIER_WAIT,
+					 .objkind = WEFT_OBJ_BARRIER,
+					 .obj = b,
+					 .ts = t1,
+					 .wait = t1 - t0,
+					 .arg = rc == PTHREAD_BARRIER_SERIAL_THREAD,
+					 .caller = CALLER});
 	return rc;
 }
 
@@ -369,8 +429,12 @@ static int blocking_sem_wait(sem_t *s, int how, clockid_t clk, const struct time
 	if (rc < 0 && errno == EAGAIN) {
 		errno = saved;
 		uint64_t t0 = weft_now();
-		weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, s, t0, 0,
-			    how == SEM_WAIT ? 0 : WEFT_WAIT_TIMED, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = s,
+						 .ts = t0,
+						 .arg = how == SEM_WAIT ? 0 : WEFT_WAIT_TIMED,
+						 .caller = caller});
 		rc = how == SEM_WAIT	    ? REAL(sem_wait)(s)
 		     : how == SEM_CLOCKWAIT ? REAL(sem_clockwait)(s, clk, abs)
 					    : REAL(sem_timedwait)(s, abs);
@@ -425,8 +489,11 @@ WEFT_HOOK int sem_post(sem_t *s)
 	if (WEFT_UNLIKELY(weft_races_on) && weft_sem_traced(s))
 		weft_races_sync(0, s, 1);
 	if (weft_should_record() && weft_sem_traced(s))
-		weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0, 0, CALLER,
-			    NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = s,
+						 .ts = weft_now(),
+						 .caller = CALLER});
 	return REAL(sem_post)(s);
 }
 
@@ -443,15 +510,13 @@ static int on_own_stack(const void *p)
 		pthread_attr_t attr;
 		void *lo = NULL;
 		size_t size = 0;
-		t->guard = 1;
-		t->internal++;
+		int was_guarded = weft_enter();
 		if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 			if (pthread_attr_getstack(&attr, &lo, &size) == 0 && size)
 				t->stack_hi = (uintptr_t)lo + size;
 			pthread_attr_destroy(&attr);
 		}
-		t->internal--;
-		t->guard = 0;
+		weft_leave(was_guarded);
 		if (!t->stack_hi)
 			t->stack_hi = 1; /* unknown: asked once */
 	}
@@ -512,8 +577,14 @@ WEFT_HOOK sem_t *sem_open(const char *name, int oflag, ...)
 	if (s != SEM_FAILED && weft_pyrt_len && weft_should_record())
 		weft_pysem_add(s);
 	if (s != SEM_FAILED && weft_should_record())
-		weft_record(WEFT_REC_OBJECT_INIT, WEFT_OBJ_SEMAPHORE, s, weft_now(), 0,
-			    WEFT_OBJ_SEMAPHORE, CALLER, name, (uint32_t)strlen(name) + 1);
+		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = s,
+						 .ts = weft_now(),
+						 .arg = WEFT_OBJ_SEMAPHORE,
+						 .caller = CALLER,
+						 .payload = name,
+						 .payload_len = (uint32_t)strlen(name) + 1});
 	return s;
 }
 

@@ -87,7 +87,8 @@ static void record_thread_exit(void *caller)
 	if (t->exit_recorded || !weft_should_record())
 		return;
 	t->exit_recorded = 1;
-	weft_record(WEFT_EV_THREAD_EXIT, 0, NULL, weft_now(), 0, 0, caller, NULL, 0);
+	weft_record(
+	    &(struct weft_event){.kind = WEFT_EV_THREAD_EXIT, .ts = weft_now(), .caller = caller});
 }
 
 /* Stack sites are return addresses (looked up at pc-1): make the entry point look like one. */
@@ -104,8 +105,10 @@ static void *thread_start(void *p)
 		weft_tls.tid = (int)gettid();
 	tid_put(pthread_self(), weft_tls.tid);
 	if (weft_should_record())
-		weft_record(WEFT_EV_THREAD_START, 0, NULL, weft_now(), 0, tr.parent_tid,
-			    fn_as_site(tr.fn), NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_START,
+						 .ts = weft_now(),
+						 .arg = tr.parent_tid,
+						 .caller = fn_as_site(tr.fn)});
 	void *ret = tr.fn(tr.arg);
 	record_thread_exit(fn_as_site(tr.fn));
 	return ret;
@@ -132,7 +135,11 @@ WEFT_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 		free(tr);
 		return rc;
 	}
-	weft_record(WEFT_EV_THREAD_CREATE, 0, NULL, t1, t1 - t0, tid_of(*th), CALLER, NULL, 0);
+	weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_CREATE,
+					 .ts = t1,
+					 .wait = t1 - t0,
+					 .arg = tid_of(*th),
+					 .caller = CALLER});
 	return rc;
 }
 
@@ -148,7 +155,11 @@ WEFT_HOOK int pthread_join(pthread_t th, void **ret)
 	if (rc == 0)
 		tid_forget(th);
 	if (rc == 0)
-		weft_record(WEFT_EV_THREAD_JOIN, 0, NULL, t1, t1 - t0, tid, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_JOIN,
+						 .ts = t1,
+						 .wait = t1 - t0,
+						 .arg = tid,
+						 .caller = CALLER});
 	return rc;
 }
 
@@ -159,7 +170,8 @@ WEFT_HOOK int pthread_tryjoin_np(pthread_t th, void **ret)
 	int tid = tid_of(th);
 	int rc = REAL(pthread_tryjoin_np)(th, ret);
 	if (rc == 0)
-		weft_record(WEFT_EV_THREAD_JOIN, 0, NULL, weft_now(), 0, tid, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_THREAD_JOIN, .ts = weft_now(), .arg = tid, .caller = CALLER});
 	return rc;
 }
 
@@ -172,7 +184,11 @@ WEFT_HOOK int pthread_timedjoin_np(pthread_t th, void **ret, const struct timesp
 	int rc = REAL(pthread_timedjoin_np)(th, ret, abs);
 	uint64_t t1 = weft_now();
 	if (rc == 0)
-		weft_record(WEFT_EV_THREAD_JOIN, 0, NULL, t1, t1 - t0, tid, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_JOIN,
+						 .ts = t1,
+						 .wait = t1 - t0,
+						 .arg = tid,
+						 .caller = CALLER});
 	return rc;
 }
 
@@ -186,7 +202,11 @@ WEFT_HOOK int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
 	int rc = REAL(pthread_clockjoin_np)(th, ret, clk, abs);
 	uint64_t t1 = weft_now();
 	if (rc == 0)
-		weft_record(WEFT_EV_THREAD_JOIN, 0, NULL, t1, t1 - t0, tid, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_JOIN,
+						 .ts = t1,
+						 .wait = t1 - t0,
+						 .arg = tid,
+						 .caller = CALLER});
 	return rc;
 }
 
@@ -197,7 +217,8 @@ WEFT_HOOK int pthread_detach(pthread_t th)
 	int tid = tid_of(th);
 	int rc = REAL(pthread_detach)(th);
 	if (rc == 0)
-		weft_record(WEFT_EV_THREAD_DETACH, 0, NULL, weft_now(), 0, tid, CALLER, NULL, 0);
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_THREAD_DETACH, .ts = weft_now(), .arg = tid, .caller = CALLER});
 	return rc;
 }
 
@@ -212,7 +233,11 @@ WEFT_HOOK int pthread_setname_np(pthread_t th, const char *name)
 {
 	int rc = REAL(pthread_setname_np)(th, name);
 	if (rc == 0 && weft_should_record())
-		weft_record(WEFT_REC_THREAD_NAME, 0, NULL, weft_now(), 0, tid_of(th), CALLER, name,
-			    (uint32_t)strnlen(name, 64) + 1);
+		weft_record(&(struct weft_event){.kind = WEFT_REC_THREAD_NAME,
+						 .ts = weft_now(),
+						 .arg = tid_of(th),
+						 .caller = CALLER,
+						 .payload = name,
+						 .payload_len = (uint32_t)strnlen(name, 64) + 1});
 	return rc;
 }

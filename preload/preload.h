@@ -171,6 +171,7 @@ extern volatile int weft_on;	 /* recording in this process */
 extern int weft_stacks;		 /* enum weft_stack_mode */
 extern int weft_use_tsc;	 /* ts/wait are TSC ticks */
 extern int weft_pthread_tid_off; /* offset of the tid in struct pthread, or -1 */
+extern int weft_races_on;	 /* the race detector runs (preload/races.c turns it on) */
 
 static inline uint64_t weft_now(void)
 {
@@ -198,6 +199,29 @@ static inline int weft_should_record(void)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * The recorder calls out (the Python C API, libunwind, pthread_getattr_np):
+ * until weft_leave, hooks this thread reaches are the recorder's own and
+ * pass through uncounted, and the race detector ignores them. Nests.
+ * Returns what weft_leave must be given back.
+ */
+static inline int weft_enter(void)
+{
+	struct weft_tls *t = &weft_tls;
+	int was_guarded = t->guard;
+	t->guard = 1;
+	t->internal++;
+	return was_guarded;
+}
+
+/* Ends what weft_enter began; was_guarded is its return value. */
+static inline void weft_leave(int was_guarded)
+{
+	struct weft_tls *t = &weft_tls;
+	t->internal--;
+	t->guard = was_guarded;
 }
 
 /* ---- the CPython runtime (preload/python.c) ---- */
@@ -242,35 +266,21 @@ int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 		       const struct timespec *abs, int kind);
 int weft_gil_cond_signal(pthread_cond_t *c, int broadcast);
 
-/* Start-up of the Python layer, from the library constructor. */
-void weft_python_init(void);
-
 /*
- * Fills pcs with Python frames of the calling thread (innermost first) when
- * it holds the GIL; returns how many (0 outside Python). Must be called
- * inside the recorder (guard set).
+ * Start-up of the Python layer, from the library's entry (preload/entry.c)
+ * once the recorder started: registers its observer with the recorder and
+ * its frames with the race detector, then looks for an interpreter.
  */
-int weft_python_stack(void **pcs, int max);
-/* The same, every frame whatever the stack mode. */
-int weft_python_stack_full(void **pcs, int max);
-/* Defines in this thread's ring the code ids of Python frame words recorded elsewhere. */
-void weft_python_define_frames(const uint64_t *words, int n);
-/* The code object of a frame word's code id (WEFT_PYFRAME_CODE), NULL when unknown. */
-void *weft_python_code_object(uint32_t id);
-
-/* Fork handlers: the child's ring has none of the parent's code definitions. */
-void weft_python_after_fork_child(void);
-void weft_python_after_fork_parent(void);
+void weft_python_init(void);
 
 /* ---- the race detector (preload/races.c) ---- */
 
-extern int weft_races_on;
+/* Registers the race detector's observer with the recorder (from preload/entry.c). */
+void weft_races_observe(void);
 /* A lock, semaphore or condition operation: happens-before and the locks held. */
 void weft_races_sync(int acquire, const void *obj, int lock_like);
 /* A lock, semaphore or condition is destroyed: its address may be reused. */
 void weft_races_sync_destroyed(const void *obj);
-/* The calling thread ends: its thread index is free again. */
-void weft_races_thread_end(void);
 /* A Python-level happens-before edge (queue put/get, Event...) keyed by an object's id. */
 void weft_races_hb(int acquire, uintptr_t key);
 #define WEFT_RACES_SYNC(acquire, obj, lock_like)                                                   \
@@ -278,9 +288,29 @@ void weft_races_hb(int acquire, uintptr_t key);
 		if (WEFT_UNLIKELY(weft_races_on))                                                  \
 			weft_races_sync(acquire, obj, lock_like);                                  \
 	} while (0)
-/* The sem_t worth recording in a Python process (see preload/python.c). */
+
+/*
+ * What the race detector asks of the Python layer, which registers it
+ * (weft_races_frames_from): the race detector calls no Python-layer
+ * function, the Python layer calls the race detector's.
+ */
+struct weft_python_frames {
+	/* Every Python frame of the calling thread, innermost first; how many. */
+	int (*stack_full)(void **pcs, int max);
+	/* The code object of a frame word's code id (WEFT_PYFRAME_CODE), NULL when unknown. */
+	void *(*code_object)(uint32_t id);
+	/* Defines in this thread's ring the code ids of frame words recorded elsewhere. */
+	void (*define_frames)(const uint64_t *words, int n);
+};
+void weft_races_frames_from(const struct weft_python_frames *frames);
+
+/* ---- the sem_t worth recording in a Python process (preload/pysem.c) ---- */
+
+/* Adds sem to the set (idempotent); a full table drops it. */
 void weft_pysem_add(const void *sem);
+/* 1 when sem is in the set, otherwise 0. */
 int weft_pysem_has(const void *sem);
+/* Removes sem from the set when it is there. */
 void weft_pysem_del(const void *sem);
 
 /* True when a semaphore operation on s should be recorded. */
@@ -308,29 +338,86 @@ void weft_python_let_out_held(void);
 /* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
 void weft_python_note_lock(const void *lock, void *caller);
 
-/*
- * _weft.hook_locks(LockType, allocate_lock): instruments 3.13.1+'s PyMutex
- * Lock type (preload/python_lock.c); returns the traced allocate_lock or None.
- */
-struct py_object *weft_python_hook_locks(struct py_object *self, struct py_object *const *args,
-					 long n);
-/* _weft.hook_rlocks(RLockType): the same for 3.14+'s recursive-PyMutex RLock; True or False. */
-struct py_object *weft_python_hook_rlocks(struct py_object *self, struct py_object *const *args,
-					  long n);
+/* ---- the recorder (preload/runtime.c) ---- */
 
 /*
- * Writes one record for the calling thread. caller is the return address
- * of the hook (the call site in the traced program). payload may be NULL.
- * Never fails visibly: when recording is impossible the call is counted
- * (slot->unrecorded) or tracing is switched off for the process (collector
- * gone). Preserves errno.
+ * One record. Designated initializers name what a record has; every
+ * member left out is 0 (no object, no wait, no stack site, no payload).
  */
-void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
-		 int64_t arg, void *caller, const void *payload, uint32_t payload_len);
-/* The same with the stack given (pcs, n) instead of taken here. */
-void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
-			int64_t arg, void *const *pcs, int n, const void *payload,
-			uint32_t payload_len);
+struct weft_event {
+	uint8_t kind;	 /* WEFT_EV_* or WEFT_REC_* */
+	uint8_t objkind; /* WEFT_OBJ_*, 0: none */
+	const void *obj; /* the object's address, NULL: none */
+	uint64_t ts;	 /* weft_now() when it happened */
+	uint64_t wait;	 /* how long it blocked, in ts units */
+	int64_t arg;	 /* the kind's argument (a mode, an errno, a tid...) */
+	void *caller;	 /* the hook's return address (the program's call site), or NULL */
+	const void *payload;
+	uint32_t payload_len; /* bytes at payload, up to 4096 kept */
+};
+
+/*
+ * What weft_record calls: the event's members one by one, so a hook's
+ * compound literal never reaches memory (its members go in registers, as
+ * nine arguments did). Call weft_record, not this.
+ */
+void weft_record_members(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+			 int64_t arg, void *caller, const void *payload, uint32_t payload_len);
+
+/*
+ * Writes one record for the calling thread with the stack taken here (the
+ * stack mode's). Never fails visibly: when recording is impossible the
+ * call is counted (slot->unrecorded) or tracing is switched off for the
+ * process (collector gone). Preserves errno.
+ */
+static inline __attribute__((always_inline)) void weft_record(const struct weft_event *ev)
+{
+	weft_record_members(ev->kind, ev->objkind, ev->obj, ev->ts, ev->wait, ev->arg, ev->caller,
+			    ev->payload, ev->payload_len);
+}
+
+/* The same with the stack given (pcs, n; n == 0: none) instead of taken here. */
+void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
+
+/*
+ * The layers above the recorder (the Python layer, the race detector)
+ * register what the recorder must tell them or ask of them: runtime.c
+ * calls no other file of the library, so no layer is ever called back
+ * directly and none forms a cycle with it. Every member may be NULL.
+ */
+struct weft_observer {
+	/* After fork(), in the parent; in the child, whose rings are new. */
+	void (*after_fork_parent)(void);
+	void (*after_fork_child)(void);
+	/* The calling thread ends (its ring is retired). */
+	void (*thread_end)(void);
+	/*
+	 * The hot ones, one observer each, called without a NULL check:
+	 * sync while weft_races_on (a pthread lock or condition operation
+	 * being recorded orders memory), frames in a Python process
+	 * (weft_pyrt_len: the calling thread's Python frames, innermost
+	 * first, caller or full as the stack mode says; how many), and
+	 * let_out_held while weft_tls.py_nheld (the records held back come
+	 * before any other).
+	 */
+	void (*sync)(int acquire, const void *obj, int lock_like);
+	int (*frames)(void **pcs, int max);
+	void (*let_out_held)(void);
+};
+/*
+ * Registers an observer, before any thread but the first runs (from
+ * preload/entry.c, or the Python layer's start-up). On success returns 0;
+ * -1 when WEFT_MAX_OBSERVERS are registered already.
+ */
+int weft_observe(const struct weft_observer *o);
+#define WEFT_MAX_OBSERVERS 4
+
+/*
+ * Starts the recorder (the library's entry calls it): the environment,
+ * the connection to the collector. On success returns 0 and recording is
+ * on; otherwise -1 and the process runs untraced.
+ */
+int weft_start(void);
 
 /* The tid of another thread of this process, or 0 when unknown. */
 int weft_thread_tid(pthread_t t);

@@ -147,6 +147,11 @@ extern struct weft_pyapi weft_py;
 
 /* The race detector's functions for instrumented code (preload/races.c), NULL-terminated. */
 extern struct py_method_def weft_races_methods[];
+/*
+ * hook_locks and hook_rlocks, which instrument 3.13.1+'s PyMutex Lock and
+ * 3.14+'s RLock types (preload/python_lock.c), NULL-terminated.
+ */
+extern struct py_method_def weft_python_lock_methods[];
 
 /* The object's type: ob_type follows the 8-byte refcount in every 3.10-3.15 GIL build. */
 static inline PyObject *weft_py_type(PyObject *o)

@@ -85,7 +85,10 @@ static void meta(const char *key, const char *value)
 		return;
 	memcpy(buf, key, kl + 1);
 	memcpy(buf + kl + 1, value, vl + 1);
-	weft_record(WEFT_REC_META, 0, NULL, weft_now(), 0, 0, NULL, buf, (uint32_t)(kl + vl + 2));
+	weft_record(&(struct weft_event){.kind = WEFT_REC_META,
+					 .ts = weft_now(),
+					 .payload = buf,
+					 .payload_len = (uint32_t)(kl + vl + 2)});
 }
 
 static void note_interval(void)
@@ -131,8 +134,13 @@ static void learn_gil(pthread_mutex_t *m)
 	}
 	gil_base = base;
 	if (weft_on && !weft_tls.guard) {
-		weft_record(WEFT_REC_OBJECT_INIT, WEFT_OBJ_GIL, (void *)gil_base, weft_now(), 0,
-			    WEFT_OBJ_GIL, NULL, "GIL", 4);
+		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
+						 .objkind = WEFT_OBJ_GIL,
+						 .obj = (void *)gil_base,
+						 .ts = weft_now(),
+						 .arg = WEFT_OBJ_GIL,
+						 .payload = "GIL",
+						 .payload_len = 4});
 		note_interval();
 	}
 }
@@ -197,8 +205,10 @@ int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 	    *(volatile int *)(gil_base + GIL_LOCKED) &&
 	    *(volatile unsigned long *)(gil_base + GIL_SWITCH_NUMBER) == switch_before) {
 		gil_drop_pending = 1;
-		weft_record(WEFT_EV_GIL_DROP_REQUEST, WEFT_OBJ_GIL, (void *)gil_base, weft_now(), 0,
-			    0, NULL, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_GIL_DROP_REQUEST,
+						 .objkind = WEFT_OBJ_GIL,
+						 .obj = (void *)gil_base,
+						 .ts = weft_now()});
 	}
 	return rc;
 }
@@ -220,79 +230,15 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 			/* A waiter asked and nobody has taken the GIL since: this drop was forced.
 			 */
 			if (gil_drop_pending)
-				weft_record(WEFT_EV_GIL_FORCED_SWITCH, WEFT_OBJ_GIL,
-					    (void *)gil_base, now, 0, 0, NULL, NULL, 0);
+				weft_record(&(struct weft_event){.kind = WEFT_EV_GIL_FORCED_SWITCH,
+								 .objkind = WEFT_OBJ_GIL,
+								 .obj = (void *)gil_base,
+								 .ts = now});
 		}
 		gil_drop_pending = 0;
 	}
 signal:
 	return broadcast ? REAL(pthread_cond_broadcast)(c) : REAL(pthread_cond_signal)(c);
-}
-
-/* ---- the semaphores worth recording in a Python process ----------------------- */
-
-/*
- * In a Python process most sem_t are the interpreter's own (import locks,
- * thread start/join handshakes, the internals of Condition and Queue).
- * Only the ones the user's code made (threading.Lock/RLock), named
- * semaphores and semaphores created outside Python are recorded. Inserts
- * happen under the GIL or in sem_init; lookups come from any thread, so
- * the table is lock-free with tombstones.
- */
-#define PYSEM_SIZE 65536
-#define PYSEM_TOMB ((uintptr_t)1)
-static uintptr_t pysem[PYSEM_SIZE];
-
-static size_t pysem_hash(uintptr_t k)
-{
-	return (size_t)((k >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (PYSEM_SIZE - 1);
-}
-
-void weft_pysem_add(const void *sem)
-{
-	uintptr_t k = (uintptr_t)sem;
-	size_t h = pysem_hash(k);
-	for (size_t i = 0; i < PYSEM_SIZE; i++) {
-		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
-		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		if (cur == k)
-			return;
-		if ((cur == 0 || cur == PYSEM_TOMB) &&
-		    __atomic_compare_exchange_n(slot, &cur, k, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
-			return;
-	}
-}
-
-int weft_pysem_has(const void *sem)
-{
-	uintptr_t k = (uintptr_t)sem;
-	size_t h = pysem_hash(k);
-	for (size_t i = 0; i < PYSEM_SIZE; i++) {
-		uintptr_t cur =
-		    __atomic_load_n(&pysem[(h + i) & (PYSEM_SIZE - 1)], __ATOMIC_ACQUIRE);
-		if (cur == k)
-			return 1;
-		if (cur == 0)
-			return 0;
-	}
-	return 0;
-}
-
-void weft_pysem_del(const void *sem)
-{
-	uintptr_t k = (uintptr_t)sem;
-	size_t h = pysem_hash(k);
-	for (size_t i = 0; i < PYSEM_SIZE; i++) {
-		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
-		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		if (cur == k) {
-			__atomic_store_n(slot, PYSEM_TOMB, __ATOMIC_RELEASE);
-			return;
-		}
-		if (cur == 0)
-			return;
-	}
 }
 
 /* ---- Python stacks ---------------------------------------------------------- */
@@ -350,7 +296,11 @@ static void write_code_definition(uint32_t id, PyObject *code)
 	buf[n] = 0;
 	/* The guard is set (we are inside the recorder): write directly. */
 	t->guard = 0;
-	weft_record(WEFT_REC_PY_CODE, 0, NULL, weft_now(), 0, id, NULL, buf, (uint32_t)n + 1);
+	weft_record(&(struct weft_event){.kind = WEFT_REC_PY_CODE,
+					 .ts = weft_now(),
+					 .arg = id,
+					 .payload = buf,
+					 .payload_len = (uint32_t)n + 1});
 	t->guard = 1;
 	if (h1)
 		py.Py_DecRef(h1);
@@ -397,7 +347,7 @@ static void note_fork_site(void)
  * define the codes its frames name again; and the fork site noted by
  * os.fork(), if this fork is that one, becomes the child's.
  */
-void weft_python_after_fork_child(void)
+static void after_fork_child(void)
 {
 	if (weft_tls.py_defined)
 		memset(weft_tls.py_defined, 0, CODES / 8 + 1);
@@ -408,7 +358,7 @@ void weft_python_after_fork_child(void)
 	fork_next_frame = NULL;
 }
 
-void weft_python_after_fork_parent(void)
+static void after_fork_parent(void)
 {
 	fork_next_frame = NULL;
 }
@@ -1061,7 +1011,12 @@ static void record_gil(uint8_t kind, uint64_t ts, uint64_t wait)
 	t->internal++;
 	int n = gil_frames(pcs, WEFT_MAX_FRAMES);
 	t->internal--;
-	weft_record_frames(kind, WEFT_OBJ_GIL, (void *)gil_base, ts, wait, 0, pcs, n, NULL, 0);
+	weft_record_frames(&(struct weft_event){.kind = kind,
+						.objkind = WEFT_OBJ_GIL,
+						.obj = (void *)gil_base,
+						.ts = ts,
+						.wait = wait},
+			   pcs, n);
 }
 
 /* ---- a Lock's first try, held back -------------------------------------------- */
@@ -1104,6 +1059,8 @@ static int current_instruction(uintptr_t *frame, uintptr_t *instr)
 }
 
 static __thread uintptr_t held_frame, held_instr;
+static void let_out_held(void);
+static int record_frames(void **pcs, int max);
 
 int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller)
 {
@@ -1112,18 +1069,16 @@ int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller)
 	if (t->guard)
 		return 0;
 	if (t->py_nheld)
-		weft_python_let_out_held(); /* an earlier try was a real failure */
+		let_out_held(); /* an earlier try was a real failure */
 	if (!weft_pysem_has(sem) || !py_booted || !layout || !own_tstate_fast(layout) ||
 	    !current_instruction(&held_frame, &held_instr))
 		return 0;
 	if (!t->py_held && !(t->py_held = calloc(HELD_MAX, sizeof(*t->py_held))))
 		return 0;
 	struct weft_py_held *h = &t->py_held[0];
-	t->guard = 1;
-	t->internal++;
-	h->n = weft_stacks == WEFT_STACKS_NONE ? 0 : weft_python_stack(h->pcs, WEFT_MAX_FRAMES);
-	t->internal--;
-	t->guard = 0;
+	int was_guarded = weft_enter();
+	h->n = weft_stacks == WEFT_STACKS_NONE ? 0 : record_frames(h->pcs, WEFT_MAX_FRAMES);
+	weft_leave(was_guarded);
 	h->kind = WEFT_EV_LOCK_FAIL;
 	h->obj = sem;
 	h->ts = ts;
@@ -1138,7 +1093,7 @@ int weft_python_hold_gil_release(uint64_t ts, int forced)
 	uintptr_t f, i;
 	if (!current_instruction(&f, &i) || f != held_frame || i != held_instr ||
 	    t->py_nheld != 1) {
-		weft_python_let_out_held();
+		let_out_held();
 		return 0;
 	}
 	t->py_held[1] = (struct weft_py_held){WEFT_EV_GIL_RELEASE, (void *)gil_base, ts, 0, 0, {0}};
@@ -1162,8 +1117,12 @@ static void let_out(int from)
 	for (int k = from; k < n; k++) {
 		const struct weft_py_held *h = &t->py_held[k];
 		uint8_t objkind = h->kind == WEFT_EV_LOCK_FAIL ? WEFT_OBJ_SEMAPHORE : WEFT_OBJ_GIL;
-		weft_record_frames(h->kind, objkind, h->obj, h->ts, 0, h->arg, h->pcs, h->n, NULL,
-				   0);
+		weft_record_frames(&(struct weft_event){.kind = h->kind,
+							.objkind = objkind,
+							.obj = h->obj,
+							.ts = h->ts,
+							.arg = h->arg},
+				   h->pcs, h->n);
 	}
 }
 
@@ -1174,12 +1133,13 @@ void weft_python_blocking_wait(const void *sem)
 	let_out(t->py_nheld && t->py_held[0].obj == sem ? 1 : 0);
 }
 
-void weft_python_let_out_held(void)
+static void let_out_held(void)
 {
 	let_out(0);
 }
 
-int weft_python_stack(void **pcs, int max)
+/* The frames of a record (weft_observer.frames): caller or full as the stack mode says. */
+static int record_frames(void **pcs, int max)
 {
 	/* Checked layouts, caller stacks: first the frames this thread saw last. */
 	const struct frame_layout *L = layout;
@@ -1192,29 +1152,25 @@ int weft_python_stack(void **pcs, int max)
 	return python_stack(pcs, max, weft_stacks == WEFT_STACKS_FULL);
 }
 
-int weft_python_stack_full(void **pcs, int max)
+static int stack_full(void **pcs, int max)
 {
 	return python_stack(pcs, max, 1);
 }
 
-void *weft_python_code_object(uint32_t id)
+static void *code_object(uint32_t id)
 {
 	return id && id < next_code ? code_by_id[id] : NULL;
 }
 
-void weft_python_define_frames(const uint64_t *words, int n)
+static void define_frames(const uint64_t *words, int n)
 {
-	struct weft_tls *t = &weft_tls;
-	int g = t->guard;
-	t->guard = 1;
-	t->internal++;
+	int was_guarded = weft_enter();
 	for (int i = 0; i < n; i++) {
 		uint64_t id = WEFT_PYFRAME_CODE(words[i]);
 		if ((words[i] & WEFT_PYFRAME_BIT) && id < CODES && code_by_id[id])
 			define_code((uint32_t)id, code_by_id[id]);
 	}
-	t->internal--;
-	t->guard = g;
+	weft_leave(was_guarded);
 }
 
 /*
@@ -1344,17 +1300,20 @@ int weft_python_lock_kind(const void *sem, char *label, size_t len)
 void weft_python_note_lock(const void *lock, void *caller)
 {
 	char label[256];
-	struct weft_tls *t = &weft_tls;
-	t->guard = 1;
-	t->internal++;
+	int was_guarded = weft_enter();
 	int kind = weft_python_lock_kind(lock, label, sizeof(label));
-	t->internal--;
-	t->guard = 0;
+	weft_leave(was_guarded);
 	if (!kind)
 		return;
 	weft_pysem_add(lock);
-	weft_record(WEFT_REC_OBJECT_INIT, (uint8_t)kind, lock, weft_now(), 0, kind, caller, label,
-		    (uint32_t)strlen(label) + 1);
+	weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
+					 .objkind = (uint8_t)kind,
+					 .obj = lock,
+					 .ts = weft_now(),
+					 .arg = kind,
+					 .caller = caller,
+					 .payload = label,
+					 .payload_len = (uint32_t)strlen(label) + 1});
 }
 
 /* ---- the _weft module ------------------------------------------------------------ */
@@ -1384,8 +1343,12 @@ static void record_since(int kind, int objkind, const void *obj, uint64_t t0, in
 	if (!weft_should_record())
 		return;
 	uint64_t now = weft_now();
-	weft_record((uint8_t)kind, (uint8_t)objkind, obj, now, t0 ? now - t0 : 0, arg, NULL, NULL,
-		    0);
+	weft_record(&(struct weft_event){.kind = (uint8_t)kind,
+					 .objkind = (uint8_t)objkind,
+					 .obj = obj,
+					 .ts = now,
+					 .wait = t0 ? now - t0 : 0,
+					 .arg = arg});
 }
 
 /* _weft.ev(kind, objkind, obj, t0, arg): one event; wait = now - t0 when t0. */
@@ -1534,8 +1497,11 @@ static const void *condition_lock(PyObject *cond)
 static void relock_condition(const void *lock)
 {
 	if (lock && weft_should_record())
-		weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, lock, weft_now(), 0, 2, NULL,
-			    NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = lock,
+						 .ts = weft_now(),
+						 .arg = 2});
 }
 
 /*
@@ -1570,8 +1536,11 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 	if (kind == WEFT_EV_COND_WAIT && weft_should_record()) {
 		cond_lock = condition_lock(self);
 		if (cond_lock)
-			weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, cond_lock, weft_now(),
-				    0, 2, NULL, NULL, 0);
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+							 .objkind = WEFT_OBJ_SEMAPHORE,
+							 .obj = cond_lock,
+							 .ts = weft_now(),
+							 .arg = 2});
 	}
 	t->fold++;
 	uint64_t t0 = weft_now();
@@ -1667,8 +1636,13 @@ static PyObject *m_init(PyObject *self, PyObject *const *args, py_ssize_t n)
 		return ret_none();
 	}
 	if (weft_should_record())
-		weft_record(WEFT_REC_OBJECT_INIT, (uint8_t)objkind, (void *)(uintptr_t)obj,
-			    weft_now(), 0, objkind, NULL, label, (uint32_t)strlen(label) + 1);
+		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
+						 .objkind = (uint8_t)objkind,
+						 .obj = (void *)(uintptr_t)obj,
+						 .ts = weft_now(),
+						 .arg = objkind,
+						 .payload = label,
+						 .payload_len = (uint32_t)strlen(label) + 1});
 	return ret_none();
 }
 
@@ -1737,9 +1711,12 @@ static PyObject *m_rlock(PyObject *self, PyObject *const *args, py_ssize_t n)
 		return ret_none();
 	}
 	if (rlocks[h].sem && weft_should_record())
-		weft_record(op == RL_ENTER ? WEFT_EV_RLOCK_ENTER : WEFT_EV_RLOCK_EXIT,
-			    WEFT_OBJ_PY_RLOCK, rlocks[h].sem, weft_now(), 0, rlocks[h].level, NULL,
-			    NULL, 0);
+		weft_record(&(struct weft_event){.kind = op == RL_ENTER ? WEFT_EV_RLOCK_ENTER
+									: WEFT_EV_RLOCK_EXIT,
+						 .objkind = WEFT_OBJ_PY_RLOCK,
+						 .obj = rlocks[h].sem,
+						 .ts = weft_now(),
+						 .arg = rlocks[h].level});
 	return ret_none();
 }
 
@@ -1771,16 +1748,14 @@ static void know_target(PyObject *fn)
 	}
 	if (AT(code, sizeof(void *), PyObject *) == code_type) {
 		uint32_t id = code_id(code);
-		t->guard = 1;
-		t->internal++;
+		int was_guarded = weft_enter();
 		if (id)
 			define_code(id, code);
 		/* GIL events read frames directly once a read has been checked: check one. */
 		void *pcs[1];
 		if (direct_checks_left == DIRECT_CHECKS)
 			python_stack(pcs, 1, 0);
-		t->internal--;
-		t->guard = 0;
+		weft_leave(was_guarded);
 	}
 	py.Py_DecRef(code);
 }
@@ -1799,8 +1774,11 @@ static PyObject *m_thread(PyObject *self, PyObject *const *args, py_ssize_t n)
 		return ret_none();
 	}
 	if (weft_on && !weft_tls.guard)
-		weft_record(WEFT_REC_PY_THREAD, 0, NULL, weft_now(), 0, (int64_t)ident, NULL, name,
-			    (uint32_t)strnlen(name, 1000) + 1);
+		weft_record(&(struct weft_event){.kind = WEFT_REC_PY_THREAD,
+						 .ts = weft_now(),
+						 .arg = (int64_t)ident,
+						 .payload = name,
+						 .payload_len = (uint32_t)strnlen(name, 1000) + 1});
 	return ret_none();
 }
 
@@ -1827,8 +1805,10 @@ static PyObject *m_process(PyObject *self, PyObject *const *args, py_ssize_t n)
 		return ret_none();
 	}
 	if (weft_on && !weft_tls.guard)
-		weft_record(WEFT_REC_PROCESS_NAME, 0, NULL, weft_now(), 0, 0, NULL, name,
-			    (uint32_t)strnlen(name, 1000) + 1);
+		weft_record(&(struct weft_event){.kind = WEFT_REC_PROCESS_NAME,
+						 .ts = weft_now(),
+						 .payload = name,
+						 .payload_len = (uint32_t)strnlen(name, 1000) + 1});
 	return ret_none();
 }
 
@@ -1843,8 +1823,6 @@ static struct py_method_def methods[] = {
     {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
     {"process", (void *)m_process, PY_METH_FASTCALL, NULL},
     {"sem_inits", (void *)m_sem_inits, PY_METH_FASTCALL, NULL},
-    {"hook_locks", (void *)weft_python_hook_locks, PY_METH_FASTCALL, NULL},
-    {"hook_rlocks", (void *)weft_python_hook_rlocks, PY_METH_FASTCALL, NULL},
 };
 
 static int set_int(PyObject *d, const char *name, long long v)
@@ -1907,6 +1885,12 @@ static void boot(void)
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		PyObject *fn = py.PyCFunction_NewEx(&methods[i], NULL, NULL);
 		if (!fn || py.PyDict_SetItemString(g, methods[i].ml_name, fn) < 0)
+			goto fail;
+		py.Py_DecRef(fn);
+	}
+	for (struct py_method_def *m = weft_python_lock_methods; m->ml_name; m++) {
+		PyObject *fn = py.PyCFunction_NewEx(m, NULL, NULL);
+		if (!fn || py.PyDict_SetItemString(g, m->ml_name, fn) < 0)
 			goto fail;
 		py.Py_DecRef(fn);
 	}
@@ -2069,6 +2053,12 @@ static int data_of(struct dl_phdr_info *info, size_t size, void *data)
 
 void weft_python_init(void)
 {
+	weft_observe(&(struct weft_observer){.after_fork_parent = after_fork_parent,
+					     .after_fork_child = after_fork_child,
+					     .frames = record_frames,
+					     .let_out_held = let_out_held});
+	weft_races_frames_from(&(struct weft_python_frames){
+	    .stack_full = stack_full, .code_object = code_object, .define_frames = define_frames});
 	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
 	if (!rt)
 		return; /* not a Python process */

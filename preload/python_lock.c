@@ -224,8 +224,13 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 		if (mode != WAIT_NEVER) {
 			waited = 1;
 			t0 = weft_now();
-			weft_record(WEFT_EV_LOCK_WAIT, WEFT_OBJ_SEMAPHORE, self, t0, 0,
-				    mode == WAIT_TIMED ? WEFT_WAIT_TIMED : 0, caller, NULL, 0);
+			weft_record(
+			    &(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = self,
+						 .ts = t0,
+						 .arg = mode == WAIT_TIMED ? WEFT_WAIT_TIMED : 0,
+						 .caller = caller});
 		}
 	}
 	PyObject *r = call_orig(m, self, c);
@@ -234,18 +239,32 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 	if (!r) {
 		/* A signal handler raised during the wait (or a bad argument): the wait ended. */
 		if (waited)
-			weft_record(WEFT_EV_LOCK_FAIL, WEFT_OBJ_SEMAPHORE, self, ts, wait, EINTR,
-				    caller, NULL, 0);
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_FAIL,
+							 .objkind = WEFT_OBJ_SEMAPHORE,
+							 .obj = self,
+							 .ts = ts,
+							 .wait = wait,
+							 .arg = EINTR,
+							 .caller = caller});
 		return r;
 	}
 	/* _acquire_restore returns None once it holds the lock. */
 	if (r == py.true_obj || m->role == RESTORE) {
 		WEFT_RACES_SYNC(1, self, 1);
-		weft_record(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, self, ts, wait, 0, caller,
-			    NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = self,
+						 .ts = ts,
+						 .wait = wait,
+						 .caller = caller});
 	} else {
-		weft_record(WEFT_EV_LOCK_FAIL, WEFT_OBJ_SEMAPHORE, self, ts, wait,
-			    waited ? ETIMEDOUT : EAGAIN, caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_FAIL,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = self,
+						 .ts = ts,
+						 .wait = wait,
+						 .arg = waited ? ETIMEDOUT : EAGAIN,
+						 .caller = caller});
 	}
 	return r;
 }
@@ -266,8 +285,11 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 		if (mutex_locked(self)) {
 			WEFT_RACES_SYNC(0, self, 1);
 			if (weft_should_record())
-				weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, self,
-					    weft_now(), 0, 0, caller, NULL, 0);
+				weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+								 .objkind = WEFT_OBJ_SEMAPHORE,
+								 .obj = self,
+								 .ts = weft_now(),
+								 .caller = caller});
 		}
 		return call_orig(m, self, c);
 	}
@@ -278,22 +300,33 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 		/* Re-entry by the owner: never waits; the level reached. */
 		PyObject *r = call_orig(m, self, c);
 		if (r == py.true_obj && weft_should_record())
-			weft_record(WEFT_EV_RLOCK_ENTER, WEFT_OBJ_PY_RLOCK, self, weft_now(), 0,
-				    (int64_t)rlock_depth(self), caller, NULL, 0);
+			weft_record(&(struct weft_event){.kind = WEFT_EV_RLOCK_ENTER,
+							 .objkind = WEFT_OBJ_PY_RLOCK,
+							 .obj = self,
+							 .ts = weft_now(),
+							 .arg = (int64_t)rlock_depth(self),
+							 .caller = caller});
 		return r;
 	}
 	/* release, __exit__, _release_save; not the owner: only the original's error. */
 	if (depth == 1 || (depth && m->role == SAVE)) {
 		WEFT_RACES_SYNC(0, self, 1);
 		if (weft_should_record())
-			weft_record(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, self, weft_now(), 0,
-				    0, caller, NULL, 0);
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+							 .objkind = WEFT_OBJ_SEMAPHORE,
+							 .obj = self,
+							 .ts = weft_now(),
+							 .caller = caller});
 		return call_orig(m, self, c);
 	}
 	PyObject *r = call_orig(m, self, c);
 	if (r && depth && weft_should_record())
-		weft_record(WEFT_EV_RLOCK_EXIT, WEFT_OBJ_PY_RLOCK, self, weft_now(), 0,
-			    (int64_t)(depth - 1), caller, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_RLOCK_EXIT,
+						 .objkind = WEFT_OBJ_PY_RLOCK,
+						 .obj = self,
+						 .ts = weft_now(),
+						 .arg = (int64_t)(depth - 1),
+						 .caller = caller});
 	return r;
 }
 
@@ -382,8 +415,11 @@ static void dealloc_of(int kind, PyObject *lock, void *caller)
 		if (WEFT_UNLIKELY(weft_races_on))
 			weft_races_sync_destroyed(lock);
 		if (weft_should_record())
-			weft_record(WEFT_EV_OBJECT_DESTROY, WEFT_OBJ_SEMAPHORE, lock, weft_now(), 0,
-				    0, caller, NULL, 0);
+			weft_record(&(struct weft_event){.kind = WEFT_EV_OBJECT_DESTROY,
+							 .objkind = WEFT_OBJ_SEMAPHORE,
+							 .obj = lock,
+							 .ts = weft_now(),
+							 .caller = caller});
 		weft_pysem_del(lock);
 	}
 	hooked[kind].orig_dealloc(lock);
@@ -552,7 +588,7 @@ out:
  * or None when this interpreter's lock type is not the one described above
  * (then nothing was changed). Called once, from the bootstrap, with the GIL.
  */
-PyObject *weft_python_hook_locks(PyObject *self, PyObject *const *args, py_ssize_t n)
+static PyObject *hook_locks(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	PyObject *result = py.none;
@@ -573,10 +609,16 @@ PyObject *weft_python_hook_locks(PyObject *self, PyObject *const *args, py_ssize
  * _weft.hook_rlocks(RLockType) -> True, or False when this interpreter's
  * RLock type is not the one described above (then nothing was changed).
  */
-PyObject *weft_python_hook_rlocks(PyObject *self, PyObject *const *args, py_ssize_t n)
+static PyObject *hook_rlocks(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	PyObject *r = n == 1 && hook_type(RLOCK, args[0]) == 0 ? py.true_obj : py.false_obj;
 	py.Py_IncRef(r);
 	return r;
 }
+
+struct py_method_def weft_python_lock_methods[] = {
+    {"hook_locks", (void *)hook_locks, PY_METH_FASTCALL, NULL},
+    {"hook_rlocks", (void *)hook_rlocks, PY_METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};

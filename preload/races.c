@@ -34,7 +34,17 @@
 
 #define py weft_py
 
-int weft_races_on;
+/*
+ * The Python layer's frames: it registers them at its start-up, before
+ * the bootstrap can turn the detector on (it calls this file, never the
+ * reverse).
+ */
+static struct weft_python_frames python;
+
+void weft_races_frames_from(const struct weft_python_frames *frames)
+{
+	python = *frames;
+}
 
 /* ---- sizes ----------------------------------------------------------------------- */
 
@@ -140,7 +150,8 @@ static struct rthread *me(void)
 	return r;
 }
 
-void weft_races_thread_end(void)
+/* The calling thread ends: its thread index is free again. */
+static void thread_end(void)
 {
 	struct weft_tls *t = &weft_tls;
 	struct rthread *r = t->races;
@@ -343,7 +354,7 @@ static int code_kind(uint32_t id)
 	if (id >= CODE_IDS)
 		return CODE_USER;
 	if (!code_kind_by_id[id]) {
-		uintptr_t code = (uintptr_t)weft_python_code_object(id);
+		uintptr_t code = (uintptr_t)python.code_object(id);
 		size_t h = code ? codeset_slot(code) : CODESET_CAP;
 		/* A code past python.c's table cannot be told: it orders (a missed race, not a
 		 * false one). */
@@ -357,14 +368,10 @@ static int code_kind(uint32_t id)
 /* Whether the calling thread's synchronization now is the program's own. */
 static int program_sync(void)
 {
-	struct weft_tls *t = &weft_tls;
 	void *pcs[12];
-	int g = t->guard;
-	t->guard = 1;
-	t->internal++;
-	int n = weft_python_stack_full(pcs, 12);
-	t->internal--;
-	t->guard = g;
+	int was_guarded = weft_enter();
+	int n = python.stack_full(pcs, 12);
+	weft_leave(was_guarded);
 	for (int i = 0; i < n; i++) {
 		uint64_t w = (uint64_t)(uintptr_t)pcs[i];
 		if (!(w & WEFT_PYFRAME_BIT))
@@ -475,14 +482,10 @@ static struct stack_entry *stack_slot(uint32_t site, unsigned idx, int create)
 /* The full Python stack of the calling thread, as ring frame words. */
 static int capture(uint64_t *words, int max)
 {
-	struct weft_tls *t = &weft_tls;
 	void *pcs[STACK_WORDS];
-	int g = t->guard;
-	t->guard = 1;
-	t->internal++;
-	int n = weft_python_stack_full(pcs, max < STACK_WORDS ? max : STACK_WORDS);
-	t->internal--;
-	t->guard = g;
+	int was_guarded = weft_enter();
+	int n = python.stack_full(pcs, max < STACK_WORDS ? max : STACK_WORDS);
+	weft_leave(was_guarded);
 	for (int i = 0; i < n; i++)
 		words[i] = (uint64_t)(uintptr_t)pcs[i];
 	return n;
@@ -805,8 +808,13 @@ static void report(const struct access *other, const struct access *cur, PyObjec
 	uint32_t len = sizeof(msg.h);
 	if (n > FULL_REPORTS_PER_PAIR) {
 		msg.h.light = 1;
-		weft_record_frames(WEFT_REC_PY_RACE, 0, NULL, now, ago, other_tid, NULL, 0, &msg,
-				   len);
+		weft_record_frames(&(struct weft_event){.kind = WEFT_REC_PY_RACE,
+							.ts = now,
+							.wait = ago,
+							.arg = other_tid,
+							.payload = &msg,
+							.payload_len = len},
+				   NULL, 0);
 		return;
 	}
 	/* Reporting calls into Python: an exception of the access itself waits meanwhile. */
@@ -824,7 +832,7 @@ static void report(const struct access *other, const struct access *cur, PyObjec
 	struct stack_entry *se = stack_slot(other->site, other->idx, 0);
 	if (se && se->n) {
 		memcpy(&msg.words[w], se->words, se->n * 8);
-		weft_python_define_frames(se->words, se->n);
+		python.define_frames(se->words, se->n);
 		msg.h.other_nframes = se->n;
 		w += se->n;
 	}
@@ -841,7 +849,13 @@ static void report(const struct access *other, const struct access *cur, PyObjec
 	void *pcs[STACK_WORDS];
 	for (int i = 0; i < nf; i++)
 		pcs[i] = (void *)(uintptr_t)frames[i];
-	weft_record_frames(WEFT_REC_PY_RACE, 0, NULL, now, ago, other_tid, pcs, nf, &msg, len);
+	weft_record_frames(&(struct weft_event){.kind = WEFT_REC_PY_RACE,
+						.ts = now,
+						.wait = ago,
+						.arg = other_tid,
+						.payload = &msg,
+						.payload_len = len},
+			   pcs, nf);
 	py.PyErr_Restore(et, ev, etb);
 }
 
@@ -1604,6 +1618,11 @@ out:
 		py.PyErr_Clear();
 	py.Py_IncRef(res);
 	return res;
+}
+
+void weft_races_observe(void)
+{
+	weft_observe(&(struct weft_observer){.thread_end = thread_end, .sync = weft_races_sync});
 }
 
 struct py_method_def weft_races_methods[] = {

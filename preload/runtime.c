@@ -33,7 +33,16 @@ volatile int weft_on;
 int weft_stacks = WEFT_STACKS_CALLER;
 int weft_use_tsc;
 int weft_pthread_tid_off = -1;
+int weft_races_on;
 int weft_sock_fd = -1;
+
+/*
+ * The registered observers, and the one that gives each hot member: those
+ * are called straight from these copies, without a loop or a NULL check.
+ */
+static struct weft_observer observers[WEFT_MAX_OBSERVERS];
+static int nobservers;
+static struct weft_observer hot;
 
 static struct weft_chunk *chunks[WEFT_MAX_CHUNKS];
 static unsigned nchunks;
@@ -66,9 +75,10 @@ static void diag(const char *msg)
 	(void)r;
 }
 
+/* Not syscall(): the library hooks it (preload/hooks_process.c), and this file calls nobody. */
 static int sys_gettid(void)
 {
-	return (int)syscall(SYS_gettid);
+	return (int)gettid();
 }
 
 static void spin_lock(int *l)
@@ -103,7 +113,7 @@ static size_t read_cmdline(char *buf, size_t len)
 			break;
 		n += (size_t)r;
 	}
-	close(fd);
+	REAL(close)(fd);
 	return n;
 }
 
@@ -245,7 +255,7 @@ static uint64_t random_id(void)
 	if (fd >= 0) {
 		ssize_t r = read(fd, &v, sizeof(v));
 		(void)r;
-		close(fd);
+		REAL(close)(fd);
 	}
 	return v ^ __rdtsc() ^ ((uint64_t)my_pid << 32);
 }
@@ -378,10 +388,29 @@ claimed:
 	return 0;
 }
 
+int weft_observe(const struct weft_observer *o)
+{
+	if (nobservers >= WEFT_MAX_OBSERVERS)
+		return -1;
+	observers[nobservers++] = *o;
+	if (o->sync)
+		hot.sync = o->sync;
+	if (o->frames)
+		hot.frames = o->frames;
+	if (o->let_out_held)
+		hot.let_out_held = o->let_out_held;
+	return 0;
+}
+
+#define EACH_OBSERVER(member)                                                                      \
+	for (int i_ = 0; i_ < nobservers; i_++)                                                    \
+		if (observers[i_].member)                                                          \
+	observers[i_].member()
+
 void weft_thread_retire(void)
 {
 	struct weft_tls *t = &weft_tls;
-	weft_races_thread_end();
+	EACH_OBSERVER(thread_end);
 	if (!t->slot)
 		return;
 	__atomic_store_n(&t->slot->state, WEFT_SLOT_RETIRED, __ATOMIC_RELEASE);
@@ -396,7 +425,7 @@ static void thread_key_destructor(void *v)
 	struct weft_tls *t = &weft_tls;
 	if (t->slot && !t->exit_recorded && weft_on) {
 		t->exit_recorded = 1;
-		weft_record(WEFT_EV_THREAD_EXIT, 0, NULL, weft_now(), 0, 0, NULL, NULL, 0);
+		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_EXIT, .ts = weft_now()});
 	}
 	weft_thread_retire();
 }
@@ -481,57 +510,21 @@ void weft_count_unrecorded(void)
 		__atomic_fetch_add(&weft_tls.slot->unrecorded, 1, __ATOMIC_RELAXED);
 }
 
-static inline __attribute__((always_inline)) void
-record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait, int64_t arg,
-       void *caller, void *const *given, int ngiven, const void *payload, uint32_t payload_len)
+/*
+ * The calling thread's stack for a record, into pcs (room for
+ * WEFT_MAX_FRAMES + 8): in Python the Python frames first, they are what
+ * the user wrote, then the call site or the native stack as the stack
+ * mode says. Returns how many frames, at most WEFT_MAX_FRAMES.
+ */
+static inline __attribute__((always_inline)) int take_stack(uint8_t kind, void *caller, void **pcs)
 {
-	struct weft_tls *t = &weft_tls;
-	if (t->guard) {
-		if (!t->internal)
-			weft_count_unrecorded();
-		return;
-	}
-	if (WEFT_UNLIKELY(t->py_nheld))
-		weft_python_let_out_held(); /* they come before this one */
-	/* errno's address is fixed per thread: two memory accesses instead of two calls. */
-	int *errno_p = t->errno_p;
-	if (WEFT_UNLIKELY(!errno_p))
-		errno_p = t->errno_p = &errno;
-	int saved_errno = *errno_p;
-	/* pthread-level synchronization orders memory for the race detector (semaphores: hooks). */
-	if (WEFT_UNLIKELY(weft_races_on) && objkind >= WEFT_OBJ_MUTEX && objkind <= WEFT_OBJ_COND &&
-	    objkind != WEFT_OBJ_SEMAPHORE) {
-		if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_COND_WAIT)
-			weft_races_sync(1, obj, objkind != WEFT_OBJ_COND);
-		else if (kind == WEFT_EV_LOCK_RELEASE || kind == WEFT_EV_COND_SIGNAL ||
-			 kind == WEFT_EV_COND_BROADCAST)
-			weft_races_sync(0, obj, objkind != WEFT_OBJ_COND);
-	}
-	t->guard = 1;
-	if (WEFT_UNLIKELY(!t->slot) && claim_slot(t) < 0) {
-		/* No ring for this thread (thousands live, or no memfd): count, keep going. */
-		if (nchunks)
-			__atomic_fetch_add(&chunks[0]->lost, 1, __ATOMIC_RELAXED);
-		else
-			count_unringed();
-		goto out;
-	}
-
-	void *pcs[WEFT_MAX_FRAMES + 8];
-	int first = 0, nframes = 0, npy = 0;
-	/* In Python, the Python frames come first: they are what the user wrote. */
+	int nframes = 0, npy = 0;
 	int gil_kind = (kind >= WEFT_EV_GIL_ACQUIRE && kind <= WEFT_EV_GIL_DROP_REQUEST) ||
 		       kind == WEFT_EV_GIL_FORCED_SWITCH;
-	if (given) {
-		/* A stack the caller took itself (a race's, whatever the stack mode). */
-		nframes = ngiven < WEFT_MAX_FRAMES ? ngiven : WEFT_MAX_FRAMES;
-		memcpy(pcs, given, (size_t)nframes * sizeof(void *));
-		goto write;
-	}
 	if (weft_pyrt_len && weft_stacks != WEFT_STACKS_NONE && !gil_kind && kind < WEFT_REC_META) {
-		t->internal++;
-		npy = weft_python_stack(pcs, WEFT_MAX_FRAMES / 2);
-		t->internal--;
+		int was_guarded = weft_enter();
+		npy = hot.frames(pcs, WEFT_MAX_FRAMES / 2);
+		weft_leave(was_guarded);
 	}
 	/*
 	 * Below a Python frame, a call site inside the interpreter itself is
@@ -547,9 +540,9 @@ record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wai
 	} else if (weft_stacks == WEFT_STACKS_CALLER) {
 		nframes = npy;
 	} else if (weft_stacks == WEFT_STACKS_FULL) {
-		t->internal++;
+		int was_guarded = weft_enter();
 		nframes = npy + unw_backtrace(pcs + npy, WEFT_MAX_FRAMES + 8 - npy);
-		t->internal--;
+		weft_leave(was_guarded);
 		if (nframes < 0)
 			nframes = 0;
 		nframes = npy + drop_own_frames(pcs + npy, nframes - npy);
@@ -557,54 +550,68 @@ record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wai
 			nframes = WEFT_MAX_FRAMES;
 		if (nframes == 0 && caller) {
 			pcs[0] = caller;
-			first = 0;
 			nframes = 1;
 		}
 	}
-	/*
-	 * The steady state of a lock taken in a loop: the object and the
-	 * one-word stack are the ring's last record's, nothing but the time
-	 * is new, so the record is its header alone. The same words as the
-	 * general path below writes, without its bookkeeping.
-	 */
-	if (nframes == 1 && (uint64_t)(uintptr_t)pcs[first] == t->last_frame && t->last_frame &&
-	    obj && (uint64_t)(uintptr_t)obj == t->last_obj && !wait && !arg && !payload_len &&
-	    WEFT_LIKELY(t->have_ts) && ts - t->last_ts <= UINT32_MAX && !t->waiting) {
-		uint64_t h = t->head;
-		if (WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated)) {
-			struct weft_rec_header hdr = {kind, objkind, 0,
-						      WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME,
-						      (uint32_t)(ts - t->last_ts)};
-			uint64_t w0;
-			memcpy(&w0, &hdr, 8);
-			uint64_t *ring = t->ring;
-			__builtin_prefetch(&ring[(h + 64) & (WEFT_RING_WORDS - 1)], 1, 0);
-			ring[h & (WEFT_RING_WORDS - 1)] = w0;
-			t->last_ts = ts;
-			t->head = h + 1;
-			__atomic_store_n(&t->slot->head, h + 1, __ATOMIC_RELEASE);
-			goto out;
-		}
-	}
-write:
-	if (payload_len > 4096)
-		payload_len = 4096;
+	return nframes;
+}
 
+/*
+ * The steady state of a lock taken in a loop: the object and the one-word
+ * stack are the ring's last record's, nothing but the time is new, so the
+ * record is its header alone. The same words as write_record() writes,
+ * without its bookkeeping. Returns 1 when written, otherwise 0 (then
+ * write_record() writes it).
+ */
+static inline __attribute__((always_inline)) int
+write_repeat(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, int nframes)
+{
+	if (!(nframes == 1 && (uint64_t)(uintptr_t)pcs[0] == t->last_frame && t->last_frame &&
+	      ev->obj && (uint64_t)(uintptr_t)ev->obj == t->last_obj && !ev->wait && !ev->arg &&
+	      !ev->payload_len && WEFT_LIKELY(t->have_ts) && ev->ts - t->last_ts <= UINT32_MAX &&
+	      !t->waiting))
+		return 0;
+	uint64_t h = t->head;
+	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated))
+		return 0;
+	struct weft_rec_header hdr = {ev->kind, ev->objkind, 0, WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME,
+				      (uint32_t)(ev->ts - t->last_ts)};
+	uint64_t w0;
+	memcpy(&w0, &hdr, 8);
+	uint64_t *ring = t->ring;
+	__builtin_prefetch(&ring[(h + 64) & (WEFT_RING_WORDS - 1)], 1, 0);
+	ring[h & (WEFT_RING_WORDS - 1)] = w0;
+	t->last_ts = ev->ts;
+	t->head = h + 1;
+	__atomic_store_n(&t->slot->head, h + 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/*
+ * Writes ev with its nframes frames at pcs into the thread's ring, waiting
+ * for room while the collector drains it; switches tracing off when the
+ * collector is gone.
+ */
+static inline __attribute__((always_inline)) void
+write_record(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, int nframes)
+{
+	uint32_t payload_len = ev->payload_len > 4096 ? 4096 : ev->payload_len;
+	uint64_t ts = ev->ts;
 	uint8_t flags = payload_len ? WEFT_RF_PAYLOAD : 0;
 	uint64_t tsd = ts - t->last_ts; /* huge when ts went backwards: then in full */
 	if (WEFT_UNLIKELY(!t->have_ts) || tsd > UINT32_MAX) {
 		flags |= WEFT_RF_TS;
 		tsd = 0;
 	}
-	uint64_t o = (uint64_t)(uintptr_t)obj;
+	uint64_t o = (uint64_t)(uintptr_t)ev->obj;
 	if (o)
 		flags |= o == t->last_obj ? WEFT_RF_SAMEOBJ : WEFT_RF_OBJ;
-	if (wait)
+	if (ev->wait)
 		flags |= WEFT_RF_WAIT;
-	if (arg)
+	if (ev->arg)
 		flags |= WEFT_RF_ARG;
 	/* The same one-word stack as the ring's last: the header says so. */
-	uint64_t frame = nframes == 1 ? (uint64_t)(uintptr_t)pcs[first] : 0;
+	uint64_t frame = nframes == 1 ? (uint64_t)(uintptr_t)pcs[0] : 0;
 	int written_frames = nframes;
 	if (frame && frame == t->last_frame) {
 		flags |= WEFT_RF_SAMEFRAME;
@@ -614,7 +621,7 @@ write:
 	if (WEFT_UNLIKELY(t->head + n - t->tail_cache > WEFT_RING_WORDS) &&
 	    wait_for_space(t, n, ts) < 0) {
 		switch_off();
-		goto out;
+		return;
 	}
 
 	uint64_t *ring = t->ring;
@@ -627,7 +634,8 @@ write:
 	 * about to write so the store does not stall on fetching them.
 	 */
 	__builtin_prefetch(&ring[(h + 64) & mask], 1, 0);
-	struct weft_rec_header hdr = {kind, objkind, (uint8_t)written_frames, flags, (uint32_t)tsd};
+	struct weft_rec_header hdr = {ev->kind, ev->objkind, (uint8_t)written_frames, flags,
+				      (uint32_t)tsd};
 	uint64_t w0;
 	memcpy(&w0, &hdr, 8);
 	ring[h++ & mask] = w0;
@@ -635,17 +643,17 @@ write:
 		ring[h++ & mask] = ts;
 	if (flags & WEFT_RF_OBJ)
 		ring[h++ & mask] = o;
-	if (wait)
-		ring[h++ & mask] = wait;
-	if (arg)
-		ring[h++ & mask] = (uint64_t)arg;
+	if (ev->wait)
+		ring[h++ & mask] = ev->wait;
+	if (ev->arg)
+		ring[h++ & mask] = (uint64_t)ev->arg;
 	for (int i = 0; i < written_frames; i++)
-		ring[h++ & mask] = (uint64_t)(uintptr_t)pcs[first + i];
+		ring[h++ & mask] = (uint64_t)(uintptr_t)pcs[i];
 	if (payload_len) {
 		ring[h++ & mask] = payload_len;
 		for (uint32_t off = 0; off < payload_len; off += 8) {
 			uint64_t w = 0;
-			memcpy(&w, (const char *)payload + off,
+			memcpy(&w, (const char *)ev->payload + off,
 			       payload_len - off < 8 ? payload_len - off : 8);
 			ring[h++ & mask] = w;
 		}
@@ -663,24 +671,84 @@ write:
 		__atomic_store_n(&t->slot->waiting_ts, 0, __ATOMIC_RELEASE);
 		t->waiting = 0;
 	}
+}
+
+/* pthread-level synchronization orders memory for the race detector (semaphores: hooks). */
+static inline __attribute__((always_inline)) void observe_sync(const struct weft_event *ev)
+{
+	uint8_t kind = ev->kind, objkind = ev->objkind;
+	if (objkind < WEFT_OBJ_MUTEX || objkind > WEFT_OBJ_COND || objkind == WEFT_OBJ_SEMAPHORE)
+		return;
+	if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_COND_WAIT)
+		hot.sync(1, ev->obj, objkind != WEFT_OBJ_COND);
+	else if (kind == WEFT_EV_LOCK_RELEASE || kind == WEFT_EV_COND_SIGNAL ||
+		 kind == WEFT_EV_COND_BROADCAST)
+		hot.sync(0, ev->obj, objkind != WEFT_OBJ_COND);
+}
+
+/* given: a stack the caller took itself (a race's, whatever the stack mode), or NULL. */
+static inline __attribute__((always_inline)) void record(const struct weft_event *ev,
+							 void *const *given, int ngiven)
+{
+	struct weft_tls *t = &weft_tls;
+	if (t->guard) {
+		if (!t->internal)
+			weft_count_unrecorded();
+		return;
+	}
+	if (WEFT_UNLIKELY(t->py_nheld))
+		hot.let_out_held(); /* they come before this one */
+	/* errno's address is fixed per thread: two memory accesses instead of two calls. */
+	int *errno_p = t->errno_p;
+	if (WEFT_UNLIKELY(!errno_p))
+		errno_p = t->errno_p = &errno;
+	int saved_errno = *errno_p;
+	if (WEFT_UNLIKELY(weft_races_on))
+		observe_sync(ev);
+	t->guard = 1;
+	if (WEFT_UNLIKELY(!t->slot) && claim_slot(t) < 0) {
+		/* No ring for this thread (thousands live, or no memfd): count, keep going. */
+		if (nchunks)
+			__atomic_fetch_add(&chunks[0]->lost, 1, __ATOMIC_RELAXED);
+		else
+			count_unringed();
+		goto out;
+	}
+	void *pcs[WEFT_MAX_FRAMES + 8];
+	int nframes;
+	if (given) {
+		nframes = ngiven < WEFT_MAX_FRAMES ? ngiven : WEFT_MAX_FRAMES;
+		memcpy(pcs, given, (size_t)nframes * sizeof(void *));
+	} else {
+		nframes = take_stack(ev->kind, ev->caller, pcs);
+		if (write_repeat(t, ev, pcs, nframes))
+			goto out;
+	}
+	write_record(t, ev, pcs, nframes);
 out:
 	t->guard = 0;
 	*errno_p = saved_errno;
 }
 
-void weft_record(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
-		 int64_t arg, void *caller, const void *payload, uint32_t payload_len)
+void weft_record_members(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
+			 int64_t arg, void *caller, const void *payload, uint32_t payload_len)
 {
-	record(kind, objkind, obj, ts, wait, arg, caller, NULL, 0, payload, payload_len);
+	struct weft_event ev = {.kind = kind,
+				.objkind = objkind,
+				.obj = obj,
+				.ts = ts,
+				.wait = wait,
+				.arg = arg,
+				.caller = caller,
+				.payload = payload,
+				.payload_len = payload_len};
+	record(&ev, NULL, 0);
 }
 
-void weft_record_frames(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t wait,
-			int64_t arg, void *const *pcs, int n, const void *payload,
-			uint32_t payload_len)
+void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n)
 {
 	static void *const none[1];
-	record(kind, objkind, obj, ts, wait, arg, NULL, n > 0 ? pcs : none, n > 0 ? n : 0, payload,
-	       payload_len);
+	record(ev, n > 0 ? pcs : none, n > 0 ? n : 0);
 }
 
 /* ---- struct pthread's tid --------------------------------------------- */
@@ -856,7 +924,7 @@ static void send_maps(void)
 				break;
 		}
 	}
-	close(fd);
+	REAL(close)(fd);
 }
 
 /* Opens the process's connection: a hello with argv and the map, buffers come lazily. */
@@ -887,7 +955,7 @@ void weft_after_fork_child(void)
 	t->exit_recorded = 0;
 	t->dead = 0;
 	t->guard = 0;
-	weft_python_after_fork_child();
+	EACH_OBSERVER(after_fork_child);
 	if (weft_sock_fd >= 0) {
 		REAL(close)(weft_sock_fd);
 		weft_sock_fd = -1;
@@ -900,15 +968,20 @@ void weft_after_fork_child(void)
 		weft_on = 1;
 }
 
-__attribute__((constructor(101))) static void weft_init(void)
+static void after_fork_parent(void)
+{
+	EACH_OBSERVER(after_fork_parent);
+}
+
+int weft_start(void)
 {
 	weft_real_resolve();
 	/* A setuid/setgid program must not trust its environment, ours included. */
 	if (getauxval(AT_SECURE))
-		return;
+		return -1;
 	if (save_env(WEFT_ENV_SOCK, env_sock, sizeof(env_sock)) < 0 ||
 	    save_env(WEFT_ENV_LIB, env_lib, sizeof(env_lib)) < 0)
-		return;
+		return -1;
 	save_env(WEFT_ENV_STACKS, env_stacks, sizeof(env_stacks));
 	save_env(WEFT_ENV_COLLECTOR, env_collector, sizeof(env_collector));
 	save_env("WEFT_CLOCK", env_clock, sizeof(env_clock));
@@ -927,19 +1000,19 @@ __attribute__((constructor(101))) static void weft_init(void)
 	v = getenv("WEFT_CLOCK");
 	weft_use_tsc = v && !strcmp(v, "tsc");
 
-	dl_iterate_phdr(find_self_range, (void *)(uintptr_t)&weft_init);
+	dl_iterate_phdr(find_self_range, (void *)(uintptr_t)&weft_start);
 	find_tid_offset();
 	if (pthread_key_create(&thread_key, thread_key_destructor) != 0)
-		return;
-	pthread_atfork(NULL, weft_python_after_fork_parent, weft_after_fork_child);
+		return -1;
+	pthread_atfork(NULL, after_fork_parent, weft_after_fork_child);
 
 	int rc = start_process();
 	if (rc < 0) {
 		diag("cannot reach the collector; this process is not traced");
-		return;
+		return -1;
 	}
 	if (weft_stacks == WEFT_STACKS_FULL)
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	weft_on = 1;
-	weft_python_init();
+	return 0;
 }

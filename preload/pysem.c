@@ -1,0 +1,72 @@
+/*
+ * The sem_t worth recording in a Python process: a leaf of the library
+ * (the hooks, the Python layer and its lock types all ask it, it asks
+ * nobody).
+ *
+ * In a Python process most sem_t are the interpreter's own (import locks,
+ * thread start/join handshakes, the internals of Condition and Queue).
+ * Only the ones the user's code made (threading.Lock/RLock), named
+ * semaphores and semaphores created outside Python are recorded. Inserts
+ * happen under the GIL or in sem_init; lookups come from any thread, so
+ * the table is lock-free with tombstones.
+ */
+#include "preload/preload.h"
+
+#include <stdint.h>
+
+#define PYSEM_SIZE 65536
+#define PYSEM_TOMB ((uintptr_t)1)
+static uintptr_t pysem[PYSEM_SIZE];
+
+static size_t pysem_hash(uintptr_t k)
+{
+	return (size_t)((k >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (PYSEM_SIZE - 1);
+}
+
+/* A full table drops sem: it goes unrecorded. */
+void weft_pysem_add(const void *sem)
+{
+	uintptr_t k = (uintptr_t)sem;
+	size_t h = pysem_hash(k);
+	for (size_t i = 0; i < PYSEM_SIZE; i++) {
+		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
+		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (cur == k)
+			return;
+		if ((cur == 0 || cur == PYSEM_TOMB) &&
+		    __atomic_compare_exchange_n(slot, &cur, k, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
+	}
+}
+
+int weft_pysem_has(const void *sem)
+{
+	uintptr_t k = (uintptr_t)sem;
+	size_t h = pysem_hash(k);
+	for (size_t i = 0; i < PYSEM_SIZE; i++) {
+		uintptr_t cur =
+		    __atomic_load_n(&pysem[(h + i) & (PYSEM_SIZE - 1)], __ATOMIC_ACQUIRE);
+		if (cur == k)
+			return 1;
+		if (cur == 0)
+			return 0;
+	}
+	return 0;
+}
+
+void weft_pysem_del(const void *sem)
+{
+	uintptr_t k = (uintptr_t)sem;
+	size_t h = pysem_hash(k);
+	for (size_t i = 0; i < PYSEM_SIZE; i++) {
+		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
+		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (cur == k) {
+			__atomic_store_n(slot, PYSEM_TOMB, __ATOMIC_RELEASE);
+			return;
+		}
+		if (cur == 0)
+			return;
+	}
+}
