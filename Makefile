@@ -18,7 +18,7 @@ PRELOAD_LIBS := -ldl -lunwind -lpthread
 
 TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC))
 
-.PHONY: all deps man test bench fuzz install clean format check-format check-valgrind check-valgrind-ci test-progs \
+.PHONY: all deps man test bench fuzz install clean format check-format check-structure check-valgrind check-valgrind-ci test-progs \
 	example hardening-bench pythons
 
 all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so man test-progs
@@ -166,6 +166,11 @@ format:
 # .ci/run: every C file as .clang-format wants it (tables and SQL sit in clang-format off).
 check-format:
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "check-format: $(words $(FORMAT_FILES)) files formatted"
+
+# .ci/run: no two files that call each other, no function over 150 lines
+# (docs/ARCHITECTURE.md), read from the tool's objects and the preload's sources.
+check-structure: $(call TOOL_OBJ,$(BUILD))
+	@scripts/check-structure.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

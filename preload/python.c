@@ -710,6 +710,34 @@ static inline int remembered_frame(const struct frame_layout *L, void *ts, void 
 }
 
 /*
+ * Frame f's code object and instruction offset, read from the structures.
+ * On success returns 1 with *code and *lasti set; 0 for a frame a stack
+ * skips: one without a code object (the interpreter's own entry frames)
+ * or one not started yet (PyEval_GetFrame skips those too).
+ */
+static inline int frame_code_lasti(const struct frame_layout *L, void *f, PyObject **code,
+				   int *lasti)
+{
+	int owner = L->f_owner >= 0 ? AT(f, L->f_owner, unsigned char) : 0;
+	if (L->no_code_owner >= 0 && owner >= L->no_code_owner)
+		return 0;
+	PyObject *c = frame_code(L, f);
+	if (!c || AT(c, sizeof(void *), PyObject *) != code_type)
+		return 0;
+	if (L->f_owner < 0) {
+		*lasti = AT(f, L->f_instr, int) * 2;
+	} else {
+		const char *start = (const char *)c + L->co_code;
+		const char *instr = AT(f, L->f_instr, const char *);
+		if (owner != OWNED_BY_GENERATOR && instr < start + 2 * AT(c, L->co_first, int))
+			return 0;
+		*lasti = (int)(instr - start);
+	}
+	*code = c;
+	return 1;
+}
+
+/*
  * The innermost frame of the program's own code (not weft's bootstrap,
  * not threading.py or queue.py) as a Python frame word, read from the
  * structures; ts is this thread's state and it holds the GIL. 1 or 0.
@@ -721,24 +749,10 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 	struct weft_tls *t = &weft_tls;
 	void *f = first_frame(L, ts);
 	for (int depth = 0; f && depth < 256; depth++, f = AT(f, L->f_back, void *)) {
-		int owner = L->f_owner >= 0 ? AT(f, L->f_owner, unsigned char) : 0;
-		if (L->no_code_owner >= 0 && owner >= L->no_code_owner)
-			continue;
-		PyObject *code = frame_code(L, f);
-		if (!code || AT(code, sizeof(void *), PyObject *) != code_type)
-			continue;
+		PyObject *code;
 		int lasti;
-		if (L->f_owner < 0) {
-			lasti = AT(f, L->f_instr, int) * 2;
-		} else {
-			const char *start = (const char *)code + L->co_code;
-			const char *instr = AT(f, L->f_instr, const char *);
-			/* Not started yet (PyEval_GetFrame skips these too). */
-			if (owner != OWNED_BY_GENERATOR &&
-			    instr < start + 2 * AT(code, L->co_first, int))
-				continue;
-			lasti = (int)(instr - start);
-		}
+		if (!frame_code_lasti(L, f, &code, &lasti))
+			continue;
 		int line = 0;
 		uint32_t id = frame_position(code, lasti, NULL, &line, nogil);
 		if (nogil && (!id || !weft_tls.py_defined ||
@@ -959,23 +973,10 @@ static int gil_frames(void **pcs, int max)
 	int full = weft_stacks == WEFT_STACKS_FULL, n = 0;
 	void *f = first_frame(L, ts);
 	for (int depth = 0; f && depth < 256 && n < max; depth++, f = AT(f, L->f_back, void *)) {
-		int owner = L->f_owner >= 0 ? AT(f, L->f_owner, unsigned char) : 0;
-		if (L->no_code_owner >= 0 && owner >= L->no_code_owner)
-			continue;
-		PyObject *code = frame_code(L, f);
-		if (!code || AT(code, sizeof(void *), PyObject *) != code_type)
-			continue;
+		PyObject *code;
 		int lasti;
-		if (L->f_owner < 0) {
-			lasti = AT(f, L->f_instr, int) * 2;
-		} else {
-			const char *start = (const char *)code + L->co_code;
-			const char *instr = AT(f, L->f_instr, const char *);
-			if (owner != OWNED_BY_GENERATOR &&
-			    instr < start + 2 * AT(code, L->co_first, int))
-				continue;
-			lasti = (int)(instr - start);
-		}
+		if (!frame_code_lasti(L, f, &code, &lasti))
+			continue;
 		uint32_t id = code_id_known(code);
 		if (id && (code_ours[id] == 1 || (code_ours[id] == 2 && !full)))
 			continue;

@@ -46,6 +46,24 @@ void weft_races_frames_from(const struct weft_python_frames *frames)
 	python = *frames;
 }
 
+/*
+ * The detector's own work begins on this thread: the lock hooks and the
+ * accesses it reaches until races_leave are not the program's. On success
+ * returns 1; 0 when this thread is inside already (nothing began then).
+ */
+static inline int races_enter(void)
+{
+	if (weft_tls.in_races)
+		return 0;
+	weft_tls.in_races = 1;
+	return 1;
+}
+
+static inline void races_leave(void)
+{
+	weft_tls.in_races = 0;
+}
+
 /* ---- sizes ----------------------------------------------------------------------- */
 
 #define RT_MAX 256	     /* thread indices live at once */
@@ -232,12 +250,10 @@ static void sync_forget(uintptr_t key)
 
 void weft_races_sync_destroyed(const void *obj)
 {
-	struct weft_tls *t = &weft_tls;
-	if (t->in_races)
+	if (!races_enter())
 		return;
-	t->in_races = 1;
 	sync_forget((uintptr_t)obj);
-	t->in_races = 0;
+	races_leave();
 }
 
 /* The caller's clock flows into obj (a release), or obj's into the caller's (an acquire). */
@@ -411,9 +427,8 @@ static PyObject *m_uc(PyObject *self, PyObject *const *args, py_ssize_t n)
 void weft_races_sync(int acquire, const void *obj, int lock_like)
 {
 	struct weft_tls *t = &weft_tls;
-	if (t->in_races || t->internal || !sync_ready)
+	if (t->internal || !sync_ready || !races_enter())
 		return;
-	t->in_races = 1;
 	struct rthread *r = me();
 	if (r) {
 		int orders = program_sync();
@@ -429,7 +444,7 @@ void weft_races_sync(int acquire, const void *obj, int lock_like)
 				hb(r, 0, (uintptr_t)obj);
 		}
 	}
-	t->in_races = 0;
+	races_leave();
 }
 
 /* ---- access sites ---------------------------------------------------------------------- */
@@ -1068,9 +1083,10 @@ static void item_access(PyObject *o, PyObject *k, uint32_t site, int flags, uint
 	uint64_t serial = serial_of(o);
 	if (!serial)
 		return;
-	weft_tls.in_races = 1;
+	if (!races_enter())
+		return;
 	check(r, cell_for(serial, hash), site, flags, o, k);
-	weft_tls.in_races = 0;
+	races_leave();
 }
 
 static void attr_access(PyObject *o, PyObject *name, uint32_t site, int flags)
@@ -1093,9 +1109,10 @@ static void attr_access(PyObject *o, PyObject *name, uint32_t site, int flags)
 	uint64_t serial = serial_of(container), h = key_hash(name);
 	if (!serial || !h)
 		return;
-	weft_tls.in_races = 1;
+	if (!races_enter())
+		return;
 	check(r, cell_for(serial, h ^ salt), site, flags, o, name);
-	weft_tls.in_races = 0;
+	races_leave();
 }
 
 static int is_container(int cls)
@@ -1112,9 +1129,10 @@ static void container_access(PyObject *o, uint32_t site, int flags)
 	uint64_t serial = serial_of(o);
 	if (!serial)
 		return;
-	weft_tls.in_races = 1;
+	if (!races_enter())
+		return;
 	check(r, cell_for(serial, KEY_STRUCT), site, flags, o, NULL);
-	weft_tls.in_races = 0;
+	races_leave();
 }
 
 static void global_access(PyObject *name, uint32_t site, int flags)
@@ -1128,9 +1146,10 @@ static void global_access(PyObject *name, uint32_t site, int flags)
 	uint64_t serial = serial_of(g), h = key_hash(name);
 	if (!serial || !h)
 		return;
-	weft_tls.in_races = 1;
+	if (!races_enter())
+		return;
 	check(r, cell_for(serial, h), site, flags, g, name);
-	weft_tls.in_races = 0;
+	races_leave();
 }
 
 /* ---- the functions instrumented code calls ---------------------------------------------- */
@@ -1489,14 +1508,12 @@ static PyObject *m_gw(PyObject *self, PyObject *const *args, py_ssize_t n)
 
 void weft_races_hb(int acquire, uintptr_t key)
 {
-	struct weft_tls *t = &weft_tls;
-	if (!weft_races_on || t->in_races)
+	if (!weft_races_on || !races_enter())
 		return;
-	t->in_races = 1;
 	struct rthread *r = me();
 	if (r)
 		hb(r, acquire, key);
-	t->in_races = 0;
+	races_leave();
 }
 
 /*
@@ -1517,12 +1534,10 @@ static PyObject *m_hb(PyObject *self, PyObject *const *args, py_ssize_t n)
 		return ret_none();
 	}
 	if (how >= 2) {
-		struct weft_tls *t = &weft_tls;
-		if (t->in_races)
+		if (!races_enter())
 			return ret_none();
-		t->in_races = 1;
 		int orders = program_sync();
-		t->in_races = 0;
+		races_leave();
 		if (!orders)
 			return ret_none();
 	}

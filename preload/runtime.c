@@ -75,7 +75,7 @@ static void diag(const char *msg)
 	(void)r;
 }
 
-/* Not syscall(): the library hooks it (preload/hooks_process.c), and this file calls nobody. */
+/* Not syscall(): hooks_process.c hooks it, and runtime.c calls no other file of the library. */
 static int sys_gettid(void)
 {
 	return (int)gettid();
@@ -402,10 +402,13 @@ int weft_observe(const struct weft_observer *o)
 	return 0;
 }
 
+/* Tells every observer that has it: lifecycle events, rare, so a loop. */
 #define EACH_OBSERVER(member)                                                                      \
-	for (int i_ = 0; i_ < nobservers; i_++)                                                    \
-		if (observers[i_].member)                                                          \
-	observers[i_].member()
+	do {                                                                                       \
+		for (int i_ = 0; i_ < nobservers; i_++)                                            \
+			if (observers[i_].member)                                                  \
+				observers[i_].member();                                            \
+	} while (0)
 
 void weft_thread_retire(void)
 {
