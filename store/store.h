@@ -145,8 +145,20 @@ int store_writer_commit(struct store_writer *w);
 void store_writer_interrupt(struct store_writer *w);
 int store_writer_interrupted(struct store_writer *w);
 int store_writer_tail(struct store_writer *w);
-/* Builds indexes and derived tables, switches to a single-file journal. */
-/* Returns 0, 1 when interrupted (see above), -1 on error. */
+/*
+ * The end of a trace, in three steps (each returns 0, 1 when interrupted
+ * as above, -1 on error):
+ * - store_writer_order(): writes what is held back and puts ev in its
+ *   final order; other connections may read the events from then on.
+ * - store_writer_index(): the index and meta `complete`, still in WAL
+ *   mode, so a reader on another connection does not block it.
+ * - store_writer_seal(): folds the WAL into the file and switches to a
+ *   rollback journal; no other connection may have the trace open.
+ * store_writer_finalize() is the three in a row.
+ */
+int store_writer_order(struct store_writer *w);
+int store_writer_index(struct store_writer *w);
+int store_writer_seal(struct store_writer *w);
 int store_writer_finalize(struct store_writer *w);
 /* The last SQLite error, for messages. */
 const char *store_writer_error(struct store_writer *w);

@@ -10,16 +10,17 @@
  * two passes share the two cores, and the first `weft view` only attaches
  * the file.
  *
- * The build reads the trace under a read transaction. The findings'
- * commit needs the trace to itself, so the writer's connection waits
- * (store_view_builder_busy) until the build has read what it needs; both
- * end at about the same time anyway. The file is made under a temporary
+ * The build reads the trace under a read transaction while the trace is
+ * still in WAL mode: the writer's connection builds the index and the
+ * findings meanwhile without waiting for it, and folds the WAL into the
+ * file (store_writer_seal) only after store_view_builder_join(). The file is made under a temporary
  * name, 0600 like the trace, without a journal (no TMP-journal anyone
  * could plant), and renamed into place only once complete and tied to
  * the trace by its key: an interrupted or failed build leaves nothing.
  */
 #include "store/store_viewcache.h"
 #include "store/store.h"
+#include "store/store_debug.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,7 @@ struct store_view_builder {
 	pthread_t thread;
 	sqlite3 *volatile db;
 	volatile sig_atomic_t stop;
-	int running; /* atomic: the thread has not ended yet */
+	int joined;
 	int rc;
 	char *trace_path, *cpath, *tmp;
 	char err[512];
@@ -152,11 +153,29 @@ void store_view_cache_save(sqlite3 *db, const char *cpath, const char *key)
 	free(tmp);
 }
 
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
 static void *build_main(void *arg)
 {
 	struct store_view_builder *b = arg;
 	sqlite3 *db = NULL;
 	b->rc = -1;
+	uint64_t cpu0 = thread_cpu_ns(), wall0 = mono_ns();
 	/*
 	 * Read-write only because a read-only connection cannot write its
 	 * attached files either: nothing here writes the trace (main).
@@ -189,10 +208,11 @@ static void *build_main(void *arg)
 		b->rc = 0;
 	else if (!b->err[0])
 		snprintf(b->err, sizeof(b->err), "%s", sqlite3_errmsg(db));
+	store_debug("derive", "viewer tables: %.2f s CPU, %.2f s", (thread_cpu_ns() - cpu0) / 1e9,
+		    (mono_ns() - wall0) / 1e9);
 out:
 	if (b->rc)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	__atomic_store_n(&b->running, 0, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -220,7 +240,6 @@ struct store_view_builder *store_view_builder_start(const char *trace_path)
 		return NULL;
 	}
 	b->tmp = make_tmp(b->cpath);
-	b->running = 1;
 	if (!b->tmp || pthread_create(&b->thread, NULL, build_main, b) != 0) {
 		builder_free(b);
 		return NULL;
@@ -238,32 +257,47 @@ void store_view_builder_interrupt(struct store_view_builder *b)
 		sqlite3_interrupt(db);
 }
 
-int store_view_builder_busy(void *builder, int attempts)
+int store_view_builder_join(struct store_view_builder *b)
 {
-	struct store_view_builder *b = builder;
-	(void)attempts;
-	if (!b || b->stop || !__atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
-		return 0;
-	struct timespec ts = {0, 2 * 1000 * 1000};
-	nanosleep(&ts, NULL);
-	return 1;
+	if (!b->joined) {
+		pthread_join(b->thread, NULL);
+		b->joined = 1;
+	}
+	/* Its connection would keep the trace in WAL mode: closed before the seal. */
+	sqlite3 *db = b->db;
+	b->db = NULL; /* first: store_view_builder_interrupt() may run in a signal handler */
+	if (db)
+		sqlite3_close(db);
+	return b->stop ? -1 : b->rc;
 }
 
-int store_view_builder_finish(struct store_view_builder *b, char *err, size_t errlen)
+/* Writes the key into the finished build (the file at tmp, no journal). */
+static int key_build(const char *tmp, const char *key)
 {
-	pthread_join(b->thread, NULL);
+	sqlite3 *out = NULL;
+	int ok = sqlite3_open_v2(tmp, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+		     SQLITE_OK &&
+		 sqlite3_exec(out, "PRAGMA journal_mode=OFF", NULL, NULL, NULL) == SQLITE_OK &&
+		 set_key(out, "main", key) == 0;
+	sqlite3_close(out);
+	return ok ? 0 : -1;
+}
+
+int store_view_builder_finish(struct store_view_builder *b, sqlite3 *trace_db, char *err,
+			      size_t errlen)
+{
 	int rc = -1;
 	char key[128];
-	if (b->stop) {
+	store_view_builder_join(b);
+	if (b->stop || !trace_db) {
 		snprintf(err, errlen, "stopped");
 	} else if (b->rc) {
 		snprintf(err, errlen, "%s", b->err);
 	} else {
 		/* The key names the trace as it is now, findings included. */
-		store_view_cache_key(b->db, b->trace_path, key, sizeof(key));
-		if (set_key(b->db, "view_cache", key) ||
-		    sqlite3_exec(b->db, "DETACH view_cache", NULL, NULL, NULL) != SQLITE_OK)
-			snprintf(err, errlen, "%s", sqlite3_errmsg(b->db));
+		store_view_cache_key(trace_db, b->trace_path, key, sizeof(key));
+		if (key_build(b->tmp, key))
+			snprintf(err, errlen, "cannot key %s", b->tmp);
 		else if (rename(b->tmp, b->cpath) != 0)
 			snprintf(err, errlen, "cannot rename %s: %s", b->tmp, strerror(errno));
 		else {

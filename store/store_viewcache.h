@@ -49,18 +49,20 @@ struct store_view_builder *store_view_builder_start(const char *trace_path);
 void store_view_builder_interrupt(struct store_view_builder *b);
 
 /*
- * For the connection that writes the trace while the builder reads it: a
- * busy handler (sqlite3_busy_handler) that waits while the build holds its
- * read lock, and gives up once the build is stopped.
+ * Waits for the build to end and closes its connection to the trace (which
+ * kept the trace in WAL mode). Returns 0 when the build succeeded, -1 when
+ * it failed or was stopped. Safe to call more than once.
  */
-int store_view_builder_busy(void *builder, int attempts);
+int store_view_builder_join(struct store_view_builder *b);
 
 /*
- * Waits for the build, then ties it to the trace as it is now (call it
- * once the trace is complete) and moves it to TRACE-view. Returns 0 when
- * TRACE-view is in place, otherwise -1 with one line in err (nothing is
- * left behind). Frees b.
+ * Joins the build, then ties it to the trace as it is now, read through
+ * trace_db (call it once the trace is complete and sealed), and moves it
+ * to TRACE-view. Returns 0 when TRACE-view is in place, otherwise -1 with
+ * one line in err (nothing is left behind; trace_db NULL discards the
+ * build). Frees b.
  */
-int store_view_builder_finish(struct store_view_builder *b, char *err, size_t errlen);
+int store_view_builder_finish(struct store_view_builder *b, sqlite3 *trace_db, char *err,
+			      size_t errlen);
 
 #endif

@@ -688,43 +688,48 @@ static int store_findings(struct run_session *s)
 	return s->o->fail_on ? findings_fail_status(db, s->o->fail_on) : 0;
 }
 
-/* The viewer's tables on the second core while this thread makes the findings; or NULL. */
+/*
+ * The viewer's tables on the second core, from the ordered events, while
+ * this thread builds the index and the findings; or NULL.
+ */
 static struct store_view_builder *start_view_tables(struct run_session *s)
 {
 	if (finishing_sig)
 		return NULL;
 	struct store_view_builder *view = store_view_builder_start(s->o->out);
-	sqlite3_busy_handler(store_writer_db(s->w), store_view_builder_busy, view);
 	finishing_view = view;
 	if (finishing_sig) /* a signal that came before finishing_view was set */
 		store_view_builder_interrupt(view);
 	return view;
 }
 
-static void finish_view_tables(struct run_session *s, struct store_view_builder *view)
+/* Keys and renames the build; trace_db NULL (no sealed trace) discards it. */
+static void finish_view_tables(struct run_session *s, struct store_view_builder *view,
+			       sqlite3 *trace_db)
 {
 	char verr[512];
 	/* Without them the viewer builds the tables at its first open: no error. */
-	if (store_view_builder_finish(view, verr, sizeof(verr)))
+	if (store_view_builder_finish(view, trace_db, verr, sizeof(verr)))
 		store_debug("view", "no %s-view: %s", s->o->out, verr);
 	finishing_view = NULL;
-	sqlite3_busy_handler(store_writer_db(s->w), NULL, NULL);
 }
 
-/* When the tail's parts ended (collect_mono_ns), for WEFT_DEBUG. */
+/* When the tail's parts ended (weft_mono_ns), for WEFT_DEBUG. */
 struct tail_times {
-	uint64_t start, drained, finalized, findings;
+	uint64_t start, drained, ordered, findings, viewed;
 };
 
 /* bench/run.sh reads the second line: issue #17's "time to a usable trace". */
 static void print_tail_times(const struct tail_times *t, uint64_t events)
 {
 	uint64_t now = weft_mono_ns();
+	uint64_t viewed = t->viewed ? t->viewed : t->findings;
 	store_debug("tail",
-		    "tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s,"
-		    " viewer tables %.2f s more",
-		    (t->drained - t->start) / 1e9, (t->finalized - t->drained) / 1e9,
-		    (t->findings - t->finalized) / 1e9, (now - t->findings) / 1e9);
+		    "tail parts: backlog %.2f s, time order %.2f s, index and findings %.2f s,"
+		    " viewer tables %.2f s more, seal %.2f s",
+		    (t->drained - t->start) / 1e9, (t->ordered - t->drained) / 1e9,
+		    (t->findings - t->ordered) / 1e9, (viewed - t->findings) / 1e9,
+		    (now - viewed) / 1e9);
 	store_debug("tail", "tail: %.2f s after the program for %llu events, %.3f us/event",
 		    (now - t->start) / 1e9, (unsigned long long)events,
 		    events ? (now - t->start) / 1e3 / events : 0.0);
@@ -746,20 +751,33 @@ static int run_finish(struct run_session *s)
 	collect_close(s->c);
 	times.drained = weft_mono_ns();
 	write_end_meta(s, exit_status);
-	int fin = failed ? -1 : store_writer_finalize(s->w);
-	if (!failed && fin < 0) {
-		weft_error("cannot finalize %s: %s", o->out, store_writer_error(s->w));
-		failed = 1;
-	}
-	times.finalized = weft_mono_ns();
+	/*
+	 * Ordered events first; then the viewer's tables read them on the
+	 * second core while this thread indexes and makes the findings; the
+	 * seal waits for both.
+	 */
+	int fin = failed ? -1 : store_writer_order(s->w);
+	times.ordered = weft_mono_ns();
 	struct store_view_builder *view = !failed && fin == 0 ? start_view_tables(s) : NULL;
+	if (!failed && fin == 0)
+		fin = store_writer_index(s->w);
 	int nfail = !failed && fin == 0 ? store_findings(s) : 0;
 	/* A threaded program whose trace has no lock at all: say why, once. */
 	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(s->w)) == 1)
 		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
 	times.findings = weft_mono_ns();
+	if (view) {
+		store_view_builder_join(view);
+		times.viewed = weft_mono_ns();
+	}
+	if (!failed && fin == 0)
+		fin = store_writer_seal(s->w);
+	if (!failed && fin < 0) {
+		weft_error("cannot finalize %s: %s", o->out, store_writer_error(s->w));
+		failed = 1;
+	}
 	if (view)
-		finish_view_tables(s, view);
+		finish_view_tables(s, view, !failed && fin == 0 ? store_writer_db(s->w) : NULL);
 	progress_stop(&prog, prog_on);
 	print_tail_times(&times, s->c->events_written);
 	if (fin == 1)
