@@ -332,8 +332,6 @@ int weft_python_hold_trywait(const void *sem, uint64_t ts, void *caller);
 int weft_python_hold_gil_release(uint64_t ts, int forced);
 /* A blocking wait on sem begins: a held first try on it was no failure. */
 void weft_python_blocking_wait(const void *sem);
-/* Writes the held-back records (record() calls it before any other record). */
-void weft_python_let_out_held(void);
 
 /* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
 void weft_python_note_lock(const void *lock, void *caller);
@@ -383,7 +381,8 @@ void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
  * The layers above the recorder (the Python layer, the race detector)
  * register what the recorder must tell them or ask of them: runtime.c
  * calls no other file of the library, so no layer is ever called back
- * directly and none forms a cycle with it. Every member may be NULL.
+ * directly and none forms a cycle with it. Members an observer lacks
+ * are NULL.
  */
 struct weft_observer {
 	/* After fork(), in the parent; in the child, whose rings are new. */
@@ -392,7 +391,9 @@ struct weft_observer {
 	/* The calling thread ends (its ring is retired). */
 	void (*thread_end)(void);
 	/*
-	 * The hot ones, one observer each, called without a NULL check:
+	 * The hot ones, one observer each (the last registered), called
+	 * without a NULL check, only when the flag that says its observer
+	 * is there is set:
 	 * sync while weft_races_on (a pthread lock or condition operation
 	 * being recorded orders memory), frames in a Python process
 	 * (weft_pyrt_len: the calling thread's Python frames, innermost
