@@ -112,6 +112,9 @@ struct held_event {
 #define LATE_BLOCK 4096
 
 /* A stretch of rowids that finalize sorts: late rows and the rows they belong before. */
+/* The rows a follower stays behind the last committed one at least (see follow_lag). */
+#define FOLLOW_LAG_ROWS 262144
+
 struct late_span {
 	int64_t lo, hi;
 };
@@ -159,6 +162,13 @@ struct store_writer {
 	char *path;
 	int made_journal;			    /* PATH-journal is ours, made at finalize */
 	double fin_start, fin_ordered, fin_index_s; /* when the end steps ran, for WEFT_DEBUG */
+	/*
+	 * For a reader following the trace as it is written (the viewer's
+	 * tables, store_viewcache.c): rows up to follow_limit are committed and
+	 * most likely final (atomic); the lowest row id a late stretch or a fix
+	 * moved or changed; the distance kept behind the last committed row.
+	 */
+	int64_t follow_limit, moved_from, follow_lag;
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
 
@@ -215,6 +225,14 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	}
 	w->out_max = INT64_MIN;
 	w->next_id = 1;
+	w->moved_from = INT64_MAX;
+	/*
+	 * Far enough behind that a late record's stretch rarely reaches rows a
+	 * follower has read (then it reads them again at the end).
+	 * WEFT_TEST_FOLLOW_LAG: the tests' way to follow closely.
+	 */
+	const char *lag = getenv("WEFT_TEST_FOLLOW_LAG");
+	w->follow_lag = lag ? atoll(lag) : FOLLOW_LAG_ROWS;
 	/* 0600 before SQLite creates it: traces can hold arguments and names. */
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -717,6 +735,11 @@ static int late_note(struct store_writer *w, int64_t id, int64_t ts)
 		}
 		w->spans[w->nspans++] = (struct late_span){lo, id};
 		w->nlate++;
+		if (lo < w->moved_from)
+			w->moved_from = lo;
+		/* A follower stays twice the longest stretch so far behind the last row. */
+		if (2 * (id - lo) > w->follow_lag)
+			w->follow_lag = 2 * (id - lo);
 		/*
 		 * Hold back longer from now on: a record this late came from a
 		 * thread preempted between taking its time and publishing, and on
@@ -1025,14 +1048,26 @@ int store_writer_commit(struct store_writer *w)
 	if (cleared)
 		w->sum_cleared = 1;
 	w->in_txn = 0;
+	__atomic_store_n(&w->follow_limit, w->next_id - 1 - w->follow_lag, __ATOMIC_RELEASE);
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;
 	w->in_txn = 1;
 	return 0;
 }
 
+int64_t store_writer_follow_limit(struct store_writer *w)
+{
+	return __atomic_load_n(&w->follow_limit, __ATOMIC_ACQUIRE);
+}
+
+int64_t store_writer_moved_from(struct store_writer *w)
+{
+	return w->moved_from;
+}
+
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
+	w->moved_from = INT64_MIN; /* events anywhere may have changed object */
 	if (w->sum_broken || !object_id)
 		return 0;
 	for (size_t i = 0; i < w->sum_obj.cap; i++) {
