@@ -1402,9 +1402,11 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	uint64_t t0 = derive_now_ns();
 	if (d->streamed) {
-		if (moved_from <= d->last_id)
+		if (moved_from <= d->last_id) {
 			why = "rows read were moved or changed since";
-		else if (d->unknown_objs)
+			store_debug("derive", "derive: rows from %lld on moved, %lld read",
+				    (long long)moved_from, (long long)d->last_id);
+		} else if (d->unknown_objs)
 			why = "events read before their object's row";
 		else if (!streamed_threads_hold(d))
 			why = "a thread's row starts before its first event";
