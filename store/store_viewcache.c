@@ -33,11 +33,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How often a build following the writer reads what was written. */
+#define FOLLOW_PERIOD_MS 50
+
 struct store_view_builder {
 	pthread_t thread;
 	sqlite3 *volatile db;
 	volatile sig_atomic_t stop;
 	int joined;
+	struct store_writer *follow; /* the trace's writer while it writes, or NULL */
+	pthread_mutex_t lock;	     /* guards complete and moved_from */
+	pthread_cond_t wake;
+	int complete;
+	int64_t moved_from;
 	int rc;
 	char *trace_path, *cpath, *tmp;
 	char err[512];
@@ -170,12 +178,63 @@ static uint64_t mono_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+/* Runs sql (one statement or several, no rows); the stop flag reads as an error. */
+static int build_exec(struct store_view_builder *b, const char *sql)
+{
+	if (b->stop) {
+		snprintf(b->err, sizeof(b->err), "stopped");
+		return -1;
+	}
+	if (sqlite3_exec(b->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(b->err, sizeof(b->err), "%s", b->stop ? "stopped" : sqlite3_errmsg(b->db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * While the program runs: every FOLLOW_PERIOD_MS, the rows the writer
+ * says are final (store_writer_follow_limit), one transaction each so
+ * that the reader's snapshot never holds the WAL back. Returns when the
+ * trace is complete (store_view_builder_complete) or the build stopped.
+ */
+static int follow_writer(struct store_view_builder *b, struct store_derive *d)
+{
+	pthread_mutex_lock(&b->lock);
+	while (!b->complete && !b->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += FOLLOW_PERIOD_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&b->wake, &b->lock, &until);
+		if (b->complete || b->stop)
+			break;
+		pthread_mutex_unlock(&b->lock);
+		int64_t limit = store_writer_follow_limit(b->follow);
+		int rc = limit > 0 ? build_exec(b, "BEGIN") : 0;
+		if (limit > 0 && !rc) {
+			rc = store_derive_events(d, limit);
+			rc = build_exec(b, rc ? "ROLLBACK" : "COMMIT") || rc;
+		}
+		pthread_mutex_lock(&b->lock);
+		if (rc)
+			break;
+	}
+	int ok = b->complete && !b->stop;
+	pthread_mutex_unlock(&b->lock);
+	return ok ? 0 : -1;
+}
+
 static void *build_main(void *arg)
 {
 	struct store_view_builder *b = arg;
 	sqlite3 *db = NULL;
+	struct store_derive *d = NULL;
 	b->rc = -1;
-	uint64_t cpu0 = thread_cpu_ns(), wall0 = mono_ns();
+	uint64_t cpu0 = thread_cpu_ns(), wall0 = 0;
 	/*
 	 * Read-write only because a read-only connection cannot write its
 	 * attached files either: nothing here writes the trace (main).
@@ -188,36 +247,42 @@ static void *build_main(void *arg)
 	}
 	b->db = db;
 	sqlite3_busy_timeout(db, 10000);
+	/* A stop that came before the connection existed could not interrupt it. */
+	if (b->stop || attach_as(db, b->tmp, "view_cache") ||
+	    build_exec(b, "PRAGMA view_cache.journal_mode=OFF; PRAGMA view_cache.synchronous=OFF;"
+			  "PRAGMA cache_size=-8192; PRAGMA view_cache.cache_size=-32768; BEGIN") ||
+	    !(d = store_derive_begin(db, "view_cache", b->err, sizeof(b->err))) ||
+	    build_exec(b, "COMMIT"))
+		goto out;
+	if (b->follow && follow_writer(b, d))
+		goto out;
+	wall0 = mono_ns();
 	/* tests/integration/test_tail.sh: a signal lands while the build runs, every time. */
 	if (getenv("WEFT_TEST_VIEW_PAUSE")) {
 		fprintf(stderr, "weft: viewer tables paused (test)\n");
 		while (!b->stop)
 			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	}
-	/* A stop that came before the connection existed could not interrupt it. */
-	if (b->stop || attach_as(db, b->tmp, "view_cache") ||
-	    sqlite3_exec(db,
-			 "PRAGMA view_cache.journal_mode=OFF; PRAGMA view_cache.synchronous=OFF;"
-			 "PRAGMA cache_size=-8192; PRAGMA view_cache.cache_size=-32768; BEGIN",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(b->err, sizeof(b->err), "%s", b->stop ? "stopped" : sqlite3_errmsg(db));
+	if (build_exec(b, "BEGIN"))
 		goto out;
-	}
-	if (store_build_derived_in(db, "view_cache", b->err, sizeof(b->err)) == 0 &&
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+	if (store_derive_finish(d, b->moved_from) == 0 && !build_exec(b, "COMMIT"))
 		b->rc = 0;
 	else if (!b->err[0])
 		snprintf(b->err, sizeof(b->err), "%s", sqlite3_errmsg(db));
-	store_debug("derive", "viewer tables: %.2f s CPU, %.2f s", (thread_cpu_ns() - cpu0) / 1e9,
-		    (mono_ns() - wall0) / 1e9);
+	store_debug("derive",
+		    "viewer tables: %.2f s CPU in all, %.2f s after the trace was complete",
+		    (thread_cpu_ns() - cpu0) / 1e9, (mono_ns() - wall0) / 1e9);
 out:
-	if (b->rc)
+	if (b->rc && db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	store_derive_free(d);
 	return NULL;
 }
 
 static void builder_free(struct store_view_builder *b)
 {
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->wake);
 	if (b->db)
 		sqlite3_close(b->db);
 	if (b->tmp)
@@ -228,11 +293,17 @@ static void builder_free(struct store_view_builder *b)
 	free(b);
 }
 
-struct store_view_builder *store_view_builder_start(const char *trace_path)
+struct store_view_builder *store_view_builder_start(const char *trace_path,
+						    struct store_writer *follow)
 {
 	struct store_view_builder *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
+	b->follow = follow;
+	b->complete = !follow;
+	b->moved_from = INT64_MAX;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->wake, NULL);
 	b->trace_path = strdup(trace_path);
 	if (!b->trace_path || asprintf(&b->cpath, "%s-view", trace_path) < 0) {
 		b->cpath = NULL;
@@ -245,6 +316,20 @@ struct store_view_builder *store_view_builder_start(const char *trace_path)
 		return NULL;
 	}
 	return b;
+}
+
+pthread_t store_view_builder_thread(struct store_view_builder *b)
+{
+	return b->thread;
+}
+
+void store_view_builder_complete(struct store_view_builder *b, int64_t moved_from)
+{
+	pthread_mutex_lock(&b->lock);
+	b->moved_from = moved_from;
+	b->complete = 1;
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->lock);
 }
 
 void store_view_builder_interrupt(struct store_view_builder *b)
@@ -288,6 +373,8 @@ int store_view_builder_finish(struct store_view_builder *b, sqlite3 *trace_db, c
 {
 	int rc = -1;
 	char key[128];
+	if (!trace_db)
+		store_view_builder_interrupt(b);
 	store_view_builder_join(b);
 	if (b->stop || !trace_db) {
 		snprintf(err, errlen, "stopped");
