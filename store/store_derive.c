@@ -273,6 +273,7 @@ struct derive {
 	int streamed;	       /* rows were read before the threads' and processes' rows existed */
 	int64_t unknown_objs;  /* events read whose object had no row yet */
 	int64_t streamed_rows; /* for WEFT_DEBUG=derive */
+	int restarts;	       /* times the streamed rows were dropped while following */
 	uint64_t cpu_events;   /* CPU time in the event pass, for WEFT_DEBUG=derive */
 };
 
@@ -1328,11 +1329,21 @@ static int load_thread_starts(struct derive *d)
 	return d->failed ? -1 : 0;
 }
 
-int store_derive_events(struct store_derive *sd, int64_t last_id)
+int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_from)
 {
 	struct derive *d = &sd->d;
 	if (d->failed)
 		return -1;
+	/* A record so late that it moved rows read already: start over now, not at the end. */
+	if (d->streamed && moved_from <= d->last_id) {
+		int restarts = d->restarts + 1;
+		uint64_t cpu = d->cpu_events;
+		derive_reset(d);
+		d->restarts = restarts;
+		d->cpu_events = cpu;
+		if (derive_start(d))
+			return -1;
+	}
 	if (last_id <= d->last_id)
 		return 0;
 	uint64_t t0 = derive_now_ns();
@@ -1455,9 +1466,9 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	store_debug("derive",
 		    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
-		    " written%s%s), indexes %.2f s, object pass %.2f s",
+		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s",
 		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
-		    why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
+		    d->restarts, why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
 		    (derive_now_ns() - t2) / 1e9);
 	return 0;
 }

@@ -1681,9 +1681,14 @@ struct store_findings_pass *store_findings_pass_new(void)
 	return calloc(1, sizeof(struct store_findings_pass));
 }
 
-int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id)
+int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id,
+			  int64_t moved_from)
 {
 	struct findings *f = &p->f;
+	if (!f->failed && moved_from <= f->last_id) {
+		findings_free(f);
+		memset(f, 0, sizeof(*f));
+	}
 	if (f->failed || last_id <= f->last_id)
 		return f->failed ? -1 : 0;
 	f->db = db;

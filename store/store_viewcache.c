@@ -215,13 +215,15 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 		if (b->complete || b->stop)
 			break;
 		pthread_mutex_unlock(&b->lock);
+		/* moved before limit: a row moved after the limit was read is never missed */
+		int64_t moved = store_writer_moved_from(b->follow);
 		int64_t limit = store_writer_follow_limit(b->follow);
 		int rc = limit > 0 ? build_exec(b, "BEGIN") : 0;
 		if (limit > 0 && !rc) {
-			rc = store_derive_events(d, limit);
+			rc = store_derive_events(d, limit, moved);
 			/* A findings pass that fails is read again at the end: no error here. */
 			if (!rc && b->findings)
-				store_findings_follow(b->findings, b->db, limit);
+				store_findings_follow(b->findings, b->db, limit, moved);
 			rc = build_exec(b, rc ? "ROLLBACK" : "COMMIT") || rc;
 		}
 		pthread_mutex_lock(&b->lock);

@@ -738,7 +738,7 @@ static int late_note(struct store_writer *w, int64_t id, int64_t ts)
 		w->nlate++;
 		/* Rows a follower may have read are moved: it reads them again at the end. */
 		if (lo <= w->follow_limit && lo < w->moved_from)
-			w->moved_from = lo;
+			__atomic_store_n(&w->moved_from, lo, __ATOMIC_RELEASE);
 		/* A follower stays twice the longest stretch so far behind the last row. */
 		if (2 * (id - lo) > w->follow_lag)
 			w->follow_lag = 2 * (id - lo);
@@ -1114,12 +1114,13 @@ int64_t store_writer_follow_limit(struct store_writer *w)
 
 int64_t store_writer_moved_from(struct store_writer *w)
 {
-	return w->moved_from;
+	return __atomic_load_n(&w->moved_from, __ATOMIC_ACQUIRE);
 }
 
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
-	w->moved_from = INT64_MIN; /* events anywhere may have changed object */
+	/* events anywhere may have changed object */
+	__atomic_store_n(&w->moved_from, INT64_MIN, __ATOMIC_RELEASE);
 	if (w->sum_broken || !object_id)
 		return 0;
 	for (size_t i = 0; i < w->sum_obj.cap; i++) {

@@ -651,8 +651,8 @@ static void test_in_steps(void)
 			die("commit", &t);
 		db = store_writer_db(t.w);
 		struct store_findings_pass *p = store_findings_pass_new();
-		unit_check(p && store_findings_follow(p, db, 4) == 0 &&
-			       store_findings_follow(p, db, 9) == 0,
+		unit_check(p && store_findings_follow(p, db, 4, INT64_MAX) == 0 &&
+			       store_findings_follow(p, db, 9, INT64_MAX) == 0,
 			   cases[c].name, "read ahead");
 		sqlite3_exec(db, cases[c].change, NULL, NULL, NULL);
 		unit_check(store_build_findings_after(db, p, cases[c].moved_from, NULL, err,
