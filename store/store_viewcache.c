@@ -216,7 +216,7 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 			break;
 		pthread_mutex_unlock(&b->lock);
 		/* moved before limit: a row moved after the limit was read is never missed */
-		int64_t moved = store_writer_moved_from(b->follow);
+		int64_t moved = store_writer_take_moved(b->follow);
 		int64_t limit = store_writer_follow_limit(b->follow);
 		int rc = limit > 0 ? build_exec(b, "BEGIN") : 0;
 		if (limit > 0 && !rc) {

@@ -53,7 +53,7 @@ struct store_view_builder *store_view_builder_start(const char *trace_path,
 /*
  * The trace is complete and in its final order (store_writer_order()):
  * the build reads the rest, reading again what was moved or changed from
- * row moved_from on (store_writer_moved_from()), and ends.
+ * row moved_from on (what store_writer_take_moved() had left), and ends.
  */
 void store_view_builder_complete(struct store_view_builder *b, int64_t moved_from);
 
