@@ -83,12 +83,6 @@ struct rproc {
 	size_t nanchored; /* processes collapsed under this one */
 };
 
-/* The event kind codes the report tells apart (trace_kinds below). */
-struct kinds {
-	int acq, rel, fail, lwait, cwait, barrier, tcreate, join, gacq, grel, gdrop, gforced;
-	int pfork, pexec, pspawn, pexit, preap, tstart, texit;
-};
-
 /* Waits listed with their blame chains. */
 #define REPORT_WAITS 3
 
@@ -99,7 +93,6 @@ struct report {
 	struct store_blame waits[REPORT_WAITS];
 	int nwaits;
 	char waits_error[256]; /* why they could not be computed */
-	struct kinds k;
 	/* meta */
 	char *command, *host, *weft_version, *stacks, *clock, *exit_status, *events_lost;
 	int complete;
@@ -139,10 +132,12 @@ struct report {
  * A process whose threads made only these (a launcher's fork, exec and
  * reaping, like pyenv's shim running readlink) is summarised.
  */
-static int noteworthy(const struct kinds *k, int kind)
+static int noteworthy(int kind)
 {
-	return kind != k->pfork && kind != k->pexec && kind != k->pspawn && kind != k->pexit &&
-	       kind != k->preap && kind != k->tstart && kind != k->texit;
+	return kind != WEFT_EV_PROCESS_FORK && kind != WEFT_EV_PROCESS_EXEC &&
+	       kind != WEFT_EV_PROCESS_SPAWN && kind != WEFT_EV_PROCESS_EXIT &&
+	       kind != WEFT_EV_PROCESS_REAP && kind != WEFT_EV_THREAD_START &&
+	       kind != WEFT_EV_THREAD_EXIT;
 }
 
 static int64_t col_opt(sqlite3_stmt *st, int c)
@@ -160,32 +155,6 @@ static void report_error(struct report *r, const char *what)
 {
 	weft_error("%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
 }
-
-/*
- * Event kind codes: the one table's (preload/kinds.h), stored as they are
- * in every trace (codes are never renumbered).
- */
-static const struct kinds trace_kinds = {
-    .acq = WEFT_EV_LOCK_ACQUIRE,
-    .rel = WEFT_EV_LOCK_RELEASE,
-    .fail = WEFT_EV_LOCK_FAIL,
-    .lwait = WEFT_EV_LOCK_WAIT,
-    .cwait = WEFT_EV_COND_WAIT,
-    .barrier = WEFT_EV_BARRIER_WAIT,
-    .tcreate = WEFT_EV_THREAD_CREATE,
-    .join = WEFT_EV_THREAD_JOIN,
-    .gacq = WEFT_EV_GIL_ACQUIRE,
-    .grel = WEFT_EV_GIL_RELEASE,
-    .gdrop = WEFT_EV_GIL_DROP_REQUEST,
-    .gforced = WEFT_EV_GIL_FORCED_SWITCH,
-    .pfork = WEFT_EV_PROCESS_FORK,
-    .pexec = WEFT_EV_PROCESS_EXEC,
-    .pspawn = WEFT_EV_PROCESS_SPAWN,
-    .pexit = WEFT_EV_PROCESS_EXIT,
-    .preap = WEFT_EV_PROCESS_REAP,
-    .tstart = WEFT_EV_THREAD_START,
-    .texit = WEFT_EV_THREAD_EXIT,
-};
 
 static int load_meta(struct report *r)
 {
@@ -383,7 +352,6 @@ static int scan_events(struct report *r)
 	sqlite3_stmt *st = NULL;
 	struct rthread *t = NULL;
 	int ret = -1, rc;
-	const struct kinds *k = &r->k;
 
 	/* ev drives the loop in rowid order; thread_no is a lookup per row */
 	if (sqlite3_prepare_v2(r->db,
@@ -408,7 +376,7 @@ static int scan_events(struct report *r)
 				goto oom;
 		}
 		t->nevents++;
-		if (noteworthy(k, kind))
+		if (noteworthy(kind))
 			t->noteworthy++;
 		if (ts < t->first_ts)
 			t->first_ts = ts;
@@ -420,15 +388,15 @@ static int scan_events(struct report *r)
 		else
 			r->kind_other++;
 
-		if (kind == k->lwait) {
+		if (kind == WEFT_EV_LOCK_WAIT) {
 			t->wait_open = ts;
-		} else if (kind == k->acq || kind == k->fail) {
+		} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
 			t->wait_open = -1;
 			t->lock_wait += wait;
 			struct robj *o = objid ? obj_get(r, objid) : NULL;
 			if (objid && !o)
 				goto oom;
-			if (o && kind == k->acq) {
+			if (o && kind == WEFT_EV_LOCK_ACQUIRE) {
 				o->acq++;
 				o->wait_sum += wait;
 				if (wait > 0) {
@@ -445,30 +413,30 @@ static int scan_events(struct report *r)
 				o->fails++;
 				o->fail_wait += wait;
 			}
-		} else if (kind == k->cwait) {
+		} else if (kind == WEFT_EV_COND_WAIT) {
 			t->cond_wait += wait;
-		} else if (kind == k->barrier) {
+		} else if (kind == WEFT_EV_BARRIER_WAIT) {
 			t->barrier_wait += wait;
-		} else if (kind == k->join) {
+		} else if (kind == WEFT_EV_THREAD_JOIN) {
 			t->join_wait += wait;
-		} else if (kind == k->gacq) {
+		} else if (kind == WEFT_EV_GIL_ACQUIRE) {
 			r->has_gil = 1;
 			t->gil_acq++;
 			t->gil_wait += wait;
 			t->other_wait += wait;
 			t->gil_open = ts;
-		} else if (kind == k->grel) {
+		} else if (kind == WEFT_EV_GIL_RELEASE) {
 			r->has_gil = 1;
 			if (t->gil_open >= 0 && ts >= t->gil_open)
 				t->gil_hold += ts - t->gil_open;
 			t->gil_open = -1;
-		} else if (kind == k->gdrop) {
+		} else if (kind == WEFT_EV_GIL_DROP_REQUEST) {
 			r->has_gil = 1;
 			t->gil_drops++;
-		} else if (kind == k->gforced) {
+		} else if (kind == WEFT_EV_GIL_FORCED_SWITCH) {
 			r->has_gil = 1;
 			t->gil_forced++;
-		} else if (kind != k->tcreate) {
+		} else if (kind != WEFT_EV_THREAD_CREATE) {
 			/* Time in pthread_create counts as running; any other wait is "other". */
 			t->other_wait += wait;
 		}
@@ -498,7 +466,6 @@ out:
 static int load_summaries(struct report *r)
 {
 	sqlite3_stmt *st = NULL;
-	const struct kinds *k = &r->k;
 	int rc;
 	if (!r->complete)
 		return 0;
@@ -546,7 +513,7 @@ static int load_summaries(struct report *r)
 		int64_t n = sqlite3_column_int64(st, 3), wait = sqlite3_column_int64(st, 4);
 		int64_t first = sqlite3_column_int64(st, 5), last = sqlite3_column_int64(st, 6);
 		t->nevents += n;
-		if (noteworthy(k, kind))
+		if (noteworthy(kind))
 			t->noteworthy += n;
 		if (first < t->first_ts)
 			t->first_ts = first;
@@ -558,30 +525,30 @@ static int load_summaries(struct report *r)
 		else
 			r->kind_other += n;
 		/* Where each kind's wait goes: as in scan_events. */
-		if (kind == k->lwait) {
+		if (kind == WEFT_EV_LOCK_WAIT) {
 			/* no wait of its own: an open one is in sum_thread.wait_open */
-		} else if (kind == k->acq || kind == k->fail) {
+		} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
 			t->lock_wait += wait;
-		} else if (kind == k->cwait) {
+		} else if (kind == WEFT_EV_COND_WAIT) {
 			t->cond_wait += wait;
-		} else if (kind == k->barrier) {
+		} else if (kind == WEFT_EV_BARRIER_WAIT) {
 			t->barrier_wait += wait;
-		} else if (kind == k->join) {
+		} else if (kind == WEFT_EV_THREAD_JOIN) {
 			t->join_wait += wait;
-		} else if (kind == k->gacq) {
+		} else if (kind == WEFT_EV_GIL_ACQUIRE) {
 			r->has_gil = 1;
 			t->gil_acq += n;
 			t->gil_wait += wait;
 			t->other_wait += wait;
-		} else if (kind == k->grel) {
+		} else if (kind == WEFT_EV_GIL_RELEASE) {
 			r->has_gil = 1;
-		} else if (kind == k->gdrop) {
+		} else if (kind == WEFT_EV_GIL_DROP_REQUEST) {
 			r->has_gil = 1;
 			t->gil_drops += n;
-		} else if (kind == k->gforced) {
+		} else if (kind == WEFT_EV_GIL_FORCED_SWITCH) {
 			r->has_gil = 1;
 			t->gil_forced += n;
-		} else if (kind != k->tcreate) {
+		} else if (kind != WEFT_EV_THREAD_CREATE) {
 			t->other_wait += wait;
 		}
 	}
@@ -595,13 +562,13 @@ static int load_summaries(struct report *r)
 			       " LEFT JOIN sum_p90 p ON p.obj = s.obj WHERE s.kind IN (?1, ?2)",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_bind_int(st, 1, k->acq);
-	sqlite3_bind_int(st, 2, k->fail);
+	sqlite3_bind_int(st, 1, WEFT_EV_LOCK_ACQUIRE);
+	sqlite3_bind_int(st, 2, WEFT_EV_LOCK_FAIL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct robj *o = obj_get(r, sqlite3_column_int64(st, 0));
 		if (!o)
 			goto oom;
-		if (sqlite3_column_int(st, 1) == k->acq) {
+		if (sqlite3_column_int(st, 1) == WEFT_EV_LOCK_ACQUIRE) {
 			o->acq = sqlite3_column_int64(st, 2);
 			o->contended = sqlite3_column_int64(st, 3);
 			o->wait_sum = sqlite3_column_int64(st, 4);
@@ -1005,14 +972,9 @@ static int derived_ready(struct report *r, char *err, size_t errlen)
 {
 	if (r->derived)
 		return 0;
-	char cpath[4096 + 8], key[128];
-	struct stat sb;
-	snprintf(cpath, sizeof(cpath), "%s-view", r->path);
-	if (r->complete && stat(r->path, &sb) == 0 &&
-	    store_files_check_cache(cpath, sb.st_uid, err, errlen) == 1) {
-		store_view_cache_key(r->db, r->path, key, sizeof(key));
-		store_view_cache_attach(r->db, cpath, key);
-	}
+	struct store_view_cache cache;
+	/* a file planted at TRACE-view: the report does without it (the viewer refuses) */
+	store_view_cache_open(r->db, r->path, r->complete, &cache, err, errlen);
 	if (store_build_derived(r->db, err, errlen))
 		return -1;
 	r->derived = 1;
@@ -2462,7 +2424,6 @@ int weft_report(const char *path, int json, int list_all)
 		weft_error("%s", err);
 		return 1;
 	}
-	r.k = trace_kinds;
 	if (load_meta(&r) || load_processes(&r) || load_threads(&r))
 		goto out;
 	int sums = load_summaries(&r);

@@ -290,21 +290,11 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	 * built now and saved there); a killed tracer's trace, which may still
 	 * be growing, gets them in temp each time.
 	 */
-	char cpath[4096 + 8], key[128];
-	snprintf(cpath, sizeof(cpath), "%s-view", path);
-	if (m->complete) {
+	struct store_view_cache cache;
+	if (store_view_cache_open(m->db, path, m->complete, &cache, e2, sizeof(e2)) < 0) {
 		/* A file planted at TRACE-view is refused, not ignored: someone interferes. */
-		struct stat sb;
-		int cached = stat(path, &sb) == 0
-				 ? store_files_check_cache(cpath, sb.st_uid, e2, sizeof(e2))
-				 : 0;
-		if (cached < 0) {
-			weft_sanitize(e2, err, errlen);
-			return -1;
-		}
-		store_view_cache_key(m->db, path, key, sizeof(key));
-		if (cached)
-			store_view_cache_attach(m->db, cpath, key);
+		weft_sanitize(e2, err, errlen);
+		return -1;
 	}
 	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
@@ -315,7 +305,7 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
 	m->derived_here = table_exists(m->db, "derived_info") == 2;
 	if (m->derived_here && m->complete)
-		store_view_cache_save(m->db, cpath, key);
+		store_view_cache_save(m->db, cache.path, cache.key);
 	if (query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'", &m->events) ||
 	    query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'", &m->end_ns)) {
 		snprintf(err, errlen, "%s: derived tables are incomplete", m->path);
@@ -343,9 +333,10 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	if (load_lists(m, err, errlen))
 		return -1;
 	load_silent_ends(m);
+	m->blame = store_blame_reader_open(m->db);
 	for (int i = 0; i < Q__COUNT; i++) {
-		if (sqlite3_prepare_v3(m->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i],
-				       NULL) != SQLITE_OK) {
+		if (!m->blame || sqlite3_prepare_v3(m->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+						    &m->st[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: unexpected trace layout: %s", m->path,
 				 sqlite3_errmsg(m->db));
 			return -1;
@@ -359,6 +350,7 @@ void ui_model_close(struct ui_model *m)
 	for (size_t i = 0; i < sizeof(m->st) / sizeof(m->st[0]); i++)
 		sqlite3_finalize(m->st[i]);
 	sqlite3_finalize(m->finding_marks);
+	store_blame_reader_close(m->blame);
 	if (m->db)
 		sqlite3_close(m->db);
 	free(m->procs);
@@ -650,6 +642,12 @@ int64_t ui_model_hold_start(struct ui_model *m, int64_t obj, int tid, int64_t ts
 	}
 	sqlite3_reset(st);
 	return r;
+}
+
+int ui_model_blame_at(struct ui_model *m, const struct ui_thread *t, int64_t ts,
+		      struct store_blame *out)
+{
+	return store_blame_at(m->blame, t->pid, t->tid, ts, out);
 }
 
 int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t ts, int64_t id,
