@@ -1520,93 +1520,37 @@ static int apply_suppressions(struct findings *f, const struct supps *s)
 
 /* ---- schema ---- */
 
+/*
+ * Makes the findings' tables and views (store/sql/findings.sql) in
+ * f->schema. On success returns 0, otherwise -1 with the error in f.
+ */
 static int create_schema(struct findings *f)
 {
-	const char *s = f->schema;
-	/* A view's subqueries list each finding's participants in item order. */
-#define LIST(expr, from, where)                                                                    \
-	"(SELECT group_concat(x, ', ') FROM (SELECT " expr " AS x FROM " from                      \
-	" WHERE i.finding_id = f.finding_id AND " where " GROUP BY x ORDER BY min(i.seq)))"
-	return fnd_exec(
-	    f,
-	    "CREATE TABLE IF NOT EXISTS %s.finding(finding_id INTEGER PRIMARY KEY,"
-	    " kind TEXT NOT NULL, rule TEXT, severity TEXT NOT NULL DEFAULT 'warning',"
-	    " summary TEXT NOT NULL, detail TEXT, count INTEGER NOT NULL DEFAULT 1,"
-	    " event_id INTEGER, ts_ns INTEGER, pid INTEGER, tid INTEGER, group_key TEXT,"
-	    " suppressed TEXT);"
-	    "CREATE TABLE IF NOT EXISTS %s.finding_item(finding_id INTEGER NOT NULL,"
-	    " seq INTEGER NOT NULL, role TEXT NOT NULL, pid INTEGER, tid INTEGER,"
-	    " object_id INTEGER, event_id INTEGER, stack_id INTEGER,"
-	    " PRIMARY KEY(finding_id, seq)) WITHOUT ROWID;"
-	    "CREATE TABLE IF NOT EXISTS %s.finding_info(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	    "CREATE VIEW IF NOT EXISTS %s.findings AS SELECT f.finding_id AS finding_id,"
-	    " f.kind AS kind, f.rule AS rule, f.severity AS severity, f.count AS count,"
-	    " f.summary AS summary,"
-	    " " LIST(
-		"i.tid || ' ' || coalesce(th.name, '?')",
-		"finding_item i LEFT JOIN main.thr th ON th.pid = i.pid AND th.tid = i.tid",
-		"i.tid IS NOT NULL") " AS threads,"
-				     " " LIST(
-					 "coalesce(o.name, 'object ' || i.object_id)",
-					 "finding_item i LEFT JOIN main.obj o ON o.object_id = "
-					 "i.object_id",
-					 "i.object_id IS NOT NULL") " AS objects,"
-								    " f.pid AS pid, f.tid AS tid,"
-								    " (SELECT name FROM main.thr "
-								    "WHERE pid = f.pid AND tid = "
-								    "f.tid) AS thread_name,"
-								    " " LIST(
-									"i.object_id",
-									"finding_item i",
-									"i.object_id IS NOT "
-									"NULL") " AS "
-										"object_ids,"
-										" " LIST(
-										    "i."
-										    "stac"
-										    "k_"
-										    "id",
-										    "find"
-										    "ing_"
-										    "item"
-										    " i",
-										    "i."
-										    "stac"
-										    "k_"
-										    "id "
-										    "IS "
-										    "NOT "
-										    "NUL"
-										    "L") " AS "
-											 "stack_"
-											 "ids,"
-											 " " LIST(
-											     "i."
-											     "event"
-											     "_id",
-											     "findi"
-											     "ng_"
-											     "item "
-											     "i",
-											     "i."
-											     "event"
-											     "_id "
-											     "IS "
-											     "NOT "
-											     "NULL") " AS event_ids,"
-												     " f.event_id AS event_id, f.ts_ns AS ts_ns, f.detail AS detail"
-												     " FROM finding f WHERE f.suppressed IS NULL;"
-												     "CREATE VIEW IF NOT EXISTS %s.finding_items AS SELECT i.finding_id AS finding_id,"
-												     " i.seq AS seq, i.role AS role, i.pid AS pid, i.tid AS tid, th.name AS thread_name,"
-												     " i.object_id AS object_id, o.name AS object_name, i.event_id AS event_id,"
-												     " e.ts AS ts_ns, i.stack_id AS stack_id, fr.function AS function, fr.file AS file,"
-												     " fr.line AS line FROM finding_item i"
-												     " LEFT JOIN main.thr th ON th.pid = i.pid AND th.tid = i.tid"
-												     " LEFT JOIN main.obj o ON o.object_id = i.object_id"
-												     " LEFT JOIN main.ev e ON e.id = i.event_id"
-												     " LEFT JOIN main.frame fr ON fr.stack_id = i.stack_id AND fr.depth = 0;",
-	    s, s, s, s, s);
-#undef LIST
+	static const char token[] = "@schema";
+	const size_t tlen = sizeof(token) - 1;
+	const char *sql = store_findings_sql;
+	size_t n = 0;
+	for (const char *p = sql; (p = strstr(p, token)); p += tlen)
+		n++;
+	char *text = malloc(strlen(sql) + n * strlen(f->schema) + 1);
+	if (!text) {
+		ferr(f, "findings: out of memory");
+		return -1;
+	}
+	char *out = text;
+	const char *p = sql;
+	for (const char *at; (at = strstr(p, token)); p = at + tlen) {
+		memcpy(out, p, (size_t)(at - p));
+		out = stpcpy(out + (at - p), f->schema);
+	}
+	strcpy(out, p);
+	char *msg = NULL;
+	int rc = sqlite3_exec(f->db, text, NULL, NULL, &msg);
+	free(text);
+	if (rc != SQLITE_OK)
+		ferr(f, "findings: %s", msg ? msg : "error");
+	sqlite3_free(msg);
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 static int findings_present(sqlite3 *db)
