@@ -219,7 +219,7 @@ int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64
 	struct store_blame_link self = {.tid = tid};
 	int found = state_at(r, pid, &self, at);
 	if (found <= 0 || self.state == STORE_STATE_RUNNING)
-		return found;
+		return found < 0 ? -1 : 0;
 	out->tid = tid;
 	out->state = self.state;
 	out->obj = self.state_obj;

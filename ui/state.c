@@ -49,8 +49,8 @@ static void occupancy_at(struct ui_model *m, int64_t ts)
 	}
 }
 
-/* Why a wait with nobody to blame lasts (an "other wait": futex, waitpid, has no words). */
-static const char *no_owner_why(int st)
+/* Why a wait with no holder lasts (an "other wait": futex, waitpid, has no words). */
+static const char *no_holder_why(int st)
 {
 	switch (st) {
 	case UI_ST_QUEUE:
@@ -61,9 +61,6 @@ static const char *no_owner_why(int st)
 		return "it waits for a thread to end";
 	case UI_ST_BARRIER:
 		return "it waits for the barrier's other threads";
-	case UI_ST_LOCK:
-	case UI_ST_GIL:
-		return store_blame_end_text(STORE_BLAME_NO_OWNER);
 	}
 	return NULL;
 }
@@ -117,17 +114,18 @@ static void blame_chain(struct ui *ui, struct ui_text_panel *p, const struct ui_
 		ui_tp_add(p, "        %s is in %s%s%s since %s", h->name, ui_state_name(st),
 			  obj ? " on " : "", obj ? oname : "", s1);
 	}
-	/* a lock wait on no known object has nothing more to say */
-	int unnamed_lock = (st == UI_ST_LOCK || st == UI_ST_GIL) && !obj;
-	const char *why = b.end == STORE_BLAME_DEEP ? store_blame_end_text(b.end)
-			  : b.end == STORE_BLAME_NO_OWNER && !unnamed_lock ? no_owner_why(st)
-									   : NULL;
-	if (why)
-		ui_tp_add(p, b.nlinks ? "        %s" : "      why: %s", why);
-	if (b.end == STORE_BLAME_NO_HOLDER) {
+	const char *why = NULL;
+	if (b.end == STORE_BLAME_DEEP) {
+		why = store_blame_end_text(b.end);
+	} else if (st != UI_ST_LOCK && st != UI_ST_GIL) {
+		why = no_holder_why(st);
+	} else if (obj) {
+		/* nobody held it then, or a semaphore: posted by whoever, it has no holder */
 		ui_model_object_name(m, obj, oname, sizeof(oname));
 		ui_tp_add(p, "      why: %s is held by no recorded thread", oname);
 	}
+	if (why)
+		ui_tp_add(p, b.nlinks ? "        %s" : "      why: %s", why);
 }
 
 /* Who held obj before the current holder, and who will hand it to t (wait ending at until). */
