@@ -297,6 +297,18 @@ static int is_lock_kind(int kind)
 	       kind == OK_PY_RLOCK;
 }
 
+/* Runs the statements in sql. Returns 0, otherwise -1 with the error in f. */
+static int fnd_run(struct findings *f, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(f->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ferr(f, "findings: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int fnd_exec(struct findings *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fnd_exec(struct findings *f, const char *fmt, ...)
@@ -306,13 +318,7 @@ static int fnd_exec(struct findings *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	char *msg = NULL;
-	if (sqlite3_exec(f->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ferr(f, "findings: %s", msg ? msg : "error");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return fnd_run(f, sql);
 }
 
 static sqlite3_stmt *fnd_prep(struct findings *f, const char *fmt, ...)
@@ -1534,7 +1540,7 @@ static int create_schema(struct findings *f)
 		n++;
 	char *text = malloc(strlen(sql) + n * strlen(f->schema) + 1);
 	if (!text) {
-		ferr(f, "findings: out of memory");
+		oom(f);
 		return -1;
 	}
 	char *out = text;
@@ -1544,13 +1550,9 @@ static int create_schema(struct findings *f)
 		out = stpcpy(out + (at - p), f->schema);
 	}
 	strcpy(out, p);
-	char *msg = NULL;
-	int rc = sqlite3_exec(f->db, text, NULL, NULL, &msg);
+	int rc = fnd_run(f, text);
 	free(text);
-	if (rc != SQLITE_OK)
-		ferr(f, "findings: %s", msg ? msg : "error");
-	sqlite3_free(msg);
-	return rc == SQLITE_OK ? 0 : -1;
+	return rc;
 }
 
 static int findings_present(sqlite3 *db)

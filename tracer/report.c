@@ -2039,28 +2039,6 @@ static void json_str(struct out_json *j, const char *key, const char *v)
 	out_json_string(j, v);
 }
 
-/* Every column of the current row as a key. */
-static void json_row(struct out_json *j, sqlite3_stmt *st)
-{
-	for (int c = 0; c < sqlite3_column_count(st); c++) {
-		out_json_key(j, sqlite3_column_name(st, c));
-		switch (sqlite3_column_type(st, c)) {
-		case SQLITE_NULL:
-			out_json_null(j);
-			break;
-		case SQLITE_INTEGER:
-			out_json_int(j, sqlite3_column_int64(st, c));
-			break;
-		case SQLITE_FLOAT:
-			out_json_double(j, sqlite3_column_double(st, c));
-			break;
-		default:
-			out_json_string(j, (const char *)sqlite3_column_text(st, c));
-			break;
-		}
-	}
-}
-
 static int json_findings(struct report *r, struct out_json *j)
 {
 	sqlite3_stmt *st = NULL, *it = NULL;
@@ -2090,14 +2068,14 @@ static int json_findings(struct report *r, struct out_json *j)
 	out_json_begin_array(j);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		out_json_begin_object(j);
-		json_row(j, st);
+		weft_query_json_columns(j, st);
 		if (it) {
 			out_json_key(j, "participants");
 			out_json_begin_array(j);
 			sqlite3_bind_int64(it, 1, sqlite3_column_int64(st, 0));
 			while (sqlite3_step(it) == SQLITE_ROW) {
 				out_json_begin_object(j);
-				json_row(j, it);
+				weft_query_json_columns(j, it);
 				out_json_end_object(j);
 			}
 			sqlite3_reset(it);
