@@ -346,6 +346,55 @@ static int push_wait(struct robj *o, int64_t w)
 	return 0;
 }
 
+/*
+ * Counts n events of one kind of thread t, the first at first and the
+ * last at last, that waited wait in all: where each kind's wait goes in the
+ * thread's time split. One event of the scan, or one summary row.
+ */
+static void count_kind(struct report *r, struct rthread *t, int kind, int64_t n, int64_t wait,
+		       int64_t first, int64_t last)
+{
+	t->nevents += n;
+	if (noteworthy(kind))
+		t->noteworthy += n;
+	if (first < t->first_ts)
+		t->first_ts = first;
+	if (last > t->last_ts)
+		t->last_ts = last;
+	r->total_events += n;
+	if (kind >= 0 && kind < 256)
+		r->kind_count[kind] += n;
+	else
+		r->kind_other += n;
+	if (kind == WEFT_EV_LOCK_WAIT) {
+		/* no wait of its own: an open one is the thread's wait_open */
+	} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
+		t->lock_wait += wait;
+	} else if (kind == WEFT_EV_COND_WAIT) {
+		t->cond_wait += wait;
+	} else if (kind == WEFT_EV_BARRIER_WAIT) {
+		t->barrier_wait += wait;
+	} else if (kind == WEFT_EV_THREAD_JOIN) {
+		t->join_wait += wait;
+	} else if (kind == WEFT_EV_GIL_ACQUIRE) {
+		r->has_gil = 1;
+		t->gil_acq += n;
+		t->gil_wait += wait;
+		t->other_wait += wait;
+	} else if (kind == WEFT_EV_GIL_RELEASE) {
+		r->has_gil = 1;
+	} else if (kind == WEFT_EV_GIL_DROP_REQUEST) {
+		r->has_gil = 1;
+		t->gil_drops += n;
+	} else if (kind == WEFT_EV_GIL_FORCED_SWITCH) {
+		r->has_gil = 1;
+		t->gil_forced += n;
+	} else if (kind != WEFT_EV_THREAD_CREATE) {
+		/* Time in pthread_create counts as running; any other wait is "other". */
+		t->other_wait += wait;
+	}
+}
+
 /* The one pass over all events. */
 static int scan_events(struct report *r)
 {
@@ -375,24 +424,11 @@ static int scan_events(struct report *r)
 			if (!t)
 				goto oom;
 		}
-		t->nevents++;
-		if (noteworthy(kind))
-			t->noteworthy++;
-		if (ts < t->first_ts)
-			t->first_ts = ts;
-		if (ts > t->last_ts)
-			t->last_ts = ts;
-		r->total_events++;
-		if (kind >= 0 && kind < 256)
-			r->kind_count[kind]++;
-		else
-			r->kind_other++;
-
+		count_kind(r, t, kind, 1, wait, ts, ts);
 		if (kind == WEFT_EV_LOCK_WAIT) {
 			t->wait_open = ts;
 		} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
 			t->wait_open = -1;
-			t->lock_wait += wait;
 			struct robj *o = objid ? obj_get(r, objid) : NULL;
 			if (objid && !o)
 				goto oom;
@@ -413,32 +449,12 @@ static int scan_events(struct report *r)
 				o->fails++;
 				o->fail_wait += wait;
 			}
-		} else if (kind == WEFT_EV_COND_WAIT) {
-			t->cond_wait += wait;
-		} else if (kind == WEFT_EV_BARRIER_WAIT) {
-			t->barrier_wait += wait;
-		} else if (kind == WEFT_EV_THREAD_JOIN) {
-			t->join_wait += wait;
 		} else if (kind == WEFT_EV_GIL_ACQUIRE) {
-			r->has_gil = 1;
-			t->gil_acq++;
-			t->gil_wait += wait;
-			t->other_wait += wait;
 			t->gil_open = ts;
 		} else if (kind == WEFT_EV_GIL_RELEASE) {
-			r->has_gil = 1;
 			if (t->gil_open >= 0 && ts >= t->gil_open)
 				t->gil_hold += ts - t->gil_open;
 			t->gil_open = -1;
-		} else if (kind == WEFT_EV_GIL_DROP_REQUEST) {
-			r->has_gil = 1;
-			t->gil_drops++;
-		} else if (kind == WEFT_EV_GIL_FORCED_SWITCH) {
-			r->has_gil = 1;
-			t->gil_forced++;
-		} else if (kind != WEFT_EV_THREAD_CREATE) {
-			/* Time in pthread_create counts as running; any other wait is "other". */
-			t->other_wait += wait;
 		}
 	}
 	if (rc != SQLITE_DONE) {
@@ -512,45 +528,7 @@ static int load_summaries(struct report *r)
 		int kind = sqlite3_column_int(st, 2);
 		int64_t n = sqlite3_column_int64(st, 3), wait = sqlite3_column_int64(st, 4);
 		int64_t first = sqlite3_column_int64(st, 5), last = sqlite3_column_int64(st, 6);
-		t->nevents += n;
-		if (noteworthy(kind))
-			t->noteworthy += n;
-		if (first < t->first_ts)
-			t->first_ts = first;
-		if (last > t->last_ts)
-			t->last_ts = last;
-		r->total_events += n;
-		if (kind >= 0 && kind < 256)
-			r->kind_count[kind] += n;
-		else
-			r->kind_other += n;
-		/* Where each kind's wait goes: as in scan_events. */
-		if (kind == WEFT_EV_LOCK_WAIT) {
-			/* no wait of its own: an open one is in sum_thread.wait_open */
-		} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
-			t->lock_wait += wait;
-		} else if (kind == WEFT_EV_COND_WAIT) {
-			t->cond_wait += wait;
-		} else if (kind == WEFT_EV_BARRIER_WAIT) {
-			t->barrier_wait += wait;
-		} else if (kind == WEFT_EV_THREAD_JOIN) {
-			t->join_wait += wait;
-		} else if (kind == WEFT_EV_GIL_ACQUIRE) {
-			r->has_gil = 1;
-			t->gil_acq += n;
-			t->gil_wait += wait;
-			t->other_wait += wait;
-		} else if (kind == WEFT_EV_GIL_RELEASE) {
-			r->has_gil = 1;
-		} else if (kind == WEFT_EV_GIL_DROP_REQUEST) {
-			r->has_gil = 1;
-			t->gil_drops += n;
-		} else if (kind == WEFT_EV_GIL_FORCED_SWITCH) {
-			r->has_gil = 1;
-			t->gil_forced += n;
-		} else if (kind != WEFT_EV_THREAD_CREATE) {
-			t->other_wait += wait;
-		}
+		count_kind(r, t, kind, n, wait, first, last);
 	}
 	sqlite3_finalize(st);
 	st = NULL;
