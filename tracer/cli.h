@@ -51,6 +51,8 @@ int weft_view_bench(const char *path, int frames, int ascii);
 /* Prints "weft: <message>" on stderr. */
 void weft_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void weft_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Room for one more of n elements in items, growing it (tracer/util.c). */
+void *weft_grow(void *items, size_t *cap, size_t n, size_t size);
 /* CLOCK_MONOTONIC in ns: what weft times its own stages with. */
 uint64_t weft_mono_ns(void);
 

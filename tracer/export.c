@@ -117,14 +117,10 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
 	if (i)
 		return &x->thr[*i];
-	if (x->nthr == x->capthr) {
-		size_t cap = x->capthr ? x->capthr * 2 : 64;
-		struct xthread *n = realloc(x->thr, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		x->thr = n;
-		x->capthr = cap;
-	}
+	struct xthread *thr = weft_grow(x->thr, &x->capthr, x->nthr, sizeof(*thr));
+	if (!thr)
+		return NULL;
+	x->thr = thr;
 	if (hashmap_u64_put(&x->thr_map, (uint64_t)key, x->nthr))
 		return NULL;
 	struct xthread *t = &x->thr[x->nthr++];
@@ -152,14 +148,10 @@ static int load_objects(struct exporter *x)
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (x->nobj == x->capobj) {
-			size_t cap = x->capobj ? x->capobj * 2 : 64;
-			struct xobj *n = realloc(x->obj, cap * sizeof(*n));
-			if (!n)
-				goto oom;
-			x->obj = n;
-			x->capobj = cap;
-		}
+		struct xobj *obj = weft_grow(x->obj, &x->capobj, x->nobj, sizeof(*obj));
+		if (!obj)
+			goto oom;
+		x->obj = obj;
 		struct xobj *o = &x->obj[x->nobj];
 		memset(o, 0, sizeof(*o));
 		o->id = sqlite3_column_int64(st, 0);
@@ -267,14 +259,10 @@ static int lane_add(struct lane *l, int64_t s, int64_t e)
 		l->n--;
 	if (l->n && l->top[l->n - 1].start <= s && l->top[l->n - 1].end >= e)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct interval *n = realloc(l->top, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		l->top = n;
-		l->cap = cap;
-	}
+	struct interval *top = weft_grow(l->top, &l->cap, l->n, sizeof(*top));
+	if (!top)
+		return -1;
+	l->top = top;
 	l->top[l->n++] = (struct interval){s, e};
 	return 0;
 }
@@ -425,14 +413,10 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 			return 0;
 		}
 	}
-	if (t->nholds == t->capholds) {
-		size_t cap = t->capholds ? t->capholds * 2 : 8;
-		struct hold *n = realloc(t->holds, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		t->holds = n;
-		t->capholds = cap;
-	}
+	struct hold *holds = weft_grow(t->holds, &t->capholds, t->nholds, sizeof(*holds));
+	if (!holds)
+		return -1;
+	t->holds = holds;
 	struct hold *h = &t->holds[t->nholds++];
 	h->obj = obj;
 	h->start = ts;

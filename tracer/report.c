@@ -209,14 +209,10 @@ static struct rthread *thread_get(struct report *r, int pid, int tid)
 	uint64_t *i = hashmap_u64_get(&r->thr_map, (uint64_t)key);
 	if (i)
 		return &r->thr[*i];
-	if (r->nthr == r->capthr) {
-		size_t cap = r->capthr ? r->capthr * 2 : 64;
-		struct rthread *n = realloc(r->thr, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		r->thr = n;
-		r->capthr = cap;
-	}
+	struct rthread *thr = weft_grow(r->thr, &r->capthr, r->nthr, sizeof(*thr));
+	if (!thr)
+		return NULL;
+	r->thr = thr;
 	if (hashmap_u64_put(&r->thr_map, (uint64_t)key, r->nthr))
 		return NULL;
 	struct rthread *t = &r->thr[r->nthr++];
@@ -237,14 +233,10 @@ static struct robj *obj_get(struct report *r, int64_t id)
 	uint64_t *i = hashmap_u64_get(&r->obj_map, (uint64_t)id);
 	if (i)
 		return &r->obj[*i];
-	if (r->nobj == r->capobj) {
-		size_t cap = r->capobj ? r->capobj * 2 : 64;
-		struct robj *n = realloc(r->obj, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		r->obj = n;
-		r->capobj = cap;
-	}
+	struct robj *obj = weft_grow(r->obj, &r->capobj, r->nobj, sizeof(*obj));
+	if (!obj)
+		return NULL;
+	r->obj = obj;
 	if (hashmap_u64_put(&r->obj_map, (uint64_t)id, r->nobj))
 		return NULL;
 	struct robj *o = &r->obj[r->nobj++];
@@ -301,17 +293,13 @@ static int load_processes(struct report *r)
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (r->nproc == r->capproc) {
-			size_t cap = r->capproc ? r->capproc * 2 : 32;
-			struct rproc *n = realloc(r->proc, cap * sizeof(*n));
-			if (!n) {
-				sqlite3_finalize(st);
-				weft_error("out of memory");
-				return -1;
-			}
-			r->proc = n;
-			r->capproc = cap;
+		struct rproc *proc = weft_grow(r->proc, &r->capproc, r->nproc, sizeof(*proc));
+		if (!proc) {
+			sqlite3_finalize(st);
+			weft_error("out of memory");
+			return -1;
 		}
+		r->proc = proc;
 		struct rproc *p = &r->proc[r->nproc++];
 		memset(p, 0, sizeof(*p));
 		p->has_row = 1;
@@ -334,14 +322,10 @@ static int load_processes(struct report *r)
 
 static int push_wait(struct robj *o, int64_t w)
 {
-	if (o->nwaits == o->capwaits) {
-		size_t cap = o->capwaits ? o->capwaits * 2 : 16;
-		int64_t *n = realloc(o->waits, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		o->waits = n;
-		o->capwaits = cap;
-	}
+	int64_t *waits = weft_grow(o->waits, &o->capwaits, o->nwaits, sizeof(*waits));
+	if (!waits)
+		return -1;
+	o->waits = waits;
 	o->waits[o->nwaits++] = w;
 	return 0;
 }
@@ -907,14 +891,11 @@ static int finish_model(struct report *r)
 		if (t->wait_open >= 0 && t->wait_open < t->life_end)
 			t->lock_wait += t->life_end - t->wait_open;
 		if (!proc_find(r, t->pid)) {
-			if (r->nproc == r->capproc) {
-				size_t cap = r->capproc ? r->capproc * 2 : 32;
-				struct rproc *n = realloc(r->proc, cap * sizeof(*n));
-				if (!n)
-					goto oom;
-				r->proc = n;
-				r->capproc = cap;
-			}
+			struct rproc *proc =
+			    weft_grow(r->proc, &r->capproc, r->nproc, sizeof(*proc));
+			if (!proc)
+				goto oom;
+			r->proc = proc;
 			struct rproc *p = &r->proc[r->nproc++];
 			memset(p, 0, sizeof(*p));
 			p->pid = t->pid;

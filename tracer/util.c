@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <string.h>
 
@@ -29,6 +30,23 @@ void weft_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	say("warning: ", fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Room for one more element in items, an array of n elements of size bytes
+ * with room for *cap: items itself when there is, otherwise items moved to
+ * twice the room (16 at first) with *cap updated. On failure (out of
+ * memory) returns NULL and items stays as it was.
+ */
+void *weft_grow(void *items, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return items;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *grown = realloc(items, ncap * size);
+	if (grown)
+		*cap = ncap;
+	return grown;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
