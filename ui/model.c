@@ -50,19 +50,6 @@ static const char *const q_sql[Q__COUNT] = {
 		" WHERE e.id=?1",
 };
 
-static int query_int64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 void ui_sanitize_col(sqlite3_stmt *st, int i, char *out, size_t len)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -274,7 +261,8 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	}
 	int64_t v = 0;
 	m->complete =
-	    query_int64(m->db, "SELECT value FROM meta WHERE key='complete'", &v) == 0 && v == 1;
+	    store_query_int64(m->db, "SELECT value FROM meta WHERE key='complete'", &v) == 0 &&
+	    v == 1;
 	m->time_ordered = store_events_time_ordered(m->db);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(m->db, "SELECT value FROM meta WHERE key='command'", -1, &st,
@@ -306,22 +294,25 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	m->derived_here = table_exists(m->db, "derived_info") == 2;
 	if (m->derived_here && m->complete)
 		store_view_cache_save(m->db, cache.path, cache.key);
-	if (query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'", &m->events) ||
-	    query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'", &m->end_ns)) {
+	if (store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'",
+			      &m->events) ||
+	    store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'",
+			      &m->end_ns)) {
 		snprintf(err, errlen, "%s: derived tables are incomplete", m->path);
 		return -1;
 	}
 	int64_t l0 = 15, step = 2, levels = 0;
-	query_int64(m->db, "SELECT value FROM derived_info WHERE key='level0_shift'", &l0);
-	query_int64(m->db, "SELECT value FROM derived_info WHERE key='level_step_shift'", &step);
-	query_int64(m->db, "SELECT value FROM derived_info WHERE key='levels'", &levels);
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='level0_shift'", &l0);
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='level_step_shift'",
+			  &step);
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='levels'", &levels);
 	m->level0_shift = (int)l0;
 	m->level_step_shift = (int)step;
 	m->levels = (int)levels;
 	m->has_findings = table_exists(m->db, "findings") != 0;
 	m->nfindings = 0;
 	if (m->has_findings)
-		query_int64(m->db, "SELECT count(*) FROM findings", &m->nfindings);
+		store_query_int64(m->db, "SELECT count(*) FROM findings", &m->nfindings);
 	/* A trace written by another version may lack what this needs: then no marks, no error. */
 	if (m->has_findings &&
 	    sqlite3_prepare_v3(
