@@ -29,27 +29,6 @@
 
 #define FINDINGS_VERSION "1"
 
-/* Event and object kind codes (store.h STORE_EVENT_KINDS / STORE_OBJECT_KINDS). */
-enum {
-	EV_ACQUIRE = 1,
-	EV_RELEASE = 2,
-	EV_COND_WAIT = 4,
-	EV_THREAD_EXIT = 10,
-	EV_FORK = 12,
-	EV_EXEC = 13,
-	EV_PROCESS_EXIT = 15,
-	EV_DESTROY = 17,
-	EV_WAIT = 28,
-};
-
-enum {
-	OK_MUTEX = 1,
-	OK_RWLOCK = 2,
-	OK_SPINLOCK = 3,
-	OK_PY_LOCK = 8,
-	OK_PY_RLOCK = 9,
-};
-
 /* lock.acquire / lock.release arg 2: the mutex side of a cond wait. */
 #define ARG_COND 2
 
@@ -295,8 +274,8 @@ static struct fobj *fnd_obj_get(struct findings *f, int64_t id)
 
 static int is_lock_kind(int kind)
 {
-	return kind == OK_MUTEX || kind == OK_RWLOCK || kind == OK_SPINLOCK || kind == OK_PY_LOCK ||
-	       kind == OK_PY_RLOCK;
+	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
+	       kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK;
 }
 
 /* Runs the statements in sql. Returns 0, otherwise -1 with the error in f. */
@@ -570,7 +549,7 @@ static void edge_add(struct findings *f, struct fthr *t, const struct held *from
 static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r)
 {
 	/* rwlocks: arg 0 read, 1 write; everything else is exclusive. */
-	int excl = o->kind != OK_RWLOCK || r->arg == 1;
+	int excl = o->kind != WEFT_OBJ_RWLOCK || r->arg == 1;
 	if (r->arg == ARG_COND && t->skip_reacq) {
 		t->skip_reacq = 0;
 		return;
@@ -596,7 +575,7 @@ static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const
 		t->capheld = nc;
 	}
 	t->held[t->nheld++] = (struct held){o->id, r->id, r->stack, r->ts, excl, 1};
-	if (o->kind == OK_PY_LOCK)
+	if (o->kind == WEFT_OBJ_PY_LOCK)
 		o->owner_tid = t->tid;
 }
 
@@ -624,7 +603,7 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 			held_remove(f, t, h, r->ts);
 		return;
 	}
-	if (o->kind == OK_PY_LOCK && r->arg != ARG_COND) {
+	if (o->kind == WEFT_OBJ_PY_LOCK && r->arg != ARG_COND) {
 		/* threading.Lock may be released by any thread: a note, and the owner lets go. */
 		struct cand c;
 		size_t *oi = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
@@ -660,7 +639,7 @@ static void on_thread_exit(struct findings *f, struct fthr *t, const struct evro
 {
 	if (!t->nheld)
 		return;
-	int sub = r->kind == EV_THREAD_EXIT ? MU_EXIT_HOLDING : MU_PROCESS_EXIT_HOLDING;
+	int sub = r->kind == WEFT_EV_THREAD_EXIT ? MU_EXIT_HOLDING : MU_PROCESS_EXIT_HOLDING;
 	struct cand c;
 	if (!cand_new(&c, sub, sub == MU_EXIT_HOLDING ? SEV_ERROR : SEV_WARNING, t, r->id,
 		      t->nheld + 1)) {
@@ -720,9 +699,11 @@ static void on_exec(struct fthr *t, int64_t arg)
 
 static int fnd_event_pass(struct findings *f)
 {
-	const uint64_t kinds = 1ull << EV_ACQUIRE | 1ull << EV_RELEASE | 1ull << EV_COND_WAIT |
-			       1ull << EV_THREAD_EXIT | 1ull << EV_FORK | 1ull << EV_EXEC |
-			       1ull << EV_PROCESS_EXIT | 1ull << EV_DESTROY | 1ull << EV_WAIT;
+	const uint64_t kinds = 1ull << WEFT_EV_LOCK_ACQUIRE | 1ull << WEFT_EV_LOCK_RELEASE |
+			       1ull << WEFT_EV_COND_WAIT | 1ull << WEFT_EV_THREAD_EXIT |
+			       1ull << WEFT_EV_PROCESS_FORK | 1ull << WEFT_EV_PROCESS_EXEC |
+			       1ull << WEFT_EV_PROCESS_EXIT | 1ull << WEFT_EV_OBJECT_DESTROY |
+			       1ull << WEFT_EV_LOCK_WAIT;
 	struct store_events *reader = store_events_open(f->db, kinds);
 	struct store_event_row row;
 	struct fthr *t = NULL;
@@ -744,50 +725,50 @@ static int fnd_event_pass(struct findings *f)
 			if (!t)
 				break;
 		}
-		if (t->has_saved && r.kind != EV_EXEC) {
+		if (t->has_saved && r.kind != WEFT_EV_PROCESS_EXEC) {
 			free(t->saved);
 			t->saved = NULL;
 			t->has_saved = 0;
 		}
 		struct fobj *o;
 		switch (r.kind) {
-		case EV_ACQUIRE:
+		case WEFT_EV_LOCK_ACQUIRE:
 			if ((o = fnd_obj_get(f, r.obj)))
 				on_acquire(f, t, o, &r);
 			break;
-		case EV_RELEASE:
+		case WEFT_EV_LOCK_RELEASE:
 			if ((o = fnd_obj_get(f, r.obj)))
 				on_release(f, t, o, &r);
 			break;
-		case EV_WAIT:
+		case WEFT_EV_LOCK_WAIT:
 			/*
 			 * A wait orders the locks held before it as an acquire would:
 			 * in a real deadlock the acquire never comes.
 			 */
 			if ((o = fnd_obj_get(f, r.obj)) && !held_find(t, o->id)) {
-				int excl = o->kind != OK_RWLOCK || r.arg == 1;
+				int excl = o->kind != WEFT_OBJ_RWLOCK || r.arg == 1;
 				int first = t->nheld > MAX_EDGE_HELD ? t->nheld - MAX_EDGE_HELD : 0;
 				for (int i = first; i < t->nheld; i++)
 					edge_add(f, t, &t->held[i], o->id, r.id, r.stack, excl);
 			}
 			break;
-		case EV_COND_WAIT:
+		case WEFT_EV_COND_WAIT:
 			/* 0 woken, ETIMEDOUT, EOWNERDEAD: the mutex is held again; else it never
 			 * was let go. */
 			t->skip_reacq = r.arg != 0 && r.arg != ETIMEDOUT && r.arg != EOWNERDEAD;
 			break;
-		case EV_DESTROY:
+		case WEFT_EV_OBJECT_DESTROY:
 			if ((o = fnd_obj_get(f, r.obj)))
 				on_destroy(o, t, &r);
 			break;
-		case EV_THREAD_EXIT:
-		case EV_PROCESS_EXIT:
+		case WEFT_EV_THREAD_EXIT:
+		case WEFT_EV_PROCESS_EXIT:
 			on_thread_exit(f, t, &r);
 			break;
-		case EV_FORK:
+		case WEFT_EV_PROCESS_FORK:
 			on_fork(f, t, r.arg);
 			break;
-		case EV_EXEC:
+		case WEFT_EV_PROCESS_EXEC:
 			on_exec(t, r.arg);
 			break;
 		}
@@ -1039,7 +1020,7 @@ static void replay_event(struct holder_replay *r, int64_t id, int32_t tid, int k
 	int i = 0;
 	while (i < r->nh && r->h[i].tid != tid)
 		i++;
-	if (kind == EV_ACQUIRE) {
+	if (kind == WEFT_EV_LOCK_ACQUIRE) {
 		if (i == r->nh) {
 			if (r->nh == (int)(sizeof(r->h) / sizeof(r->h[0])))
 				return;
@@ -1096,7 +1077,7 @@ static int resolve_holders(struct findings *f)
 		: fnd_prep(f,
 			   "SELECT e.id, t.tid, e.kind, e.obj, e.stack FROM" STORE_EV_PID_TID_SQL
 			   " WHERE e.obj IN (%s) AND e.kind IN (%d, %d) ORDER BY %s",
-			   objs, EV_ACQUIRE, EV_RELEASE,
+			   objs, WEFT_EV_LOCK_ACQUIRE, WEFT_EV_LOCK_RELEASE,
 			   store_events_time_ordered(f->db) ? "e.id" : "e.ts, e.id");
 	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0), obj = sqlite3_column_int64(st, 3);

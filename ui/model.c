@@ -229,12 +229,13 @@ static void load_silent_ends(struct ui_model *m)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(m->db,
-			       "SELECT 1 FROM point_events WHERE pid=?1 AND tid=?2 AND kind=10"
+			       "SELECT 1 FROM point_events WHERE pid=?1 AND tid=?2 AND kind=?3"
 			       " LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return;
 	}
+	sqlite3_bind_int(st, 3, WEFT_EV_THREAD_EXIT);
 	for (int i = 0; i < m->nthreads; i++) {
 		struct ui_thread *t = &m->threads[i];
 		t->silent_to = t->end;
