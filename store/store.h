@@ -299,6 +299,23 @@ void store_derive_free(struct store_derive *d);
  */
 int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, size_t errlen);
 
+/*
+ * The findings' pass over the events, read ahead while the trace is
+ * written (store_viewcache.c's follower): store_findings_follow() reads the
+ * events after the last one read up to row last_id through db (any
+ * connection; returns 0, or -1 and the pass is read again at the end);
+ * store_build_findings_after() is store_build_findings() reading only the
+ * rest, unless rows from moved_from on were read (store_writer_moved_from)
+ * or an event came before its object's row: then it reads everything.
+ * It takes over the pass's state; free p afterwards all the same.
+ */
+struct store_findings_pass;
+struct store_findings_pass *store_findings_pass_new(void);
+int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id);
+int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64_t moved_from,
+			       const char *suppressions_path, char *err, size_t errlen);
+void store_findings_pass_free(struct store_findings_pass *p);
+
 /* Checks a suppressions file's syntax: 0, or -1 with "FILE:LINE: problem" in err. */
 int store_findings_check_suppressions(const char *path, char *err, size_t errlen);
 

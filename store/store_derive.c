@@ -734,14 +734,14 @@ static int create_tables(struct derive *d)
 static int create_indexes(struct derive *d)
 {
 	const char *s = d->schema;
-	return exec(
-	    d,
-	    "CREATE INDEX %s.object_holds_by_obj ON object_holds(object_id, start_ns,"
-	    " end_ns, tid);"
-	    "CREATE INDEX %s.thread_spans_waits ON thread_spans(object_id, start_ns, end_ns,"
-	    " tid) WHERE object_id IS NOT NULL AND state IN (%d, %d, %d);"
-	    "CREATE INDEX %s.point_events_by_thread ON point_events(pid, tid, ts_ns);",
-	    s, s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
+	return exec(d,
+		    "CREATE INDEX IF NOT EXISTS %s.object_holds_by_obj ON object_holds(object_id,"
+		    " start_ns, end_ns, tid);"
+		    "CREATE INDEX IF NOT EXISTS %s.thread_spans_waits ON thread_spans(object_id,"
+		    " start_ns, end_ns, tid) WHERE object_id IS NOT NULL AND state IN (%d, %d, %d);"
+		    "CREATE INDEX IF NOT EXISTS %s.point_events_by_thread ON point_events(pid, tid,"
+		    " ts_ns);",
+		    s, s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
 }
 
 /* The objects written since the last call (object ids grow as objects are written). */
@@ -1337,6 +1337,12 @@ int store_derive_events(struct store_derive *sd, int64_t last_id)
 		return 0;
 	uint64_t t0 = derive_now_ns();
 	int64_t before = d->events;
+	/*
+	 * Following a trace, the indexes grow with the rows: a little more per
+	 * row while the program runs, instead of a sort of all of them after.
+	 */
+	if (!d->streamed && create_indexes(d))
+		return -1;
 	d->streamed = 1;
 	if (load_objects(d) || load_thread_starts(d) || event_pass(d, last_id))
 		return -1;
@@ -1402,9 +1408,11 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	uint64_t t0 = derive_now_ns();
 	if (d->streamed) {
-		if (moved_from <= d->last_id)
+		if (moved_from <= d->last_id) {
 			why = "rows read were moved or changed since";
-		else if (d->unknown_objs)
+			store_debug("derive", "derive: rows from %lld on moved, %lld read",
+				    (long long)moved_from, (long long)d->last_id);
+		} else if (d->unknown_objs)
 			why = "events read before their object's row";
 		else if (!streamed_threads_hold(d))
 			why = "a thread's row starts before its first event";
