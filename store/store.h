@@ -184,6 +184,9 @@ void store_writer_close(struct store_writer *w);
  */
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
 
+/* One integer read by sql (SELECT value FROM meta WHERE ...): 0 with *out, or -1. */
+int store_query_int64(sqlite3 *db, const char *sql, int64_t *out);
+
 /*
  * 1 when ev's rowid order is time order ((ts, id) order): a finalized trace
  * of schema version 2 or later. Readers then seek time through the rowid

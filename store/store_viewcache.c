@@ -125,6 +125,31 @@ int store_view_cache_attach(sqlite3 *db, const char *cpath, const char *key)
 	return ok;
 }
 
+/*
+ * For the trace db reads, at trace_path: fills *c (the key only for a
+ * complete trace: only a finished trace has a cache) and attaches its
+ * TRACE-view when that is this trace's. Returns 1 when attached, 0 when
+ * not; -1 with one line in err when the file there is not weft's cache,
+ * the user's own (store_files_check_cache): the caller decides whether
+ * to refuse the trace or to do without.
+ */
+int store_view_cache_open(sqlite3 *db, const char *trace_path, int complete,
+			  struct store_view_cache *c, char *err, size_t errlen)
+{
+	struct stat sb;
+	snprintf(c->path, sizeof(c->path), "%s-view", trace_path);
+	c->key[0] = 0;
+	if (!complete)
+		return 0;
+	int cached = stat(trace_path, &sb) == 0
+			 ? store_files_check_cache(c->path, sb.st_uid, err, errlen)
+			 : 0;
+	if (cached < 0)
+		return -1;
+	store_view_cache_key(db, trace_path, c->key, sizeof(c->key));
+	return cached ? store_view_cache_attach(db, c->path, c->key) : 0;
+}
+
 /* cpath.tmpPID, made empty and 0600 here (O_EXCL: never someone else's); NULL when it cannot. */
 static char *make_tmp(const char *cpath)
 {

@@ -27,6 +27,16 @@ void store_view_cache_key(sqlite3 *db, const char *trace_path, char *key, size_t
  */
 int store_view_cache_attach(sqlite3 *db, const char *cpath, const char *key);
 
+/* Where a trace's TRACE-view is, and the key that ties it to the trace. */
+struct store_view_cache {
+	char path[4096 + 8];
+	char key[128];
+};
+
+/* Attaches a finished trace's TRACE-view when it is this trace's (store_viewcache.c). */
+int store_view_cache_open(sqlite3 *db, const char *trace_path, int complete,
+			  struct store_view_cache *c, char *err, size_t errlen);
+
 /*
  * Saves the derived tables just built in db's temp schema to cpath (0600,
  * written under a temporary name and renamed into place once complete).
