@@ -53,26 +53,13 @@ struct store_view_builder {
 	char err[512];
 };
 
-static int query_int64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 void store_view_cache_key(sqlite3 *db, const char *trace_path, char *key, size_t n)
 {
 	struct stat sb;
 	int64_t start = 0, last_id = 0, last_ts = 0;
-	query_int64(db, "SELECT value FROM main.meta WHERE key='start_unix_ns'", &start);
-	query_int64(db, "SELECT id FROM main.ev ORDER BY id DESC LIMIT 1", &last_id);
-	query_int64(db, "SELECT ts FROM main.ev ORDER BY id DESC LIMIT 1", &last_ts);
+	store_query_int64(db, "SELECT value FROM main.meta WHERE key='start_unix_ns'", &start);
+	store_query_int64(db, "SELECT id FROM main.ev ORDER BY id DESC LIMIT 1", &last_id);
+	store_query_int64(db, "SELECT ts FROM main.ev ORDER BY id DESC LIMIT 1", &last_ts);
 	snprintf(key, n, "%lld:%lld:%lld:%lld",
 		 stat(trace_path, &sb) == 0 ? (long long)sb.st_size : -1LL, (long long)start,
 		 (long long)last_id, (long long)last_ts);
