@@ -137,12 +137,14 @@ int store_writer_commit(struct store_writer *w);
 /*
  * For a reader on another thread following the trace as it is written:
  * the last row id it may read now (committed, and far enough behind the
- * newest rows that a late record rarely moves it; safe from any thread),
- * and, once store_writer_order() returned, the lowest row id that was
- * moved or changed after being written (INT64_MAX none, INT64_MIN any).
+ * newest rows that a late record rarely moves it); and the lowest row id,
+ * of those a follower could have read, that was moved or changed since
+ * the last call (INT64_MAX none, INT64_MIN any), which the call clears:
+ * one follower takes them as they come, and once store_writer_order()
+ * returned a last call takes what is left. Both are safe from any thread.
  */
 int64_t store_writer_follow_limit(struct store_writer *w);
-int64_t store_writer_moved_from(struct store_writer *w);
+int64_t store_writer_take_moved(struct store_writer *w);
 /*
  * The tail after recording can be stopped: store_writer_interrupt() (safe
  * in a signal handler) makes store_writer_interrupted() true and, once
@@ -181,6 +183,9 @@ void store_writer_close(struct store_writer *w);
  * version, readable). On failure returns NULL with one line in err.
  */
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
+
+/* One integer read by sql (SELECT value FROM meta WHERE ...): 0 with *out, or -1. */
+int store_query_int64(sqlite3 *db, const char *sql, int64_t *out);
 
 /*
  * 1 when ev's rowid order is time order ((ts, id) order): a finalized trace
@@ -273,17 +278,18 @@ int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t er
  * (store_viewcache.c): store_derive_begin() makes the tables in schema
  * (dropping an older set), store_derive_events() reads the events after
  * the last one read up to row last_id, as often as wanted while the trace
- * grows, and store_derive_finish() reads the rest of the complete trace and
+ * grows (starting over at once when rows it read were moved since, from
+ * moved_from on), and store_derive_finish() reads the rest of the complete trace and
  * ends the build. Rows read before the trace was complete are kept unless
  * something since contradicts them: rows from id moved_from on were moved
- * or changed (store_writer_moved_from()), or the threads' final rows
+ * or changed (store_writer_take_moved()), or the threads' final rows
  * disagree with what was read; then finish reads everything again. Each
  * returns 0, or -1 with one line in err (which must outlive the build);
  * begin returns NULL on failure. The caller owns the transactions.
  */
 struct store_derive;
 struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *err, size_t errlen);
-int store_derive_events(struct store_derive *d, int64_t last_id);
+int store_derive_events(struct store_derive *d, int64_t last_id, int64_t moved_from);
 int store_derive_finish(struct store_derive *d, int64_t moved_from);
 void store_derive_free(struct store_derive *d);
 
@@ -295,6 +301,25 @@ void store_derive_free(struct store_derive *d);
  * -1 with one line in err.
  */
 int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, size_t errlen);
+
+/*
+ * The findings' pass over the events, read ahead while the trace is
+ * written (store_viewcache.c's follower): store_findings_follow() reads the
+ * events after the last one read up to row last_id through db (any
+ * connection; starting over when rows it read were moved, from moved_from
+ * on; returns 0, or -1 and the pass is read again at the end);
+ * store_build_findings_after() is store_build_findings() reading only the
+ * rest, unless rows from moved_from on were read (store_writer_take_moved)
+ * or an event came before its object's row: then it reads everything.
+ * It takes over the pass's state; free p afterwards all the same.
+ */
+struct store_findings_pass;
+struct store_findings_pass *store_findings_pass_new(void);
+int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id,
+			  int64_t moved_from);
+int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64_t moved_from,
+			       const char *suppressions_path, char *err, size_t errlen);
+void store_findings_pass_free(struct store_findings_pass *p);
 
 /* Checks a suppressions file's syntax: 0, or -1 with "FILE:LINE: problem" in err. */
 int store_findings_check_suppressions(const char *path, char *err, size_t errlen);

@@ -237,6 +237,7 @@ struct thr {
 	struct span *pend;
 	int npend;
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
+	int64_t row_start; /* its threads row's start at the end (-1: none), for streaming */
 	struct hold *holds;
 	int nholds, capholds;
 	struct summarizer sum;
@@ -273,6 +274,7 @@ struct derive {
 	int streamed;	       /* rows were read before the threads' and processes' rows existed */
 	int64_t unknown_objs;  /* events read whose object had no row yet */
 	int64_t streamed_rows; /* for WEFT_DEBUG=derive */
+	int restarts;	       /* times the streamed rows were dropped while following */
 	uint64_t cpu_events;   /* CPU time in the event pass, for WEFT_DEBUG=derive */
 };
 
@@ -1328,11 +1330,21 @@ static int load_thread_starts(struct derive *d)
 	return d->failed ? -1 : 0;
 }
 
-int store_derive_events(struct store_derive *sd, int64_t last_id)
+int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_from)
 {
 	struct derive *d = &sd->d;
 	if (d->failed)
 		return -1;
+	/* A record so late that it moved rows read already: start over now, not at the end. */
+	if (d->streamed && moved_from <= d->last_id) {
+		int restarts = d->restarts + 1;
+		uint64_t cpu = d->cpu_events;
+		derive_reset(d);
+		d->restarts = restarts;
+		d->cpu_events = cpu;
+		if (derive_start(d))
+			return -1;
+	}
 	if (last_id <= d->last_id)
 		return 0;
 	uint64_t t0 = derive_now_ns();
@@ -1371,6 +1383,9 @@ static int streamed_threads_hold(struct derive *d)
 			pe->end = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
+	for (size_t i = 0; i < d->nthr_cap; i++)
+		if (d->thr[i])
+			d->thr[i]->row_start = -1;
 	st = prep(d, "SELECT pid, tid, start_ns, end_ns FROM main.thr");
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
@@ -1380,10 +1395,21 @@ static int streamed_threads_hold(struct derive *d)
 		    sqlite3_column_type(st, 2) != SQLITE_NULL ? sqlite3_column_int64(st, 2) : -1;
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			t->end = sqlite3_column_int64(st, 3);
-		if (!t->started) {
+		if (!t->started)
 			t->start = start;
+		t->row_start = start;
+	}
+	sqlite3_finalize(st);
+	/*
+	 * The start the full pass gives each thread begun while streaming: its
+	 * row's, else a main thread's process's (a process whose only event is
+	 * its exit has no thread row).
+	 */
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		struct thr *t = d->thr[i];
+		if (!t || !t->started)
 			continue;
-		}
+		int64_t start = t->row_start;
 		if (start < 0 && t->pid == t->tid) {
 			struct pend *pe = pend_get(d, t->pid, 0);
 			start = pe ? pe->start : -1;
@@ -1391,7 +1417,6 @@ static int streamed_threads_hold(struct derive *d)
 		if (start >= 0 && start < t->start)
 			hold = 0;
 	}
-	sqlite3_finalize(st);
 	st = prep(d, "SELECT value FROM main.meta WHERE key='end_ns'");
 	d->end_ns = -1;
 	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
@@ -1455,9 +1480,9 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	store_debug("derive",
 		    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
-		    " written%s%s), indexes %.2f s, object pass %.2f s",
+		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s",
 		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
-		    why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
+		    d->restarts, why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
 		    (derive_now_ns() - t2) / 1e9);
 	return 0;
 }

@@ -368,11 +368,16 @@ static void test_in_steps(void)
 		int64_t moved_from;
 		int t11_start;
 		const char *change; /* what the end changed in the rows, from moved_from on */
+		int seen_early;	    /* the change is seen while following, not only at the end */
 	} cases[] = {
-	    {"steps:kept", INT64_MAX, 100, "SELECT 1"},
-	    {"steps:changed after what was read", 6, 100, "UPDATE ev SET wait = 20 WHERE id = 6"},
-	    {"steps:changed within what was read", 3, 100, "UPDATE ev SET wait = 40 WHERE id = 3"},
-	    {"steps:a thread's row starts earlier", INT64_MAX, 50, "SELECT 1"},
+	    {"steps:kept", INT64_MAX, 100, "SELECT 1", 0},
+	    {"steps:changed after what was read", 6, 100, "UPDATE ev SET wait = 20 WHERE id = 6",
+	     0},
+	    {"steps:changed within what was read", 3, 100, "UPDATE ev SET wait = 40 WHERE id = 3",
+	     0},
+	    {"steps:a thread's row starts earlier", INT64_MAX, 50, "SELECT 1", 0},
+	    {"steps:changed within, seen while following", 3, 100,
+	     "UPDATE ev SET wait = 40 WHERE id = 3", 1},
 	};
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		snprintf(sql, sizeof(sql), late_row, cases[c].t11_start);
@@ -387,11 +392,18 @@ static void test_in_steps(void)
 		unit_check(d != NULL, cases[c].name, err);
 		if (!d)
 			continue;
-		unit_check(store_derive_events(d, 2) == 0 && store_derive_events(d, 5) == 0,
+		unit_check(store_derive_events(d, 2, INT64_MAX) == 0 &&
+			       store_derive_events(d, 5, INT64_MAX) == 0,
 			   cases[c].name, err);
 		exec_or_die(db, sql);
 		exec_or_die(db, cases[c].change);
-		unit_check(store_derive_finish(d, cases[c].moved_from) == 0, cases[c].name, err);
+		int64_t moved_at_end = cases[c].moved_from;
+		if (cases[c].seen_early) {
+			unit_check(store_derive_events(d, 6, cases[c].moved_from) == 0,
+				   cases[c].name, err);
+			moved_at_end = INT64_MAX;
+		}
+		unit_check(store_derive_finish(d, moved_at_end) == 0, cases[c].name, err);
 		store_derive_free(d);
 		derived_dump(db, stepped, sizeof(stepped));
 		unit_check(strcmp(whole, stepped) == 0, cases[c].name, stepped);
