@@ -881,6 +881,26 @@ static int event_pass(struct derive *d)
 	return d->failed ? -1 : 0;
 }
 
+/*
+ * A lock.wait nothing ended: a lock's, or (recorded at exit for a Python
+ * thread) a named object's, which waits as that object's own events do.
+ */
+static int open_wait_state(struct derive *d, int64_t obj)
+{
+	struct objinfo *o = obj ? obj_get(d, obj, 0) : NULL;
+	switch (o ? o->kind : 0) { /* object kinds: preload/kinds.h */
+	case 13:		   /* queue */
+		return wait_state(24, 0);
+	case 10: /* py.condition */
+		return wait_state(4, 0);
+	case 6: /* barrier */
+		return wait_state(7, 0);
+	case 12: /* py.event */
+		return wait_state(26, 0);
+	}
+	return STORE_STATE_LOCK;
+}
+
 /* Closes every thread: running until its end, holds still open at its end. */
 static void finish_threads(struct derive *d)
 {
@@ -902,9 +922,13 @@ static void finish_threads(struct derive *d)
 			t->started = 1;
 			t->cursor = t->start;
 		}
-		/* Still waiting for a lock when it ended (a deadlock): blocked to its end. */
+		/*
+		 * Still waiting when it ended (a deadlock, a daemon thread in
+		 * Queue.get at exit): blocked on that object to its end.
+		 */
 		if (t->wait_open >= 0 && t->wait_open < end)
-			thread_advance(d, t, t->wait_open, end, STORE_STATE_LOCK, t->wait_obj);
+			thread_advance(d, t, t->wait_open, end, open_wait_state(d, t->wait_obj),
+				       t->wait_obj);
 		emit_span(d, t, t->cursor, end,
 			  t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING, 0);
 		flush_spans(d, t, t->npend);

@@ -59,6 +59,7 @@ struct thr {
 	int64_t wait_ts, wait_stack;
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
+	int blocked_at_exit; /* still in a named wait when its process exited */
 };
 
 /* A Python code object seen in this image: what its frames print as. */
@@ -917,6 +918,31 @@ static void handle_private(struct collect *c, struct collect_rec *r, struct thr 
 	}
 }
 
+/*
+ * A lock.wait Python's bootstrap recorded at exit for another thread still
+ * blocked on a named object (WEFT_WAIT_FOR_THREAD): that thread's row, from
+ * when its wait began (the recorded wait, else its last event), and it
+ * lives until its process ends.
+ */
+static void wait_for_thread(struct collect *c, struct collect_rec *r, int64_t stack)
+{
+	int pid = r->img->pid;
+	int tid = (int)((uint64_t)r->arg >> 32);
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
+	if (!i)
+		return;
+	struct thr *t = &W.thrs[*i];
+	if (t->ended)
+		return;
+	int64_t obj = object_for(c, r->img, r, stack, r->frames);
+	int64_t start = r->wait > 0 ? r->ts - r->wait : t->last_ts;
+	if (start < t->last_ts)
+		start = t->last_ts;
+	write_event(c, pid, tid, WEFT_EV_LOCK_WAIT, start, obj, 0, 0, 0);
+	t->blocked_at_exit = 1;
+}
+
 /* An event: bookkeeping of processes and threads, its object, then its row. */
 static void handle_event(struct collect *c, struct collect_rec *r, struct thr *t, int64_t stack)
 {
@@ -925,6 +951,10 @@ static void handle_event(struct collect *c, struct collect_rec *r, struct thr *t
 	const uint64_t *pcs = r->frames;
 	int pid = img->pid;
 	int64_t obj = 0, arg = r->arg;
+	if (r->kind == WEFT_EV_LOCK_WAIT && (arg & WEFT_WAIT_FOR_THREAD)) {
+		wait_for_thread(c, r, stack);
+		return;
+	}
 	switch (r->kind) {
 	case WEFT_EV_THREAD_START:
 		t->start_ns = r->ts - r->wait;
@@ -1451,10 +1481,11 @@ int writer_stop_and_join(struct collect *c)
 		struct thr *t = &W.thrs[i];
 		char name[256];
 		const char *nm = t->name;
-		/* Blocked on a lock to the end (a deadlock stopped): it lived as long as its
-		 * process. */
+		/* Blocked on a lock to the end (a deadlock stopped), or in a Python
+		 * named wait at exit: it lived as long as its process. */
 		uint64_t *pe = hashmap_u64_get(&W.proc_by_pid, (uint64_t)t->pid);
-		if (!t->ended && t->wait_obj && pe && W.procs[*pe].end_ns > t->end_ns)
+		if (!t->ended && (t->wait_obj || t->blocked_at_exit) && pe &&
+		    W.procs[*pe].end_ns > t->end_ns)
 			t->end_ns = W.procs[*pe].end_ns;
 		/* A thread nobody named carries its process's name, as in the kernel. */
 		if (!nm) {
