@@ -192,8 +192,7 @@ static void off_gil_where(struct ui *ui, const struct ui_thread *t, int64_t sinc
 	buf[0] = 0;
 	/* the stretch starts just after its release (a release at since - 1) */
 	if (!thread_event_near(&ui->m, t, since, -1, "gil.release", &ev) || ev.ts < since - 1 ||
-	    !ev.stack ||
-	    ui_model_frames(&ui->m, ev.stack, &f, 1) < 1 || !f.line)
+	    !ev.stack || ui_model_frames(&ui->m, ev.stack, &f, 1) < 1 || !f.line)
 		return;
 	const char *base = strrchr(f.file, '/');
 	snprintf(buf, len, " at %s:%d in %s", base ? base + 1 : f.file, f.line, f.function);
@@ -239,10 +238,10 @@ static void state_build(struct ui *ui)
 			char who[128], s3[32];
 			int jst;
 			int64_t jsince, juntil, jobj;
-			ui_tp_add(p, "%-*s %-7d %-16s join of %s since %s (%s)", m->label_w, t->label,
-				  t->tid, t->name,
-				  ui_thread_label(ui, joined->pid, joined->tid, who, sizeof(who)), s1,
-				  s2);
+			ui_tp_add(p, "%-*s %-7d %-16s join of %s since %s (%s)", m->label_w,
+				  t->label, t->tid, t->name,
+				  ui_thread_label(ui, joined->pid, joined->tid, who, sizeof(who)),
+				  s1, s2);
 			ui_tp_add(p, "      why: it waits for %s to end", joined->name);
 			if (ui_model_thread_span_at(m, joined, ui->cursor, &jst, &jsince, &juntil,
 						    &jobj)) {
