@@ -135,6 +135,15 @@ int store_writer_refresh_object(struct store_writer *w, int64_t object_id);
 /* Commits what was written so far (readers and a killed tracer see it) and begins anew. */
 int store_writer_commit(struct store_writer *w);
 /*
+ * For a reader on another thread following the trace as it is written:
+ * the last row id it may read now (committed, and far enough behind the
+ * newest rows that a late record rarely moves it; safe from any thread),
+ * and, once store_writer_order() returned, the lowest row id that was
+ * moved or changed after being written (INT64_MAX none, INT64_MIN any).
+ */
+int64_t store_writer_follow_limit(struct store_writer *w);
+int64_t store_writer_moved_from(struct store_writer *w);
+/*
  * The tail after recording can be stopped: store_writer_interrupt() (safe
  * in a signal handler) makes store_writer_interrupted() true and, once
  * store_writer_tail() has committed what was written, interrupts the
@@ -145,8 +154,20 @@ int store_writer_commit(struct store_writer *w);
 void store_writer_interrupt(struct store_writer *w);
 int store_writer_interrupted(struct store_writer *w);
 int store_writer_tail(struct store_writer *w);
-/* Builds indexes and derived tables, switches to a single-file journal. */
-/* Returns 0, 1 when interrupted (see above), -1 on error. */
+/*
+ * The end of a trace, in three steps (each returns 0, 1 when interrupted
+ * as above, -1 on error):
+ * - store_writer_order(): writes what is held back and puts ev in its
+ *   final order; other connections may read the events from then on.
+ * - store_writer_index(): the index and meta `complete`, still in WAL
+ *   mode, so a reader on another connection does not block it.
+ * - store_writer_seal(): folds the WAL into the file and switches to a
+ *   rollback journal; no other connection may have the trace open.
+ * store_writer_finalize() is the three in a row.
+ */
+int store_writer_order(struct store_writer *w);
+int store_writer_index(struct store_writer *w);
+int store_writer_seal(struct store_writer *w);
 int store_writer_finalize(struct store_writer *w);
 /* The last SQLite error, for messages. */
 const char *store_writer_error(struct store_writer *w);
@@ -187,6 +208,9 @@ struct store_events;
  * kinds, or all when kinds is 0. Returns NULL on failure (sqlite3_errmsg).
  */
 struct store_events *store_events_open(sqlite3 *db, uint64_t kinds);
+/* The same over the rows after after_id up to last_id. */
+struct store_events *store_events_open_range(sqlite3 *db, uint64_t kinds, int64_t after_id,
+					     int64_t last_id);
 /* The next event into out: returns 1, 0 at the end, or -1 on failure (sqlite3_errmsg). */
 int store_events_next(struct store_events *r, struct store_event_row *out);
 void store_events_close(struct store_events *r);
@@ -243,6 +267,25 @@ int store_files_check_cache(const char *cpath, uid_t owner, char *err, size_t er
 int store_build_derived(sqlite3 *db, char *err, size_t errlen);
 /* The same, always rebuilt, into the attached schema (store_viewcache.c's file). */
 int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t errlen);
+
+/*
+ * The same build in steps, so that it can follow a trace being written
+ * (store_viewcache.c): store_derive_begin() makes the tables in schema
+ * (dropping an older set), store_derive_events() reads the events after
+ * the last one read up to row last_id, as often as wanted while the trace
+ * grows, and store_derive_finish() reads the rest of the complete trace and
+ * ends the build. Rows read before the trace was complete are kept unless
+ * something since contradicts them: rows from id moved_from on were moved
+ * or changed (store_writer_moved_from()), or the threads' final rows
+ * disagree with what was read; then finish reads everything again. Each
+ * returns 0, or -1 with one line in err (which must outlive the build);
+ * begin returns NULL on failure. The caller owns the transactions.
+ */
+struct store_derive;
+struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *err, size_t errlen);
+int store_derive_events(struct store_derive *d, int64_t last_id);
+int store_derive_finish(struct store_derive *d, int64_t moved_from);
+void store_derive_free(struct store_derive *d);
 
 /*
  * Builds the lock-order and misuse findings and the `findings` and

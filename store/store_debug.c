@@ -11,7 +11,9 @@
 	X(COLLECT,  "collect",  "the collector's loop: polls, drains, spilled bytes")             \
 	X(FINALIZE, "finalize", "the trace's finalize: late rows, sort, index, checkpoint")       \
 	X(TAIL,     "tail",     "the time from the program's end to a usable trace, by part")     \
-	X(VIEW,     "view",     "why weft run left no TRACE-view")
+	X(VIEW,     "view",     "why weft run left no TRACE-view")                             \
+	X(FINDINGS, "findings", "the findings' stages: event pass, cycles, races, inserts")       \
+	X(DERIVE,   "derive",   "the viewer tables' stages: event pass, indexes, object pass")
 /* clang-format on */
 
 #define DEBUG_NAME(id, name, what) name,

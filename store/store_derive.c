@@ -11,10 +11,12 @@
  */
 #include "store/store.h"
 #include "store/store_schema.h"
+#include "store/store_debug.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
 #define DERIVED_VERSION "5"
@@ -262,6 +264,16 @@ struct derive {
 	struct pend *pend;
 	size_t npend, cappend;
 	int failed;
+	/*
+	 * Streaming (store_derive_events() before the trace is complete): the
+	 * last row read, the objects loaded so far, and what the trace's final
+	 * state may contradict (store_derive_finish() then starts over).
+	 */
+	int64_t last_id, last_obj;
+	int streamed;	       /* rows were read before the threads' and processes' rows existed */
+	int64_t unknown_objs;  /* events read whose object had no row yet */
+	int64_t streamed_rows; /* for WEFT_DEBUG=derive */
+	uint64_t cpu_events;   /* CPU time in the event pass, for WEFT_DEBUG=derive */
 };
 
 struct pend {
@@ -574,8 +586,9 @@ static void emit_hold(struct derive *d, struct thr *t, const struct hold *h, int
 static int is_holdable(int kind)
 {
 	/* Semaphores are posted by other threads, so acquire/release are no hold pairs. */
-	return kind == 1 || kind == 2 || kind == 3 || kind == 7 || kind == 8 || kind == 9 ||
-	       kind == 10;
+	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
+	       kind == WEFT_OBJ_GIL || kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK ||
+	       kind == WEFT_OBJ_PY_CONDITION;
 }
 
 static void hold_push(struct derive *d, struct thr *t, int64_t obj, int64_t ts, int mode)
@@ -613,24 +626,24 @@ static void hold_pop(struct derive *d, struct thr *t, int64_t obj, int64_t ts)
 static int wait_state(int kind, int objkind)
 {
 	switch (kind) {
-	case 1:
-		return objkind == 7 ? STORE_STATE_GIL : STORE_STATE_LOCK;
-	case 3:
+	case WEFT_EV_LOCK_ACQUIRE:
+		return objkind == WEFT_OBJ_GIL ? STORE_STATE_GIL : STORE_STATE_LOCK;
+	case WEFT_EV_LOCK_FAIL:
 		return STORE_STATE_LOCK;
-	case 4:
+	case WEFT_EV_COND_WAIT:
 		return STORE_STATE_COND;
-	case 7:
+	case WEFT_EV_BARRIER_WAIT:
 		return STORE_STATE_BARRIER;
-	case 11:
+	case WEFT_EV_THREAD_JOIN:
 		return STORE_STATE_JOIN;
-	case 20:
+	case WEFT_EV_GIL_ACQUIRE:
 		return STORE_STATE_GIL;
-	case 23:
-	case 24:
+	case WEFT_EV_QUEUE_PUT:
+	case WEFT_EV_QUEUE_GET:
 		return STORE_STATE_QUEUE;
-	case 26:
-	case 27:
-	case 33: /* futex.wait: a runtime's own lock, condition or parking; weft cannot tell */
+	case WEFT_EV_EVENT_WAIT:
+	case WEFT_EV_PROCESS_REAP:
+	case WEFT_EV_FUTEX_WAIT: /* a runtime's own lock, condition or parking; weft cannot tell */
 		return STORE_STATE_WAIT;
 	}
 	return -1;
@@ -638,8 +651,11 @@ static int wait_state(int kind, int objkind)
 
 static int is_point_kind(int kind)
 {
-	return kind == 8 || kind == 9 || kind == 10 || kind == 12 || kind == 13 || kind == 14 ||
-	       kind == 15 || kind == 22 || kind == 27;
+	return kind == WEFT_EV_THREAD_CREATE || kind == WEFT_EV_THREAD_START ||
+	       kind == WEFT_EV_THREAD_EXIT || kind == WEFT_EV_PROCESS_FORK ||
+	       kind == WEFT_EV_PROCESS_EXEC || kind == WEFT_EV_PROCESS_SPAWN ||
+	       kind == WEFT_EV_PROCESS_EXIT || kind == WEFT_EV_GIL_DROP_REQUEST ||
+	       kind == WEFT_EV_PROCESS_REAP;
 }
 
 static int exec(struct derive *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -728,6 +744,25 @@ static int create_indexes(struct derive *d)
 	    s, s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
 }
 
+/* The objects written since the last call (object ids grow as objects are written). */
+static int load_objects(struct derive *d)
+{
+	sqlite3_stmt *st = prep(d, "SELECT object_id, kind FROM main.obj WHERE object_id > %lld",
+				(long long)d->last_obj);
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct objinfo *o = obj_get(d, id, 1);
+		if (o)
+			o->kind = sqlite3_column_int(st, 1);
+		if (id > d->last_obj)
+			d->last_obj = id;
+	}
+	sqlite3_finalize(st);
+	return d->failed ? -1 : 0;
+}
+
 static int load_threads_objects(struct derive *d)
 {
 	sqlite3_stmt *st = prep(d, "SELECT pid, tid, start_ns, end_ns FROM main.thr");
@@ -743,15 +778,8 @@ static int load_threads_objects(struct derive *d)
 			t->end = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
-	st = prep(d, "SELECT object_id, kind FROM main.obj");
-	if (!st)
+	if (load_objects(d))
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct objinfo *o = obj_get(d, sqlite3_column_int64(st, 0), 1);
-		if (o)
-			o->kind = sqlite3_column_int(st, 1);
-	}
-	sqlite3_finalize(st);
 	st = prep(d, "SELECT value FROM main.meta WHERE key='end_ns'");
 	if (!st)
 		return -1;
@@ -783,7 +811,9 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	else
 		thread_advance(d, t, ts, ts, STORE_STATE_RUNNING, 0);
 	/* queue operations count like acquires so queues get stats and a lane */
-	if ((kind == 1 || kind == 20 || kind == 23 || kind == 24) && o) {
+	if ((kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_GIL_ACQUIRE ||
+	     kind == WEFT_EV_QUEUE_PUT || kind == WEFT_EV_QUEUE_GET) &&
+	    o) {
 		o->acquires++;
 		if (wait > 0) {
 			o->contended++;
@@ -795,25 +825,23 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		}
 	}
 	switch (kind) {
-	case 1: /* lock.acquire: rwlock arg 0 = read (shared) */
-		hold_push(d, t, obj, ts, o && o->kind == 2 && arg == 0 ? 0 : 1);
+	case WEFT_EV_LOCK_ACQUIRE: /* rwlock arg 0 = read (shared) */
+		hold_push(d, t, obj, ts, o && o->kind == WEFT_OBJ_RWLOCK && arg == 0 ? 0 : 1);
 		break;
-	case 20:
+	case WEFT_EV_GIL_ACQUIRE:
 		hold_push(d, t, obj, ts, 1);
 		t->without_gil = 0;
 		t->python = 1;
 		break;
-	case 21:
+	case WEFT_EV_GIL_RELEASE:
 		t->python = 1;
 		hold_pop(d, t, obj, ts);
 		/* Close the running stretch at the release: what follows is without the GIL. */
 		thread_advance(d, t, ts, ts + 1, STORE_STATE_RUNNING, 0);
 		t->without_gil = 1;
 		break;
-	case 2:
+	case WEFT_EV_LOCK_RELEASE:
 		hold_pop(d, t, obj, ts);
-		break;
-	case 17: /* object.destroy by this thread */
 		break;
 	}
 	if (is_point_kind(kind)) {
@@ -826,27 +854,28 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		sqlite3_bind_int64(p, 6, arg);
 		step_done(d, p);
 	}
-	if (kind == 10 && t->end < 0)
+	if (kind == WEFT_EV_THREAD_EXIT && t->end < 0)
 		t->end = ts;
 	/*
 	 * A lock.wait is ended by the thread's next event (its acquire or
-	 * fail), but for a gil.release (21): a PyMutex Lock (CPython 3.13.1+)
+	 * fail), but for a gil.release: a PyMutex Lock (CPython 3.13.1+)
 	 * records its wait before the interpreter lets go of the GIL to block.
 	 */
-	if (kind == 21 && t->wait_open >= 0)
+	if (kind == WEFT_EV_GIL_RELEASE && t->wait_open >= 0)
 		return;
-	t->wait_open = kind == 28 ? ts : -1;
+	t->wait_open = kind == WEFT_EV_LOCK_WAIT ? ts : -1;
 	t->wait_obj = obj;
-	if (kind == 15) {
+	if (kind == WEFT_EV_PROCESS_EXIT) {
 		struct pend *pe = pend_get(d, t->pid, 1);
 		if (pe && pe->end < 0)
 			pe->end = ts;
 	}
 }
 
-static int event_pass(struct derive *d)
+/* Reads the events after d->last_id up to last_id (INT64_MAX: all). */
+static int event_pass(struct derive *d, int64_t last_id)
 {
-	struct store_events *r = store_events_open(d->db, 0);
+	struct store_events *r = store_events_open_range(d->db, 0, d->last_id, last_id);
 	struct store_event_row row;
 	int rc = r ? 1 : -1;
 	struct thr *last = NULL;
@@ -870,7 +899,10 @@ static int event_pass(struct derive *d)
 		t->events++;
 		if (e->ts_ns > d->max_ts)
 			d->max_ts = e->ts_ns;
+		if (d->streamed && e->object_id && !obj_get(d, e->object_id, 0))
+			d->unknown_objs++;
 		on_event(d, row.id, e->ts_ns, t, e->kind, e->object_id, e->wait_ns, e->arg);
+		d->last_id = row.id;
 	}
 	if (rc < 0) {
 		snprintf(d->err, d->errlen, "derived tables: reading events: %s",
@@ -1207,64 +1239,260 @@ int store_build_derived(sqlite3 *db, char *err, size_t errlen)
 				      err, errlen);
 }
 
-int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t errlen)
+/* For WEFT_DEBUG=derive: this thread's CPU time, which a busy machine does not inflate. */
+static uint64_t derive_now_ns(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The public handle: the pass's state. */
+struct store_derive {
 	struct derive d;
-	memset(&d, 0, sizeof(d));
-	d.db = db;
-	d.err = err;
-	d.errlen = errlen;
-	if (errlen)
-		err[0] = 0;
-	d.schema = schema;
+};
+
+/* Everything but the connection, the schema and the error buffer. */
+static void derive_reset(struct derive *d)
+{
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		if (d->thr[i]) {
+			free(d->thr[i]->holds);
+			free(d->thr[i]->pend);
+			free(d->thr[i]);
+		}
+	}
+	free(d->thr);
+	free(d->obj);
+	free(d->pend);
+	rows_free(&d->spans);
+	rows_free(&d->holds);
+	rows_free(&d->ospans);
+	sqlite3_finalize(d->ins_tsum);
+	sqlite3_finalize(d->ins_point);
+	sqlite3_finalize(d->ins_osum);
+	sqlite3_finalize(d->ins_thread);
+	sqlite3 *db = d->db;
+	const char *schema = d->schema;
+	char *err = d->err;
+	size_t errlen = d->errlen;
+	int failed = d->failed;
+	memset(d, 0, sizeof(*d));
+	d->db = db;
+	d->schema = schema;
+	d->err = err;
+	d->errlen = errlen;
+	d->failed = failed;
+}
+
+/* Drops any older set and makes the tables and statements. */
+static int derive_start(struct derive *d)
+{
 	/* A half-built set from an interrupted build is replaced as a whole. */
-	if (exec(&d,
+	if (exec(d,
 		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
 		 "DROP TABLE IF EXISTS %s.object_spans; DROP TABLE IF EXISTS %s.thread_summary;"
 		 "DROP TABLE IF EXISTS %s.object_summary; DROP TABLE IF EXISTS %s.point_events;"
 		 "DROP TABLE IF EXISTS %s.object_stats; DROP TABLE IF EXISTS %s.derived_info;"
 		 "DROP TABLE IF EXISTS %s.thread_life;"
 		 "CREATE TABLE %s.derived_info(key TEXT PRIMARY KEY, value);",
-		 d.schema, d.schema, d.schema, d.schema, d.schema, d.schema, d.schema, d.schema,
-		 d.schema, d.schema) ||
-	    create_tables(&d))
-		goto out;
-	rows_prep(&d, &d.spans, "thread_spans", 6);
-	rows_prep(&d, &d.holds, "object_holds", 6);
-	rows_prep(&d, &d.ospans, "object_spans", 6);
-	d.ins_tsum = prep(&d, "INSERT INTO %s.thread_summary VALUES(?,?,?,?,?,?,?,?)", d.schema);
-	d.ins_point = prep(&d, "INSERT INTO %s.point_events VALUES(?,?,?,?,?,?)", d.schema);
-	d.ins_osum = prep(&d, "INSERT INTO %s.object_summary VALUES(?,?,?,?,?,?,?)", d.schema);
-	d.ins_thread = prep(&d, "INSERT INTO %s.thread_life VALUES(?,?,?,?,?)", d.schema);
-	if (d.failed || load_threads_objects(&d) || event_pass(&d))
-		goto out;
-	finish_threads(&d);
-	rows_flush(&d, &d.spans);
-	rows_flush(&d, &d.holds);
-	if (d.failed)
-		goto out;
-	/* The occupancy pass reads its inputs in (object, start) order from these indexes. */
-	if (create_indexes(&d) || object_pass(&d) || write_stats(&d))
-		goto out;
-out:
-	if (d.failed && errlen && !err[0])
-		snprintf(err, errlen, "derived tables: %s", sqlite3_errmsg(db));
-	for (size_t i = 0; i < d.nthr_cap; i++) {
-		if (d.thr[i]) {
-			free(d.thr[i]->holds);
-			free(d.thr[i]->pend);
-			free(d.thr[i]);
+		 d->schema, d->schema, d->schema, d->schema, d->schema, d->schema, d->schema,
+		 d->schema, d->schema, d->schema) ||
+	    create_tables(d))
+		return -1;
+	rows_prep(d, &d->spans, "thread_spans", 6);
+	rows_prep(d, &d->holds, "object_holds", 6);
+	rows_prep(d, &d->ospans, "object_spans", 6);
+	d->ins_tsum = prep(d, "INSERT INTO %s.thread_summary VALUES(?,?,?,?,?,?,?,?)", d->schema);
+	d->ins_point = prep(d, "INSERT INTO %s.point_events VALUES(?,?,?,?,?,?)", d->schema);
+	d->ins_osum = prep(d, "INSERT INTO %s.object_summary VALUES(?,?,?,?,?,?,?)", d->schema);
+	d->ins_thread = prep(d, "INSERT INTO %s.thread_life VALUES(?,?,?,?,?)", d->schema);
+	return d->failed ? -1 : 0;
+}
+
+struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *err, size_t errlen)
+{
+	struct store_derive *sd = calloc(1, sizeof(*sd));
+	if (!sd) {
+		snprintf(err, errlen, "derived tables: out of memory");
+		return NULL;
+	}
+	struct derive *d = &sd->d;
+	d->db = db;
+	d->schema = schema;
+	d->err = err;
+	d->errlen = errlen;
+	if (errlen)
+		err[0] = 0;
+	if (derive_start(d)) {
+		store_derive_free(sd);
+		return NULL;
+	}
+	return sd;
+}
+
+/*
+ * While the trace is written, threads' rows hold their start (the writer
+ * writes it as soon as it knows it): what the first span of a thread not
+ * seen yet starts from, as in the full pass.
+ */
+static int load_thread_starts(struct derive *d)
+{
+	sqlite3_stmt *st = prep(d, "SELECT pid, tid, start_ns FROM main.thr");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (!t) {
+			d->failed = 1;
+			break;
+		}
+		if (!t->started && sqlite3_column_type(st, 2) != SQLITE_NULL)
+			t->start = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return d->failed ? -1 : 0;
+}
+
+int store_derive_events(struct store_derive *sd, int64_t last_id)
+{
+	struct derive *d = &sd->d;
+	if (d->failed)
+		return -1;
+	if (last_id <= d->last_id)
+		return 0;
+	uint64_t t0 = derive_now_ns();
+	int64_t before = d->events;
+	d->streamed = 1;
+	if (load_objects(d) || load_thread_starts(d) || event_pass(d, last_id))
+		return -1;
+	d->streamed_rows += d->events - before;
+	d->cpu_events += derive_now_ns() - t0;
+	return 0;
+}
+
+/*
+ * What the rows read while streaming took for unknown (the threads' and
+ * processes' rows are written when the trace ends): a thread started
+ * while streaming got its start from its first event, where the full pass
+ * would have taken an earlier start from its row. Then the streamed
+ * result cannot stand. Otherwise the final ends replace the ones taken
+ * from exit events, as the full pass has them.
+ */
+static int streamed_threads_hold(struct derive *d)
+{
+	int hold = 1;
+	sqlite3_stmt *st = prep(d, "SELECT pid, start_ns, end_ns FROM main.proc");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		struct pend *pe = pend_get(d, sqlite3_column_int(st, 0), 1);
+		if (pe && sqlite3_column_type(st, 1) != SQLITE_NULL)
+			pe->start = sqlite3_column_int64(st, 1);
+		if (pe && sqlite3_column_type(st, 2) != SQLITE_NULL)
+			pe->end = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	st = prep(d, "SELECT pid, tid, start_ns, end_ns FROM main.thr");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+		if (!t)
+			break;
+		int64_t start =
+		    sqlite3_column_type(st, 2) != SQLITE_NULL ? sqlite3_column_int64(st, 2) : -1;
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			t->end = sqlite3_column_int64(st, 3);
+		if (!t->started) {
+			t->start = start;
+			continue;
+		}
+		if (start < 0 && t->pid == t->tid) {
+			struct pend *pe = pend_get(d, t->pid, 0);
+			start = pe ? pe->start : -1;
+		}
+		if (start >= 0 && start < t->start)
+			hold = 0;
+	}
+	sqlite3_finalize(st);
+	st = prep(d, "SELECT value FROM main.meta WHERE key='end_ns'");
+	d->end_ns = -1;
+	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		d->end_ns = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return d->failed ? 0 : hold;
+}
+
+int store_derive_finish(struct store_derive *sd, int64_t moved_from)
+{
+	struct derive *d = &sd->d;
+	const char *why = NULL;
+	if (d->failed)
+		return -1;
+	uint64_t t0 = derive_now_ns();
+	if (d->streamed) {
+		if (moved_from <= d->last_id)
+			why = "rows read were moved or changed since";
+		else if (d->unknown_objs)
+			why = "events read before their object's row";
+		else if (!streamed_threads_hold(d))
+			why = "a thread's row starts before its first event";
+		if (why || d->failed) {
+			derive_reset(d);
+			if (derive_start(d))
+				return -1;
+		} else {
+			/*
+			 * The collector fills in exit statuses and spawned pids once the
+			 * processes are reaped: the streamed point events take them.
+			 */
+			exec(d,
+			     "UPDATE %s.point_events SET arg = (SELECT arg FROM main.ev"
+			     " WHERE ev.id = point_events.id) WHERE kind IN (%d, %d)",
+			     d->schema, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_SPAWN);
 		}
 	}
-	free(d.thr);
-	free(d.obj);
-	free(d.pend);
-	rows_free(&d.spans);
-	rows_free(&d.holds);
-	rows_free(&d.ospans);
-	sqlite3_finalize(d.ins_tsum);
-	sqlite3_finalize(d.ins_point);
-	sqlite3_finalize(d.ins_osum);
-	sqlite3_finalize(d.ins_thread);
-	return d.failed ? -1 : 0;
+	int64_t streamed = why ? 0 : d->streamed_rows;
+	if (!d->streamed || why) {
+		d->streamed = 0;
+		if (load_threads_objects(d))
+			return -1;
+	} else if (load_objects(d)) {
+		return -1;
+	}
+	if (event_pass(d, INT64_MAX))
+		return -1;
+	finish_threads(d);
+	rows_flush(d, &d->spans);
+	rows_flush(d, &d->holds);
+	if (d->failed)
+		return -1;
+	uint64_t t1 = derive_now_ns();
+	/* The occupancy pass reads its inputs in (object, start) order from these indexes. */
+	if (create_indexes(d))
+		return -1;
+	uint64_t t2 = derive_now_ns();
+	if (object_pass(d) || write_stats(d))
+		return -1;
+	store_debug("derive",
+		    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
+		    " written%s%s), indexes %.2f s, object pass %.2f s",
+		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
+		    why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
+		    (derive_now_ns() - t2) / 1e9);
+	return 0;
+}
+
+void store_derive_free(struct store_derive *sd)
+{
+	struct derive *d = &sd->d;
+	if (!d)
+		return;
+	derive_reset(d);
+	free(d);
+}
+
+int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t errlen)
+{
+	struct store_derive *d = store_derive_begin(db, schema, err, errlen);
+	int rc = d ? store_derive_finish(d, INT64_MAX) : -1;
+	if (rc && d && errlen && !err[0])
+		snprintf(err, errlen, "derived tables: %s", sqlite3_errmsg(db));
+	store_derive_free(d);
+	return rc;
 }

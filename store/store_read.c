@@ -275,7 +275,8 @@ static int events_load_threads(struct store_events *r)
 	return 0;
 }
 
-struct store_events *store_events_open(sqlite3 *db, uint64_t kinds)
+struct store_events *store_events_open_range(sqlite3 *db, uint64_t kinds, int64_t after_id,
+					     int64_t last_id)
 {
 	struct store_events *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -285,12 +286,19 @@ struct store_events *store_events_open(sqlite3 *db, uint64_t kinds)
 	if (events_load_threads(r) ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT kind, id, ts, th, obj, wait, arg, stack FROM main.ev"
-			       " ORDER BY id",
+			       " WHERE id > ?1 AND id <= ?2 ORDER BY id",
 			       -1, &r->st, NULL) != SQLITE_OK) {
 		store_events_close(r);
 		return NULL;
 	}
+	sqlite3_bind_int64(r->st, 1, after_id);
+	sqlite3_bind_int64(r->st, 2, last_id);
 	return r;
+}
+
+struct store_events *store_events_open(sqlite3 *db, uint64_t kinds)
+{
+	return store_events_open_range(db, kinds, INT64_MIN, INT64_MAX);
 }
 
 int store_events_next(struct store_events *r, struct store_event_row *out)

@@ -10,16 +10,17 @@
  * two passes share the two cores, and the first `weft view` only attaches
  * the file.
  *
- * The build reads the trace under a read transaction. The findings'
- * commit needs the trace to itself, so the writer's connection waits
- * (store_view_builder_busy) until the build has read what it needs; both
- * end at about the same time anyway. The file is made under a temporary
+ * The build reads the trace under a read transaction while the trace is
+ * still in WAL mode: the writer's connection builds the index and the
+ * findings meanwhile without waiting for it, and folds the WAL into the
+ * file (store_writer_seal) only after store_view_builder_join(). The file is made under a temporary
  * name, 0600 like the trace, without a journal (no TMP-journal anyone
  * could plant), and renamed into place only once complete and tied to
  * the trace by its key: an interrupted or failed build leaves nothing.
  */
 #include "store/store_viewcache.h"
 #include "store/store.h"
+#include "store/store_debug.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,11 +33,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How often a build following the writer reads what was written. */
+#define FOLLOW_PERIOD_MS 50
+
 struct store_view_builder {
 	pthread_t thread;
 	sqlite3 *volatile db;
 	volatile sig_atomic_t stop;
-	int running; /* atomic: the thread has not ended yet */
+	int joined;
+	struct store_writer *follow; /* the trace's writer while it writes, or NULL */
+	pthread_mutex_t lock;	     /* guards complete and moved_from */
+	pthread_cond_t wake;
+	int complete;
+	int64_t moved_from;
 	int rc;
 	char *trace_path, *cpath, *tmp;
 	char err[512];
@@ -152,11 +161,80 @@ void store_view_cache_save(sqlite3 *db, const char *cpath, const char *key)
 	free(tmp);
 }
 
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* Runs sql (one statement or several, no rows); the stop flag reads as an error. */
+static int build_exec(struct store_view_builder *b, const char *sql)
+{
+	if (b->stop) {
+		snprintf(b->err, sizeof(b->err), "stopped");
+		return -1;
+	}
+	if (sqlite3_exec(b->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(b->err, sizeof(b->err), "%s", b->stop ? "stopped" : sqlite3_errmsg(b->db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * While the program runs: every FOLLOW_PERIOD_MS, the rows the writer
+ * says are final (store_writer_follow_limit), one transaction each so
+ * that the reader's snapshot never holds the WAL back. Returns when the
+ * trace is complete (store_view_builder_complete) or the build stopped.
+ */
+static int follow_writer(struct store_view_builder *b, struct store_derive *d)
+{
+	pthread_mutex_lock(&b->lock);
+	while (!b->complete && !b->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += FOLLOW_PERIOD_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&b->wake, &b->lock, &until);
+		if (b->complete || b->stop)
+			break;
+		pthread_mutex_unlock(&b->lock);
+		int64_t limit = store_writer_follow_limit(b->follow);
+		int rc = limit > 0 ? build_exec(b, "BEGIN") : 0;
+		if (limit > 0 && !rc) {
+			rc = store_derive_events(d, limit);
+			rc = build_exec(b, rc ? "ROLLBACK" : "COMMIT") || rc;
+		}
+		pthread_mutex_lock(&b->lock);
+		if (rc)
+			break;
+	}
+	int ok = b->complete && !b->stop;
+	pthread_mutex_unlock(&b->lock);
+	return ok ? 0 : -1;
+}
+
 static void *build_main(void *arg)
 {
 	struct store_view_builder *b = arg;
 	sqlite3 *db = NULL;
+	struct store_derive *d = NULL;
 	b->rc = -1;
+	uint64_t cpu0 = thread_cpu_ns(), wall0 = 0;
 	/*
 	 * Read-write only because a read-only connection cannot write its
 	 * attached files either: nothing here writes the trace (main).
@@ -169,35 +247,42 @@ static void *build_main(void *arg)
 	}
 	b->db = db;
 	sqlite3_busy_timeout(db, 10000);
+	/* A stop that came before the connection existed could not interrupt it. */
+	if (b->stop || attach_as(db, b->tmp, "view_cache") ||
+	    build_exec(b, "PRAGMA view_cache.journal_mode=OFF; PRAGMA view_cache.synchronous=OFF;"
+			  "PRAGMA cache_size=-8192; PRAGMA view_cache.cache_size=-32768; BEGIN") ||
+	    !(d = store_derive_begin(db, "view_cache", b->err, sizeof(b->err))) ||
+	    build_exec(b, "COMMIT"))
+		goto out;
+	if (b->follow && follow_writer(b, d))
+		goto out;
+	wall0 = mono_ns();
 	/* tests/integration/test_tail.sh: a signal lands while the build runs, every time. */
 	if (getenv("WEFT_TEST_VIEW_PAUSE")) {
 		fprintf(stderr, "weft: viewer tables paused (test)\n");
 		while (!b->stop)
 			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	}
-	/* A stop that came before the connection existed could not interrupt it. */
-	if (b->stop || attach_as(db, b->tmp, "view_cache") ||
-	    sqlite3_exec(db,
-			 "PRAGMA view_cache.journal_mode=OFF; PRAGMA view_cache.synchronous=OFF;"
-			 "PRAGMA cache_size=-8192; PRAGMA view_cache.cache_size=-32768; BEGIN",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(b->err, sizeof(b->err), "%s", b->stop ? "stopped" : sqlite3_errmsg(db));
+	if (build_exec(b, "BEGIN"))
 		goto out;
-	}
-	if (store_build_derived_in(db, "view_cache", b->err, sizeof(b->err)) == 0 &&
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+	if (store_derive_finish(d, b->moved_from) == 0 && !build_exec(b, "COMMIT"))
 		b->rc = 0;
 	else if (!b->err[0])
 		snprintf(b->err, sizeof(b->err), "%s", sqlite3_errmsg(db));
+	store_debug("derive",
+		    "viewer tables: %.2f s CPU in all, %.2f s after the trace was complete",
+		    (thread_cpu_ns() - cpu0) / 1e9, (mono_ns() - wall0) / 1e9);
 out:
-	if (b->rc)
+	if (b->rc && db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	__atomic_store_n(&b->running, 0, __ATOMIC_RELEASE);
+	store_derive_free(d);
 	return NULL;
 }
 
 static void builder_free(struct store_view_builder *b)
 {
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->wake);
 	if (b->db)
 		sqlite3_close(b->db);
 	if (b->tmp)
@@ -208,11 +293,17 @@ static void builder_free(struct store_view_builder *b)
 	free(b);
 }
 
-struct store_view_builder *store_view_builder_start(const char *trace_path)
+struct store_view_builder *store_view_builder_start(const char *trace_path,
+						    struct store_writer *follow)
 {
 	struct store_view_builder *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
+	b->follow = follow;
+	b->complete = !follow;
+	b->moved_from = INT64_MAX;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->wake, NULL);
 	b->trace_path = strdup(trace_path);
 	if (!b->trace_path || asprintf(&b->cpath, "%s-view", trace_path) < 0) {
 		b->cpath = NULL;
@@ -220,12 +311,25 @@ struct store_view_builder *store_view_builder_start(const char *trace_path)
 		return NULL;
 	}
 	b->tmp = make_tmp(b->cpath);
-	b->running = 1;
 	if (!b->tmp || pthread_create(&b->thread, NULL, build_main, b) != 0) {
 		builder_free(b);
 		return NULL;
 	}
 	return b;
+}
+
+pthread_t store_view_builder_thread(struct store_view_builder *b)
+{
+	return b->thread;
+}
+
+void store_view_builder_complete(struct store_view_builder *b, int64_t moved_from)
+{
+	pthread_mutex_lock(&b->lock);
+	b->moved_from = moved_from;
+	b->complete = 1;
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->lock);
 }
 
 void store_view_builder_interrupt(struct store_view_builder *b)
@@ -238,32 +342,49 @@ void store_view_builder_interrupt(struct store_view_builder *b)
 		sqlite3_interrupt(db);
 }
 
-int store_view_builder_busy(void *builder, int attempts)
+int store_view_builder_join(struct store_view_builder *b)
 {
-	struct store_view_builder *b = builder;
-	(void)attempts;
-	if (!b || b->stop || !__atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
-		return 0;
-	struct timespec ts = {0, 2 * 1000 * 1000};
-	nanosleep(&ts, NULL);
-	return 1;
+	if (!b->joined) {
+		pthread_join(b->thread, NULL);
+		b->joined = 1;
+	}
+	/* Its connection would keep the trace in WAL mode: closed before the seal. */
+	sqlite3 *db = b->db;
+	b->db = NULL; /* first: store_view_builder_interrupt() may run in a signal handler */
+	if (db)
+		sqlite3_close(db);
+	return b->stop ? -1 : b->rc;
 }
 
-int store_view_builder_finish(struct store_view_builder *b, char *err, size_t errlen)
+/* Writes the key into the finished build (the file at tmp, no journal). */
+static int key_build(const char *tmp, const char *key)
 {
-	pthread_join(b->thread, NULL);
+	sqlite3 *out = NULL;
+	int ok = sqlite3_open_v2(tmp, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+		     SQLITE_OK &&
+		 sqlite3_exec(out, "PRAGMA journal_mode=OFF", NULL, NULL, NULL) == SQLITE_OK &&
+		 set_key(out, "main", key) == 0;
+	sqlite3_close(out);
+	return ok ? 0 : -1;
+}
+
+int store_view_builder_finish(struct store_view_builder *b, sqlite3 *trace_db, char *err,
+			      size_t errlen)
+{
 	int rc = -1;
 	char key[128];
-	if (b->stop) {
+	if (!trace_db)
+		store_view_builder_interrupt(b);
+	store_view_builder_join(b);
+	if (b->stop || !trace_db) {
 		snprintf(err, errlen, "stopped");
 	} else if (b->rc) {
 		snprintf(err, errlen, "%s", b->err);
 	} else {
 		/* The key names the trace as it is now, findings included. */
-		store_view_cache_key(b->db, b->trace_path, key, sizeof(key));
-		if (set_key(b->db, "view_cache", key) ||
-		    sqlite3_exec(b->db, "DETACH view_cache", NULL, NULL, NULL) != SQLITE_OK)
-			snprintf(err, errlen, "%s", sqlite3_errmsg(b->db));
+		store_view_cache_key(trace_db, b->trace_path, key, sizeof(key));
+		if (key_build(b->tmp, key))
+			snprintf(err, errlen, "cannot key %s", b->tmp);
 		else if (rename(b->tmp, b->cpath) != 0)
 			snprintf(err, errlen, "cannot rename %s: %s", b->tmp, strerror(errno));
 		else {

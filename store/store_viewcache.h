@@ -8,8 +8,12 @@
 #ifndef WEFT_STORE_VIEWCACHE_H
 #define WEFT_STORE_VIEWCACHE_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct store_writer;
 
 /*
  * The key that ties a cache to its trace by what a copy keeps: the file's
@@ -35,12 +39,26 @@ void store_view_cache_save(sqlite3 *db, const char *cpath, const char *key);
 struct store_view_builder;
 
 /*
- * Starts building the derived tables of the finished trace at trace_path
- * into a temporary file beside it. Returns the builder, or NULL when no
- * cache can be made (a read-only directory, no memory, no thread): the
- * viewer then builds it at its first open.
+ * Starts building the derived tables of the trace at trace_path into a
+ * temporary file beside it. With follow (the trace's writer, still
+ * writing) the build reads the events as they become final, while the
+ * program runs, and ends once store_view_builder_complete() says the trace
+ * is complete; without, the trace is complete already. Returns the
+ * builder, or NULL when no cache can be made (a read-only directory, no
+ * memory, no thread): the viewer then builds it at its first open.
  */
-struct store_view_builder *store_view_builder_start(const char *trace_path);
+struct store_view_builder *store_view_builder_start(const char *trace_path,
+						    struct store_writer *follow);
+
+/*
+ * The trace is complete and in its final order (store_writer_order()):
+ * the build reads the rest, reading again what was moved or changed from
+ * row moved_from on (store_writer_moved_from()), and ends.
+ */
+void store_view_builder_complete(struct store_view_builder *b, int64_t moved_from);
+
+/* The build's thread, for its CPU affinity. */
+pthread_t store_view_builder_thread(struct store_view_builder *b);
 
 /*
  * Stops a running build: safe in a signal handler. store_view_builder_finish()
@@ -49,18 +67,20 @@ struct store_view_builder *store_view_builder_start(const char *trace_path);
 void store_view_builder_interrupt(struct store_view_builder *b);
 
 /*
- * For the connection that writes the trace while the builder reads it: a
- * busy handler (sqlite3_busy_handler) that waits while the build holds its
- * read lock, and gives up once the build is stopped.
+ * Waits for the build to end and closes its connection to the trace (which
+ * kept the trace in WAL mode). Returns 0 when the build succeeded, -1 when
+ * it failed or was stopped. Safe to call more than once.
  */
-int store_view_builder_busy(void *builder, int attempts);
+int store_view_builder_join(struct store_view_builder *b);
 
 /*
- * Waits for the build, then ties it to the trace as it is now (call it
- * once the trace is complete) and moves it to TRACE-view. Returns 0 when
- * TRACE-view is in place, otherwise -1 with one line in err (nothing is
- * left behind). Frees b.
+ * Joins the build, then ties it to the trace as it is now, read through
+ * trace_db (call it once the trace is complete and sealed), and moves it
+ * to TRACE-view. Returns 0 when TRACE-view is in place, otherwise -1 with
+ * one line in err (nothing is left behind; trace_db NULL discards the
+ * build). Frees b.
  */
-int store_view_builder_finish(struct store_view_builder *b, char *err, size_t errlen);
+int store_view_builder_finish(struct store_view_builder *b, sqlite3 *trace_db, char *err,
+			      size_t errlen);
 
 #endif

@@ -112,6 +112,9 @@ struct held_event {
 #define LATE_BLOCK 4096
 
 /* A stretch of rowids that finalize sorts: late rows and the rows they belong before. */
+/* The rows a follower stays behind the last committed one at least (see follow_lag). */
+#define FOLLOW_LAG_ROWS 262144
+
 struct late_span {
 	int64_t lo, hi;
 };
@@ -157,7 +160,15 @@ struct store_writer {
 	int64_t waits[EVENT_ROWS][2];
 	int nwaits;
 	char *path;
-	int made_journal;    /* PATH-journal is ours, made at finalize */
+	int made_journal;			    /* PATH-journal is ours, made at finalize */
+	double fin_start, fin_ordered, fin_index_s; /* when the end steps ran, for WEFT_DEBUG */
+	/*
+	 * For a reader following the trace as it is written (the viewer's
+	 * tables, store_viewcache.c): rows up to follow_limit are committed and
+	 * most likely final (atomic); the lowest row id a late stretch or a fix
+	 * moved or changed; the distance kept behind the last committed row.
+	 */
+	int64_t follow_limit, moved_from, follow_lag;
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
 
@@ -214,6 +225,14 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	}
 	w->out_max = INT64_MIN;
 	w->next_id = 1;
+	w->moved_from = INT64_MAX;
+	/*
+	 * Far enough behind that a late record's stretch rarely reaches rows a
+	 * follower has read (then it reads them again at the end).
+	 * WEFT_TEST_FOLLOW_LAG: the tests' way to follow closely.
+	 */
+	const char *lag = getenv("WEFT_TEST_FOLLOW_LAG");
+	w->follow_lag = lag ? atoll(lag) : FOLLOW_LAG_ROWS;
 	/* 0600 before SQLite creates it: traces can hold arguments and names. */
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -716,6 +735,11 @@ static int late_note(struct store_writer *w, int64_t id, int64_t ts)
 		}
 		w->spans[w->nspans++] = (struct late_span){lo, id};
 		w->nlate++;
+		if (lo < w->moved_from)
+			w->moved_from = lo;
+		/* A follower stays twice the longest stretch so far behind the last row. */
+		if (2 * (id - lo) > w->follow_lag)
+			w->follow_lag = 2 * (id - lo);
 		/*
 		 * Hold back longer from now on: a record this late came from a
 		 * thread preempted between taking its time and publishing, and on
@@ -1024,14 +1048,26 @@ int store_writer_commit(struct store_writer *w)
 	if (cleared)
 		w->sum_cleared = 1;
 	w->in_txn = 0;
+	__atomic_store_n(&w->follow_limit, w->next_id - 1 - w->follow_lag, __ATOMIC_RELEASE);
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;
 	w->in_txn = 1;
 	return 0;
 }
 
+int64_t store_writer_follow_limit(struct store_writer *w)
+{
+	return __atomic_load_n(&w->follow_limit, __ATOMIC_ACQUIRE);
+}
+
+int64_t store_writer_moved_from(struct store_writer *w)
+{
+	return w->moved_from;
+}
+
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
+	w->moved_from = INT64_MIN; /* events anywhere may have changed object */
 	if (w->sum_broken || !object_id)
 		return 0;
 	for (size_t i = 0; i < w->sum_obj.cap; i++) {
@@ -1250,19 +1286,31 @@ static int finalize_interrupted(struct store_writer *w)
 }
 
 /*
- * Indexes are built once at the end: maintaining them during recording
- * would halve the insert rate. Each step commits before the next, so that
- * an interruption (store_writer_interrupt) loses only the step it stops.
+ * The end of a trace is three steps, so that weft run can read the ordered
+ * events on a second connection (the viewer's tables) while the first
+ * builds the index and the findings: store_writer_order() puts ev in its
+ * final order, store_writer_index() adds the index (still WAL: a reader
+ * is not in the way), store_writer_seal() folds the WAL into the one file
+ * once no other connection is open. Indexes are built once at the end:
+ * maintaining them during recording would halve the insert rate. Each
+ * step commits before the next, so that an interruption
+ * (store_writer_interrupt) loses only the step it stops.
  */
-int store_writer_finalize(struct store_writer *w)
+int store_writer_order(struct store_writer *w)
 {
 	if (store_writer_horizon(w, INT64_MAX) || store_writer_tail(w))
 		return w->stop ? finalize_interrupted(w) : -1;
-	double t0 = mono_s();
+	w->fin_start = mono_s();
 	if (w->stop || sort_events(w) || store_writer_commit(w))
 		return w->stop ? finalize_interrupted(w) : -1;
 	if (w->stop || tally_p90(w) || store_writer_commit(w))
 		return w->stop ? finalize_interrupted(w) : -1;
+	w->fin_ordered = mono_s();
+	return 0;
+}
+
+int store_writer_index(struct store_writer *w)
+{
 	double ts = mono_s();
 	/*
 	 * The one index: (th, rowid), which in a time-ordered ev is a thread's
@@ -1276,22 +1324,31 @@ int store_writer_finalize(struct store_writer *w)
 	/*
 	 * The viewer's derived tables are not part of the file: they would more
 	 * than double it (36 bytes per event on the lock microbenchmark against
-	 * 32 for the events and their index). `weft view` builds them at its
-	 * first open and keeps them in TRACE-view (docs/DERIVED.md).
+	 * 32 for the events and their index). They go to TRACE-view
+	 * (docs/DERIVED.md).
 	 */
-	double t2 = mono_s();
 	if (w->stop || store_writer_meta(w, "complete", "1") || store_writer_commit(w))
 		return w->stop ? finalize_interrupted(w) : -1;
+	/* What follows (the findings) makes its own transactions. */
+	if (w->in_txn && exec_sql(w->db, "COMMIT"))
+		return -1;
+	w->in_txn = 0;
+	w->fin_index_s += mono_s() - ts;
+	return 0;
+}
+
+int store_writer_seal(struct store_writer *w)
+{
+	double t2 = mono_s();
 	if (w->in_txn && exec_sql(w->db, "COMMIT"))
 		return -1;
 	w->in_txn = 0;
 	/*
 	 * One self-contained file for the user to copy around. The rollback
-	 * journal the findings' transaction needs is made here, ours, and
-	 * TRUNCATE keeps it (empty) rather than unlinking and re-creating it
-	 * at every commit, until store_writer_close() removes it. Not
-	 * interrupted: a stopped checkpoint still leaves a valid trace, and
-	 * closing retries.
+	 * journal later transactions need is made here, ours, and TRUNCATE
+	 * keeps it (empty) rather than unlinking and re-creating it at every
+	 * commit, until store_writer_close() removes it. Not interrupted: a
+	 * stopped checkpoint still leaves a valid trace, and closing retries.
 	 */
 	if (!w->made_journal) {
 		if (store_files_create(w->path, "-journal", w->file_err, sizeof(w->file_err)))
@@ -1303,8 +1360,17 @@ int store_writer_finalize(struct store_writer *w)
 	/* bench/run.sh reads this line: the finalize cost per part. */
 	store_debug("finalize",
 		    "finalize: time order %.2f s, indexes %.2f s, checkpoint %.2f s, total %.2f s",
-		    ts - t0, t2 - ts, mono_s() - t2, mono_s() - t0);
+		    w->fin_ordered - w->fin_start, w->fin_index_s, mono_s() - t2,
+		    w->fin_ordered - w->fin_start + w->fin_index_s + mono_s() - t2);
 	return 0;
+}
+
+int store_writer_finalize(struct store_writer *w)
+{
+	int rc = store_writer_order(w);
+	if (rc == 0)
+		rc = store_writer_index(w);
+	return rc == 0 ? store_writer_seal(w) : rc;
 }
 
 const char *store_writer_error(struct store_writer *w)

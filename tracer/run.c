@@ -355,30 +355,6 @@ static int status_to_exit(int st)
 }
 
 /*
- * The collector (this thread) and the writer share one CPU, the last the
- * program may use; the program itself keeps every CPU (it was forked
- * before this). Otherwise the collector's wake-ups, every millisecond,
- * land on whatever CPU is free at the moment, and the program's threads
- * keep being moved between CPUs to make room: 1M Python `with lock:`
- * blocks took 254 ms unpinned against 238 ms pinned (148 untraced). On
- * one CPU there is nothing to choose.
- */
-static void keep_to_one_cpu(struct collect *c)
-{
-	cpu_set_t all, one;
-	if (sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2)
-		return;
-	int last = -1;
-	for (int i = 0; i < CPU_SETSIZE; i++)
-		if (CPU_ISSET(i, &all))
-			last = i;
-	CPU_ZERO(&one);
-	CPU_SET(last, &one);
-	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
-	pthread_setaffinity_np(c->writer, sizeof(one), &one);
-}
-
-/*
  * Signals the traced tree: weft's own child (while unreaped), and every
  * process the collector verified as a descendant, through pidfds, so no
  * pid that a stranger reused is ever signalled. SIGKILLs are recorded.
@@ -411,7 +387,53 @@ struct run_session {
 	int no_children, deadlock_seen, writer_urgent;
 	uint64_t t_start, term_sent_at, quiet_since, last_data;
 	uint64_t dbg_poll, dbg_drain, dbg_iter;
+	/* the viewer's tables, built as the trace is written; or NULL */
+	struct store_view_builder *view;
+	cpu_set_t cpus; /* weft's CPUs before keep_to_one_cpu(), for the tail */
+	int pinned;
 };
+
+/*
+ * The collector (this thread) and the writer share one CPU, the last the
+ * program may use; the program itself keeps every CPU (it was forked
+ * before this). Otherwise the collector's wake-ups, every millisecond,
+ * land on whatever CPU is free at the moment, and the program's threads
+ * keep being moved between CPUs to make room: 1M Python `with lock:`
+ * blocks took 254 ms unpinned against 238 ms pinned (148 untraced). On
+ * one CPU there is nothing to choose.
+ */
+static void keep_to_one_cpu(struct run_session *s)
+{
+	cpu_set_t *all = &s->cpus, one;
+	if (sched_getaffinity(0, sizeof(*all), all) != 0 || CPU_COUNT(all) < 2)
+		return;
+	int last = -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, all))
+			last = i;
+	CPU_ZERO(&one);
+	CPU_SET(last, &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	pthread_setaffinity_np(s->c->writer, sizeof(one), &one);
+	s->pinned = 1;
+}
+
+/*
+ * Once the program is gone its CPUs are weft's again: the writer's
+ * backlog, the viewer's tables and the findings run side by side, not on
+ * the one CPU the collector had.
+ */
+static void release_cpus(struct run_session *s)
+{
+	if (!s->pinned)
+		return;
+	pthread_setaffinity_np(pthread_self(), sizeof(s->cpus), &s->cpus);
+	pthread_setaffinity_np(s->c->writer, sizeof(s->cpus), &s->cpus);
+	if (s->view)
+		pthread_setaffinity_np(store_view_builder_thread(s->view), sizeof(s->cpus),
+				       &s->cpus);
+	s->pinned = 0;
+}
 
 /*
  * Everything that can fail before the program starts: the command, the
@@ -525,7 +547,9 @@ static int run_launch(struct run_session *s)
 	child_pid = s->pid;
 	/* Our unreaped child: its pid cannot be reused until we wait for it. */
 	s->child_pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	keep_to_one_cpu(s->c);
+	keep_to_one_cpu(s);
+	/* Beside the writer from the start: the viewer's tables follow the trace. */
+	s->view = store_view_builder_start(s->o->out, s->w);
 	return 0;
 }
 
@@ -688,43 +712,33 @@ static int store_findings(struct run_session *s)
 	return s->o->fail_on ? findings_fail_status(db, s->o->fail_on) : 0;
 }
 
-/* The viewer's tables on the second core while this thread makes the findings; or NULL. */
-static struct store_view_builder *start_view_tables(struct run_session *s)
-{
-	if (finishing_sig)
-		return NULL;
-	struct store_view_builder *view = store_view_builder_start(s->o->out);
-	sqlite3_busy_handler(store_writer_db(s->w), store_view_builder_busy, view);
-	finishing_view = view;
-	if (finishing_sig) /* a signal that came before finishing_view was set */
-		store_view_builder_interrupt(view);
-	return view;
-}
-
-static void finish_view_tables(struct run_session *s, struct store_view_builder *view)
+/* Keys and renames the build; trace_db NULL (no sealed trace) discards it. */
+static void finish_view_tables(struct run_session *s, sqlite3 *trace_db)
 {
 	char verr[512];
 	/* Without them the viewer builds the tables at its first open: no error. */
-	if (store_view_builder_finish(view, verr, sizeof(verr)))
+	if (store_view_builder_finish(s->view, trace_db, verr, sizeof(verr)))
 		store_debug("view", "no %s-view: %s", s->o->out, verr);
 	finishing_view = NULL;
-	sqlite3_busy_handler(store_writer_db(s->w), NULL, NULL);
+	s->view = NULL;
 }
 
-/* When the tail's parts ended (collect_mono_ns), for WEFT_DEBUG. */
+/* When the tail's parts ended (weft_mono_ns), for WEFT_DEBUG. */
 struct tail_times {
-	uint64_t start, drained, finalized, findings;
+	uint64_t start, drained, ordered, findings, viewed;
 };
 
 /* bench/run.sh reads the second line: issue #17's "time to a usable trace". */
 static void print_tail_times(const struct tail_times *t, uint64_t events)
 {
 	uint64_t now = weft_mono_ns();
+	uint64_t viewed = t->viewed ? t->viewed : t->findings;
 	store_debug("tail",
-		    "tail parts: backlog %.2f s, finalize %.2f s, findings %.2f s,"
-		    " viewer tables %.2f s more",
-		    (t->drained - t->start) / 1e9, (t->finalized - t->drained) / 1e9,
-		    (t->findings - t->finalized) / 1e9, (now - t->findings) / 1e9);
+		    "tail parts: backlog %.2f s, time order %.2f s, index and findings %.2f s,"
+		    " viewer tables %.2f s more, seal %.2f s",
+		    (t->drained - t->start) / 1e9, (t->ordered - t->drained) / 1e9,
+		    (t->findings - t->ordered) / 1e9, (viewed - t->findings) / 1e9,
+		    (now - viewed) / 1e9);
 	store_debug("tail", "tail: %.2f s after the program for %llu events, %.3f us/event",
 		    (now - t->start) / 1e9, (unsigned long long)events,
 		    events ? (now - t->start) / 1e3 / events : 0.0);
@@ -737,7 +751,11 @@ static int run_finish(struct run_session *s)
 	int exit_status = s->child_done ? status_to_exit(s->child_status) : 1;
 	struct tail_times times = {.start = weft_mono_ns()};
 	finishing_store = s->w;
+	finishing_view = s->view;
 	finishing = 1;
+	if (finishing_sig) /* a signal that came before finishing_view was set */
+		store_view_builder_interrupt(s->view);
+	release_cpus(s);
 	struct progress prog;
 	int prog_on = progress_start(&prog, s->c);
 	/* The collector hands over what is left; the writer writes it and stops. */
@@ -746,20 +764,38 @@ static int run_finish(struct run_session *s)
 	collect_close(s->c);
 	times.drained = weft_mono_ns();
 	write_end_meta(s, exit_status);
-	int fin = failed ? -1 : store_writer_finalize(s->w);
-	if (!failed && fin < 0) {
-		weft_error("cannot finalize %s: %s", o->out, store_writer_error(s->w));
-		failed = 1;
-	}
-	times.finalized = weft_mono_ns();
-	struct store_view_builder *view = !failed && fin == 0 ? start_view_tables(s) : NULL;
+	/*
+	 * Ordered events first; then the viewer's tables read the rest on the
+	 * second core while this thread indexes and makes the findings; the
+	 * seal waits for both.
+	 */
+	int fin = failed ? -1 : store_writer_order(s->w);
+	times.ordered = weft_mono_ns();
+	if (s->view && !failed && fin == 0)
+		store_view_builder_complete(s->view, store_writer_moved_from(s->w));
+	else if (s->view)
+		store_view_builder_interrupt(s->view);
+	if (!failed && fin == 0)
+		fin = store_writer_index(s->w);
 	int nfail = !failed && fin == 0 ? store_findings(s) : 0;
 	/* A threaded program whose trace has no lock at all: say why, once. */
 	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(s->w)) == 1)
 		weft_warn("%s", STORE_LOCKS_INVISIBLE_MSG);
 	times.findings = weft_mono_ns();
-	if (view)
-		finish_view_tables(s, view);
+	if (s->view) {
+		if (failed || fin != 0)
+			store_view_builder_interrupt(s->view);
+		store_view_builder_join(s->view);
+		times.viewed = weft_mono_ns();
+	}
+	if (!failed && fin == 0)
+		fin = store_writer_seal(s->w);
+	if (!failed && fin < 0) {
+		weft_error("cannot finalize %s: %s", o->out, store_writer_error(s->w));
+		failed = 1;
+	}
+	if (s->view)
+		finish_view_tables(s, !failed && fin == 0 ? store_writer_db(s->w) : NULL);
 	progress_stop(&prog, prog_on);
 	print_tail_times(&times, s->c->events_written);
 	if (fin == 1)

@@ -60,6 +60,7 @@ struct thr {
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
 	int blocked_at_exit; /* still in a named wait when its process exited */
+	int64_t start_written; /* the start its row in thr has so far (INT64_MIN: no row) */
 };
 
 /* A Python code object seen in this image: what its frames print as. */
@@ -187,6 +188,7 @@ static struct thr *thr_get(int pid, int tid, int64_t ts)
 	t->pid = pid;
 	t->tid = tid;
 	t->start_ns = t->end_ns = ts;
+	t->start_written = INT64_MIN;
 	t->name = thread_comm(pid, tid);
 	hashmap_u64_put(&W.thr_by_key, key, W.nthrs++);
 	return t;
@@ -1244,6 +1246,24 @@ fail:
 }
 
 /*
+ * Each thread's row, with its start, as soon as it is known (the rest of
+ * the row comes at the end): a reader following the trace (the viewer's
+ * tables) starts a thread's first span where the finished trace will.
+ */
+static void write_thread_starts(struct collect *c)
+{
+	for (size_t i = 0; i < W.nthrs; i++) {
+		struct thr *t = &W.thrs[i];
+		if (t->start_ns == t->start_written)
+			continue;
+		if (store_writer_thread(c->store, t->pid, t->tid, t->name, t->start_ns, INT64_MIN,
+					0, 0))
+			fail(c, "cannot write a thread");
+		t->start_written = t->start_ns;
+	}
+}
+
+/*
  * Commits every second or every COMMIT_EVERY_EVENTS events, in smaller
  * steps early on (1024, 2048, ...) so that a disk which fills up early
  * still keeps the first events. Called between segments too: when the
@@ -1262,6 +1282,7 @@ static void maybe_commit(struct collect *c)
 	W.last_commit_events = c->events_written;
 	if (step < COMMIT_EVERY_EVENTS)
 		W.commit_step = step * 2;
+	write_thread_starts(c);
 	if (store_writer_commit(c->store))
 		fail(c, "cannot commit");
 }

@@ -25,6 +25,25 @@ dump() {
 # first_open DB: weft view's open line (no terminal needed with --bench)
 first_open() { timeout 120 "$WEFT" view --bench --frames 1 "$1" 2>&1 | grep '^open'; }
 
+# same_as_viewer NAME LABEL: NAME.db-view, left by weft run, holds exactly
+# the rows the viewer's own build from scratch makes.
+same_as_viewer() {
+	local name=$1 label=$2
+	expect_eq "$label: 0600 like the trace" "$(stat -c %a "$name.db-view")" 600
+	expect_match "$label: the first weft view attaches them (no derive)" "$(first_open "$name.db")" "^open \(checks, load, first frame\)"
+	dump "$name.db-view" >"$WORK/run.dump"
+	# The viewer's own build, from scratch, for comparison.
+	rm "$name.db-view"
+	expect_match "$label: without them weft view derives" "$(first_open "$name.db")" "^open \(checks, derive, load"
+	dump "$name.db-view" >"$WORK/view.dump"
+	expect_eq "$label: identical to the viewer's own build" \
+		"$(diff "$WORK/run.dump" "$WORK/view.dump" >/dev/null && echo same || diff "$WORK/run.dump" "$WORK/view.dump" | head -5)" same
+	expect_eq "$label: and not empty" "$(grep -vc '^==' "$WORK/run.dump" | awk '{print ($1 > 10)}')" 1
+}
+
+# streamed: how many events the viewer's tables read while the trace was written
+streamed() { sed -n 's/.*(\([0-9]*\) of [0-9]* events while the trace was written.*/\1/p' "$WORK/stderr" | tail -1; }
+
 for prog in "sync_counts" "stress 4 20000" "deadlock"; do
 	name=${prog%% *}
 	rm -f "$name".db*
@@ -32,16 +51,24 @@ for prog in "sync_counts" "stress 4 20000" "deadlock"; do
 	trun "$name.db" -- "$PROGS"/$prog
 	[ "$name" = deadlock ] || expect_eq "$name: weft run status" "$rc" 0
 	expect_eq "$name: weft run left the viewer's tables" "$(ls "$name".db* | tr '\n' ' ')" "$name.db $name.db-view "
-	expect_eq "$name: 0600 like the trace" "$(stat -c %a "$name.db-view")" 600
-	expect_match "$name: the first weft view attaches them (no derive)" "$(first_open "$name.db")" "^open \(checks, load, first frame\)"
-	dump "$name.db-view" >"$WORK/run.dump"
-	# The viewer's own build, from scratch, for comparison.
-	rm "$name.db-view"
-	expect_match "$name: without them weft view derives" "$(first_open "$name.db")" "^open \(checks, derive, load"
-	dump "$name.db-view" >"$WORK/view.dump"
-	expect_eq "$name: identical to the viewer's own build" \
-		"$(diff "$WORK/run.dump" "$WORK/view.dump" >/dev/null && echo same || diff "$WORK/run.dump" "$WORK/view.dump" | head -5)" same
-	expect_eq "$name: and not empty" "$(grep -vc '^==' "$WORK/run.dump" | awk '{print ($1 > 10)}')" 1
+	same_as_viewer "$name" "$name"
+done
+
+# Following the writer closely (no lag): the tables are read while the
+# program runs, and whatever the end changes (late rows sorted, exit
+# statuses filled in, threads' rows) gives the same rows, read again if
+# need be. WEFT_DEBUG=derive says how many events were read early.
+# (stress runs long enough for the writer to commit many times; the other
+# two end before the first commits, or make no event after them: all is
+# read at the end, which must give the same rows as well.)
+for prog in "stress 4 100000" "deadlock" "proc_tree"; do
+	name=${prog%% *}-follow
+	rm -f "$name".db*
+	# shellcheck disable=SC2086
+	WEFT_TEST_FOLLOW_LAG=0 WEFT_DEBUG=derive trun "$name.db" -- "$PROGS"/$prog
+	[ "$name" = stress-follow ] &&
+		expect_match "$name: the tables read events while the trace was written" "$(streamed)" "^[1-9][0-9]*$"
+	same_as_viewer "$name" "$name"
 done
 
 # A Python program on every interpreter's lanes is the same story: one run.
@@ -51,6 +78,11 @@ if [ -x "$py" ]; then
 	trun py.db -- "$py" "$TESTS/py/sync_objects.py"
 	expect_eq "python: weft run status" "$rc" 0
 	expect_match "python: the first weft view attaches the tables" "$(first_open py.db)" "^open \(checks, load, first frame\)"
+	# Enough events for the writer to commit while it runs (every 32768).
+	rm -f py-follow.db*
+	WEFT_TEST_FOLLOW_LAG=0 WEFT_DEBUG=derive trun py-follow.db -- "$py" "$TESTS/py/queue_pc.py" 100000
+	expect_match "python, following: the tables read events while the trace was written" "$(streamed)" "^[1-9][0-9]*$"
+	same_as_viewer py-follow "python, following"
 else
 	skip "python: the first weft view attaches the tables" "no /usr/bin/python3.11"
 fi
