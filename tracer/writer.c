@@ -59,7 +59,7 @@ struct thr {
 	int64_t wait_ts, wait_stack;
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
-	int blocked_at_exit; /* still in a named wait when its process exited */
+	int blocked_at_exit;   /* still in a named wait when its process exited */
 	int64_t start_written; /* the start its row in thr has so far (INT64_MIN: no row) */
 };
 
