@@ -930,6 +930,9 @@ static void wait_for_thread(struct collect *c, struct collect_rec *r, int64_t st
 {
 	int pid = r->img->pid;
 	int tid = (int)((uint64_t)r->arg >> 32);
+	/* Python's native_id, in the process's pid namespace: weft's name for it. */
+	if (r->img->pid_ns != c->pid_ns && tid > 0)
+		tid = pidns_host_id(c->pid_ns, r->img->pid_ns, r->img->pid, r->img->ns_pid, tid);
 	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
 	uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
 	if (!i)
