@@ -66,6 +66,21 @@ split = sum(t[k] for k in ("running_ns", "lock_wait_ns", "cond_wait_ns", "barrie
 print(split == t["lifetime_ns"], t["off_gil_ns"], t["queue_wait_ns"] > t["lifetime_ns"] // 2)')" \
 		"True 0 True"
 
+	"$WEFT" export "$db" --format chrome -o w.json 2>export.err
+	expect_eq "$tag waits: export: stuck's last slice waits on leftover to its end" \
+		"$(python3 -c '
+import json, sqlite3, sys
+ev = json.load(open("w.json"))
+ev = ev["traceEvents"] if isinstance(ev, dict) else ev
+tid = [e["tid"] for e in ev if e.get("ph") == "M" and e.get("name") == "thread_name"
+       and e["args"]["name"] == "stuck"][0]
+last = max((e for e in ev if e.get("tid") == tid and e.get("ph") == "X"),
+           key=lambda e: e["ts"] + e["dur"])
+end = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT end_ns FROM threads WHERE name = ?", ("stuck",)).fetchone()[0]
+print(last["name"], round((last["ts"] + last["dur"]) * 1000) == end)' "$db")" \
+		"wait Queue python_waits.py:10 True"
+
 	# ---- the viewer's state panel at an instant where every one waits
 	# The latest start and the earliest end of the eight waits: the cursor
 	# between them (the program lets them go only after they all started).
