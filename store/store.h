@@ -137,9 +137,10 @@ int store_writer_commit(struct store_writer *w);
 /*
  * For a reader on another thread following the trace as it is written:
  * the last row id it may read now (committed, and far enough behind the
- * newest rows that a late record rarely moves it; safe from any thread),
- * and, once store_writer_order() returned, the lowest row id that was
- * moved or changed after being written (INT64_MAX none, INT64_MIN any).
+ * newest rows that a late record rarely moves it), and the lowest row id
+ * below that limit that was moved or changed after being written
+ * (INT64_MAX none, INT64_MIN any; final once store_writer_order()
+ * returned). Both are safe to call from any thread.
  */
 int64_t store_writer_follow_limit(struct store_writer *w);
 int64_t store_writer_moved_from(struct store_writer *w);
@@ -273,7 +274,8 @@ int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t er
  * (store_viewcache.c): store_derive_begin() makes the tables in schema
  * (dropping an older set), store_derive_events() reads the events after
  * the last one read up to row last_id, as often as wanted while the trace
- * grows, and store_derive_finish() reads the rest of the complete trace and
+ * grows (starting over at once when rows it read were moved since, from
+ * moved_from on), and store_derive_finish() reads the rest of the complete trace and
  * ends the build. Rows read before the trace was complete are kept unless
  * something since contradicts them: rows from id moved_from on were moved
  * or changed (store_writer_moved_from()), or the threads' final rows
@@ -283,7 +285,7 @@ int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t er
  */
 struct store_derive;
 struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *err, size_t errlen);
-int store_derive_events(struct store_derive *d, int64_t last_id);
+int store_derive_events(struct store_derive *d, int64_t last_id, int64_t moved_from);
 int store_derive_finish(struct store_derive *d, int64_t moved_from);
 void store_derive_free(struct store_derive *d);
 
@@ -295,6 +297,25 @@ void store_derive_free(struct store_derive *d);
  * -1 with one line in err.
  */
 int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, size_t errlen);
+
+/*
+ * The findings' pass over the events, read ahead while the trace is
+ * written (store_viewcache.c's follower): store_findings_follow() reads the
+ * events after the last one read up to row last_id through db (any
+ * connection; starting over when rows it read were moved, from moved_from
+ * on; returns 0, or -1 and the pass is read again at the end);
+ * store_build_findings_after() is store_build_findings() reading only the
+ * rest, unless rows from moved_from on were read (store_writer_moved_from)
+ * or an event came before its object's row: then it reads everything.
+ * It takes over the pass's state; free p afterwards all the same.
+ */
+struct store_findings_pass;
+struct store_findings_pass *store_findings_pass_new(void);
+int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id,
+			  int64_t moved_from);
+int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64_t moved_from,
+			       const char *suppressions_path, char *err, size_t errlen);
+void store_findings_pass_free(struct store_findings_pass *p);
 
 /* Checks a suppressions file's syntax: 0, or -1 with "FILE:LINE: problem" in err. */
 int store_findings_check_suppressions(const char *path, char *err, size_t errlen);

@@ -273,6 +273,7 @@ struct derive {
 	int streamed;	       /* rows were read before the threads' and processes' rows existed */
 	int64_t unknown_objs;  /* events read whose object had no row yet */
 	int64_t streamed_rows; /* for WEFT_DEBUG=derive */
+	int restarts;	       /* times the streamed rows were dropped while following */
 	uint64_t cpu_events;   /* CPU time in the event pass, for WEFT_DEBUG=derive */
 };
 
@@ -734,14 +735,14 @@ static int create_tables(struct derive *d)
 static int create_indexes(struct derive *d)
 {
 	const char *s = d->schema;
-	return exec(
-	    d,
-	    "CREATE INDEX %s.object_holds_by_obj ON object_holds(object_id, start_ns,"
-	    " end_ns, tid);"
-	    "CREATE INDEX %s.thread_spans_waits ON thread_spans(object_id, start_ns, end_ns,"
-	    " tid) WHERE object_id IS NOT NULL AND state IN (%d, %d, %d);"
-	    "CREATE INDEX %s.point_events_by_thread ON point_events(pid, tid, ts_ns);",
-	    s, s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
+	return exec(d,
+		    "CREATE INDEX IF NOT EXISTS %s.object_holds_by_obj ON object_holds(object_id,"
+		    " start_ns, end_ns, tid);"
+		    "CREATE INDEX IF NOT EXISTS %s.thread_spans_waits ON thread_spans(object_id,"
+		    " start_ns, end_ns, tid) WHERE object_id IS NOT NULL AND state IN (%d, %d, %d);"
+		    "CREATE INDEX IF NOT EXISTS %s.point_events_by_thread ON point_events(pid, tid,"
+		    " ts_ns);",
+		    s, s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
 }
 
 /* The objects written since the last call (object ids grow as objects are written). */
@@ -1352,15 +1353,31 @@ static int load_thread_starts(struct derive *d)
 	return d->failed ? -1 : 0;
 }
 
-int store_derive_events(struct store_derive *sd, int64_t last_id)
+int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_from)
 {
 	struct derive *d = &sd->d;
 	if (d->failed)
 		return -1;
+	/* A record so late that it moved rows read already: start over now, not at the end. */
+	if (d->streamed && moved_from <= d->last_id) {
+		int restarts = d->restarts + 1;
+		uint64_t cpu = d->cpu_events;
+		derive_reset(d);
+		d->restarts = restarts;
+		d->cpu_events = cpu;
+		if (derive_start(d))
+			return -1;
+	}
 	if (last_id <= d->last_id)
 		return 0;
 	uint64_t t0 = derive_now_ns();
 	int64_t before = d->events;
+	/*
+	 * Following a trace, the indexes grow with the rows: a little more per
+	 * row while the program runs, instead of a sort of all of them after.
+	 */
+	if (!d->streamed && create_indexes(d))
+		return -1;
 	d->streamed = 1;
 	if (load_objects(d) || load_thread_starts(d) || event_pass(d, last_id))
 		return -1;
@@ -1426,9 +1443,11 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	uint64_t t0 = derive_now_ns();
 	if (d->streamed) {
-		if (moved_from <= d->last_id)
+		if (moved_from <= d->last_id) {
 			why = "rows read were moved or changed since";
-		else if (d->unknown_objs)
+			store_debug("derive", "derive: rows from %lld on moved, %lld read",
+				    (long long)moved_from, (long long)d->last_id);
+		} else if (d->unknown_objs)
 			why = "events read before their object's row";
 		else if (!streamed_threads_hold(d))
 			why = "a thread's row starts before its first event";
@@ -1471,9 +1490,9 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	store_debug("derive",
 		    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
-		    " written%s%s), indexes %.2f s, object pass %.2f s",
+		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s",
 		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
-		    why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
+		    d->restarts, why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
 		    (derive_now_ns() - t2) / 1e9);
 	return 0;
 }

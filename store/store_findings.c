@@ -235,6 +235,9 @@ struct findings {
 	struct fork_snap *snap;
 	size_t nsnap, capsnap;
 	int64_t cycle_steps;
+	/* how far the pass has read: events by row id, lock objects by id */
+	int64_t last_id, last_obj;
+	int64_t unknown_objs; /* events read whose object had no row yet */
 };
 
 static void ferr(struct findings *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -337,13 +340,17 @@ static sqlite3_stmt *fnd_prep(struct findings *f, const char *fmt, ...)
 
 static int load_objects(struct findings *f)
 {
-	sqlite3_stmt *st = fnd_prep(f, "SELECT object_id, pid, kind, addr FROM main.obj");
+	sqlite3_stmt *st =
+	    fnd_prep(f, "SELECT object_id, pid, kind, addr FROM main.obj WHERE object_id > %lld",
+		     (long long)f->last_obj);
 	int rc;
 	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int kind = sqlite3_column_int(st, 2);
 		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > f->last_obj)
+			f->last_obj = id;
 		if (!is_lock_kind(kind) || !id || pmap_get(&f->obj_map, id, 0))
 			continue;
 		if (grow((void **)&f->obj, &f->capobj, f->nobj, sizeof(*f->obj)) ||
@@ -712,12 +719,13 @@ static void on_exec(struct fthr *t, int64_t arg)
 	}
 }
 
-static int fnd_event_pass(struct findings *f)
+/* Reads the events after f->last_id up to last_id (INT64_MAX: all). */
+static int fnd_event_pass(struct findings *f, int64_t last_id)
 {
 	const uint64_t kinds = 1ull << EV_ACQUIRE | 1ull << EV_RELEASE | 1ull << EV_COND_WAIT |
 			       1ull << EV_THREAD_EXIT | 1ull << EV_FORK | 1ull << EV_EXEC |
 			       1ull << EV_PROCESS_EXIT | 1ull << EV_DESTROY | 1ull << EV_WAIT;
-	struct store_events *reader = store_events_open(f->db, kinds);
+	struct store_events *reader = store_events_open_range(f->db, kinds, f->last_id, last_id);
 	struct store_event_row row;
 	struct fthr *t = NULL;
 	int rc = reader ? 1 : -1;
@@ -732,6 +740,9 @@ static int fnd_event_pass(struct findings *f)
 		    .arg = row.e.arg,
 		    .stack = row.e.stack_id,
 		};
+		f->last_id = r.id;
+		if (r.obj > f->last_obj)
+			f->unknown_objs++;
 		/* Events come in runs from one thread: skip the lookup while it stays the same. */
 		if (!t || t->pid != r.pid || t->tid != r.tid) {
 			t = fnd_thr_get(f, r.pid, r.tid);
@@ -789,6 +800,9 @@ static int fnd_event_pass(struct findings *f)
 	if (!f->failed && rc < 0)
 		ferr(f, "findings: reading events: %s", sqlite3_errmsg(f->db));
 	store_events_close(reader);
+	/* Rows of other kinds up to last_id were read too. */
+	if (!f->failed && last_id != INT64_MAX && last_id > f->last_id)
+		f->last_id = last_id;
 	return f->failed ? -1 : 0;
 }
 
@@ -1656,21 +1670,81 @@ static uint64_t fnd_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, size_t errlen)
+/* The findings' event pass ahead of the end, while the trace is written. */
+struct store_findings_pass {
+	struct findings f;
+	char err[256];
+};
+
+struct store_findings_pass *store_findings_pass_new(void)
 {
+	return calloc(1, sizeof(struct store_findings_pass));
+}
+
+int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id,
+			  int64_t moved_from)
+{
+	struct findings *f = &p->f;
+	if (!f->failed && moved_from <= f->last_id) {
+		findings_free(f);
+		memset(f, 0, sizeof(*f));
+	}
+	if (f->failed || last_id <= f->last_id)
+		return f->failed ? -1 : 0;
+	f->db = db;
+	f->err = p->err;
+	f->errlen = sizeof(p->err);
+	int rc = load_objects(f) || fnd_event_pass(f, last_id) ? -1 : 0;
+	f->db = NULL;
+	return rc;
+}
+
+void store_findings_pass_free(struct store_findings_pass *p)
+{
+	if (!p)
+		return;
+	findings_free(&p->f);
+	free(p);
+}
+
+int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64_t moved_from,
+			       const char *suppressions_path, char *err, size_t errlen)
+{
+	struct findings local, *fp = p ? &p->f : &local;
 	struct findings f;
 	struct supps supps = {0};
 	char dummy[1];
-	memset(&f, 0, sizeof(f));
+	if (!p)
+		memset(&local, 0, sizeof(local));
+	/*
+	 * What a pass ahead read stands unless the end moved or changed those
+	 * rows, or it met an object before its row: then everything is read
+	 * again here.
+	 */
+	if (p && (fp->failed || moved_from <= fp->last_id || fp->unknown_objs)) {
+		store_debug("findings", "findings: read again (%s)",
+			    fp->failed	       ? p->err
+			    : fp->unknown_objs ? "events read before their object's row"
+					       : "rows read were moved or changed since");
+		findings_free(fp);
+		memset(fp, 0, sizeof(*fp));
+	}
+	f = *fp;
+	memset(fp, 0, sizeof(*fp)); /* f owns it all now */
+	int64_t ahead = f.last_id;
 	f.db = db;
 	f.err = errlen ? err : dummy;
 	f.errlen = errlen ? errlen : sizeof(dummy);
 	f.err[0] = 0;
-	if (findings_present(db))
+	if (findings_present(db)) {
+		findings_free(&f);
 		return 0;
+	}
 	uint64_t t_start = fnd_now_ns();
-	if (suppressions_path && supps_load(&supps, suppressions_path, f.err, f.errlen))
+	if (suppressions_path && supps_load(&supps, suppressions_path, f.err, f.errlen)) {
+		findings_free(&f);
 		return -1;
+	}
 	/* A reader cannot write the trace: build into the connection's temp schema. */
 	f.schema = sqlite3_db_readonly(db, "main") == 1 ? "temp" : "main";
 	if (create_schema(&f) ||
@@ -1679,7 +1753,7 @@ int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, 
 		     " %s.finding WHERE kind IN ('lock_order', 'misuse', 'race'));"
 		     "DELETE FROM %s.finding WHERE kind IN ('lock_order', 'misuse', 'race');",
 		     f.schema, f.schema, f.schema) ||
-	    load_objects(&f) || fnd_event_pass(&f))
+	    load_objects(&f) || fnd_event_pass(&f, INT64_MAX))
 		goto out;
 	uint64_t t_pass = fnd_now_ns();
 	close_open_holds(&f);
@@ -1694,8 +1768,9 @@ int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, 
 		goto out;
 	}
 	store_debug("findings",
-		    "findings (CPU): event pass %.2f s, cycles and inserts %.2f s, races %.2f s",
-		    (t_pass - t_start) / 1e9, (t_locks - t_pass) / 1e9,
+		    "findings (CPU): event pass %.2f s (events up to row %lld read ahead), cycles"
+		    " and inserts %.2f s, races %.2f s",
+		    (t_pass - t_start) / 1e9, (long long)ahead, (t_locks - t_pass) / 1e9,
 		    (fnd_now_ns() - t_locks) / 1e9);
 	if (apply_suppressions(&f, &supps))
 		goto out;
@@ -1707,4 +1782,9 @@ out:
 	findings_free(&f);
 	supps_free(&supps);
 	return f.failed ? -1 : 0;
+}
+
+int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, size_t errlen)
+{
+	return store_build_findings_after(db, NULL, INT64_MAX, suppressions_path, err, errlen);
 }

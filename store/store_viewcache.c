@@ -46,6 +46,8 @@ struct store_view_builder {
 	pthread_cond_t wake;
 	int complete;
 	int64_t moved_from;
+	int followed; /* the reading ahead is over: findings is the main thread's */
+	struct store_findings_pass *findings; /* the findings' pass, read ahead too */
 	int rc;
 	char *trace_path, *cpath, *tmp;
 	char err[512];
@@ -213,10 +215,15 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 		if (b->complete || b->stop)
 			break;
 		pthread_mutex_unlock(&b->lock);
+		/* moved before limit: a row moved after the limit was read is never missed */
+		int64_t moved = store_writer_moved_from(b->follow);
 		int64_t limit = store_writer_follow_limit(b->follow);
 		int rc = limit > 0 ? build_exec(b, "BEGIN") : 0;
 		if (limit > 0 && !rc) {
-			rc = store_derive_events(d, limit);
+			rc = store_derive_events(d, limit, moved);
+			/* A findings pass that fails is read again at the end: no error here. */
+			if (!rc && b->findings)
+				store_findings_follow(b->findings, b->db, limit, moved);
 			rc = build_exec(b, rc ? "ROLLBACK" : "COMMIT") || rc;
 		}
 		pthread_mutex_lock(&b->lock);
@@ -224,6 +231,8 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 			break;
 	}
 	int ok = b->complete && !b->stop;
+	b->followed = 1;
+	pthread_cond_broadcast(&b->wake);
 	pthread_mutex_unlock(&b->lock);
 	return ok ? 0 : -1;
 }
@@ -276,11 +285,16 @@ out:
 	if (b->rc && db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	store_derive_free(d);
+	pthread_mutex_lock(&b->lock);
+	b->followed = 1;
+	pthread_cond_broadcast(&b->wake);
+	pthread_mutex_unlock(&b->lock);
 	return NULL;
 }
 
 static void builder_free(struct store_view_builder *b)
 {
+	store_findings_pass_free(b->findings);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->wake);
 	if (b->db)
@@ -301,6 +315,7 @@ struct store_view_builder *store_view_builder_start(const char *trace_path,
 		return NULL;
 	b->follow = follow;
 	b->complete = !follow;
+	b->findings = follow ? store_findings_pass_new() : NULL;
 	b->moved_from = INT64_MAX;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->wake, NULL);
@@ -316,6 +331,15 @@ struct store_view_builder *store_view_builder_start(const char *trace_path,
 		return NULL;
 	}
 	return b;
+}
+
+struct store_findings_pass *store_view_builder_findings(struct store_view_builder *b)
+{
+	pthread_mutex_lock(&b->lock);
+	while (!b->followed)
+		pthread_cond_wait(&b->wake, &b->lock);
+	pthread_mutex_unlock(&b->lock);
+	return b->findings;
 }
 
 pthread_t store_view_builder_thread(struct store_view_builder *b)

@@ -57,6 +57,14 @@ struct store_view_builder *store_view_builder_start(const char *trace_path,
  */
 void store_view_builder_complete(struct store_view_builder *b, int64_t moved_from);
 
+/*
+ * The findings' pass the build read ahead beside its own (for
+ * store_build_findings_after()), once the build is done reading ahead
+ * (after store_view_builder_complete() or a stop); NULL when it kept none.
+ * The builder keeps it: valid until store_view_builder_finish().
+ */
+struct store_findings_pass *store_view_builder_findings(struct store_view_builder *b);
+
 /* The build's thread, for its CPU affinity. */
 pthread_t store_view_builder_thread(struct store_view_builder *b);
 

@@ -169,6 +169,7 @@ struct store_writer {
 	 * moved or changed; the distance kept behind the last committed row.
 	 */
 	int64_t follow_limit, moved_from, follow_lag;
+	int64_t rows_sorted; /* for WEFT_DEBUG=finalize */
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
 
@@ -735,8 +736,9 @@ static int late_note(struct store_writer *w, int64_t id, int64_t ts)
 		}
 		w->spans[w->nspans++] = (struct late_span){lo, id};
 		w->nlate++;
-		if (lo < w->moved_from)
-			w->moved_from = lo;
+		/* Rows a follower may have read are moved: it reads them again at the end. */
+		if (lo <= w->follow_limit && lo < w->moved_from)
+			__atomic_store_n(&w->moved_from, lo, __ATOMIC_RELEASE);
 		/* A follower stays twice the longest stretch so far behind the last row. */
 		if (2 * (id - lo) > w->follow_lag)
 			w->follow_lag = 2 * (id - lo);
@@ -1028,9 +1030,55 @@ int store_writer_race(struct store_writer *w, const struct store_race *r)
 	return step_reset(w, st);
 }
 
+/*
+ * Rows lo..hi in (ts, id) order. Temp tables and sorts on disk (SQLite's
+ * default; the page cache holds what fits): a stretch can be as big as ev.
+ * A kill during the rewrite rolls back to the unsorted, still valid ev.
+ */
+static int sort_stretch(struct store_writer *w, long long lo, long long hi)
+{
+	char *sql = sqlite3_mprintf(
+	    "CREATE TEMP TABLE ev_sorted AS SELECT ts, th, kind, obj, wait, arg,"
+	    " stack FROM main.ev WHERE id BETWEEN %lld AND %lld ORDER BY ts, id;"
+	    "DELETE FROM main.ev WHERE id BETWEEN %lld AND %lld;"
+	    "INSERT INTO main.ev(id, ts, th, kind, obj, wait, arg, stack)"
+	    " SELECT %lld + rowid, ts, th, kind, obj, wait, arg, stack FROM temp.ev_sorted"
+	    " ORDER BY rowid;"
+	    "DROP TABLE temp.ev_sorted;",
+	    lo, hi, lo, hi, lo - 1);
+	int rc = sql ? exec_sql(w->db, sql) : -1;
+	sqlite3_free(sql);
+	w->rows_sorted += hi - lo + 1;
+	return rc;
+}
+
+/*
+ * While recording: the stretches that lie far enough behind the newest row
+ * that no late record is expected to join them any more are sorted now,
+ * so that a follower (store_writer_follow_limit) can read past them in
+ * their final order. The others wait; the end sorts what is left.
+ */
+static int sort_settled_stretches(struct store_writer *w)
+{
+	int64_t settled = w->next_id - 1 - w->follow_lag;
+	size_t keep = 0;
+	for (size_t i = 0; i < w->nspans; i++) {
+		if (w->spans[i].hi <= settled) {
+			if (sort_stretch(w, w->spans[i].lo, w->spans[i].hi))
+				return -1;
+		} else {
+			w->spans[keep++] = w->spans[i];
+		}
+	}
+	w->nspans = keep;
+	return 0;
+}
+
 int store_writer_commit(struct store_writer *w)
 {
 	if (w->npending && flush_events(w))
+		return -1;
+	if (!w->tail && w->nspans && sort_settled_stretches(w))
 		return -1;
 	/* Never outside a transaction: an interrupted statement may have ended it. */
 	int cleared = 0;
@@ -1048,7 +1096,11 @@ int store_writer_commit(struct store_writer *w)
 	if (cleared)
 		w->sum_cleared = 1;
 	w->in_txn = 0;
-	__atomic_store_n(&w->follow_limit, w->next_id - 1 - w->follow_lag, __ATOMIC_RELEASE);
+	/* Up to the lag, and never into a stretch still to be sorted (spans[] is in lo order). */
+	int64_t limit = w->next_id - 1 - w->follow_lag;
+	if (w->nspans && w->spans[0].lo - 1 < limit)
+		limit = w->spans[0].lo - 1;
+	__atomic_store_n(&w->follow_limit, limit, __ATOMIC_RELEASE);
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;
 	w->in_txn = 1;
@@ -1062,12 +1114,13 @@ int64_t store_writer_follow_limit(struct store_writer *w)
 
 int64_t store_writer_moved_from(struct store_writer *w)
 {
-	return w->moved_from;
+	return __atomic_load_n(&w->moved_from, __ATOMIC_ACQUIRE);
 }
 
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
-	w->moved_from = INT64_MIN; /* events anywhere may have changed object */
+	/* events anywhere may have changed object */
+	__atomic_store_n(&w->moved_from, INT64_MIN, __ATOMIC_RELEASE);
 	if (w->sum_broken || !object_id)
 		return 0;
 	for (size_t i = 0; i < w->sum_obj.cap; i++) {
@@ -1209,33 +1262,14 @@ static int sort_events(struct store_writer *w)
 			rows += w->spans[i].hi - w->spans[i].lo + 1;
 		store_debug("finalize",
 			    "finalize: %llu late rows (%llu forced out of a full hold), %zu"
-			    " stretches out of time order, %lld rows sorted",
+			    " stretches out of time order, %lld rows sorted now, %lld while"
+			    " recording",
 			    (unsigned long long)w->nlate, (unsigned long long)w->forced_out, n,
-			    rows);
+			    rows, (long long)w->rows_sorted);
 	}
-	if (!n)
-		return 0;
-	struct late_span *sp = w->spans;
 	int rc = 0;
-	/*
-	 * Temp tables and sorts on disk (SQLite's default; the page cache holds
-	 * what fits): a stretch can be as big as ev. A kill during the rewrite
-	 * rolls back to the unsorted, still valid ev.
-	 */
-	for (size_t i = 0; i < n && !rc; i++) {
-		long long lo = sp[i].lo, hi = sp[i].hi;
-		char *sql = sqlite3_mprintf(
-		    "CREATE TEMP TABLE ev_sorted AS SELECT ts, th, kind, obj, wait, arg,"
-		    " stack FROM main.ev WHERE id BETWEEN %lld AND %lld ORDER BY ts, id;"
-		    "DELETE FROM main.ev WHERE id BETWEEN %lld AND %lld;"
-		    "INSERT INTO main.ev(id, ts, th, kind, obj, wait, arg, stack)"
-		    " SELECT %lld + rowid, ts, th, kind, obj, wait, arg, stack FROM temp.ev_sorted"
-		    " ORDER BY rowid;"
-		    "DROP TABLE temp.ev_sorted;",
-		    lo, hi, lo, hi, lo - 1);
-		rc = sql ? exec_sql(w->db, sql) : -1;
-		sqlite3_free(sql);
-	}
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = sort_stretch(w, w->spans[i].lo, w->spans[i].hi);
 	w->nspans = 0;
 	return rc;
 }

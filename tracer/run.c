@@ -703,8 +703,11 @@ static int store_findings(struct run_session *s)
 {
 	sqlite3 *db = store_writer_db(s->w);
 	char ferr[512];
+	/* What the viewer's tables' builder read ahead for them, while the program ran. */
+	struct store_findings_pass *ahead = s->view ? store_view_builder_findings(s->view) : NULL;
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	if (store_build_findings(db, s->o->suppressions, ferr, sizeof(ferr)) != 0)
+	if (store_build_findings_after(db, ahead, store_writer_moved_from(s->w), s->o->suppressions,
+				       ferr, sizeof(ferr)) != 0)
 		weft_error("findings: %s", ferr);
 	else if (writer_store_deadlocks(s->c, db) != 0)
 		weft_error("findings: cannot store deadlocks: %s", sqlite3_errmsg(db));

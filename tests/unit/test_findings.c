@@ -606,6 +606,67 @@ static void test_idempotent_and_readonly(void)
 	unlink(t.path);
 }
 
+/*
+ * The event pass read ahead in steps (store_findings_follow, as weft run's
+ * follower does while the program runs) and finished by
+ * store_build_findings_after gives the findings of the pass in one go;
+ * and when rows it read were changed afterwards (moved_from), it reads
+ * everything again.
+ */
+static void steps_events(struct tb *t)
+{
+	nest(t, 11, 1, 2, 1, 2);
+	nest(t, 12, 2, 1, 3, 4);
+	ev(t, 13, REL, 1, 0, 5); /* nobody holds it */
+	nest(t, 11, 1, 2, 1, 2);
+}
+
+static void test_in_steps(void)
+{
+	static const struct {
+		const char *name;
+		int64_t moved_from;
+		const char *change; /* what the end changed, from moved_from on */
+	} cases[] = {
+	    {"steps:kept", INT64_MAX, "SELECT 1"},
+	    {"steps:changed after what was read", 10, "UPDATE ev SET obj = 2 WHERE id = 11"},
+	    {"steps:changed within what was read", 9, "UPDATE ev SET obj = 2 WHERE id = 9"},
+	};
+	char whole[2048], stepped[2048], err[256];
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct tb t;
+		tb_open(&t, "a_mu b_mu", mutexes);
+		steps_events(&t);
+		if (store_writer_commit(t.w))
+			die("commit", &t);
+		sqlite3 *db = store_writer_db(t.w);
+		sqlite3_exec(db, cases[c].change, NULL, NULL, NULL);
+		db = build(&t, NULL, 1);
+		unit_rows(db, FIND, whole, sizeof(whole));
+		tb_close(&t);
+
+		tb_open(&t, "a_mu b_mu", mutexes);
+		steps_events(&t);
+		if (store_writer_commit(t.w))
+			die("commit", &t);
+		db = store_writer_db(t.w);
+		struct store_findings_pass *p = store_findings_pass_new();
+		unit_check(p && store_findings_follow(p, db, 4, INT64_MAX) == 0 &&
+			       store_findings_follow(p, db, 9, INT64_MAX) == 0,
+			   cases[c].name, "read ahead");
+		sqlite3_exec(db, cases[c].change, NULL, NULL, NULL);
+		unit_check(store_build_findings_after(db, p, cases[c].moved_from, NULL, err,
+						      sizeof(err)) == 0,
+			   cases[c].name, err);
+		store_findings_pass_free(p);
+		unit_rows(db, FIND, stepped, sizeof(stepped));
+		unit_check(strcmp(whole, stepped) == 0, cases[c].name, stepped);
+		unit_check(strstr(whole, "lock_order") && strstr(whole, "unlock_not_held"),
+			   cases[c].name, whole);
+		tb_close(&t);
+	}
+}
+
 static void test_empty(void)
 {
 	struct tb t;
@@ -639,6 +700,7 @@ int main(void)
 	test_suppressions();
 	test_kinds_parse();
 	test_idempotent_and_readonly();
+	test_in_steps();
 	test_empty();
 	rmdir(dir);
 	return unit_failures ? 1 : 0;
