@@ -864,7 +864,8 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	 */
 	if (kind == WEFT_EV_GIL_RELEASE && t->wait_open >= 0)
 		return;
-	t->wait_open = kind == WEFT_EV_LOCK_WAIT ? ts : -1;
+	/* one recorded at exit for a Python thread has waited wait_ns already */
+	t->wait_open = kind == WEFT_EV_LOCK_WAIT ? ts - (wait > 0 ? wait : 0) : -1;
 	t->wait_obj = obj;
 	if (kind == WEFT_EV_PROCESS_EXIT) {
 		struct pend *pe = pend_get(d, t->pid, 1);
@@ -921,15 +922,15 @@ static int event_pass(struct derive *d, int64_t last_id)
 static int open_wait_state(struct derive *d, int64_t obj)
 {
 	struct objinfo *o = obj ? obj_get(d, obj, 0) : NULL;
-	switch (o ? o->kind : 0) { /* object kinds: preload/kinds.h */
-	case 13:		   /* queue */
-		return wait_state(24, 0);
-	case 10: /* py.condition */
-		return wait_state(4, 0);
-	case 6: /* barrier */
-		return wait_state(7, 0);
-	case 12: /* py.event */
-		return wait_state(26, 0);
+	switch (o ? o->kind : 0) {
+	case WEFT_OBJ_QUEUE:
+		return wait_state(WEFT_EV_QUEUE_GET, 0);
+	case WEFT_OBJ_PY_CONDITION:
+		return wait_state(WEFT_EV_COND_WAIT, 0);
+	case WEFT_OBJ_BARRIER:
+		return wait_state(WEFT_EV_BARRIER_WAIT, 0);
+	case WEFT_OBJ_PY_EVENT:
+		return wait_state(WEFT_EV_EVENT_WAIT, 0);
 	}
 	return STORE_STATE_LOCK;
 }

@@ -588,7 +588,7 @@ static int export_events(struct exporter *x)
 		 * the derived tables.
 		 */
 		if (kind == k->lwait) {
-			t->wait_open = ts;
+			t->wait_open = sub_sat(ts, wait);
 			t->wait_obj = obj;
 		} else if (kind != k->grel) {
 			t->wait_open = -1;

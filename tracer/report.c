@@ -421,7 +421,8 @@ static int scan_events(struct report *r)
 			r->kind_other++;
 
 		if (kind == k->lwait) {
-			t->wait_open = ts;
+			t->wait_open =
+			    ts - wait; /* one recorded at exit has waited wait_ns already */
 		} else if (kind == k->acq || kind == k->fail) {
 			t->wait_open = -1;
 			t->lock_wait += wait;

@@ -922,9 +922,10 @@ static void handle_private(struct collect *c, struct collect_rec *r, struct thr 
 
 /*
  * A lock.wait Python's bootstrap recorded at exit for another thread still
- * blocked on a named object (WEFT_WAIT_FOR_THREAD): that thread's row, from
- * when its wait began (the recorded wait, else its last event), and it
- * lives until its process ends.
+ * blocked on a named object (WEFT_WAIT_FOR_THREAD): that thread's row, at
+ * the record's time (a row back at the wait's start would come late, and
+ * move every row after it), waiting since wait_ns ago (the recorded wait,
+ * else since its last event); it lives until its process ends.
  */
 static void wait_for_thread(struct collect *c, struct collect_rec *r, int64_t stack)
 {
@@ -944,7 +945,9 @@ static void wait_for_thread(struct collect *c, struct collect_rec *r, int64_t st
 	int64_t start = r->wait > 0 ? r->ts - r->wait : t->last_ts;
 	if (start < t->last_ts)
 		start = t->last_ts;
-	write_event(c, pid, tid, WEFT_EV_LOCK_WAIT, start, obj, 0, 0, 0);
+	int64_t ts = r->ts > start ? r->ts : start;
+	write_event(c, pid, tid, WEFT_EV_LOCK_WAIT, ts, obj, ts - start, 0, 0);
+	t->last_ts = ts;
 	t->blocked_at_exit = 1;
 }
 
