@@ -16,7 +16,7 @@ TOOL_LIBS  := -lsqlite3 -lncursesw -ldw -lelf -lpthread -lm
 PRELOAD_SRC := $(wildcard preload/*.c)
 PRELOAD_LIBS := -ldl -lunwind -lpthread
 
-TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC))
+TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC)) $(1)/obj/gen/store_sql.o
 
 .PHONY: all deps man test bench fuzz install clean format check-format check-valgrind check-valgrind-ci test-progs \
 	example hardening-bench pythons
@@ -32,6 +32,22 @@ pythons:
 
 # ---- the CLI -------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+# The SQL of the schema and the views (store/sql/*.sql) is embedded as C
+# strings, one per file: store/sql/NAME.sql is store_NAME_sql (store_schema.h).
+STORE_SQL  := $(sort $(wildcard store/sql/*.sql))
+$(BUILD)/gen/store_sql.c: $(STORE_SQL)
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from store/sql/ by the Makefile. */'; \
+	  echo '#include "store/store_schema.h"'; \
+	  for f in $(STORE_SQL); do \
+	    echo "const char store_$$(basename $$f .sql)_sql[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $$f; \
+	    echo ';'; done; } >$@
+
+$(BUILD)/obj/gen/store_sql.o: $(BUILD)/gen/store_sql.c store/store_schema.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
 
@@ -76,6 +92,10 @@ $(ASAN)/obj/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -c $< -o $@
 
+$(ASAN)/obj/gen/store_sql.o: $(BUILD)/gen/store_sql.c store/store_schema.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) -c $< -o $@
+
 $(ASAN)/bin/weft: $(call TOOL_OBJ,$(ASAN))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $^ -o $@ $(TOOL_LIBS)
@@ -101,7 +121,7 @@ $(BUILD)/examples/%: examples/%.c
 	$(CC) -std=gnu11 -Wall -Wextra -g -O1 $< -o $@ -lpthread
 
 # gen_trace writes traces through the store's own modules: it links them.
-STORE_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard store/*.c))
+STORE_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard store/*.c)) $(BUILD)/obj/gen/store_sql.o
 $(BUILD)/bench/gen_trace: bench/gen_trace.c $(STORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(STORE_OBJ) -o $@ -lpthread -lsqlite3

@@ -137,13 +137,14 @@ int store_writer_commit(struct store_writer *w);
 /*
  * For a reader on another thread following the trace as it is written:
  * the last row id it may read now (committed, and far enough behind the
- * newest rows that a late record rarely moves it), and the lowest row id
- * below that limit that was moved or changed after being written
- * (INT64_MAX none, INT64_MIN any; final once store_writer_order()
- * returned). Both are safe to call from any thread.
+ * newest rows that a late record rarely moves it); and the lowest row id,
+ * of those a follower could have read, that was moved or changed since
+ * the last call (INT64_MAX none, INT64_MIN any), which the call clears:
+ * one follower takes them as they come, and once store_writer_order()
+ * returned a last call takes what is left. Both are safe from any thread.
  */
 int64_t store_writer_follow_limit(struct store_writer *w);
-int64_t store_writer_moved_from(struct store_writer *w);
+int64_t store_writer_take_moved(struct store_writer *w);
 /*
  * The tail after recording can be stopped: store_writer_interrupt() (safe
  * in a signal handler) makes store_writer_interrupted() true and, once
@@ -182,6 +183,9 @@ void store_writer_close(struct store_writer *w);
  * version, readable). On failure returns NULL with one line in err.
  */
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
+
+/* One integer read by sql (SELECT value FROM meta WHERE ...): 0 with *out, or -1. */
+int store_query_int64(sqlite3 *db, const char *sql, int64_t *out);
 
 /*
  * 1 when ev's rowid order is time order ((ts, id) order): a finalized trace
@@ -278,7 +282,7 @@ int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t er
  * moved_from on), and store_derive_finish() reads the rest of the complete trace and
  * ends the build. Rows read before the trace was complete are kept unless
  * something since contradicts them: rows from id moved_from on were moved
- * or changed (store_writer_moved_from()), or the threads' final rows
+ * or changed (store_writer_take_moved()), or the threads' final rows
  * disagree with what was read; then finish reads everything again. Each
  * returns 0, or -1 with one line in err (which must outlive the build);
  * begin returns NULL on failure. The caller owns the transactions.
@@ -305,7 +309,7 @@ int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, 
  * connection; starting over when rows it read were moved, from moved_from
  * on; returns 0, or -1 and the pass is read again at the end);
  * store_build_findings_after() is store_build_findings() reading only the
- * rest, unless rows from moved_from on were read (store_writer_moved_from)
+ * rest, unless rows from moved_from on were read (store_writer_take_moved)
  * or an event came before its object's row: then it reads everything.
  * It takes over the pass's state; free p afterwards all the same.
  */

@@ -10,6 +10,7 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define END_KEY(name, key, text) [STORE_BLAME_##name] = key,
@@ -35,12 +36,12 @@ static int held_state(int state)
 	return state == STORE_STATE_LOCK || state == STORE_STATE_GIL;
 }
 
-struct blame_q {
+struct store_blame_reader {
 	sqlite3_stmt *holder, *state_at, *kind;
 };
 
 /* A semaphore is posted by whoever: nobody holds it (it has no holds). */
-static int ownerless(struct blame_q *q, int64_t obj)
+static int ownerless(struct store_blame_reader *q, int64_t obj)
 {
 	sqlite3_bind_int64(q->kind, 1, obj);
 	int kind = sqlite3_step(q->kind) == SQLITE_ROW ? sqlite3_column_int(q->kind, 0) : 0;
@@ -49,13 +50,13 @@ static int ownerless(struct blame_q *q, int64_t obj)
 }
 
 /*
- * Who kept obj from a thread (waiter) waiting over [lo, t]: of the holds by
- * other threads overlapping that stretch, the one that ended last (the
+ * Who kept obj from a thread (waiter, 0: any) waiting over [lo, t]: of the
+ * holds by other threads overlapping that stretch, the one that ended last (the
  * holder that handed it over, or holds it still). 1 with *tid, *from and
  * *until, 0 when none, -1 on error.
  */
-static int holder_during(struct blame_q *q, int64_t obj, int64_t lo, int64_t t, int32_t waiter,
-			 int32_t *tid, int64_t *from, int64_t *until)
+static int holder_during(struct store_blame_reader *q, int64_t obj, int64_t lo, int64_t t,
+			 int32_t waiter, int32_t *tid, int64_t *from, int64_t *until)
 {
 	sqlite3_stmt *st = q->holder;
 	sqlite3_bind_int64(st, 1, obj);
@@ -74,7 +75,8 @@ static int holder_during(struct blame_q *q, int64_t obj, int64_t lo, int64_t t, 
 }
 
 /* What thread (pid, tid) was doing at t: 1 and the link's state fields, 0 when not alive. */
-static int state_at(struct blame_q *q, int32_t pid, struct store_blame_link *l, int64_t t)
+static int state_at(struct store_blame_reader *q, int32_t pid, struct store_blame_link *l,
+		    int64_t t)
 {
 	sqlite3_stmt *st = q->state_at;
 	sqlite3_bind_int(st, 1, pid);
@@ -94,12 +96,18 @@ static int state_at(struct blame_q *q, int32_t pid, struct store_blame_link *l, 
 
 /*
  * Follows who held b's object during the wait, then what that holder was
- * doing just before it let go, and so on. Returns 0, or -1 on error.
+ * doing while it did, and so on. With at >= 0 everything is looked at at
+ * that one instant instead: the holds covering it, the holders' states
+ * then. Returns 0, or -1 on error.
  */
-static int follow(struct blame_q *q, struct store_blame *b)
+static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t at)
 {
-	int64_t t = b->end_ns - 1, lo = b->start_ns, obj = b->obj;
-	int32_t waiter = b->tid;
+	int64_t t = at >= 0 ? at : b->end_ns - 1, lo = at >= 0 ? at : b->start_ns, obj = b->obj;
+	/*
+	 * At an instant only a thread that deadlocked on itself holds what it
+	 * waits for: not ruled out, it shows as a cycle.
+	 */
+	int32_t waiter = at >= 0 ? 0 : b->tid;
 	int state = b->state;
 	int32_t seen[STORE_BLAME_DEPTH + 1];
 	int nseen = 0;
@@ -134,7 +142,7 @@ static int follow(struct blame_q *q, struct store_blame *b)
 		/*
 		 * What the holder did while it kept the waiter waiting: at the
 		 * middle of its hold's overlap with the wait (just before it let
-		 * go it runs, to let go).
+		 * go it runs, to let go). At an instant that is the instant.
 		 */
 		int64_t a = l->held_from > lo ? l->held_from : lo,
 			z = until - 1 < t ? until - 1 : t;
@@ -150,14 +158,79 @@ static int follow(struct blame_q *q, struct store_blame *b)
 		}
 		state = l->state;
 		obj = l->state_obj;
-		lo = l->state_from;
-		waiter = l->tid;
+		lo = at >= 0 ? at : l->state_from;
+		waiter = at >= 0 ? 0 : l->tid;
 	}
+}
+
+void store_blame_reader_close(struct store_blame_reader *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->holder);
+	sqlite3_finalize(r->state_at);
+	sqlite3_finalize(r->kind);
+	free(r);
+}
+
+/*
+ * On success returns a reader of the derived tables db sees (as
+ * store_blame_longest does), to close with store_blame_reader_close();
+ * otherwise NULL (sqlite3_errmsg(db), or out of memory).
+ */
+struct store_blame_reader *store_blame_reader_open(sqlite3 *db)
+{
+	struct store_blame_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	if (sqlite3_prepare_v3(db,
+			       "SELECT tid, start_ns, end_ns FROM object_holds WHERE object_id = ?1"
+			       " AND start_ns <= ?2 AND start_ns >= ?3 - (SELECT coalesce(max("
+			       "max_hold_ns), 0) FROM object_stats WHERE object_id = ?1)"
+			       " AND end_ns > ?3 AND tid <> ?4 ORDER BY end_ns DESC, start_ns"
+			       " LIMIT 1",
+			       -1, SQLITE_PREPARE_PERSISTENT, &r->holder, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db,
+			       "SELECT state, start_ns, object_id FROM thread_spans WHERE pid = ?1"
+			       " AND tid = ?2 AND end_ns > ?3 AND start_ns <= ?3 ORDER BY end_ns"
+			       " LIMIT 1",
+			       -1, SQLITE_PREPARE_PERSISTENT, &r->state_at, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db, "SELECT kind FROM main.obj WHERE object_id = ?1", -1,
+			       SQLITE_PREPARE_PERSISTENT, &r->kind, NULL) != SQLITE_OK) {
+		store_blame_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * The chain of the wait thread (pid, tid) is in at instant at, all of it
+ * as things stand at that instant: who holds the object then, what that
+ * holder is doing then, and on. A thread holding what it waits for ends
+ * the chain as a cycle. On success returns 1 with *out filled (start_ns:
+ * since when it waits; end_ns: at + 1), or 0 when the thread is running or
+ * not alive at that instant; otherwise -1 (sqlite3_errmsg of r's db).
+ */
+int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
+		   struct store_blame *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	struct store_blame_link self = {.tid = tid};
+	int found = state_at(r, pid, &self, at);
+	if (found <= 0 || self.state == STORE_STATE_RUNNING)
+		return found < 0 ? -1 : 0;
+	out->tid = tid;
+	out->state = self.state;
+	out->obj = self.state_obj;
+	out->start_ns = self.state_from;
+	out->end_ns = at + 1;
+	return follow(r, out, at) ? -1 : 1;
 }
 
 int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
 {
-	struct blame_q q = {0};
+	struct store_blame_reader *q = store_blame_reader_open(db);
 	sqlite3_stmt *waits = NULL;
 	int n = 0, failed = 0;
 	char sql[512];
@@ -167,21 +240,7 @@ int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
 		 " ORDER BY end_ns - start_ns DESC, start_ns, tid LIMIT ?1",
 		 STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, STORE_STATE_COND,
 		 STORE_STATE_BARRIER, STORE_STATE_JOIN);
-	if (sqlite3_prepare_v2(db, sql, -1, &waits, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT tid, start_ns, end_ns FROM object_holds WHERE object_id = ?1"
-			       " AND start_ns <= ?2 AND start_ns >= ?3 - (SELECT coalesce(max("
-			       "max_hold_ns), 0) FROM object_stats WHERE object_id = ?1)"
-			       " AND end_ns > ?3 AND tid <> ?4 ORDER BY end_ns DESC, start_ns"
-			       " LIMIT 1",
-			       -1, &q.holder, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT state, start_ns, object_id FROM thread_spans WHERE pid = ?1"
-			       " AND tid = ?2 AND end_ns > ?3 AND start_ns <= ?3 ORDER BY end_ns"
-			       " LIMIT 1",
-			       -1, &q.state_at, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT kind FROM main.obj WHERE object_id = ?1", -1, &q.kind,
-			       NULL) != SQLITE_OK) {
+	if (!q || sqlite3_prepare_v2(db, sql, -1, &waits, NULL) != SQLITE_OK) {
 		failed = 1;
 		goto out;
 	}
@@ -196,7 +255,7 @@ int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
 		b->start_ns = sqlite3_column_int64(waits, 3);
 		b->end_ns = sqlite3_column_int64(waits, 4);
 		b->obj = sqlite3_column_int64(waits, 5);
-		if (follow(&q, b)) {
+		if (follow(q, b, -1)) {
 			failed = 1;
 			goto out;
 		}
@@ -206,8 +265,6 @@ int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
 		failed = 1;
 out:
 	sqlite3_finalize(waits);
-	sqlite3_finalize(q.holder);
-	sqlite3_finalize(q.state_at);
-	sqlite3_finalize(q.kind);
+	store_blame_reader_close(q);
 	return failed ? -1 : n;
 }

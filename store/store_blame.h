@@ -56,6 +56,14 @@ struct store_blame {
  */
 int store_blame_longest(sqlite3 *db, struct store_blame *out, int max);
 
+/* Prepared reads of the derived tables, for one chain after another (store_blame.c). */
+struct store_blame_reader;
+struct store_blame_reader *store_blame_reader_open(sqlite3 *db);
+void store_blame_reader_close(struct store_blame_reader *r);
+/* The chain of the wait a thread is in at one instant (the viewer's cursor). */
+int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
+		   struct store_blame *out);
+
 /* "running", "cycle", ...: the JSON key of an end. */
 const char *store_blame_end_key(enum store_blame_end end);
 /* The report's words for an end. */

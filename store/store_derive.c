@@ -237,6 +237,7 @@ struct thr {
 	struct span *pend;
 	int npend;
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
+	int64_t row_start; /* its threads row's start at the end (-1: none), for streaming */
 	struct hold *holds;
 	int nholds, capholds;
 	struct summarizer sum;
@@ -1407,6 +1408,9 @@ static int streamed_threads_hold(struct derive *d)
 			pe->end = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
+	for (size_t i = 0; i < d->nthr_cap; i++)
+		if (d->thr[i])
+			d->thr[i]->row_start = -1;
 	st = prep(d, "SELECT pid, tid, start_ns, end_ns FROM main.thr");
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
@@ -1416,10 +1420,21 @@ static int streamed_threads_hold(struct derive *d)
 		    sqlite3_column_type(st, 2) != SQLITE_NULL ? sqlite3_column_int64(st, 2) : -1;
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			t->end = sqlite3_column_int64(st, 3);
-		if (!t->started) {
+		if (!t->started)
 			t->start = start;
+		t->row_start = start;
+	}
+	sqlite3_finalize(st);
+	/*
+	 * The start the full pass gives each thread begun while streaming: its
+	 * row's, else a main thread's process's (a process whose only event is
+	 * its exit has no thread row).
+	 */
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		struct thr *t = d->thr[i];
+		if (!t || !t->started)
 			continue;
-		}
+		int64_t start = t->row_start;
 		if (start < 0 && t->pid == t->tid) {
 			struct pend *pe = pend_get(d, t->pid, 0);
 			start = pe ? pe->start : -1;
@@ -1427,7 +1442,6 @@ static int streamed_threads_hold(struct derive *d)
 		if (start >= 0 && start < t->start)
 			hold = 0;
 	}
-	sqlite3_finalize(st);
 	st = prep(d, "SELECT value FROM main.meta WHERE key='end_ns'");
 	d->end_ns = -1;
 	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)

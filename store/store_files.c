@@ -53,27 +53,42 @@ static int sidecar_ok(const char *name, const struct stat *sb, uid_t owner, char
 	return 0;
 }
 
+/*
+ * Looks at the file beside the trace, path + suffix (its name left in p).
+ * Returns 0 when there is none, 1 when it may stand there (sidecar_ok);
+ * otherwise -1 with one line in err: why, then refusal.
+ */
+static int sidecar_check(const char *path, const char *suffix, uid_t owner, const char *refusal,
+			 char *p, size_t plen, char *err, size_t errlen)
+{
+	char why[4400];
+	struct stat sb;
+	snprintf(p, plen, "%s%s", path, suffix);
+	if (lstat(p, &sb) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot check %s: %s", p, strerror(errno));
+		return -1;
+	}
+	if (sidecar_ok(p, &sb, owner, why, sizeof(why))) {
+		snprintf(err, errlen, "%s%s", why, refusal);
+		return -1;
+	}
+	return 1;
+}
+
 int store_files_prepare_write(const char *path, char *err, size_t errlen)
 {
 	static const char *const suffix[] = {"-wal", "-shm", "-journal", "-view"};
-	char p[4200], why[4400];
-	struct stat sb;
+	char p[4200];
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
-		if (lstat(p, &sb) != 0) {
-			if (errno == ENOENT)
-				continue;
-			snprintf(err, errlen, "cannot check %s: %s", p, strerror(errno));
+		int r = sidecar_check(
+		    path, suffix[i], geteuid(),
+		    " (planted by someone else?); refusing to write the trace beside it", p,
+		    sizeof(p), err, errlen);
+		if (r < 0)
 			return -1;
-		}
-		if (sidecar_ok(p, &sb, geteuid(), why, sizeof(why))) {
-			snprintf(
-			    err, errlen,
-			    "%s (planted by someone else?); refusing to write the trace beside it",
-			    why);
-			return -1;
-		}
-		if (unlink(p) != 0 && errno != ENOENT) {
+		if (r && unlink(p) != 0 && errno != ENOENT) {
 			snprintf(err, errlen, "cannot remove the stale %s: %s", p, strerror(errno));
 			return -1;
 		}
@@ -106,21 +121,11 @@ void store_files_remove_own(const char *path, const char *suffix)
 int store_files_check_read(const char *path, uid_t owner, char *err, size_t errlen)
 {
 	static const char *const suffix[] = {"-journal", "-wal", "-shm"};
-	char p[4200], why[4400];
-	struct stat sb;
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
-		if (lstat(p, &sb) != 0) {
-			if (errno == ENOENT)
-				continue;
-			snprintf(err, errlen, "cannot check %s: %s", p, strerror(errno));
+	char p[4200];
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if (sidecar_check(path, suffix[i], owner, "; refusing to open the trace", p,
+				  sizeof(p), err, errlen) < 0)
 			return -1;
-		}
-		if (sidecar_ok(p, &sb, owner, why, sizeof(why))) {
-			snprintf(err, errlen, "%s; refusing to open the trace", why);
-			return -1;
-		}
-	}
 	return 0;
 }
 

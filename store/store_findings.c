@@ -29,27 +29,6 @@
 
 #define FINDINGS_VERSION "1"
 
-/* Event and object kind codes (store.h STORE_EVENT_KINDS / STORE_OBJECT_KINDS). */
-enum {
-	EV_ACQUIRE = 1,
-	EV_RELEASE = 2,
-	EV_COND_WAIT = 4,
-	EV_THREAD_EXIT = 10,
-	EV_FORK = 12,
-	EV_EXEC = 13,
-	EV_PROCESS_EXIT = 15,
-	EV_DESTROY = 17,
-	EV_WAIT = 28,
-};
-
-enum {
-	OK_MUTEX = 1,
-	OK_RWLOCK = 2,
-	OK_SPINLOCK = 3,
-	OK_PY_LOCK = 8,
-	OK_PY_RLOCK = 9,
-};
-
 /* lock.acquire / lock.release arg 2: the mutex side of a cond wait. */
 #define ARG_COND 2
 
@@ -298,8 +277,20 @@ static struct fobj *fnd_obj_get(struct findings *f, int64_t id)
 
 static int is_lock_kind(int kind)
 {
-	return kind == OK_MUTEX || kind == OK_RWLOCK || kind == OK_SPINLOCK || kind == OK_PY_LOCK ||
-	       kind == OK_PY_RLOCK;
+	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
+	       kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK;
+}
+
+/* Runs the statements in sql. Returns 0, otherwise -1 with the error in f. */
+static int fnd_run(struct findings *f, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(f->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ferr(f, "findings: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
 }
 
 static int fnd_exec(struct findings *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -311,13 +302,7 @@ static int fnd_exec(struct findings *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	char *msg = NULL;
-	if (sqlite3_exec(f->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ferr(f, "findings: %s", msg ? msg : "error");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return fnd_run(f, sql);
 }
 
 static sqlite3_stmt *fnd_prep(struct findings *f, const char *fmt, ...)
@@ -571,7 +556,7 @@ static void edge_add(struct findings *f, struct fthr *t, const struct held *from
 static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r)
 {
 	/* rwlocks: arg 0 read, 1 write; everything else is exclusive. */
-	int excl = o->kind != OK_RWLOCK || r->arg == 1;
+	int excl = o->kind != WEFT_OBJ_RWLOCK || r->arg == 1;
 	if (r->arg == ARG_COND && t->skip_reacq) {
 		t->skip_reacq = 0;
 		return;
@@ -597,7 +582,7 @@ static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const
 		t->capheld = nc;
 	}
 	t->held[t->nheld++] = (struct held){o->id, r->id, r->stack, r->ts, excl, 1};
-	if (o->kind == OK_PY_LOCK)
+	if (o->kind == WEFT_OBJ_PY_LOCK)
 		o->owner_tid = t->tid;
 }
 
@@ -625,7 +610,7 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 			held_remove(f, t, h, r->ts);
 		return;
 	}
-	if (o->kind == OK_PY_LOCK && r->arg != ARG_COND) {
+	if (o->kind == WEFT_OBJ_PY_LOCK && r->arg != ARG_COND) {
 		/* threading.Lock may be released by any thread: a note, and the owner lets go. */
 		struct cand c;
 		size_t *oi = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
@@ -661,7 +646,7 @@ static void on_thread_exit(struct findings *f, struct fthr *t, const struct evro
 {
 	if (!t->nheld)
 		return;
-	int sub = r->kind == EV_THREAD_EXIT ? MU_EXIT_HOLDING : MU_PROCESS_EXIT_HOLDING;
+	int sub = r->kind == WEFT_EV_THREAD_EXIT ? MU_EXIT_HOLDING : MU_PROCESS_EXIT_HOLDING;
 	struct cand c;
 	if (!cand_new(&c, sub, sub == MU_EXIT_HOLDING ? SEV_ERROR : SEV_WARNING, t, r->id,
 		      t->nheld + 1)) {
@@ -722,9 +707,11 @@ static void on_exec(struct fthr *t, int64_t arg)
 /* Reads the events after f->last_id up to last_id (INT64_MAX: all). */
 static int fnd_event_pass(struct findings *f, int64_t last_id)
 {
-	const uint64_t kinds = 1ull << EV_ACQUIRE | 1ull << EV_RELEASE | 1ull << EV_COND_WAIT |
-			       1ull << EV_THREAD_EXIT | 1ull << EV_FORK | 1ull << EV_EXEC |
-			       1ull << EV_PROCESS_EXIT | 1ull << EV_DESTROY | 1ull << EV_WAIT;
+	const uint64_t kinds = 1ull << WEFT_EV_LOCK_ACQUIRE | 1ull << WEFT_EV_LOCK_RELEASE |
+			       1ull << WEFT_EV_COND_WAIT | 1ull << WEFT_EV_THREAD_EXIT |
+			       1ull << WEFT_EV_PROCESS_FORK | 1ull << WEFT_EV_PROCESS_EXEC |
+			       1ull << WEFT_EV_PROCESS_EXIT | 1ull << WEFT_EV_OBJECT_DESTROY |
+			       1ull << WEFT_EV_LOCK_WAIT;
 	struct store_events *reader = store_events_open_range(f->db, kinds, f->last_id, last_id);
 	struct store_event_row row;
 	struct fthr *t = NULL;
@@ -749,50 +736,50 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 			if (!t)
 				break;
 		}
-		if (t->has_saved && r.kind != EV_EXEC) {
+		if (t->has_saved && r.kind != WEFT_EV_PROCESS_EXEC) {
 			free(t->saved);
 			t->saved = NULL;
 			t->has_saved = 0;
 		}
 		struct fobj *o;
 		switch (r.kind) {
-		case EV_ACQUIRE:
+		case WEFT_EV_LOCK_ACQUIRE:
 			if ((o = fnd_obj_get(f, r.obj)))
 				on_acquire(f, t, o, &r);
 			break;
-		case EV_RELEASE:
+		case WEFT_EV_LOCK_RELEASE:
 			if ((o = fnd_obj_get(f, r.obj)))
 				on_release(f, t, o, &r);
 			break;
-		case EV_WAIT:
+		case WEFT_EV_LOCK_WAIT:
 			/*
 			 * A wait orders the locks held before it as an acquire would:
 			 * in a real deadlock the acquire never comes.
 			 */
 			if ((o = fnd_obj_get(f, r.obj)) && !held_find(t, o->id)) {
-				int excl = o->kind != OK_RWLOCK || r.arg == 1;
+				int excl = o->kind != WEFT_OBJ_RWLOCK || r.arg == 1;
 				int first = t->nheld > MAX_EDGE_HELD ? t->nheld - MAX_EDGE_HELD : 0;
 				for (int i = first; i < t->nheld; i++)
 					edge_add(f, t, &t->held[i], o->id, r.id, r.stack, excl);
 			}
 			break;
-		case EV_COND_WAIT:
+		case WEFT_EV_COND_WAIT:
 			/* 0 woken, ETIMEDOUT, EOWNERDEAD: the mutex is held again; else it never
 			 * was let go. */
 			t->skip_reacq = r.arg != 0 && r.arg != ETIMEDOUT && r.arg != EOWNERDEAD;
 			break;
-		case EV_DESTROY:
+		case WEFT_EV_OBJECT_DESTROY:
 			if ((o = fnd_obj_get(f, r.obj)))
 				on_destroy(o, t, &r);
 			break;
-		case EV_THREAD_EXIT:
-		case EV_PROCESS_EXIT:
+		case WEFT_EV_THREAD_EXIT:
+		case WEFT_EV_PROCESS_EXIT:
 			on_thread_exit(f, t, &r);
 			break;
-		case EV_FORK:
+		case WEFT_EV_PROCESS_FORK:
 			on_fork(f, t, r.arg);
 			break;
-		case EV_EXEC:
+		case WEFT_EV_PROCESS_EXEC:
 			on_exec(t, r.arg);
 			break;
 		}
@@ -1047,7 +1034,7 @@ static void replay_event(struct holder_replay *r, int64_t id, int32_t tid, int k
 	int i = 0;
 	while (i < r->nh && r->h[i].tid != tid)
 		i++;
-	if (kind == EV_ACQUIRE) {
+	if (kind == WEFT_EV_LOCK_ACQUIRE) {
 		if (i == r->nh) {
 			if (r->nh == (int)(sizeof(r->h) / sizeof(r->h[0])))
 				return;
@@ -1104,7 +1091,7 @@ static int resolve_holders(struct findings *f)
 		: fnd_prep(f,
 			   "SELECT e.id, t.tid, e.kind, e.obj, e.stack FROM" STORE_EV_PID_TID_SQL
 			   " WHERE e.obj IN (%s) AND e.kind IN (%d, %d) ORDER BY %s",
-			   objs, EV_ACQUIRE, EV_RELEASE,
+			   objs, WEFT_EV_LOCK_ACQUIRE, WEFT_EV_LOCK_RELEASE,
 			   store_events_time_ordered(f->db) ? "e.id" : "e.ts, e.id");
 	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0), obj = sqlite3_column_int64(st, 3);
@@ -1536,93 +1523,33 @@ static int apply_suppressions(struct findings *f, const struct supps *s)
 
 /* ---- schema ---- */
 
+/*
+ * Makes the findings' tables and views (store/sql/findings.sql) in
+ * f->schema. On success returns 0, otherwise -1 with the error in f.
+ */
 static int create_schema(struct findings *f)
 {
-	const char *s = f->schema;
-	/* A view's subqueries list each finding's participants in item order. */
-#define LIST(expr, from, where)                                                                    \
-	"(SELECT group_concat(x, ', ') FROM (SELECT " expr " AS x FROM " from                      \
-	" WHERE i.finding_id = f.finding_id AND " where " GROUP BY x ORDER BY min(i.seq)))"
-	return fnd_exec(
-	    f,
-	    "CREATE TABLE IF NOT EXISTS %s.finding(finding_id INTEGER PRIMARY KEY,"
-	    " kind TEXT NOT NULL, rule TEXT, severity TEXT NOT NULL DEFAULT 'warning',"
-	    " summary TEXT NOT NULL, detail TEXT, count INTEGER NOT NULL DEFAULT 1,"
-	    " event_id INTEGER, ts_ns INTEGER, pid INTEGER, tid INTEGER, group_key TEXT,"
-	    " suppressed TEXT);"
-	    "CREATE TABLE IF NOT EXISTS %s.finding_item(finding_id INTEGER NOT NULL,"
-	    " seq INTEGER NOT NULL, role TEXT NOT NULL, pid INTEGER, tid INTEGER,"
-	    " object_id INTEGER, event_id INTEGER, stack_id INTEGER,"
-	    " PRIMARY KEY(finding_id, seq)) WITHOUT ROWID;"
-	    "CREATE TABLE IF NOT EXISTS %s.finding_info(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	    "CREATE VIEW IF NOT EXISTS %s.findings AS SELECT f.finding_id AS finding_id,"
-	    " f.kind AS kind, f.rule AS rule, f.severity AS severity, f.count AS count,"
-	    " f.summary AS summary,"
-	    " " LIST(
-		"i.tid || ' ' || coalesce(th.name, '?')",
-		"finding_item i LEFT JOIN main.thr th ON th.pid = i.pid AND th.tid = i.tid",
-		"i.tid IS NOT NULL") " AS threads,"
-				     " " LIST(
-					 "coalesce(o.name, 'object ' || i.object_id)",
-					 "finding_item i LEFT JOIN main.obj o ON o.object_id = "
-					 "i.object_id",
-					 "i.object_id IS NOT NULL") " AS objects,"
-								    " f.pid AS pid, f.tid AS tid,"
-								    " (SELECT name FROM main.thr "
-								    "WHERE pid = f.pid AND tid = "
-								    "f.tid) AS thread_name,"
-								    " " LIST(
-									"i.object_id",
-									"finding_item i",
-									"i.object_id IS NOT "
-									"NULL") " AS "
-										"object_ids,"
-										" " LIST(
-										    "i."
-										    "stac"
-										    "k_"
-										    "id",
-										    "find"
-										    "ing_"
-										    "item"
-										    " i",
-										    "i."
-										    "stac"
-										    "k_"
-										    "id "
-										    "IS "
-										    "NOT "
-										    "NUL"
-										    "L") " AS "
-											 "stack_"
-											 "ids,"
-											 " " LIST(
-											     "i."
-											     "event"
-											     "_id",
-											     "findi"
-											     "ng_"
-											     "item "
-											     "i",
-											     "i."
-											     "event"
-											     "_id "
-											     "IS "
-											     "NOT "
-											     "NULL") " AS event_ids,"
-												     " f.event_id AS event_id, f.ts_ns AS ts_ns, f.detail AS detail"
-												     " FROM finding f WHERE f.suppressed IS NULL;"
-												     "CREATE VIEW IF NOT EXISTS %s.finding_items AS SELECT i.finding_id AS finding_id,"
-												     " i.seq AS seq, i.role AS role, i.pid AS pid, i.tid AS tid, th.name AS thread_name,"
-												     " i.object_id AS object_id, o.name AS object_name, i.event_id AS event_id,"
-												     " e.ts AS ts_ns, i.stack_id AS stack_id, fr.function AS function, fr.file AS file,"
-												     " fr.line AS line FROM finding_item i"
-												     " LEFT JOIN main.thr th ON th.pid = i.pid AND th.tid = i.tid"
-												     " LEFT JOIN main.obj o ON o.object_id = i.object_id"
-												     " LEFT JOIN main.ev e ON e.id = i.event_id"
-												     " LEFT JOIN main.frame fr ON fr.stack_id = i.stack_id AND fr.depth = 0;",
-	    s, s, s, s, s);
-#undef LIST
+	static const char token[] = "@schema";
+	const size_t tlen = sizeof(token) - 1;
+	const char *sql = store_findings_sql;
+	size_t n = 0;
+	for (const char *p = sql; (p = strstr(p, token)); p += tlen)
+		n++;
+	char *text = malloc(strlen(sql) + n * strlen(f->schema) + 1);
+	if (!text) {
+		oom(f);
+		return -1;
+	}
+	char *out = text;
+	const char *p = sql;
+	for (const char *at; (at = strstr(p, token)); p = at + tlen) {
+		memcpy(out, p, (size_t)(at - p));
+		out = stpcpy(out + (at - p), f->schema);
+	}
+	strcpy(out, p);
+	int rc = fnd_run(f, text);
+	free(text);
+	return rc;
 }
 
 static int findings_present(sqlite3 *db)

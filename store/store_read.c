@@ -39,6 +39,23 @@ out:
 	return rc;
 }
 
+/*
+ * The first column of sql's first row as an integer. On success returns 0
+ * with *out set; otherwise (an error, no row, or NULL) -1 and *out as it was.
+ */
+int store_query_int64(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_is_trace(const char *path)
 {
 	struct stat sb;

@@ -53,26 +53,13 @@ struct store_view_builder {
 	char err[512];
 };
 
-static int query_int64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 void store_view_cache_key(sqlite3 *db, const char *trace_path, char *key, size_t n)
 {
 	struct stat sb;
 	int64_t start = 0, last_id = 0, last_ts = 0;
-	query_int64(db, "SELECT value FROM main.meta WHERE key='start_unix_ns'", &start);
-	query_int64(db, "SELECT id FROM main.ev ORDER BY id DESC LIMIT 1", &last_id);
-	query_int64(db, "SELECT ts FROM main.ev ORDER BY id DESC LIMIT 1", &last_ts);
+	store_query_int64(db, "SELECT value FROM main.meta WHERE key='start_unix_ns'", &start);
+	store_query_int64(db, "SELECT id FROM main.ev ORDER BY id DESC LIMIT 1", &last_id);
+	store_query_int64(db, "SELECT ts FROM main.ev ORDER BY id DESC LIMIT 1", &last_ts);
 	snprintf(key, n, "%lld:%lld:%lld:%lld",
 		 stat(trace_path, &sb) == 0 ? (long long)sb.st_size : -1LL, (long long)start,
 		 (long long)last_id, (long long)last_ts);
@@ -123,6 +110,31 @@ int store_view_cache_attach(sqlite3 *db, const char *cpath, const char *key)
 	if (!ok)
 		sqlite3_exec(db, "DETACH view_cache", NULL, NULL, NULL);
 	return ok;
+}
+
+/*
+ * For the trace db reads, at trace_path: fills *c (the key only for a
+ * complete trace: only a finished trace has a cache) and attaches its
+ * TRACE-view when that is this trace's. Returns 1 when attached, 0 when
+ * not; -1 with one line in err when the file there is not weft's cache,
+ * the user's own (store_files_check_cache): the caller decides whether
+ * to refuse the trace or to do without.
+ */
+int store_view_cache_open(sqlite3 *db, const char *trace_path, int complete,
+			  struct store_view_cache *c, char *err, size_t errlen)
+{
+	struct stat sb;
+	snprintf(c->path, sizeof(c->path), "%s-view", trace_path);
+	c->key[0] = 0;
+	if (!complete)
+		return 0;
+	int cached = stat(trace_path, &sb) == 0
+			 ? store_files_check_cache(c->path, sb.st_uid, err, errlen)
+			 : 0;
+	if (cached < 0)
+		return -1;
+	store_view_cache_key(db, trace_path, c->key, sizeof(c->key));
+	return cached ? store_view_cache_attach(db, c->path, c->key) : 0;
 }
 
 /* cpath.tmpPID, made empty and 0600 here (O_EXCL: never someone else's); NULL when it cannot. */
@@ -216,7 +228,7 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 			break;
 		pthread_mutex_unlock(&b->lock);
 		/* moved before limit: a row moved after the limit was read is never missed */
-		int64_t moved = store_writer_moved_from(b->follow);
+		int64_t moved = store_writer_take_moved(b->follow);
 		int64_t limit = store_writer_follow_limit(b->follow);
 		int rc = limit > 0 ? build_exec(b, "BEGIN") : 0;
 		if (limit > 0 && !rc) {

@@ -27,6 +27,16 @@ void store_view_cache_key(sqlite3 *db, const char *trace_path, char *key, size_t
  */
 int store_view_cache_attach(sqlite3 *db, const char *cpath, const char *key);
 
+/* Where a trace's TRACE-view is, and the key that ties it to the trace. */
+struct store_view_cache {
+	char path[4096 + 8];
+	char key[128];
+};
+
+/* Attaches a finished trace's TRACE-view when it is this trace's (store_viewcache.c). */
+int store_view_cache_open(sqlite3 *db, const char *trace_path, int complete,
+			  struct store_view_cache *c, char *err, size_t errlen);
+
 /*
  * Saves the derived tables just built in db's temp schema to cpath (0600,
  * written under a temporary name and renamed into place once complete).
@@ -53,7 +63,7 @@ struct store_view_builder *store_view_builder_start(const char *trace_path,
 /*
  * The trace is complete and in its final order (store_writer_order()):
  * the build reads the rest, reading again what was moved or changed from
- * row moved_from on (store_writer_moved_from()), and ends.
+ * row moved_from on (what store_writer_take_moved() had left), and ends.
  */
 void store_view_builder_complete(struct store_view_builder *b, int64_t moved_from);
 

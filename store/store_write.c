@@ -168,7 +168,7 @@ struct store_writer {
 	 * most likely final (atomic); the lowest row id a late stretch or a fix
 	 * moved or changed; the distance kept behind the last committed row.
 	 */
-	int64_t follow_limit, moved_from, follow_lag;
+	int64_t follow_limit, moved_pending, follow_lag;
 	int64_t rows_sorted; /* for WEFT_DEBUG=finalize */
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
@@ -226,7 +226,7 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	}
 	w->out_max = INT64_MIN;
 	w->next_id = 1;
-	w->moved_from = INT64_MAX;
+	w->moved_pending = INT64_MAX;
 	/*
 	 * Far enough behind that a late record's stretch rarely reaches rows a
 	 * follower has read (then it reads them again at the end).
@@ -687,6 +687,15 @@ static int flush_events(struct store_writer *w)
  * a rowid range read of at most LATE_BLOCK rows (or the pending ones) the
  * row: no scan of ev.
  */
+/* Rows from lo on were moved or changed after a follower could read them. */
+static void note_moved(struct store_writer *w, int64_t lo)
+{
+	int64_t cur = __atomic_load_n(&w->moved_pending, __ATOMIC_ACQUIRE);
+	while (lo < cur && !__atomic_compare_exchange_n(&w->moved_pending, &cur, lo, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+}
+
 static int64_t late_first_after(struct store_writer *w, int64_t id, int64_t ts)
 {
 	size_t l = 0, h = w->nbmax;
@@ -738,8 +747,8 @@ static int late_note(struct store_writer *w, int64_t id, int64_t ts)
 		w->spans[w->nspans++] = (struct late_span){lo, id};
 		w->nlate++;
 		/* Rows a follower may have read are moved: it reads them again at the end. */
-		if (lo <= w->follow_limit && lo < w->moved_from)
-			__atomic_store_n(&w->moved_from, lo, __ATOMIC_RELEASE);
+		if (lo <= w->follow_limit)
+			note_moved(w, lo);
 		/* A follower stays twice the longest stretch so far behind the last row. */
 		if (2 * (id - lo) > w->follow_lag)
 			w->follow_lag = 2 * (id - lo);
@@ -1113,15 +1122,14 @@ int64_t store_writer_follow_limit(struct store_writer *w)
 	return __atomic_load_n(&w->follow_limit, __ATOMIC_ACQUIRE);
 }
 
-int64_t store_writer_moved_from(struct store_writer *w)
+int64_t store_writer_take_moved(struct store_writer *w)
 {
-	return __atomic_load_n(&w->moved_from, __ATOMIC_ACQUIRE);
+	return __atomic_exchange_n(&w->moved_pending, INT64_MAX, __ATOMIC_ACQ_REL);
 }
 
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
-	/* events anywhere may have changed object */
-	__atomic_store_n(&w->moved_from, INT64_MIN, __ATOMIC_RELEASE);
+	note_moved(w, INT64_MIN); /* events anywhere may have changed object */
 	if (w->sum_broken || !object_id)
 		return 0;
 	for (size_t i = 0; i < w->sum_obj.cap; i++) {

@@ -38,6 +38,10 @@ int weft_report(const char *path, int json, int list_all);
 enum weft_query_format { WEFT_QUERY_TABLE, WEFT_QUERY_CSV, WEFT_QUERY_JSON };
 /* tracer/query.c */
 int weft_query(const char *path, const char *sql, enum weft_query_format fmt);
+/* A row's columns as the keys of an open JSON object (weft report's findings too). */
+struct out_json;
+struct sqlite3_stmt;
+void weft_query_json_columns(struct out_json *j, struct sqlite3_stmt *st);
 /* tracer/export.c: format is chrome or csv; out NULL is stdout. */
 int weft_export(const char *path, const char *format, const char *out);
 /* ui/view.c: the viewer on the terminal; or frames of every screen timed off-screen. */
@@ -47,6 +51,8 @@ int weft_view_bench(const char *path, int frames, int ascii);
 /* Prints "weft: <message>" on stderr. */
 void weft_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void weft_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Room for one more of n elements in items, growing it (tracer/util.c). */
+void *weft_grow(void *items, size_t *cap, size_t n, size_t size);
 /* CLOCK_MONOTONIC in ns: what weft times its own stages with. */
 uint64_t weft_mono_ns(void);
 

@@ -86,16 +86,10 @@ struct xobj {
 	int64_t rel_lane_tid, rel_ts, rel_hold_start;
 };
 
-struct kinds {
-	int acq, rel, fail, cwait, barrier, tcreate, tstart, texit, join, fork, exec, spawn, pexit,
-	    reap, gacq, grel, lwait;
-};
-
 struct exporter {
 	const char *path;
 	sqlite3 *db;
 	struct out_json j;
-	struct kinds k;
 	struct xthread *thr;
 	size_t nthr, capthr;
 	struct hashmap_u64 thr_map; /* (pid << 32 | tid) -> index in thr */
@@ -124,14 +118,10 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
 	if (i)
 		return &x->thr[*i];
-	if (x->nthr == x->capthr) {
-		size_t cap = x->capthr ? x->capthr * 2 : 64;
-		struct xthread *n = realloc(x->thr, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		x->thr = n;
-		x->capthr = cap;
-	}
+	struct xthread *thr = weft_grow(x->thr, &x->capthr, x->nthr, sizeof(*thr));
+	if (!thr)
+		return NULL;
+	x->thr = thr;
 	if (hashmap_u64_put(&x->thr_map, (uint64_t)key, x->nthr))
 		return NULL;
 	struct xthread *t = &x->thr[x->nthr++];
@@ -150,27 +140,6 @@ static struct xobj *obj_find(struct exporter *x, int64_t id)
 	return i ? &x->obj[*i] : NULL;
 }
 
-/* Event kind codes: the one table's (preload/kinds.h), as every trace stores them. */
-static const struct kinds trace_kinds = {
-    .acq = WEFT_EV_LOCK_ACQUIRE,
-    .rel = WEFT_EV_LOCK_RELEASE,
-    .fail = WEFT_EV_LOCK_FAIL,
-    .cwait = WEFT_EV_COND_WAIT,
-    .barrier = WEFT_EV_BARRIER_WAIT,
-    .tcreate = WEFT_EV_THREAD_CREATE,
-    .tstart = WEFT_EV_THREAD_START,
-    .texit = WEFT_EV_THREAD_EXIT,
-    .join = WEFT_EV_THREAD_JOIN,
-    .fork = WEFT_EV_PROCESS_FORK,
-    .exec = WEFT_EV_PROCESS_EXEC,
-    .spawn = WEFT_EV_PROCESS_SPAWN,
-    .pexit = WEFT_EV_PROCESS_EXIT,
-    .reap = WEFT_EV_PROCESS_REAP,
-    .gacq = WEFT_EV_GIL_ACQUIRE,
-    .grel = WEFT_EV_GIL_RELEASE,
-    .lwait = WEFT_EV_LOCK_WAIT,
-};
-
 static int load_objects(struct exporter *x)
 {
 	sqlite3_stmt *st = NULL;
@@ -181,14 +150,10 @@ static int load_objects(struct exporter *x)
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (x->nobj == x->capobj) {
-			size_t cap = x->capobj ? x->capobj * 2 : 64;
-			struct xobj *n = realloc(x->obj, cap * sizeof(*n));
-			if (!n)
-				goto oom;
-			x->obj = n;
-			x->capobj = cap;
-		}
+		struct xobj *obj = weft_grow(x->obj, &x->capobj, x->nobj, sizeof(*obj));
+		if (!obj)
+			goto oom;
+		x->obj = obj;
 		struct xobj *o = &x->obj[x->nobj];
 		memset(o, 0, sizeof(*o));
 		o->id = sqlite3_column_int64(st, 0);
@@ -296,14 +261,10 @@ static int lane_add(struct lane *l, int64_t s, int64_t e)
 		l->n--;
 	if (l->n && l->top[l->n - 1].start <= s && l->top[l->n - 1].end >= e)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct interval *n = realloc(l->top, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		l->top = n;
-		l->cap = cap;
-	}
+	struct interval *top = weft_grow(l->top, &l->cap, l->n, sizeof(*top));
+	if (!top)
+		return -1;
+	l->top = top;
 	l->top[l->n++] = (struct interval){s, e};
 	return 0;
 }
@@ -454,14 +415,10 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 			return 0;
 		}
 	}
-	if (t->nholds == t->capholds) {
-		size_t cap = t->capholds ? t->capholds * 2 : 8;
-		struct hold *n = realloc(t->holds, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		t->holds = n;
-		t->capholds = cap;
-	}
+	struct hold *holds = weft_grow(t->holds, &t->capholds, t->nholds, sizeof(*holds));
+	if (!holds)
+		return -1;
+	t->holds = holds;
 	struct hold *h = &t->holds[t->nholds++];
 	h->obj = obj;
 	h->start = ts;
@@ -506,7 +463,6 @@ static int export_events(struct exporter *x)
 {
 	sqlite3_stmt *st = NULL;
 	struct xthread *t = NULL;
-	const struct kinds *k = &x->k;
 	char name[512], lbuf[64];
 	int rc, ret = -1;
 
@@ -538,20 +494,20 @@ static int export_events(struct exporter *x)
 				goto oom;
 			thread_named(x, t);
 		}
-		if (kind == k->acq || kind == k->gacq) {
+		if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_GIL_ACQUIRE) {
 			if (on_acquire(x, t, obj, ts, wait))
 				goto oom;
-		} else if (kind == k->rel || kind == k->grel) {
+		} else if (kind == WEFT_EV_LOCK_RELEASE || kind == WEFT_EV_GIL_RELEASE) {
 			if (on_release(x, t, obj, ts))
 				goto oom;
-		} else if (kind == k->join || kind == k->reap) {
+		} else if (kind == WEFT_EV_THREAD_JOIN || kind == WEFT_EV_PROCESS_REAP) {
 			if (wait > 0) {
 				snprintf(name, sizeof(name), "%s %" PRId64,
-					 kind == k->join ? "join" : "reap", arg);
+					 kind == WEFT_EV_THREAD_JOIN ? "join" : "reap", arg);
 				if (slice(x, t, name, "wait", sub_sat(ts, wait), ts, 0, 0, 0) < 0)
 					goto oom;
 			}
-		} else if (wait > 0 && kind != k->tcreate) {
+		} else if (wait > 0 && kind != WEFT_EV_THREAD_CREATE) {
 			/* cond, barrier, failed timed locks, Python events and queues */
 			o = obj ? obj_find(x, obj) : NULL;
 			if (obj)
@@ -560,25 +516,25 @@ static int export_events(struct exporter *x)
 			else
 				snprintf(name, sizeof(name), "wait");
 			if (slice(x, t, name, "wait", sub_sat(ts, wait), ts, obj,
-				  kind == k->fail ? arg : 0, 0) < 0)
+				  kind == WEFT_EV_LOCK_FAIL ? arg : 0, 0) < 0)
 				goto oom;
 		}
-		if (kind == k->tstart) {
+		if (kind == WEFT_EV_THREAD_START) {
 			instant(x, pid, tid, "thread start", ts, "t");
-		} else if (kind == k->texit) {
+		} else if (kind == WEFT_EV_THREAD_EXIT) {
 			instant(x, pid, tid, "thread exit", ts, "t");
-		} else if (kind == k->fork || kind == k->spawn) {
+		} else if (kind == WEFT_EV_PROCESS_FORK || kind == WEFT_EV_PROCESS_SPAWN) {
 			snprintf(name, sizeof(name), "%s %" PRId64,
-				 kind == k->fork ? "fork" : "spawn", arg);
+				 kind == WEFT_EV_PROCESS_FORK ? "fork" : "spawn", arg);
 			instant(x, pid, tid, name, ts, "t");
-		} else if (kind == k->exec) {
+		} else if (kind == WEFT_EV_PROCESS_EXEC) {
 			if (arg)
 				snprintf(name, sizeof(name), "exec failed (errno %" PRId64 ")",
 					 arg);
 			else
 				snprintf(name, sizeof(name), "exec");
 			instant(x, pid, tid, name, ts, "t");
-		} else if (kind == k->pexit) {
+		} else if (kind == WEFT_EV_PROCESS_EXIT) {
 			snprintf(name, sizeof(name), "exit %" PRId64, arg);
 			instant(x, pid, tid, name, ts, "t");
 		}
@@ -587,10 +543,10 @@ static int export_events(struct exporter *x)
 		 * gil.release (a PyMutex Lock lets go of the GIL to park), as in
 		 * the derived tables.
 		 */
-		if (kind == k->lwait) {
+		if (kind == WEFT_EV_LOCK_WAIT) {
 			t->wait_open = sub_sat(ts, wait);
 			t->wait_obj = obj;
-		} else if (kind != k->grel) {
+		} else if (kind != WEFT_EV_GIL_RELEASE) {
 			t->wait_open = -1;
 		}
 		if (ts > t->last_ts)
@@ -800,7 +756,6 @@ static int export_chrome(struct exporter *x, FILE *f)
 	out_json_end_object(&x->j);
 	out_json_key(&x->j, "traceEvents");
 	out_json_begin_array(&x->j);
-	x->k = trace_kinds;
 	if (load_end(x) || load_objects(x) || load_threads_and_processes(x) || export_events(x) ||
 	    export_findings(x))
 		return -1;

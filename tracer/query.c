@@ -174,9 +174,13 @@ static void row_csv(FILE *f, sqlite3_stmt *st, int ncol, int sanitize)
 	out_csv_end_row(f);
 }
 
-static void row_json(struct out_json *j, sqlite3_stmt *st, int ncol)
+/*
+ * Writes each column of st's current row as a key of the JSON object open
+ * in j: integers and reals as numbers, blobs in hex, text as it is.
+ */
+void weft_query_json_columns(struct out_json *j, sqlite3_stmt *st)
 {
-	out_json_begin_object(j);
+	int ncol = sqlite3_column_count(st);
 	for (int c = 0; c < ncol; c++) {
 		const char *name = sqlite3_column_name(st, c);
 		out_json_key(j, name ? name : "");
@@ -205,6 +209,12 @@ static void row_json(struct out_json *j, sqlite3_stmt *st, int ncol)
 		}
 		}
 	}
+}
+
+static void row_json(struct out_json *j, sqlite3_stmt *st)
+{
+	out_json_begin_object(j);
+	weft_query_json_columns(j, st);
 	out_json_end_object(j);
 }
 
@@ -245,7 +255,7 @@ static int print_result(sqlite3 *db, sqlite3_stmt *st, enum weft_query_format fm
 		else if (fmt == WEFT_QUERY_CSV)
 			row_csv(stdout, st, ncol, sanitize_csv);
 		else
-			row_json(&j, st, ncol);
+			row_json(&j, st);
 	}
 	if (rc != SQLITE_DONE) {
 		weft_error("query: %s", sqlite3_errmsg(db));

@@ -83,12 +83,6 @@ struct rproc {
 	size_t nanchored; /* processes collapsed under this one */
 };
 
-/* The event kind codes the report tells apart (trace_kinds below). */
-struct kinds {
-	int acq, rel, fail, lwait, cwait, barrier, tcreate, join, gacq, grel, gdrop, gforced;
-	int pfork, pexec, pspawn, pexit, preap, tstart, texit;
-};
-
 /* Waits listed with their blame chains. */
 #define REPORT_WAITS 3
 
@@ -99,7 +93,6 @@ struct report {
 	struct store_blame waits[REPORT_WAITS];
 	int nwaits;
 	char waits_error[256]; /* why they could not be computed */
-	struct kinds k;
 	/* meta */
 	char *command, *host, *weft_version, *stacks, *clock, *exit_status, *events_lost;
 	int complete;
@@ -139,10 +132,12 @@ struct report {
  * A process whose threads made only these (a launcher's fork, exec and
  * reaping, like pyenv's shim running readlink) is summarised.
  */
-static int noteworthy(const struct kinds *k, int kind)
+static int noteworthy(int kind)
 {
-	return kind != k->pfork && kind != k->pexec && kind != k->pspawn && kind != k->pexit &&
-	       kind != k->preap && kind != k->tstart && kind != k->texit;
+	return kind != WEFT_EV_PROCESS_FORK && kind != WEFT_EV_PROCESS_EXEC &&
+	       kind != WEFT_EV_PROCESS_SPAWN && kind != WEFT_EV_PROCESS_EXIT &&
+	       kind != WEFT_EV_PROCESS_REAP && kind != WEFT_EV_THREAD_START &&
+	       kind != WEFT_EV_THREAD_EXIT;
 }
 
 static int64_t col_opt(sqlite3_stmt *st, int c)
@@ -160,32 +155,6 @@ static void report_error(struct report *r, const char *what)
 {
 	weft_error("%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
 }
-
-/*
- * Event kind codes: the one table's (preload/kinds.h), stored as they are
- * in every trace (codes are never renumbered).
- */
-static const struct kinds trace_kinds = {
-    .acq = WEFT_EV_LOCK_ACQUIRE,
-    .rel = WEFT_EV_LOCK_RELEASE,
-    .fail = WEFT_EV_LOCK_FAIL,
-    .lwait = WEFT_EV_LOCK_WAIT,
-    .cwait = WEFT_EV_COND_WAIT,
-    .barrier = WEFT_EV_BARRIER_WAIT,
-    .tcreate = WEFT_EV_THREAD_CREATE,
-    .join = WEFT_EV_THREAD_JOIN,
-    .gacq = WEFT_EV_GIL_ACQUIRE,
-    .grel = WEFT_EV_GIL_RELEASE,
-    .gdrop = WEFT_EV_GIL_DROP_REQUEST,
-    .gforced = WEFT_EV_GIL_FORCED_SWITCH,
-    .pfork = WEFT_EV_PROCESS_FORK,
-    .pexec = WEFT_EV_PROCESS_EXEC,
-    .pspawn = WEFT_EV_PROCESS_SPAWN,
-    .pexit = WEFT_EV_PROCESS_EXIT,
-    .preap = WEFT_EV_PROCESS_REAP,
-    .tstart = WEFT_EV_THREAD_START,
-    .texit = WEFT_EV_THREAD_EXIT,
-};
 
 static int load_meta(struct report *r)
 {
@@ -240,14 +209,10 @@ static struct rthread *thread_get(struct report *r, int pid, int tid)
 	uint64_t *i = hashmap_u64_get(&r->thr_map, (uint64_t)key);
 	if (i)
 		return &r->thr[*i];
-	if (r->nthr == r->capthr) {
-		size_t cap = r->capthr ? r->capthr * 2 : 64;
-		struct rthread *n = realloc(r->thr, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		r->thr = n;
-		r->capthr = cap;
-	}
+	struct rthread *thr = weft_grow(r->thr, &r->capthr, r->nthr, sizeof(*thr));
+	if (!thr)
+		return NULL;
+	r->thr = thr;
 	if (hashmap_u64_put(&r->thr_map, (uint64_t)key, r->nthr))
 		return NULL;
 	struct rthread *t = &r->thr[r->nthr++];
@@ -268,14 +233,10 @@ static struct robj *obj_get(struct report *r, int64_t id)
 	uint64_t *i = hashmap_u64_get(&r->obj_map, (uint64_t)id);
 	if (i)
 		return &r->obj[*i];
-	if (r->nobj == r->capobj) {
-		size_t cap = r->capobj ? r->capobj * 2 : 64;
-		struct robj *n = realloc(r->obj, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		r->obj = n;
-		r->capobj = cap;
-	}
+	struct robj *obj = weft_grow(r->obj, &r->capobj, r->nobj, sizeof(*obj));
+	if (!obj)
+		return NULL;
+	r->obj = obj;
 	if (hashmap_u64_put(&r->obj_map, (uint64_t)id, r->nobj))
 		return NULL;
 	struct robj *o = &r->obj[r->nobj++];
@@ -332,17 +293,13 @@ static int load_processes(struct report *r)
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (r->nproc == r->capproc) {
-			size_t cap = r->capproc ? r->capproc * 2 : 32;
-			struct rproc *n = realloc(r->proc, cap * sizeof(*n));
-			if (!n) {
-				sqlite3_finalize(st);
-				weft_error("out of memory");
-				return -1;
-			}
-			r->proc = n;
-			r->capproc = cap;
+		struct rproc *proc = weft_grow(r->proc, &r->capproc, r->nproc, sizeof(*proc));
+		if (!proc) {
+			sqlite3_finalize(st);
+			weft_error("out of memory");
+			return -1;
 		}
+		r->proc = proc;
 		struct rproc *p = &r->proc[r->nproc++];
 		memset(p, 0, sizeof(*p));
 		p->has_row = 1;
@@ -365,16 +322,61 @@ static int load_processes(struct report *r)
 
 static int push_wait(struct robj *o, int64_t w)
 {
-	if (o->nwaits == o->capwaits) {
-		size_t cap = o->capwaits ? o->capwaits * 2 : 16;
-		int64_t *n = realloc(o->waits, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		o->waits = n;
-		o->capwaits = cap;
-	}
+	int64_t *waits = weft_grow(o->waits, &o->capwaits, o->nwaits, sizeof(*waits));
+	if (!waits)
+		return -1;
+	o->waits = waits;
 	o->waits[o->nwaits++] = w;
 	return 0;
+}
+
+/*
+ * Counts n events of one kind of thread t, the first at first and the
+ * last at last, that waited wait in all: where each kind's wait goes in the
+ * thread's time split. One event of the scan, or one summary row.
+ */
+static void count_kind(struct report *r, struct rthread *t, int kind, int64_t n, int64_t wait,
+		       int64_t first, int64_t last)
+{
+	t->nevents += n;
+	if (noteworthy(kind))
+		t->noteworthy += n;
+	if (first < t->first_ts)
+		t->first_ts = first;
+	if (last > t->last_ts)
+		t->last_ts = last;
+	r->total_events += n;
+	if (kind >= 0 && kind < 256)
+		r->kind_count[kind] += n;
+	else
+		r->kind_other += n;
+	if (kind == WEFT_EV_LOCK_WAIT) {
+		/* no wait of its own: an open one is the thread's wait_open */
+	} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
+		t->lock_wait += wait;
+	} else if (kind == WEFT_EV_COND_WAIT) {
+		t->cond_wait += wait;
+	} else if (kind == WEFT_EV_BARRIER_WAIT) {
+		t->barrier_wait += wait;
+	} else if (kind == WEFT_EV_THREAD_JOIN) {
+		t->join_wait += wait;
+	} else if (kind == WEFT_EV_GIL_ACQUIRE) {
+		r->has_gil = 1;
+		t->gil_acq += n;
+		t->gil_wait += wait;
+		t->other_wait += wait;
+	} else if (kind == WEFT_EV_GIL_RELEASE) {
+		r->has_gil = 1;
+	} else if (kind == WEFT_EV_GIL_DROP_REQUEST) {
+		r->has_gil = 1;
+		t->gil_drops += n;
+	} else if (kind == WEFT_EV_GIL_FORCED_SWITCH) {
+		r->has_gil = 1;
+		t->gil_forced += n;
+	} else if (kind != WEFT_EV_THREAD_CREATE) {
+		/* Time in pthread_create counts as running; any other wait is "other". */
+		t->other_wait += wait;
+	}
 }
 
 /* The one pass over all events. */
@@ -383,7 +385,6 @@ static int scan_events(struct report *r)
 	sqlite3_stmt *st = NULL;
 	struct rthread *t = NULL;
 	int ret = -1, rc;
-	const struct kinds *k = &r->k;
 
 	/* ev drives the loop in rowid order; thread_no is a lookup per row */
 	if (sqlite3_prepare_v2(r->db,
@@ -407,29 +408,16 @@ static int scan_events(struct report *r)
 			if (!t)
 				goto oom;
 		}
-		t->nevents++;
-		if (noteworthy(k, kind))
-			t->noteworthy++;
-		if (ts < t->first_ts)
-			t->first_ts = ts;
-		if (ts > t->last_ts)
-			t->last_ts = ts;
-		r->total_events++;
-		if (kind >= 0 && kind < 256)
-			r->kind_count[kind]++;
-		else
-			r->kind_other++;
-
-		if (kind == k->lwait) {
+		count_kind(r, t, kind, 1, wait, ts, ts);
+		if (kind == WEFT_EV_LOCK_WAIT) {
 			t->wait_open =
 			    ts - wait; /* one recorded at exit has waited wait_ns already */
-		} else if (kind == k->acq || kind == k->fail) {
+		} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
 			t->wait_open = -1;
-			t->lock_wait += wait;
 			struct robj *o = objid ? obj_get(r, objid) : NULL;
 			if (objid && !o)
 				goto oom;
-			if (o && kind == k->acq) {
+			if (o && kind == WEFT_EV_LOCK_ACQUIRE) {
 				o->acq++;
 				o->wait_sum += wait;
 				if (wait > 0) {
@@ -446,32 +434,12 @@ static int scan_events(struct report *r)
 				o->fails++;
 				o->fail_wait += wait;
 			}
-		} else if (kind == k->cwait) {
-			t->cond_wait += wait;
-		} else if (kind == k->barrier) {
-			t->barrier_wait += wait;
-		} else if (kind == k->join) {
-			t->join_wait += wait;
-		} else if (kind == k->gacq) {
-			r->has_gil = 1;
-			t->gil_acq++;
-			t->gil_wait += wait;
-			t->other_wait += wait;
+		} else if (kind == WEFT_EV_GIL_ACQUIRE) {
 			t->gil_open = ts;
-		} else if (kind == k->grel) {
-			r->has_gil = 1;
+		} else if (kind == WEFT_EV_GIL_RELEASE) {
 			if (t->gil_open >= 0 && ts >= t->gil_open)
 				t->gil_hold += ts - t->gil_open;
 			t->gil_open = -1;
-		} else if (kind == k->gdrop) {
-			r->has_gil = 1;
-			t->gil_drops++;
-		} else if (kind == k->gforced) {
-			r->has_gil = 1;
-			t->gil_forced++;
-		} else if (kind != k->tcreate) {
-			/* Time in pthread_create counts as running; any other wait is "other". */
-			t->other_wait += wait;
 		}
 	}
 	if (rc != SQLITE_DONE) {
@@ -499,7 +467,6 @@ out:
 static int load_summaries(struct report *r)
 {
 	sqlite3_stmt *st = NULL;
-	const struct kinds *k = &r->k;
 	int rc;
 	if (!r->complete)
 		return 0;
@@ -546,45 +513,7 @@ static int load_summaries(struct report *r)
 		int kind = sqlite3_column_int(st, 2);
 		int64_t n = sqlite3_column_int64(st, 3), wait = sqlite3_column_int64(st, 4);
 		int64_t first = sqlite3_column_int64(st, 5), last = sqlite3_column_int64(st, 6);
-		t->nevents += n;
-		if (noteworthy(k, kind))
-			t->noteworthy += n;
-		if (first < t->first_ts)
-			t->first_ts = first;
-		if (last > t->last_ts)
-			t->last_ts = last;
-		r->total_events += n;
-		if (kind >= 0 && kind < 256)
-			r->kind_count[kind] += n;
-		else
-			r->kind_other += n;
-		/* Where each kind's wait goes: as in scan_events. */
-		if (kind == k->lwait) {
-			/* no wait of its own: an open one is in sum_thread.wait_open */
-		} else if (kind == k->acq || kind == k->fail) {
-			t->lock_wait += wait;
-		} else if (kind == k->cwait) {
-			t->cond_wait += wait;
-		} else if (kind == k->barrier) {
-			t->barrier_wait += wait;
-		} else if (kind == k->join) {
-			t->join_wait += wait;
-		} else if (kind == k->gacq) {
-			r->has_gil = 1;
-			t->gil_acq += n;
-			t->gil_wait += wait;
-			t->other_wait += wait;
-		} else if (kind == k->grel) {
-			r->has_gil = 1;
-		} else if (kind == k->gdrop) {
-			r->has_gil = 1;
-			t->gil_drops += n;
-		} else if (kind == k->gforced) {
-			r->has_gil = 1;
-			t->gil_forced += n;
-		} else if (kind != k->tcreate) {
-			t->other_wait += wait;
-		}
+		count_kind(r, t, kind, n, wait, first, last);
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -596,13 +525,13 @@ static int load_summaries(struct report *r)
 			       " LEFT JOIN sum_p90 p ON p.obj = s.obj WHERE s.kind IN (?1, ?2)",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_bind_int(st, 1, k->acq);
-	sqlite3_bind_int(st, 2, k->fail);
+	sqlite3_bind_int(st, 1, WEFT_EV_LOCK_ACQUIRE);
+	sqlite3_bind_int(st, 2, WEFT_EV_LOCK_FAIL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct robj *o = obj_get(r, sqlite3_column_int64(st, 0));
 		if (!o)
 			goto oom;
-		if (sqlite3_column_int(st, 1) == k->acq) {
+		if (sqlite3_column_int(st, 1) == WEFT_EV_LOCK_ACQUIRE) {
 			o->acq = sqlite3_column_int64(st, 2);
 			o->contended = sqlite3_column_int64(st, 3);
 			o->wait_sum = sqlite3_column_int64(st, 4);
@@ -963,14 +892,11 @@ static int finish_model(struct report *r)
 		if (t->wait_open >= 0 && t->wait_open < t->life_end)
 			t->lock_wait += t->life_end - t->wait_open;
 		if (!proc_find(r, t->pid)) {
-			if (r->nproc == r->capproc) {
-				size_t cap = r->capproc ? r->capproc * 2 : 32;
-				struct rproc *n = realloc(r->proc, cap * sizeof(*n));
-				if (!n)
-					goto oom;
-				r->proc = n;
-				r->capproc = cap;
-			}
+			struct rproc *proc =
+			    weft_grow(r->proc, &r->capproc, r->nproc, sizeof(*proc));
+			if (!proc)
+				goto oom;
+			r->proc = proc;
 			struct rproc *p = &r->proc[r->nproc++];
 			memset(p, 0, sizeof(*p));
 			p->pid = t->pid;
@@ -1006,14 +932,9 @@ static int derived_ready(struct report *r, char *err, size_t errlen)
 {
 	if (r->derived)
 		return 0;
-	char cpath[4096 + 8], key[128];
-	struct stat sb;
-	snprintf(cpath, sizeof(cpath), "%s-view", r->path);
-	if (r->complete && stat(r->path, &sb) == 0 &&
-	    store_files_check_cache(cpath, sb.st_uid, err, errlen) == 1) {
-		store_view_cache_key(r->db, r->path, key, sizeof(key));
-		store_view_cache_attach(r->db, cpath, key);
-	}
+	struct store_view_cache cache;
+	/* a file planted at TRACE-view: the report does without it (the viewer refuses) */
+	store_view_cache_open(r->db, r->path, r->complete, &cache, err, errlen);
 	if (store_build_derived(r->db, err, errlen))
 		return -1;
 	r->derived = 1;
@@ -2078,28 +1999,6 @@ static void json_str(struct out_json *j, const char *key, const char *v)
 	out_json_string(j, v);
 }
 
-/* Every column of the current row as a key. */
-static void json_row(struct out_json *j, sqlite3_stmt *st)
-{
-	for (int c = 0; c < sqlite3_column_count(st); c++) {
-		out_json_key(j, sqlite3_column_name(st, c));
-		switch (sqlite3_column_type(st, c)) {
-		case SQLITE_NULL:
-			out_json_null(j);
-			break;
-		case SQLITE_INTEGER:
-			out_json_int(j, sqlite3_column_int64(st, c));
-			break;
-		case SQLITE_FLOAT:
-			out_json_double(j, sqlite3_column_double(st, c));
-			break;
-		default:
-			out_json_string(j, (const char *)sqlite3_column_text(st, c));
-			break;
-		}
-	}
-}
-
 static int json_findings(struct report *r, struct out_json *j)
 {
 	sqlite3_stmt *st = NULL, *it = NULL;
@@ -2129,14 +2028,14 @@ static int json_findings(struct report *r, struct out_json *j)
 	out_json_begin_array(j);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		out_json_begin_object(j);
-		json_row(j, st);
+		weft_query_json_columns(j, st);
 		if (it) {
 			out_json_key(j, "participants");
 			out_json_begin_array(j);
 			sqlite3_bind_int64(it, 1, sqlite3_column_int64(st, 0));
 			while (sqlite3_step(it) == SQLITE_ROW) {
 				out_json_begin_object(j);
-				json_row(j, it);
+				weft_query_json_columns(j, it);
 				out_json_end_object(j);
 			}
 			sqlite3_reset(it);
@@ -2463,7 +2362,6 @@ int weft_report(const char *path, int json, int list_all)
 		weft_error("%s", err);
 		return 1;
 	}
-	r.k = trace_kinds;
 	if (load_meta(&r) || load_processes(&r) || load_threads(&r))
 		goto out;
 	int sums = load_summaries(&r);

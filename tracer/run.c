@@ -389,7 +389,8 @@ struct run_session {
 	uint64_t dbg_poll, dbg_drain, dbg_iter;
 	/* the viewer's tables, built as the trace is written; or NULL */
 	struct store_view_builder *view;
-	cpu_set_t cpus; /* weft's CPUs before keep_to_one_cpu(), for the tail */
+	cpu_set_t cpus;	      /* weft's CPUs before keep_to_one_cpu(), for the tail */
+	int64_t moved_at_end; /* store_writer_take_moved() after the order */
 	int pinned;
 };
 
@@ -706,8 +707,8 @@ static int store_findings(struct run_session *s)
 	/* What the viewer's tables' builder read ahead for them, while the program ran. */
 	struct store_findings_pass *ahead = s->view ? store_view_builder_findings(s->view) : NULL;
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	if (store_build_findings_after(db, ahead, store_writer_moved_from(s->w), s->o->suppressions,
-				       ferr, sizeof(ferr)) != 0)
+	if (store_build_findings_after(db, ahead, s->moved_at_end, s->o->suppressions, ferr,
+				       sizeof(ferr)) != 0)
 		weft_error("findings: %s", ferr);
 	else if (writer_store_deadlocks(s->c, db) != 0)
 		weft_error("findings: cannot store deadlocks: %s", sqlite3_errmsg(db));
@@ -774,8 +775,10 @@ static int run_finish(struct run_session *s)
 	 */
 	int fin = failed ? -1 : store_writer_order(s->w);
 	times.ordered = weft_mono_ns();
+	/* Rows moved that the follower has not taken yet: the end's own fixes and sorts. */
+	s->moved_at_end = store_writer_take_moved(s->w);
 	if (s->view && !failed && fin == 0)
-		store_view_builder_complete(s->view, store_writer_moved_from(s->w));
+		store_view_builder_complete(s->view, s->moved_at_end);
 	else if (s->view)
 		store_view_builder_interrupt(s->view);
 	if (!failed && fin == 0)

@@ -3,29 +3,50 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <string.h>
 
-void weft_error(const char *fmt, ...)
+/* "weft: " and prefix before the message, sanitized: it may quote the trace. */
+static void say(const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[1024], safe[2048];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	weft_sanitize(msg, safe, sizeof(safe));
+	fprintf(stderr, "weft: %s%s\n", prefix, safe);
+}
+
+void weft_error(const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	say("", fmt, ap);
 	va_end(ap);
-	weft_sanitize(msg, safe, sizeof(safe));
-	fprintf(stderr, "weft: %s\n", safe);
 }
 
 void weft_warn(const char *fmt, ...)
 {
-	char msg[1024], safe[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	say("warning: ", fmt, ap);
 	va_end(ap);
-	weft_sanitize(msg, safe, sizeof(safe));
-	fprintf(stderr, "weft: warning: %s\n", safe);
+}
+
+/*
+ * Room for one more element in items, an array of n elements of size bytes
+ * with room for *cap: items itself when there is, otherwise items moved to
+ * twice the room (16 at first) with *cap updated. On failure (out of
+ * memory) returns NULL and items stays as it was.
+ */
+void *weft_grow(void *items, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return items;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *grown = realloc(items, ncap * size);
+	if (grown)
+		*cap = ncap;
+	return grown;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */

@@ -50,19 +50,6 @@ static const char *const q_sql[Q__COUNT] = {
 		" WHERE e.id=?1",
 };
 
-static int query_int64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 void ui_sanitize_col(sqlite3_stmt *st, int i, char *out, size_t len)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -242,12 +229,13 @@ static void load_silent_ends(struct ui_model *m)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(m->db,
-			       "SELECT 1 FROM point_events WHERE pid=?1 AND tid=?2 AND kind=10"
+			       "SELECT 1 FROM point_events WHERE pid=?1 AND tid=?2 AND kind=?3"
 			       " LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return;
 	}
+	sqlite3_bind_int(st, 3, WEFT_EV_THREAD_EXIT);
 	for (int i = 0; i < m->nthreads; i++) {
 		struct ui_thread *t = &m->threads[i];
 		t->silent_to = t->end;
@@ -274,7 +262,8 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	}
 	int64_t v = 0;
 	m->complete =
-	    query_int64(m->db, "SELECT value FROM meta WHERE key='complete'", &v) == 0 && v == 1;
+	    store_query_int64(m->db, "SELECT value FROM meta WHERE key='complete'", &v) == 0 &&
+	    v == 1;
 	m->time_ordered = store_events_time_ordered(m->db);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(m->db, "SELECT value FROM meta WHERE key='command'", -1, &st,
@@ -290,21 +279,11 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	 * built now and saved there); a killed tracer's trace, which may still
 	 * be growing, gets them in temp each time.
 	 */
-	char cpath[4096 + 8], key[128];
-	snprintf(cpath, sizeof(cpath), "%s-view", path);
-	if (m->complete) {
+	struct store_view_cache cache;
+	if (store_view_cache_open(m->db, path, m->complete, &cache, e2, sizeof(e2)) < 0) {
 		/* A file planted at TRACE-view is refused, not ignored: someone interferes. */
-		struct stat sb;
-		int cached = stat(path, &sb) == 0
-				 ? store_files_check_cache(cpath, sb.st_uid, e2, sizeof(e2))
-				 : 0;
-		if (cached < 0) {
-			weft_sanitize(e2, err, errlen);
-			return -1;
-		}
-		store_view_cache_key(m->db, path, key, sizeof(key));
-		if (cached)
-			store_view_cache_attach(m->db, cpath, key);
+		weft_sanitize(e2, err, errlen);
+		return -1;
 	}
 	if (sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    store_build_derived(m->db, e2, sizeof(e2)) != 0) {
@@ -315,23 +294,26 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL);
 	m->derived_here = table_exists(m->db, "derived_info") == 2;
 	if (m->derived_here && m->complete)
-		store_view_cache_save(m->db, cpath, key);
-	if (query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'", &m->events) ||
-	    query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'", &m->end_ns)) {
+		store_view_cache_save(m->db, cache.path, cache.key);
+	if (store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='events'",
+			      &m->events) ||
+	    store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='end_ns'",
+			      &m->end_ns)) {
 		snprintf(err, errlen, "%s: derived tables are incomplete", m->path);
 		return -1;
 	}
 	int64_t l0 = 15, step = 2, levels = 0;
-	query_int64(m->db, "SELECT value FROM derived_info WHERE key='level0_shift'", &l0);
-	query_int64(m->db, "SELECT value FROM derived_info WHERE key='level_step_shift'", &step);
-	query_int64(m->db, "SELECT value FROM derived_info WHERE key='levels'", &levels);
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='level0_shift'", &l0);
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='level_step_shift'",
+			  &step);
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='levels'", &levels);
 	m->level0_shift = (int)l0;
 	m->level_step_shift = (int)step;
 	m->levels = (int)levels;
 	m->has_findings = table_exists(m->db, "findings") != 0;
 	m->nfindings = 0;
 	if (m->has_findings)
-		query_int64(m->db, "SELECT count(*) FROM findings", &m->nfindings);
+		store_query_int64(m->db, "SELECT count(*) FROM findings", &m->nfindings);
 	/* A trace written by another version may lack what this needs: then no marks, no error. */
 	if (m->has_findings &&
 	    sqlite3_prepare_v3(
@@ -343,9 +325,10 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	if (load_lists(m, err, errlen))
 		return -1;
 	load_silent_ends(m);
+	m->blame = store_blame_reader_open(m->db);
 	for (int i = 0; i < Q__COUNT; i++) {
-		if (sqlite3_prepare_v3(m->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &m->st[i],
-				       NULL) != SQLITE_OK) {
+		if (!m->blame || sqlite3_prepare_v3(m->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+						    &m->st[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: unexpected trace layout: %s", m->path,
 				 sqlite3_errmsg(m->db));
 			return -1;
@@ -359,6 +342,7 @@ void ui_model_close(struct ui_model *m)
 	for (size_t i = 0; i < sizeof(m->st) / sizeof(m->st[0]); i++)
 		sqlite3_finalize(m->st[i]);
 	sqlite3_finalize(m->finding_marks);
+	store_blame_reader_close(m->blame);
 	if (m->db)
 		sqlite3_close(m->db);
 	free(m->procs);
@@ -650,6 +634,12 @@ int64_t ui_model_hold_start(struct ui_model *m, int64_t obj, int tid, int64_t ts
 	}
 	sqlite3_reset(st);
 	return r;
+}
+
+int ui_model_blame_at(struct ui_model *m, const struct ui_thread *t, int64_t ts,
+		      struct store_blame *out)
+{
+	return store_blame_at(m->blame, t->pid, t->tid, ts, out);
 }
 
 int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t ts, int64_t id,

@@ -49,77 +49,83 @@ static void occupancy_at(struct ui_model *m, int64_t ts)
 	}
 }
 
+/* Why a wait with no holder lasts (an "other wait": futex, waitpid, has no words). */
+static const char *no_holder_why(int st)
+{
+	switch (st) {
+	case UI_ST_QUEUE:
+		return "a queue has no holder: it waits for another thread's put or get";
+	case UI_ST_COND:
+		return "it waits for a signal on the cond";
+	case UI_ST_JOIN:
+		return "it waits for a thread to end";
+	case UI_ST_BARRIER:
+		return "it waits for the barrier's other threads";
+	}
+	return NULL;
+}
+
 /*
- * Why a thread waits: the object, who holds it and since when, what that
- * holder is doing, and on through the holders' own waits until a running
- * thread, a wait with no holder (a queue, a cond, a join) or a cycle.
+ * Why a thread waits, at the cursor (store_blame_at): the object, who holds
+ * it and since when, what that holder is doing, and on through the
+ * holders' own waits until a running thread, a wait with no holder (a
+ * queue, a cond, a join) or a cycle.
  */
-static void blame_chain(struct ui *ui, struct ui_text_panel *p, const struct ui_thread *t, int st,
-			int64_t obj)
+static void blame_chain(struct ui *ui, struct ui_text_panel *p, const struct ui_thread *t)
 {
 	struct ui_model *m = &ui->m;
-	int32_t seen[16];
-	int nseen = 0;
+	struct store_blame b;
 	char who[128], oname[128], h1[32], s1[32];
-	seen[nseen++] = t->tid;
-	for (int depth = 0; depth < 12; depth++) {
-		if (st != UI_ST_LOCK && st != UI_ST_GIL) {
-			/* an "other wait" (event, futex, waitpid) has no owner to name */
-			const char *why = st == UI_ST_QUEUE  ? "a queue has no holder: it waits for"
-							       " another thread's put or get"
-					  : st == UI_ST_COND ? "it waits for a signal on the cond"
-					  : st == UI_ST_JOIN ? "it waits for a thread to end"
-					  : st == UI_ST_BARRIER
-					      ? "it waits for the barrier's other threads"
-					      : NULL;
-			if (why)
-				ui_tp_add(p, depth ? "        %s" : "      why: %s", why);
-			return;
-		}
-		int32_t tids[8];
-		int n = ui_model_holders_at(m, obj, ui->cursor, tids, 8);
-		ui_model_object_name(m, obj, oname, sizeof(oname));
-		if (!n) {
-			ui_tp_add(p, "      why: %s is held by no recorded thread", oname);
-			return;
-		}
-		const struct ui_thread *h = ui_model_thread(m, t->pid, tids[0]);
-		int64_t hs = ui_model_hold_start(m, obj, tids[0], ui->cursor);
-		snprintf(h1, sizeof(h1), "?");
-		if (hs >= 0)
-			ui_fmt_at(ui, hs, h1, sizeof(h1));
-		ui_tp_add(p, "      %s %s is held by %s since %s%s", depth ? "->" : "why:", oname,
-			  ui_thread_label(ui, t->pid, tids[0], who, sizeof(who)), h1,
-			  n > 1 ? " (and other readers)" : "");
+	if (ui_model_blame_at(m, t, ui->cursor, &b) <= 0)
+		return;
+	int st = b.state;
+	int64_t obj = b.obj;
+	for (int i = 0; i < b.nlinks; i++) {
+		const struct store_blame_link *l = &b.links[i];
+		int last = i == b.nlinks - 1;
+		int32_t tids[2];
+		int readers = ui_model_holders_at(m, l->obj, ui->cursor, tids, 2) > 1;
+		ui_model_object_name(m, l->obj, oname, sizeof(oname));
+		ui_fmt_at(ui, l->held_from, h1, sizeof(h1));
+		ui_tp_add(p, "      %s %s is held by %s since %s%s", i ? "->" : "why:", oname,
+			  ui_thread_label(ui, b.pid, l->tid, who, sizeof(who)), h1,
+			  readers ? " (and other readers)" : "");
+		const struct ui_thread *h = ui_model_thread(m, b.pid, l->tid);
 		if (!h)
 			return;
-		for (int i = 0; i < nseen; i++) {
-			if (seen[i] == h->tid) {
-				ui_tp_add(p, "        a cycle: %s waits for this thread (deadlock)",
-					  h->name);
-				return;
-			}
-		}
-		if (nseen < 16)
-			seen[nseen++] = h->tid;
-		int64_t since, until, obj2;
-		ui_model_thread_span_at(m, h, ui->cursor, &st, &since, &until, &obj2);
-		ui_fmt_at(ui, since, s1, sizeof(s1));
-		if (st == UI_ST_RUNNING || st == UI_ST_NOT_ALIVE) {
-			ui_tp_add(p, "        %s is %s%s%s", h->name, ui_state_name(st),
-				  st == UI_ST_RUNNING ? " since " : "",
-				  st == UI_ST_RUNNING ? s1 : "");
+		if (last && b.end == STORE_BLAME_CYCLE) {
+			ui_tp_add(p, "        a cycle: %s waits for this thread (deadlock)",
+				  h->name);
 			return;
 		}
-		if (obj2)
-			ui_model_object_name(m, obj2, oname, sizeof(oname));
+		if (last && b.end == STORE_BLAME_ENDED) {
+			ui_tp_add(p, "        %s is %s", h->name, ui_state_name(UI_ST_NOT_ALIVE));
+			return;
+		}
+		st = l->state;
+		obj = l->state_obj;
+		ui_fmt_at(ui, l->state_from, s1, sizeof(s1));
+		if (st == UI_ST_RUNNING) {
+			ui_tp_add(p, "        %s is %s since %s", h->name, ui_state_name(st), s1);
+			return;
+		}
+		if (obj)
+			ui_model_object_name(m, obj, oname, sizeof(oname));
 		ui_tp_add(p, "        %s is in %s%s%s since %s", h->name, ui_state_name(st),
-			  obj2 ? " on " : "", obj2 ? oname : "", s1);
-		t = h;
-		obj = obj2;
-		if (!obj && (st == UI_ST_LOCK || st == UI_ST_GIL))
-			return;
+			  obj ? " on " : "", obj ? oname : "", s1);
 	}
+	const char *why = NULL;
+	if (b.end == STORE_BLAME_DEEP) {
+		why = store_blame_end_text(b.end);
+	} else if (st != UI_ST_LOCK && st != UI_ST_GIL) {
+		why = no_holder_why(st);
+	} else if (obj) {
+		/* nobody held it then, or a semaphore: posted by whoever, it has no holder */
+		ui_model_object_name(m, obj, oname, sizeof(oname));
+		ui_tp_add(p, "      why: %s is held by no recorded thread", oname);
+	}
+	if (why)
+		ui_tp_add(p, b.nlinks ? "        %s" : "      why: %s", why);
 }
 
 /* Who held obj before the current holder, and who will hand it to t (wait ending at until). */
@@ -259,11 +265,11 @@ static void state_build(struct ui *ui)
 			ui_tp_add(p, "%-*s %-7d %-16s %s%s since %s (%s)", m->label_w, t->label,
 				  t->tid, t->name, ui_state_name(st), where, s1, s2);
 			if (st != UI_ST_RUNNING)
-				blame_chain(ui, p, t, st, obj);
+				blame_chain(ui, p, t);
 		} else {
 			ui_tp_add(p, "%-*s %-7d %-16s %s on %s since %s (%s)", m->label_w, t->label,
 				  t->tid, t->name, ui_state_name(st), oname, s1, s2);
-			blame_chain(ui, p, t, st, obj);
+			blame_chain(ui, p, t);
 			if (st == UI_ST_LOCK || st == UI_ST_GIL)
 				ownership_lines(ui, p, t, obj, until);
 		}

@@ -18,6 +18,7 @@
 #include <curses.h>
 
 #include "store/store.h"
+#include "store/store_blame.h"
 
 /* Thread states, numbered as thread_spans.state: store/store.h's one table. */
 /* clang-format off */
@@ -155,6 +156,7 @@ struct ui_model {
 	int64_t *acc;
 	int acc_cols;
 	sqlite3_stmt *st[16];
+	struct store_blame_reader *blame;
 };
 
 enum ui_lane_type { UI_LANE_PROCESS, UI_LANE_THREAD, UI_LANE_OBJECT };
@@ -309,6 +311,9 @@ int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid
 			    int64_t *released);
 /* When tid's hold on obj covering ts started, or -1. */
 int64_t ui_model_hold_start(struct ui_model *m, int64_t obj, int tid, int64_t ts);
+/* Why t waits at ts: store_blame_at()'s chain (1), 0 when it does not wait, -1 on error. */
+int ui_model_blame_at(struct ui_model *m, const struct ui_thread *t, int64_t ts,
+		      struct store_blame *out);
 /*
  * The next (dir > 0) or previous event after (ts, id) in (ts, id) order,
  * of one thread (t) or of all (t NULL). Returns 1 and fills id/ts, 0 none.

@@ -26,8 +26,9 @@ srcs=()
 for f in tracer/*.c tracer/cmd/*.c store/*.c ui/*.c; do
 	[ "$f" = tracer/main.c ] || [ "$f" = tracer/cmd/gen_docs.c ] || srcs+=("$f")
 done
+srcs+=("$BUILD/gen/store_sql.c") # store/sql/*.sql, made by make
 bin=$OUT/fuzz_trace_reader
-if [ ! -x "$bin" ] || [ -n "$(find tracer store ui tests/fuzz/fuzz_trace_reader.c -newer "$bin" -name '*.[ch]' | head -1)" ]; then
+if [ ! -x "$bin" ] || [ -n "$(find tracer store ui tests/fuzz/fuzz_trace_reader.c -newer "$bin" -name '*.[ch]' -o -newer "$bin" -name '*.sql' | head -1)" ]; then
 	echo "fuzz: building $bin"
 	"$CLANG" -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -DWEFT_VERSION='"fuzz"' \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

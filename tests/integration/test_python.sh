@@ -208,8 +208,10 @@ for entry in "${interpreters[@]}"; do
 		# Median GIL wait of the main (I/O) thread over its long waits, in microseconds.
 		med=$(sql "cv-$tag-$iv.db" "WITH w AS (SELECT wait_ns FROM events e JOIN threads t USING(pid, tid) WHERE e.kind='gil.acquire' AND t.name='MainThread' AND e.wait_ns > 100000) SELECT wait_ns/1000 FROM w ORDER BY wait_ns LIMIT 1 OFFSET (SELECT count(*)/2 FROM w)")
 		want=$(awk -v iv="$iv" 'BEGIN { print iv * 1e6 }')
-		expect_eq "$tag convoy $iv: I/O thread waits about one interval (${med}us vs ${want}us)" \
-			"$(awk -v m="${med:-0}" -v w="$want" 'BEGIN { print (m > 0.5 * w && m < 3 * w) ? "yes" : "no" }')" yes
+		# At least about one interval (the convoy); more only when the machine is busy
+		# (the GIL's holder waits for a CPU too), which is no fault of the trace.
+		expect_eq "$tag convoy $iv: I/O thread waits at least about one interval (${med}us vs ${want}us)" \
+			"$(awk -v m="${med:-0}" -v w="$want" 'BEGIN { print (m > 0.5 * w) ? "yes" : "no" }')" yes
 		expect_eq "$tag convoy $iv: drop requests recorded" "$(sql "cv-$tag-$iv.db" "SELECT count(*) > 10 FROM events WHERE kind='gil.drop_request'")" 1
 		# The CPU thread is the one made to let go; the I/O thread yields by itself.
 		expect_eq "$tag convoy $iv: forced switches are the CPU thread's" "$(sql "cv-$tag-$iv.db" "SELECT sum(t.name = 'cpu') > 10 AND sum(t.name = 'cpu') > 5 * sum(t.name = 'MainThread') FROM events e JOIN threads t USING(pid, tid) WHERE e.kind = 'gil.forced_switch'")" 1

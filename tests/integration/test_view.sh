@@ -408,6 +408,24 @@ else
 	keys q
 fi
 
+# ---- blame chains at the cursor: a deadlock, a lock held by its waiter, a semaphore, a running holder
+if ! "$GEN" --sql "$TESTS/fixtures/view_cycle.sql" -o cycle.db 2>gen.err; then
+	fail view:cycle-fixture "$(head -c 300 gen.err)"
+else
+	start "$WEFT view --ascii cycle.db; echo EXIT=\$?; sleep 30"
+	keys g 500us Enter s z
+	expect_screen view:cycle-holder 'why: b is held by B 11 two since 150\.000us'
+	expect_screen view:cycle-holder-waits 'two is in lock wait on a since 400\.000us'
+	expect_screen view:cycle-back '-> a is held by A 10 one since 100\.000us'
+	expect_screen view:cycle 'a cycle: one waits for this thread \(deadlock\)'
+	expect_screen view:cycle-self 'why: c is held by C 12 self since 100\.000us'
+	expect_screen view:cycle-self-end 'a cycle: self waits for this thread \(deadlock\)'
+	expect_screen view:semaphore 'why: sem is held by no recorded thread'
+	keys Escape g 350us Enter s
+	expect_screen view:holder-runs 'two is running since 0ns'
+	keys q
+fi
+
 # ---- a 12 s trace: ruler labels at deep zoom, relative times, 70 lane labels ----
 {
 	echo "INSERT OR REPLACE INTO meta(key, value) VALUES('end_ns', '12000000000');"
