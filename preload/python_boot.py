@@ -524,6 +524,73 @@ def _module_path(f):
     return "/".join(parts[-keep:])
 
 
+# The code of each method that blocks on a named object -> that object's
+# kind. A thread still blocked in one when the program exits (a daemon
+# worker in Queue.get) never records the method's event: _waits_at_exit
+# finds it by its frames instead.
+_exit_waits = {}
+# preload/kinds.h's lock.wait, and preload/wire.h's WEFT_WAIT_FOR_THREAD:
+# this lock.wait is another thread's, whose tid is in the arg's high half.
+_EV_LOCK_WAIT = 28
+_WAIT_FOR_THREAD = 0x200
+
+
+def _blocks_on(objkind, *fns):
+    for fn in fns:
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            _exit_waits[code] = objkind
+
+
+def _waits_at_exit(threading):
+    """At exit, after the non-daemon threads ended: each thread still blocked
+    in a named wait says so (a lock.wait on its behalf), so that it shows
+    blocked on that object to its end, not off the GIL."""
+    orig = getattr(threading, "_shutdown", None)
+    if orig is None or not _exit_waits:
+        return
+
+    def _shutdown():
+        r = orig()
+        try:
+            _record_exit_waits(threading)
+        except Exception:
+            pass  # what weft cannot tell must not become the program's error at exit
+        return r
+
+    _shutdown.__wrapped__ = orig
+    _shutdown.__name__, _shutdown.__qualname__ = orig.__name__, orig.__qualname__
+    _shutdown.__doc__ = orig.__doc__
+    threading._shutdown = _shutdown
+
+
+def _record_exit_waits(threading):
+    me = _thread.get_ident()
+    active = getattr(threading, "_active", {})
+    for ident, f in sys._current_frames().items():
+        t = active.get(ident)
+        native = getattr(t, "native_id", None)
+        if ident == me or not native:
+            continue
+        # The outermost one: an Event.wait waits in a Condition.wait, folded.
+        found = None
+        while f is not None:
+            if f.f_code in _exit_waits:
+                found = f
+            f = f.f_back
+        if found is None:
+            continue
+        loc = found.f_locals
+        obj = loc.get("self")
+        t0 = loc.get("t0")
+        if obj is None:
+            continue
+        # t0: where the wrapper noted the start; a method wrapped in C has no
+        # such local, and the wait then starts at the thread's last event.
+        ev(_EV_LOCK_WAIT, _exit_waits[found.f_code], id(obj), t0 if isinstance(t0, int) else 0,
+           _WAIT_FOR_THREAD | native << 32)
+
+
 def _wrap_init(cls, objkind, fold_inside=True):
     orig = cls.__init__
 
@@ -545,6 +612,7 @@ def _wrap_init(cls, objkind, fold_inside=True):
 
 def _condition(cls):
     _wrap_init(cls, OBJ_CONDITION, fold_inside=False)
+    _blocks_on(OBJ_CONDITION, cls.wait)
     # In C, as for queues: Queue.put and get call notify folded, every time.
     c = [wrap_method(cls.wait, EV_COND_WAIT), wrap_method(cls.notify, EV_COND_SIGNAL),
          wrap_method(cls.notify_all, EV_COND_BROADCAST)]
@@ -591,6 +659,7 @@ def _event(cls):
         return r
 
     cls.set, cls.wait = set, wait
+    _blocks_on(OBJ_EVENT, wait)
 
 
 def _semaphore(cls):
@@ -626,6 +695,7 @@ def _semaphore(cls):
 
     cls.acquire, cls.release = acquire, release
     cls.__enter__ = acquire
+    _blocks_on(OBJ_SEMAPHORE, acquire)
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
 
@@ -659,12 +729,14 @@ def _barrier(cls):
         return r
 
     cls.wait = wait
+    _blocks_on(OBJ_BARRIER, wait)
 
 
 def _queue_class(cls):
     _wrap_init(cls, OBJ_QUEUE)
     # C functions (wrap_method): a wrapper written in Python cost a frame and
     # two calls into weft per operation, as much again as the event itself.
+    _blocks_on(OBJ_QUEUE, cls.put, cls.get)
     put, get = wrap_method(cls.put, EV_QUEUE_PUT), wrap_method(cls.get, EV_QUEUE_GET)
     if put is not None and get is not None:
         cls.put, cls.get = put, get
@@ -711,6 +783,7 @@ def _simple_queue(queue):
         def get_nowait(self):
             return self.get(False)
 
+    _blocks_on(OBJ_QUEUE, SimpleQueue.put, SimpleQueue.get)
     SimpleQueue.__module__ = "queue"
     SimpleQueue.__qualname__ = "SimpleQueue"
     queue.SimpleQueue = SimpleQueue
@@ -840,6 +913,22 @@ def _multiprocessing(mod):
             return orig(self, *args, **kwargs)
 
         mod.BaseProcess._bootstrap = _bootstrap
+    elif mod.__name__ == "multiprocessing.spawn":
+        # A spawned or forkserver child learns its name here, before it
+        # imports the main module again: a pool's terminate() can kill a
+        # worker that never reached _bootstrap, and it is still that worker.
+        orig_prepare = mod.prepare
+
+        def prepare(data):
+            name = data.get("name") if isinstance(data, dict) else None
+            if isinstance(name, str):
+                process(name)
+            return orig_prepare(data)
+
+        prepare.__wrapped__ = orig_prepare
+        prepare.__name__, prepare.__qualname__ = orig_prepare.__name__, orig_prepare.__qualname__
+        prepare.__doc__ = orig_prepare.__doc__
+        mod.prepare = prepare
     elif mod.__name__ == "multiprocessing.queues":
         q = mod.Queue
         _wrap_init(q, OBJ_QUEUE)
@@ -865,6 +954,7 @@ def _multiprocessing(mod):
             return r
 
         q.put, q.get = put, get
+        _blocks_on(OBJ_QUEUE, put, get)
 
 
 def _threading_module(threading):
@@ -879,6 +969,7 @@ def _threading_module(threading):
         threading._allocate_lock = _lock_alloc  # imported before the bootstrap
     if _rlock_subclass:
         _rlock_levels(threading)
+    _waits_at_exit(threading)
 
 
 def _futures(mod):
@@ -978,6 +1069,7 @@ class _PatchAfterImport:
     patches = {"threading": _threading_module, "queue": _queue_module,
                "multiprocessing.process": _multiprocessing,
                "multiprocessing.queues": _multiprocessing,
+               "multiprocessing.spawn": _multiprocessing,
                "concurrent.futures._base": _futures,
                "concurrent.futures.thread": _futures_thread}
 

@@ -161,6 +161,12 @@ struct weft_rec_header {
 
 /* lock.wait's arg gains this when the wait gives up at a deadline (never a deadlock). */
 #define WEFT_WAIT_TIMED 0x100
+/*
+ * A lock.wait recorded for another thread of the process, whose tid is the
+ * arg's high 32 bits: at exit, Python's bootstrap saw it still blocked on
+ * that object (a daemon thread in Queue.get), and it never ends that wait.
+ */
+#define WEFT_WAIT_FOR_THREAD 0x200
 
 /* Words of a record with these flags, frames and payload bytes. */
 static inline uint32_t weft_rec_words(uint8_t flags, uint8_t nframes, uint32_t payload_len)

@@ -865,7 +865,8 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 	 */
 	if (kind == WEFT_EV_GIL_RELEASE && t->wait_open >= 0)
 		return;
-	t->wait_open = kind == WEFT_EV_LOCK_WAIT ? ts : -1;
+	/* one recorded at exit for a Python thread has waited wait_ns already */
+	t->wait_open = kind == WEFT_EV_LOCK_WAIT ? ts - (wait > 0 ? wait : 0) : -1;
 	t->wait_obj = obj;
 	if (kind == WEFT_EV_PROCESS_EXIT) {
 		struct pend *pe = pend_get(d, t->pid, 1);
@@ -915,6 +916,26 @@ static int event_pass(struct derive *d, int64_t last_id)
 	return d->failed ? -1 : 0;
 }
 
+/*
+ * A lock.wait nothing ended: a lock's, or (recorded at exit for a Python
+ * thread) a named object's, which waits as that object's own events do.
+ */
+static int open_wait_state(struct derive *d, int64_t obj)
+{
+	struct objinfo *o = obj ? obj_get(d, obj, 0) : NULL;
+	switch (o ? o->kind : 0) {
+	case WEFT_OBJ_QUEUE:
+		return wait_state(WEFT_EV_QUEUE_GET, 0);
+	case WEFT_OBJ_PY_CONDITION:
+		return wait_state(WEFT_EV_COND_WAIT, 0);
+	case WEFT_OBJ_BARRIER:
+		return wait_state(WEFT_EV_BARRIER_WAIT, 0);
+	case WEFT_OBJ_PY_EVENT:
+		return wait_state(WEFT_EV_EVENT_WAIT, 0);
+	}
+	return STORE_STATE_LOCK;
+}
+
 /* Closes every thread: running until its end, holds still open at its end. */
 static void finish_threads(struct derive *d)
 {
@@ -936,9 +957,13 @@ static void finish_threads(struct derive *d)
 			t->started = 1;
 			t->cursor = t->start;
 		}
-		/* Still waiting for a lock when it ended (a deadlock): blocked to its end. */
+		/*
+		 * Still waiting when it ended (a deadlock, a daemon thread in
+		 * Queue.get at exit): blocked on that object to its end.
+		 */
 		if (t->wait_open >= 0 && t->wait_open < end)
-			thread_advance(d, t, t->wait_open, end, STORE_STATE_LOCK, t->wait_obj);
+			thread_advance(d, t, t->wait_open, end, open_wait_state(d, t->wait_obj),
+				       t->wait_obj);
 		emit_span(d, t, t->cursor, end,
 			  t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING, 0);
 		flush_spans(d, t, t->npend);

@@ -546,7 +546,8 @@ static int tally_event(struct store_writer *w, const struct store_event *e, int6
 	}
 	switch (e->kind) {
 	case WEFT_EV_LOCK_WAIT:
-		t->wait_open = e->ts_ns;
+		/* one recorded at exit for a Python thread has waited wait_ns already */
+		t->wait_open = e->ts_ns - wait;
 		break;
 	case WEFT_EV_LOCK_ACQUIRE:
 	case WEFT_EV_LOCK_FAIL:

@@ -71,6 +71,7 @@ struct xthread {
 	size_t nlanes;
 	struct hold *holds;
 	size_t nholds, capholds;
+	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
 };
 
 struct xobj {
@@ -129,6 +130,7 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 	t->tid = tid;
 	t->end = INT64_MIN;
 	t->last_ts = INT64_MIN;
+	t->wait_open = -1;
 	return t;
 }
 
@@ -536,6 +538,17 @@ static int export_events(struct exporter *x)
 			snprintf(name, sizeof(name), "exit %" PRId64, arg);
 			instant(x, pid, tid, name, ts, "t");
 		}
+		/*
+		 * A lock.wait is ended by the thread's next event, but a
+		 * gil.release (a PyMutex Lock lets go of the GIL to park), as in
+		 * the derived tables.
+		 */
+		if (kind == WEFT_EV_LOCK_WAIT) {
+			t->wait_open = sub_sat(ts, wait);
+			t->wait_obj = obj;
+		} else if (kind != WEFT_EV_GIL_RELEASE) {
+			t->wait_open = -1;
+		}
 		if (ts > t->last_ts)
 			t->last_ts = ts;
 	}
@@ -543,10 +556,21 @@ static int export_events(struct exporter *x)
 		ex_db_error(x, "cannot read events");
 		goto out;
 	}
-	/* Locks still held when the thread (or the trace) ended. */
+	/*
+	 * Waits nothing ended (a deadlock, a Python thread still in Queue.get
+	 * at exit): to the thread's end. Then locks still held when the thread
+	 * (or the trace) ended.
+	 */
 	for (size_t i = 0; i < x->nthr; i++) {
 		struct xthread *th = &x->thr[i];
 		int64_t end = th->end != INT64_MIN ? th->end : x->end_ns;
+		if (th->wait_open >= 0 && th->wait_open < end) {
+			struct xobj *wo = th->wait_obj ? obj_find(x, th->wait_obj) : NULL;
+			snprintf(name, sizeof(name), "wait %s",
+				 obj_label(wo, th->wait_obj, lbuf, sizeof(lbuf)));
+			if (slice(x, th, name, "wait", th->wait_open, end, th->wait_obj, 0, 0) < 0)
+				goto oom;
+		}
 		while (th->nholds) {
 			int64_t e = end > th->holds[th->nholds - 1].start
 					? end

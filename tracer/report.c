@@ -410,7 +410,8 @@ static int scan_events(struct report *r)
 		}
 		count_kind(r, t, kind, 1, wait, ts, ts);
 		if (kind == WEFT_EV_LOCK_WAIT) {
-			t->wait_open = ts;
+			t->wait_open =
+			    ts - wait; /* one recorded at exit has waited wait_ns already */
 		} else if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_LOCK_FAIL) {
 			t->wait_open = -1;
 			struct robj *o = objid ? obj_get(r, objid) : NULL;

@@ -59,6 +59,7 @@ struct thr {
 	int64_t wait_ts, wait_stack;
 	int64_t start_ns, end_ns, unrecorded, waits;
 	int started, ended;
+	int blocked_at_exit;   /* still in a named wait when its process exited */
 	int64_t start_written; /* the start its row in thr has so far (INT64_MIN: no row) */
 };
 
@@ -919,6 +920,37 @@ static void handle_private(struct collect *c, struct collect_rec *r, struct thr 
 	}
 }
 
+/*
+ * A lock.wait Python's bootstrap recorded at exit for another thread still
+ * blocked on a named object (WEFT_WAIT_FOR_THREAD): that thread's row, at
+ * the record's time (a row back at the wait's start would come late, and
+ * move every row after it), waiting since wait_ns ago (the recorded wait,
+ * else since its last event); it lives until its process ends.
+ */
+static void wait_for_thread(struct collect *c, struct collect_rec *r, int64_t stack)
+{
+	int pid = r->img->pid;
+	int tid = (int)((uint64_t)r->arg >> 32);
+	/* Python's native_id, in the process's pid namespace: weft's name for it. */
+	if (r->img->pid_ns != c->pid_ns && tid > 0)
+		tid = pidns_host_id(c->pid_ns, r->img->pid_ns, r->img->pid, r->img->ns_pid, tid);
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
+	uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
+	if (!i)
+		return;
+	struct thr *t = &W.thrs[*i];
+	if (t->ended)
+		return;
+	int64_t obj = object_for(c, r->img, r, stack, r->frames);
+	int64_t start = r->wait > 0 ? r->ts - r->wait : t->last_ts;
+	if (start < t->last_ts)
+		start = t->last_ts;
+	int64_t ts = r->ts > start ? r->ts : start;
+	write_event(c, pid, tid, WEFT_EV_LOCK_WAIT, ts, obj, ts - start, 0, 0);
+	t->last_ts = ts;
+	t->blocked_at_exit = 1;
+}
+
 /* An event: bookkeeping of processes and threads, its object, then its row. */
 static void handle_event(struct collect *c, struct collect_rec *r, struct thr *t, int64_t stack)
 {
@@ -927,6 +959,10 @@ static void handle_event(struct collect *c, struct collect_rec *r, struct thr *t
 	const uint64_t *pcs = r->frames;
 	int pid = img->pid;
 	int64_t obj = 0, arg = r->arg;
+	if (r->kind == WEFT_EV_LOCK_WAIT && (arg & WEFT_WAIT_FOR_THREAD)) {
+		wait_for_thread(c, r, stack);
+		return;
+	}
 	switch (r->kind) {
 	case WEFT_EV_THREAD_START:
 		t->start_ns = r->ts - r->wait;
@@ -1472,10 +1508,11 @@ int writer_stop_and_join(struct collect *c)
 		struct thr *t = &W.thrs[i];
 		char name[256];
 		const char *nm = t->name;
-		/* Blocked on a lock to the end (a deadlock stopped): it lived as long as its
-		 * process. */
+		/* Blocked on a lock to the end (a deadlock stopped), or in a Python
+		 * named wait at exit: it lived as long as its process. */
 		uint64_t *pe = hashmap_u64_get(&W.proc_by_pid, (uint64_t)t->pid);
-		if (!t->ended && t->wait_obj && pe && W.procs[*pe].end_ns > t->end_ns)
+		if (!t->ended && (t->wait_obj || t->blocked_at_exit) && pe &&
+		    W.procs[*pe].end_ns > t->end_ns)
 			t->end_ns = W.procs[*pe].end_ns;
 		/* A thread nobody named carries its process's name, as in the kernel. */
 		if (!nm) {

@@ -154,6 +154,56 @@ static void ownership_lines(struct ui *ui, struct ui_text_panel *p, const struct
 	}
 }
 
+/*
+ * The thread's event of the given kind at ts: the next one from ts on
+ * (dir > 0) or the last one at or before it (dir < 0), among the few
+ * events at that instant. 1 when found.
+ */
+static int thread_event_near(struct ui_model *m, const struct ui_thread *t, int64_t ts, int dir,
+			     const char *kind, struct ui_event *ev)
+{
+	int64_t id = dir > 0 ? -1 : INT64_MAX, at = ts;
+	for (int i = 0; i < 4; i++) {
+		if (!ui_model_step_event(m, t, at, id, dir, &id, &at) || !ui_model_event(m, id, ev))
+			return 0;
+		if (!strcmp(ev->kind, kind))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A join names the thread it waited for (the thread.join event ending the
+ * wait says which). 1 when known.
+ */
+static int joined_thread(struct ui *ui, const struct ui_thread *t, int64_t until,
+			 const struct ui_thread **joined)
+{
+	struct ui_event ev;
+	if (!thread_event_near(&ui->m, t, until, 1, "thread.join", &ev) || ev.ts != until)
+		return 0;
+	*joined = ui_model_thread(&ui->m, t->pid, (int)ev.arg);
+	return *joined != NULL;
+}
+
+/*
+ * Off the GIL: where the thread let go (the gil.release that started the
+ * stretch carries its Python line), " at FILE:LINE in FUNCTION", else "".
+ */
+static void off_gil_where(struct ui *ui, const struct ui_thread *t, int64_t since, char *buf,
+			  size_t len)
+{
+	struct ui_event ev;
+	struct ui_frame f;
+	buf[0] = 0;
+	/* the stretch starts just after its release (a release at since - 1) */
+	if (!thread_event_near(&ui->m, t, since, -1, "gil.release", &ev) || ev.ts < since - 1 ||
+	    !ev.stack || ui_model_frames(&ui->m, ev.stack, &f, 1) < 1 || !f.line)
+		return;
+	const char *base = strrchr(f.file, '/');
+	snprintf(buf, len, " at %s:%d in %s", base ? base + 1 : f.file, f.line, f.function);
+}
+
 static void state_build(struct ui *ui)
 {
 	struct ui_model *m = &ui->m;
@@ -189,9 +239,31 @@ static void state_build(struct ui *ui)
 		char oname[128];
 		if (obj)
 			ui_model_object_name(m, obj, oname, sizeof(oname));
-		if (st == UI_ST_RUNNING || !obj) {
-			ui_tp_add(p, "%-*s %-7d %-16s %s since %s (%s)", m->label_w, t->label,
-				  t->tid, t->name, ui_state_name(st), s1, s2);
+		const struct ui_thread *joined = NULL;
+		if (st == UI_ST_JOIN && joined_thread(ui, t, until, &joined)) {
+			char who[128], s3[32];
+			int jst;
+			int64_t jsince, juntil, jobj;
+			ui_tp_add(p, "%-*s %-7d %-16s join of %s since %s (%s)", m->label_w,
+				  t->label, t->tid, t->name,
+				  ui_thread_label(ui, joined->pid, joined->tid, who, sizeof(who)),
+				  s1, s2);
+			ui_tp_add(p, "      why: it waits for %s to end", joined->name);
+			if (ui_model_thread_span_at(m, joined, ui->cursor, &jst, &jsince, &juntil,
+						    &jobj)) {
+				ui_fmt_at(ui, jsince, s3, sizeof(s3));
+				if (jobj)
+					ui_model_object_name(m, jobj, oname, sizeof(oname));
+				ui_tp_add(p, "        %s is %s%s%s%s since %s", joined->name,
+					  jst == UI_ST_RUNNING ? "" : "in ", ui_state_name(jst),
+					  jobj ? " on " : "", jobj ? oname : "", s3);
+			}
+		} else if (st == UI_ST_RUNNING || !obj) {
+			char where[400] = "";
+			if (st == UI_ST_OFF_GIL)
+				off_gil_where(ui, t, since, where, sizeof(where));
+			ui_tp_add(p, "%-*s %-7d %-16s %s%s since %s (%s)", m->label_w, t->label,
+				  t->tid, t->name, ui_state_name(st), where, s1, s2);
 			if (st != UI_ST_RUNNING)
 				blame_chain(ui, p, t);
 		} else {
