@@ -271,7 +271,7 @@ static void *build_main(void *arg)
 	/* A stop that came before the connection existed could not interrupt it. */
 	if (b->stop || attach_as(db, b->tmp, "view_cache") ||
 	    build_exec(b, "PRAGMA view_cache.journal_mode=OFF; PRAGMA view_cache.synchronous=OFF;"
-			  "PRAGMA cache_size=-8192; PRAGMA view_cache.cache_size=-32768; BEGIN") ||
+			  "PRAGMA cache_size=-4096; PRAGMA view_cache.cache_size=-16384; BEGIN") ||
 	    !(d = store_derive_begin(db, "view_cache", b->err, sizeof(b->err))) ||
 	    build_exec(b, "COMMIT"))
 		goto out;

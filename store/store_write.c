@@ -1360,8 +1360,13 @@ int store_writer_index(struct store_writer *w)
 	 * events in time order. Time itself is found through the rowid
 	 * (store_event_at); per-object reads are rare enough to scan.
 	 */
+	/*
+	 * The index's sort runs beside the follower's last passes: a smaller
+	 * cache than recording's keeps the two within weft's memory bound.
+	 */
 	if (w->stop ||
-	    exec_sql(w->db, "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
+	    exec_sql(w->db, "PRAGMA cache_size=-24576;"
+			    "DROP INDEX IF EXISTS ev_by_obj;" /* the collector's, for its fixes */
 			    "CREATE INDEX IF NOT EXISTS ev_by_thread ON ev(th);"))
 		return w->stop ? finalize_interrupted(w) : -1;
 	/*
