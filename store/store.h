@@ -242,7 +242,8 @@ int store_is_trace(const char *path);
  * Before a trace is written at path: each of PATH-wal, -shm, -journal and
  * -view must be absent or our own regular file with one link, which is
  * then removed. Returns 0, otherwise -1 with one line in err (a file of
- * another user, a link, a FIFO, or a removal that failed).
+ * another user, a link, a FIFO, or a removal that failed). PATH-view.tmpPID
+ * files of ours whose weft is gone (killed while it ran) are removed too.
  */
 int store_files_prepare_write(const char *path, char *err, size_t errlen);
 /* Creates PATH+suffix, mode 0600, never through a link. Returns 0, otherwise -1 with err. */

@@ -7,8 +7,11 @@
  */
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,8 +80,40 @@ static int sidecar_check(const char *path, const char *suffix, uid_t owner, cons
 	return 1;
 }
 
+/*
+ * TRACE-view.tmpPID files a killed weft left behind (its follower makes one
+ * when the program starts): removed when they are ours, regular, and their
+ * weft is gone. Another user's, or a live weft's, stay.
+ */
+static void remove_dead_view_tmps(const char *path)
+{
+	char dir[4096], prefix[4200];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	snprintf(prefix, sizeof(prefix), "%s-view.tmp", slash ? slash + 1 : path);
+	size_t plen = strlen(prefix);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		if (strncmp(e->d_name, prefix, plen) || !e->d_name[plen])
+			continue;
+		long pid = strtol(e->d_name + plen, &end, 10);
+		struct stat sb;
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 ? errno != ESRCH : 1) ||
+		    fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(sb.st_mode) || sb.st_uid != geteuid())
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int store_files_prepare_write(const char *path, char *err, size_t errlen)
 {
+	remove_dead_view_tmps(path);
 	static const char *const suffix[] = {"-wal", "-shm", "-journal", "-view"};
 	char p[4200];
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {

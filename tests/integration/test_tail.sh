@@ -87,6 +87,18 @@ else
 	skip "python: the first weft view attaches the tables" "no /usr/bin/python3.11"
 fi
 
+# ---- a weft killed while it ran leaves TRACE-view.tmpPID: the next weft run -o TRACE removes it ----
+rm -f left.db*
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+: >"left.db-view.tmp$dead"
+: >"left.db-view.tmp$$" # a live weft's (this shell stands for one): kept
+trun left.db -- "$PROGS/sync_counts"
+expect_eq "a dead weft's TRACE-view.tmpPID: removed by the next run" "$(ls "left.db-view.tmp$dead" 2>/dev/null)" ""
+expect_eq "a live weft's TRACE-view.tmpPID: kept" "$(ls "left.db-view.tmp$$" 2>/dev/null)" "left.db-view.tmp$$"
+rm -f left.db*
+
 # ---- a signal while the tables are built: the trace is complete, no view file ----
 rm -f sig.db* "$WORK/perr"
 WEFT_TEST_VIEW_PAUSE=1 "$WEFT" run -o sig.db -- "$PROGS/stress" 2 5000 >/dev/null 2>"$WORK/perr" &
