@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
 #define DERIVED_VERSION "5"
@@ -328,6 +327,7 @@ static struct thr *thr_get(struct derive *d, int32_t pid, int32_t tid)
 	t->tid = tid;
 	t->start = -1;
 	t->end = -1;
+	t->row_start = -1;
 	t->wait_open = -1;
 	sum_init(&t->sum, d->ins_tsum, 1, pid, tid);
 	d->thr[i] = t;
@@ -765,7 +765,12 @@ static int load_objects(struct derive *d)
 	return d->failed ? -1 : 0;
 }
 
-static int load_threads_objects(struct derive *d)
+/*
+ * The threads', the processes' and the trace's rows: starts and ends. A
+ * thread already begun (streaming) keeps the start its first event gave
+ * it; row_start keeps its row's for streamed_threads_hold().
+ */
+static int load_trace_rows(struct derive *d)
 {
 	sqlite3_stmt *st = prep(d, "SELECT pid, tid, start_ns, end_ns FROM main.thr");
 	if (!st)
@@ -774,14 +779,15 @@ static int load_threads_objects(struct derive *d)
 		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
 		if (!t)
 			break;
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-			t->start = sqlite3_column_int64(st, 2);
+		int64_t start =
+		    sqlite3_column_type(st, 2) != SQLITE_NULL ? sqlite3_column_int64(st, 2) : -1;
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			t->end = sqlite3_column_int64(st, 3);
+		if (!t->started)
+			t->start = start;
+		t->row_start = start;
 	}
 	sqlite3_finalize(st);
-	if (load_objects(d))
-		return -1;
 	st = prep(d, "SELECT value FROM main.meta WHERE key='end_ns'");
 	if (!st)
 		return -1;
@@ -801,6 +807,11 @@ static int load_threads_objects(struct derive *d)
 	}
 	sqlite3_finalize(st);
 	return d->failed ? -1 : 0;
+}
+
+static int load_threads_objects(struct derive *d)
+{
+	return load_trace_rows(d) || load_objects(d) ? -1 : 0;
 }
 
 static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, int kind, int64_t obj,
@@ -1242,14 +1253,6 @@ int store_build_derived(sqlite3 *db, char *err, size_t errlen)
 				      err, errlen);
 }
 
-/* For WEFT_DEBUG=derive: this thread's CPU time, which a busy machine does not inflate. */
-static uint64_t derive_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The public handle: the pass's state. */
 struct store_derive {
 	struct derive d;
@@ -1334,27 +1337,6 @@ struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *e
 	return sd;
 }
 
-/*
- * While the trace is written, threads' rows hold their start (the writer
- * writes it as soon as it knows it): what the first span of a thread not
- * seen yet starts from, as in the full pass.
- */
-static int load_thread_starts(struct derive *d)
-{
-	sqlite3_stmt *st = prep(d, "SELECT pid, tid, start_ns FROM main.thr");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
-		if (!t) {
-			d->failed = 1;
-			break;
-		}
-		if (!t->started && sqlite3_column_type(st, 2) != SQLITE_NULL)
-			t->start = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	return d->failed ? -1 : 0;
-}
-
 int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_from)
 {
 	struct derive *d = &sd->d;
@@ -1372,7 +1354,7 @@ int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_
 	}
 	if (last_id <= d->last_id)
 		return 0;
-	uint64_t t0 = derive_now_ns();
+	uint64_t t0 = store_debug_cpu_ns();
 	int64_t before = d->events;
 	/*
 	 * Following a trace, the indexes grow with the rows: a little more per
@@ -1381,10 +1363,15 @@ int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_
 	if (!d->streamed && create_indexes(d))
 		return -1;
 	d->streamed = 1;
-	if (load_objects(d) || load_thread_starts(d) || event_pass(d, last_id))
+	/*
+	 * While the trace is written, threads' rows hold their start (the writer
+	 * writes it as soon as it knows it): what the first span of a thread not
+	 * seen yet starts from, as in the full pass.
+	 */
+	if (load_objects(d) || load_trace_rows(d) || event_pass(d, last_id))
 		return -1;
 	d->streamed_rows += d->events - before;
-	d->cpu_events += derive_now_ns() - t0;
+	d->cpu_events += store_debug_cpu_ns() - t0;
 	return 0;
 }
 
@@ -1398,33 +1385,8 @@ int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_
  */
 static int streamed_threads_hold(struct derive *d)
 {
-	int hold = 1;
-	sqlite3_stmt *st = prep(d, "SELECT pid, start_ns, end_ns FROM main.proc");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		struct pend *pe = pend_get(d, sqlite3_column_int(st, 0), 1);
-		if (pe && sqlite3_column_type(st, 1) != SQLITE_NULL)
-			pe->start = sqlite3_column_int64(st, 1);
-		if (pe && sqlite3_column_type(st, 2) != SQLITE_NULL)
-			pe->end = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	for (size_t i = 0; i < d->nthr_cap; i++)
-		if (d->thr[i])
-			d->thr[i]->row_start = -1;
-	st = prep(d, "SELECT pid, tid, start_ns, end_ns FROM main.thr");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		struct thr *t = thr_get(d, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
-		if (!t)
-			break;
-		int64_t start =
-		    sqlite3_column_type(st, 2) != SQLITE_NULL ? sqlite3_column_int64(st, 2) : -1;
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			t->end = sqlite3_column_int64(st, 3);
-		if (!t->started)
-			t->start = start;
-		t->row_start = start;
-	}
-	sqlite3_finalize(st);
+	if (load_trace_rows(d))
+		return 0;
 	/*
 	 * The start the full pass gives each thread begun while streaming: its
 	 * row's, else a main thread's process's (a process whose only event is
@@ -1440,14 +1402,9 @@ static int streamed_threads_hold(struct derive *d)
 			start = pe ? pe->start : -1;
 		}
 		if (start >= 0 && start < t->start)
-			hold = 0;
+			return 0;
 	}
-	st = prep(d, "SELECT value FROM main.meta WHERE key='end_ns'");
-	d->end_ns = -1;
-	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		d->end_ns = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return d->failed ? 0 : hold;
+	return 1;
 }
 
 int store_derive_finish(struct store_derive *sd, int64_t moved_from)
@@ -1456,7 +1413,7 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 	const char *why = NULL;
 	if (d->failed)
 		return -1;
-	uint64_t t0 = derive_now_ns();
+	uint64_t t0 = store_debug_cpu_ns();
 	if (d->streamed) {
 		if (moved_from <= d->last_id) {
 			why = "rows read were moved or changed since";
@@ -1496,11 +1453,11 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 	rows_flush(d, &d->holds);
 	if (d->failed)
 		return -1;
-	uint64_t t1 = derive_now_ns();
+	uint64_t t1 = store_debug_cpu_ns();
 	/* The occupancy pass reads its inputs in (object, start) order from these indexes. */
 	if (create_indexes(d))
 		return -1;
-	uint64_t t2 = derive_now_ns();
+	uint64_t t2 = store_debug_cpu_ns();
 	if (object_pass(d) || write_stats(d))
 		return -1;
 	store_debug("derive",
@@ -1508,7 +1465,7 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s",
 		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
 		    d->restarts, why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
-		    (derive_now_ns() - t2) / 1e9);
+		    (store_debug_cpu_ns() - t2) / 1e9);
 	return 0;
 }
 

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #define FINDINGS_VERSION "1"
 
@@ -1589,14 +1588,6 @@ static void findings_free(struct findings *f)
 	free(f->snap);
 }
 
-/* For WEFT_DEBUG=findings: this thread's CPU time, which a busy machine does not inflate. */
-static uint64_t fnd_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The findings' event pass ahead of the end, while the trace is written. */
 struct store_findings_pass {
 	struct findings f;
@@ -1667,7 +1658,7 @@ int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64
 		findings_free(&f);
 		return 0;
 	}
-	uint64_t t_start = fnd_now_ns();
+	uint64_t t_start = store_debug_cpu_ns();
 	if (suppressions_path && supps_load(&supps, suppressions_path, f.err, f.errlen)) {
 		findings_free(&f);
 		return -1;
@@ -1682,14 +1673,14 @@ int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64
 		     f.schema, f.schema, f.schema) ||
 	    load_objects(&f) || fnd_event_pass(&f, INT64_MAX))
 		goto out;
-	uint64_t t_pass = fnd_now_ns();
+	uint64_t t_pass = store_debug_cpu_ns();
 	close_open_holds(&f);
 	check_destroys(&f);
 	flush_pending(&f);
 	find_cycles(&f);
 	if (f.failed || resolve_holders(&f) || insert_findings(&f))
 		goto out;
-	uint64_t t_locks = fnd_now_ns();
+	uint64_t t_locks = store_debug_cpu_ns();
 	if (store_build_race_findings(db, f.schema, f.err, f.errlen)) {
 		f.failed = 1;
 		goto out;
@@ -1698,7 +1689,7 @@ int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64
 		    "findings (CPU): event pass %.2f s (events up to row %lld read ahead), cycles"
 		    " and inserts %.2f s, races %.2f s",
 		    (t_pass - t_start) / 1e9, (long long)ahead, (t_locks - t_pass) / 1e9,
-		    (fnd_now_ns() - t_locks) / 1e9);
+		    (store_debug_cpu_ns() - t_locks) / 1e9);
 	if (apply_suppressions(&f, &supps))
 		goto out;
 	fnd_exec(&f,

@@ -175,23 +175,6 @@ void store_view_cache_save(sqlite3 *db, const char *cpath, const char *key)
 	free(tmp);
 }
 
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
-}
-
-static uint64_t mono_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
 /* Runs sql (one statement or several, no rows); the stop flag reads as an error. */
 static int build_exec(struct store_view_builder *b, const char *sql)
 {
@@ -255,7 +238,7 @@ static void *build_main(void *arg)
 	sqlite3 *db = NULL;
 	struct store_derive *d = NULL;
 	b->rc = -1;
-	uint64_t cpu0 = thread_cpu_ns(), wall0 = 0;
+	uint64_t cpu0 = store_debug_cpu_ns(), wall0 = 0;
 	/*
 	 * Read-write only because a read-only connection cannot write its
 	 * attached files either: nothing here writes the trace (main).
@@ -277,7 +260,7 @@ static void *build_main(void *arg)
 		goto out;
 	if (b->follow && follow_writer(b, d))
 		goto out;
-	wall0 = mono_ns();
+	wall0 = store_debug_mono_ns();
 	/* tests/integration/test_tail.sh: a signal lands while the build runs, every time. */
 	if (getenv("WEFT_TEST_VIEW_PAUSE")) {
 		fprintf(stderr, "weft: viewer tables paused (test)\n");
@@ -292,7 +275,7 @@ static void *build_main(void *arg)
 		snprintf(b->err, sizeof(b->err), "%s", sqlite3_errmsg(db));
 	store_debug("derive",
 		    "viewer tables: %.2f s CPU in all, %.2f s after the trace was complete",
-		    (thread_cpu_ns() - cpu0) / 1e9, (mono_ns() - wall0) / 1e9);
+		    (store_debug_cpu_ns() - cpu0) / 1e9, (store_debug_mono_ns() - wall0) / 1e9);
 out:
 	if (b->rc && db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

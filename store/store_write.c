@@ -1246,9 +1246,7 @@ out:
 
 static double mono_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return store_debug_mono_ns() / 1e9;
 }
 
 /*

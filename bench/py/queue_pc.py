@@ -1,8 +1,9 @@
-# 200k items through queue.Queue, one producer and one consumer.
+# 200k items (or argv[1]) through queue.Queue, one producer and one consumer.
 import queue
+import sys
 import threading
 
-N = 200_000
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
 q = queue.Queue(maxsize=1000)
 
 

@@ -80,7 +80,7 @@ if [ -x "$py" ]; then
 	expect_match "python: the first weft view attaches the tables" "$(first_open py.db)" "^open \(checks, load, first frame\)"
 	# Enough events for the writer to commit while it runs (every 32768).
 	rm -f py-follow.db*
-	WEFT_TEST_FOLLOW_LAG=0 WEFT_DEBUG=derive trun py-follow.db -- "$py" "$TESTS/py/queue_pc.py" 100000
+	WEFT_TEST_FOLLOW_LAG=0 WEFT_DEBUG=derive trun py-follow.db -- "$py" "$ROOT/bench/py/queue_pc.py" 100000
 	expect_match "python, following: the tables read events while the trace was written" "$(streamed)" "^[1-9][0-9]*$"
 	same_as_viewer py-follow "python, following"
 else

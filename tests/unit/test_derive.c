@@ -93,26 +93,30 @@ static void test_spans(void)
 	sqlite3_close(db);
 }
 
+/*
+ * t10 holds mu [0, 100), waits on cv [100, 400) (release arg 2, cond.wait,
+ * acquire arg 2 after 50 more), holds mu again [450, 500). t11 takes mu
+ * [100, 420) while t10 sleeps, so t10's re-acquire queues behind it.
+ */
+/* clang-format off */
+#define COND_EVENTS                                                                                \
+	"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"                             \
+	"(0, 1, 10, 1, 1, 0, 0, 0),"                                                               \
+	"(100, 1, 10, 2, 1, 0, 2, 0),"                                                             \
+	"(100, 1, 11, 1, 1, 0, 0, 0),"                                                             \
+	"(400, 1, 10, 4, 2, 300, 0, 0),"                                                           \
+	"(420, 1, 11, 2, 1, 0, 0, 0),"                                                             \
+	"(450, 1, 10, 1, 1, 50, 2, 0),"                                                            \
+	"(500, 1, 10, 2, 1, 0, 0, 0);"
+/* clang-format on */
+
 static void test_cond_wait_and_occupancy(void)
 {
-	/*
-	 * t10 holds mu [0, 100), waits on cv [100, 400) (release arg 2, cond.wait,
-	 * acquire arg 2 after 50 more), holds mu again [450, 500). t11 takes mu
-	 * [100, 420) while t10 sleeps, so t10's re-acquire queues behind it.
-	 */
 	sqlite3 *db = new_trace("INSERT INTO meta(key, value) VALUES('end_ns', 600);"
 				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
 				"producer_waits) VALUES(1, 10, 'a', 0, 600, 0, 0);"
 				"INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
-				"producer_waits) VALUES(1, 11, 'b', 0, 600, 0, 0);"
-				"INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
-				"(0, 1, 10, 1, 1, 0, 0, 0),"
-				"(100, 1, 10, 2, 1, 0, 2, 0),"
-				"(100, 1, 11, 1, 1, 0, 0, 0),"
-				"(400, 1, 10, 4, 2, 300, 0, 0),"
-				"(420, 1, 11, 2, 1, 0, 0, 0),"
-				"(450, 1, 10, 1, 1, 50, 2, 0),"
-				"(500, 1, 10, 2, 1, 0, 0, 0);");
+				"producer_waits) VALUES(1, 11, 'b', 0, 600, 0, 0);" COND_EVENTS);
 	unit_check(derive(db) == 0, "cond:build", "failed");
 	unit_expect_rows(db, "cond:spans",
 			 "SELECT state, start_ns, end_ns, object_id FROM thread_spans WHERE tid=10"
@@ -347,15 +351,7 @@ static void test_in_steps(void)
 	static const char fixture[] =
 	    "INSERT INTO meta(key, value) VALUES('end_ns', 600);"
 	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
-	    "producer_waits) VALUES(1, 10, 'a', 0, 600, 0, 0);"
-	    "INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
-	    "(0, 1, 10, 1, 1, 0, 0, 0),"
-	    "(100, 1, 10, 2, 1, 0, 2, 0),"
-	    "(100, 1, 11, 1, 1, 0, 0, 0),"
-	    "(400, 1, 10, 4, 2, 300, 0, 0),"
-	    "(420, 1, 11, 2, 1, 0, 0, 0),"
-	    "(450, 1, 10, 1, 1, 50, 2, 0),"
-	    "(500, 1, 10, 2, 1, 0, 0, 0);";
+	    "producer_waits) VALUES(1, 10, 'a', 0, 600, 0, 0);" COND_EVENTS;
 	/* thread 11's row comes at the end, as the writer writes the rest of a row */
 	static const char late_row[] =
 	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded,"
