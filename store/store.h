@@ -295,6 +295,37 @@ int store_derive_finish(struct store_derive *d, int64_t moved_from);
 void store_derive_free(struct store_derive *d);
 
 /*
+ * Finding kinds, as finding.kind stores them (docs/FINDINGS.md):
+ * X(NAME, "name", built by store_build_findings (1) or while recording (0),
+ * what they are). `weft run --fail-on`'s list and help, the suppressions'
+ * KIND check and the findings' own rows all come from this one table.
+ */
+/* clang-format off */
+#define STORE_FINDING_KINDS(X)                                                                     \
+	X(RACE,       "race",       1, "data races in Python code (weft run --races)")           \
+	X(LOCK_ORDER, "lock_order", 1, "locks taken in orders that can deadlock")                \
+	X(DEADLOCK,   "deadlock",   0, "threads blocked on locks each other held (found while recording)") \
+	X(MISUSE,     "misuse",     1, "lock misuses: unlock not held, destroy held, exit holding")
+
+#define STORE_FINDING_ENUM(name, text, rebuilt, what) STORE_FINDING_##name,
+enum store_finding_kind {
+	STORE_FINDING_KINDS(STORE_FINDING_ENUM)
+	STORE_FINDING__COUNT
+};
+#undef STORE_FINDING_ENUM
+/* "race|lock_order|deadlock|misuse|" and "race, lock_order, deadlock, misuse, ": for help texts. */
+#define STORE_FINDING_PIPE(name, text, rebuilt, what) text "|"
+#define STORE_FINDING_COMMA(name, text, rebuilt, what) text ", "
+#define STORE_FINDING_KINDS_PIPE STORE_FINDING_KINDS(STORE_FINDING_PIPE)
+#define STORE_FINDING_KINDS_COMMA STORE_FINDING_KINDS(STORE_FINDING_COMMA)
+/* clang-format on */
+
+/* "race", "lock_order", ...: a finding kind's name, NULL when kind is out of range. */
+const char *store_finding_kind_name(int kind);
+/* The kind named by the len bytes at name, or -1 when no kind has that name. */
+int store_finding_kind_code(const char *name, size_t len);
+
+/*
  * Builds the lock-order and misuse findings and the `findings` and
  * `finding_items` views (docs/FINDINGS.md) if missing, inside the caller's
  * transaction; a read-only connection gets them in its temp schema.

@@ -46,15 +46,51 @@
 enum severity { SEV_ERROR, SEV_WARNING, SEV_NOTE };
 static const char *const severity_name[] = {"error", "warning", "note"};
 
-enum misuse {
-	MU_UNLOCK_NOT_HELD,
-	MU_COND_NOT_HELD,
-	MU_DESTROY_HELD,
-	MU_EXIT_HOLDING,
-	MU_PROCESS_EXIT_HOLDING,
-	MU_FOREIGN_RELEASE,
-	MU_LOCK_ORDER, /* not a misuse: the lock-order kind */
+/*
+ * The rules this analysis finds (docs/FINDINGS.md): X(NAME, finding kind,
+ * "rule", severity, why it is a problem and how to fix it). The enum, the
+ * rows' kind, rule, severity and detail all come from here.
+ */
+/* clang-format off */
+#define FINDINGS_RULES(X)                                                                          \
+	X(UNLOCK_NOT_HELD, MISUSE, "unlock_not_held", SEV_ERROR,                                   \
+	  "The thread unlocked a lock it did not hold: undefined behaviour "                      \
+	  "for a normal mutex (it may unlock another thread's critical "                          \
+	  "section), EPERM for an error-checking one.")                                           \
+	X(COND_NOT_HELD, MISUSE, "cond_wait_not_held", SEV_ERROR,                                  \
+	  "pthread_cond_wait needs the mutex locked by the caller: "                              \
+	  "undefined behaviour, EPERM for an error-checking mutex.")                              \
+	X(DESTROY_HELD, MISUSE, "destroy_held", SEV_ERROR,                                         \
+	  "Destroying a locked lock is undefined behaviour (EBUSY at best); "                     \
+	  "the holder will unlock freed or reused memory.")                                       \
+	X(EXIT_HOLDING, MISUSE, "exit_holding", SEV_ERROR,                                         \
+	  "The thread ended with the lock held: every later lock() of it "                        \
+	  "blocks forever (EOWNERDEAD for a robust mutex).")                                      \
+	X(PROCESS_EXIT_HOLDING, MISUSE, "process_exit_holding", SEV_WARNING,                       \
+	  "exit() ran with the lock held: atexit handlers and "                                   \
+	  "destructors that take it deadlock.")                                                   \
+	X(FOREIGN_RELEASE, MISUSE, "foreign_release", SEV_NOTE,                                    \
+	  "A lock released by a thread other than the one that acquired "                         \
+	  "it: allowed for threading.Lock, but usually a handoff that a "                         \
+	  "semaphore or event says better.")                                                      \
+	X(LOCK_ORDER, LOCK_ORDER, "cycle", SEV_WARNING,                                            \
+	  "Threads took these locks in opposite orders, so they can deadlock "                    \
+	  "when they run at the same time (even if this run did not): take "                      \
+	  "them in one global order.")
+
+#define FINDINGS_RULE_ENUM(name, kind, rule, sev, detail) MU_##name,
+enum misuse { FINDINGS_RULES(FINDINGS_RULE_ENUM) };
+#undef FINDINGS_RULE_ENUM
+
+static const struct {
+	int kind, sev;
+	const char *name, *detail;
+} rules[] = {
+#define FINDINGS_RULE_ROW(name, kind, rule, sev, detail) {STORE_FINDING_##kind, sev, rule, detail},
+    FINDINGS_RULES(FINDINGS_RULE_ROW)
+#undef FINDINGS_RULE_ROW
 };
+/* clang-format on */
 
 /* ---- a small open-addressing map: (a, b) -> index ---- */
 
@@ -436,12 +472,11 @@ static void group_add(struct findings *f, struct cand *c)
 	f->group[f->ngroup++] = *c;
 }
 
-static struct cand *cand_new(struct cand *c, int sub, int sev, const struct fthr *t, int64_t ev,
-			     int nitems)
+static struct cand *cand_new(struct cand *c, int sub, const struct fthr *t, int64_t ev, int nitems)
 {
 	memset(c, 0, sizeof(*c));
 	c->sub = sub;
-	c->sev = sev;
+	c->sev = rules[sub].sev;
 	c->pid = t->pid;
 	c->tid = t->tid;
 	c->ev = ev;
@@ -462,7 +497,7 @@ static void add_release_misuse(struct findings *f, struct fthr *t, int sub, int6
 			       int64_t stack)
 {
 	struct cand c;
-	if (!cand_new(&c, sub, SEV_ERROR, t, ev, 2)) {
+	if (!cand_new(&c, sub, t, ev, 2)) {
 		oom(f);
 		return;
 	}
@@ -615,7 +650,7 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 		size_t *oi = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
 		struct fthr *ot = oi ? f->thr[*oi] : NULL;
 		struct held *oh = ot ? held_find(ot, o->id) : NULL;
-		if (!cand_new(&c, MU_FOREIGN_RELEASE, SEV_NOTE, t, r->id, 2)) {
+		if (!cand_new(&c, MU_FOREIGN_RELEASE, t, r->id, 2)) {
 			oom(f);
 			return;
 		}
@@ -647,8 +682,7 @@ static void on_thread_exit(struct findings *f, struct fthr *t, const struct evro
 		return;
 	int sub = r->kind == WEFT_EV_THREAD_EXIT ? MU_EXIT_HOLDING : MU_PROCESS_EXIT_HOLDING;
 	struct cand c;
-	if (!cand_new(&c, sub, sub == MU_EXIT_HOLDING ? SEV_ERROR : SEV_WARNING, t, r->id,
-		      t->nheld + 1)) {
+	if (!cand_new(&c, sub, t, r->id, t->nheld + 1)) {
 		oom(f);
 		return;
 	}
@@ -792,6 +826,25 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 	return f->failed ? -1 : 0;
 }
 
+/* Drops the findings of the kinds this build makes again (a deadlock's stays). */
+static int drop_rebuilt(struct findings *f)
+{
+	char kinds[256] = "";
+	size_t n = 0;
+	int k = 0;
+#define FINDINGS_REBUILT(name, text, rebuilt, what)                                                \
+	if (rebuilt)                                                                               \
+		n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s'%s'", k++ ? ", " : "",     \
+				      text);
+	STORE_FINDING_KINDS(FINDINGS_REBUILT)
+#undef FINDINGS_REBUILT
+	return fnd_exec(f,
+			"DELETE FROM %s.finding_item WHERE finding_id IN (SELECT finding_id FROM"
+			" %s.finding WHERE kind IN (%s));"
+			"DELETE FROM %s.finding WHERE kind IN (%s);",
+			f->schema, f->schema, kinds, f->schema, kinds);
+}
+
 /* ---- after the pass ---- */
 
 static struct fthr *fnd_thr_find(struct findings *f, int32_t pid, int32_t tid)
@@ -833,7 +886,7 @@ static void check_destroys(struct findings *f)
 		if (!s || !t || !h)
 			continue;
 		struct cand c;
-		if (!cand_new(&c, MU_DESTROY_HELD, SEV_ERROR, t, o->destroy_ev, 2)) {
+		if (!cand_new(&c, MU_DESTROY_HELD, t, o->destroy_ev, 2)) {
 			oom(f);
 			return;
 		}
@@ -896,7 +949,7 @@ static void report_cycle(struct findings *f, const size_t *path, int len)
 		if (f->edge[path[i]].to_ev > last->to_ev)
 			last = &f->edge[path[i]];
 	struct fthr *lt = fnd_thr_find(f, last->pid, last->tid);
-	if (!lt || !cand_new(&c, MU_LOCK_ORDER, SEV_WARNING, lt, last->to_ev, 2 * len)) {
+	if (!lt || !cand_new(&c, MU_LOCK_ORDER, lt, last->to_ev, 2 * len)) {
 		if (lt)
 			oom(f);
 		return;
@@ -1137,45 +1190,6 @@ static void name_thr(struct namer *nm, int32_t pid, int32_t tid, char *buf, size
 	sqlite3_reset(nm->thr);
 }
 
-static const char *rule_name(int sub)
-{
-	static const char *const n[] = {
-	    [MU_UNLOCK_NOT_HELD] = "unlock_not_held",
-	    [MU_COND_NOT_HELD] = "cond_wait_not_held",
-	    [MU_DESTROY_HELD] = "destroy_held",
-	    [MU_EXIT_HOLDING] = "exit_holding",
-	    [MU_PROCESS_EXIT_HOLDING] = "process_exit_holding",
-	    [MU_FOREIGN_RELEASE] = "foreign_release",
-	    [MU_LOCK_ORDER] = "cycle",
-	};
-	return n[sub];
-}
-
-static const char *rule_detail(int sub)
-{
-	static const char *const d[] = {
-	    [MU_UNLOCK_NOT_HELD] =
-		"The thread unlocked a lock it did not hold: undefined behaviour "
-		"for a normal mutex (it may unlock another thread's critical "
-		"section), EPERM for an error-checking one.",
-	    [MU_COND_NOT_HELD] = "pthread_cond_wait needs the mutex locked by the caller: "
-				 "undefined behaviour, EPERM for an error-checking mutex.",
-	    [MU_DESTROY_HELD] = "Destroying a locked lock is undefined behaviour (EBUSY at best); "
-				"the holder will unlock freed or reused memory.",
-	    [MU_EXIT_HOLDING] = "The thread ended with the lock held: every later lock() of it "
-				"blocks forever (EOWNERDEAD for a robust mutex).",
-	    [MU_PROCESS_EXIT_HOLDING] = "exit() ran with the lock held: atexit handlers and "
-					"destructors that take it deadlock.",
-	    [MU_FOREIGN_RELEASE] = "A lock released by a thread other than the one that acquired "
-				   "it: allowed for threading.Lock, but usually a handoff that a "
-				   "semaphore or event says better.",
-	    [MU_LOCK_ORDER] = "Threads took these locks in opposite orders, so they can deadlock "
-			      "when they run at the same time (even if this run did not): take "
-			      "them in one global order.",
-	};
-	return d[sub];
-}
-
 static const struct item *find_role(const struct cand *c, const char *role)
 {
 	for (int i = 0; i < c->nitems; i++)
@@ -1278,12 +1292,12 @@ static int insert_findings(struct findings *f)
 	for (size_t i = 0; i < f->ngroup && !f->failed; i++) {
 		struct cand *c = &f->group[i];
 		summarize(&nm, c, summary, sizeof(summary));
-		sqlite3_bind_text(ins, 1, c->sub == MU_LOCK_ORDER ? "lock_order" : "misuse", -1,
+		sqlite3_bind_text(ins, 1, store_finding_kind_name(rules[c->sub].kind), -1,
 				  SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, rule_name(c->sub), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, rules[c->sub].name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 3, severity_name[c->sev], -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 4, summary, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 5, rule_detail(c->sub), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 5, rules[c->sub].detail, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 6, c->count);
 		sqlite3_bind_int64(ins, 7, c->ev);
 		sqlite3_bind_int64(ts, 1, c->ev);
@@ -1357,11 +1371,7 @@ static void supps_free(struct supps *s)
 
 static int known_kind(const char *k, size_t len)
 {
-	static const char *const kinds[] = {"race", "lock_order", "deadlock", "misuse", "*"};
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strlen(kinds[i]) == len && !strncmp(k, kinds[i], len))
-			return 1;
-	return 0;
+	return (len == 1 && *k == '*') || store_finding_kind_code(k, len) >= 0;
 }
 
 /* Reads "KIND GLOB" lines (# comments, blank lines); one line in err on failure. */
@@ -1393,11 +1403,10 @@ static int supps_load(struct supps *s, const char *path, char *err, size_t errle
 		extra = strtok_r(NULL, " \t\r\n", &p);
 		const char *dot = strchr(kind, '.');
 		if (!pat || extra || !known_kind(kind, dot ? (size_t)(dot - kind) : strlen(kind))) {
-			snprintf(
-			    err, errlen,
-			    "%s:%d: expected \"KIND PATTERN\" with KIND one of race, lock_order,"
-			    " deadlock, misuse (or KIND.RULE, or *)",
-			    path, line);
+			snprintf(err, errlen,
+				 "%s:%d: expected \"KIND PATTERN\" with KIND one "
+				 "of " STORE_FINDING_KINDS_COMMA "KIND.RULE or *",
+				 path, line);
 			goto fail;
 		}
 		if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v))) {
@@ -1665,13 +1674,8 @@ int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64
 	}
 	/* A reader cannot write the trace: build into the connection's temp schema. */
 	f.schema = sqlite3_db_readonly(db, "main") == 1 ? "temp" : "main";
-	if (create_schema(&f) ||
-	    fnd_exec(&f,
-		     "DELETE FROM %s.finding_item WHERE finding_id IN (SELECT finding_id FROM"
-		     " %s.finding WHERE kind IN ('lock_order', 'misuse', 'race'));"
-		     "DELETE FROM %s.finding WHERE kind IN ('lock_order', 'misuse', 'race');",
-		     f.schema, f.schema, f.schema) ||
-	    load_objects(&f) || fnd_event_pass(&f, INT64_MAX))
+	if (create_schema(&f) || drop_rebuilt(&f) || load_objects(&f) ||
+	    fnd_event_pass(&f, INT64_MAX))
 		goto out;
 	uint64_t t_pass = store_debug_cpu_ns();
 	close_open_holds(&f);

@@ -1189,8 +1189,9 @@ int writer_store_deadlocks(struct collect *c, sqlite3 *db)
 		struct deadlock *dl = &W.deadlocks[d];
 		char *sql = sqlite3_mprintf(
 		    "INSERT INTO finding(kind, rule, severity, summary, count, ts_ns, pid, tid)"
-		    " VALUES('deadlock', 'wait-for cycle', 'error', %Q, 1, %lld, %d, %d)",
-		    dl->summary, (long long)dl->ts[0], dl->pid[0], dl->tid[0]);
+		    " VALUES(%Q, 'wait-for cycle', 'error', %Q, 1, %lld, %d, %d)",
+		    store_finding_kind_name(STORE_FINDING_DEADLOCK), dl->summary,
+		    (long long)dl->ts[0], dl->pid[0], dl->tid[0]);
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 		sqlite3_free(sql);
 		sqlite3_int64 fid = sqlite3_last_insert_rowid(db);
