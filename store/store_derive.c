@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "store/store_schema.h"
 #include "store/store_debug.h"
+#include "store/store_holds.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,11 +215,6 @@ struct rows {
 
 /* ---- per-thread and per-object state during the event pass ---- */
 
-struct hold {
-	int64_t obj, start;
-	int mode;
-};
-
 struct span {
 	int64_t a, b, obj;
 	int state;
@@ -236,9 +232,8 @@ struct thr {
 	struct span *pend;
 	int npend;
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
-	int64_t row_start; /* its threads row's start at the end (-1: none), for streaming */
-	struct hold *holds;
-	int nholds, capholds;
+	int64_t row_start;	  /* its threads row's start at the end (-1: none), for streaming */
+	struct store_holds holds; /* every level its own entry: a row each */
 	struct summarizer sum;
 };
 
@@ -329,6 +324,7 @@ static struct thr *thr_get(struct derive *d, int32_t pid, int32_t tid)
 	t->end = -1;
 	t->row_start = -1;
 	t->wait_open = -1;
+	store_holds_init(&t->holds, STORE_HOLDS_EACH_LEVEL, STORE_HOLDS_HELD, 0);
 	sum_init(&t->sum, d->ins_tsum, 1, pid, tid);
 	d->thr[i] = t;
 	d->nthr++;
@@ -569,7 +565,9 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 		t->cursor = b;
 }
 
-static void emit_hold(struct derive *d, struct thr *t, const struct hold *h, int64_t end, int mode)
+/* An object_holds row for h, ended at end (a hold never ends before it starts). */
+static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *h, int64_t end,
+		      int mode)
 {
 	if (end < h->start)
 		end = h->start;
@@ -585,43 +583,23 @@ static void emit_hold(struct derive *d, struct thr *t, const struct hold *h, int
 		o->max_hold = end - h->start;
 }
 
-static int is_holdable(int kind)
+/* A lock or GIL event in t's held set; a hold that ended is a row. */
+static void hold_event(struct derive *d, struct thr *t, const struct objinfo *o, int kind,
+		       int64_t obj, int64_t ts, int64_t arg)
 {
-	/* Semaphores are posted by other threads, so acquire/release are no hold pairs. */
-	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
-	       kind == WEFT_OBJ_GIL || kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK ||
-	       kind == WEFT_OBJ_PY_CONDITION;
-}
-
-static void hold_push(struct derive *d, struct thr *t, int64_t obj, int64_t ts, int mode)
-{
-	struct objinfo *o = obj_get(d, obj, 0);
-	if (!o || !is_holdable(o->kind))
-		return;
-	if (t->nholds == t->capholds) {
-		int ncap = t->capholds ? t->capholds * 2 : 8;
-		struct hold *n = realloc(t->holds, (size_t)ncap * sizeof(*n));
-		if (!n) {
-			d->failed = 1;
-			return;
-		}
-		t->holds = n;
-		t->capholds = ncap;
-	}
-	t->holds[t->nholds++] = (struct hold){obj, ts, mode};
-}
-
-static void hold_pop(struct derive *d, struct thr *t, int64_t obj, int64_t ts)
-{
-	/* The innermost hold of that object: recursive mutexes nest. */
-	for (int i = t->nholds - 1; i >= 0; i--) {
-		if (t->holds[i].obj != obj)
-			continue;
-		emit_hold(d, t, &t->holds[i], ts, t->holds[i].mode);
-		memmove(&t->holds[i], &t->holds[i + 1],
-			(size_t)(t->nholds - i - 1) * sizeof(t->holds[0]));
-		t->nholds--;
-		return;
+	struct store_holds_event e = {
+	    .kind = kind, .obj_kind = o ? o->kind : 0, .obj = obj, .ts = ts, .arg = arg};
+	struct store_hold ended;
+	switch (store_holds_apply(&t->holds, &e, &ended)) {
+	case STORE_HOLDS_RELEASED:
+	case STORE_HOLDS_LEVEL_RELEASED:
+		emit_hold(d, t, &ended, ts, ended.excl);
+		break;
+	case STORE_HOLDS_NO_MEMORY:
+		d->failed = 1;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -838,23 +816,21 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		}
 	}
 	switch (kind) {
-	case WEFT_EV_LOCK_ACQUIRE: /* rwlock arg 0 = read (shared) */
-		hold_push(d, t, obj, ts, o && o->kind == WEFT_OBJ_RWLOCK && arg == 0 ? 0 : 1);
+	case WEFT_EV_LOCK_ACQUIRE:
+	case WEFT_EV_LOCK_RELEASE:
+		hold_event(d, t, o, kind, obj, ts, arg);
 		break;
 	case WEFT_EV_GIL_ACQUIRE:
-		hold_push(d, t, obj, ts, 1);
+		hold_event(d, t, o, kind, obj, ts, arg);
 		t->without_gil = 0;
 		t->python = 1;
 		break;
 	case WEFT_EV_GIL_RELEASE:
 		t->python = 1;
-		hold_pop(d, t, obj, ts);
+		hold_event(d, t, o, kind, obj, ts, arg);
 		/* Close the running stretch at the release: what follows is without the GIL. */
 		thread_advance(d, t, ts, ts + 1, STORE_STATE_RUNNING, 0);
 		t->without_gil = 1;
-		break;
-	case WEFT_EV_LOCK_RELEASE:
-		hold_pop(d, t, obj, ts);
 		break;
 	}
 	if (is_point_kind(kind)) {
@@ -978,9 +954,9 @@ static void finish_threads(struct derive *d)
 		emit_span(d, t, t->cursor, end,
 			  t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING, 0);
 		flush_spans(d, t, t->npend);
-		for (int h = 0; h < t->nholds; h++)
-			emit_hold(d, t, &t->holds[h], end,
-				  t->holds[h].mode | STORE_HOLD_UNRELEASED);
+		for (int h = 0; h < t->holds.n; h++)
+			emit_hold(d, t, &t->holds.h[h], end,
+				  t->holds.h[h].excl | STORE_HOLD_UNRELEASED);
 		sum_finish(&t->sum);
 		if (t->sum.err)
 			d->failed = 1;
@@ -991,7 +967,7 @@ static void finish_threads(struct derive *d)
 		sqlite3_bind_int64(d->ins_thread, 5, t->events);
 		step_done(d, d->ins_thread);
 	free_it:
-		free(t->holds);
+		store_holds_free(&t->holds);
 		free(t->pend);
 		free(t);
 		d->thr[i] = NULL;
@@ -1263,7 +1239,7 @@ static void derive_reset(struct derive *d)
 {
 	for (size_t i = 0; i < d->nthr_cap; i++) {
 		if (d->thr[i]) {
-			free(d->thr[i]->holds);
+			store_holds_free(&d->thr[i]->holds);
 			free(d->thr[i]->pend);
 			free(d->thr[i]);
 		}

@@ -17,6 +17,7 @@
 #include "store/store_schema.h"
 #include "store/store_races.h"
 #include "store/store_debug.h"
+#include "store/store_holds.h"
 
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -156,20 +157,10 @@ static int pmap_put(struct pmap *m, int64_t a, int64_t b, size_t v)
 
 /* ---- the model ---- */
 
-struct held {
-	int64_t obj, ev, stack, ts; /* the acquisition: event, site, time */
-	int excl;		    /* held exclusively (a mutex, a write-locked rwlock) */
-	int count;		    /* recursive depth */
-};
-
 struct fthr {
 	int32_t pid, tid;
-	struct held *held;
-	int nheld, capheld;
-	struct held *saved; /* the held set stashed by an exec, back if the exec fails */
-	int nsaved, has_saved;
-	int skip_reacq; /* the last cond wait failed: its re-acquire record acquired nothing */
-	int execd;	/* ran an exec: no longer the fork image */
+	struct store_holds held; /* re-entries counted; failed cond waits and execs applied */
+	int execd;		 /* ran an exec: no longer the fork image */
 };
 
 /* One hold for the destroy check: [start, end) with end INT64_MAX while open. */
@@ -300,6 +291,8 @@ static struct fthr *fnd_thr_get(struct findings *f, int32_t pid, int32_t tid)
 	}
 	t->pid = pid;
 	t->tid = tid;
+	store_holds_init(&t->held, STORE_HOLDS_COND_FAILURE | STORE_HOLDS_EXEC, STORE_HOLDS_OWNED,
+			 0);
 	f->thr[f->nthr++] = t;
 	return t;
 }
@@ -312,8 +305,7 @@ static struct fobj *fnd_obj_get(struct findings *f, int64_t id)
 
 static int is_lock_kind(int kind)
 {
-	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
-	       kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK;
+	return (store_holds_kind_rules(kind) & STORE_HOLDS_OWNED) != 0;
 }
 
 /* Runs the statements in sql. Returns 0, otherwise -1 with the error in f. */
@@ -523,32 +515,39 @@ struct evrow {
 	int kind;
 };
 
-static struct held *held_find(struct fthr *t, int64_t obj)
+/* The innermost of t's first nheld entries that holds obj, or NULL. */
+static const struct store_hold *held_find(const struct fthr *t, int nheld, int64_t obj)
 {
-	for (int i = t->nheld - 1; i >= 0; i--)
-		if (t->held[i].obj == obj)
-			return &t->held[i];
+	for (int i = nheld - 1; i >= 0; i--)
+		if (t->held.h[i].obj == obj)
+			return &t->held.h[i];
 	return NULL;
 }
 
-/* Lets go of h, noting the hold [h->ts, end) for the destroy check. */
-static void held_remove(struct findings *f, struct fthr *t, struct held *h, int64_t end)
+/* Notes the hold h that ended at end (INT64_MAX: never) for the destroy check. */
+static void hold_ended(struct findings *f, const struct fthr *t, const struct store_hold *h,
+		       int64_t end)
 {
 	struct fobj *o = fnd_obj_get(f, h->obj);
 	if (o) {
-		struct span s = {h->ts, end, h->ev, h->stack, t->tid, 1};
+		struct span s = {h->start, end, h->ev, h->stack, t->tid, 1};
 		if (!o->last_start.set || s.start >= o->last_start.start)
 			o->last_start = s;
 		if (!o->last_end.set || s.end >= o->last_end.end)
 			o->last_end = s;
 	}
-	int i = (int)(h - t->held);
-	memmove(&t->held[i], &t->held[i + 1], (size_t)(t->nheld - i - 1) * sizeof(*h));
-	t->nheld--;
 }
 
-static void edge_add(struct findings *f, struct fthr *t, const struct held *from, int64_t to,
-		     int64_t ev, int64_t stack, int to_excl)
+/* Lets go of one level of h, an entry of t's held set. */
+static void held_release(struct findings *f, struct fthr *t, struct store_hold *h, int64_t end)
+{
+	struct store_hold ended;
+	if (store_holds_release(&t->held, h, &ended) == STORE_HOLDS_RELEASED)
+		hold_ended(f, t, &ended, end);
+}
+
+static void edge_add(struct findings *f, struct fthr *t, int nheld, const struct store_hold *from,
+		     int64_t to, int64_t ev, int64_t stack, int to_excl)
 {
 	size_t *ip = pmap_get(&f->edge_map, from->obj, to);
 	struct edge *e;
@@ -569,15 +568,15 @@ static void edge_add(struct findings *f, struct fthr *t, const struct held *from
 		e->to_ev = ev;
 		e->to_stack = stack;
 		/* Gate locks: the other locks held exclusively around this acquisition. */
-		for (int i = 0; i < t->nheld && e->nguards < MAX_GUARDS; i++)
-			if (t->held[i].obj != from->obj && t->held[i].excl)
-				e->guards[e->nguards++] = t->held[i].obj;
+		for (int i = 0; i < nheld && e->nguards < MAX_GUARDS; i++)
+			if (t->held.h[i].obj != from->obj && t->held.h[i].excl)
+				e->guards[e->nguards++] = t->held.h[i].obj;
 	} else {
 		e = &f->edge[*ip];
 		/* One occurrence without the gate lock is enough for the gate not to protect. */
 		int n = 0;
 		for (int g = 0; g < e->nguards; g++) {
-			struct held *h = held_find(t, e->guards[g]);
+			const struct store_hold *h = held_find(t, nheld, e->guards[g]);
 			if (h && h->excl)
 				e->guards[n++] = e->guards[g];
 		}
@@ -587,35 +586,26 @@ static void edge_add(struct findings *f, struct fthr *t, const struct held *from
 	e->to_excl |= to_excl;
 }
 
-static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r)
+/* Edges from the locks held before (the first nheld entries) to o. */
+static void edges_to(struct findings *f, struct fthr *t, int nheld, const struct fobj *o,
+		     const struct evrow *r)
 {
 	/* rwlocks: arg 0 read, 1 write; everything else is exclusive. */
 	int excl = o->kind != WEFT_OBJ_RWLOCK || r->arg == 1;
-	if (r->arg == ARG_COND && t->skip_reacq) {
-		t->skip_reacq = 0;
+	int first = nheld > MAX_EDGE_HELD ? nheld - MAX_EDGE_HELD : 0;
+	for (int i = first; i < nheld; i++)
+		edge_add(f, t, nheld, &t->held.h[i], o->id, r->id, r->stack, excl);
+}
+
+static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r,
+		       enum store_holds_what what)
+{
+	/* A recursive re-acquisition orders nothing, nor does a failed cond wait's. */
+	if (what == STORE_HOLDS_NO_MEMORY)
+		oom(f);
+	if (what != STORE_HOLDS_ACQUIRED)
 		return;
-	}
-	t->skip_reacq = 0;
-	struct held *h = held_find(t, o->id);
-	if (h) {
-		/* A recursive re-acquisition orders nothing. */
-		h->count++;
-		return;
-	}
-	int first = t->nheld > MAX_EDGE_HELD ? t->nheld - MAX_EDGE_HELD : 0;
-	for (int i = first; i < t->nheld; i++)
-		edge_add(f, t, &t->held[i], o->id, r->id, r->stack, excl);
-	if (t->nheld == t->capheld) {
-		int nc = t->capheld ? t->capheld * 2 : 8;
-		struct held *n = realloc(t->held, (size_t)nc * sizeof(*n));
-		if (!n) {
-			oom(f);
-			return;
-		}
-		t->held = n;
-		t->capheld = nc;
-	}
-	t->held[t->nheld++] = (struct held){o->id, r->id, r->stack, r->ts, excl, 1};
+	edges_to(f, t, t->held.n - 1, o, r);
 	if (o->kind == WEFT_OBJ_PY_LOCK)
 		o->owner_tid = t->tid;
 }
@@ -624,24 +614,27 @@ static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const
  * A destroy that failed (EBUSY: the lock was held) still retires the object
  * id, so the holder's unlock names a new object at the same address.
  */
-static struct held *held_find_destroyed(struct findings *f, struct fthr *t, const struct fobj *o)
+static struct store_hold *held_find_destroyed(struct findings *f, struct fthr *t,
+					      const struct fobj *o)
 {
-	for (int i = t->nheld - 1; i >= 0; i--) {
-		struct fobj *h = fnd_obj_get(f, t->held[i].obj);
+	for (int i = t->held.n - 1; i >= 0; i--) {
+		struct fobj *h = fnd_obj_get(f, t->held.h[i].obj);
 		if (h && h != o && h->destroy_ev && h->addr == o->addr && h->pid == o->pid)
-			return &t->held[i];
+			return &t->held.h[i];
 	}
 	return NULL;
 }
 
-static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r)
+static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r,
+		       enum store_holds_what what, const struct store_hold *ended)
 {
-	struct held *h = held_find(t, o->id);
-	if (!h && o->addr)
-		h = held_find_destroyed(f, t, o);
+	if (what == STORE_HOLDS_RELEASED)
+		hold_ended(f, t, ended, r->ts);
+	if (what != STORE_HOLDS_NOT_HELD)
+		return;
+	struct store_hold *h = o->addr ? held_find_destroyed(f, t, o) : NULL;
 	if (h) {
-		if (--h->count <= 0)
-			held_remove(f, t, h, r->ts);
+		held_release(f, t, h, r->ts);
 		return;
 	}
 	if (o->kind == WEFT_OBJ_PY_LOCK && r->arg != ARG_COND) {
@@ -649,7 +642,7 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 		struct cand c;
 		size_t *oi = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
 		struct fthr *ot = oi ? f->thr[*oi] : NULL;
-		struct held *oh = ot ? held_find(ot, o->id) : NULL;
+		struct store_hold *oh = ot ? store_holds_find(&ot->held, o->id) : NULL;
 		if (!cand_new(&c, MU_FOREIGN_RELEASE, t, r->id, 2)) {
 			oom(f);
 			return;
@@ -657,7 +650,9 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 		item_set(&c.items[c.nitems++], "release", t, o->id, r->id, r->stack);
 		if (oh) {
 			item_set(&c.items[c.nitems++], "acquire", ot, o->id, oh->ev, oh->stack);
-			held_remove(f, ot, oh, r->ts);
+			/* the owner lets go entirely, whatever its depth */
+			oh->depth = 1;
+			held_release(f, ot, oh, r->ts);
 		}
 		group_add(f, &c);
 		return;
@@ -678,24 +673,24 @@ static void on_destroy(struct fobj *o, struct fthr *t, const struct evrow *r)
 
 static void on_thread_exit(struct findings *f, struct fthr *t, const struct evrow *r)
 {
-	if (!t->nheld)
+	if (!t->held.n)
 		return;
 	int sub = r->kind == WEFT_EV_THREAD_EXIT ? MU_EXIT_HOLDING : MU_PROCESS_EXIT_HOLDING;
 	struct cand c;
-	if (!cand_new(&c, sub, t, r->id, t->nheld + 1)) {
+	if (!cand_new(&c, sub, t, r->id, t->held.n + 1)) {
 		oom(f);
 		return;
 	}
 	item_set(&c.items[c.nitems++], "exit", t, 0, r->id, r->stack);
-	for (int i = 0; i < t->nheld; i++)
-		item_set(&c.items[c.nitems++], "held", t, t->held[i].obj, t->held[i].ev,
-			 t->held[i].stack);
+	for (int i = 0; i < t->held.n; i++)
+		item_set(&c.items[c.nitems++], "held", t, t->held.h[i].obj, t->held.h[i].ev,
+			 t->held.h[i].stack);
 	group_add(f, &c);
 }
 
 static void on_fork(struct findings *f, struct fthr *t, int64_t child)
 {
-	if (!t->nheld || child <= 0)
+	if (!t->held.n || child <= 0)
 		return;
 	if (grow((void **)&f->snap, &f->capsnap, f->nsnap, sizeof(*f->snap))) {
 		oom(f);
@@ -704,37 +699,17 @@ static void on_fork(struct findings *f, struct fthr *t, int64_t child)
 	struct fork_snap *s = &f->snap[f->nsnap];
 	s->child = (int32_t)child;
 	s->naddrs = 0;
-	s->addrs = calloc((size_t)t->nheld, sizeof(*s->addrs));
+	s->addrs = calloc((size_t)t->held.n, sizeof(*s->addrs));
 	if (!s->addrs) {
 		oom(f);
 		return;
 	}
-	for (int i = 0; i < t->nheld; i++) {
-		struct fobj *o = fnd_obj_get(f, t->held[i].obj);
+	for (int i = 0; i < t->held.n; i++) {
+		struct fobj *o = fnd_obj_get(f, t->held.h[i].obj);
 		if (o && o->addr)
 			s->addrs[s->naddrs++] = o->addr;
 	}
 	f->nsnap++;
-}
-
-static void on_exec(struct fthr *t, int64_t arg)
-{
-	if (arg == 0) {
-		/* The image is replaced: its locks are gone, unless the exec fails. */
-		free(t->saved);
-		t->saved = t->held;
-		t->nsaved = t->nheld;
-		t->has_saved = 1;
-		t->held = NULL;
-		t->nheld = t->capheld = 0;
-		t->execd = 1;
-	} else if (t->has_saved) {
-		free(t->held);
-		t->held = t->saved;
-		t->nheld = t->capheld = t->nsaved;
-		t->saved = NULL;
-		t->has_saved = 0;
-	}
 }
 
 /* Reads the events after f->last_id up to last_id (INT64_MAX: all). */
@@ -769,40 +744,35 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 			if (!t)
 				break;
 		}
-		if (t->has_saved && r.kind != WEFT_EV_PROCESS_EXEC) {
-			free(t->saved);
-			t->saved = NULL;
-			t->has_saved = 0;
-		}
-		struct fobj *o;
+		struct fobj *o = r.obj ? fnd_obj_get(f, r.obj) : NULL;
+		struct store_holds_event he = {.kind = r.kind,
+					       .obj_kind = o ? o->kind : 0,
+					       .obj = r.obj,
+					       .ts = r.ts,
+					       .ev = r.id,
+					       .stack = r.stack,
+					       .arg = r.arg};
+		struct store_hold ended;
+		enum store_holds_what what = store_holds_apply(&t->held, &he, &ended);
 		switch (r.kind) {
 		case WEFT_EV_LOCK_ACQUIRE:
-			if ((o = fnd_obj_get(f, r.obj)))
-				on_acquire(f, t, o, &r);
+			if (o)
+				on_acquire(f, t, o, &r, what);
 			break;
 		case WEFT_EV_LOCK_RELEASE:
-			if ((o = fnd_obj_get(f, r.obj)))
-				on_release(f, t, o, &r);
+			if (o)
+				on_release(f, t, o, &r, what, &ended);
 			break;
 		case WEFT_EV_LOCK_WAIT:
 			/*
 			 * A wait orders the locks held before it as an acquire would:
 			 * in a real deadlock the acquire never comes.
 			 */
-			if ((o = fnd_obj_get(f, r.obj)) && !held_find(t, o->id)) {
-				int excl = o->kind != WEFT_OBJ_RWLOCK || r.arg == 1;
-				int first = t->nheld > MAX_EDGE_HELD ? t->nheld - MAX_EDGE_HELD : 0;
-				for (int i = first; i < t->nheld; i++)
-					edge_add(f, t, &t->held[i], o->id, r.id, r.stack, excl);
-			}
-			break;
-		case WEFT_EV_COND_WAIT:
-			/* 0 woken, ETIMEDOUT, EOWNERDEAD: the mutex is held again; else it never
-			 * was let go. */
-			t->skip_reacq = r.arg != 0 && r.arg != ETIMEDOUT && r.arg != EOWNERDEAD;
+			if (o && !store_holds_find(&t->held, o->id))
+				edges_to(f, t, t->held.n, o, &r);
 			break;
 		case WEFT_EV_OBJECT_DESTROY:
-			if ((o = fnd_obj_get(f, r.obj)))
+			if (o)
 				on_destroy(o, t, &r);
 			break;
 		case WEFT_EV_THREAD_EXIT:
@@ -813,7 +783,8 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 			on_fork(f, t, r.arg);
 			break;
 		case WEFT_EV_PROCESS_EXEC:
-			on_exec(t, r.arg);
+			if (what == STORE_HOLDS_EXEC_STASHED)
+				t->execd = 1;
 			break;
 		}
 	}
@@ -858,8 +829,10 @@ static void close_open_holds(struct findings *f)
 {
 	for (size_t i = 0; i < f->nthr; i++) {
 		struct fthr *t = f->thr[i];
-		while (t->nheld)
-			held_remove(f, t, &t->held[t->nheld - 1], INT64_MAX);
+		while (t->held.n) {
+			t->held.h[t->held.n - 1].depth = 1;
+			held_release(f, t, &t->held.h[t->held.n - 1], INT64_MAX);
+		}
 	}
 }
 
@@ -1575,8 +1548,7 @@ static int findings_present(sqlite3 *db)
 static void findings_free(struct findings *f)
 {
 	for (size_t i = 0; i < f->nthr; i++) {
-		free(f->thr[i]->held);
-		free(f->thr[i]->saved);
+		store_holds_free(&f->thr[i]->held);
 		free(f->thr[i]);
 	}
 	free(f->thr);

@@ -22,6 +22,7 @@
 #include "tracer/hashmap.h"
 #include "tracer/output.h"
 #include "store/store.h"
+#include "store/store_holds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,13 +55,6 @@ struct lane {
 	size_t n, cap;
 };
 
-struct hold {
-	int64_t obj;
-	int64_t start;
-	int depth;	 /* recursive / shared re-acquisitions */
-	int64_t flow_in; /* flow id ending at this hold, 0: none */
-};
-
 struct xthread {
 	int pid, tid;
 	char *name;
@@ -69,8 +63,7 @@ struct xthread {
 	int named; /* thread_name emitted */
 	struct lane *lanes;
 	size_t nlanes;
-	struct hold *holds;
-	size_t nholds, capholds;
+	struct store_holds holds;    /* a hold's tag: the flow id ending at it, 0: none */
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
 };
 
@@ -78,8 +71,8 @@ struct xobj {
 	int64_t id;
 	char *name;
 	char *kind;
-	int holdable; /* held by one thread from acquire to release */
-	int shared;   /* a release can unblock several acquirers (rwlock) */
+	int kind_code; /* preload/kinds.h's code, 0 when unknown */
+	int shared;    /* a release can unblock several acquirers (rwlock) */
 	/* the latest release, for flow arrows */
 	int has_release, consumed;
 	int rel_pid;
@@ -131,6 +124,8 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 	t->end = INT64_MIN;
 	t->last_ts = INT64_MIN;
 	t->wait_open = -1;
+	/* A lock another thread may release (py.lock) gets waits but no hold slices. */
+	store_holds_init(&t->holds, 0, STORE_HOLDS_HELD, STORE_HOLDS_ANY_RELEASER);
 	return t;
 }
 
@@ -160,12 +155,9 @@ static int load_objects(struct exporter *x)
 		o->name = dup_text(st, 1);
 		o->kind = dup_text(st, 2);
 		const char *k = o->kind ? o->kind : "";
-		/*
-		 * Semaphores and Python locks may be released by another thread
-		 * than the acquirer, so they get waits but no hold slices.
-		 */
-		o->holdable = !strcmp(k, "mutex") || !strcmp(k, "rwlock") ||
-			      !strcmp(k, "spinlock") || !strcmp(k, "py.rlock") || !strcmp(k, "gil");
+		for (int c = 1; c < 64 && !o->kind_code; c++)
+			if (store_object_kind_name(c) && !strcmp(k, store_object_kind_name(c)))
+				o->kind_code = c;
 		o->shared = !strcmp(k, "rwlock");
 		if (hashmap_u64_put(&x->obj_map, (uint64_t)o->id, x->nobj))
 			goto oom;
@@ -370,31 +362,38 @@ static const char *obj_label(const struct xobj *o, int64_t id, char *buf, size_t
 	return buf;
 }
 
-static int close_hold(struct exporter *x, struct xthread *t, size_t hi, int64_t end, int unreleased)
+/* The slice of hold h, ended at end (unreleased: still held when its thread ended). */
+static int close_hold(struct exporter *x, struct xthread *t, const struct store_hold *h,
+		      int64_t end, int unreleased)
 {
-	struct hold h = t->holds[hi];
 	char name[512], lbuf[64];
-	struct xobj *o = obj_find(x, h.obj);
-	memmove(&t->holds[hi], &t->holds[hi + 1], (t->nholds - hi - 1) * sizeof(*t->holds));
-	t->nholds--;
-	snprintf(name, sizeof(name), "hold %s", obj_label(o, h.obj, lbuf, sizeof(lbuf)));
-	int64_t lane = slice(x, t, name, "lock", h.start, end, h.obj, 0, unreleased);
+	struct xobj *o = obj_find(x, h->obj);
+	snprintf(name, sizeof(name), "hold %s", obj_label(o, h->obj, lbuf, sizeof(lbuf)));
+	int64_t lane = slice(x, t, name, "lock", h->start, end, h->obj, 0, unreleased);
 	if (lane < 0)
 		return -1;
-	if (h.flow_in)
-		flow(x, "f", h.flow_in, t->pid, lane, inside(h.start, end, 0));
+	if (h->tag)
+		flow(x, "f", h->tag, t->pid, lane, inside(h->start, end, 0));
 	if (o && !unreleased) {
 		o->has_release = 1;
 		o->consumed = 0;
 		o->rel_pid = t->pid;
 		o->rel_lane_tid = lane;
 		o->rel_ts = end;
-		o->rel_hold_start = h.start;
+		o->rel_hold_start = h->start;
 	}
 	return 0;
 }
 
-static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_t ts, int64_t wait)
+static struct store_holds_event hold_event(const struct xobj *o, int kind, int64_t obj, int64_t ts,
+					   int64_t arg)
+{
+	return (struct store_holds_event){
+	    .kind = kind, .obj_kind = o ? o->kind_code : 0, .obj = obj, .ts = ts, .arg = arg};
+}
+
+static int on_acquire(struct exporter *x, struct xthread *t, int kind, int64_t obj, int64_t ts,
+		      int64_t wait, int64_t arg)
 {
 	struct xobj *o = obj_find(x, obj);
 	char name[512], lbuf[64];
@@ -407,29 +406,20 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 		if (slice(x, t, name, "wait", s, ts, obj, 0, 0) < 0)
 			return -1;
 	}
-	if (!o || !o->holdable)
-		return 0;
-	for (size_t i = 0; i < t->nholds; i++) {
-		if (t->holds[i].obj == obj) {
-			t->holds[i].depth++;
-			return 0;
-		}
-	}
-	struct hold *holds = weft_grow(t->holds, &t->capholds, t->nholds, sizeof(*holds));
-	if (!holds)
+	struct store_holds_event e = hold_event(o, kind, obj, ts, arg);
+	struct store_hold ended;
+	enum store_holds_what what = store_holds_apply(&t->holds, &e, &ended);
+	if (what == STORE_HOLDS_NO_MEMORY)
 		return -1;
-	t->holds = holds;
-	struct hold *h = &t->holds[t->nholds++];
-	h->obj = obj;
-	h->start = ts;
-	h->depth = 1;
-	h->flow_in = 0;
+	if (what != STORE_HOLDS_ACQUIRED)
+		return 0;
+	struct store_hold *h = &t->holds.h[t->holds.n - 1];
 	/* The release by another thread inside this wait is the one that let it through. */
 	if (wait > 0 && o->has_release && !o->consumed &&
 	    (o->rel_pid != t->pid || o->rel_lane_tid % LANE_TID_STEP != t->tid) &&
 	    o->rel_ts >= sub_sat(ts, wait) && o->rel_ts <= ts) {
-		h->flow_in = ++x->next_flow;
-		flow(x, "s", h->flow_in, o->rel_pid, o->rel_lane_tid,
+		h->tag = ++x->next_flow;
+		flow(x, "s", h->tag, o->rel_pid, o->rel_lane_tid,
 		     inside(o->rel_hold_start, o->rel_ts, 1));
 		if (!o->shared)
 			o->consumed = 1;
@@ -437,26 +427,28 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 	return 0;
 }
 
-static int on_release(struct exporter *x, struct xthread *t, int64_t obj, int64_t ts)
+static int on_release(struct exporter *x, struct xthread *t, int kind, int64_t obj, int64_t ts,
+		      int64_t arg)
 {
 	struct xobj *o = obj_find(x, obj);
-	for (size_t i = t->nholds; i-- > 0;) {
-		if (t->holds[i].obj != obj)
-			continue;
-		if (--t->holds[i].depth > 0)
-			return 0;
-		return close_hold(x, t, i, ts, 0);
-	}
-	/* Released without a recorded acquire (e.g. a semaphore post): still a wake-up source. */
-	if (o && o->holdable) {
+	struct store_holds_event e = hold_event(o, kind, obj, ts, arg);
+	struct store_hold ended;
+	switch (store_holds_apply(&t->holds, &e, &ended)) {
+	case STORE_HOLDS_RELEASED:
+		return close_hold(x, t, &ended, ts, 0);
+	case STORE_HOLDS_NOT_HELD:
+		/* Released without a recorded acquire (e.g. a semaphore post): still a wake-up
+		 * source. */
 		o->has_release = 1;
 		o->consumed = 0;
 		o->rel_pid = t->pid;
 		o->rel_lane_tid = t->tid;
 		o->rel_ts = ts;
 		o->rel_hold_start = ts;
+		return 0;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 static int export_events(struct exporter *x)
@@ -495,10 +487,10 @@ static int export_events(struct exporter *x)
 			thread_named(x, t);
 		}
 		if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_GIL_ACQUIRE) {
-			if (on_acquire(x, t, obj, ts, wait))
+			if (on_acquire(x, t, kind, obj, ts, wait, arg))
 				goto oom;
 		} else if (kind == WEFT_EV_LOCK_RELEASE || kind == WEFT_EV_GIL_RELEASE) {
-			if (on_release(x, t, obj, ts))
+			if (on_release(x, t, kind, obj, ts, arg))
 				goto oom;
 		} else if (kind == WEFT_EV_THREAD_JOIN || kind == WEFT_EV_PROCESS_REAP) {
 			if (wait > 0) {
@@ -571,11 +563,9 @@ static int export_events(struct exporter *x)
 			if (slice(x, th, name, "wait", th->wait_open, end, th->wait_obj, 0, 0) < 0)
 				goto oom;
 		}
-		while (th->nholds) {
-			int64_t e = end > th->holds[th->nholds - 1].start
-					? end
-					: th->holds[th->nholds - 1].start;
-			if (close_hold(x, th, th->nholds - 1, e, 1))
+		while (th->holds.n) {
+			struct store_hold h = th->holds.h[--th->holds.n];
+			if (close_hold(x, th, &h, end > h.start ? end : h.start, 1))
 				goto oom;
 		}
 	}
@@ -809,7 +799,7 @@ static void exporter_free(struct exporter *x)
 		for (size_t l = 0; l < x->thr[i].nlanes; l++)
 			free(x->thr[i].lanes[l].top);
 		free(x->thr[i].lanes);
-		free(x->thr[i].holds);
+		store_holds_free(&x->thr[i].holds);
 	}
 	for (size_t i = 0; i < x->nobj; i++) {
 		free(x->obj[i].name);
