@@ -651,8 +651,9 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 		if (oh) {
 			item_set(&c.items[c.nitems++], "acquire", ot, o->id, oh->ev, oh->stack);
 			/* the owner lets go entirely, whatever its depth */
-			oh->depth = 1;
-			held_release(f, ot, oh, r->ts);
+			struct store_hold ended;
+			store_holds_drop(&ot->held, oh, &ended);
+			hold_ended(f, ot, &ended, r->ts);
 		}
 		group_add(f, &c);
 		return;
@@ -829,9 +830,10 @@ static void close_open_holds(struct findings *f)
 {
 	for (size_t i = 0; i < f->nthr; i++) {
 		struct fthr *t = f->thr[i];
+		struct store_hold ended;
 		while (t->held.n) {
-			t->held.h[t->held.n - 1].depth = 1;
-			held_release(f, t, &t->held.h[t->held.n - 1], INT64_MAX);
+			store_holds_drop(&t->held, &t->held.h[t->held.n - 1], &ended);
+			hold_ended(f, t, &ended, INT64_MAX);
 		}
 	}
 }

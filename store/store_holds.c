@@ -89,6 +89,15 @@ static enum store_holds_what acquire(struct store_holds *s, const struct store_h
 	return held ? STORE_HOLDS_REENTERED : STORE_HOLDS_ACQUIRED;
 }
 
+/* Removes h (an entry of s) whatever its depth, copied to *ended first. */
+void store_holds_drop(struct store_holds *s, struct store_hold *h, struct store_hold *ended)
+{
+	*ended = *h;
+	int i = (int)(h - s->h);
+	memmove(&s->h[i], &s->h[i + 1], (size_t)(s->n - i - 1) * sizeof(*h));
+	s->n--;
+}
+
 /*
  * Lets go of one level of h (an entry of s). Returns STORE_HOLDS_RELEASED
  * with the entry copied to *ended and removed when that was its last level,
@@ -100,10 +109,7 @@ enum store_holds_what store_holds_release(struct store_holds *s, struct store_ho
 {
 	if (--h->depth > 0)
 		return STORE_HOLDS_LEVEL_RELEASED;
-	*ended = *h;
-	int i = (int)(h - s->h);
-	memmove(&s->h[i], &s->h[i + 1], (size_t)(s->n - i - 1) * sizeof(*h));
-	s->n--;
+	store_holds_drop(s, h, ended);
 	if ((s->rules & STORE_HOLDS_EACH_LEVEL) && store_holds_find(s, ended->obj))
 		return STORE_HOLDS_LEVEL_RELEASED;
 	return STORE_HOLDS_RELEASED;

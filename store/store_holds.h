@@ -96,6 +96,7 @@ enum store_holds_what store_holds_apply(struct store_holds *s, const struct stor
 					struct store_hold *ended);
 enum store_holds_what store_holds_release(struct store_holds *s, struct store_hold *h,
 					  struct store_hold *ended);
+void store_holds_drop(struct store_holds *s, struct store_hold *h, struct store_hold *ended);
 struct store_hold *store_holds_find(const struct store_holds *s, int64_t obj);
 void store_holds_free(struct store_holds *s);
 

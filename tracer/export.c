@@ -564,7 +564,8 @@ static int export_events(struct exporter *x)
 				goto oom;
 		}
 		while (th->holds.n) {
-			struct store_hold h = th->holds.h[--th->holds.n];
+			struct store_hold h;
+			store_holds_drop(&th->holds, &th->holds.h[th->holds.n - 1], &h);
 			if (close_hold(x, th, &h, end > h.start ? end : h.start, 1))
 				goto oom;
 		}
