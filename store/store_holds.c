@@ -22,6 +22,7 @@
 /* lock.acquire / lock.release arg 2: the mutex side of a cond wait. */
 #define ARG_COND 2
 
+/* The STORE_HOLDS_* bits of an object kind (STORE_HOLDS_KINDS); 0 for a kind never held. */
 unsigned store_holds_kind_rules(int obj_kind)
 {
 	switch (obj_kind) {

@@ -437,8 +437,8 @@ static int on_release(struct exporter *x, struct xthread *t, int kind, int64_t o
 	case STORE_HOLDS_RELEASED:
 		return close_hold(x, t, &ended, ts, 0);
 	case STORE_HOLDS_NOT_HELD:
-		/* Released without a recorded acquire (e.g. a semaphore post): still a wake-up
-		 * source. */
+		/* Released with no acquire recorded (taken before tracing began): still a wake-up.
+		 */
 		o->has_release = 1;
 		o->consumed = 0;
 		o->rel_pid = t->pid;
