@@ -102,7 +102,8 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a weft trace (not an SQLite file)", path);
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 			 db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
