@@ -45,8 +45,12 @@ void store_holds_init(struct store_holds *s, unsigned rules, unsigned want, unsi
 {
 	memset(s, 0, sizeof(*s));
 	s->rules = rules;
-	s->want = want;
-	s->unwanted = unwanted;
+	/* Decided once per kind: the passes ask for every lock event. */
+	for (int k = 1; k < 64; k++) {
+		unsigned r = store_holds_kind_rules(k);
+		if ((r & want) == want && !(r & unwanted) && r)
+			s->tracked |= 1ull << k;
+	}
 }
 
 /* The innermost entry of obj, or NULL when the set does not hold it. */
@@ -60,8 +64,7 @@ struct store_hold *store_holds_find(const struct store_holds *s, int64_t obj)
 
 static int tracked(const struct store_holds *s, int obj_kind)
 {
-	unsigned r = store_holds_kind_rules(obj_kind);
-	return obj_kind && (r & s->want) == s->want && !(r & s->unwanted);
+	return obj_kind > 0 && obj_kind < 64 && (s->tracked >> obj_kind & 1);
 }
 
 static enum store_holds_what acquire(struct store_holds *s, const struct store_holds_event *e)

@@ -61,9 +61,8 @@ enum {
 struct store_holds {
 	struct store_hold *h; /* in acquisition order, innermost last */
 	int n, cap;
-	unsigned rules;	   /* STORE_HOLDS_EACH_LEVEL | ... */
-	unsigned want;	   /* kind rule bits an object must all have to be tracked */
-	unsigned unwanted; /* kind rule bits that keep an object out */
+	unsigned rules;	  /* STORE_HOLDS_EACH_LEVEL | ... */
+	uint64_t tracked; /* bit k: objects of kind k are tracked (from want and unwanted) */
 	int skip_reacquire;
 	struct store_hold *saved; /* the set an exec stashed */
 	int nsaved, has_saved;
