@@ -22,6 +22,7 @@
 #include "tracer/hashmap.h"
 #include "tracer/output.h"
 #include "store/store.h"
+#include "store/store_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,7 +119,7 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
 	if (i)
 		return &x->thr[*i];
-	struct xthread *thr = weft_grow(x->thr, &x->capthr, x->nthr, sizeof(*thr));
+	struct xthread *thr = store_grow(x->thr, &x->capthr, x->nthr, sizeof(*thr));
 	if (!thr)
 		return NULL;
 	x->thr = thr;
@@ -140,47 +141,36 @@ static struct xobj *obj_find(struct exporter *x, int64_t id)
 	return i ? &x->obj[*i] : NULL;
 }
 
+static int object_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	struct xobj *obj = store_grow(x->obj, &x->capobj, x->nobj, sizeof(*obj));
+	if (!obj)
+		return -1;
+	x->obj = obj;
+	struct xobj *o = &x->obj[x->nobj];
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	o->name = dup_text(st, 1);
+	o->kind = dup_text(st, 2);
+	const char *k = o->kind ? o->kind : "";
+	/*
+	 * Semaphores and Python locks may be released by another thread
+	 * than the acquirer, so they get waits but no hold slices.
+	 */
+	o->holdable = !strcmp(k, "mutex") || !strcmp(k, "rwlock") || !strcmp(k, "spinlock") ||
+		      !strcmp(k, "py.rlock") || !strcmp(k, "gil");
+	o->shared = !strcmp(k, "rwlock");
+	if (hashmap_u64_put(&x->obj_map, (uint64_t)o->id, x->nobj))
+		return -1;
+	x->nobj++;
+	return 0;
+}
+
 static int load_objects(struct exporter *x)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-	if (sqlite3_prepare_v2(x->db, "SELECT object_id, name, kind FROM objects", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		ex_db_error(x, "cannot read objects");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct xobj *obj = weft_grow(x->obj, &x->capobj, x->nobj, sizeof(*obj));
-		if (!obj)
-			goto oom;
-		x->obj = obj;
-		struct xobj *o = &x->obj[x->nobj];
-		memset(o, 0, sizeof(*o));
-		o->id = sqlite3_column_int64(st, 0);
-		o->name = dup_text(st, 1);
-		o->kind = dup_text(st, 2);
-		const char *k = o->kind ? o->kind : "";
-		/*
-		 * Semaphores and Python locks may be released by another thread
-		 * than the acquirer, so they get waits but no hold slices.
-		 */
-		o->holdable = !strcmp(k, "mutex") || !strcmp(k, "rwlock") ||
-			      !strcmp(k, "spinlock") || !strcmp(k, "py.rlock") || !strcmp(k, "gil");
-		o->shared = !strcmp(k, "rwlock");
-		if (hashmap_u64_put(&x->obj_map, (uint64_t)o->id, x->nobj))
-			goto oom;
-		x->nobj++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read objects");
-		return -1;
-	}
-	return 0;
-oom:
-	sqlite3_finalize(st);
-	weft_error("out of memory");
-	return -1;
+	return weft_read_rows(x->db, x->path, "objects",
+			      "SELECT object_id, name, kind FROM objects", object_row, x);
 }
 
 /* ---- chrome JSON events ---- */
@@ -261,7 +251,7 @@ static int lane_add(struct lane *l, int64_t s, int64_t e)
 		l->n--;
 	if (l->n && l->top[l->n - 1].start <= s && l->top[l->n - 1].end >= e)
 		return 0;
-	struct interval *top = weft_grow(l->top, &l->cap, l->n, sizeof(*top));
+	struct interval *top = store_grow(l->top, &l->cap, l->n, sizeof(*top));
 	if (!top)
 		return -1;
 	l->top = top;
@@ -415,7 +405,7 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 			return 0;
 		}
 	}
-	struct hold *holds = weft_grow(t->holds, &t->capholds, t->nholds, sizeof(*holds));
+	struct hold *holds = store_grow(t->holds, &t->capholds, t->nholds, sizeof(*holds));
 	if (!holds)
 		return -1;
 	t->holds = holds;
@@ -588,54 +578,41 @@ out:
 	return ret;
 }
 
+static int process_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	char buf[64];
+	const char *argv = (const char *)sqlite3_column_text(st, 1);
+	snprintf(buf, sizeof(buf), "pid %d", sqlite3_column_int(st, 0));
+	meta_name(x, "process_name", sqlite3_column_int(st, 0), 0, argv ? argv : buf);
+	return 0;
+}
+
+static int thread_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	struct xthread *t = thread_get(x, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+	if (!t)
+		return -1;
+	free(t->name);
+	t->name = dup_text(st, 2);
+	t->end =
+	    sqlite3_column_type(st, 3) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 3);
+	if (t->end != INT64_MIN && t->end > x->end_ns)
+		x->end_ns = t->end;
+	thread_named(x, t);
+	return 0;
+}
+
 static int load_threads_and_processes(struct exporter *x)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-	char buf[64];
-	if (sqlite3_prepare_v2(x->db, "SELECT pid, argv FROM processes ORDER BY start_ns, pid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read processes");
+	if (weft_read_rows(x->db, x->path, "processes",
+			   "SELECT pid, argv FROM processes ORDER BY start_ns, pid", process_row,
+			   x))
 		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *argv = (const char *)sqlite3_column_text(st, 1);
-		snprintf(buf, sizeof(buf), "pid %d", sqlite3_column_int(st, 0));
-		meta_name(x, "process_name", sqlite3_column_int(st, 0), 0, argv ? argv : buf);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read processes");
-		return -1;
-	}
-	if (sqlite3_prepare_v2(x->db,
-			       "SELECT pid, tid, name, end_ns FROM threads ORDER BY pid, tid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read threads");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct xthread *t =
-		    thread_get(x, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
-		if (!t) {
-			sqlite3_finalize(st);
-			weft_error("out of memory");
-			return -1;
-		}
-		free(t->name);
-		t->name = dup_text(st, 2);
-		t->end = sqlite3_column_type(st, 3) == SQLITE_NULL ? INT64_MIN
-								   : sqlite3_column_int64(st, 3);
-		if (t->end != INT64_MIN && t->end > x->end_ns)
-			x->end_ns = t->end;
-		thread_named(x, t);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read threads");
-		return -1;
-	}
-	return 0;
+	return weft_read_rows(x->db, x->path, "threads",
+			      "SELECT pid, tid, name, end_ns FROM threads ORDER BY pid, tid",
+			      thread_row, x);
 }
 
 static int load_end(struct exporter *x)
