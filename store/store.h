@@ -161,14 +161,14 @@ int store_writer_tail(struct store_writer *w);
  * as above, -1 on error):
  * - store_writer_order(): writes what is held back and puts ev in its
  *   final order; other connections may read the events from then on.
- * - store_writer_index(): the index and meta `complete`, still in WAL
+ * - store_writer_complete(): meta `complete`, still in WAL
  *   mode, so a reader on another connection does not block it.
  * - store_writer_seal(): folds the WAL into the file and switches to a
  *   rollback journal; no other connection may have the trace open.
  * store_writer_finalize() is the three in a row.
  */
 int store_writer_order(struct store_writer *w);
-int store_writer_index(struct store_writer *w);
+int store_writer_complete(struct store_writer *w);
 int store_writer_seal(struct store_writer *w);
 int store_writer_finalize(struct store_writer *w);
 /* The last SQLite error, for messages. */
@@ -199,6 +199,24 @@ int store_events_time_ordered(sqlite3 *db);
  * the last id when there is none), found by a binary search over the rowid.
  */
 int64_t store_event_at(sqlite3 *db, int64_t ts);
+
+/*
+ * A thread's events are found by id through the derived table
+ * thread_event_blocks (docs/DERIVED.md): a row for each block of
+ * 2^STORE_EVENT_BLOCK_SHIFT ids that holds some of its events.
+ */
+#define STORE_EVENT_BLOCK_SHIFT 12
+
+/*
+ * Calls each(ctx, id, ts) for the events of thread (pid, tid), from id
+ * `from` up (dir > 0: ids >= from, ascending) or down (dir < 0: ids < from,
+ * descending), until each returns nonzero. thread_event_blocks must be
+ * visible to db (the derived tables attached or built). Returns 1 when each
+ * stopped the walk, 0 when the thread's events ran out, -1 on an SQLite
+ * error.
+ */
+int store_thread_events(sqlite3 *db, int pid, int tid, int64_t from, int dir,
+			int (*each)(void *ctx, int64_t id, int64_t ts), void *ctx);
 
 /* One event as a pass reads it: its row id and the event. */
 struct store_event_row {
