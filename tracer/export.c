@@ -116,22 +116,16 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 {
 	uint64_t key =
 	    ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid; /* negative pids in corrupt traces */
-	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
-	if (i)
-		return &x->thr[*i];
-	struct xthread *thr = store_grow(x->thr, &x->capthr, x->nthr, sizeof(*thr));
-	if (!thr)
-		return NULL;
-	x->thr = thr;
-	if (hashmap_u64_put(&x->thr_map, (uint64_t)key, x->nthr))
-		return NULL;
-	struct xthread *t = &x->thr[x->nthr++];
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	t->tid = tid;
-	t->end = INT64_MIN;
-	t->last_ts = INT64_MIN;
-	t->wait_open = -1;
+	int added;
+	struct xthread *t = hashmap_u64_row(&x->thr_map, (void **)&x->thr, &x->nthr, &x->capthr,
+					    sizeof(*t), key, &added);
+	if (t && added) {
+		t->pid = pid;
+		t->tid = tid;
+		t->end = INT64_MIN;
+		t->last_ts = INT64_MIN;
+		t->wait_open = -1;
+	}
 	return t;
 }
 
@@ -144,13 +138,16 @@ static struct xobj *obj_find(struct exporter *x, int64_t id)
 static int object_row(void *ctx, sqlite3_stmt *st)
 {
 	struct exporter *x = ctx;
-	struct xobj *obj = store_grow(x->obj, &x->capobj, x->nobj, sizeof(*obj));
-	if (!obj)
+	int64_t id = sqlite3_column_int64(st, 0);
+	int added;
+	struct xobj *o = hashmap_u64_row(&x->obj_map, (void **)&x->obj, &x->nobj, &x->capobj,
+					 sizeof(*o), (uint64_t)id, &added);
+	if (!o)
 		return -1;
-	x->obj = obj;
-	struct xobj *o = &x->obj[x->nobj];
-	memset(o, 0, sizeof(*o));
-	o->id = sqlite3_column_int64(st, 0);
+	/* A corrupt trace may name an object twice: the last row counts, as in a lookup by id. */
+	free(o->name);
+	free(o->kind);
+	o->id = id;
 	o->name = dup_text(st, 1);
 	o->kind = dup_text(st, 2);
 	const char *k = o->kind ? o->kind : "";
@@ -161,9 +158,6 @@ static int object_row(void *ctx, sqlite3_stmt *st)
 	o->holdable = !strcmp(k, "mutex") || !strcmp(k, "rwlock") || !strcmp(k, "spinlock") ||
 		      !strcmp(k, "py.rlock") || !strcmp(k, "gil");
 	o->shared = !strcmp(k, "rwlock");
-	if (hashmap_u64_put(&x->obj_map, (uint64_t)o->id, x->nobj))
-		return -1;
-	x->nobj++;
 	return 0;
 }
 
@@ -615,26 +609,20 @@ static int load_threads_and_processes(struct exporter *x)
 			      thread_row, x);
 }
 
+static int end_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	x->end_ns = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/* The query always answers one row: meta end_ns when the tracer finished, else the latest event. */
 static int load_end(struct exporter *x)
 {
-	sqlite3_stmt *st = NULL;
-	/* meta end_ns when the tracer finished, else the latest event. */
-	if (sqlite3_prepare_v2(x->db,
-			       "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
-			       " WHERE key = 'end_ns'), (SELECT max(ts) FROM ev), 0)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read the trace end");
-		return -1;
-	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		x->end_ns = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		ex_db_error(x, "cannot read the trace end");
-		return -1;
-	}
-	return 0;
+	return weft_read_rows(x->db, x->path, "the trace end",
+			      "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+			      " WHERE key = 'end_ns'), (SELECT max(ts) FROM ev), 0)",
+			      end_row, x);
 }
 
 /* Findings become instants when the trace has them (at ts_ns on pid/tid when those columns exist).

@@ -67,6 +67,25 @@ int hashmap_u64_put(struct hashmap_u64 *m, uint64_t key, uint64_t val)
 	}
 }
 
+void *hashmap_u64_row(struct hashmap_u64 *index, void **items, size_t *n, size_t *cap, size_t size,
+		      uint64_t key, int *added)
+{
+	uint64_t *at = hashmap_u64_get(index, key);
+	*added = 0;
+	if (at)
+		return (char *)*items + *at * size;
+	void *grown = store_grow(*items, cap, *n, size);
+	if (!grown)
+		return NULL;
+	*items = grown;
+	if (hashmap_u64_put(index, key, *n))
+		return NULL;
+	void *row = (char *)grown + (*n)++ * size;
+	memset(row, 0, size);
+	*added = 1;
+	return row;
+}
+
 void hashmap_u64_free(struct hashmap_u64 *m)
 {
 	free(m->keys);

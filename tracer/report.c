@@ -200,42 +200,29 @@ static struct rthread *thread_get(struct report *r, int pid, int tid)
 {
 	/* Unsigned: a corrupt trace may hold negative pids. */
 	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
-	uint64_t *i = hashmap_u64_get(&r->thr_map, (uint64_t)key);
-	if (i)
-		return &r->thr[*i];
-	struct rthread *thr = store_grow(r->thr, &r->capthr, r->nthr, sizeof(*thr));
-	if (!thr)
-		return NULL;
-	r->thr = thr;
-	if (hashmap_u64_put(&r->thr_map, (uint64_t)key, r->nthr))
-		return NULL;
-	struct rthread *t = &r->thr[r->nthr++];
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	t->tid = tid;
-	t->start = t->end = INT64_MIN;
-	t->first_ts = INT64_MAX;
-	t->last_ts = INT64_MIN;
-	t->gil_open = -1;
-	t->wait_open = -1;
-	t->group = -1;
+	int added;
+	struct rthread *t = hashmap_u64_row(&r->thr_map, (void **)&r->thr, &r->nthr, &r->capthr,
+					    sizeof(*t), key, &added);
+	if (t && added) {
+		t->pid = pid;
+		t->tid = tid;
+		t->start = t->end = INT64_MIN;
+		t->first_ts = INT64_MAX;
+		t->last_ts = INT64_MIN;
+		t->gil_open = -1;
+		t->wait_open = -1;
+		t->group = -1;
+	}
 	return t;
 }
 
 static struct robj *obj_get(struct report *r, int64_t id)
 {
-	uint64_t *i = hashmap_u64_get(&r->obj_map, (uint64_t)id);
-	if (i)
-		return &r->obj[*i];
-	struct robj *obj = store_grow(r->obj, &r->capobj, r->nobj, sizeof(*obj));
-	if (!obj)
-		return NULL;
-	r->obj = obj;
-	if (hashmap_u64_put(&r->obj_map, (uint64_t)id, r->nobj))
-		return NULL;
-	struct robj *o = &r->obj[r->nobj++];
-	memset(o, 0, sizeof(*o));
-	o->id = id;
+	int added;
+	struct robj *o = hashmap_u64_row(&r->obj_map, (void **)&r->obj, &r->nobj, &r->capobj,
+					 sizeof(*o), (uint64_t)id, &added);
+	if (o && added)
+		o->id = id;
 	return o;
 }
 
