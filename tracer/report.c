@@ -21,6 +21,7 @@
 
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -157,36 +158,41 @@ static void report_error(struct report *r, const char *what)
 	weft_error("%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
 }
 
+/* clang-format off */
+/* The meta keys the report shows as written, and where it keeps each. */
+static const struct {
+	const char *key;
+	size_t at; /* offset of the char * in struct report */
+} meta_texts[] = {
+	{"command",      offsetof(struct report, command)},
+	{"host",         offsetof(struct report, host)},
+	{"weft_version", offsetof(struct report, weft_version)},
+	{"stacks",       offsetof(struct report, stacks)},
+	{"clock",        offsetof(struct report, clock)},
+	{"exit_status",  offsetof(struct report, exit_status)},
+	{"events_lost",  offsetof(struct report, events_lost)},
+};
+/* clang-format on */
+
 static int meta_row(void *ctx, sqlite3_stmt *st)
 {
 	struct report *r = ctx;
 	const char *key = (const char *)sqlite3_column_text(st, 0);
-	char **slot = NULL;
 	if (!key)
 		return 0;
-	if (!strcmp(key, "command"))
-		slot = &r->command;
-	else if (!strcmp(key, "host"))
-		slot = &r->host;
-	else if (!strcmp(key, "weft_version"))
-		slot = &r->weft_version;
-	else if (!strcmp(key, "stacks"))
-		slot = &r->stacks;
-	else if (!strcmp(key, "clock"))
-		slot = &r->clock;
-	else if (!strcmp(key, "exit_status"))
-		slot = &r->exit_status;
-	else if (!strcmp(key, "events_lost"))
-		slot = &r->events_lost;
-	else if (!strcmp(key, "complete"))
+	for (size_t k = 0; k < sizeof(meta_texts) / sizeof(meta_texts[0]); k++) {
+		if (!strcmp(key, meta_texts[k].key)) {
+			char **slot = (char **)((char *)r + meta_texts[k].at);
+			free(*slot);
+			*slot = col_dup(st, 1);
+			return 0;
+		}
+	}
+	if (!strcmp(key, "complete")) {
 		r->complete = sqlite3_column_int(st, 1) == 1;
-	else if (!strcmp(key, "end_ns") && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+	} else if (!strcmp(key, "end_ns") && sqlite3_column_type(st, 1) != SQLITE_NULL) {
 		r->end_ns = sqlite3_column_int64(st, 1);
 		r->end_from_meta = 1;
-	}
-	if (slot) {
-		free(*slot);
-		*slot = col_dup(st, 1);
 	}
 	return 0;
 }
