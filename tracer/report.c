@@ -922,16 +922,19 @@ static int python_split_from_spans(struct report *r)
 		return -1;
 	}
 	sqlite3_stmt *st = NULL;
-	/* Python threads: some time off the GIL, or some hold of it. */
-	char *sql =
-	    sqlite3_mprintf("SELECT s.pid, s.tid, s.state, sum(s.end_ns - s.start_ns), l.start_ns,"
-			    " l.end_ns FROM thread_spans s JOIN thread_life l USING(pid, tid)"
-			    " WHERE EXISTS (SELECT 1 FROM thread_spans g WHERE g.pid = s.pid"
-			    " AND g.tid = s.tid AND g.state = %d) OR EXISTS (SELECT 1 FROM"
-			    " object_holds h JOIN obj o USING(object_id) WHERE o.kind = %d"
-			    " AND h.pid = s.pid AND h.tid = s.tid)"
-			    " GROUP BY s.pid, s.tid, s.state",
-			    STORE_STATE_OFF_GIL, WEFT_OBJ_GIL);
+	/*
+	 * Python threads: some time off the GIL, or some hold of it. The set
+	 * first, in one read of each table: tested span by span it was a read
+	 * of the thread's spans per span (100 s on a 400K-event Queue program).
+	 */
+	char *sql = sqlite3_mprintf(
+	    "WITH py(pid, tid) AS (SELECT pid, tid FROM thread_spans WHERE state = %d UNION"
+	    " SELECT h.pid, h.tid FROM object_holds h JOIN obj o USING(object_id)"
+	    " WHERE o.kind = %d)"
+	    " SELECT s.pid, s.tid, s.state, sum(s.end_ns - s.start_ns), l.start_ns, l.end_ns"
+	    " FROM py JOIN thread_spans s USING(pid, tid) JOIN thread_life l USING(pid, tid)"
+	    " GROUP BY s.pid, s.tid, s.state",
+	    STORE_STATE_OFF_GIL, WEFT_OBJ_GIL);
 	int prepared = sql && sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK;
 	sqlite3_free(sql);
 	if (!prepared) {

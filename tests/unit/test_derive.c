@@ -455,6 +455,65 @@ static void test_late_wait_followed(void)
 	unsetenv("WEFT_TEST_FOLLOW_OBJECTS");
 }
 
+struct walk {
+	char ids[4096];
+	size_t n;
+	int left; /* ids still wanted */
+};
+
+static int walk_take(void *ctx, int64_t id, int64_t ts)
+{
+	struct walk *w = ctx;
+	(void)ts;
+	w->n += (size_t)snprintf(w->ids + w->n, sizeof(w->ids) - w->n, "%s%lld", w->n ? ";" : "",
+				 (long long)id);
+	return --w->left == 0;
+}
+
+/*
+ * A thread's events through thread_event_blocks (store_thread_events):
+ * ev has 10000 rows over three blocks of 4096 ids, thread 11 has events
+ * in the first and the last block only, thread 12 one in the middle.
+ */
+static void test_thread_events(void)
+{
+	sqlite3 *db = new_trace(
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)"
+	    " INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) SELECT i, 1,"
+	    " CASE WHEN i IN (100, 101, 9000) THEN 11 WHEN i = 5000 THEN 12 ELSE 10 END,"
+	    " 1, 0, 0, 0, 0 FROM n;");
+	unit_check(derive(db) == 0, "thread events:build", "failed");
+	unit_expect_rows(db, "thread events:blocks",
+			 "SELECT tid, block FROM thread_event_blocks ORDER BY tid, block",
+			 "10|0;10|1;10|2;11|0;11|2;12|1");
+	static const struct {
+		const char *name;
+		int tid;
+		int64_t from;
+		int dir, want;
+		const char *ids;
+	} cases[] = {
+	    {"thread events:up from the start", 11, 1, 1, 5, "100;101;9000"},
+	    {"thread events:up from within, across an empty block", 11, 101, 1, 5, "101;9000"},
+	    {"thread events:up from past the last", 11, 9001, 1, 5, ""},
+	    {"thread events:down from the end", 11, 10001, -1, 5, "9000;101;100"},
+	    {"thread events:down, ids below from only", 11, 9000, -1, 5, "101;100"},
+	    {"thread events:down from block 1", 12, 5000, -1, 5, ""},
+	    {"thread events:stops when told", 10, 4090, 1, 3, "4090;4091;4092"},
+	    {"thread events:across a block edge", 10, 4095, 1, 3, "4095;4096;4097"},
+	    {"thread events:down across a block edge", 10, 4098, -1, 3, "4097;4096;4095"},
+	    {"thread events:a thread without events", 99, 1, 1, 5, ""},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct walk w = {.left = cases[c].want};
+		int rc = store_thread_events(db, 1, cases[c].tid, cases[c].from, cases[c].dir,
+					     walk_take, &w);
+		unit_check(rc == (w.left == 0) && !strcmp(w.ids, cases[c].ids), cases[c].name,
+			   w.ids);
+	}
+	sqlite3_close(db);
+}
+
 static void test_empty(void)
 {
 	sqlite3 *db = new_trace("SELECT 1");
@@ -477,6 +536,7 @@ int main(void)
 	test_readonly_temp();
 	test_in_steps();
 	test_late_wait_followed();
+	test_thread_events();
 	test_empty();
 	return unit_failures ? 1 : 0;
 }
