@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "store/store_schema.h"
 #include "store/store_debug.h"
+#include "store/store_util.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,14 +312,10 @@ static struct pend *pend_get(struct derive *d, int32_t pid, int create)
 			return &d->pend[i];
 	if (!create)
 		return NULL;
-	if (d->npend == d->cappend) {
-		size_t ncap = d->cappend ? d->cappend * 2 : 16;
-		struct pend *n = realloc(d->pend, ncap * sizeof(*n));
-		if (!n)
-			return NULL;
-		d->pend = n;
-		d->cappend = ncap;
-	}
+	struct pend *grown = store_grow(d->pend, &d->cappend, d->npend, sizeof(*grown));
+	if (!grown)
+		return NULL;
+	d->pend = grown;
 	d->pend[d->npend] = (struct pend){pid, -1, -1};
 	return &d->pend[d->npend++];
 }
