@@ -18,6 +18,7 @@
 #include "store/store_races.h"
 #include "store/store_debug.h"
 #include "store/store_holds.h"
+#include "store/store_util.h"
 
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -106,20 +107,10 @@ struct pmap {
 	size_t cap, n;
 };
 
-static uint64_t fnd_mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static size_t pmap_slot(const struct pmap *m, int64_t a, int64_t b)
 {
 	size_t mask = m->cap - 1;
-	size_t i = fnd_mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL ^ (uint64_t)b) & mask;
+	size_t i = store_hash_mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL ^ (uint64_t)b) & mask;
 	while (m->e[i].used && (m->e[i].a != a || m->e[i].b != b))
 		i = (i + 1) & mask;
 	return i;

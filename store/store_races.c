@@ -11,6 +11,7 @@
  */
 #include "store/store_races.h"
 #include "store/store.h"
+#include "store/store_util.h"
 
 #include "preload/wire.h"
 
@@ -343,13 +344,11 @@ static struct group *group_for(struct grouping *gr, int pid, const char *key, co
 		if (!strcmp(gr->g[gr->gidx[h] - 1].key, key))
 			return &gr->g[gr->gidx[h] - 1];
 	if (gr->n == gr->cap) {
-		size_t cap = gr->cap ? gr->cap * 2 : 16;
-		struct group *g = realloc(gr->g, cap * sizeof(*g));
-		if (!g)
+		struct group *grown = store_grow(gr->g, &gr->cap, gr->n, sizeof(*grown));
+		if (!grown)
 			return NULL;
-		gr->g = g;
-		gr->cap = cap;
-		if (reindex(&gr->gidx, cap, gr->n, group_hash, gr))
+		gr->g = grown;
+		if (reindex(&gr->gidx, gr->cap, gr->n, group_hash, gr))
 			return NULL;
 	}
 	struct group *g = &gr->g[gr->n];

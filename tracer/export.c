@@ -23,6 +23,7 @@
 #include "tracer/output.h"
 #include "store/store.h"
 #include "store/store_holds.h"
+#include "store/store_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,24 +109,18 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 {
 	uint64_t key =
 	    ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid; /* negative pids in corrupt traces */
-	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
-	if (i)
-		return &x->thr[*i];
-	struct xthread *thr = weft_grow(x->thr, &x->capthr, x->nthr, sizeof(*thr));
-	if (!thr)
-		return NULL;
-	x->thr = thr;
-	if (hashmap_u64_put(&x->thr_map, (uint64_t)key, x->nthr))
-		return NULL;
-	struct xthread *t = &x->thr[x->nthr++];
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	t->tid = tid;
-	t->end = INT64_MIN;
-	t->last_ts = INT64_MIN;
-	t->wait_open = -1;
-	/* A lock another thread may release (py.lock) gets waits but no hold slices. */
-	store_holds_init(&t->holds, 0, STORE_HOLDS_HELD, STORE_HOLDS_ANY_RELEASER);
+	int added;
+	struct xthread *t = hashmap_u64_row(&x->thr_map, (void **)&x->thr, &x->nthr, &x->capthr,
+					    sizeof(*t), key, &added);
+	if (t && added) {
+		t->pid = pid;
+		t->tid = tid;
+		t->end = INT64_MIN;
+		t->last_ts = INT64_MIN;
+		t->wait_open = -1;
+		/* A lock another thread may release (py.lock) gets waits but no hold slices. */
+		store_holds_init(&t->holds, 0, STORE_HOLDS_HELD, STORE_HOLDS_ANY_RELEASER);
+	}
 	return t;
 }
 
@@ -135,44 +130,34 @@ static struct xobj *obj_find(struct exporter *x, int64_t id)
 	return i ? &x->obj[*i] : NULL;
 }
 
+static int object_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	int64_t id = sqlite3_column_int64(st, 0);
+	int added;
+	struct xobj *o = hashmap_u64_row(&x->obj_map, (void **)&x->obj, &x->nobj, &x->capobj,
+					 sizeof(*o), (uint64_t)id, &added);
+	if (!o)
+		return -1;
+	/* A corrupt trace may name an object twice: the last row counts, as in a lookup by id. */
+	free(o->name);
+	free(o->kind);
+	o->id = id;
+	o->name = dup_text(st, 1);
+	o->kind = dup_text(st, 2);
+	const char *k = o->kind ? o->kind : "";
+	o->kind_code = 0;
+	for (int c = 1; c < 64 && !o->kind_code; c++)
+		if (store_object_kind_name(c) && !strcmp(k, store_object_kind_name(c)))
+			o->kind_code = c;
+	o->shared = !strcmp(k, "rwlock");
+	return 0;
+}
+
 static int load_objects(struct exporter *x)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-	if (sqlite3_prepare_v2(x->db, "SELECT object_id, name, kind FROM objects", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		ex_db_error(x, "cannot read objects");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct xobj *obj = weft_grow(x->obj, &x->capobj, x->nobj, sizeof(*obj));
-		if (!obj)
-			goto oom;
-		x->obj = obj;
-		struct xobj *o = &x->obj[x->nobj];
-		memset(o, 0, sizeof(*o));
-		o->id = sqlite3_column_int64(st, 0);
-		o->name = dup_text(st, 1);
-		o->kind = dup_text(st, 2);
-		const char *k = o->kind ? o->kind : "";
-		for (int c = 1; c < 64 && !o->kind_code; c++)
-			if (store_object_kind_name(c) && !strcmp(k, store_object_kind_name(c)))
-				o->kind_code = c;
-		o->shared = !strcmp(k, "rwlock");
-		if (hashmap_u64_put(&x->obj_map, (uint64_t)o->id, x->nobj))
-			goto oom;
-		x->nobj++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read objects");
-		return -1;
-	}
-	return 0;
-oom:
-	sqlite3_finalize(st);
-	weft_error("out of memory");
-	return -1;
+	return weft_read_rows(x->db, x->path, "objects",
+			      "SELECT object_id, name, kind FROM objects", object_row, x);
 }
 
 /* ---- chrome JSON events ---- */
@@ -253,7 +238,7 @@ static int lane_add(struct lane *l, int64_t s, int64_t e)
 		l->n--;
 	if (l->n && l->top[l->n - 1].start <= s && l->top[l->n - 1].end >= e)
 		return 0;
-	struct interval *top = weft_grow(l->top, &l->cap, l->n, sizeof(*top));
+	struct interval *top = store_grow(l->top, &l->cap, l->n, sizeof(*top));
 	if (!top)
 		return -1;
 	l->top = top;
@@ -579,76 +564,57 @@ out:
 	return ret;
 }
 
-static int load_threads_and_processes(struct exporter *x)
+static int process_row(void *ctx, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	struct exporter *x = ctx;
 	char buf[64];
-	if (sqlite3_prepare_v2(x->db, "SELECT pid, argv FROM processes ORDER BY start_ns, pid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read processes");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *argv = (const char *)sqlite3_column_text(st, 1);
-		snprintf(buf, sizeof(buf), "pid %d", sqlite3_column_int(st, 0));
-		meta_name(x, "process_name", sqlite3_column_int(st, 0), 0, argv ? argv : buf);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read processes");
-		return -1;
-	}
-	if (sqlite3_prepare_v2(x->db,
-			       "SELECT pid, tid, name, end_ns FROM threads ORDER BY pid, tid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read threads");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct xthread *t =
-		    thread_get(x, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
-		if (!t) {
-			sqlite3_finalize(st);
-			weft_error("out of memory");
-			return -1;
-		}
-		free(t->name);
-		t->name = dup_text(st, 2);
-		t->end = sqlite3_column_type(st, 3) == SQLITE_NULL ? INT64_MIN
-								   : sqlite3_column_int64(st, 3);
-		if (t->end != INT64_MIN && t->end > x->end_ns)
-			x->end_ns = t->end;
-		thread_named(x, t);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read threads");
-		return -1;
-	}
+	const char *argv = (const char *)sqlite3_column_text(st, 1);
+	snprintf(buf, sizeof(buf), "pid %d", sqlite3_column_int(st, 0));
+	meta_name(x, "process_name", sqlite3_column_int(st, 0), 0, argv ? argv : buf);
 	return 0;
 }
 
+static int thread_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	struct xthread *t = thread_get(x, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+	if (!t)
+		return -1;
+	free(t->name);
+	t->name = dup_text(st, 2);
+	t->end =
+	    sqlite3_column_type(st, 3) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 3);
+	if (t->end != INT64_MIN && t->end > x->end_ns)
+		x->end_ns = t->end;
+	thread_named(x, t);
+	return 0;
+}
+
+static int load_threads_and_processes(struct exporter *x)
+{
+	if (weft_read_rows(x->db, x->path, "processes",
+			   "SELECT pid, argv FROM processes ORDER BY start_ns, pid", process_row,
+			   x))
+		return -1;
+	return weft_read_rows(x->db, x->path, "threads",
+			      "SELECT pid, tid, name, end_ns FROM threads ORDER BY pid, tid",
+			      thread_row, x);
+}
+
+static int end_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	x->end_ns = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/* The query always answers one row: meta end_ns when the tracer finished, else the latest event. */
 static int load_end(struct exporter *x)
 {
-	sqlite3_stmt *st = NULL;
-	/* meta end_ns when the tracer finished, else the latest event. */
-	if (sqlite3_prepare_v2(x->db,
-			       "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
-			       " WHERE key = 'end_ns'), (SELECT max(ts) FROM ev), 0)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read the trace end");
-		return -1;
-	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		x->end_ns = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		ex_db_error(x, "cannot read the trace end");
-		return -1;
-	}
-	return 0;
+	return weft_read_rows(x->db, x->path, "the trace end",
+			      "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+			      " WHERE key = 'end_ns'), (SELECT max(ts) FROM ev), 0)",
+			      end_row, x);
 }
 
 /* Findings become instants when the trace has them (at ts_ns on pid/tid when those columns exist).
