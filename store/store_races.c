@@ -619,9 +619,9 @@ int store_build_race_findings(sqlite3 *db, const char *schema, char *err, size_t
 		goto out;
 	char *sql = sqlite3_mprintf(
 	    "INSERT INTO %s.finding(kind, rule, severity, summary, detail, count, event_id,"
-	    " ts_ns, pid, tid, group_key) VALUES('race', ?1, ?2, ?3, ?4, ?5, NULLIF(?6, 0),"
+	    " ts_ns, pid, tid, group_key) VALUES(%Q, ?1, ?2, ?3, ?4, ?5, NULLIF(?6, 0),"
 	    " ?7, ?8, ?9, ?10)",
-	    schema);
+	    schema, store_finding_kind_name(STORE_FINDING_RACE));
 	int prc = sql ? sqlite3_prepare_v2(db, sql, -1, &ins, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);
 	if (prc != SQLITE_OK)
