@@ -65,7 +65,12 @@ struct py_method_def {
 	X(PyObject *, PyObject_Vectorcall, (PyObject *, PyObject *const *, size_t, PyObject *))    \
 	X(PyObject *, PyObject_VectorcallDict,                                                     \
 	  (PyObject *, PyObject *const *, size_t, PyObject *)) /* 3.10: no PyObject_Vectorcall */  \
-	X(PyObject *, PyInstanceMethod_New, (PyObject *))                                          \
+	X(PyObject *, PyType_FromSpec, (void *))                                                   \
+	X(PyObject *, PyType_GenericAlloc, (PyObject *, py_ssize_t))                               \
+	X(PyObject *, PyVectorcall_Call, (PyObject *, PyObject *, PyObject *))                     \
+	X(PyObject *, PyMethod_New, (PyObject *, PyObject *))                                      \
+	X(void, PyObject_GC_UnTrack, (void *))                                                     \
+	X(void, PyObject_GC_Del, (void *))                                                         \
 	X(PyObject *, PyType_GetDict, (PyObject *)) /* 3.12+; the 3.13.1+ Lock hook */             \
 	X(PyObject *, PyDescr_NewMethod, (PyObject *, struct py_method_def *))                     \
 	X(void, PyType_Modified, (PyObject *))                                                     \

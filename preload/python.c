@@ -1564,32 +1564,132 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 	return r;
 }
 
-/* A method object's self is the original function: one C function per event kind. */
-#define WRAPPED(name, kind)                                                                        \
-	static PyObject *name(PyObject *orig, PyObject *const *args, py_ssize_t nargs,             \
-			      PyObject *kwnames)                                                   \
-	{                                                                                          \
-		return wrapped_call(kind, orig, args, nargs, kwnames);                             \
-	}
-WRAPPED(wrapped_put, WEFT_EV_QUEUE_PUT)
-WRAPPED(wrapped_get, WEFT_EV_QUEUE_GET)
-WRAPPED(wrapped_wait, WEFT_EV_COND_WAIT)
-WRAPPED(wrapped_notify, WEFT_EV_COND_SIGNAL)
-WRAPPED(wrapped_notify_all, WEFT_EV_COND_BROADCAST)
-#undef WRAPPED
-
-static struct {
+/*
+ * A wrapped method is an object of weft's own type that behaves as a
+ * function does in a class: a method descriptor (Py_TPFLAGS_METHOD_DESCRIPTOR)
+ * with vectorcall. The interpreter then loads q.put as it loads a Python
+ * method, without making a bound method per call, and calls the wrapper with
+ * self first; q.put as a value is bound by tp_descr_get as a function's is.
+ * Attributes and repr are the original function's.
+ */
+struct wrapped_method {
+	char head[16]; /* PyObject_HEAD: the refcount, then ob_type */
+	PyObject *(*vectorcall)(PyObject *, PyObject *const *, size_t, PyObject *);
+	PyObject *orig;
 	int kind;
-	struct py_method_def def;
-} wrapped_defs[] = {
-    {WEFT_EV_QUEUE_PUT, {"put", (void *)wrapped_put, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_QUEUE_GET, {"get", (void *)wrapped_get, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_COND_WAIT, {"wait", (void *)wrapped_wait, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_COND_SIGNAL,
-     {"notify", (void *)wrapped_notify, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_COND_BROADCAST,
-     {"notify_all", (void *)wrapped_notify_all, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
 };
+#define PY_VECTORCALL_ARGUMENTS_OFFSET ((size_t)1 << 63)
+#define PY_TPFLAGS_DISALLOW_INSTANTIATION (1UL << 7)
+#define PY_TPFLAGS_IMMUTABLETYPE (1UL << 8)
+#define PY_TPFLAGS_HAVE_VECTORCALL (1UL << 11)
+#define PY_TPFLAGS_HAVE_GC (1UL << 14)
+#define PY_TPFLAGS_METHOD_DESCRIPTOR (1UL << 17)
+#define PY_T_PYSSIZET 19
+#define PY_READONLY 1
+/* typeslots.h */
+enum {
+	PY_TP_CALL = 50,
+	PY_TP_CLEAR = 51,
+	PY_TP_DEALLOC = 52,
+	PY_TP_DESCR_GET = 54,
+	PY_TP_GETATTRO = 58,
+	PY_TP_REPR = 66,
+	PY_TP_TRAVERSE = 71,
+	PY_TP_MEMBERS = 72,
+};
+
+static PyObject *wrapped_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+				    PyObject *kwnames)
+{
+	struct wrapped_method *w = (struct wrapped_method *)self;
+	return wrapped_call(w->kind, w->orig, args, (py_ssize_t)(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET),
+			    kwnames);
+}
+
+static PyObject *wrapped_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+	(void)type;
+	if (!obj || obj == py.none) {
+		py.Py_IncRef(self);
+		return self;
+	}
+	return py.PyMethod_New(self, obj);
+}
+
+static PyObject *wrapped_getattro(PyObject *self, PyObject *name)
+{
+	return py.PyObject_GetAttr(((struct wrapped_method *)self)->orig, name);
+}
+
+static PyObject *wrapped_repr(PyObject *self)
+{
+	return py.PyObject_Repr(((struct wrapped_method *)self)->orig);
+}
+
+static int wrapped_traverse(PyObject *self, int (*visit)(PyObject *, void *), void *arg)
+{
+	struct wrapped_method *w = (struct wrapped_method *)self;
+	int r = w->orig ? visit(w->orig, arg) : 0;
+	return r ? r : visit(weft_py_type(self), arg); /* a heap type's instances visit it */
+}
+
+static int wrapped_clear(PyObject *self)
+{
+	struct wrapped_method *w = (struct wrapped_method *)self;
+	PyObject *orig = w->orig;
+	w->orig = NULL;
+	if (orig)
+		py.Py_DecRef(orig);
+	return 0;
+}
+
+static void wrapped_dealloc(PyObject *self)
+{
+	PyObject *type = weft_py_type(self);
+	py.PyObject_GC_UnTrack(self);
+	wrapped_clear(self);
+	py.PyObject_GC_Del(self);
+	py.Py_DecRef(type);
+}
+
+/* PyMemberDef: the vectorcall pointer's offset, which a heap type names as a member. */
+static struct {
+	const char *name;
+	int type;
+	py_ssize_t offset;
+	int flags;
+	const char *doc;
+} wrapped_members[] = {
+    {"__vectorcalloffset__", PY_T_PYSSIZET, offsetof(struct wrapped_method, vectorcall), PY_READONLY,
+     NULL},
+    {0},
+};
+
+/* PyType_Spec and its slots, as the stable ABI lays them out. */
+static struct {
+	int slot;
+	void *pfunc;
+} wrapped_slots[] = {
+    {PY_TP_CALL, NULL}, /* PyVectorcall_Call, found at run time */
+    {PY_TP_DEALLOC, (void *)wrapped_dealloc},
+    {PY_TP_DESCR_GET, (void *)wrapped_descr_get},
+    {PY_TP_GETATTRO, (void *)wrapped_getattro},
+    {PY_TP_REPR, (void *)wrapped_repr},
+    {PY_TP_TRAVERSE, (void *)wrapped_traverse},
+    {PY_TP_CLEAR, (void *)wrapped_clear},
+    {PY_TP_MEMBERS, (void *)wrapped_members},
+    {0, NULL},
+};
+static struct {
+	const char *name;
+	int basicsize, itemsize;
+	unsigned int flags;
+	void *slots;
+} wrapped_spec = {"_weft.method", sizeof(struct wrapped_method), 0,
+		  PY_TPFLAGS_DISALLOW_INSTANTIATION | PY_TPFLAGS_IMMUTABLETYPE |
+		      PY_TPFLAGS_HAVE_VECTORCALL | PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_METHOD_DESCRIPTOR,
+		  wrapped_slots};
+static PyObject *wrapped_type;
 
 /*
  * _weft.wrap_method(orig, kind) -> a method for the class, or None when
@@ -1597,30 +1697,40 @@ static struct {
  * bootstrap then leaves the class as it is). A wrapper written in Python
  * cost a frame and two or three calls into weft per operation, as much
  * again as recording the event, and a folded one (Condition.notify inside
- * Queue.put) cost that for nothing. This one is a builtin function bound
- * to self through an instancemethod.
+ * Queue.put) cost that for nothing; a builtin function bound through an
+ * instancemethod cost a bound method object per call (3.14: a tenth of a
+ * queue operation's time under weft). An error other than a missing
+ * function is the caller's.
  */
 static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	int dict_form = py.PyObject_VectorcallDict && py.PyDict_New && py.PyObject_SetItem &&
 			py.PyTuple_GetItem;
-	if (n != 2 || !py.PyInstanceMethod_New || (!py.PyObject_Vectorcall && !dict_form))
+	if (n != 2 || !py.PyType_FromSpec || !py.PyType_GenericAlloc || !py.PyVectorcall_Call ||
+	    !py.PyMethod_New || !py.PyObject_GC_UnTrack || !py.PyObject_GC_Del ||
+	    !py.PyObject_GetAttr || !py.PyObject_Repr || (!py.PyObject_Vectorcall && !dict_form))
 		return ret_none();
 	long long kind = py.PyLong_AsLongLong(args[1]);
 	if (py.PyErr_Occurred())
 		py.PyErr_Clear();
-	for (size_t i = 0; i < sizeof(wrapped_defs) / sizeof(wrapped_defs[0]); i++) {
-		if (wrapped_defs[i].kind != kind)
-			continue;
-		PyObject *fn = py.PyCFunction_NewEx(&wrapped_defs[i].def, args[0], NULL);
-		if (!fn)
+	if (kind != WEFT_EV_QUEUE_PUT && kind != WEFT_EV_QUEUE_GET && kind != WEFT_EV_COND_WAIT &&
+	    kind != WEFT_EV_COND_SIGNAL && kind != WEFT_EV_COND_BROADCAST)
+		return ret_none();
+	if (!wrapped_type) {
+		wrapped_slots[0].pfunc = (void *)py.PyVectorcall_Call;
+		wrapped_type = py.PyType_FromSpec(&wrapped_spec);
+		if (!wrapped_type)
 			return NULL;
-		PyObject *m = py.PyInstanceMethod_New(fn);
-		py.Py_DecRef(fn);
-		return m;
 	}
-	return ret_none();
+	struct wrapped_method *w = (struct wrapped_method *)py.PyType_GenericAlloc(wrapped_type, 0);
+	if (!w)
+		return NULL;
+	w->vectorcall = wrapped_vectorcall;
+	py.Py_IncRef(args[0]);
+	w->orig = args[0];
+	w->kind = (int)kind;
+	return (PyObject *)w;
 }
 
 /* _weft.init(objkind, obj, label): a Python sync object was created here. */
