@@ -65,6 +65,7 @@ struct py_method_def {
 	X(PyObject *, PyObject_Vectorcall, (PyObject *, PyObject *const *, size_t, PyObject *))    \
 	X(PyObject *, PyObject_VectorcallDict,                                                     \
 	  (PyObject *, PyObject *const *, size_t, PyObject *)) /* 3.10: no PyObject_Vectorcall */  \
+	X(PyObject *, _PyType_Lookup, (PyObject *, PyObject *)) /* borrowed; never raises */       \
 	X(PyObject *, PyType_FromSpec, (void *))                                                   \
 	X(PyObject *, PyType_GenericAlloc, (PyObject *, py_ssize_t))                               \
 	X(PyObject *, PyVectorcall_Call, (PyObject *, PyObject *, PyObject *))                     \
