@@ -1581,32 +1581,13 @@ struct wrapped_method {
 	PyObject *orig;
 	int kind;
 };
-#define PY_VECTORCALL_ARGUMENTS_OFFSET ((size_t)1 << 63)
-#define PY_TPFLAGS_DISALLOW_INSTANTIATION (1UL << 7)
-#define PY_TPFLAGS_IMMUTABLETYPE (1UL << 8)
-#define PY_TPFLAGS_HAVE_VECTORCALL (1UL << 11)
-#define PY_TPFLAGS_HAVE_GC (1UL << 14)
-#define PY_TPFLAGS_METHOD_DESCRIPTOR (1UL << 17)
-#define PY_T_PYSSIZET 19
-#define PY_READONLY 1
-/* typeslots.h */
-enum {
-	PY_TP_CALL = 50,
-	PY_TP_CLEAR = 51,
-	PY_TP_DEALLOC = 52,
-	PY_TP_DESCR_GET = 54,
-	PY_TP_GETATTRO = 58,
-	PY_TP_REPR = 66,
-	PY_TP_TRAVERSE = 71,
-	PY_TP_MEMBERS = 72,
-};
 
 static PyObject *wrapped_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
 				    PyObject *kwnames)
 {
 	struct wrapped_method *w = (struct wrapped_method *)self;
-	return wrapped_call(w->kind, w->orig, args, (py_ssize_t)(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET),
-			    kwnames);
+	return wrapped_call(w->kind, w->orig, args,
+			    (py_ssize_t)(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET), kwnames);
 }
 
 static PyObject *wrapped_descr_get(PyObject *self, PyObject *obj, PyObject *type)
@@ -1663,8 +1644,8 @@ static struct {
 	int flags;
 	const char *doc;
 } wrapped_members[] = {
-    {"__vectorcalloffset__", PY_T_PYSSIZET, offsetof(struct wrapped_method, vectorcall), PY_READONLY,
-     NULL},
+    {"__vectorcalloffset__", PY_T_PYSSIZET, offsetof(struct wrapped_method, vectorcall),
+     PY_READONLY, NULL},
     {0},
 };
 
@@ -1690,7 +1671,8 @@ static struct {
 	void *slots;
 } wrapped_spec = {"_weft.method", sizeof(struct wrapped_method), 0,
 		  PY_TPFLAGS_DISALLOW_INSTANTIATION | PY_TPFLAGS_IMMUTABLETYPE |
-		      PY_TPFLAGS_HAVE_VECTORCALL | PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_METHOD_DESCRIPTOR,
+		      PY_TPFLAGS_HAVE_VECTORCALL | PY_TPFLAGS_HAVE_GC |
+		      PY_TPFLAGS_METHOD_DESCRIPTOR,
 		  wrapped_slots};
 static PyObject *wrapped_type;
 
@@ -1701,9 +1683,9 @@ static PyObject *wrapped_type;
  * cost a frame and two or three calls into weft per operation, as much
  * again as recording the event, and a folded one (Condition.notify inside
  * Queue.put) cost that for nothing; a builtin function bound through an
- * instancemethod cost a bound method object per call (3.14: a tenth of a
- * queue operation's time under weft). An error other than a missing
- * function is the caller's.
+ * instancemethod made a bound method object per call (on 3.14 a third of
+ * the instructions weft added to a queue operation). An error other than a
+ * missing function is the caller's.
  */
 static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
@@ -2021,6 +2003,8 @@ static void boot(void)
 	PY_CONST("EV_EVENT_WAIT", WEFT_EV_EVENT_WAIT)
 	PY_CONST("EV_BARRIER_WAIT", WEFT_EV_BARRIER_WAIT)
 	PY_CONST("EV_THREAD_JOIN", WEFT_EV_THREAD_JOIN)
+	PY_CONST("EV_LOCK_WAIT", WEFT_EV_LOCK_WAIT)
+	PY_CONST("WAIT_FOR_THREAD", WEFT_WAIT_FOR_THREAD)
 	PY_CONST("OBJ_CONDITION", WEFT_OBJ_PY_CONDITION)
 	PY_CONST("OBJ_SEMAPHORE", WEFT_OBJ_PY_SEMAPHORE)
 	PY_CONST("OBJ_EVENT", WEFT_OBJ_PY_EVENT)

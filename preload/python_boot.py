@@ -1,7 +1,7 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
 # functions (now, ev, init, fold, wrap_method, thread, process, sem_inits,
-# hook_locks, hook_rlocks) and EV_*/OBJ_* constants.
+# hook_locks, hook_rlocks) and EV_*/OBJ_*/WAIT_FOR_THREAD constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
 # locks and conditions the method uses inside are not recorded separately:
@@ -529,10 +529,6 @@ def _module_path(f):
 # worker in Queue.get) never records the method's event: _waits_at_exit
 # finds it by its frames instead.
 _exit_waits = {}
-# preload/kinds.h's lock.wait, and preload/wire.h's WEFT_WAIT_FOR_THREAD:
-# this lock.wait is another thread's, whose tid is in the arg's high half.
-_EV_LOCK_WAIT = 28
-_WAIT_FOR_THREAD = 0x200
 
 
 def _blocks_on(objkind, *fns):
@@ -587,8 +583,10 @@ def _record_exit_waits(threading):
             continue
         # t0: where the wrapper noted the start; a method wrapped in C has no
         # such local, and the wait then starts at the thread's last event.
-        ev(_EV_LOCK_WAIT, _exit_waits[found.f_code], id(obj), t0 if isinstance(t0, int) else 0,
-           _WAIT_FOR_THREAD | native << 32)
+        # WAIT_FOR_THREAD: this lock.wait is another thread's, whose tid is
+        # in the arg's high half.
+        ev(EV_LOCK_WAIT, _exit_waits[found.f_code], id(obj), t0 if isinstance(t0, int) else 0,
+           WAIT_FOR_THREAD | native << 32)
 
 
 def _wrap_init(cls, objkind, fold_inside=True):

@@ -43,11 +43,6 @@
 /* rlockobject.lock, a _PyRecursiveMutex: PyMutex, then the owner's ident and the level - 1. */
 #define RLOCK_THREAD_OFFSET 24
 #define RLOCK_LEVEL_OFFSET 32
-#define PY_TP_DEALLOC 52 /* typeslots.h */
-#define PY_TP_NEW 65
-#define PY_METH_VARARGS 0x0001
-#define PY_METH_NOARGS 0x0004
-#define PY_METH_O 0x0008
 
 typedef PyObject *(*py_kwfunc)(PyObject *, PyObject *, PyObject *);
 typedef PyObject *(*py_cfunc)(PyObject *, PyObject *);
