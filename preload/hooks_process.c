@@ -163,37 +163,51 @@ static void record_exec(char *const argv[], void *caller)
 					 .payload_len = (uint32_t)n});
 }
 
-static void record_exec_failed(int err, void *caller)
+/* The exec calls that take an environment, which weft passes on fixed (weft_env_fix). */
+enum { EXEC_VE, EXEC_VPE, EXEC_FD, EXEC_AT };
+
+/*
+ * Records the exec and runs it with its environment fixed; when it
+ * returns (it failed), records the failure. Returns the exec's result,
+ * errno kept.
+ */
+static int exec_recorded(int call, int fd, const char *path, char *const argv[], char *const envp[],
+			 int flags, void *caller)
 {
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	record_exec(argv, caller);
+	char **env = weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF);
+	int rc;
+	switch (call) {
+	case EXEC_VE:
+		rc = REAL(execve)(path, argv, env);
+		break;
+	case EXEC_VPE:
+		rc = REAL(execvpe)(path, argv, env);
+		break;
+	case EXEC_FD:
+		rc = REAL(fexecve)(fd, argv, env);
+		break;
+	default:
+		rc = REAL(execveat)(fd, path, argv, env, flags);
+	}
+	int err = errno;
 	if (weft_should_record())
 		weft_record(&(struct weft_event){
 		    .kind = WEFT_EV_PROCESS_EXEC, .ts = weft_now(), .arg = err, .caller = caller});
+	errno = err;
+	return rc;
 }
 
 WEFT_HOOK int execve(const char *path, char *const argv[], char *const envp[])
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(execve)(path, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_VE, -1, path, argv, envp, 0, CALLER);
 }
 
 WEFT_HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(execvpe)(file, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_VPE, -1, file, argv, envp, 0, CALLER);
 }
 
 WEFT_HOOK int execv(const char *path, char *const argv[])
@@ -208,30 +222,13 @@ WEFT_HOOK int execvp(const char *file, char *const argv[])
 
 WEFT_HOOK int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(fexecve)(fd, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_FD, fd, NULL, argv, envp, 0, CALLER);
 }
 
 WEFT_HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		       int flags)
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(execveat)(dirfd, path, argv,
-				weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF), flags);
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_AT, dirfd, path, argv, envp, flags, CALLER);
 }
 
 /* Collects execl-style variadic arguments into argv (on the caller's stack). */

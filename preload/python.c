@@ -193,13 +193,7 @@ int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 	int is_gil_cond = gil_base && a == gil_base + GIL_COND;
 	if (is_gil_cond)
 		switch_before = *(volatile unsigned long *)(gil_base + GIL_SWITCH_NUMBER);
-	int rc;
-	if (kind == 0)
-		rc = REAL(pthread_cond_wait)(c, m);
-	else if (kind == 1)
-		rc = REAL(pthread_cond_timedwait)(c, m, abs);
-	else
-		rc = REAL(pthread_cond_clockwait)(c, m, clk, abs);
+	int rc = weft_real_cond_wait(c, m, clk, abs, kind);
 	/* CPython's own condition for setting the drop request (take_gil). */
 	if (is_gil_cond && rc == ETIMEDOUT && gil_recording() &&
 	    *(volatile int *)(gil_base + GIL_LOCKED) &&

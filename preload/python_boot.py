@@ -660,6 +660,21 @@ def _event(cls):
     _blocks_on(OBJ_EVENT, wait)
 
 
+def _semaphore_release(orig_release):
+    def release(self, n=1):
+        if not getattr(self, "_weft_internal", False):
+            if _HB:
+                _HB(2, id(self))
+            ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
+        fold(1)
+        try:
+            return orig_release(self, n)
+        finally:
+            fold(-1)
+
+    return release
+
+
 def _semaphore(cls):
     _wrap_init(cls, OBJ_SEMAPHORE)
     orig_acquire, orig_release = cls.acquire, cls.release
@@ -680,17 +695,7 @@ def _semaphore(cls):
            0 if r else 110)
         return r
 
-    def release(self, n=1):
-        if not getattr(self, "_weft_internal", False):
-            if _HB:
-                _HB(2, id(self))
-            ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
-        fold(1)
-        try:
-            return orig_release(self, n)
-        finally:
-            fold(-1)
-
+    release = _semaphore_release(orig_release)
     cls.acquire, cls.release = acquire, release
     cls.__enter__ = acquire
     _blocks_on(OBJ_SEMAPHORE, acquire)
@@ -1022,18 +1027,7 @@ def _futures(mod):
 
 def _bounded_semaphore(cls):
     # BoundedSemaphore overrides release() only; acquire and __init__ come from Semaphore.
-    orig_release = cls.release
-
-    def release(self, n=1):
-        if _HB:
-            _HB(2, id(self))
-        ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
-        fold(1)
-        try:
-            return orig_release(self, n)
-        finally:
-            fold(-1)
-
+    release = _semaphore_release(cls.release)
     cls.release = release
     cls.__exit__ = lambda self, t, v, tb: release(self)
 
