@@ -35,12 +35,7 @@ WEFT_HOOK pid_t fork(void)
 	/* The child's reset happens in the atfork child handler, inside fork. */
 	pid_t pid = REAL(fork)();
 	if (pid > 0 && rec) {
-		uint64_t t1 = weft_now();
-		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_FORK,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = pid,
-						 .caller = caller});
+		weft_record_waited(WEFT_EV_PROCESS_FORK, t0, pid, caller);
 	}
 	if (pid == 0)
 		exit_recorded = 0;
@@ -125,12 +120,7 @@ WEFT_HOOK long syscall(long nr, ...)
 	if (rc == 0) {
 		weft_after_fork_child();
 	} else if (rc > 0 && rec) {
-		uint64_t t1 = weft_now();
-		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_FORK,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = rc,
-						 .caller = CALLER});
+		weft_record_waited(WEFT_EV_PROCESS_FORK, t0, rc, CALLER);
 	}
 	return rc;
 }
@@ -294,12 +284,7 @@ static int spawn_traced(spawn_fn real, pid_t *pid, const char *file,
 	if (pid)
 		*pid = child;
 	if (rc == 0 && weft_should_record()) {
-		uint64_t t1 = weft_now();
-		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_SPAWN,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = child,
-						 .caller = caller});
+		weft_record_waited(WEFT_EV_PROCESS_SPAWN, t0, child, caller);
 	}
 	return rc;
 }

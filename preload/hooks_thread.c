@@ -146,14 +146,8 @@ WEFT_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 /* A join that returned: recorded when it succeeded, with its wait since t0; returns rc. */
 static int joined(int rc, int tid, uint64_t t0, void *caller)
 {
-	if (rc == 0) {
-		uint64_t t1 = weft_now();
-		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_JOIN,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = tid,
-						 .caller = caller});
-	}
+	if (rc == 0)
+		weft_record_waited(WEFT_EV_THREAD_JOIN, t0, tid, caller);
 	return rc;
 }
 

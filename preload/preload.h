@@ -385,6 +385,14 @@ static inline __attribute__((always_inline)) void weft_record(const struct weft_
 			    ev->payload, ev->payload_len);
 }
 
+/* An event of kind that ends now, having waited since t0. */
+static inline void weft_record_waited(uint8_t kind, uint64_t t0, int64_t arg, void *caller)
+{
+	uint64_t t1 = weft_now();
+	weft_record(&(struct weft_event){
+	    .kind = kind, .ts = t1, .wait = t1 - t0, .arg = arg, .caller = caller});
+}
+
 /* The same with the stack given (pcs, n; n == 0: none) instead of taken here. */
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
 
