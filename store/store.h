@@ -161,14 +161,14 @@ int store_writer_tail(struct store_writer *w);
  * as above, -1 on error):
  * - store_writer_order(): writes what is held back and puts ev in its
  *   final order; other connections may read the events from then on.
- * - store_writer_index(): the index and meta `complete`, still in WAL
+ * - store_writer_complete(): meta `complete`, still in WAL
  *   mode, so a reader on another connection does not block it.
  * - store_writer_seal(): folds the WAL into the file and switches to a
  *   rollback journal; no other connection may have the trace open.
  * store_writer_finalize() is the three in a row.
  */
 int store_writer_order(struct store_writer *w);
-int store_writer_index(struct store_writer *w);
+int store_writer_complete(struct store_writer *w);
 int store_writer_seal(struct store_writer *w);
 int store_writer_finalize(struct store_writer *w);
 /* The last SQLite error, for messages. */
@@ -199,6 +199,24 @@ int store_events_time_ordered(sqlite3 *db);
  * the last id when there is none), found by a binary search over the rowid.
  */
 int64_t store_event_at(sqlite3 *db, int64_t ts);
+
+/*
+ * A thread's events are found by id through the derived table
+ * thread_event_blocks (docs/DERIVED.md): a row for each block of
+ * 2^STORE_EVENT_BLOCK_SHIFT ids that holds some of its events.
+ */
+#define STORE_EVENT_BLOCK_SHIFT 12
+
+/*
+ * Calls each(ctx, id, ts) for the events of thread (pid, tid), from id
+ * `from` up (dir > 0: ids >= from, ascending) or down (dir < 0: ids < from,
+ * descending), until each returns nonzero. thread_event_blocks must be
+ * visible to db (the derived tables attached or built). Returns 1 when each
+ * stopped the walk, 0 when the thread's events ran out, -1 on an SQLite
+ * error.
+ */
+int store_thread_events(sqlite3 *db, int pid, int tid, int64_t from, int dir,
+			int (*each)(void *ctx, int64_t id, int64_t ts), void *ctx);
 
 /* One event as a pass reads it: its row id and the event. */
 struct store_event_row {
@@ -293,6 +311,37 @@ struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *e
 int store_derive_events(struct store_derive *d, int64_t last_id, int64_t moved_from);
 int store_derive_finish(struct store_derive *d, int64_t moved_from);
 void store_derive_free(struct store_derive *d);
+
+/*
+ * Finding kinds, as finding.kind stores them (docs/FINDINGS.md):
+ * X(NAME, "name", built by store_build_findings (1) or while recording (0),
+ * what they are). `weft run --fail-on`'s list and help, the suppressions'
+ * KIND check and the findings' own rows all come from this one table.
+ */
+/* clang-format off */
+#define STORE_FINDING_KINDS(X)                                                                     \
+	X(RACE,       "race",       1, "data races in Python code (weft run --races)")           \
+	X(LOCK_ORDER, "lock_order", 1, "locks taken in orders that can deadlock")                \
+	X(DEADLOCK,   "deadlock",   0, "threads blocked on locks each other held (found while recording)") \
+	X(MISUSE,     "misuse",     1, "lock misuses: unlock not held, destroy held, exit holding")
+
+#define STORE_FINDING_ENUM(name, text, rebuilt, what) STORE_FINDING_##name,
+enum store_finding_kind {
+	STORE_FINDING_KINDS(STORE_FINDING_ENUM)
+	STORE_FINDING__COUNT
+};
+#undef STORE_FINDING_ENUM
+/* "race|lock_order|deadlock|misuse|" and "race, lock_order, deadlock, misuse, ": for help texts. */
+#define STORE_FINDING_PIPE(name, text, rebuilt, what) text "|"
+#define STORE_FINDING_COMMA(name, text, rebuilt, what) text ", "
+#define STORE_FINDING_KINDS_PIPE STORE_FINDING_KINDS(STORE_FINDING_PIPE)
+#define STORE_FINDING_KINDS_COMMA STORE_FINDING_KINDS(STORE_FINDING_COMMA)
+/* clang-format on */
+
+/* "race", "lock_order", ...: a finding kind's name, NULL when kind is out of range. */
+const char *store_finding_kind_name(int kind);
+/* The kind named by the len bytes at name, or -1 when no kind has that name. */
+int store_finding_kind_code(const char *name, size_t len);
 
 /*
  * Builds the lock-order and misuse findings and the `findings` and

@@ -1,8 +1,8 @@
 /*
  * Blame chains (store_blame.h). Everything is read through the derived
  * tables' indexes: the longest waits from thread_spans, the holders at an
- * instant from object_holds_by_obj bounded by object_stats.max_hold_ns, a
- * holder's state from thread_spans' key. Whoever held the object last
+ * instant from object_holds (keyed by object and start) bounded by
+ * object_stats.max_hold_ns, a holder's state from thread_spans' key. Whoever held the object last
  * during the wait (the one that handed it over) is who the thread waited
  * for; that holder is then looked at in the middle of that stretch.
  */

@@ -12,13 +12,15 @@
 #include "store/store.h"
 #include "store/store_schema.h"
 #include "store/store_debug.h"
+#include "store/store_holds.h"
+#include "store/store_util.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "5"
+#define DERIVED_VERSION "6"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -214,11 +216,6 @@ struct rows {
 
 /* ---- per-thread and per-object state during the event pass ---- */
 
-struct hold {
-	int64_t obj, start;
-	int mode;
-};
-
 struct span {
 	int64_t a, b, obj;
 	int state;
@@ -236,16 +233,30 @@ struct thr {
 	struct span *pend;
 	int npend;
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
-	int64_t row_start; /* its threads row's start at the end (-1: none), for streaming */
-	struct hold *holds;
-	int nholds, capholds;
+	int64_t row_start;	  /* its threads row's start at the end (-1: none), for streaming */
+	int64_t block_seen;	  /* 1 + the last id block holding its events (0: none yet) */
+	struct store_holds holds; /* every level its own entry: a row each */
 	struct summarizer sum;
 };
+
+/*
+ * The object pass reads an object's holds and its waits in this order:
+ * start, holds before waits, end, thread (the indexes' order). An interval
+ * is fed once; one that sorts before the last fed is late (see below).
+ */
+struct occ_key {
+	int64_t start, end;
+	int32_t tid;
+	int wait;
+};
+
+struct occ_follow;
 
 struct objinfo {
 	int64_t id;
 	int kind;
 	int64_t acquires, contended, wait_total, max_wait, max_wait_event, max_hold;
+	struct occ_follow *follow; /* its occupancy while the trace is written, else NULL */
 };
 
 struct derive {
@@ -259,6 +270,7 @@ struct derive {
 	size_t nobj_cap, nobj;
 	sqlite3_stmt *ins_tsum, *ins_point, *ins_osum, *ins_thread;
 	struct rows spans, holds, ospans; /* the big three, many rows per statement */
+	struct rows blocks;		  /* thread_event_blocks */
 	int64_t end_ns, max_ts, events;
 	/* each process's start and end (proc, else its process.exit event); -1 unknown */
 	struct pend *pend;
@@ -275,6 +287,12 @@ struct derive {
 	int64_t streamed_rows; /* for WEFT_DEBUG=derive */
 	int restarts;	       /* times the streamed rows were dropped while following */
 	uint64_t cpu_events;   /* CPU time in the event pass, for WEFT_DEBUG=derive */
+	struct occ_follow **follow; /* the objects whose occupancy follows the trace */
+	size_t nfollow;
+	int occ_again; /* followed objects read again for a late interval */
+	/* OCC_FOLLOW_MIN, OCC_FOLLOW_MARGIN_NS, OCC_FOLLOW_BUSY_ROWS or the tests' */
+	int64_t follow_min, follow_margin, follow_busy_rows;
+	uint64_t cpu_follow; /* CPU time following objects' occupancy */
 };
 
 struct pend {
@@ -289,14 +307,10 @@ static struct pend *pend_get(struct derive *d, int32_t pid, int create)
 			return &d->pend[i];
 	if (!create)
 		return NULL;
-	if (d->npend == d->cappend) {
-		size_t ncap = d->cappend ? d->cappend * 2 : 16;
-		struct pend *n = realloc(d->pend, ncap * sizeof(*n));
-		if (!n)
-			return NULL;
-		d->pend = n;
-		d->cappend = ncap;
-	}
+	struct pend *grown = store_grow(d->pend, &d->cappend, d->npend, sizeof(*grown));
+	if (!grown)
+		return NULL;
+	d->pend = grown;
 	d->pend[d->npend] = (struct pend){pid, -1, -1};
 	return &d->pend[d->npend++];
 }
@@ -329,6 +343,7 @@ static struct thr *thr_get(struct derive *d, int32_t pid, int32_t tid)
 	t->end = -1;
 	t->row_start = -1;
 	t->wait_open = -1;
+	store_holds_init(&t->holds, STORE_HOLDS_EACH_LEVEL, STORE_HOLDS_HELD, 0);
 	sum_init(&t->sum, d->ins_tsum, 1, pid, tid);
 	d->thr[i] = t;
 	d->nthr++;
@@ -406,7 +421,9 @@ static int step_done(struct derive *d, sqlite3_stmt *st)
 static sqlite3_stmt *prep(struct derive *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static int rows_prep(struct derive *d, struct rows *r, const char *table, int ncols)
+/* verb: INSERT, or INSERT OR IGNORE where two rows may be the same in every column */
+static int rows_prep(struct derive *d, struct rows *r, const char *verb, const char *table,
+		     int ncols)
 {
 	char one[64] = "(?", many[ROWS_PER_INSERT * (2 * ROWS_MAX_COLS + 3)];
 	size_t n = 2;
@@ -418,8 +435,8 @@ static int rows_prep(struct derive *d, struct rows *r, const char *table, int nc
 		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s%s", i ? "," : "", one);
 	r->ncols = ncols;
 	r->n = 0;
-	r->one = prep(d, "INSERT INTO %s.%s VALUES%s", d->schema, table, one);
-	r->many = prep(d, "INSERT INTO %s.%s VALUES%s", d->schema, table, many);
+	r->one = prep(d, "%s INTO %s.%s VALUES%s", verb, d->schema, table, one);
+	r->many = prep(d, "%s INTO %s.%s VALUES%s", verb, d->schema, table, many);
 	return r->one && r->many ? 0 : -1;
 }
 
@@ -463,6 +480,8 @@ static void rows_free(struct rows *r)
 	sqlite3_finalize(r->many);
 }
 
+static void occ_written(struct objinfo *o, const struct occ_key *k);
+
 static void write_span(struct derive *d, struct thr *t, const struct span *sp)
 {
 	int64_t *v = rows_add(d, &d->spans);
@@ -474,6 +493,13 @@ static void write_span(struct derive *d, struct thr *t, const struct span *sp)
 	v[5] = sp->obj ? sp->obj : ROWS_NULL;
 	sum_add(&t->sum, sp->a, sp->b, sp->state, 0);
 	t->written = sp->b;
+	if (d->nfollow && sp->obj &&
+	    (sp->state == STORE_STATE_LOCK || sp->state == STORE_STATE_GIL ||
+	     sp->state == STORE_STATE_QUEUE)) {
+		struct objinfo *o = obj_get(d, sp->obj, 0);
+		if (o)
+			occ_written(o, &(struct occ_key){sp->a, sp->b, t->tid, 1});
+	}
 }
 
 /* Writes out the oldest n pending spans. */
@@ -569,7 +595,9 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 		t->cursor = b;
 }
 
-static void emit_hold(struct derive *d, struct thr *t, const struct hold *h, int64_t end, int mode)
+/* An object_holds row for h, ended at end (a hold never ends before it starts). */
+static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *h, int64_t end,
+		      int mode)
 {
 	if (end < h->start)
 		end = h->start;
@@ -583,45 +611,27 @@ static void emit_hold(struct derive *d, struct thr *t, const struct hold *h, int
 	struct objinfo *o = obj_get(d, h->obj, 0);
 	if (o && end - h->start > o->max_hold)
 		o->max_hold = end - h->start;
+	if (o)
+		occ_written(o, &(struct occ_key){h->start, end, t->tid, 0});
 }
 
-static int is_holdable(int kind)
+/* A lock or GIL event in t's held set; a hold that ended is a row. */
+static void hold_event(struct derive *d, struct thr *t, const struct objinfo *o, int kind,
+		       int64_t obj, int64_t ts, int64_t arg)
 {
-	/* Semaphores are posted by other threads, so acquire/release are no hold pairs. */
-	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
-	       kind == WEFT_OBJ_GIL || kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK ||
-	       kind == WEFT_OBJ_PY_CONDITION;
-}
-
-static void hold_push(struct derive *d, struct thr *t, int64_t obj, int64_t ts, int mode)
-{
-	struct objinfo *o = obj_get(d, obj, 0);
-	if (!o || !is_holdable(o->kind))
-		return;
-	if (t->nholds == t->capholds) {
-		int ncap = t->capholds ? t->capholds * 2 : 8;
-		struct hold *n = realloc(t->holds, (size_t)ncap * sizeof(*n));
-		if (!n) {
-			d->failed = 1;
-			return;
-		}
-		t->holds = n;
-		t->capholds = ncap;
-	}
-	t->holds[t->nholds++] = (struct hold){obj, ts, mode};
-}
-
-static void hold_pop(struct derive *d, struct thr *t, int64_t obj, int64_t ts)
-{
-	/* The innermost hold of that object: recursive mutexes nest. */
-	for (int i = t->nholds - 1; i >= 0; i--) {
-		if (t->holds[i].obj != obj)
-			continue;
-		emit_hold(d, t, &t->holds[i], ts, t->holds[i].mode);
-		memmove(&t->holds[i], &t->holds[i + 1],
-			(size_t)(t->nholds - i - 1) * sizeof(t->holds[0]));
-		t->nholds--;
-		return;
+	struct store_holds_event e = {
+	    .kind = kind, .obj_kind = o ? o->kind : 0, .obj = obj, .ts = ts, .arg = arg};
+	struct store_hold ended;
+	switch (store_holds_apply(&t->holds, &e, &ended)) {
+	case STORE_HOLDS_RELEASED:
+	case STORE_HOLDS_LEVEL_RELEASED:
+		emit_hold(d, t, &ended, ts, ended.excl);
+		break;
+	case STORE_HOLDS_NO_MEMORY:
+		d->failed = 1;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -712,7 +722,8 @@ static int create_tables(struct derive *d)
 	    " start_ns INTEGER, end_ns INTEGER, object_id INTEGER,"
 	    " PRIMARY KEY(pid, tid, end_ns)) WITHOUT ROWID;"
 	    "CREATE TABLE %s.object_holds(object_id INTEGER, pid INTEGER, tid INTEGER,"
-	    " start_ns INTEGER, end_ns INTEGER, mode INTEGER);"
+	    " start_ns INTEGER, end_ns INTEGER, mode INTEGER, PRIMARY KEY(object_id, start_ns,"
+	    " end_ns, tid, pid, mode)) WITHOUT ROWID;"
 	    "CREATE TABLE %s.object_spans(object_id INTEGER, start_ns INTEGER,"
 	    " end_ns INTEGER, holder_tid INTEGER, holders INTEGER, waiters INTEGER,"
 	    " PRIMARY KEY(object_id, end_ns)) WITHOUT ROWID;"
@@ -728,22 +739,26 @@ static int create_tables(struct derive *d)
 	    " contended INTEGER, wait_ns INTEGER, max_wait_ns INTEGER,"
 	    " max_wait_event INTEGER, max_hold_ns INTEGER);"
 	    "CREATE TABLE %s.thread_life(pid INTEGER, tid INTEGER, start_ns INTEGER,"
-	    " end_ns INTEGER, events INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;",
-	    s, s, s, s, s, s, s, s);
+	    " end_ns INTEGER, events INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;"
+	    "CREATE TABLE %s.thread_event_blocks(pid INTEGER, tid INTEGER, block INTEGER,"
+	    " PRIMARY KEY(pid, tid, block)) WITHOUT ROWID;",
+	    s, s, s, s, s, s, s, s, s);
 }
 
-/* Both feed the occupancy pass in (object, start) order and answer "who held X at t". */
+/*
+ * The waits feed the occupancy pass in (object, start) order beside
+ * object_holds, which is its own index in that order (a separate index
+ * doubled its 12.8 bytes per event), and answer "who waited for X at t".
+ */
 static int create_indexes(struct derive *d)
 {
 	const char *s = d->schema;
 	return exec(d,
-		    "CREATE INDEX IF NOT EXISTS %s.object_holds_by_obj ON object_holds(object_id,"
-		    " start_ns, end_ns, tid);"
 		    "CREATE INDEX IF NOT EXISTS %s.thread_spans_waits ON thread_spans(object_id,"
 		    " start_ns, end_ns, tid) WHERE object_id IS NOT NULL AND state IN (%d, %d, %d);"
 		    "CREATE INDEX IF NOT EXISTS %s.point_events_by_thread ON point_events(pid, tid,"
 		    " ts_ns);",
-		    s, s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
+		    s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, s);
 }
 
 /* The objects written since the last call (object ids grow as objects are written). */
@@ -838,23 +853,21 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		}
 	}
 	switch (kind) {
-	case WEFT_EV_LOCK_ACQUIRE: /* rwlock arg 0 = read (shared) */
-		hold_push(d, t, obj, ts, o && o->kind == WEFT_OBJ_RWLOCK && arg == 0 ? 0 : 1);
+	case WEFT_EV_LOCK_ACQUIRE:
+	case WEFT_EV_LOCK_RELEASE:
+		hold_event(d, t, o, kind, obj, ts, arg);
 		break;
 	case WEFT_EV_GIL_ACQUIRE:
-		hold_push(d, t, obj, ts, 1);
+		hold_event(d, t, o, kind, obj, ts, arg);
 		t->without_gil = 0;
 		t->python = 1;
 		break;
 	case WEFT_EV_GIL_RELEASE:
 		t->python = 1;
-		hold_pop(d, t, obj, ts);
+		hold_event(d, t, o, kind, obj, ts, arg);
 		/* Close the running stretch at the release: what follows is without the GIL. */
 		thread_advance(d, t, ts, ts + 1, STORE_STATE_RUNNING, 0);
 		t->without_gil = 1;
-		break;
-	case WEFT_EV_LOCK_RELEASE:
-		hold_pop(d, t, obj, ts);
 		break;
 	}
 	if (is_point_kind(kind)) {
@@ -909,6 +922,19 @@ static int event_pass(struct derive *d, int64_t last_id)
 				t->start = pe->start;
 		}
 		last = t;
+		/*
+		 * A thread's events by id without an index over ev (which cost the
+		 * tail 0.2 s per million events): the blocks of ids it has events
+		 * in, a row each time it enters one (store_thread_events reads them).
+		 */
+		int64_t block = (row.id >> STORE_EVENT_BLOCK_SHIFT) + 1;
+		if (t->block_seen != block) {
+			t->block_seen = block;
+			int64_t *v = rows_add(d, &d->blocks);
+			v[0] = t->pid;
+			v[1] = t->tid;
+			v[2] = block - 1;
+		}
 		d->events++;
 		t->events++;
 		if (e->ts_ns > d->max_ts)
@@ -978,9 +1004,9 @@ static void finish_threads(struct derive *d)
 		emit_span(d, t, t->cursor, end,
 			  t->without_gil ? STORE_STATE_OFF_GIL : STORE_STATE_RUNNING, 0);
 		flush_spans(d, t, t->npend);
-		for (int h = 0; h < t->nholds; h++)
-			emit_hold(d, t, &t->holds[h], end,
-				  t->holds[h].mode | STORE_HOLD_UNRELEASED);
+		for (int h = 0; h < t->holds.n; h++)
+			emit_hold(d, t, &t->holds.h[h], end,
+				  t->holds.h[h].excl | STORE_HOLD_UNRELEASED);
 		sum_finish(&t->sum);
 		if (t->sum.err)
 			d->failed = 1;
@@ -991,7 +1017,7 @@ static void finish_threads(struct derive *d)
 		sqlite3_bind_int64(d->ins_thread, 5, t->events);
 		step_done(d, d->ins_thread);
 	free_it:
-		free(t->holds);
+		store_holds_free(&t->holds);
 		free(t->pend);
 		free(t);
 		d->thr[i] = NULL;
@@ -1122,74 +1148,359 @@ static void occ_advance(struct derive *d, struct occ *c, int64_t t, int drain)
 		occ_emit(d, c, t);
 }
 
-static int object_pass(struct derive *d)
+static int occ_key_cmp(const struct occ_key *a, const struct occ_key *b)
+{
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->wait != b->wait)
+		return a->wait - b->wait;
+	if (a->end != b->end)
+		return a->end < b->end ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+static void occ_begin(struct derive *d, struct occ *c, int64_t obj)
+{
+	c->obj = obj;
+	c->nholders = c->extra_holders = c->waiters = 0;
+	c->hold_ends.n = c->wait_ends.n = 0;
+	c->last_t = INT64_MAX;
+	sum_init(&c->sum, d->ins_osum, 0, obj, -1);
+}
+
+static void occ_feed(struct derive *d, struct occ *c, const struct occ_key *k)
+{
+	if (c->last_t == INT64_MAX)
+		c->last_t = k->start;
+	occ_advance(d, c, k->start, 0);
+	if (!k->wait) {
+		if (c->nholders < MAX_HOLDERS)
+			c->holders[c->nholders++] = k->tid;
+		else
+			c->extra_holders++;
+		if (heap_push(&c->hold_ends, k->end, k->tid))
+			d->failed = 1;
+	} else {
+		c->waiters++;
+		if (heap_push(&c->wait_ends, k->end, k->tid))
+			d->failed = 1;
+	}
+}
+
+static void occ_end(struct derive *d, struct occ *c)
+{
+	occ_advance(d, c, INT64_MAX, 1);
+	sum_finish(&c->sum);
+	d->failed |= c->sum.err;
+}
+
+static void occ_free(struct occ *c)
+{
+	free(c->hold_ends.t);
+	free(c->hold_ends.tid);
+	free(c->wait_ends.t);
+	free(c->wait_ends.tid);
+}
+
+/* The two ordered inputs of the pass: holds, and waits on objects. */
+struct occ_inputs {
+	sqlite3_stmt *holds, *waits;
+	int hv, wv;
+};
+
+static int occ_inputs_prep(struct derive *d, struct occ_inputs *in, const char *hold_where,
+			   const char *wait_where)
 {
 	const char *s = d->schema;
-	sqlite3_stmt *hs = prep(d,
-				"SELECT object_id, start_ns, end_ns, tid FROM %s.object_holds"
-				" ORDER BY object_id, start_ns",
-				s);
-	sqlite3_stmt *ws = prep(d,
-				"SELECT object_id, start_ns, end_ns, tid FROM %s.thread_spans"
-				" WHERE object_id IS NOT NULL AND state IN (%d, %d, %d)"
-				" ORDER BY object_id, start_ns",
-				s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE);
+	in->holds = prep(d,
+			 "SELECT object_id, start_ns, end_ns, tid FROM %s.object_holds WHERE %s"
+			 " ORDER BY object_id, start_ns, end_ns, tid",
+			 s, hold_where);
+	in->waits = prep(d,
+			 "SELECT object_id, start_ns, end_ns, tid FROM %s.thread_spans"
+			 " WHERE object_id IS NOT NULL AND state IN (%d, %d, %d) AND %s"
+			 " ORDER BY object_id, start_ns, end_ns, tid",
+			 s, STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, wait_where);
+	return in->holds && in->waits ? 0 : -1;
+}
+
+static void occ_inputs_step(struct occ_inputs *in)
+{
+	in->hv = sqlite3_step(in->holds) == SQLITE_ROW;
+	in->wv = sqlite3_step(in->waits) == SQLITE_ROW;
+}
+
+static void occ_inputs_free(struct occ_inputs *in)
+{
+	sqlite3_finalize(in->holds);
+	sqlite3_finalize(in->waits);
+}
+
+/*
+ * Feeds c the inputs' rows of object obj in the pass's order, up to the
+ * first of another object; last (when not NULL) becomes the last fed.
+ * Returns how many were fed.
+ */
+static int64_t occ_feed_rows(struct derive *d, struct occ *c, struct occ_inputs *in, int64_t obj,
+			     struct occ_key *last)
+{
+	int64_t n = 0;
+	for (;;) {
+		int hin = in->hv && sqlite3_column_int64(in->holds, 0) == obj;
+		int win = in->wv && sqlite3_column_int64(in->waits, 0) == obj;
+		if (!hin && !win)
+			break;
+		int64_t ht = hin ? sqlite3_column_int64(in->holds, 1) : INT64_MAX;
+		int64_t wt = win ? sqlite3_column_int64(in->waits, 1) : INT64_MAX;
+		sqlite3_stmt *cur = ht <= wt ? in->holds : in->waits;
+		struct occ_key k = {sqlite3_column_int64(cur, 1), sqlite3_column_int64(cur, 2),
+				    sqlite3_column_int(cur, 3), cur == in->waits};
+		occ_feed(d, c, &k);
+		n++;
+		if (last)
+			*last = k;
+		if (cur == in->holds)
+			in->hv = sqlite3_step(in->holds) == SQLITE_ROW;
+		else
+			in->wv = sqlite3_step(in->waits) == SQLITE_ROW;
+	}
+	return n;
+}
+
+/*
+ * Following a trace, the busiest objects' occupancy is computed as their
+ * holds and waits are written, so that the pass after the program has only
+ * the last moments of them left. A wait is known only when it ends and a
+ * hold when it is released, so an interval can arrive after later-starting
+ * ones were fed: such an object is marked late and read again from its
+ * first interval at the end, which makes the result the same as the pass
+ * in one go. To make that rare, each step feeds only intervals that start
+ * before the holds still open on the object, before the waits on it still
+ * pending in a thread's spans, and more than OCC_FOLLOW_MARGIN_NS before
+ * the newest event read. Only objects with OCC_FOLLOW_MIN acquires or more
+ * are followed, at most OCC_FOLLOW_MAX of them (a few kB each), and not at
+ * a step that read more than OCC_FOLLOW_BUSY_ROWS events (the follower is
+ * behind a busy writer it shares a CPU with: the objects catch up later).
+ */
+#define OCC_FOLLOW_MIN 4096
+#define OCC_FOLLOW_MAX 1024
+#define OCC_FOLLOW_MARGIN_NS 250000000LL
+#define OCC_FOLLOW_AGAIN 2
+#define OCC_FOLLOW_BUSY_ROWS 262144
+
+struct occ_follow {
+	struct occ c;
+	struct occ_key last; /* the last interval fed (fed: there is one) */
+	int fed, late, fresh, again;
+	int64_t limit; /* this step's: feed intervals starting before it */
+};
+
+/* A hold or wait of object o was just written: a followed object's fed ones must precede it. */
+static void occ_written(struct objinfo *o, const struct occ_key *k)
+{
+	struct occ_follow *f = o->follow;
+	if (!f)
+		return;
+	f->fresh = 1;
+	if (f->fed && occ_key_cmp(k, &f->last) <= 0)
+		f->late = 1;
+}
+
+static void occ_follow_start(struct derive *d)
+{
+	for (size_t i = 0; i < d->nobj_cap && d->nfollow < OCC_FOLLOW_MAX; i++) {
+		struct objinfo *o = &d->obj[i];
+		if (!o->id || o->follow || o->acquires < d->follow_min)
+			continue;
+		struct occ_follow *f = calloc(1, sizeof(*f));
+		struct occ_follow **n = realloc(d->follow, (d->nfollow + 1) * sizeof(*n));
+		if (!f || !n) {
+			free(f);
+			if (n)
+				d->follow = n;
+			d->failed = 1;
+			return;
+		}
+		d->follow = n;
+		occ_begin(d, &f->c, o->id);
+		f->fresh = 1;
+		o->follow = f;
+		d->follow[d->nfollow++] = f;
+	}
+}
+
+static void occ_limit(struct derive *d, int64_t obj, int64_t start)
+{
+	struct objinfo *o = obj_get(d, obj, 0);
+	if (o && o->follow && start < o->follow->limit)
+		o->follow->limit = start;
+}
+
+/* Each followed object's limit for this step. */
+static void occ_follow_limits(struct derive *d)
+{
+	int64_t newest = d->max_ts - d->follow_margin;
+	for (size_t i = 0; i < d->nfollow; i++)
+		d->follow[i]->limit = newest;
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		struct thr *t = d->thr[i];
+		if (!t)
+			continue;
+		/*
+		 * Only a Python thread's named wait takes back spans kept pending,
+		 * and none from before its first GIL event: another thread's are
+		 * final but the last (a running stretch that may go on), so they
+		 * are written now rather than hold the limit back until the end.
+		 */
+		if (!t->python && t->npend > 1)
+			flush_spans(d, t, t->npend - 1);
+		for (int h = 0; h < t->holds.n; h++)
+			occ_limit(d, t->holds.h[h].obj, t->holds.h[h].start);
+		for (int p = 0; p < t->npend; p++) {
+			const struct span *sp = &t->pend[p];
+			if (sp->obj &&
+			    (sp->state == STORE_STATE_LOCK || sp->state == STORE_STATE_GIL ||
+			     sp->state == STORE_STATE_QUEUE))
+				occ_limit(d, sp->obj, sp->a);
+		}
+	}
+}
+
+/*
+ * Feeds a followed object its intervals after the last fed, up to limit
+ * (INT64_MAX: all of them, then its occupancy ends). A late object is
+ * first dropped and read again from its first interval.
+ */
+static int occ_follow_feed(struct derive *d, struct occ_follow *f, int64_t limit)
+{
+	int64_t obj = f->c.obj;
+	if (f->late) {
+		rows_flush(d, &d->ospans);
+		for (int l = 0; l < STORE_SUM_LEVELS; l++)
+			exec(d,
+			     "DELETE FROM %s.object_summary WHERE level = %d AND object_id = %lld",
+			     d->schema, l, (long long)obj);
+		exec(d, "DELETE FROM %s.object_spans WHERE object_id = %lld", d->schema,
+		     (long long)obj);
+		occ_begin(d, &f->c, obj);
+		f->fed = f->late = 0;
+		d->occ_again++;
+	}
+	/*
+	 * The intervals after the last fed in the pass's order: later starts,
+	 * and at its start the holds after it (none when it was a wait), then
+	 * the waits after it (all when it was a hold). start_ns >= S keeps
+	 * the read to the index's range.
+	 */
+	char hw[320], ww[320];
+	const struct occ_key *k = &f->last;
+	if (f->fed) {
+		snprintf(
+		    hw, sizeof(hw),
+		    "object_id = %lld AND start_ns >= %lld AND start_ns < %lld AND (start_ns > %lld"
+		    " OR (%d = 0 AND (end_ns, tid) > (%lld, %d)))",
+		    (long long)obj, (long long)k->start, (long long)limit, (long long)k->start,
+		    k->wait, (long long)k->end, k->tid);
+		snprintf(
+		    ww, sizeof(ww),
+		    "object_id = %lld AND start_ns >= %lld AND start_ns < %lld AND (start_ns > %lld"
+		    " OR %d = 0 OR (end_ns, tid) > (%lld, %d))",
+		    (long long)obj, (long long)k->start, (long long)limit, (long long)k->start,
+		    k->wait, (long long)k->end, k->tid);
+	} else {
+		snprintf(hw, sizeof(hw), "object_id = %lld AND start_ns < %lld", (long long)obj,
+			 (long long)limit);
+		snprintf(ww, sizeof(ww), "%s", hw);
+	}
+	struct occ_inputs in;
+	if (occ_inputs_prep(d, &in, hw, ww) == 0) {
+		occ_inputs_step(&in);
+		if (occ_feed_rows(d, &f->c, &in, obj, &f->last))
+			f->fed = 1;
+	}
+	occ_inputs_free(&in);
+	if (limit == INT64_MAX)
+		occ_end(d, &f->c);
+	return d->failed ? -1 : 0;
+}
+
+/* A step of the followed objects (store_derive_events). */
+static int occ_follow_step(struct derive *d)
+{
+	occ_follow_start(d);
+	if (!d->nfollow)
+		return 0;
+	/* the limits write spans out: the feed's reads must find every row written */
+	occ_follow_limits(d);
+	rows_flush(d, &d->holds);
+	rows_flush(d, &d->spans);
+	for (size_t i = 0; i < d->nfollow && !d->failed; i++) {
+		struct occ_follow *f = d->follow[i];
+		/* one late too often is left for the end, so it is read again once more at most */
+		if (f->late && f->again >= OCC_FOLLOW_AGAIN)
+			continue;
+		if (f->fresh && (f->late || !f->fed || f->limit > f->last.start)) {
+			f->fresh = 0;
+			f->again += f->late;
+			occ_follow_feed(d, f, f->limit);
+		}
+	}
+	return d->failed ? -1 : 0;
+}
+
+static void occ_follow_free(struct derive *d)
+{
+	for (size_t i = 0; i < d->nfollow; i++) {
+		occ_free(&d->follow[i]->c);
+		free(d->follow[i]);
+	}
+	free(d->follow);
+	d->follow = NULL;
+	d->nfollow = 0;
+}
+
+/*
+ * The pass at the end: the followed objects get the rest of their
+ * intervals; every other object is read in one go, skipping followed ones.
+ */
+static int object_pass(struct derive *d)
+{
+	for (size_t i = 0; i < d->nfollow && !d->failed; i++)
+		occ_follow_feed(d, d->follow[i], INT64_MAX);
+	struct occ_inputs in;
 	struct occ c;
 	memset(&c, 0, sizeof(c));
-	if (!hs || !ws)
-		goto out;
-	int hv = sqlite3_step(hs) == SQLITE_ROW, wv = sqlite3_step(ws) == SQLITE_ROW;
-	while ((hv || wv) && !d->failed) {
-		/* the next object: the smaller of the two streams' current objects */
-		int64_t ho = hv ? sqlite3_column_int64(hs, 0) : INT64_MAX;
-		int64_t wo = wv ? sqlite3_column_int64(ws, 0) : INT64_MAX;
-		int64_t obj = ho < wo ? ho : wo;
-		c.obj = obj;
-		c.nholders = c.extra_holders = c.waiters = 0;
-		c.hold_ends.n = c.wait_ends.n = 0;
-		c.last_t = INT64_MAX;
-		sum_init(&c.sum, d->ins_osum, 0, obj, -1);
-		for (;;) {
-			int hin = hv && sqlite3_column_int64(hs, 0) == obj;
-			int win = wv && sqlite3_column_int64(ws, 0) == obj;
-			if (!hin && !win)
-				break;
-			int64_t ht = hin ? sqlite3_column_int64(hs, 1) : INT64_MAX;
-			int64_t wt = win ? sqlite3_column_int64(ws, 1) : INT64_MAX;
-			int take_hold = ht <= wt;
-			sqlite3_stmt *cur = take_hold ? hs : ws;
-			int64_t t = take_hold ? ht : wt, e = sqlite3_column_int64(cur, 2);
-			int32_t tid = sqlite3_column_int(cur, 3);
-			if (c.last_t == INT64_MAX)
-				c.last_t = t;
-			occ_advance(d, &c, t, 0);
-			if (take_hold) {
-				if (c.nholders < MAX_HOLDERS)
-					c.holders[c.nholders++] = tid;
-				else
-					c.extra_holders++;
-				if (heap_push(&c.hold_ends, e, tid))
-					d->failed = 1;
-				hv = sqlite3_step(hs) == SQLITE_ROW;
-			} else {
-				c.waiters++;
-				if (heap_push(&c.wait_ends, e, tid))
-					d->failed = 1;
-				wv = sqlite3_step(ws) == SQLITE_ROW;
-			}
+	int64_t from = INT64_MIN;
+	while (!d->failed) {
+		char where[64];
+		snprintf(where, sizeof(where), "object_id >= %lld", (long long)from);
+		if (occ_inputs_prep(d, &in, where, where)) {
+			occ_inputs_free(&in);
+			break;
 		}
-		occ_advance(d, &c, INT64_MAX, 1);
-		sum_finish(&c.sum);
-		d->failed |= c.sum.err;
+		occ_inputs_step(&in);
+		int64_t skip = 0;
+		while ((in.hv || in.wv) && !d->failed) {
+			/* the next object: the smaller of the two streams' current objects */
+			int64_t ho = in.hv ? sqlite3_column_int64(in.holds, 0) : INT64_MAX;
+			int64_t wo = in.wv ? sqlite3_column_int64(in.waits, 0) : INT64_MAX;
+			int64_t obj = ho < wo ? ho : wo;
+			struct objinfo *o = obj_get(d, obj, 0);
+			if (o && o->follow) {
+				skip = obj; /* read already: go on past it */
+				break;
+			}
+			occ_begin(d, &c, obj);
+			occ_feed_rows(d, &c, &in, obj, NULL);
+			occ_end(d, &c);
+		}
+		occ_inputs_free(&in);
+		if (!skip)
+			break;
+		from = skip + 1;
 	}
-out:
-	free(c.hold_ends.t);
-	free(c.hold_ends.tid);
-	free(c.wait_ends.t);
-	free(c.wait_ends.tid);
+	occ_free(&c);
 	rows_flush(d, &d->ospans);
-	sqlite3_finalize(hs);
-	sqlite3_finalize(ws);
 	return d->failed ? -1 : 0;
 }
 
@@ -1263,17 +1574,19 @@ static void derive_reset(struct derive *d)
 {
 	for (size_t i = 0; i < d->nthr_cap; i++) {
 		if (d->thr[i]) {
-			free(d->thr[i]->holds);
+			store_holds_free(&d->thr[i]->holds);
 			free(d->thr[i]->pend);
 			free(d->thr[i]);
 		}
 	}
 	free(d->thr);
+	occ_follow_free(d);
 	free(d->obj);
 	free(d->pend);
 	rows_free(&d->spans);
 	rows_free(&d->holds);
 	rows_free(&d->ospans);
+	rows_free(&d->blocks);
 	sqlite3_finalize(d->ins_tsum);
 	sqlite3_finalize(d->ins_point);
 	sqlite3_finalize(d->ins_osum);
@@ -1294,21 +1607,31 @@ static void derive_reset(struct derive *d)
 /* Drops any older set and makes the tables and statements. */
 static int derive_start(struct derive *d)
 {
+	/*
+	 * WEFT_TEST_FOLLOW_OBJECTS: the tests' way to follow every object with
+	 * no margin, which makes late intervals (and reading objects again) common.
+	 */
+	int closely = getenv("WEFT_TEST_FOLLOW_OBJECTS") != NULL;
+	d->follow_min = closely ? 1 : OCC_FOLLOW_MIN;
+	d->follow_margin = closely ? 0 : OCC_FOLLOW_MARGIN_NS;
+	d->follow_busy_rows = closely ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(d,
 		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
 		 "DROP TABLE IF EXISTS %s.object_spans; DROP TABLE IF EXISTS %s.thread_summary;"
 		 "DROP TABLE IF EXISTS %s.object_summary; DROP TABLE IF EXISTS %s.point_events;"
 		 "DROP TABLE IF EXISTS %s.object_stats; DROP TABLE IF EXISTS %s.derived_info;"
-		 "DROP TABLE IF EXISTS %s.thread_life;"
+		 "DROP TABLE IF EXISTS %s.thread_life; DROP TABLE IF EXISTS %s.thread_event_blocks;"
 		 "CREATE TABLE %s.derived_info(key TEXT PRIMARY KEY, value);",
 		 d->schema, d->schema, d->schema, d->schema, d->schema, d->schema, d->schema,
-		 d->schema, d->schema, d->schema) ||
+		 d->schema, d->schema, d->schema, d->schema) ||
 	    create_tables(d))
 		return -1;
-	rows_prep(d, &d->spans, "thread_spans", 6);
-	rows_prep(d, &d->holds, "object_holds", 6);
-	rows_prep(d, &d->ospans, "object_spans", 6);
+	rows_prep(d, &d->spans, "INSERT", "thread_spans", 6);
+	/* a recursive mutex taken twice and let go twice within one clock tick */
+	rows_prep(d, &d->holds, "INSERT OR IGNORE", "object_holds", 6);
+	rows_prep(d, &d->ospans, "INSERT", "object_spans", 6);
+	rows_prep(d, &d->blocks, "INSERT", "thread_event_blocks", 3);
 	d->ins_tsum = prep(d, "INSERT INTO %s.thread_summary VALUES(?,?,?,?,?,?,?,?)", d->schema);
 	d->ins_point = prep(d, "INSERT INTO %s.point_events VALUES(?,?,?,?,?,?)", d->schema);
 	d->ins_osum = prep(d, "INSERT INTO %s.object_summary VALUES(?,?,?,?,?,?,?)", d->schema);
@@ -1371,7 +1694,16 @@ int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_
 	if (load_objects(d) || load_trace_rows(d) || event_pass(d, last_id))
 		return -1;
 	d->streamed_rows += d->events - before;
-	d->cpu_events += store_debug_cpu_ns() - t0;
+	uint64_t t1 = store_debug_cpu_ns();
+	d->cpu_events += t1 - t0;
+	/*
+	 * A step that read many rows is behind a busy writer, with which this
+	 * thread shares a CPU while the program runs: the objects wait (they
+	 * catch up at a quieter step, or at the end) rather than slow it more.
+	 */
+	if (d->events - before <= d->follow_busy_rows && occ_follow_step(d))
+		return -1;
+	d->cpu_follow += store_debug_cpu_ns() - t1;
 	return 0;
 }
 
@@ -1451,6 +1783,7 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 	finish_threads(d);
 	rows_flush(d, &d->spans);
 	rows_flush(d, &d->holds);
+	rows_flush(d, &d->blocks);
 	if (d->failed)
 		return -1;
 	uint64_t t1 = store_debug_cpu_ns();
@@ -1462,10 +1795,12 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	store_debug("derive",
 		    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
-		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s",
+		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s"
+		    " (%zu objects followed while written, in %.2f s; %d read again)",
 		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
 		    d->restarts, why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
-		    (store_debug_cpu_ns() - t2) / 1e9);
+		    (store_debug_cpu_ns() - t2) / 1e9, d->nfollow, d->cpu_follow / 1e9,
+		    d->occ_again);
 	return 0;
 }
 

@@ -17,6 +17,8 @@
 #include "store/store_schema.h"
 #include "store/store_races.h"
 #include "store/store_debug.h"
+#include "store/store_holds.h"
+#include "store/store_util.h"
 
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -46,15 +48,51 @@
 enum severity { SEV_ERROR, SEV_WARNING, SEV_NOTE };
 static const char *const severity_name[] = {"error", "warning", "note"};
 
-enum misuse {
-	MU_UNLOCK_NOT_HELD,
-	MU_COND_NOT_HELD,
-	MU_DESTROY_HELD,
-	MU_EXIT_HOLDING,
-	MU_PROCESS_EXIT_HOLDING,
-	MU_FOREIGN_RELEASE,
-	MU_LOCK_ORDER, /* not a misuse: the lock-order kind */
+/*
+ * The rules this analysis finds (docs/FINDINGS.md): X(NAME, finding kind,
+ * "rule", severity, why it is a problem and how to fix it). The enum, the
+ * rows' kind, rule, severity and detail all come from here.
+ */
+/* clang-format off */
+#define FINDINGS_RULES(X)                                                                          \
+	X(UNLOCK_NOT_HELD, MISUSE, "unlock_not_held", SEV_ERROR,                                   \
+	  "The thread unlocked a lock it did not hold: undefined behaviour "                      \
+	  "for a normal mutex (it may unlock another thread's critical "                          \
+	  "section), EPERM for an error-checking one.")                                           \
+	X(COND_NOT_HELD, MISUSE, "cond_wait_not_held", SEV_ERROR,                                  \
+	  "pthread_cond_wait needs the mutex locked by the caller: "                              \
+	  "undefined behaviour, EPERM for an error-checking mutex.")                              \
+	X(DESTROY_HELD, MISUSE, "destroy_held", SEV_ERROR,                                         \
+	  "Destroying a locked lock is undefined behaviour (EBUSY at best); "                     \
+	  "the holder will unlock freed or reused memory.")                                       \
+	X(EXIT_HOLDING, MISUSE, "exit_holding", SEV_ERROR,                                         \
+	  "The thread ended with the lock held: every later lock() of it "                        \
+	  "blocks forever (EOWNERDEAD for a robust mutex).")                                      \
+	X(PROCESS_EXIT_HOLDING, MISUSE, "process_exit_holding", SEV_WARNING,                       \
+	  "exit() ran with the lock held: atexit handlers and "                                   \
+	  "destructors that take it deadlock.")                                                   \
+	X(FOREIGN_RELEASE, MISUSE, "foreign_release", SEV_NOTE,                                    \
+	  "A lock released by a thread other than the one that acquired "                         \
+	  "it: allowed for threading.Lock, but usually a handoff that a "                         \
+	  "semaphore or event says better.")                                                      \
+	X(LOCK_ORDER, LOCK_ORDER, "cycle", SEV_WARNING,                                            \
+	  "Threads took these locks in opposite orders, so they can deadlock "                    \
+	  "when they run at the same time (even if this run did not): take "                      \
+	  "them in one global order.")
+
+#define FINDINGS_RULE_ENUM(name, kind, rule, sev, detail) MU_##name,
+enum misuse { FINDINGS_RULES(FINDINGS_RULE_ENUM) };
+#undef FINDINGS_RULE_ENUM
+
+static const struct {
+	int kind, sev;
+	const char *name, *detail;
+} rules[] = {
+#define FINDINGS_RULE_ROW(name, kind, rule, sev, detail) {STORE_FINDING_##kind, sev, rule, detail},
+    FINDINGS_RULES(FINDINGS_RULE_ROW)
+#undef FINDINGS_RULE_ROW
 };
+/* clang-format on */
 
 /* ---- a small open-addressing map: (a, b) -> index ---- */
 
@@ -69,20 +107,10 @@ struct pmap {
 	size_t cap, n;
 };
 
-static uint64_t fnd_mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static size_t pmap_slot(const struct pmap *m, int64_t a, int64_t b)
 {
 	size_t mask = m->cap - 1;
-	size_t i = fnd_mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL ^ (uint64_t)b) & mask;
+	size_t i = store_hash_mix64((uint64_t)a * 0x9e3779b97f4a7c15ULL ^ (uint64_t)b) & mask;
 	while (m->e[i].used && (m->e[i].a != a || m->e[i].b != b))
 		i = (i + 1) & mask;
 	return i;
@@ -120,20 +148,10 @@ static int pmap_put(struct pmap *m, int64_t a, int64_t b, size_t v)
 
 /* ---- the model ---- */
 
-struct held {
-	int64_t obj, ev, stack, ts; /* the acquisition: event, site, time */
-	int excl;		    /* held exclusively (a mutex, a write-locked rwlock) */
-	int count;		    /* recursive depth */
-};
-
 struct fthr {
 	int32_t pid, tid;
-	struct held *held;
-	int nheld, capheld;
-	struct held *saved; /* the held set stashed by an exec, back if the exec fails */
-	int nsaved, has_saved;
-	int skip_reacq; /* the last cond wait failed: its re-acquire record acquired nothing */
-	int execd;	/* ran an exec: no longer the fork image */
+	struct store_holds held; /* re-entries counted; failed cond waits and execs applied */
+	int execd;		 /* ran an exec: no longer the fork image */
 };
 
 /* One hold for the destroy check: [start, end) with end INT64_MAX while open. */
@@ -264,6 +282,8 @@ static struct fthr *fnd_thr_get(struct findings *f, int32_t pid, int32_t tid)
 	}
 	t->pid = pid;
 	t->tid = tid;
+	store_holds_init(&t->held, STORE_HOLDS_COND_FAILURE | STORE_HOLDS_EXEC, STORE_HOLDS_OWNED,
+			 0);
 	f->thr[f->nthr++] = t;
 	return t;
 }
@@ -276,8 +296,7 @@ static struct fobj *fnd_obj_get(struct findings *f, int64_t id)
 
 static int is_lock_kind(int kind)
 {
-	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
-	       kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK;
+	return (store_holds_kind_rules(kind) & STORE_HOLDS_OWNED) != 0;
 }
 
 /* Runs the statements in sql. Returns 0, otherwise -1 with the error in f. */
@@ -436,12 +455,11 @@ static void group_add(struct findings *f, struct cand *c)
 	f->group[f->ngroup++] = *c;
 }
 
-static struct cand *cand_new(struct cand *c, int sub, int sev, const struct fthr *t, int64_t ev,
-			     int nitems)
+static struct cand *cand_new(struct cand *c, int sub, const struct fthr *t, int64_t ev, int nitems)
 {
 	memset(c, 0, sizeof(*c));
 	c->sub = sub;
-	c->sev = sev;
+	c->sev = rules[sub].sev;
 	c->pid = t->pid;
 	c->tid = t->tid;
 	c->ev = ev;
@@ -462,7 +480,7 @@ static void add_release_misuse(struct findings *f, struct fthr *t, int sub, int6
 			       int64_t stack)
 {
 	struct cand c;
-	if (!cand_new(&c, sub, SEV_ERROR, t, ev, 2)) {
+	if (!cand_new(&c, sub, t, ev, 2)) {
 		oom(f);
 		return;
 	}
@@ -488,32 +506,39 @@ struct evrow {
 	int kind;
 };
 
-static struct held *held_find(struct fthr *t, int64_t obj)
+/* The innermost of t's first nheld entries that holds obj, or NULL. */
+static const struct store_hold *held_find(const struct fthr *t, int nheld, int64_t obj)
 {
-	for (int i = t->nheld - 1; i >= 0; i--)
-		if (t->held[i].obj == obj)
-			return &t->held[i];
+	for (int i = nheld - 1; i >= 0; i--)
+		if (t->held.h[i].obj == obj)
+			return &t->held.h[i];
 	return NULL;
 }
 
-/* Lets go of h, noting the hold [h->ts, end) for the destroy check. */
-static void held_remove(struct findings *f, struct fthr *t, struct held *h, int64_t end)
+/* Notes the hold h that ended at end (INT64_MAX: never) for the destroy check. */
+static void hold_ended(struct findings *f, const struct fthr *t, const struct store_hold *h,
+		       int64_t end)
 {
 	struct fobj *o = fnd_obj_get(f, h->obj);
 	if (o) {
-		struct span s = {h->ts, end, h->ev, h->stack, t->tid, 1};
+		struct span s = {h->start, end, h->ev, h->stack, t->tid, 1};
 		if (!o->last_start.set || s.start >= o->last_start.start)
 			o->last_start = s;
 		if (!o->last_end.set || s.end >= o->last_end.end)
 			o->last_end = s;
 	}
-	int i = (int)(h - t->held);
-	memmove(&t->held[i], &t->held[i + 1], (size_t)(t->nheld - i - 1) * sizeof(*h));
-	t->nheld--;
 }
 
-static void edge_add(struct findings *f, struct fthr *t, const struct held *from, int64_t to,
-		     int64_t ev, int64_t stack, int to_excl)
+/* Lets go of one level of h, an entry of t's held set. */
+static void held_release(struct findings *f, struct fthr *t, struct store_hold *h, int64_t end)
+{
+	struct store_hold ended;
+	if (store_holds_release(&t->held, h, &ended) == STORE_HOLDS_RELEASED)
+		hold_ended(f, t, &ended, end);
+}
+
+static void edge_add(struct findings *f, struct fthr *t, int nheld, const struct store_hold *from,
+		     int64_t to, int64_t ev, int64_t stack, int to_excl)
 {
 	size_t *ip = pmap_get(&f->edge_map, from->obj, to);
 	struct edge *e;
@@ -534,15 +559,15 @@ static void edge_add(struct findings *f, struct fthr *t, const struct held *from
 		e->to_ev = ev;
 		e->to_stack = stack;
 		/* Gate locks: the other locks held exclusively around this acquisition. */
-		for (int i = 0; i < t->nheld && e->nguards < MAX_GUARDS; i++)
-			if (t->held[i].obj != from->obj && t->held[i].excl)
-				e->guards[e->nguards++] = t->held[i].obj;
+		for (int i = 0; i < nheld && e->nguards < MAX_GUARDS; i++)
+			if (t->held.h[i].obj != from->obj && t->held.h[i].excl)
+				e->guards[e->nguards++] = t->held.h[i].obj;
 	} else {
 		e = &f->edge[*ip];
 		/* One occurrence without the gate lock is enough for the gate not to protect. */
 		int n = 0;
 		for (int g = 0; g < e->nguards; g++) {
-			struct held *h = held_find(t, e->guards[g]);
+			const struct store_hold *h = held_find(t, nheld, e->guards[g]);
 			if (h && h->excl)
 				e->guards[n++] = e->guards[g];
 		}
@@ -552,35 +577,26 @@ static void edge_add(struct findings *f, struct fthr *t, const struct held *from
 	e->to_excl |= to_excl;
 }
 
-static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r)
+/* Edges from the locks held before (the first nheld entries) to o. */
+static void edges_to(struct findings *f, struct fthr *t, int nheld, const struct fobj *o,
+		     const struct evrow *r)
 {
 	/* rwlocks: arg 0 read, 1 write; everything else is exclusive. */
 	int excl = o->kind != WEFT_OBJ_RWLOCK || r->arg == 1;
-	if (r->arg == ARG_COND && t->skip_reacq) {
-		t->skip_reacq = 0;
+	int first = nheld > MAX_EDGE_HELD ? nheld - MAX_EDGE_HELD : 0;
+	for (int i = first; i < nheld; i++)
+		edge_add(f, t, nheld, &t->held.h[i], o->id, r->id, r->stack, excl);
+}
+
+static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r,
+		       enum store_holds_what what)
+{
+	/* A recursive re-acquisition orders nothing, nor does a failed cond wait's. */
+	if (what == STORE_HOLDS_NO_MEMORY)
+		oom(f);
+	if (what != STORE_HOLDS_ACQUIRED)
 		return;
-	}
-	t->skip_reacq = 0;
-	struct held *h = held_find(t, o->id);
-	if (h) {
-		/* A recursive re-acquisition orders nothing. */
-		h->count++;
-		return;
-	}
-	int first = t->nheld > MAX_EDGE_HELD ? t->nheld - MAX_EDGE_HELD : 0;
-	for (int i = first; i < t->nheld; i++)
-		edge_add(f, t, &t->held[i], o->id, r->id, r->stack, excl);
-	if (t->nheld == t->capheld) {
-		int nc = t->capheld ? t->capheld * 2 : 8;
-		struct held *n = realloc(t->held, (size_t)nc * sizeof(*n));
-		if (!n) {
-			oom(f);
-			return;
-		}
-		t->held = n;
-		t->capheld = nc;
-	}
-	t->held[t->nheld++] = (struct held){o->id, r->id, r->stack, r->ts, excl, 1};
+	edges_to(f, t, t->held.n - 1, o, r);
 	if (o->kind == WEFT_OBJ_PY_LOCK)
 		o->owner_tid = t->tid;
 }
@@ -589,24 +605,27 @@ static void on_acquire(struct findings *f, struct fthr *t, struct fobj *o, const
  * A destroy that failed (EBUSY: the lock was held) still retires the object
  * id, so the holder's unlock names a new object at the same address.
  */
-static struct held *held_find_destroyed(struct findings *f, struct fthr *t, const struct fobj *o)
+static struct store_hold *held_find_destroyed(struct findings *f, struct fthr *t,
+					      const struct fobj *o)
 {
-	for (int i = t->nheld - 1; i >= 0; i--) {
-		struct fobj *h = fnd_obj_get(f, t->held[i].obj);
+	for (int i = t->held.n - 1; i >= 0; i--) {
+		struct fobj *h = fnd_obj_get(f, t->held.h[i].obj);
 		if (h && h != o && h->destroy_ev && h->addr == o->addr && h->pid == o->pid)
-			return &t->held[i];
+			return &t->held.h[i];
 	}
 	return NULL;
 }
 
-static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r)
+static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const struct evrow *r,
+		       enum store_holds_what what, const struct store_hold *ended)
 {
-	struct held *h = held_find(t, o->id);
-	if (!h && o->addr)
-		h = held_find_destroyed(f, t, o);
+	if (what == STORE_HOLDS_RELEASED)
+		hold_ended(f, t, ended, r->ts);
+	if (what != STORE_HOLDS_NOT_HELD)
+		return;
+	struct store_hold *h = o->addr ? held_find_destroyed(f, t, o) : NULL;
 	if (h) {
-		if (--h->count <= 0)
-			held_remove(f, t, h, r->ts);
+		held_release(f, t, h, r->ts);
 		return;
 	}
 	if (o->kind == WEFT_OBJ_PY_LOCK && r->arg != ARG_COND) {
@@ -614,15 +633,18 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 		struct cand c;
 		size_t *oi = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
 		struct fthr *ot = oi ? f->thr[*oi] : NULL;
-		struct held *oh = ot ? held_find(ot, o->id) : NULL;
-		if (!cand_new(&c, MU_FOREIGN_RELEASE, SEV_NOTE, t, r->id, 2)) {
+		struct store_hold *oh = ot ? store_holds_find(&ot->held, o->id) : NULL;
+		if (!cand_new(&c, MU_FOREIGN_RELEASE, t, r->id, 2)) {
 			oom(f);
 			return;
 		}
 		item_set(&c.items[c.nitems++], "release", t, o->id, r->id, r->stack);
 		if (oh) {
 			item_set(&c.items[c.nitems++], "acquire", ot, o->id, oh->ev, oh->stack);
-			held_remove(f, ot, oh, r->ts);
+			/* the owner lets go entirely, whatever its depth */
+			struct store_hold ended;
+			store_holds_drop(&ot->held, oh, &ended);
+			hold_ended(f, ot, &ended, r->ts);
 		}
 		group_add(f, &c);
 		return;
@@ -643,25 +665,24 @@ static void on_destroy(struct fobj *o, struct fthr *t, const struct evrow *r)
 
 static void on_thread_exit(struct findings *f, struct fthr *t, const struct evrow *r)
 {
-	if (!t->nheld)
+	if (!t->held.n)
 		return;
 	int sub = r->kind == WEFT_EV_THREAD_EXIT ? MU_EXIT_HOLDING : MU_PROCESS_EXIT_HOLDING;
 	struct cand c;
-	if (!cand_new(&c, sub, sub == MU_EXIT_HOLDING ? SEV_ERROR : SEV_WARNING, t, r->id,
-		      t->nheld + 1)) {
+	if (!cand_new(&c, sub, t, r->id, t->held.n + 1)) {
 		oom(f);
 		return;
 	}
 	item_set(&c.items[c.nitems++], "exit", t, 0, r->id, r->stack);
-	for (int i = 0; i < t->nheld; i++)
-		item_set(&c.items[c.nitems++], "held", t, t->held[i].obj, t->held[i].ev,
-			 t->held[i].stack);
+	for (int i = 0; i < t->held.n; i++)
+		item_set(&c.items[c.nitems++], "held", t, t->held.h[i].obj, t->held.h[i].ev,
+			 t->held.h[i].stack);
 	group_add(f, &c);
 }
 
 static void on_fork(struct findings *f, struct fthr *t, int64_t child)
 {
-	if (!t->nheld || child <= 0)
+	if (!t->held.n || child <= 0)
 		return;
 	if (grow((void **)&f->snap, &f->capsnap, f->nsnap, sizeof(*f->snap))) {
 		oom(f);
@@ -670,37 +691,17 @@ static void on_fork(struct findings *f, struct fthr *t, int64_t child)
 	struct fork_snap *s = &f->snap[f->nsnap];
 	s->child = (int32_t)child;
 	s->naddrs = 0;
-	s->addrs = calloc((size_t)t->nheld, sizeof(*s->addrs));
+	s->addrs = calloc((size_t)t->held.n, sizeof(*s->addrs));
 	if (!s->addrs) {
 		oom(f);
 		return;
 	}
-	for (int i = 0; i < t->nheld; i++) {
-		struct fobj *o = fnd_obj_get(f, t->held[i].obj);
+	for (int i = 0; i < t->held.n; i++) {
+		struct fobj *o = fnd_obj_get(f, t->held.h[i].obj);
 		if (o && o->addr)
 			s->addrs[s->naddrs++] = o->addr;
 	}
 	f->nsnap++;
-}
-
-static void on_exec(struct fthr *t, int64_t arg)
-{
-	if (arg == 0) {
-		/* The image is replaced: its locks are gone, unless the exec fails. */
-		free(t->saved);
-		t->saved = t->held;
-		t->nsaved = t->nheld;
-		t->has_saved = 1;
-		t->held = NULL;
-		t->nheld = t->capheld = 0;
-		t->execd = 1;
-	} else if (t->has_saved) {
-		free(t->held);
-		t->held = t->saved;
-		t->nheld = t->capheld = t->nsaved;
-		t->saved = NULL;
-		t->has_saved = 0;
-	}
 }
 
 /* Reads the events after f->last_id up to last_id (INT64_MAX: all). */
@@ -735,40 +736,35 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 			if (!t)
 				break;
 		}
-		if (t->has_saved && r.kind != WEFT_EV_PROCESS_EXEC) {
-			free(t->saved);
-			t->saved = NULL;
-			t->has_saved = 0;
-		}
-		struct fobj *o;
+		struct fobj *o = r.obj ? fnd_obj_get(f, r.obj) : NULL;
+		struct store_holds_event he = {.kind = r.kind,
+					       .obj_kind = o ? o->kind : 0,
+					       .obj = r.obj,
+					       .ts = r.ts,
+					       .ev = r.id,
+					       .stack = r.stack,
+					       .arg = r.arg};
+		struct store_hold ended;
+		enum store_holds_what what = store_holds_apply(&t->held, &he, &ended);
 		switch (r.kind) {
 		case WEFT_EV_LOCK_ACQUIRE:
-			if ((o = fnd_obj_get(f, r.obj)))
-				on_acquire(f, t, o, &r);
+			if (o)
+				on_acquire(f, t, o, &r, what);
 			break;
 		case WEFT_EV_LOCK_RELEASE:
-			if ((o = fnd_obj_get(f, r.obj)))
-				on_release(f, t, o, &r);
+			if (o)
+				on_release(f, t, o, &r, what, &ended);
 			break;
 		case WEFT_EV_LOCK_WAIT:
 			/*
 			 * A wait orders the locks held before it as an acquire would:
 			 * in a real deadlock the acquire never comes.
 			 */
-			if ((o = fnd_obj_get(f, r.obj)) && !held_find(t, o->id)) {
-				int excl = o->kind != WEFT_OBJ_RWLOCK || r.arg == 1;
-				int first = t->nheld > MAX_EDGE_HELD ? t->nheld - MAX_EDGE_HELD : 0;
-				for (int i = first; i < t->nheld; i++)
-					edge_add(f, t, &t->held[i], o->id, r.id, r.stack, excl);
-			}
-			break;
-		case WEFT_EV_COND_WAIT:
-			/* 0 woken, ETIMEDOUT, EOWNERDEAD: the mutex is held again; else it never
-			 * was let go. */
-			t->skip_reacq = r.arg != 0 && r.arg != ETIMEDOUT && r.arg != EOWNERDEAD;
+			if (o && !store_holds_find(&t->held, o->id))
+				edges_to(f, t, t->held.n, o, &r);
 			break;
 		case WEFT_EV_OBJECT_DESTROY:
-			if ((o = fnd_obj_get(f, r.obj)))
+			if (o)
 				on_destroy(o, t, &r);
 			break;
 		case WEFT_EV_THREAD_EXIT:
@@ -779,7 +775,8 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 			on_fork(f, t, r.arg);
 			break;
 		case WEFT_EV_PROCESS_EXEC:
-			on_exec(t, r.arg);
+			if (what == STORE_HOLDS_EXEC_STASHED)
+				t->execd = 1;
 			break;
 		}
 	}
@@ -790,6 +787,25 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 	if (!f->failed && last_id != INT64_MAX && last_id > f->last_id)
 		f->last_id = last_id;
 	return f->failed ? -1 : 0;
+}
+
+/* Drops the findings of the kinds this build makes again (a deadlock's stays). */
+static int drop_rebuilt(struct findings *f)
+{
+	char kinds[256] = "";
+	size_t n = 0;
+	int k = 0;
+#define FINDINGS_REBUILT(name, text, rebuilt, what)                                                \
+	if (rebuilt)                                                                               \
+		n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s'%s'", k++ ? ", " : "",     \
+				      text);
+	STORE_FINDING_KINDS(FINDINGS_REBUILT)
+#undef FINDINGS_REBUILT
+	return fnd_exec(f,
+			"DELETE FROM %s.finding_item WHERE finding_id IN (SELECT finding_id FROM"
+			" %s.finding WHERE kind IN (%s));"
+			"DELETE FROM %s.finding WHERE kind IN (%s);",
+			f->schema, f->schema, kinds, f->schema, kinds);
 }
 
 /* ---- after the pass ---- */
@@ -805,8 +821,11 @@ static void close_open_holds(struct findings *f)
 {
 	for (size_t i = 0; i < f->nthr; i++) {
 		struct fthr *t = f->thr[i];
-		while (t->nheld)
-			held_remove(f, t, &t->held[t->nheld - 1], INT64_MAX);
+		struct store_hold ended;
+		while (t->held.n) {
+			store_holds_drop(&t->held, &t->held.h[t->held.n - 1], &ended);
+			hold_ended(f, t, &ended, INT64_MAX);
+		}
 	}
 }
 
@@ -833,7 +852,7 @@ static void check_destroys(struct findings *f)
 		if (!s || !t || !h)
 			continue;
 		struct cand c;
-		if (!cand_new(&c, MU_DESTROY_HELD, SEV_ERROR, t, o->destroy_ev, 2)) {
+		if (!cand_new(&c, MU_DESTROY_HELD, t, o->destroy_ev, 2)) {
 			oom(f);
 			return;
 		}
@@ -896,7 +915,7 @@ static void report_cycle(struct findings *f, const size_t *path, int len)
 		if (f->edge[path[i]].to_ev > last->to_ev)
 			last = &f->edge[path[i]];
 	struct fthr *lt = fnd_thr_find(f, last->pid, last->tid);
-	if (!lt || !cand_new(&c, MU_LOCK_ORDER, SEV_WARNING, lt, last->to_ev, 2 * len)) {
+	if (!lt || !cand_new(&c, MU_LOCK_ORDER, lt, last->to_ev, 2 * len)) {
 		if (lt)
 			oom(f);
 		return;
@@ -1137,45 +1156,6 @@ static void name_thr(struct namer *nm, int32_t pid, int32_t tid, char *buf, size
 	sqlite3_reset(nm->thr);
 }
 
-static const char *rule_name(int sub)
-{
-	static const char *const n[] = {
-	    [MU_UNLOCK_NOT_HELD] = "unlock_not_held",
-	    [MU_COND_NOT_HELD] = "cond_wait_not_held",
-	    [MU_DESTROY_HELD] = "destroy_held",
-	    [MU_EXIT_HOLDING] = "exit_holding",
-	    [MU_PROCESS_EXIT_HOLDING] = "process_exit_holding",
-	    [MU_FOREIGN_RELEASE] = "foreign_release",
-	    [MU_LOCK_ORDER] = "cycle",
-	};
-	return n[sub];
-}
-
-static const char *rule_detail(int sub)
-{
-	static const char *const d[] = {
-	    [MU_UNLOCK_NOT_HELD] =
-		"The thread unlocked a lock it did not hold: undefined behaviour "
-		"for a normal mutex (it may unlock another thread's critical "
-		"section), EPERM for an error-checking one.",
-	    [MU_COND_NOT_HELD] = "pthread_cond_wait needs the mutex locked by the caller: "
-				 "undefined behaviour, EPERM for an error-checking mutex.",
-	    [MU_DESTROY_HELD] = "Destroying a locked lock is undefined behaviour (EBUSY at best); "
-				"the holder will unlock freed or reused memory.",
-	    [MU_EXIT_HOLDING] = "The thread ended with the lock held: every later lock() of it "
-				"blocks forever (EOWNERDEAD for a robust mutex).",
-	    [MU_PROCESS_EXIT_HOLDING] = "exit() ran with the lock held: atexit handlers and "
-					"destructors that take it deadlock.",
-	    [MU_FOREIGN_RELEASE] = "A lock released by a thread other than the one that acquired "
-				   "it: allowed for threading.Lock, but usually a handoff that a "
-				   "semaphore or event says better.",
-	    [MU_LOCK_ORDER] = "Threads took these locks in opposite orders, so they can deadlock "
-			      "when they run at the same time (even if this run did not): take "
-			      "them in one global order.",
-	};
-	return d[sub];
-}
-
 static const struct item *find_role(const struct cand *c, const char *role)
 {
 	for (int i = 0; i < c->nitems; i++)
@@ -1278,12 +1258,12 @@ static int insert_findings(struct findings *f)
 	for (size_t i = 0; i < f->ngroup && !f->failed; i++) {
 		struct cand *c = &f->group[i];
 		summarize(&nm, c, summary, sizeof(summary));
-		sqlite3_bind_text(ins, 1, c->sub == MU_LOCK_ORDER ? "lock_order" : "misuse", -1,
+		sqlite3_bind_text(ins, 1, store_finding_kind_name(rules[c->sub].kind), -1,
 				  SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, rule_name(c->sub), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, rules[c->sub].name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 3, severity_name[c->sev], -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 4, summary, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 5, rule_detail(c->sub), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 5, rules[c->sub].detail, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 6, c->count);
 		sqlite3_bind_int64(ins, 7, c->ev);
 		sqlite3_bind_int64(ts, 1, c->ev);
@@ -1357,11 +1337,7 @@ static void supps_free(struct supps *s)
 
 static int known_kind(const char *k, size_t len)
 {
-	static const char *const kinds[] = {"race", "lock_order", "deadlock", "misuse", "*"};
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strlen(kinds[i]) == len && !strncmp(k, kinds[i], len))
-			return 1;
-	return 0;
+	return (len == 1 && *k == '*') || store_finding_kind_code(k, len) >= 0;
 }
 
 /* Reads "KIND GLOB" lines (# comments, blank lines); one line in err on failure. */
@@ -1393,11 +1369,10 @@ static int supps_load(struct supps *s, const char *path, char *err, size_t errle
 		extra = strtok_r(NULL, " \t\r\n", &p);
 		const char *dot = strchr(kind, '.');
 		if (!pat || extra || !known_kind(kind, dot ? (size_t)(dot - kind) : strlen(kind))) {
-			snprintf(
-			    err, errlen,
-			    "%s:%d: expected \"KIND PATTERN\" with KIND one of race, lock_order,"
-			    " deadlock, misuse (or KIND.RULE, or *)",
-			    path, line);
+			snprintf(err, errlen,
+				 "%s:%d: expected \"KIND PATTERN\" with KIND one "
+				 "of " STORE_FINDING_KINDS_COMMA "KIND.RULE or *",
+				 path, line);
 			goto fail;
 		}
 		if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v))) {
@@ -1566,8 +1541,7 @@ static int findings_present(sqlite3 *db)
 static void findings_free(struct findings *f)
 {
 	for (size_t i = 0; i < f->nthr; i++) {
-		free(f->thr[i]->held);
-		free(f->thr[i]->saved);
+		store_holds_free(&f->thr[i]->held);
 		free(f->thr[i]);
 	}
 	free(f->thr);
@@ -1665,13 +1639,8 @@ int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64
 	}
 	/* A reader cannot write the trace: build into the connection's temp schema. */
 	f.schema = sqlite3_db_readonly(db, "main") == 1 ? "temp" : "main";
-	if (create_schema(&f) ||
-	    fnd_exec(&f,
-		     "DELETE FROM %s.finding_item WHERE finding_id IN (SELECT finding_id FROM"
-		     " %s.finding WHERE kind IN ('lock_order', 'misuse', 'race'));"
-		     "DELETE FROM %s.finding WHERE kind IN ('lock_order', 'misuse', 'race');",
-		     f.schema, f.schema, f.schema) ||
-	    load_objects(&f) || fnd_event_pass(&f, INT64_MAX))
+	if (create_schema(&f) || drop_rebuilt(&f) || load_objects(&f) ||
+	    fnd_event_pass(&f, INT64_MAX))
 		goto out;
 	uint64_t t_pass = store_debug_cpu_ns();
 	close_open_holds(&f);

@@ -10,6 +10,8 @@
  * held); it names the keys involved and lists every detailed occurrence.
  */
 #include "store/store_races.h"
+#include "store/store.h"
+#include "store/store_util.h"
 
 #include "preload/wire.h"
 
@@ -91,6 +93,34 @@ static int table_exists(sqlite3 *db, const char *name)
 	return found;
 }
 
+/* clang-format off */
+#define ACCESS_EVENT_SQL                                                                    \
+	"SELECT id FROM main.ev WHERE id >= ?5 AND id < ?6 AND ts = ?3 AND kind = ?4"       \
+	" AND th = (SELECT th FROM main.thread_no WHERE pid = ?1 AND tid = ?2) LIMIT 1"
+/* clang-format on */
+
+/*
+ * The race.access event of one side of an occurrence (0 when none). There
+ * is no index over ev but its rowid: in a time-ordered trace the read is
+ * bounded to the ids at ts (ev is the statement of ACCESS_EVENT_SQL).
+ */
+static int64_t access_event(sqlite3 *db, sqlite3_stmt *ev, int pid, int tid, int64_t ts)
+{
+	int64_t id = 0;
+	int ordered = store_events_time_ordered(db);
+	sqlite3_bind_int(ev, 1, pid);
+	sqlite3_bind_int(ev, 2, tid);
+	sqlite3_bind_int64(ev, 3, ts);
+	sqlite3_bind_int(ev, 4, WEFT_EV_RACE_ACCESS);
+	sqlite3_bind_int64(ev, 5, ordered ? store_event_at(db, ts) : 0);
+	sqlite3_bind_int64(ev, 6,
+			   ordered && ts < INT64_MAX ? store_event_at(db, ts + 1) : INT64_MAX);
+	if (sqlite3_step(ev) == SQLITE_ROW)
+		id = sqlite3_column_int64(ev, 0);
+	sqlite3_reset(ev);
+	return id;
+}
+
 static void describe(sqlite3 *db, int pid, struct side *s)
 {
 	sqlite3_stmt *st = NULL;
@@ -125,18 +155,8 @@ static void describe(sqlite3 *db, int pid, struct side *s)
 	sqlite3_finalize(st);
 	st = NULL;
 	s->event = 0;
-	if (sqlite3_prepare_v2(
-		db,
-		"SELECT e.id FROM main.ev e JOIN main.thread_no t ON t.th = e.th"
-		" WHERE t.pid = ?1 AND t.tid = ?2 AND e.ts = ?3 AND e.kind = ?4 LIMIT 1",
-		-1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int(st, 1, pid);
-		sqlite3_bind_int(st, 2, s->tid);
-		sqlite3_bind_int64(st, 3, s->ts);
-		sqlite3_bind_int(st, 4, WEFT_EV_RACE_ACCESS);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			s->event = sqlite3_column_int64(st, 0);
-	}
+	if (sqlite3_prepare_v2(db, ACCESS_EVENT_SQL, -1, &st, NULL) == SQLITE_OK)
+		s->event = access_event(db, st, pid, s->tid, s->ts);
 	sqlite3_finalize(st);
 	st = NULL;
 	s->held[0] = 0;
@@ -324,13 +344,11 @@ static struct group *group_for(struct grouping *gr, int pid, const char *key, co
 		if (!strcmp(gr->g[gr->gidx[h] - 1].key, key))
 			return &gr->g[gr->gidx[h] - 1];
 	if (gr->n == gr->cap) {
-		size_t cap = gr->cap ? gr->cap * 2 : 16;
-		struct group *g = realloc(gr->g, cap * sizeof(*g));
-		if (!g)
+		struct group *grown = store_grow(gr->g, &gr->cap, gr->n, sizeof(*grown));
+		if (!grown)
 			return NULL;
-		gr->g = g;
-		gr->cap = cap;
-		if (reindex(&gr->gidx, cap, gr->n, group_hash, gr))
+		gr->g = grown;
+		if (reindex(&gr->gidx, gr->cap, gr->n, group_hash, gr))
 			return NULL;
 	}
 	struct group *g = &gr->g[gr->n];
@@ -491,20 +509,6 @@ static void locations_phrase(const struct group *g, char *buf, size_t len)
 			 g->nkeys);
 }
 
-/* The race.access event of one side of an occurrence (0 when none). */
-static int64_t access_event(sqlite3_stmt *ev, int pid, int tid, int64_t ts)
-{
-	int64_t id = 0;
-	sqlite3_bind_int(ev, 1, pid);
-	sqlite3_bind_int(ev, 2, tid);
-	sqlite3_bind_int64(ev, 3, ts);
-	sqlite3_bind_int(ev, 4, WEFT_EV_RACE_ACCESS);
-	if (sqlite3_step(ev) == SQLITE_ROW)
-		id = sqlite3_column_int64(ev, 0);
-	sqlite3_reset(ev);
-	return id;
-}
-
 /* Both accesses of every other detailed occurrence, as `occurrence` participants. */
 static int add_occurrences(sqlite3 *db, const char *schema, int64_t fid, int *seq,
 			   const struct group *g, sqlite3_stmt *occ, sqlite3_stmt *ev)
@@ -522,9 +526,9 @@ static int add_occurrences(sqlite3 *db, const char *schema, int64_t fid, int *se
 		int64_t st_a = sqlite3_column_int64(occ, 2), st_b = sqlite3_column_int64(occ, 5);
 		sqlite3_reset(occ);
 		if (add_item(db, schema, fid, (*seq)++, "occurrence", g->pid, tid_a, 0,
-			     access_event(ev, g->pid, tid_a, ts_a), st_a) ||
+			     access_event(db, ev, g->pid, tid_a, ts_a), st_a) ||
 		    add_item(db, schema, fid, (*seq)++, "occurrence", g->pid, tid_b, 0,
-			     access_event(ev, g->pid, tid_b, ts_b), st_b))
+			     access_event(db, ev, g->pid, tid_b, ts_b), st_b))
 			return -1;
 	}
 	return 0;
@@ -611,11 +615,7 @@ int store_build_race_findings(sqlite3 *db, const char *schema, char *err, size_t
 			       "SELECT tid_a, ts_a, stack_a, tid_b, ts_b, stack_b FROM main.race"
 			       " WHERE id = ?1",
 			       -1, &occ, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(
-		db,
-		"SELECT e.id FROM main.ev e JOIN main.thread_no t ON t.th = e.th"
-		" WHERE t.pid = ?1 AND t.tid = ?2 AND e.ts = ?3 AND e.kind = ?4 LIMIT 1",
-		-1, &ev, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(db, ACCESS_EVENT_SQL, -1, &ev, NULL) != SQLITE_OK)
 		goto out;
 	char *sql = sqlite3_mprintf(
 	    "INSERT INTO %s.finding(kind, rule, severity, summary, detail, count, event_id,"

@@ -102,7 +102,8 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a weft trace (not an SQLite file)", path);
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 			 db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
@@ -211,6 +212,58 @@ int64_t store_event_at(sqlite3 *db, int64_t ts)
 	}
 	sqlite3_finalize(st);
 	return lo;
+}
+
+int store_thread_events(sqlite3 *db, int pid, int tid, int64_t from, int dir,
+			int (*each)(void *ctx, int64_t id, int64_t ts), void *ctx)
+{
+	const int64_t block_ids = (int64_t)1 << STORE_EVENT_BLOCK_SHIFT;
+	sqlite3_stmt *blocks = NULL, *rows = NULL;
+	int ret = -1, rc;
+	/* clang-format off */
+	const char *blocks_sql = dir > 0
+	    ? "SELECT block FROM thread_event_blocks WHERE pid = ?1 AND tid = ?2 AND block >= ?3"
+	      " ORDER BY block"
+	    : "SELECT block FROM thread_event_blocks WHERE pid = ?1 AND tid = ?2 AND block <= ?3"
+	      " ORDER BY block DESC";
+	const char *rows_sql = dir > 0
+	    ? "SELECT id, ts FROM main.ev WHERE id BETWEEN ?1 AND ?2"
+	      " AND th = (SELECT th FROM main.thread_no WHERE pid = ?3 AND tid = ?4) ORDER BY id"
+	    : "SELECT id, ts FROM main.ev WHERE id BETWEEN ?1 AND ?2"
+	      " AND th = (SELECT th FROM main.thread_no WHERE pid = ?3 AND tid = ?4)"
+	      " ORDER BY id DESC";
+	/* clang-format on */
+	if (sqlite3_prepare_v2(db, blocks_sql, -1, &blocks, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, rows_sql, -1, &rows, NULL) != SQLITE_OK)
+		goto out;
+	int64_t edge = dir > 0 ? from : from - 1; /* the first id the walk may take */
+	sqlite3_bind_int(blocks, 1, pid);
+	sqlite3_bind_int(blocks, 2, tid);
+	sqlite3_bind_int64(blocks, 3, edge < 0 ? -1 : edge >> STORE_EVENT_BLOCK_SHIFT);
+	sqlite3_bind_int(rows, 3, pid);
+	sqlite3_bind_int(rows, 4, tid);
+	ret = 0;
+	while (!ret && (rc = sqlite3_step(blocks)) == SQLITE_ROW) {
+		int64_t lo = sqlite3_column_int64(blocks, 0) * block_ids, hi = lo + block_ids - 1;
+		if (dir > 0 && lo < edge)
+			lo = edge;
+		if (dir < 0 && hi > edge)
+			hi = edge;
+		sqlite3_bind_int64(rows, 1, lo);
+		sqlite3_bind_int64(rows, 2, hi);
+		while (!ret && (rc = sqlite3_step(rows)) == SQLITE_ROW)
+			if (each(ctx, sqlite3_column_int64(rows, 0), sqlite3_column_int64(rows, 1)))
+				ret = 1;
+		sqlite3_reset(rows);
+		if (!ret && rc != SQLITE_DONE)
+			ret = -1;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = -1;
+out:
+	sqlite3_finalize(blocks);
+	sqlite3_finalize(rows);
+	return ret;
 }
 
 int store_locks_invisible(sqlite3 *db)

@@ -6,6 +6,7 @@
 #include "store/store.h"
 
 #include <stddef.h>
+#include <string.h>
 
 const char *store_thread_state_name(int state)
 {
@@ -17,6 +18,26 @@ const char *store_thread_state_name(int state)
 #undef STORE_STATE_CASE
 	}
 	return "?";
+}
+
+static const char *const finding_kind_names[] = {
+#define STORE_FINDING_NAME(name, text, rebuilt, what) text,
+    STORE_FINDING_KINDS(STORE_FINDING_NAME)
+#undef STORE_FINDING_NAME
+};
+
+const char *store_finding_kind_name(int kind)
+{
+	return kind >= 0 && kind < STORE_FINDING__COUNT ? finding_kind_names[kind] : NULL;
+}
+
+int store_finding_kind_code(const char *name, size_t len)
+{
+	for (int k = 0; k < STORE_FINDING__COUNT; k++)
+		if (strlen(finding_kind_names[k]) == len &&
+		    !strncmp(name, finding_kind_names[k], len))
+			return k;
+	return -1;
 }
 
 const char *store_object_kind_name(int code)

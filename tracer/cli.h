@@ -51,8 +51,15 @@ int weft_view_bench(const char *path, int frames, int ascii);
 /* Prints "weft: <message>" on stderr. */
 void weft_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void weft_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Room for one more of n elements in items, growing it (tracer/util.c). */
-void *weft_grow(void *items, size_t *cap, size_t n, size_t size);
+/*
+ * Runs one SELECT on the trace at path and hands each row to row(ctx, st),
+ * in order; row returns 0 to go on, -1 when out of memory. On success 0;
+ * otherwise -1 with one line said: "PATH: cannot read WHAT: <SQLite's
+ * message>" when the statement fails, "out of memory" when row did.
+ */
+struct sqlite3;
+int weft_read_rows(struct sqlite3 *db, const char *path, const char *what, const char *sql,
+		   int (*row)(void *ctx, struct sqlite3_stmt *st), void *ctx);
 /* CLOCK_MONOTONIC in ns: what weft times its own stages with. */
 uint64_t weft_mono_ns(void);
 

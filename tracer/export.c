@@ -22,6 +22,8 @@
 #include "tracer/hashmap.h"
 #include "tracer/output.h"
 #include "store/store.h"
+#include "store/store_holds.h"
+#include "store/store_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,13 +56,6 @@ struct lane {
 	size_t n, cap;
 };
 
-struct hold {
-	int64_t obj;
-	int64_t start;
-	int depth;	 /* recursive / shared re-acquisitions */
-	int64_t flow_in; /* flow id ending at this hold, 0: none */
-};
-
 struct xthread {
 	int pid, tid;
 	char *name;
@@ -69,8 +64,7 @@ struct xthread {
 	int named; /* thread_name emitted */
 	struct lane *lanes;
 	size_t nlanes;
-	struct hold *holds;
-	size_t nholds, capholds;
+	struct store_holds holds;    /* a hold's tag: the flow id ending at it, 0: none */
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
 };
 
@@ -78,8 +72,8 @@ struct xobj {
 	int64_t id;
 	char *name;
 	char *kind;
-	int holdable; /* held by one thread from acquire to release */
-	int shared;   /* a release can unblock several acquirers (rwlock) */
+	int kind_code; /* preload/kinds.h's code, 0 when unknown */
+	int shared;    /* a release can unblock several acquirers (rwlock) */
 	/* the latest release, for flow arrows */
 	int has_release, consumed;
 	int rel_pid;
@@ -115,22 +109,18 @@ static struct xthread *thread_get(struct exporter *x, int pid, int tid)
 {
 	uint64_t key =
 	    ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid; /* negative pids in corrupt traces */
-	uint64_t *i = hashmap_u64_get(&x->thr_map, key);
-	if (i)
-		return &x->thr[*i];
-	struct xthread *thr = weft_grow(x->thr, &x->capthr, x->nthr, sizeof(*thr));
-	if (!thr)
-		return NULL;
-	x->thr = thr;
-	if (hashmap_u64_put(&x->thr_map, (uint64_t)key, x->nthr))
-		return NULL;
-	struct xthread *t = &x->thr[x->nthr++];
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	t->tid = tid;
-	t->end = INT64_MIN;
-	t->last_ts = INT64_MIN;
-	t->wait_open = -1;
+	int added;
+	struct xthread *t = hashmap_u64_row(&x->thr_map, (void **)&x->thr, &x->nthr, &x->capthr,
+					    sizeof(*t), key, &added);
+	if (t && added) {
+		t->pid = pid;
+		t->tid = tid;
+		t->end = INT64_MIN;
+		t->last_ts = INT64_MIN;
+		t->wait_open = -1;
+		/* A lock another thread may release (py.lock) gets waits but no hold slices. */
+		store_holds_init(&t->holds, 0, STORE_HOLDS_HELD, STORE_HOLDS_ANY_RELEASER);
+	}
 	return t;
 }
 
@@ -140,47 +130,34 @@ static struct xobj *obj_find(struct exporter *x, int64_t id)
 	return i ? &x->obj[*i] : NULL;
 }
 
+static int object_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	int64_t id = sqlite3_column_int64(st, 0);
+	int added;
+	struct xobj *o = hashmap_u64_row(&x->obj_map, (void **)&x->obj, &x->nobj, &x->capobj,
+					 sizeof(*o), (uint64_t)id, &added);
+	if (!o)
+		return -1;
+	/* A corrupt trace may name an object twice: the last row counts, as in a lookup by id. */
+	free(o->name);
+	free(o->kind);
+	o->id = id;
+	o->name = dup_text(st, 1);
+	o->kind = dup_text(st, 2);
+	const char *k = o->kind ? o->kind : "";
+	o->kind_code = 0;
+	for (int c = 1; c < 64 && !o->kind_code; c++)
+		if (store_object_kind_name(c) && !strcmp(k, store_object_kind_name(c)))
+			o->kind_code = c;
+	o->shared = !strcmp(k, "rwlock");
+	return 0;
+}
+
 static int load_objects(struct exporter *x)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-	if (sqlite3_prepare_v2(x->db, "SELECT object_id, name, kind FROM objects", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		ex_db_error(x, "cannot read objects");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct xobj *obj = weft_grow(x->obj, &x->capobj, x->nobj, sizeof(*obj));
-		if (!obj)
-			goto oom;
-		x->obj = obj;
-		struct xobj *o = &x->obj[x->nobj];
-		memset(o, 0, sizeof(*o));
-		o->id = sqlite3_column_int64(st, 0);
-		o->name = dup_text(st, 1);
-		o->kind = dup_text(st, 2);
-		const char *k = o->kind ? o->kind : "";
-		/*
-		 * Semaphores and Python locks may be released by another thread
-		 * than the acquirer, so they get waits but no hold slices.
-		 */
-		o->holdable = !strcmp(k, "mutex") || !strcmp(k, "rwlock") ||
-			      !strcmp(k, "spinlock") || !strcmp(k, "py.rlock") || !strcmp(k, "gil");
-		o->shared = !strcmp(k, "rwlock");
-		if (hashmap_u64_put(&x->obj_map, (uint64_t)o->id, x->nobj))
-			goto oom;
-		x->nobj++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read objects");
-		return -1;
-	}
-	return 0;
-oom:
-	sqlite3_finalize(st);
-	weft_error("out of memory");
-	return -1;
+	return weft_read_rows(x->db, x->path, "objects",
+			      "SELECT object_id, name, kind FROM objects", object_row, x);
 }
 
 /* ---- chrome JSON events ---- */
@@ -261,7 +238,7 @@ static int lane_add(struct lane *l, int64_t s, int64_t e)
 		l->n--;
 	if (l->n && l->top[l->n - 1].start <= s && l->top[l->n - 1].end >= e)
 		return 0;
-	struct interval *top = weft_grow(l->top, &l->cap, l->n, sizeof(*top));
+	struct interval *top = store_grow(l->top, &l->cap, l->n, sizeof(*top));
 	if (!top)
 		return -1;
 	l->top = top;
@@ -370,31 +347,38 @@ static const char *obj_label(const struct xobj *o, int64_t id, char *buf, size_t
 	return buf;
 }
 
-static int close_hold(struct exporter *x, struct xthread *t, size_t hi, int64_t end, int unreleased)
+/* The slice of hold h, ended at end (unreleased: still held when its thread ended). */
+static int close_hold(struct exporter *x, struct xthread *t, const struct store_hold *h,
+		      int64_t end, int unreleased)
 {
-	struct hold h = t->holds[hi];
 	char name[512], lbuf[64];
-	struct xobj *o = obj_find(x, h.obj);
-	memmove(&t->holds[hi], &t->holds[hi + 1], (t->nholds - hi - 1) * sizeof(*t->holds));
-	t->nholds--;
-	snprintf(name, sizeof(name), "hold %s", obj_label(o, h.obj, lbuf, sizeof(lbuf)));
-	int64_t lane = slice(x, t, name, "lock", h.start, end, h.obj, 0, unreleased);
+	struct xobj *o = obj_find(x, h->obj);
+	snprintf(name, sizeof(name), "hold %s", obj_label(o, h->obj, lbuf, sizeof(lbuf)));
+	int64_t lane = slice(x, t, name, "lock", h->start, end, h->obj, 0, unreleased);
 	if (lane < 0)
 		return -1;
-	if (h.flow_in)
-		flow(x, "f", h.flow_in, t->pid, lane, inside(h.start, end, 0));
+	if (h->tag)
+		flow(x, "f", h->tag, t->pid, lane, inside(h->start, end, 0));
 	if (o && !unreleased) {
 		o->has_release = 1;
 		o->consumed = 0;
 		o->rel_pid = t->pid;
 		o->rel_lane_tid = lane;
 		o->rel_ts = end;
-		o->rel_hold_start = h.start;
+		o->rel_hold_start = h->start;
 	}
 	return 0;
 }
 
-static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_t ts, int64_t wait)
+static struct store_holds_event hold_event(const struct xobj *o, int kind, int64_t obj, int64_t ts,
+					   int64_t arg)
+{
+	return (struct store_holds_event){
+	    .kind = kind, .obj_kind = o ? o->kind_code : 0, .obj = obj, .ts = ts, .arg = arg};
+}
+
+static int on_acquire(struct exporter *x, struct xthread *t, int kind, int64_t obj, int64_t ts,
+		      int64_t wait, int64_t arg)
 {
 	struct xobj *o = obj_find(x, obj);
 	char name[512], lbuf[64];
@@ -407,29 +391,20 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 		if (slice(x, t, name, "wait", s, ts, obj, 0, 0) < 0)
 			return -1;
 	}
-	if (!o || !o->holdable)
-		return 0;
-	for (size_t i = 0; i < t->nholds; i++) {
-		if (t->holds[i].obj == obj) {
-			t->holds[i].depth++;
-			return 0;
-		}
-	}
-	struct hold *holds = weft_grow(t->holds, &t->capholds, t->nholds, sizeof(*holds));
-	if (!holds)
+	struct store_holds_event e = hold_event(o, kind, obj, ts, arg);
+	struct store_hold ended;
+	enum store_holds_what what = store_holds_apply(&t->holds, &e, &ended);
+	if (what == STORE_HOLDS_NO_MEMORY)
 		return -1;
-	t->holds = holds;
-	struct hold *h = &t->holds[t->nholds++];
-	h->obj = obj;
-	h->start = ts;
-	h->depth = 1;
-	h->flow_in = 0;
+	if (what != STORE_HOLDS_ACQUIRED)
+		return 0;
+	struct store_hold *h = &t->holds.h[t->holds.n - 1];
 	/* The release by another thread inside this wait is the one that let it through. */
 	if (wait > 0 && o->has_release && !o->consumed &&
 	    (o->rel_pid != t->pid || o->rel_lane_tid % LANE_TID_STEP != t->tid) &&
 	    o->rel_ts >= sub_sat(ts, wait) && o->rel_ts <= ts) {
-		h->flow_in = ++x->next_flow;
-		flow(x, "s", h->flow_in, o->rel_pid, o->rel_lane_tid,
+		h->tag = ++x->next_flow;
+		flow(x, "s", h->tag, o->rel_pid, o->rel_lane_tid,
 		     inside(o->rel_hold_start, o->rel_ts, 1));
 		if (!o->shared)
 			o->consumed = 1;
@@ -437,26 +412,28 @@ static int on_acquire(struct exporter *x, struct xthread *t, int64_t obj, int64_
 	return 0;
 }
 
-static int on_release(struct exporter *x, struct xthread *t, int64_t obj, int64_t ts)
+static int on_release(struct exporter *x, struct xthread *t, int kind, int64_t obj, int64_t ts,
+		      int64_t arg)
 {
 	struct xobj *o = obj_find(x, obj);
-	for (size_t i = t->nholds; i-- > 0;) {
-		if (t->holds[i].obj != obj)
-			continue;
-		if (--t->holds[i].depth > 0)
-			return 0;
-		return close_hold(x, t, i, ts, 0);
-	}
-	/* Released without a recorded acquire (e.g. a semaphore post): still a wake-up source. */
-	if (o && o->holdable) {
+	struct store_holds_event e = hold_event(o, kind, obj, ts, arg);
+	struct store_hold ended;
+	switch (store_holds_apply(&t->holds, &e, &ended)) {
+	case STORE_HOLDS_RELEASED:
+		return close_hold(x, t, &ended, ts, 0);
+	case STORE_HOLDS_NOT_HELD:
+		/* Released with no acquire recorded (taken before tracing began): still a wake-up.
+		 */
 		o->has_release = 1;
 		o->consumed = 0;
 		o->rel_pid = t->pid;
 		o->rel_lane_tid = t->tid;
 		o->rel_ts = ts;
 		o->rel_hold_start = ts;
+		return 0;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 static int export_events(struct exporter *x)
@@ -495,10 +472,10 @@ static int export_events(struct exporter *x)
 			thread_named(x, t);
 		}
 		if (kind == WEFT_EV_LOCK_ACQUIRE || kind == WEFT_EV_GIL_ACQUIRE) {
-			if (on_acquire(x, t, obj, ts, wait))
+			if (on_acquire(x, t, kind, obj, ts, wait, arg))
 				goto oom;
 		} else if (kind == WEFT_EV_LOCK_RELEASE || kind == WEFT_EV_GIL_RELEASE) {
-			if (on_release(x, t, obj, ts))
+			if (on_release(x, t, kind, obj, ts, arg))
 				goto oom;
 		} else if (kind == WEFT_EV_THREAD_JOIN || kind == WEFT_EV_PROCESS_REAP) {
 			if (wait > 0) {
@@ -571,11 +548,10 @@ static int export_events(struct exporter *x)
 			if (slice(x, th, name, "wait", th->wait_open, end, th->wait_obj, 0, 0) < 0)
 				goto oom;
 		}
-		while (th->nholds) {
-			int64_t e = end > th->holds[th->nholds - 1].start
-					? end
-					: th->holds[th->nholds - 1].start;
-			if (close_hold(x, th, th->nholds - 1, e, 1))
+		while (th->holds.n) {
+			struct store_hold h;
+			store_holds_drop(&th->holds, &th->holds.h[th->holds.n - 1], &h);
+			if (close_hold(x, th, &h, end > h.start ? end : h.start, 1))
 				goto oom;
 		}
 	}
@@ -588,76 +564,57 @@ out:
 	return ret;
 }
 
-static int load_threads_and_processes(struct exporter *x)
+static int process_row(void *ctx, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	struct exporter *x = ctx;
 	char buf[64];
-	if (sqlite3_prepare_v2(x->db, "SELECT pid, argv FROM processes ORDER BY start_ns, pid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read processes");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *argv = (const char *)sqlite3_column_text(st, 1);
-		snprintf(buf, sizeof(buf), "pid %d", sqlite3_column_int(st, 0));
-		meta_name(x, "process_name", sqlite3_column_int(st, 0), 0, argv ? argv : buf);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read processes");
-		return -1;
-	}
-	if (sqlite3_prepare_v2(x->db,
-			       "SELECT pid, tid, name, end_ns FROM threads ORDER BY pid, tid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read threads");
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct xthread *t =
-		    thread_get(x, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
-		if (!t) {
-			sqlite3_finalize(st);
-			weft_error("out of memory");
-			return -1;
-		}
-		free(t->name);
-		t->name = dup_text(st, 2);
-		t->end = sqlite3_column_type(st, 3) == SQLITE_NULL ? INT64_MIN
-								   : sqlite3_column_int64(st, 3);
-		if (t->end != INT64_MIN && t->end > x->end_ns)
-			x->end_ns = t->end;
-		thread_named(x, t);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		ex_db_error(x, "cannot read threads");
-		return -1;
-	}
+	const char *argv = (const char *)sqlite3_column_text(st, 1);
+	snprintf(buf, sizeof(buf), "pid %d", sqlite3_column_int(st, 0));
+	meta_name(x, "process_name", sqlite3_column_int(st, 0), 0, argv ? argv : buf);
 	return 0;
 }
 
+static int thread_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	struct xthread *t = thread_get(x, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+	if (!t)
+		return -1;
+	free(t->name);
+	t->name = dup_text(st, 2);
+	t->end =
+	    sqlite3_column_type(st, 3) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 3);
+	if (t->end != INT64_MIN && t->end > x->end_ns)
+		x->end_ns = t->end;
+	thread_named(x, t);
+	return 0;
+}
+
+static int load_threads_and_processes(struct exporter *x)
+{
+	if (weft_read_rows(x->db, x->path, "processes",
+			   "SELECT pid, argv FROM processes ORDER BY start_ns, pid", process_row,
+			   x))
+		return -1;
+	return weft_read_rows(x->db, x->path, "threads",
+			      "SELECT pid, tid, name, end_ns FROM threads ORDER BY pid, tid",
+			      thread_row, x);
+}
+
+static int end_row(void *ctx, sqlite3_stmt *st)
+{
+	struct exporter *x = ctx;
+	x->end_ns = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/* The query always answers one row: meta end_ns when the tracer finished, else the latest event. */
 static int load_end(struct exporter *x)
 {
-	sqlite3_stmt *st = NULL;
-	/* meta end_ns when the tracer finished, else the latest event. */
-	if (sqlite3_prepare_v2(x->db,
-			       "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
-			       " WHERE key = 'end_ns'), (SELECT max(ts) FROM ev), 0)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		ex_db_error(x, "cannot read the trace end");
-		return -1;
-	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		x->end_ns = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		ex_db_error(x, "cannot read the trace end");
-		return -1;
-	}
-	return 0;
+	return weft_read_rows(x->db, x->path, "the trace end",
+			      "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+			      " WHERE key = 'end_ns'), (SELECT max(ts) FROM ev), 0)",
+			      end_row, x);
 }
 
 /* Findings become instants when the trace has them (at ts_ns on pid/tid when those columns exist).
@@ -809,7 +766,7 @@ static void exporter_free(struct exporter *x)
 		for (size_t l = 0; l < x->thr[i].nlanes; l++)
 			free(x->thr[i].lanes[l].top);
 		free(x->thr[i].lanes);
-		free(x->thr[i].holds);
+		store_holds_free(&x->thr[i].holds);
 	}
 	for (size_t i = 0; i < x->nobj; i++) {
 		free(x->obj[i].name);

@@ -5,9 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const kinds[] = {"race", "lock_order", "deadlock", "misuse"};
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
-
 /* Calls fn for each item of csv (trimmed, non-empty); stops at the first nonzero return. */
 static int each_item(const char *csv, int (*fn)(const char *item, size_t n, void *arg), void *arg)
 {
@@ -29,15 +26,14 @@ static int each_item(const char *csv, int (*fn)(const char *item, size_t n, void
 	}
 }
 
-/* Bit i set for kinds[i]; "all" sets every bit; -1 for anything else. */
+/* Bit k set for finding kind k (STORE_FINDING_KINDS); "all" sets every bit; -1 for anything else.
+ */
 static int kind_bits(const char *s, size_t n)
 {
 	if (n == 3 && !strncmp(s, "all", 3))
-		return (1 << NKINDS) - 1;
-	for (size_t i = 0; i < NKINDS; i++)
-		if (strlen(kinds[i]) == n && !strncmp(s, kinds[i], n))
-			return 1 << i;
-	return -1;
+		return (1 << STORE_FINDING__COUNT) - 1;
+	int k = store_finding_kind_code(s, n);
+	return k < 0 ? -1 : 1 << k;
 }
 
 struct parse {
@@ -52,8 +48,8 @@ static int parse_one(const char *s, size_t n, void *arg)
 	int b = kind_bits(s, n);
 	if (b < 0) {
 		snprintf(p->err, p->len,
-			 "--fail-on: unknown finding kind '%.*s' (race, lock_order, deadlock,"
-			 " misuse, all)",
+			 "--fail-on: unknown finding kind '%.*s' (" STORE_FINDING_KINDS_COMMA
+			 "all)",
 			 (int)(n > 64 ? 64 : n), s);
 		return -1;
 	}

@@ -1,18 +1,9 @@
 /* Linear probing with backward-shift deletion; tables double at 50% load. */
 #include "tracer/hashmap.h"
+#include "store/store_util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
 
 uint64_t hashmap_hash_bytes(const void *p, size_t n)
 {
@@ -22,7 +13,7 @@ uint64_t hashmap_hash_bytes(const void *p, size_t n)
 		h ^= b[i];
 		h *= 0x100000001b3ull;
 	}
-	return mix64(h);
+	return store_hash_mix64(h);
 }
 
 static int u64_grow(struct hashmap_u64 *m)
@@ -48,7 +39,7 @@ uint64_t *hashmap_u64_get(struct hashmap_u64 *m, uint64_t key)
 	if (!m->cap)
 		return NULL;
 	size_t mask = m->cap - 1;
-	for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
+	for (size_t i = store_hash_mix64(key) & mask;; i = (i + 1) & mask) {
 		if (!m->used[i])
 			return NULL;
 		if (m->keys[i] == key)
@@ -61,7 +52,7 @@ int hashmap_u64_put(struct hashmap_u64 *m, uint64_t key, uint64_t val)
 	if ((m->len + 1) * 2 > m->cap && u64_grow(m) < 0)
 		return -1;
 	size_t mask = m->cap - 1;
-	for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
+	for (size_t i = store_hash_mix64(key) & mask;; i = (i + 1) & mask) {
 		if (!m->used[i]) {
 			m->used[i] = 1;
 			m->keys[i] = key;
@@ -74,6 +65,25 @@ int hashmap_u64_put(struct hashmap_u64 *m, uint64_t key, uint64_t val)
 			return 0;
 		}
 	}
+}
+
+void *hashmap_u64_row(struct hashmap_u64 *index, void **items, size_t *n, size_t *cap, size_t size,
+		      uint64_t key, int *added)
+{
+	uint64_t *at = hashmap_u64_get(index, key);
+	*added = 0;
+	if (at)
+		return (char *)*items + *at * size;
+	void *grown = store_grow(*items, cap, *n, size);
+	if (!grown)
+		return NULL;
+	*items = grown;
+	if (hashmap_u64_put(index, key, *n))
+		return NULL;
+	void *row = (char *)grown + (*n)++ * size;
+	memset(row, 0, size);
+	*added = 1;
+	return row;
 }
 
 void hashmap_u64_free(struct hashmap_u64 *m)

@@ -19,6 +19,15 @@ int hashmap_u64_put(struct hashmap_u64 *m, uint64_t key, uint64_t val);
 /* Removes key if present. */
 void hashmap_u64_free(struct hashmap_u64 *m);
 
+/*
+ * Records kept in an array in the order they were added and found by key
+ * through index (key -> position): the record of key, or a new one, zeroed,
+ * added at the end (*added 1, else 0). *items holds *n records of `size`
+ * bytes in room for *cap. NULL when out of memory.
+ */
+void *hashmap_u64_row(struct hashmap_u64 *index, void **items, size_t *n, size_t *cap, size_t size,
+		      uint64_t key, int *added);
+
 /* byte string -> uint64 (keys are copied). */
 struct hashmap_str {
 	char **keys;

@@ -738,7 +738,7 @@ static void print_tail_times(const struct tail_times *t, uint64_t events)
 	uint64_t now = weft_mono_ns();
 	uint64_t viewed = t->viewed ? t->viewed : t->findings;
 	store_debug("tail",
-		    "tail parts: backlog %.2f s, time order %.2f s, index and findings %.2f s,"
+		    "tail parts: backlog %.2f s, time order %.2f s, findings %.2f s,"
 		    " viewer tables %.2f s more, seal %.2f s",
 		    (t->drained - t->start) / 1e9, (t->ordered - t->drained) / 1e9,
 		    (t->findings - t->ordered) / 1e9, (viewed - t->findings) / 1e9,
@@ -782,7 +782,7 @@ static int run_finish(struct run_session *s)
 	else if (s->view)
 		store_view_builder_interrupt(s->view);
 	if (!failed && fin == 0)
-		fin = store_writer_index(s->w);
+		fin = store_writer_complete(s->w);
 	int nfail = !failed && fin == 0 ? store_findings(s) : 0;
 	/* A threaded program whose trace has no lock at all: say why, once. */
 	if (!failed && fin == 0 && store_locks_invisible(store_writer_db(s->w)) == 1)

@@ -1,6 +1,7 @@
-/* Messages and terminal-safe output shared by the verbs. */
+/* Messages, terminal-safe output and the trace row reader shared by the verbs. */
 #include "tracer/cli.h"
 
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,21 +33,28 @@ void weft_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Room for one more element in items, an array of n elements of size bytes
- * with room for *cap: items itself when there is, otherwise items moved to
- * twice the room (16 at first) with *cap updated. On failure (out of
- * memory) returns NULL and items stays as it was.
- */
-void *weft_grow(void *items, size_t *cap, size_t n, size_t size)
+int weft_read_rows(sqlite3 *db, const char *path, const char *what, const char *sql,
+		   int (*row)(void *ctx, sqlite3_stmt *st), void *ctx)
 {
-	if (n < *cap)
-		return items;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *grown = realloc(items, ncap * size);
-	if (grown)
-		*cap = ncap;
-	return grown;
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		weft_error("%s: cannot read %s: %s", path, what, sqlite3_errmsg(db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (row(ctx, st)) {
+			sqlite3_finalize(st);
+			weft_error("out of memory");
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		weft_error("%s: cannot read %s: %s", path, what, sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */

@@ -7,6 +7,7 @@
 #include "tracer/cli.h"
 #include "tracer/hashmap.h"
 #include "tracer/pidns.h"
+#include "store/store_holds.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -515,8 +516,7 @@ static int64_t object_for(struct collect *c, struct collect_image *img, const st
 /* Lock kinds with one owner, whose waits can form a wait-for cycle. */
 static int owned_kind(int kind)
 {
-	return kind == WEFT_OBJ_MUTEX || kind == WEFT_OBJ_RWLOCK || kind == WEFT_OBJ_SPINLOCK ||
-	       kind == WEFT_OBJ_PY_LOCK || kind == WEFT_OBJ_PY_RLOCK;
+	return (store_holds_kind_rules(kind) & STORE_HOLDS_OWNED) != 0;
 }
 
 /*
@@ -560,7 +560,7 @@ static void track_lock_state(struct thr *t, int kind, int64_t arg, int64_t ts, i
 			o->holder = 0;
 		/* A Python Lock may be released by any thread: it is free now, whoever held it. */
 		else if (o &&
-			 (o->kind == WEFT_OBJ_PY_LOCK ||
+			 ((store_holds_kind_rules(o->kind) & STORE_HOLDS_ANY_RELEASER) ||
 			  (o->provisional && o->kind == WEFT_OBJ_SEMAPHORE)) &&
 			 o->holder != t->tid) {
 			o->holder = 0;
@@ -1189,8 +1189,9 @@ int writer_store_deadlocks(struct collect *c, sqlite3 *db)
 		struct deadlock *dl = &W.deadlocks[d];
 		char *sql = sqlite3_mprintf(
 		    "INSERT INTO finding(kind, rule, severity, summary, count, ts_ns, pid, tid)"
-		    " VALUES('deadlock', 'wait-for cycle', 'error', %Q, 1, %lld, %d, %d)",
-		    dl->summary, (long long)dl->ts[0], dl->pid[0], dl->tid[0]);
+		    " VALUES(%Q, 'wait-for cycle', 'error', %Q, 1, %lld, %d, %d)",
+		    store_finding_kind_name(STORE_FINDING_DEADLOCK), dl->summary,
+		    (long long)dl->ts[0], dl->pid[0], dl->tid[0]);
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 		sqlite3_free(sql);
 		sqlite3_int64 fid = sqlite3_last_insert_rowid(db);

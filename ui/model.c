@@ -642,48 +642,69 @@ int ui_model_blame_at(struct ui_model *m, const struct ui_thread *t, int64_t ts,
 	return store_blame_at(m->blame, t->pid, t->tid, ts, out);
 }
 
+/* The walk's state: the first event past (ts, id) in the walk's direction. */
+struct step_walk {
+	int64_t ts, id;
+	int dir;
+	int64_t out_id, out_ts;
+};
+
+static int step_take(void *ctx, int64_t eid, int64_t ets)
+{
+	struct step_walk *w = ctx;
+	if (ets == w->ts && (w->dir > 0 ? eid <= w->id : eid >= w->id))
+		return 0;
+	w->out_id = eid;
+	w->out_ts = ets;
+	return 1;
+}
+
 int ui_model_step_event(struct ui_model *m, const struct ui_thread *t, int64_t ts, int64_t id,
 			int dir, int64_t *out_id, int64_t *out_ts)
 {
 	char sql[320];
+	struct step_walk w = {.ts = ts, .id = id, .dir = dir};
+	int by_id = m->time_ordered;
+	int64_t from = by_id ? store_event_at(m->db, dir > 0 || ts == INT64_MAX ? ts : ts + 1) : 0;
+	int found = 0;
 	/*
 	 * A time-ordered trace walks the rowid from the id where ts starts:
-	 * across threads the table itself, within one the index on (th, rowid).
-	 * An unfinalized trace (no index) orders by time.
+	 * across threads the table itself, within one the blocks of ids the
+	 * thread has events in. An unfinalized trace (not time-ordered) orders
+	 * by time.
 	 */
-	const char *thr = t ? "th = (SELECT th FROM thread_no WHERE pid=?1 AND tid=?2) AND" : "";
-	int by_id = m->time_ordered;
-	if (by_id)
-		snprintf(sql, sizeof(sql),
-			 "SELECT id, ts FROM ev WHERE %s id %s ?3 ORDER BY id %s LIMIT 64", thr,
-			 dir > 0 ? ">=" : "<", dir > 0 ? "" : "DESC");
-	else
-		snprintf(sql, sizeof(sql),
-			 "SELECT id, ts FROM ev WHERE %s ts %s ?3 ORDER BY ts %s, id %s LIMIT 64",
-			 thr, dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC", dir > 0 ? "" : "DESC");
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	if (t) {
-		sqlite3_bind_int(st, 1, t->pid);
-		sqlite3_bind_int(st, 2, t->tid);
+	if (t && by_id) {
+		found = store_thread_events(m->db, t->pid, t->tid, from, dir, step_take, &w) == 1;
+	} else {
+		const char *thr =
+		    t ? "th = (SELECT th FROM thread_no WHERE pid=?1 AND tid=?2) AND" : "";
+		if (by_id)
+			snprintf(sql, sizeof(sql),
+				 "SELECT id, ts FROM ev WHERE %s id %s ?3 ORDER BY id %s LIMIT 64",
+				 thr, dir > 0 ? ">=" : "<", dir > 0 ? "" : "DESC");
+		else
+			snprintf(sql, sizeof(sql),
+				 "SELECT id, ts FROM ev WHERE %s ts %s ?3 ORDER BY ts %s, id %s"
+				 " LIMIT 64",
+				 thr, dir > 0 ? ">=" : "<=", dir > 0 ? "" : "DESC",
+				 dir > 0 ? "" : "DESC");
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK)
+			return 0;
+		if (t) {
+			sqlite3_bind_int(st, 1, t->pid);
+			sqlite3_bind_int(st, 2, t->tid);
+		}
+		sqlite3_bind_int64(st, 3, by_id ? from : ts);
+		while (!found && sqlite3_step(st) == SQLITE_ROW)
+			found =
+			    step_take(&w, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		sqlite3_finalize(st);
 	}
-	if (by_id)
-		sqlite3_bind_int64(st, 3,
-				   store_event_at(m->db, dir > 0 || ts == INT64_MAX ? ts : ts + 1));
-	else
-		sqlite3_bind_int64(st, 3, ts);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t eid = sqlite3_column_int64(st, 0), ets = sqlite3_column_int64(st, 1);
-		if (ets == ts && (dir > 0 ? eid <= id : eid >= id))
-			continue;
-		*out_id = eid;
-		*out_ts = ets;
-		found = 1;
-		break;
+	if (found) {
+		*out_id = w.out_id;
+		*out_ts = w.out_ts;
 	}
-	sqlite3_finalize(st);
 	return found;
 }
 

@@ -12,7 +12,7 @@ trun() {
 }
 
 # dump DB: every derived table, rows sorted (the order rows were inserted in is not part of them)
-derived_tables="thread_spans object_holds object_spans thread_summary object_summary point_events object_stats thread_life"
+derived_tables="thread_spans object_holds object_spans thread_summary object_summary point_events object_stats thread_life thread_event_blocks"
 dump() {
 	local t
 	for t in $derived_tables; do
@@ -43,6 +43,8 @@ same_as_viewer() {
 
 # streamed: how many events the viewer's tables read while the trace was written
 streamed() { sed -n 's/.*(\([0-9]*\) of [0-9]* events while the trace was written.*/\1/p' "$WORK/stderr" | tail -1; }
+# how many objects' occupancy followed the trace as it was written (WEFT_DEBUG=derive)
+followed() { sed -n 's/.*(\([0-9]*\) objects followed while written.*/\1/p' "$WORK/stderr" | tail -1; }
 
 for prog in "sync_counts" "stress 4 20000" "deadlock"; do
 	name=${prog%% *}
@@ -57,7 +59,8 @@ done
 # Following the writer closely (no lag): the tables are read while the
 # program runs, and whatever the end changes (late rows sorted, exit
 # statuses filled in, threads' rows) gives the same rows, read again if
-# need be. WEFT_DEBUG=derive says how many events were read early.
+# need be. WEFT_TEST_FOLLOW_OBJECTS follows every object's occupancy with
+# no margin, so that intervals arrive late and objects are read again. WEFT_DEBUG=derive says how many events were read early.
 # (stress runs long enough for the writer to commit many times; the other
 # two end before the first commits, or make no event after them: all is
 # read at the end, which must give the same rows as well.)
@@ -65,9 +68,11 @@ for prog in "stress 4 100000" "deadlock" "proc_tree"; do
 	name=${prog%% *}-follow
 	rm -f "$name".db*
 	# shellcheck disable=SC2086
-	WEFT_TEST_FOLLOW_LAG=0 WEFT_DEBUG=derive trun "$name.db" -- "$PROGS"/$prog
-	[ "$name" = stress-follow ] &&
+	WEFT_TEST_FOLLOW_LAG=0 WEFT_TEST_FOLLOW_OBJECTS=1 WEFT_DEBUG=derive trun "$name.db" -- "$PROGS"/$prog
+	if [ "$name" = stress-follow ]; then
 		expect_match "$name: the tables read events while the trace was written" "$(streamed)" "^[1-9][0-9]*$"
+		expect_match "$name: objects' occupancy followed while the trace was written" "$(followed)" "^[1-9][0-9]*$"
+	fi
 	same_as_viewer "$name" "$name"
 done
 
@@ -80,8 +85,9 @@ if [ -x "$py" ]; then
 	expect_match "python: the first weft view attaches the tables" "$(first_open py.db)" "^open \(checks, load, first frame\)"
 	# Enough events for the writer to commit while it runs (every 32768).
 	rm -f py-follow.db*
-	WEFT_TEST_FOLLOW_LAG=0 WEFT_DEBUG=derive trun py-follow.db -- "$py" "$ROOT/bench/py/queue_pc.py" 100000
+	WEFT_TEST_FOLLOW_LAG=0 WEFT_TEST_FOLLOW_OBJECTS=1 WEFT_DEBUG=derive trun py-follow.db -- "$py" "$ROOT/bench/py/queue_pc.py" 100000
 	expect_match "python, following: the tables read events while the trace was written" "$(streamed)" "^[1-9][0-9]*$"
+	expect_match "python, following: objects' occupancy followed" "$(followed)" "^[1-9][0-9]*$"
 	same_as_viewer py-follow "python, following"
 else
 	skip "python: the first weft view attaches the tables" "no /usr/bin/python3.11"

@@ -19,6 +19,14 @@ q() { sql s.db "$1"; }
 undocumented=$(q "SELECT name FROM event_kind UNION ALL SELECT name FROM object_kind" |
 	while read -r name; do grep -qF "\`$name\`" "$ROOT/docs/SCHEMA.md" || echo "$name"; done | tr '\n' ' ')
 expect_eq "vocabulary: every event and object kind is in docs/SCHEMA.md" "$undocumented" ""
+# The finding kinds (STORE_FINDING_KINDS, which --fail-on's completion lists) each have rows
+# in docs/FINDINGS.md's table of kinds and rules.
+fkinds=$(bash -c 'source "$0"; COMP_WORDS=(weft run --fail-on ""); COMP_CWORD=3; _weft; echo "${COMPREPLY[*]}"' \
+	"$BUILD/completion/weft")
+expect_eq "vocabulary: the finding kinds --fail-on offers" "$fkinds" "race lock_order deadlock misuse all"
+undocumented=$(for k in $fkinds; do
+	[ "$k" = all ] || grep -qE "^\| \`$k\` \| \`" "$ROOT/docs/FINDINGS.md" || echo "$k"; done | tr '\n' ' ')
+expect_eq "vocabulary: every finding kind has rules in docs/FINDINGS.md" "$undocumented" ""
 expect_eq "vocabulary: the trace names 32 event kinds and 14 object kinds" \
 	"$(q "SELECT (SELECT count(*) FROM event_kind) || ' ' || (SELECT count(*) FROM object_kind)")" "32 14"
 count() { q "SELECT count(*) FROM events e LEFT JOIN objects o USING(object_id) WHERE $1"; }

@@ -326,14 +326,15 @@ static void test_readonly_temp(void)
 /* Every derived table's rows, sorted, in one string (insert order is no part of them). */
 static void derived_dump(sqlite3 *db, char *out, size_t len)
 {
-	static const char *const tables[] = {"thread_spans",   "object_holds",	 "object_spans",
-					     "thread_summary", "object_summary", "point_events",
-					     "object_stats",   "thread_life"};
+	static const char *const tables[] = {
+	    "thread_spans", "object_holds", "object_spans", "thread_summary",	  "object_summary",
+	    "point_events", "object_stats", "thread_life",  "thread_event_blocks"};
 	size_t n = 0;
 	out[0] = 0;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		char sql[128], rows[4096];
-		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2, 3, 4, 5", tables[i]);
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2, 3%s", tables[i],
+			 strcmp(tables[i], "thread_event_blocks") ? ", 4, 5" : "");
 		unit_rows(db, sql, rows, sizeof(rows));
 		n += (size_t)snprintf(out + n, len > n ? len - n : 0, "%s: %s\n", tables[i], rows);
 	}
@@ -375,36 +376,142 @@ static void test_in_steps(void)
 	    {"steps:changed within, seen while following", 3, 100,
 	     "UPDATE ev SET wait = 40 WHERE id = 3", 1},
 	};
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+	/* every case twice: the objects' occupancy computed at the end, then followed closely */
+	for (size_t r = 0; r < 2 * sizeof(cases) / sizeof(cases[0]); r++) {
+		size_t c = r % (sizeof(cases) / sizeof(cases[0]));
+		if (r == sizeof(cases) / sizeof(cases[0]))
+			setenv("WEFT_TEST_FOLLOW_OBJECTS", "1", 1);
+		char name[96];
+		snprintf(name, sizeof(name), "%s%s", cases[c].name,
+			 r >= sizeof(cases) / sizeof(cases[0]) ? " (objects followed)" : "");
 		snprintf(sql, sizeof(sql), late_row, cases[c].t11_start);
 		sqlite3 *db = new_trace(fixture);
 		exec_or_die(db, sql);
 		exec_or_die(db, cases[c].change);
-		unit_check(derive(db) == 0, cases[c].name, "the whole build failed");
+		unit_check(derive(db) == 0, name, "the whole build failed");
 		derived_dump(db, whole, sizeof(whole));
 		sqlite3_close(db);
 		db = new_trace(fixture);
 		struct store_derive *d = store_derive_begin(db, "main", err, sizeof(err));
-		unit_check(d != NULL, cases[c].name, err);
+		unit_check(d != NULL, name, err);
 		if (!d)
 			continue;
 		unit_check(store_derive_events(d, 2, INT64_MAX) == 0 &&
 			       store_derive_events(d, 5, INT64_MAX) == 0,
-			   cases[c].name, err);
+			   name, err);
 		exec_or_die(db, sql);
 		exec_or_die(db, cases[c].change);
 		int64_t moved_at_end = cases[c].moved_from;
 		if (cases[c].seen_early) {
-			unit_check(store_derive_events(d, 6, cases[c].moved_from) == 0,
-				   cases[c].name, err);
+			unit_check(store_derive_events(d, 6, cases[c].moved_from) == 0, name, err);
 			moved_at_end = INT64_MAX;
 		}
-		unit_check(store_derive_finish(d, moved_at_end) == 0, cases[c].name, err);
+		unit_check(store_derive_finish(d, moved_at_end) == 0, name, err);
 		store_derive_free(d);
 		derived_dump(db, stepped, sizeof(stepped));
-		unit_check(strcmp(whole, stepped) == 0, cases[c].name, stepped);
+		unit_check(strcmp(whole, stepped) == 0, name, stepped);
 		sqlite3_close(db);
 	}
+	unsetenv("WEFT_TEST_FOLLOW_OBJECTS");
+}
+
+/*
+ * Following an object's occupancy while the trace is written: a wait that
+ * began before holds already fed arrives when it ends (C waits on mu from
+ * 50 to 400, after A's and B's holds were fed), so the object is read
+ * again at the end; the rows are those of the build in one go.
+ */
+static void test_late_wait_followed(void)
+{
+	static const char fixture[] =
+	    "INSERT INTO meta(key, value) VALUES('end_ns', 600);"
+	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " VALUES(1, 10, 'a', 0, 600, 0, 0), (1, 11, 'b', 0, 600, 0, 0),"
+	    " (1, 12, 'c', 0, 600, 0, 0);"
+	    "INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+	    "(0, 1, 10, 1, 1, 0, 0, 0), (40, 1, 12, 1, 3, 0, 0, 0), (45, 1, 12, 2, 3, 0, 0, 0),"
+	    "(100, 1, 10, 2, 1, 0, 0, 0), (200, 1, 11, 1, 1, 0, 0, 0),"
+	    "(300, 1, 11, 2, 1, 0, 0, 0), (400, 1, 12, 1, 1, 350, 0, 0),"
+	    "(450, 1, 12, 2, 1, 0, 0, 0);";
+	char whole[8192], stepped[8192], err[256];
+	sqlite3 *db = new_trace(fixture);
+	unit_check(derive(db) == 0, "follow:late wait", "the whole build failed");
+	derived_dump(db, whole, sizeof(whole));
+	sqlite3_close(db);
+	setenv("WEFT_TEST_FOLLOW_OBJECTS", "1", 1);
+	db = new_trace(fixture);
+	struct store_derive *d = store_derive_begin(db, "main", err, sizeof(err));
+	unit_check(d && store_derive_events(d, 6, INT64_MAX) == 0 &&
+		       store_derive_finish(d, INT64_MAX) == 0,
+		   "follow:late wait", err);
+	store_derive_free(d);
+	derived_dump(db, stepped, sizeof(stepped));
+	unit_check(strcmp(whole, stepped) == 0, "follow:late wait", stepped);
+	unit_expect_rows(db, "follow:late wait, the wait counted",
+			 "SELECT start_ns, end_ns, holders, waiters FROM object_spans"
+			 " WHERE object_id = 1 ORDER BY end_ns",
+			 "0|50|1|0;50|100|1|1;100|200|0|1;200|300|1|1;300|400|0|1;400|450|1|0");
+	sqlite3_close(db);
+	unsetenv("WEFT_TEST_FOLLOW_OBJECTS");
+}
+
+struct walk {
+	char ids[4096];
+	size_t n;
+	int left; /* ids still wanted */
+};
+
+static int walk_take(void *ctx, int64_t id, int64_t ts)
+{
+	struct walk *w = ctx;
+	(void)ts;
+	w->n += (size_t)snprintf(w->ids + w->n, sizeof(w->ids) - w->n, "%s%lld", w->n ? ";" : "",
+				 (long long)id);
+	return --w->left == 0;
+}
+
+/*
+ * A thread's events through thread_event_blocks (store_thread_events):
+ * ev has 10000 rows over three blocks of 4096 ids, thread 11 has events
+ * in the first and the last block only, thread 12 one in the middle.
+ */
+static void test_thread_events(void)
+{
+	sqlite3 *db = new_trace(
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)"
+	    " INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) SELECT i, 1,"
+	    " CASE WHEN i IN (100, 101, 9000) THEN 11 WHEN i = 5000 THEN 12 ELSE 10 END,"
+	    " 1, 0, 0, 0, 0 FROM n;");
+	unit_check(derive(db) == 0, "thread events:build", "failed");
+	unit_expect_rows(db, "thread events:blocks",
+			 "SELECT tid, block FROM thread_event_blocks ORDER BY tid, block",
+			 "10|0;10|1;10|2;11|0;11|2;12|1");
+	static const struct {
+		const char *name;
+		int tid;
+		int64_t from;
+		int dir, want;
+		const char *ids;
+	} cases[] = {
+	    {"thread events:up from the start", 11, 1, 1, 5, "100;101;9000"},
+	    {"thread events:up from within, across an empty block", 11, 101, 1, 5, "101;9000"},
+	    {"thread events:up from past the last", 11, 9001, 1, 5, ""},
+	    {"thread events:down from the end", 11, 10001, -1, 5, "9000;101;100"},
+	    {"thread events:down, ids below from only", 11, 9000, -1, 5, "101;100"},
+	    {"thread events:down from block 1", 12, 5000, -1, 5, ""},
+	    {"thread events:stops when told", 10, 4090, 1, 3, "4090;4091;4092"},
+	    {"thread events:across a block edge", 10, 4095, 1, 3, "4095;4096;4097"},
+	    {"thread events:down across a block edge", 10, 4098, -1, 3, "4097;4096;4095"},
+	    {"thread events:a thread without events", 99, 1, 1, 5, ""},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct walk w = {.left = cases[c].want};
+		int rc = store_thread_events(db, 1, cases[c].tid, cases[c].from, cases[c].dir,
+					     walk_take, &w);
+		unit_check(rc == (w.left == 0) && !strcmp(w.ids, cases[c].ids), cases[c].name,
+			   w.ids);
+	}
+	sqlite3_close(db);
 }
 
 static void test_empty(void)
@@ -428,6 +535,8 @@ int main(void)
 	test_open_lock_wait();
 	test_readonly_temp();
 	test_in_steps();
+	test_late_wait_followed();
+	test_thread_events();
 	test_empty();
 	return unit_failures ? 1 : 0;
 }

@@ -139,6 +139,35 @@ int cmd_next(struct cmd_parser *p)
 	return o->id;
 }
 
+const struct cmd_operands cmd_one_trace = {
+    1, {"missing trace file"}, "unexpected argument '%s'", {0}};
+
+int cmd_parse(const struct cmd_verb *verb, int argc, char **argv, struct cmd_operands *ops,
+	      cmd_take_option take, void *args)
+{
+	struct cmd_parser p;
+	int what, given = 0;
+	cmd_parser_init(&p, verb, argc, argv);
+	while ((what = cmd_next(&p)) != CMD_END) {
+		if (what == CMD_HELP)
+			return 0;
+		if (what == CMD_BAD)
+			return 2;
+		if (what != CMD_OPERAND) {
+			int status = take(args, verb, what, p.value);
+			if (status)
+				return status;
+		} else if (given < ops->max) {
+			ops->value[given++] = p.value;
+		} else {
+			return cmd_usage_error(verb, ops->too_many, p.value);
+		}
+	}
+	if (given < ops->max)
+		return cmd_usage_error(verb, "%s", ops->missing[given]);
+	return CMD_RUN;
+}
+
 /* ---- help texts ---- */
 
 /* One option as the synopsis shows it: "[-o OUT]", "--format chrome|csv". */

@@ -94,6 +94,38 @@ void cmd_parser_init(struct cmd_parser *p, const struct cmd_verb *verb, int argc
 int cmd_next(struct cmd_parser *p);
 
 /*
+ * A verb's option as cmd_parse hands it over: id is its table's, value its
+ * value (NULL when it takes none). Returns 0 to go on, otherwise the verb's
+ * exit status (2 after a usage error it reported).
+ */
+typedef int (*cmd_take_option)(void *args, const struct cmd_verb *verb, int id, const char *value);
+
+/* The operands of a verb that takes a fixed few (FILE, or FILE SQL). */
+struct cmd_operands {
+	int max;		/* how many the verb takes (at most 2) */
+	const char *missing[2]; /* the usage error when one is not given */
+	const char *too_many;	/* the usage error for one more: a format, %s the argument */
+	const char *value[2];	/* set by cmd_parse in the order given */
+};
+
+/* The operands of report and export: one trace FILE. */
+extern const struct cmd_operands cmd_one_trace;
+
+/* What cmd_parse returns when the command line is good and the verb should run. */
+enum { CMD_RUN = -1 };
+
+/*
+ * Parses the command line of a verb whose operands are a fixed few: each
+ * option, in order, goes to take(args, ...), each operand into ops->value;
+ * one past ops->max, or one missing at the end, is a usage error in the
+ * words of ops. Returns CMD_RUN when the verb should run; otherwise its exit
+ * status: 0 after --help, 2 after a usage error (printed), or what take
+ * returned.
+ */
+int cmd_parse(const struct cmd_verb *verb, int argc, char **argv, struct cmd_operands *ops,
+	      cmd_take_option take, void *args);
+
+/*
  * Reports a usage error of the verb in its style (see CMD_ERROR_HINT):
  * "weft: VERB: <message>" and the usage line or the hint. Returns 2, the
  * exit status of every usage error.

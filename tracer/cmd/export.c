@@ -28,35 +28,35 @@ const struct cmd_verb cmd_verb_export = {
 };
 /* clang-format on */
 
+struct export_args {
+	const char *format, *out;
+};
+
+static int take_export_option(void *args, const struct cmd_verb *verb, int id, const char *value)
+{
+	struct export_args *a = args;
+	(void)verb;
+	if (id == EXPORT_OPT_FORMAT)
+		a->format = value;
+	else if (id == EXPORT_OPT_OUTPUT)
+		a->out = value;
+	return 0;
+}
+
 int weft_cmd_export(int argc, char **argv)
 {
 	const struct cmd_verb *verb = &cmd_verb_export;
-	const char *path = NULL, *format = NULL, *out = NULL;
-	int what;
-	struct cmd_parser p;
-	cmd_parser_init(&p, verb, argc, argv);
-	while ((what = cmd_next(&p)) != CMD_END) {
-		if (what == CMD_HELP)
-			return 0;
-		if (what == CMD_BAD)
-			return 2;
-		if (what == EXPORT_OPT_FORMAT)
-			format = p.value;
-		else if (what == EXPORT_OPT_OUTPUT)
-			out = p.value;
-		else if (!path)
-			path = p.value;
-		else
-			return cmd_usage_error(verb, "unexpected argument '%s'", p.value);
-	}
-	if (!path)
-		return cmd_usage_error(verb, "missing trace file");
-	if (!format)
+	struct export_args a = {0};
+	struct cmd_operands ops = cmd_one_trace;
+	int status = cmd_parse(verb, argc, argv, &ops, take_export_option, &a);
+	if (status != CMD_RUN)
+		return status;
+	if (!a.format)
 		return cmd_usage_error(verb, "missing --format chrome|csv");
-	if (cmd_value_index(cmd_option_of(verb, EXPORT_OPT_FORMAT), format) < 0)
-		return cmd_usage_error(verb, "unknown format '%s' (chrome or csv)", format);
-	if (!out && isatty(STDOUT_FILENO))
+	if (cmd_value_index(cmd_option_of(verb, EXPORT_OPT_FORMAT), a.format) < 0)
+		return cmd_usage_error(verb, "unknown format '%s' (chrome or csv)", a.format);
+	if (!a.out && isatty(STDOUT_FILENO))
 		return cmd_usage_error(
 		    verb, "stdout is a terminal; give -o OUT (or -o - to print anyway)");
-	return weft_export(path, format, out && strcmp(out, "-") ? out : NULL);
+	return weft_export(ops.value[0], a.format, a.out && strcmp(a.out, "-") ? a.out : NULL);
 }

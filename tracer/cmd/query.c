@@ -23,36 +23,32 @@ const struct cmd_verb cmd_verb_query = {
 };
 /* clang-format on */
 
+struct query_args {
+	enum weft_query_format format;
+	int nformats;
+};
+
+static int take_query_option(void *args, const struct cmd_verb *verb, int id, const char *value)
+{
+	struct query_args *a = args;
+	(void)verb, (void)value;
+	a->format = id == QUERY_OPT_CSV ? WEFT_QUERY_CSV : WEFT_QUERY_JSON;
+	a->nformats++;
+	return 0;
+}
+
 int weft_cmd_query(int argc, char **argv)
 {
 	const struct cmd_verb *verb = &cmd_verb_query;
-	const char *path = NULL, *sql = NULL;
-	enum weft_query_format format = WEFT_QUERY_TABLE;
-	int nformats = 0, what;
-	struct cmd_parser p;
-	cmd_parser_init(&p, verb, argc, argv);
-	while ((what = cmd_next(&p)) != CMD_END) {
-		if (what == CMD_HELP)
-			return 0;
-		if (what == CMD_BAD)
-			return 2;
-		if (what == QUERY_OPT_CSV || what == QUERY_OPT_JSON) {
-			format = what == QUERY_OPT_CSV ? WEFT_QUERY_CSV : WEFT_QUERY_JSON;
-			nformats++;
-		} else if (!path) {
-			path = p.value;
-		} else if (!sql) {
-			sql = p.value;
-		} else {
-			return cmd_usage_error(
-			    verb, "unexpected argument '%s' (quote the SQL as one argument)",
-			    p.value);
-		}
-	}
-	if (nformats > 1)
+	struct query_args a = {WEFT_QUERY_TABLE, 0};
+	struct cmd_operands ops = {2,
+				   {"missing trace file", "missing SQL statement"},
+				   "unexpected argument '%s' (quote the SQL as one argument)",
+				   {0}};
+	int status = cmd_parse(verb, argc, argv, &ops, take_query_option, &a);
+	if (status != CMD_RUN)
+		return status;
+	if (a.nformats > 1)
 		return cmd_usage_error(verb, "choose one of --csv and --json");
-	if (!path || !sql)
-		return cmd_usage_error(verb, "%s",
-				       !path ? "missing trace file" : "missing SQL statement");
-	return weft_query(path, sql, format);
+	return weft_query(ops.value[0], ops.value[1], a.format);
 }

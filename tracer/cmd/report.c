@@ -26,30 +26,27 @@ const struct cmd_verb cmd_verb_report = {
 };
 /* clang-format on */
 
+struct report_args {
+	int json, list_all;
+};
+
+static int take_report_option(void *args, const struct cmd_verb *verb, int id, const char *value)
+{
+	struct report_args *a = args;
+	if (id == REPORT_OPT_JSON) {
+		a->json = 1;
+	} else if (id == REPORT_OPT_THREADS) {
+		if (cmd_value_index(cmd_option_of(verb, REPORT_OPT_THREADS), value) < 0)
+			return cmd_usage_error(verb, "--threads takes 'grouped' or 'all'");
+		a->list_all = !strcmp(value, "all");
+	}
+	return 0;
+}
+
 int weft_cmd_report(int argc, char **argv)
 {
-	const struct cmd_verb *verb = &cmd_verb_report;
-	const char *path = NULL;
-	int json = 0, list_all = 0, what;
-	struct cmd_parser p;
-	cmd_parser_init(&p, verb, argc, argv);
-	while ((what = cmd_next(&p)) != CMD_END) {
-		if (what == CMD_HELP)
-			return 0;
-		if (what == CMD_BAD)
-			return 2;
-		if (what == REPORT_OPT_JSON)
-			json = 1;
-		else if (what == REPORT_OPT_THREADS) {
-			if (cmd_value_index(cmd_option_of(verb, REPORT_OPT_THREADS), p.value) < 0)
-				return cmd_usage_error(verb, "--threads takes 'grouped' or 'all'");
-			list_all = !strcmp(p.value, "all");
-		} else if (!path)
-			path = p.value;
-		else
-			return cmd_usage_error(verb, "unexpected argument '%s'", p.value);
-	}
-	if (!path)
-		return cmd_usage_error(verb, "missing trace file");
-	return weft_report(path, json, list_all);
+	struct report_args a = {0};
+	struct cmd_operands ops = cmd_one_trace;
+	int status = cmd_parse(&cmd_verb_report, argc, argv, &ops, take_report_option, &a);
+	return status != CMD_RUN ? status : weft_report(ops.value[0], a.json, a.list_all);
 }

@@ -5,6 +5,7 @@
 #include "tracer/cmd/cmd.h"
 #include "tracer/cli.h"
 #include "tracer/findings_cli.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -35,8 +36,8 @@ static const struct cmd_option run_options[] = {
 	 "SIGKILL follows two seconds after SIGTERM; the trace is complete either way."},
 	{RUN_OPT_ON_DEADLOCK, 0, "on-deadlock", "MODE", "stop|wait", CMD_ONE_OF, 0,
 	 "stop (default: end the program once a deadlock is found) or wait", NULL},
-	{RUN_OPT_FAIL_ON, 0, "fail-on", "KINDS", "race|lock_order|deadlock|misuse|all", 0, 0,
-	 "exit 3 when findings of these kinds exist (race,lock_order,deadlock,misuse or all)",
+	{RUN_OPT_FAIL_ON, 0, "fail-on", "KINDS", STORE_FINDING_KINDS_PIPE "all", 0, 0,
+	 "exit 3 when findings of these kinds exist (" STORE_FINDING_KINDS_COMMA "or all)",
 	 "KINDS is a comma-separated list. The program's own non-zero exit status wins."},
 	{RUN_OPT_SUPPRESSIONS, 0, "suppressions", "FILE", NULL, 0, 0,
 	 "findings to leave out (docs/FINDINGS.md)",

@@ -29,40 +29,46 @@ const struct cmd_verb cmd_verb_view = {
 };
 /* clang-format on */
 
+struct view_args {
+	int ascii, nocolor, bench, frames;
+};
+
+static int take_view_option(void *args, const struct cmd_verb *verb, int id, const char *value)
+{
+	struct view_args *a = args;
+	char *end;
+	long n;
+	switch (id) {
+	case VIEW_OPT_ASCII:
+		a->ascii = 1;
+		break;
+	case VIEW_OPT_NO_COLOR:
+		a->nocolor = 1;
+		break;
+	case VIEW_OPT_BENCH:
+		a->bench = 1;
+		break;
+	case VIEW_OPT_FRAMES:
+		n = strtol(value, &end, 10);
+		if (*end || end == value || n < 1 || n > 1000000)
+			return cmd_usage_error(verb, "--frames takes a positive number, not '%s'",
+					       value);
+		a->frames = (int)n;
+		break;
+	}
+	return 0;
+}
+
 int weft_cmd_view(int argc, char **argv)
 {
 	const struct cmd_verb *verb = &cmd_verb_view;
-	const char *path = NULL;
-	int ascii = 0, nocolor = 0, bench = 0, frames = 30, what;
-	struct cmd_parser p;
-	cmd_parser_init(&p, verb, argc, argv);
-	while ((what = cmd_next(&p)) != CMD_END) {
-		if (what == CMD_HELP)
-			return 0;
-		if (what == CMD_BAD)
-			return 2;
-		if (what == VIEW_OPT_ASCII) {
-			ascii = 1;
-		} else if (what == VIEW_OPT_NO_COLOR) {
-			nocolor = 1;
-		} else if (what == VIEW_OPT_BENCH) {
-			bench = 1;
-		} else if (what == VIEW_OPT_FRAMES) {
-			char *end;
-			long n = strtol(p.value, &end, 10);
-			if (*end || end == p.value || n < 1 || n > 1000000)
-				return cmd_usage_error(
-				    verb, "--frames takes a positive number, not '%s'", p.value);
-			frames = (int)n;
-		} else if (!path) {
-			path = p.value;
-		} else {
-			return cmd_usage_error(verb, "one trace at a time");
-		}
-	}
-	if (!path)
-		return cmd_usage_error(verb, "no trace file given");
-	if (bench)
-		return weft_view_bench(path, frames, ascii);
-	return weft_view(path, ascii, nocolor);
+	struct view_args a = {.frames = 30};
+	/* The message has no %s: the extra argument is not worth repeating here. */
+	struct cmd_operands ops = {1, {"no trace file given"}, "one trace at a time", {0}};
+	int status = cmd_parse(verb, argc, argv, &ops, take_view_option, &a);
+	if (status != CMD_RUN)
+		return status;
+	if (a.bench)
+		return weft_view_bench(ops.value[0], a.frames, a.ascii);
+	return weft_view(ops.value[0], a.ascii, a.nocolor);
 }

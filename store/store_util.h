@@ -1,0 +1,35 @@
+/*
+ * store_util: the small helpers of weft's in-memory tables, the store's and
+ * the CLI's (tracer/ links the store), so that each exists once.
+ */
+#ifndef WEFT_STORE_UTIL_H
+#define WEFT_STORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The integer mixer of the open-addressing tables, so that keys differing
+ * only in their low or high bits still spread over a power-of-two table:
+ * MurmurHash3's 64-bit finalizer (every input bit flips about half the
+ * output bits).
+ */
+static inline uint64_t store_hash_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Room for one more of n elements of `size` bytes in items: items itself
+ * while n < *cap, otherwise items reallocated to twice the room (16 at
+ * first) with *cap updated. On failure (out of memory) returns NULL and
+ * items and *cap stay as they were.
+ */
+void *store_grow(void *items, size_t *cap, size_t n, size_t size);
+
+#endif
