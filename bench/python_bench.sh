@@ -44,10 +44,12 @@ trap 'rm -rf "$TMP"' EXIT
 wall() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# The program's own run, without interpreter start-up: runpy inside a timer.
+# The program's own run, without interpreter start-up: runpy inside a timer,
+# with the program's own argv (queue_pc.py reads a count from argv[1]).
 INNER='import runpy, sys, time
+sys.argv = sys.argv[1:]
 t = time.perf_counter()
-runpy.run_path(sys.argv[1], run_name="__main__")
+runpy.run_path(sys.argv[0], run_name="__main__")
 sys.stderr.write("inner %.3f\\n" % ((time.perf_counter() - t) * 1000))'
 inner() { "$@" -c "$INNER" "$f" 2>&1 >/dev/null | sed -n 's/^inner //p'; }
 

@@ -35,12 +35,7 @@ WEFT_HOOK pid_t fork(void)
 	/* The child's reset happens in the atfork child handler, inside fork. */
 	pid_t pid = REAL(fork)();
 	if (pid > 0 && rec) {
-		uint64_t t1 = weft_now();
-		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_FORK,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = pid,
-						 .caller = caller});
+		weft_record_waited(WEFT_EV_PROCESS_FORK, t0, pid, caller);
 	}
 	if (pid == 0)
 		exit_recorded = 0;
@@ -125,12 +120,7 @@ WEFT_HOOK long syscall(long nr, ...)
 	if (rc == 0) {
 		weft_after_fork_child();
 	} else if (rc > 0 && rec) {
-		uint64_t t1 = weft_now();
-		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_FORK,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = rc,
-						 .caller = CALLER});
+		weft_record_waited(WEFT_EV_PROCESS_FORK, t0, rc, CALLER);
 	}
 	return rc;
 }
@@ -163,37 +153,51 @@ static void record_exec(char *const argv[], void *caller)
 					 .payload_len = (uint32_t)n});
 }
 
-static void record_exec_failed(int err, void *caller)
+/* The exec calls that take an environment, which weft passes on fixed (weft_env_fix). */
+enum { EXEC_VE, EXEC_VPE, EXEC_FD, EXEC_AT };
+
+/*
+ * Records the exec and runs it with its environment fixed; when it
+ * returns (it failed), records the failure. Returns the exec's result,
+ * errno kept.
+ */
+static int exec_recorded(int call, int fd, const char *path, char *const argv[], char *const envp[],
+			 int flags, void *caller)
 {
+	char *fixed[ENV_SLOTS(envp)];
+	char ld[LDBUF];
+	record_exec(argv, caller);
+	char **env = weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF);
+	int rc;
+	switch (call) {
+	case EXEC_VE:
+		rc = REAL(execve)(path, argv, env);
+		break;
+	case EXEC_VPE:
+		rc = REAL(execvpe)(path, argv, env);
+		break;
+	case EXEC_FD:
+		rc = REAL(fexecve)(fd, argv, env);
+		break;
+	default:
+		rc = REAL(execveat)(fd, path, argv, env, flags);
+	}
+	int err = errno;
 	if (weft_should_record())
 		weft_record(&(struct weft_event){
 		    .kind = WEFT_EV_PROCESS_EXEC, .ts = weft_now(), .arg = err, .caller = caller});
+	errno = err;
+	return rc;
 }
 
 WEFT_HOOK int execve(const char *path, char *const argv[], char *const envp[])
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(execve)(path, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_VE, -1, path, argv, envp, 0, CALLER);
 }
 
 WEFT_HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(execvpe)(file, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_VPE, -1, file, argv, envp, 0, CALLER);
 }
 
 WEFT_HOOK int execv(const char *path, char *const argv[])
@@ -208,30 +212,13 @@ WEFT_HOOK int execvp(const char *file, char *const argv[])
 
 WEFT_HOOK int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(fexecve)(fd, argv, weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF));
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_FD, fd, NULL, argv, envp, 0, CALLER);
 }
 
 WEFT_HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		       int flags)
 {
-	void *caller = CALLER;
-	char *fixed[ENV_SLOTS(envp)];
-	char ld[LDBUF];
-	record_exec(argv, caller);
-	int rc = REAL(execveat)(dirfd, path, argv,
-				weft_env_fix(envp, fixed, ENV_SLOTS(envp), ld, LDBUF), flags);
-	int err = errno;
-	record_exec_failed(err, caller);
-	errno = err;
-	return rc;
+	return exec_recorded(EXEC_AT, dirfd, path, argv, envp, flags, CALLER);
 }
 
 /* Collects execl-style variadic arguments into argv (on the caller's stack). */
@@ -297,12 +284,7 @@ static int spawn_traced(spawn_fn real, pid_t *pid, const char *file,
 	if (pid)
 		*pid = child;
 	if (rc == 0 && weft_should_record()) {
-		uint64_t t1 = weft_now();
-		weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_SPAWN,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = child,
-						 .caller = caller});
+		weft_record_waited(WEFT_EV_PROCESS_SPAWN, t0, child, caller);
 	}
 	return rc;
 }

@@ -259,13 +259,7 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk
 					 .ts = t0,
 					 .arg = 2,
 					 .caller = caller});
-	int rc;
-	if (kind == 0)
-		rc = REAL(pthread_cond_wait)(c, m);
-	else if (kind == 1)
-		rc = REAL(pthread_cond_timedwait)(c, m, abs);
-	else
-		rc = REAL(pthread_cond_clockwait)(c, m, clk, abs);
+	int rc = weft_real_cond_wait(c, m, clk, abs, kind);
 	uint64_t t1 = weft_now();
 	weft_record(&(struct weft_event){.kind = WEFT_EV_COND_WAIT,
 					 .objkind = WEFT_OBJ_COND,

@@ -143,6 +143,14 @@ WEFT_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 	return rc;
 }
 
+/* A join that returned: recorded when it succeeded, with its wait since t0; returns rc. */
+static int joined(int rc, int tid, uint64_t t0, void *caller)
+{
+	if (rc == 0)
+		weft_record_waited(WEFT_EV_THREAD_JOIN, t0, tid, caller);
+	return rc;
+}
+
 WEFT_HOOK int pthread_join(pthread_t th, void **ret)
 {
 	if (!weft_should_record())
@@ -151,16 +159,9 @@ WEFT_HOOK int pthread_join(pthread_t th, void **ret)
 	int tid = tid_of(th);
 	uint64_t t0 = weft_now();
 	int rc = REAL(pthread_join)(th, ret);
-	uint64_t t1 = weft_now();
 	if (rc == 0)
 		tid_forget(th);
-	if (rc == 0)
-		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_JOIN,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = tid,
-						 .caller = CALLER});
-	return rc;
+	return joined(rc, tid, t0, CALLER);
 }
 
 WEFT_HOOK int pthread_tryjoin_np(pthread_t th, void **ret)
@@ -182,14 +183,7 @@ WEFT_HOOK int pthread_timedjoin_np(pthread_t th, void **ret, const struct timesp
 	int tid = tid_of(th);
 	uint64_t t0 = weft_now();
 	int rc = REAL(pthread_timedjoin_np)(th, ret, abs);
-	uint64_t t1 = weft_now();
-	if (rc == 0)
-		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_JOIN,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = tid,
-						 .caller = CALLER});
-	return rc;
+	return joined(rc, tid, t0, CALLER);
 }
 
 WEFT_HOOK int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
@@ -200,14 +194,7 @@ WEFT_HOOK int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
 	int tid = tid_of(th);
 	uint64_t t0 = weft_now();
 	int rc = REAL(pthread_clockjoin_np)(th, ret, clk, abs);
-	uint64_t t1 = weft_now();
-	if (rc == 0)
-		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_JOIN,
-						 .ts = t1,
-						 .wait = t1 - t0,
-						 .arg = tid,
-						 .caller = CALLER});
-	return rc;
+	return joined(rc, tid, t0, CALLER);
 }
 
 WEFT_HOOK int pthread_detach(pthread_t th)

@@ -121,6 +121,17 @@ void weft_real_resolve(void);
 
 #define REAL(name) (WEFT_LIKELY(weft_real_ready) ? 0 : (weft_real_resolve(), 0), weft_real.name)
 
+/* The real pthread_cond_wait (kind 0), pthread_cond_timedwait (1) or pthread_cond_clockwait (2). */
+static inline int weft_real_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+				      const struct timespec *abs, int kind)
+{
+	if (kind == 0)
+		return REAL(pthread_cond_wait)(c, m);
+	if (kind == 1)
+		return REAL(pthread_cond_timedwait)(c, m, abs);
+	return REAL(pthread_cond_clockwait)(c, m, clk, abs);
+}
+
 /* Per-thread recorder state. initial-exec TLS: reading it never allocates. */
 struct weft_tls {
 	int guard;		/* inside the recorder: nested hooks pass through */
@@ -372,6 +383,14 @@ static inline __attribute__((always_inline)) void weft_record(const struct weft_
 {
 	weft_record_members(ev->kind, ev->objkind, ev->obj, ev->ts, ev->wait, ev->arg, ev->caller,
 			    ev->payload, ev->payload_len);
+}
+
+/* An event of kind that ends now, having waited since t0. */
+static inline void weft_record_waited(uint8_t kind, uint64_t t0, int64_t arg, void *caller)
+{
+	uint64_t t1 = weft_now();
+	weft_record(&(struct weft_event){
+	    .kind = kind, .ts = t1, .wait = t1 - t0, .arg = arg, .caller = caller});
 }
 
 /* The same with the stack given (pcs, n; n == 0: none) instead of taken here. */

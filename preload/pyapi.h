@@ -19,9 +19,32 @@ struct py_method_def {
 	int ml_flags;
 	const char *ml_doc;
 };
-#define PY_METH_FASTCALL 0x0080
+/* The C API's numbers weft uses: methodobject.h, typeslots.h, object.h, descrobject.h. */
+#define PY_METH_VARARGS 0x0001
 #define PY_METH_KEYWORDS 0x0002
+#define PY_METH_NOARGS 0x0004
+#define PY_METH_O 0x0008
+#define PY_METH_FASTCALL 0x0080
 #define PY_FILE_INPUT 257
+#define PY_VECTORCALL_ARGUMENTS_OFFSET ((size_t)1 << 63)
+#define PY_TPFLAGS_DISALLOW_INSTANTIATION (1UL << 7)
+#define PY_TPFLAGS_IMMUTABLETYPE (1UL << 8)
+#define PY_TPFLAGS_HAVE_VECTORCALL (1UL << 11)
+#define PY_TPFLAGS_HAVE_GC (1UL << 14)
+#define PY_TPFLAGS_METHOD_DESCRIPTOR (1UL << 17)
+#define PY_T_PYSSIZET 19
+#define PY_READONLY 1
+enum {
+	PY_TP_CALL = 50,
+	PY_TP_CLEAR = 51,
+	PY_TP_DEALLOC = 52,
+	PY_TP_DESCR_GET = 54,
+	PY_TP_GETATTRO = 58,
+	PY_TP_NEW = 65,
+	PY_TP_REPR = 66,
+	PY_TP_TRAVERSE = 71,
+	PY_TP_MEMBERS = 72,
+};
 
 /* Required for any Python support. */
 #define PY_FUNCS(X)                                                                                \
@@ -64,8 +87,14 @@ struct py_method_def {
 	X(PyObject *, PyMarshal_ReadObjectFromString, (const char *, py_ssize_t))                  \
 	X(PyObject *, PyObject_Vectorcall, (PyObject *, PyObject *const *, size_t, PyObject *))    \
 	X(PyObject *, PyObject_VectorcallDict,                                                     \
-	  (PyObject *, PyObject *const *, size_t, PyObject *)) /* 3.10: no PyObject_Vectorcall */  \
-	X(PyObject *, PyInstanceMethod_New, (PyObject *))                                          \
+	  (PyObject *, PyObject *const *, size_t, PyObject *))	/* 3.10: no PyObject_Vectorcall */ \
+	X(PyObject *, _PyType_Lookup, (PyObject *, PyObject *)) /* borrowed; never raises */       \
+	X(PyObject *, PyType_FromSpec, (void *))                                                   \
+	X(PyObject *, PyType_GenericAlloc, (PyObject *, py_ssize_t))                               \
+	X(PyObject *, PyVectorcall_Call, (PyObject *, PyObject *, PyObject *))                     \
+	X(PyObject *, PyMethod_New, (PyObject *, PyObject *))                                      \
+	X(void, PyObject_GC_UnTrack, (void *))                                                     \
+	X(void, PyObject_GC_Del, (void *))                                                         \
 	X(PyObject *, PyType_GetDict, (PyObject *)) /* 3.12+; the 3.13.1+ Lock hook */             \
 	X(PyObject *, PyDescr_NewMethod, (PyObject *, struct py_method_def *))                     \
 	X(void, PyType_Modified, (PyObject *))                                                     \

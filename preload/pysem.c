@@ -23,8 +23,11 @@ static size_t pysem_hash(uintptr_t k)
 	return (size_t)((k >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (PYSEM_SIZE - 1);
 }
 
-/* A full table drops sem: it goes unrecorded. */
-void weft_pysem_add(const void *sem)
+/*
+ * The slot holding sem, or NULL. The probe ends at the first never-used
+ * slot; insert takes the first free one (never used or a tombstone) instead.
+ */
+static uintptr_t *pysem_slot(const void *sem, int insert)
 {
 	uintptr_t k = (uintptr_t)sem;
 	size_t h = pysem_hash(k);
@@ -32,41 +35,31 @@ void weft_pysem_add(const void *sem)
 		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
 		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 		if (cur == k)
-			return;
-		if ((cur == 0 || cur == PYSEM_TOMB) &&
+			return slot;
+		if (insert && (cur == 0 || cur == PYSEM_TOMB) &&
 		    __atomic_compare_exchange_n(slot, &cur, k, 0, __ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED))
-			return;
+			return slot;
+		if (!insert && cur == 0)
+			return NULL;
 	}
+	return NULL;
+}
+
+/* A full table drops sem: it goes unrecorded. */
+void weft_pysem_add(const void *sem)
+{
+	pysem_slot(sem, 1);
 }
 
 int weft_pysem_has(const void *sem)
 {
-	uintptr_t k = (uintptr_t)sem;
-	size_t h = pysem_hash(k);
-	for (size_t i = 0; i < PYSEM_SIZE; i++) {
-		uintptr_t cur =
-		    __atomic_load_n(&pysem[(h + i) & (PYSEM_SIZE - 1)], __ATOMIC_ACQUIRE);
-		if (cur == k)
-			return 1;
-		if (cur == 0)
-			return 0;
-	}
-	return 0;
+	return pysem_slot(sem, 0) != NULL;
 }
 
 void weft_pysem_del(const void *sem)
 {
-	uintptr_t k = (uintptr_t)sem;
-	size_t h = pysem_hash(k);
-	for (size_t i = 0; i < PYSEM_SIZE; i++) {
-		uintptr_t *slot = &pysem[(h + i) & (PYSEM_SIZE - 1)];
-		uintptr_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		if (cur == k) {
-			__atomic_store_n(slot, PYSEM_TOMB, __ATOMIC_RELEASE);
-			return;
-		}
-		if (cur == 0)
-			return;
-	}
+	uintptr_t *slot = pysem_slot(sem, 0);
+	if (slot)
+		__atomic_store_n(slot, PYSEM_TOMB, __ATOMIC_RELEASE);
 }

@@ -193,13 +193,7 @@ int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 	int is_gil_cond = gil_base && a == gil_base + GIL_COND;
 	if (is_gil_cond)
 		switch_before = *(volatile unsigned long *)(gil_base + GIL_SWITCH_NUMBER);
-	int rc;
-	if (kind == 0)
-		rc = REAL(pthread_cond_wait)(c, m);
-	else if (kind == 1)
-		rc = REAL(pthread_cond_timedwait)(c, m, abs);
-	else
-		rc = REAL(pthread_cond_clockwait)(c, m, clk, abs);
+	int rc = weft_real_cond_wait(c, m, clk, abs, kind);
 	/* CPython's own condition for setting the drop request (take_gil). */
 	if (is_gil_cond && rc == ETIMEDOUT && gil_recording() &&
 	    *(volatile int *)(gil_base + GIL_LOCKED) &&
@@ -1391,11 +1385,14 @@ static long long queue_size_after(PyObject *q)
 		return 0;
 	long long size = 0;
 	int plain = 0;
-	PyObject *f = py.PyObject_GetAttr(weft_py_type(q), s_qsize_attr);
+	/* The class's own lookup, through its cache: under half the instructions of getattr. */
+	PyObject *f = py._PyType_Lookup ? py._PyType_Lookup(weft_py_type(q), s_qsize_attr)
+					: py.PyObject_GetAttr(weft_py_type(q), s_qsize_attr);
 	if (f) {
 		plain = f == std_qsize[0] || f == std_qsize[1] || f == std_qsize[2];
-		py.Py_DecRef(f);
-	} else {
+		if (!py._PyType_Lookup)
+			py.Py_DecRef(f);
+	} else if (!py._PyType_Lookup) {
 		py.PyErr_Clear(); /* no _qsize (the pure-Python SimpleQueue): qsize() */
 	}
 	PyObject *r = plain ? py.PyObject_GetAttr(q, s_queue)
@@ -1544,7 +1541,7 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 							 .arg = 2});
 	}
 	t->fold++;
-	uint64_t t0 = weft_now();
+	uint64_t t0 = notify ? 0 : weft_now(); /* notify's event is already recorded */
 	PyObject *r = call_through(orig, args, nargs, kwnames);
 	if (t->fold > 0)
 		t->fold--;
@@ -1564,32 +1561,114 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 	return r;
 }
 
-/* A method object's self is the original function: one C function per event kind. */
-#define WRAPPED(name, kind)                                                                        \
-	static PyObject *name(PyObject *orig, PyObject *const *args, py_ssize_t nargs,             \
-			      PyObject *kwnames)                                                   \
-	{                                                                                          \
-		return wrapped_call(kind, orig, args, nargs, kwnames);                             \
-	}
-WRAPPED(wrapped_put, WEFT_EV_QUEUE_PUT)
-WRAPPED(wrapped_get, WEFT_EV_QUEUE_GET)
-WRAPPED(wrapped_wait, WEFT_EV_COND_WAIT)
-WRAPPED(wrapped_notify, WEFT_EV_COND_SIGNAL)
-WRAPPED(wrapped_notify_all, WEFT_EV_COND_BROADCAST)
-#undef WRAPPED
-
-static struct {
+/*
+ * A wrapped method is an object of weft's own type that behaves as a
+ * function does in a class: a method descriptor (Py_TPFLAGS_METHOD_DESCRIPTOR)
+ * with vectorcall. The interpreter then loads q.put as it loads a Python
+ * method, without making a bound method per call, and calls the wrapper with
+ * self first; q.put as a value is bound by tp_descr_get as a function's is.
+ * Attributes and repr are the original function's.
+ */
+struct wrapped_method {
+	char head[16]; /* PyObject_HEAD: the refcount, then ob_type */
+	PyObject *(*vectorcall)(PyObject *, PyObject *const *, size_t, PyObject *);
+	PyObject *orig;
 	int kind;
-	struct py_method_def def;
-} wrapped_defs[] = {
-    {WEFT_EV_QUEUE_PUT, {"put", (void *)wrapped_put, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_QUEUE_GET, {"get", (void *)wrapped_get, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_COND_WAIT, {"wait", (void *)wrapped_wait, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_COND_SIGNAL,
-     {"notify", (void *)wrapped_notify, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
-    {WEFT_EV_COND_BROADCAST,
-     {"notify_all", (void *)wrapped_notify_all, PY_METH_FASTCALL | PY_METH_KEYWORDS, NULL}},
 };
+
+static PyObject *wrapped_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+				    PyObject *kwnames)
+{
+	struct wrapped_method *w = (struct wrapped_method *)self;
+	return wrapped_call(w->kind, w->orig, args,
+			    (py_ssize_t)(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET), kwnames);
+}
+
+static PyObject *wrapped_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+	(void)type;
+	if (!obj || obj == py.none) {
+		py.Py_IncRef(self);
+		return self;
+	}
+	return py.PyMethod_New(self, obj);
+}
+
+static PyObject *wrapped_getattro(PyObject *self, PyObject *name)
+{
+	return py.PyObject_GetAttr(((struct wrapped_method *)self)->orig, name);
+}
+
+static PyObject *wrapped_repr(PyObject *self)
+{
+	return py.PyObject_Repr(((struct wrapped_method *)self)->orig);
+}
+
+static int wrapped_traverse(PyObject *self, int (*visit)(PyObject *, void *), void *arg)
+{
+	struct wrapped_method *w = (struct wrapped_method *)self;
+	int r = w->orig ? visit(w->orig, arg) : 0;
+	return r ? r : visit(weft_py_type(self), arg); /* a heap type's instances visit it */
+}
+
+static int wrapped_clear(PyObject *self)
+{
+	struct wrapped_method *w = (struct wrapped_method *)self;
+	PyObject *orig = w->orig;
+	w->orig = NULL;
+	if (orig)
+		py.Py_DecRef(orig);
+	return 0;
+}
+
+static void wrapped_dealloc(PyObject *self)
+{
+	PyObject *type = weft_py_type(self);
+	py.PyObject_GC_UnTrack(self);
+	wrapped_clear(self);
+	py.PyObject_GC_Del(self);
+	py.Py_DecRef(type);
+}
+
+/* PyMemberDef: the vectorcall pointer's offset, which a heap type names as a member. */
+static struct {
+	const char *name;
+	int type;
+	py_ssize_t offset;
+	int flags;
+	const char *doc;
+} wrapped_members[] = {
+    {"__vectorcalloffset__", PY_T_PYSSIZET, offsetof(struct wrapped_method, vectorcall),
+     PY_READONLY, NULL},
+    {0},
+};
+
+/* PyType_Spec and its slots, as the stable ABI lays them out. */
+static struct {
+	int slot;
+	void *pfunc;
+} wrapped_slots[] = {
+    {PY_TP_CALL, NULL}, /* PyVectorcall_Call, found at run time */
+    {PY_TP_DEALLOC, (void *)wrapped_dealloc},
+    {PY_TP_DESCR_GET, (void *)wrapped_descr_get},
+    {PY_TP_GETATTRO, (void *)wrapped_getattro},
+    {PY_TP_REPR, (void *)wrapped_repr},
+    {PY_TP_TRAVERSE, (void *)wrapped_traverse},
+    {PY_TP_CLEAR, (void *)wrapped_clear},
+    {PY_TP_MEMBERS, (void *)wrapped_members},
+    {0, NULL},
+};
+static struct {
+	const char *name;
+	int basicsize, itemsize;
+	unsigned int flags;
+	void *slots;
+} wrapped_spec = {"_weft.method", sizeof(struct wrapped_method), 0,
+		  PY_TPFLAGS_DISALLOW_INSTANTIATION | PY_TPFLAGS_IMMUTABLETYPE |
+		      PY_TPFLAGS_HAVE_VECTORCALL | PY_TPFLAGS_HAVE_GC |
+		      PY_TPFLAGS_METHOD_DESCRIPTOR,
+		  wrapped_slots};
+static PyObject *wrapped_type;
 
 /*
  * _weft.wrap_method(orig, kind) -> a method for the class, or None when
@@ -1597,30 +1676,40 @@ static struct {
  * bootstrap then leaves the class as it is). A wrapper written in Python
  * cost a frame and two or three calls into weft per operation, as much
  * again as recording the event, and a folded one (Condition.notify inside
- * Queue.put) cost that for nothing. This one is a builtin function bound
- * to self through an instancemethod.
+ * Queue.put) cost that for nothing; a builtin function bound through an
+ * instancemethod made a bound method object per call (on 3.14 a third of
+ * the instructions weft added to a queue operation). An error other than a
+ * missing function is the caller's.
  */
 static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
 	int dict_form = py.PyObject_VectorcallDict && py.PyDict_New && py.PyObject_SetItem &&
 			py.PyTuple_GetItem;
-	if (n != 2 || !py.PyInstanceMethod_New || (!py.PyObject_Vectorcall && !dict_form))
+	if (n != 2 || !py.PyType_FromSpec || !py.PyType_GenericAlloc || !py.PyVectorcall_Call ||
+	    !py.PyMethod_New || !py.PyObject_GC_UnTrack || !py.PyObject_GC_Del ||
+	    !py.PyObject_GetAttr || !py.PyObject_Repr || (!py.PyObject_Vectorcall && !dict_form))
 		return ret_none();
 	long long kind = py.PyLong_AsLongLong(args[1]);
 	if (py.PyErr_Occurred())
 		py.PyErr_Clear();
-	for (size_t i = 0; i < sizeof(wrapped_defs) / sizeof(wrapped_defs[0]); i++) {
-		if (wrapped_defs[i].kind != kind)
-			continue;
-		PyObject *fn = py.PyCFunction_NewEx(&wrapped_defs[i].def, args[0], NULL);
-		if (!fn)
+	if (kind != WEFT_EV_QUEUE_PUT && kind != WEFT_EV_QUEUE_GET && kind != WEFT_EV_COND_WAIT &&
+	    kind != WEFT_EV_COND_SIGNAL && kind != WEFT_EV_COND_BROADCAST)
+		return ret_none();
+	if (!wrapped_type) {
+		wrapped_slots[0].pfunc = (void *)py.PyVectorcall_Call;
+		wrapped_type = py.PyType_FromSpec(&wrapped_spec);
+		if (!wrapped_type)
 			return NULL;
-		PyObject *m = py.PyInstanceMethod_New(fn);
-		py.Py_DecRef(fn);
-		return m;
 	}
-	return ret_none();
+	struct wrapped_method *w = (struct wrapped_method *)py.PyType_GenericAlloc(wrapped_type, 0);
+	if (!w)
+		return NULL;
+	w->vectorcall = wrapped_vectorcall;
+	py.Py_IncRef(args[0]);
+	w->orig = args[0];
+	w->kind = (int)kind;
+	return (PyObject *)w;
 }
 
 /* _weft.init(objkind, obj, label): a Python sync object was created here. */
@@ -1908,6 +1997,8 @@ static void boot(void)
 	PY_CONST("EV_EVENT_WAIT", WEFT_EV_EVENT_WAIT)
 	PY_CONST("EV_BARRIER_WAIT", WEFT_EV_BARRIER_WAIT)
 	PY_CONST("EV_THREAD_JOIN", WEFT_EV_THREAD_JOIN)
+	PY_CONST("EV_LOCK_WAIT", WEFT_EV_LOCK_WAIT)
+	PY_CONST("WAIT_FOR_THREAD", WEFT_WAIT_FOR_THREAD)
 	PY_CONST("OBJ_CONDITION", WEFT_OBJ_PY_CONDITION)
 	PY_CONST("OBJ_SEMAPHORE", WEFT_OBJ_PY_SEMAPHORE)
 	PY_CONST("OBJ_EVENT", WEFT_OBJ_PY_EVENT)

@@ -1,7 +1,7 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
 # functions (now, ev, init, fold, wrap_method, thread, process, sem_inits,
-# hook_locks, hook_rlocks) and EV_*/OBJ_* constants.
+# hook_locks, hook_rlocks) and EV_*/OBJ_*/WAIT_FOR_THREAD constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
 # locks and conditions the method uses inside are not recorded separately:
@@ -529,10 +529,6 @@ def _module_path(f):
 # worker in Queue.get) never records the method's event: _waits_at_exit
 # finds it by its frames instead.
 _exit_waits = {}
-# preload/kinds.h's lock.wait, and preload/wire.h's WEFT_WAIT_FOR_THREAD:
-# this lock.wait is another thread's, whose tid is in the arg's high half.
-_EV_LOCK_WAIT = 28
-_WAIT_FOR_THREAD = 0x200
 
 
 def _blocks_on(objkind, *fns):
@@ -587,8 +583,10 @@ def _record_exit_waits(threading):
             continue
         # t0: where the wrapper noted the start; a method wrapped in C has no
         # such local, and the wait then starts at the thread's last event.
-        ev(_EV_LOCK_WAIT, _exit_waits[found.f_code], id(obj), t0 if isinstance(t0, int) else 0,
-           _WAIT_FOR_THREAD | native << 32)
+        # WAIT_FOR_THREAD: this lock.wait is another thread's, whose tid is
+        # in the arg's high half.
+        ev(EV_LOCK_WAIT, _exit_waits[found.f_code], id(obj), t0 if isinstance(t0, int) else 0,
+           WAIT_FOR_THREAD | native << 32)
 
 
 def _wrap_init(cls, objkind, fold_inside=True):
@@ -662,6 +660,21 @@ def _event(cls):
     _blocks_on(OBJ_EVENT, wait)
 
 
+def _semaphore_release(orig_release):
+    def release(self, n=1):
+        if not getattr(self, "_weft_internal", False):
+            if _HB:
+                _HB(2, id(self))
+            ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
+        fold(1)
+        try:
+            return orig_release(self, n)
+        finally:
+            fold(-1)
+
+    return release
+
+
 def _semaphore(cls):
     _wrap_init(cls, OBJ_SEMAPHORE)
     orig_acquire, orig_release = cls.acquire, cls.release
@@ -682,17 +695,7 @@ def _semaphore(cls):
            0 if r else 110)
         return r
 
-    def release(self, n=1):
-        if not getattr(self, "_weft_internal", False):
-            if _HB:
-                _HB(2, id(self))
-            ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
-        fold(1)
-        try:
-            return orig_release(self, n)
-        finally:
-            fold(-1)
-
+    release = _semaphore_release(orig_release)
     cls.acquire, cls.release = acquire, release
     cls.__enter__ = acquire
     _blocks_on(OBJ_SEMAPHORE, acquire)
@@ -1024,18 +1027,7 @@ def _futures(mod):
 
 def _bounded_semaphore(cls):
     # BoundedSemaphore overrides release() only; acquire and __init__ come from Semaphore.
-    orig_release = cls.release
-
-    def release(self, n=1):
-        if _HB:
-            _HB(2, id(self))
-        ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
-        fold(1)
-        try:
-            return orig_release(self, n)
-        finally:
-            fold(-1)
-
+    release = _semaphore_release(cls.release)
     cls.release = release
     cls.__exit__ = lambda self, t, v, tb: release(self)
 

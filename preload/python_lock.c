@@ -43,11 +43,6 @@
 /* rlockobject.lock, a _PyRecursiveMutex: PyMutex, then the owner's ident and the level - 1. */
 #define RLOCK_THREAD_OFFSET 24
 #define RLOCK_LEVEL_OFFSET 32
-#define PY_TP_DEALLOC 52 /* typeslots.h */
-#define PY_TP_NEW 65
-#define PY_METH_VARARGS 0x0001
-#define PY_METH_NOARGS 0x0004
-#define PY_METH_O 0x0008
 
 typedef PyObject *(*py_kwfunc)(PyObject *, PyObject *, PyObject *);
 typedef PyObject *(*py_cfunc)(PyObject *, PyObject *);
@@ -269,6 +264,18 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 	return r;
 }
 
+/* The release of a held lock, recorded before the original lets it go. */
+static void release_event(PyObject *self, void *caller)
+{
+	WEFT_RACES_SYNC(0, self, 1);
+	if (weft_should_record())
+		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = self,
+						 .ts = weft_now(),
+						 .caller = caller});
+}
+
 /*
  * Every replaced method: slot says which. A lock weft does not know (made
  * before the hook, or inside a threading/queue class) is only called.
@@ -282,15 +289,8 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 		if (m->role == ACQUIRE)
 			return acquire(m, self, c, caller);
 		/* A release of an unlocked lock is only its error. */
-		if (mutex_locked(self)) {
-			WEFT_RACES_SYNC(0, self, 1);
-			if (weft_should_record())
-				weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
-								 .objkind = WEFT_OBJ_SEMAPHORE,
-								 .obj = self,
-								 .ts = weft_now(),
-								 .caller = caller});
-		}
+		if (mutex_locked(self))
+			release_event(self, caller);
 		return call_orig(m, self, c);
 	}
 	size_t depth = rlock_depth(self);
@@ -310,13 +310,7 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 	}
 	/* release, __exit__, _release_save; not the owner: only the original's error. */
 	if (depth == 1 || (depth && m->role == SAVE)) {
-		WEFT_RACES_SYNC(0, self, 1);
-		if (weft_should_record())
-			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
-							 .objkind = WEFT_OBJ_SEMAPHORE,
-							 .obj = self,
-							 .ts = weft_now(),
-							 .caller = caller});
+		release_event(self, caller);
 		return call_orig(m, self, c);
 	}
 	PyObject *r = call_orig(m, self, c);
