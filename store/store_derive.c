@@ -482,6 +482,13 @@ static void rows_free(struct rows *r)
 
 static void occ_written(struct objinfo *o, const struct occ_key *k);
 
+/* A wait that counts in its object's occupancy (the object pass's waits). */
+static int is_object_wait(const struct span *sp)
+{
+	return sp->obj && (sp->state == STORE_STATE_LOCK || sp->state == STORE_STATE_GIL ||
+			   sp->state == STORE_STATE_QUEUE);
+}
+
 static void write_span(struct derive *d, struct thr *t, const struct span *sp)
 {
 	int64_t *v = rows_add(d, &d->spans);
@@ -493,9 +500,7 @@ static void write_span(struct derive *d, struct thr *t, const struct span *sp)
 	v[5] = sp->obj ? sp->obj : ROWS_NULL;
 	sum_add(&t->sum, sp->a, sp->b, sp->state, 0);
 	t->written = sp->b;
-	if (d->nfollow && sp->obj &&
-	    (sp->state == STORE_STATE_LOCK || sp->state == STORE_STATE_GIL ||
-	     sp->state == STORE_STATE_QUEUE)) {
+	if (d->nfollow && is_object_wait(sp)) {
 		struct objinfo *o = obj_get(d, sp->obj, 0);
 		if (o)
 			occ_written(o, &(struct occ_key){sp->a, sp->b, t->tid, 1});
@@ -1358,12 +1363,29 @@ static void occ_follow_limits(struct derive *d)
 			occ_limit(d, t->holds.h[h].obj, t->holds.h[h].start);
 		for (int p = 0; p < t->npend; p++) {
 			const struct span *sp = &t->pend[p];
-			if (sp->obj &&
-			    (sp->state == STORE_STATE_LOCK || sp->state == STORE_STATE_GIL ||
-			     sp->state == STORE_STATE_QUEUE))
+			if (is_object_wait(sp))
 				occ_limit(d, sp->obj, sp->a);
 		}
 	}
+}
+
+/*
+ * The WHERE clause of an object's holds (wait 0) or waits (wait 1) that
+ * come after last (NULL: all of them) in the pass's order (start, wait,
+ * end, tid) and start before limit. start_ns >= the last start keeps the
+ * read to the index's range.
+ */
+static void occ_after_clause(char *buf, size_t len, int64_t obj, const struct occ_key *last,
+			     int wait, int64_t limit)
+{
+	int n = snprintf(buf, len, "object_id = %lld AND start_ns < %lld", (long long)obj,
+			 (long long)limit);
+	if (last && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n,
+			 " AND start_ns >= %lld AND (start_ns > %lld OR %d > %d OR (%d = %d AND"
+			 " (end_ns, tid) > (%lld, %d)))",
+			 (long long)last->start, (long long)last->start, wait, last->wait, wait,
+			 last->wait, (long long)last->end, last->tid);
 }
 
 /*
@@ -1386,32 +1408,9 @@ static int occ_follow_feed(struct derive *d, struct occ_follow *f, int64_t limit
 		f->fed = f->late = 0;
 		d->occ_again++;
 	}
-	/*
-	 * The intervals after the last fed in the pass's order: later starts,
-	 * and at its start the holds after it (none when it was a wait), then
-	 * the waits after it (all when it was a hold). start_ns >= S keeps
-	 * the read to the index's range.
-	 */
 	char hw[320], ww[320];
-	const struct occ_key *k = &f->last;
-	if (f->fed) {
-		snprintf(
-		    hw, sizeof(hw),
-		    "object_id = %lld AND start_ns >= %lld AND start_ns < %lld AND (start_ns > %lld"
-		    " OR (%d = 0 AND (end_ns, tid) > (%lld, %d)))",
-		    (long long)obj, (long long)k->start, (long long)limit, (long long)k->start,
-		    k->wait, (long long)k->end, k->tid);
-		snprintf(
-		    ww, sizeof(ww),
-		    "object_id = %lld AND start_ns >= %lld AND start_ns < %lld AND (start_ns > %lld"
-		    " OR %d = 0 OR (end_ns, tid) > (%lld, %d))",
-		    (long long)obj, (long long)k->start, (long long)limit, (long long)k->start,
-		    k->wait, (long long)k->end, k->tid);
-	} else {
-		snprintf(hw, sizeof(hw), "object_id = %lld AND start_ns < %lld", (long long)obj,
-			 (long long)limit);
-		snprintf(ww, sizeof(ww), "%s", hw);
-	}
+	occ_after_clause(hw, sizeof(hw), obj, f->fed ? &f->last : NULL, 0, limit);
+	occ_after_clause(ww, sizeof(ww), obj, f->fed ? &f->last : NULL, 1, limit);
 	struct occ_inputs in;
 	if (occ_inputs_prep(d, &in, hw, ww) == 0) {
 		occ_inputs_step(&in);
