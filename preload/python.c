@@ -1885,18 +1885,24 @@ static PyObject *m_sem_inits(PyObject *self, PyObject *const *args, py_ssize_t n
 	return py.PyLong_FromUnsignedLongLong(weft_tls.py_sem_inits);
 }
 
-/* _weft.process(name): this process's multiprocessing name. */
+/*
+ * _weft.process(name[, pid]): this process's multiprocessing name, or with
+ * pid, the name of a child this process has just started (the writer only
+ * takes it for a child of the trace that has no name of its own yet).
+ */
 static PyObject *m_process(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
-	const char *name = n == 1 ? py.PyUnicode_AsUTF8(args[0]) : NULL;
-	if (!name) {
+	const char *name = n == 1 || n == 2 ? py.PyUnicode_AsUTF8(args[0]) : NULL;
+	long long pid = n == 2 ? py.PyLong_AsLongLong(args[1]) : 0;
+	if (!name || pid < 0 || pid > INT32_MAX) {
 		py.PyErr_Clear();
 		return ret_none();
 	}
 	if (weft_on && !weft_tls.guard)
 		weft_record(&(struct weft_event){.kind = WEFT_REC_PROCESS_NAME,
 						 .ts = weft_now(),
+						 .arg = pid,
 						 .payload = name,
 						 .payload_len = (uint32_t)strnlen(name, 1000) + 1});
 	return ret_none();

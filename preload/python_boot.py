@@ -916,6 +916,22 @@ def _multiprocessing(mod):
             return orig(self, *args, **kwargs)
 
         mod.BaseProcess._bootstrap = _bootstrap
+        orig_start = mod.BaseProcess.start
+
+        def start(self):
+            # The parent names the child too: a worker killed before it ran
+            # any Python (a pool's terminate() while it starts) is still that
+            # worker. Its own name, when it gets that far, is the same.
+            r = orig_start(self)
+            pid = getattr(getattr(self, "_popen", None), "pid", None)
+            if isinstance(pid, int) and pid > 0:
+                process(self.name, pid)
+            return r
+
+        start.__wrapped__ = orig_start
+        start.__name__, start.__qualname__ = orig_start.__name__, orig_start.__qualname__
+        start.__doc__ = orig_start.__doc__
+        mod.BaseProcess.start = start
     elif mod.__name__ == "multiprocessing.spawn":
         # A spawned or forkserver child learns its name here, before it
         # imports the main module again: a pool's terminate() can kill a

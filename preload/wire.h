@@ -61,7 +61,8 @@ enum weft_record {
 	WEFT_REC_META = 68,	    /* payload: "key\0value" for the trace's meta table */
 	WEFT_REC_PY_CODE = 69,	    /* arg = code id; payload "function\0file\0firstline" */
 	WEFT_REC_PY_THREAD = 70,    /* arg = Python thread ident; payload: thread name */
-	WEFT_REC_PROCESS_NAME = 71, /* payload: a label for the process (multiprocessing name) */
+	WEFT_REC_PROCESS_NAME = 71, /* payload: a label for the process (multiprocessing name);
+				       arg = 0, or the pid of a child it names */
 	WEFT_REC_PY_RACE = 72,	    /* a data race: wait = how long ago the other access was,
 				       arg = its tid, frames = this access's stack,
 				       payload = struct weft_race_wire */

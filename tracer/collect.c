@@ -6,6 +6,7 @@
 #include "tracer/pidns.h"
 #include "tracer/cli.h"
 #include "tracer/hashmap.h"
+#include "store/store_debug.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -707,8 +708,21 @@ static void accept_peer(struct collect *c, int fd)
 	}
 	int ppid = 0;
 	if (pid <= 0 || !in_traced_tree(c, pid, &ppid)) {
+		/*
+		 * One that ended (and was reaped) while it waited for the welcome
+		 * recorded nothing: a pool's terminate() kills starting workers
+		 * so. Refused all the same, but no outsider to warn about.
+		 */
+		char state;
+		int gone =
+		    pidfd >= 0 ? pidfd_pid(pidfd) < 0 : proc_stat(cr.pid, &state, &ppid) != 0;
 		if (pidfd >= 0)
 			close(pidfd);
+		if (gone) {
+			close(fd);
+			store_debug("collect", "pid %d ended before it could be checked", cr.pid);
+			return;
+		}
 		refuse(c, fd, "not a process of the traced program", cr.pid, (int)cr.uid);
 		return;
 	}

@@ -909,7 +909,18 @@ static void handle_private(struct collect *c, struct collect_rec *r, struct thr 
 		t->py_ident = r->arg;
 		return;
 	case WEFT_REC_PROCESS_NAME: {
-		struct proc *p = proc_get(pid);
+		/*
+		 * A parent names a child it started (multiprocessing's start()):
+		 * only a process the trace already has, from its fork record,
+		 * without a name yet; the child's own name, if it lives to say
+		 * it, comes later and is the same.
+		 */
+		uint64_t *known = r->arg > 0 && r->arg != pid
+				      ? hashmap_u64_get(&W.proc_by_pid, (uint64_t)r->arg)
+				      : NULL;
+		if (r->arg > 0 && r->arg != pid && (!known || W.procs[*known].name))
+			return;
+		struct proc *p = known ? &W.procs[*known] : proc_get(pid);
 		free(p->name);
 		p->name = strndup(payload, r->payload_len);
 		return;
@@ -1113,7 +1124,8 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		if (sg->img->pid_ns != c->pid_ns && arg > 0 &&
 		    (h.kind == WEFT_EV_THREAD_CREATE || h.kind == WEFT_EV_THREAD_JOIN ||
 		     h.kind == WEFT_EV_PROCESS_FORK || h.kind == WEFT_EV_PROCESS_SPAWN ||
-		     h.kind == WEFT_EV_PROCESS_REAP || h.kind == WEFT_REC_THREAD_NAME))
+		     h.kind == WEFT_EV_PROCESS_REAP || h.kind == WEFT_REC_THREAD_NAME ||
+		     h.kind == WEFT_REC_PROCESS_NAME))
 			r.arg = pidns_host_id(c->pid_ns, sg->img->pid_ns, sg->img->pid,
 					      sg->img->ns_pid, (int)arg);
 		r.frames = &w[q];

@@ -21,3 +21,18 @@ for entry in "${interpreters[@]}"; do
 		"$(sql "pm-$tag.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM processes WHERE name LIKE 'Fork%PoolWorker-%' ORDER BY name)")" \
 		"$worker-1 $worker-2 $worker-3"
 done
+
+# A worker killed right after start(), before it ran any Python (or even
+# reached weft's welcome) is still named: its parent names it as start()
+# returns. Such a peer that is gone before the collector checks it is no
+# outsider, and no "refused a connection" warning is printed for it.
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	timeout 120 "$WEFT" run -o "pd-$tag.db" -- "$py" "$TESTS/py/pool_doomed.py" >"$WORK/pd.out" 2>"$WORK/pd.err"
+	expect_eq "$tag killed at start: output untouched" "$?:$(tr '\n' ' ' <"$WORK/pd.out")" "0:fork -9 spawn -9 forkserver -9 "
+	expect_eq "$tag killed at start: each named by its parent, and killed" \
+		"$(sql "pd-$tag.db" "SELECT group_concat(name || ':' || exit_signal, ' ') FROM (SELECT name, exit_signal FROM processes WHERE name LIKE 'Doomed-%' ORDER BY pid)")" \
+		"Doomed-fork:9 Doomed-spawn:9 Doomed-forkserver:9"
+	expect_eq "$tag killed at start: no refusal" "$(grep -c refused "$WORK/pd.err")" 0
+done
