@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "6"
+#define DERIVED_VERSION "7"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -1097,13 +1097,20 @@ struct occ {
 	struct summarizer sum;
 };
 
+/*
+ * A segment held by exactly one thread with nobody queued is left out:
+ * there the one hold in object_holds that covers it says all it would
+ * (holder, one holder, no waiters), and on an uncontended lock every hold
+ * would have made such a row, as many bytes again as the holds themselves.
+ * Readers take object_holds where no segment covers (docs/DERIVED.md).
+ */
 static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 {
 	if (t <= c->last_t)
 		return;
 	int n = c->nholders + c->extra_holders;
 	int32_t holder = c->nholders ? c->holders[c->nholders - 1] : 0;
-	if (n || c->waiters) {
+	if (n > 1 || c->waiters || (n == 1 && !c->nholders)) {
 		int64_t *v = rows_add(d, &d->ospans);
 		v[0] = c->obj;
 		v[1] = c->last_t;

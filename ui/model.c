@@ -22,7 +22,9 @@ enum {
 	Q_OSUM,
 	Q_MARKS,
 	Q_STATE_AT,
-	Q_OBJ_AT,
+	Q_OHOLDS,
+	Q_OSPANS_BEFORE,
+	Q_HOLDS_BEFORE,
 	Q_HOLD_START,
 	Q_EVENT,
 	Q__COUNT
@@ -33,7 +35,7 @@ static const char *const q_sql[Q__COUNT] = {
 		" WHERE pid=?1 AND tid=?2 AND end_ns>?3 ORDER BY end_ns",
     [Q_TSUM] = "SELECT start_ns, end_ns, state, mixed FROM thread_summary"
 	       " WHERE level=?4 AND pid=?1 AND tid=?2 AND end_ns>?3 ORDER BY end_ns",
-    [Q_OSPANS] = "SELECT start_ns, end_ns, holder_tid, 0, waiters FROM object_spans"
+    [Q_OSPANS] = "SELECT start_ns, end_ns, holder_tid, holders, waiters FROM object_spans"
 		 " WHERE object_id=?1 AND end_ns>?2 ORDER BY end_ns",
     [Q_OSUM] = "SELECT start_ns, end_ns, holder_tid, mixed, max_waiters FROM object_summary"
 	       " WHERE level=?3 AND object_id=?1 AND end_ns>?2 ORDER BY end_ns",
@@ -41,8 +43,15 @@ static const char *const q_sql[Q__COUNT] = {
 		" AND ts_ns>=?3 AND ts_ns<?4 ORDER BY ts_ns LIMIT 4000",
     [Q_STATE_AT] = "SELECT start_ns, state, object_id, end_ns FROM thread_spans"
 		   " WHERE pid=?1 AND tid=?2 AND end_ns>?3 ORDER BY end_ns LIMIT 1",
-    [Q_OBJ_AT] = "SELECT start_ns, holder_tid, holders, waiters FROM object_spans"
-		 " WHERE object_id=?1 AND end_ns>?2 ORDER BY end_ns LIMIT 1",
+    /* the holds overlapping [?4, ?3), each started at most max_hold before ?4 (?2) */
+    [Q_OHOLDS] = "SELECT start_ns, end_ns, tid FROM object_holds WHERE object_id=?1"
+		 " AND start_ns>=?2 AND start_ns<?3 AND end_ns>?4 AND end_ns>start_ns"
+		 " ORDER BY start_ns",
+    [Q_OSPANS_BEFORE] = "SELECT holder_tid, end_ns FROM object_spans WHERE object_id=?1"
+			" AND end_ns<=?2 AND holder_tid<>0 AND holder_tid<>?3"
+			" ORDER BY end_ns DESC LIMIT 1",
+    [Q_HOLDS_BEFORE] = "SELECT tid, end_ns, start_ns FROM object_holds WHERE object_id=?1"
+		       " AND start_ns<=?2 AND end_ns<=?2 AND tid<>?3 ORDER BY start_ns DESC",
     [Q_HOLD_START] = "SELECT start_ns, end_ns FROM object_holds WHERE object_id=?1 AND tid=?2"
 		     " AND start_ns<=?3 ORDER BY start_ns DESC LIMIT 64",
     [Q_EVENT] = "SELECT e.id, e.ts, t.pid, t.tid, k.name, e.obj, e.wait, e.arg, e.stack"
@@ -349,6 +358,7 @@ void ui_model_close(struct ui_model *m)
 	free(m->threads);
 	free(m->objs);
 	free(m->acc);
+	free(m->segs);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -444,53 +454,143 @@ int ui_model_thread_cells(struct ui_model *m, const struct ui_thread *t, int64_t
 	return 0;
 }
 
+/*
+ * Calls each(ctx, piece) for obj's occupancy over [t0, t1), in time order,
+ * until it returns nonzero (a piece's stretch before t0 may be cut off).
+ * object_spans keeps only the stretches with more than one holder or with threads queued
+ * (store_derive.c's occ_emit); anywhere else a hold in object_holds is the one holder, nobody
+ * waiting. Returns 1 when each stopped, 0 at the end, -1 without memory.
+ */
+static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
+		      int (*each)(void *ctx, const struct ui_occ_piece *p), void *ctx)
+{
+	sqlite3_stmt *st = m->st[Q_OSPANS];
+	int n = 0, rc = 0;
+	sqlite3_bind_int64(st, 1, obj);
+	sqlite3_bind_int64(st, 2, t0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t a = sqlite3_column_int64(st, 0);
+		if (a >= t1)
+			break; /* disjoint: end order is start order */
+		if (n == m->segs_cap) {
+			int cap = m->segs_cap ? m->segs_cap * 2 : 256;
+			struct ui_occ_piece *g = realloc(m->segs, (size_t)cap * sizeof(*g));
+			if (!g) {
+				sqlite3_reset(st);
+				return -1;
+			}
+			m->segs = g;
+			m->segs_cap = cap;
+		}
+		m->segs[n++] = (struct ui_occ_piece){a,
+						     sqlite3_column_int64(st, 1),
+						     sqlite3_column_int(st, 2),
+						     sqlite3_column_int(st, 3),
+						     sqlite3_column_int(st, 4),
+						     0};
+	}
+	sqlite3_reset(st);
+	const struct ui_object *o = ui_model_object(m, obj);
+	st = m->st[Q_OHOLDS];
+	sqlite3_bind_int64(st, 1, obj);
+	sqlite3_bind_int64(st, 2, o ? t0 - o->max_hold : INT64_MIN);
+	sqlite3_bind_int64(st, 3, t1);
+	sqlite3_bind_int64(st, 4, t0);
+	/* segs[next] is the first not passed on; segs[k] the first ending after the hold's start */
+	int next = 0, k = 0;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t a = sqlite3_column_int64(st, 0), b = sqlite3_column_int64(st, 1);
+		int32_t tid = sqlite3_column_int(st, 2);
+		while (k < n && m->segs[k].end <= a)
+			k++;
+		/* The hold's stretches between the segments that cover some of it. */
+		for (int j = k; !rc && a < b; j++) {
+			int64_t cut = j < n && m->segs[j].start < b ? m->segs[j].start : b;
+			/* before t0 the segments were not read: only the part from t0 is sure */
+			int64_t from = a < t0 ? t0 : a;
+			if (from < cut) {
+				while (!rc && next < n && m->segs[next].start < from)
+					rc = each(ctx, &m->segs[next++]);
+				struct ui_occ_piece p = {from, cut, tid, 1, 0, 0};
+				if (!rc)
+					rc = each(ctx, &p);
+			}
+			if (cut == b)
+				break;
+			a = m->segs[j].end;
+		}
+	}
+	sqlite3_reset(st);
+	while (!rc && next < n)
+		rc = each(ctx, &m->segs[next++]);
+	return rc;
+}
+
+/* The columns an object lane is drawn into, and what each piece adds to them. */
+struct object_cells {
+	int64_t t0, dt, end, *acc;
+	int w;
+	int32_t *holder;
+	unsigned char *mixed, *waiters;
+};
+
+static int object_cells_add(void *ctx, const struct ui_occ_piece *p)
+{
+	struct object_cells *x = ctx;
+	int64_t ca = p->start < x->t0 ? x->t0 : p->start, cb = p->end > x->end ? x->end : p->end;
+	if (cb <= ca)
+		return 0;
+	int c0 = (int)((ca - x->t0) / x->dt), c1 = (int)((cb - 1 - x->t0) / x->dt);
+	for (int c = c0; c <= c1 && c < x->w; c++) {
+		int64_t cs = x->t0 + x->dt * c, ce = cs + x->dt;
+		int64_t o = (cb < ce ? cb : ce) - (ca > cs ? ca : cs);
+		if (p->waiters > x->waiters[c])
+			x->waiters[c] = (unsigned char)(p->waiters > 255 ? 255 : p->waiters);
+		if (p->mixed)
+			x->mixed[c] = 1;
+		if (!p->holder)
+			continue;
+		if (x->holder[c] && x->holder[c] != p->holder)
+			x->mixed[c] = 1;
+		/* the longest single holder wins; a column seldom has more than a few */
+		if (o > x->acc[(size_t)c * 2]) {
+			x->acc[(size_t)c * 2] = o;
+			x->holder[c] = p->holder;
+		}
+	}
+	return 0;
+}
+
 int ui_model_object_cells(struct ui_model *m, int64_t obj, int64_t t0, int64_t dt, int w,
 			  int32_t *holder, unsigned char *mixed, unsigned char *waiters)
 {
 	if (w <= 0 || dt <= 0)
 		return 0;
 	int level = pick_level(m, dt);
-	sqlite3_stmt *st = m->st[level < 0 ? Q_OSPANS : Q_OSUM];
 	/* per column: the holder with the most time so far and its time, plus free time */
 	int64_t *acc = acc_get(m, w, 2);
 	if (!acc)
 		return -1;
-	int64_t end = t0 + dt * w;
+	struct object_cells x = {t0, dt, t0 + dt * w, acc, w, holder, mixed, waiters};
 	memset(mixed, 0, (size_t)w);
 	memset(waiters, 0, (size_t)w);
 	for (int c = 0; c < w; c++)
 		holder[c] = 0;
+	if (level < 0)
+		return occ_pieces(m, obj, t0, x.end, object_cells_add, &x) < 0 ? -1 : 0;
+	sqlite3_stmt *st = m->st[Q_OSUM];
 	sqlite3_bind_int64(st, 1, obj);
 	sqlite3_bind_int64(st, 2, t0);
-	if (level >= 0)
-		sqlite3_bind_int(st, 3, level);
+	sqlite3_bind_int(st, 3, level);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t a = sqlite3_column_int64(st, 0), b = sqlite3_column_int64(st, 1);
-		if (a >= end)
+		struct ui_occ_piece p = {.start = sqlite3_column_int64(st, 0),
+					 .end = sqlite3_column_int64(st, 1),
+					 .holder = sqlite3_column_int(st, 2),
+					 .mixed = sqlite3_column_int(st, 3),
+					 .waiters = sqlite3_column_int(st, 4)};
+		if (p.start >= x.end)
 			break;
-		int32_t h = sqlite3_column_int(st, 2);
-		int mx = sqlite3_column_int(st, 3), wt = sqlite3_column_int(st, 4);
-		int64_t ca = a < t0 ? t0 : a, cb = b > end ? end : b;
-		if (cb <= ca)
-			continue;
-		int c0 = (int)((ca - t0) / dt), c1 = (int)((cb - 1 - t0) / dt);
-		for (int c = c0; c <= c1 && c < w; c++) {
-			int64_t cs = t0 + dt * c, ce = cs + dt;
-			int64_t o = (cb < ce ? cb : ce) - (ca > cs ? ca : cs);
-			if (wt > waiters[c])
-				waiters[c] = (unsigned char)(wt > 255 ? 255 : wt);
-			if (mx)
-				mixed[c] = 1;
-			if (!h)
-				continue;
-			if (holder[c] && holder[c] != h)
-				mixed[c] = 1;
-			/* the longest single holder wins; a column seldom has more than a few */
-			if (o > acc[(size_t)c * 2]) {
-				acc[(size_t)c * 2] = o;
-				holder[c] = h;
-			}
-		}
+		object_cells_add(&x, &p);
 	}
 	sqlite3_reset(st);
 	return 0;
@@ -599,23 +699,20 @@ int ui_model_thread_span_at(struct ui_model *m, const struct ui_thread *t, int64
 	return found;
 }
 
+static int first_piece(void *ctx, const struct ui_occ_piece *p)
+{
+	*(struct ui_occ_piece *)ctx = *p;
+	return 1;
+}
+
 int ui_model_object_at(struct ui_model *m, int64_t obj, int64_t ts, int32_t *holder, int *holders,
 		       int *waiters)
 {
-	sqlite3_stmt *st = m->st[Q_OBJ_AT];
-	int found = 0;
-	*holder = 0;
-	*holders = 0;
-	*waiters = 0;
-	sqlite3_bind_int64(st, 1, obj);
-	sqlite3_bind_int64(st, 2, ts);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) <= ts) {
-		*holder = sqlite3_column_int(st, 1);
-		*holders = sqlite3_column_int(st, 2);
-		*waiters = sqlite3_column_int(st, 3);
-		found = 1;
-	}
-	sqlite3_reset(st);
+	struct ui_occ_piece p;
+	int found = occ_pieces(m, obj, ts, ts + 1, first_piece, &p) == 1 && p.start <= ts;
+	*holder = found ? p.holder : 0;
+	*holders = found ? p.holders : 0;
+	*waiters = found ? p.waiters : 0;
 	return found;
 }
 
@@ -772,30 +869,29 @@ int ui_model_holders_at(struct ui_model *m, int64_t obj, int64_t ts, int32_t *ti
 	return n;
 }
 
+/* The distinct holders seen, up to max. */
+struct holder_set {
+	int32_t *tids;
+	int n, max;
+};
+
+static int holder_add(void *ctx, const struct ui_occ_piece *p)
+{
+	struct holder_set *x = ctx;
+	int dup = !p->holder;
+	for (int i = 0; i < x->n && !dup; i++)
+		dup = x->tids[i] == p->holder;
+	if (!dup && x->n < x->max)
+		x->tids[x->n++] = p->holder;
+	return 0;
+}
+
 int ui_model_holders_during(struct ui_model *m, int64_t obj, int64_t a, int64_t b, int32_t *tids,
 			    int max)
 {
-	sqlite3_stmt *st = NULL;
-	int n = 0;
-	if (sqlite3_prepare_v2(m->db,
-			       "SELECT start_ns, holder_tid, holders FROM object_spans"
-			       " WHERE object_id=?1 AND end_ns>?2 ORDER BY end_ns",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, obj);
-	sqlite3_bind_int64(st, 2, a);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (sqlite3_column_int64(st, 0) >= b)
-			break;
-		int32_t h = sqlite3_column_int(st, 1);
-		int dup = !h;
-		for (int i = 0; i < n && !dup; i++)
-			dup = tids[i] == h;
-		if (!dup && n < max)
-			tids[n++] = h;
-	}
-	sqlite3_finalize(st);
-	return n;
+	struct holder_set x = {tids, 0, max};
+	occ_pieces(m, obj, a, b, holder_add, &x);
+	return x.n;
 }
 
 const char *ui_model_object_name(struct ui_model *m, int64_t id, char *buf, size_t len)
@@ -877,22 +973,33 @@ int ui_model_hold_counts(struct ui_model *m, int64_t obj, int64_t a, int64_t b,
 int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid, int32_t *owner,
 			    int64_t *released)
 {
-	/* occupancy segments end where a holder let go: the last one before ts held by another */
-	sqlite3_stmt *st = prep(m, "SELECT holder_tid, end_ns FROM object_spans WHERE object_id=?1"
-				   " AND end_ns<=?2 AND holder_tid<>0 AND holder_tid<>?3"
-				   " ORDER BY end_ns DESC LIMIT 1");
+	/*
+	 * The last stretch before ts held by another: a segment of several
+	 * holders or with waiters, or a hold (one holder), whichever ended
+	 * later. Holds are read latest start first: one that started over
+	 * max_hold before the best end so far cannot have ended after it.
+	 */
+	const struct ui_object *o = ui_model_object(m, obj);
+	int64_t max_hold = o ? o->max_hold : INT64_MAX / 4;
 	int found = 0;
-	if (!st)
-		return 0;
-	sqlite3_bind_int64(st, 1, obj);
-	sqlite3_bind_int64(st, 2, ts);
-	sqlite3_bind_int(st, 3, tid);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*owner = sqlite3_column_int(st, 0);
-		*released = sqlite3_column_int64(st, 1);
-		found = 1;
+	for (int q = Q_OSPANS_BEFORE; q <= Q_HOLDS_BEFORE; q++) {
+		sqlite3_stmt *st = m->st[q];
+		sqlite3_bind_int64(st, 1, obj);
+		sqlite3_bind_int64(st, 2, ts);
+		sqlite3_bind_int(st, 3, tid);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int64_t end = sqlite3_column_int64(st, 1);
+			if (q == Q_HOLDS_BEFORE && found &&
+			    sqlite3_column_int64(st, 2) + max_hold < *released)
+				break;
+			if (!found || end > *released) {
+				*owner = sqlite3_column_int(st, 0);
+				*released = end;
+				found = 1;
+			}
+		}
+		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	return found;
 }
 

@@ -135,6 +135,16 @@ struct ui_object {
 	int64_t acquires, contended, wait_ns, max_wait, max_wait_event, max_hold;
 };
 
+/*
+ * A stretch of an object's occupancy: its most recent holder, how many
+ * hold, how many queue; mixed: a summary bucket of more than one value.
+ */
+struct ui_occ_piece {
+	int64_t start, end;
+	int32_t holder;
+	int holders, waiters, mixed;
+};
+
 struct ui_model {
 	sqlite3 *db;
 	char path[256];	   /* sanitized, for messages */
@@ -155,6 +165,8 @@ struct ui_model {
 	/* scratch for the column accumulation */
 	int64_t *acc;
 	int acc_cols;
+	struct ui_occ_piece *segs; /* scratch for an object's occupancy segments */
+	int segs_cap;
 	sqlite3_stmt *st[16];
 	struct store_blame_reader *blame;
 };
