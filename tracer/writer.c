@@ -45,6 +45,12 @@ struct proc {
 	int killed; /* weft sent it SIGKILL */
 };
 
+/* A name a parent gave a child before the child's fork record came in. */
+struct parent_name {
+	int pid;
+	char *name;
+};
+
 /* A process.reap by a wait for clone children: maybe a thread's. */
 struct clone_reap {
 	int pid, status;
@@ -124,6 +130,8 @@ static struct {
 	struct hashmap_u64 proc_by_pid;
 	struct thr *thrs;
 	size_t nthrs, cap_thrs;
+	struct parent_name *parent_names; /* applied at the end to a process still unnamed */
+	size_t nparent_names, cap_parent_names;
 	struct clone_reap *clone_reaps; /* reaps by a wait for clone children, in arrival order */
 	size_t nclone_reaps, cap_clone_reaps;
 	struct hashmap_u64 thr_by_key;
@@ -911,16 +919,26 @@ static void handle_private(struct collect *c, struct collect_rec *r, struct thr 
 	case WEFT_REC_PROCESS_NAME: {
 		/*
 		 * A parent names a child it started (multiprocessing's start()):
-		 * only a process the trace already has, from its fork record,
-		 * without a name yet; the child's own name, if it lives to say
-		 * it, comes later and is the same.
+		 * only a process without a name yet; the child's own name, if it
+		 * lives to say it, is the same. The child's fork record may come
+		 * later (a forkserver forked it, and published late): the name
+		 * waits for the end, and names only a process the trace has.
 		 */
-		uint64_t *known = r->arg > 0 && r->arg != pid
-				      ? hashmap_u64_get(&W.proc_by_pid, (uint64_t)r->arg)
-				      : NULL;
-		if (r->arg > 0 && r->arg != pid && (!known || W.procs[*known].name))
+		if (r->arg > 0 && r->arg != pid) {
+			uint64_t *known = hashmap_u64_get(&W.proc_by_pid, (uint64_t)r->arg);
+			if (known && W.procs[*known].name)
+				return;
+			char *name = strndup(payload, r->payload_len);
+			if (known) {
+				W.procs[*known].name = name;
+			} else if (name) {
+				GROW(W.parent_names, W.nparent_names, W.cap_parent_names, 16);
+				W.parent_names[W.nparent_names++] =
+				    (struct parent_name){(int)r->arg, name};
+			}
 			return;
-		struct proc *p = known ? &W.procs[*known] : proc_get(pid);
+		}
+		struct proc *p = proc_get(pid);
 		free(p->name);
 		p->name = strndup(payload, r->payload_len);
 		return;
@@ -1503,6 +1521,13 @@ int writer_stop_and_join(struct collect *c)
 		if (pi)
 			set_exit_status(&W.procs[*pi], W.clone_reaps[i].status);
 	}
+	for (size_t i = 0; i < W.nparent_names; i++) {
+		uint64_t *pi = hashmap_u64_get(&W.proc_by_pid, (uint64_t)W.parent_names[i].pid);
+		if (pi && !W.procs[*pi].name) {
+			W.procs[*pi].name = W.parent_names[i].name;
+			W.parent_names[i].name = NULL;
+		}
+	}
 	for (size_t i = 0; i < W.nprocs; i++) {
 		struct proc *p = &W.procs[i];
 		/*
@@ -1609,6 +1634,9 @@ int writer_stop_and_join(struct collect *c)
 	free(W.procs);
 	free(W.thrs);
 	free(W.clone_reaps);
+	for (size_t i = 0; i < W.nparent_names; i++)
+		free(W.parent_names[i].name);
+	free(W.parent_names);
 	for (size_t i = 0; i < W.nobjs; i++)
 		free(W.objs[i].name);
 	free(W.objs);

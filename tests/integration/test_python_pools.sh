@@ -32,7 +32,7 @@ for entry in "${interpreters[@]}"; do
 	timeout 120 "$WEFT" run -o "pd-$tag.db" -- "$py" "$TESTS/py/pool_doomed.py" >"$WORK/pd.out" 2>"$WORK/pd.err"
 	expect_eq "$tag killed at start: output untouched" "$?:$(tr '\n' ' ' <"$WORK/pd.out")" "0:fork -9 spawn -9 forkserver -9 "
 	expect_eq "$tag killed at start: each named by its parent, and killed" \
-		"$(sql "pd-$tag.db" "SELECT group_concat(name || ':' || exit_signal, ' ') FROM (SELECT name, exit_signal FROM processes WHERE name LIKE 'Doomed-%' ORDER BY pid)")" \
+		"$(sql "pd-$tag.db" "SELECT group_concat(name || ':' || coalesce(exit_signal, 'none'), ' ') FROM (SELECT name, exit_signal FROM processes WHERE name LIKE 'Doomed-%' ORDER BY pid)")" \
 		"Doomed-fork:9 Doomed-spawn:9 Doomed-forkserver:9"
 	expect_eq "$tag killed at start: no refusal" "$(grep -c refused "$WORK/pd.err")" 0
 done
