@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "7"
+#define DERIVED_VERSION "8"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -1098,11 +1098,12 @@ struct occ {
 };
 
 /*
- * A segment held by exactly one thread with nobody queued is left out:
- * there the one hold in object_holds that covers it says all it would
- * (holder, one holder, no waiters), and on an uncontended lock every hold
- * would have made such a row, as many bytes again as the holds themselves.
- * Readers take object_holds where no segment covers (docs/DERIVED.md).
+ * Only a segment with threads queued is a row: elsewhere the holds in
+ * object_holds say all a segment would (who holds, how many, the most
+ * recent), and a row per change of holders was as many bytes again as the
+ * holds themselves (an uncontended lock: a row per hold; OpenSSL's rwlocks,
+ * read-held by several threads at once: 2.7M rows for 3.2M holds).
+ * Readers sweep the holds where no segment covers (docs/DERIVED.md).
  */
 static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 {
@@ -1110,7 +1111,7 @@ static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 		return;
 	int n = c->nholders + c->extra_holders;
 	int32_t holder = c->nholders ? c->holders[c->nholders - 1] : 0;
-	if (n > 1 || c->waiters || (n == 1 && !c->nholders)) {
+	if (c->waiters) {
 		int64_t *v = rows_add(d, &d->ospans);
 		v[0] = c->obj;
 		v[1] = c->last_t;

@@ -46,7 +46,7 @@ static const char *const q_sql[Q__COUNT] = {
     /* the holds overlapping [?4, ?3), each started at most max_hold before ?4 (?2) */
     [Q_OHOLDS] = "SELECT start_ns, end_ns, tid FROM object_holds WHERE object_id=?1"
 		 " AND start_ns>=?2 AND start_ns<?3 AND end_ns>?4 AND end_ns>start_ns"
-		 " ORDER BY start_ns",
+		 " ORDER BY start_ns, end_ns, tid",
     [Q_OSPANS_BEFORE] = "SELECT holder_tid, end_ns FROM object_spans WHERE object_id=?1"
 			" AND end_ns<=?2 AND holder_tid<>0 AND holder_tid<>?3"
 			" ORDER BY end_ns DESC LIMIT 1",
@@ -359,6 +359,7 @@ void ui_model_close(struct ui_model *m)
 	free(m->objs);
 	free(m->acc);
 	free(m->segs);
+	free(m->act);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -454,40 +455,94 @@ int ui_model_thread_cells(struct ui_model *m, const struct ui_thread *t, int64_t
 	return 0;
 }
 
+/* Where occ_pieces' merge of hold pieces with the segments stands. */
+struct occ_merge {
+	int n;	  /* segments read */
+	int next; /* segs[next]: the first not passed on yet */
+	int k;	  /* segs[k]: the first ending after the current piece's start */
+	int64_t t0;
+	int (*each)(void *ctx, const struct ui_occ_piece *p);
+	void *ctx;
+};
+
+/* Passes on the segments before p, then p's stretches between the segments that cover some of it.
+ */
+static int occ_merge_piece(struct ui_model *m, struct occ_merge *g, struct ui_occ_piece p)
+{
+	int rc = 0;
+	int64_t a = p.start, b = p.end;
+	while (g->k < g->n && m->segs[g->k].end <= a)
+		g->k++;
+	for (int j = g->k; !rc && a < b; j++) {
+		int64_t cut = j < g->n && m->segs[j].start < b ? m->segs[j].start : b;
+		/* before t0 the segments were not read: only the part from t0 is sure */
+		int64_t from = a < g->t0 ? g->t0 : a;
+		if (from < cut) {
+			while (!rc && g->next < g->n && m->segs[g->next].start < from)
+				rc = g->each(g->ctx, &m->segs[g->next++]);
+			p.start = from;
+			p.end = cut;
+			if (!rc)
+				rc = g->each(g->ctx, &p);
+		}
+		if (cut == b)
+			break;
+		a = m->segs[j].end;
+	}
+	return rc;
+}
+
+/* Room for n holds in m->act; -1 without memory. */
+static int act_room(struct ui_model *m, int n)
+{
+	if (n <= m->act_cap)
+		return 0;
+	int cap = m->act_cap ? m->act_cap * 2 : 64;
+	struct ui_hold_end *a = realloc(m->act, (size_t)cap * sizeof(*a));
+	if (!a)
+		return -1;
+	m->act = a;
+	m->act_cap = cap;
+	return 0;
+}
+
 /*
  * Calls each(ctx, piece) for obj's occupancy over [t0, t1), in time order,
- * until it returns nonzero (a piece's stretch before t0 may be cut off).
- * object_spans keeps only the stretches with more than one holder or with threads queued
- * (store_derive.c's occ_emit); anywhere else a hold in object_holds is the one holder, nobody
- * waiting. Returns 1 when each stopped, 0 at the end, -1 without memory.
+ * until it returns nonzero (a piece's stretch before t0 is cut off).
+ * object_spans keeps only the stretches with threads queued (store_derive.c's
+ * occ_emit); everywhere else the holds in object_holds say it all: a sweep
+ * over those of the window gives the number of holders and the most recent
+ * one, releases before acquires at one instant, as the derived pass counts.
+ * Returns 1 when each stopped, 0 at the end, -1 without memory.
  */
 static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 		      int (*each)(void *ctx, const struct ui_occ_piece *p), void *ctx)
 {
 	sqlite3_stmt *st = m->st[Q_OSPANS];
-	int n = 0, rc = 0;
+	struct occ_merge g = {.t0 = t0, .each = each, .ctx = ctx};
+	int rc = 0;
 	sqlite3_bind_int64(st, 1, obj);
 	sqlite3_bind_int64(st, 2, t0);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t a = sqlite3_column_int64(st, 0);
 		if (a >= t1)
 			break; /* disjoint: end order is start order */
-		if (n == m->segs_cap) {
+		if (g.n == m->segs_cap) {
 			int cap = m->segs_cap ? m->segs_cap * 2 : 256;
-			struct ui_occ_piece *g = realloc(m->segs, (size_t)cap * sizeof(*g));
-			if (!g) {
+			struct ui_occ_piece *s = realloc(m->segs, (size_t)cap * sizeof(*s));
+			if (!s) {
 				sqlite3_reset(st);
 				return -1;
 			}
-			m->segs = g;
+			m->segs = s;
 			m->segs_cap = cap;
 		}
-		m->segs[n++] = (struct ui_occ_piece){a,
-						     sqlite3_column_int64(st, 1),
-						     sqlite3_column_int(st, 2),
-						     sqlite3_column_int(st, 3),
-						     sqlite3_column_int(st, 4),
-						     0};
+		m->segs[g.n++] = (struct ui_occ_piece){a,
+						       sqlite3_column_int64(st, 1),
+						       sqlite3_column_int(st, 2),
+						       sqlite3_column_int(st, 3),
+						       sqlite3_column_int(st, 4),
+						       0};
 	}
 	sqlite3_reset(st);
 	const struct ui_object *o = ui_model_object(m, obj);
@@ -496,33 +551,41 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 	sqlite3_bind_int64(st, 2, o ? t0 - o->max_hold : INT64_MIN);
 	sqlite3_bind_int64(st, 3, t1);
 	sqlite3_bind_int64(st, 4, t0);
-	/* segs[next] is the first not passed on; segs[k] the first ending after the hold's start */
-	int next = 0, k = 0;
-	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		int64_t a = sqlite3_column_int64(st, 0), b = sqlite3_column_int64(st, 1);
-		int32_t tid = sqlite3_column_int(st, 2);
-		while (k < n && m->segs[k].end <= a)
-			k++;
-		/* The hold's stretches between the segments that cover some of it. */
-		for (int j = k; !rc && a < b; j++) {
-			int64_t cut = j < n && m->segs[j].start < b ? m->segs[j].start : b;
-			/* before t0 the segments were not read: only the part from t0 is sure */
-			int64_t from = a < t0 ? t0 : a;
-			if (from < cut) {
-				while (!rc && next < n && m->segs[next].start < from)
-					rc = each(ctx, &m->segs[next++]);
-				struct ui_occ_piece p = {from, cut, tid, 1, 0, 0};
-				if (!rc)
-					rc = each(ctx, &p);
-			}
-			if (cut == b)
+	/* m->act: the holds in force, in the order they were taken */
+	int na = 0, row = sqlite3_step(st) == SQLITE_ROW;
+	int64_t cur = INT64_MIN;
+	while (!rc && cur < t1) {
+		int64_t next_start = row ? sqlite3_column_int64(st, 0) : INT64_MAX;
+		int64_t next_end = INT64_MAX;
+		for (int i = 0; i < na; i++)
+			if (m->act[i].end < next_end)
+				next_end = m->act[i].end;
+		int64_t x = next_start < next_end ? next_start : next_end;
+		if (x == INT64_MAX)
+			break;
+		if (na && cur < x)
+			rc = occ_merge_piece(m, &g,
+					     (struct ui_occ_piece){cur, x < t1 ? x : t1,
+								   m->act[na - 1].tid, na, 0, 0});
+		cur = x;
+		int kept = 0;
+		for (int i = 0; i < na; i++)
+			if (m->act[i].end > x)
+				m->act[kept++] = m->act[i];
+		na = kept;
+		while (!rc && row && sqlite3_column_int64(st, 0) <= x) {
+			if (act_room(m, na + 1)) {
+				rc = -1;
 				break;
-			a = m->segs[j].end;
+			}
+			m->act[na++] = (struct ui_hold_end){sqlite3_column_int64(st, 1),
+							    sqlite3_column_int(st, 2)};
+			row = sqlite3_step(st) == SQLITE_ROW;
 		}
 	}
 	sqlite3_reset(st);
-	while (!rc && next < n)
-		rc = each(ctx, &m->segs[next++]);
+	while (!rc && g.next < g.n)
+		rc = each(ctx, &m->segs[g.next++]);
 	return rc;
 }
 

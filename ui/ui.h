@@ -145,6 +145,12 @@ struct ui_occ_piece {
 	int holders, waiters, mixed;
 };
 
+/* A hold in force during a sweep over holds: when it ends, and whose it is. */
+struct ui_hold_end {
+	int64_t end;
+	int32_t tid;
+};
+
 struct ui_model {
 	sqlite3 *db;
 	char path[256];	   /* sanitized, for messages */
@@ -167,6 +173,8 @@ struct ui_model {
 	int acc_cols;
 	struct ui_occ_piece *segs; /* scratch for an object's occupancy segments */
 	int segs_cap;
+	struct ui_hold_end *act; /* scratch: the holds in force at a point of a sweep */
+	int act_cap;
 	sqlite3_stmt *st[16];
 	struct store_blame_reader *blame;
 };
