@@ -308,7 +308,19 @@ int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t er
  */
 struct store_derive;
 struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *err, size_t errlen);
-int store_derive_events(struct store_derive *d, int64_t last_id, int64_t moved_from);
+/*
+ * Another pass over the same rows, fed by a derive step instead of reading
+ * them itself (the findings' while following, store_findings_follow_tap):
+ * row() gets each row the step reads, in id order, after the step used it.
+ * A step that starts over passes on the rows from the first again.
+ */
+struct store_event_tap {
+	void (*row)(void *ctx, const struct store_event_row *row);
+	void *ctx;
+};
+/* tap: NULL, or who else gets the rows this step reads. */
+int store_derive_events(struct store_derive *d, int64_t last_id, int64_t moved_from,
+			const struct store_event_tap *tap);
 int store_derive_finish(struct store_derive *d, int64_t moved_from);
 void store_derive_free(struct store_derive *d);
 
@@ -367,6 +379,18 @@ struct store_findings_pass;
 struct store_findings_pass *store_findings_pass_new(void);
 int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id,
 			  int64_t moved_from);
+/*
+ * store_findings_follow() without a read of its own: the rows come through
+ * tap, which store_findings_follow_tap() fills in for a derive step over
+ * the same connection (store_derive_events), and store_findings_follow_done()
+ * ends the step: with ok, the pass has read up to row last_id (reading any
+ * rows the step did not pass on itself); without, the step failed and the
+ * pass is read again at the end. Returns 0, or -1 when the pass cannot
+ * take rows now (tap is then unset; done() must still be called).
+ */
+int store_findings_follow_tap(struct store_findings_pass *p, sqlite3 *db, int64_t moved_from,
+			      struct store_event_tap *tap);
+void store_findings_follow_done(struct store_findings_pass *p, int64_t last_id, int ok);
 int store_build_findings_after(sqlite3 *db, struct store_findings_pass *p, int64_t moved_from,
 			       const char *suppressions_path, char *err, size_t errlen);
 void store_findings_pass_free(struct store_findings_pass *p);

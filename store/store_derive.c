@@ -262,6 +262,7 @@ struct objinfo {
 struct derive {
 	sqlite3 *db;
 	const char *schema;
+	const struct store_event_tap *tap; /* during a step: who else gets each row read */
 	char *err;
 	size_t errlen;
 	struct thr **thr;
@@ -948,6 +949,8 @@ static int event_pass(struct derive *d, int64_t last_id)
 			d->unknown_objs++;
 		on_event(d, row.id, e->ts_ns, t, e->kind, e->object_id, e->wait_ns, e->arg);
 		d->last_id = row.id;
+		if (d->tap)
+			d->tap->row(d->tap->ctx, &row);
 	}
 	if (rc < 0) {
 		snprintf(d->err, d->errlen, "derived tables: reading events: %s",
@@ -1667,18 +1670,31 @@ struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *e
 	return sd;
 }
 
-int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_from)
+static int derive_step(struct derive *d, int64_t last_id, int64_t moved_from);
+
+int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_from,
+			const struct store_event_tap *tap)
 {
 	struct derive *d = &sd->d;
 	if (d->failed)
 		return -1;
+	d->tap = tap;
+	int rc = derive_step(d, last_id, moved_from);
+	d->tap = NULL;
+	return rc;
+}
+
+static int derive_step(struct derive *d, int64_t last_id, int64_t moved_from)
+{
 	/* A record so late that it moved rows read already: start over now, not at the end. */
 	if (d->streamed && moved_from <= d->last_id) {
 		int restarts = d->restarts + 1;
 		uint64_t cpu = d->cpu_events;
+		const struct store_event_tap *tap = d->tap;
 		derive_reset(d);
 		d->restarts = restarts;
 		d->cpu_events = cpu;
+		d->tap = tap;
 		if (derive_start(d))
 			return -1;
 	}

@@ -233,7 +233,8 @@ struct findings {
 	int64_t cycle_steps;
 	/* how far the pass has read: events by row id, lock objects by id */
 	int64_t last_id, last_obj;
-	int64_t unknown_objs; /* events read whose object had no row yet */
+	struct fthr *last_thr; /* the thread of the event before */
+	int64_t unknown_objs;  /* events read whose object had no row yet */
 };
 
 static void ferr(struct findings *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -704,82 +705,92 @@ static void on_fork(struct findings *f, struct fthr *t, int64_t child)
 	f->nsnap++;
 }
 
+/* The kinds the pass looks at. */
+#define FND_KINDS                                                                                  \
+	(1ull << WEFT_EV_LOCK_ACQUIRE | 1ull << WEFT_EV_LOCK_RELEASE | 1ull << WEFT_EV_COND_WAIT | \
+	 1ull << WEFT_EV_THREAD_EXIT | 1ull << WEFT_EV_PROCESS_FORK |                              \
+	 1ull << WEFT_EV_PROCESS_EXEC | 1ull << WEFT_EV_PROCESS_EXIT |                             \
+	 1ull << WEFT_EV_OBJECT_DESTROY | 1ull << WEFT_EV_LOCK_WAIT)
+
+/* One event of the pass, in row order. Returns -1 when the pass failed. */
+static int fnd_event(struct findings *f, const struct store_event_row *row)
+{
+	struct evrow r = {
+	    .id = row->id,
+	    .ts = row->e.ts_ns,
+	    .pid = row->e.pid,
+	    .tid = row->e.tid,
+	    .kind = row->e.kind,
+	    .obj = row->e.object_id,
+	    .arg = row->e.arg,
+	    .stack = row->e.stack_id,
+	};
+	f->last_id = r.id;
+	if (r.obj > f->last_obj)
+		f->unknown_objs++;
+	/* Events come in runs from one thread: skip the lookup while it stays the same. */
+	struct fthr *t = f->last_thr;
+	if (!t || t->pid != r.pid || t->tid != r.tid) {
+		t = f->last_thr = fnd_thr_get(f, r.pid, r.tid);
+		if (!t)
+			return -1;
+	}
+	struct fobj *o = r.obj ? fnd_obj_get(f, r.obj) : NULL;
+	struct store_holds_event he = {.kind = r.kind,
+				       .obj_kind = o ? o->kind : 0,
+				       .obj = r.obj,
+				       .ts = r.ts,
+				       .ev = r.id,
+				       .stack = r.stack,
+				       .arg = r.arg};
+	struct store_hold ended;
+	enum store_holds_what what = store_holds_apply(&t->held, &he, &ended);
+	switch (r.kind) {
+	case WEFT_EV_LOCK_ACQUIRE:
+		if (o)
+			on_acquire(f, t, o, &r, what);
+		break;
+	case WEFT_EV_LOCK_RELEASE:
+		if (o)
+			on_release(f, t, o, &r, what, &ended);
+		break;
+	case WEFT_EV_LOCK_WAIT:
+		/*
+		 * A wait orders the locks held before it as an acquire would:
+		 * in a real deadlock the acquire never comes.
+		 */
+		if (o && !store_holds_find(&t->held, o->id))
+			edges_to(f, t, t->held.n, o, &r);
+		break;
+	case WEFT_EV_OBJECT_DESTROY:
+		if (o)
+			on_destroy(o, t, &r);
+		break;
+	case WEFT_EV_THREAD_EXIT:
+	case WEFT_EV_PROCESS_EXIT:
+		on_thread_exit(f, t, &r);
+		break;
+	case WEFT_EV_PROCESS_FORK:
+		on_fork(f, t, r.arg);
+		break;
+	case WEFT_EV_PROCESS_EXEC:
+		if (what == STORE_HOLDS_EXEC_STASHED)
+			t->execd = 1;
+		break;
+	}
+	return f->failed ? -1 : 0;
+}
+
 /* Reads the events after f->last_id up to last_id (INT64_MAX: all). */
 static int fnd_event_pass(struct findings *f, int64_t last_id)
 {
-	const uint64_t kinds = 1ull << WEFT_EV_LOCK_ACQUIRE | 1ull << WEFT_EV_LOCK_RELEASE |
-			       1ull << WEFT_EV_COND_WAIT | 1ull << WEFT_EV_THREAD_EXIT |
-			       1ull << WEFT_EV_PROCESS_FORK | 1ull << WEFT_EV_PROCESS_EXEC |
-			       1ull << WEFT_EV_PROCESS_EXIT | 1ull << WEFT_EV_OBJECT_DESTROY |
-			       1ull << WEFT_EV_LOCK_WAIT;
-	struct store_events *reader = store_events_open_range(f->db, kinds, f->last_id, last_id);
+	struct store_events *reader =
+	    store_events_open_range(f->db, FND_KINDS, f->last_id, last_id);
 	struct store_event_row row;
-	struct fthr *t = NULL;
 	int rc = reader ? 1 : -1;
-	while (rc > 0 && !f->failed && (rc = store_events_next(reader, &row)) > 0) {
-		struct evrow r = {
-		    .id = row.id,
-		    .ts = row.e.ts_ns,
-		    .pid = row.e.pid,
-		    .tid = row.e.tid,
-		    .kind = row.e.kind,
-		    .obj = row.e.object_id,
-		    .arg = row.e.arg,
-		    .stack = row.e.stack_id,
-		};
-		f->last_id = r.id;
-		if (r.obj > f->last_obj)
-			f->unknown_objs++;
-		/* Events come in runs from one thread: skip the lookup while it stays the same. */
-		if (!t || t->pid != r.pid || t->tid != r.tid) {
-			t = fnd_thr_get(f, r.pid, r.tid);
-			if (!t)
-				break;
-		}
-		struct fobj *o = r.obj ? fnd_obj_get(f, r.obj) : NULL;
-		struct store_holds_event he = {.kind = r.kind,
-					       .obj_kind = o ? o->kind : 0,
-					       .obj = r.obj,
-					       .ts = r.ts,
-					       .ev = r.id,
-					       .stack = r.stack,
-					       .arg = r.arg};
-		struct store_hold ended;
-		enum store_holds_what what = store_holds_apply(&t->held, &he, &ended);
-		switch (r.kind) {
-		case WEFT_EV_LOCK_ACQUIRE:
-			if (o)
-				on_acquire(f, t, o, &r, what);
+	while (rc > 0 && !f->failed && (rc = store_events_next(reader, &row)) > 0)
+		if (fnd_event(f, &row))
 			break;
-		case WEFT_EV_LOCK_RELEASE:
-			if (o)
-				on_release(f, t, o, &r, what, &ended);
-			break;
-		case WEFT_EV_LOCK_WAIT:
-			/*
-			 * A wait orders the locks held before it as an acquire would:
-			 * in a real deadlock the acquire never comes.
-			 */
-			if (o && !store_holds_find(&t->held, o->id))
-				edges_to(f, t, t->held.n, o, &r);
-			break;
-		case WEFT_EV_OBJECT_DESTROY:
-			if (o)
-				on_destroy(o, t, &r);
-			break;
-		case WEFT_EV_THREAD_EXIT:
-		case WEFT_EV_PROCESS_EXIT:
-			on_thread_exit(f, t, &r);
-			break;
-		case WEFT_EV_PROCESS_FORK:
-			on_fork(f, t, r.arg);
-			break;
-		case WEFT_EV_PROCESS_EXEC:
-			if (what == STORE_HOLDS_EXEC_STASHED)
-				t->execd = 1;
-			break;
-		}
-	}
 	if (!f->failed && rc < 0)
 		ferr(f, "findings: reading events: %s", sqlite3_errmsg(f->db));
 	store_events_close(reader);
@@ -1589,6 +1600,56 @@ int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t la
 	int rc = load_objects(f) || fnd_event_pass(f, last_id) ? -1 : 0;
 	f->db = NULL;
 	return rc;
+}
+
+/*
+ * A row from a derive step (store_derive_events): one the pass has not read
+ * yet, after reading any rows between it and the pass's last one itself
+ * (the step began further on, or started over from the first row).
+ */
+static void fnd_tap_row(void *ctx, const struct store_event_row *row)
+{
+	struct findings *f = &((struct store_findings_pass *)ctx)->f;
+	if (f->failed || row->id <= f->last_id)
+		return;
+	if (row->id > f->last_id + 1 && fnd_event_pass(f, row->id - 1))
+		return;
+	if (row->e.kind >= 0 && row->e.kind < 64 && (FND_KINDS >> row->e.kind & 1))
+		fnd_event(f, row);
+	else
+		f->last_id = row->id;
+}
+
+int store_findings_follow_tap(struct store_findings_pass *p, sqlite3 *db, int64_t moved_from,
+			      struct store_event_tap *tap)
+{
+	struct findings *f = &p->f;
+	tap->row = NULL;
+	tap->ctx = NULL;
+	if (!f->failed && moved_from <= f->last_id) {
+		findings_free(f);
+		memset(f, 0, sizeof(*f));
+	}
+	if (f->failed)
+		return -1;
+	f->db = db;
+	f->err = p->err;
+	f->errlen = sizeof(p->err);
+	if (load_objects(f))
+		return -1;
+	tap->row = fnd_tap_row;
+	tap->ctx = p;
+	return 0;
+}
+
+void store_findings_follow_done(struct store_findings_pass *p, int64_t last_id, int ok)
+{
+	struct findings *f = &p->f;
+	if (!ok && !f->failed)
+		ferr(f, "findings: the step that read the events failed");
+	else if (ok && !f->failed && f->db && last_id > f->last_id)
+		fnd_event_pass(f, last_id);
+	f->db = NULL;
 }
 
 void store_findings_pass_free(struct store_findings_pass *p)

@@ -399,14 +399,15 @@ static void test_in_steps(void)
 		unit_check(d != NULL, name, err);
 		if (!d)
 			continue;
-		unit_check(store_derive_events(d, 2, INT64_MAX) == 0 &&
-			       store_derive_events(d, 5, INT64_MAX) == 0,
+		unit_check(store_derive_events(d, 2, INT64_MAX, NULL) == 0 &&
+			       store_derive_events(d, 5, INT64_MAX, NULL) == 0,
 			   name, err);
 		exec_or_die(db, sql);
 		exec_or_die(db, cases[c].change);
 		int64_t moved_at_end = cases[c].moved_from;
 		if (cases[c].seen_early) {
-			unit_check(store_derive_events(d, 6, cases[c].moved_from) == 0, name, err);
+			unit_check(store_derive_events(d, 6, cases[c].moved_from, NULL) == 0, name,
+				   err);
 			moved_at_end = INT64_MAX;
 		}
 		unit_check(store_derive_finish(d, moved_at_end) == 0, name, err);
@@ -444,7 +445,7 @@ static void test_late_wait_followed(void)
 	setenv("WEFT_TEST_FOLLOW_OBJECTS", "1", 1);
 	db = new_trace(fixture);
 	struct store_derive *d = store_derive_begin(db, "main", err, sizeof(err));
-	unit_check(d && store_derive_events(d, 6, INT64_MAX) == 0 &&
+	unit_check(d && store_derive_events(d, 6, INT64_MAX, NULL) == 0 &&
 		       store_derive_finish(d, INT64_MAX) == 0,
 		   "follow:late wait", err);
 	store_derive_free(d);

@@ -667,6 +667,60 @@ static void test_in_steps(void)
 	}
 }
 
+/*
+ * The same read ahead fed by derive steps (store_findings_follow_tap, as
+ * weft run's follower does: one read of each row for both passes), with
+ * the derive ahead of the findings (rows the step does not pass on are
+ * read by the findings themselves) and with both starting over.
+ */
+static void test_tapped_steps(void)
+{
+	static const struct {
+		const char *name;
+		int64_t untapped_to; /* a derive step alone up to this row first (0: none) */
+		int64_t moved_from;  /* the second tapped step's */
+	} cases[] = {
+	    {"tapped:every step", 0, INT64_MAX},
+	    {"tapped:derive ahead", 6, INT64_MAX},
+	    {"tapped:both start over", 0, 2},
+	};
+	char whole[2048], tapped[2048], err[256];
+	struct tb t;
+	tb_open(&t, "a_mu b_mu", mutexes);
+	steps_events(&t);
+	if (store_writer_commit(t.w))
+		die("commit", &t);
+	unit_rows(build(&t, NULL, 1), FIND, whole, sizeof(whole));
+	tb_close(&t);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		tb_open(&t, "a_mu b_mu", mutexes);
+		steps_events(&t);
+		if (store_writer_commit(t.w))
+			die("commit", &t);
+		sqlite3 *db = store_writer_db(t.w);
+		struct store_findings_pass *p = store_findings_pass_new();
+		struct store_derive *d = store_derive_begin(db, "temp", err, sizeof(err));
+		struct store_event_tap tap;
+		int ok = p && d && store_findings_follow_tap(p, db, INT64_MAX, &tap) == 0;
+		ok = ok && store_derive_events(d, 4, INT64_MAX, &tap) == 0;
+		store_findings_follow_done(p, 4, ok);
+		if (ok && cases[c].untapped_to)
+			ok = store_derive_events(d, cases[c].untapped_to, INT64_MAX, NULL) == 0;
+		ok = ok && store_findings_follow_tap(p, db, cases[c].moved_from, &tap) == 0;
+		ok = ok && store_derive_events(d, 9, cases[c].moved_from, &tap) == 0;
+		store_findings_follow_done(p, 9, ok);
+		unit_check(ok, cases[c].name, err);
+		unit_check(store_build_findings_after(db, p, INT64_MAX, NULL, err, sizeof(err)) ==
+			       0,
+			   cases[c].name, err);
+		store_derive_free(d);
+		store_findings_pass_free(p);
+		unit_rows(db, FIND, tapped, sizeof(tapped));
+		unit_check(strcmp(whole, tapped) == 0, cases[c].name, tapped);
+		tb_close(&t);
+	}
+}
+
 static void test_empty(void)
 {
 	struct tb t;
@@ -701,6 +755,7 @@ int main(void)
 	test_kinds_parse();
 	test_idempotent_and_readonly();
 	test_in_steps();
+	test_tapped_steps();
 	test_empty();
 	rmdir(dir);
 	return unit_failures ? 1 : 0;
