@@ -212,6 +212,13 @@ struct rows {
 	sqlite3_stmt *many, *one;
 	int ncols, n;
 	int64_t v[ROWS_PER_INSERT * ROWS_MAX_COLS];
+	/*
+	 * What many's parameters hold (a reset keeps them; bound_ok: valid):
+	 * only a changed value is bound again. A hold's object, process and
+	 * mode seldom change from one row to the next.
+	 */
+	int64_t bound[ROWS_PER_INSERT * ROWS_MAX_COLS];
+	int bound_ok;
 };
 
 /* ---- per-thread and per-object state during the event pass ---- */
@@ -436,6 +443,7 @@ static int rows_prep(struct derive *d, struct rows *r, const char *verb, const c
 		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s%s", i ? "," : "", one);
 	r->ncols = ncols;
 	r->n = 0;
+	r->bound_ok = 0;
 	r->one = prep(d, "%s INTO %s.%s VALUES%s", verb, d->schema, table, one);
 	r->many = prep(d, "%s INTO %s.%s VALUES%s", verb, d->schema, table, many);
 	return r->one && r->many ? 0 : -1;
@@ -455,8 +463,14 @@ static void rows_bind(sqlite3_stmt *st, int first, const int64_t *v, int ncols)
 static void rows_flush(struct derive *d, struct rows *r)
 {
 	if (r->n == ROWS_PER_INSERT) {
-		for (int i = 0; i < r->n; i++)
-			rows_bind(r->many, 1 + i * r->ncols, &r->v[i * r->ncols], r->ncols);
+		int all = r->n * r->ncols;
+		for (int i = 0; i < all; i++) {
+			if (!r->bound_ok || r->bound[i] != r->v[i]) {
+				rows_bind(r->many, 1 + i, &r->v[i], 1);
+				r->bound[i] = r->v[i];
+			}
+		}
+		r->bound_ok = 1;
 		step_done(d, r->many);
 	} else {
 		for (int i = 0; i < r->n; i++) {

@@ -127,8 +127,8 @@ struct store_writer {
 	int npending;
 	/*
 	 * The values ST_EVENTS_MANY's parameters hold (a reset keeps them):
-	 * only a changed one is bound again, a third of the writer's binds on
-	 * the lock microbenchmark. many_bound: bound[] is valid.
+	 * only a changed one is bound again (on the lock microbenchmark one of
+	 * a row's seven, its time). many_bound: bound[] is valid.
 	 */
 	int64_t bound[EVENT_ROWS * 7];
 	int many_bound;
