@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "8"
+#define DERIVED_VERSION "9"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -1106,21 +1106,32 @@ static void heap_pop(struct heap *h)
 	h->tid[i] = tid;
 }
 
+/*
+ * A hold longer than this is found by readers through the segments that
+ * cover it after its first OCC_LONG_HOLD_NS, so that they read only the
+ * holds started at most that long before a window (docs/DERIVED.md).
+ */
+#define OCC_LONG_HOLD_NS (1ll << 20)
+
 struct occ {
 	int64_t obj, last_t;
 	int32_t holders[MAX_HOLDERS];
+	int64_t hold_start[MAX_HOLDERS]; /* holders[i]'s hold began then: in start order */
+	int64_t hold_end[MAX_HOLDERS];	 /* and ends then */
 	int nholders, extra_holders, waiters;
 	struct heap hold_ends, wait_ends;
 	struct summarizer sum;
 };
 
 /*
- * Only a segment with threads queued is a row: elsewhere the holds in
+ * Only a segment with threads queued, or held by a hold begun over
+ * OCC_LONG_HOLD_NS before its end, is a row: elsewhere the holds in
  * object_holds say all a segment would (who holds, how many, the most
  * recent), and a row per change of holders was as many bytes again as the
  * holds themselves (an uncontended lock: a row per hold; OpenSSL's rwlocks,
  * read-held by several threads at once: 2.7M rows for 3.2M holds).
- * Readers sweep the holds where no segment covers (docs/DERIVED.md).
+ * Readers sweep the holds where no segment covers (docs/DERIVED.md); the
+ * long holds' segments spare them reading back to the longest hold's start.
  */
 static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 {
@@ -1128,7 +1139,9 @@ static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 		return;
 	int n = c->nholders + c->extra_holders;
 	int32_t holder = c->nholders ? c->holders[c->nholders - 1] : 0;
-	if (c->waiters) {
+	int long_held =
+	    c->extra_holders || (c->nholders && c->hold_start[0] < t - OCC_LONG_HOLD_NS);
+	if (c->waiters || long_held) {
 		int64_t *v = rows_add(d, &d->ospans);
 		v[0] = c->obj;
 		v[1] = c->last_t;
@@ -1141,14 +1154,19 @@ static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 	c->last_t = t;
 }
 
-static void occ_release(struct occ *c, int32_t tid)
+/* The hold of tid ending at end is over (a thread's nested holds need both to tell). */
+static void occ_release(struct occ *c, int32_t tid, int64_t end)
 {
 	int i = c->nholders - 1;
-	while (i >= 0 && c->holders[i] != tid)
+	while (i >= 0 && (c->holders[i] != tid || c->hold_end[i] != end))
 		i--;
 	if (i >= 0) {
-		memmove(&c->holders[i], &c->holders[i + 1],
-			(size_t)(c->nholders - i - 1) * sizeof(c->holders[0]));
+		int after = c->nholders - i - 1;
+		memmove(&c->holders[i], &c->holders[i + 1], (size_t)after * sizeof(c->holders[0]));
+		memmove(&c->hold_start[i], &c->hold_start[i + 1],
+			(size_t)after * sizeof(c->hold_start[0]));
+		memmove(&c->hold_end[i], &c->hold_end[i + 1],
+			(size_t)after * sizeof(c->hold_end[0]));
 		c->nholders--;
 	} else if (c->extra_holders) {
 		c->extra_holders--;
@@ -1166,7 +1184,7 @@ static void occ_advance(struct derive *d, struct occ *c, int64_t t, int drain)
 			break;
 		occ_emit(d, c, e);
 		if (he <= we) {
-			occ_release(c, c->hold_ends.tid[0]);
+			occ_release(c, c->hold_ends.tid[0], he);
 			heap_pop(&c->hold_ends);
 		} else {
 			if (c->waiters)
@@ -1204,10 +1222,13 @@ static void occ_feed(struct derive *d, struct occ *c, const struct occ_key *k)
 		c->last_t = k->start;
 	occ_advance(d, c, k->start, 0);
 	if (!k->wait) {
-		if (c->nholders < MAX_HOLDERS)
+		if (c->nholders < MAX_HOLDERS) {
+			c->hold_start[c->nholders] = k->start;
+			c->hold_end[c->nholders] = k->end;
 			c->holders[c->nholders++] = k->tid;
-		else
+		} else {
 			c->extra_holders++;
+		}
 		if (heap_push(&c->hold_ends, k->end, k->tid))
 			d->failed = 1;
 	} else {
@@ -1554,9 +1575,9 @@ static int write_stats(struct derive *d)
 	return exec(d,
 		    "INSERT INTO %s.derived_info VALUES('version','" DERIVED_VERSION "'),"
 		    "('events',%lld),('end_ns',%lld),('levels',%d),('level0_shift',%d),"
-		    "('level_step_shift',%d)",
+		    "('level_step_shift',%d),('long_hold_ns',%lld)",
 		    d->schema, (long long)d->events, (long long)end, STORE_SUM_LEVELS,
-		    STORE_SUM_BASE_SHIFT, STORE_SUM_STEP_SHIFT);
+		    STORE_SUM_BASE_SHIFT, STORE_SUM_STEP_SHIFT, (long long)OCC_LONG_HOLD_NS);
 }
 
 /* 1 when the derived tables the connection sees (temp first) are this version's. */

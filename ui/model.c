@@ -43,7 +43,7 @@ static const char *const q_sql[Q__COUNT] = {
 		" AND ts_ns>=?3 AND ts_ns<?4 ORDER BY ts_ns LIMIT 4000",
     [Q_STATE_AT] = "SELECT start_ns, state, object_id, end_ns FROM thread_spans"
 		   " WHERE pid=?1 AND tid=?2 AND end_ns>?3 ORDER BY end_ns LIMIT 1",
-    /* the holds overlapping [?4, ?3), each started at most max_hold before ?4 (?2) */
+    /* the holds overlapping [?4, ?3), each started at most hold_reach() before ?4 (?2) */
     [Q_OHOLDS] = "SELECT start_ns, end_ns, tid FROM object_holds WHERE object_id=?1"
 		 " AND start_ns>=?2 AND start_ns<?3 AND end_ns>?4 AND end_ns>start_ns"
 		 " ORDER BY start_ns, end_ns, tid",
@@ -316,6 +316,9 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='level_step_shift'",
 			  &step);
 	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='levels'", &levels);
+	m->long_hold = INT64_MAX / 4;
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='long_hold_ns'",
+			  &m->long_hold);
 	m->level0_shift = (int)l0;
 	m->level_step_shift = (int)step;
 	m->levels = (int)levels;
@@ -455,6 +458,18 @@ int ui_model_thread_cells(struct ui_model *m, const struct ui_thread *t, int64_t
 	return 0;
 }
 
+/*
+ * How far before a time the holds covering it began, as far as a reader
+ * of holds must look: the object's longest hold, but no further than
+ * long_hold, past which the object's segments cover a hold (derived
+ * version 9: store_derive.c OCC_LONG_HOLD_NS).
+ */
+static int64_t hold_reach(const struct ui_model *m, const struct ui_object *o)
+{
+	int64_t reach = o ? o->max_hold : INT64_MAX / 4;
+	return reach < m->long_hold ? reach : m->long_hold;
+}
+
 /* Where occ_pieces' merge of hold pieces with the segments stands. */
 struct occ_merge {
 	int n;	  /* segments read */
@@ -548,7 +563,7 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 	const struct ui_object *o = ui_model_object(m, obj);
 	st = m->st[Q_OHOLDS];
 	sqlite3_bind_int64(st, 1, obj);
-	sqlite3_bind_int64(st, 2, o ? t0 - o->max_hold : INT64_MIN);
+	sqlite3_bind_int64(st, 2, t0 - hold_reach(m, o));
 	sqlite3_bind_int64(st, 3, t1);
 	sqlite3_bind_int64(st, 4, t0);
 	/* m->act: the holds in force, in the order they were taken */
@@ -1040,10 +1055,10 @@ int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid
 	 * The last stretch before ts held by another: a segment of several
 	 * holders or with waiters, or a hold (one holder), whichever ended
 	 * later. Holds are read latest start first: one that started over
-	 * max_hold before the best end so far cannot have ended after it.
+	 * hold_reach() before the best end so far cannot have ended after it
+	 * (or it is a long hold, whose end a segment has).
 	 */
-	const struct ui_object *o = ui_model_object(m, obj);
-	int64_t max_hold = o ? o->max_hold : INT64_MAX / 4;
+	int64_t reach = hold_reach(m, ui_model_object(m, obj));
 	int found = 0;
 	for (int q = Q_OSPANS_BEFORE; q <= Q_HOLDS_BEFORE; q++) {
 		sqlite3_stmt *st = m->st[q];
@@ -1053,7 +1068,7 @@ int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			int64_t end = sqlite3_column_int64(st, 1);
 			if (q == Q_HOLDS_BEFORE && found &&
-			    sqlite3_column_int64(st, 2) + max_hold < *released)
+			    sqlite3_column_int64(st, 2) + reach < *released)
 				break;
 			if (!found || end > *released) {
 				*owner = sqlite3_column_int(st, 0);

@@ -161,6 +161,8 @@ struct ui_model {
 	sqlite3_stmt *finding_marks; /* findings' events of a thread in a window, or NULL */
 	int time_ordered; /* ev's rowid order is time order (store_events_time_ordered) */
 	int level0_shift, level_step_shift, levels;
+	int64_t
+	    long_hold; /* a hold longer is in object_spans past this (derived_info long_hold_ns) */
 	struct ui_process *procs;
 	int nprocs;
 	struct ui_thread *threads;

@@ -1,10 +1,12 @@
 /*
  * The viewer's occupancy of an object (ui/model.c occ_pieces) against a
- * reference computed here from the events alone. Since derived version 8
- * object_spans keeps only the stretches with threads queued: the number of
- * holders and the most recent one come from a sweep over object_holds, so
- * shared holds (readers of an rwlock, overlapping every which way) and
- * waits are what this checks, on random traces with a fixed seed.
+ * reference computed here from the events alone. Since derived version 9
+ * object_spans keeps only the stretches with threads queued or held by a
+ * hold older than derived_info's long_hold_ns: elsewhere the number of
+ * holders and the most recent one come from a sweep over the holds begun
+ * at most that long before the window. Shared holds (readers of an rwlock,
+ * overlapping every which way), waits and holds longer than long_hold_ns
+ * are what this checks, on random traces with a fixed seed.
  */
 #include "store/store.h"
 #include "store/store_schema.h"
@@ -18,7 +20,9 @@
 
 #define THREADS 6
 #define HOLDS_PER_THREAD 40
-#define OBJ 3 /* the rwlock of the trace */
+#define OBJ 3		       /* the rwlock of the trace */
+#define UNIT_NS 50000	       /* the traces' time step: holds of 50 us to 5 ms */
+#define LONG_HOLD_NS (1 << 20) /* store_derive.c's OCC_LONG_HOLD_NS, as derived_info says */
 
 struct hold {
 	int64_t start, end, wait_from; /* wait_from == start: no wait */
@@ -62,12 +66,12 @@ static void make_holds(unsigned seed)
 		int64_t now = 0;
 		for (int i = 0; i < HOLDS_PER_THREAD; i++) {
 			int64_t gap = 1 + rand() % 20, wait = rand() % 3 ? 0 : 1 + rand() % 10;
-			int64_t len = 1 + rand() % 30;
+			int64_t len = rand() % 8 ? 1 + rand() % 30 : 30 + rand() % 70;
 			struct hold *h = &holds[nholds++];
 			h->tid = 10 + t;
-			h->wait_from = (now + gap) * THREADS + t;
-			h->start = (now + gap + wait) * THREADS + t;
-			h->end = (now + gap + wait + len) * THREADS + t;
+			h->wait_from = ((now + gap) * THREADS + t) * UNIT_NS;
+			h->start = ((now + gap + wait) * THREADS + t) * UNIT_NS;
+			h->end = ((now + gap + wait + len) * THREADS + t) * UNIT_NS;
 			now += gap + wait + len;
 		}
 	}
@@ -85,9 +89,9 @@ static int write_trace(const char *path)
 	snprintf(version, sizeof(version), "PRAGMA user_version=%d", STORE_SCHEMA_VERSION);
 	exec_or_die(db, version);
 	exec_or_die(db, "INSERT INTO meta(key, value) VALUES('format','weft-trace');"
-			"INSERT INTO meta(key, value) VALUES('end_ns', 100000);"
+			"INSERT INTO meta(key, value) VALUES('end_ns', 100000000000);"
 			"INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, "
-			"exit_signal) VALUES(1, 0, 'prog', 0, 100000, 0, NULL);"
+			"exit_signal) VALUES(1, 0, 'prog', 0, 100000000000, 0, NULL);"
 			"INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id) "
 			"VALUES(3, 1, 2, 'rw', 0, 0, 0);"
 			"BEGIN");
@@ -95,7 +99,7 @@ static int write_trace(const char *path)
 		char sql[256];
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, "
-			 "producer_waits) VALUES(1, %d, 't', 0, 100000, 0, 0)",
+			 "producer_waits) VALUES(1, %d, 't', 0, 100000000000, 0, 0)",
 			 10 + t);
 		exec_or_die(db, sql);
 	}
@@ -144,6 +148,24 @@ static void reference_at(int64_t x, int32_t *holder, int *nh, int *nw)
 	*holder = last ? last->tid : 0;
 }
 
+/* Occupancy is constant between event times: the instants checked are each one and the one before.
+ */
+static int check_at(struct ui_model *m, int64_t x, int *shared, int *queued, char *detail,
+		    size_t len)
+{
+	int32_t rh, gh;
+	int rn, rw, gn, gw;
+	reference_at(x, &rh, &rn, &rw);
+	ui_model_object_at(m, OBJ, x, &gh, &gn, &gw);
+	*shared += rn > 1;
+	*queued += rw > 0;
+	if (rh == gh && rn == gn && rw == gw)
+		return 0;
+	snprintf(detail, len, "at %lld: holder %d, %d holding, %d queued; want %d, %d, %d",
+		 (long long)x, gh, gn, gw, rh, rn, rw);
+	return 1;
+}
+
 static void check_seed(unsigned seed)
 {
 	char path[64], err[512], name[64], detail[256];
@@ -159,33 +181,36 @@ static void check_seed(unsigned seed)
 	unit_check(ok, name, err);
 	if (!ok)
 		return;
-	int64_t end = 0;
-	for (int i = 0; i < nholds; i++)
-		if (holds[i].end > end)
-			end = holds[i].end;
-	int bad = 0, shared = 0, queued = 0;
+	int bad = 0, shared = 0, queued = 0, longest = 0;
 	detail[0] = 0;
-	for (int64_t x = 0; x <= end; x++) {
-		int32_t rh, gh;
-		int rn, rw, gn, gw;
-		reference_at(x, &rh, &rn, &rw);
-		ui_model_object_at(&m, OBJ, x, &gh, &gn, &gw);
-		shared += rn > 1;
-		queued += rw > 0;
-		if ((rh != gh || rn != gn || rw != gw) && !bad++)
-			snprintf(detail, sizeof(detail),
-				 "at %lld: holder %d, %d holding, %d queued; want %d, %d, %d",
-				 (long long)x, gh, gn, gw, rh, rn, rw);
+	for (int i = 0; i < nholds && !bad; i++) {
+		const int64_t at[] = {holds[i].wait_from, holds[i].start, holds[i].end};
+		for (int k = 0; k < 3 && !bad; k++)
+			bad = check_at(&m, at[k] - 1, &shared, &queued, detail, sizeof(detail)) ||
+			      check_at(&m, at[k], &shared, &queued, detail, sizeof(detail));
+		if (holds[i].end - holds[i].start > 2 * LONG_HOLD_NS)
+			longest++;
 	}
-	snprintf(name, sizeof(name), "occupancy:seed-%u-every-instant", seed);
+	snprintf(name, sizeof(name), "occupancy:seed-%u-every-change", seed);
 	unit_check(!bad, name, detail);
-	/* the trace must exercise what changed: shared holds with and without waiters */
-	snprintf(name, sizeof(name), "occupancy:seed-%u-covers-shared-and-queued", seed);
-	snprintf(detail, sizeof(detail), "%d instants shared, %d queued", shared, queued);
-	unit_check(shared > 100 && queued > 100, name, detail);
-	/* the derived rows are the queued stretches only */
-	snprintf(name, sizeof(name), "occupancy:seed-%u-rows-queued-only", seed);
-	unit_expect_rows(m.db, name, "SELECT count(*) FROM object_spans WHERE waiters = 0", "0");
+	/* the trace must exercise what changed: shared, queued and long holds */
+	snprintf(name, sizeof(name), "occupancy:seed-%u-covers-shared-queued-long", seed);
+	snprintf(detail, sizeof(detail), "%d instants shared, %d queued, %d holds over 2 ms",
+		 shared, queued, longest);
+	unit_check(shared > 100 && queued > 100 && longest > 10, name, detail);
+	/* the rows are the queued stretches and those held by a long hold */
+	snprintf(name, sizeof(name), "occupancy:seed-%u-rows-queued-or-long", seed);
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM object_spans s WHERE waiters = 0 AND NOT EXISTS("
+		 "SELECT 1 FROM object_holds h WHERE h.object_id = s.object_id"
+		 " AND h.start_ns < s.end_ns - %d AND h.end_ns >= s.end_ns)",
+		 LONG_HOLD_NS);
+	unit_expect_rows(m.db, name, sql, "0");
+	snprintf(name, sizeof(name), "occupancy:seed-%u-long-hold-setting", seed);
+	snprintf(sql, sizeof(sql), "%d", LONG_HOLD_NS);
+	unit_expect_rows(m.db, name, "SELECT value FROM derived_info WHERE key = 'long_hold_ns'",
+			 sql);
 	ui_model_close(&m);
 	unlink(path);
 	char view[80];
