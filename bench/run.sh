@@ -54,7 +54,7 @@ echo "writer throughput:           $rate events/s (events / time the writer spen
 awk -v s="$size" -v e="$events" 'BEGIN { printf "trace file:                  %d bytes = %.1f bytes/event\n", s, s / e }'
 # Where the bytes go: the event table, its indexes, the viewer's derived tables, the rest.
 "$WEFT" query "$db" "SELECT CASE WHEN name = 'ev' THEN 'ev table' WHEN name LIKE 'ev\\_%' ESCAPE '\\'
-	THEN 'ev indexes' WHEN name IN ('thread_spans', 'object_holds', 'object_spans', 'thread_summary',
+	THEN 'ev indexes' WHEN name IN ('thread_spans', 'object_holds', 'object_long_holds', 'object_spans', 'thread_summary',
 	'object_summary', 'point_events', 'object_stats', 'thread_life', 'derived_info')
 	OR name LIKE 'thread\\_spans\\_%' ESCAPE '\\' OR name LIKE 'object\\_holds\\_%' ESCAPE '\\'
 	OR name LIKE 'point\\_events\\_%' ESCAPE '\\' OR name = 'sqlite_autoindex_derived_info_1'

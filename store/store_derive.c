@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "9"
+#define DERIVED_VERSION "10"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -205,7 +205,7 @@ static void sum_finish(struct summarizer *s)
  * Every column is an integer; ROWS_NULL stands for NULL.
  */
 #define ROWS_PER_INSERT 64
-#define ROWS_MAX_COLS 6
+#define ROWS_MAX_COLS 7
 #define ROWS_NULL INT64_MIN
 
 struct rows {
@@ -278,6 +278,7 @@ struct derive {
 	size_t nobj_cap, nobj;
 	sqlite3_stmt *ins_tsum, *ins_point, *ins_osum, *ins_thread;
 	struct rows spans, holds, ospans; /* the big three, many rows per statement */
+	struct rows long_holds;		  /* object_long_holds */
 	struct rows blocks;		  /* thread_event_blocks */
 	int64_t end_ns, max_ts, events;
 	/* each process's start and end (proc, else its process.exit event); -1 unknown */
@@ -616,6 +617,21 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 }
 
 /* An object_holds row for h, ended at end (a hold never ends before it starts). */
+/*
+ * A hold longer than 2^OCC_LONG_HOLD_SHIFT ns is also a row of
+ * object_long_holds: readers of a window then read object_holds only as
+ * far back as that before it, and the few long holds that reach into it
+ * besides (docs/DERIVED.md). A lock held for seconds once (the GIL of a
+ * program that ran single-threaded a while) made every zoomed-in frame
+ * read all of that lock's holds of those seconds. A long hold is filed
+ * under the smallest power of two 2^shift not below its length, in bin
+ * start >> shift: one that overlaps time t started in bin
+ * (t - 2^shift) >> shift or later, so a window's long holds are a couple
+ * of bins per shift, however long the trace.
+ */
+#define OCC_LONG_HOLD_SHIFT 20
+#define OCC_LONG_HOLD_NS (1ll << OCC_LONG_HOLD_SHIFT)
+
 static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *h, int64_t end,
 		      int mode)
 {
@@ -628,6 +644,19 @@ static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *
 	v[3] = h->start;
 	v[4] = end;
 	v[5] = mode;
+	if (end - h->start > OCC_LONG_HOLD_NS) {
+		int shift = OCC_LONG_HOLD_SHIFT + 1;
+		while (shift < 62 && ((int64_t)1 << shift) < end - h->start)
+			shift++;
+		int64_t *l = rows_add(d, &d->long_holds);
+		l[0] = h->obj;
+		l[1] = end;
+		l[2] = h->start;
+		l[3] = t->tid;
+		l[4] = t->pid;
+		l[5] = shift;
+		l[6] = h->start >> shift;
+	}
 	struct objinfo *o = obj_get(d, h->obj, 0);
 	if (o && end - h->start > o->max_hold)
 		o->max_hold = end - h->start;
@@ -744,6 +773,10 @@ static int create_tables(struct derive *d)
 	    "CREATE TABLE %s.object_holds(object_id INTEGER, pid INTEGER, tid INTEGER,"
 	    " start_ns INTEGER, end_ns INTEGER, mode INTEGER, PRIMARY KEY(object_id, start_ns,"
 	    " end_ns, tid, pid, mode)) WITHOUT ROWID;"
+	    "CREATE TABLE %s.object_long_holds(object_id INTEGER, end_ns INTEGER,"
+	    " start_ns INTEGER, tid INTEGER, pid INTEGER, shift INTEGER, bin INTEGER,"
+	    " PRIMARY KEY(object_id, end_ns, start_ns, tid, pid)) WITHOUT ROWID;"
+	    "CREATE INDEX %s.object_long_holds_bins ON object_long_holds(object_id, shift, bin);"
 	    "CREATE TABLE %s.object_spans(object_id INTEGER, start_ns INTEGER,"
 	    " end_ns INTEGER, holder_tid INTEGER, holders INTEGER, waiters INTEGER,"
 	    " PRIMARY KEY(object_id, end_ns)) WITHOUT ROWID;"
@@ -762,7 +795,7 @@ static int create_tables(struct derive *d)
 	    " end_ns INTEGER, events INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;"
 	    "CREATE TABLE %s.thread_event_blocks(pid INTEGER, tid INTEGER, block INTEGER,"
 	    " PRIMARY KEY(pid, tid, block)) WITHOUT ROWID;",
-	    s, s, s, s, s, s, s, s, s);
+	    s, s, s, s, s, s, s, s, s, s, s);
 }
 
 /*
@@ -1106,32 +1139,25 @@ static void heap_pop(struct heap *h)
 	h->tid[i] = tid;
 }
 
-/*
- * A hold longer than this is found by readers through the segments that
- * cover it after its first OCC_LONG_HOLD_NS, so that they read only the
- * holds started at most that long before a window (docs/DERIVED.md).
- */
-#define OCC_LONG_HOLD_NS (1ll << 20)
-
 struct occ {
 	int64_t obj, last_t;
 	int32_t holders[MAX_HOLDERS];
-	int64_t hold_start[MAX_HOLDERS]; /* holders[i]'s hold began then: in start order */
-	int64_t hold_end[MAX_HOLDERS];	 /* and ends then */
+	int64_t hold_end[MAX_HOLDERS]; /* holders[i]'s hold ends then */
 	int nholders, extra_holders, waiters;
 	struct heap hold_ends, wait_ends;
 	struct summarizer sum;
 };
 
 /*
- * Only a segment with threads queued, or held by a hold begun over
- * OCC_LONG_HOLD_NS before its end, is a row: elsewhere the holds in
+ * Only a segment with threads queued is a row: elsewhere the holds in
  * object_holds say all a segment would (who holds, how many, the most
  * recent), and a row per change of holders was as many bytes again as the
  * holds themselves (an uncontended lock: a row per hold; OpenSSL's rwlocks,
  * read-held by several threads at once: 2.7M rows for 3.2M holds).
- * Readers sweep the holds where no segment covers (docs/DERIVED.md); the
- * long holds' segments spare them reading back to the longest hold's start.
+ * Readers sweep the holds where no segment covers (docs/DERIVED.md).
+ * (Derived version 9 also kept the segments under a long hold, to bound
+ * what readers read: under OpenSSL's long read holds that was 1.2M rows;
+ * object_long_holds does it with a row per long hold.)
  */
 static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 {
@@ -1139,9 +1165,7 @@ static void occ_emit(struct derive *d, struct occ *c, int64_t t)
 		return;
 	int n = c->nholders + c->extra_holders;
 	int32_t holder = c->nholders ? c->holders[c->nholders - 1] : 0;
-	int long_held =
-	    c->extra_holders || (c->nholders && c->hold_start[0] < t - OCC_LONG_HOLD_NS);
-	if (c->waiters || long_held) {
+	if (c->waiters) {
 		int64_t *v = rows_add(d, &d->ospans);
 		v[0] = c->obj;
 		v[1] = c->last_t;
@@ -1163,8 +1187,6 @@ static void occ_release(struct occ *c, int32_t tid, int64_t end)
 	if (i >= 0) {
 		int after = c->nholders - i - 1;
 		memmove(&c->holders[i], &c->holders[i + 1], (size_t)after * sizeof(c->holders[0]));
-		memmove(&c->hold_start[i], &c->hold_start[i + 1],
-			(size_t)after * sizeof(c->hold_start[0]));
 		memmove(&c->hold_end[i], &c->hold_end[i + 1],
 			(size_t)after * sizeof(c->hold_end[0]));
 		c->nholders--;
@@ -1223,7 +1245,6 @@ static void occ_feed(struct derive *d, struct occ *c, const struct occ_key *k)
 	occ_advance(d, c, k->start, 0);
 	if (!k->wait) {
 		if (c->nholders < MAX_HOLDERS) {
-			c->hold_start[c->nholders] = k->start;
 			c->hold_end[c->nholders] = k->end;
 			c->holders[c->nholders++] = k->tid;
 		} else {
@@ -1575,9 +1596,9 @@ static int write_stats(struct derive *d)
 	return exec(d,
 		    "INSERT INTO %s.derived_info VALUES('version','" DERIVED_VERSION "'),"
 		    "('events',%lld),('end_ns',%lld),('levels',%d),('level0_shift',%d),"
-		    "('level_step_shift',%d),('long_hold_ns',%lld)",
+		    "('level_step_shift',%d),('long_hold_shift',%d)",
 		    d->schema, (long long)d->events, (long long)end, STORE_SUM_LEVELS,
-		    STORE_SUM_BASE_SHIFT, STORE_SUM_STEP_SHIFT, (long long)OCC_LONG_HOLD_NS);
+		    STORE_SUM_BASE_SHIFT, STORE_SUM_STEP_SHIFT, OCC_LONG_HOLD_SHIFT);
 }
 
 /* 1 when the derived tables the connection sees (temp first) are this version's. */
@@ -1630,6 +1651,7 @@ static void derive_reset(struct derive *d)
 	free(d->pend);
 	rows_free(&d->spans);
 	rows_free(&d->holds);
+	rows_free(&d->long_holds);
 	rows_free(&d->ospans);
 	rows_free(&d->blocks);
 	sqlite3_finalize(d->ins_tsum);
@@ -1663,18 +1685,20 @@ static int derive_start(struct derive *d)
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(d,
 		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
+		 "DROP TABLE IF EXISTS %s.object_long_holds;"
 		 "DROP TABLE IF EXISTS %s.object_spans; DROP TABLE IF EXISTS %s.thread_summary;"
 		 "DROP TABLE IF EXISTS %s.object_summary; DROP TABLE IF EXISTS %s.point_events;"
 		 "DROP TABLE IF EXISTS %s.object_stats; DROP TABLE IF EXISTS %s.derived_info;"
 		 "DROP TABLE IF EXISTS %s.thread_life; DROP TABLE IF EXISTS %s.thread_event_blocks;"
 		 "CREATE TABLE %s.derived_info(key TEXT PRIMARY KEY, value);",
 		 d->schema, d->schema, d->schema, d->schema, d->schema, d->schema, d->schema,
-		 d->schema, d->schema, d->schema, d->schema) ||
+		 d->schema, d->schema, d->schema, d->schema, d->schema) ||
 	    create_tables(d))
 		return -1;
 	rows_prep(d, &d->spans, "INSERT", "thread_spans", 6);
 	/* a recursive mutex taken twice and let go twice within one clock tick */
 	rows_prep(d, &d->holds, "INSERT OR IGNORE", "object_holds", 6);
+	rows_prep(d, &d->long_holds, "INSERT OR IGNORE", "object_long_holds", 7);
 	rows_prep(d, &d->ospans, "INSERT", "object_spans", 6);
 	rows_prep(d, &d->blocks, "INSERT", "thread_event_blocks", 3);
 	d->ins_tsum = prep(d, "INSERT INTO %s.thread_summary VALUES(?,?,?,?,?,?,?,?)", d->schema);
@@ -1841,6 +1865,7 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 	finish_threads(d);
 	rows_flush(d, &d->spans);
 	rows_flush(d, &d->holds);
+	rows_flush(d, &d->long_holds);
 	rows_flush(d, &d->blocks);
 	if (d->failed)
 		return -1;

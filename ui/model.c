@@ -26,6 +26,8 @@ enum {
 	Q_OSPANS_BEFORE,
 	Q_HOLDS_BEFORE,
 	Q_HOLD_START,
+	Q_OLONG,
+	Q_OLONG_BEFORE,
 	Q_EVENT,
 	Q__COUNT
 };
@@ -52,6 +54,12 @@ static const char *const q_sql[Q__COUNT] = {
 			" ORDER BY end_ns DESC LIMIT 1",
     [Q_HOLDS_BEFORE] = "SELECT tid, end_ns, start_ns FROM object_holds WHERE object_id=?1"
 		       " AND start_ns<=?2 AND end_ns<=?2 AND tid<>?3 ORDER BY start_ns DESC",
+    /* the long holds of one shift (store_derive.c OCC_LONG_HOLD_SHIFT) in bins ?3..?4 over [?5, ?6)
+     */
+    [Q_OLONG] = "SELECT start_ns, end_ns, tid FROM object_long_holds WHERE object_id=?1"
+		" AND shift=?2 AND bin>=?3 AND bin<=?4 AND end_ns>?5 AND start_ns<?6",
+    [Q_OLONG_BEFORE] = "SELECT tid, end_ns FROM object_long_holds WHERE object_id=?1"
+		       " AND end_ns<=?2 AND tid<>?3 ORDER BY end_ns DESC LIMIT 1",
     [Q_HOLD_START] = "SELECT start_ns, end_ns FROM object_holds WHERE object_id=?1 AND tid=?2"
 		     " AND start_ns<=?3 ORDER BY start_ns DESC LIMIT 64",
     [Q_EVENT] = "SELECT e.id, e.ts, t.pid, t.tid, k.name, e.obj, e.wait, e.arg, e.stack"
@@ -316,9 +324,10 @@ int ui_model_open(struct ui_model *m, const char *path, char *err, size_t errlen
 	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='level_step_shift'",
 			  &step);
 	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='levels'", &levels);
-	m->long_hold = INT64_MAX / 4;
-	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='long_hold_ns'",
-			  &m->long_hold);
+	int64_t lh = 62;
+	store_query_int64(m->db, "SELECT value FROM derived_info WHERE key='long_hold_shift'", &lh);
+	m->long_hold_shift = (int)lh;
+	m->long_hold = lh < 62 ? (int64_t)1 << lh : INT64_MAX / 4;
 	m->level0_shift = (int)l0;
 	m->level_step_shift = (int)step;
 	m->levels = (int)levels;
@@ -363,6 +372,7 @@ void ui_model_close(struct ui_model *m)
 	free(m->acc);
 	free(m->segs);
 	free(m->act);
+	free(m->longs);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -460,9 +470,9 @@ int ui_model_thread_cells(struct ui_model *m, const struct ui_thread *t, int64_t
 
 /*
  * How far before a time the holds covering it began, as far as a reader
- * of holds must look: the object's longest hold, but no further than
- * long_hold, past which the object's segments cover a hold (derived
- * version 9: store_derive.c OCC_LONG_HOLD_NS).
+ * of object_holds must look: the object's longest hold, but no further
+ * than long_hold; a longer one is in object_long_holds too
+ * (store_derive.c OCC_LONG_HOLD_SHIFT).
  */
 static int64_t hold_reach(const struct ui_model *m, const struct ui_object *o)
 {
@@ -521,6 +531,58 @@ static int act_room(struct ui_model *m, int n)
 	return 0;
 }
 
+static int long_cmp(const void *a, const void *b)
+{
+	const struct ui_hold *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/*
+ * Into m->longs, in (start, end, thread) order: obj's holds overlapping
+ * [t0, t1) that began before `before` (those object_holds' read of the
+ * window leaves out), from object_long_holds' bins. Returns their number,
+ * or -1 without memory.
+ */
+static int long_holds(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1, int64_t before)
+{
+	sqlite3_stmt *st = m->st[Q_OLONG];
+	int n = 0;
+	const struct ui_object *o = ui_model_object(m, obj);
+	int64_t longest = o ? o->max_hold : INT64_MAX / 4;
+	for (int shift = m->long_hold_shift + 1;
+	     shift < 62 && ((int64_t)1 << (shift - 1)) < longest; shift++) {
+		sqlite3_bind_int64(st, 1, obj);
+		sqlite3_bind_int(st, 2, shift);
+		sqlite3_bind_int64(st, 3, (t0 - ((int64_t)1 << shift)) >> shift);
+		sqlite3_bind_int64(st, 4, (t1 < before ? t1 : before) >> shift);
+		sqlite3_bind_int64(st, 5, t0);
+		sqlite3_bind_int64(st, 6, t1 < before ? t1 : before);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			if (n == m->longs_cap) {
+				int cap = m->longs_cap ? m->longs_cap * 2 : 64;
+				struct ui_hold *g = realloc(m->longs, (size_t)cap * sizeof(*g));
+				if (!g) {
+					sqlite3_reset(st);
+					return -1;
+				}
+				m->longs = g;
+				m->longs_cap = cap;
+			}
+			m->longs[n++] = (struct ui_hold){sqlite3_column_int64(st, 0),
+							 sqlite3_column_int64(st, 1),
+							 sqlite3_column_int(st, 2)};
+		}
+		sqlite3_reset(st);
+	}
+	if (n > 1)
+		qsort(m->longs, (size_t)n, sizeof(*m->longs), long_cmp);
+	return n;
+}
+
 /*
  * Calls each(ctx, piece) for obj's occupancy over [t0, t1), in time order,
  * until it returns nonzero (a piece's stretch before t0 is cut off).
@@ -561,16 +623,23 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 	}
 	sqlite3_reset(st);
 	const struct ui_object *o = ui_model_object(m, obj);
+	int64_t from = t0 - hold_reach(m, o);
+	/* the holds in start order: the long ones begun before from, then object_holds' */
+	int nlong = long_holds(m, obj, t0, t1, from), li = 0;
+	if (nlong < 0)
+		return -1;
 	st = m->st[Q_OHOLDS];
 	sqlite3_bind_int64(st, 1, obj);
-	sqlite3_bind_int64(st, 2, t0 - hold_reach(m, o));
+	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, t1);
 	sqlite3_bind_int64(st, 4, t0);
 	/* m->act: the holds in force, in the order they were taken */
 	int na = 0, row = sqlite3_step(st) == SQLITE_ROW;
 	int64_t cur = INT64_MIN;
 	while (!rc && cur < t1) {
-		int64_t next_start = row ? sqlite3_column_int64(st, 0) : INT64_MAX;
+		int64_t next_start = li < nlong ? m->longs[li].start
+				     : row	? sqlite3_column_int64(st, 0)
+						: INT64_MAX;
 		int64_t next_end = INT64_MAX;
 		for (int i = 0; i < na; i++)
 			if (m->act[i].end < next_end)
@@ -588,7 +657,15 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 			if (m->act[i].end > x)
 				m->act[kept++] = m->act[i];
 		na = kept;
-		while (!rc && row && sqlite3_column_int64(st, 0) <= x) {
+		while (!rc && li < nlong && m->longs[li].start <= x) {
+			if (act_room(m, na + 1)) {
+				rc = -1;
+				break;
+			}
+			m->act[na++] = (struct ui_hold_end){m->longs[li].end, m->longs[li].tid};
+			li++;
+		}
+		while (!rc && li == nlong && row && sqlite3_column_int64(st, 0) <= x) {
 			if (act_room(m, na + 1)) {
 				rc = -1;
 				break;
@@ -1052,15 +1129,16 @@ int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid
 			    int64_t *released)
 {
 	/*
-	 * The last stretch before ts held by another: a segment of several
-	 * holders or with waiters, or a hold (one holder), whichever ended
-	 * later. Holds are read latest start first: one that started over
-	 * hold_reach() before the best end so far cannot have ended after it
-	 * (or it is a long hold, whose end a segment has).
+	 * The last stretch before ts held by another: a long hold, a segment
+	 * with waiters, or a hold, whichever ended later. Holds are read
+	 * latest start first: one that started over hold_reach() before the
+	 * best end so far cannot have ended after it, or it is a long hold.
 	 */
 	int64_t reach = hold_reach(m, ui_model_object(m, obj));
 	int found = 0;
-	for (int q = Q_OSPANS_BEFORE; q <= Q_HOLDS_BEFORE; q++) {
+	static const int queries[] = {Q_OLONG_BEFORE, Q_OSPANS_BEFORE, Q_HOLDS_BEFORE};
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		int q = queries[i];
 		sqlite3_stmt *st = m->st[q];
 		sqlite3_bind_int64(st, 1, obj);
 		sqlite3_bind_int64(st, 2, ts);

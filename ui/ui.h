@@ -145,6 +145,12 @@ struct ui_occ_piece {
 	int holders, waiters, mixed;
 };
 
+/* A hold as a sweep reads it. */
+struct ui_hold {
+	int64_t start, end;
+	int32_t tid;
+};
+
 /* A hold in force during a sweep over holds: when it ends, and whose it is. */
 struct ui_hold_end {
 	int64_t end;
@@ -161,8 +167,9 @@ struct ui_model {
 	sqlite3_stmt *finding_marks; /* findings' events of a thread in a window, or NULL */
 	int time_ordered; /* ev's rowid order is time order (store_events_time_ordered) */
 	int level0_shift, level_step_shift, levels;
-	int64_t
-	    long_hold; /* a hold longer is in object_spans past this (derived_info long_hold_ns) */
+	/* a hold longer is in object_long_holds too: 2^long_hold_shift (derived_info) */
+	int64_t long_hold;
+	int long_hold_shift;
 	struct ui_process *procs;
 	int nprocs;
 	struct ui_thread *threads;
@@ -177,6 +184,8 @@ struct ui_model {
 	int segs_cap;
 	struct ui_hold_end *act; /* scratch: the holds in force at a point of a sweep */
 	int act_cap;
+	struct ui_hold *longs; /* scratch: a window's long holds (object_long_holds) */
+	int longs_cap;
 	sqlite3_stmt *st[16];
 	struct store_blame_reader *blame;
 };

@@ -12,7 +12,7 @@ trun() {
 }
 
 # dump DB: every derived table, rows sorted (the order rows were inserted in is not part of them)
-derived_tables="thread_spans object_holds object_spans thread_summary object_summary point_events object_stats thread_life thread_event_blocks"
+derived_tables="thread_spans object_holds object_long_holds object_spans thread_summary object_summary point_events object_stats thread_life thread_event_blocks"
 dump() {
 	local t
 	for t in $derived_tables; do

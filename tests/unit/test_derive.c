@@ -330,8 +330,9 @@ static void test_readonly_temp(void)
 static void derived_dump(sqlite3 *db, char *out, size_t len)
 {
 	static const char *const tables[] = {
-	    "thread_spans", "object_holds", "object_spans", "thread_summary",	  "object_summary",
-	    "point_events", "object_stats", "thread_life",  "thread_event_blocks"};
+	    "thread_spans",	   "object_holds",     "object_spans", "thread_summary",
+	    "object_summary",	   "point_events",     "object_stats", "thread_life",
+	    "thread_event_blocks", "object_long_holds"};
 	size_t n = 0;
 	out[0] = 0;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {

@@ -1,12 +1,13 @@
 /*
  * The viewer's occupancy of an object (ui/model.c occ_pieces) against a
- * reference computed here from the events alone. Since derived version 9
- * object_spans keeps only the stretches with threads queued or held by a
- * hold older than derived_info's long_hold_ns: elsewhere the number of
- * holders and the most recent one come from a sweep over the holds begun
- * at most that long before the window. Shared holds (readers of an rwlock,
- * overlapping every which way), waits and holds longer than long_hold_ns
- * are what this checks, on random traces with a fixed seed.
+ * reference computed here from the events alone. object_spans keeps only
+ * the stretches with threads queued: elsewhere the number of holders and
+ * the most recent one come from a sweep over the holds begun at most
+ * 2^long_hold_shift ns before the window, and the longer holds that reach
+ * into it, from object_long_holds' bins (derived version 10). Shared holds
+ * (readers of an rwlock, overlapping every which way), waits and holds of
+ * every length class are what this checks, on random traces with a fixed
+ * seed.
  */
 #include "store/store.h"
 #include "store/store_schema.h"
@@ -20,9 +21,10 @@
 
 #define THREADS 6
 #define HOLDS_PER_THREAD 40
-#define OBJ 3		       /* the rwlock of the trace */
-#define UNIT_NS 50000	       /* the traces' time step: holds of 50 us to 5 ms */
-#define LONG_HOLD_NS (1 << 20) /* store_derive.c's OCC_LONG_HOLD_NS, as derived_info says */
+#define OBJ 3		   /* the rwlock of the trace */
+#define UNIT_NS 50000	   /* the traces' time step: holds of 50 us to 16 ms */
+#define LONG_HOLD_SHIFT 20 /* store_derive.c's OCC_LONG_HOLD_SHIFT, as derived_info says */
+#define LONG_HOLD_NS (1 << LONG_HOLD_SHIFT)
 
 struct hold {
 	int64_t start, end, wait_from; /* wait_from == start: no wait */
@@ -66,7 +68,7 @@ static void make_holds(unsigned seed)
 		int64_t now = 0;
 		for (int i = 0; i < HOLDS_PER_THREAD; i++) {
 			int64_t gap = 1 + rand() % 20, wait = rand() % 3 ? 0 : 1 + rand() % 10;
-			int64_t len = rand() % 8 ? 1 + rand() % 30 : 30 + rand() % 70;
+			int64_t len = rand() % 8 ? 1 + rand() % 30 : 30 + rand() % 300;
 			struct hold *h = &holds[nholds++];
 			h->tid = 10 + t;
 			h->wait_from = ((now + gap) * THREADS + t) * UNIT_NS;
@@ -181,36 +183,41 @@ static void check_seed(unsigned seed)
 	unit_check(ok, name, err);
 	if (!ok)
 		return;
-	int bad = 0, shared = 0, queued = 0, longest = 0;
+	int bad = 0, shared = 0, queued = 0, longest = 0, longs = 0;
 	detail[0] = 0;
 	for (int i = 0; i < nholds && !bad; i++) {
 		const int64_t at[] = {holds[i].wait_from, holds[i].start, holds[i].end};
 		for (int k = 0; k < 3 && !bad; k++)
 			bad = check_at(&m, at[k] - 1, &shared, &queued, detail, sizeof(detail)) ||
 			      check_at(&m, at[k], &shared, &queued, detail, sizeof(detail));
-		if (holds[i].end - holds[i].start > 2 * LONG_HOLD_NS)
+		if (holds[i].end - holds[i].start > 4 * LONG_HOLD_NS)
 			longest++;
+		longs += holds[i].end - holds[i].start > LONG_HOLD_NS;
 	}
 	snprintf(name, sizeof(name), "occupancy:seed-%u-every-change", seed);
 	unit_check(!bad, name, detail);
 	/* the trace must exercise what changed: shared, queued and long holds */
 	snprintf(name, sizeof(name), "occupancy:seed-%u-covers-shared-queued-long", seed);
-	snprintf(detail, sizeof(detail), "%d instants shared, %d queued, %d holds over 2 ms",
+	snprintf(detail, sizeof(detail), "%d instants shared, %d queued, %d holds over 4 ms",
 		 shared, queued, longest);
 	unit_check(shared > 100 && queued > 100 && longest > 10, name, detail);
-	/* the rows are the queued stretches and those held by a long hold */
-	snprintf(name, sizeof(name), "occupancy:seed-%u-rows-queued-or-long", seed);
-	char sql[512];
+	/* the rows are the queued stretches only */
+	snprintf(name, sizeof(name), "occupancy:seed-%u-rows-queued-only", seed);
+	unit_expect_rows(m.db, name, "SELECT count(*) FROM object_spans WHERE waiters = 0", "0");
+	/* every long hold filed once, in the bin of its length class */
+	char sql[512], want[64];
+	snprintf(name, sizeof(name), "occupancy:seed-%u-long-holds", seed);
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM object_spans s WHERE waiters = 0 AND NOT EXISTS("
-		 "SELECT 1 FROM object_holds h WHERE h.object_id = s.object_id"
-		 " AND h.start_ns < s.end_ns - %d AND h.end_ns >= s.end_ns)",
+		 "SELECT count(*), sum(end_ns - start_ns > %d AND end_ns - start_ns <= 1 << shift"
+		 " AND end_ns - start_ns > 1 << (shift - 1) AND bin = start_ns >> shift)"
+		 " FROM object_long_holds",
 		 LONG_HOLD_NS);
-	unit_expect_rows(m.db, name, sql, "0");
+	snprintf(want, sizeof(want), "%d|%d", longs, longs);
+	unit_expect_rows(m.db, name, sql, want);
 	snprintf(name, sizeof(name), "occupancy:seed-%u-long-hold-setting", seed);
-	snprintf(sql, sizeof(sql), "%d", LONG_HOLD_NS);
-	unit_expect_rows(m.db, name, "SELECT value FROM derived_info WHERE key = 'long_hold_ns'",
-			 sql);
+	snprintf(want, sizeof(want), "%d", LONG_HOLD_SHIFT);
+	unit_expect_rows(m.db, name, "SELECT value FROM derived_info WHERE key = 'long_hold_shift'",
+			 want);
 	ui_model_close(&m);
 	unlink(path);
 	char view[80];
