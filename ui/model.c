@@ -1006,18 +1006,22 @@ const struct ui_thread *ui_model_thread(const struct ui_model *m, int pid, int t
 
 int ui_model_holders_at(struct ui_model *m, int64_t obj, int64_t ts, int32_t *tids, int max)
 {
-	const struct ui_object *o = ui_model_object(m, obj);
+	int64_t from = ts - hold_reach(m, ui_model_object(m, obj));
+	/* the long holds begun before from (in start order), then the others covering ts */
+	int n = 0, nlong = long_holds(m, obj, ts, ts + 1, from);
+	for (int i = 0; i < nlong && n < max; i++)
+		tids[n++] = m->longs[i].tid;
 	sqlite3_stmt *st = NULL;
-	int n = 0;
-	/* a hold covering ts started at most max_hold before it: a bounded index range */
 	if (sqlite3_prepare_v2(m->db,
 			       "SELECT tid FROM object_holds WHERE object_id=?1 AND start_ns<=?2"
 			       " AND start_ns>=?3 AND end_ns>?2 ORDER BY start_ns",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return n;
+	}
 	sqlite3_bind_int64(st, 1, obj);
 	sqlite3_bind_int64(st, 2, ts);
-	sqlite3_bind_int64(st, 3, o ? ts - o->max_hold : 0);
+	sqlite3_bind_int64(st, 3, from);
 	while (n < max && sqlite3_step(st) == SQLITE_ROW)
 		tids[n++] = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);

@@ -159,12 +159,16 @@ static int check_at(struct ui_model *m, int64_t x, int *shared, int *queued, cha
 	int rn, rw, gn, gw;
 	reference_at(x, &rh, &rn, &rw);
 	ui_model_object_at(m, OBJ, x, &gh, &gn, &gw);
+	/* the state screen's list of holders: as many */
+	int32_t tids[64];
+	int listed = ui_model_holders_at(m, OBJ, x, tids, 64);
 	*shared += rn > 1;
 	*queued += rw > 0;
-	if (rh == gh && rn == gn && rw == gw)
+	if (rh == gh && rn == gn && rw == gw && listed == rn)
 		return 0;
-	snprintf(detail, len, "at %lld: holder %d, %d holding, %d queued; want %d, %d, %d",
-		 (long long)x, gh, gn, gw, rh, rn, rw);
+	snprintf(detail, len,
+		 "at %lld: holder %d, %d holding (%d listed), %d queued; want %d, %d, %d",
+		 (long long)x, gh, gn, listed, gw, rh, rn, rw);
 	return 1;
 }
 
