@@ -1099,34 +1099,73 @@ static sqlite3_stmt *prep(struct ui_model *m, const char *sql)
 	return st;
 }
 
+static int hold_count_cmp(const void *x, const void *y)
+{
+	const struct ui_hold_count *p = x, *q = y;
+	if (p->first != q->first)
+		return p->first < q->first ? -1 : 1;
+	return (p->tid > q->tid) - (p->tid < q->tid);
+}
+
+/* Adds holds of tid, the first at first, to counts[0, *n) (cap *cap); -1 without memory. */
+static int hold_count_add(struct ui_hold_count **counts, int *n, int *cap, int32_t tid,
+			  int64_t holds, int64_t first)
+{
+	for (int i = 0; i < *n; i++) {
+		if ((*counts)[i].tid == tid) {
+			(*counts)[i].holds += holds;
+			if (first < (*counts)[i].first)
+				(*counts)[i].first = first;
+			return 0;
+		}
+	}
+	if (*n == *cap) {
+		int c = *cap ? *cap * 2 : 16;
+		struct ui_hold_count *g = realloc(*counts, (size_t)c * sizeof(*g));
+		if (!g)
+			return -1;
+		*counts = g;
+		*cap = c;
+	}
+	(*counts)[(*n)++] = (struct ui_hold_count){tid, holds, first};
+	return 0;
+}
+
 int ui_model_hold_counts(struct ui_model *m, int64_t obj, int64_t a, int64_t b,
 			 struct ui_hold_count *out, int max, int64_t *total)
 {
-	const struct ui_object *o = ui_model_object(m, obj);
-	/* every hold overlapping [a, b): each started at most max_hold before a */
+	/* every hold overlapping [a, b): the long ones begun before from, then object_holds' */
+	int64_t from = a - hold_reach(m, ui_model_object(m, obj));
+	struct ui_hold_count *counts = NULL;
+	int n = 0, cap = 0, nlong = long_holds(m, obj, a, b, from);
+	for (int i = 0; i < nlong; i++)
+		if (hold_count_add(&counts, &n, &cap, m->longs[i].tid, 1, m->longs[i].start))
+			break;
 	sqlite3_stmt *st = prep(m, "SELECT tid, count(*), min(start_ns) FROM object_holds"
 				   " WHERE object_id=?1 AND start_ns<?3 AND start_ns>=?4"
-				   " AND end_ns>?2 GROUP BY tid ORDER BY min(start_ns), tid");
-	int n = 0;
-	*total = 0;
-	if (!st)
-		return 0;
-	sqlite3_bind_int64(st, 1, obj);
-	sqlite3_bind_int64(st, 2, a);
-	sqlite3_bind_int64(st, 3, b);
-	sqlite3_bind_int64(st, 4, o ? a - o->max_hold : INT64_MIN);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t c = sqlite3_column_int64(st, 1);
-		*total += c;
-		if (n < max) {
-			out[n].tid = sqlite3_column_int(st, 0);
-			out[n].holds = c;
-			out[n].first = sqlite3_column_int64(st, 2);
-			n++;
-		}
+				   " AND end_ns>?2 GROUP BY tid");
+	if (st) {
+		sqlite3_bind_int64(st, 1, obj);
+		sqlite3_bind_int64(st, 2, a);
+		sqlite3_bind_int64(st, 3, b);
+		sqlite3_bind_int64(st, 4, from);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (hold_count_add(&counts, &n, &cap, sqlite3_column_int(st, 0),
+					   sqlite3_column_int64(st, 1),
+					   sqlite3_column_int64(st, 2)))
+				break;
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
-	return n;
+	if (n > 1)
+		qsort(counts, (size_t)n, sizeof(*counts), hold_count_cmp);
+	*total = 0;
+	for (int i = 0; i < n; i++)
+		*total += counts[i].holds;
+	int shown = n < max ? n : max;
+	if (shown > 0)
+		memcpy(out, counts, (size_t)shown * sizeof(*out));
+	free(counts);
+	return shown;
 }
 
 int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid, int32_t *owner,

@@ -172,6 +172,28 @@ static int check_at(struct ui_model *m, int64_t x, int *shared, int *queued, cha
 	return 1;
 }
 
+/* The event screen's holds during [a, b) (a wait): how many, by how many threads. */
+static int check_counts(struct ui_model *m, int64_t a, int64_t b, char *detail, size_t len)
+{
+	int64_t want = 0;
+	int threads = 0;
+	for (int t = 0; t < THREADS; t++) {
+		int64_t of_t = 0;
+		for (int i = 0; i < nholds; i++)
+			of_t += holds[i].tid == 10 + t && holds[i].start < b && holds[i].end > a;
+		want += of_t;
+		threads += of_t > 0;
+	}
+	struct ui_hold_count hc[THREADS + 1];
+	int64_t total = 0;
+	int n = ui_model_hold_counts(m, OBJ, a, b, hc, THREADS + 1, &total);
+	if (n == threads && total == want)
+		return 0;
+	snprintf(detail, len, "holds in [%lld, %lld): %lld by %d threads; want %lld by %d",
+		 (long long)a, (long long)b, (long long)total, n, (long long)want, threads);
+	return 1;
+}
+
 static void check_seed(unsigned seed)
 {
 	char path[64], err[512], name[64], detail[256];
@@ -194,6 +216,9 @@ static void check_seed(unsigned seed)
 		for (int k = 0; k < 3 && !bad; k++)
 			bad = check_at(&m, at[k] - 1, &shared, &queued, detail, sizeof(detail)) ||
 			      check_at(&m, at[k], &shared, &queued, detail, sizeof(detail));
+		if (!bad && holds[i].wait_from < holds[i].start)
+			bad = check_counts(&m, holds[i].wait_from, holds[i].start, detail,
+					   sizeof(detail));
 		if (holds[i].end - holds[i].start > 4 * LONG_HOLD_NS)
 			longest++;
 		longs += holds[i].end - holds[i].start > LONG_HOLD_NS;
