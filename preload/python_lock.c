@@ -39,6 +39,7 @@
 #define TYPE_DEALLOC_OFFSET 48 /* PyTypeObject.tp_dealloc */
 #define TYPE_NEW_OFFSET 312    /* PyTypeObject.tp_new */
 #define OBJECT_TYPE_OFFSET 8   /* PyObject.ob_type */
+#define TUPLE_SIZE_OFFSET 16   /* PyVarObject.ob_size */
 #define LOCK_MUTEX_OFFSET 16   /* lockobject.lock, after PyObject_HEAD */
 /* rlockobject.lock, a _PyRecursiveMutex: PyMutex, then the owner's ident and the level - 1. */
 #define RLOCK_THREAD_OFFSET 24
@@ -98,6 +99,13 @@ static struct {
 	py_destructor orig_dealloc;
 } hooked[KINDS];
 static PyObject *lock_type; /* hooked[LOCK].type, for allocate_lock */
+/*
+ * A Lock's uncontended acquire and release are done here (mutex_try_lock,
+ * mutex_try_unlock): set once the layout check saw them interoperate with
+ * the originals, and True and None are immortal (3.12+), so returning them
+ * takes no reference the way the originals' Py_RETURN_TRUE does.
+ */
+static int fast_path;
 
 static PyObject *call_orig(const struct lock_method *m, PyObject *self, const struct call *c)
 {
@@ -119,6 +127,68 @@ static PyObject *call_orig(const struct lock_method *m, PyObject *self, const st
 static int mutex_locked(PyObject *lock)
 {
 	return __atomic_load_n((unsigned char *)lock + LOCK_MUTEX_OFFSET, __ATOMIC_RELAXED) & 1;
+}
+
+/* PyMutex's bits (CPython's pycore_lock.h): held, and a waiter parked in the parking lot. */
+#define MUTEX_LOCKED 1
+#define MUTEX_HAS_PARKED 2
+
+/*
+ * The uncontended acquire, as CPython's own _PyMutex_LockTimed begins: a
+ * free mutex is taken by one compare-and-swap that keeps the parked bit.
+ * The original would parse its arguments (a tuple and keywords on 3.14)
+ * before getting there, the larger part of what a `with lock:` costs; a
+ * mutex found held (or lost to another thread meanwhile) goes to the
+ * original, which waits. 1: taken.
+ */
+static int mutex_try_lock(PyObject *lock)
+{
+	unsigned char *bits = (unsigned char *)lock + LOCK_MUTEX_OFFSET;
+	unsigned char v = __atomic_load_n(bits, __ATOMIC_RELAXED);
+	return !(v & MUTEX_LOCKED) &&
+	       __atomic_compare_exchange_n(bits, &v, (unsigned char)(v | MUTEX_LOCKED), 0,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/*
+ * The uncontended release, as _PyMutex_TryUnlock: held with nobody parked,
+ * one compare-and-swap lets it go. A parked waiter must be woken through
+ * the parking lot, and an unlocked mutex is the original's error: both go
+ * to the original. 1: released.
+ */
+static int mutex_try_unlock(PyObject *lock)
+{
+	unsigned char *bits = (unsigned char *)lock + LOCK_MUTEX_OFFSET;
+	unsigned char v = MUTEX_LOCKED;
+	return __atomic_compare_exchange_n(bits, &v, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/*
+ * A call the original would accept and answer as the inline path does:
+ * acquire() and __enter__() without arguments (a blocking acquire with no
+ * deadline), release() and __exit__ as a with statement calls it (3.13
+ * and 3.14's METH_VARARGS __exit__ ignores its arguments; 3.15's
+ * Argument Clinic form takes exactly three). Anything else, including
+ * keywords, is left to the original to parse or refuse.
+ */
+static int plain_call(const struct call *c, int role)
+{
+	switch (c->conv) {
+	case CONV_NOARGS:
+		return 1;
+	case CONV_VARARGS_KW:
+	case CONV_VARARGS: {
+		if (!c->args || c->kwds)
+			return 0;
+		py_ssize_t n = *(py_ssize_t *)((char *)c->args + TUPLE_SIZE_OFFSET);
+		return n == 0 || (role == RELEASE && c->conv == CONV_VARARGS && n == 3);
+	}
+	case CONV_FASTCALL:
+	case CONV_FASTCALL_KW:
+		return !c->kwnames && (c->nargs == 0 || (role == RELEASE && c->nargs == 3));
+	default:
+		return 0;
+	}
 }
 
 static unsigned long long rlock_owner(PyObject *lock)
@@ -206,8 +276,10 @@ static int wait_mode(const struct call *c)
 static PyObject *acquire(const struct lock_method *m, PyObject *self, const struct call *c,
 			 void *caller)
 {
+	int inline_ok = fast_path && m->kind == LOCK && plain_call(c, ACQUIRE);
 	if (!weft_should_record()) {
-		PyObject *r = call_orig(m, self, c);
+		PyObject *r =
+		    inline_ok && mutex_try_lock(self) ? py.true_obj : call_orig(m, self, c);
 		if (r && (r == py.true_obj || m->role == RESTORE))
 			WEFT_RACES_SYNC(1, self, 1);
 		return r;
@@ -228,7 +300,8 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 						 .caller = caller});
 		}
 	}
-	PyObject *r = call_orig(m, self, c);
+	PyObject *r =
+	    !waited && inline_ok && mutex_try_lock(self) ? py.true_obj : call_orig(m, self, c);
 	uint64_t ts = weft_now();
 	uint64_t wait = waited ? ts - t0 : 0;
 	if (!r) {
@@ -291,6 +364,8 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 		/* A release of an unlocked lock is only its error. */
 		if (mutex_locked(self))
 			release_event(self, caller);
+		if (fast_path && plain_call(c, RELEASE) && mutex_try_unlock(self))
+			return py.none;
 		return call_orig(m, self, c);
 	}
 	size_t depth = rlock_depth(self);
@@ -505,6 +580,12 @@ static int call_plain(int kind, int role, PyObject *lock)
 	return ok;
 }
 
+/* An object whose reference count never changes: 3.12+'s _Py_IsImmortal, the low half's sign. */
+static int immortal(PyObject *o)
+{
+	return (int32_t)(uint32_t) * (uint64_t *)o < 0;
+}
+
 /*
  * A lock made and taken through the original functions must flip the byte
  * read here; an RLock taken twice must also name this thread as its owner
@@ -519,6 +600,12 @@ static int layout_checked(int kind, PyObject *type)
 		if (kind == LOCK) {
 			ok = call_plain(LOCK, ACQUIRE, lock) && mutex_locked(lock);
 			ok = call_plain(LOCK, RELEASE, lock) && ok && !mutex_locked(lock);
+			/* The inline paths against the originals, both ways round. */
+			fast_path = ok && immortal(py.true_obj) && immortal(py.none) &&
+				    mutex_try_lock(lock) && !mutex_try_lock(lock) &&
+				    call_plain(LOCK, RELEASE, lock) && !mutex_locked(lock) &&
+				    call_plain(LOCK, ACQUIRE, lock) && mutex_try_unlock(lock) &&
+				    !mutex_locked(lock) && !mutex_try_unlock(lock);
 		} else {
 			ok = call_plain(RLOCK, ACQUIRE, lock) && rlock_depth(lock) == 1;
 			ok = call_plain(RLOCK, ACQUIRE, lock) && ok && rlock_depth(lock) == 2;
