@@ -1147,6 +1147,24 @@ static int record_frames(void **pcs, int max)
 	return python_stack(pcs, max, weft_stacks == WEFT_STACKS_FULL);
 }
 
+int weft_python_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
+			      void *caller)
+{
+	/*
+	 * What record_frames' first try needs, and a caller stack of one word:
+	 * a call site inside the interpreter is left out of it (take_stack),
+	 * a C extension's is not.
+	 */
+	const struct frame_layout *L = layout;
+	if (!WEFT_LIKELY(L && !direct_checks_left && weft_stacks == WEFT_STACKS_CALLER &&
+			 py_booted && (uintptr_t)caller - weft_pytext_lo < weft_pytext_len))
+		return 0;
+	void *tstate = own_tstate_fast(L), *pc;
+	if (!tstate || !remembered_frame(L, tstate, &pc))
+		return 0;
+	return weft_record_repeat(kind, objkind, obj, ts, (uint64_t)(uintptr_t)pc);
+}
+
 static int stack_full(void **pcs, int max)
 {
 	return python_stack(pcs, max, 1);

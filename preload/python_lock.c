@@ -319,12 +319,14 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 	/* _acquire_restore returns None once it holds the lock. */
 	if (r == py.true_obj || m->role == RESTORE) {
 		WEFT_RACES_SYNC(1, self, 1);
-		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
-						 .objkind = WEFT_OBJ_SEMAPHORE,
-						 .obj = self,
-						 .ts = ts,
-						 .wait = wait,
-						 .caller = caller});
+		if (wait || !weft_python_record_repeat(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE,
+						       self, ts, caller))
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
+							 .objkind = WEFT_OBJ_SEMAPHORE,
+							 .obj = self,
+							 .ts = ts,
+							 .wait = wait,
+							 .caller = caller});
 	} else {
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_FAIL,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
@@ -341,11 +343,14 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 static void release_event(PyObject *self, void *caller)
 {
 	WEFT_RACES_SYNC(0, self, 1);
-	if (weft_should_record())
+	if (!weft_should_record())
+		return;
+	uint64_t ts = weft_now();
+	if (!weft_python_record_repeat(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, self, ts, caller))
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
 						 .obj = self,
-						 .ts = weft_now(),
+						 .ts = ts,
 						 .caller = caller});
 }
 
