@@ -74,7 +74,23 @@ struct call {
 enum { LOCK, RLOCK, KINDS };
 enum { ACQUIRE, RELEASE, SAVE, RESTORE };
 
+/* The methods replaced: X(kind, name, role), one row each, in trampoline order. */
+#define LOCK_METHODS(X)                                                                            \
+	X(LOCK, "acquire", ACQUIRE)                                                                \
+	X(LOCK, "acquire_lock", ACQUIRE)                                                           \
+	X(LOCK, "__enter__", ACQUIRE)                                                              \
+	X(LOCK, "release", RELEASE)                                                                \
+	X(LOCK, "release_lock", RELEASE)                                                           \
+	X(LOCK, "__exit__", RELEASE)                                                               \
+	X(RLOCK, "acquire", ACQUIRE)                                                               \
+	X(RLOCK, "__enter__", ACQUIRE)                                                             \
+	X(RLOCK, "release", RELEASE)                                                               \
+	X(RLOCK, "__exit__", RELEASE)                                                              \
+	X(RLOCK, "_release_save", SAVE)                                                            \
+	X(RLOCK, "_acquire_restore", RESTORE)
+
 /* The methods replaced, per lock type; orig and conv are read from the live type. */
+#define METHOD_ROW(kind, name, role) {kind, name, role, 0, 0, {0}},
 static struct lock_method {
 	int kind;
 	const char *name;
@@ -82,15 +98,14 @@ static struct lock_method {
 	void *orig;
 	int conv;
 	struct py_method_def def;
-} lock_methods[] = {
-    {LOCK, "acquire", ACQUIRE, 0, 0, {0}},	{LOCK, "acquire_lock", ACQUIRE, 0, 0, {0}},
-    {LOCK, "__enter__", ACQUIRE, 0, 0, {0}},	{LOCK, "release", RELEASE, 0, 0, {0}},
-    {LOCK, "release_lock", RELEASE, 0, 0, {0}}, {LOCK, "__exit__", RELEASE, 0, 0, {0}},
-    {RLOCK, "acquire", ACQUIRE, 0, 0, {0}},	{RLOCK, "__enter__", ACQUIRE, 0, 0, {0}},
-    {RLOCK, "release", RELEASE, 0, 0, {0}},	{RLOCK, "__exit__", RELEASE, 0, 0, {0}},
-    {RLOCK, "_release_save", SAVE, 0, 0, {0}},	{RLOCK, "_acquire_restore", RESTORE, 0, 0, {0}},
-};
+} lock_methods[] = {LOCK_METHODS(METHOD_ROW)};
 #define NMETHODS (sizeof(lock_methods) / sizeof(lock_methods[0]))
+
+/* The same kinds and roles as constants, which each trampoline's inlined fast path folds. */
+#define METHOD_KIND(kind, name, role) kind,
+#define METHOD_ROLE(kind, name, role) role,
+static const unsigned char method_kind[] = {LOCK_METHODS(METHOD_KIND)};
+static const unsigned char method_role[] = {LOCK_METHODS(METHOD_ROLE)};
 
 /* The hooked types and their original slots. */
 static struct {
@@ -171,7 +186,7 @@ static int mutex_try_unlock(PyObject *lock)
  * Argument Clinic form takes exactly three). Anything else, including
  * keywords, is left to the original to parse or refuse.
  */
-static int plain_call(const struct call *c, int role)
+static inline __attribute__((always_inline)) int plain_call(const struct call *c, int role)
 {
 	switch (c->conv) {
 	case CONV_NOARGS:
@@ -373,12 +388,14 @@ static inline __attribute__((always_inline)) void lock_event(uint8_t kind, PyObj
  * call plain_call accepts, while recording. NULL: not that case, nothing
  * was done (the general path takes it).
  */
-static inline __attribute__((always_inline)) PyObject *
-uncontended(const struct lock_method *m, PyObject *self, const struct call *c, void *caller)
+static inline __attribute__((always_inline)) PyObject *uncontended(const struct lock_method *m,
+								   int role, PyObject *self,
+								   const struct call *c,
+								   void *caller)
 {
-	if (!fast_path || !plain_call(c, m->role) || !weft_should_record())
+	if (!fast_path || !plain_call(c, role) || !weft_should_record())
 		return NULL;
-	if (m->role == ACQUIRE) {
+	if (role == ACQUIRE) {
 		if (!mutex_try_lock(self))
 			return NULL;
 		uint64_t ts = weft_now();
@@ -406,9 +423,6 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 	if (!weft_pysem_has(self))
 		return call_orig(m, self, c);
 	if (m->kind == LOCK) {
-		PyObject *r = uncontended(m, self, c, caller);
-		if (r)
-			return r;
 		if (m->role == ACQUIRE)
 			return acquire(m, self, c, caller);
 		/* A release of an unlocked lock is only its error. */
@@ -449,38 +463,54 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 	return r;
 }
 
+/*
+ * What every trampoline calls: a Lock's uncontended call inlined, in each
+ * trampoline, with its convention, kind and role known there (the
+ * argument checks fold away); everything else in traced().
+ */
+static inline __attribute__((always_inline)) PyObject *enter(int slot, PyObject *self,
+							     const struct call *c, void *caller)
+{
+	if (method_kind[slot] == LOCK && weft_pysem_has(self)) {
+		PyObject *r = uncontended(&lock_methods[slot], method_role[slot], self, c, caller);
+		if (r)
+			return r;
+	}
+	return traced(slot, self, c, caller);
+}
+
 /* One function per method and convention: a PyMethodDef carries no data of its own. */
 #define TRAMPOLINES(i)                                                                             \
 	static PyObject *t##i##_vk(PyObject *s, PyObject *a, PyObject *k)                          \
 	{                                                                                          \
 		struct call c = {CONV_VARARGS_KW, a, k, NULL, 0, NULL};                            \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_v(PyObject *s, PyObject *a)                                        \
 	{                                                                                          \
 		struct call c = {CONV_VARARGS, a, NULL, NULL, 0, NULL};                            \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_o(PyObject *s, PyObject *a)                                        \
 	{                                                                                          \
 		struct call c = {CONV_O, a, NULL, NULL, 0, NULL};                                  \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_n(PyObject *s, PyObject *unused)                                   \
 	{                                                                                          \
 		(void)unused;                                                                      \
 		struct call c = {CONV_NOARGS, NULL, NULL, NULL, 0, NULL};                          \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_f(PyObject *s, PyObject *const *v, py_ssize_t n)                   \
 	{                                                                                          \
 		struct call c = {CONV_FASTCALL, NULL, NULL, v, n, NULL};                           \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_fk(PyObject *s, PyObject *const *v, py_ssize_t n, PyObject *kn)    \
 	{                                                                                          \
 		struct call c = {CONV_FASTCALL_KW, NULL, NULL, v, n, kn};                          \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}
 #define TRAMPOLINE_ROW(i)                                                                          \
 	{                                                                                          \
