@@ -3,11 +3,13 @@
 # (reproducible where wall time on a shared machine is not): the program
 # totals of bench/py/lock_loop.py at 20k and 100k blocks, traced and
 # untraced, give per block the untraced cost and what weft adds.
-# Usage: bench/lock_instructions.sh PYTHON...
+# Usage: bench/lock_instructions.sh PYTHON...; PROGRAM=bench/py/queue_pc.py
+# counts another program that takes its count as argv[1] (per item, then).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 WEFT=$BUILD/bin/weft
+PROGRAM=${PROGRAM:-bench/py/lock_loop.py}
 export PYTHONHASHSEED=0 # the same dict layouts, so the same instructions, every run
 TMP=$(mktemp -d /tmp/weft-lockinstr.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -16,11 +18,12 @@ total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(","
 run() {
 	local n=$1 out=$TMP/cg.$1.$2
 	shift 2
-	"$@" valgrind --tool=callgrind --callgrind-out-file="$out" "$PY" bench/py/lock_loop.py "$n" >/dev/null 2>&1
+	"$@" valgrind --tool=callgrind --callgrind-out-file="$out" "$PY" "$PROGRAM" "$n" >/dev/null 2>&1
 	# The largest output is the interpreter's (weft run may leave none of its own).
 	total "$(ls -S "$out"* | head -1)"
 }
-printf '%-40s %14s %14s %8s\n' python "untraced/block" "added/block" share
+echo "== $PROGRAM: instructions per unit (20k against 100k units)"
+printf '%-40s %14s %14s %8s\n' python "untraced/unit" "added/unit" share
 for PY in "$@"; do
 	u1=$(run 20000 u) u2=$(run 100000 u)
 	t1=$(run 20000 t "$WEFT" run -o "$TMP/t.db" --) t2=$(run 100000 t "$WEFT" run -o "$TMP/t.db" --)

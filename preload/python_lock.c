@@ -466,13 +466,26 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 /*
  * What every trampoline calls: a Lock's uncontended call inlined, in each
  * trampoline, with its convention, kind and role known there (the
- * argument checks fold away); everything else in traced().
+ * argument checks fold away); everything else in traced(). A Lock that
+ * is not the program's (the interpreter's, or one made inside threading's
+ * and queue's classes, whose work is folded into their own events) is
+ * never recorded: only its own work is done, inline when uncontended.
  */
 static inline __attribute__((always_inline)) PyObject *enter(int slot, PyObject *self,
 							     const struct call *c, void *caller)
 {
-	if (method_kind[slot] == LOCK && weft_pysem_has(self)) {
-		PyObject *r = uncontended(&lock_methods[slot], method_role[slot], self, c, caller);
+	if (method_kind[slot] == LOCK) {
+		int role = method_role[slot];
+		if (!weft_pysem_has(self)) {
+			if (fast_path && plain_call(c, role)) {
+				if (role == ACQUIRE && mutex_try_lock(self))
+					return py.true_obj;
+				if (role == RELEASE && mutex_try_unlock(self))
+					return py.none;
+			}
+			return call_orig(&lock_methods[slot], self, c);
+		}
+		PyObject *r = uncontended(&lock_methods[slot], role, self, c, caller);
 		if (r)
 			return r;
 	}
