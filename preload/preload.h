@@ -344,6 +344,16 @@ int weft_python_hold_gil_release(uint64_t ts, int forced);
 /* A blocking wait on sem begins: a held first try on it was no failure. */
 void weft_python_blocking_wait(const void *sem);
 
+/*
+ * A Python lock's event from its instrumented methods (preload/python_lock.c),
+ * which hold the GIL, called from caller: weft_record_repeat with the frame
+ * this thread's last stacks remembered, when the innermost frame is still
+ * at one of them and caller is the interpreter's (no call-site word).
+ * 1: written; 0: the caller records it with weft_record.
+ */
+int weft_python_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
+			      void *caller);
+
 /* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
 void weft_python_note_lock(const void *lock, void *caller);
 
@@ -395,6 +405,16 @@ static inline void weft_record_waited(uint8_t kind, uint64_t t0, int64_t arg, vo
 
 /* The same with the stack given (pcs, n; n == 0: none) instead of taken here. */
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
+
+/*
+ * The steady state of a lock taken in a loop, for a caller that knows the
+ * record's one-word stack (frame) without taking it: when the object and
+ * that stack are the ring's last record's, and there is no wait nor arg,
+ * the record is its header alone (write_repeat), written here without
+ * record()'s stack taking and errno bookkeeping (nothing here sets errno).
+ * 1: written; 0: nothing was, the caller records it the ordinary way.
+ */
+int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame);
 
 /*
  * The layers above the recorder (the Python layer, the race detector)

@@ -401,6 +401,113 @@ static uint32_t code_id_known(PyObject *code)
 }
 
 /*
+ * The current thread state (PyThreadState_GetUnchecked, 3.10-3.12's
+ * _PyThreadState_UncheckedGet) and Py_IsInitialized(), asked on every
+ * event, are each one load in the interpreter's own code: a thread-local
+ * (3.12+ built into the executable: `mov %fs:off,%rax`) or a global
+ * (`mov sym(%rip),%rax`, or through the GOT in a shared libpython). The
+ * functions' first instructions are decoded once at start-up, accepted
+ * only when they are exactly such a load and its `ret`, and then read
+ * here without the call; anything else (a thread-local of a shared
+ * libpython, through __tls_get_addr) is called. meta python.tstate says
+ * which ("tls global", "global global", "call global", ...).
+ */
+enum { LOAD_CALL, LOAD_TLS, LOAD_GLOBAL };
+struct decoded_load {
+	int how;     /* LOAD_* */
+	int wide;    /* 8 bytes (a pointer), else 4 (an int) */
+	intptr_t at; /* LOAD_TLS: the offset from %fs; LOAD_GLOBAL: the address */
+};
+static struct decoded_load tstate_load, init_load;
+
+/* A 32-bit displacement at p (unaligned). */
+static int32_t disp32(const unsigned char *p)
+{
+	int32_t d;
+	memcpy(&d, p, 4);
+	return d;
+}
+
+/*
+ * What function f does when it is one load and a return, else LOAD_CALL.
+ * Bytes are compared one instruction at a time, so nothing past a
+ * mismatch (or past the ret) is read.
+ */
+static struct decoded_load decode_load(const unsigned char *p)
+{
+	struct decoded_load d = {LOAD_CALL, 0, 0};
+	if (!p)
+		return d;
+	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+		p += 4; /* endbr64 */
+	/* mov %fs:disp32,%rax; ret */
+	if (p[0] == 0x64 && p[1] == 0x48 && p[2] == 0x8b && p[3] == 0x04 && p[4] == 0x25 &&
+	    p[9] == 0xc3)
+		return (struct decoded_load){LOAD_TLS, 1, disp32(p + 5)};
+	/* mov disp32(%rip),%rax or %eax */
+	int wide = p[0] == 0x48;
+	const unsigned char *q = p + wide;
+	if (q[0] != 0x8b || q[1] != 0x05)
+		return d;
+	uintptr_t addr = (uintptr_t)(q + 6) + (intptr_t)disp32(q + 2);
+	const unsigned char *n = q + 6;
+	if (n[0] == 0xc3)
+		return (struct decoded_load){LOAD_GLOBAL, wide, (intptr_t)addr};
+	/* A GOT entry (relocated before any constructor ran), then mov disp(%rax),%rax or %eax. */
+	if (!wide)
+		return d;
+	int wide2 = n[0] == 0x48;
+	const unsigned char *m = n + wide2;
+	intptr_t off;
+	if (m[0] == 0x8b && m[1] == 0x40 && m[3] == 0xc3)
+		off = (int8_t)m[2];
+	else if (m[0] == 0x8b && m[1] == 0x80 && m[6] == 0xc3)
+		off = disp32(m + 2);
+	else
+		return d;
+	return (struct decoded_load){LOAD_GLOBAL, wide2, (intptr_t)(*(uintptr_t *)addr + off)};
+}
+
+static const char *load_name(const struct decoded_load *d)
+{
+	return d->how == LOAD_TLS ? "tls" : d->how == LOAD_GLOBAL ? "global" : "call";
+}
+
+/* Decides how both are read (weft_python_init); WEFT_TEST_TSTATE_CALL=1: by calls. */
+static void choose_tstate_loads(void)
+{
+	tstate_load = decode_load((const unsigned char *)py.current_tstate);
+	init_load = decode_load((const unsigned char *)py.Py_IsInitialized);
+	/* A thread state is a pointer, Py_IsInitialized an int. */
+	if (!tstate_load.wide || getenv("WEFT_TEST_TSTATE_CALL"))
+		tstate_load.how = LOAD_CALL;
+	if (init_load.wide || getenv("WEFT_TEST_TSTATE_CALL"))
+		init_load.how = LOAD_CALL;
+	char v[32];
+	snprintf(v, sizeof(v), "%s %s", load_name(&tstate_load), load_name(&init_load));
+	meta("python.tstate", v);
+}
+
+static inline void *current_tstate(void)
+{
+	if (WEFT_LIKELY(tstate_load.how == LOAD_TLS)) {
+		void *ts;
+		__asm__ volatile("movq %%fs:(%1), %0" : "=r"(ts) : "r"(tstate_load.at));
+		return ts;
+	}
+	if (tstate_load.how == LOAD_GLOBAL)
+		return __atomic_load_n((void *const *)tstate_load.at, __ATOMIC_RELAXED);
+	return py.current_tstate();
+}
+
+static inline int py_initialized(void)
+{
+	if (WEFT_LIKELY(init_load.how == LOAD_GLOBAL))
+		return __atomic_load_n((const int *)init_load.at, __ATOMIC_RELAXED);
+	return py.Py_IsInitialized();
+}
+
+/*
  * Only the main interpreter is instrumented: subinterpreters have their own
  * objects, modules and (3.12+) GIL, which the bootstrap never saw.
  */
@@ -414,9 +521,9 @@ static void *main_tstate(void)
 	 * state's interpreter never changes, so each thread remembers the
 	 * main-interpreter state it last saw and asks only about new ones.
 	 */
-	if (!py.Py_IsInitialized())
+	if (!py_initialized())
 		return NULL;
-	void *ts = py.current_tstate();
+	void *ts = current_tstate();
 	if (!ts || ts != py.PyGILState_GetThisThreadState())
 		return NULL;
 	struct weft_tls *t = &weft_tls;
@@ -822,7 +929,7 @@ static int python_stack_api(void **pcs, int max, int full);
 static int without_gil(void **pcs, int max, int full)
 {
 	if (full || !layout || direct_checks_left == DIRECT_CHECKS || max < 1 ||
-	    !weft_tls.py_main_ts || !py.Py_IsInitialized())
+	    !weft_tls.py_main_ts || !py_initialized())
 		return 0;
 	void *ts = py.PyGILState_GetThisThreadState();
 	if (ts != weft_tls.py_main_ts)
@@ -840,9 +947,9 @@ static int without_gil(void **pcs, int max, int full)
  */
 static inline void *own_tstate_fast(const struct frame_layout *L)
 {
-	void *ts = py.current_tstate();
+	void *ts = current_tstate();
 	if (!ts || ts != weft_tls.py_main_ts ||
-	    AT(ts, L->ts_thread_id, unsigned long) != weft_tls.py_self || !py.Py_IsInitialized())
+	    AT(ts, L->ts_thread_id, unsigned long) != weft_tls.py_self || !py_initialized())
 		return NULL;
 	return ts;
 }
@@ -1145,6 +1252,24 @@ static int record_frames(void **pcs, int max)
 			return 1;
 	}
 	return python_stack(pcs, max, weft_stacks == WEFT_STACKS_FULL);
+}
+
+int weft_python_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
+			      void *caller)
+{
+	/*
+	 * What record_frames' first try needs, and a caller stack of one word:
+	 * a call site inside the interpreter is left out of it (take_stack),
+	 * a C extension's is not.
+	 */
+	const struct frame_layout *L = layout;
+	if (!WEFT_LIKELY(L && !direct_checks_left && weft_stacks == WEFT_STACKS_CALLER &&
+			 py_booted && (uintptr_t)caller - weft_pytext_lo < weft_pytext_len))
+		return 0;
+	void *tstate = own_tstate_fast(L), *pc;
+	if (!tstate || !remembered_frame(L, tstate, &pc))
+		return 0;
+	return weft_record_repeat(kind, objkind, obj, ts, (uint64_t)(uintptr_t)pc);
 }
 
 static int stack_full(void **pcs, int max)
@@ -2233,6 +2358,7 @@ void weft_python_init(void)
 		return;
 	weft_pyrt_lo = (uintptr_t)rt;
 	weft_pyrt_len = sym->st_size;
+	choose_tstate_loads();
 	choose_frame_layout();
 	find_interpreter_text((void *)py.PyEval_GetFrame);
 	dl_iterate_phdr(data_of, rt);

@@ -39,6 +39,7 @@
 #define TYPE_DEALLOC_OFFSET 48 /* PyTypeObject.tp_dealloc */
 #define TYPE_NEW_OFFSET 312    /* PyTypeObject.tp_new */
 #define OBJECT_TYPE_OFFSET 8   /* PyObject.ob_type */
+#define TUPLE_SIZE_OFFSET 16   /* PyVarObject.ob_size */
 #define LOCK_MUTEX_OFFSET 16   /* lockobject.lock, after PyObject_HEAD */
 /* rlockobject.lock, a _PyRecursiveMutex: PyMutex, then the owner's ident and the level - 1. */
 #define RLOCK_THREAD_OFFSET 24
@@ -73,7 +74,23 @@ struct call {
 enum { LOCK, RLOCK, KINDS };
 enum { ACQUIRE, RELEASE, SAVE, RESTORE };
 
+/* The methods replaced: X(kind, name, role), one row each, in trampoline order. */
+#define LOCK_METHODS(X)                                                                            \
+	X(LOCK, "acquire", ACQUIRE)                                                                \
+	X(LOCK, "acquire_lock", ACQUIRE)                                                           \
+	X(LOCK, "__enter__", ACQUIRE)                                                              \
+	X(LOCK, "release", RELEASE)                                                                \
+	X(LOCK, "release_lock", RELEASE)                                                           \
+	X(LOCK, "__exit__", RELEASE)                                                               \
+	X(RLOCK, "acquire", ACQUIRE)                                                               \
+	X(RLOCK, "__enter__", ACQUIRE)                                                             \
+	X(RLOCK, "release", RELEASE)                                                               \
+	X(RLOCK, "__exit__", RELEASE)                                                              \
+	X(RLOCK, "_release_save", SAVE)                                                            \
+	X(RLOCK, "_acquire_restore", RESTORE)
+
 /* The methods replaced, per lock type; orig and conv are read from the live type. */
+#define METHOD_ROW(kind, name, role) {kind, name, role, 0, 0, {0}},
 static struct lock_method {
 	int kind;
 	const char *name;
@@ -81,15 +98,14 @@ static struct lock_method {
 	void *orig;
 	int conv;
 	struct py_method_def def;
-} lock_methods[] = {
-    {LOCK, "acquire", ACQUIRE, 0, 0, {0}},	{LOCK, "acquire_lock", ACQUIRE, 0, 0, {0}},
-    {LOCK, "__enter__", ACQUIRE, 0, 0, {0}},	{LOCK, "release", RELEASE, 0, 0, {0}},
-    {LOCK, "release_lock", RELEASE, 0, 0, {0}}, {LOCK, "__exit__", RELEASE, 0, 0, {0}},
-    {RLOCK, "acquire", ACQUIRE, 0, 0, {0}},	{RLOCK, "__enter__", ACQUIRE, 0, 0, {0}},
-    {RLOCK, "release", RELEASE, 0, 0, {0}},	{RLOCK, "__exit__", RELEASE, 0, 0, {0}},
-    {RLOCK, "_release_save", SAVE, 0, 0, {0}},	{RLOCK, "_acquire_restore", RESTORE, 0, 0, {0}},
-};
+} lock_methods[] = {LOCK_METHODS(METHOD_ROW)};
 #define NMETHODS (sizeof(lock_methods) / sizeof(lock_methods[0]))
+
+/* The same kinds and roles as constants, which each trampoline's inlined fast path folds. */
+#define METHOD_KIND(kind, name, role) kind,
+#define METHOD_ROLE(kind, name, role) role,
+static const unsigned char method_kind[] = {LOCK_METHODS(METHOD_KIND)};
+static const unsigned char method_role[] = {LOCK_METHODS(METHOD_ROLE)};
 
 /* The hooked types and their original slots. */
 static struct {
@@ -98,6 +114,13 @@ static struct {
 	py_destructor orig_dealloc;
 } hooked[KINDS];
 static PyObject *lock_type; /* hooked[LOCK].type, for allocate_lock */
+/*
+ * A Lock's uncontended acquire and release are done here (mutex_try_lock,
+ * mutex_try_unlock): set once the layout check saw them interoperate with
+ * the originals, and True and None are immortal (3.12+), so returning them
+ * takes no reference the way the originals' Py_RETURN_TRUE does.
+ */
+static int fast_path;
 
 static PyObject *call_orig(const struct lock_method *m, PyObject *self, const struct call *c)
 {
@@ -119,6 +142,68 @@ static PyObject *call_orig(const struct lock_method *m, PyObject *self, const st
 static int mutex_locked(PyObject *lock)
 {
 	return __atomic_load_n((unsigned char *)lock + LOCK_MUTEX_OFFSET, __ATOMIC_RELAXED) & 1;
+}
+
+/* PyMutex's bits (CPython's pycore_lock.h): held, and a waiter parked in the parking lot. */
+#define MUTEX_LOCKED 1
+#define MUTEX_HAS_PARKED 2
+
+/*
+ * The uncontended acquire, as CPython's own _PyMutex_LockTimed begins: a
+ * free mutex is taken by one compare-and-swap that keeps the parked bit.
+ * The original would parse its arguments (a tuple and keywords on 3.14)
+ * before getting there, the larger part of what a `with lock:` costs; a
+ * mutex found held (or lost to another thread meanwhile) goes to the
+ * original, which waits. 1: taken.
+ */
+static int mutex_try_lock(PyObject *lock)
+{
+	unsigned char *bits = (unsigned char *)lock + LOCK_MUTEX_OFFSET;
+	unsigned char v = __atomic_load_n(bits, __ATOMIC_RELAXED);
+	return !(v & MUTEX_LOCKED) &&
+	       __atomic_compare_exchange_n(bits, &v, (unsigned char)(v | MUTEX_LOCKED), 0,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/*
+ * The uncontended release, as _PyMutex_TryUnlock: held with nobody parked,
+ * one compare-and-swap lets it go. A parked waiter must be woken through
+ * the parking lot, and an unlocked mutex is the original's error: both go
+ * to the original. 1: released.
+ */
+static int mutex_try_unlock(PyObject *lock)
+{
+	unsigned char *bits = (unsigned char *)lock + LOCK_MUTEX_OFFSET;
+	unsigned char v = MUTEX_LOCKED;
+	return __atomic_compare_exchange_n(bits, &v, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/*
+ * A call the original would accept and answer as the inline path does:
+ * acquire() and __enter__() without arguments (a blocking acquire with no
+ * deadline), release() and __exit__ as a with statement calls it (3.13
+ * and 3.14's METH_VARARGS __exit__ ignores its arguments; 3.15's
+ * Argument Clinic form takes exactly three). Anything else, including
+ * keywords, is left to the original to parse or refuse.
+ */
+static inline __attribute__((always_inline)) int plain_call(const struct call *c, int role)
+{
+	switch (c->conv) {
+	case CONV_NOARGS:
+		return 1;
+	case CONV_VARARGS_KW:
+	case CONV_VARARGS: {
+		if (!c->args || c->kwds)
+			return 0;
+		py_ssize_t n = *(py_ssize_t *)((char *)c->args + TUPLE_SIZE_OFFSET);
+		return n == 0 || (role == RELEASE && c->conv == CONV_VARARGS && n == 3);
+	}
+	case CONV_FASTCALL:
+	case CONV_FASTCALL_KW:
+		return !c->kwnames && (c->nargs == 0 || (role == RELEASE && c->nargs == 3));
+	default:
+		return 0;
+	}
 }
 
 static unsigned long long rlock_owner(PyObject *lock)
@@ -206,8 +291,10 @@ static int wait_mode(const struct call *c)
 static PyObject *acquire(const struct lock_method *m, PyObject *self, const struct call *c,
 			 void *caller)
 {
+	int inline_ok = fast_path && m->kind == LOCK && plain_call(c, ACQUIRE);
 	if (!weft_should_record()) {
-		PyObject *r = call_orig(m, self, c);
+		PyObject *r =
+		    inline_ok && mutex_try_lock(self) ? py.true_obj : call_orig(m, self, c);
 		if (r && (r == py.true_obj || m->role == RESTORE))
 			WEFT_RACES_SYNC(1, self, 1);
 		return r;
@@ -228,7 +315,8 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 						 .caller = caller});
 		}
 	}
-	PyObject *r = call_orig(m, self, c);
+	PyObject *r =
+	    !waited && inline_ok && mutex_try_lock(self) ? py.true_obj : call_orig(m, self, c);
 	uint64_t ts = weft_now();
 	uint64_t wait = waited ? ts - t0 : 0;
 	if (!r) {
@@ -246,12 +334,14 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 	/* _acquire_restore returns None once it holds the lock. */
 	if (r == py.true_obj || m->role == RESTORE) {
 		WEFT_RACES_SYNC(1, self, 1);
-		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
-						 .objkind = WEFT_OBJ_SEMAPHORE,
-						 .obj = self,
-						 .ts = ts,
-						 .wait = wait,
-						 .caller = caller});
+		if (wait || !weft_python_record_repeat(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE,
+						       self, ts, caller))
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
+							 .objkind = WEFT_OBJ_SEMAPHORE,
+							 .obj = self,
+							 .ts = ts,
+							 .wait = wait,
+							 .caller = caller});
 	} else {
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_FAIL,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
@@ -268,12 +358,59 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 static void release_event(PyObject *self, void *caller)
 {
 	WEFT_RACES_SYNC(0, self, 1);
-	if (weft_should_record())
+	if (!weft_should_record())
+		return;
+	uint64_t ts = weft_now();
+	if (!weft_python_record_repeat(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, self, ts, caller))
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
 						 .obj = self,
-						 .ts = weft_now(),
+						 .ts = ts,
 						 .caller = caller});
+}
+
+/* A Lock's acquire or release without a wait: as a with block's repeats, or in full. */
+static inline __attribute__((always_inline)) void lock_event(uint8_t kind, PyObject *self,
+							     uint64_t ts, void *caller)
+{
+	if (!weft_python_record_repeat(kind, WEFT_OBJ_SEMAPHORE, self, ts, caller))
+		weft_record(&(struct weft_event){.kind = kind,
+						 .objkind = WEFT_OBJ_SEMAPHORE,
+						 .obj = self,
+						 .ts = ts,
+						 .caller = caller});
+}
+
+/*
+ * A `with lock:` block's two calls when nobody waits, what the program
+ * runs most, in one function with nothing asked twice: the acquire of a
+ * free Lock, the release of a held one nobody is parked on, each by a
+ * call plain_call accepts, while recording. NULL: not that case, nothing
+ * was done (the general path takes it).
+ */
+static inline __attribute__((always_inline)) PyObject *uncontended(const struct lock_method *m,
+								   int role, PyObject *self,
+								   const struct call *c,
+								   void *caller)
+{
+	if (!fast_path || !plain_call(c, role) || !weft_should_record())
+		return NULL;
+	if (role == ACQUIRE) {
+		if (!mutex_try_lock(self))
+			return NULL;
+		uint64_t ts = weft_now();
+		WEFT_RACES_SYNC(1, self, 1);
+		lock_event(WEFT_EV_LOCK_ACQUIRE, self, ts, caller);
+		return py.true_obj;
+	}
+	unsigned char *bits = (unsigned char *)self + LOCK_MUTEX_OFFSET;
+	if (__atomic_load_n(bits, __ATOMIC_RELAXED) != MUTEX_LOCKED)
+		return NULL;
+	WEFT_RACES_SYNC(0, self, 1);
+	lock_event(WEFT_EV_LOCK_RELEASE, self, weft_now(), caller);
+	/* Recorded before it is let go, as release_event; a waiter parked meanwhile: the original.
+	 */
+	return mutex_try_unlock(self) ? py.none : call_orig(m, self, c);
 }
 
 /*
@@ -291,6 +428,8 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 		/* A release of an unlocked lock is only its error. */
 		if (mutex_locked(self))
 			release_event(self, caller);
+		if (fast_path && plain_call(c, RELEASE) && mutex_try_unlock(self))
+			return py.none;
 		return call_orig(m, self, c);
 	}
 	size_t depth = rlock_depth(self);
@@ -324,38 +463,67 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 	return r;
 }
 
+/*
+ * What every trampoline calls: a Lock's uncontended call inlined, in each
+ * trampoline, with its convention, kind and role known there (the
+ * argument checks fold away); everything else in traced(). A Lock that
+ * is not the program's (the interpreter's, or one made inside threading's
+ * and queue's classes, whose work is folded into their own events) is
+ * never recorded: only its own work is done, inline when uncontended.
+ */
+static inline __attribute__((always_inline)) PyObject *enter(int slot, PyObject *self,
+							     const struct call *c, void *caller)
+{
+	if (method_kind[slot] == LOCK) {
+		int role = method_role[slot];
+		if (!weft_pysem_has(self)) {
+			if (fast_path && plain_call(c, role)) {
+				if (role == ACQUIRE && mutex_try_lock(self))
+					return py.true_obj;
+				if (role == RELEASE && mutex_try_unlock(self))
+					return py.none;
+			}
+			return call_orig(&lock_methods[slot], self, c);
+		}
+		PyObject *r = uncontended(&lock_methods[slot], role, self, c, caller);
+		if (r)
+			return r;
+	}
+	return traced(slot, self, c, caller);
+}
+
 /* One function per method and convention: a PyMethodDef carries no data of its own. */
 #define TRAMPOLINES(i)                                                                             \
 	static PyObject *t##i##_vk(PyObject *s, PyObject *a, PyObject *k)                          \
 	{                                                                                          \
 		struct call c = {CONV_VARARGS_KW, a, k, NULL, 0, NULL};                            \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_v(PyObject *s, PyObject *a)                                        \
 	{                                                                                          \
 		struct call c = {CONV_VARARGS, a, NULL, NULL, 0, NULL};                            \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_o(PyObject *s, PyObject *a)                                        \
 	{                                                                                          \
 		struct call c = {CONV_O, a, NULL, NULL, 0, NULL};                                  \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_n(PyObject *s, PyObject *unused)                                   \
 	{                                                                                          \
 		(void)unused;                                                                      \
 		struct call c = {CONV_NOARGS, NULL, NULL, NULL, 0, NULL};                          \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_f(PyObject *s, PyObject *const *v, py_ssize_t n)                   \
 	{                                                                                          \
 		struct call c = {CONV_FASTCALL, NULL, NULL, v, n, NULL};                           \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}                                                                                          \
 	static PyObject *t##i##_fk(PyObject *s, PyObject *const *v, py_ssize_t n, PyObject *kn)    \
 	{                                                                                          \
 		struct call c = {CONV_FASTCALL_KW, NULL, NULL, v, n, kn};                          \
-		return traced(i, s, &c, CALLER);                                                   \
+		return enter(i, s, &c, CALLER);                                                    \
 	}
 #define TRAMPOLINE_ROW(i)                                                                          \
 	{                                                                                          \
@@ -505,6 +673,12 @@ static int call_plain(int kind, int role, PyObject *lock)
 	return ok;
 }
 
+/* An object whose reference count never changes: 3.12+'s _Py_IsImmortal, the low half's sign. */
+static int immortal(PyObject *o)
+{
+	return (int32_t)(uint32_t) * (uint64_t *)o < 0;
+}
+
 /*
  * A lock made and taken through the original functions must flip the byte
  * read here; an RLock taken twice must also name this thread as its owner
@@ -519,6 +693,12 @@ static int layout_checked(int kind, PyObject *type)
 		if (kind == LOCK) {
 			ok = call_plain(LOCK, ACQUIRE, lock) && mutex_locked(lock);
 			ok = call_plain(LOCK, RELEASE, lock) && ok && !mutex_locked(lock);
+			/* The inline paths against the originals, both ways round. */
+			fast_path = ok && immortal(py.true_obj) && immortal(py.none) &&
+				    mutex_try_lock(lock) && !mutex_try_lock(lock) &&
+				    call_plain(LOCK, RELEASE, lock) && !mutex_locked(lock) &&
+				    call_plain(LOCK, ACQUIRE, lock) && mutex_try_unlock(lock) &&
+				    !mutex_locked(lock) && !mutex_try_unlock(lock);
 		} else {
 			ok = call_plain(RLOCK, ACQUIRE, lock) && rlock_depth(lock) == 1;
 			ok = call_plain(RLOCK, ACQUIRE, lock) && ok && rlock_depth(lock) == 2;

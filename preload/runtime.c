@@ -748,6 +748,29 @@ void weft_record_members(uint8_t kind, uint8_t objkind, const void *obj, uint64_
 	record(&ev, NULL, 0);
 }
 
+int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame)
+{
+	struct weft_tls *t = &weft_tls;
+	if (WEFT_UNLIKELY(t->guard || t->py_nheld || !t->slot) || !frame)
+		return 0;
+	struct weft_event ev = {.kind = kind, .objkind = objkind, .obj = obj, .ts = ts};
+	if (WEFT_UNLIKELY(weft_races_on))
+		observe_sync(&ev);
+	/*
+	 * A signal handler's record between the checks and the write would
+	 * move the head under us: with the guard up it is counted instead, as
+	 * record() does. The fences keep the compiler from moving the ring's
+	 * accesses outside the guarded stretch.
+	 */
+	t->guard = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	void *pc = (void *)(uintptr_t)frame;
+	int done = write_repeat(t, &ev, &pc, 1);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->guard = 0;
+	return done;
+}
+
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n)
 {
 	static void *const none[1];

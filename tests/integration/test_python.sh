@@ -69,6 +69,13 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	expect_eq "$tag: wrapped methods: the Lock afterwards" "$(wm "o.kind='py.lock' AND e.kind LIKE 'lock.%'")" "0/lock.acquire/0 0/lock.release/0"
 	# Caller stacks read from the interpreter's frames directly, checked against the C API.
 	expect_eq "$tag: frames read directly" "$(sql "$db" "SELECT value FROM meta WHERE key='python.frames'")" direct
+	# The thread state and Py_IsInitialized() read as the interpreter's own code reads them,
+	# or called: the same stacks either way.
+	expect_eq "$tag: thread state: a load or a call" "$(sql "$db" "SELECT value IN ('tls global', 'global global', 'call global', 'tls call', 'global call', 'call call') FROM meta WHERE key='python.tstate'")" 1
+	WEFT_TEST_TSTATE_CALL=1 timeout 120 "$WEFT" run -o "tc-$tag.db" -- "$py" "$PY_TESTS/sync_objects.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: thread state by calls: said, no warning" "$(sql "tc-$tag.db" "SELECT value FROM meta WHERE key='python.tstate'")/$(cat "$WORK/err")" "call call/"
+	expect_eq "$tag: thread state by calls: the same stacks" "$(sql "tc-$tag.db" "SELECT group_concat(site, ',') FROM (SELECT DISTINCT e.kind || ' ' || f.function || ':' || f.line AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('queue.put', 'lock.acquire', 'lock.release') AND f.lang = 'python' ORDER BY 1)")" \
+		"$(sql "$db" "SELECT group_concat(site, ',') FROM (SELECT DISTINCT e.kind || ' ' || f.function || ':' || f.line AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('queue.put', 'lock.acquire', 'lock.release') AND f.lang = 'python' ORDER BY 1)")"
 	WEFT_TEST_FRAME_SKEW=1 timeout 120 "$WEFT" run -o "sk-$tag.db" -- "$py" "$PY_TESTS/sync_objects.py" >"$WORK/out" 2>"$WORK/err"
 	expect_eq "$tag: a frame layout that disagrees: one warning" "$(grep -c "frames are not laid out as weft expects" "$WORK/err")/$(grep -c . "$WORK/err")" 1/1
 	expect_eq "$tag: a frame layout that disagrees: the API's stacks" "$(sql "sk-$tag.db" "SELECT group_concat(site, ',') FROM (SELECT DISTINCT f.function || ':' || f.line AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('queue.put', 'lock.acquire') AND f.lang = 'python' ORDER BY 1)")" \
@@ -86,6 +93,13 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 		"holder/lock.acquire/0 MainThread/lock.fail/11 MainThread/lock.fail/11 MainThread/lock.wait/256 MainThread/lock.fail/110 MainThread/lock.wait/0 holder/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
 	expect_eq "$tag: Lock contention: the real failures keep their line" "$(sql "lc-$tag.db" "SELECT group_concat(f.function || ':' || f.line, ' ') FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name = 'Lock lock_contention.py:8' AND e.kind = 'lock.fail'")" \
 		"<module>:23 <module>:23 <module>:23"
+	# A Lock's methods called with and without arguments, on a free and a held Lock:
+	# the same answers and errors as untraced, and the events of each call.
+	timeout 60 "$py" "$PY_TESTS/lock_calls.py" >"$WORK/plain" 2>&1
+	timeout 60 "$WEFT" run -o "lk-$tag.db" -- "$py" "$PY_TESTS/lock_calls.py" >"$WORK/out" 2>&1
+	expect_eq "$tag: Lock calls: answers as without weft" "$(cat "$WORK/out")" "$(cat "$WORK/plain")"
+	expect_eq "$tag: Lock calls: events" "$(sql "lk-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT t.name || '/' || e.kind || '/' || e.arg AS x FROM events e JOIN threads t USING(tid) JOIN objects o USING(object_id) WHERE o.name = 'Lock lock_calls.py:4' ORDER BY e.id)")" \
+		"MainThread/lock.acquire/0 MainThread/lock.fail/11 MainThread/lock.wait/256 MainThread/lock.fail/110 MainThread/lock.fail/11 MainThread/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
 	# A contended `with` loop: waits, never a failed try.
 	timeout 60 "$WEFT" run -o "wc-$tag.db" -- "$py" "$PY_TESTS/with_contention.py" >"$WORK/out" 2>&1
 	expect_eq "$tag: contended with: output" "$(cat "$WORK/out")" 200
