@@ -26,7 +26,7 @@ all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so man test-progs
 deps:
 	@scripts/deps.sh
 
-# CPython 3.14 and 3.15 (Debian sid's) under /opt/weft-pythons/sid, for the tests.
+# CPython 3.13, 3.14 and 3.15 (Debian sid's) under /opt/weft-pythons/sid, for the tests.
 pythons:
 	@scripts/pythons.sh
 
@@ -136,11 +136,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(call TOOL_OBJ,$(ASAN))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 $(ASAN_FLAGS) $< $(UNIT_OBJ) -o $@ $(TOOL_LIBS)
 
-# The test command sets up what it needs too: CPython 3.14/3.15 (a failed
+# The test command sets up what it needs too: sid's CPython 3.13-3.15 (a failed
 # download is one line; their tests are then skipped by name).
 test: all $(ASAN)/bin/weft $(ASAN)/lib/weft/libweft.so $(UNIT_PROGS)
 	@scripts/pythons.sh >/dev/null 2>/tmp/weft-pythons.log || \
-	    echo "make test: CPython 3.14/3.15 not installed (/tmp/weft-pythons.log); their tests are skipped"
+	    echo "make test: CPython 3.13-3.15 from sid not installed (/tmp/weft-pythons.log); their tests are skipped"
 	@BUILD=$(BUILD) tests/run.sh
 
 bench: all

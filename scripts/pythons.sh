@@ -1,5 +1,5 @@
 #!/bin/sh
-# CPython 3.14 and 3.15 for weft's tests, from Debian unstable (sid) binary
+# CPython 3.13, 3.14 and 3.15 for weft's tests, from Debian unstable (sid) binary
 # packages unpacked into a private prefix on Debian 12 (bookworm) amd64.
 # Debian 12 ships 3.11 only, and weft has to be tested on the versions whose
 # internals it reads. Nothing from sid goes into the system: apt only downloads
@@ -10,10 +10,13 @@
 # libpythonX.Y-testsuite: $PREFIX/usr/lib/pythonX.Y/test) for
 # tests/integration/test_cpython_suite.sh.
 # Notes: ../shared/notes/pythons-from-sid.md.
-# Environment: PREFIX, VERSIONS (default "3.14 3.15"), MIRROR, APT_OPTS.
+# Environment: PREFIX, VERSIONS (default "3.13 3.14 3.15"), MIRROR, APT_OPTS.
+# sid's 3.13 (a 3.13.1+, PyMutex Locks) is built as 3.14 and 3.15 are (PGO,
+# LTO): the fair 3.13 to set 3.14's overhead against (pyenv's 3.13.0 has
+# neither, so the same added time is a smaller share of it).
 set -eu
 PREFIX=${PREFIX:-/opt/weft-pythons/sid}
-VERSIONS=${VERSIONS:-"3.14 3.15"}
+VERSIONS=${VERSIONS:-"3.13 3.14 3.15"}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 APT_OPTS=${APT_OPTS:-} # e.g. "-o Acquire::Check-Valid-Until=false" for a snapshot mirror
 # sid's libc and every library the interpreters and their stdlib extension
