@@ -5,6 +5,7 @@
  */
 #include "ui/ui.h"
 #include "store/store.h"
+#include "store/store_util.h"
 #include "store/store_viewcache.h"
 #include "tracer/cli.h"
 
@@ -517,20 +518,6 @@ static int occ_merge_piece(struct ui_model *m, struct occ_merge *g, struct ui_oc
 	return rc;
 }
 
-/* Room for n holds in m->act; -1 without memory. */
-static int act_room(struct ui_model *m, int n)
-{
-	if (n <= m->act_cap)
-		return 0;
-	int cap = m->act_cap ? m->act_cap * 2 : 64;
-	struct ui_hold_end *a = realloc(m->act, (size_t)cap * sizeof(*a));
-	if (!a)
-		return -1;
-	m->act = a;
-	m->act_cap = cap;
-	return 0;
-}
-
 static int long_cmp(const void *a, const void *b)
 {
 	const struct ui_hold *x = a, *y = b;
@@ -552,26 +539,23 @@ static int long_holds(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1, i
 	sqlite3_stmt *st = m->st[Q_OLONG];
 	int n = 0;
 	const struct ui_object *o = ui_model_object(m, obj);
-	int64_t longest = o ? o->max_hold : INT64_MAX / 4;
+	int64_t longest = o ? o->max_hold : INT64_MAX / 4, until = t1 < before ? t1 : before;
 	for (int shift = m->long_hold_shift + 1;
 	     shift < 62 && ((int64_t)1 << (shift - 1)) < longest; shift++) {
 		sqlite3_bind_int64(st, 1, obj);
 		sqlite3_bind_int(st, 2, shift);
 		sqlite3_bind_int64(st, 3, (t0 - ((int64_t)1 << shift)) >> shift);
-		sqlite3_bind_int64(st, 4, (t1 < before ? t1 : before) >> shift);
+		sqlite3_bind_int64(st, 4, until >> shift);
 		sqlite3_bind_int64(st, 5, t0);
-		sqlite3_bind_int64(st, 6, t1 < before ? t1 : before);
+		sqlite3_bind_int64(st, 6, until);
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			if (n == m->longs_cap) {
-				int cap = m->longs_cap ? m->longs_cap * 2 : 64;
-				struct ui_hold *g = realloc(m->longs, (size_t)cap * sizeof(*g));
-				if (!g) {
-					sqlite3_reset(st);
-					return -1;
-				}
-				m->longs = g;
-				m->longs_cap = cap;
+			struct ui_hold *g =
+			    store_grow(m->longs, &m->longs_cap, (size_t)n, sizeof(*g));
+			if (!g) {
+				sqlite3_reset(st);
+				return -1;
 			}
+			m->longs = g;
 			m->longs[n++] = (struct ui_hold){sqlite3_column_int64(st, 0),
 							 sqlite3_column_int64(st, 1),
 							 sqlite3_column_int(st, 2)};
@@ -581,6 +565,38 @@ static int long_holds(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1, i
 	if (n > 1)
 		qsort(m->longs, (size_t)n, sizeof(*m->longs), long_cmp);
 	return n;
+}
+
+/* The holds of a sweep in start order: the window's long holds, then object_holds' rows. */
+struct hold_source {
+	const struct ui_hold *longs;
+	int nlong, li;
+	sqlite3_stmt *st;
+	int row; /* st is on a row */
+	struct ui_hold cur;
+};
+
+/* The next hold into src->cur, not taken yet: 0 when none is left. */
+static int hold_peek(struct hold_source *src)
+{
+	if (src->li < src->nlong) {
+		src->cur = src->longs[src->li];
+		return 1;
+	}
+	if (!src->row)
+		return 0;
+	src->cur =
+	    (struct ui_hold){sqlite3_column_int64(src->st, 0), sqlite3_column_int64(src->st, 1),
+			     sqlite3_column_int(src->st, 2)};
+	return 1;
+}
+
+static void hold_take(struct hold_source *src)
+{
+	if (src->li < src->nlong)
+		src->li++;
+	else
+		src->row = sqlite3_step(src->st) == SQLITE_ROW;
 }
 
 /*
@@ -604,16 +620,12 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 		int64_t a = sqlite3_column_int64(st, 0);
 		if (a >= t1)
 			break; /* disjoint: end order is start order */
-		if (g.n == m->segs_cap) {
-			int cap = m->segs_cap ? m->segs_cap * 2 : 256;
-			struct ui_occ_piece *s = realloc(m->segs, (size_t)cap * sizeof(*s));
-			if (!s) {
-				sqlite3_reset(st);
-				return -1;
-			}
-			m->segs = s;
-			m->segs_cap = cap;
+		struct ui_occ_piece *s = store_grow(m->segs, &m->segs_cap, (size_t)g.n, sizeof(*s));
+		if (!s) {
+			sqlite3_reset(st);
+			return -1;
 		}
+		m->segs = s;
 		m->segs[g.n++] = (struct ui_occ_piece){a,
 						       sqlite3_column_int64(st, 1),
 						       sqlite3_column_int(st, 2),
@@ -625,7 +637,7 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 	const struct ui_object *o = ui_model_object(m, obj);
 	int64_t from = t0 - hold_reach(m, o);
 	/* the holds in start order: the long ones begun before from, then object_holds' */
-	int nlong = long_holds(m, obj, t0, t1, from), li = 0;
+	int nlong = long_holds(m, obj, t0, t1, from);
 	if (nlong < 0)
 		return -1;
 	st = m->st[Q_OHOLDS];
@@ -633,13 +645,12 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, t1);
 	sqlite3_bind_int64(st, 4, t0);
+	struct hold_source src = {m->longs, nlong, 0, st, sqlite3_step(st) == SQLITE_ROW, {0}};
 	/* m->act: the holds in force, in the order they were taken */
-	int na = 0, row = sqlite3_step(st) == SQLITE_ROW;
+	int na = 0;
 	int64_t cur = INT64_MIN;
 	while (!rc && cur < t1) {
-		int64_t next_start = li < nlong ? m->longs[li].start
-				     : row	? sqlite3_column_int64(st, 0)
-						: INT64_MAX;
+		int64_t next_start = hold_peek(&src) ? src.cur.start : INT64_MAX;
 		int64_t next_end = INT64_MAX;
 		for (int i = 0; i < na; i++)
 			if (m->act[i].end < next_end)
@@ -657,22 +668,16 @@ static int occ_pieces(struct ui_model *m, int64_t obj, int64_t t0, int64_t t1,
 			if (m->act[i].end > x)
 				m->act[kept++] = m->act[i];
 		na = kept;
-		while (!rc && li < nlong && m->longs[li].start <= x) {
-			if (act_room(m, na + 1)) {
+		while (!rc && hold_peek(&src) && src.cur.start <= x) {
+			struct ui_hold_end *a =
+			    store_grow(m->act, &m->act_cap, (size_t)na, sizeof(*a));
+			if (!a) {
 				rc = -1;
 				break;
 			}
-			m->act[na++] = (struct ui_hold_end){m->longs[li].end, m->longs[li].tid};
-			li++;
-		}
-		while (!rc && li == nlong && row && sqlite3_column_int64(st, 0) <= x) {
-			if (act_room(m, na + 1)) {
-				rc = -1;
-				break;
-			}
-			m->act[na++] = (struct ui_hold_end){sqlite3_column_int64(st, 1),
-							    sqlite3_column_int(st, 2)};
-			row = sqlite3_step(st) == SQLITE_ROW;
+			m->act = a;
+			m->act[na++] = (struct ui_hold_end){src.cur.end, src.cur.tid};
+			hold_take(&src);
 		}
 	}
 	sqlite3_reset(st);
@@ -1108,7 +1113,7 @@ static int hold_count_cmp(const void *x, const void *y)
 }
 
 /* Adds holds of tid, the first at first, to counts[0, *n) (cap *cap); -1 without memory. */
-static int hold_count_add(struct ui_hold_count **counts, int *n, int *cap, int32_t tid,
+static int hold_count_add(struct ui_hold_count **counts, int *n, size_t *cap, int32_t tid,
 			  int64_t holds, int64_t first)
 {
 	for (int i = 0; i < *n; i++) {
@@ -1119,14 +1124,10 @@ static int hold_count_add(struct ui_hold_count **counts, int *n, int *cap, int32
 			return 0;
 		}
 	}
-	if (*n == *cap) {
-		int c = *cap ? *cap * 2 : 16;
-		struct ui_hold_count *g = realloc(*counts, (size_t)c * sizeof(*g));
-		if (!g)
-			return -1;
-		*counts = g;
-		*cap = c;
-	}
+	struct ui_hold_count *g = store_grow(*counts, cap, (size_t)*n, sizeof(*g));
+	if (!g)
+		return -1;
+	*counts = g;
 	(*counts)[(*n)++] = (struct ui_hold_count){tid, holds, first};
 	return 0;
 }
@@ -1137,7 +1138,8 @@ int ui_model_hold_counts(struct ui_model *m, int64_t obj, int64_t a, int64_t b,
 	/* every hold overlapping [a, b): the long ones begun before from, then object_holds' */
 	int64_t from = a - hold_reach(m, ui_model_object(m, obj));
 	struct ui_hold_count *counts = NULL;
-	int n = 0, cap = 0, nlong = long_holds(m, obj, a, b, from);
+	size_t cap = 0;
+	int n = 0, nlong = long_holds(m, obj, a, b, from);
 	for (int i = 0; i < nlong; i++)
 		if (hold_count_add(&counts, &n, &cap, m->longs[i].tid, 1, m->longs[i].start))
 			break;

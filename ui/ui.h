@@ -181,11 +181,11 @@ struct ui_model {
 	int64_t *acc;
 	int acc_cols;
 	struct ui_occ_piece *segs; /* scratch for an object's occupancy segments */
-	int segs_cap;
+	size_t segs_cap;
 	struct ui_hold_end *act; /* scratch: the holds in force at a point of a sweep */
-	int act_cap;
+	size_t act_cap;
 	struct ui_hold *longs; /* scratch: a window's long holds (object_long_holds) */
-	int longs_cap;
+	size_t longs_cap;
 	sqlite3_stmt *st[16];
 	struct store_blame_reader *blame;
 };
