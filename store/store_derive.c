@@ -464,14 +464,7 @@ static void rows_bind(sqlite3_stmt *st, int first, const int64_t *v, int ncols)
 static void rows_flush(struct derive *d, struct rows *r)
 {
 	if (r->n == ROWS_PER_INSERT) {
-		int all = r->n * r->ncols;
-		for (int i = 0; i < all; i++) {
-			if (!r->bound_ok || r->bound[i] != r->v[i]) {
-				rows_bind(r->many, 1 + i, &r->v[i], 1);
-				r->bound[i] = r->v[i];
-			}
-		}
-		r->bound_ok = 1;
+		store_bind_changed(r->many, r->bound, &r->bound_ok, r->v, r->n * r->ncols, 1);
 		step_done(d, r->many);
 	} else {
 		for (int i = 0; i < r->n; i++) {
@@ -616,7 +609,6 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 		t->cursor = b;
 }
 
-/* An object_holds row for h, ended at end (a hold never ends before it starts). */
 /*
  * A hold longer than 2^OCC_LONG_HOLD_SHIFT ns is also a row of
  * object_long_holds: readers of a window then read object_holds only as
@@ -632,6 +624,10 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 #define OCC_LONG_HOLD_SHIFT 20
 #define OCC_LONG_HOLD_NS (1ll << OCC_LONG_HOLD_SHIFT)
 
+/*
+ * An object_holds row for h, ended at end (a hold never ends before it
+ * starts), and an object_long_holds row too when it is long.
+ */
 static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *h, int64_t end,
 		      int mode)
 {

@@ -5,6 +5,7 @@
 #ifndef WEFT_STORE_UTIL_H
 #define WEFT_STORE_UTIL_H
 
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,16 @@ static inline uint64_t store_hash_mix64(uint64_t x)
  * items and *cap stay as they were.
  */
 void *store_grow(void *items, size_t *cap, size_t n, size_t size);
+
+/*
+ * Binds v[0, n) to st's parameters 1..n, each only when it differs from
+ * bound[i], what that parameter holds since the last call (a reset keeps
+ * bindings), or every one when *valid is 0; then bound holds v and *valid
+ * is 1. With nulls, INT64_MIN binds NULL. A many-row insert's rows often
+ * repeat most of their values: one bind per row instead of seven on the
+ * lock microbenchmark's events.
+ */
+void store_bind_changed(sqlite3_stmt *st, int64_t *bound, int *valid, const int64_t *v, int n,
+			int nulls);
 
 #endif

@@ -2,6 +2,7 @@
 #include "store/store.h"
 #include "store/store_schema.h"
 #include "store/store_debug.h"
+#include "store/store_util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -344,20 +345,6 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-/* Binds the values of the many-row statement's row i that differ from what its parameters hold. */
-static void bind_event_row(struct store_writer *w, int i, const struct store_event *e, int64_t th)
-{
-	sqlite3_stmt *st = w->st[ST_EVENTS_MANY];
-	const int64_t v[7] = {e->ts_ns, th, e->kind, e->object_id, e->wait_ns, e->arg, e->stack_id};
-	int64_t *b = &w->bound[i * 7];
-	for (int c = 0; c < 7; c++) {
-		if (!w->many_bound || b[c] != v[c]) {
-			sqlite3_bind_int64(st, i * 7 + c + 1, v[c]);
-			b[c] = v[c];
-		}
-	}
-}
-
 static void bind_event(sqlite3_stmt *st, int base, const struct store_event *e, int64_t th)
 {
 	/* Zero is an integer 0, which SQLite encodes in the record header alone. */
@@ -677,9 +664,20 @@ static int flush_events(struct store_writer *w)
 		if (!(th[i] = thread_number(w, w->pending[i].pid, w->pending[i].tid)))
 			rc = -1;
 	if (!rc && w->npending == EVENT_ROWS) {
-		for (int i = 0; i < EVENT_ROWS; i++)
-			bind_event_row(w, i, &w->pending[i], th[i]);
-		w->many_bound = 1;
+		int64_t v[EVENT_ROWS * 7];
+		for (int i = 0; i < EVENT_ROWS; i++) {
+			const struct store_event *e = &w->pending[i];
+			int64_t *row = &v[i * 7];
+			row[0] = e->ts_ns;
+			row[1] = th[i];
+			row[2] = e->kind;
+			row[3] = e->object_id;
+			row[4] = e->wait_ns;
+			row[5] = e->arg;
+			row[6] = e->stack_id;
+		}
+		store_bind_changed(w->st[ST_EVENTS_MANY], w->bound, &w->many_bound, v,
+				   EVENT_ROWS * 7, 0);
 		rc = step_reset(w, w->st[ST_EVENTS_MANY]);
 	} else {
 		for (int i = 0; i < w->npending && !rc; i++) {
