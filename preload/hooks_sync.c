@@ -46,7 +46,7 @@ static void record_init(uint8_t objkind, const void *obj, void *caller)
 		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
 						 .objkind = objkind,
 						 .obj = obj,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = objkind,
 						 .caller = caller});
 }
@@ -61,7 +61,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		weft_record(&(struct weft_event){.kind = WEFT_EV_OBJECT_DESTROY,
 						 .objkind = objkind,
 						 .obj = obj,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .caller = caller});
 }
 
@@ -74,7 +74,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		uint64_t wait = 0, ts;                                                             \
 		int rc = REAL(trylock_fn)(o);                                                      \
 		if (rc == EBUSY) {                                                                 \
-			uint64_t t0 = weft_now();                                                  \
+			uint64_t t0 = weft_stamp();                                                \
 			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,                \
 							 .objkind = obj_kind,                      \
 							 .obj = (const void *)o,                   \
@@ -82,10 +82,10 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 							 .arg = mode,                              \
 							 .caller = CALLER});                       \
 			rc = REAL(fn)(o);                                                          \
-			ts = weft_now();                                                           \
+			ts = weft_stamp();                                                         \
 			wait = ts - t0;                                                            \
 		} else {                                                                           \
-			ts = weft_now();                                                           \
+			ts = weft_stamp();                                                         \
 		}                                                                                  \
 		record_acquire(rc, obj_kind, (const void *)o, ts, wait, mode, CALLER);             \
 		return rc;                                                                         \
@@ -98,7 +98,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 		if (!weft_should_record())                                                         \
 			return REAL(fn)(o);                                                        \
 		int rc = REAL(fn)(o);                                                              \
-		record_acquire(rc, obj_kind, (const void *)o, weft_now(), 0, mode, CALLER);        \
+		record_acquire(rc, obj_kind, (const void *)o, weft_stamp(), 0, mode, CALLER);      \
 		return rc;                                                                         \
 	}
 
@@ -110,7 +110,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 			return REAL(fn) args;                                                      \
 		uint64_t t0 = weft_now();                                                          \
 		int rc = REAL(fn) args;                                                            \
-		uint64_t ts = weft_now();                                                          \
+		uint64_t ts = weft_stamp();                                                        \
 		record_acquire(rc, obj_kind, (const void *)o, ts, ts - t0, mode, CALLER);          \
 		return rc;                                                                         \
 	}
@@ -122,7 +122,7 @@ static void record_destroy(uint8_t objkind, const void *obj, void *caller)
 			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,             \
 							 .objkind = obj_kind,                      \
 							 .obj = (const void *)o,                   \
-							 .ts = weft_now(),                         \
+							 .ts = weft_stamp(),                       \
 							 .caller = CALLER});                       \
 		return REAL(fn)(o);                                                                \
 	}
@@ -142,7 +142,7 @@ static int mutex_lock_traced(pthread_mutex_t *o, void *caller)
 	uint64_t wait = 0, ts;
 	int rc = REAL(pthread_mutex_trylock)(o);
 	if (rc == EBUSY) {
-		uint64_t t0 = weft_now();
+		uint64_t t0 = weft_stamp();
 		/* Said before blocking, so a thread that never gets the lock is known to wait. */
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,
 						 .objkind = WEFT_OBJ_MUTEX,
@@ -150,10 +150,10 @@ static int mutex_lock_traced(pthread_mutex_t *o, void *caller)
 						 .ts = t0,
 						 .caller = caller});
 		rc = REAL(pthread_mutex_lock)(o);
-		ts = weft_now();
+		ts = weft_stamp();
 		wait = ts - t0;
 	} else {
-		ts = weft_now();
+		ts = weft_stamp();
 	}
 	record_acquire(rc, WEFT_OBJ_MUTEX, o, ts, wait, 0, caller);
 	return rc;
@@ -176,7 +176,7 @@ WEFT_HOOK int pthread_mutex_unlock(pthread_mutex_t *o)
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
 						 .objkind = WEFT_OBJ_MUTEX,
 						 .obj = o,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .caller = CALLER});
 	return REAL(pthread_mutex_unlock)(o);
 }
@@ -186,7 +186,7 @@ WEFT_HOOK int pthread_mutex_trylock(pthread_mutex_t *o)
 	if (weft_in_pyrt(o) || !weft_should_record() || weft_in_pydata(o))
 		return REAL(pthread_mutex_trylock)(o);
 	int rc = REAL(pthread_mutex_trylock)(o);
-	record_acquire(rc, WEFT_OBJ_MUTEX, o, weft_now(), 0, 0, CALLER);
+	record_acquire(rc, WEFT_OBJ_MUTEX, o, weft_stamp(), 0, 0, CALLER);
 	return rc;
 }
 TIMED_HOOK(pthread_mutex_timedlock, pthread_mutex_t, WEFT_OBJ_MUTEX, 0,
@@ -252,7 +252,7 @@ WEFT_HOOK int pthread_spin_init(pthread_spinlock_t *o, int pshared)
 static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 			    const struct timespec *abs, int kind, void *caller)
 {
-	uint64_t t0 = weft_now();
+	uint64_t t0 = weft_stamp();
 	weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
 					 .objkind = WEFT_OBJ_MUTEX,
 					 .obj = m,
@@ -260,7 +260,7 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk
 					 .arg = 2,
 					 .caller = caller});
 	int rc = weft_real_cond_wait(c, m, clk, abs, kind);
-	uint64_t t1 = weft_now();
+	uint64_t t1 = weft_stamp();
 	weft_record(&(struct weft_event){.kind = WEFT_EV_COND_WAIT,
 					 .objkind = WEFT_OBJ_COND,
 					 .obj = c,
@@ -314,7 +314,7 @@ WEFT_HOOK int pthread_cond_signal(pthread_cond_t *c)
 		weft_record(&(struct weft_event){.kind = WEFT_EV_COND_SIGNAL,
 						 .objkind = WEFT_OBJ_COND,
 						 .obj = c,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .caller = CALLER});
 	return REAL(pthread_cond_signal)(c);
 }
@@ -327,7 +327,7 @@ WEFT_HOOK int pthread_cond_broadcast(pthread_cond_t *c)
 		weft_record(&(struct weft_event){.kind = WEFT_EV_COND_BROADCAST,
 						 .objkind = WEFT_OBJ_COND,
 						 .obj = c,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .caller = CALLER});
 	return REAL(pthread_cond_broadcast)(c);
 }
@@ -350,7 +350,7 @@ WEFT_HOOK int pthread_barrier_wait(pthread_barrier_t *b)
 		return REAL(pthread_barrier_wait)(b);
 	uint64_t t0 = weft_now();
 	int rc = REAL(pthread_barrier_wait)(b);
-	uint64_t t1 = weft_now();
+	uint64_t t1 = weft_stamp();
 	weft_record(&(struct weft_event){.kind = WEFT_EV_BARRIER_WAIT,
 					 .objkind = WEFT_OBJ_BARRIER,
 					 .obj = b,
@@ -422,7 +422,7 @@ static int blocking_sem_wait(sem_t *s, int how, clockid_t clk, const struct time
 	int rc = REAL(sem_trywait)(s);
 	if (rc < 0 && errno == EAGAIN) {
 		errno = saved;
-		uint64_t t0 = weft_now();
+		uint64_t t0 = weft_stamp();
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
 						 .obj = s,
@@ -432,10 +432,10 @@ static int blocking_sem_wait(sem_t *s, int how, clockid_t clk, const struct time
 		rc = how == SEM_WAIT	    ? REAL(sem_wait)(s)
 		     : how == SEM_CLOCKWAIT ? REAL(sem_clockwait)(s, clk, abs)
 					    : REAL(sem_timedwait)(s, abs);
-		ts = weft_now();
+		ts = weft_stamp();
 		wait = ts - t0;
 	} else {
-		ts = weft_now();
+		ts = weft_stamp();
 	}
 	record_sem(rc, errno, s, ts, wait, caller);
 	return rc;
@@ -454,7 +454,7 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 		return sem_races(REAL(sem_trywait)(s), s);
 	int rc = REAL(sem_trywait)(s);
 	int err = errno;
-	uint64_t ts = weft_now();
+	uint64_t ts = weft_stamp();
 	if (rc < 0 && err == EAGAIN && weft_pyrt_len && weft_python_hold_trywait(s, ts, CALLER)) {
 		errno = err;
 		return rc;
@@ -486,7 +486,7 @@ WEFT_HOOK int sem_post(sem_t *s)
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
 						 .obj = s,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .caller = CALLER});
 	return REAL(sem_post)(s);
 }
@@ -574,7 +574,7 @@ WEFT_HOOK sem_t *sem_open(const char *name, int oflag, ...)
 		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
 						 .obj = s,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = WEFT_OBJ_SEMAPHORE,
 						 .caller = CALLER,
 						 .payload = name,

@@ -193,6 +193,23 @@ static inline uint64_t weft_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The time of a record this thread writes next, announced to the collector
+ * at once (weft_slot.open_ts; weft_record() clears it once published):
+ * the window in which a preempted thread holds a record the collector does
+ * not know of shrinks from the whole recording path to one instruction.
+ * Only for a time recorded right away: a time taken before blocking would
+ * hold every other thread's records back for as long as it blocks.
+ */
+static inline uint64_t weft_stamp(void)
+{
+	uint64_t ts = weft_now();
+	struct weft_slot *s = weft_tls.slot;
+	if (WEFT_LIKELY(s != NULL))
+		__atomic_store_n(&s->open_ts, ts ? ts : 1, __ATOMIC_RELAXED);
+	return ts;
+}
+
 void weft_count_unrecorded(void);
 
 /*

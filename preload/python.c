@@ -86,7 +86,7 @@ static void meta(const char *key, const char *value)
 	memcpy(buf, key, kl + 1);
 	memcpy(buf + kl + 1, value, vl + 1);
 	weft_record(&(struct weft_event){.kind = WEFT_REC_META,
-					 .ts = weft_now(),
+					 .ts = weft_stamp(),
 					 .payload = buf,
 					 .payload_len = (uint32_t)(kl + vl + 2)});
 }
@@ -137,7 +137,7 @@ static void learn_gil(pthread_mutex_t *m)
 		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
 						 .objkind = WEFT_OBJ_GIL,
 						 .obj = (void *)gil_base,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = WEFT_OBJ_GIL,
 						 .payload = "GIL",
 						 .payload_len = 4});
@@ -170,7 +170,7 @@ int weft_gil_mutex_lock(pthread_mutex_t *m)
 		t->gil_phase = GIL_HELD_IN_TAKE;
 		gil_drop_pending = 0; /* take_gil resets the drop request too */
 		if (gil_recording()) {
-			uint64_t now = weft_now();
+			uint64_t now = weft_stamp();
 			record_gil(WEFT_EV_GIL_ACQUIRE, now, now - t->gil_t0);
 			note_interval();
 		}
@@ -202,7 +202,7 @@ int weft_gil_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 		weft_record(&(struct weft_event){.kind = WEFT_EV_GIL_DROP_REQUEST,
 						 .objkind = WEFT_OBJ_GIL,
 						 .obj = (void *)gil_base,
-						 .ts = weft_now()});
+						 .ts = weft_stamp()});
 	}
 	return rc;
 }
@@ -214,7 +214,7 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 		/* lock(mutex) then signal(cond): this is drop_gil letting go. */
 		t->gil_phase = GIL_DROP;
 		if (gil_recording()) {
-			uint64_t now = weft_now();
+			uint64_t now = weft_stamp();
 			if (WEFT_UNLIKELY(t->py_nheld) &&
 			    weft_python_hold_gil_release(now, gil_drop_pending)) {
 				gil_drop_pending = 0;
@@ -291,7 +291,7 @@ static void write_code_definition(uint32_t id, PyObject *code)
 	/* The guard is set (we are inside the recorder): write directly. */
 	t->guard = 0;
 	weft_record(&(struct weft_event){.kind = WEFT_REC_PY_CODE,
-					 .ts = weft_now(),
+					 .ts = weft_stamp(),
 					 .arg = id,
 					 .payload = buf,
 					 .payload_len = (uint32_t)n + 1});
@@ -1429,7 +1429,7 @@ void weft_python_note_lock(const void *lock, void *caller)
 	weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
 					 .objkind = (uint8_t)kind,
 					 .obj = lock,
-					 .ts = weft_now(),
+					 .ts = weft_stamp(),
 					 .arg = kind,
 					 .caller = caller,
 					 .payload = label,
@@ -1623,7 +1623,7 @@ static void relock_condition(const void *lock)
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_ACQUIRE,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
 						 .obj = lock,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = 2});
 }
 
@@ -1662,7 +1662,7 @@ static PyObject *wrapped_call(int kind, PyObject *orig, PyObject *const *args, p
 			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
 							 .objkind = WEFT_OBJ_SEMAPHORE,
 							 .obj = cond_lock,
-							 .ts = weft_now(),
+							 .ts = weft_stamp(),
 							 .arg = 2});
 	}
 	t->fold++;
@@ -1854,7 +1854,7 @@ static PyObject *m_init(PyObject *self, PyObject *const *args, py_ssize_t n)
 		weft_record(&(struct weft_event){.kind = WEFT_REC_OBJECT_INIT,
 						 .objkind = (uint8_t)objkind,
 						 .obj = (void *)(uintptr_t)obj,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = objkind,
 						 .payload = label,
 						 .payload_len = (uint32_t)strlen(label) + 1});
@@ -1930,7 +1930,7 @@ static PyObject *m_rlock(PyObject *self, PyObject *const *args, py_ssize_t n)
 									: WEFT_EV_RLOCK_EXIT,
 						 .objkind = WEFT_OBJ_PY_RLOCK,
 						 .obj = rlocks[h].sem,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = rlocks[h].level});
 	return ret_none();
 }
@@ -1990,7 +1990,7 @@ static PyObject *m_thread(PyObject *self, PyObject *const *args, py_ssize_t n)
 	}
 	if (weft_on && !weft_tls.guard)
 		weft_record(&(struct weft_event){.kind = WEFT_REC_PY_THREAD,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = (int64_t)ident,
 						 .payload = name,
 						 .payload_len = (uint32_t)strnlen(name, 1000) + 1});
@@ -2026,7 +2026,7 @@ static PyObject *m_process(PyObject *self, PyObject *const *args, py_ssize_t n)
 	}
 	if (weft_on && !weft_tls.guard)
 		weft_record(&(struct weft_event){.kind = WEFT_REC_PROCESS_NAME,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = pid,
 						 .payload = name,
 						 .payload_len = (uint32_t)strnlen(name, 1000) + 1});

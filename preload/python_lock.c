@@ -305,7 +305,7 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 		int mode = m->role == RESTORE ? WAIT_BLOCKS : wait_mode(c);
 		if (mode != WAIT_NEVER) {
 			waited = 1;
-			t0 = weft_now();
+			t0 = weft_stamp();
 			weft_record(
 			    &(struct weft_event){.kind = WEFT_EV_LOCK_WAIT,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
@@ -317,7 +317,7 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 	}
 	PyObject *r =
 	    !waited && inline_ok && mutex_try_lock(self) ? py.true_obj : call_orig(m, self, c);
-	uint64_t ts = weft_now();
+	uint64_t ts = weft_stamp();
 	uint64_t wait = waited ? ts - t0 : 0;
 	if (!r) {
 		/* A signal handler raised during the wait (or a bad argument): the wait ended. */
@@ -360,7 +360,7 @@ static void release_event(PyObject *self, void *caller)
 	WEFT_RACES_SYNC(0, self, 1);
 	if (!weft_should_record())
 		return;
-	uint64_t ts = weft_now();
+	uint64_t ts = weft_stamp();
 	if (!weft_python_record_repeat(WEFT_EV_LOCK_RELEASE, WEFT_OBJ_SEMAPHORE, self, ts, caller))
 		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
@@ -398,7 +398,7 @@ static inline __attribute__((always_inline)) PyObject *uncontended(const struct 
 	if (role == ACQUIRE) {
 		if (!mutex_try_lock(self))
 			return NULL;
-		uint64_t ts = weft_now();
+		uint64_t ts = weft_stamp();
 		WEFT_RACES_SYNC(1, self, 1);
 		lock_event(WEFT_EV_LOCK_ACQUIRE, self, ts, caller);
 		return py.true_obj;
@@ -407,7 +407,7 @@ static inline __attribute__((always_inline)) PyObject *uncontended(const struct 
 	if (__atomic_load_n(bits, __ATOMIC_RELAXED) != MUTEX_LOCKED)
 		return NULL;
 	WEFT_RACES_SYNC(0, self, 1);
-	lock_event(WEFT_EV_LOCK_RELEASE, self, weft_now(), caller);
+	lock_event(WEFT_EV_LOCK_RELEASE, self, weft_stamp(), caller);
 	/* Recorded before it is let go, as release_event; a waiter parked meanwhile: the original.
 	 */
 	return mutex_try_unlock(self) ? py.none : call_orig(m, self, c);
@@ -442,7 +442,7 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 			weft_record(&(struct weft_event){.kind = WEFT_EV_RLOCK_ENTER,
 							 .objkind = WEFT_OBJ_PY_RLOCK,
 							 .obj = self,
-							 .ts = weft_now(),
+							 .ts = weft_stamp(),
 							 .arg = (int64_t)rlock_depth(self),
 							 .caller = caller});
 		return r;
@@ -457,7 +457,7 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 		weft_record(&(struct weft_event){.kind = WEFT_EV_RLOCK_EXIT,
 						 .objkind = WEFT_OBJ_PY_RLOCK,
 						 .obj = self,
-						 .ts = weft_now(),
+						 .ts = weft_stamp(),
 						 .arg = (int64_t)(depth - 1),
 						 .caller = caller});
 	return r;
@@ -580,7 +580,7 @@ static void dealloc_of(int kind, PyObject *lock, void *caller)
 			weft_record(&(struct weft_event){.kind = WEFT_EV_OBJECT_DESTROY,
 							 .objkind = WEFT_OBJ_SEMAPHORE,
 							 .obj = lock,
-							 .ts = weft_now(),
+							 .ts = weft_stamp(),
 							 .caller = caller});
 		weft_pysem_del(lock);
 	}

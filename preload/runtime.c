@@ -717,6 +717,8 @@ static inline __attribute__((always_inline)) void record(const struct weft_event
 			count_unringed();
 		goto out;
 	}
+	/* Cleared at out: once published (see weft_slot.open_ts). */
+	__atomic_store_n(&t->slot->open_ts, ev->ts ? ev->ts : 1, __ATOMIC_RELAXED);
 	void *pcs[WEFT_MAX_FRAMES + 8];
 	int nframes;
 	if (given) {
@@ -729,6 +731,8 @@ static inline __attribute__((always_inline)) void record(const struct weft_event
 	}
 	write_record(t, ev, pcs, nframes);
 out:
+	if (t->slot)
+		__atomic_store_n(&t->slot->open_ts, 0, __ATOMIC_RELEASE);
 	t->guard = 0;
 	*errno_p = saved_errno;
 }
@@ -765,7 +769,9 @@ int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t 
 	t->guard = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	void *pc = (void *)(uintptr_t)frame;
+	__atomic_store_n(&t->slot->open_ts, ts ? ts : 1, __ATOMIC_RELAXED);
 	int done = write_repeat(t, &ev, &pc, 1);
+	__atomic_store_n(&t->slot->open_ts, 0, __ATOMIC_RELEASE);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->guard = 0;
 	return done;

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#define WEFT_WIRE_VERSION 4
+#define WEFT_WIRE_VERSION 5
 #define WEFT_CHUNK_MAGIC 0x74666577u /* "weft" */
 
 #define WEFT_SLOTS_PER_CHUNK 32
@@ -182,6 +182,15 @@ static inline uint32_t weft_rec_words(uint8_t flags, uint8_t nframes, uint32_t p
 struct weft_slot {
 	/* Producer side, written only by the owning thread. */
 	uint64_t head __attribute__((aligned(64)));
+	/*
+	 * The raw time of the record being written, 0: none. A producer
+	 * preempted between taking its time and publishing the record would
+	 * otherwise publish it milliseconds after the collector promised the
+	 * writer nothing that old was still to come (collect_batch.horizon_ns);
+	 * on two cores and eight busy threads that happened every few ms.
+	 * Next to head: the producer writes that line anyway.
+	 */
+	uint64_t open_ts;
 	/* Consumer side, written only by the collector. */
 	uint64_t tail __attribute__((aligned(64)));
 	/* Bookkeeping: state is a CAS target for claiming. */

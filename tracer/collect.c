@@ -75,12 +75,65 @@ static int tsc_is_reliable(void)
 	return ok;
 }
 
+/*
+ * A TSC reading and CLOCK_MONOTONIC taken together: the pair whose two
+ * TSC reads around the clock lie closest. Taken once, a preemption between
+ * the two reads (milliseconds on a loaded machine) made the first estimate,
+ * from 20 ms of history, several percent wrong, and the next one moved
+ * records already converted by milliseconds: late rows, out of time order.
+ */
+static void clock_point(uint64_t *tick, uint64_t *mono)
+{
+	uint64_t best = UINT64_MAX;
+	*tick = __rdtsc();
+	*mono = weft_mono_ns();
+	for (int i = 0; i < 16; i++) {
+		uint64_t a = __rdtsc(), m = weft_mono_ns(), b = __rdtsc();
+		if (b - a < best) {
+			best = b - a;
+			*tick = a + (b - a) / 2;
+			*mono = m;
+		}
+		if (best < 20000) /* about 10 us */
+			break;
+	}
+}
+
+#define RECALIBRATION_NS 200000000ull
+#define FIRST_CALIBRATION_NS 20000000ull
+
+/*
+ * Refines the tick rate from the whole history. The conversion stays
+ * continuous: a batch converted after a new estimate must not land before
+ * one converted earlier. So the new line starts where the old one is now,
+ * with the rate that meets the fitted line one recalibration ahead.
+ */
 static void calibrate(struct collect *c)
 {
-	uint64_t t = __rdtsc(), m = weft_mono_ns();
-	if (m - c->start_mono_ns < 1000000 || t <= c->tsc0)
+	uint64_t t, m;
+	clock_point(&t, &m);
+	if (m - c->start_mono_ns < 1000000 || t <= c->tsc_start || t <= c->tsc0)
 		return;
-	c->ns_per_tick = (double)(m - c->start_mono_ns) / (double)(t - c->tsc0);
+	double fit = (double)(m - c->start_mono_ns) / (double)(t - c->tsc_start);
+	/* Before FIRST_CALIBRATION_NS no batch was converted: a fresh fit. */
+	if (!c->ns_per_tick || c->cal_mono - c->start_mono_ns < FIRST_CALIBRATION_NS) {
+		c->tsc0 = c->tsc_start;
+		c->ns0 = 0;
+		c->ns_per_tick = fit;
+	} else {
+		int64_t now_ns = c->ns0 + (int64_t)((double)(t - c->tsc0) * c->ns_per_tick);
+		double ahead = (double)RECALIBRATION_NS / fit;
+		double rate =
+		    ((double)(m - c->start_mono_ns) + (double)RECALIBRATION_NS - (double)now_ns) /
+		    ahead;
+		if (rate < fit * 0.99)
+			rate = fit * 0.99;
+		if (rate > fit * 1.01)
+			rate = fit * 1.01;
+		c->tsc0 = t;
+		c->ns0 = now_ns;
+		c->ns_per_tick = rate;
+	}
 	c->cal_tsc = t;
 	c->cal_mono = m;
 }
@@ -103,8 +156,8 @@ int collect_init(struct collect *c, struct store_writer *store, char *listen_nam
 	if (setrlimit(RLIMIT_NOFILE, &raised) == 0 && raised.rlim_cur < 4096 + 256)
 		max_connections = (int)raised.rlim_cur > 512 ? (int)raised.rlim_cur - 256 : 256;
 	c->use_tsc = tsc_is_reliable();
-	c->start_mono_ns = weft_mono_ns();
-	c->tsc0 = __rdtsc();
+	clock_point(&c->tsc_start, &c->start_mono_ns);
+	c->tsc0 = c->tsc_start;
 	/*
 	 * No calibration here: the program starts at once, and the writer
 	 * waits for a usable interval before it converts anything
@@ -437,8 +490,6 @@ static void push_ctl(struct collect *c, struct collect_image *img, int kind, int
 /* ---- draining ------------------------------------------------------------------ */
 
 /* The first estimate of the TSC rate spans at least this much. */
-#define FIRST_CALIBRATION_NS 20000000ull
-
 /*
  * The calibration a batch's ring timestamps are converted with, taken when
  * it is handed to the writer (which so never asks the collector). A TSC's
@@ -458,6 +509,7 @@ static int clock_snapshot(struct collect *c, struct collect_clock *out, int last
 	if (c->use_tsc && (!c->cal_mono || c->cal_mono - c->start_mono_ns < FIRST_CALIBRATION_NS))
 		calibrate(c);
 	out->tsc0 = c->tsc0;
+	out->ns0 = c->ns0;
 	out->ns_per_tick = c->ns_per_tick;
 	out->start_mono_ns = c->start_mono_ns;
 	pthread_mutex_unlock(&c->lock);
@@ -479,6 +531,13 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 {
 	struct weft_chunk *ch = img->chunks[k];
 	struct weft_slot *s = &ch->slots[si];
+	/*
+	 * Before head: a record published and cleared between the two loads
+	 * would otherwise be neither drained nor seen open.
+	 */
+	uint64_t open = __atomic_load_n(&s->open_ts, __ATOMIC_ACQUIRE);
+	if (open && !img->closed && (!c->oldest_waiting || open < c->oldest_waiting))
+		c->oldest_waiting = open;
 	uint64_t head = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = s->tail;
 	uint64_t waiting = __atomic_load_n(&s->waiting_ts, __ATOMIC_ACQUIRE);
@@ -550,7 +609,7 @@ static void drain_image(struct collect *c, struct collect_image *img)
 size_t collect_drain(struct collect *c)
 {
 	uint64_t before = c->drained_words;
-	if (c->use_tsc && weft_mono_ns() - c->cal_mono > 200000000ull) {
+	if (c->use_tsc && weft_mono_ns() - c->cal_mono > RECALIBRATION_NS) {
 		pthread_mutex_lock(&c->lock);
 		calibrate(c);
 		pthread_mutex_unlock(&c->lock);
@@ -566,10 +625,10 @@ size_t collect_drain(struct collect *c)
 		/* A record waiting for room was timed before it is published. */
 		if (c->oldest_waiting) {
 			pthread_mutex_lock(&c->lock);
-			int64_t w = c->use_tsc
-					? (int64_t)((double)(int64_t)(c->oldest_waiting - c->tsc0) *
-						    c->ns_per_tick)
-					: (int64_t)(c->oldest_waiting - c->start_mono_ns);
+			struct collect_clock k = {c->tsc0, c->start_mono_ns, c->ns0,
+						  c->ns_per_tick};
+			int64_t w = c->use_tsc ? collect_tsc_ns(&k, c->oldest_waiting)
+					       : (int64_t)(c->oldest_waiting - c->start_mono_ns);
 			pthread_mutex_unlock(&c->lock);
 			if (w < round)
 				round = w;

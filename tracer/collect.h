@@ -77,8 +77,15 @@ struct collect_seg {
 /* A consistent copy of the clock calibration, for converting ring timestamps. */
 struct collect_clock {
 	uint64_t tsc0, start_mono_ns;
+	int64_t ns0; /* the time of tick tsc0 */
 	double ns_per_tick;
 };
+
+/* A ring's TSC reading as ns since the trace's start: one line per calibration, joined. */
+static inline int64_t collect_tsc_ns(const struct collect_clock *k, uint64_t tick)
+{
+	return k->ns0 + (int64_t)((double)(int64_t)(tick - k->tsc0) * k->ns_per_tick);
+}
 
 struct collect_batch {
 	struct collect_batch *next;
@@ -131,9 +138,11 @@ struct collect {
 	struct rlimit nofile; /* the descriptor limit the program gets (weft raises its own) */
 	uint64_t refused;     /* connections refused: not from the traced tree */
 	uint64_t start_mono_ns;
-	/* TSC calibration: ns = start + (tsc - tsc0) * ns_per_tick */
+	/* TSC calibration: ns = ns0 + (tsc - tsc0) * ns_per_tick (collect_tsc_ns) */
 	uint64_t tsc0;
+	int64_t ns0;
 	double ns_per_tick;
+	uint64_t tsc_start;	    /* the tick read with start_mono_ns */
 	uint64_t cal_tsc, cal_mono; /* latest calibration point */
 	int use_tsc;
 

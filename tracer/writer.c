@@ -1130,7 +1130,7 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		r.objkind = h.objkind;
 		r.nframes = h.nframes;
 		if (sg->tsc) {
-			r.ts = (int64_t)((double)(int64_t)(ts - clk->tsc0) * clk->ns_per_tick);
+			r.ts = collect_tsc_ns(clk, ts);
 			r.wait = (int64_t)((double)wait * clk->ns_per_tick);
 		} else {
 			r.ts = (int64_t)(ts - clk->start_mono_ns);

@@ -167,6 +167,42 @@ static void held_until_finalize(const char *path)
 }
 
 /*
+ * More events held at once than the writer sorts in one go (NEWCOMERS_MAX
+ * in store_write.c, 256 K): they are sorted and merged in as they arrive,
+ * each lot overlapping the ones before in time (four threads, each drained
+ * in runs that go back before the previous lot's end), equal times common.
+ */
+static void held_many(const char *path)
+{
+	struct store_writer *w = open_trace(path);
+	store_writer_hold(w);
+	enum { N = 700000, RUN = 5000 };
+	int64_t clock[THREADS] = {0};
+	int sent[THREADS] = {0};
+	for (int i = 0; i < N;) {
+		int t = (int)(next_rand() % THREADS);
+		for (int k = 0; k < RUN && i < N; k++, i++) {
+			clock[t] += (int64_t)(next_rand() % 8);
+			struct store_event e = {clock[t], 1, 100 + t, 1, 0, 0, sent[t]++, 0};
+			store_writer_event(w, &e);
+		}
+		if (i % (50 * RUN) == 0) /* a horizon well behind every thread */
+			store_writer_horizon(w, clock[0] < clock[1] ? clock[0] / 2 : clock[1] / 2);
+	}
+	sqlite3 *db = store_writer_db(w);
+	unit_check(store_writer_finalize(w) == 0, "held many:finalize", store_writer_error(w));
+	expect_int(db, "held many:every event kept", "SELECT count(*) FROM ev", N);
+	expect_int(db, "held many:in time order",
+		   "SELECT count(*) FROM ev a JOIN ev b ON b.id = a.id + 1 WHERE b.ts < a.ts", 0);
+	expect_int(db, "held many:each thread in program order",
+		   "SELECT count(*) FROM (SELECT arg, lag(arg) OVER (PARTITION BY th ORDER BY id) p"
+		   " FROM ev) WHERE arg <> p + 1",
+		   0);
+	store_writer_close(w);
+	unlink(path);
+}
+
+/*
  * A process that publishes late: its parent's events go out under
  * horizons that pass the child's times (thousands of rows, many of the
  * writer's 4096-row blocks), then the child's whole run arrives. Each
@@ -229,6 +265,7 @@ int main(void)
 	order_case(path, 0, 0);
 	order_case(path, 0, 997);
 	held_until_finalize(path);
+	held_many(path);
 	late_process(path, 1);
 	late_process(path, 0);
 	unlink(path);
