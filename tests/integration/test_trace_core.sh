@@ -245,3 +245,12 @@ if [ "$(nproc)" -gt 1 ]; then
 "*) sleep 0.05 ;; *) break ;; esac; done; echo "$n"'
 	expect_eq "affinity: weft's threads share the last CPU" "$(cat "$WORK/stdout")" "Cpus_allowed_list:$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')"
 fi
+
+# ---- objects named by their data symbol, or by the function that made them ----
+wrun dn.db -- "$PROGS/data_names"
+expect_eq "data names: exit status" "$rc" 0
+expect_eq "data names: a global, array elements, a struct member" \
+	"$(sql dn.db "SELECT group_concat(name, ' ') FROM (SELECT name FROM objects WHERE name NOT LIKE 'mutex@%' ORDER BY object_id)")" \
+	"big_lock lock_row lock_row+40 lock_row+80 lock_row+120 registry+8"
+expect_eq "data names: 300 heap locks named by the function that made them" \
+	"$(sql dn.db "SELECT count(*) FROM objects WHERE name = 'mutex@make_lock'")" 300
