@@ -195,16 +195,23 @@ static inline uint64_t weft_now(void)
 
 /*
  * The time of a record this thread writes next, announced to the collector
- * at once (weft_slot.open_ts; weft_record() clears it once published):
- * the window in which a preempted thread holds a record the collector does
- * not know of shrinks from the whole recording path to one instruction.
+ * (weft_slot.open_ts; weft_record() clears it once published), so a thread
+ * preempted before publishing holds the collector's horizon instead of
+ * arriving late. Announced twice: before reading the clock, as the
+ * thread's previous record's time (no later record can be older), since
+ * preemptions land right after the clock read (on the OpenSSL burst, late
+ * records were timed at scheduler ticks); then as the time itself.
  * Only for a time recorded right away: a time taken before blocking would
  * hold every other thread's records back for as long as it blocks.
  */
 static inline uint64_t weft_stamp(void)
 {
+	struct weft_tls *t = &weft_tls;
+	struct weft_slot *s = t->slot;
+	if (WEFT_LIKELY(s != NULL))
+		__atomic_store_n(&s->open_ts, t->last_ts ? t->last_ts : 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* the clock is read after that */
 	uint64_t ts = weft_now();
-	struct weft_slot *s = weft_tls.slot;
 	if (WEFT_LIKELY(s != NULL))
 		__atomic_store_n(&s->open_ts, ts ? ts : 1, __ATOMIC_RELAXED);
 	return ts;
