@@ -454,7 +454,12 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 		return sem_races(REAL(sem_trywait)(s), s);
 	int rc = REAL(sem_trywait)(s);
 	int err = errno;
-	uint64_t ts = weft_stamp();
+	/*
+	 * Not stamped: a failure held back here may wait for the thread's
+	 * next record, and an announced time would hold every other thread's
+	 * records back as long (weft_stamp()).
+	 */
+	uint64_t ts = weft_now();
 	if (rc < 0 && err == EAGAIN && weft_pyrt_len && weft_python_hold_trywait(s, ts, CALLER)) {
 		errno = err;
 		return rc;

@@ -214,7 +214,7 @@ int weft_gil_cond_signal(pthread_cond_t *c, int broadcast)
 		/* lock(mutex) then signal(cond): this is drop_gil letting go. */
 		t->gil_phase = GIL_DROP;
 		if (gil_recording()) {
-			uint64_t now = weft_stamp();
+			uint64_t now = weft_now(); /* may be held back: not stamped (sem_trywait) */
 			if (WEFT_UNLIKELY(t->py_nheld) &&
 			    weft_python_hold_gil_release(now, gil_drop_pending)) {
 				gil_drop_pending = 0;
