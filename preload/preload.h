@@ -217,6 +217,14 @@ static inline uint64_t weft_stamp(void)
 	return ts;
 }
 
+/* Takes back a stamp whose record is not written after all. */
+static inline void weft_unstamp(void)
+{
+	struct weft_slot *s = weft_tls.slot;
+	if (s)
+		__atomic_store_n(&s->open_ts, 0, __ATOMIC_RELEASE);
+}
+
 void weft_count_unrecorded(void);
 
 /*

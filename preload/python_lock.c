@@ -329,6 +329,8 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 							 .wait = wait,
 							 .arg = EINTR,
 							 .caller = caller});
+		else
+			weft_unstamp();
 		return r;
 	}
 	/* _acquire_restore returns None once it holds the lock. */
