@@ -169,7 +169,6 @@ struct weft_tls {
 	int races_none;		      /* no thread index was left for this thread */
 	int in_races;		      /* inside the race detector: lock hooks pass through */
 	unsigned py_sem_inits;	      /* semaphores this thread made (a Python probe reads it) */
-	int waiting;		      /* slot->waiting_ts is set */
 	int *errno_p;		      /* &errno, once known: saving it costs no call then */
 	struct weft_py_held *py_held; /* records held back (python.c), or NULL */
 	int py_nheld;		      /* how many: record() lets them out first */
@@ -444,6 +443,7 @@ void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
  * that stack are the ring's last record's, and there is no wait nor arg,
  * the record is its header alone (write_repeat), written here without
  * record()'s stack taking and errno bookkeeping (nothing here sets errno).
+ * ts comes from weft_stamp(), whose announcement is cleared once written.
  * 1: written; 0: nothing was, the caller records it the ordinary way.
  */
 int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame);

@@ -288,14 +288,21 @@ static void write_code_definition(uint32_t id, PyObject *code)
 	if (n >= (int)sizeof(buf))
 		n = sizeof(buf) - 1;
 	buf[n] = 0;
-	/* The guard is set (we are inside the recorder): write directly. */
+	/*
+	 * The guard is set (we are inside the recorder): write directly. The
+	 * record being written keeps its announcement, which this one's end
+	 * clears (weft_stamp()).
+	 */
+	uint64_t outer = t->slot ? __atomic_load_n(&t->slot->open_ts, __ATOMIC_RELAXED) : 0;
 	t->guard = 0;
 	weft_record(&(struct weft_event){.kind = WEFT_REC_PY_CODE,
-					 .ts = weft_stamp(),
+					 .ts = weft_now(),
 					 .arg = id,
 					 .payload = buf,
 					 .payload_len = (uint32_t)n + 1});
 	t->guard = 1;
+	if (t->slot)
+		__atomic_store_n(&t->slot->open_ts, outer, __ATOMIC_RELAXED);
 	if (h1)
 		py.Py_DecRef(h1);
 	if (h2)

@@ -448,16 +448,15 @@ static int collector_alive(void)
 }
 
 /*
- * Waits until n words fit for a record of time ts, which the collector is
- * told meanwhile. Returns 0, or -1 when the collector is gone.
+ * Waits until n words fit. The record's time stays announced meanwhile
+ * (weft_slot.open_ts, set by record()). Returns 0, or -1 when the
+ * collector is gone.
  */
-static int wait_for_space(struct weft_tls *t, uint32_t n, uint64_t ts)
+static int wait_for_space(struct weft_tls *t, uint32_t n)
 {
 	struct timespec pause = {0, 50000};
 	unsigned spins = 0;
 	t->slot->waits++;
-	__atomic_store_n(&t->slot->waiting_ts, ts ? ts : 1, __ATOMIC_RELEASE);
-	t->waiting = 1;
 	for (;;) {
 		t->tail_cache = __atomic_load_n(&t->slot->tail, __ATOMIC_ACQUIRE);
 		if (t->head + n - t->tail_cache <= WEFT_RING_WORDS)
@@ -571,8 +570,7 @@ write_repeat(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, 
 {
 	if (!(nframes == 1 && (uint64_t)(uintptr_t)pcs[0] == t->last_frame && t->last_frame &&
 	      ev->obj && (uint64_t)(uintptr_t)ev->obj == t->last_obj && !ev->wait && !ev->arg &&
-	      !ev->payload_len && WEFT_LIKELY(t->have_ts) && ev->ts - t->last_ts <= UINT32_MAX &&
-	      !t->waiting))
+	      !ev->payload_len && WEFT_LIKELY(t->have_ts) && ev->ts - t->last_ts <= UINT32_MAX))
 		return 0;
 	uint64_t h = t->head;
 	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated))
@@ -622,7 +620,7 @@ write_record(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, 
 	}
 	uint32_t n = weft_rec_words(flags, (uint8_t)written_frames, payload_len);
 	if (WEFT_UNLIKELY(t->head + n - t->tail_cache > WEFT_RING_WORDS) &&
-	    wait_for_space(t, n, ts) < 0) {
+	    wait_for_space(t, n) < 0) {
 		switch_off();
 		return;
 	}
@@ -669,11 +667,6 @@ write_record(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, 
 		t->last_frame = frame;
 	t->head = h;
 	__atomic_store_n(&t->slot->head, h, __ATOMIC_RELEASE);
-	/* Cleared once published: the collector's drain that sees it dates it. */
-	if (WEFT_UNLIKELY(t->waiting)) {
-		__atomic_store_n(&t->slot->waiting_ts, 0, __ATOMIC_RELEASE);
-		t->waiting = 0;
-	}
 }
 
 /* pthread-level synchronization orders memory for the race detector (semaphores: hooks). */
@@ -769,9 +762,9 @@ int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t 
 	t->guard = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	void *pc = (void *)(uintptr_t)frame;
-	__atomic_store_n(&t->slot->open_ts, ts ? ts : 1, __ATOMIC_RELAXED);
 	int done = write_repeat(t, &ev, &pc, 1);
-	__atomic_store_n(&t->slot->open_ts, 0, __ATOMIC_RELEASE);
+	if (done)
+		__atomic_store_n(&t->slot->open_ts, 0, __ATOMIC_RELEASE);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->guard = 0;
 	return done;

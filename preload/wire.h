@@ -200,12 +200,6 @@ struct weft_slot {
 	uint64_t unrecorded; /* calls not recorded (signal re-entry), counted */
 	uint64_t waits;	     /* times the producer waited for ring space */
 	uint64_t populated;  /* ring words already backed by pages (producer only) */
-	/*
-	 * The raw time of a record waiting for ring space, 0: none. Records
-	 * reach the trace in time order when the collector knows how old the
-	 * oldest one still to come can be (see collect_batch.horizon_ns).
-	 */
-	uint64_t waiting_ts;
 };
 
 struct weft_chunk {

@@ -115,7 +115,7 @@ struct held_event {
  */
 #define NEWCOMERS_MAX (1u << 18)
 
-/* The most lateness that makes the writer hold back longer (late_note). */
+/* The most lateness that makes the writer hold back longer (store_writer_event). */
 #define LAG_MAX_NS 1000000000
 
 /* Rows per block of the running-maximum map that places late rows (late_place). */

@@ -536,13 +536,10 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 	 * would otherwise be neither drained nor seen open.
 	 */
 	uint64_t open = __atomic_load_n(&s->open_ts, __ATOMIC_ACQUIRE);
-	if (open && !img->closed && (!c->oldest_waiting || open < c->oldest_waiting))
-		c->oldest_waiting = open;
+	if (open && !img->closed && (!c->oldest_open || open < c->oldest_open))
+		c->oldest_open = open;
 	uint64_t head = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = s->tail;
-	uint64_t waiting = __atomic_load_n(&s->waiting_ts, __ATOMIC_ACQUIRE);
-	if (waiting && (!c->oldest_waiting || waiting < c->oldest_waiting))
-		c->oldest_waiting = waiting;
 	if (head != tail) {
 		const uint64_t mask = WEFT_RING_WORDS - 1;
 		uint64_t *ring = weft_slot_ring(ch, si);
@@ -617,18 +614,19 @@ size_t collect_drain(struct collect *c)
 	if (backlogged(c))
 		return 0; /* producers wait: the lossless mode's back-pressure */
 	int64_t round = now_rel(c);
-	c->oldest_waiting = 0;
+	c->oldest_open = 0;
 	for (struct collect_image *img = c->images; img; img = img->next)
 		if (!img->closed || img->nchunks)
 			drain_image(c, img);
 	if (c->cur) {
-		/* A record waiting for room was timed before it is published. */
-		if (c->oldest_waiting) {
+		/* A record being written (preempted, waiting for room) was timed before it is
+		 * published. */
+		if (c->oldest_open) {
 			pthread_mutex_lock(&c->lock);
 			struct collect_clock k = {c->tsc0, c->start_mono_ns, c->ns0,
 						  c->ns_per_tick};
-			int64_t w = c->use_tsc ? collect_tsc_ns(&k, c->oldest_waiting)
-					       : (int64_t)(c->oldest_waiting - c->start_mono_ns);
+			int64_t w = c->use_tsc ? collect_tsc_ns(&k, c->oldest_open)
+					       : (int64_t)(c->oldest_open - c->start_mono_ns);
 			pthread_mutex_unlock(&c->lock);
 			if (w < round)
 				round = w;

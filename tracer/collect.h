@@ -172,9 +172,9 @@ struct collect {
 	char writer_error[256];
 	pthread_t writer;
 	uint64_t events_written;
-	uint64_t events_lost;	 /* corrupt ring runs skipped (counted in meta) */
-	uint64_t oldest_waiting; /* raw time of the oldest record waiting for ring space seen this
-				    round, 0: none */
+	uint64_t events_lost; /* corrupt ring runs skipped (counted in meta) */
+	uint64_t oldest_open; /* raw time of the oldest record being written (waiting for ring
+				 space, or preempted) seen this round, 0: none */
 	uint64_t drained_words;
 	uint64_t writer_busy_ns; /* time the writer spent turning records into rows */
 	int deadlock_found;	 /* set by the writer when a wait-for cycle appears */
