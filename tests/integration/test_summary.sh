@@ -81,14 +81,25 @@ fi
 # the events, and weft report scans (no p90s before finalize).
 if [ -x "$BUILD/bench/lockbench" ]; then
 	rm -f k.db*
-	"$WEFT_PLAIN" run -o k.db -- "$BUILD/bench/lockbench" 50000000 >/dev/null 2>&1 &
+	# Paced (4M pairs over 60 s): at full speed the program takes both
+	# cores and the writer, which only takes idle CPU, commits nothing
+	# until the program ends, which on a loaded machine is later than any
+	# wait here.
+	"$WEFT_PLAIN" run -o k.db -- "$BUILD/bench/lockbench" 2000000 60 >/dev/null 2>"$WORK/k.stderr" &
 	wpid=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 600); do
 		[ "$(sqlite3 -readonly k.db "SELECT count(*) > 100000 FROM ev" 2>/dev/null)" = 1 ] && break
+		kill -0 $wpid 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL $wpid
-	wait $wpid 2>/dev/null
+	if kill -0 $wpid 2>/dev/null; then
+		kill -KILL $wpid
+		wait $wpid 2>/dev/null
+		pass "kill -9: weft was running"
+	else
+		wait $wpid
+		fail "kill -9: weft was running" "it ended first (status $?): $(head -c 400 "$WORK/k.stderr")"
+	fi
 	prog=$(sql k.db "SELECT pid FROM thread_no LIMIT 1")
 	[ -n "$prog" ] && kill -KILL "$prog" 2>/dev/null
 	expect_eq "kill -9: not complete" "$(sql k.db "SELECT count(*) FROM meta WHERE key = 'complete'")" 0
