@@ -321,6 +321,18 @@ struct store_event_tap {
 /* tap: NULL, or who else gets the rows this step reads. */
 int store_derive_events(struct store_derive *d, int64_t last_id, int64_t moved_from,
 			const struct store_event_tap *tap);
+/*
+ * The program has ended: the follower has a CPU of its own, and follows the
+ * busiest objects at every step however far behind the writer it is.
+ */
+void store_derive_unhurried(struct store_derive *d);
+/*
+ * For WEFT_DEBUG and the tests: the followed objects' intervals fed while
+ * the trace was written (early) and by store_derive_finish (at_end), and
+ * how many followed objects were read again for a late interval.
+ */
+void store_derive_follow_counts(const struct store_derive *d, int64_t *early, int64_t *at_end,
+				int *again);
 int store_derive_finish(struct store_derive *d, int64_t moved_from);
 void store_derive_free(struct store_derive *d);
 

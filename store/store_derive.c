@@ -263,6 +263,8 @@ struct objinfo {
 	int64_t id;
 	int kind;
 	int64_t acquires, contended, wait_total, max_wait, max_wait_event, max_hold;
+	int64_t
+	    longest_wait; /* of any kind on it so far: how far back a wait still unread may start */
 	struct occ_follow *follow; /* its occupancy while the trace is written, else NULL */
 };
 
@@ -299,8 +301,10 @@ struct derive {
 	struct occ_follow **follow; /* the objects whose occupancy follows the trace */
 	size_t nfollow;
 	int occ_again; /* followed objects read again for a late interval */
-	/* OCC_FOLLOW_MIN, OCC_FOLLOW_MARGIN_NS, OCC_FOLLOW_BUSY_ROWS or the tests' */
-	int64_t follow_min, follow_margin, follow_busy_rows;
+	int unhurried; /* the program has ended: the follower has a CPU of its own */
+	int64_t fed_early, fed_at_end; /* followed objects' intervals fed while written, after */
+	/* OCC_FOLLOW_MIN, OCC_FOLLOW_MARGIN_NS, _MIN_NS, OCC_FOLLOW_BUSY_ROWS or the tests' */
+	int64_t follow_min, follow_margin, follow_margin_min, follow_busy_rows;
 	uint64_t cpu_follow; /* CPU time following objects' occupancy */
 };
 
@@ -883,6 +887,8 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 {
 	struct objinfo *o = obj ? obj_get(d, obj, 0) : NULL;
 	int st = wait > 0 ? wait_state(kind, o ? o->kind : 0) : -1;
+	if (o && wait > o->longest_wait)
+		o->longest_wait = wait;
 	if (st >= 0)
 		thread_advance(d, t, ts - wait, ts, st, obj);
 	else
@@ -1344,15 +1350,25 @@ static int64_t occ_feed_rows(struct derive *d, struct occ *c, struct occ_inputs 
  * first interval at the end, which makes the result the same as the pass
  * in one go. To make that rare, each step feeds only intervals that start
  * before the holds still open on the object, before the waits on it still
- * pending in a thread's spans, and more than OCC_FOLLOW_MARGIN_NS before
- * the newest event read. Only objects with OCC_FOLLOW_MIN acquires or more
- * are followed, at most OCC_FOLLOW_MAX of them (a few kB each), and not at
- * a step that read more than OCC_FOLLOW_BUSY_ROWS events (the follower is
- * behind a busy writer it shares a CPU with: the objects catch up later).
+ * pending in a thread's spans, and a margin before the newest event read:
+ * twice the longest wait seen on the object so far, at least
+ * OCC_FOLLOW_MARGIN_MIN_NS and at most OCC_FOLLOW_MARGIN_NS. (Rows come in
+ * time order, so an unread wait on it that is no longer than those seen
+ * starts within the margin; a longer one makes the object late once and
+ * widens its margin.) A fixed 250 ms let nothing of a burst shorter than
+ * that be fed before the end. Only objects with OCC_FOLLOW_MIN acquires or
+ * more are followed, at most OCC_FOLLOW_MAX of them (a few kB each), and,
+ * while the program runs, not at a step that read more than
+ * OCC_FOLLOW_BUSY_ROWS events (the follower is behind a busy writer it
+ * shares a CPU with: the objects catch up later). Once the program has
+ * ended (store_derive_unhurried) the follower has a CPU of its own and
+ * feeds them at every step, while the writer still writes its backlog,
+ * instead of after it.
  */
 #define OCC_FOLLOW_MIN 4096
 #define OCC_FOLLOW_MAX 1024
 #define OCC_FOLLOW_MARGIN_NS 250000000LL
+#define OCC_FOLLOW_MARGIN_MIN_NS 2000000LL
 #define OCC_FOLLOW_AGAIN 2
 #define OCC_FOLLOW_BUSY_ROWS 262144
 
@@ -1407,9 +1423,16 @@ static void occ_limit(struct derive *d, int64_t obj, int64_t start)
 /* Each followed object's limit for this step. */
 static void occ_follow_limits(struct derive *d)
 {
-	int64_t newest = d->max_ts - d->follow_margin;
-	for (size_t i = 0; i < d->nfollow; i++)
-		d->follow[i]->limit = newest;
+	for (size_t i = 0; i < d->nfollow; i++) {
+		struct occ_follow *f = d->follow[i];
+		const struct objinfo *o = obj_get(d, f->c.obj, 0);
+		int64_t margin = o ? 2 * o->longest_wait : d->follow_margin;
+		if (margin < d->follow_margin_min)
+			margin = d->follow_margin_min;
+		if (margin > d->follow_margin)
+			margin = d->follow_margin;
+		f->limit = d->max_ts - margin;
+	}
 	for (size_t i = 0; i < d->nthr_cap; i++) {
 		struct thr *t = d->thr[i];
 		if (!t)
@@ -1477,7 +1500,9 @@ static int occ_follow_feed(struct derive *d, struct occ_follow *f, int64_t limit
 	struct occ_inputs in;
 	if (occ_inputs_prep(d, &in, hw, ww) == 0) {
 		occ_inputs_step(&in);
-		if (occ_feed_rows(d, &f->c, &in, obj, &f->last))
+		int64_t n = occ_feed_rows(d, &f->c, &in, obj, &f->last);
+		*(limit == INT64_MAX ? &d->fed_at_end : &d->fed_early) += n;
+		if (n)
 			f->fed = 1;
 	}
 	occ_inputs_free(&in);
@@ -1658,8 +1683,9 @@ static void derive_reset(struct derive *d)
 	const char *schema = d->schema;
 	char *err = d->err;
 	size_t errlen = d->errlen;
-	int failed = d->failed;
+	int failed = d->failed, unhurried = d->unhurried;
 	memset(d, 0, sizeof(*d));
+	d->unhurried = unhurried;
 	d->db = db;
 	d->schema = schema;
 	d->err = err;
@@ -1677,7 +1703,8 @@ static int derive_start(struct derive *d)
 	int closely = getenv("WEFT_TEST_FOLLOW_OBJECTS") != NULL;
 	d->follow_min = closely ? 1 : OCC_FOLLOW_MIN;
 	d->follow_margin = closely ? 0 : OCC_FOLLOW_MARGIN_NS;
-	d->follow_busy_rows = closely ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
+	d->follow_margin_min = closely ? 0 : OCC_FOLLOW_MARGIN_MIN_NS;
+	d->follow_busy_rows = closely || d->unhurried ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(d,
 		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
@@ -1723,6 +1750,20 @@ struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *e
 		return NULL;
 	}
 	return sd;
+}
+
+void store_derive_follow_counts(const struct store_derive *sd, int64_t *early, int64_t *at_end,
+				int *again)
+{
+	*early = sd->d.fed_early;
+	*at_end = sd->d.fed_at_end;
+	*again = sd->d.occ_again;
+}
+
+void store_derive_unhurried(struct store_derive *sd)
+{
+	sd->d.unhurried = 1;
+	sd->d.follow_busy_rows = INT64_MAX;
 }
 
 static int derive_step(struct derive *d, int64_t last_id, int64_t moved_from);
@@ -1875,11 +1916,12 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 	store_debug("derive",
 		    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
 		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s"
-		    " (%zu objects followed while written, in %.2f s; %d read again)",
+		    " (%zu objects followed while written, %lld of their %lld intervals then, in"
+		    " %.2f s; %d read again)",
 		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
 		    d->restarts, why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
-		    (store_debug_cpu_ns() - t2) / 1e9, d->nfollow, d->cpu_follow / 1e9,
-		    d->occ_again);
+		    (store_debug_cpu_ns() - t2) / 1e9, d->nfollow, (long long)d->fed_early,
+		    (long long)(d->fed_early + d->fed_at_end), d->cpu_follow / 1e9, d->occ_again);
 	return 0;
 }
 

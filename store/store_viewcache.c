@@ -46,7 +46,8 @@ struct store_view_builder {
 	pthread_cond_t wake;
 	int complete;
 	int64_t moved_from;
-	int followed; /* the reading ahead is over: findings is the main thread's */
+	int followed;	   /* the reading ahead is over: findings is the main thread's */
+	int program_ended; /* store_view_builder_program_ended(); under lock */
 	struct store_findings_pass *findings; /* the findings' pass, read ahead too */
 	int rc;
 	char *trace_path, *cpath, *tmp;
@@ -209,7 +210,10 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 		pthread_cond_timedwait(&b->wake, &b->lock, &until);
 		if (b->complete || b->stop)
 			break;
+		int unhurried = b->program_ended;
 		pthread_mutex_unlock(&b->lock);
+		if (unhurried)
+			store_derive_unhurried(d);
 		/* moved before limit: a row moved after the limit was read is never missed */
 		int64_t moved = store_writer_take_moved(b->follow);
 		int64_t limit = store_writer_follow_limit(b->follow);
@@ -348,6 +352,15 @@ struct store_findings_pass *store_view_builder_findings(struct store_view_builde
 pthread_t store_view_builder_thread(struct store_view_builder *b)
 {
 	return b->thread;
+}
+
+void store_view_builder_program_ended(struct store_view_builder *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->program_ended = 1;
+	pthread_mutex_unlock(&b->lock);
 }
 
 void store_view_builder_complete(struct store_view_builder *b, int64_t moved_from)

@@ -61,6 +61,13 @@ struct store_view_builder *store_view_builder_start(const char *trace_path,
 						    struct store_writer *follow);
 
 /*
+ * The traced program has ended (its CPUs are weft's): from its next step on
+ * the build also follows the busiest objects while the writer writes its
+ * backlog (store_derive_unhurried). Safe to call from any thread.
+ */
+void store_view_builder_program_ended(struct store_view_builder *b);
+
+/*
  * The trace is complete and in its final order (store_writer_order()):
  * the build reads the rest, reading again what was moved or changed from
  * row moved_from on (what store_writer_take_moved() had left), and ends.

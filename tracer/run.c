@@ -760,6 +760,7 @@ static int run_finish(struct run_session *s)
 	if (finishing_sig) /* a signal that came before finishing_view was set */
 		store_view_builder_interrupt(s->view);
 	release_cpus(s);
+	store_view_builder_program_ended(s->view);
 	struct progress prog;
 	int prog_on = progress_start(&prog, s->c);
 	/* The collector hands over what is left; the writer writes it and stops. */

@@ -7,6 +7,7 @@
 #include "tracer/cli.h"
 #include "tracer/hashmap.h"
 #include "tracer/pidns.h"
+#include "store/store_debug.h"
 #include "store/store_holds.h"
 
 #include <errno.h>
@@ -1169,6 +1170,9 @@ static void fix_late_objects(struct collect *c, sqlite3 *db)
 {
 	if (!W.nfixups)
 		return;
+	uint64_t t0 = weft_mono_ns();
+	store_debug("finalize", "%zu objects used after their destruction: moving their events",
+		    W.nfixups);
 	sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0", NULL,
 		     NULL, NULL);
 	sqlite3_stmt *up = NULL;
@@ -1205,6 +1209,7 @@ static void fix_late_objects(struct collect *c, sqlite3 *db)
 			break;
 	}
 	sqlite3_finalize(up);
+	store_debug("finalize", "late objects: %.2f s", (weft_mono_ns() - t0) / 1e9);
 }
 
 /*

@@ -460,6 +460,109 @@ static void test_late_wait_followed(void)
 	unsetenv("WEFT_TEST_FOLLOW_OBJECTS");
 }
 
+/* Every derived table of schema a has the rows of schema b, and no other. */
+static void same_tables(sqlite3 *db, const char *name, const char *a, const char *b)
+{
+	static const char *const tables[] = {
+	    "thread_spans",	   "object_holds",     "object_spans", "thread_summary",
+	    "object_summary",	   "point_events",     "object_stats", "thread_life",
+	    "thread_event_blocks", "object_long_holds"};
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[512], got[256], what[160];
+		snprintf(sql, sizeof(sql),
+			 "SELECT (SELECT count(*) FROM (SELECT * FROM %s.%s EXCEPT SELECT * FROM "
+			 "%s.%s)) || ' ' || (SELECT count(*) FROM (SELECT * FROM %s.%s EXCEPT "
+			 "SELECT * FROM %s.%s)) || ' ' || (SELECT count(*) FROM %s.%s)",
+			 a, tables[i], b, tables[i], b, tables[i], a, tables[i], a, tables[i]);
+		unit_rows(db, sql, got, sizeof(got));
+		snprintf(what, sizeof(what), "%s: %s as in one go (only there, only here, rows)",
+			 name, tables[i]);
+		char want[64];
+		snprintf(want, sizeof(want), "0 0 %s",
+			 strrchr(got, ' ') ? strrchr(got, ' ') + 1 : "");
+		unit_check(!strcmp(got, want), what, got);
+	}
+}
+
+/*
+ * Following a busy object (150,000 holds of 500 ns, one every 1 us, as in a
+ * burst of 150 ms): its holds are fed up to OCC_FOLLOW_MARGIN_MIN_NS (2 ms)
+ * before the newest row read when nothing ever waited on it (a fixed 250
+ * ms fed nothing of a burst before the end); a step that read more than
+ * OCC_FOLLOW_BUSY_ROWS rows feeds nothing while the program runs, and
+ * everything up to the margin once it has ended (store_derive_unhurried;
+ * the object is not followed at all before: the pass at the end reads it);
+ * a wait longer than any before it (40 ms, ending after the rows read)
+ * makes the object late once. The tables are those of the build in one go.
+ */
+static void test_follow_margin(void)
+{
+	static const char fixture[] =
+	    "INSERT INTO meta(key, value) VALUES('end_ns', 200000000);"
+	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " VALUES(1, 10, 'a', 0, 200000000, 0, 0), (1, 11, 'b', 0, 200000000, 0, 0);"
+	    "INSERT INTO thread_no(pid, tid) VALUES(1, 10), (1, 11);"
+	    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 149999)"
+	    " INSERT INTO ev(ts, th, kind, obj, wait, arg, stack)"
+	    " SELECT n * 1000 + r * 500, (SELECT th FROM thread_no WHERE tid = 10), 1 + r, 1,"
+	    " 0, 0, 0 FROM i, (SELECT 0 AS r UNION ALL SELECT 1) ORDER BY n, r;";
+	static const char long_wait[] =
+	    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
+	    "(149999700, 1, 11, 1, 1, 40000000, 0, 0), (149999900, 1, 11, 2, 1, 0, 0, 0);";
+	static const struct {
+		const char *name;
+		int ended, wait;
+		int64_t steps[3];
+		int64_t early, at_end;
+		int again;
+	} cases[] = {
+	    {"follow:one big step while the program runs", 0, 0, {280000}, 0, 0, 0},
+	    {"follow:one big step after the program ended", 1, 0, {280000}, 138000, 12000, 0},
+	    {"follow:small steps while the program runs",
+	     0,
+	     0,
+	     {20000, 140000, 280000},
+	     138000,
+	     12000,
+	     0},
+	    {"follow:a wait longer than any before", 1, 1, {280000}, 138000, 150002, 1},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const char *name = cases[c].name;
+		char err[256], got[128], want[128];
+		sqlite3 *db = new_trace(fixture);
+		if (cases[c].wait)
+			exec_or_die(db, long_wait);
+		exec_or_die(db, "ATTACH ':memory:' AS whole; ATTACH ':memory:' AS stepped");
+		unit_check(store_build_derived_in(db, "whole", err, sizeof(err)) == 0, name, err);
+		exec_or_die(db, "BEGIN");
+		struct store_derive *d = store_derive_begin(db, "stepped", err, sizeof(err));
+		unit_check(d != NULL, name, err);
+		if (!d) {
+			sqlite3_close(db);
+			continue;
+		}
+		if (cases[c].ended)
+			store_derive_unhurried(d);
+		for (int k = 0; k < 3 && cases[c].steps[k]; k++)
+			unit_check(store_derive_events(d, cases[c].steps[k], INT64_MAX, NULL) == 0,
+				   name, err);
+		unit_check(store_derive_finish(d, INT64_MAX) == 0, name, err);
+		int64_t early, at_end;
+		int again;
+		store_derive_follow_counts(d, &early, &at_end, &again);
+		store_derive_free(d);
+		exec_or_die(db, "COMMIT");
+		snprintf(got, sizeof(got), "%lld early, %lld at the end, %d read again",
+			 (long long)early, (long long)at_end, again);
+		snprintf(want, sizeof(want), "%lld early, %lld at the end, %d read again",
+			 (long long)cases[c].early, (long long)cases[c].at_end, cases[c].again);
+		unit_check(!strcmp(got, want), name, got);
+		same_tables(db, name, "stepped", "whole");
+		sqlite3_close(db);
+	}
+}
+
 struct walk {
 	char ids[4096];
 	size_t n;
@@ -541,6 +644,7 @@ int main(void)
 	test_readonly_temp();
 	test_in_steps();
 	test_late_wait_followed();
+	test_follow_margin();
 	test_thread_events();
 	test_empty();
 	return unit_failures ? 1 : 0;
