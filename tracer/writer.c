@@ -76,6 +76,8 @@ struct py_code {
 	char *function, *file;
 };
 
+#define ONE_FRAME_SLOTS 256
+
 struct image_state {
 	struct py_code *codes; /* by code id */
 	size_t ncodes;
@@ -85,6 +87,14 @@ struct image_state {
 	struct hashmap_u64 objs;	   /* address -> newest struct obj_rec index + 1 */
 	struct collect_image *fork_parent; /* the image this one was forked from */
 	struct hashmap_str stacks;	   /* raw pcs -> stack_id */
+	/*
+	 * Caller stacks are one word: the last ones looked up, direct-mapped by
+	 * it, spare hashing the word as a string for nearly every event.
+	 */
+	struct {
+		uint64_t pc;
+		int64_t id; /* 0: empty */
+	} one_frame[ONE_FRAME_SLOTS];
 	int exec_done, exit_recorded;
 	int64_t last_ts;
 };
@@ -311,9 +321,17 @@ static int64_t stack_id_for(struct collect *c, struct collect_image *img, const 
 	if (!n)
 		return 0;
 	struct image_state *st = img_state(img);
+	size_t slot = (size_t)((pcs[0] * 0x9e3779b97f4a7c15ull) >> 56) % ONE_FRAME_SLOTS;
+	if (n == 1 && st->one_frame[slot].id && st->one_frame[slot].pc == pcs[0])
+		return st->one_frame[slot].id;
 	uint64_t *hit = hashmap_str_get(&st->stacks, pcs, n * 8);
-	if (hit)
+	if (hit) {
+		if (n == 1) {
+			st->one_frame[slot].pc = pcs[0];
+			st->one_frame[slot].id = (int64_t)*hit;
+		}
 		return (int64_t)*hit;
+	}
 
 	struct sym_frame fr[WEFT_MAX_FRAMES + 8];
 	struct sym_ctx *sym = img_sym(img);
