@@ -62,12 +62,26 @@ struct sum_level {
 	int run_mixed;
 };
 
+/*
+ * Runs within one level-0 bucket lie within one bucket of every level
+ * above, so those levels get them added up per value (in the order the
+ * values first came, with the largest aux), once per level-0 bucket,
+ * instead of each run walking all fourteen levels: the sums, the order in
+ * which values become candidates and which ones overflow are the same.
+ */
+#define STORE_SUM_CARRY 16
+
 struct summarizer {
 	int64_t k1, k2;
 	sqlite3_stmt *ins; /* (level, k1, k2, s, e, v, mixed, aux); k2 unused when < 0 */
 	int two_keys;
 	int err;
 	struct sum_level lv[STORE_SUM_LEVELS];
+	int64_t carry_bucket; /* the level-0 bucket of what the levels above still owe */
+	int64_t carry_aux;
+	int ncarry;
+	int32_t carry_v[STORE_SUM_CARRY];
+	int64_t carry_t[STORE_SUM_CARRY];
 };
 
 static void sum_init(struct summarizer *s, sqlite3_stmt *ins, int two_keys, int64_t k1, int64_t k2)
@@ -159,15 +173,28 @@ static void sum_bucket_add(struct sum_level *lv, int64_t bucket, int64_t dt, int
 	}
 }
 
-/*
- * Feeds [a, b) with value v to every level. Runs must come in time order;
- * gaps are allowed (they count as absent, e.g. a thread not yet alive).
- */
-static void sum_add(struct summarizer *s, int64_t a, int64_t b, int32_t v, int64_t aux)
+/* Hands the carried runs to the levels above level 0 (see STORE_SUM_CARRY). */
+static void sum_carry_flush(struct summarizer *s)
 {
-	if (b <= a || a < 0)
+	if (!s->ncarry)
 		return;
-	for (int l = 0; l < STORE_SUM_LEVELS; l++) {
+	for (int l = 1; l < STORE_SUM_LEVELS; l++) {
+		struct sum_level *lv = &s->lv[l];
+		int64_t bucket = s->carry_bucket >> (STORE_SUM_STEP_SHIFT * l);
+		if (lv->bucket >= 0 && lv->bucket != bucket)
+			sum_close_bucket(s, l);
+		for (int i = 0; i < s->ncarry; i++)
+			sum_bucket_add(lv, bucket, s->carry_t[i], s->carry_v[i], s->carry_aux);
+	}
+	s->ncarry = 0;
+	s->carry_aux = 0;
+}
+
+/* [a, b) with value v to the levels below end, each on its own. */
+static void sum_add_levels(struct summarizer *s, int end, int64_t a, int64_t b, int32_t v,
+			   int64_t aux)
+{
+	for (int l = 0; l < end; l++) {
 		struct sum_level *lv = &s->lv[l];
 		int shift = STORE_SUM_LEVEL_SHIFT(l);
 		int64_t w = (int64_t)1 << shift;
@@ -186,8 +213,42 @@ static void sum_add(struct summarizer *s, int64_t a, int64_t b, int32_t v, int64
 	}
 }
 
+/*
+ * Feeds [a, b) with value v to every level. Runs must come in time order;
+ * gaps are allowed (they count as absent, e.g. a thread not yet alive).
+ */
+static void sum_add(struct summarizer *s, int64_t a, int64_t b, int32_t v, int64_t aux)
+{
+	if (b <= a || a < 0)
+		return;
+	int64_t c0 = a >> STORE_SUM_BASE_SHIFT;
+	if (c0 != (b - 1) >> STORE_SUM_BASE_SHIFT || (s->ncarry && c0 != s->carry_bucket)) {
+		sum_carry_flush(s);
+		sum_add_levels(s, STORE_SUM_LEVELS, a, b, v, aux);
+		return;
+	}
+	sum_add_levels(s, 1, a, b, v, aux);
+	int i = 0;
+	while (i < s->ncarry && s->carry_v[i] != v)
+		i++;
+	if (i == s->ncarry) {
+		if (i == STORE_SUM_CARRY) {
+			sum_carry_flush(s);
+			i = 0;
+		}
+		s->carry_v[i] = v;
+		s->carry_t[i] = 0;
+		s->ncarry = i + 1;
+	}
+	s->carry_bucket = c0;
+	s->carry_t[i] += b - a;
+	if (aux > s->carry_aux)
+		s->carry_aux = aux;
+}
+
 static void sum_finish(struct summarizer *s)
 {
+	sum_carry_flush(s);
 	for (int l = 0; l < STORE_SUM_LEVELS; l++) {
 		sum_close_bucket(s, l);
 		if (s->lv[l].has_run)

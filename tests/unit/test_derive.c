@@ -211,6 +211,41 @@ static void test_summary_buckets(void)
 	sqlite3_close(db);
 }
 
+/*
+ * Runs within one level-0 bucket reach the levels above added up per value
+ * (STORE_SUM_CARRY), with the same candidates as one by one: 20 threads
+ * hold mu 1000 ns each in turn within level-0 bucket 0 (more values than a
+ * bucket tracks, and than the carry holds), then tid 119 holds it 20000 ns
+ * in bucket 1. A bucket tracks the first 8 values it sees, so at every
+ * level above 0 the bucket holding both keeps 100..107 and shows 100 (the
+ * first of the longest): 119, though longest in all, came too late to count.
+ */
+static void test_summary_carry(void)
+{
+	sqlite3 *db = new_trace(
+	    "INSERT INTO meta(key, value) VALUES('end_ns', 65536);"
+	    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 19)"
+	    " INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " SELECT 1, 100 + n, 't', 0, 65536, 0, 0 FROM i;"
+	    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 19)"
+	    " INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack)"
+	    " SELECT n * 1000 + r * 1000, 1, 100 + n, 1 + r, 1, 0, 0, 0"
+	    " FROM i, (SELECT 0 AS r UNION ALL SELECT 1) ORDER BY n, r;"
+	    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
+	    "(32768, 1, 119, 1, 1, 0, 0, 0), (52768, 1, 119, 2, 1, 0, 0, 0);");
+	unit_check(derive(db) == 0, "summary carry:build", "failed");
+	unit_expect_rows(db, "summary carry:level 0",
+			 "SELECT start_ns, end_ns, holder_tid, mixed FROM object_summary"
+			 " WHERE level = 0 AND object_id = 1 ORDER BY end_ns",
+			 "0|32768|100|1;32768|65536|119|0");
+	unit_expect_rows(db, "summary carry:levels 1-13",
+			 "SELECT count(*), min(start_ns), max(end_ns) > 65536, min(holder_tid),"
+			 " max(holder_tid), min(mixed) FROM object_summary"
+			 " WHERE level > 0 AND object_id = 1",
+			 "13|0|1|100|100|1");
+	sqlite3_close(db);
+}
+
 static void test_queue(void)
 {
 	/* t10 blocks in queue.get [100, 400), t11's put is instant */
@@ -638,6 +673,7 @@ int main(void)
 	test_cond_wait_and_occupancy();
 	test_recursive_and_readers();
 	test_summary_buckets();
+	test_summary_carry();
 	test_queue();
 	test_thread_end();
 	test_open_lock_wait();
