@@ -361,8 +361,9 @@ struct derive {
 	uint64_t cpu_events;   /* CPU time in the event pass, for WEFT_DEBUG=derive */
 	struct occ_follow **follow; /* the objects whose occupancy follows the trace */
 	size_t nfollow;
-	int occ_again; /* followed objects read again for a late interval */
-	int unhurried; /* the program has ended: the follower has a CPU of its own */
+	int occ_again;	 /* followed objects read again for a late interval */
+	int unhurried;	 /* the program has ended: the follower has a CPU of its own */
+	size_t buffered; /* intervals the followed objects' buffers have room for */
 	int64_t fed_early, fed_at_end; /* followed objects' intervals fed while written, after */
 	/* OCC_FOLLOW_MIN, OCC_FOLLOW_MARGIN_NS, _MIN_NS, OCC_FOLLOW_BUSY_ROWS or the tests' */
 	int64_t follow_min, follow_margin, follow_margin_min, follow_busy_rows;
@@ -554,7 +555,8 @@ static void rows_free(struct rows *r)
 	sqlite3_finalize(r->many);
 }
 
-static void occ_written(struct objinfo *o, const struct occ_key *k);
+static void occ_written(struct derive *d, struct objinfo *o, const struct occ_key *k, int32_t pid,
+			int mode);
 
 /* A wait that counts in its object's occupancy (the object pass's waits). */
 static int is_object_wait(const struct span *sp)
@@ -577,7 +579,7 @@ static void write_span(struct derive *d, struct thr *t, const struct span *sp)
 	if (d->nfollow && is_object_wait(sp)) {
 		struct objinfo *o = obj_get(d, sp->obj, 0);
 		if (o)
-			occ_written(o, &(struct occ_key){sp->a, sp->b, t->tid, 1});
+			occ_written(d, o, &(struct occ_key){sp->a, sp->b, t->tid, 1}, t->pid, 0);
 	}
 }
 
@@ -722,7 +724,7 @@ static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *
 	if (o && end - h->start > o->max_hold)
 		o->max_hold = end - h->start;
 	if (o)
-		occ_written(o, &(struct occ_key){h->start, end, t->tid, 0});
+		occ_written(d, o, &(struct occ_key){h->start, end, t->tid, 0}, t->pid, mode);
 }
 
 /* A lock or GIL event in t's held set; a hold that ended is a row. */
@@ -1433,15 +1435,61 @@ static int64_t occ_feed_rows(struct derive *d, struct occ *c, struct occ_inputs 
 #define OCC_FOLLOW_AGAIN 2
 #define OCC_FOLLOW_BUSY_ROWS 262144
 
+/*
+ * A followed object's intervals are also kept in memory as they are
+ * written, so that a step feeds them from there instead of reading back
+ * through SQLite what it has just inserted (half of the feed's cost). The
+ * buffer serves only once it holds every interval not fed yet: after a
+ * read through SQLite up to a limit past the newest time any interval
+ * written before the object was followed can start (occ_buffered). At
+ * most OCC_BUFFERED_MAX intervals are kept over all objects (32 bytes
+ * each); an object that would pass it is read through SQLite from then on.
+ */
+#define OCC_BUFFERED_MAX (1 << 19)
+
+struct occ_written_ent {
+	int64_t start, end;
+	int32_t tid, pid;
+	int32_t wait, mode; /* mode: object_holds.mode (holds), 0 (waits) */
+};
+
 struct occ_follow {
 	struct occ c;
 	struct occ_key last; /* the last interval fed (fed: there is one) */
 	int fed, late, fresh, again;
-	int64_t limit; /* this step's: feed intervals starting before it */
+	int64_t limit;		     /* this step's: feed intervals starting before it */
+	struct occ_written_ent *buf; /* written and not fed yet, in the order written */
+	size_t nbuf, capbuf;
+	int unbuffered;	    /* over the bound once: SQLite only */
+	int complete;	    /* buf holds every interval not fed yet */
+	int64_t before_buf; /* no interval missing from buf starts after this */
 };
 
-/* A hold or wait of object o was just written: a followed object's fed ones must precede it. */
-static void occ_written(struct objinfo *o, const struct occ_key *k)
+/* Drops the buffered intervals that start before limit (a read through SQLite fed them). */
+static void occ_buf_drop_before(struct derive *d, struct occ_follow *f, int64_t limit)
+{
+	(void)d;
+	size_t keep = 0;
+	for (size_t i = 0; i < f->nbuf; i++)
+		if (f->buf[i].start >= limit)
+			f->buf[keep++] = f->buf[i];
+	f->nbuf = keep;
+}
+
+static void occ_buf_free(struct derive *d, struct occ_follow *f)
+{
+	d->buffered -= f->capbuf;
+	free(f->buf);
+	f->buf = NULL;
+	f->nbuf = f->capbuf = 0;
+}
+
+/*
+ * A hold (wait 0) or wait of object o was just written: a followed
+ * object's fed ones must precede it, and its buffer keeps it.
+ */
+static void occ_written(struct derive *d, struct objinfo *o, const struct occ_key *k, int32_t pid,
+			int mode)
 {
 	struct occ_follow *f = o->follow;
 	if (!f)
@@ -1449,6 +1497,63 @@ static void occ_written(struct objinfo *o, const struct occ_key *k)
 	f->fresh = 1;
 	if (f->fed && occ_key_cmp(k, &f->last) <= 0)
 		f->late = 1;
+	if (f->unbuffered)
+		return;
+	if (f->nbuf == f->capbuf) {
+		size_t cap = f->capbuf ? 2 * f->capbuf : 1024;
+		struct occ_written_ent *n = d->buffered + (cap - f->capbuf) <= OCC_BUFFERED_MAX
+						? realloc(f->buf, cap * sizeof(*n))
+						: NULL;
+		if (!n) {
+			occ_buf_free(d, f);
+			f->unbuffered = 1;
+			f->complete = 0;
+			return;
+		}
+		d->buffered += cap - f->capbuf; /* the bound counts what is allocated */
+		f->buf = n;
+		f->capbuf = cap;
+	}
+	f->buf[f->nbuf++] = (struct occ_written_ent){k->start, k->end, k->tid, pid, k->wait, mode};
+}
+
+static int occ_ent_cmp(const void *pa, const void *pb)
+{
+	const struct occ_written_ent *a = pa, *b = pb;
+	const struct occ_key ka = {a->start, a->end, a->tid, a->wait};
+	const struct occ_key kb = {b->start, b->end, b->tid, b->wait};
+	int c = occ_key_cmp(&ka, &kb);
+	if (c)
+		return c;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->mode - b->mode;
+}
+
+/*
+ * Feeds the buffered intervals that start before limit, in the pass's
+ * order, as the read through SQLite would: a hold written twice
+ * (object_holds keeps one row: INSERT OR IGNORE) is fed once. Returns
+ * how many were fed.
+ */
+static int64_t occ_buf_feed(struct derive *d, struct occ_follow *f, int64_t limit)
+{
+	qsort(f->buf, f->nbuf, sizeof(*f->buf), occ_ent_cmp);
+	size_t i = 0;
+	int64_t n = 0;
+	for (; i < f->nbuf && f->buf[i].start < limit; i++) {
+		const struct occ_written_ent *e = &f->buf[i];
+		if (i && !e->wait && !occ_ent_cmp(e, e - 1))
+			continue;
+		struct occ_key k = {e->start, e->end, e->tid, e->wait};
+		occ_feed(d, &f->c, &k);
+		f->last = k;
+		f->fed = 1;
+		n++;
+	}
+	memmove(f->buf, f->buf + i, (f->nbuf - i) * sizeof(*f->buf));
+	f->nbuf -= i;
+	return n;
 }
 
 static void occ_follow_start(struct derive *d)
@@ -1469,6 +1574,8 @@ static void occ_follow_start(struct derive *d)
 		d->follow = n;
 		occ_begin(d, &f->c, o->id);
 		f->fresh = 1;
+		/* what was written before this step's rows were read is in SQLite only */
+		f->before_buf = d->max_ts;
 		o->follow = f;
 		d->follow[d->nfollow++] = f;
 	}
@@ -1553,22 +1660,34 @@ static int occ_follow_feed(struct derive *d, struct occ_follow *f, int64_t limit
 		     (long long)obj);
 		occ_begin(d, &f->c, obj);
 		f->fed = f->late = 0;
+		f->complete = 0;
 		d->occ_again++;
 	}
-	char hw[320], ww[320];
-	occ_after_clause(hw, sizeof(hw), obj, f->fed ? &f->last : NULL, 0, limit);
-	occ_after_clause(ww, sizeof(ww), obj, f->fed ? &f->last : NULL, 1, limit);
-	struct occ_inputs in;
-	if (occ_inputs_prep(d, &in, hw, ww) == 0) {
-		occ_inputs_step(&in);
-		int64_t n = occ_feed_rows(d, &f->c, &in, obj, &f->last);
-		*(limit == INT64_MAX ? &d->fed_at_end : &d->fed_early) += n;
-		if (n)
-			f->fed = 1;
+	int64_t n;
+	if (f->complete) {
+		n = occ_buf_feed(d, f, limit);
+	} else {
+		char hw[320], ww[320];
+		occ_after_clause(hw, sizeof(hw), obj, f->fed ? &f->last : NULL, 0, limit);
+		occ_after_clause(ww, sizeof(ww), obj, f->fed ? &f->last : NULL, 1, limit);
+		struct occ_inputs in;
+		n = 0;
+		if (occ_inputs_prep(d, &in, hw, ww) == 0) {
+			occ_inputs_step(&in);
+			n = occ_feed_rows(d, &f->c, &in, obj, &f->last);
+			if (n)
+				f->fed = 1;
+		}
+		occ_inputs_free(&in);
+		/* fed from SQLite: the buffer keeps what starts later, which is all it must */
+		occ_buf_drop_before(d, f, limit);
+		f->complete = !f->unbuffered && limit > f->before_buf;
 	}
-	occ_inputs_free(&in);
-	if (limit == INT64_MAX)
+	*(limit == INT64_MAX ? &d->fed_at_end : &d->fed_early) += n;
+	if (limit == INT64_MAX) {
 		occ_end(d, &f->c);
+		occ_buf_free(d, f);
+	}
 	return d->failed ? -1 : 0;
 }
 
@@ -1600,6 +1719,7 @@ static void occ_follow_free(struct derive *d)
 {
 	for (size_t i = 0; i < d->nfollow; i++) {
 		occ_free(&d->follow[i]->c);
+		occ_buf_free(d, d->follow[i]);
 		free(d->follow[i]);
 	}
 	free(d->follow);
