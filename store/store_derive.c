@@ -1441,7 +1441,7 @@ static int64_t occ_feed_rows(struct derive *d, struct occ *c, struct occ_inputs 
  * through SQLite what it has just inserted (half of the feed's cost). The
  * buffer serves only once it holds every interval not fed yet: after a
  * read through SQLite up to a limit past the newest time any interval
- * written before the object was followed can start (occ_buffered). At
+ * written before the object was followed can start (occ_follow_feed). At
  * most OCC_BUFFERED_MAX intervals are kept over all objects (32 bytes
  * each); an object that would pass it is read through SQLite from then on.
  */
@@ -1466,9 +1466,8 @@ struct occ_follow {
 };
 
 /* Drops the buffered intervals that start before limit (a read through SQLite fed them). */
-static void occ_buf_drop_before(struct derive *d, struct occ_follow *f, int64_t limit)
+static void occ_buf_drop_before(struct occ_follow *f, int64_t limit)
 {
-	(void)d;
 	size_t keep = 0;
 	for (size_t i = 0; i < f->nbuf; i++)
 		if (f->buf[i].start >= limit)
@@ -1680,7 +1679,7 @@ static int occ_follow_feed(struct derive *d, struct occ_follow *f, int64_t limit
 		}
 		occ_inputs_free(&in);
 		/* fed from SQLite: the buffer keeps what starts later, which is all it must */
-		occ_buf_drop_before(d, f, limit);
+		occ_buf_drop_before(f, limit);
 		f->complete = !f->unbuffered && limit > f->before_buf;
 	}
 	*(limit == INT64_MAX ? &d->fed_at_end : &d->fed_early) += n;
