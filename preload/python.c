@@ -91,15 +91,23 @@ static void meta(const char *key, const char *value)
 					 .payload_len = (uint32_t)(kl + vl + 2)});
 }
 
+/*
+ * Threads check the interval as they pass the GIL: one may record a value
+ * it read just before another thread's setswitchinterval, after that
+ * thread recorded the new one. Reading the field again after each record
+ * makes every thread's last record of it the value it has since.
+ */
 static void note_interval(void)
 {
-	unsigned long iv = *(volatile unsigned long *)(gil_base + GIL_INTERVAL);
-	if (iv == gil_interval_seen)
-		return;
-	gil_interval_seen = iv;
-	char v[32];
-	snprintf(v, sizeof(v), "%lu", iv);
-	meta("python.switch_interval_us", v);
+	for (;;) {
+		unsigned long iv = *(volatile unsigned long *)(gil_base + GIL_INTERVAL);
+		if (iv == __atomic_load_n(&gil_interval_seen, __ATOMIC_RELAXED))
+			return;
+		__atomic_store_n(&gil_interval_seen, iv, __ATOMIC_RELAXED);
+		char v[32];
+		snprintf(v, sizeof(v), "%lu", iv);
+		meta("python.switch_interval_us", v);
+	}
 }
 
 /*

@@ -146,6 +146,12 @@ static struct {
 	struct clone_reap *clone_reaps; /* reaps by a wait for clone children, in arrival order */
 	size_t nclone_reaps, cap_clone_reaps;
 	struct hashmap_u64 thr_by_key;
+	/* the time of each python.* meta key's value written: the newest wins */
+	struct meta_time {
+		char key[64];
+		int64_t ts;
+	} meta_times[16];
+	size_t nmeta_times;
 	int64_t last_commit_ns, max_ts;
 	uint64_t last_commit_events;
 	uint64_t commit_step; /* events per commit, growing to COMMIT_EVERY_EVENTS */
@@ -851,6 +857,30 @@ static void race_record(struct collect *c, struct collect_image *img, const stru
 }
 
 /*
+ * Whether a process's meta value for key is older than the one written:
+ * rings are drained in no particular order, so a value recorded first
+ * (the switch interval at start-up, in the main thread's ring) can arrive
+ * after the one that replaced it (another thread's). Notes ts otherwise.
+ */
+static int meta_is_older(const char *key, int64_t ts)
+{
+	size_t i = 0;
+	while (i < W.nmeta_times && strcmp(W.meta_times[i].key, key))
+		i++;
+	if (i == W.nmeta_times) {
+		if (i == sizeof(W.meta_times) / sizeof(W.meta_times[0]) ||
+		    strlen(key) >= sizeof(W.meta_times[0].key))
+			return 0;
+		snprintf(W.meta_times[i].key, sizeof(W.meta_times[i].key), "%s", key);
+		W.nmeta_times++;
+	} else if (ts < W.meta_times[i].ts) {
+		return 1;
+	}
+	W.meta_times[i].ts = ts;
+	return 0;
+}
+
+/*
  * A private record (kind > WEFT_EV_MAX_PUBLIC): what the collector learns
  * beside the events: objects, names, Python code, meta, races.
  */
@@ -899,6 +929,8 @@ static void handle_private(struct collect *c, struct collect_rec *r, struct thr 
 		if (kl + 1 < r->payload_len) {
 			char key[128];
 			snprintf(key, sizeof(key), "%.*s", (int)kl, payload);
+			if (meta_is_older(key, r->ts))
+				return;
 			char *val = strndup(payload + kl + 1, r->payload_len - kl - 1);
 			if (val && store_writer_meta(c->store, key, val))
 				fail(c, "cannot write meta");
