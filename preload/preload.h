@@ -158,6 +158,7 @@ struct weft_tls {
 	struct weft_py_memo {	       /* the innermost frames of the last Python stacks: */
 		void *code;	       /* code object */
 		int lasti;	       /* instruction offset */
+		uintptr_t instr;       /* 3.11+: the frame's instruction pointer there */
 		uint64_t word;	       /* and their frame word */
 	} py_memo[2];
 	int py_memo_next;	      /* the entry the next new one replaces */
@@ -385,6 +386,23 @@ void weft_python_blocking_wait(const void *sem);
 int weft_python_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
 			      void *caller);
 
+/*
+ * What weft_python_record_repeat reads of the interpreter, for a caller
+ * that does it inline (python_lock.c's Lock fast path): python.c fills it
+ * once the frame layout was checked, for 3.13+ shapes (the thread state
+ * in a TLS variable, the frame straight under it) with caller stacks;
+ * tstate_tls 0: not so, call weft_python_record_repeat.
+ */
+struct weft_py_repeat {
+	intptr_t tstate_tls;	 /* %fs offset of CPython's current thread state */
+	const int *initialized;	 /* _PyRuntime's initialized flag (Py_IsInitialized) */
+	uintptr_t code_mask;	 /* what of a frame's code word is the pointer */
+	int16_t ts_thread_id;	 /* tstate -> thread_id */
+	int16_t ts_frame;	 /* tstate -> innermost frame */
+	int16_t f_code, f_instr; /* frame -> code word, instruction pointer */
+};
+extern struct weft_py_repeat weft_py_repeat;
+
 /* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
 void weft_python_note_lock(const void *lock, void *caller);
 
@@ -438,15 +456,71 @@ static inline void weft_record_waited(uint8_t kind, uint64_t t0, int64_t arg, vo
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
 
 /*
- * The steady state of a lock taken in a loop, for a caller that knows the
- * record's one-word stack (frame) without taking it: when the object and
- * that stack are the ring's last record's, and there is no wait nor arg,
- * the record is its header alone (write_repeat), written here without
- * record()'s stack taking and errno bookkeeping (nothing here sets errno).
- * ts comes from weft_stamp(), whose announcement is cleared once written.
+ * The steady state of a lock taken in a loop: the object (nonzero) and the
+ * one-word stack (frame) are the ring's last record's, and there is no
+ * wait, arg nor payload, so the record is its header alone. t's thread is
+ * inside the recorder (t->guard). Shared by record() (runtime.c's
+ * write_repeat) and weft_record_repeat, inline in both. 1: written; 0:
+ * nothing was, the record goes the ordinary way.
+ */
+static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tls *t, uint8_t kind,
+								  uint8_t objkind, uint64_t obj,
+								  uint64_t ts, uint64_t frame)
+{
+	if (!(frame == t->last_frame && frame && obj && obj == t->last_obj &&
+	      WEFT_LIKELY(t->have_ts) && ts - t->last_ts <= UINT32_MAX))
+		return 0;
+	uint64_t h = t->head;
+	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated))
+		return 0;
+	struct weft_rec_header hdr = {kind, objkind, 0, WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME,
+				      (uint32_t)(ts - t->last_ts)};
+	uint64_t w0;
+	__builtin_memcpy(&w0, &hdr, 8);
+	uint64_t *ring = t->ring;
+	/* The ring is far larger than any cache: the lines about to be written are fetched now. */
+	__builtin_prefetch(&ring[(h + 64) & (WEFT_RING_WORDS - 1)], 1, 0);
+	ring[h & (WEFT_RING_WORDS - 1)] = w0;
+	t->last_ts = ts;
+	t->head = h + 1;
+	__atomic_store_n(&t->slot->head, h + 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/*
+ * The same for a caller that knows the record's one-word stack (frame)
+ * without taking it, written here without record()'s stack taking and
+ * errno bookkeeping (nothing here sets errno); inline, so a Python lock's
+ * record costs no call. ts comes from weft_stamp(), whose announcement is
+ * cleared once written. A pthread-level object while the race detector
+ * runs is left to record(), which tells the race detector first.
  * 1: written; 0: nothing was, the caller records it the ordinary way.
  */
-int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame);
+static inline __attribute__((always_inline)) int
+weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame)
+{
+	struct weft_tls *t = &weft_tls;
+	if (objkind >= WEFT_OBJ_MUTEX && objkind <= WEFT_OBJ_COND &&
+	    objkind != WEFT_OBJ_SEMAPHORE && WEFT_UNLIKELY(weft_races_on))
+		return 0;
+	struct weft_slot *s = t->slot;
+	if (WEFT_UNLIKELY(t->guard | t->py_nheld) || WEFT_UNLIKELY(!s) || !frame)
+		return 0;
+	/*
+	 * A signal handler's record between the checks and the write would
+	 * move the head under us: with the guard up it is counted instead, as
+	 * record() does. The fences keep the compiler from moving the ring's
+	 * accesses outside the guarded stretch.
+	 */
+	t->guard = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	int done = weft_ring_repeat(t, kind, objkind, (uint64_t)(uintptr_t)obj, ts, frame);
+	if (done)
+		__atomic_store_n(&s->open_ts, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->guard = 0;
+	return done;
+}
 
 /*
  * The layers above the recorder (the Python layer, the race detector)
