@@ -173,6 +173,8 @@ struct weft_tls {
 	int *errno_p;		      /* &errno, once known: saving it costs no call then */
 	struct weft_py_held *py_held; /* records held back (python.c), or NULL */
 	int py_nheld;		      /* how many: record() lets them out first */
+	const void *pysem_last;	      /* weft_pysem_has answered yes for it, */
+	unsigned long pysem_gen;      /* at this weft_pysem_gen */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
@@ -356,6 +358,28 @@ int weft_pysem_has(const void *sem);
 /* Removes sem from the set when it is there. */
 void weft_pysem_del(const void *sem);
 
+/* Bumped after every removal from the set: a yes remembered from before may be stale. */
+extern unsigned long weft_pysem_gen;
+
+/*
+ * weft_pysem_has for a caller asking about the same object again and
+ * again (a Python lock taken in a loop): the last yes is remembered per
+ * thread until the set loses a member, a compare instead of a probe.
+ */
+static inline int weft_pysem_has_again(const void *sem)
+{
+	struct weft_tls *t = &weft_tls;
+	unsigned long gen = __atomic_load_n(&weft_pysem_gen, __ATOMIC_ACQUIRE);
+	if (sem == t->pysem_last && gen == t->pysem_gen)
+		return 1;
+	if (!weft_pysem_has(sem))
+		return 0;
+	/* The generation read before the probe: a removal meanwhile makes this stale. */
+	t->pysem_last = sem;
+	t->pysem_gen = gen;
+	return 1;
+}
+
 /* True when a semaphore operation on s should be recorded. */
 static inline int weft_sem_traced(const void *s)
 {
@@ -402,6 +426,35 @@ struct weft_py_repeat {
 	int16_t f_code, f_instr; /* frame -> code word, instruction pointer */
 };
 extern struct weft_py_repeat weft_py_repeat;
+
+/*
+ * With weft_py_repeat filled: the word of this thread's remembered frame
+ * (weft_tls.py_memo) where the innermost frame is still at one, when this
+ * thread holds the GIL with its own main-interpreter state (python.c's
+ * own_tstate_fast); 0 otherwise. The frame's code and instruction pointer
+ * together say what the memo's code and offset say.
+ */
+static inline __attribute__((always_inline)) uint64_t
+weft_py_remembered(const struct weft_py_repeat *R)
+{
+	struct weft_tls *t = &weft_tls;
+	char *ts;
+	__asm__ volatile("movq %%fs:(%1), %0" : "=r"(ts) : "r"(R->tstate_tls));
+	if (!ts || ts != t->py_main_ts || *(unsigned long *)(ts + R->ts_thread_id) != t->py_self ||
+	    !__atomic_load_n(R->initialized, __ATOMIC_RELAXED))
+		return 0;
+	char *f = *(char **)(ts + R->ts_frame);
+	if (WEFT_UNLIKELY(!f))
+		return 0;
+	uintptr_t code = *(uintptr_t *)(f + R->f_code) & R->code_mask;
+	uintptr_t instr = *(uintptr_t *)(f + R->f_instr);
+	const struct weft_py_memo *m = t->py_memo;
+	if (instr == m[0].instr && code == (uintptr_t)m[0].code && code)
+		return m[0].word;
+	if (instr == m[1].instr && code == (uintptr_t)m[1].code && code)
+		return m[1].word;
+	return 0;
+}
 
 /* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
 void weft_python_note_lock(const void *lock, void *caller);

@@ -1285,6 +1285,15 @@ static void let_out_held(void)
 static int record_frames(void **pcs, int max)
 {
 	/* Checked layouts, caller stacks: first the frames this thread saw last. */
+	const struct weft_py_repeat *R = &weft_py_repeat;
+	if (R->tstate_tls && max > 0) {
+		uint64_t word = weft_py_remembered(R);
+		if (word) {
+			pcs[0] = (void *)(uintptr_t)word;
+			return 1;
+		}
+		return python_stack(pcs, max, 0);
+	}
 	const struct frame_layout *L = layout;
 	if (WEFT_LIKELY(L && !direct_checks_left && weft_stacks != WEFT_STACKS_FULL && max > 0 &&
 			py_booted)) {

@@ -372,35 +372,16 @@ static void release_event(PyObject *self, void *caller)
 }
 
 /*
- * weft_python_record_repeat's frame, read inline (weft_py_repeat): the
- * word of this thread's remembered frame where the innermost frame is
- * still at one, when the caller is the interpreter's (no call-site word)
- * and this thread holds the GIL with its own main-interpreter state (as
- * own_tstate_fast: python.c); 0 otherwise. The frame's code and
- * instruction pointer together say what its code and offset do.
+ * weft_python_record_repeat's frame, read inline: when the caller is the
+ * interpreter's (no call-site word), the remembered frame word
+ * (weft_py_remembered); 0 otherwise.
  */
 static inline __attribute__((always_inline)) uint64_t repeat_frame(const struct weft_py_repeat *R,
 								   void *caller)
 {
-	struct weft_tls *t = &weft_tls;
 	if ((uintptr_t)caller - weft_pytext_lo >= weft_pytext_len)
 		return 0;
-	char *ts;
-	__asm__ volatile("movq %%fs:(%1), %0" : "=r"(ts) : "r"(R->tstate_tls));
-	if (!ts || ts != t->py_main_ts || *(unsigned long *)(ts + R->ts_thread_id) != t->py_self ||
-	    !__atomic_load_n(R->initialized, __ATOMIC_RELAXED))
-		return 0;
-	char *f = *(char **)(ts + R->ts_frame);
-	if (WEFT_UNLIKELY(!f))
-		return 0;
-	uintptr_t code = *(uintptr_t *)(f + R->f_code) & R->code_mask;
-	uintptr_t instr = *(uintptr_t *)(f + R->f_instr);
-	const struct weft_py_memo *m = t->py_memo;
-	if (instr == m[0].instr && code == (uintptr_t)m[0].code && code)
-		return m[0].word;
-	if (instr == m[1].instr && code == (uintptr_t)m[1].code && code)
-		return m[1].word;
-	return 0;
+	return weft_py_remembered(R);
 }
 
 /* A Lock's acquire or release without a wait: as a with block's repeats, or in full. */
@@ -559,7 +540,7 @@ enter(int slot, int conv, PyObject *self, uintptr_t x, uintptr_t y, uintptr_t z,
 		int role = method_role[slot];
 		struct call c = call_of(conv, x, y, z);
 		int plain = fast_path && plain_call(&c, role);
-		if (!weft_pysem_has(self)) {
+		if (!weft_pysem_has_again(self)) {
 			if (plain) {
 				if (role == ACQUIRE && mutex_try_lock(self))
 					return py.true_obj;
