@@ -520,8 +520,9 @@ static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tl
 								  uint8_t objkind, uint64_t obj,
 								  uint64_t ts, uint64_t frame)
 {
+	/* A last frame is only set by a record with its time (claim_slot clears both): have_ts. */
 	if (!(frame == t->last_frame && frame && obj && obj == t->last_obj &&
-	      WEFT_LIKELY(t->have_ts) && ts - t->last_ts <= UINT32_MAX))
+	      ts - t->last_ts <= UINT32_MAX))
 		return 0;
 	uint64_t h = t->head;
 	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated))
@@ -557,7 +558,7 @@ weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, 
 	    objkind != WEFT_OBJ_SEMAPHORE && WEFT_UNLIKELY(weft_races_on))
 		return 0;
 	struct weft_slot *s = t->slot;
-	if (WEFT_UNLIKELY(t->guard | t->py_nheld) || WEFT_UNLIKELY(!s) || !frame)
+	if (WEFT_UNLIKELY(t->guard | t->py_nheld) || WEFT_UNLIKELY(!s))
 		return 0;
 	/*
 	 * A signal handler's record between the checks and the write would
