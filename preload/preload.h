@@ -158,6 +158,7 @@ struct weft_tls {
 	struct weft_py_memo {	       /* the innermost frames of the last Python stacks: */
 		void *code;	       /* code object */
 		int lasti;	       /* instruction offset */
+		uintptr_t instr;       /* 3.11+: the frame's instruction pointer there */
 		uint64_t word;	       /* and their frame word */
 	} py_memo[2];
 	int py_memo_next;	      /* the entry the next new one replaces */
@@ -172,6 +173,8 @@ struct weft_tls {
 	int *errno_p;		      /* &errno, once known: saving it costs no call then */
 	struct weft_py_held *py_held; /* records held back (python.c), or NULL */
 	int py_nheld;		      /* how many: record() lets them out first */
+	const void *pysem_last;	      /* weft_pysem_has answered yes for it, */
+	unsigned long pysem_gen;      /* at this weft_pysem_gen */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));
@@ -355,6 +358,28 @@ int weft_pysem_has(const void *sem);
 /* Removes sem from the set when it is there. */
 void weft_pysem_del(const void *sem);
 
+/* Bumped after every removal from the set: a yes remembered from before may be stale. */
+extern unsigned long weft_pysem_gen;
+
+/*
+ * weft_pysem_has for a caller asking about the same object again and
+ * again (a Python lock taken in a loop): the last yes is remembered per
+ * thread until the set loses a member, a compare instead of a probe.
+ */
+static inline int weft_pysem_has_again(const void *sem)
+{
+	struct weft_tls *t = &weft_tls;
+	unsigned long gen = __atomic_load_n(&weft_pysem_gen, __ATOMIC_ACQUIRE);
+	if (sem == t->pysem_last && gen == t->pysem_gen)
+		return 1;
+	if (!weft_pysem_has(sem))
+		return 0;
+	/* The generation read before the probe: a removal meanwhile makes this stale. */
+	t->pysem_last = sem;
+	t->pysem_gen = gen;
+	return 1;
+}
+
 /* True when a semaphore operation on s should be recorded. */
 static inline int weft_sem_traced(const void *s)
 {
@@ -384,6 +409,52 @@ void weft_python_blocking_wait(const void *sem);
  */
 int weft_python_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts,
 			      void *caller);
+
+/*
+ * What weft_python_record_repeat reads of the interpreter, for a caller
+ * that does it inline (python_lock.c's Lock fast path): python.c fills it
+ * once the frame layout was checked, for 3.13+ shapes (the thread state
+ * in a TLS variable, the frame straight under it) with caller stacks;
+ * tstate_tls 0: not so, call weft_python_record_repeat.
+ */
+struct weft_py_repeat {
+	intptr_t tstate_tls;	 /* %fs offset of CPython's current thread state */
+	const int *initialized;	 /* _PyRuntime's initialized flag (Py_IsInitialized) */
+	uintptr_t code_mask;	 /* what of a frame's code word is the pointer */
+	int16_t ts_thread_id;	 /* tstate -> thread_id */
+	int16_t ts_frame;	 /* tstate -> innermost frame */
+	int16_t f_code, f_instr; /* frame -> code word, instruction pointer */
+};
+extern struct weft_py_repeat weft_py_repeat;
+
+/*
+ * With weft_py_repeat filled: the word of this thread's remembered frame
+ * (weft_tls.py_memo) where the innermost frame is still at one, when this
+ * thread holds the GIL with its own main-interpreter state (python.c's
+ * own_tstate_fast); 0 otherwise. The frame's code and instruction pointer
+ * together say what the memo's code and offset say.
+ */
+static inline __attribute__((always_inline)) uint64_t
+weft_py_remembered(const struct weft_py_repeat *R)
+{
+	struct weft_tls *t = &weft_tls;
+	char *ts;
+	__asm__ volatile("movq %%fs:(%1), %0" : "=r"(ts) : "r"(R->tstate_tls));
+	if (!ts || ts != t->py_main_ts || *(unsigned long *)(ts + R->ts_thread_id) != t->py_self ||
+	    !__atomic_load_n(R->initialized, __ATOMIC_RELAXED))
+		return 0;
+	char *f = *(char **)(ts + R->ts_frame);
+	if (WEFT_UNLIKELY(!f))
+		return 0;
+	uintptr_t code = *(uintptr_t *)(f + R->f_code) & R->code_mask;
+	uintptr_t instr = *(uintptr_t *)(f + R->f_instr);
+	const struct weft_py_memo *m = t->py_memo;
+	if (instr == m[0].instr && code == (uintptr_t)m[0].code && code)
+		return m[0].word;
+	if (instr == m[1].instr && code == (uintptr_t)m[1].code && code)
+		return m[1].word;
+	return 0;
+}
 
 /* Names and records a Lock/RLock just made, when it is the program's (see python.c). */
 void weft_python_note_lock(const void *lock, void *caller);
@@ -438,15 +509,72 @@ static inline void weft_record_waited(uint8_t kind, uint64_t t0, int64_t arg, vo
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
 
 /*
- * The steady state of a lock taken in a loop, for a caller that knows the
- * record's one-word stack (frame) without taking it: when the object and
- * that stack are the ring's last record's, and there is no wait nor arg,
- * the record is its header alone (write_repeat), written here without
- * record()'s stack taking and errno bookkeeping (nothing here sets errno).
- * ts comes from weft_stamp(), whose announcement is cleared once written.
+ * The steady state of a lock taken in a loop: the object (nonzero) and the
+ * one-word stack (frame) are the ring's last record's, and there is no
+ * wait, arg nor payload, so the record is its header alone. t's thread is
+ * inside the recorder (t->guard). Shared by record() (runtime.c's
+ * write_repeat) and weft_record_repeat, inline in both. 1: written; 0:
+ * nothing was, the record goes the ordinary way.
+ */
+static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tls *t, uint8_t kind,
+								  uint8_t objkind, uint64_t obj,
+								  uint64_t ts, uint64_t frame)
+{
+	/* A last frame is only set by a record with its time (claim_slot clears both): have_ts. */
+	if (!(frame == t->last_frame && frame && obj && obj == t->last_obj &&
+	      ts - t->last_ts <= UINT32_MAX))
+		return 0;
+	uint64_t h = t->head;
+	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated))
+		return 0;
+	struct weft_rec_header hdr = {kind, objkind, 0, WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME,
+				      (uint32_t)(ts - t->last_ts)};
+	uint64_t w0;
+	__builtin_memcpy(&w0, &hdr, 8);
+	uint64_t *ring = t->ring;
+	/* The ring is far larger than any cache: the lines about to be written are fetched now. */
+	__builtin_prefetch(&ring[(h + 64) & (WEFT_RING_WORDS - 1)], 1, 0);
+	ring[h & (WEFT_RING_WORDS - 1)] = w0;
+	t->last_ts = ts;
+	t->head = h + 1;
+	__atomic_store_n(&t->slot->head, h + 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/*
+ * The same for a caller that knows the record's one-word stack (frame)
+ * without taking it, written here without record()'s stack taking and
+ * errno bookkeeping (nothing here sets errno); inline, so a Python lock's
+ * record costs no call. ts comes from weft_stamp(), whose announcement is
+ * cleared once written. A pthread-level object while the race detector
+ * runs is left to record(), which tells the race detector first.
  * 1: written; 0: nothing was, the caller records it the ordinary way.
  */
-int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame);
+static inline __attribute__((always_inline)) int
+weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame)
+{
+	struct weft_tls *t = &weft_tls;
+	if (objkind >= WEFT_OBJ_MUTEX && objkind <= WEFT_OBJ_COND &&
+	    objkind != WEFT_OBJ_SEMAPHORE && WEFT_UNLIKELY(weft_races_on))
+		return 0;
+	struct weft_slot *s = t->slot;
+	if (WEFT_UNLIKELY(t->guard | t->py_nheld) || WEFT_UNLIKELY(!s))
+		return 0;
+	/*
+	 * A signal handler's record between the checks and the write would
+	 * move the head under us: with the guard up it is counted instead, as
+	 * record() does. The fences keep the compiler from moving the ring's
+	 * accesses outside the guarded stretch.
+	 */
+	t->guard = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	int done = weft_ring_repeat(t, kind, objkind, (uint64_t)(uintptr_t)obj, ts, frame);
+	if (done)
+		__atomic_store_n(&s->open_ts, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->guard = 0;
+	return done;
+}
 
 /*
  * The layers above the recorder (the Python layer, the race detector)

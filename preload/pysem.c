@@ -57,9 +57,14 @@ int weft_pysem_has(const void *sem)
 	return pysem_slot(sem, 0) != NULL;
 }
 
+unsigned long weft_pysem_gen;
+
 void weft_pysem_del(const void *sem)
 {
 	uintptr_t *slot = pysem_slot(sem, 0);
-	if (slot)
+	if (slot) {
 		__atomic_store_n(slot, PYSEM_TOMB, __ATOMIC_RELEASE);
+		/* After the tombstone: whoever reads the new generation probes without sem. */
+		__atomic_fetch_add(&weft_pysem_gen, 1, __ATOMIC_RELEASE);
+	}
 }

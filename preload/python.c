@@ -887,6 +887,10 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 				t->py_memo_next ^= 1;
 				m->code = code;
 				m->lasti = lasti;
+				m->instr = L->f_owner < 0
+					       ? 0
+					       : (uintptr_t)code + (uintptr_t)L->co_code +
+						     (uintptr_t)lasti;
 				m->word = (uint64_t)(uintptr_t)pcs[0];
 			}
 			return 1;
@@ -969,6 +973,34 @@ static inline void *own_tstate_fast(const struct frame_layout *L)
 	return ts;
 }
 
+struct weft_py_repeat weft_py_repeat;
+
+/*
+ * Fills weft_py_repeat when what weft_python_record_repeat checks first
+ * holds for good (a checked layout, caller stacks, the bootstrap ran) and
+ * this interpreter has the shape the inline reading assumes; clears it
+ * otherwise. Called where any of those changes, with the GIL.
+ */
+static void repeat_update(void)
+{
+	const struct frame_layout *L = layout;
+	if (!L || direct_checks_left || weft_stacks != WEFT_STACKS_CALLER || !py_booted ||
+	    tstate_load.how != LOAD_TLS || init_load.how != LOAD_GLOBAL || L->cframe_current >= 0 ||
+	    L->f_owner < 0 || !tstate_load.at) {
+		weft_py_repeat.tstate_tls = 0;
+		return;
+	}
+	weft_py_repeat = (struct weft_py_repeat){
+	    .tstate_tls = tstate_load.at,
+	    .initialized = (const int *)init_load.at,
+	    .code_mask = ~(uintptr_t)L->code_tag_bits,
+	    .ts_thread_id = L->ts_thread_id,
+	    .ts_frame = L->ts_frame,
+	    .f_code = L->f_code,
+	    .f_instr = L->f_instr,
+	};
+}
+
 static int python_stack(void **pcs, int max, int full)
 {
 	if (!py_booted)
@@ -988,10 +1020,12 @@ static int python_stack(void **pcs, int max, int full)
 			return n;
 		/* Still being checked (with the GIL: no other thread counts). */
 		if (direct_read_agrees(n, code, lasti)) {
-			direct_checks_left--;
+			if (!--direct_checks_left)
+				repeat_update();
 			return n;
 		}
 		layout = NULL;
+		repeat_update();
 		warn_line(
 		    "weft: warning: this interpreter's frames are not laid out as weft expects;"
 		    " Python stacks are read through the C API (slower)\n");
@@ -1259,6 +1293,15 @@ static void let_out_held(void)
 static int record_frames(void **pcs, int max)
 {
 	/* Checked layouts, caller stacks: first the frames this thread saw last. */
+	const struct weft_py_repeat *R = &weft_py_repeat;
+	if (R->tstate_tls && max > 0) {
+		uint64_t word = weft_py_remembered(R);
+		if (word) {
+			pcs[0] = (void *)(uintptr_t)word;
+			return 1;
+		}
+		return python_stack(pcs, max, 0);
+	}
 	const struct frame_layout *L = layout;
 	if (WEFT_LIKELY(L && !direct_checks_left && weft_stacks != WEFT_STACKS_FULL && max > 0 &&
 			py_booted)) {

@@ -371,11 +371,29 @@ static void release_event(PyObject *self, void *caller)
 						 .caller = caller});
 }
 
+/*
+ * weft_python_record_repeat's frame, read inline: when the caller is the
+ * interpreter's (no call-site word), the remembered frame word
+ * (weft_py_remembered); 0 otherwise.
+ */
+static inline __attribute__((always_inline)) uint64_t repeat_frame(const struct weft_py_repeat *R,
+								   void *caller)
+{
+	if ((uintptr_t)caller - weft_pytext_lo >= weft_pytext_len)
+		return 0;
+	return weft_py_remembered(R);
+}
+
 /* A Lock's acquire or release without a wait: as a with block's repeats, or in full. */
 static inline __attribute__((always_inline)) void lock_event(uint8_t kind, PyObject *self,
 							     uint64_t ts, void *caller)
 {
-	if (!weft_python_record_repeat(kind, WEFT_OBJ_SEMAPHORE, self, ts, caller))
+	const struct weft_py_repeat *R = &weft_py_repeat;
+	int done =
+	    R->tstate_tls
+		? weft_record_repeat(kind, WEFT_OBJ_SEMAPHORE, self, ts, repeat_frame(R, caller))
+		: weft_python_record_repeat(kind, WEFT_OBJ_SEMAPHORE, self, ts, caller);
+	if (!done)
 		weft_record(&(struct weft_event){.kind = kind,
 						 .objkind = WEFT_OBJ_SEMAPHORE,
 						 .obj = self,
@@ -384,18 +402,59 @@ static inline __attribute__((always_inline)) void lock_event(uint8_t kind, PyObj
 }
 
 /*
+ * A trampoline's call, from its own arguments as its convention has them
+ * (x, y, z: the tuple and keywords, or the vector, its length and the
+ * keyword names). Rebuilt where it is needed, so a trampoline's fast path
+ * keeps them in registers and its checks fold; a call whose address
+ * reached a function outside would live in memory, written at each entry.
+ */
+static inline __attribute__((always_inline)) struct call call_of(int conv, uintptr_t x, uintptr_t y,
+								 uintptr_t z)
+{
+	switch (conv) {
+	case CONV_VARARGS_KW:
+		return (struct call){conv, (PyObject *)x, (PyObject *)y, NULL, 0, NULL};
+	case CONV_VARARGS:
+	case CONV_O:
+		return (struct call){conv, (PyObject *)x, NULL, NULL, 0, NULL};
+	case CONV_NOARGS:
+		return (struct call){conv, NULL, NULL, NULL, 0, NULL};
+	default:
+		return (struct call){.conv = conv,
+				     .vec = (PyObject *const *)x,
+				     .nargs = (py_ssize_t)y,
+				     .kwnames = (PyObject *)z};
+	}
+}
+
+/* The out-of-line calls of the trampolines: sc is slot * CONVS + conv. */
+static __attribute__((noinline)) PyObject *orig_of(int sc, PyObject *self, uintptr_t x, uintptr_t y,
+						   uintptr_t z)
+{
+	struct call c = call_of(sc % CONVS, x, y, z);
+	return call_orig(&lock_methods[sc / CONVS], self, &c);
+}
+
+static PyObject *traced(int slot, PyObject *self, const struct call *c, void *caller);
+
+static __attribute__((noinline)) PyObject *traced_of(int sc, PyObject *self, uintptr_t x,
+						     uintptr_t y, uintptr_t z, void *caller)
+{
+	struct call c = call_of(sc % CONVS, x, y, z);
+	return traced(sc / CONVS, self, &c, caller);
+}
+
+/*
  * A `with lock:` block's two calls when nobody waits, what the program
  * runs most, in one function with nothing asked twice: the acquire of a
  * free Lock, the release of a held one nobody is parked on, each by a
- * call plain_call accepts, while recording. NULL: not that case, nothing
- * was done (the general path takes it).
+ * call plain_call accepted (enter() asked), while recording. NULL: not
+ * that case, nothing was done (the general path takes it).
  */
-static inline __attribute__((always_inline)) PyObject *uncontended(const struct lock_method *m,
-								   int role, PyObject *self,
-								   const struct call *c,
-								   void *caller)
+static inline __attribute__((always_inline)) PyObject *
+uncontended(int sc, int role, PyObject *self, uintptr_t x, uintptr_t y, uintptr_t z, void *caller)
 {
-	if (!fast_path || !plain_call(c, role) || !weft_should_record())
+	if (!weft_should_record())
 		return NULL;
 	if (role == ACQUIRE) {
 		if (!mutex_try_lock(self))
@@ -412,7 +471,7 @@ static inline __attribute__((always_inline)) PyObject *uncontended(const struct 
 	lock_event(WEFT_EV_LOCK_RELEASE, self, weft_stamp(), caller);
 	/* Recorded before it is let go, as release_event; a waiter parked meanwhile: the original.
 	 */
-	return mutex_try_unlock(self) ? py.none : call_orig(m, self, c);
+	return mutex_try_unlock(self) ? py.none : orig_of(sc, self, x, y, z);
 }
 
 /*
@@ -473,59 +532,57 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
  * and queue's classes, whose work is folded into their own events) is
  * never recorded: only its own work is done, inline when uncontended.
  */
-static inline __attribute__((always_inline)) PyObject *enter(int slot, PyObject *self,
-							     const struct call *c, void *caller)
+static inline __attribute__((always_inline)) PyObject *
+enter(int slot, int conv, PyObject *self, uintptr_t x, uintptr_t y, uintptr_t z, void *caller)
 {
+	int sc = slot * CONVS + conv;
 	if (method_kind[slot] == LOCK) {
 		int role = method_role[slot];
-		if (!weft_pysem_has(self)) {
-			if (fast_path && plain_call(c, role)) {
+		struct call c = call_of(conv, x, y, z);
+		int plain = fast_path && plain_call(&c, role);
+		if (!weft_pysem_has_again(self)) {
+			if (plain) {
 				if (role == ACQUIRE && mutex_try_lock(self))
 					return py.true_obj;
 				if (role == RELEASE && mutex_try_unlock(self))
 					return py.none;
 			}
-			return call_orig(&lock_methods[slot], self, c);
+			return orig_of(sc, self, x, y, z);
 		}
-		PyObject *r = uncontended(&lock_methods[slot], role, self, c, caller);
+		PyObject *r = plain ? uncontended(sc, role, self, x, y, z, caller) : NULL;
 		if (r)
 			return r;
 	}
-	return traced(slot, self, c, caller);
+	return traced_of(sc, self, x, y, z, caller);
 }
 
 /* One function per method and convention: a PyMethodDef carries no data of its own. */
 #define TRAMPOLINES(i)                                                                             \
 	static PyObject *t##i##_vk(PyObject *s, PyObject *a, PyObject *k)                          \
 	{                                                                                          \
-		struct call c = {CONV_VARARGS_KW, a, k, NULL, 0, NULL};                            \
-		return enter(i, s, &c, CALLER);                                                    \
+		return enter(i, CONV_VARARGS_KW, s, (uintptr_t)a, (uintptr_t)k, 0, CALLER);        \
 	}                                                                                          \
 	static PyObject *t##i##_v(PyObject *s, PyObject *a)                                        \
 	{                                                                                          \
-		struct call c = {CONV_VARARGS, a, NULL, NULL, 0, NULL};                            \
-		return enter(i, s, &c, CALLER);                                                    \
+		return enter(i, CONV_VARARGS, s, (uintptr_t)a, 0, 0, CALLER);                      \
 	}                                                                                          \
 	static PyObject *t##i##_o(PyObject *s, PyObject *a)                                        \
 	{                                                                                          \
-		struct call c = {CONV_O, a, NULL, NULL, 0, NULL};                                  \
-		return enter(i, s, &c, CALLER);                                                    \
+		return enter(i, CONV_O, s, (uintptr_t)a, 0, 0, CALLER);                            \
 	}                                                                                          \
 	static PyObject *t##i##_n(PyObject *s, PyObject *unused)                                   \
 	{                                                                                          \
 		(void)unused;                                                                      \
-		struct call c = {CONV_NOARGS, NULL, NULL, NULL, 0, NULL};                          \
-		return enter(i, s, &c, CALLER);                                                    \
+		return enter(i, CONV_NOARGS, s, 0, 0, 0, CALLER);                                  \
 	}                                                                                          \
 	static PyObject *t##i##_f(PyObject *s, PyObject *const *v, py_ssize_t n)                   \
 	{                                                                                          \
-		struct call c = {CONV_FASTCALL, NULL, NULL, v, n, NULL};                           \
-		return enter(i, s, &c, CALLER);                                                    \
+		return enter(i, CONV_FASTCALL, s, (uintptr_t)v, (uintptr_t)n, 0, CALLER);          \
 	}                                                                                          \
 	static PyObject *t##i##_fk(PyObject *s, PyObject *const *v, py_ssize_t n, PyObject *kn)    \
 	{                                                                                          \
-		struct call c = {CONV_FASTCALL_KW, NULL, NULL, v, n, kn};                          \
-		return enter(i, s, &c, CALLER);                                                    \
+		return enter(i, CONV_FASTCALL_KW, s, (uintptr_t)v, (uintptr_t)n, (uintptr_t)kn,    \
+			     CALLER);                                                              \
 	}
 #define TRAMPOLINE_ROW(i)                                                                          \
 	{                                                                                          \

@@ -558,34 +558,13 @@ static inline __attribute__((always_inline)) int take_stack(uint8_t kind, void *
 	return nframes;
 }
 
-/*
- * The steady state of a lock taken in a loop: the object and the one-word
- * stack are the ring's last record's, nothing but the time is new, so the
- * record is its header alone. The same words as write_record() writes,
- * without its bookkeeping. Returns 1 when written, otherwise 0 (then
- * write_record() writes it).
- */
+/* A record whose stack and object repeat the ring's last: its header alone (weft_ring_repeat). */
 static inline __attribute__((always_inline)) int
 write_repeat(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, int nframes)
 {
-	if (!(nframes == 1 && (uint64_t)(uintptr_t)pcs[0] == t->last_frame && t->last_frame &&
-	      ev->obj && (uint64_t)(uintptr_t)ev->obj == t->last_obj && !ev->wait && !ev->arg &&
-	      !ev->payload_len && WEFT_LIKELY(t->have_ts) && ev->ts - t->last_ts <= UINT32_MAX))
-		return 0;
-	uint64_t h = t->head;
-	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated))
-		return 0;
-	struct weft_rec_header hdr = {ev->kind, ev->objkind, 0, WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME,
-				      (uint32_t)(ev->ts - t->last_ts)};
-	uint64_t w0;
-	memcpy(&w0, &hdr, 8);
-	uint64_t *ring = t->ring;
-	__builtin_prefetch(&ring[(h + 64) & (WEFT_RING_WORDS - 1)], 1, 0);
-	ring[h & (WEFT_RING_WORDS - 1)] = w0;
-	t->last_ts = ev->ts;
-	t->head = h + 1;
-	__atomic_store_n(&t->slot->head, h + 1, __ATOMIC_RELEASE);
-	return 1;
+	return nframes == 1 && !ev->wait && !ev->arg && !ev->payload_len &&
+	       weft_ring_repeat(t, ev->kind, ev->objkind, (uint64_t)(uintptr_t)ev->obj, ev->ts,
+				(uint64_t)(uintptr_t)pcs[0]);
 }
 
 /*
@@ -743,31 +722,6 @@ void weft_record_members(uint8_t kind, uint8_t objkind, const void *obj, uint64_
 				.payload = payload,
 				.payload_len = payload_len};
 	record(&ev, NULL, 0);
-}
-
-int weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame)
-{
-	struct weft_tls *t = &weft_tls;
-	if (WEFT_UNLIKELY(t->guard || t->py_nheld || !t->slot) || !frame)
-		return 0;
-	struct weft_event ev = {.kind = kind, .objkind = objkind, .obj = obj, .ts = ts};
-	if (WEFT_UNLIKELY(weft_races_on))
-		observe_sync(&ev);
-	/*
-	 * A signal handler's record between the checks and the write would
-	 * move the head under us: with the guard up it is counted instead, as
-	 * record() does. The fences keep the compiler from moving the ring's
-	 * accesses outside the guarded stretch.
-	 */
-	t->guard = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	void *pc = (void *)(uintptr_t)frame;
-	int done = write_repeat(t, &ev, &pc, 1);
-	if (done)
-		__atomic_store_n(&t->slot->open_ts, 0, __ATOMIC_RELEASE);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->guard = 0;
-	return done;
 }
 
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n)
