@@ -35,6 +35,8 @@
 
 /* How often a build following the writer reads what was written. */
 #define FOLLOW_PERIOD_MS 50
+/* Rows the writer may be ahead of the follower before it steps again at once. */
+#define FOLLOW_BEHIND_ROWS 65536
 
 struct store_view_builder {
 	pthread_t thread;
@@ -191,25 +193,36 @@ static int build_exec(struct store_view_builder *b, const char *sql)
 }
 
 /*
- * While the program runs: every FOLLOW_PERIOD_MS, the rows the writer
+ * While the program runs: every FOLLOW_PERIOD_MS (after it, at once
+ * while FOLLOW_BEHIND_ROWS or more are waiting), the rows the writer
  * says are final (store_writer_follow_limit), one transaction each so
  * that the reader's snapshot never holds the WAL back. Returns when the
  * trace is complete (store_view_builder_complete) or the build stopped.
  */
 static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 {
+	int64_t read_to = 0;
 	pthread_mutex_lock(&b->lock);
 	while (!b->complete && !b->stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += FOLLOW_PERIOD_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		/*
+		 * Behind the writer once the program has ended (its backlog): the
+		 * next step at once, not a period later; the wait after each step
+		 * idled the thread the tail waits for. While the program runs this
+		 * thread shares one CPU with the writer, which only takes idle CPU.
+		 */
+		if (!b->program_ended ||
+		    store_writer_follow_limit(b->follow) - read_to < FOLLOW_BEHIND_ROWS) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += FOLLOW_PERIOD_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&b->wake, &b->lock, &until);
+			if (b->complete || b->stop)
+				break;
 		}
-		pthread_cond_timedwait(&b->wake, &b->lock, &until);
-		if (b->complete || b->stop)
-			break;
 		int unhurried = b->program_ended;
 		pthread_mutex_unlock(&b->lock);
 		if (unhurried)
@@ -229,6 +242,7 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 			int tapped = b->findings &&
 				     !store_findings_follow_tap(b->findings, b->db, moved, &tap);
 			rc = store_derive_events(d, limit, moved, tapped ? &tap : NULL);
+			read_to = limit;
 			if (b->findings)
 				store_findings_follow_done(b->findings, limit, !rc);
 			rc = build_exec(b, rc ? "ROLLBACK" : "COMMIT") || rc;

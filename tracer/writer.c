@@ -868,10 +868,11 @@ static int meta_is_older(const char *key, int64_t ts)
 	while (i < W.nmeta_times && strcmp(W.meta_times[i].key, key))
 		i++;
 	if (i == W.nmeta_times) {
+		size_t kl = strlen(key);
 		if (i == sizeof(W.meta_times) / sizeof(W.meta_times[0]) ||
-		    strlen(key) >= sizeof(W.meta_times[0].key))
+		    kl >= sizeof(W.meta_times[0].key))
 			return 0;
-		snprintf(W.meta_times[i].key, sizeof(W.meta_times[i].key), "%s", key);
+		memcpy(W.meta_times[i].key, key, kl + 1);
 		W.nmeta_times++;
 	} else if (ts < W.meta_times[i].ts) {
 		return 1;
