@@ -187,6 +187,14 @@ struct store_writer {
 	 * moved or changed; the distance kept behind the last committed row.
 	 */
 	int64_t follow_limit, moved_pending, follow_lag;
+	/*
+	 * The first row written before the collector's horizon passed it (a
+	 * full hold forced it out), INT64_MAX: none; and the newest such row's
+	 * time. A late record may still belong before such rows, so a follower
+	 * stops short of them until the horizon passes them all: a follower
+	 * that had read them started over from the first row.
+	 */
+	int64_t unsettled_from, unsettled_max;
 	int64_t rows_sorted; /* for WEFT_DEBUG=finalize */
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
@@ -246,6 +254,7 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	w->promised = INT64_MIN;
 	w->next_id = 1;
 	w->moved_pending = INT64_MAX;
+	w->unsettled_from = INT64_MAX;
 	/*
 	 * Far enough behind that a late record's stretch rarely reaches rows a
 	 * follower has read (then it reads them again at the end).
@@ -807,8 +816,15 @@ static int late_note(struct store_writer *w, int64_t id, int64_t ts)
 
 static int append_event(struct store_writer *w, const struct store_event *e)
 {
-	if (late_note(w, w->next_id + w->npending, e->ts_ns))
+	int64_t id = w->next_id + w->npending;
+	if (late_note(w, id, e->ts_ns))
 		return -1;
+	if (w->hold && e->ts_ns > w->promised) {
+		if (w->unsettled_from == INT64_MAX)
+			w->unsettled_from = id;
+		if (e->ts_ns > w->unsettled_max)
+			w->unsettled_max = e->ts_ns;
+	}
 	w->pending[w->npending++] = *e;
 	return w->npending == EVENT_ROWS ? flush_events(w) : 0;
 }
@@ -914,6 +930,8 @@ int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
 	if (ts_ns != INT64_MAX) {
 		if (ts_ns > w->promised)
 			w->promised = ts_ns;
+		if (w->promised >= w->unsettled_max)
+			w->unsettled_from = INT64_MAX;
 		ts_ns -= w->lag_ns;
 	}
 	return held_write(w, ts_ns, SIZE_MAX);
@@ -1147,10 +1165,15 @@ int store_writer_commit(struct store_writer *w)
 	if (cleared)
 		w->sum_cleared = 1;
 	w->in_txn = 0;
-	/* Up to the lag, and never into a stretch still to be sorted (spans[] is in lo order). */
+	/*
+	 * Up to the lag, never into a stretch still to be sorted (spans[] is in
+	 * lo order), nor to rows a full hold forced out before their time.
+	 */
 	int64_t limit = w->next_id - 1 - w->follow_lag;
 	if (w->nspans && w->spans[0].lo - 1 < limit)
 		limit = w->spans[0].lo - 1;
+	if (w->unsettled_from - 1 < limit)
+		limit = w->unsettled_from - 1;
 	__atomic_store_n(&w->follow_limit, limit, __ATOMIC_RELEASE);
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;

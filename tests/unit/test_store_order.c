@@ -253,6 +253,58 @@ static void late_process(const char *path, int hold)
 	unlink(path);
 }
 
+/*
+ * A thread keeps the collector's horizon back while another makes more
+ * events than the hold keeps: the hold forces the older half out before
+ * the horizon passed them. A follower stops short of such rows, so the
+ * held-back thread's record, which belongs before all of them, moves no
+ * row it could have read (it would start over from the first row).
+ */
+static void forced_out_follow(const char *path)
+{
+	setenv("WEFT_TEST_FOLLOW_LAG", "0", 1);
+	struct store_writer *w = open_trace(path);
+	unsetenv("WEFT_TEST_FOLLOW_LAG");
+	store_writer_hold(w);
+	int arg1 = 0;
+	for (int i = 0; i < 1000; i++) {
+		struct store_event e = {10 + (int64_t)i * 10, 1, 1, 1, 0, 0, arg1++, 0};
+		store_writer_event(w, &e);
+	}
+	store_writer_horizon(w, 10005);
+	unit_check(store_writer_commit(w) == 0, "forced out:commit", store_writer_error(w));
+	char detail[128];
+	int64_t limit = store_writer_follow_limit(w);
+	snprintf(detail, sizeof(detail), "follow limit %lld", (long long)limit);
+	unit_check(limit == 1000, "forced out:the rows the horizon passed are followed", detail);
+	const int more = (1 << 21) + 4096; /* thread 2 sits at 10005 meanwhile */
+	for (int i = 0; i < more; i++) {
+		struct store_event e = {10010 + (int64_t)i * 10, 1, 1, 1, 0, 0, arg1++, 0};
+		store_writer_event(w, &e);
+	}
+	unit_check(store_writer_commit(w) == 0, "forced out:commit", store_writer_error(w));
+	limit = store_writer_follow_limit(w);
+	snprintf(detail, sizeof(detail), "follow limit %lld", (long long)limit);
+	unit_check(limit == 1000, "forced out:rows forced out are not followed", detail);
+	struct store_event late = {10005, 2, 2, 1, 0, 0, 0, 0};
+	store_writer_event(w, &late);
+	store_writer_horizon(w, 10010);
+	unit_check(store_writer_commit(w) == 0, "forced out:commit", store_writer_error(w));
+	int64_t moved = store_writer_take_moved(w);
+	snprintf(detail, sizeof(detail), "moved from %lld", (long long)moved);
+	unit_check(moved == INT64_MAX, "forced out:the late record moves no followed row", detail);
+	store_writer_horizon(w, 10010 + (int64_t)more * 10 + 10);
+	unit_check(store_writer_finalize(w) == 0, "forced out:finalize", store_writer_error(w));
+	sqlite3 *db = store_writer_db(w);
+	expect_int(db, "forced out:every event kept", "SELECT count(*) FROM ev", 1000 + more + 1);
+	expect_int(db, "forced out:the late record in its place", "SELECT id FROM ev WHERE th = 2",
+		   1001);
+	expect_int(db, "forced out:in time order",
+		   "SELECT count(*) FROM ev a JOIN ev b ON b.id = a.id + 1 WHERE b.ts < a.ts", 0);
+	store_writer_close(w);
+	unlink(path);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/weft-order-XXXXXX";
@@ -268,6 +320,7 @@ int main(void)
 	held_many(path);
 	late_process(path, 1);
 	late_process(path, 0);
+	forced_out_follow(path);
 	unlink(path);
 	return unit_failures ? 1 : 0;
 }
