@@ -1884,7 +1884,7 @@ static int derive_start(struct derive *d)
 	d->follow_min = closely ? 1 : OCC_FOLLOW_MIN;
 	d->follow_margin = closely ? 0 : OCC_FOLLOW_MARGIN_NS;
 	d->follow_margin_min = closely ? 0 : OCC_FOLLOW_MARGIN_MIN_NS;
-	d->follow_busy_rows = closely || d->unhurried ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
+	d->follow_busy_rows = closely ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(d,
 		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
@@ -1943,7 +1943,6 @@ void store_derive_follow_counts(const struct store_derive *sd, int64_t *early, i
 void store_derive_unhurried(struct store_derive *sd)
 {
 	sd->d.unhurried = 1;
-	sd->d.follow_busy_rows = INT64_MAX;
 }
 
 static int derive_step(struct derive *d, int64_t last_id, int64_t moved_from);
@@ -2000,7 +1999,7 @@ static int derive_step(struct derive *d, int64_t last_id, int64_t moved_from)
 	 * thread shares a CPU while the program runs: the objects wait (they
 	 * catch up at a quieter step, or at the end) rather than slow it more.
 	 */
-	if (d->events - before <= d->follow_busy_rows && occ_follow_step(d))
+	if ((d->unhurried || d->events - before <= d->follow_busy_rows) && occ_follow_step(d))
 		return -1;
 	d->cpu_follow += store_debug_cpu_ns() - t1;
 	return 0;

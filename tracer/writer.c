@@ -146,12 +146,7 @@ static struct {
 	struct clone_reap *clone_reaps; /* reaps by a wait for clone children, in arrival order */
 	size_t nclone_reaps, cap_clone_reaps;
 	struct hashmap_u64 thr_by_key;
-	/* the time of each python.* meta key's value written: the newest wins */
-	struct meta_time {
-		char key[64];
-		int64_t ts;
-	} meta_times[16];
-	size_t nmeta_times;
+	struct hashmap_str meta_times; /* python.* meta key -> its value's time: the newest wins */
 	int64_t last_commit_ns, max_ts;
 	uint64_t last_commit_events;
 	uint64_t commit_step; /* events per commit, growing to COMMIT_EVERY_EVENTS */
@@ -864,20 +859,10 @@ static void race_record(struct collect *c, struct collect_image *img, const stru
  */
 static int meta_is_older(const char *key, int64_t ts)
 {
-	size_t i = 0;
-	while (i < W.nmeta_times && strcmp(W.meta_times[i].key, key))
-		i++;
-	if (i == W.nmeta_times) {
-		size_t kl = strlen(key);
-		if (i == sizeof(W.meta_times) / sizeof(W.meta_times[0]) ||
-		    kl >= sizeof(W.meta_times[0].key))
-			return 0;
-		memcpy(W.meta_times[i].key, key, kl + 1);
-		W.nmeta_times++;
-	} else if (ts < W.meta_times[i].ts) {
+	const uint64_t *seen = hashmap_str_get(&W.meta_times, key, strlen(key));
+	if (seen && ts < (int64_t)*seen)
 		return 1;
-	}
-	W.meta_times[i].ts = ts;
+	hashmap_str_put(&W.meta_times, key, strlen(key), (uint64_t)ts);
 	return 0;
 }
 
@@ -1700,6 +1685,7 @@ int writer_stop_and_join(struct collect *c)
 	hashmap_u64_free(&W.proc_by_pid);
 	hashmap_u64_free(&W.thr_by_key);
 	hashmap_str_free(&W.stacks);
+	hashmap_str_free(&W.meta_times);
 	if (c->writer_failed) {
 		weft_error("%s", c->writer_error);
 		return -1;
