@@ -146,6 +146,26 @@ int store_writer_commit(struct store_writer *w);
 int64_t store_writer_follow_limit(struct store_writer *w);
 int64_t store_writer_take_moved(struct store_writer *w);
 /*
+ * The writer's newest rows in memory for that follower (store_mirror.h),
+ * kept from this call on; NULL when there are none. Valid until
+ * store_writer_close().
+ */
+struct store_mirror;
+const struct store_mirror *store_writer_mirror(struct store_writer *w);
+/*
+ * Once the program has ended (on 1): the writer waits at its commits, a
+ * little, for a follower that reads from the mirror to keep up; the
+ * follower says how far it read (INT64_MAX: it reads no more). Both safe
+ * from any thread.
+ */
+void store_writer_pace(struct store_writer *w, int on);
+/*
+ * Rows of ev were changed through store_writer_db() (an UPDATE): readers
+ * that start after this read them from the table, not the mirror.
+ */
+void store_writer_rows_changed(struct store_writer *w);
+void store_writer_followed(struct store_writer *w, int64_t id);
+/*
  * The tail after recording can be stopped: store_writer_interrupt() (safe
  * in a signal handler) makes store_writer_interrupted() true and, once
  * store_writer_tail() has committed what was written, interrupts the
@@ -237,6 +257,13 @@ struct store_events *store_events_open_range(sqlite3 *db, uint64_t kinds, int64_
 /* The next event into out: returns 1, 0 at the end, or -1 on failure (sqlite3_errmsg). */
 int store_events_next(struct store_events *r, struct store_event_row *out);
 void store_events_close(struct store_events *r);
+/*
+ * The rows m has (store_mirror.h) from memory, the others from the table:
+ * the same rows either way, for a pass that follows a writer.
+ */
+void store_events_use_mirror(struct store_events *r, const struct store_mirror *m);
+/* How many of the rows returned so far came from the mirror and from the table. */
+void store_events_counts(const struct store_events *r, int64_t *from_mirror, int64_t *from_table);
 
 /*
  * 1 when the program ran more than one thread (thread.create or .start
@@ -326,6 +353,8 @@ int store_derive_events(struct store_derive *d, int64_t last_id, int64_t moved_f
  * busiest objects at every step however far behind the writer it is.
  */
 void store_derive_unhurried(struct store_derive *d);
+/* Its event passes read the rows m has from memory (store_writer_mirror). */
+void store_derive_use_mirror(struct store_derive *d, const struct store_mirror *m);
 /*
  * For WEFT_DEBUG and the tests: the followed objects' intervals fed while
  * the trace was written (early) and by store_derive_finish (at_end), and

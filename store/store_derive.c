@@ -333,6 +333,8 @@ struct derive {
 	sqlite3 *db;
 	const char *schema;
 	const struct store_event_tap *tap; /* during a step: who else gets each row read */
+	const struct store_mirror *mirror; /* the writer's newest rows, or NULL */
+	int64_t rows_mirrored, rows_read;  /* where the event pass's rows came from */
 	char *err;
 	size_t errlen;
 	struct thr **thr;
@@ -1024,6 +1026,8 @@ static int event_pass(struct derive *d, int64_t last_id)
 	struct store_event_row row;
 	int rc = r ? 1 : -1;
 	struct thr *last = NULL;
+	if (r && d->mirror)
+		store_events_use_mirror(r, d->mirror);
 	while (rc > 0 && !d->failed && (rc = store_events_next(r, &row)) > 0) {
 		const struct store_event *e = &row.e;
 		struct thr *t = last && last->pid == e->pid && last->tid == e->tid
@@ -1068,6 +1072,12 @@ static int event_pass(struct derive *d, int64_t last_id)
 		snprintf(d->err, d->errlen, "derived tables: reading events: %s",
 			 sqlite3_errmsg(d->db));
 		d->failed = 1;
+	}
+	if (r) {
+		int64_t mirrored, read;
+		store_events_counts(r, &mirrored, &read);
+		d->rows_mirrored += mirrored;
+		d->rows_read += read;
 	}
 	store_events_close(r);
 	return d->failed ? -1 : 0;
@@ -1945,6 +1955,11 @@ void store_derive_unhurried(struct store_derive *sd)
 	sd->d.unhurried = 1;
 }
 
+void store_derive_use_mirror(struct store_derive *sd, const struct store_mirror *m)
+{
+	sd->d.mirror = m;
+}
+
 static int derive_step(struct derive *d, int64_t last_id, int64_t moved_from);
 
 int store_derive_events(struct store_derive *sd, int64_t last_id, int64_t moved_from,
@@ -2092,15 +2107,17 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 	uint64_t t2 = store_debug_cpu_ns();
 	if (object_pass(d) || write_stats(d))
 		return -1;
-	store_debug("derive",
-		    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
-		    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s"
-		    " (%zu objects followed while written, %lld of their %lld intervals then, in"
-		    " %.2f s; %d read again)",
-		    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events,
-		    d->restarts, why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
-		    (store_debug_cpu_ns() - t2) / 1e9, d->nfollow, (long long)d->fed_early,
-		    (long long)(d->fed_early + d->fed_at_end), d->cpu_follow / 1e9, d->occ_again);
+	store_debug(
+	    "derive",
+	    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
+	    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s"
+	    " (%zu objects followed while written, %lld of their %lld intervals then, in"
+	    " %.2f s; %d read again); rows from the writer's memory %lld, from the table %lld",
+	    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events, d->restarts,
+	    why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
+	    (store_debug_cpu_ns() - t2) / 1e9, d->nfollow, (long long)d->fed_early,
+	    (long long)(d->fed_early + d->fed_at_end), d->cpu_follow / 1e9, d->occ_again,
+	    (long long)d->rows_mirrored, (long long)d->rows_read);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* Opening a trace for reading, with the checks every reader needs. */
 #include "store/store.h"
+#include "store/store_mirror.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -310,7 +311,18 @@ struct store_events {
 	uint64_t kinds;	  /* bit k: kind k wanted (kinds 0-63); 0: all */
 	int32_t *pid_tid; /* [2 * th] */
 	int64_t nth;
+	/*
+	 * With a mirror: the next row's id and the last one's; rows come
+	 * from the mirror while it has them, otherwise from st, which is
+	 * bound to start at next only when it is in use (in_table).
+	 */
+	const struct store_mirror *mirror;
+	int64_t next, last, from_mirror, from_table;
+	int in_table;
 };
+
+/* Rows per look at whether the mirror has caught up with a pass reading the table. */
+#define MIRROR_RECHECK_ROWS 4096
 
 static int events_load_threads(struct store_events *r)
 {
@@ -363,7 +375,46 @@ struct store_events *store_events_open_range(sqlite3 *db, uint64_t kinds, int64_
 	}
 	sqlite3_bind_int64(r->st, 1, after_id);
 	sqlite3_bind_int64(r->st, 2, last_id);
+	r->next = after_id == INT64_MAX ? INT64_MAX : after_id + 1;
+	r->last = last_id;
+	r->in_table = 1;
 	return r;
+}
+
+void store_events_use_mirror(struct store_events *r, const struct store_mirror *m)
+{
+	r->mirror = m;
+	r->in_table = !m || !store_mirror_has(m, r->next);
+}
+
+void store_events_counts(const struct store_events *r, int64_t *from_mirror, int64_t *from_table)
+{
+	*from_mirror = r->from_mirror;
+	*from_table = r->from_table;
+}
+
+/* The rows from the mirror, until it lacks one: 1 a row, 0 the end, -1 read the table. */
+static int events_next_mirrored(struct store_events *r, struct store_event_row *out)
+{
+	while (r->next <= r->last) {
+		int64_t th;
+		if (!store_mirror_get(r->mirror, r->next, &out->e, &th) ||
+		    (th >= r->nth && (events_load_threads(r) || th >= r->nth))) {
+			/* the table from here on: the mirror has moved past, or not reached, it */
+			sqlite3_reset(r->st);
+			sqlite3_bind_int64(r->st, 1, r->next - 1);
+			r->in_table = 1;
+			return -1;
+		}
+		out->id = r->next++;
+		out->e.pid = r->pid_tid[2 * th];
+		out->e.tid = r->pid_tid[2 * th + 1];
+		r->from_mirror++;
+		int kind = out->e.kind;
+		if (!r->kinds || (kind >= 0 && kind <= 63 && (r->kinds >> kind & 1)))
+			return 1;
+	}
+	return 0;
 }
 
 struct store_events *store_events_open(sqlite3 *db, uint64_t kinds)
@@ -374,6 +425,8 @@ struct store_events *store_events_open(sqlite3 *db, uint64_t kinds)
 int store_events_next(struct store_events *r, struct store_event_row *out)
 {
 	int rc;
+	if (!r->in_table && (rc = events_next_mirrored(r, out)) >= 0)
+		return rc;
 	while ((rc = sqlite3_step(r->st)) == SQLITE_ROW) {
 		int kind = sqlite3_column_int(r->st, 0);
 		/* The kind first: the passes that want a few kinds skip the other columns. */
@@ -391,6 +444,13 @@ int store_events_next(struct store_events *r, struct store_event_row *out)
 		out->e.wait_ns = sqlite3_column_int64(r->st, 5);
 		out->e.arg = sqlite3_column_int64(r->st, 6);
 		out->e.stack_id = sqlite3_column_int64(r->st, 7);
+		r->next = out->id + 1;
+		/* A pass that fell behind the mirror may catch up with it. */
+		if (++r->from_table % MIRROR_RECHECK_ROWS == 0 && r->mirror &&
+		    store_mirror_has(r->mirror, r->next)) {
+			sqlite3_reset(r->st);
+			r->in_table = 0;
+		}
 		return 1;
 	}
 	return rc == SQLITE_DONE ? 0 : -1;

@@ -38,6 +38,9 @@
 /* Rows the writer may be ahead of the follower before it steps again at once. */
 #define FOLLOW_BEHIND_ROWS 65536
 
+/* The most rows one step of the follower reads (see follow_writer). */
+#define FOLLOW_STEP_ROWS 131072
+
 struct store_view_builder {
 	pthread_t thread;
 	sqlite3 *volatile db;
@@ -230,6 +233,14 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 		/* moved before limit: a row moved after the limit was read is never missed */
 		int64_t moved = store_writer_take_moved(b->follow);
 		int64_t limit = store_writer_follow_limit(b->follow);
+		/*
+		 * Short steps: a step's rows are still in the writer's memory at
+		 * its end (store_writer_mirror), where a long one's first rows
+		 * were overwritten while it read them, and it went on from the
+		 * table at half the pace.
+		 */
+		if (limit - read_to > FOLLOW_STEP_ROWS)
+			limit = read_to + FOLLOW_STEP_ROWS;
 		int rc = limit > 0 ? build_exec(b, "BEGIN") : 0;
 		if (limit > 0 && !rc) {
 			/*
@@ -243,6 +254,7 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 				     !store_findings_follow_tap(b->findings, b->db, moved, &tap);
 			rc = store_derive_events(d, limit, moved, tapped ? &tap : NULL);
 			read_to = limit;
+			store_writer_followed(b->follow, read_to);
 			if (b->findings)
 				store_findings_follow_done(b->findings, limit, !rc);
 			rc = build_exec(b, rc ? "ROLLBACK" : "COMMIT") || rc;
@@ -253,6 +265,7 @@ static int follow_writer(struct store_view_builder *b, struct store_derive *d)
 	}
 	int ok = b->complete && !b->stop;
 	b->followed = 1;
+	store_writer_followed(b->follow, INT64_MAX);
 	pthread_cond_broadcast(&b->wake);
 	pthread_mutex_unlock(&b->lock);
 	return ok ? 0 : -1;
@@ -284,6 +297,8 @@ static void *build_main(void *arg)
 	    !(d = store_derive_begin(db, "view_cache", b->err, sizeof(b->err))) ||
 	    build_exec(b, "COMMIT"))
 		goto out;
+	if (b->follow)
+		store_derive_use_mirror(d, store_writer_mirror(b->follow));
 	if (b->follow && follow_writer(b, d))
 		goto out;
 	wall0 = store_debug_mono_ns();
@@ -303,6 +318,8 @@ static void *build_main(void *arg)
 		    "viewer tables: %.2f s CPU in all, %.2f s after the trace was complete",
 		    (store_debug_cpu_ns() - cpu0) / 1e9, (store_debug_mono_ns() - wall0) / 1e9);
 out:
+	if (b->follow)
+		store_writer_followed(b->follow, INT64_MAX); /* never waited for again */
 	if (b->rc && db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	store_derive_free(d);
@@ -374,6 +391,9 @@ void store_view_builder_program_ended(struct store_view_builder *b)
 		return;
 	pthread_mutex_lock(&b->lock);
 	b->program_ended = 1;
+	/* the follower reads from the mirror, not the table, while the writer keeps pace */
+	if (b->follow && !b->followed)
+		store_writer_pace(b->follow, 1);
 	pthread_mutex_unlock(&b->lock);
 }
 

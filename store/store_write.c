@@ -1,5 +1,6 @@
 /* The trace writer: batched inserts through prepared statements. */
 #include "store/store.h"
+#include "store/store_mirror.h"
 #include "store/store_schema.h"
 #include "store/store_debug.h"
 #include "store/store_util.h"
@@ -125,6 +126,25 @@ struct held_event {
 /* The rows a follower stays behind the last committed one at least (see follow_lag). */
 #define FOLLOW_LAG_ROWS 262144
 
+/*
+ * The newest rows kept in memory for a follower (store_mirror.h): 40 bytes
+ * each. Four times the lag, so that a follower which keeps pace with the
+ * writer in a burst reads all it reads from there.
+ */
+#define MIRROR_ROWS (4 * FOLLOW_LAG_ROWS)
+
+/*
+ * Once the program has ended the writer waits at a commit while its
+ * follower is more than this many rows behind, so that the rows the
+ * follower reads next are still in the mirror: room for its next step
+ * (store_viewcache.c FOLLOW_STEP_ROWS) and the commits before the next
+ * look. A follower that fell out of the mirror reads the table at half
+ * the pace, never catches up, and becomes the tail.
+ */
+#define PACE_GAP_ROWS (MIRROR_ROWS - FOLLOW_LAG_ROWS)
+/* One look's wait: then the writer goes on and paces no more (the follower is busy elsewhere). */
+#define PACE_WAIT_MAX_NS 100000000
+
 struct late_span {
 	int64_t lo, hi;
 };
@@ -196,6 +216,16 @@ struct store_writer {
 	 */
 	int64_t unsettled_from, unsettled_max;
 	int64_t rows_sorted; /* for WEFT_DEBUG=finalize */
+	/* the newest rows for a follower (store_writer_mirror), kept once one asked */
+	struct store_mirror *mirror;
+	int mirror_on; /* atomic */
+	/*
+	 * Pacing the writer to its follower once the program has ended
+	 * (store_writer_pace): on (atomic); the last row the follower read
+	 * (atomic); next_id at the last look; 1 once a wait ran out.
+	 */
+	int pace_on, pace_gave_up;
+	int64_t followed_to, paced_at;
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
 
@@ -262,6 +292,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	 */
 	const char *lag = getenv("WEFT_TEST_FOLLOW_LAG");
 	w->follow_lag = lag ? atoll(lag) : FOLLOW_LAG_ROWS;
+	/* none (no memory, or WEFT_TEST_NO_MIRROR): followers read the table */
+	w->mirror = getenv("WEFT_TEST_NO_MIRROR") ? NULL : store_mirror_new(MIRROR_ROWS);
 	/* 0600 before SQLite creates it: traces can hold arguments and names. */
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -710,6 +742,9 @@ static int flush_events(struct store_writer *w)
 	if (!rc && w->npending) {
 		int64_t last = sqlite3_last_insert_rowid(w->db);
 		w->next_id = last + 1;
+		if (w->mirror && __atomic_load_n(&w->mirror_on, __ATOMIC_RELAXED))
+			store_mirror_put(w->mirror, last - w->npending + 1, w->pending, th,
+					 w->npending);
 		for (int i = 0; i < w->npending && !rc && !w->sum_broken; i++)
 			if (tally_event(w, &w->pending[i], th[i], last - w->npending + 1 + i))
 				w->sum_broken = 1;
@@ -718,6 +753,8 @@ static int flush_events(struct store_writer *w)
 	if (rc) {
 		thread_map_reset(w);
 		w->sum_broken = 1;
+		if (w->mirror)
+			store_mirror_forget(w->mirror, INT64_MAX);
 	}
 	return rc;
 }
@@ -1115,6 +1152,9 @@ static int sort_stretch(struct store_writer *w, long long lo, long long hi)
 	    " ORDER BY rowid;"
 	    "DROP TABLE temp.ev_sorted;",
 	    lo, hi, lo, hi, lo - 1);
+	/* before the rows change: a follower reads them again from the table */
+	if (w->mirror)
+		store_mirror_forget(w->mirror, hi);
 	int rc = sql ? exec_sql(w->db, sql) : -1;
 	sqlite3_free(sql);
 	w->rows_sorted += hi - lo + 1;
@@ -1141,6 +1181,42 @@ static int sort_settled_stretches(struct store_writer *w)
 	}
 	w->nspans = keep;
 	return 0;
+}
+
+/* See PACE_GAP_ROWS; never for long, never for a follower that cannot go on. */
+static void pace_follower(struct store_writer *w)
+{
+	if (!__atomic_load_n(&w->pace_on, __ATOMIC_RELAXED) || w->pace_gave_up ||
+	    w->paced_at == w->next_id)
+		return;
+	w->paced_at = w->next_id;
+	int64_t waited = 0;
+	for (;;) {
+		int64_t read = __atomic_load_n(&w->followed_to, __ATOMIC_ACQUIRE);
+		/* close enough; or out of the mirror already, where waiting gains nothing */
+		int64_t behind = w->next_id - 1 - read;
+		if (behind <= PACE_GAP_ROWS || behind > MIRROR_ROWS || w->follow_limit <= read)
+			return;
+		if (waited >= PACE_WAIT_MAX_NS) {
+			w->pace_gave_up = 1;
+			store_debug("tail",
+				    "writer: no more pacing, the follower at row %lld of %lld",
+				    (long long)read, (long long)(w->next_id - 1));
+			return;
+		}
+		nanosleep(&(struct timespec){0, 100000}, NULL);
+		waited += 100000;
+	}
+}
+
+void store_writer_pace(struct store_writer *w, int on)
+{
+	__atomic_store_n(&w->pace_on, on, __ATOMIC_RELAXED);
+}
+
+void store_writer_followed(struct store_writer *w, int64_t id)
+{
+	__atomic_store_n(&w->followed_to, id, __ATOMIC_RELEASE);
 }
 
 int store_writer_commit(struct store_writer *w)
@@ -1178,7 +1254,16 @@ int store_writer_commit(struct store_writer *w)
 	if (exec_sql(w->db, "BEGIN"))
 		return -1;
 	w->in_txn = 1;
+	if (w->mirror)
+		pace_follower(w);
 	return 0;
+}
+
+const struct store_mirror *store_writer_mirror(struct store_writer *w)
+{
+	if (w->mirror)
+		__atomic_store_n(&w->mirror_on, 1, __ATOMIC_RELAXED);
+	return w->mirror;
 }
 
 int64_t store_writer_follow_limit(struct store_writer *w)
@@ -1191,9 +1276,16 @@ int64_t store_writer_take_moved(struct store_writer *w)
 	return __atomic_exchange_n(&w->moved_pending, INT64_MAX, __ATOMIC_ACQ_REL);
 }
 
+void store_writer_rows_changed(struct store_writer *w)
+{
+	if (w->mirror)
+		store_mirror_forget(w->mirror, INT64_MAX);
+}
+
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
 	note_moved(w, INT64_MIN); /* events anywhere may have changed object */
+	store_writer_rows_changed(w);
 	if (w->sum_broken || !object_id)
 		return 0;
 	for (size_t i = 0; i < w->sum_obj.cap; i++) {
@@ -1510,6 +1602,7 @@ void store_writer_close(struct store_writer *w)
 	}
 	if (w->made_journal)
 		store_files_remove_own(w->path, "-journal");
+	store_mirror_free(w->mirror);
 	free(w->path);
 	free(w->thmap);
 	free(w->held);

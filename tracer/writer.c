@@ -1522,6 +1522,19 @@ static const char fix_args_sql[] =
     " ORDER BY p.start_ns LIMIT 1), 0) WHERE kind = %d AND arg = 0;";
 /* clang-format on */
 
+static void fix_args(struct collect *c, sqlite3 *db)
+{
+	char *sql = sqlite3_mprintf(fix_args_sql, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
+				    WEFT_EV_PROCESS_SPAWN, WEFT_EV_PROCESS_SPAWN);
+	int changes = sqlite3_total_changes(db);
+	if (sql)
+		sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	/* rows a follower reads from now on come from the table, as changed */
+	if (sqlite3_total_changes(db) != changes)
+		store_writer_rows_changed(c->store);
+}
+
 /*
  * WEFT_TEST_FINALIZE_PAUSE: the tests' way to signal weft during its final
  * flush deterministically. It says so on stderr and waits; "1" until
@@ -1639,14 +1652,8 @@ int writer_stop_and_join(struct collect *c)
 		}
 	}
 	sqlite3_finalize(up);
-	if (!store_writer_interrupted(c->store)) {
-		char *sql =
-		    sqlite3_mprintf(fix_args_sql, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
-				    WEFT_EV_PROCESS_SPAWN, WEFT_EV_PROCESS_SPAWN);
-		if (sql)
-			sqlite3_exec(store_writer_db(c->store), sql, NULL, NULL, NULL);
-		sqlite3_free(sql);
-	}
+	if (!store_writer_interrupted(c->store))
+		fix_args(c, db);
 	char num[32];
 	snprintf(num, sizeof(num), "%lld", (long long)W.max_ts);
 	store_writer_meta(c->store, "end_ns", num);
