@@ -160,10 +160,17 @@ const struct store_mirror *store_writer_mirror(struct store_writer *w);
  */
 void store_writer_pace(struct store_writer *w, int on);
 /*
- * Rows of ev were changed through store_writer_db() (an UPDATE): readers
- * that start after this read them from the table, not the mirror.
+ * Rows of ev up to last_id were changed through store_writer_db() (an
+ * UPDATE): readers that start after this read them from the table, not
+ * the mirror.
  */
-void store_writer_rows_changed(struct store_writer *w);
+void store_writer_rows_changed(struct store_writer *w, int64_t last_id);
+/*
+ * The ids lo..hi that hold every row written with an arg only the end
+ * knows (a process.exit's status -1, a process.spawn's pid 0). Returns 0
+ * when there is none (nothing to fill in), 1 otherwise.
+ */
+int store_writer_fix_range(struct store_writer *w, int64_t *lo, int64_t *hi);
 void store_writer_followed(struct store_writer *w, int64_t id);
 /*
  * The tail after recording can be stopped: store_writer_interrupt() (safe

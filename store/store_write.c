@@ -226,6 +226,12 @@ struct store_writer {
 	 */
 	int pace_on, pace_gave_up;
 	int64_t followed_to, paced_at;
+	/*
+	 * The rows whose arg the end may fill in (store_writer_fix_range): the
+	 * lowest and highest id of those written, widened to the stretches
+	 * sorted since (a row moves only within its stretch).
+	 */
+	int64_t fix_lo, fix_hi;
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
 
@@ -292,6 +298,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	 */
 	const char *lag = getenv("WEFT_TEST_FOLLOW_LAG");
 	w->follow_lag = lag ? atoll(lag) : FOLLOW_LAG_ROWS;
+	w->fix_lo = INT64_MAX;
+	w->fix_hi = INT64_MIN;
 	/* none (no memory, or WEFT_TEST_NO_MIRROR): followers read the table */
 	w->mirror = getenv("WEFT_TEST_NO_MIRROR") ? NULL : store_mirror_new(MIRROR_ROWS);
 	/* 0600 before SQLite creates it: traces can hold arguments and names. */
@@ -710,6 +718,28 @@ static int tally_clear(struct store_writer *w)
  * Writes the buffered events, in order. Thread numbers are looked up here,
  * in the transaction that writes the events.
  */
+/* A process.exit whose status or a process.spawn whose pid only the end knows. */
+static int arg_unknown(const struct store_event *e)
+{
+	return (e->kind == WEFT_EV_PROCESS_EXIT && e->arg == -1) ||
+	       (e->kind == WEFT_EV_PROCESS_SPAWN && e->arg == 0);
+}
+
+static void note_fix(struct store_writer *w, int64_t lo, int64_t hi)
+{
+	if (lo < w->fix_lo)
+		w->fix_lo = lo;
+	if (hi > w->fix_hi)
+		w->fix_hi = hi;
+}
+
+int store_writer_fix_range(struct store_writer *w, int64_t *lo, int64_t *hi)
+{
+	*lo = w->fix_lo;
+	*hi = w->fix_hi;
+	return w->fix_lo <= w->fix_hi;
+}
+
 static int flush_events(struct store_writer *w)
 {
 	int rc = 0;
@@ -742,6 +772,9 @@ static int flush_events(struct store_writer *w)
 	if (!rc && w->npending) {
 		int64_t last = sqlite3_last_insert_rowid(w->db);
 		w->next_id = last + 1;
+		for (int i = 0; i < w->npending; i++)
+			if (arg_unknown(&w->pending[i]))
+				note_fix(w, last - w->npending + 1 + i, last - w->npending + 1 + i);
 		if (w->mirror && __atomic_load_n(&w->mirror_on, __ATOMIC_RELAXED))
 			store_mirror_put(w->mirror, last - w->npending + 1, w->pending, th,
 					 w->npending);
@@ -1155,6 +1188,8 @@ static int sort_stretch(struct store_writer *w, long long lo, long long hi)
 	/* before the rows change: a follower reads them again from the table */
 	if (w->mirror)
 		store_mirror_forget(w->mirror, hi);
+	if (w->fix_lo <= hi && lo <= w->fix_hi)
+		note_fix(w, lo, hi);
 	int rc = sql ? exec_sql(w->db, sql) : -1;
 	sqlite3_free(sql);
 	w->rows_sorted += hi - lo + 1;
@@ -1276,16 +1311,16 @@ int64_t store_writer_take_moved(struct store_writer *w)
 	return __atomic_exchange_n(&w->moved_pending, INT64_MAX, __ATOMIC_ACQ_REL);
 }
 
-void store_writer_rows_changed(struct store_writer *w)
+void store_writer_rows_changed(struct store_writer *w, int64_t last_id)
 {
 	if (w->mirror)
-		store_mirror_forget(w->mirror, INT64_MAX);
+		store_mirror_forget(w->mirror, last_id);
 }
 
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
 	note_moved(w, INT64_MIN); /* events anywhere may have changed object */
-	store_writer_rows_changed(w);
+	store_writer_rows_changed(w, INT64_MAX);
 	if (w->sum_broken || !object_id)
 		return 0;
 	for (size_t i = 0; i < w->sum_obj.cap; i++) {
