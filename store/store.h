@@ -165,6 +165,8 @@ void store_writer_pace(struct store_writer *w, int on);
  * the mirror.
  */
 void store_writer_rows_changed(struct store_writer *w, int64_t last_id);
+/* Row id's arg was changed to arg through store_writer_db(): the mirror's too. */
+void store_writer_row_arg(struct store_writer *w, int64_t id, int64_t arg);
 /*
  * The ids lo..hi that hold every row written with an arg only the end
  * knows (a process.exit's status -1, a process.spawn's pid 0). Returns 0
@@ -425,6 +427,8 @@ int store_build_findings(sqlite3 *db, const char *suppressions_path, char *err, 
  */
 struct store_findings_pass;
 struct store_findings_pass *store_findings_pass_new(void);
+/* Its reads of events take the rows m has from memory (store_writer_mirror). */
+void store_findings_pass_use_mirror(struct store_findings_pass *p, const struct store_mirror *m);
 int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id,
 			  int64_t moved_from);
 /*

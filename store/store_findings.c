@@ -210,6 +210,7 @@ struct fork_snap {
 
 struct findings {
 	sqlite3 *db;
+	const struct store_mirror *mirror; /* the writer's newest rows, or NULL */
 	const char *schema;
 	char *err;
 	size_t errlen;
@@ -788,6 +789,8 @@ static int fnd_event_pass(struct findings *f, int64_t last_id)
 	    store_events_open_range(f->db, FND_KINDS, f->last_id, last_id);
 	struct store_event_row row;
 	int rc = reader ? 1 : -1;
+	if (reader && f->mirror)
+		store_events_use_mirror(reader, f->mirror);
 	while (rc > 0 && !f->failed && (rc = store_events_next(reader, &row)) > 0)
 		if (fnd_event(f, &row))
 			break;
@@ -1584,13 +1587,20 @@ struct store_findings_pass *store_findings_pass_new(void)
 	return calloc(1, sizeof(struct store_findings_pass));
 }
 
+void store_findings_pass_use_mirror(struct store_findings_pass *p, const struct store_mirror *m)
+{
+	p->f.mirror = m;
+}
+
 int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t last_id,
 			  int64_t moved_from)
 {
 	struct findings *f = &p->f;
 	if (!f->failed && moved_from <= f->last_id) {
+		const struct store_mirror *m = f->mirror;
 		findings_free(f);
 		memset(f, 0, sizeof(*f));
+		f->mirror = m;
 	}
 	if (f->failed || last_id <= f->last_id)
 		return f->failed ? -1 : 0;
@@ -1627,8 +1637,10 @@ int store_findings_follow_tap(struct store_findings_pass *p, sqlite3 *db, int64_
 	tap->row = NULL;
 	tap->ctx = NULL;
 	if (!f->failed && moved_from <= f->last_id) {
+		const struct store_mirror *m = f->mirror;
 		findings_free(f);
 		memset(f, 0, sizeof(*f));
+		f->mirror = m;
 	}
 	if (f->failed)
 		return -1;

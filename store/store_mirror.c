@@ -114,6 +114,13 @@ void store_mirror_forget(struct store_mirror *m, int64_t id)
 		__atomic_store_n(&m->valid_from, id + 1, __ATOMIC_RELEASE);
 }
 
+void store_mirror_set_arg(struct store_mirror *m, int64_t id, int64_t arg)
+{
+	/* one field, atomic: a reader gets the old value or the new, never a mix */
+	if (m->valid_from <= id && id <= m->valid_to)
+		__atomic_store_n(&m->rows[id & m->mask].arg, arg, __ATOMIC_RELEASE);
+}
+
 int store_mirror_has(const struct store_mirror *m, int64_t id)
 {
 	return __atomic_load_n(&m->valid_from, __ATOMIC_ACQUIRE) <= id &&

@@ -25,6 +25,12 @@ void store_mirror_free(struct store_mirror *m);
 void store_mirror_put(struct store_mirror *m, int64_t first_id, const struct store_event *ev,
 		      const int64_t *th, int n);
 
+/*
+ * Writer only: row id's arg is now arg in the table too (an UPDATE of one
+ * field, which readers may see before or after it commits alike).
+ */
+void store_mirror_set_arg(struct store_mirror *m, int64_t id, int64_t arg);
+
 /* Writer only: rows up to id changed in the table; the mirror no longer has them. */
 void store_mirror_forget(struct store_mirror *m, int64_t id);
 

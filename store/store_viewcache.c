@@ -354,6 +354,8 @@ struct store_view_builder *store_view_builder_start(const char *trace_path,
 	b->follow = follow;
 	b->complete = !follow;
 	b->findings = follow ? store_findings_pass_new() : NULL;
+	if (b->findings)
+		store_findings_pass_use_mirror(b->findings, store_writer_mirror(follow));
 	b->moved_from = INT64_MAX;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->wake, NULL);

@@ -1317,6 +1317,12 @@ void store_writer_rows_changed(struct store_writer *w, int64_t last_id)
 		store_mirror_forget(w->mirror, last_id);
 }
 
+void store_writer_row_arg(struct store_writer *w, int64_t id, int64_t arg)
+{
+	if (w->mirror)
+		store_mirror_set_arg(w->mirror, id, arg);
+}
+
 int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 {
 	note_moved(w, INT64_MIN); /* events anywhere may have changed object */

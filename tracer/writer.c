@@ -1512,15 +1512,26 @@ static const char fix_args_sql[] =
     " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th))"
     " WHERE id BETWEEN %lld AND %lld AND kind = %d AND arg = -1 AND"
     " (SELECT coalesce(exit_code, -exit_signal) FROM proc"
-    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL;"
+    " WHERE proc.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)) IS NOT NULL"
+    " RETURNING id, arg;"
     "UPDATE ev SET arg = coalesce((SELECT p.pid FROM proc p WHERE"
     " p.ppid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
     " AND p.start_ns >= ev.ts - 1000000 AND p.pid NOT IN (SELECT e2.arg FROM ev e2"
     " JOIN thread_no n2 ON n2.th = e2.th WHERE"
     " n2.pid = (SELECT pid FROM thread_no n WHERE n.th = ev.th)"
     " AND e2.kind IN (%d, %d) AND e2.arg > 0)"
-    " ORDER BY p.start_ns LIMIT 1), 0) WHERE id BETWEEN %lld AND %lld AND kind = %d AND arg = 0;";
+    " ORDER BY p.start_ns LIMIT 1), 0) WHERE id BETWEEN %lld AND %lld AND kind = %d AND arg = 0"
+    " RETURNING id, arg;";
 /* clang-format on */
+
+/* A row fix_args_sql changed (its RETURNING row): the follower's copy in memory changes too. */
+static int changed_arg(void *store, int n, char **v, char **names)
+{
+	(void)names;
+	if (n == 2 && v[0] && v[1])
+		store_writer_row_arg(store, strtoll(v[0], NULL, 10), strtoll(v[1], NULL, 10));
+	return 0;
+}
 
 static void fix_args(struct collect *c, sqlite3 *db)
 {
@@ -1535,13 +1546,9 @@ static void fix_args(struct collect *c, sqlite3 *db)
 	char *sql =
 	    sqlite3_mprintf(fix_args_sql, lo, hi, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
 			    WEFT_EV_PROCESS_SPAWN, lo, hi, WEFT_EV_PROCESS_SPAWN);
-	int changes = sqlite3_total_changes(db);
 	if (sql)
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		sqlite3_exec(db, sql, changed_arg, c->store, NULL);
 	sqlite3_free(sql);
-	/* rows a follower reads from now on come from the table, as changed */
-	if (sqlite3_total_changes(db) != changes)
-		store_writer_rows_changed(c->store, hi64);
 	store_debug("finalize", "exit statuses and spawned pids: rows %lld-%lld, %.3f s", lo, hi,
 		    (weft_mono_ns() - t0) / 1e9);
 }

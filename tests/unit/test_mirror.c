@@ -90,6 +90,14 @@ static void test_basics(void)
 	unit_check(gets(m, 1415, 0) && gets(m, 1410, 0), "basics:too big", "no rows");
 	put_rows(m, 1416, 3);
 	unit_check(gets(m, 1416, 1) && gets(m, 1418, 1), "basics:after too big", "rows 1416-1418");
+	/* an arg filled in later (an exit status): the mirror's copy changes, other fields not */
+	store_mirror_set_arg(m, 1417, 42);
+	store_mirror_set_arg(m, 5, 42); /* not in the mirror: nothing */
+	struct store_event e;
+	int64_t eth;
+	int ok = store_mirror_get(m, 1417, &e, &eth) && e.arg == 42 && e.ts_ns == 1417 * 3 &&
+		 gets(m, 1416, 1) && gets(m, 5, 0);
+	unit_check(ok, "basics:set arg", "row 1417's arg 42, the rest as put");
 	store_mirror_free(m);
 }
 
