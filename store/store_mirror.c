@@ -17,6 +17,8 @@
 #include "store/store_mirror.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* 40 bytes: the thread as ev.th (thread_no) and the kind in one word. */
 struct mirror_row {
@@ -28,6 +30,7 @@ struct mirror_row {
 struct store_mirror {
 	struct mirror_row *rows;
 	int64_t mask;
+	int released; /* writer only: store_mirror_release() was called */
 	/* rows valid_from .. valid_to are in the ring; empty when from > to */
 	int64_t valid_from, valid_to;
 	uint64_t generation;
@@ -66,7 +69,7 @@ void store_mirror_free(struct store_mirror *m)
 void store_mirror_put(struct store_mirror *m, int64_t first_id, const struct store_event *ev,
 		      const int64_t *th, int n)
 {
-	if (n <= 0)
+	if (n <= 0 || m->released)
 		return;
 	for (int i = 0; i < n; i++) {
 		if (ev[i].stack_id < 0 || ev[i].stack_id > INT32_MAX || th[i] < 0 ||
@@ -119,6 +122,23 @@ void store_mirror_set_arg(struct store_mirror *m, int64_t id, int64_t arg)
 	/* one field, atomic: a reader gets the old value or the new, never a mix */
 	if (m->valid_from <= id && id <= m->valid_to)
 		__atomic_store_n(&m->rows[id & m->mask].arg, arg, __ATOMIC_RELEASE);
+}
+
+void store_mirror_release(struct store_mirror *m)
+{
+	if (m->released)
+		return;
+	store_mirror_forget(m, INT64_MAX);
+	m->released = 1;
+	/*
+	 * The pages back to the kernel. A reader still copying a row reads
+	 * zeros, which its second look (valid_from) discards.
+	 */
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)m->rows + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	uintptr_t b = ((uintptr_t)(m->rows + m->mask + 1)) & ~((uintptr_t)page - 1);
+	if (page > 0 && b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 int store_mirror_has(const struct store_mirror *m, int64_t id)

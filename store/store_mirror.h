@@ -31,6 +31,12 @@ void store_mirror_put(struct store_mirror *m, int64_t first_id, const struct sto
  */
 void store_mirror_set_arg(struct store_mirror *m, int64_t id, int64_t arg);
 
+/*
+ * Writer only: the mirror holds no row from now on, and its memory goes
+ * back to the kernel (for memory needed elsewhere).
+ */
+void store_mirror_release(struct store_mirror *m);
+
 /* Writer only: rows up to id changed in the table; the mirror no longer has them. */
 void store_mirror_forget(struct store_mirror *m, int64_t id);
 

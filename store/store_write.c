@@ -128,8 +128,10 @@ struct held_event {
 
 /*
  * The newest rows kept in memory for a follower (store_mirror.h): 40 bytes
- * each. Four times the lag, so that a follower which keeps pace with the
- * writer in a burst reads all it reads from there.
+ * each, 40 MB. Four times the lag: a follower that keeps pace with the
+ * writer in a burst reads all it reads from there (with twice the lag, a
+ * follower fell behind it during a 4M-pair burst and read 92% of the rows
+ * from the table).
  */
 #define MIRROR_ROWS (4 * FOLLOW_LAG_ROWS)
 
@@ -137,11 +139,13 @@ struct held_event {
  * Once the program has ended the writer waits at a commit while its
  * follower is more than this many rows behind, so that the rows the
  * follower reads next are still in the mirror: room for its next step
- * (store_viewcache.c FOLLOW_STEP_ROWS) and the commits before the next
- * look. A follower that fell out of the mirror reads the table at half
- * the pace, never catches up, and becomes the tail.
+ * (store_viewcache.c FOLLOW_STEP_ROWS, 128K) and the writer's commits
+ * (32K rows each) before it looks again; more than the lag, so the
+ * follower always has rows to read. A follower that fell out of the
+ * mirror reads the table at half the pace, never catches up, and
+ * becomes the tail.
  */
-#define PACE_GAP_ROWS (MIRROR_ROWS - FOLLOW_LAG_ROWS)
+#define PACE_GAP_ROWS (MIRROR_ROWS - 2 * 131072)
 /* One look's wait: then the writer goes on and paces no more (the follower is busy elsewhere). */
 #define PACE_WAIT_MAX_NS 100000000
 
@@ -1022,6 +1026,14 @@ int store_writer_event(struct store_writer *w, const struct store_event *e)
 		size_t cap = w->cap_held ? w->cap_held * 2 : 4096;
 		size_t room = cap < NEWCOMERS_MAX ? cap : NEWCOMERS_MAX;
 		struct held_event *h = NULL, *x = NULL;
+		/*
+		 * A hold past half its bound (an OpenSSL burst in 8 threads holds
+		 * 2M events, 128 MB) while the follower is out of the mirror's
+		 * reach anyway: the mirror's 40 MB make way for it.
+		 */
+		if (cap > HELD_MAX / 2 && w->mirror &&
+		    __atomic_load_n(&w->followed_to, __ATOMIC_ACQUIRE) < w->next_id - MIRROR_ROWS)
+			store_mirror_release(w->mirror);
 		if (w->nheld < HELD_MAX && (h = realloc(w->held, cap * sizeof(*h))))
 			w->held = h;
 		if (h && (x = realloc(w->scratch, room * sizeof(*x))))
@@ -1467,9 +1479,10 @@ static int sort_events(struct store_writer *w)
 		store_debug("finalize",
 			    "finalize: %llu late rows (%llu forced out of a full hold), %zu"
 			    " stretches out of time order, %lld rows sorted now, %lld while"
-			    " recording",
+			    " recording; %.1f MB held back at most",
 			    (unsigned long long)w->nlate, (unsigned long long)w->forced_out, n,
-			    rows, (long long)w->rows_sorted);
+			    rows, (long long)w->rows_sorted,
+			    w->cap_held * sizeof(*w->held) / 1048576.0);
 	}
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)

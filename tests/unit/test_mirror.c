@@ -98,6 +98,11 @@ static void test_basics(void)
 	int ok = store_mirror_get(m, 1417, &e, &eth) && e.arg == 42 && e.ts_ns == 1417 * 3 &&
 		 gets(m, 1416, 1) && gets(m, 5, 0);
 	unit_check(ok, "basics:set arg", "row 1417's arg 42, the rest as put");
+	/* released (its memory needed elsewhere): no row now or after */
+	store_mirror_release(m);
+	put_rows(m, 1419, 10);
+	unit_check(gets(m, 1417, 0) && gets(m, 1419, 0) && gets(m, 1428, 0), "basics:released",
+		   "no rows");
 	store_mirror_free(m);
 }
 
