@@ -3,6 +3,7 @@
  * pairs on one shared mutex (heavy contention on purpose).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,9 +11,13 @@ pthread_mutex_t stress_mu = PTHREAD_MUTEX_INITIALIZER;
 static long per_thread;
 static long total;
 
+static int go; /* set once every worker exists: they start together, so they contend */
+
 static void *worker(void *arg)
 {
 	(void)arg;
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		sched_yield();
 	for (long i = 0; i < per_thread; i++) {
 		pthread_mutex_lock(&stress_mu);
 		total++;
@@ -30,6 +35,7 @@ int main(int argc, char **argv)
 		n = 256;
 	for (int i = 0; i < n; i++)
 		pthread_create(&t[i], NULL, worker, NULL);
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	printf("%ld\n", total);
