@@ -1502,14 +1502,10 @@ static void occ_buf_free(struct derive *d, struct occ_follow *f)
 /* The pass's order of intervals (occ_key_cmp), then pid and mode: inline, for the sort's merge. */
 static inline int occ_ent_order(const struct occ_written_ent *a, const struct occ_written_ent *b)
 {
-	if (a->start != b->start)
-		return a->start < b->start ? -1 : 1;
-	if (a->wait != b->wait)
-		return a->wait - b->wait;
-	if (a->end != b->end)
-		return a->end < b->end ? -1 : 1;
-	if (a->tid != b->tid)
-		return a->tid < b->tid ? -1 : 1;
+	int c = occ_key_cmp(&(struct occ_key){a->start, a->end, a->tid, a->wait},
+			    &(struct occ_key){b->start, b->end, b->tid, b->wait});
+	if (c)
+		return c;
 	if (a->pid != b->pid)
 		return a->pid < b->pid ? -1 : 1;
 	return a->mode - b->mode;
