@@ -53,7 +53,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 sys.stderr.write("inner %.3f\\n" % ((time.perf_counter() - t) * 1000))'
 inner() { "$@" -c "$INNER" "$f" 2>&1 >/dev/null | sed -n 's/^inner //p'; }
 
-echo "== Python overhead (wall time, median of $REPS; rows of one program are side by side by version)"
+echo "== Python overhead (wall time, median of $REPS; in-program: of ${WEFT_BENCH_PY_PAIRS:-11} pairs; rows of one program are side by side by version)"
 printf '%-12s %-14s %12s %12s %8s %14s %8s %12s %8s %8s %12s %8s\n' program python "untraced ms" "weft ms" ratio "recording ms" ratio "in-program" ratio paired "cProfile ms" ratio
 for prog in cpu_threads with_lock queue_pc; do
 	f=bench/py/$prog.py
@@ -63,9 +63,12 @@ for prog in cpu_threads with_lock queue_pc; do
 		# The program's own lifetime under weft (trace start to last event), without finalizing.
 		rec=$(for _ in $(seq "$REPS"); do "$WEFT" run -o "$TMP/r.db" -- "$PY" "$f" >/dev/null 2>&1
 			"$WEFT" query "$TMP/r.db" "SELECT value/1000 FROM meta WHERE key='end_ns'" --csv | tail -1; done | median)
-		# In-program time, untraced and traced runs alternating so drift hits both.
+		# In-program time, untraced and traced runs alternating so drift hits both;
+		# more pairs than REPS (WEFT_BENCH_PY_PAIRS, default 11): single pairs of one
+		# interpreter ranged from 1.03x to 1.92x here, and 3 were not enough to
+		# tell two interpreters' overheads apart by 0.1x.
 		: >"$TMP/iu"; : >"$TMP/it"
-		for _ in $(seq "$REPS"); do
+		for _ in $(seq "${WEFT_BENCH_PY_PAIRS:-11}"); do
 			inner "$PY" >>"$TMP/iu"
 			inner "$WEFT" run -o "$TMP/i.db" -- "$PY" >>"$TMP/it"
 		done
