@@ -1239,6 +1239,8 @@ static void pace_follower(struct store_writer *w)
 	w->paced_at = w->next_id;
 	int64_t waited = 0;
 	for (;;) {
+		if (w->stop)
+			return; /* a signal: the tail ends as soon as it can */
 		int64_t read = __atomic_load_n(&w->followed_to, __ATOMIC_ACQUIRE);
 		/* close enough; or out of the mirror already, where waiting gains nothing */
 		int64_t behind = w->next_id - 1 - read;

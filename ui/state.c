@@ -230,8 +230,11 @@ static void state_build(struct ui *ui)
 				    m->label_w, t->label, t->tid, t->name, s1);
 				continue;
 			}
-			ui_tp_add(p, "%-*s %-7d %-16s not alive", m->label_w, t->label, t->tid,
-				  t->name);
+			/* when: a lane drawn from the first column may start inside it */
+			int before = ui->cursor < t->start;
+			ui_fmt_at(ui, before ? t->start : t->end, s1, sizeof(s1));
+			ui_tp_add(p, "%-*s %-7d %-16s not alive: %s %s", m->label_w, t->label,
+				  t->tid, t->name, before ? "starts at" : "ended at", s1);
 			continue;
 		}
 		ui_fmt_at(ui, since, s1, sizeof(s1));

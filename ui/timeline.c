@@ -72,8 +72,19 @@ static void draw_header(struct ui *ui)
 		char oname[128] = "";
 		if (obj)
 			ui_model_object_name(&ui->m, obj, oname, sizeof(oname));
-		snprintf(focus, sizeof(focus), "  %s %s: %s%s%s", t->label, t->name,
-			 ui_state_name(st), obj ? " on " : "", oname);
+		/* Not alive: before or after, and when (the lane's first column may show it alive).
+		 */
+		char when[48] = "";
+		if (st == STORE_STATE_NOT_ALIVE &&
+		    (ui->cursor < t->start || ui->cursor >= t->end)) {
+			char at[32];
+			int before = ui->cursor < t->start;
+			ui_fmt_at(ui, before ? t->start : t->end, at, sizeof(at));
+			snprintf(when, sizeof(when), " (%s %s)", before ? "starts at" : "ended at",
+				 at);
+		}
+		snprintf(focus, sizeof(focus), "  %s %s: %s%s%s%s", t->label, t->name,
+			 ui_state_name(st), obj ? " on " : "", oname, when);
 	}
 	char area[80] = "";
 	if (ui->area_a >= 0) {

@@ -112,7 +112,7 @@ expect_screen view:state-holds 'holds shared_mu \(since 10\.000us, others queued
 # scrubbing moves the panel's instant with the cursor
 keys g 600us Enter
 expect_screen view:state-follows 'D 103 +gamma +cond wait on ready_cv since 510\.000us'
-expect_screen view:state-not-alive 'C 102 +beta +not alive'
+expect_screen view:state-not-alive 'C 102 +beta +not alive: ended at 600\.000us'
 # at 450us beta holds the mutex alpha released at 400us
 keys g 450us Enter
 expect_screen view:state-previous-owner 'holds shared_mu \(since 400\.000us, previous owner B 101 alpha\)'
@@ -122,7 +122,7 @@ expect_screen view:state-closed 'window 0ns\.\.1\.000ms'
 # ---- stepping events and the details panel -------------------------------
 keys g 0 Enter
 keys j j
-expect_screen view:focus-beta 'C beta: not alive'
+expect_screen view:focus-beta 'C beta: not alive \(starts at 2\.500us\)'
 keys . .
 expect_screen view:step-event 'event 11 lock\.acquire at 400\.000us \(tid 102\)'
 keys Enter
