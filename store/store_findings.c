@@ -1582,6 +1582,15 @@ struct store_findings_pass {
 	char err[256];
 };
 
+/* Rows the pass had read were moved: it reads from the first row again, from the same mirror. */
+static void pass_start_over(struct findings *f)
+{
+	const struct store_mirror *m = f->mirror;
+	findings_free(f);
+	memset(f, 0, sizeof(*f));
+	f->mirror = m;
+}
+
 struct store_findings_pass *store_findings_pass_new(void)
 {
 	return calloc(1, sizeof(struct store_findings_pass));
@@ -1597,10 +1606,7 @@ int store_findings_follow(struct store_findings_pass *p, sqlite3 *db, int64_t la
 {
 	struct findings *f = &p->f;
 	if (!f->failed && moved_from <= f->last_id) {
-		const struct store_mirror *m = f->mirror;
-		findings_free(f);
-		memset(f, 0, sizeof(*f));
-		f->mirror = m;
+		pass_start_over(f);
 	}
 	if (f->failed || last_id <= f->last_id)
 		return f->failed ? -1 : 0;
@@ -1637,10 +1643,7 @@ int store_findings_follow_tap(struct store_findings_pass *p, sqlite3 *db, int64_
 	tap->row = NULL;
 	tap->ctx = NULL;
 	if (!f->failed && moved_from <= f->last_id) {
-		const struct store_mirror *m = f->mirror;
-		findings_free(f);
-		memset(f, 0, sizeof(*f));
-		f->mirror = m;
+		pass_start_over(f);
 	}
 	if (f->failed)
 		return -1;

@@ -718,10 +718,6 @@ static int tally_clear(struct store_writer *w)
 			       "DELETE FROM sum_object_kind; DELETE FROM sum_p90;");
 }
 
-/*
- * Writes the buffered events, in order. Thread numbers are looked up here,
- * in the transaction that writes the events.
- */
 /* A process.exit whose status or a process.spawn whose pid only the end knows. */
 static int arg_unknown(const struct store_event *e)
 {
@@ -744,6 +740,10 @@ int store_writer_fix_range(struct store_writer *w, int64_t *lo, int64_t *hi)
 	return w->fix_lo <= w->fix_hi;
 }
 
+/*
+ * Writes the buffered events, in order. Thread numbers are looked up here,
+ * in the transaction that writes the events.
+ */
 static int flush_events(struct store_writer *w)
 {
 	int rc = 0;
@@ -774,16 +774,15 @@ static int flush_events(struct store_writer *w)
 		}
 	}
 	if (!rc && w->npending) {
-		int64_t last = sqlite3_last_insert_rowid(w->db);
+		int64_t last = sqlite3_last_insert_rowid(w->db), first = last - w->npending + 1;
 		w->next_id = last + 1;
 		for (int i = 0; i < w->npending; i++)
 			if (arg_unknown(&w->pending[i]))
-				note_fix(w, last - w->npending + 1 + i, last - w->npending + 1 + i);
+				note_fix(w, first + i, first + i);
 		if (w->mirror && __atomic_load_n(&w->mirror_on, __ATOMIC_RELAXED))
-			store_mirror_put(w->mirror, last - w->npending + 1, w->pending, th,
-					 w->npending);
+			store_mirror_put(w->mirror, first, w->pending, th, w->npending);
 		for (int i = 0; i < w->npending && !rc && !w->sum_broken; i++)
-			if (tally_event(w, &w->pending[i], th[i], last - w->npending + 1 + i))
+			if (tally_event(w, &w->pending[i], th[i], first + i))
 				w->sum_broken = 1;
 	}
 	w->npending = 0;
