@@ -168,11 +168,11 @@ void store_writer_rows_changed(struct store_writer *w, int64_t last_id);
 /* Row id's arg was changed to arg through store_writer_db(): the mirror's too. */
 void store_writer_row_arg(struct store_writer *w, int64_t id, int64_t arg);
 /*
- * The ids lo..hi that hold every row written with an arg only the end
- * knows (a process.exit's status -1, a process.spawn's pid 0). Returns 0
- * when there is none (nothing to fill in), 1 otherwise.
+ * The i-th (from 0) of the id ranges lo..hi that, together, hold every
+ * row written with an arg only the end knows (a process.exit's status -1,
+ * a process.spawn's pid 0). Returns 1 with the range, 0 past the last.
  */
-int store_writer_fix_range(struct store_writer *w, int64_t *lo, int64_t *hi);
+int store_writer_fix_range(struct store_writer *w, size_t i, int64_t *lo, int64_t *hi);
 void store_writer_followed(struct store_writer *w, int64_t id);
 /*
  * The tail after recording can be stopped: store_writer_interrupt() (safe

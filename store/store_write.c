@@ -149,6 +149,9 @@ struct held_event {
 /* One look's wait: then the writer goes on and paces no more (the follower is busy elsewhere). */
 #define PACE_WAIT_MAX_NS 100000000
 
+/* Id ranges kept apart for the end's fill-in (store_writer_fix_range). */
+#define FIX_RANGES 64
+
 struct late_span {
 	int64_t lo, hi;
 };
@@ -231,11 +234,15 @@ struct store_writer {
 	int pace_on, pace_gave_up;
 	int64_t followed_to, paced_at;
 	/*
-	 * The rows whose arg the end may fill in (store_writer_fix_range): the
-	 * lowest and highest id of those written, widened to the stretches
-	 * sorted since (a row moves only within its stretch).
+	 * The rows whose arg the end may fill in (store_writer_fix_range): id
+	 * ranges, disjoint, each widened to the stretches sorted since (a row
+	 * moves only within its stretch). A few rows at the start and the end
+	 * of a long trace are two short ranges, not one that spans it all.
 	 */
-	int64_t fix_lo, fix_hi;
+	struct fix_range {
+		int64_t lo, hi;
+	} fix[FIX_RANGES + 1];
+	size_t nfix;
 	char file_err[4400]; /* why a file beside the trace failed, for store_writer_error */
 };
 
@@ -302,8 +309,6 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	 */
 	const char *lag = getenv("WEFT_TEST_FOLLOW_LAG");
 	w->follow_lag = lag ? atoll(lag) : FOLLOW_LAG_ROWS;
-	w->fix_lo = INT64_MAX;
-	w->fix_hi = INT64_MIN;
 	/* none (no memory, or WEFT_TEST_NO_MIRROR): followers read the table */
 	w->mirror = getenv("WEFT_TEST_NO_MIRROR") ? NULL : store_mirror_new(MIRROR_ROWS);
 	/* 0600 before SQLite creates it: traces can hold arguments and names. */
@@ -725,19 +730,47 @@ static int arg_unknown(const struct store_event *e)
 	       (e->kind == WEFT_EV_PROCESS_SPAWN && e->arg == 0);
 }
 
+/*
+ * Adds ids lo..hi to the rows to fill in: ranges it overlaps or touches
+ * become one. Past FIX_RANGES, the two ranges closest together are
+ * joined (the rows between are only read once more).
+ */
 static void note_fix(struct store_writer *w, int64_t lo, int64_t hi)
 {
-	if (lo < w->fix_lo)
-		w->fix_lo = lo;
-	if (hi > w->fix_hi)
-		w->fix_hi = hi;
+	size_t n = 0;
+	for (size_t i = 0; i < w->nfix; i++) {
+		struct fix_range r = w->fix[i];
+		if (r.lo <= hi + 1 && lo <= r.hi + 1) {
+			lo = r.lo < lo ? r.lo : lo;
+			hi = r.hi > hi ? r.hi : hi;
+		} else {
+			w->fix[n++] = r;
+		}
+	}
+	size_t at = n;
+	for (; at > 0 && w->fix[at - 1].lo > lo; at--)
+		w->fix[at] = w->fix[at - 1];
+	w->fix[at] = (struct fix_range){lo, hi};
+	w->nfix = n + 1;
+	if (w->nfix > FIX_RANGES) {
+		size_t best = 0;
+		for (size_t i = 1; i + 1 < w->nfix; i++)
+			if (w->fix[i + 1].lo - w->fix[i].hi < w->fix[best + 1].lo - w->fix[best].hi)
+				best = i;
+		w->fix[best].hi = w->fix[best + 1].hi;
+		memmove(&w->fix[best + 1], &w->fix[best + 2],
+			(w->nfix - best - 2) * sizeof(*w->fix));
+		w->nfix--;
+	}
 }
 
-int store_writer_fix_range(struct store_writer *w, int64_t *lo, int64_t *hi)
+int store_writer_fix_range(struct store_writer *w, size_t i, int64_t *lo, int64_t *hi)
 {
-	*lo = w->fix_lo;
-	*hi = w->fix_hi;
-	return w->fix_lo <= w->fix_hi;
+	if (i >= w->nfix)
+		return 0;
+	*lo = w->fix[i].lo;
+	*hi = w->fix[i].hi;
+	return 1;
 }
 
 /*
@@ -1199,8 +1232,11 @@ static int sort_stretch(struct store_writer *w, long long lo, long long hi)
 	/* before the rows change: a follower reads them again from the table */
 	if (w->mirror)
 		store_mirror_forget(w->mirror, hi);
-	if (w->fix_lo <= hi && lo <= w->fix_hi)
-		note_fix(w, lo, hi);
+	for (size_t i = 0; i < w->nfix; i++)
+		if (w->fix[i].lo <= hi && lo <= w->fix[i].hi) {
+			note_fix(w, lo, hi);
+			break;
+		}
 	int rc = sql ? exec_sql(w->db, sql) : -1;
 	sqlite3_free(sql);
 	w->rows_sorted += hi - lo + 1;
@@ -1480,10 +1516,10 @@ static int sort_events(struct store_writer *w)
 		store_debug("finalize",
 			    "finalize: %llu late rows (%llu forced out of a full hold), %zu"
 			    " stretches out of time order, %lld rows sorted now, %lld while"
-			    " recording; %.1f MB held back at most",
+			    " recording; %.1f MB held back at most, %.1f ms past the horizons",
 			    (unsigned long long)w->nlate, (unsigned long long)w->forced_out, n,
 			    rows, (long long)w->rows_sorted,
-			    w->cap_held * sizeof(*w->held) / 1048576.0);
+			    w->cap_held * sizeof(*w->held) / 1048576.0, w->lag_ns / 1e6);
 	}
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)

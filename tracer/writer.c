@@ -1536,18 +1536,23 @@ static int changed_arg(void *store, int n, char **v, char **names)
 static void fix_args(struct collect *c, sqlite3 *db)
 {
 	/* Only the ids that can hold such rows: two scans of ev were 0.3 s on 8M events. */
-	int64_t lo, hi;
-	if (!store_writer_fix_range(c->store, &lo, &hi))
-		return;
+	int64_t lo, hi, rows = 0;
+	size_t n = 0;
 	uint64_t t0 = weft_mono_ns();
-	char *sql = sqlite3_mprintf(
-	    fix_args_sql, (long long)lo, (long long)hi, WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
-	    WEFT_EV_PROCESS_SPAWN, (long long)lo, (long long)hi, WEFT_EV_PROCESS_SPAWN);
-	if (sql)
-		sqlite3_exec(db, sql, changed_arg, c->store, NULL);
-	sqlite3_free(sql);
-	store_debug("finalize", "exit statuses and spawned pids: rows %lld-%lld, %.3f s",
-		    (long long)lo, (long long)hi, (weft_mono_ns() - t0) / 1e9);
+	for (; store_writer_fix_range(c->store, n, &lo, &hi); n++) {
+		char *sql = sqlite3_mprintf(fix_args_sql, (long long)lo, (long long)hi,
+					    WEFT_EV_PROCESS_EXIT, WEFT_EV_PROCESS_FORK,
+					    WEFT_EV_PROCESS_SPAWN, (long long)lo, (long long)hi,
+					    WEFT_EV_PROCESS_SPAWN);
+		if (sql)
+			sqlite3_exec(db, sql, changed_arg, c->store, NULL);
+		sqlite3_free(sql);
+		rows += hi - lo + 1;
+	}
+	if (n)
+		store_debug("finalize",
+			    "exit statuses and spawned pids: %lld rows in %zu ranges, %.3f s",
+			    (long long)rows, n, (weft_mono_ns() - t0) / 1e9);
 }
 
 /*

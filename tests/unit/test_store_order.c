@@ -305,6 +305,68 @@ static void forced_out_follow(const char *path)
 	unlink(path);
 }
 
+/*
+ * Rows whose arg only the end knows (a process.exit's status) are noted
+ * as id ranges for the end's fill-in: two processes ending near the start
+ * and the end of a long trace are two short ranges, not one that spans
+ * it; more than the ranges kept join the closest ones; a stretch sorted
+ * at finalize widens a range it overlaps (the row may move within it).
+ */
+static void fix_ranges(const char *path)
+{
+	struct store_writer *w = open_trace(path);
+	store_writer_hold(w);
+	const int n = 200000;
+	int exits = 0;
+	for (int i = 0; i < n; i++) {
+		/* exits at ids 11 and n - 10, then 100 close together in the middle */
+		int exit = i == 10 || i == n - 11 || (i >= 100000 && i < 100500 && i % 5 == 0);
+		struct store_event e = {
+		    (int64_t)i * 10, 1, 1, exit ? WEFT_EV_PROCESS_EXIT : 1, 0, 0, exit ? -1 : i, 0};
+		exits += exit;
+		store_writer_event(w, &e);
+		if (i % 100 == 99)
+			store_writer_horizon(w, (int64_t)i * 10);
+	}
+	/* late: belongs before the last exit, written after it */
+	struct store_event late = {(int64_t)(n - 20) * 10 + 5, 2, 2, 1, 0, 0, 0, 0};
+	store_writer_event(w, &late);
+	unit_check(store_writer_finalize(w) == 0, "fix ranges:finalize", store_writer_error(w));
+	sqlite3 *db = store_writer_db(w);
+	int64_t lo, hi, prev_hi = 0, rows = 0;
+	size_t k = 0;
+	int ordered = 1, covered = 1;
+	for (; store_writer_fix_range(w, k, &lo, &hi); k++) {
+		ordered &= lo > prev_hi && lo <= hi;
+		prev_hi = hi;
+		rows += hi - lo + 1;
+	}
+	char detail[160];
+	snprintf(detail, sizeof(detail), "%zu ranges, %lld rows", k, (long long)rows);
+	unit_check(ordered && k >= 3 && k <= 64, "fix ranges:disjoint, in order, at most 64",
+		   detail);
+	unit_check(rows < 1000, "fix ranges:a few rows, not the whole trace", detail);
+	sqlite3_stmt *st = NULL;
+	int seen = 0;
+	if (sqlite3_prepare_v2(db, "SELECT id FROM ev WHERE kind = ? AND arg = -1", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, WEFT_EV_PROCESS_EXIT);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			int in = 0;
+			for (size_t i = 0; store_writer_fix_range(w, i, &lo, &hi); i++)
+				in |= id >= lo && id <= hi;
+			covered &= in;
+			seen++;
+		}
+	}
+	sqlite3_finalize(st);
+	snprintf(detail, sizeof(detail), "%d of %d exits seen", seen, exits);
+	unit_check(covered && seen == exits, "fix ranges:every exit row inside one", detail);
+	store_writer_close(w);
+	unlink(path);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/weft-order-XXXXXX";
@@ -321,6 +383,7 @@ int main(void)
 	late_process(path, 1);
 	late_process(path, 0);
 	forced_out_follow(path);
+	fix_ranges(path);
 	unlink(path);
 	return unit_failures ? 1 : 0;
 }
