@@ -173,6 +173,21 @@ void store_writer_row_arg(struct store_writer *w, int64_t id, int64_t arg);
  * a process.spawn's pid 0). Returns 1 with the range, 0 past the last.
  */
 int store_writer_fix_range(struct store_writer *w, size_t i, int64_t *lo, int64_t *hi);
+/*
+ * The latest time of any row written (handed to SQLite) so far, INT64_MIN
+ * before the first: every event later than it is still held.
+ */
+int64_t store_writer_written_to(const struct store_writer *w);
+/*
+ * Gives object to_id the held events of object from_id timed in
+ * (after_ns, until_ns] (uses that came before their object's destruction
+ * was known belong to the object then alive at the address). Only held
+ * events change: when store_writer_written_to() is past after_ns, rows in
+ * the table may need it too. Returns how many moved; *latest_ns is raised
+ * to the latest of their times.
+ */
+size_t store_writer_move_held(struct store_writer *w, int64_t from_id, int64_t to_id,
+			      int64_t after_ns, int64_t until_ns, int64_t *latest_ns);
 void store_writer_followed(struct store_writer *w, int64_t id);
 /*
  * The tail after recording can be stopped: store_writer_interrupt() (safe

@@ -1055,6 +1055,27 @@ int store_writer_horizon(struct store_writer *w, int64_t ts_ns)
 	return held_write(w, ts_ns, SIZE_MAX);
 }
 
+int64_t store_writer_written_to(const struct store_writer *w)
+{
+	return w->out_max;
+}
+
+size_t store_writer_move_held(struct store_writer *w, int64_t from_id, int64_t to_id,
+			      int64_t after_ns, int64_t until_ns, int64_t *latest_ns)
+{
+	size_t moved = 0;
+	for (size_t i = w->first; i < w->nheld; i++) {
+		struct held_event *h = &w->held[i];
+		if (h->object_id == from_id && h->ts_ns > after_ns && h->ts_ns <= until_ns) {
+			h->object_id = to_id;
+			if (h->ts_ns > *latest_ns)
+				*latest_ns = h->ts_ns;
+			moved++;
+		}
+	}
+	return moved;
+}
+
 void store_writer_hold(struct store_writer *w)
 {
 	w->hold = 1;

@@ -120,6 +120,8 @@ struct obj_rec {
 struct obj_fixup {
 	uint32_t obj; /* index + 1 */
 	int64_t after_ts;
+	struct image_state *st; /* the image whose objects hold the address */
+	int settled;		/* moved while held, or left to fix_late_objects */
 };
 
 static struct {
@@ -127,6 +129,8 @@ static struct {
 	size_t nobjs, cap_objs;
 	struct obj_fixup *fixups;
 	size_t nfixups, cap_fixups;
+	size_t fixup_from;	  /* fixups before it are settled */
+	uint64_t late_held_moved; /* late uses moved while held (move_late_held) */
 	struct deadlock {
 		int first_tid, n;
 		int pid[64], tid[64];
@@ -1087,11 +1091,14 @@ static void handle_event(struct collect *c, struct collect_rec *r, struct thr *t
 		struct obj_rec *o = obj_find(st, r->obj, r->ts);
 		if (o) {
 			o->destroyed_ts = r->ts;
-			/* Another thread's later use reached us first: fix it at the end. */
+			/*
+			 * Another thread's later use reached us first: moved while
+			 * still held (move_late_held), else at the end.
+			 */
 			if (o->max_ts > r->ts) {
 				GROW(W.fixups, W.nfixups, W.cap_fixups, 64);
 				W.fixups[W.nfixups++] =
-				    (struct obj_fixup){(uint32_t)(o - W.objs) + 1, r->ts};
+				    (struct obj_fixup){(uint32_t)(o - W.objs) + 1, r->ts, st, 0};
 			}
 		}
 	}
@@ -1197,53 +1204,145 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 	}
 }
 
+/* Successors looked at per destroyed object (each owns its own lifetime's late uses). */
+#define SUCCESSORS_MAX 64
+
+/*
+ * The objects made at dead's address after its destruction at after_ts,
+ * by creation time, into out (at most SUCCESSORS_MAX): the first, and any
+ * other made before dead's latest use, since only those can own one.
+ */
+static size_t successors(struct image_state *st, const struct obj_rec *dead, int64_t after_ts,
+			 struct obj_rec **out)
+{
+	size_t n = 0;
+	uint64_t *head = hashmap_u64_get(&st->objs, dead->addr);
+	for (uint32_t i = head ? (uint32_t)*head : 0; i; i = W.objs[i - 1].prev) {
+		struct obj_rec *o = &W.objs[i - 1];
+		if (o == dead || o->created_ts < after_ts)
+			continue;
+		size_t at = n < SUCCESSORS_MAX ? n++ : n;
+		while (at > 0 && out[at - 1]->created_ts > o->created_ts) {
+			if (at < SUCCESSORS_MAX)
+				out[at] = out[at - 1];
+			at--;
+		}
+		if (at < SUCCESSORS_MAX)
+			out[at] = o;
+	}
+	while (n > 1 && out[n - 1]->created_ts > dead->max_ts &&
+	       out[n - 2]->created_ts > dead->max_ts)
+		n--;
+	return n;
+}
+
+/*
+ * Gives each of f's late uses (attributed to the destroyed object, later
+ * than its destruction) to the object alive at its time: the successor
+ * made first owns the uses up to its own destruction, the next one those
+ * after, and so on. in_table: the rows in ev change (update, a statement
+ * on obj and ts); otherwise the events the store still holds. Returns 1
+ * when every late use has an owner, 0 when the last successor known was
+ * destroyed too (f then waits for the next, from that destruction on).
+ */
+static int settle_fixup(struct collect *c, struct obj_fixup *f, sqlite3_stmt *update)
+{
+	struct obj_rec *dead = &W.objs[f->obj - 1], *next[SUCCESSORS_MAX];
+	size_t n = successors(f->st, dead, f->after_ts, next);
+	int64_t lo = f->after_ts;
+	for (size_t i = 0; i < n && lo < dead->max_ts; i++) {
+		int64_t hi = next[i]->destroyed_ts, latest = INT64_MIN;
+		if (update) {
+			sqlite3_bind_int64(update, 1, next[i]->id);
+			sqlite3_bind_int64(update, 2, dead->id);
+			sqlite3_bind_int64(update, 3, lo);
+			sqlite3_bind_int64(update, 4, hi);
+			int rc = sqlite3_step(update);
+			sqlite3_reset(update);
+			if (rc != SQLITE_DONE) {
+				if (!store_writer_interrupted(c->store))
+					fail(c, "cannot move late events");
+				return 1;
+			}
+			/* The per-object counts follow the events (per-kind and per-thread ones
+			 * stay). */
+			if (sqlite3_changes(store_writer_db(c->store)) &&
+			    store_writer_refresh_object(c->store, next[i]->id) &&
+			    store_writer_interrupted(c->store))
+				return 1;
+		} else if (store_writer_move_held(c->store, dead->id, next[i]->id, lo, hi,
+						  &latest)) {
+			W.late_held_moved++;
+			/* its own destruction, parsed later, finds them as it would its own uses */
+			if (latest > next[i]->max_ts)
+				next[i]->max_ts = latest;
+		}
+		lo = hi;
+	}
+	if (update && lo != f->after_ts)
+		store_writer_refresh_object(c->store, dead->id);
+	if (n && lo < dead->max_ts && lo != INT64_MAX) {
+		f->after_ts = lo;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Late uses still held by the store get their owner before the horizon
+ * writes them, so they cost nothing at the end: there, moving them meant
+ * an index over all of ev and every viewer table read again from the
+ * first row (1.9 s and more on an OpenSSL burst). Called before each
+ * horizon: a successor, made before the uses it owns, was parsed by
+ * then. A fixup whose destruction the written rows have passed is left
+ * to the end (fix_late_objects).
+ */
+static void move_late_held(struct collect *c)
+{
+	/* WEFT_TEST_LATE_AT_END: the tests' way to send every fixup to the end's path. */
+	static int at_end = -1;
+	if (at_end < 0)
+		at_end = getenv("WEFT_TEST_LATE_AT_END") != NULL;
+	int64_t written = at_end ? INT64_MAX : store_writer_written_to(c->store);
+	for (size_t i = W.fixup_from; i < W.nfixups; i++) {
+		struct obj_fixup *f = &W.fixups[i];
+		if (!f->settled && written > f->after_ts)
+			f->settled = 2;
+		else if (!f->settled && settle_fixup(c, f, NULL))
+			f->settled = 1;
+	}
+	while (W.fixup_from < W.nfixups && W.fixups[W.fixup_from].settled)
+		W.fixup_from++;
+}
+
 /*
  * Events attributed to an object after its destruction belong to the next
  * object made at that address (rings drain independently, so a thread's
- * use can arrive before the other thread's destroy and re-init).
+ * use can arrive before the other thread's destroy and re-init): those
+ * the writer could not move while they were held.
  */
 static void fix_late_objects(struct collect *c, sqlite3 *db)
 {
-	if (!W.nfixups)
+	size_t left = 0;
+	for (size_t i = 0; i < W.nfixups; i++)
+		left += W.fixups[i].settled != 1;
+	if (W.nfixups)
+		store_debug("finalize",
+			    "%zu objects used after their destruction: %llu moves while held,"
+			    " %zu objects' events left to move now",
+			    W.nfixups, (unsigned long long)W.late_held_moved, left);
+	if (!left)
 		return;
 	uint64_t t0 = weft_mono_ns();
-	store_debug("finalize", "%zu objects used after their destruction: moving their events",
-		    W.nfixups);
 	sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS ev_by_obj ON ev(obj, ts) WHERE obj <> 0", NULL,
 		     NULL, NULL);
 	sqlite3_stmt *up = NULL;
-	if (sqlite3_prepare_v2(db, "UPDATE ev SET obj = ? WHERE obj = ? AND ts > ?", -1, &up,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "UPDATE ev SET obj = ? WHERE obj = ? AND ts > ? AND ts <= ?", -1,
+			       &up, NULL) != SQLITE_OK)
 		return;
-	for (size_t i = 0; i < W.nfixups; i++) {
-		struct obj_rec *dead = &W.objs[W.fixups[i].obj - 1];
-		int64_t after = W.fixups[i].after_ts;
-		/* The successor: the earliest object at the address created after the destroy. */
-		struct obj_rec *next = NULL;
-		for (size_t k = 0; k < W.nobjs; k++) {
-			struct obj_rec *o = &W.objs[k];
-			if (o->addr == dead->addr && o->pid == dead->pid && o != dead &&
-			    o->created_ts >= after && (!next || o->created_ts < next->created_ts))
-				next = o;
-		}
-		if (!next)
-			continue;
-		sqlite3_bind_int64(up, 1, next->id);
-		sqlite3_bind_int64(up, 2, dead->id);
-		sqlite3_bind_int64(up, 3, after);
-		if (sqlite3_step(up) != SQLITE_DONE) {
-			if (store_writer_interrupted(c->store))
-				break;
-			fail(c, "cannot move late events");
-		}
-		sqlite3_reset(up);
-		/* The per-object counts follow the events (kind_counts and per-thread ones do not
-		 * move). */
-		if ((store_writer_refresh_object(c->store, dead->id) ||
-		     store_writer_refresh_object(c->store, next->id)) &&
-		    store_writer_interrupted(c->store))
-			break;
-	}
+	for (size_t i = 0; i < W.nfixups && !store_writer_interrupted(c->store); i++)
+		if (W.fixups[i].settled != 1)
+			settle_fixup(c, &W.fixups[i], up);
 	sqlite3_finalize(up);
 	store_debug("finalize", "late objects: %.2f s", (weft_mono_ns() - t0) / 1e9);
 }
@@ -1442,8 +1541,11 @@ static void *writer_main(void *arg)
 				__atomic_add_fetch(&progress_words, sg->nwords, __ATOMIC_RELAXED);
 			maybe_commit(c);
 		}
-		if (b->horizon_ns != INT64_MIN && store_writer_horizon(c->store, b->horizon_ns))
-			fail(c, "cannot write events");
+		if (b->horizon_ns != INT64_MIN) {
+			move_late_held(c);
+			if (store_writer_horizon(c->store, b->horizon_ns))
+				fail(c, "cannot write events");
+		}
 		last_work = weft_mono_ns();
 		c->writer_busy_ns += last_work - t0;
 		pthread_mutex_lock(&c->lock);
@@ -1582,6 +1684,7 @@ int writer_stop_and_join(struct collect *c)
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->writer, NULL);
 	/* Buffered rows first: the updates below read the table. */
+	move_late_held(c);
 	if (store_writer_horizon(c->store, INT64_MAX) || store_writer_commit(c->store))
 		fail(c, "cannot commit");
 

@@ -70,6 +70,41 @@ expect_eq "sync: no derived tables in the trace" \
 expect_eq "sync: trace mode 0600" "$(stat -c %a s.db)" 600
 expect_eq "sync: no WAL left behind" "$(ls s.db-wal s.db-shm 2>/dev/null | wc -l)" 0
 
+# ---- a lock remade at its address: late uses belong to the new one ----
+# tests/c/reinit_use: thread A destroys and re-inits a mutex, thread B (its
+# ring drained first) uses it microseconds later, 200 times. B's use mostly
+# reaches the writer before A's destroy: it still belongs to the new mutex.
+# Moved while the store holds it, or, with WEFT_TEST_LATE_AT_END, in ev at
+# the end: the same trace either way.
+for mode in held end; do
+	if [ $mode = held ]; then
+		WEFT_DEBUG=finalize wrun r.db -- "$PROGS/reinit_use" 200
+	else
+		WEFT_TEST_LATE_AT_END=1 WEFT_DEBUG=finalize wrun r.db -- "$PROGS/reinit_use" 200
+	fi
+	expect_eq "reinit ($mode): exit status" "$rc" 0
+	expect_sql "reinit ($mode): no lock event after its object's destruction" r.db \
+		"SELECT count(*) FROM ev e JOIN event_kind k ON k.kind = e.kind WHERE k.name IN
+		 ('lock.acquire', 'lock.release') AND EXISTS (SELECT 1 FROM ev d JOIN event_kind dk
+		 ON dk.kind = d.kind WHERE dk.name = 'object.destroy' AND d.obj = e.obj AND d.ts < e.ts)" 0
+	# the first mutex: A's lock; each remade one: B's use, then A's next lock; the last: B's
+	expect_sql "reinit ($mode): each mutex has its own acquires" r.db \
+		"SELECT group_concat(n || 'x' || c, ' ') FROM (SELECT n, count(*) c FROM (SELECT count(*) n
+		 FROM events e JOIN objects o USING(object_id) WHERE o.name = 'm' AND
+		 e.kind = 'lock.acquire' GROUP BY object_id) GROUP BY n ORDER BY n)" "1x2 2x199"
+	expect_sql "reinit ($mode): per-object summaries match the events" r.db \
+		"SELECT count(*) FROM (SELECT obj, kind, count(*) n, min(ts) f, max(ts) l FROM ev
+		 WHERE obj <> 0 GROUP BY obj, kind) e FULL JOIN sum_object_kind s USING(obj, kind)
+		 WHERE e.n IS NOT s.events OR e.f IS NOT s.first_ts OR e.l IS NOT s.last_ts" 0
+	if [ $mode = held ]; then
+		expect_match "reinit (held): late uses moved while held" "$(cat "$WORK/stderr")" \
+			'used after their destruction: [1-9][0-9]* moves while held'
+	else
+		expect_match "reinit (end): late uses moved at the end" "$(cat "$WORK/stderr")" \
+			'0 moves while held, [1-9][0-9]* objects. events left to move now'
+	fi
+done
+
 # ---- stack modes ----
 wrun none.db --stacks none -- "$PROGS/sync_counts"
 expect_eq "stacks none: no stacks" "$(sql none.db "SELECT count(*) FROM events WHERE stack_id <> 0")" 0
