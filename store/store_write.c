@@ -153,6 +153,8 @@ struct held_event {
  * becomes the tail.
  */
 #define PACE_GAP_ROWS (MIRROR_ROWS - 2 * 131072)
+/* Rows written between two looks at the follower at most, while pacing (pace_due). */
+#define PACE_COMMIT_ROWS 65536
 /* One look's wait: then the writer goes on and paces no more (the follower is busy elsewhere). */
 #define PACE_WAIT_MAX_NS 100000000
 
@@ -1024,6 +1026,19 @@ static void held_sort(struct store_writer *w)
 	w->nsorted = w->nheld;
 }
 
+/*
+ * A horizon may write a million held rows at once, in one transaction
+ * that a follower cannot see until it commits, by when the follower's
+ * next rows have left the mirror: while the writer paces its follower
+ * (store_writer_pace), it commits every PACE_COMMIT_ROWS, so that it
+ * looks at the follower that often.
+ */
+static int pace_due(const struct store_writer *w)
+{
+	return w->mirror && __atomic_load_n(&w->pace_on, __ATOMIC_RELAXED) && !w->pace_gave_up &&
+	       w->next_id - w->paced_at >= PACE_COMMIT_ROWS;
+}
+
 /* Writes at most max of the held events, those before ts_ns, in order. */
 static int held_write(struct store_writer *w, int64_t ts_ns, size_t max)
 {
@@ -1034,6 +1049,8 @@ static int held_write(struct store_writer *w, int64_t ts_ns, size_t max)
 		struct store_event e = {h->ts_ns,     h->pid,	  h->tid, h->kind,
 					h->object_id, h->wait_ns, h->arg, h->stack_id};
 		rc = append_event(w, &e);
+		if (!rc && !(w->first & 4095) && pace_due(w))
+			rc = store_writer_commit(w);
 	}
 	if (w->first == w->nheld) {
 		w->first = w->nheld = w->nsorted = 0;
