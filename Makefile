@@ -19,7 +19,7 @@ PRELOAD_LIBS := -ldl -lunwind -lpthread
 TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC)) $(1)/obj/gen/store_sql.o
 
 .PHONY: all deps man test bench fuzz install clean format check-format check-structure check-valgrind check-valgrind-ci test-progs \
-	example hardening-bench pythons
+	example hardening-bench pythons FORCE
 
 all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so man test-progs
 
@@ -201,7 +201,14 @@ clean:
 # interpreter with a matching magic number loads that instead of compiling
 # the source at every start (0.2 ms against 15).
 BOOT_PYTHONS = $(sort $(wildcard /usr/bin/python3.1[0-9] /opt/weft-pythons/sid/bin/python3.1[0-9] $(shell pyenv root 2>/dev/null)/versions/3.1[0-9]*/bin/python3.1[0-9]) $(shell command -v python3 2>/dev/null))
-$(BUILD)/gen/python_boot.c: preload/python_boot.py preload/boot_blob.py
+# The interpreters found, as a file that changes only when they do: one
+# installed after a build (scripts/pythons.sh) gets its blob at the next
+# make, not the 15 ms compile at every start it would otherwise cost.
+$(BUILD)/gen/boot_pythons: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BOOT_PYTHONS)' | cmp -s - $@ || echo '$(BOOT_PYTHONS)' >$@
+FORCE:
+$(BUILD)/gen/python_boot.c: preload/python_boot.py preload/boot_blob.py $(BUILD)/gen/boot_pythons
 	@mkdir -p $(dir $@)
 	{ echo '/* Generated from preload/python_boot.py by the Makefile. */'; \
 	  echo 'const char weft_python_boot[] ='; \
