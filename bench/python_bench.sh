@@ -55,7 +55,7 @@ inner() { "$@" -c "$INNER" "$f" 2>&1 >/dev/null | sed -n 's/^inner //p'; }
 
 echo "== Python overhead (wall time, median of $REPS; in-program: of ${WEFT_BENCH_PY_PAIRS:-11} pairs; rows of one program are side by side by version)"
 printf '%-12s %-14s %12s %12s %8s %14s %8s %12s %8s %8s %12s %8s\n' program python "untraced ms" "weft ms" ratio "recording ms" ratio "in-program" ratio paired "cProfile ms" ratio
-for prog in cpu_threads with_lock queue_pc; do
+for prog in cpu_threads with_lock with_rlock queue_pc; do
 	f=bench/py/$prog.py
 	for PY in "${PYTHONS[@]}"; do
 		base=$(for _ in $(seq "$REPS"); do wall "$PY" "$f"; done | median)

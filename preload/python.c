@@ -1686,6 +1686,90 @@ static void relock_condition(const void *lock)
 }
 
 /*
+ * RLock levels. A re-entrant acquire by the owner never reaches libc, so
+ * the bootstrap's RLock subclass reports each level change here (its
+ * methods wrapped in C, rlock_call); the outer
+ * acquire and release are the semaphore's own events. id(RLock) -> its
+ * semaphore (learned at the outer acquire) and level; touched with the GIL.
+ */
+#define RLOCKS 4096
+static struct {
+	uintptr_t id;
+	const void *sem;
+	long level;
+} rlocks[RLOCKS];
+
+static int rlock_slot(uintptr_t id)
+{
+	size_t h = (size_t)((id >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (RLOCKS - 1);
+	for (int n = 0; n < 16; n++, h = (h + 1) & (RLOCKS - 1))
+		if (rlocks[h].id == id || !rlocks[h].id || !rlocks[h].level) {
+			rlocks[h].id = id;
+			return (int)h;
+		}
+	return -1;
+}
+
+enum { RL_BIND, RL_ENTER, RL_EXIT, RL_SAVE, RL_RESTORE };
+
+/* wrap_method's kinds for an RLock's methods (the others are event kinds, all below them). */
+enum { WRAP_RLOCK_ACQUIRE = 1 << 16, WRAP_RLOCK_RELEASE, WRAP_RLOCK_SAVE, WRAP_RLOCK_RESTORE };
+
+/* An RLock level change (RL_*) of the RLock at id; count: the level restored. */
+static void rlock_op(int op, uintptr_t id, long long count)
+{
+	int h = rlock_slot(id);
+	if (h < 0)
+		return;
+	switch (op) {
+	case RL_BIND:
+	case RL_RESTORE:
+		rlocks[h].sem = weft_tls.last_sem;
+		rlocks[h].level = op == RL_BIND ? 1 : count;
+		return;
+	case RL_SAVE:
+		rlocks[h].level = 0;
+		return;
+	case RL_ENTER:
+		rlocks[h].level++;
+		break;
+	case RL_EXIT:
+		if (rlocks[h].level <= 1) {
+			rlocks[h].level = 0; /* the outer release: the semaphore's own event */
+			return;
+		}
+		rlocks[h].level--;
+		break;
+	default:
+		return;
+	}
+	if (rlocks[h].sem && weft_should_record())
+		weft_record(&(struct weft_event){.kind = op == RL_ENTER ? WEFT_EV_RLOCK_ENTER
+									: WEFT_EV_RLOCK_EXIT,
+						 .objkind = WEFT_OBJ_PY_RLOCK,
+						 .obj = rlocks[h].sem,
+						 .ts = weft_stamp(),
+						 .arg = rlocks[h].level});
+}
+
+/* _weft.rlock(op, id, n): an RLock level change (RL_*); n is the count restored. */
+static PyObject *m_rlock(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n != 3)
+		return ret_none();
+	long long op = py.PyLong_AsLongLong(args[0]);
+	uintptr_t id = (uintptr_t)py.PyLong_AsUnsignedLongLong(args[1]);
+	long long count = py.PyLong_AsLongLong(args[2]);
+	if (py.PyErr_Occurred()) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
+	rlock_op((int)op, id, count);
+	return ret_none();
+}
+
+/*
  * A wrapped method of Queue (put, get) or Condition (wait, notify,
  * notify_all) under weft: the original runs with its internal lock and
  * condition traffic folded, and the call is one event. The kind of that
@@ -1756,15 +1840,66 @@ struct wrapped_method {
 	char head[16]; /* PyObject_HEAD: the refcount, then ob_type */
 	PyObject *(*vectorcall)(PyObject *, PyObject *const *, size_t, PyObject *);
 	PyObject *orig;
+	PyObject *aux; /* an RLock's _is_owned, for WRAP_RLOCK_ACQUIRE; else NULL */
 	int kind;
 };
+
+/*
+ * A semaphore RLock's (3.10-3.13) method, its level change reported in C
+ * around the original: in Python (the subclass's methods before) a `with
+ * rlock:` cost two frames and four calls into weft, 300-500 ns where the
+ * block itself takes 100-180 ns. As the Python methods did: release and
+ * __exit__ call the original release with self alone.
+ */
+static PyObject *rlock_call(struct wrapped_method *w, PyObject *const *args, py_ssize_t nargs,
+			    PyObject *kwnames)
+{
+	PyObject *self = nargs > 0 ? args[0] : NULL;
+	if (!self)
+		return call_through(w->orig, args, nargs,
+				    kwnames); /* unbound, no self: its error */
+	uintptr_t id = (uintptr_t)self;
+	PyObject *r;
+	switch (w->kind) {
+	case WRAP_RLOCK_ACQUIRE: {
+		PyObject *owned = call_through(w->aux, args, 1, NULL);
+		if (!owned)
+			return NULL;
+		int again = owned == py.true_obj;
+		py.Py_DecRef(owned);
+		r = call_through(w->orig, args, nargs, kwnames);
+		if (r && (again || r == py.true_obj))
+			rlock_op(again ? RL_ENTER : RL_BIND, id, 0);
+		return r;
+	}
+	case WRAP_RLOCK_RELEASE:
+		rlock_op(RL_EXIT, id, 0);
+		return call_through(w->orig, args, 1, NULL);
+	case WRAP_RLOCK_SAVE:
+		rlock_op(RL_SAVE, id, 0);
+		return call_through(w->orig, args, 1, NULL);
+	default: /* WRAP_RLOCK_RESTORE: _acquire_restore(state), state = (count, owner) */
+		r = call_through(w->orig, args, nargs, kwnames);
+		if (r && nargs == 2 && py.PyTuple_GetItem) {
+			PyObject *count = py.PyTuple_GetItem(args[1], 0);
+			long long n = count ? py.PyLong_AsLongLong(count) : -1;
+			if (py.PyErr_Occurred())
+				py.PyErr_Clear();
+			else
+				rlock_op(RL_RESTORE, id, n);
+		}
+		return r;
+	}
+}
 
 static PyObject *wrapped_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
 				    PyObject *kwnames)
 {
 	struct wrapped_method *w = (struct wrapped_method *)self;
-	return wrapped_call(w->kind, w->orig, args,
-			    (py_ssize_t)(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET), kwnames);
+	py_ssize_t nargs = (py_ssize_t)(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET);
+	if (w->kind >= WRAP_RLOCK_ACQUIRE)
+		return rlock_call(w, args, nargs, kwnames);
+	return wrapped_call(w->kind, w->orig, args, nargs, kwnames);
 }
 
 static PyObject *wrapped_descr_get(PyObject *self, PyObject *obj, PyObject *type)
@@ -1791,16 +1926,20 @@ static int wrapped_traverse(PyObject *self, int (*visit)(PyObject *, void *), vo
 {
 	struct wrapped_method *w = (struct wrapped_method *)self;
 	int r = w->orig ? visit(w->orig, arg) : 0;
+	if (!r && w->aux)
+		r = visit(w->aux, arg);
 	return r ? r : visit(weft_py_type(self), arg); /* a heap type's instances visit it */
 }
 
 static int wrapped_clear(PyObject *self)
 {
 	struct wrapped_method *w = (struct wrapped_method *)self;
-	PyObject *orig = w->orig;
-	w->orig = NULL;
+	PyObject *orig = w->orig, *aux = w->aux;
+	w->orig = w->aux = NULL;
 	if (orig)
 		py.Py_DecRef(orig);
+	if (aux)
+		py.Py_DecRef(aux);
 	return 0;
 }
 
@@ -1854,13 +1993,14 @@ static struct {
 static PyObject *wrapped_type;
 
 /*
- * _weft.wrap_method(orig, kind) -> a method for the class, or None when
- * this interpreter lacks the functions (every 3.10-3.15 has them; the
- * bootstrap then leaves the class as it is). A wrapper written in Python
- * cost a frame and two or three calls into weft per operation, as much
- * again as recording the event, and a folded one (Condition.notify inside
- * Queue.put) cost that for nothing; a builtin function bound through an
- * instancemethod made a bound method object per call (on 3.14 a third of
+ * _weft.wrap_method(orig, kind[, is_owned]) -> a method for the class, or
+ * None when this interpreter lacks the functions (every 3.10-3.15 has
+ * them; the bootstrap then leaves the class as it is). kind is the event
+ * kind of a Queue or Condition method, or a WRAP_RLOCK_* for a semaphore
+ * RLock's (is_owned: the RLock's _is_owned, for WRAP_RLOCK_ACQUIRE only). A wrapper written in
+ * Python cost a frame and two or three calls into weft per operation, as much again as recording
+ * the event, and a folded one (Condition.notify inside Queue.put) cost that for nothing; a builtin
+ * function bound through an instancemethod made a bound method object per call (on 3.14 a third of
  * the instructions weft added to a queue operation). An error other than a
  * missing function is the caller's.
  */
@@ -1869,15 +2009,20 @@ static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t
 	(void)self;
 	int dict_form = py.PyObject_VectorcallDict && py.PyDict_New && py.PyObject_SetItem &&
 			py.PyTuple_GetItem;
-	if (n != 2 || !py.PyType_FromSpec || !py.PyType_GenericAlloc || !py.PyVectorcall_Call ||
-	    !py.PyMethod_New || !py.PyObject_GC_UnTrack || !py.PyObject_GC_Del ||
-	    !py.PyObject_GetAttr || !py.PyObject_Repr || (!py.PyObject_Vectorcall && !dict_form))
+	if (n < 2 || n > 3 || !py.PyType_FromSpec || !py.PyType_GenericAlloc ||
+	    !py.PyVectorcall_Call || !py.PyMethod_New || !py.PyObject_GC_UnTrack ||
+	    !py.PyObject_GC_Del || !py.PyObject_GetAttr || !py.PyObject_Repr ||
+	    (!py.PyObject_Vectorcall && !dict_form))
 		return ret_none();
 	long long kind = py.PyLong_AsLongLong(args[1]);
 	if (py.PyErr_Occurred())
 		py.PyErr_Clear();
+	int rlock = kind >= WRAP_RLOCK_ACQUIRE && kind <= WRAP_RLOCK_RESTORE;
 	if (kind != WEFT_EV_QUEUE_PUT && kind != WEFT_EV_QUEUE_GET && kind != WEFT_EV_COND_WAIT &&
-	    kind != WEFT_EV_COND_SIGNAL && kind != WEFT_EV_COND_BROADCAST)
+	    kind != WEFT_EV_COND_SIGNAL && kind != WEFT_EV_COND_BROADCAST && !rlock)
+		return ret_none();
+	/* the acquire's _is_owned, and nothing else */
+	if ((kind == WRAP_RLOCK_ACQUIRE) != (n == 3) || (rlock && !py.PyTuple_GetItem))
 		return ret_none();
 	if (!wrapped_type) {
 		wrapped_slots[0].pfunc = (void *)py.PyVectorcall_Call;
@@ -1891,6 +2036,11 @@ static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t
 	w->vectorcall = wrapped_vectorcall;
 	py.Py_IncRef(args[0]);
 	w->orig = args[0];
+	w->aux = NULL;
+	if (n == 3) {
+		py.Py_IncRef(args[2]);
+		w->aux = args[2];
+	}
 	w->kind = (int)kind;
 	return (PyObject *)w;
 }
@@ -1916,80 +2066,6 @@ static PyObject *m_init(PyObject *self, PyObject *const *args, py_ssize_t n)
 						 .arg = objkind,
 						 .payload = label,
 						 .payload_len = (uint32_t)strlen(label) + 1});
-	return ret_none();
-}
-
-/*
- * RLock levels. A re-entrant acquire by the owner never reaches libc, so
- * the bootstrap's RLock subclass reports each level change here; the outer
- * acquire and release are the semaphore's own events. id(RLock) -> its
- * semaphore (learned at the outer acquire) and level; touched with the GIL.
- */
-#define RLOCKS 4096
-static struct {
-	uintptr_t id;
-	const void *sem;
-	long level;
-} rlocks[RLOCKS];
-
-static int rlock_slot(uintptr_t id)
-{
-	size_t h = (size_t)((id >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (RLOCKS - 1);
-	for (int n = 0; n < 16; n++, h = (h + 1) & (RLOCKS - 1))
-		if (rlocks[h].id == id || !rlocks[h].id || !rlocks[h].level) {
-			rlocks[h].id = id;
-			return (int)h;
-		}
-	return -1;
-}
-
-enum { RL_BIND, RL_ENTER, RL_EXIT, RL_SAVE, RL_RESTORE };
-
-/* _weft.rlock(op, id, n): an RLock level change (RL_*); n is the count restored. */
-static PyObject *m_rlock(PyObject *self, PyObject *const *args, py_ssize_t n)
-{
-	(void)self;
-	if (n != 3)
-		return ret_none();
-	long long op = py.PyLong_AsLongLong(args[0]);
-	uintptr_t id = (uintptr_t)py.PyLong_AsUnsignedLongLong(args[1]);
-	long long count = py.PyLong_AsLongLong(args[2]);
-	if (py.PyErr_Occurred()) {
-		py.PyErr_Clear();
-		return ret_none();
-	}
-	int h = rlock_slot(id);
-	if (h < 0)
-		return ret_none();
-	switch (op) {
-	case RL_BIND:
-	case RL_RESTORE:
-		rlocks[h].sem = weft_tls.last_sem;
-		rlocks[h].level = op == RL_BIND ? 1 : count;
-		return ret_none();
-	case RL_SAVE:
-		rlocks[h].level = 0;
-		return ret_none();
-	case RL_ENTER:
-		rlocks[h].level++;
-		break;
-	case RL_EXIT:
-		if (rlocks[h].level <= 1) {
-			rlocks[h].level = 0; /* the outer release: the semaphore's own event */
-			return ret_none();
-		}
-		rlocks[h].level--;
-		break;
-	default:
-		return ret_none();
-	}
-	if (rlocks[h].sem && weft_should_record())
-		weft_record(&(struct weft_event){.kind = op == RL_ENTER ? WEFT_EV_RLOCK_ENTER
-									: WEFT_EV_RLOCK_EXIT,
-						 .objkind = WEFT_OBJ_PY_RLOCK,
-						 .obj = rlocks[h].sem,
-						 .ts = weft_stamp(),
-						 .arg = rlocks[h].level});
 	return ret_none();
 }
 
@@ -2181,6 +2257,10 @@ static void boot(void)
 	PY_CONST("EV_COND_SIGNAL", WEFT_EV_COND_SIGNAL)
 	PY_CONST("EV_COND_BROADCAST", WEFT_EV_COND_BROADCAST)
 	PY_CONST("EV_QUEUE_PUT", WEFT_EV_QUEUE_PUT)
+	PY_CONST("WRAP_RLOCK_ACQUIRE", WRAP_RLOCK_ACQUIRE)
+	PY_CONST("WRAP_RLOCK_RELEASE", WRAP_RLOCK_RELEASE)
+	PY_CONST("WRAP_RLOCK_SAVE", WRAP_RLOCK_SAVE)
+	PY_CONST("WRAP_RLOCK_RESTORE", WRAP_RLOCK_RESTORE)
 	PY_CONST("EV_QUEUE_GET", WEFT_EV_QUEUE_GET)
 	PY_CONST("EV_EVENT_SET", WEFT_EV_EVENT_SET)
 	PY_CONST("EV_EVENT_WAIT", WEFT_EV_EVENT_WAIT)
