@@ -132,6 +132,14 @@ static inline int weft_real_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clo
 	return REAL(pthread_cond_clockwait)(c, m, clk, abs);
 }
 
+/*
+ * Innermost frames remembered per thread (weft_tls.py_memo): a `with
+ * cond: cond.notify()` block records at three (Condition.__enter__'s,
+ * the block's own, Condition.__exit__'s), and two entries replaced in
+ * turn never held any of them.
+ */
+#define WEFT_PY_MEMOS 4
+
 /* Per-thread recorder state. initial-exec TLS: reading it never allocates. */
 struct weft_tls {
 	int guard;		/* inside the recorder: nested hooks pass through */
@@ -160,7 +168,15 @@ struct weft_tls {
 		int lasti;	       /* instruction offset */
 		uintptr_t instr;       /* 3.11+: the frame's instruction pointer there */
 		uint64_t word;	       /* and their frame word */
-	} py_memo[2];
+		/*
+		 * The program's frame under it when the innermost is not the
+		 * program's (threading.py's Condition.__enter__, a bootstrap
+		 * wrapper): code NULL when the innermost is the answer.
+		 */
+		void *code2;
+		int lasti2;
+		uintptr_t instr2;
+	} py_memo[WEFT_PY_MEMOS];
 	int py_memo_next;	      /* the entry the next new one replaces */
 	const void *last_sem;	      /* the traced semaphore this thread acquired last */
 	void *py_main_ts;	      /* this thread's main-interpreter state, last seen */
@@ -424,6 +440,7 @@ struct weft_py_repeat {
 	int16_t ts_thread_id;	 /* tstate -> thread_id */
 	int16_t ts_frame;	 /* tstate -> innermost frame */
 	int16_t f_code, f_instr; /* frame -> code word, instruction pointer */
+	int16_t f_back;		 /* frame -> the calling frame */
 };
 extern struct weft_py_repeat weft_py_repeat;
 
@@ -449,10 +466,16 @@ weft_py_remembered(const struct weft_py_repeat *R)
 	uintptr_t code = *(uintptr_t *)(f + R->f_code) & R->code_mask;
 	uintptr_t instr = *(uintptr_t *)(f + R->f_instr);
 	const struct weft_py_memo *m = t->py_memo;
-	if (instr == m[0].instr && code == (uintptr_t)m[0].code && code)
-		return m[0].word;
-	if (instr == m[1].instr && code == (uintptr_t)m[1].code && code)
-		return m[1].word;
+	for (int i = 0; i < WEFT_PY_MEMOS; i++, m++) {
+		if (instr != m->instr || code != (uintptr_t)m->code || !code)
+			continue;
+		if (!m->code2)
+			return m->word;
+		char *b = *(char **)(f + R->f_back);
+		if (b && *(uintptr_t *)(b + R->f_instr) == m->instr2 &&
+		    (*(uintptr_t *)(b + R->f_code) & R->code_mask) == (uintptr_t)m->code2)
+			return m->word;
+	}
 	return 0;
 }
 

@@ -799,6 +799,14 @@ static inline void *first_frame(const struct frame_layout *L, void *ts)
 	return f;
 }
 
+/* Frame f's instruction offset in code, its code object. */
+static inline int frame_lasti(const struct frame_layout *L, void *f, PyObject *code)
+{
+	return L->f_owner < 0
+		   ? AT(f, L->f_instr, int) * 2
+		   : (int)(AT(f, L->f_instr, const char *) - ((const char *)code + L->co_code));
+}
+
 /*
  * A lock taken in a loop: the innermost frame is at one of the two places
  * this thread's last stacks were (a with block's acquire and release), and
@@ -811,16 +819,17 @@ static inline int remembered_frame(const struct frame_layout *L, void *ts, void 
 	if (WEFT_UNLIKELY(!f))
 		return 0;
 	PyObject *code = frame_code(L, f);
-	int lasti =
-	    L->f_owner < 0
-		? AT(f, L->f_instr, int) * 2
-		: (int)(AT(f, L->f_instr, const char *) - ((const char *)code + L->co_code));
+	int lasti = frame_lasti(L, f, code);
 	const struct weft_py_memo *m = weft_tls.py_memo;
-	for (int i = 0; i < 2; i++, m++) {
-		if (code == m->code && lasti == m->lasti && code) {
-			pcs[0] = (void *)(uintptr_t)m->word;
-			return 1;
-		}
+	for (int i = 0; i < WEFT_PY_MEMOS; i++, m++) {
+		if (code != m->code || lasti != m->lasti || !code)
+			continue;
+		void *b = m->code2 ? AT(f, L->f_back, void *) : NULL;
+		if (m->code2 && (!b || frame_code(L, b) != m->code2 ||
+				 frame_lasti(L, b, m->code2) != m->lasti2))
+			continue;
+		pcs[0] = (void *)(uintptr_t)m->word;
+		return 1;
 	}
 	return 0;
 }
@@ -853,6 +862,33 @@ static inline int frame_code_lasti(const struct frame_layout *L, void *f, PyObje
 	return 1;
 }
 
+/* A frame's instruction pointer at lasti (3.11+), as weft_py_remembered compares it. */
+static uintptr_t frame_instr(const struct frame_layout *L, PyObject *code, int lasti)
+{
+	return L->f_owner < 0 ? 0 : (uintptr_t)code + (uintptr_t)L->co_code + (uintptr_t)lasti;
+}
+
+/*
+ * Remembers word as the stack of the innermost frame at (code, lasti),
+ * with the program's frame at (code2, lasti2) under it when code2: the
+ * entries are replaced in turn (a with block's acquire and release are at
+ * two offsets, a Condition's at three frames).
+ */
+static void remember(const struct frame_layout *L, PyObject *code, int lasti, PyObject *code2,
+		     int lasti2, void *word)
+{
+	struct weft_tls *t = &weft_tls;
+	struct weft_py_memo *m = &t->py_memo[t->py_memo_next];
+	t->py_memo_next = (t->py_memo_next + 1) % WEFT_PY_MEMOS;
+	m->code = code;
+	m->lasti = lasti;
+	m->instr = frame_instr(L, code, lasti);
+	m->code2 = code2;
+	m->lasti2 = code2 ? lasti2 : 0;
+	m->instr2 = code2 ? frame_instr(L, code2, lasti2) : 0;
+	m->word = (uint64_t)(uintptr_t)word;
+}
+
 /*
  * The innermost frame of the program's own code (not weft's bootstrap,
  * not threading.py or queue.py) as a Python frame word, read from the
@@ -862,8 +898,10 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 				  int nogil)
 {
 	const struct frame_layout *L = layout;
-	struct weft_tls *t = &weft_tls;
 	void *f = first_frame(L, ts);
+	/* the innermost frame when it is not the answer: a memo of depth 1 */
+	PyObject *code0 = NULL;
+	int lasti0 = -1;
 	for (int depth = 0; f && depth < 256; depth++, f = AT(f, L->f_back, void *)) {
 		PyObject *code;
 		int lasti;
@@ -871,6 +909,11 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 			continue;
 		int line = 0;
 		uint32_t id = frame_position(code, lasti, NULL, &line, nogil);
+		/* with an id: a code that is never freed, whose address keeps naming it */
+		if (depth == 0 && id) {
+			code0 = code;
+			lasti0 = lasti;
+		}
 		if (nogil && (!id || !weft_tls.py_defined ||
 			      !(weft_tls.py_defined[id / 8] & (1u << (id % 8)))))
 			return 0; /* never seen with the GIL: naming it needs the C API */
@@ -879,20 +922,14 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 			pcs[0] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
 			*code_out = code;
 			*lasti_out = lasti;
-			/* Only the innermost frame: a deeper answer depends on the frames above. */
-			if (depth == 0 && lasti >= 0 && weft_tls.py_defined &&
-			    (weft_tls.py_defined[id / 8] & (1u << (id % 8)))) {
-				/* Two: a with block's acquire and release are at two offsets. */
-				struct weft_py_memo *m = &t->py_memo[t->py_memo_next];
-				t->py_memo_next ^= 1;
-				m->code = code;
-				m->lasti = lasti;
-				m->instr = L->f_owner < 0
-					       ? 0
-					       : (uintptr_t)code + (uintptr_t)L->co_code +
-						     (uintptr_t)lasti;
-				m->word = (uint64_t)(uintptr_t)pcs[0];
-			}
+			/*
+			 * The innermost frame, or the one under it: a deeper answer
+			 * depends on more frames than a memo compares.
+			 */
+			if ((depth == 0 || (depth == 1 && code0 && lasti0 >= 0)) && lasti >= 0 &&
+			    weft_tls.py_defined && (weft_tls.py_defined[id / 8] & (1u << (id % 8))))
+				remember(L, depth ? code0 : code, depth ? lasti0 : lasti,
+					 depth ? code : NULL, lasti, pcs[0]);
 			return 1;
 		}
 	}
@@ -998,6 +1035,7 @@ static void repeat_update(void)
 	    .ts_frame = L->ts_frame,
 	    .f_code = L->f_code,
 	    .f_instr = L->f_instr,
+	    .f_back = L->f_back,
 	};
 }
 
