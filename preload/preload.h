@@ -171,10 +171,12 @@ struct weft_tls {
 		/*
 		 * The program's frame under it when the innermost is not the
 		 * program's (threading.py's Condition.__enter__, a bootstrap
-		 * wrapper): code NULL when the innermost is the answer.
+		 * wrapper): code NULL when the innermost is the answer. hops:
+		 * 1 for the frame right under it, 2 across an entry frame
+		 * between (3.13's `with` calls __enter__ from C).
 		 */
 		void *code2;
-		int lasti2;
+		int lasti2, hops;
 		uintptr_t instr2;
 	} py_memo[WEFT_PY_MEMOS];
 	int py_memo_next;	      /* the entry the next new one replaces */
@@ -441,6 +443,8 @@ struct weft_py_repeat {
 	int16_t ts_frame;	 /* tstate -> innermost frame */
 	int16_t f_code, f_instr; /* frame -> code word, instruction pointer */
 	int16_t f_back;		 /* frame -> the calling frame */
+	int16_t f_owner;	 /* frame -> its owner byte */
+	int8_t no_code_owner;	 /* owners from it up: an entry frame, no code; -1: none */
 };
 extern struct weft_py_repeat weft_py_repeat;
 
@@ -472,6 +476,12 @@ weft_py_remembered(const struct weft_py_repeat *R)
 		if (!m->code2)
 			return m->word;
 		char *b = *(char **)(f + R->f_back);
+		if (m->hops == 2 && b) {
+			if (R->no_code_owner < 0 ||
+			    *(unsigned char *)(b + R->f_owner) < (unsigned char)R->no_code_owner)
+				continue;
+			b = *(char **)(b + R->f_back);
+		}
 		if (b && *(uintptr_t *)(b + R->f_instr) == m->instr2 &&
 		    (*(uintptr_t *)(b + R->f_code) & R->code_mask) == (uintptr_t)m->code2)
 			return m->word;

@@ -799,6 +799,13 @@ static inline void *first_frame(const struct frame_layout *L, void *ts)
 	return f;
 }
 
+/* An entry frame (the interpreter's own, between a C call and Python): no code. */
+static inline int entry_frame(const struct frame_layout *L, void *f)
+{
+	return L->no_code_owner >= 0 && L->f_owner >= 0 &&
+	       AT(f, L->f_owner, unsigned char) >= L->no_code_owner;
+}
+
 /* Frame f's instruction offset in code, its code object. */
 static inline int frame_lasti(const struct frame_layout *L, void *f, PyObject *code)
 {
@@ -825,6 +832,11 @@ static inline int remembered_frame(const struct frame_layout *L, void *ts, void 
 		if (code != m->code || lasti != m->lasti || !code)
 			continue;
 		void *b = m->code2 ? AT(f, L->f_back, void *) : NULL;
+		if (m->hops == 2 && b) {
+			if (!entry_frame(L, b))
+				continue;
+			b = AT(b, L->f_back, void *);
+		}
 		if (m->code2 && (!b || frame_code(L, b) != m->code2 ||
 				 frame_lasti(L, b, m->code2) != m->lasti2))
 			continue;
@@ -870,12 +882,13 @@ static uintptr_t frame_instr(const struct frame_layout *L, PyObject *code, int l
 
 /*
  * Remembers word as the stack of the innermost frame at (code, lasti),
- * with the program's frame at (code2, lasti2) under it when code2: the
+ * with the program's frame at (code2, lasti2) hops frames under it when
+ * code2 (2: an entry frame between): the
  * entries are replaced in turn (a with block's acquire and release are at
  * two offsets, a Condition's at three frames).
  */
 static void remember(const struct frame_layout *L, PyObject *code, int lasti, PyObject *code2,
-		     int lasti2, void *word)
+		     int lasti2, int hops, void *word)
 {
 	struct weft_tls *t = &weft_tls;
 	struct weft_py_memo *m = &t->py_memo[t->py_memo_next];
@@ -886,6 +899,7 @@ static void remember(const struct frame_layout *L, PyObject *code, int lasti, Py
 	m->code2 = code2;
 	m->lasti2 = code2 ? lasti2 : 0;
 	m->instr2 = code2 ? frame_instr(L, code2, lasti2) : 0;
+	m->hops = code2 ? hops : 0;
 	m->word = (uint64_t)(uintptr_t)word;
 }
 
@@ -899,14 +913,17 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 {
 	const struct frame_layout *L = layout;
 	void *f = first_frame(L, ts);
-	/* the innermost frame when it is not the answer: a memo of depth 1 */
+	/* the innermost frame when it is not the answer, and if an entry frame is under it */
 	PyObject *code0 = NULL;
-	int lasti0 = -1;
+	int lasti0 = -1, entry1 = 0;
 	for (int depth = 0; f && depth < 256; depth++, f = AT(f, L->f_back, void *)) {
 		PyObject *code;
 		int lasti;
-		if (!frame_code_lasti(L, f, &code, &lasti))
+		if (!frame_code_lasti(L, f, &code, &lasti)) {
+			if (depth == 1)
+				entry1 = entry_frame(L, f);
 			continue;
+		}
 		int line = 0;
 		uint32_t id = frame_position(code, lasti, NULL, &line, nogil);
 		/* with an id: a code that is never freed, whose address keeps naming it */
@@ -923,13 +940,16 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 			*code_out = code;
 			*lasti_out = lasti;
 			/*
-			 * The innermost frame, or the one under it: a deeper answer
-			 * depends on more frames than a memo compares.
+			 * The innermost frame, or the one under it, or the one under
+			 * an entry frame under it: a deeper answer depends on more
+			 * frames than a memo compares.
 			 */
-			if ((depth == 0 || (depth == 1 && code0 && lasti0 >= 0)) && lasti >= 0 &&
-			    weft_tls.py_defined && (weft_tls.py_defined[id / 8] & (1u << (id % 8))))
+			int hops = depth == 2 && !entry1 ? 0 : depth;
+			if ((depth == 0 || (hops && hops <= 2 && code0 && lasti0 >= 0)) &&
+			    lasti >= 0 && weft_tls.py_defined &&
+			    (weft_tls.py_defined[id / 8] & (1u << (id % 8))))
 				remember(L, depth ? code0 : code, depth ? lasti0 : lasti,
-					 depth ? code : NULL, lasti, pcs[0]);
+					 depth ? code : NULL, lasti, hops, pcs[0]);
 			return 1;
 		}
 	}
@@ -1036,6 +1056,8 @@ static void repeat_update(void)
 	    .f_code = L->f_code,
 	    .f_instr = L->f_instr,
 	    .f_back = L->f_back,
+	    .f_owner = L->f_owner,
+	    .no_code_owner = L->no_code_owner,
 	};
 }
 

@@ -134,6 +134,12 @@ print(*("%s %d" % (o["name"], o["failed"]) for o in d["locks"] if o["name"].star
 	timeout 60 "$WEFT" run -o "ll-$tag.db" -- "$py" "$PY_TESTS/loop_lines.py" >/dev/null 2>&1
 	expect_eq "$tag: locks in a loop: every event's line, parent and fork child" "$(sql "ll-$tag.db" "SELECT group_concat(k || '=' || c, ' ') FROM (SELECT k, count(*) c FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '@' || coalesce(f.function, '?') || ':' || coalesce(f.line, 0) AS k FROM events e JOIN objects o USING(object_id) LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' AND o.name = 'Lock loop_lines.py:10') GROUP BY k ORDER BY k)")" \
 		"0/lock.acquire@loop:16=200 0/lock.acquire@loop:19=67 0/lock.acquire@loop:22=67 0/lock.release@loop:16=200 0/lock.release@loop:20=67 0/lock.release@loop:24=67 1/lock.acquire@loop:16=200 1/lock.acquire@loop:19=67 1/lock.acquire@loop:22=67 1/lock.release@loop:16=200 1/lock.release@loop:20=67 1/lock.release@loop:24=67"
+	# A Condition's lock through threading.py's frames, remembered with the
+	# program's frame one or two (across an entry frame) under them: one
+	# `with` alternating between the Condition and a class taking it.
+	timeout 60 "$WEFT" run -o "cl-$tag.db" -- "$py" "$PY_TESTS/cond_lines.py" >/dev/null 2>&1
+	expect_eq "$tag: a Condition's lock through threading.py: every event's line" "$(sql "cl-$tag.db" "SELECT group_concat(k || '=' || c, ' ') FROM (SELECT k, count(*) c FROM (SELECT e.kind || '@' || replace(coalesce(f.function, '?'), 'Guard.', '') || ':' || coalesce(f.line, 0) AS k FROM events e LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('lock.acquire', 'lock.release', 'cond.signal')) GROUP BY k ORDER BY k)")" \
+		"cond.signal@loop:28=300 lock.acquire@__enter__:15=150 lock.acquire@loop:27=150 lock.release@__exit__:18=150 lock.release@loop:27=150"
 done
 
 # One model of a Python thread's time (docs/DERIVED.md): a thread blocked in
