@@ -1915,9 +1915,9 @@ static PyObject *rlock_call(struct wrapped_method *w, PyObject *const *args, py_
 			    PyObject *kwnames)
 {
 	PyObject *self = nargs > 0 ? args[0] : NULL;
+	/* unbound, no self: its error */
 	if (!self)
-		return call_through(w->orig, args, nargs,
-				    kwnames); /* unbound, no self: its error */
+		return call_through(w->orig, args, nargs, kwnames);
 	uintptr_t id = (uintptr_t)self;
 	PyObject *r;
 	switch (w->kind) {

@@ -1240,8 +1240,8 @@ static size_t successors(struct image_state *st, const struct obj_rec *dead, int
  * Gives each of f's late uses (attributed to the destroyed object, later
  * than its destruction) to the object alive at its time: the successor
  * made first owns the uses up to its own destruction, the next one those
- * after, and so on. in_table: the rows in ev change (update, a statement
- * on obj and ts); otherwise the events the store still holds. Returns 1
+ * after, and so on. update: the rows in ev change through it (a statement
+ * on obj and ts); NULL: the events the store still holds. Returns 1
  * when every late use has an owner, 0 when the last successor known was
  * destroyed too (f then waits for the next, from that destruction on).
  */
@@ -1323,9 +1323,14 @@ static void move_late_held(struct collect *c)
  */
 static void fix_late_objects(struct collect *c, sqlite3 *db)
 {
+	/* only those with a successor: a use after destruction with none stays (misuse) */
 	size_t left = 0;
-	for (size_t i = 0; i < W.nfixups; i++)
-		left += W.fixups[i].settled != 1;
+	struct obj_rec *next[SUCCESSORS_MAX];
+	for (size_t i = 0; i < W.nfixups; i++) {
+		struct obj_fixup *f = &W.fixups[i];
+		left +=
+		    f->settled != 1 && successors(f->st, &W.objs[f->obj - 1], f->after_ts, next);
+	}
 	if (W.nfixups)
 		store_debug("finalize",
 			    "%zu objects used after their destruction: %llu moves while held,"
