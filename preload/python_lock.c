@@ -121,6 +121,8 @@ static PyObject *lock_type; /* hooked[LOCK].type, for allocate_lock */
  * takes no reference the way the originals' Py_RETURN_TRUE does.
  */
 static int fast_path;
+/* The same for an RLock's outermost acquire and release (rlock_try_lock, rlock_try_unlock). */
+static int rlock_fast_path;
 
 static PyObject *call_orig(const struct lock_method *m, PyObject *self, const struct call *c)
 {
@@ -218,6 +220,50 @@ static size_t rlock_depth(PyObject *lock)
 	if (!mutex_locked(lock) || rlock_owner(lock) != (unsigned long long)pthread_self())
 		return 0;
 	return *(size_t *)((char *)lock + RLOCK_LEVEL_OFFSET) + 1;
+}
+
+/*
+ * An RLock's outermost acquire, as _PyRecursiveMutex_Lock does it for a
+ * thread that does not own it: the mutex by mutex_try_lock, then the owner
+ * (its level is 0 while nobody owns it). A held mutex, this thread's own
+ * included (re-entry), goes to the original. 1: taken.
+ */
+static int rlock_try_lock(PyObject *lock)
+{
+	if (!mutex_try_lock(lock))
+		return 0;
+	__atomic_store_n((unsigned long long *)((char *)lock + RLOCK_THREAD_OFFSET),
+			 (unsigned long long)pthread_self(), __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* Held once by this thread with nobody parked: what rlock_try_unlock lets go. */
+static int rlock_held_once(PyObject *lock)
+{
+	return __atomic_load_n((unsigned char *)lock + LOCK_MUTEX_OFFSET, __ATOMIC_RELAXED) ==
+		   MUTEX_LOCKED &&
+	       rlock_owner(lock) == (unsigned long long)pthread_self() &&
+	       *(size_t *)((char *)lock + RLOCK_LEVEL_OFFSET) == 0;
+}
+
+/*
+ * The outermost release, as _PyRecursiveMutex_TryUnlock: the owner
+ * cleared, then the mutex let go by one compare-and-swap. A waiter that
+ * parked meanwhile gets the owner back and the original wakes it; deeper
+ * levels, another owner and an unheld lock are the original's too. 1:
+ * released.
+ */
+static int rlock_try_unlock(PyObject *lock)
+{
+	if (!rlock_held_once(lock))
+		return 0;
+	unsigned long long *owner = (unsigned long long *)((char *)lock + RLOCK_THREAD_OFFSET);
+	unsigned long long me = __atomic_load_n(owner, __ATOMIC_RELAXED);
+	__atomic_store_n(owner, 0, __ATOMIC_RELAXED);
+	if (mutex_try_unlock(lock))
+		return 1;
+	__atomic_store_n(owner, me, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /* A number's truth without running user code: -1 for other types (taken as true). */
@@ -451,13 +497,15 @@ static __attribute__((noinline)) PyObject *traced_of(int sc, PyObject *self, uin
  * call plain_call accepted (enter() asked), while recording. NULL: not
  * that case, nothing was done (the general path takes it).
  */
-static inline __attribute__((always_inline)) PyObject *
-uncontended(int sc, int role, PyObject *self, uintptr_t x, uintptr_t y, uintptr_t z, void *caller)
+static inline __attribute__((always_inline)) PyObject *uncontended(int sc, int kind, int role,
+								   PyObject *self, uintptr_t x,
+								   uintptr_t y, uintptr_t z,
+								   void *caller)
 {
 	if (!weft_should_record())
 		return NULL;
 	if (role == ACQUIRE) {
-		if (!mutex_try_lock(self))
+		if (!(kind == LOCK ? mutex_try_lock(self) : rlock_try_lock(self)))
 			return NULL;
 		uint64_t ts = weft_stamp();
 		WEFT_RACES_SYNC(1, self, 1);
@@ -465,13 +513,15 @@ uncontended(int sc, int role, PyObject *self, uintptr_t x, uintptr_t y, uintptr_
 		return py.true_obj;
 	}
 	unsigned char *bits = (unsigned char *)self + LOCK_MUTEX_OFFSET;
-	if (__atomic_load_n(bits, __ATOMIC_RELAXED) != MUTEX_LOCKED)
+	if (kind == LOCK ? __atomic_load_n(bits, __ATOMIC_RELAXED) != MUTEX_LOCKED
+			 : !rlock_held_once(self))
 		return NULL;
 	WEFT_RACES_SYNC(0, self, 1);
 	lock_event(WEFT_EV_LOCK_RELEASE, self, weft_stamp(), caller);
 	/* Recorded before it is let go, as release_event; a waiter parked meanwhile: the original.
 	 */
-	return mutex_try_unlock(self) ? py.none : orig_of(sc, self, x, y, z);
+	int released = kind == LOCK ? mutex_try_unlock(self) : rlock_try_unlock(self);
+	return released ? py.none : orig_of(sc, self, x, y, z);
 }
 
 /*
@@ -525,9 +575,10 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 }
 
 /*
- * What every trampoline calls: a Lock's uncontended call inlined, in each
- * trampoline, with its convention, kind and role known there (the
- * argument checks fold away); everything else in traced(). A Lock that
+ * What every trampoline calls: a Lock's uncontended call, and an RLock's
+ * at its outermost level, inlined in each trampoline, with its convention,
+ * kind and role known there (the argument checks fold away); everything
+ * else in traced(). A Lock that
  * is not the program's (the interpreter's, or one made inside threading's
  * and queue's classes, whose work is folded into their own events) is
  * never recorded: only its own work is done, inline when uncontended.
@@ -549,9 +600,18 @@ enter(int slot, int conv, PyObject *self, uintptr_t x, uintptr_t y, uintptr_t z,
 			}
 			return orig_of(sc, self, x, y, z);
 		}
-		PyObject *r = plain ? uncontended(sc, role, self, x, y, z, caller) : NULL;
+		PyObject *r = plain ? uncontended(sc, LOCK, role, self, x, y, z, caller) : NULL;
 		if (r)
 			return r;
+	} else if (method_role[slot] == ACQUIRE || method_role[slot] == RELEASE) {
+		/* An RLock's outermost level, when it is the program's (re-entry: traced()). */
+		int role = method_role[slot];
+		struct call c = call_of(conv, x, y, z);
+		if (rlock_fast_path && plain_call(&c, role) && weft_pysem_has_again(self)) {
+			PyObject *r = uncontended(sc, RLOCK, role, self, x, y, z, caller);
+			if (r)
+				return r;
+		}
 	}
 	return traced_of(sc, self, x, y, z, caller);
 }
@@ -763,6 +823,16 @@ static int layout_checked(int kind, PyObject *type)
 			ok = call_plain(RLOCK, ACQUIRE, lock) && ok && rlock_depth(lock) == 2;
 			ok = call_plain(RLOCK, RELEASE, lock) && ok && rlock_depth(lock) == 1;
 			ok = call_plain(RLOCK, RELEASE, lock) && ok && !mutex_locked(lock);
+			/* The inline outermost level against the originals' inner ones. */
+			rlock_fast_path =
+			    ok && immortal(py.true_obj) && immortal(py.none) &&
+			    rlock_try_lock(lock) && rlock_depth(lock) == 1 &&
+			    !rlock_try_lock(lock) && call_plain(RLOCK, ACQUIRE, lock) &&
+			    rlock_depth(lock) == 2 && !rlock_try_unlock(lock) &&
+			    call_plain(RLOCK, RELEASE, lock) && rlock_try_unlock(lock) &&
+			    !mutex_locked(lock) && !rlock_owner(lock) &&
+			    call_plain(RLOCK, ACQUIRE, lock) && rlock_try_unlock(lock) &&
+			    !mutex_locked(lock) && !rlock_try_unlock(lock);
 		}
 	}
 	if (lock)

@@ -102,13 +102,15 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 		"MainThread/lock.acquire/0 MainThread/lock.fail/11 MainThread/lock.wait/256 MainThread/lock.fail/110 MainThread/lock.fail/11 MainThread/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
 	# A contended `with` loop: waits, never a failed try.
 	timeout 60 "$WEFT" run -o "wc-$tag.db" -- "$py" "$PY_TESTS/with_contention.py" >"$WORK/out" 2>&1
-	expect_eq "$tag: contended with: output" "$(cat "$WORK/out")" 200
+	expect_eq "$tag: contended with: output" "$(cat "$WORK/out")" "200 200 True"
 	expect_eq "$tag: contended with: 200 acquires, no lock.fail, one lock.wait per contended acquire, some" \
-		"$(sql "wc-$tag.db" "SELECT sum(e.kind = 'lock.acquire') || ' ' || sum(e.kind = 'lock.fail') || ' ' || (sum(e.kind = 'lock.wait') = sum(e.kind = 'lock.acquire' AND e.wait_ns > 0)) || ' ' || (sum(e.kind = 'lock.wait') > 0) FROM events e JOIN objects o USING(object_id) WHERE o.name = 'Lock with_contention.py:7'")" "200 0 1 1"
+		"$(sql "wc-$tag.db" "SELECT sum(e.kind = 'lock.acquire') || ' ' || sum(e.kind = 'lock.fail') || ' ' || (sum(e.kind = 'lock.wait') = sum(e.kind = 'lock.acquire' AND e.wait_ns > 0)) || ' ' || (sum(e.kind = 'lock.wait') > 0) FROM events e JOIN objects o USING(object_id) WHERE o.name = 'Lock with_contention.py:9'")" "200 0 1 1"
+	expect_eq "$tag: contended with RLock: 201 outer acquires, 200 re-entries at level 2, 201 releases, no lock.fail, one lock.wait per contended acquire, some" \
+		"$(sql "wc-$tag.db" "SELECT sum(e.kind = 'lock.acquire') || ' ' || group_concat(DISTINCT CASE WHEN e.kind = 'rlock.enter' THEN e.arg END) || ' ' || sum(e.kind = 'rlock.enter') || ' ' || sum(e.kind = 'lock.release') || ' ' || sum(e.kind = 'lock.fail') || ' ' || (sum(e.kind = 'lock.wait') = sum(e.kind = 'lock.acquire' AND e.wait_ns > 0)) || ' ' || (sum(e.kind = 'lock.wait') > 0) FROM events e JOIN objects o USING(object_id) WHERE o.name = 'RLock with_contention.py:10'")" "201 2 200 201 0 1 1"
 	expect_eq "$tag: contended with: the report counts no failure" \
 		"$("$WEFT" report --json "wc-$tag.db" | python3 -c 'import json, sys
 d = json.load(sys.stdin)
-print(*("%s %d" % (o["name"], o["failed"]) for o in d["locks"] if o["name"].startswith("Lock with_contention")))')" "Lock with_contention.py:7 0"
+print(*("%s %d" % (o["name"], o["failed"]) for o in d["locks"] if o["name"].startswith("Lock with_contention")))')" "Lock with_contention.py:9 0"
 	expect_eq "$tag: Lock contention: the timeout and the blocked acquire waited" "$(sql "lc-$tag.db" "SELECT group_concat(w, ' ') FROM (SELECT e.kind || ':' || (e.wait_ns >= 15000000) AS w FROM events e JOIN objects o USING(object_id) WHERE o.name = 'Lock lock_contention.py:8' AND e.wait_ns > 0 ORDER BY e.id)")" "lock.fail:1 lock.acquire:1"
 	expect_eq "$tag: Lock contention: _thread.allocate_lock() named, freed" "$(lc 'Lock lock_contention.py:32')" "MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
 	# A deadlock is found (PyMutex Locks: lock.wait precedes blocking); the waits, made
