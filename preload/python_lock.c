@@ -208,6 +208,27 @@ static inline __attribute__((always_inline)) int plain_call(const struct call *c
 	}
 }
 
+/*
+ * acquire(False), as Condition._is_owned asks a Lock at every notify and
+ * wait: one positional False, no keywords. The original then tries the
+ * mutex once and answers True or False without waiting.
+ */
+static inline __attribute__((always_inline)) int try_call(const struct call *c)
+{
+	switch (c->conv) {
+	case CONV_VARARGS_KW:
+	case CONV_VARARGS:
+		return c->args && !c->kwds &&
+		       *(py_ssize_t *)((char *)c->args + TUPLE_SIZE_OFFSET) == 1 &&
+		       py.PyTuple_GetItem(c->args, 0) == py.false_obj;
+	case CONV_FASTCALL:
+	case CONV_FASTCALL_KW:
+		return !c->kwnames && c->nargs == 1 && c->vec[0] == py.false_obj;
+	default:
+		return 0;
+	}
+}
+
 static unsigned long long rlock_owner(PyObject *lock)
 {
 	return __atomic_load_n((unsigned long long *)((char *)lock + RLOCK_THREAD_OFFSET),
@@ -339,8 +360,13 @@ static PyObject *acquire(const struct lock_method *m, PyObject *self, const stru
 {
 	int inline_ok = fast_path && m->kind == LOCK && plain_call(c, ACQUIRE);
 	if (!weft_should_record()) {
-		PyObject *r =
-		    inline_ok && mutex_try_lock(self) ? py.true_obj : call_orig(m, self, c);
+		PyObject *r;
+		if (inline_ok && mutex_try_lock(self))
+			r = py.true_obj;
+		else if (fast_path && m->kind == LOCK && try_call(c)) /* folded: _is_owned */
+			r = mutex_try_lock(self) ? py.true_obj : py.false_obj;
+		else
+			r = call_orig(m, self, c);
 		if (r && (r == py.true_obj || m->role == RESTORE))
 			WEFT_RACES_SYNC(1, self, 1);
 		return r;
@@ -597,6 +623,10 @@ enter(int slot, int conv, PyObject *self, uintptr_t x, uintptr_t y, uintptr_t z,
 					return py.true_obj;
 				if (role == RELEASE && mutex_try_unlock(self))
 					return py.none;
+			} else if (fast_path && role == ACQUIRE && try_call(&c)) {
+				/* The Condition's own lock, inside threading's and queue's methods.
+				 */
+				return mutex_try_lock(self) ? py.true_obj : py.false_obj;
 			}
 			return orig_of(sc, self, x, y, z);
 		}
@@ -814,10 +844,11 @@ static int layout_checked(int kind, PyObject *type)
 			ok = call_plain(LOCK, RELEASE, lock) && ok && !mutex_locked(lock);
 			/* The inline paths against the originals, both ways round. */
 			fast_path = ok && immortal(py.true_obj) && immortal(py.none) &&
-				    mutex_try_lock(lock) && !mutex_try_lock(lock) &&
-				    call_plain(LOCK, RELEASE, lock) && !mutex_locked(lock) &&
-				    call_plain(LOCK, ACQUIRE, lock) && mutex_try_unlock(lock) &&
-				    !mutex_locked(lock) && !mutex_try_unlock(lock);
+				    immortal(py.false_obj) && mutex_try_lock(lock) &&
+				    !mutex_try_lock(lock) && call_plain(LOCK, RELEASE, lock) &&
+				    !mutex_locked(lock) && call_plain(LOCK, ACQUIRE, lock) &&
+				    mutex_try_unlock(lock) && !mutex_locked(lock) &&
+				    !mutex_try_unlock(lock);
 		} else {
 			ok = call_plain(RLOCK, ACQUIRE, lock) && rlock_depth(lock) == 1;
 			ok = call_plain(RLOCK, ACQUIRE, lock) && ok && rlock_depth(lock) == 2;
