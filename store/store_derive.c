@@ -596,6 +596,35 @@ static void flush_spans(struct derive *d, struct thr *t, int n)
 	t->npend -= n;
 }
 
+/*
+ * A Python thread's spans stay pending because a named wait, recorded when
+ * it ends (queue.get, cond.wait, a Lock's acquire after its lock.wait),
+ * takes back the spans it covers. Such a wait starts after the thread's
+ * last event of the program's own: while a thread waits in one, only the
+ * GIL changes hands (inner locks are folded into the wait). So each such
+ * event makes final the pending spans that end by it, but the last (a
+ * running stretch that may go on). Otherwise a thread that seldom waits
+ * kept its spans pending until a thousand piled up, and an object waited
+ * for in one of them could not be followed past that wait (a `with lock:`
+ * loop's Lock: from its first contended acquire to the end).
+ */
+static int own_event(int kind)
+{
+	return kind != WEFT_EV_GIL_ACQUIRE && kind != WEFT_EV_GIL_RELEASE &&
+	       kind != WEFT_EV_GIL_DROP_REQUEST && kind != WEFT_EV_GIL_FORCED_SWITCH &&
+	       kind != WEFT_EV_FUTEX_WAIT && kind != WEFT_EV_FUTEX_WAKE &&
+	       kind != WEFT_EV_RACE_ACCESS;
+}
+
+/* The pending spans before the last that end by ts are written out. */
+static void settle_spans(struct derive *d, struct thr *t, int64_t ts)
+{
+	int n = 0;
+	while (n < t->npend - 1 && t->pend[n].b <= ts)
+		n++;
+	flush_spans(d, t, n);
+}
+
 static void emit_span(struct derive *d, struct thr *t, int64_t a, int64_t b, int state, int64_t obj)
 {
 	if (b <= a)
@@ -990,6 +1019,8 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		t->without_gil = 1;
 		break;
 	}
+	if (t->python && t->npend > 1 && own_event(kind))
+		settle_spans(d, t, ts);
 	if (is_point_kind(kind)) {
 		sqlite3_stmt *p = d->ins_point;
 		sqlite3_bind_int64(p, 1, id);

@@ -113,6 +113,15 @@ if [ -x "$py" ]; then
 	expect_match "python, following: the tables read events while the trace was written" "$(streamed)" "^[1-9][0-9]*$"
 	expect_match "python, following: objects' occupancy followed" "$(followed)" "^[1-9][0-9]*$"
 	same_as_viewer py-follow "python, following"
+	# A thread's early wait on a Lock, then 200K holds: the holds are fed while written
+	# (a Python thread's spans once stayed pending, the wait with them, until a thousand
+	# piled up, and the Lock's occupancy could not be followed past it).
+	rm -f py-turns.db*
+	WEFT_TEST_FOLLOW_LAG=0 WEFT_DEBUG=derive trun py-turns.db -- "$py" "$TESTS/py/lock_turns.py" 200000
+	expect_eq "python, an early wait: status and output" "$rc $(cat "$WORK/stdout" 2>/dev/null)" "0 ok"
+	expect_eq "python, an early wait: a tenth or more of the Lock's holds fed while written" \
+		"$(sed -n 's/.* objects followed while written, \([0-9]*\) of their \([0-9]*\) intervals then.*/\1 \2/p' "$WORK/stderr" | awk '{print ($1 * 10 > $2)}')" 1
+	same_as_viewer py-turns "python, an early wait"
 else
 	skip "python: the first weft view attaches the tables" "no /usr/bin/python3.11"
 fi
