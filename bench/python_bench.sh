@@ -87,3 +87,17 @@ echo " in-program: untraced/traced ms of the program's own run (runpy under a ti
 echo " paired: the median of each traced in-program run over the untraced run just before it;"
 echo " ratios compare within one kind of build: pyenv's are built without PGO/LTO, Debian's with,"
 echo " and a faster interpreter shows the same added time as a larger ratio)"
+
+# The same work in one thread, counted in instructions by callgrind: what
+# weft adds per unit, reproducible where the wall-time rows above move by
+# 0.2-0.3x between runs of two threads on a shared machine.
+# WEFT_BENCH_PY_INSTR=0 leaves it out (about two minutes per interpreter).
+if [ "${WEFT_BENCH_PY_INSTR:-1}" != 0 ] && command -v valgrind >/dev/null; then
+	for prog in lock_loop cond_loop queue_loop; do
+		echo
+		PROGRAM=bench/py/$prog.py bash bench/lock_instructions.sh "${PYTHONS[@]}"
+	done
+	echo "(share: instructions weft adds per unit over the untraced run's; 1 + share is the"
+	echo " overhead ratio in instructions: lock_loop is with_lock's work, cond_loop with_rlock's,"
+	echo " queue_loop queue_pc's, each in one thread)"
+fi
