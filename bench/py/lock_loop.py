@@ -1,11 +1,17 @@
-# argv[1] "with lock:" blocks in one thread, at module level: what
-# bench/lock_instructions.sh counts instructions per block of.
+# argv[1] "with lock:" blocks in one thread, inside a function as
+# with_lock.py's are: what bench/lock_instructions.sh counts per block of.
 import sys
 import threading
 
 lock = threading.Lock()
-n = int(sys.argv[1])
-c = 0
-for _ in range(n):
-    with lock:
-        c += 1
+counter = 0
+
+
+def work(n):
+    global counter
+    for _ in range(n):
+        with lock:
+            counter += 1
+
+
+work(int(sys.argv[1]))
