@@ -589,7 +589,7 @@ def _record_exit_waits(threading):
            WAIT_FOR_THREAD | native << 32)
 
 
-def _wrap_init(cls, objkind, fold_inside=True):
+def _wrap_init(cls, objkind, fold_inside=True, after=None):
     orig = cls.__init__
 
     def __init__(self, *args, **kwargs):
@@ -599,6 +599,8 @@ def _wrap_init(cls, objkind, fold_inside=True):
             fold(1)
         try:
             orig(self, *args, **kwargs)
+            if after is not None:
+                after(self)
         finally:
             if fold_inside:
                 fold(-1)
@@ -608,7 +610,14 @@ def _wrap_init(cls, objkind, fold_inside=True):
     cls.__init__ = __init__
 
 
+# (threading.Condition, a subclass with the original methods) once Condition is
+# instrumented: what a queue's own Conditions are made of (_queue_conditions).
+_plain_condition = None
+
+
 def _condition(cls):
+    global _plain_condition
+    orig = {name: cls.__dict__[name] for name in ("__init__", "wait", "notify", "notify_all")}
     _wrap_init(cls, OBJ_CONDITION, fold_inside=False)
     _blocks_on(OBJ_CONDITION, cls.wait)
     # In C, as for queues: Queue.put and get call notify folded, every time.
@@ -616,6 +625,36 @@ def _condition(cls):
          wrap_method(cls.notify_all, EV_COND_BROADCAST)]
     if None not in c:
         cls.wait, cls.notify, cls.notify_all = c
+        plain = type(cls.__name__, (cls,), dict(orig, __slots__=(), __module__=cls.__module__,
+                                                 __qualname__=cls.__qualname__))
+        _plain_condition = (cls, plain)
+
+
+def _queue_conditions(queue_cls):
+    """A queue's not_empty and not_full serve its put and get, whose events
+    fold theirs (and shutdown's notify_all, no event of its own): remade of
+    the subclass with Condition's original methods, their notify and wait
+    inside put and get are Python calling Python. Through weft's C wrappers
+    each was a return into the interpreter (on 3.14 a third of what weft
+    added to a put and a get) to record nothing. all_tasks_done keeps them:
+    join() waits on it outside any event. Only for a class whose put and
+    get are Queue's (a subclass with its own may wait on them itself), and
+    made afresh rather than given another __class__, which would cost
+    every attribute read on them (3.13+ keep attributes inline only in
+    objects made as their class)."""
+
+    def remake(q):
+        kind = type(q)
+        if _plain_condition is None or kind.put is not queue_cls.put or kind.get is not queue_cls.get:
+            return
+        cls, plain = _plain_condition
+        mutex = getattr(q, "mutex", None)
+        for name in ("not_empty", "not_full"):
+            c = getattr(q, name, None)
+            if type(c) is cls and c._lock is mutex and not c._waiters:
+                setattr(q, name, plain(mutex))
+
+    return remake
 
 
 def _event(cls):
@@ -736,12 +775,13 @@ def _barrier(cls):
 
 
 def _queue_class(cls):
-    _wrap_init(cls, OBJ_QUEUE)
     # C functions (wrap_method): a wrapper written in Python cost a frame and
     # two calls into weft per operation, as much again as the event itself.
     _blocks_on(OBJ_QUEUE, cls.put, cls.get)
     put, get = wrap_method(cls.put, EV_QUEUE_PUT), wrap_method(cls.get, EV_QUEUE_GET)
-    if put is not None and get is not None:
+    wrapped = put is not None and get is not None
+    _wrap_init(cls, OBJ_QUEUE, after=_queue_conditions(cls) if wrapped else None)
+    if wrapped:
         cls.put, cls.get = put, get
 
 

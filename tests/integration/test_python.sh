@@ -100,6 +100,13 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	expect_eq "$tag: Lock calls: answers as without weft" "$(cat "$WORK/out")" "$(cat "$WORK/plain")"
 	expect_eq "$tag: Lock calls: events" "$(sql "lk-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT t.name || '/' || e.kind || '/' || e.arg AS x FROM events e JOIN threads t USING(tid) JOIN objects o USING(object_id) WHERE o.name = 'Lock lock_calls.py:4' ORDER BY e.id)")" \
 		"MainThread/lock.acquire/0 MainThread/lock.fail/11 MainThread/lock.wait/256 MainThread/lock.fail/110 MainThread/lock.fail/11 MainThread/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/lock.acquire/0 MainThread/lock.release/0 MainThread/object.destroy/0"
+	# join() waits on the queue's all_tasks_done (its own cond.wait); the waits and
+	# notifies inside put and get are folded into their events, never conditions' own.
+	timeout 60 "$WEFT" run -o "qj-$tag.db" -- "$py" "$PY_TESTS/queue_join.py" >"$WORK/out" 2>&1
+	expect_eq "$tag: queue join: output" "$(cat "$WORK/out")" "0 True"
+	expect_eq "$tag: queue join: puts, gets, and only join's wait and task_done's broadcast" \
+		"$(sql "qj-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT t.name || ':' || e.kind || ':' || count(*) AS x FROM events e JOIN threads t USING(tid) WHERE e.kind LIKE 'queue.%' OR e.kind LIKE 'cond.%' GROUP BY t.name, e.kind ORDER BY t.name, e.kind)")" \
+		"MainThread:cond.wait:1 MainThread:queue.get:200 MainThread:queue.put:500 consumer:cond.broadcast:1 consumer:queue.get:500 producer:queue.put:200"
 	# A contended `with` loop: waits, never a failed try.
 	timeout 60 "$WEFT" run -o "wc-$tag.db" -- "$py" "$PY_TESTS/with_contention.py" >"$WORK/out" 2>&1
 	expect_eq "$tag: contended with: output" "$(cat "$WORK/out")" "200 200 True"
