@@ -268,16 +268,14 @@ static int rlock_held_once(PyObject *lock)
 }
 
 /*
- * The outermost release, as _PyRecursiveMutex_TryUnlock: the owner
- * cleared, then the mutex let go by one compare-and-swap. A waiter that
- * parked meanwhile gets the owner back and the original wakes it; deeper
- * levels, another owner and an unheld lock are the original's too. 1:
- * released.
+ * The outermost release of an RLock rlock_held_once found (deeper levels,
+ * another owner and an unheld lock are the original's), as
+ * _PyRecursiveMutex_TryUnlock: the owner cleared, then the mutex let go
+ * by one compare-and-swap. A waiter that parked meanwhile gets the owner
+ * back and the original wakes it. 1: released.
  */
 static int rlock_try_unlock(PyObject *lock)
 {
-	if (!rlock_held_once(lock))
-		return 0;
 	unsigned long long *owner = (unsigned long long *)((char *)lock + RLOCK_THREAD_OFFSET);
 	unsigned long long me = __atomic_load_n(owner, __ATOMIC_RELAXED);
 	__atomic_store_n(owner, 0, __ATOMIC_RELAXED);
@@ -859,11 +857,11 @@ static int layout_checked(int kind, PyObject *type)
 			    ok && immortal(py.true_obj) && immortal(py.none) &&
 			    rlock_try_lock(lock) && rlock_depth(lock) == 1 &&
 			    !rlock_try_lock(lock) && call_plain(RLOCK, ACQUIRE, lock) &&
-			    rlock_depth(lock) == 2 && !rlock_try_unlock(lock) &&
-			    call_plain(RLOCK, RELEASE, lock) && rlock_try_unlock(lock) &&
-			    !mutex_locked(lock) && !rlock_owner(lock) &&
-			    call_plain(RLOCK, ACQUIRE, lock) && rlock_try_unlock(lock) &&
-			    !mutex_locked(lock) && !rlock_try_unlock(lock);
+			    rlock_depth(lock) == 2 && !rlock_held_once(lock) &&
+			    call_plain(RLOCK, RELEASE, lock) && rlock_held_once(lock) &&
+			    rlock_try_unlock(lock) && !mutex_locked(lock) && !rlock_owner(lock) &&
+			    call_plain(RLOCK, ACQUIRE, lock) && rlock_held_once(lock) &&
+			    rlock_try_unlock(lock) && !mutex_locked(lock) && !rlock_held_once(lock);
 		}
 	}
 	if (lock)
