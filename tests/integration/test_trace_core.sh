@@ -270,15 +270,35 @@ fi
 # ---- nothing left behind in /dev/shm ----
 expect_eq "shm: no names left" "$(ls /dev/shm | grep -c weft)" 0
 
-# weft keeps its own threads to one CPU; the program keeps every CPU it had.
+# weft keeps its collector and writer to one CPU; the program keeps every CPU it had.
 want_cpus=$(grep Cpus_allowed_list /proc/self/status)
 wrun aff.db -- grep Cpus_allowed_list /proc/self/status
 expect_eq "affinity: the program keeps its CPUs" "$(cat "$WORK/stdout")" "$want_cpus"
 if [ "$(nproc)" -gt 1 ]; then
-	# The last allowed CPU, for weft's threads (the parent pins them just after the fork).
-	wrun aff.db -- sh -c 'for i in $(seq 100); do n=$(grep -h Cpus_allowed_list /proc/$PPID/task/*/status | sort -u | tr -d " \t"); case "$n" in *,*|*-*|*"
-"*) sleep 0.05 ;; *) break ;; esac; done; echo "$n"'
-	expect_eq "affinity: weft's threads share the last CPU" "$(cat "$WORK/stdout")" "Cpus_allowed_list:$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')"
+	# The collector and the writer share the last allowed CPU (the parent pins them
+	# just after the fork); the viewer's table builder has every CPU, at idle priority
+	# (policy 5, SCHED_IDLE: /proc's stat field 41). Each weft thread as "CPUS POLICY",
+	# once the builder has moved off the last CPU.
+	cat >threads.sh <<'PROBE'
+last=$1
+for i in $(seq 100); do
+	n=$(for t in /proc/$PPID/task/*; do
+		printf '%s %s\n' "$(grep Cpus_allowed_list "$t/status" | tr -d ' \t' | sed 's/.*://')" \
+			"$(sed 's/.*) //' "$t/stat" | cut -d' ' -f39)"
+	done | sort)
+	[ "$(printf '%s\n' "$n" | grep -vc "^$last ")" = 1 ] && [ "$(printf '%s\n' "$n" | grep -c "^$last ")" -ge 2 ] && break
+	sleep 0.05
+done
+printf '%s\n' "$n" | sed "s/^$last /last /" | sort | uniq -c | sed 's/^ *//' | tr '\n' ';'
+PROBE
+	last=$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')
+	wrun aff.db -- sh threads.sh "$last"
+	all=$(grep Cpus_allowed_list /proc/self/status | tr -d ' \t' | sed 's/.*://')
+	got=$(cat "$WORK/stdout")
+	expect_eq "affinity: the collector and the writer share the last CPU" \
+		"$(printf '%s' "$got" | tr ';' '\n' | awk '$2 == "last" { n += $1 } END { print n + 0 }')" 2
+	expect_match "affinity: the viewer's tables are built on every CPU at idle priority" "$got" "(^|;)1 $all 5;"
+	expect_eq "affinity: no other weft thread" "$(printf '%s' "$got" | tr ';' '\n' | grep -vc "^[0-9]* last \|^1 $all 5$")" 0
 fi
 
 # ---- objects named by their data symbol, or by the function that made them ----
