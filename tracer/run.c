@@ -446,12 +446,15 @@ static void builder_to_idle_time(struct run_session *s)
 /*
  * Once the program is gone its CPUs are weft's again: the writer's
  * backlog, the viewer's tables and the findings run side by side, not on
- * the one CPU the collector had; the builder at normal priority again
- * (best effort: an unprivileged thread may be refused by RLIMIT_NICE, and
+ * the one CPU the collector had; the writer and the builder at normal
+ * priority again (best effort: an unprivileged thread may be refused by RLIMIT_NICE, and
  * then stays at idle priority, which no longer competes with the program).
  */
 static void release_cpus(struct run_session *s)
 {
+	/* Nothing of the program's is left to yield to: the backlog is the tail. */
+	if (!s->writer_urgent)
+		writer_set_urgent(s->c, s->writer_urgent = 1);
 	if (s->view) {
 		struct sched_param sp = {0};
 		pthread_setschedparam(store_view_builder_thread(s->view), SCHED_OTHER, &sp);
