@@ -480,7 +480,7 @@ static int drop_own_frames(void **pcs, int n)
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-#define POPULATE_MIN (1u << 13) /* words: 64 KiB first, doubling to 2 MiB */
+#define POPULATE_MIN WEFT_RING_FIRST_WORDS /* 64 KiB first, doubling to 2 MiB */
 #define POPULATE_MAX (1u << 18)
 
 /*

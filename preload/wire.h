@@ -28,6 +28,14 @@
  * busy one can run far ahead of the collector without waiting.
  */
 #define WEFT_RING_WORDS (1u << 19)
+/*
+ * The first stretch of a ring the producer backs (64 KiB, then doubling).
+ * The collector keeps it backed when the ring's thread ends and hands the
+ * ring on from its start, so a new thread writes its first records
+ * without backing a page: on virtual machines a page's first touch costs
+ * microseconds, and that made a thread's start and end 2-3 times slower.
+ */
+#define WEFT_RING_FIRST_WORDS (1u << 13)
 #define WEFT_MAX_CHUNKS 512 /* 16384 concurrently live threads per process */
 #define WEFT_MAX_FRAMES 64
 

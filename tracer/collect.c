@@ -586,12 +586,24 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 			 (int64_t)s->unrecorded, (int64_t)s->waits);
 		s->unrecorded = 0;
 		s->waits = 0;
-		/* Give the ended thread's pages back; the next owner populates anew. */
-		if (s->populated) {
-			madvise(weft_slot_ring(ch, si), s->populated * 8, MADV_REMOVE);
-			s->populated = 0;
-			img->mapped[k][si] = 0;
+		/*
+		 * Give the ended thread's pages back but the ring's first stretch,
+		 * and hand the ring on from its start (head and tail 0, published
+		 * with the state): the next owner writes its first records into
+		 * pages still backed (WEFT_RING_FIRST_WORDS). A program starting
+		 * and joining 1000 threads one after another: 76-93 us a thread
+		 * under weft when each new owner backed the stretch again, 33-35
+		 * untraced.
+		 */
+		if (s->populated > WEFT_RING_FIRST_WORDS) {
+			madvise(weft_slot_ring(ch, si) + WEFT_RING_FIRST_WORDS,
+				(s->populated - WEFT_RING_FIRST_WORDS) * 8, MADV_REMOVE);
+			s->populated = WEFT_RING_FIRST_WORDS;
+			if (img->mapped[k][si] > WEFT_RING_FIRST_WORDS)
+				img->mapped[k][si] = WEFT_RING_FIRST_WORDS;
 		}
+		s->tail = 0;
+		__atomic_store_n(&s->head, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->state, WEFT_SLOT_FREE, __ATOMIC_RELEASE);
 	}
 }

@@ -301,6 +301,24 @@ PROBE
 	expect_eq "affinity: no other weft thread" "$(printf '%s' "$got" | tr ';' '\n' | grep -vc "^[0-9]* last \|^1 $all 5$")" 0
 fi
 
+# ---- rings of ended threads handed on to new ones ----
+# 400 threads one after another, some writing past a ring's first stretch;
+# the collector frees ended threads' rings while it runs (tests/c/thread_churn.c).
+wrun churn.db -- "$PROGS/thread_churn"
+expect_eq "thread churn: program output" "$(cat "$WORK/stdout")" "threads=400 acquires=76597"
+expect_eq "thread churn: every thread's own lock acquisitions, exact" "$(sql churn.db "
+	WITH t AS (SELECT tid, row_number() OVER (ORDER BY ts_ns) - 1 AS k FROM events
+		WHERE kind = 'thread.start'),
+	c AS (SELECT tid, count(*) AS n FROM events WHERE kind = 'lock.acquire' GROUP BY tid)
+	SELECT count(*) || ' ' || sum(coalesce(n, 0) = k % 7 + 1 + (CASE WHEN k % 16 = 0 THEN 3000 ELSE 0 END))
+	FROM t LEFT JOIN c USING (tid)")" "400 400"
+expect_eq "thread churn: each lock event inside its thread's life" "$(sql churn.db "
+	SELECT count(*) FROM events e
+	JOIN (SELECT tid, min(ts_ns) AS a FROM events WHERE kind = 'thread.start' GROUP BY tid) s USING (tid)
+	JOIN (SELECT tid, max(ts_ns) AS b FROM events WHERE kind = 'thread.exit' GROUP BY tid) x USING (tid)
+	WHERE e.kind LIKE 'lock.%' AND (e.ts_ns < s.a OR e.ts_ns > x.b)")" 0
+expect_eq "thread churn: nothing lost or unrecorded" "$(sql churn.db "SELECT (SELECT count(*) FROM events WHERE kind = 'lock.release') || ' ' || (SELECT coalesce(sum(unrecorded), 0) FROM threads)")" "76597 0"
+
 # ---- objects named by their data symbol, or by the function that made them ----
 wrun dn.db -- "$PROGS/data_names"
 expect_eq "data names: exit status" "$rc" 0
