@@ -37,8 +37,8 @@ enum {
 };
 
 /* Events are inserted EVENT_ROWS at a time: one statement step per row costs more than the row. */
-#define WAL_CHECKPOINT_PAGES "4096" /* 64 MB of 16 KiB pages: see store_writer_open */
 #define EVENT_ROWS 64
+#define WAL_CHECKPOINT_PAGES "4096" /* 64 MB of 16 KiB pages: see store_writer_open */
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_EVENT] = "INSERT INTO ev(ts,th,kind,obj,wait,arg,stack) VALUES(?,?,?,?,?,?,?)",
@@ -358,10 +358,11 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	 * 16 KiB pages, set before anything is written: a quarter of the page
 	 * splits, allocations and WAL frame headers of 4 KiB ones for rows that
 	 * are only appended. Writer throughput on lockbench (4M events, three
-	 * alternating runs, 16384 pages between checkpoints): 4 KiB 3.93-4.27M/s, 8
-	 * KiB 4.39-4.63M/s, 16 KiB 4.46-4.56M/s, 32 KiB 4.04-4.18M/s, 64 KiB 3.55-3.72M/s; the
-	 * file's size the same within 0.3%. The WAL is still folded into the file every 64 MB (4096
-	 * pages now): 256 MB gave the same throughput.
+	 * alternating runs, 16384 pages between checkpoints): 4 KiB
+	 * 3.93-4.27M/s, 8 KiB 4.39-4.63M/s, 16 KiB 4.46-4.56M/s, 32 KiB
+	 * 4.04-4.18M/s, 64 KiB 3.55-3.72M/s; the file's size the same within
+	 * 0.3%. The WAL is still folded into the file every 64 MB (4096 pages
+	 * now): 256 MB gave the same throughput.
 	 */
 	if (exec_sql(w->db, "PRAGMA page_size=16384;"
 			    "PRAGMA journal_mode=OFF; PRAGMA journal_mode=WAL;"

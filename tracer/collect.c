@@ -591,9 +591,9 @@ static void drain_slot(struct collect *c, struct collect_image *img, unsigned k,
 		 * and hand the ring on from its start (head and tail 0, published
 		 * with the state): the next owner writes its first records into
 		 * pages still backed (WEFT_RING_FIRST_WORDS). A program starting
-		 * and joining 1000 threads one after another: 76-93 us a thread
-		 * under weft when each new owner backed the stretch again, 33-35
-		 * untraced.
+		 * and joining 1000 threads one after another (five alternating
+		 * runs): 88-96 us a thread under weft when each new owner backed
+		 * the stretch again, 30-59 now, 17-54 untraced.
 		 */
 		if (s->populated > WEFT_RING_FIRST_WORDS) {
 			madvise(weft_slot_ring(ch, si) + WEFT_RING_FIRST_WORDS,

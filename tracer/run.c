@@ -430,16 +430,17 @@ static void keep_to_one_cpu(struct run_session *s)
  * 363-412 -> 326-334 ms; lockbench's tail and the in-program time of
  * with_lock.py and queue_pc.py on 3.14 the same or less. A program that
  * keeps every CPU busy starves the writer too, so the builder, which only
- * follows it, loses nothing it could have done.
+ * follows it, loses nothing it could have done. idle 0: normal priority
+ * again, for the tail (release_cpus).
  */
-static void builder_to_idle_time(struct run_session *s)
+static void set_builder_idle(struct run_session *s, int idle)
 {
 	if (!s->view)
 		return;
 	pthread_t builder = store_view_builder_thread(s->view);
 	struct sched_param sp = {0};
-	pthread_setschedparam(builder, SCHED_IDLE, &sp);
-	if (s->pinned)
+	pthread_setschedparam(builder, idle ? SCHED_IDLE : SCHED_OTHER, &sp);
+	if (idle && s->pinned)
 		pthread_setaffinity_np(builder, sizeof(s->cpus), &s->cpus);
 }
 
@@ -447,18 +448,16 @@ static void builder_to_idle_time(struct run_session *s)
  * Once the program is gone its CPUs are weft's again: the writer's
  * backlog, the viewer's tables and the findings run side by side, not on
  * the one CPU the collector had; the writer and the builder at normal
- * priority again (best effort: an unprivileged thread may be refused by RLIMIT_NICE, and
- * then stays at idle priority, which no longer competes with the program).
+ * priority again (best effort: an unprivileged thread may be refused by
+ * RLIMIT_NICE, and then stays at idle priority, which no longer competes
+ * with the program).
  */
 static void release_cpus(struct run_session *s)
 {
 	/* Nothing of the program's is left to yield to: the backlog is the tail. */
 	if (!s->writer_urgent)
 		writer_set_urgent(s->c, s->writer_urgent = 1);
-	if (s->view) {
-		struct sched_param sp = {0};
-		pthread_setschedparam(store_view_builder_thread(s->view), SCHED_OTHER, &sp);
-	}
+	set_builder_idle(s, 0);
 	if (!s->pinned)
 		return;
 	pthread_setaffinity_np(pthread_self(), sizeof(s->cpus), &s->cpus);
@@ -581,7 +580,7 @@ static int run_launch(struct run_session *s)
 	keep_to_one_cpu(s);
 	/* Beside the writer from the start: the viewer's tables follow the trace. */
 	s->view = store_view_builder_start(s->o->out, s->w);
-	builder_to_idle_time(s);
+	set_builder_idle(s, 1);
 	return 0;
 }
 
