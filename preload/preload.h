@@ -191,16 +191,8 @@ struct weft_tls {
 	int *errno_p;		      /* &errno, once known: saving it costs no call then */
 	struct weft_py_held *py_held; /* records held back (python.c), or NULL */
 	int py_nheld;		      /* how many: record() lets them out first */
-	struct weft_py_queue_op {     /* a queue operation between its mutex's */
-		const void *mutex;    /* __enter__ and __exit__ (python_lock.c); */
-		void *queue;	      /* mutex NULL: none open */
-		void *frame;	      /* its put or get frame, or NULL */
-		uint64_t t0;
-		int kind;
-	} py_queue;
-	void *py_from;		 /* a stack starts at this frame, not the innermost (python.c) */
-	const void *pysem_last;	 /* weft_pysem_has answered yes for it, */
-	unsigned long pysem_gen; /* at this weft_pysem_gen */
+	const void *pysem_last;	      /* weft_pysem_has answered yes for it, */
+	unsigned long pysem_gen;      /* at this weft_pysem_gen */
 };
 
 extern __thread struct weft_tls weft_tls __attribute__((tls_model("initial-exec")));

@@ -8,7 +8,6 @@
 #define WEFT_PRELOAD_PYAPI_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 typedef struct py_object PyObject;
 typedef long py_ssize_t;
@@ -101,8 +100,7 @@ enum {
 	X(void, PyType_Modified, (PyObject *))                                                     \
 	X(PyObject *, PyTuple_New, (py_ssize_t))                                                   \
 	X(int, PyObject_IsTrue, (PyObject *))                                                      \
-	X(int, PyCode_Addr2Line, (PyObject *, int))                                                \
-	X(PyObject *, PyFrame_GetVarString, (PyObject *, const char *)) /* 3.12+ */
+	X(int, PyCode_Addr2Line, (PyObject *, int))
 
 /* Needed by the race detector only (preload/races.c): --races is off without them. */
 #define PY_RACES_FUNCS(X)                                                                          \
@@ -183,21 +181,6 @@ extern struct py_method_def weft_races_methods[];
  * 3.14+'s RLock types (preload/python_lock.c), NULL-terminated.
  */
 extern struct py_method_def weft_python_lock_methods[];
-
-/*
- * Queue operations seen at their mutex (preload/python_lock.c asks,
- * preload/python.c reads the frames and records). The caller: the running
- * Python code is Condition.__enter__ called by Queue.put or Queue.get;
- * returns WEFT_EV_QUEUE_PUT or WEFT_EV_QUEUE_GET with *queue set to that
- * method's self (borrowed: its frame holds it) and *frame to that frame
- * (NULL when read through the C API), otherwise 0. Needs the GIL.
- */
-int weft_python_queue_caller(PyObject **queue, void **frame);
-/*
- * The operation of queue begun at t0 is done, its put or get frame (from
- * weft_python_queue_caller) still running: its event, with the size after it.
- */
-void weft_python_queue_done(int kind, PyObject *queue, uint64_t t0, void *frame);
 
 /* The object's type: ob_type follows the 8-byte refcount in every 3.10-3.15 GIL build. */
 static inline PyObject *weft_py_type(PyObject *o)

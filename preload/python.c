@@ -641,15 +641,14 @@ struct frame_layout {
 	 */
 	int8_t no_code_owner;
 	uint8_t code_tag_bits; /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits */
-	int16_t f_localsplus;  /* frame -> its first local (3.13+, from the debug offsets); -1 */
 };
 static const struct frame_layout frame_layouts[] = {
-    {176, 24, -1, 32, 24, 96, -1, 0, 0, -1, 0, -1},    /* 3.10 */
-    {152, 56, 8, 32, 48, 56, 69, 184, 168, -1, 0, -1}, /* 3.11 */
-    {136, 56, 0, 0, 8, 56, 70, 192, 176, 3, 0, -1},    /* 3.12 */
-    {152, 72, -1, 0, 8, 56, 70, 200, 184, 3, 0, -1},   /* 3.13 */
-    {152, 72, -1, 0, 8, 56, 74, 208, 192, 3, 3, -1},   /* 3.14 */
-    {176, 72, -1, 0, 8, 56, 74, 208, 192, 3, 3, -1},   /* 3.15 */
+    {176, 24, -1, 32, 24, 96, -1, 0, 0, -1, 0},	   /* 3.10 */
+    {152, 56, 8, 32, 48, 56, 69, 184, 168, -1, 0}, /* 3.11 */
+    {136, 56, 0, 0, 8, 56, 70, 192, 176, 3, 0},	   /* 3.12 */
+    {152, 72, -1, 0, 8, 56, 70, 200, 184, 3, 0},   /* 3.13 */
+    {152, 72, -1, 0, 8, 56, 74, 208, 192, 3, 3},   /* 3.14 */
+    {176, 72, -1, 0, 8, 56, 74, 208, 192, 3, 3},   /* 3.15 */
 };
 #define PY_MINOR_FIRST 10
 #define PY_MINOR_LAST (PY_MINOR_FIRST + (int)(sizeof(frame_layouts) / sizeof(frame_layouts[0])) - 1)
@@ -688,7 +687,6 @@ enum {
 	DO_IS_GIL,
 	DO_IS_GIL_LOCKED,
 	DO_IS_GIL_HOLDER,
-	DO_FR_LOCALSPLUS,
 	DO_FIELDS
 };
 #define DEBUG_COOKIE "xdebugpy"
@@ -696,9 +694,9 @@ enum {
 #define DEBUG_FREE_THREADED 16 /* uint64_t */
 #define DEBUG_MINOR_FIRST 13
 static const uint16_t debug_fields[][DO_FIELDS] = {
-    {152, 184, 192, 224, 232, 240, 248, 264, 272, 344, 40, 48, 112, 120, 136, 144, 256}, /* 3.13 */
-    {176, 208, 216, 248, 256, 264, 272, 288, 312, 384, 40, 48, 120, 128, 144, 152, 280}, /* 3.14 */
-    {176, 208, 240, 312, 320, 328, 336, 352, 376, 448, 40, 48, 120, 128, 144, 152, 344}, /* 3.15 */
+    {152, 184, 192, 224, 232, 240, 248, 264, 272, 344, 40, 48, 112, 120, 136, 144}, /* 3.13 */
+    {176, 208, 216, 248, 256, 264, 272, 288, 312, 384, 40, 48, 120, 128, 144, 152}, /* 3.14 */
+    {176, 208, 240, 312, 320, 328, 336, 352, 376, 448, 40, 48, 120, 128, 144, 152}, /* 3.15 */
 };
 _Static_assert(sizeof(debug_fields) / sizeof(debug_fields[0]) ==
 		   sizeof(frame_layouts) / sizeof(frame_layouts[0]) -
@@ -767,9 +765,6 @@ static int read_debug_offsets(const char *rt, size_t rt_len, int major, int mino
 	/* _co_firsttraceable is not among them: it stays where it is, just before the code. */
 	L->co_first = (int16_t)(code - (L->co_code - L->co_first));
 	L->co_code = (int16_t)code;
-	/* Only the queue operations read a frame's locals: without them, those go through the API.
-	 */
-	L->f_localsplus = (int16_t)debug_offset(rt, f, DO_FR_LOCALSPLUS, DO_FR_SIZE, 0);
 	debug_ceval_gil = (uint64_t)ceval_gil;
 	gil_ptr_at = (uintptr_t)rt + head;
 	return DEBUG_READ;
@@ -825,8 +820,9 @@ static inline int frame_lasti(const struct frame_layout *L, void *f, PyObject *c
  * (code, offset) alone decide the answer: a code with an id is never
  * freed, so its address keeps naming it. 1 with pcs[0] set, or 0.
  */
-static inline int remembered_at(const struct frame_layout *L, void *f, void **pcs)
+static inline int remembered_frame(const struct frame_layout *L, void *ts, void **pcs)
 {
+	void *f = first_frame(L, ts);
 	if (WEFT_UNLIKELY(!f))
 		return 0;
 	PyObject *code = frame_code(L, f);
@@ -848,11 +844,6 @@ static inline int remembered_at(const struct frame_layout *L, void *f, void **pc
 		return 1;
 	}
 	return 0;
-}
-
-static inline int remembered_frame(const struct frame_layout *L, void *ts, void **pcs)
-{
-	return remembered_at(L, first_frame(L, ts), pcs);
 }
 
 /*
@@ -917,9 +908,11 @@ static void remember(const struct frame_layout *L, PyObject *code, int lasti, Py
  * not threading.py or queue.py) as a Python frame word, read from the
  * structures; ts is this thread's state and it holds the GIL. 1 or 0.
  */
-static int innermost_frame_from(void *f, void **pcs, PyObject **code_out, int *lasti_out, int nogil)
+static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int *lasti_out,
+				  int nogil)
 {
 	const struct frame_layout *L = layout;
+	void *f = first_frame(L, ts);
 	/* the innermost frame when it is not the answer, and if an entry frame is under it */
 	PyObject *code0 = NULL;
 	int lasti0 = -1, entry1 = 0;
@@ -961,12 +954,6 @@ static int innermost_frame_from(void *f, void **pcs, PyObject **code_out, int *l
 		}
 	}
 	return 0;
-}
-
-static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int *lasti_out,
-				  int nogil)
-{
-	return innermost_frame_from(first_frame(layout, ts), pcs, code_out, lasti_out, nogil);
 }
 
 /*
@@ -1106,12 +1093,7 @@ static int python_stack(void **pcs, int max, int full)
 	return python_stack_api(pcs, max, full);
 }
 
-/*
- * lib_head: threading.py and queue.py frames innermost are left out of a
- * full stack too (a queue operation recorded at its mutex: the stack is
- * its caller's, as when put and get were wrapped).
- */
-static int python_stack_api_from(void **pcs, int max, int full, int lib_head)
+static int python_stack_api(void **pcs, int max, int full)
 {
 	/*
 	 * The current frame is borrowed: it lives while it runs. Walking
@@ -1132,8 +1114,7 @@ static int python_stack_api_from(void **pcs, int max, int full, int lib_head)
 			 * queue.py frames only in full stacks, so a caller stack
 			 * points at the user's line.
 			 */
-			if (id && code_ours[id] != 1 &&
-			    (code_ours[id] != 2 || (full && !(lib_head && !n)))) {
+			if (id && code_ours[id] != 1 && (code_ours[id] != 2 || full)) {
 				define_code(id, code);
 				pcs[n++] = (void *)(uintptr_t)WEFT_PYFRAME(id, line < 0 ? 0 : line);
 				if (!full) {
@@ -1152,11 +1133,6 @@ static int python_stack_api_from(void **pcs, int max, int full, int lib_head)
 	if (f && !borrowed)
 		py.Py_DecRef(f);
 	return n;
-}
-
-static int python_stack_api(void **pcs, int max, int full)
-{
-	return python_stack_api_from(pcs, max, full, 0);
 }
 
 /* ---- where a thread waits for or lets go of the GIL ----------------------------- */
@@ -1373,29 +1349,9 @@ static void let_out_held(void)
 	let_out(0);
 }
 
-/* weft_tls.py_from for a queue operation whose caller's frame was not read directly. */
-#define PY_FROM_UNREAD ((void *)1)
-
 /* The frames of a record (weft_observer.frames): caller or full as the stack mode says. */
 static int record_frames(void **pcs, int max)
 {
-	/*
-	 * A queue operation recorded at its mutex: the caller of put or get,
-	 * under threading's and queue's frames, starts the stack, where the
-	 * memo knows it (its innermost frame is always Condition.__exit__).
-	 */
-	void *from = weft_tls.py_from;
-	if (WEFT_UNLIKELY(from)) {
-		const struct frame_layout *L = layout;
-		PyObject *code;
-		int lasti;
-		if (from != PY_FROM_UNREAD && L && !direct_checks_left &&
-		    weft_stacks != WEFT_STACKS_FULL && max > 0)
-			return remembered_at(L, from, pcs) ||
-			       innermost_frame_from(from, pcs, &code, &lasti, 0);
-		if (weft_stacks == WEFT_STACKS_FULL && py_booted && main_tstate())
-			return python_stack_api_from(pcs, max, 1, 1);
-	}
 	/* Checked layouts, caller stacks: first the frames this thread saw last. */
 	const struct weft_py_repeat *R = &weft_py_repeat;
 	if (R->tstate_tls && max > 0) {
@@ -1693,118 +1649,6 @@ static long long queue_size_after(PyObject *q)
 		size = 0;
 	}
 	return size;
-}
-
-/*
- * Queue.put, Queue.get and Condition.__enter__'s code objects, once
- * _weft.queue_codes named them: their operations are then recorded at the
- * queue's mutex (python_lock.c), not by wrapping put and get.
- */
-static PyObject *queue_codes[3];
-enum { QC_PUT, QC_GET, QC_ENTER };
-
-/*
- * weft_python_queue_caller through the C API, when the frames are not read
- * directly (or not yet trusted): slower (3.11+ makes a frame object for
- * each frame asked about), the same answer.
- */
-static int queue_caller_api(PyObject **queue)
-{
-	PyObject *f = py.PyEval_GetFrame(); /* borrowed: it runs */
-	if (!f || !py.PyFrame_GetVarString)
-		return 0;
-	PyObject *code = py.PyFrame_GetCode(f);
-	int enter = code == queue_codes[QC_ENTER];
-	py.Py_DecRef(code);
-	PyObject *back = enter ? py.PyFrame_GetBack(f) : NULL;
-	if (!back)
-		return 0;
-	code = py.PyFrame_GetCode(back);
-	int kind = code == queue_codes[QC_PUT]	 ? WEFT_EV_QUEUE_PUT
-		   : code == queue_codes[QC_GET] ? WEFT_EV_QUEUE_GET
-						 : 0;
-	py.Py_DecRef(code);
-	PyObject *self = kind ? py.PyFrame_GetVarString(back, "self") : NULL;
-	py.Py_DecRef(back);
-	if (!self) {
-		py.PyErr_Clear();
-		return 0;
-	}
-	*queue = self;
-	py.Py_DecRef(self); /* the running put or get holds it */
-	return kind;
-}
-
-int weft_python_queue_caller(PyObject **queue, void **frame_out)
-{
-	const struct frame_layout *L = layout;
-	*frame_out = NULL;
-	if (!queue_codes[QC_ENTER])
-		return 0;
-	if (!L || direct_checks_left || L->f_localsplus < 0)
-		return queue_caller_api(queue);
-	void *ts = current_tstate();
-	void *f = ts ? first_frame(L, ts) : NULL;
-	PyObject *code[2];
-	void *frame[2];
-	int n = 0;
-	/* Entry frames between them skipped (3.13's `with` calls __enter__ from C). */
-	for (int depth = 0; f && n < 2 && depth < 4; depth++, f = AT(f, L->f_back, void *)) {
-		int lasti;
-		if (frame_code_lasti(L, f, &code[n], &lasti))
-			frame[n++] = f;
-	}
-	if (n < 2 || code[0] != queue_codes[QC_ENTER])
-		return 0;
-	int kind = code[1] == queue_codes[QC_PUT]   ? WEFT_EV_QUEUE_PUT
-		   : code[1] == queue_codes[QC_GET] ? WEFT_EV_QUEUE_GET
-						    : 0;
-	/* self, the first local: a _PyStackRef on 3.14+, tagged as f_executable is. */
-	*queue =
-	    (PyObject *)(AT(frame[1], L->f_localsplus, uintptr_t) & ~(uintptr_t)L->code_tag_bits);
-	*frame_out = frame[1];
-	return *queue ? kind : 0;
-}
-
-void weft_python_queue_done(int kind, PyObject *queue, uint64_t t0, void *frame)
-{
-	if (!weft_should_record())
-		return;
-	long long size = queue_size_after(queue);
-	/* put's or get's frame still runs: its caller's is where the stack starts */
-	const struct frame_layout *L = layout;
-	void *from = frame && L ? AT(frame, L->f_back, void *) : NULL;
-	weft_tls.py_from = from ? from : PY_FROM_UNREAD;
-	record_since(kind, WEFT_OBJ_QUEUE, queue, t0, size);
-	weft_tls.py_from = NULL;
-}
-
-/*
- * _weft.queue_codes(Queue.put, Queue.get, Condition.__enter__) -> True when
- * queue operations can be recorded at their mutex, False otherwise (the
- * bootstrap wraps put and get then). The bootstrap asks only once the Lock
- * type is weft's (hook_locks).
- */
-static PyObject *m_queue_codes(PyObject *self, PyObject *const *args, py_ssize_t n)
-{
-	(void)self;
-	PyObject *codes[3] = {NULL, NULL, NULL};
-	for (py_ssize_t i = 0; n == 3 && i < 3; i++) {
-		codes[i] = py.PyObject_GetAttrString(args[i], "__code__");
-		if (!codes[i])
-			py.PyErr_Clear();
-	}
-	int ready = codes[0] && codes[1] && codes[2] &&
-		    (py.PyFrame_GetVarString || (layout && layout->f_localsplus >= 0));
-	for (int i = 0; i < 3; i++) {
-		if (ready && !queue_codes[i])
-			queue_codes[i] = codes[i]; /* kept: code objects named here never go */
-		else if (codes[i])
-			py.Py_DecRef(codes[i]);
-	}
-	PyObject *r = ready ? py.true_obj : py.false_obj;
-	py.Py_IncRef(r);
-	return r;
 }
 
 /* _weft.queue_std(Queue._qsize, LifoQueue._qsize, PriorityQueue._qsize) */
@@ -2389,7 +2233,6 @@ static struct py_method_def methods[] = {
     {"init", (void *)m_init, PY_METH_FASTCALL, NULL},
     {"fold", (void *)m_fold, PY_METH_FASTCALL, NULL},
     {"queue_std", (void *)m_queue_std, PY_METH_FASTCALL, NULL},
-    {"queue_codes", (void *)m_queue_codes, PY_METH_FASTCALL, NULL},
     {"wrap_method", (void *)m_wrap_method, PY_METH_FASTCALL, NULL},
     {"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
     {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},

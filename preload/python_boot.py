@@ -1,8 +1,7 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
 # functions (now, ev, init, fold, wrap_method, thread, process, sem_inits,
-# hook_locks, hook_rlocks, queue_codes, queue_mutex) and EV_*/OBJ_*/WAIT_FOR_THREAD
-# constants.
+# hook_locks, hook_rlocks) and EV_*/OBJ_*/WAIT_FOR_THREAD constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
 # locks and conditions the method uses inside are not recorded separately:
@@ -746,7 +745,7 @@ def _queue_module(queue):
     # The standard library's _qsize (a length): the queue wrappers read such a
     # queue's size after an operation without taking its mutex again.
     queue_std(queue.Queue._qsize, queue.LifoQueue._qsize, queue.PriorityQueue._qsize)
-    _queue_class(queue.Queue, queue.threading.Condition)  # LifoQueue, PriorityQueue inherit
+    _queue_class(queue.Queue)  # LifoQueue and PriorityQueue inherit put/get
     _simple_queue(queue)
 
 
@@ -775,51 +774,12 @@ def _barrier(cls):
     _blocks_on(OBJ_BARRIER, wait)
 
 
-class _Bound:
-    def method(self):
-        pass
-
-
-_MethodType = type(_Bound().method)  # types.MethodType, without importing types
-
-
-def _queue_class(cls, condition=None):
+def _queue_class(cls):
     # C functions (wrap_method): a wrapper written in Python cost a frame and
     # two calls into weft per operation, as much again as the event itself.
     _blocks_on(OBJ_QUEUE, cls.put, cls.get)
     put, get = wrap_method(cls.put, EV_QUEUE_PUT), wrap_method(cls.get, EV_QUEUE_GET)
     wrapped = put is not None and get is not None
-    if (wrapped and condition is not None and sys.version_info >= (3, 14) and _lock_alloc
-            and queue_codes(cls.put, cls.get, condition.__enter__)):
-        # put and get stay the originals, each recorded at the queue's
-        # mutex (a Lock whose methods are weft's: the preload's
-        # queue_with), without the wrappers' call from C back into the
-        # interpreter, which costs 3.14 and later four times what it costs
-        # 3.13 (bench/py/c_to_python.py). On 3.13 the wrappers cost less.
-        # A queue whose mutex cannot stand for it (another lock type, a
-        # Condition of another lock, a full table) has the C wrappers as
-        # its own attributes.
-        remake = _queue_conditions(cls)
-        wrappers = {}  # a class -> its put and get wrapped, for its queues that need them
-
-        def after(q):
-            remake(q)
-            kind = type(q)
-            m = getattr(q, "mutex", None)
-            # A subclass's own __init__ runs on after this one: what it
-            # makes of mutex and the Conditions is not known here.
-            if (kind.__init__ is not cls.__init__
-                    or getattr(getattr(q, "not_empty", None), "_lock", None) is not m
-                    or getattr(getattr(q, "not_full", None), "_lock", None) is not m
-                    or not queue_mutex(q, m)):
-                w = wrappers.get(kind)
-                if w is None:
-                    w = wrappers[kind] = (wrap_method(kind.put, EV_QUEUE_PUT),
-                                          wrap_method(kind.get, EV_QUEUE_GET))
-                q.put, q.get = _MethodType(w[0], q), _MethodType(w[1], q)
-
-        _wrap_init(cls, OBJ_QUEUE, after=after)
-        return
     _wrap_init(cls, OBJ_QUEUE, after=_queue_conditions(cls) if wrapped else None)
     if wrapped:
         cls.put, cls.get = put, get

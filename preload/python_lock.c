@@ -74,27 +74,23 @@ struct call {
 enum { LOCK, RLOCK, KINDS };
 enum { ACQUIRE, RELEASE, SAVE, RESTORE };
 
-/*
- * The methods replaced: X(kind, name, role, with), one row each, in
- * trampoline order; with: what a with statement calls (a queue's mutex is
- * watched there, queue_with).
- */
+/* The methods replaced: X(kind, name, role), one row each, in trampoline order. */
 #define LOCK_METHODS(X)                                                                            \
-	X(LOCK, "acquire", ACQUIRE, 0)                                                             \
-	X(LOCK, "acquire_lock", ACQUIRE, 0)                                                        \
-	X(LOCK, "__enter__", ACQUIRE, 1)                                                           \
-	X(LOCK, "release", RELEASE, 0)                                                             \
-	X(LOCK, "release_lock", RELEASE, 0)                                                        \
-	X(LOCK, "__exit__", RELEASE, 1)                                                            \
-	X(RLOCK, "acquire", ACQUIRE, 0)                                                            \
-	X(RLOCK, "__enter__", ACQUIRE, 0)                                                          \
-	X(RLOCK, "release", RELEASE, 0)                                                            \
-	X(RLOCK, "__exit__", RELEASE, 0)                                                           \
-	X(RLOCK, "_release_save", SAVE, 0)                                                         \
-	X(RLOCK, "_acquire_restore", RESTORE, 0)
+	X(LOCK, "acquire", ACQUIRE)                                                                \
+	X(LOCK, "acquire_lock", ACQUIRE)                                                           \
+	X(LOCK, "__enter__", ACQUIRE)                                                              \
+	X(LOCK, "release", RELEASE)                                                                \
+	X(LOCK, "release_lock", RELEASE)                                                           \
+	X(LOCK, "__exit__", RELEASE)                                                               \
+	X(RLOCK, "acquire", ACQUIRE)                                                               \
+	X(RLOCK, "__enter__", ACQUIRE)                                                             \
+	X(RLOCK, "release", RELEASE)                                                               \
+	X(RLOCK, "__exit__", RELEASE)                                                              \
+	X(RLOCK, "_release_save", SAVE)                                                            \
+	X(RLOCK, "_acquire_restore", RESTORE)
 
 /* The methods replaced, per lock type; orig and conv are read from the live type. */
-#define METHOD_ROW(kind, name, role, with) {kind, name, role, 0, 0, {0}},
+#define METHOD_ROW(kind, name, role) {kind, name, role, 0, 0, {0}},
 static struct lock_method {
 	int kind;
 	const char *name;
@@ -106,12 +102,10 @@ static struct lock_method {
 #define NMETHODS (sizeof(lock_methods) / sizeof(lock_methods[0]))
 
 /* The same kinds and roles as constants, which each trampoline's inlined fast path folds. */
-#define METHOD_KIND(kind, name, role, with) kind,
-#define METHOD_ROLE(kind, name, role, with) role,
-#define METHOD_WITH(kind, name, role, with) with,
+#define METHOD_KIND(kind, name, role) kind,
+#define METHOD_ROLE(kind, name, role) role,
 static const unsigned char method_kind[] = {LOCK_METHODS(METHOD_KIND)};
 static const unsigned char method_role[] = {LOCK_METHODS(METHOD_ROLE)};
-static const unsigned char method_with[] = {LOCK_METHODS(METHOD_WITH)};
 
 /* The hooked types and their original slots. */
 static struct {
@@ -605,172 +599,6 @@ static PyObject *traced(int slot, PyObject *self, const struct call *c, void *ca
 }
 
 /*
- * Queue operations at the queue's mutex. Wrapping Queue.put and get made
- * each a call from C back into Python, which on 3.14 costs four times
- * what it does on 3.13 (bench/py/c_to_python.py). Their work is done
- * inside `with self.not_full:` / `with self.not_empty:`, whose lock is
- * the queue's mutex, a Lock whose __enter__ and __exit__ are weft's
- * already: there the operation's start (its wait included) and its end
- * are seen with no call of weft's into Python. Which operation it is, and
- * on which queue, are read from the frames (weft_python_queue_caller):
- * Condition.__enter__ called by Queue.put or Queue.get, whose self must
- * be the queue this mutex was registered for. An operation that raised
- * (Full, Empty, ShutDown, a timeout) leaves through __exit__ with its
- * exception and is not recorded, as none happened. Inside it, as inside a
- * wrapped method, the lock traffic is folded.
- *
- * The registered mutexes: mutex address -> its queue's address, only
- * compared (the queue itself comes from the running frame), forgotten
- * when the mutex is freed. Touched with the GIL only.
- */
-#define QUEUE_MUTEXES 16384
-#define QUEUE_MUTEX_TOMB ((uintptr_t)1)
-static struct queue_mutex {
-	uintptr_t mutex, queue;
-} queue_mutexes[QUEUE_MUTEXES], queue_mutexes_live_copy[QUEUE_MUTEXES / 2];
-static unsigned queue_mutexes_used; /* slots holding a mutex or a tombstone */
-static unsigned queue_mutexes_live;
-
-static size_t queue_mutex_hash(uintptr_t k)
-{
-	return (size_t)((k >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (QUEUE_MUTEXES - 1);
-}
-
-/* The slot of mutex, or NULL. */
-static struct queue_mutex *queue_mutex_slot(const void *mutex)
-{
-	size_t h = queue_mutex_hash((uintptr_t)mutex);
-	for (size_t i = 0; i < QUEUE_MUTEXES; i++) {
-		struct queue_mutex *e = &queue_mutexes[(h + i) & (QUEUE_MUTEXES - 1)];
-		if (e->mutex == (uintptr_t)mutex)
-			return e;
-		if (!e->mutex)
-			return NULL;
-	}
-	return NULL;
-}
-
-static void queue_mutex_put(uintptr_t mutex, uintptr_t queue)
-{
-	size_t h = queue_mutex_hash(mutex);
-	for (;; h = (h + 1) & (QUEUE_MUTEXES - 1))
-		if (queue_mutexes[h].mutex <= QUEUE_MUTEX_TOMB) {
-			queue_mutexes_used += !queue_mutexes[h].mutex;
-			queue_mutexes_live++;
-			queue_mutexes[h] = (struct queue_mutex){mutex, queue};
-			return;
-		}
-}
-
-/*
- * Registers mutex for queue (a new queue's own, or a mutex handed on). 0,
- * or -1 when half the table is live: that queue is wrapped instead. Once
- * tombstones fill it, the live entries are put back afresh.
- */
-static int queue_mutex_add(const void *mutex, const void *queue)
-{
-	struct queue_mutex *e = queue_mutex_slot(mutex);
-	if (e) {
-		e->queue = (uintptr_t)queue;
-		return 0;
-	}
-	if (queue_mutexes_live >= QUEUE_MUTEXES / 2)
-		return -1;
-	if (queue_mutexes_used >= QUEUE_MUTEXES / 4 * 3) {
-		unsigned n = 0;
-		for (size_t i = 0; i < QUEUE_MUTEXES; i++)
-			if (queue_mutexes[i].mutex > QUEUE_MUTEX_TOMB)
-				queue_mutexes_live_copy[n++] = queue_mutexes[i];
-		memset(queue_mutexes, 0, sizeof(queue_mutexes));
-		queue_mutexes_used = queue_mutexes_live = 0;
-		for (unsigned i = 0; i < n; i++)
-			queue_mutex_put(queue_mutexes_live_copy[i].mutex,
-					queue_mutexes_live_copy[i].queue);
-	}
-	queue_mutex_put((uintptr_t)mutex, (uintptr_t)queue);
-	return 0;
-}
-
-static void queue_mutex_del(const void *mutex)
-{
-	struct queue_mutex *e = queue_mutex_slot(mutex);
-	if (e) {
-		e->mutex = QUEUE_MUTEX_TOMB;
-		queue_mutexes_live--;
-	}
-}
-
-/* __exit__'s exception type: what a with statement passes first, None when the block ended. */
-static PyObject *exit_exception(const struct call *c)
-{
-	switch (c->conv) {
-	case CONV_VARARGS_KW:
-	case CONV_VARARGS:
-		return c->args && *(py_ssize_t *)((char *)c->args + TUPLE_SIZE_OFFSET) > 0
-			   ? py.PyTuple_GetItem(c->args, 0)
-			   : NULL;
-	case CONV_FASTCALL:
-	case CONV_FASTCALL_KW:
-		return c->nargs > 0 ? c->vec[0] : NULL;
-	default:
-		return NULL;
-	}
-}
-
-/* __enter__ or __exit__ (role) of a registered queue mutex, its entry e; see above. */
-static __attribute__((noinline)) PyObject *queue_with(int sc, int role, PyObject *self,
-						      const struct queue_mutex *e, uintptr_t x,
-						      uintptr_t y, uintptr_t z)
-{
-	struct weft_tls *t = &weft_tls;
-	struct weft_py_queue_op *op = &t->py_queue;
-	struct call c = call_of(sc % CONVS, x, y, z);
-	int plain = fast_path && plain_call(&c, role);
-	if (role == ACQUIRE) {
-		PyObject *queue = NULL;
-		void *frame = NULL;
-		/* Not inside another (folded): the outermost operation is the event. */
-		int kind = !op->mutex && weft_should_record()
-			       ? weft_python_queue_caller(&queue, &frame)
-			       : 0;
-		int opened = kind && e->queue == (uintptr_t)queue;
-		if (opened) {
-			*op = (struct weft_py_queue_op){self, queue, frame, weft_now(), kind};
-			t->fold++;
-		}
-		PyObject *r =
-		    plain && mutex_try_lock(self) ? py.true_obj : orig_of(sc, self, x, y, z);
-		if (!r && opened) { /* interrupted while waiting: nothing happened */
-			op->mutex = NULL;
-			if (t->fold > 0)
-				t->fold--;
-		}
-		return r;
-	}
-	if (op->mutex != self)
-		return plain && mutex_try_unlock(self) ? py.none : orig_of(sc, self, x, y, z);
-	PyObject *exc = exit_exception(&c);
-	int done = !exc || exc == py.none;
-	PyObject *queue = op->queue;
-	void *frame = op->frame;
-	int kind = op->kind;
-	uint64_t t0 = op->t0;
-	op->mutex = NULL;
-	if (t->fold > 0)
-		t->fold--;
-	/* As a lock release and acquire would order them: the put before the item is out. */
-	if (done && kind == WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on))
-		weft_races_hb(0, (uintptr_t)queue);
-	PyObject *r = plain && mutex_try_unlock(self) ? py.none : orig_of(sc, self, x, y, z);
-	if (r && done) {
-		if (kind == WEFT_EV_QUEUE_GET && WEFT_UNLIKELY(weft_races_on))
-			weft_races_hb(1, (uintptr_t)queue);
-		weft_python_queue_done(kind, queue, t0, frame);
-	}
-	return r;
-}
-
-/*
  * What every trampoline calls: a Lock's uncontended call, and an RLock's
  * at its outermost level, inlined in each trampoline, with its convention,
  * kind and role known there (the argument checks fold away); everything
@@ -788,10 +616,6 @@ enter(int slot, int conv, PyObject *self, uintptr_t x, uintptr_t y, uintptr_t z,
 		struct call c = call_of(conv, x, y, z);
 		int plain = fast_path && plain_call(&c, role);
 		if (!weft_pysem_has_again(self)) {
-			const struct queue_mutex *e;
-			if (method_with[slot] && WEFT_UNLIKELY(queue_mutexes_live) &&
-			    (e = queue_mutex_slot(self)))
-				return queue_with(sc, role, self, e, x, y, z);
 			if (plain) {
 				if (role == ACQUIRE && mutex_try_lock(self))
 					return py.true_obj;
@@ -896,8 +720,6 @@ static PyObject *traced_new_rlock(PyObject *type, PyObject *args, PyObject *kwds
 /* tp_dealloc: the address may hold another lock next. */
 static void dealloc_of(int kind, PyObject *lock, void *caller)
 {
-	if (WEFT_UNLIKELY(queue_mutexes_live) && kind == LOCK)
-		queue_mutex_del(lock);
 	if (weft_pysem_has(lock)) {
 		if (WEFT_UNLIKELY(weft_races_on))
 			weft_races_sync_destroyed(lock);
@@ -1127,25 +949,7 @@ static PyObject *hook_rlocks(PyObject *self, PyObject *const *args, py_ssize_t n
 	return r;
 }
 
-/*
- * _weft.queue_mutex(queue, mutex) -> True when mutex (the queue's, a Lock
- * of the instrumented type) now stands for queue's operations; False when
- * it cannot (another lock type, a full table): the bootstrap wraps that
- * queue's put and get instead.
- */
-static PyObject *queue_mutex(PyObject *self, PyObject *const *args, py_ssize_t n)
-{
-	(void)self;
-	int ok = n == 2 && lock_type &&
-		 *(PyObject **)((char *)args[1] + OBJECT_TYPE_OFFSET) == lock_type &&
-		 queue_mutex_add(args[1], args[0]) == 0;
-	PyObject *r = ok ? py.true_obj : py.false_obj;
-	py.Py_IncRef(r);
-	return r;
-}
-
 struct py_method_def weft_python_lock_methods[] = {
-    {"queue_mutex", (void *)queue_mutex, PY_METH_FASTCALL, NULL},
     {"hook_locks", (void *)hook_locks, PY_METH_FASTCALL, NULL},
     {"hook_rlocks", (void *)hook_rlocks, PY_METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},

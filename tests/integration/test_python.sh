@@ -67,23 +67,20 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	expect_eq "$tag: wrapped methods: queue events (Sub marked 1)" "$(wm "e.kind LIKE 'queue.%'")" "0/queue.put/1 0/queue.put/2 0/queue.get/1 0/queue.get/0 1/queue.put/1 1/queue.get/0"
 	expect_eq "$tag: wrapped methods: condition events" "$(wm "o.kind='py.condition'")" "0/cond.wait/110 0/cond.signal/2 0/cond.signal/1 0/cond.broadcast/0"
 	expect_eq "$tag: wrapped methods: the Lock afterwards" "$(wm "o.kind='py.lock' AND e.kind LIKE 'lock.%'")" "0/lock.acquire/0 0/lock.release/0"
-	# 3.14+: queue operations recorded at the queue's mutex, put and get left
-	# as they are; the same events as the wrappers give up to 3.13.
-	expect_eq "$tag: queue.Queue.put left alone on 3.14+, wrapped before" \
-		"$(timeout 60 "$WEFT" run -o "qk-$tag.db" -- "$py" -c 'import queue, sys; print(type(queue.Queue.put).__name__ == "function", sys.version_info >= (3, 14))' 2>&1)" \
-		"$("$py" -c 'import sys; b = sys.version_info >= (3, 14); print(b, b)')"
-	timeout 60 "$py" "$PY_TESTS/queue_mutex.py" >"$WORK/plain" 2>&1
-	timeout 120 "$WEFT" run -o "qm-$tag.db" -- "$py" "$PY_TESTS/queue_mutex.py" >"$WORK/out" 2>"$WORK/err"
-	expect_eq "$tag: queues by mutex: output as without weft, no warning" "$(cat "$WORK/out")/$(cat "$WORK/err")" "$(cat "$WORK/plain")/"
-	expect_eq "$tag: queues by mutex: every queue's operations, exact" \
-		"$(sql "qm-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT o.name || '=' || sum(e.kind = 'queue.put') || '/' || sum(e.kind = 'queue.get') AS x FROM events e JOIN objects o USING(object_id) WHERE e.kind LIKE 'queue.%' GROUP BY o.name ORDER BY o.name)")" \
-		"Queue queue_mutex.py:18=9000/9000 Queue queue_mutex.py:25=20000/20000 Queue queue_mutex.py:32=1/2 Queue queue_mutex.py:50=1/1 RQueue queue_mutex.py:10=1/1"
-	expect_eq "$tag: queues by mutex: sizes after, and the get that waited for a put" \
-		"$(sql "qm-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT e.kind || '/' || e.arg || '/' || (e.wait_ns > 40000000) AS x FROM events e JOIN objects o USING(object_id) WHERE o.name IN ('Queue queue_mutex.py:32', 'Queue queue_mutex.py:50') AND e.kind LIKE 'queue.%' ORDER BY e.id)")" \
+	# Queues in numbers, a subclass with its own mutex, calls that are not
+	# operations, a get that waits: exact events per queue.
+	timeout 60 "$py" "$PY_TESTS/queue_counts.py" >"$WORK/plain" 2>&1
+	timeout 120 "$WEFT" run -o "qc-$tag.db" -- "$py" "$PY_TESTS/queue_counts.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: queue events: output as without weft, no warning" "$(cat "$WORK/out")/$(cat "$WORK/err")" "$(cat "$WORK/plain")/"
+	expect_eq "$tag: queue events: every queue's operations, exact" \
+		"$(sql "qc-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT o.name || '=' || sum(e.kind = 'queue.put') || '/' || sum(e.kind = 'queue.get') AS x FROM events e JOIN objects o USING(object_id) WHERE e.kind LIKE 'queue.%' GROUP BY o.name ORDER BY o.name)")" \
+		"Queue queue_counts.py:21=9000/9000 Queue queue_counts.py:28=20000/20000 Queue queue_counts.py:35=1/2 Queue queue_counts.py:53=1/1 RQueue queue_counts.py:13=1/1"
+	expect_eq "$tag: queue events: sizes after, and the get that waited for a put" \
+		"$(sql "qc-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT e.kind || '/' || e.arg || '/' || (e.wait_ns > 40000000) AS x FROM events e JOIN objects o USING(object_id) WHERE o.name IN ('Queue queue_counts.py:35', 'Queue queue_counts.py:53') AND e.kind LIKE 'queue.%' ORDER BY e.id)")" \
 		"queue.put/2/0 queue.get/1/0 queue.get/0/0 queue.put/1/0 queue.get/0/1"
-	expect_eq "$tag: queues by mutex: each at its caller's line" \
-		"$(sql "qm-$tag.db" "SELECT group_concat(DISTINCT e.kind || ':' || f.line) FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name = 'Queue queue_mutex.py:25' AND e.kind LIKE 'queue.%'")" \
-		"queue.put:26,queue.get:27"
+	expect_eq "$tag: queue events: each at its caller's line" \
+		"$(sql "qc-$tag.db" "SELECT group_concat(DISTINCT e.kind || ':' || f.line) FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name = 'Queue queue_counts.py:28' AND e.kind LIKE 'queue.%'")" \
+		"queue.put:29,queue.get:30"
 	# Caller stacks read from the interpreter's frames directly, checked against the C API.
 	expect_eq "$tag: frames read directly" "$(sql "$db" "SELECT value FROM meta WHERE key='python.frames'")" direct
 	# The thread state and Py_IsInitialized() read as the interpreter's own code reads them,
