@@ -81,6 +81,16 @@ l = queue.LifoQueue(); l.put(1); l.put(2)
 	expect_eq "$tag: queue events: each at its caller's line" \
 		"$(sql "qc-$tag.db" "SELECT group_concat(DISTINCT e.kind || ':' || f.line) FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name = 'Queue queue_counts.py:28' AND e.kind LIKE 'queue.%'")" \
 		"queue.put:29,queue.get:30"
+	# A queue made before the program (by a sitecustomize), a reloaded queue
+	# module, a subclass's get mocked after its first instance: every put
+	# and get that ran is an event.
+	mkdir -p "$WORK/qsite"
+	printf 'import builtins, queue\nbuiltins.WEFT_TEST_EARLY_QUEUE = queue.Queue()\n' >"$WORK/qsite/sitecustomize.py"
+	PYTHONPATH="$WORK/qsite" timeout 60 "$WEFT" run -o "qr-$tag.db" -- "$py" "$PY_TESTS/queue_reached.py" >"$WORK/out" 2>"$WORK/err"
+	expect_eq "$tag: queues however reached: output, no warning" "$(cat "$WORK/out")/$(cat "$WORK/err")" "mocked True/"
+	expect_eq "$tag: queues however reached: events in order" \
+		"$(sql "qr-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT coalesce(o.name, '?') || ':' || e.kind AS x FROM events e LEFT JOIN objects o USING(object_id) WHERE e.kind LIKE 'queue.%' ORDER BY e.id)" | sed -E 's/queue@0x[0-9a-f]+/queue@ADDR/g')" \
+		"queue@ADDR:queue.put queue@ADDR:queue.get Queue queue_reached.py:14:queue.put Queue queue_reached.py:14:queue.get Queue queue_reached.py:18:queue.put Queue queue_reached.py:18:queue.put Queue queue_reached.py:18:queue.get Q queue_reached.py:26:queue.put"
 	# Caller stacks read from the interpreter's frames directly, checked against the C API.
 	expect_eq "$tag: frames read directly" "$(sql "$db" "SELECT value FROM meta WHERE key='python.frames'")" direct
 	# The thread state and Py_IsInitialized() read as the interpreter's own code reads them,
