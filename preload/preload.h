@@ -558,7 +558,10 @@ static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tl
 	      ts - t->last_ts <= UINT32_MAX))
 		return 0;
 	uint64_t h = t->head;
-	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS && h < t->populated))
+	/* Past the first lap every word is backed: populated stops at WEFT_RING_WORDS, h does not.
+	 */
+	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS &&
+			 (h < t->populated || t->populated == WEFT_RING_WORDS)))
 		return 0;
 	struct weft_rec_header hdr = {kind, objkind, 0, WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME,
 				      (uint32_t)(ts - t->last_ts)};

@@ -346,6 +346,52 @@ else
 	skip "debug offsets fallback" "no CPython 3.13+ found"
 fi
 
+# A thread's ring is 512K words: tests/py/ring_laps.py's worker writes a
+# one-word record at each end of a `with lock:` block, so past 256K blocks
+# its ring has gone round. Records past that first lap take the same
+# inlined path as on it (callgrind: instructions a block for blocks
+# 100K-200K against 600K-700K; the head is past the ring's size from the
+# second lap on, and a check that compared it with the backed words sent
+# every later record the slow way, about 600 instructions more a block on
+# 3.14), and going round is no wait for ring space (threads.producer_waits
+# counted one a lap). Where the inlined path is: 3.13+, else Debian's 3.11.
+lap_py=/usr/bin/python3.11
+for entry in "${interpreters[@]}"; do
+	"${entry#*:}" -c 'import sys; sys.exit(sys.version_info < (3, 14))' 2>/dev/null && lap_py=${entry#*:} && break
+done
+if [ ! -x "$lap_py" ]; then
+	skip "ring laps" "no python3.11 nor CPython 3.14+"
+else
+	timeout 120 "$WEFT" run -o laps.db -- "$lap_py" "$PY_TESTS/ring_laps.py" 2000000 >"$WORK/out" 2>&1
+	expect_eq "ring laps: exit" "$?" 0
+	expect_eq "ring laps: 2M blocks, 8 laps: every record, no wait for ring space" \
+		"$(sql laps.db "SELECT (SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE o.name='Lock ring_laps.py:8' AND e.kind LIKE 'lock.%') || ' ' || producer_waits FROM threads WHERE name='laps'")" "4000000 0"
+	if [ -n "${WEFT_VALGRIND:-}" ] || ! command -v callgrind_annotate >/dev/null; then
+		skip "ring laps: instructions" "no callgrind here, or under valgrind already"
+	else
+		laps_instr() {
+			rm -f "$WORK"/cg.*
+			PYTHONHASHSEED=0 timeout 300 "$WEFT_PLAIN" run -o laps-cg.db -- valgrind --tool=callgrind \
+				--callgrind-out-file="$WORK/cg.%p" "$lap_py" "$PY_TESTS/ring_laps.py" "$1" >/dev/null 2>&1
+			# The largest output is the interpreter's.
+			callgrind_annotate "$(ls -S "$WORK"/cg.* | head -1)" 2>/dev/null |
+				awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
+		}
+		i1=$(laps_instr 100000) i2=$(laps_instr 200000) i6=$(laps_instr 600000) i7=$(laps_instr 700000)
+		if [ -n "$i1" ] && [ -n "$i2" ] && [ -n "$i6" ] && [ -n "$i7" ]; then
+			first=$(((i2 - i1) / 100000)) past=$(((i7 - i6) / 100000))
+			if [ "$first" -gt 0 ] && [ $((past * 100)) -le $((first * 103)) ]; then
+				pass "ring laps: instructions a block past the first lap as on it ($past / $first)"
+			else
+				fail "ring laps: instructions a block past the first lap as on it" "$past past it against $first on it"
+			fi
+		else
+			fail "ring laps: instructions" "callgrind gave no totals ($i1/$i2/$i6/$i7)"
+		fi
+	fi
+	rm -f laps.db laps-cg.db
+fi
+
 # Issue #17's OpenSSL burst (bench/py/ssl_burst.py): 8 threads whose
 # OpenSSL rwlock events (millions) reach the writer late all the time, as
 # the scheduler preempts them. The trace is complete and in time order.
