@@ -454,6 +454,17 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 		return sem_races(REAL(sem_trywait)(s), s);
 	int rc = REAL(sem_trywait)(s);
 	int err = errno;
+	if (rc == 0 && weft_pyrt_len) {
+		/* A Python Lock's uncontended acquire (3.10-3.12): a with block's repeat when it
+		 * is. */
+		uint64_t ts = weft_stamp();
+		sem_acquired(s);
+		if (!weft_python_record_repeat(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, s, ts,
+					       CALLER))
+			record_acquire(0, WEFT_OBJ_SEMAPHORE, s, ts, 0, 0, CALLER);
+		errno = err;
+		return rc;
+	}
 	/*
 	 * Not stamped: a failure held back here may wait for the thread's
 	 * next record, and an announced time would hold every other thread's
@@ -487,12 +498,17 @@ WEFT_HOOK int sem_post(sem_t *s)
 {
 	if (WEFT_UNLIKELY(weft_races_on) && weft_sem_traced(s))
 		weft_races_sync(0, s, 1);
-	if (weft_should_record() && weft_sem_traced(s))
-		weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
-						 .objkind = WEFT_OBJ_SEMAPHORE,
-						 .obj = s,
-						 .ts = weft_stamp(),
-						 .caller = CALLER});
+	if (weft_should_record() && weft_sem_traced(s)) {
+		uint64_t ts = weft_stamp();
+		/* A Python Lock's release (3.10-3.12): a with block's repeat when it is. */
+		if (!weft_pyrt_len || !weft_python_record_repeat(WEFT_EV_LOCK_RELEASE,
+								 WEFT_OBJ_SEMAPHORE, s, ts, CALLER))
+			weft_record(&(struct weft_event){.kind = WEFT_EV_LOCK_RELEASE,
+							 .objkind = WEFT_OBJ_SEMAPHORE,
+							 .obj = s,
+							 .ts = ts,
+							 .caller = CALLER});
+	}
 	return REAL(sem_post)(s);
 }
 
