@@ -156,6 +156,7 @@ struct weft_tls {
 	uint64_t last_ts;	/* raw ts of the ring's previous record (WEFT_RF_TS) */
 	uint64_t last_obj;	/* the ring's last nonzero object (WEFT_RF_SAMEOBJ) */
 	uint64_t last_frame;	/* the ring's last one-word stack, 0: none (WEFT_RF_SAMEFRAME) */
+	uint64_t prev_frame;	/* the one before it, 0: none (WEFT_RF_PREVFRAME) */
 	int have_ts;		/* last_ts is valid: a record was written since the claim */
 	int fold;		/* inside an instrumented Python sync method: its
 				   internal lock traffic is folded into one event */
@@ -542,8 +543,9 @@ static inline void weft_record_waited(uint8_t kind, uint64_t t0, int64_t arg, vo
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
 
 /*
- * The steady state of a lock taken in a loop: the object (nonzero) and the
- * one-word stack (frame) are the ring's last record's, and there is no
+ * The steady state of a lock taken in a loop: the object (nonzero) is the
+ * ring's last record's, the one-word stack (frame) the ring's last or the
+ * one before it (a lock and its unlock at two call sites), and there is no
  * wait, arg nor payload, so the record is its header alone. t's thread is
  * inside the recorder (t->guard). Shared by record() (runtime.c's
  * write_repeat) and weft_record_repeat, inline in both. 1: written; 0:
@@ -554,16 +556,21 @@ static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tl
 								  uint64_t ts, uint64_t frame)
 {
 	/* A last frame is only set by a record with its time (claim_slot clears both): have_ts. */
-	if (!(frame == t->last_frame && frame && obj && obj == t->last_obj &&
-	      ts - t->last_ts <= UINT32_MAX))
+	if (!(frame && obj && obj == t->last_obj && ts - t->last_ts <= UINT32_MAX))
 		return 0;
+	uint8_t same = WEFT_RF_SAMEFRAME;
+	if (frame != t->last_frame) {
+		if (frame != t->prev_frame)
+			return 0;
+		same = WEFT_RF_PREVFRAME;
+	}
 	uint64_t h = t->head;
 	/* Past the first lap every word is backed: populated stops at WEFT_RING_WORDS, h does not.
 	 */
 	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS &&
 			 (h < t->populated || t->populated == WEFT_RING_WORDS)))
 		return 0;
-	struct weft_rec_header hdr = {kind, objkind, 0, WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME,
+	struct weft_rec_header hdr = {kind, objkind, 0, (uint8_t)(WEFT_RF_SAMEOBJ | same),
 				      (uint32_t)(ts - t->last_ts)};
 	uint64_t w0;
 	__builtin_memcpy(&w0, &hdr, 8);
@@ -571,6 +578,10 @@ static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tl
 	/* The ring is far larger than any cache: the lines about to be written are fetched now. */
 	__builtin_prefetch(&ring[(h + 64) & (WEFT_RING_WORDS - 1)], 1, 0);
 	ring[h & (WEFT_RING_WORDS - 1)] = w0;
+	if (same == WEFT_RF_PREVFRAME) {
+		t->prev_frame = t->last_frame;
+		t->last_frame = frame;
+	}
 	t->last_ts = ts;
 	t->head = h + 1;
 	__atomic_store_n(&t->slot->head, h + 1, __ATOMIC_RELEASE);

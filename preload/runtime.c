@@ -357,7 +357,7 @@ static int try_claim(struct weft_chunk *c, struct weft_tls *t)
 		/* A fresh ring's first record carries its ts and object in full. */
 		t->have_ts = 0;
 		t->last_obj = 0;
-		t->last_frame = 0;
+		t->last_frame = t->prev_frame = 0;
 		return 1;
 	}
 	return 0;
@@ -600,6 +600,9 @@ write_record(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, 
 	if (frame && frame == t->last_frame) {
 		flags |= WEFT_RF_SAMEFRAME;
 		written_frames = 0;
+	} else if (frame && frame == t->prev_frame) {
+		flags |= WEFT_RF_PREVFRAME;
+		written_frames = 0;
 	}
 	uint32_t n = weft_rec_words(flags, (uint8_t)written_frames, payload_len);
 	if (WEFT_UNLIKELY(t->head + n - t->tail_cache > WEFT_RING_WORDS) &&
@@ -646,8 +649,10 @@ write_record(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, 
 	t->have_ts = 1;
 	if (o)
 		t->last_obj = o;
-	if (frame)
+	if (frame && frame != t->last_frame) {
+		t->prev_frame = t->last_frame;
 		t->last_frame = frame;
+	}
 	t->head = h;
 	__atomic_store_n(&t->slot->head, h, __ATOMIC_RELEASE);
 }

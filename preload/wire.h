@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#define WEFT_WIRE_VERSION 5
+#define WEFT_WIRE_VERSION 6
 #define WEFT_CHUNK_MAGIC 0x74666577u /* "weft" */
 
 #define WEFT_SLOTS_PER_CHUNK 32
@@ -144,12 +144,17 @@ struct weft_race_wire {
  * with WEFT_RF_SAMEOBJ, else 0; absent wait and arg are 0. With
  * WEFT_RF_SAMEFRAME the stack is one word, the word of the ring's last
  * record whose stack was one word (a lock and its release on one Python
- * line, a loop's repeated call: the record is its header alone). The first record
+ * line, a loop's repeated call: the record is its header alone); with
+ * WEFT_RF_PREVFRAME, the one-word stack the ring had before that one,
+ * and the two trade places (a C lock and its unlock at two call sites, in
+ * a loop: every record its header alone too). A one-word stack written
+ * out that is not the last becomes the last, the last the one before.
+ * The first record
  * after a thread claims a ring depends on no earlier one (it carries its ts,
  * its object unless that is 0, and its stack), so a reader keeps this state
  * per slot.
  * An uncontended lock/unlock pair with --stacks caller takes 5 words
- * (header+obj+pc, header+pc) instead of 12.
+ * (header+obj+pc, header+pc) instead of 12 the first time, 2 in a loop.
  */
 struct weft_rec_header {
 	uint8_t kind;	 /* enum weft_kind */
@@ -166,7 +171,8 @@ struct weft_rec_header {
 #define WEFT_RF_ARG 0x10       /* an arg word follows (kind-specific) */
 #define WEFT_RF_PAYLOAD 0x20   /* a payload length word and the payload follow the frames */
 #define WEFT_RF_SAMEFRAME 0x40 /* one stack word, the ring's last one-word stack (nframes 0) */
-#define WEFT_RF_KNOWN 0x7f
+#define WEFT_RF_PREVFRAME 0x80 /* one stack word, the one-word stack before that (nframes 0) */
+#define WEFT_RF_KNOWN 0xff
 
 /* lock.wait's arg gains this when the wait gives up at a deadline (never a deadlock). */
 #define WEFT_WAIT_TIMED 0x100

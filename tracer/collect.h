@@ -45,7 +45,7 @@ enum {
  */
 /* A ring's last timestamp and object, which the next records are relative to. */
 struct collect_ring_state {
-	uint64_t ts, obj, frame; /* what later records leave out (preload/wire.h) */
+	uint64_t ts, obj, frame, prev_frame; /* what later records leave out (preload/wire.h) */
 };
 
 struct collect_seg {

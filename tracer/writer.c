@@ -1150,8 +1150,10 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 			plen = w[pos + fixed + h.nframes];
 		uint64_t n = weft_rec_words(h.flags, h.nframes, (uint32_t)plen);
 		if (h.kind == 0 || h.nframes > WEFT_MAX_FRAMES + 8 || (h.flags & ~WEFT_RF_KNOWN) ||
-		    ((h.flags & WEFT_RF_SAMEFRAME) && (h.nframes || !rs->frame)) || plen > 4096 ||
-		    pos + n > sg->nwords) {
+		    ((h.flags & WEFT_RF_SAMEFRAME) && (h.nframes || !rs->frame)) ||
+		    ((h.flags & WEFT_RF_PREVFRAME) &&
+		     (h.nframes || !rs->prev_frame || (h.flags & WEFT_RF_SAMEFRAME))) ||
+		    plen > 4096 || pos + n > sg->nwords) {
 			/* The program scribbled over its own ring: say so, drop the rest. */
 			weft_warn("pid %d tid %d: corrupt trace buffer, %llu words skipped",
 				  sg->img->pid, sg->tid, (unsigned long long)(sg->nwords - pos));
@@ -1191,11 +1193,18 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 			r.arg = pidns_host_id(c->pid_ns, sg->img->pid_ns, sg->img->pid,
 					      sg->img->ns_pid, (int)arg);
 		r.frames = &w[q];
-		if (h.flags & WEFT_RF_SAMEFRAME) {
+		if (h.flags & (WEFT_RF_SAMEFRAME | WEFT_RF_PREVFRAME)) {
+			if (h.flags & WEFT_RF_PREVFRAME) {
+				uint64_t last = rs->frame;
+				rs->frame = rs->prev_frame;
+				rs->prev_frame = last;
+			}
 			r.frames = &rs->frame;
 			r.nframes = 1;
-		} else if (h.nframes == 1 && w[q]) {
-			rs->frame = w[q]; /* as the producer's last_frame: nonzero words only */
+		} else if (h.nframes == 1 && w[q] && w[q] != rs->frame) {
+			/* as the producer's last_frame and prev_frame: nonzero words only */
+			rs->prev_frame = rs->frame;
+			rs->frame = w[q];
 		}
 		r.payload = (const char *)&w[q + h.nframes + 1];
 		r.payload_len = (uint32_t)plen;

@@ -160,10 +160,27 @@ expect_eq "stress: every release" "$(sql st.db "SELECT count(*) FROM events WHER
 expect_eq "stress: contended waits measured" "$(sql st.db "SELECT count(*) > 0 FROM events WHERE kind='lock.acquire' AND wait_ns > 0")" 1
 expect_eq "stress: nothing unrecorded" "$(sql st.db "SELECT sum(unrecorded) FROM threads")" 0
 
+# ---- a loop's records are their header word alone (preload/wire.h) ----
+# One thread, 100000 lock/unlock pairs at two call sites: past the first
+# pair each record's object is the ring's last and its stack the ring's
+# last one-word stack or the one before it (WEFT_RF_SAMEFRAME,
+# WEFT_RF_PREVFRAME): a word an event (two before the second).
+WEFT_DEBUG=collect wrun lp.db -- "$PROGS/stress" 1 100000
+lp_words=$(grep -o '[0-9]* words' "$WORK/stderr" | cut -d' ' -f1)
+lp_events=$(sql lp.db "SELECT value FROM meta WHERE key='events'")
+if [ -n "$lp_words" ] && [ -n "$lp_events" ] && [ "$lp_events" -ge 200000 ] && [ $((lp_words - lp_events)) -lt 100 ]; then
+	pass "loop: a ring word an event ($lp_words for $lp_events)"
+else
+	fail "loop: a ring word an event" "$lp_words ring words for $lp_events events"
+fi
+expect_eq "loop: each event at its own call site" "$(sql lp.db "SELECT group_concat(site, ', ') FROM (SELECT e.kind || ' ' || f.function || ':' || f.line || ' ' || count(*) AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' GROUP BY e.kind, f.line ORDER BY 1)")" \
+	"lock.acquire worker:22 100000, lock.release worker:31 100000"
+
 # ---- the spill file: every run of ring words through it (WEFT_TEST_SPILL) ----
-# 2 x 200000 contended pairs are about 6.5 MB of ring words per thread: each
-# 4 MB ring wraps, so runs split at the wrap are written in two pieces.
-sp_pairs=200000
+# 2 x 400000 contended pairs are about 7 MB of ring words per thread (most
+# records a word: the loop above): each 4 MB ring wraps, so runs split at
+# the wrap are written in two pieces.
+sp_pairs=400000
 [ -n "${WEFT_VALGRIND:-}" ] && sp_pairs=20000
 WEFT_TEST_SPILL=1 wrun sp.db -- "$PROGS/stress" 2 "$sp_pairs"
 expect_eq "spill: output" "$(cat "$WORK/stdout")" $((2 * sp_pairs))
