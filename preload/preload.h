@@ -546,45 +546,55 @@ void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
  * The steady state of a lock taken in a loop: the object (nonzero) is the
  * ring's last record's, the one-word stack (frame) the ring's last or the
  * one before it (a lock and its unlock at two call sites), and there is no
- * wait, arg nor payload, so the record is its header alone. t's thread is
- * inside the recorder (t->guard). Shared by record() (runtime.c's
- * write_repeat) and weft_record_repeat, inline in both. 1: written; 0:
- * nothing was, the record goes the ordinary way.
+ * payload, so the record is its header, and its wait and arg words when
+ * nonzero (a queue's operation: its size). t's thread is inside the
+ * recorder (t->guard). Shared by record() (runtime.c's write_repeat) and
+ * weft_record_short, inline in both. 1: written; 0: nothing was, the
+ * record goes the ordinary way.
  */
 static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tls *t, uint8_t kind,
 								  uint8_t objkind, uint64_t obj,
-								  uint64_t ts, uint64_t frame)
+								  uint64_t ts, uint64_t wait,
+								  int64_t arg, uint64_t frame)
 {
 	/* A last frame is only set by a record with its time (claim_slot clears both): have_ts. */
 	if (!(frame && obj && obj == t->last_obj && ts - t->last_ts <= UINT32_MAX))
 		return 0;
-	uint8_t same = WEFT_RF_SAMEFRAME;
+	uint8_t flags = WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME;
 	if (frame != t->last_frame) {
 		if (frame != t->prev_frame)
 			return 0;
-		same = WEFT_RF_PREVFRAME;
+		flags = WEFT_RF_SAMEOBJ | WEFT_RF_PREVFRAME;
 	}
-	uint64_t h = t->head;
+	uint64_t h = t->head, n = 1 + (wait != 0) + (arg != 0);
 	/* Past the first lap every word is backed: populated stops at WEFT_RING_WORDS, h does not.
 	 */
-	if (!WEFT_LIKELY(h + 1 - t->tail_cache <= WEFT_RING_WORDS &&
-			 (h < t->populated || t->populated == WEFT_RING_WORDS)))
+	if (!WEFT_LIKELY(h + n - t->tail_cache <= WEFT_RING_WORDS &&
+			 (h + n <= t->populated || t->populated == WEFT_RING_WORDS)))
 		return 0;
-	struct weft_rec_header hdr = {kind, objkind, 0, (uint8_t)(WEFT_RF_SAMEOBJ | same),
-				      (uint32_t)(ts - t->last_ts)};
+	if (wait)
+		flags |= WEFT_RF_WAIT;
+	if (arg)
+		flags |= WEFT_RF_ARG;
+	struct weft_rec_header hdr = {kind, objkind, 0, flags, (uint32_t)(ts - t->last_ts)};
 	uint64_t w0;
 	__builtin_memcpy(&w0, &hdr, 8);
 	uint64_t *ring = t->ring;
+	const uint64_t mask = WEFT_RING_WORDS - 1;
 	/* The ring is far larger than any cache: the lines about to be written are fetched now. */
-	__builtin_prefetch(&ring[(h + 64) & (WEFT_RING_WORDS - 1)], 1, 0);
-	ring[h & (WEFT_RING_WORDS - 1)] = w0;
-	if (same == WEFT_RF_PREVFRAME) {
+	__builtin_prefetch(&ring[(h + 64) & mask], 1, 0);
+	ring[h & mask] = w0;
+	if (wait)
+		ring[(h + 1) & mask] = wait;
+	if (arg)
+		ring[(h + n - 1) & mask] = (uint64_t)arg;
+	if (flags & WEFT_RF_PREVFRAME) {
 		t->prev_frame = t->last_frame;
 		t->last_frame = frame;
 	}
 	t->last_ts = ts;
-	t->head = h + 1;
-	__atomic_store_n(&t->slot->head, h + 1, __ATOMIC_RELEASE);
+	t->head = h + n;
+	__atomic_store_n(&t->slot->head, h + n, __ATOMIC_RELEASE);
 	return 1;
 }
 
@@ -597,8 +607,10 @@ static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tl
  * runs is left to record(), which tells the race detector first.
  * 1: written; 0: nothing was, the caller records it the ordinary way.
  */
-static inline __attribute__((always_inline)) int
-weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame)
+static inline __attribute__((always_inline)) int weft_record_short(uint8_t kind, uint8_t objkind,
+								   const void *obj, uint64_t ts,
+								   uint64_t wait, int64_t arg,
+								   uint64_t frame)
 {
 	struct weft_tls *t = &weft_tls;
 	if (objkind >= WEFT_OBJ_MUTEX && objkind <= WEFT_OBJ_COND &&
@@ -615,12 +627,20 @@ weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, 
 	 */
 	t->guard = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	int done = weft_ring_repeat(t, kind, objkind, (uint64_t)(uintptr_t)obj, ts, frame);
+	int done =
+	    weft_ring_repeat(t, kind, objkind, (uint64_t)(uintptr_t)obj, ts, wait, arg, frame);
 	if (done)
 		__atomic_store_n(&s->open_ts, 0, __ATOMIC_RELEASE);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t->guard = 0;
 	return done;
+}
+
+/* A record of its header word alone: weft_record_short without wait or arg. */
+static inline __attribute__((always_inline)) int
+weft_record_repeat(uint8_t kind, uint8_t objkind, const void *obj, uint64_t ts, uint64_t frame)
+{
+	return weft_record_short(kind, objkind, obj, ts, 0, 0, frame);
 }
 
 /*

@@ -1580,12 +1580,17 @@ static void record_since(int kind, int objkind, const void *obj, uint64_t t0, in
 {
 	if (!weft_should_record())
 		return;
-	uint64_t now = weft_now();
+	uint64_t now = weft_stamp(), wait = t0 ? now - t0 : 0;
+	/* A put or get in a loop: the caller's remembered frame, written without record(). */
+	const struct weft_py_repeat *R = &weft_py_repeat;
+	uint64_t frame = R->tstate_tls ? weft_py_remembered(R) : 0;
+	if (frame && weft_record_short((uint8_t)kind, (uint8_t)objkind, obj, now, wait, arg, frame))
+		return;
 	weft_record(&(struct weft_event){.kind = (uint8_t)kind,
 					 .objkind = (uint8_t)objkind,
 					 .obj = obj,
 					 .ts = now,
-					 .wait = t0 ? now - t0 : 0,
+					 .wait = wait,
 					 .arg = arg});
 }
 

@@ -562,13 +562,14 @@ static inline __attribute__((always_inline)) int take_stack(uint8_t kind, void *
 	return nframes;
 }
 
-/* A record whose stack and object repeat the ring's last: its header alone (weft_ring_repeat). */
+/* A record whose stack and object repeat the ring's: its header, wait and arg (weft_ring_repeat).
+ */
 static inline __attribute__((always_inline)) int
 write_repeat(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, int nframes)
 {
-	return nframes == 1 && !ev->wait && !ev->arg && !ev->payload_len &&
+	return nframes == 1 && !ev->payload_len &&
 	       weft_ring_repeat(t, ev->kind, ev->objkind, (uint64_t)(uintptr_t)ev->obj, ev->ts,
-				(uint64_t)(uintptr_t)pcs[0]);
+				ev->wait, ev->arg, (uint64_t)(uintptr_t)pcs[0]);
 }
 
 /*
