@@ -186,6 +186,9 @@ WEFT_TEST_SPILL=1 wrun sp.db -- "$PROGS/stress" 2 "$sp_pairs"
 expect_eq "spill: output" "$(cat "$WORK/stdout")" $((2 * sp_pairs))
 expect_eq "spill: every acquire" "$(sql sp.db "SELECT count(*) FROM events WHERE kind='lock.acquire'")" $((2 * sp_pairs))
 expect_eq "spill: every release" "$(sql sp.db "SELECT count(*) FROM events WHERE kind='lock.release'")" $((2 * sp_pairs))
+expect_eq "spill: each event at its own call site, through wrapped rings" "$(sql sp.db "SELECT group_concat(site, ', ') FROM (SELECT e.kind || ' ' || f.function || ':' || f.line || ' ' || count(*) AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind IN ('lock.acquire', 'lock.release') GROUP BY e.kind, f.line ORDER BY 1)")" \
+	"lock.acquire worker:22 $((2 * sp_pairs)), lock.release worker:31 $((2 * sp_pairs))"
+expect_eq "spill: every wait at the lock's call site" "$(sql sp.db "SELECT count(*) = coalesce(sum(f.line = 22), 0) FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind = 'lock.wait'")" 1
 expect_eq "spill: the words went through the file" "$(sql sp.db "SELECT value > 0 FROM meta WHERE key='spilled_bytes'")" 1
 expect_eq "spill: time order kept" "$(sql sp.db "SELECT count(*) FROM events a JOIN events b ON b.id = a.id + 1 WHERE b.ts_ns < a.ts_ns")" 0
 expect_eq "spill: nothing lost" "$(sql sp.db "SELECT value FROM meta WHERE key='events_lost'")" 0
