@@ -176,6 +176,19 @@ fi
 expect_eq "loop: each event at its own call site" "$(sql lp.db "SELECT group_concat(site, ', ') FROM (SELECT e.kind || ' ' || f.function || ':' || f.line || ' ' || count(*) AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' GROUP BY e.kind, f.line ORDER BY 1)")" \
 	"lock.acquire worker:22 100000, lock.release worker:31 100000"
 
+# The same without stacks: every record past the first its header word
+# alone (the ring's last object, a time delta), and no event a stack.
+WEFT_DEBUG=collect wrun lpn.db --stacks none -- "$PROGS/stress" 1 100000
+lp_words=$(grep -o '[0-9]* words' "$WORK/stderr" | cut -d' ' -f1)
+lp_events=$(sql lpn.db "SELECT value FROM meta WHERE key='events'")
+if [ -n "$lp_words" ] && [ -n "$lp_events" ] && [ "$lp_events" -ge 200000 ] && [ $((lp_words - lp_events)) -lt 100 ]; then
+	pass "loop, --stacks none: a ring word an event ($lp_words for $lp_events)"
+else
+	fail "loop, --stacks none: a ring word an event" "$lp_words ring words for $lp_events events"
+fi
+expect_eq "loop, --stacks none: every pair, no stack" "$(sql lpn.db "SELECT group_concat(k, ', ') FROM (SELECT kind || ' ' || count(*) || ' ' || sum(stack_id <> 0) AS k FROM events WHERE kind LIKE 'lock.%' GROUP BY kind ORDER BY kind)")" \
+	"lock.acquire 100000 0, lock.release 100000 0"
+
 # ---- the spill file: every run of ring words through it (WEFT_TEST_SPILL) ----
 # 2 x 400000 contended pairs are about 7 MB of ring words per thread (most
 # records a word: the loop above): each 4 MB ring wraps, so runs split at
