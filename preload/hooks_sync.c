@@ -455,8 +455,7 @@ WEFT_HOOK int sem_trywait(sem_t *s)
 	int rc = REAL(sem_trywait)(s);
 	int err = errno;
 	if (rc == 0 && weft_pyrt_len) {
-		/* A Python Lock's uncontended acquire (3.10-3.12): a with block's repeat when it
-		 * is. */
+		/* A Python Lock's uncontended acquire (3.10-3.12): a with block's repeat if so. */
 		uint64_t ts = weft_stamp();
 		sem_acquired(s);
 		if (!weft_python_record_repeat(WEFT_EV_LOCK_ACQUIRE, WEFT_OBJ_SEMAPHORE, s, ts,

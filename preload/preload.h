@@ -543,6 +543,28 @@ static inline void weft_record_waited(uint8_t kind, uint64_t t0, int64_t arg, vo
 void weft_record_frames(const struct weft_event *ev, void *const *pcs, int n);
 
 /*
+ * The header flag for a record whose one-word stack (frame, nonzero) the
+ * ring has as its last or the one before it; 0: the word is written out.
+ */
+static inline __attribute__((always_inline)) uint8_t weft_ring_frame_flag(const struct weft_tls *t,
+									  uint64_t frame)
+{
+	return frame == t->last_frame	? WEFT_RF_SAMEFRAME
+	       : frame == t->prev_frame ? WEFT_RF_PREVFRAME
+					: 0;
+}
+
+/* After a record with the one-word stack frame: it is the ring's last, the last the one before. */
+static inline __attribute__((always_inline)) void weft_ring_frame_seen(struct weft_tls *t,
+								       uint64_t frame)
+{
+	if (frame != t->last_frame) {
+		t->prev_frame = t->last_frame;
+		t->last_frame = frame;
+	}
+}
+
+/*
  * The steady state of a lock taken in a loop: the object (nonzero) is the
  * ring's last record's, the one-word stack (frame) the ring's last or the
  * one before it (a lock and its unlock at two call sites), and there is no
@@ -560,12 +582,10 @@ static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tl
 	/* A last frame is only set by a record with its time (claim_slot clears both): have_ts. */
 	if (!(frame && obj && obj == t->last_obj && ts - t->last_ts <= UINT32_MAX))
 		return 0;
-	uint8_t flags = WEFT_RF_SAMEOBJ | WEFT_RF_SAMEFRAME;
-	if (frame != t->last_frame) {
-		if (frame != t->prev_frame)
-			return 0;
-		flags = WEFT_RF_SAMEOBJ | WEFT_RF_PREVFRAME;
-	}
+	uint8_t flags = weft_ring_frame_flag(t, frame);
+	if (!flags)
+		return 0;
+	flags |= WEFT_RF_SAMEOBJ;
 	uint64_t h = t->head, n = 1 + (wait != 0) + (arg != 0);
 	/* Past the first lap every word is backed: populated stops at WEFT_RING_WORDS, h does not.
 	 */
@@ -588,10 +608,7 @@ static inline __attribute__((always_inline)) int weft_ring_repeat(struct weft_tl
 		ring[(h + 1) & mask] = wait;
 	if (arg)
 		ring[(h + n - 1) & mask] = (uint64_t)arg;
-	if (flags & WEFT_RF_PREVFRAME) {
-		t->prev_frame = t->last_frame;
-		t->last_frame = frame;
-	}
+	weft_ring_frame_seen(t, frame);
 	t->last_ts = ts;
 	t->head = h + n;
 	__atomic_store_n(&t->slot->head, h + n, __ATOMIC_RELEASE);

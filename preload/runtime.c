@@ -456,15 +456,13 @@ static int wait_for_space(struct weft_tls *t, uint32_t n)
 {
 	struct timespec pause = {0, 50000};
 	unsigned spins = 0;
-	/* The cached tail is older than the collector's: only a ring full at a fresh look waits. */
-	t->tail_cache = __atomic_load_n(&t->slot->tail, __ATOMIC_ACQUIRE);
-	if (t->head + n - t->tail_cache <= WEFT_RING_WORDS)
-		return 0;
-	t->slot->waits++;
 	for (;;) {
 		t->tail_cache = __atomic_load_n(&t->slot->tail, __ATOMIC_ACQUIRE);
 		if (t->head + n - t->tail_cache <= WEFT_RING_WORDS)
 			return 0;
+		/* A wait once the ring is full at a fresh look, not for a stale cached tail. */
+		if (!spins)
+			t->slot->waits++;
 		if ((++spins & 127) == 0 && !collector_alive())
 			return -1;
 		nanosleep(&pause, NULL);
@@ -562,8 +560,7 @@ static inline __attribute__((always_inline)) int take_stack(uint8_t kind, void *
 	return nframes;
 }
 
-/* A record whose stack and object repeat the ring's: its header, wait and arg (weft_ring_repeat).
- */
+/* A record whose stack and object repeat the ring's: header, wait, arg (weft_ring_repeat). */
 static inline __attribute__((always_inline)) int
 write_repeat(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, int nframes)
 {
@@ -598,11 +595,9 @@ write_record(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, 
 	/* The same one-word stack as the ring's last: the header says so. */
 	uint64_t frame = nframes == 1 ? (uint64_t)(uintptr_t)pcs[0] : 0;
 	int written_frames = nframes;
-	if (frame && frame == t->last_frame) {
-		flags |= WEFT_RF_SAMEFRAME;
-		written_frames = 0;
-	} else if (frame && frame == t->prev_frame) {
-		flags |= WEFT_RF_PREVFRAME;
+	uint8_t frame_flag = frame ? weft_ring_frame_flag(t, frame) : 0;
+	if (frame_flag) {
+		flags |= frame_flag;
 		written_frames = 0;
 	}
 	uint32_t n = weft_rec_words(flags, (uint8_t)written_frames, payload_len);
@@ -650,10 +645,8 @@ write_record(struct weft_tls *t, const struct weft_event *ev, void *const *pcs, 
 	t->have_ts = 1;
 	if (o)
 		t->last_obj = o;
-	if (frame && frame != t->last_frame) {
-		t->prev_frame = t->last_frame;
-		t->last_frame = frame;
-	}
+	if (frame)
+		weft_ring_frame_seen(t, frame);
 	t->head = h;
 	__atomic_store_n(&t->slot->head, h, __ATOMIC_RELEASE);
 }

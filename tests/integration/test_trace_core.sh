@@ -165,27 +165,26 @@ expect_eq "stress: nothing unrecorded" "$(sql st.db "SELECT sum(unrecorded) FROM
 # pair each record's object is the ring's last and its stack the ring's
 # last one-word stack or the one before it (WEFT_RF_SAMEFRAME,
 # WEFT_RF_PREVFRAME): a word an event (two before the second).
+# loop_words NAME DB: the run just made (WEFT_DEBUG=collect) drained about a word an event.
+loop_words() {
+	local words events
+	words=$(grep -o '[0-9]* words' "$WORK/stderr" | cut -d' ' -f1)
+	events=$(sql "$2" "SELECT value FROM meta WHERE key='events'")
+	if [ -n "$words" ] && [ -n "$events" ] && [ "$events" -ge 200000 ] && [ $((words - events)) -lt 100 ]; then
+		pass "$1: a ring word an event ($words for $events)"
+	else
+		fail "$1: a ring word an event" "$words ring words for $events events"
+	fi
+}
 WEFT_DEBUG=collect wrun lp.db -- "$PROGS/stress" 1 100000
-lp_words=$(grep -o '[0-9]* words' "$WORK/stderr" | cut -d' ' -f1)
-lp_events=$(sql lp.db "SELECT value FROM meta WHERE key='events'")
-if [ -n "$lp_words" ] && [ -n "$lp_events" ] && [ "$lp_events" -ge 200000 ] && [ $((lp_words - lp_events)) -lt 100 ]; then
-	pass "loop: a ring word an event ($lp_words for $lp_events)"
-else
-	fail "loop: a ring word an event" "$lp_words ring words for $lp_events events"
-fi
+loop_words loop lp.db
 expect_eq "loop: each event at its own call site" "$(sql lp.db "SELECT group_concat(site, ', ') FROM (SELECT e.kind || ' ' || f.function || ':' || f.line || ' ' || count(*) AS site FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' GROUP BY e.kind, f.line ORDER BY 1)")" \
 	"lock.acquire worker:22 100000, lock.release worker:31 100000"
 
 # The same without stacks: every record past the first its header word
 # alone (the ring's last object, a time delta), and no event a stack.
 WEFT_DEBUG=collect wrun lpn.db --stacks none -- "$PROGS/stress" 1 100000
-lp_words=$(grep -o '[0-9]* words' "$WORK/stderr" | cut -d' ' -f1)
-lp_events=$(sql lpn.db "SELECT value FROM meta WHERE key='events'")
-if [ -n "$lp_words" ] && [ -n "$lp_events" ] && [ "$lp_events" -ge 200000 ] && [ $((lp_words - lp_events)) -lt 100 ]; then
-	pass "loop, --stacks none: a ring word an event ($lp_words for $lp_events)"
-else
-	fail "loop, --stacks none: a ring word an event" "$lp_words ring words for $lp_events events"
-fi
+loop_words "loop, --stacks none" lpn.db
 expect_eq "loop, --stacks none: every pair, no stack" "$(sql lpn.db "SELECT group_concat(k, ', ') FROM (SELECT kind || ' ' || count(*) || ' ' || sum(stack_id <> 0) AS k FROM events WHERE kind LIKE 'lock.%' GROUP BY kind ORDER BY kind)")" \
 	"lock.acquire 100000 0, lock.release 100000 0"
 
