@@ -117,7 +117,7 @@ static void *thread_start(void *p)
 WEFT_HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
 			     void *arg)
 {
-	if (!weft_should_record())
+	if (!weft_should_record_unfolded())
 		return REAL(pthread_create)(th, attr, fn, arg);
 	/* Not the hot path: one small allocation per thread is fine here. */
 	struct trampoline *tr = malloc(sizeof(*tr));

@@ -266,6 +266,20 @@ static inline int weft_should_record(void)
 }
 
 /*
+ * weft_should_record() inside a folded Python method too: a fold hides
+ * the method's own synchronization (Thread.start's handshake with the new
+ * thread, a multiprocessing Queue's locks), never a thread it starts.
+ */
+static inline int weft_should_record_unfolded(void)
+{
+	int fold = weft_tls.fold;
+	weft_tls.fold = 0;
+	int record = weft_should_record();
+	weft_tls.fold = fold;
+	return record;
+}
+
+/*
  * The recorder calls out (the Python C API, libunwind, pthread_getattr_np):
  * until weft_leave, hooks this thread reaches are the recorder's own and
  * pass through uncounted, and the race detector ignores them. Nests.

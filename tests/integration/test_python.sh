@@ -39,6 +39,10 @@ for entry in "${interpreters[@]}"; do
 	expect_eq "$tag: Python thread names" "$(sql "$db" "SELECT group_concat(name) FROM (SELECT name FROM threads ORDER BY name)")" "MainThread,consumer,producer,waiter"
 	expect_eq "$tag: Python idents" "$(sql "$db" "SELECT count(*) FROM threads WHERE py_ident > 0")" 4
 	expect_eq "$tag: thread joins" "$(sql "$db" "SELECT count(*) FROM events j JOIN threads t ON t.tid = j.arg WHERE j.kind='thread.join'")" 3
+	# Thread.start folds its own handshake with the new thread, not the thread:
+	# each start is a thread.create at the caller's line and a thread.start in the new thread.
+	expect_eq "$tag: thread.create at Thread.start's call site" "$(sql "$db" "SELECT count(*) || ' ' || group_concat(DISTINCT f.function || ':' || f.line) || ' ' || count(DISTINCT c.arg) FROM events c JOIN threads m ON m.tid = c.tid AND m.name = 'MainThread' JOIN stack_frames f ON f.stack_id = c.stack_id AND f.depth = 0 WHERE c.kind = 'thread.create'")" "3 <module>:33 3"
+	expect_eq "$tag: thread.start in each started thread, naming its creator" "$(sql "$db" "SELECT group_concat(t.name) FROM (SELECT t.name FROM events s JOIN threads t ON t.pid = s.pid AND t.tid = s.tid JOIN events c ON c.kind = 'thread.create' AND c.arg = s.tid AND c.tid = s.arg WHERE s.kind = 'thread.start' ORDER BY t.name) t")" "consumer,producer,waiter"
 	expect_eq "$tag: GIL object" "$(sql "$db" "SELECT count(*) FROM objects WHERE kind='gil'")" 1
 	expect_eq "$tag: GIL acquires and releases pair up" "$(sql "$db" "SELECT abs((SELECT count(*) FROM events WHERE kind='gil.acquire') - (SELECT count(*) FROM events WHERE kind='gil.release')) <= (SELECT count(*) FROM threads)")" 1
 	expect_eq "$tag: every thread took the GIL" "$(sql "$db" "SELECT count(DISTINCT tid) FROM events WHERE kind='gil.acquire'")" 4
