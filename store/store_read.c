@@ -277,20 +277,28 @@ int store_locks_invisible(sqlite3 *db)
 	    WEFT_EV_EVENT_SET,	       WEFT_EV_EVENT_WAIT,   WEFT_EV_LOCK_WAIT,
 	    WEFT_EV_GIL_FORCED_SWITCH, WEFT_EV_RLOCK_ENTER,  WEFT_EV_RLOCK_EXIT,
 	};
-	char sql[512], list[160];
+	char sql[1024], list[160];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(sync_kinds) / sizeof(sync_kinds[0]); i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? ", " : "",
 				      sync_kinds[i]);
 	/*
-	 * The synchronization test first: AND stops there on any trace that
-	 * has some, early in the table, where a search for thread events in a
-	 * long single-threaded trace would read all of it.
+	 * From the per-kind summaries when they count every event in ev (a
+	 * complete trace's ids are dense; a writer whose writes failed left
+	 * them empty): a trace whose threads made only unlisted events read
+	 * all of ev, 0.3 s at the end of a 6.5M-event `weft run`. Otherwise
+	 * from ev, the synchronization test first: AND stops there on any
+	 * trace that has some, early in the table.
 	 */
 	snprintf(sql, sizeof(sql),
-		 "SELECT NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%s))"
-		 " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%d, %d))",
-		 list, WEFT_EV_THREAD_CREATE, WEFT_EV_THREAD_START);
+		 "SELECT CASE WHEN (SELECT coalesce(sum(events), 0) FROM main.sum_thread_kind) ="
+		 " (SELECT coalesce(max(id), 0) FROM main.ev)"
+		 " THEN NOT EXISTS (SELECT 1 FROM main.sum_thread_kind WHERE kind IN (%s))"
+		 " AND EXISTS (SELECT 1 FROM main.sum_thread_kind WHERE kind IN (%d, %d))"
+		 " ELSE NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%s))"
+		 " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%d, %d)) END",
+		 list, WEFT_EV_THREAD_CREATE, WEFT_EV_THREAD_START, list, WEFT_EV_THREAD_CREATE,
+		 WEFT_EV_THREAD_START);
 	char buf[8];
 	if (query_text(db, sql, buf, sizeof(buf)) != 0)
 		return -1;
