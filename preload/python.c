@@ -155,7 +155,13 @@ static void learn_gil(pthread_mutex_t *m)
 
 /* GIL events carry the Python frames where the thread stands (see gil_frames). */
 static void record_gil(uint8_t kind, uint64_t ts, uint64_t wait);
-static __thread PyObject *gil_wanted; /* see want_code */
+/*
+ * The codes GIL events could not name, with a reference each (see
+ * want_code). Only read and written with the main interpreter's GIL.
+ */
+#define GIL_WANTED_MAX 64
+static PyObject *gil_wanted[GIL_WANTED_MAX];
+static int gil_nwanted;
 static void define_wanted(void);
 
 static int gil_recording(void)
@@ -271,15 +277,80 @@ static const char *attr_utf8(PyObject *o, const char *name, PyObject **hold)
 	return s;
 }
 
+/*
+ * Every code's definition as a ring first got it, kept for the process:
+ * where no C API may be called (a GIL event, a lock taken off the GIL), a
+ * code another thread defined is named by writing the same definition
+ * into this thread's ring (defined_here). Written once per code, with the
+ * GIL; read without it.
+ */
+struct code_definition {
+	uint32_t len;
+	char text[];
+};
+static struct code_definition *code_definitions[CODES + 1];
+
+/*
+ * A WEFT_REC_PY_CODE record of id into this thread's ring, from inside
+ * the recorder (guard set or not): the record being written keeps its
+ * announcement, which this one's end clears (weft_stamp()).
+ */
+static void write_definition_record(uint32_t id, const char *text, uint32_t len)
+{
+	struct weft_tls *t = &weft_tls;
+	uint64_t outer = t->slot ? __atomic_load_n(&t->slot->open_ts, __ATOMIC_RELAXED) : 0;
+	int guard = t->guard;
+	t->guard = 0;
+	weft_record(&(struct weft_event){.kind = WEFT_REC_PY_CODE,
+					 .ts = weft_now(),
+					 .arg = id,
+					 .payload = text,
+					 .payload_len = len});
+	t->guard = guard;
+	if (t->slot)
+		__atomic_store_n(&t->slot->open_ts, outer, __ATOMIC_RELAXED);
+}
+
+/* This thread's set of defined codes, made on first use; NULL without memory. */
+static uint8_t *defined_set(void)
+{
+	struct weft_tls *t = &weft_tls;
+	if (!t->py_defined)
+		t->py_defined = calloc(CODES / 8 + 1, 1);
+	return t->py_defined;
+}
+
+/*
+ * Without the C API: 1 when this thread's ring defines code id, now or
+ * from the definition another ring got (code_definitions); 0 when no
+ * thread has defined it yet, when this thread has no set (allocating one
+ * is left to callers that may: defined_set()), or while it holds records
+ * back (any record written lets them out: weft_python_hold_gil_release).
+ */
+static int defined_here(uint32_t id)
+{
+	uint8_t *d = weft_tls.py_defined;
+	if (!d)
+		return 0;
+	if (d[id / 8] & (1u << (id % 8)))
+		return 1;
+	if (weft_tls.py_nheld)
+		return 0;
+	const struct code_definition *def =
+	    __atomic_load_n(&code_definitions[id], __ATOMIC_ACQUIRE);
+	if (!def)
+		return 0;
+	d[id / 8] |= (uint8_t)(1u << (id % 8));
+	write_definition_record(id, def->text, def->len);
+	return 1;
+}
+
 /* Writes the code's definition into this thread's ring (define_code has tested its bit). */
 static void write_code_definition(uint32_t id, PyObject *code)
 {
 	struct weft_tls *t = &weft_tls;
-	if (!t->py_defined) {
-		t->py_defined = calloc(CODES / 8 + 1, 1);
-		if (!t->py_defined)
-			return;
-	}
+	if (!defined_set())
+		return;
 	t->py_defined[id / 8] |= (uint8_t)(1u << (id % 8));
 	PyObject *h1 = NULL, *h2 = NULL, *h3 = NULL;
 	const char *fn = attr_utf8(code, "co_qualname", &h1);
@@ -296,21 +367,15 @@ static void write_code_definition(uint32_t id, PyObject *code)
 	if (n >= (int)sizeof(buf))
 		n = sizeof(buf) - 1;
 	buf[n] = 0;
-	/*
-	 * The guard is set (we are inside the recorder): write directly. The
-	 * record being written keeps its announcement, which this one's end
-	 * clears (weft_stamp()).
-	 */
-	uint64_t outer = t->slot ? __atomic_load_n(&t->slot->open_ts, __ATOMIC_RELAXED) : 0;
-	t->guard = 0;
-	weft_record(&(struct weft_event){.kind = WEFT_REC_PY_CODE,
-					 .ts = weft_now(),
-					 .arg = id,
-					 .payload = buf,
-					 .payload_len = (uint32_t)n + 1});
-	t->guard = 1;
-	if (t->slot)
-		__atomic_store_n(&t->slot->open_ts, outer, __ATOMIC_RELAXED);
+	write_definition_record(id, buf, (uint32_t)n + 1);
+	if (!code_definitions[id]) { /* with the GIL: no other thread writes it */
+		struct code_definition *def = malloc(sizeof(*def) + (size_t)n + 1);
+		if (def) {
+			def->len = (uint32_t)n + 1;
+			memcpy(def->text, buf, (size_t)n + 1);
+			__atomic_store_n(&code_definitions[id], def, __ATOMIC_RELEASE);
+		}
+	}
 	if (h1)
 		py.Py_DecRef(h1);
 	if (h2)
@@ -931,8 +996,7 @@ static int innermost_frame_direct(void *ts, void **pcs, PyObject **code_out, int
 			code0 = code;
 			lasti0 = lasti;
 		}
-		if (nogil && (!id || !weft_tls.py_defined ||
-			      !(weft_tls.py_defined[id / 8] & (1u << (id % 8)))))
+		if (nogil && (!id || !defined_here(id)))
 			return 0; /* never seen with the GIL: naming it needs the C API */
 		if (id && code_ours[id] == 0) {
 			define_code(id, code);
@@ -1070,7 +1134,7 @@ static int python_stack(void **pcs, int max, int full)
 		ts = main_tstate();
 	if (!ts)
 		return without_gil(pcs, max, full);
-	if (WEFT_UNLIKELY(gil_wanted))
+	if (WEFT_UNLIKELY(gil_nwanted))
 		define_wanted();
 	if (!full && layout && max > 0) {
 		PyObject *code = NULL;
@@ -1138,27 +1202,38 @@ static int python_stack_api(void **pcs, int max, int full)
 /* ---- where a thread waits for or lets go of the GIL ----------------------------- */
 
 /*
- * A code a GIL event could not name (not yet defined in this thread's
- * ring), with a reference: defined at this thread's next stack taken with
- * the GIL, so its later GIL events name it.
+ * A code a GIL event could not name (no thread has defined it), with a
+ * reference: defined at any thread's next stack taken with the GIL, and
+ * kept for the process (code_definitions), so that every thread's later
+ * GIL events name it. Every code wanted since is defined then, not only
+ * the first, and by whichever thread comes first: a thread pool's worker
+ * lets the GIL go in a dozen functions (socket, ssl, http.client) between
+ * two lock events, a server's request thread may never take a stack;
+ * one code defined at the same thread's next stack left 78% of an HTTP
+ * client's GIL events unnamed.
  */
 static void want_code(PyObject *code)
 {
-	if (gil_wanted)
+	for (int i = 0; i < gil_nwanted; i++)
+		if (gil_wanted[i] == code)
+			return;
+	if (gil_nwanted == GIL_WANTED_MAX)
 		return;
 	py.Py_IncRef(code); /* a plain count: this thread is the only one running Python */
-	gil_wanted = code;
+	gil_wanted[gil_nwanted++] = code;
 }
 
-/* With the GIL and the C API: the code a GIL event wanted, defined in this ring. */
+/* With the GIL and the C API: the codes GIL events wanted, defined in this ring. */
 static void define_wanted(void)
 {
-	PyObject *code = gil_wanted;
-	gil_wanted = NULL;
-	uint32_t id = code_id(code);
-	if (id)
-		define_code(id, code);
-	py.Py_DecRef(code);
+	int n = gil_nwanted;
+	gil_nwanted = 0;
+	for (int i = 0; i < n; i++) {
+		uint32_t id = code_id(gil_wanted[i]);
+		if (id)
+			define_code(id, gil_wanted[i]);
+		py.Py_DecRef(gil_wanted[i]);
+	}
 }
 
 /*
@@ -1176,9 +1251,8 @@ static int gil_frames(void **pcs, int max)
 	const struct frame_layout *L = layout;
 	struct weft_tls *t = &weft_tls;
 	void *ts = t->py_main_ts;
-	if (!L || direct_checks_left == DIRECT_CHECKS || !ts || !t->py_defined ||
-	    weft_stacks == WEFT_STACKS_NONE || !py_booted ||
-	    py.PyGILState_GetThisThreadState() != ts)
+	if (!L || direct_checks_left == DIRECT_CHECKS || !ts || weft_stacks == WEFT_STACKS_NONE ||
+	    !py_booted || py.PyGILState_GetThisThreadState() != ts || !defined_set())
 		return 0;
 	int full = weft_stacks == WEFT_STACKS_FULL, n = 0;
 	void *f = first_frame(L, ts);
@@ -1190,7 +1264,7 @@ static int gil_frames(void **pcs, int max)
 		uint32_t id = code_id_known(code);
 		if (id && (code_ours[id] == 1 || (code_ours[id] == 2 && !full)))
 			continue;
-		if (!id || !(t->py_defined[id / 8] & (1u << (id % 8)))) {
+		if (!id || !defined_here(id)) {
 			want_code(code);
 			break;
 		}

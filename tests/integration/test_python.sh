@@ -228,6 +228,12 @@ for entry in "${interpreters[@]}"; do
 		expect_eq "$tag GIL lines ($mode): a forced switch's release is named" \
 			"$(sql "gl-$tag-$mode.db" "SELECT count(*) > 0 FROM events s JOIN events r ON r.tid = s.tid AND r.ts_ns = s.ts_ns AND r.kind = 'gil.release' JOIN stack_frames f ON f.stack_id = r.stack_id AND f.depth = 0 WHERE s.kind = 'gil.forced_switch' AND f.function = 'spin'")" 1
 	done
+	# Workers that never take a stack themselves (no lock, no queue) let the
+	# GIL go in nap(): named once another thread's stack has defined the code.
+	timeout 120 "$WEFT" run -o "gn-$tag.db" -- "$py" "$PY_TESTS/gil_names.py" >"$WORK/out" 2>&1
+	expect_eq "$tag GIL names: exit" "$?:$(cat "$WORK/out")" 0:
+	expect_eq "$tag GIL names: each worker's GIL releases in nap() named at its line" \
+		"$(sql "gn-$tag.db" "SELECT group_concat(name) FROM (SELECT DISTINCT t.name FROM events e JOIN threads t USING(pid, tid) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind = 'gil.release' AND t.name LIKE 'w%' AND f.function = 'nap' AND f.line = 7 ORDER BY t.name)")" w0,w1,w2
 done
 
 # Full stacks: Python frames (innermost first) then native frames.
