@@ -62,6 +62,8 @@ enum store_thread_state {
 
 /* Name of an object kind code, or NULL when unknown. */
 const char *store_object_kind_name(int code);
+/* An event kind's public name ("cond.signal"), NULL for an unknown code. */
+const char *store_event_kind_name(int code);
 /* "lock wait", "running", ...: a thread state's name, "?" when unknown. */
 const char *store_thread_state_name(int state);
 

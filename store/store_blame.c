@@ -38,7 +38,15 @@ static int held_state(int state)
 
 struct store_blame_reader {
 	sqlite3_stmt *holder, *state_at, *kind;
+	sqlite3_stmt *ev_ts, *ev_last, *waker, *event_at; /* the events, for the wakers */
 };
+
+/*
+ * Rows a search for the event that ended a wait reads back from the
+ * wait's end at most: what ends a wait comes just before it ends, and a
+ * wait across millions of other events must not read them all.
+ */
+#define WAKER_SCAN_ROWS 1000000
 
 /* A semaphore is posted by whoever: nobody holds it (it has no holds). */
 static int ownerless(struct store_blame_reader *q, int64_t obj)
@@ -74,6 +82,117 @@ static int holder_during(struct store_blame_reader *q, int64_t obj, int64_t lo, 
 	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The id of ev's last row at or before time t, by bisection over ids (a
+ * complete trace's rows are in time order, its ids dense); 0 when there
+ * is none, or when ev is not readable so (a row missing).
+ */
+static int64_t row_at(struct store_blame_reader *q, int64_t t)
+{
+	int64_t lo = 0, hi = 0;
+	if (sqlite3_step(q->ev_last) == SQLITE_ROW)
+		hi = sqlite3_column_int64(q->ev_last, 0);
+	sqlite3_reset(q->ev_last);
+	/* invariant: row lo (0: before the first) is at or before t, rows after hi are after it */
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo + 1) / 2;
+		sqlite3_bind_int64(q->ev_ts, 1, mid);
+		int found = sqlite3_step(q->ev_ts) == SQLITE_ROW;
+		int64_t ts = found ? sqlite3_column_int64(q->ev_ts, 0) : 0;
+		sqlite3_reset(q->ev_ts);
+		if (!found)
+			return 0;
+		if (ts <= t)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* The events that end a wait in state (on an object nobody holds): 1 with both kinds, else 0. */
+static int waking_kinds(int state, int *k1, int *k2)
+{
+	switch (state) {
+	case STORE_STATE_COND:
+		*k1 = WEFT_EV_COND_SIGNAL;
+		*k2 = WEFT_EV_COND_BROADCAST;
+		return 1;
+	case STORE_STATE_QUEUE: /* mostly a get waiting for a put */
+		*k1 = *k2 = WEFT_EV_QUEUE_PUT;
+		return 1;
+	case STORE_STATE_WAIT:
+		*k1 = WEFT_EV_EVENT_SET;
+		*k2 = WEFT_EV_FUTEX_WAKE;
+		return 1;
+	case STORE_STATE_LOCK: /* a semaphore: its post */
+		*k1 = *k2 = WEFT_EV_LOCK_RELEASE;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The thread that ended waiter's wait in state on obj over [lo, until]:
+ * the last waking event (waking_kinds) another thread of the process made
+ * on obj in that stretch. 1 with l's obj, tid, held_from (the event's
+ * time), wake_kind and wake_stack; 0 when none was found; -1 on error.
+ */
+static int waker_during(struct store_blame_reader *q, int32_t pid, int64_t obj, int state,
+			int64_t lo, int64_t until, int32_t waiter, struct store_blame_link *l)
+{
+	int k1, k2;
+	if (!waking_kinds(state, &k1, &k2))
+		return 0;
+	int64_t last = row_at(q, until), first = row_at(q, lo - 1) + 1;
+	if (!last)
+		return 0;
+	if (last - first > WAKER_SCAN_ROWS)
+		first = last - WAKER_SCAN_ROWS;
+	sqlite3_stmt *st = q->waker;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_int64(st, 3, obj);
+	sqlite3_bind_int(st, 4, k1);
+	sqlite3_bind_int(st, 5, k2);
+	sqlite3_bind_int(st, 6, pid);
+	sqlite3_bind_int(st, 7, waiter);
+	/* an unfinished trace's rows are in time order only per thread */
+	sqlite3_bind_int64(st, 8, lo);
+	sqlite3_bind_int64(st, 9, until);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		l->obj = obj;
+		l->tid = sqlite3_column_int(st, 0);
+		l->held_from = sqlite3_column_int64(st, 1);
+		l->wake_kind = sqlite3_column_int(st, 2);
+		l->wake_stack = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The stack of the event thread (pid, tid) began a state with at from
+ * (a state begins just after its event: a span starts 1 ns after the
+ * gil.release that began it). 0: none found.
+ */
+static int64_t stack_at(struct store_blame_reader *q, int32_t pid, int32_t tid, int64_t from)
+{
+	int64_t last = row_at(q, from), first = row_at(q, from - 2) + 1, stack = 0;
+	if (!last || first > last)
+		return 0;
+	sqlite3_stmt *st = q->event_at;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_int(st, 3, pid);
+	sqlite3_bind_int(st, 4, tid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		stack = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return stack;
+}
+
 /* What thread (pid, tid) was doing at t: 1 and the link's state fields, 0 when not alive. */
 static int state_at(struct store_blame_reader *q, int32_t pid, struct store_blame_link *l,
 		    int64_t t)
@@ -89,6 +208,7 @@ static int state_at(struct store_blame_reader *q, int32_t pid, struct store_blam
 		l->state_from = sqlite3_column_int64(st, 1);
 		l->state_obj =
 		    sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+		l->state_until = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);
 	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
@@ -96,13 +216,17 @@ static int state_at(struct store_blame_reader *q, int32_t pid, struct store_blam
 
 /*
  * Follows who held b's object during the wait, then what that holder was
- * doing while it did, and so on. With at >= 0 everything is looked at at
- * that one instant instead: the holds covering it, the holders' states
- * then. Returns 0, or -1 on error.
+ * doing while it did, and so on. A finished wait on something nobody holds
+ * goes on to the thread that ended it and what that one did meanwhile. A
+ * thread off the GIL (in a call that let go of it) ends the chain as a
+ * running one does. With at >= 0 everything is looked at at that one
+ * instant instead: the holds covering it, the holders' states then (and
+ * no wait has ended yet). Returns 0, or -1 on error.
  */
 static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t at)
 {
 	int64_t t = at >= 0 ? at : b->end_ns - 1, lo = at >= 0 ? at : b->start_ns, obj = b->obj;
+	int64_t until = b->end_ns; /* the end of the wait being followed */
 	/*
 	 * At an instant only a thread that deadlocked on itself holds what it
 	 * waits for: not ruled out, it shows as a cycle.
@@ -114,7 +238,8 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 	seen[nseen++] = b->tid;
 	b->nlinks = 0;
 	for (;;) {
-		if (!held_state(state) || !obj || ownerless(q, obj)) {
+		int held = held_state(state) && obj && !ownerless(q, obj);
+		if (!held && (at >= 0 || !obj || state == STORE_STATE_GIL)) {
 			b->end = STORE_BLAME_NO_OWNER;
 			return 0;
 		}
@@ -125,14 +250,17 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 		struct store_blame_link *l = &b->links[b->nlinks];
 		memset(l, 0, sizeof(*l));
 		l->obj = obj;
-		int64_t until;
-		int r = holder_during(q, obj, lo, t, waiter, &l->tid, &l->held_from, &until);
+		int64_t hold_until = 0;
+		int r =
+		    held ? holder_during(q, obj, lo, t, waiter, &l->tid, &l->held_from, &hold_until)
+			 : waker_during(q, b->pid, obj, state, lo, until, waiter, l);
 		if (r <= 0) {
-			b->end = STORE_BLAME_NO_HOLDER;
+			b->end = held ? STORE_BLAME_NO_HOLDER : STORE_BLAME_NO_OWNER;
 			return r;
 		}
 		b->nlinks++;
-		for (int i = 0; i < nseen; i++) {
+		/* a thread that ended a wait it caused is no deadlock: the depth bounds those */
+		for (int i = 0; held && i < nseen; i++) {
 			if (seen[i] == l->tid) {
 				b->end = STORE_BLAME_CYCLE;
 				return 0;
@@ -140,25 +268,31 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 		}
 		seen[nseen++] = l->tid;
 		/*
-		 * What the holder did while it kept the waiter waiting: at the
-		 * middle of its hold's overlap with the wait (just before it let
-		 * go it runs, to let go). At an instant that is the instant.
+		 * What it did while it kept the waiter waiting: at the middle of
+		 * its hold's overlap with the wait (just before it let go it runs,
+		 * to let go), or of the wait up to its signal. At an instant that
+		 * is the instant.
 		 */
-		int64_t a = l->held_from > lo ? l->held_from : lo,
-			z = until - 1 < t ? until - 1 : t;
+		int64_t a = held && l->held_from > lo ? l->held_from : lo,
+			z = held ? (hold_until - 1 < t ? hold_until - 1 : t) : l->held_from - 1;
+		if (z < a)
+			z = a;
 		t = a + (z - a) / 2;
 		r = state_at(q, b->pid, l, t);
 		if (r <= 0) {
 			b->end = STORE_BLAME_ENDED;
 			return r;
 		}
-		if (l->state == STORE_STATE_RUNNING) {
+		if (at < 0 && l->state == STORE_STATE_OFF_GIL)
+			l->state_stack = stack_at(q, b->pid, l->tid, l->state_from);
+		if (l->state == STORE_STATE_RUNNING || l->state == STORE_STATE_OFF_GIL) {
 			b->end = STORE_BLAME_RUNNING;
 			return 0;
 		}
 		state = l->state;
 		obj = l->state_obj;
 		lo = at >= 0 ? at : l->state_from;
+		until = l->state_until;
 		waiter = at >= 0 ? 0 : l->tid;
 	}
 }
@@ -170,6 +304,10 @@ void store_blame_reader_close(struct store_blame_reader *r)
 	sqlite3_finalize(r->holder);
 	sqlite3_finalize(r->state_at);
 	sqlite3_finalize(r->kind);
+	sqlite3_finalize(r->ev_ts);
+	sqlite3_finalize(r->ev_last);
+	sqlite3_finalize(r->waker);
+	sqlite3_finalize(r->event_at);
 	free(r);
 }
 
@@ -190,13 +328,32 @@ struct store_blame_reader *store_blame_reader_open(sqlite3 *db)
 			       " AND end_ns > ?3 AND tid <> ?4 ORDER BY end_ns DESC, start_ns"
 			       " LIMIT 1",
 			       -1, SQLITE_PREPARE_PERSISTENT, &r->holder, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(db,
-			       "SELECT state, start_ns, object_id FROM thread_spans WHERE pid = ?1"
-			       " AND tid = ?2 AND end_ns > ?3 AND start_ns <= ?3 ORDER BY end_ns"
-			       " LIMIT 1",
-			       -1, SQLITE_PREPARE_PERSISTENT, &r->state_at, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(
+		db,
+		"SELECT state, start_ns, object_id, end_ns FROM thread_spans WHERE pid = ?1"
+		" AND tid = ?2 AND end_ns > ?3 AND start_ns <= ?3 ORDER BY end_ns"
+		" LIMIT 1",
+		-1, SQLITE_PREPARE_PERSISTENT, &r->state_at, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(db, "SELECT kind FROM main.obj WHERE object_id = ?1", -1,
-			       SQLITE_PREPARE_PERSISTENT, &r->kind, NULL) != SQLITE_OK) {
+			       SQLITE_PREPARE_PERSISTENT, &r->kind, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db, "SELECT ts FROM main.ev WHERE id = ?1", -1,
+			       SQLITE_PREPARE_PERSISTENT, &r->ev_ts, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db, "SELECT max(id) FROM main.ev", -1, SQLITE_PREPARE_PERSISTENT,
+			       &r->ev_last, NULL) != SQLITE_OK ||
+	    /* backwards from the wait's end: the last such event before it ended */
+	    sqlite3_prepare_v3(db,
+			       "SELECT t.tid, e.ts, e.kind, coalesce(e.stack, 0) FROM main.ev e"
+			       " JOIN main.thread_no t ON t.th = e.th WHERE e.id BETWEEN ?1 AND ?2"
+			       " AND e.obj = ?3 AND e.kind IN (?4, ?5) AND t.pid = ?6"
+			       " AND t.tid <> ?7 AND e.ts BETWEEN ?8 AND ?9 ORDER BY e.id DESC"
+			       " LIMIT 1",
+			       -1, SQLITE_PREPARE_PERSISTENT, &r->waker, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(
+		db,
+		"SELECT e.stack FROM main.ev e JOIN main.thread_no t ON t.th = e.th"
+		" WHERE e.id BETWEEN ?1 AND ?2 AND t.pid = ?3 AND t.tid = ?4"
+		" AND e.stack IS NOT NULL AND e.stack <> 0 ORDER BY e.id DESC LIMIT 1",
+		-1, SQLITE_PREPARE_PERSISTENT, &r->event_at, NULL) != SQLITE_OK) {
 		store_blame_reader_close(r);
 		return NULL;
 	}
@@ -226,6 +383,23 @@ int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64
 	out->start_ns = self.state_from;
 	out->end_ns = at + 1;
 	return follow(r, out, at) ? -1 : 1;
+}
+
+int store_blame_whole(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
+		      struct store_blame *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	struct store_blame_link self = {.tid = tid};
+	int found = state_at(r, pid, &self, at);
+	if (found <= 0 || self.state == STORE_STATE_RUNNING || self.state == STORE_STATE_OFF_GIL)
+		return found < 0 ? -1 : 0;
+	out->tid = tid;
+	out->state = self.state;
+	out->obj = self.state_obj;
+	out->start_ns = self.state_from;
+	out->end_ns = self.state_until;
+	return follow(r, out, -1) ? -1 : 1;
 }
 
 int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)

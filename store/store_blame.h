@@ -3,7 +3,10 @@
  * tables (docs/DERIVED.md). From the object waited on to who held it last
  * during the wait, what that holder was doing meanwhile, and on
  * through the holders' own waits until a running thread, a wait nobody
- * holds (a queue, a cond, a join), or a cycle (a deadlock).
+ * holds (a queue, a cond, a join), or a cycle (a deadlock). A finished
+ * wait on something nobody holds goes on to the thread whose signal, put,
+ * set or post ended it (read from the events, in time order), and what
+ * that one was doing meanwhile.
  */
 #ifndef WEFT_STORE_BLAME_H
 #define WEFT_STORE_BLAME_H
@@ -28,14 +31,22 @@
 enum store_blame_end { STORE_BLAME_ENDS(STORE_BLAME_END_ENUM) STORE_BLAME_END__COUNT };
 #undef STORE_BLAME_END_ENUM
 
-/* One holder along the chain: who, since when, and what it was doing at the wait's end. */
+/*
+ * One link of the chain: the holder of the object waited for, or (a
+ * finished wait on something nobody holds: a cond, a queue, an Event, a
+ * semaphore) the thread whose signal, put, set or post ended it; and what
+ * that thread was doing meanwhile.
+ */
 struct store_blame_link {
-	int64_t obj;	   /* the object it held */
-	int32_t tid;	   /* the holder */
-	int64_t held_from; /* start of its hold */
-	int state;	   /* its state then (enum store_thread_state) */
-	int64_t state_from;
-	int64_t state_obj; /* the object of that state (a lock it waits for), or 0 */
+	int64_t obj;	    /* the object it held, or acted on */
+	int32_t tid;	    /* the holder, or the thread that ended the wait */
+	int64_t held_from;  /* start of its hold, or when it ended the wait */
+	int wake_kind;	    /* 0: a holder; else the event that ended the wait (cond.signal, ...) */
+	int64_t wake_stack; /* that event's stack (0: none) */
+	int state;	    /* its state meanwhile (enum store_thread_state) */
+	int64_t state_from, state_until;
+	int64_t state_obj;   /* the object of that state (a lock it waits for), or 0 */
+	int64_t state_stack; /* off GIL: the stack where it let go of the GIL (0: none) */
 };
 
 /* A wait and its chain. */
@@ -63,6 +74,16 @@ void store_blame_reader_close(struct store_blame_reader *r);
 /* The chain of the wait a thread is in at one instant (the viewer's cursor). */
 int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
 		   struct store_blame *out);
+
+/*
+ * The chain of the whole wait the thread is in at instant at, as weft
+ * report tells a finished one: who held the object last during it, or
+ * which thread's signal, put, set or post ended it, and on. Returns 1
+ * with *out filled, 0 when the thread is running (or off the GIL) or not
+ * alive then, -1 on error.
+ */
+int store_blame_whole(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
+		      struct store_blame *out);
 
 /* "running", "cycle", ...: the JSON key of an end. */
 const char *store_blame_end_key(enum store_blame_end end);

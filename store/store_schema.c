@@ -40,6 +40,18 @@ int store_finding_kind_code(const char *name, size_t len)
 	return -1;
 }
 
+const char *store_event_kind_name(int code)
+{
+	switch (code) {
+#define STORE_KIND_CASE(e, c, n)                                                                   \
+	case c:                                                                                    \
+		return n;
+		STORE_EVENT_KINDS(STORE_KIND_CASE)
+#undef STORE_KIND_CASE
+	}
+	return NULL;
+}
+
 const char *store_object_kind_name(int code)
 {
 	switch (code) {

@@ -1753,6 +1753,26 @@ static void text_locks(struct report *r)
 	}
 }
 
+/* before, "function file:line", after: a stack's innermost frame; nothing when unknown. */
+static void print_site(struct report *r, int64_t stack_id, const char *before, const char *after)
+{
+	char fn[256], file[512];
+	int64_t line;
+	site_text(r, stack_id, fn, sizeof(fn), file, sizeof(file), &line);
+	if (!fn[0])
+		return;
+	fputs(before, stdout);
+	weft_fputs_sanitized(fn, stdout);
+	if (file[0]) {
+		const char *base = strrchr(file, '/');
+		putchar(' ');
+		weft_fputs_sanitized(base ? base + 1 : file, stdout);
+		if (line != INT64_MIN)
+			printf(":%" PRId64, line);
+	}
+	fputs(after, stdout);
+}
+
 /* "worker-1 (tid 4320)" for a thread of the trace. */
 static void thread_words(struct report *r, int pid, int tid, char *buf, size_t len)
 {
@@ -1795,9 +1815,18 @@ static void text_waits(struct report *r)
 			out_fmt_duration(l->held_from, at, sizeof(at));
 			printf("     ");
 			weft_fputs_sanitized(name, stdout);
-			printf(" is held by ");
-			weft_fputs_sanitized(who, stdout);
-			printf(" since %s", at);
+			if (l->wake_kind) {
+				/* "Queue app.py:9: waited for MainThread (tid 7)'s queue.put at 1.2
+				 * s (...)" */
+				printf(": waited for ");
+				weft_fputs_sanitized(who, stdout);
+				printf("'s %s at %s", store_event_kind_name(l->wake_kind), at);
+				print_site(r, l->wake_stack, " (", ")");
+			} else {
+				printf(" is held by ");
+				weft_fputs_sanitized(who, stdout);
+				printf(" since %s", at);
+			}
 			if (last && b->end == STORE_BLAME_CYCLE) {
 				printf(", a thread of this chain: a deadlock\n");
 				continue;
@@ -1806,13 +1835,20 @@ static void text_waits(struct report *r)
 				printf(", no longer alive\n");
 				continue;
 			}
-			printf(", in %s", store_thread_state_name(l->state));
+			printf("%s%s%s", l->wake_kind ? "; meanwhile it was " : ", ",
+			       l->state == STORE_STATE_OFF_GIL ? "" : "in ",
+			       store_thread_state_name(l->state));
 			if (l->state_obj) {
 				object_info(r, l->state_obj, name, sizeof(name), kind, sizeof(kind),
 					    &pid, &addr);
 				printf(" on ");
 				weft_fputs_sanitized(name, stdout);
 			}
+			if (l->wake_kind || l->state_stack) {
+				out_fmt_duration(l->state_from, at, sizeof(at));
+				printf(" since %s", at);
+			}
+			print_site(r, l->state_stack, " at ", "");
 			putchar('\n');
 		}
 		if (b->end == STORE_BLAME_NO_OWNER || b->end == STORE_BLAME_NO_HOLDER ||
@@ -2108,9 +2144,18 @@ static void json_waits(struct report *r, struct out_json *j)
 			json_opt_int(j, "object_id", l->obj);
 			json_opt_int(j, "holder_tid", l->tid);
 			json_opt_int(j, "held_from_ns", l->held_from);
+			json_str(j, "link", l->wake_kind ? "woken_by" : "held_by");
+			if (l->wake_kind) {
+				json_str(j, "wake_event", store_event_kind_name(l->wake_kind));
+				json_opt_int(j, "wake_stack_id",
+					     l->wake_stack ? l->wake_stack : INT64_MIN);
+			}
 			json_str(j, "holder_state", store_thread_state_name(l->state));
+			json_opt_int(j, "holder_state_from_ns", l->state_from);
 			json_opt_int(j, "holder_state_object_id",
 				     l->state_obj ? l->state_obj : INT64_MIN);
+			json_opt_int(j, "holder_state_stack_id",
+				     l->state_stack ? l->state_stack : INT64_MIN);
 			out_json_end_object(j);
 		}
 		out_json_end_array(j);

@@ -899,6 +899,12 @@ int ui_model_blame_at(struct ui_model *m, const struct ui_thread *t, int64_t ts,
 	return store_blame_at(m->blame, t->pid, t->tid, ts, out);
 }
 
+int ui_model_blame_whole(struct ui_model *m, const struct ui_thread *t, int64_t ts,
+			 struct store_blame *out)
+{
+	return store_blame_whole(m->blame, t->pid, t->tid, ts, out);
+}
+
 /* The walk's state: the first event past (ts, id) in the walk's direction. */
 struct step_walk {
 	int64_t ts, id;

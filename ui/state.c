@@ -65,6 +65,41 @@ static const char *no_holder_why(int st)
 	return NULL;
 }
 
+static void off_gil_where(struct ui *ui, const struct ui_thread *t, int64_t since, char *buf,
+			  size_t len);
+
+/*
+ * A wait nobody holds (a queue, a cond, an Event) that ends later: the
+ * thread whose put, signal or set ends it, when, and what that thread did
+ * meanwhile (store_blame_whole, as weft report tells it).
+ */
+static void wait_ender(struct ui *ui, struct ui_text_panel *p, const struct ui_thread *t,
+		       int indent)
+{
+	struct ui_model *m = &ui->m;
+	struct store_blame w;
+	char who[128], at[32], since[32], where[256], oname[128];
+	if (ui_model_blame_whole(m, t, ui->cursor, &w) <= 0 || !w.nlinks || !w.links[0].wake_kind)
+		return;
+	const struct store_blame_link *l = &w.links[0];
+	const struct ui_thread *e = ui_model_thread(m, w.pid, l->tid);
+	const char *kind = store_event_kind_name(l->wake_kind);
+	ui_fmt_at(ui, l->held_from, at, sizeof(at));
+	ui_tp_add(p, "%*sended by %s's %s at %s", indent, "",
+		  ui_thread_label(ui, w.pid, l->tid, who, sizeof(who)), kind ? kind : "event", at);
+	if (!e || w.end == STORE_BLAME_ENDED)
+		return;
+	ui_fmt_at(ui, l->state_from, since, sizeof(since));
+	where[0] = oname[0] = 0;
+	if (l->state == UI_ST_OFF_GIL)
+		off_gil_where(ui, e, l->state_from, where, sizeof(where));
+	else if (l->state_obj)
+		ui_model_object_name(m, l->state_obj, oname, sizeof(oname));
+	ui_tp_add(p, "%*smeanwhile %s is %s%s%s%s since %s", indent + 2, "", e->name,
+		  l->state == UI_ST_RUNNING || l->state == UI_ST_OFF_GIL ? "" : "in ",
+		  ui_state_name(l->state), oname[0] ? " on " : "", oname[0] ? oname : where, since);
+}
+
 /*
  * Why a thread waits, at the cursor (store_blame_at): the object, who holds
  * it and since when, what that holder is doing, and on through the
@@ -126,6 +161,12 @@ static void blame_chain(struct ui *ui, struct ui_text_panel *p, const struct ui_
 	}
 	if (why)
 		ui_tp_add(p, b.nlinks ? "        %s" : "      why: %s", why);
+	/* the wait the chain ends in, when nobody holds its object: who ends it */
+	const struct ui_thread *last =
+	    b.nlinks ? ui_model_thread(m, b.pid, b.links[b.nlinks - 1].tid) : t;
+	if (obj && last && b.end != STORE_BLAME_DEEP && b.end != STORE_BLAME_CYCLE &&
+	    b.end != STORE_BLAME_ENDED)
+		wait_ender(ui, p, last, b.nlinks ? 8 : 6);
 }
 
 /* Who held obj before the current holder, and who will hand it to t (wait ending at until). */

@@ -345,6 +345,9 @@ int64_t ui_model_hold_start(struct ui_model *m, int64_t obj, int tid, int64_t ts
 /* Why t waits at ts: store_blame_at()'s chain (1), 0 when it does not wait, -1 on error. */
 int ui_model_blame_at(struct ui_model *m, const struct ui_thread *t, int64_t ts,
 		      struct store_blame *out);
+/* The whole wait t is in at ts, as weft report tells it: store_blame_whole(). */
+int ui_model_blame_whole(struct ui_model *m, const struct ui_thread *t, int64_t ts,
+			 struct store_blame *out);
 /*
  * The next (dir > 0) or previous event after (ts, id) in (ts, id) order,
  * of one thread (t) or of all (t NULL). Returns 1 and fills id/ts, 0 none.

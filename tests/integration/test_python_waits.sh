@@ -107,5 +107,10 @@ print(last["name"], round((last["ts"] + last["dur"]) * 1000) == end)' "$db")" \
 	expect_screen "$tag view: time.sleep off GIL at its line" ' nap +off GIL at python_waits\.py:45 in nap since'
 	expect_screen "$tag view: the main thread's sleep" ' MainThread +off GIL at python_waits\.py:60 in <module> since'
 	expect_screen "$tag view: the daemon stuck at exit" ' stuck +queue wait on Queue python_waits\.py:10 since'
+	# Waits nobody holds, which the main thread ends after its sleep: by what, and what it does meanwhile.
+	expect_screen "$tag view: the put that ends Queue.get" '^ +ended by [A-Z] [0-9]+ MainThread.s queue\.put at '
+	expect_screen "$tag view: the notify_all that ends Condition.wait" '^ +ended by [A-Z] [0-9]+ MainThread.s cond\.broadcast at '
+	expect_screen "$tag view: the set that ends Event.wait" '^ +ended by [A-Z] [0-9]+ MainThread.s event\.set at '
+	expect_screen "$tag view: what the main thread does meanwhile" '^ +meanwhile MainThread is off GIL at python_waits\.py:60 in <module> since'
 	keys q
 done

@@ -287,6 +287,16 @@ import json, sys
 w = json.load(sys.stdin)["longest_waits"]
 print([(x["state"], x["end"], len(x["chain"]), x["chain"][1]["holder_tid"] == x["tid"]) for x in w[:2]])')" \
 	"[('lock wait', 'cycle', 2, True), ('lock wait', 'cycle', 2, True)]"
+# C: a cond wait ended by a signal that came late, its maker having waited
+# for a lock the main thread kept: the chain goes through the signal.
+timeout 60 "$WEFT" run -o cw.db -- "$PROGS/cond_waker" >/dev/null 2>&1
+out=$($WEFT report cw.db | sed -n '/^Longest waits/,/^$/p')
+expect_match report:waits-cond-waiter "$(printf '%s\n' "$out" | sed -n 2p)" \
+	'^  1\. waiter \(tid [0-9]+\) waited [0-9.]+ ms in cond wait on ready_cv, from '
+expect_match report:waits-cond-signal "$(printf '%s\n' "$out" | sed -n 3p)" \
+	"^     ready_cv: waited for signaler \\(tid [0-9]+\\)'s cond\\.signal at [0-9.]+ ms \\(signaler cond_waker\\.c:32\\); meanwhile it was in lock wait on gate since "
+expect_match report:waits-cond-gate-holder "$(printf '%s\n' "$out" | sed -n 4p)" \
+	'^     gate is held by cond_waker \(tid [0-9]+\) since [0-9.]+ ms, in running$'
 # Python, every interpreter: a Lock kept by a thread that waits on a Queue.
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}
@@ -294,19 +304,23 @@ for entry in "${interpreters[@]}"; do
 	timeout 60 "$WEFT" run -o "blame-$tag.db" -- "$py" "$TESTS/py/blame_queue.py" >/dev/null 2>&1
 	expect_eq "report $tag: blame: run" "$?" 0
 	out=$($WEFT report "blame-$tag.db" | sed -n '/^Longest waits/,/^$/p')
-	# The waiter's entry and the two lines of its chain, as they follow each other.
-	block=$(printf '%s\n' "$out" | grep -A2 -E '^  [0-9]\. waiter \(tid [0-9]+\) waited ')
+	# The waiter's entry and the three lines of its chain, as they follow each other.
+	block=$(printf '%s\n' "$out" | grep -A3 -E '^  [0-9]\. waiter \(tid [0-9]+\) waited ')
 	expect_match "report $tag: blame: the waiter's lock" "$(printf '%s\n' "$block" | sed -n 1p)" \
 		'waited [0-9.]+ [mun]?s in lock wait on Lock blame_queue\.py:[0-9]+, from '
 	expect_match "report $tag: blame: held by the holder, in a queue wait" "$(printf '%s\n' "$block" | sed -n 2p)" \
 		'^     Lock blame_queue\.py:[0-9]+ is held by holder \(tid [0-9]+\) since [^,]+, in queue wait on Queue blame_queue\.py:[0-9]+$'
-	expect_eq "report $tag: blame: which nobody holds" "$(printf '%s\n' "$block" | sed -n 3p)" \
-		"     -> waiting for another thread to act (a post, a put, a signal)"
+	# Nobody holds a queue: the put that ended the holder's wait, and what
+	# its maker did meanwhile (slept, off the GIL, the line before the put).
+	expect_match "report $tag: blame: the queue wait ended by the main thread's put, which slept meanwhile" \
+		"$(printf '%s\n' "$block" | sed -n 3p)" \
+		"^     Queue blame_queue\\.py:[0-9]+: waited for MainThread \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ ms \\(<module> blame_queue\\.py:28\\); meanwhile it was off GIL since [0-9.]+ ms at <module> blame_queue\\.py:27$"
+	expect_no_match "report $tag: blame: the chain ends there" "$(printf '%s\n' "$block" | sed -n 4p)" '^     '
 	expect_eq "report $tag: blame: json" "$($WEFT report "blame-$tag.db" --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 names = {t["tid"]: t["name"] for p in d["processes"] for t in p["threads"]}
 w = [x for x in d["longest_waits"] if names.get(x["tid"]) == "waiter"][0]
-print(w["state"], w["end"], [(names.get(c["holder_tid"]), c["holder_state"]) for c in w["chain"]])')" \
-		"lock wait no_owner [('holder', 'queue wait')]"
+print(w["state"], w["end"], [(c["link"], names.get(c["holder_tid"]), c["holder_state"], c.get("wake_event"), c["holder_state_stack_id"] is not None) for c in w["chain"]])')" \
+		"lock wait running [('held_by', 'holder', 'queue wait', None, False), ('woken_by', 'MainThread', 'off GIL', 'queue.put', True)]"
 done
