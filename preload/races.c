@@ -656,6 +656,11 @@ struct cell {
 	uint64_t stamp; /* last use, for eviction */
 	struct access w;
 	struct access r[CELL_READS];
+	/*
+	 * Another thread's read that missed, which a later store ordered and
+	 * dropped: if that thread stores the key next, its check was stale.
+	 */
+	struct access missed;
 };
 static struct cell *cells;
 static uint64_t cell_clock;
@@ -802,10 +807,9 @@ static void label_of(const struct site *s, PyObject *container, PyObject *key, c
 }
 
 /* Writes one race record: the current access with its stack, the earlier one with its. */
-static void report(const struct access *other, const struct access *cur, PyObject *container,
-		   PyObject *key)
+static void report_rule(const struct access *other, const struct access *cur, PyObject *container,
+			PyObject *key, int rule)
 {
-	int rule = rule_of(other, cur);
 	uint32_t n = pair_bump(other->site, cur->site, rule);
 	struct {
 		struct weft_race_wire h;
@@ -874,6 +878,13 @@ static void report(const struct access *other, const struct access *cur, PyObjec
 	py.PyErr_Restore(et, ev, etb);
 }
 
+/* A race of other and cur, the rule from their flags. */
+static void report(const struct access *other, const struct access *cur, PyObject *container,
+		   PyObject *key)
+{
+	report_rule(other, cur, container, key, rule_of(other, cur));
+}
+
 static int visible(const struct rthread *r, const struct access *a)
 {
 	return a->idx == r->idx || a->clock <= r->vc[a->idx];
@@ -925,6 +936,20 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 		if (c->r[i].flags && c->r[i].idx == r->idx &&
 		    sites[c->r[i].site].func == sites[site].func)
 			a.flags |= (c->r[i].flags & (ACC_MISS | ACC_CHECK)) ? ACC_CTA : ACC_RMW;
+	/*
+	 * This thread missed the key, let the lock go, and stores it now;
+	 * meanwhile another thread stored it, ordered with both: each check
+	 * was right when made, and both threads created the item.
+	 */
+	if (c->missed.flags && c->missed.idx == r->idx &&
+	    sites[c->missed.site].func == sites[site].func && !(flags & ACC_ATOMIC) && c->w.flags &&
+	    c->w.idx != r->idx && c->w.ts > c->missed.ts && visible(r, &c->w) &&
+	    first_time(r, &c->w)) {
+		a.flags |= ACC_CTA;
+		report_rule(&c->w, &a, container, key, WEFT_RACE_STALE_CHECK);
+	}
+	if (c->missed.idx == r->idx)
+		memset(&c->missed, 0, sizeof(c->missed));
 	/* Against the last write and the unordered reads since. */
 	if (c->w.flags && !visible(r, &c->w) &&
 	    !((flags & ACC_ATOMIC) && (c->w.flags & ACC_ATOMIC)) && first_time(r, &c->w))
@@ -944,6 +969,8 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 	 */
 	for (int i = 0; i < CELL_READS; i++) {
 		struct access *rd = &c->r[i];
+		if (rd->flags && rd->idx != r->idx && (rd->flags & ACC_MISS) && visible(r, rd))
+			c->missed = *rd;
 		if (rd->idx == r->idx || visible(r, rd))
 			memset(rd, 0, sizeof(*rd));
 	}

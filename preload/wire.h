@@ -90,6 +90,11 @@ enum weft_race_rule {
 	WEFT_RACE_WRITE_WRITE = 2,
 	WEFT_RACE_CHECK_THEN_ACT = 3, /* a read that missed, then a write of the same key */
 	WEFT_RACE_LOST_UPDATE = 4,    /* read-modify-write (x += 1) */
+	/*
+	 * Ordered, and stale: a read that missed, another thread's store of the
+	 * same key, then this thread's store (both created it, in this run).
+	 */
+	WEFT_RACE_STALE_CHECK = 5,
 };
 
 /* Access flags of each side of a race (arg of a race.access event). */

@@ -20,10 +20,9 @@
 #include <string.h>
 
 static const char *const rule_name[] = {
-    [WEFT_RACE_READ_WRITE] = "read_write",
-    [WEFT_RACE_WRITE_WRITE] = "write_write",
-    [WEFT_RACE_CHECK_THEN_ACT] = "check_then_act",
-    [WEFT_RACE_LOST_UPDATE] = "lost_update",
+    [WEFT_RACE_READ_WRITE] = "read_write",	   [WEFT_RACE_WRITE_WRITE] = "write_write",
+    [WEFT_RACE_CHECK_THEN_ACT] = "check_then_act", [WEFT_RACE_LOST_UPDATE] = "lost_update",
+    [WEFT_RACE_STALE_CHECK] = "stale_check",
 };
 
 static const char *const rule_title[] = {
@@ -31,6 +30,7 @@ static const char *const rule_title[] = {
     [WEFT_RACE_WRITE_WRITE] = "data race (write/write)",
     [WEFT_RACE_CHECK_THEN_ACT] = "check-then-act race",
     [WEFT_RACE_LOST_UPDATE] = "lost update",
+    [WEFT_RACE_STALE_CHECK] = "check-then-act across a released lock",
 };
 
 static const char *const rule_detail[] = {
@@ -52,6 +52,12 @@ static const char *const rule_detail[] = {
 	"A read-modify-write (x += 1, d[k] = d.get(k, 0) + 1) is a read then a write: two "
 	"threads can read the same old value and one update is lost. Hold a lock around the "
 	"update.",
+    [WEFT_RACE_STALE_CHECK] =
+	"A thread checked for the key under a lock, missed, let the lock go and stored the "
+	"key later; in between another thread stored the same key. Each access was locked, "
+	"yet both threads created the item (this run did: the later store replaced the "
+	"earlier one). Hold one lock from the check to the store, or check again under the "
+	"lock before storing (dict.setdefault).",
 };
 
 /* How the finding words an access: from enum weft_race_access. */
@@ -203,9 +209,19 @@ static int add_held(sqlite3 *db, const char *schema, int64_t fid, int *seq, int 
 	return 0;
 }
 
-static void locks_phrase(const struct side *a, const struct side *b, char *buf, size_t len)
+static void locks_phrase(const struct side *a, const struct side *b, int rule, char *buf,
+			 size_t len)
 {
-	if (!a->held[0] && !b->held[0])
+	if (rule == WEFT_RACE_STALE_CHECK && b->held[0] && !strcmp(a->held_ids, b->held_ids))
+		snprintf(buf, len, "both held %s, which %s let go between its check and its store",
+			 b->held, b->thread);
+	else if (rule == WEFT_RACE_STALE_CHECK)
+		snprintf(
+		    buf, len,
+		    "ordered (locks held: %s by %s, %s by %s), but %s checked before %s stored",
+		    a->held[0] ? a->held : "none", a->thread, b->held[0] ? b->held : "none",
+		    b->thread, b->thread, a->thread);
+	else if (!a->held[0] && !b->held[0])
 		snprintf(buf, len, "no lock held");
 	else if (a->held[0] && b->held[0])
 		snprintf(buf, len, "each held a different lock: %s by %s, %s by %s", a->held,
@@ -301,6 +317,8 @@ static uint64_t pair_hash(const struct grouping *gr, size_t i)
 static int rule_rank(int rule)
 {
 	switch (rule) {
+	case WEFT_RACE_STALE_CHECK: /* seen happening, not only possible */
+		return 5;
 	case WEFT_RACE_CHECK_THEN_ACT:
 		return 4;
 	case WEFT_RACE_LOST_UPDATE:
@@ -453,7 +471,7 @@ static int group_races(sqlite3 *db, struct grouping *gr)
 		goto out;
 	while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
 		int rule = sqlite3_column_int(rows, 2);
-		if (rule < WEFT_RACE_READ_WRITE || rule > WEFT_RACE_LOST_UPDATE)
+		if (rule < WEFT_RACE_READ_WRITE || rule > WEFT_RACE_STALE_CHECK)
 			continue;
 		int pid = sqlite3_column_int(rows, 1);
 		char loc[512], fa[600], fb[600], key[2048];
@@ -562,7 +580,7 @@ static int insert_group(sqlite3 *db, const char *schema, const struct group *g, 
 		describe(db, g->pid, &a);
 		describe(db, g->pid, &b);
 		char locks[1600], where[1200], summary[8192], key[2100];
-		locks_phrase(&a, &b, locks, sizeof(locks));
+		locks_phrase(&a, &b, rule, locks, sizeof(locks));
 		locations_phrase(g, where, sizeof(where));
 		snprintf(summary, sizeof(summary),
 			 "%s on %s: thread %s %s it at %s, thread %s %s it at %s; %s",
