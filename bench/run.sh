@@ -127,6 +127,12 @@ if "$py" -c 'import ssl' 2>/dev/null; then
 	echo "tail (last run):           ${tail#tail: }"
 	echo "peak RSS of weft run:      $(cat "$TMP/ssl.time") KB (last run)"
 	grep -o 'finalize: [0-9]* late rows.*' "$TMP/ssl.err" | tail -1
+	# What SQLite alone takes for rows shaped like this trace's (no weft code):
+	# the writer and the viewer's builder each spend about a core on it.
+	ev_rows=$("$WEFT" query "$TMP/ssl.db" "SELECT count(*) FROM events" --csv | tail -1)
+	hold_rows=$(sqlite3 "$TMP/ssl.db-view" "SELECT count(*) FROM object_holds" 2>/dev/null || echo $((ev_rows / 2)))
+	echo "SQLite alone for rows like these (bench/sqlite_floor.c):"
+	"$BUILD/bench/sqlite_floor" "$TMP" "$ev_rows" "$hold_rows" 12 | sed 's/^/  /'
 else
 	echo "OpenSSL burst: skipped ($py has no ssl module)"
 fi

@@ -279,6 +279,24 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 			z = a;
 		t = a + (z - a) / 2;
 		r = state_at(q, b->pid, l, t);
+		/* a thread that ended the wait may have started after its middle: just before its
+		 * act */
+		if (r == 0 && !held && l->held_from > lo)
+			r = state_at(q, b->pid, l, t = l->held_from - 1);
+		/*
+		 * Its act itself (a put that blocked a moment) says nothing of what it
+		 * did meanwhile: what it did before, or running when nothing was.
+		 */
+		if (r > 0 && !held && l->state_obj == obj && l->state_until >= l->held_from) {
+			int64_t act = l->state_from;
+			r = act > lo ? state_at(q, b->pid, l, t = act - 1) : 0;
+			if (r == 0) {
+				l->state = STORE_STATE_RUNNING;
+				l->state_from = act;
+				l->state_obj = 0;
+				r = 1;
+			}
+		}
 		if (r <= 0) {
 			b->end = STORE_BLAME_ENDED;
 			return r;

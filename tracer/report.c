@@ -1836,7 +1836,9 @@ static void text_waits(struct report *r)
 				continue;
 			}
 			printf("%s%s%s", l->wake_kind ? "; meanwhile it was " : ", ",
-			       l->state == STORE_STATE_OFF_GIL ? "" : "in ",
+			       l->state == STORE_STATE_OFF_GIL || l->state == STORE_STATE_RUNNING
+				   ? ""
+				   : "in ",
 			       store_thread_state_name(l->state));
 			if (l->state_obj) {
 				object_info(r, l->state_obj, name, sizeof(name), kind, sizeof(kind),

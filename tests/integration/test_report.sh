@@ -296,7 +296,7 @@ expect_match report:waits-cond-waiter "$(printf '%s\n' "$out" | sed -n 2p)" \
 expect_match report:waits-cond-signal "$(printf '%s\n' "$out" | sed -n 3p)" \
 	"^     ready_cv: waited for signaler \\(tid [0-9]+\\)'s cond\\.signal at [0-9.]+ ms \\(signaler cond_waker\\.c:32\\); meanwhile it was in lock wait on gate since "
 expect_match report:waits-cond-gate-holder "$(printf '%s\n' "$out" | sed -n 4p)" \
-	'^     gate is held by cond_waker \(tid [0-9]+\) since [0-9.]+ ms, in running$'
+	'^     gate is held by cond_waker \(tid [0-9]+\) since [0-9.]+ ms, running$'
 # Python, every interpreter: a Lock kept by a thread that waits on a Queue.
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}
@@ -323,4 +323,9 @@ names = {t["tid"]: t["name"] for p in d["processes"] for t in p["threads"]}
 w = [x for x in d["longest_waits"] if names.get(x["tid"]) == "waiter"][0]
 print(w["state"], w["end"], [(c["link"], names.get(c["holder_tid"]), c["holder_state"], c.get("wake_event"), c["holder_state_stack_id"] is not None) for c in w["chain"]])')" \
 		"lock wait running [('held_by', 'holder', 'queue wait', None, False), ('woken_by', 'MainThread', 'off GIL', 'queue.put', True)]"
+	# Ended by a thread not yet alive in the middle of the wait: running before its put.
+	timeout 60 "$WEFT" run -o "late-$tag.db" -- "$py" "$TESTS/py/late_waker.py" >/dev/null 2>&1
+	expect_match "report $tag: blame: a put by a thread started late, running before it" \
+		"$($WEFT report "late-$tag.db" | sed -n '/^Longest waits/,/^$/p' | grep -A1 -E '^  1\. consumer ' | sed -n 2p)" \
+		"^     Queue late_waker\\.py:8: waited for late \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ ms \\(late late_waker\\.py:16\\); meanwhile it was running since [0-9.]+ ms$"
 done
