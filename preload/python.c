@@ -352,6 +352,9 @@ static void write_code_definition(uint32_t id, PyObject *code)
 	if (!defined_set())
 		return;
 	t->py_defined[id / 8] |= (uint8_t)(1u << (id % 8));
+	/* An exception on its way (a with-block's lock let go while unwinding) waits meanwhile. */
+	PyObject *et = NULL, *ev = NULL, *etb = NULL;
+	py.PyErr_Fetch(&et, &ev, &etb);
 	PyObject *h1 = NULL, *h2 = NULL, *h3 = NULL;
 	const char *fn = attr_utf8(code, "co_qualname", &h1);
 	if (!fn)
@@ -384,6 +387,7 @@ static void write_code_definition(uint32_t id, PyObject *code)
 		py.Py_DecRef(h3);
 	if (fl)
 		py.Py_DecRef(fl);
+	py.PyErr_Restore(et, ev, etb);
 }
 
 /* The first time this ring needs the code: a bit test on every stack after that. */
@@ -2507,6 +2511,16 @@ static int audit_hook(const char *event, PyObject *args, void *data)
 	} else if (event[0] == 'o' && !strcmp(event, "os.fork") && py_booted &&
 		   in_main_interpreter()) {
 		note_fork_site();
+	}
+	/*
+	 * With the GIL and the C API, as at a stack: the codes GIL events could
+	 * not name, defined now. A start-up that imports for a while records no
+	 * other event, but raises audit events (import, open, compile) all along.
+	 */
+	if (WEFT_UNLIKELY(gil_nwanted) && py_booted && weft_on && in_main_interpreter()) {
+		int was_guarded = weft_enter();
+		define_wanted();
+		weft_leave(was_guarded);
 	}
 	return 0;
 }

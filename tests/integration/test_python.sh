@@ -233,7 +233,9 @@ for entry in "${interpreters[@]}"; do
 	timeout 120 "$WEFT" run -o "gn-$tag.db" -- "$py" "$PY_TESTS/gil_names.py" >"$WORK/out" 2>&1
 	expect_eq "$tag GIL names: exit" "$?:$(cat "$WORK/out")" 0:
 	expect_eq "$tag GIL names: each worker's GIL releases in nap() named at its line" \
-		"$(sql "gn-$tag.db" "SELECT group_concat(name) FROM (SELECT DISTINCT t.name FROM events e JOIN threads t USING(pid, tid) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind = 'gil.release' AND t.name LIKE 'w%' AND f.function = 'nap' AND f.line = 7 ORDER BY t.name)")" w0,w1,w2
+		"$(sql "gn-$tag.db" "SELECT group_concat(name) FROM (SELECT DISTINCT t.name FROM events e JOIN threads t USING(pid, tid) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind = 'gil.release' AND t.name LIKE 'w%' AND f.function = 'nap' AND f.line = 8 ORDER BY t.name)")" w0,w1,w2
+	expect_eq "$tag GIL names: the lone main thread's second and third releases in doze(), named at an audit event" \
+		"$(sql "gn-$tag.db" "SELECT count(*) FROM events e JOIN threads t USING(pid, tid) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind = 'gil.release' AND t.name = 'MainThread' AND f.function = 'doze' AND f.line = 17")" 2
 done
 
 # Full stacks: Python frames (innermost first) then native frames.

@@ -1,16 +1,31 @@
 # Three workers sleep in nap() and record nothing else: their GIL events
 # are named once the main thread's lock events have defined the code.
-import threading, time
+# Before them, the main thread alone names its own doze() from an audit event.
+import sys, threading, time
 
 
 def nap():
-    time.sleep(0.03)  # line 7: the GIL let go here
+    time.sleep(0.03)  # line 8: the GIL let go here
 
 
 def worker():
     for _ in range(4):
         nap()
 
+
+def doze():
+    time.sleep(0.01)  # line 17: the main thread lets the GIL go here, alone
+
+
+# Alone, the main thread records nothing but GIL events (after one lock,
+# from which weft reads frames directly); an audit event, which records
+# nothing either, defines the code its first release wanted, so the later
+# ones name it.
+with threading.Lock():
+    pass
+for _ in range(3):
+    doze()
+    sys.audit("gil_names.tick")
 
 lock = threading.Lock()
 ts = [threading.Thread(target=worker, name="w%d" % i) for i in range(3)]
