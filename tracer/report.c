@@ -1782,6 +1782,36 @@ static void thread_words(struct report *r, int pid, int tid, char *buf, size_t l
 	snprintf(buf, len, "%s (tid %d)", name, tid);
 }
 
+/*
+ * When every listed wait's chain ends at the same thread doing the same
+ * thing (a worker stuck in connect() that the main thread and then the
+ * pool waited for), one line says so: that is the bug.
+ */
+static void common_cause(struct report *r)
+{
+	const struct store_blame_link *end = NULL;
+	for (int i = 0; i < r->nwaits; i++) {
+		const struct store_blame *b = &r->waits[i];
+		if (!b->nlinks || b->end != STORE_BLAME_RUNNING)
+			return;
+		const struct store_blame_link *l = &b->links[b->nlinks - 1];
+		if (end && (l->tid != end->tid || l->state != end->state ||
+			    l->state_from != end->state_from))
+			return;
+		end = l;
+	}
+	if (!end || r->nwaits < 2)
+		return;
+	char who[300], at[32];
+	thread_words(r, r->waits[0].pid, end->tid, who, sizeof(who));
+	out_fmt_duration(end->state_from, at, sizeof(at));
+	printf("  Each of these waits ends at ");
+	weft_fputs_sanitized(who, stdout);
+	printf(", %s since %s", store_thread_state_name(end->state), at);
+	print_site(r, end->state_stack, " at ", "");
+	putchar('\n');
+}
+
 /* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
 static void text_waits(struct report *r)
 {
@@ -1857,6 +1887,7 @@ static void text_waits(struct report *r)
 		    b->end == STORE_BLAME_DEEP)
 			printf("     -> %s\n", store_blame_end_text(b->end));
 	}
+	common_cause(r);
 }
 
 static int gil_active(const struct rthread *t)

@@ -323,6 +323,15 @@ names = {t["tid"]: t["name"] for p in d["processes"] for t in p["threads"]}
 w = [x for x in d["longest_waits"] if names.get(x["tid"]) == "waiter"][0]
 print(w["state"], w["end"], [(c["link"], names.get(c["holder_tid"]), c["holder_state"], c.get("wake_event"), c["holder_state_stack_id"] is not None) for c in w["chain"]])')" \
 		"lock wait running [('held_by', 'holder', 'queue wait', None, False), ('woken_by', 'MainThread', 'off GIL', 'queue.put', True)]"
+	# A pool with one slow job: the main thread's wait for it and the idle
+	# workers' waits for the shutdown all end at the worker that ran it.
+	timeout 60 "$WEFT" run -o "stuck-$tag.db" -- "$py" "$TESTS/py/stuck_worker.py" >/dev/null 2>&1
+	line=$($WEFT report "stuck-$tag.db" | sed -n '/^Longest waits/,/^$/p' | grep '^  Each of these waits ends at ')
+	expect_match "report $tag: blame: the slow job's worker, the one cause" "$line" \
+		'^  Each of these waits ends at ThreadPoolExecutor-0_[0-3] \(tid [0-9]+\), off GIL since [0-9.]+ ms'
+	tid=$(printf '%s' "$line" | sed -n 's/.*(tid \([0-9]*\)).*/\1/p')
+	expect_eq "report $tag: blame: that worker slept 0.3 s off the GIL" \
+		"$(sql "stuck-$tag.db" "ATTACH 'stuck-$tag.db-view' AS v; SELECT count(*) FROM v.thread_spans WHERE tid = ${tid:-0} AND state = 9 AND end_ns - start_ns > 250000000")" 1
 	# Ended by a thread not yet alive in the middle of the wait: running before its put.
 	timeout 60 "$WEFT" run -o "late-$tag.db" -- "$py" "$TESTS/py/late_waker.py" >/dev/null 2>&1
 	expect_match "report $tag: blame: a put by a thread started late, running before it" \
