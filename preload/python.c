@@ -2252,6 +2252,19 @@ static void know_target(PyObject *fn)
 	py.Py_DecRef(code);
 }
 
+/*
+ * _weft.know(fn): fn's code named in this thread's ring and kept for the
+ * process before fn runs, so that the GIL events of whichever thread runs
+ * it name it from the first (a task submitted to a thread pool).
+ */
+static PyObject *m_know(PyObject *self, PyObject *const *args, py_ssize_t n)
+{
+	(void)self;
+	if (n == 1)
+		know_target(args[0]);
+	return ret_none();
+}
+
 static PyObject *m_thread(PyObject *self, PyObject *const *args, py_ssize_t n)
 {
 	(void)self;
@@ -2319,6 +2332,7 @@ static struct py_method_def methods[] = {
     {"wrap_method", (void *)m_wrap_method, PY_METH_FASTCALL, NULL},
     {"rlock", (void *)m_rlock, PY_METH_FASTCALL, NULL},
     {"thread", (void *)m_thread, PY_METH_FASTCALL, NULL},
+    {"know", (void *)m_know, PY_METH_FASTCALL, NULL},
     {"process", (void *)m_process, PY_METH_FASTCALL, NULL},
     {"sem_inits", (void *)m_sem_inits, PY_METH_FASTCALL, NULL},
 };

@@ -1,6 +1,6 @@
 # weft's Python bootstrap, run once per interpreter at the first
 # "cpython.run_*" audit event, in a private namespace holding the _weft
-# functions (now, ev, init, fold, wrap_method, thread, process, sem_inits,
+# functions (now, ev, init, fold, wrap_method, thread, know, process, sem_inits,
 # hook_locks, hook_rlocks) and EV_*/OBJ_*/WAIT_FOR_THREAD constants.
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
@@ -1123,6 +1123,18 @@ def _futures_thread(mod):
     __init__.__name__, __init__.__qualname__ = orig_init.__name__, orig_init.__qualname__
     __init__.__doc__ = orig_init.__doc__
     cls.__init__ = __init__
+    # A task's function is named as it is submitted: the worker that runs it
+    # may record nothing but GIL events there (a call that blocks), named then.
+    orig_submit = cls.submit
+
+    def submit(self, fn, /, *args, **kwargs):
+        know(fn)
+        return orig_submit(self, fn, *args, **kwargs)
+
+    submit.__wrapped__ = orig_submit
+    submit.__name__, submit.__qualname__ = orig_submit.__name__, orig_submit.__qualname__
+    submit.__doc__ = orig_submit.__doc__
+    cls.submit = submit
 
 
 class _PatchAfterImport:
