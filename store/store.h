@@ -300,6 +300,12 @@ void store_events_counts(const struct store_events *r, int64_t *from_mirror, int
  * STORE_LOCKS_INVISIBLE_MSG then.
  */
 int store_locks_invisible(sqlite3 *db);
+/*
+ * 1 when the per-kind summaries (sum_thread_kind) count every event in ev,
+ * as a complete trace's do (a writer whose writes failed leaves them
+ * empty), 0 when not, -1 on a database error.
+ */
+int store_summaries_exact(sqlite3 *db);
 #define STORE_LOCKS_INVISIBLE_MSG                                                                  \
 	"threads ran but no lock, condition or semaphore call was recorded: the program's locks "  \
 	"are not visible to weft (futex-based runtimes such as Rust's std or Go bypass pthreads)"

@@ -386,19 +386,34 @@ struct store_blame_reader *store_blame_reader_open(sqlite3 *db)
  * since when it waits; end_ns: at + 1), or 0 when the thread is running or
  * not alive at that instant; otherwise -1 (sqlite3_errmsg of r's db).
  */
-int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
-		   struct store_blame *out)
+/*
+ * out as the wait thread (pid, tid) is in at instant at, from the state
+ * it is in then (*self: its span). 1, 0 when it runs or is not alive
+ * then, -1 on error.
+ */
+static int wait_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
+		   struct store_blame *out, struct store_blame_link *self)
 {
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
-	struct store_blame_link self = {.tid = tid};
-	int found = state_at(r, pid, &self, at);
-	if (found <= 0 || self.state == STORE_STATE_RUNNING)
+	*self = (struct store_blame_link){.tid = tid};
+	int found = state_at(r, pid, self, at);
+	if (found <= 0 || self->state == STORE_STATE_RUNNING)
 		return found < 0 ? -1 : 0;
 	out->tid = tid;
-	out->state = self.state;
-	out->obj = self.state_obj;
-	out->start_ns = self.state_from;
+	out->state = self->state;
+	out->obj = self->state_obj;
+	out->start_ns = self->state_from;
+	return 1;
+}
+
+int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
+		   struct store_blame *out)
+{
+	struct store_blame_link self;
+	int found = wait_at(r, pid, tid, at, out, &self);
+	if (found <= 0)
+		return found;
 	out->end_ns = at + 1;
 	return follow(r, out, at) ? -1 : 1;
 }
@@ -406,16 +421,10 @@ int store_blame_at(struct store_blame_reader *r, int32_t pid, int32_t tid, int64
 int store_blame_whole(struct store_blame_reader *r, int32_t pid, int32_t tid, int64_t at,
 		      struct store_blame *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->pid = pid;
-	struct store_blame_link self = {.tid = tid};
-	int found = state_at(r, pid, &self, at);
-	if (found <= 0 || self.state == STORE_STATE_RUNNING || self.state == STORE_STATE_OFF_GIL)
+	struct store_blame_link self;
+	int found = wait_at(r, pid, tid, at, out, &self);
+	if (found <= 0 || self.state == STORE_STATE_OFF_GIL)
 		return found < 0 ? -1 : 0;
-	out->tid = tid;
-	out->state = self.state;
-	out->obj = self.state_obj;
-	out->start_ns = self.state_from;
 	out->end_ns = self.state_until;
 	return follow(r, out, -1) ? -1 : 1;
 }

@@ -19,11 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* clang-format off */
 static const char *const rule_name[] = {
-    [WEFT_RACE_READ_WRITE] = "read_write",	   [WEFT_RACE_WRITE_WRITE] = "write_write",
-    [WEFT_RACE_CHECK_THEN_ACT] = "check_then_act", [WEFT_RACE_LOST_UPDATE] = "lost_update",
+    [WEFT_RACE_READ_WRITE] = "read_write",
+    [WEFT_RACE_WRITE_WRITE] = "write_write",
+    [WEFT_RACE_CHECK_THEN_ACT] = "check_then_act",
+    [WEFT_RACE_LOST_UPDATE] = "lost_update",
     [WEFT_RACE_STALE_CHECK] = "stale_check",
 };
+/* clang-format on */
 
 static const char *const rule_title[] = {
     [WEFT_RACE_READ_WRITE] = "data race (read/write)",

@@ -267,6 +267,18 @@ out:
 	return ret;
 }
 
+int store_summaries_exact(sqlite3 *db)
+{
+	char buf[8];
+	/* ev's ids are dense in a complete trace: max(id) is its row count. */
+	if (query_text(db,
+		       "SELECT (SELECT coalesce(sum(events), 0) FROM main.sum_thread_kind) ="
+		       " (SELECT coalesce(max(id), 0) FROM main.ev)",
+		       buf, sizeof(buf)) != 0)
+		return -1;
+	return strcmp(buf, "1") == 0;
+}
+
 int store_locks_invisible(sqlite3 *db)
 {
 	static const int sync_kinds[] = {
@@ -277,28 +289,26 @@ int store_locks_invisible(sqlite3 *db)
 	    WEFT_EV_EVENT_SET,	       WEFT_EV_EVENT_WAIT,   WEFT_EV_LOCK_WAIT,
 	    WEFT_EV_GIL_FORCED_SWITCH, WEFT_EV_RLOCK_ENTER,  WEFT_EV_RLOCK_EXIT,
 	};
-	char sql[1024], list[160];
+	char sql[512], list[160];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(sync_kinds) / sizeof(sync_kinds[0]); i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? ", " : "",
 				      sync_kinds[i]);
 	/*
-	 * From the per-kind summaries when they count every event in ev (a
-	 * complete trace's ids are dense; a writer whose writes failed left
-	 * them empty): a trace whose threads made only unlisted events read
-	 * all of ev, 0.3 s at the end of a 6.5M-event `weft run`. Otherwise
-	 * from ev, the synchronization test first: AND stops there on any
-	 * trace that has some, early in the table.
+	 * From the per-kind summaries when they count every event (a writer
+	 * whose writes failed left them empty): a trace whose threads made
+	 * only unlisted events read all of ev, 0.3 s at the end of a
+	 * 6.5M-event `weft run`. Otherwise from ev, the synchronization test
+	 * first: AND stops there on any trace that has some, early in the table.
 	 */
+	int exact = store_summaries_exact(db);
+	if (exact < 0)
+		return -1;
+	const char *from = exact ? "main.sum_thread_kind" : "main.ev";
 	snprintf(sql, sizeof(sql),
-		 "SELECT CASE WHEN (SELECT coalesce(sum(events), 0) FROM main.sum_thread_kind) ="
-		 " (SELECT coalesce(max(id), 0) FROM main.ev)"
-		 " THEN NOT EXISTS (SELECT 1 FROM main.sum_thread_kind WHERE kind IN (%s))"
-		 " AND EXISTS (SELECT 1 FROM main.sum_thread_kind WHERE kind IN (%d, %d))"
-		 " ELSE NOT EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%s))"
-		 " AND EXISTS (SELECT 1 FROM main.ev WHERE kind IN (%d, %d)) END",
-		 list, WEFT_EV_THREAD_CREATE, WEFT_EV_THREAD_START, list, WEFT_EV_THREAD_CREATE,
-		 WEFT_EV_THREAD_START);
+		 "SELECT NOT EXISTS (SELECT 1 FROM %s WHERE kind IN (%s))"
+		 " AND EXISTS (SELECT 1 FROM %s WHERE kind IN (%d, %d))",
+		 from, list, from, WEFT_EV_THREAD_CREATE, WEFT_EV_THREAD_START);
 	char buf[8];
 	if (query_text(db, sql, buf, sizeof(buf)) != 0)
 		return -1;

@@ -479,18 +479,7 @@ static int object_sum_row(void *ctx, sqlite3_stmt *st)
  */
 static int load_summaries(struct report *r)
 {
-	sqlite3_stmt *st = NULL;
-	if (!r->complete)
-		return 0;
-	/* ev's ids are dense in a complete trace: max(id) is its row count. */
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT (SELECT coalesce(sum(events), 0) FROM sum_thread_kind) ="
-			       " (SELECT coalesce(max(id), 0) FROM ev)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	int ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
-	sqlite3_finalize(st);
-	if (!ok)
+	if (!r->complete || store_summaries_exact(r->db) != 1)
 		return 0;
 	/* Threads without a `threads` row come in the order of their first event, as in the scan.
 	 */
@@ -1846,8 +1835,7 @@ static void text_waits(struct report *r)
 			printf("     ");
 			weft_fputs_sanitized(name, stdout);
 			if (l->wake_kind) {
-				/* "Queue app.py:9: waited for MainThread (tid 7)'s queue.put at 1.2
-				 * s (...)" */
+				/* "Queue app.py:9: waited for main (tid 7)'s queue.put at 1 s" */
 				printf(": waited for ");
 				weft_fputs_sanitized(who, stdout);
 				printf("'s %s at %s", store_event_kind_name(l->wake_kind), at);

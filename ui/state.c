@@ -65,8 +65,55 @@ static const char *no_holder_why(int st)
 	return NULL;
 }
 
+/*
+ * The thread's event of the given kind at ts: the next one from ts on
+ * (dir > 0) or the last one at or before it (dir < 0), among the few
+ * events at that instant. 1 when found.
+ */
+static int thread_event_near(struct ui_model *m, const struct ui_thread *t, int64_t ts, int dir,
+			     const char *kind, struct ui_event *ev)
+{
+	int64_t id = dir > 0 ? -1 : INT64_MAX, at = ts;
+	for (int i = 0; i < 4; i++) {
+		if (!ui_model_step_event(m, t, at, id, dir, &id, &at) || !ui_model_event(m, id, ev))
+			return 0;
+		if (!strcmp(ev->kind, kind))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A join names the thread it waited for (the thread.join event ending the
+ * wait says which). 1 when known.
+ */
+static int joined_thread(struct ui *ui, const struct ui_thread *t, int64_t until,
+			 const struct ui_thread **joined)
+{
+	struct ui_event ev;
+	if (!thread_event_near(&ui->m, t, until, 1, "thread.join", &ev) || ev.ts != until)
+		return 0;
+	*joined = ui_model_thread(&ui->m, t->pid, (int)ev.arg);
+	return *joined != NULL;
+}
+
+/*
+ * Off the GIL: where the thread let go (the gil.release that started the
+ * stretch carries its Python line), " at FILE:LINE in FUNCTION", else "".
+ */
 static void off_gil_where(struct ui *ui, const struct ui_thread *t, int64_t since, char *buf,
-			  size_t len);
+			  size_t len)
+{
+	struct ui_event ev;
+	struct ui_frame f;
+	buf[0] = 0;
+	/* the stretch starts just after its release (a release at since - 1) */
+	if (!thread_event_near(&ui->m, t, since, -1, "gil.release", &ev) || ev.ts < since - 1 ||
+	    !ev.stack || ui_model_frames(&ui->m, ev.stack, &f, 1) < 1 || !f.line)
+		return;
+	const char *base = strrchr(f.file, '/');
+	snprintf(buf, len, " at %s:%d in %s", base ? base + 1 : f.file, f.line, f.function);
+}
 
 /*
  * A wait nobody holds (a queue, a cond, an Event) that ends later: the
@@ -193,56 +240,6 @@ static void ownership_lines(struct ui *ui, struct ui_text_panel *p, const struct
 				  ui_thread_label(ui, t->pid, owner, who, sizeof(who)), at);
 		}
 	}
-}
-
-/*
- * The thread's event of the given kind at ts: the next one from ts on
- * (dir > 0) or the last one at or before it (dir < 0), among the few
- * events at that instant. 1 when found.
- */
-static int thread_event_near(struct ui_model *m, const struct ui_thread *t, int64_t ts, int dir,
-			     const char *kind, struct ui_event *ev)
-{
-	int64_t id = dir > 0 ? -1 : INT64_MAX, at = ts;
-	for (int i = 0; i < 4; i++) {
-		if (!ui_model_step_event(m, t, at, id, dir, &id, &at) || !ui_model_event(m, id, ev))
-			return 0;
-		if (!strcmp(ev->kind, kind))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * A join names the thread it waited for (the thread.join event ending the
- * wait says which). 1 when known.
- */
-static int joined_thread(struct ui *ui, const struct ui_thread *t, int64_t until,
-			 const struct ui_thread **joined)
-{
-	struct ui_event ev;
-	if (!thread_event_near(&ui->m, t, until, 1, "thread.join", &ev) || ev.ts != until)
-		return 0;
-	*joined = ui_model_thread(&ui->m, t->pid, (int)ev.arg);
-	return *joined != NULL;
-}
-
-/*
- * Off the GIL: where the thread let go (the gil.release that started the
- * stretch carries its Python line), " at FILE:LINE in FUNCTION", else "".
- */
-static void off_gil_where(struct ui *ui, const struct ui_thread *t, int64_t since, char *buf,
-			  size_t len)
-{
-	struct ui_event ev;
-	struct ui_frame f;
-	buf[0] = 0;
-	/* the stretch starts just after its release (a release at since - 1) */
-	if (!thread_event_near(&ui->m, t, since, -1, "gil.release", &ev) || ev.ts < since - 1 ||
-	    !ev.stack || ui_model_frames(&ui->m, ev.stack, &f, 1) < 1 || !f.line)
-		return;
-	const char *base = strrchr(f.file, '/');
-	snprintf(buf, len, " at %s:%d in %s", base ? base + 1 : f.file, f.line, f.function);
 }
 
 static void state_build(struct ui *ui)
