@@ -923,6 +923,11 @@ static void check(struct rthread *r, struct cell *c, uint32_t site, int flags, P
 				if (c->r[i].ts < c->r[slot].ts)
 					slot = i;
 		}
+		/* another thread's miss this read orders and replaces: kept, as a store's drop
+		 * keeps it */
+		struct access *old = &c->r[slot];
+		if (old->flags && old->idx != r->idx && (old->flags & ACC_MISS) && visible(r, old))
+			c->missed = *old;
 		c->r[slot] = a;
 		return;
 	}
