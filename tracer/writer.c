@@ -1246,18 +1246,14 @@ static size_t successors(struct image_state *st, const struct obj_rec *dead, int
 }
 
 /*
- * Gives each of f's late uses (attributed to the destroyed object, later
- * than its destruction) to the object alive at its time: the successor
- * made first owns the uses up to its own destruction, the next one those
- * after, and so on. update: the rows in ev change through it (a statement
- * on obj and ts); NULL: the events the store still holds. Returns 1
- * when every late use has an owner, 0 when the last successor known was
- * destroyed too (f then waits for the next, from that destruction on).
+ * Gives the late uses of f's object from f->after_ts to the successors in
+ * next[0..n): each owns those up to its own destruction. Returns where the
+ * owned stretch ends (f->after_ts when n is 0); see settle_fixup.
  */
-static int settle_fixup(struct collect *c, struct obj_fixup *f, sqlite3_stmt *update)
+static int64_t settle_window(struct collect *c, struct obj_fixup *f, sqlite3_stmt *update,
+			     struct obj_rec **next, size_t n)
 {
-	struct obj_rec *dead = &W.objs[f->obj - 1], *next[SUCCESSORS_MAX];
-	size_t n = successors(f->st, dead, f->after_ts, next);
+	struct obj_rec *dead = &W.objs[f->obj - 1];
 	int64_t lo = f->after_ts;
 	for (size_t i = 0; i < n && lo < dead->max_ts; i++) {
 		int64_t hi = next[i]->destroyed_ts, latest = INT64_MIN;
@@ -1271,14 +1267,14 @@ static int settle_fixup(struct collect *c, struct obj_fixup *f, sqlite3_stmt *up
 			if (rc != SQLITE_DONE) {
 				if (!store_writer_interrupted(c->store))
 					fail(c, "cannot move late events");
-				return 1;
+				return INT64_MAX;
 			}
 			/* The per-object counts follow the events (per-kind and per-thread ones
 			 * stay). */
 			if (sqlite3_changes(store_writer_db(c->store)) &&
 			    store_writer_refresh_object(c->store, next[i]->id) &&
 			    store_writer_interrupted(c->store))
-				return 1;
+				return INT64_MAX;
 		} else if (store_writer_move_held(c->store, dead->id, next[i]->id, lo, hi,
 						  &latest)) {
 			W.late_held_moved++;
@@ -1288,13 +1284,36 @@ static int settle_fixup(struct collect *c, struct obj_fixup *f, sqlite3_stmt *up
 		}
 		lo = hi;
 	}
-	if (update && lo != f->after_ts)
-		store_writer_refresh_object(c->store, dead->id);
-	if (n && lo < dead->max_ts && lo != INT64_MAX) {
+	return lo;
+}
+
+/*
+ * Gives each of f's late uses (attributed to the destroyed object, later
+ * than its destruction) to the object alive at its time: the successor
+ * made first owns the uses up to its own destruction, the next one those
+ * after, and so on, SUCCESSORS_MAX successors a window (a collector far
+ * behind one thread, as under valgrind, sees a hundred remakes). update:
+ * the rows in ev change through it (a statement on obj and ts); NULL: the
+ * events the store still holds. Returns 1 when every late use has an
+ * owner, or the trace is failing; 0 when the successors known end before
+ * the last late use (while recording, f then waits for the next
+ * successors to be parsed, from where they ended).
+ */
+static int settle_fixup(struct collect *c, struct obj_fixup *f, sqlite3_stmt *update)
+{
+	struct obj_rec *dead = &W.objs[f->obj - 1], *next[SUCCESSORS_MAX];
+	int64_t start = f->after_ts, lo;
+	for (;;) {
+		size_t n = successors(f->st, dead, f->after_ts, next);
+		lo = settle_window(c, f, update, next, n);
+		if (lo == f->after_ts || lo >= dead->max_ts)
+			break;
 		f->after_ts = lo;
-		return 0;
 	}
-	return 1;
+	/* Its per-object counts lost what moved. */
+	if (update && lo != start && !store_writer_interrupted(c->store))
+		store_writer_refresh_object(c->store, dead->id);
+	return lo >= dead->max_ts;
 }
 
 /*

@@ -5,7 +5,9 @@
  * so the collector, draining rings in order, mostly hands the writer the
  * use before the destroy and re-init it follows: the use must still land
  * on the new mutex, never on the destroyed one.
- * Usage: reinit_use [CYCLES]
+ * PAUSE_US 0: no pause between cycles, so the user gets many remakes ahead
+ * of the collector and one destroyed mutex collects that many late uses.
+ * Usage: reinit_use [CYCLES [PAUSE_US]]
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,7 +18,7 @@
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t first_ring = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int phase, user_ready;
-static int cycles = 200;
+static int cycles = 200, pause_us = -1;
 
 static void *user(void *arg)
 {
@@ -42,8 +44,10 @@ static void *maker(void *arg)
 		while (atomic_load(&phase) != 2 * i)
 			;
 		/* Apart from the previous cycle, at any point of the collector's rounds. */
-		struct timespec pause = {0, 1000000 + (i % 7) * 300000};
-		nanosleep(&pause, NULL);
+		long ns = pause_us < 0 ? 1000000 + (i % 7) * 300000 : pause_us * 1000L;
+		struct timespec pause = {0, ns};
+		if (ns)
+			nanosleep(&pause, NULL);
 		pthread_mutex_lock(&m);
 		pthread_mutex_unlock(&m);
 		pthread_mutex_destroy(&m);
@@ -57,6 +61,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1)
 		cycles = atoi(argv[1]);
+	if (argc > 2)
+		pause_us = atoi(argv[2]);
 	pthread_t u, k;
 	pthread_create(&u, NULL, user, NULL);
 	while (!atomic_load(&user_ready))
