@@ -1855,8 +1855,18 @@ static int rlock_slot(uintptr_t id)
 
 enum { RL_BIND, RL_ENTER, RL_EXIT, RL_SAVE, RL_RESTORE };
 
-/* wrap_method's kinds for an RLock's methods (the others are event kinds, all below them). */
-enum { WRAP_RLOCK_ACQUIRE = 1 << 16, WRAP_RLOCK_RELEASE, WRAP_RLOCK_SAVE, WRAP_RLOCK_RESTORE };
+/*
+ * wrap_method's kinds for an RLock's methods, and WRAP_AROUND, a method with
+ * weft's Python before and after it (the others are event kinds, all below
+ * them).
+ */
+enum {
+	WRAP_RLOCK_ACQUIRE = 1 << 16,
+	WRAP_RLOCK_RELEASE,
+	WRAP_RLOCK_SAVE,
+	WRAP_RLOCK_RESTORE,
+	WRAP_AROUND
+};
 
 /* An RLock level change (RL_*) of the RLock at id; count: the level restored. */
 static void rlock_op(int op, uintptr_t id, long long count)
@@ -1983,7 +1993,8 @@ struct wrapped_method {
 	char head[16]; /* PyObject_HEAD: the refcount, then ob_type */
 	PyObject *(*vectorcall)(PyObject *, PyObject *const *, size_t, PyObject *);
 	PyObject *orig;
-	PyObject *aux; /* an RLock's _is_owned, for WRAP_RLOCK_ACQUIRE; else NULL */
+	PyObject *aux; /* an RLock's _is_owned (WRAP_RLOCK_ACQUIRE), (before, after, fold)
+			  (WRAP_AROUND); else NULL */
 	int kind;
 };
 
@@ -2035,11 +2046,48 @@ static PyObject *rlock_call(struct wrapped_method *w, PyObject *const *args, py_
 	}
 }
 
+/*
+ * WRAP_AROUND: pre = before(*args, **kwargs) (None: no call), the original
+ * (its inside folded when fold is true), then after(self, result, pre),
+ * whose value is returned, when the original returned. weft's Python around
+ * a method is called from here and returns before the original runs or
+ * after it returned: an exception the original raises reaches the caller
+ * with no frame of weft's in its traceback, as it would untraced.
+ */
+static PyObject *around_call(struct wrapped_method *w, PyObject *const *args, py_ssize_t nargs,
+			     PyObject *kwnames)
+{
+	PyObject *before = py.PyTuple_GetItem(w->aux, 0), *after = py.PyTuple_GetItem(w->aux, 1);
+	PyObject *fold = py.PyTuple_GetItem(w->aux, 2);
+	if (!before || !after || !fold || nargs < 1)
+		return call_through(w->orig, args, nargs, kwnames);
+	PyObject *pre = NULL;
+	if (before != py.none && !(pre = call_through(before, args, nargs, kwnames)))
+		return NULL;
+	int folds = fold == py.true_obj;
+	weft_tls.fold += folds;
+	PyObject *r = call_through(w->orig, args, nargs, kwnames);
+	weft_tls.fold -= folds;
+	if (weft_tls.fold < 0)
+		weft_tls.fold = 0;
+	if (r && after != py.none) {
+		PyObject *a[3] = {args[0], r, pre ? pre : py.none};
+		PyObject *value = call_through(after, a, 3, NULL);
+		py.Py_DecRef(r);
+		r = value;
+	}
+	if (pre)
+		py.Py_DecRef(pre);
+	return r;
+}
+
 static PyObject *wrapped_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
 				    PyObject *kwnames)
 {
 	struct wrapped_method *w = (struct wrapped_method *)self;
 	py_ssize_t nargs = (py_ssize_t)(nargsf & ~PY_VECTORCALL_ARGUMENTS_OFFSET);
+	if (w->kind == WRAP_AROUND)
+		return around_call(w, args, nargs, kwnames);
 	if (w->kind >= WRAP_RLOCK_ACQUIRE)
 		return rlock_call(w, args, nargs, kwnames);
 	return wrapped_call(w->kind, w->orig, args, nargs, kwnames);
@@ -2161,12 +2209,18 @@ static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t
 	if (py.PyErr_Occurred())
 		py.PyErr_Clear();
 	int rlock = kind >= WRAP_RLOCK_ACQUIRE && kind <= WRAP_RLOCK_RESTORE;
+	int around = kind == WRAP_AROUND;
 	if (kind != WEFT_EV_QUEUE_PUT && kind != WEFT_EV_QUEUE_GET && kind != WEFT_EV_COND_WAIT &&
-	    kind != WEFT_EV_COND_SIGNAL && kind != WEFT_EV_COND_BROADCAST && !rlock)
+	    kind != WEFT_EV_COND_SIGNAL && kind != WEFT_EV_COND_BROADCAST && !rlock && !around)
 		return ret_none();
-	/* the acquire's _is_owned, and nothing else */
-	if ((kind == WRAP_RLOCK_ACQUIRE) != (n == 3) || (rlock && !py.PyTuple_GetItem))
+	/* the acquire's _is_owned, around's (before, after, fold), and nothing else */
+	if ((kind == WRAP_RLOCK_ACQUIRE || around) != (n == 3) ||
+	    ((rlock || around) && !py.PyTuple_GetItem))
 		return ret_none();
+	if (around && (py.PyObject_Size(args[2]) != 3 || py.PyErr_Occurred())) {
+		py.PyErr_Clear();
+		return ret_none();
+	}
 	if (!wrapped_type) {
 		wrapped_slots[0].pfunc = (void *)py.PyVectorcall_Call;
 		wrapped_type = py.PyType_FromSpec(&wrapped_spec);
@@ -2418,6 +2472,7 @@ static void boot(void)
 	PY_CONST("WRAP_RLOCK_RELEASE", WRAP_RLOCK_RELEASE)
 	PY_CONST("WRAP_RLOCK_SAVE", WRAP_RLOCK_SAVE)
 	PY_CONST("WRAP_RLOCK_RESTORE", WRAP_RLOCK_RESTORE)
+	PY_CONST("WRAP_AROUND", WRAP_AROUND)
 	PY_CONST("EV_QUEUE_GET", WEFT_EV_QUEUE_GET)
 	PY_CONST("EV_EVENT_SET", WEFT_EV_EVENT_SET)
 	PY_CONST("EV_EVENT_WAIT", WEFT_EV_EVENT_WAIT)

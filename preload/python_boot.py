@@ -5,7 +5,10 @@
 #
 # Each wrapper brackets the original method with fold(1)/fold(-1) so the
 # locks and conditions the method uses inside are not recorded separately:
-# the method becomes one event (queue.put, cond.wait, ...). Embedded into
+# the method becomes one event (queue.put, cond.wait, ...). Wrappers are C
+# objects (wrap_method; _around for weft's Python before and after a
+# method): an exception the original raises reaches the program's traceback
+# with no frame of this file in it, as untraced. Embedded into
 # libweft.so at build time (preload/python_boot.c is generated from it).
 #
 # threading, queue and multiprocessing are patched when the program imports
@@ -582,32 +585,55 @@ def _record_exit_waits(threading):
         if obj is None:
             continue
         # t0: where the wrapper noted the start; a method wrapped in C has no
-        # such local, and the wait then starts at the thread's last event.
+        # such local, and the wait then starts at the thread's last event
+        # (the GIL let go as it blocked).
         # WAIT_FOR_THREAD: this lock.wait is another thread's, whose tid is
         # in the arg's high half.
         ev(EV_LOCK_WAIT, _exit_waits[found.f_code], id(obj), t0 if isinstance(t0, int) else 0,
            WAIT_FOR_THREAD | native << 32)
 
 
-def _wrap_init(cls, objkind, fold_inside=True, after=None):
-    orig = cls.__init__
+def _around(orig, before=None, after=None, fold_inside=False):
+    """orig as a method with pre = before(*args, **kwargs) (now: the start
+    of a wait, in C) ahead of it and
+    after(self, result, pre) (its value returned) once it returned, its
+    inside folded if fold_inside. In C (wrap_method WRAP_AROUND): a Python
+    wrapper's frame showed in the traceback of every exception the original
+    raised (a Barrier's BrokenBarrierError, a Queue's Empty), which the
+    program may print. This Python fallback is for an interpreter without
+    the C functions wrap_method needs (none of 3.10-3.15)."""
+    w = wrap_method(orig, WRAP_AROUND, (before, after, fold_inside))
+    if w is not None:
+        return w
 
-    def __init__(self, *args, **kwargs):
-        # A Condition's own lock is named at creation (see the preload's
-        # sem_init hook); the internals of Event, Semaphore and Queue are not.
+    def method(*args, **kwargs):
+        pre = before(*args, **kwargs) if before is not None else None
         if fold_inside:
             fold(1)
         try:
-            orig(self, *args, **kwargs)
-            if after is not None:
-                after(self)
+            r = orig(*args, **kwargs)
         finally:
             if fold_inside:
                 fold(-1)
+        return after(args[0], r, pre) if after is not None else r
+
+    method.__wrapped__ = orig
+    return method
+
+
+def _wrap_init(cls, objkind, fold_inside=True, after=None):
+    # A Condition's own lock is named at creation (see the preload's
+    # sem_init hook); the internals of Event, Semaphore and Queue are not.
+    def named(self, r, pre):
+        if after is not None:
+            fold(1)
+            try:
+                after(self)
+            finally:
+                fold(-1)
         init(objkind, id(self), "%s %s" % (type(self).__name__, _site()))
 
-    __init__.__wrapped__ = orig
-    cls.__init__ = __init__
+    cls.__init__ = _around(cls.__init__, None, named, fold_inside)
 
 
 # (threading.Condition, a subclass with the original methods) once Condition is
@@ -661,70 +687,40 @@ def _event(cls):
     _wrap_init(cls, OBJ_EVENT)
     orig_set, orig_wait = cls.set, cls.wait
 
-    def set(self):
-        if getattr(self, "_weft_internal", False):
-            fold(1)
-            try:
-                return orig_set(self)
-            finally:
-                fold(-1)
-        if _HB:
-            _HB(2, id(self))
-        ev(EV_EVENT_SET, OBJ_EVENT, id(self), 0, 0)
-        fold(1)
-        try:
-            return orig_set(self)
-        finally:
-            fold(-1)
+    def before_set(self):
+        if not getattr(self, "_weft_internal", False):
+            if _HB:
+                _HB(2, id(self))
+            ev(EV_EVENT_SET, OBJ_EVENT, id(self), 0, 0)
 
-    def wait(self, timeout=None):
-        if getattr(self, "_weft_internal", False):
-            fold(1)
-            try:
-                return orig_wait(self, timeout)
-            finally:
-                fold(-1)
-        t0 = now()
-        fold(1)
-        try:
-            r = orig_wait(self, timeout)
-        finally:
-            fold(-1)
-        if _HB and r:
-            _HB(3, id(self))
-        ev(EV_EVENT_WAIT, OBJ_EVENT, id(self), t0, 1 if r else 0)
+    def after_wait(self, r, t0):
+        if not getattr(self, "_weft_internal", False):
+            if _HB and r:
+                _HB(3, id(self))
+            ev(EV_EVENT_WAIT, OBJ_EVENT, id(self), t0, 1 if r else 0)
         return r
 
+    set = _around(orig_set, before_set, None, True)
+    wait = _around(orig_wait, now, after_wait, True)
     cls.set, cls.wait = set, wait
     _blocks_on(OBJ_EVENT, wait)
 
 
 def _semaphore_release(orig_release):
-    def release(self, n=1):
+    def before(self, n=1):
         if not getattr(self, "_weft_internal", False):
             if _HB:
                 _HB(2, id(self))
             ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
-        fold(1)
-        try:
-            return orig_release(self, n)
-        finally:
-            fold(-1)
 
-    return release
+    return _around(orig_release, before, None, True)
 
 
 def _semaphore(cls):
     _wrap_init(cls, OBJ_SEMAPHORE)
     orig_acquire, orig_release = cls.acquire, cls.release
 
-    def acquire(self, blocking=True, timeout=None):
-        t0 = now()
-        fold(1)
-        try:
-            r = orig_acquire(self, blocking, timeout)
-        finally:
-            fold(-1)
+    def after_acquire(self, r, t0):
         # A library's own (an executor's idle count): nothing of the program's.
         if getattr(self, "_weft_internal", False):
             return r
@@ -734,6 +730,7 @@ def _semaphore(cls):
            0 if r else 110)
         return r
 
+    acquire = _around(orig_acquire, now, after_acquire, True)
     release = _semaphore_release(orig_release)
     cls.acquire, cls.release = acquire, release
     cls.__enter__ = acquire
@@ -754,22 +751,21 @@ def _barrier(cls):
     _wrap_init(cls, OBJ_BARRIER)
     orig_wait = cls.wait
 
-    def wait(self, timeout=None):
+    def before(self, timeout=None):
         t0 = now()
         # Everything before any party's arrival happens before every
         # party's return (its folded Condition orders nothing itself).
         if _HB:
             _HB(2, id(self))
-        fold(1)
-        try:
-            r = orig_wait(self, timeout)
-        finally:
-            fold(-1)
+        return t0
+
+    def after(self, r, t0):
         if _HB:
             _HB(3, id(self))
         ev(EV_BARRIER_WAIT, OBJ_BARRIER, id(self), t0, r)
         return r
 
+    wait = _around(orig_wait, before, after, True)
     cls.wait = wait
     _blocks_on(OBJ_BARRIER, wait)
 
@@ -911,45 +907,29 @@ def _threads(threading):
     _get_ident = threading.get_ident
     orig_init = threading.Thread.__init__
 
-    def __init__(self, *args, **kwargs):
-        fold(1)
-        try:
-            orig_init(self, *args, **kwargs)
-        finally:
-            fold(-1)
+    def after_init(self, r, pre):
         started = getattr(self, "_started", None)
         if started is not None:
             started._weft_internal = True
 
-    threading.Thread.__init__ = __init__
+    threading.Thread.__init__ = _around(orig_init, None, after_init, True)
     # The start/stop handshakes (an Event, the thread state lock) are threading's own.
     orig_start = threading.Thread.start
 
-    def start(self):
+    def before_start(self):
         if _HB:
             _HB(0, id(self))
-        fold(1)
-        try:
-            return orig_start(self)
-        finally:
-            fold(-1)
 
-    threading.Thread.start = start
+    threading.Thread.start = _around(orig_start, before_start, None, True)
     orig_join = threading.Thread.join
 
-    def join(self, timeout=None):
-        t0 = now()
-        fold(1)
-        try:
-            orig_join(self, timeout)
-        finally:
-            fold(-1)
+    def after_join(self, r, t0):
         if not self.is_alive():
             if _HB:
                 _HB(1, id(self) + 1)
             ev(EV_THREAD_JOIN, 0, 0, t0, getattr(self, "native_id", None) or 0)
 
-    threading.Thread.join = join
+    threading.Thread.join = _around(orig_join, now, after_join, True)
     orig_is_alive = threading.Thread.is_alive
 
     def is_alive(self):
@@ -973,20 +953,16 @@ def _multiprocessing(mod):
         mod.BaseProcess._bootstrap = _bootstrap
         orig_start = mod.BaseProcess.start
 
-        def start(self):
+        def after_start(self, r, pre):
             # The parent names the child too: a worker killed before it ran
             # any Python (a pool's terminate() while it starts) is still that
             # worker. Its own name, when it gets that far, is the same.
-            r = orig_start(self)
             pid = getattr(getattr(self, "_popen", None), "pid", None)
             if isinstance(pid, int) and pid > 0:
                 process(self.name, pid)
             return r
 
-        start.__wrapped__ = orig_start
-        start.__name__, start.__qualname__ = orig_start.__name__, orig_start.__qualname__
-        start.__doc__ = orig_start.__doc__
-        mod.BaseProcess.start = start
+        mod.BaseProcess.start = _around(orig_start, None, after_start)
     elif mod.__name__ == "multiprocessing.spawn":
         # A spawned or forkserver child learns its name here, before it
         # imports the main module again: a pool's terminate() can kill a
@@ -1008,25 +984,15 @@ def _multiprocessing(mod):
         _wrap_init(q, OBJ_QUEUE)
         orig_put, orig_get = q.put, q.get
 
-        def put(self, obj, block=True, timeout=None):
-            t0 = now()
-            fold(1)
-            try:
-                orig_put(self, obj, block, timeout)
-            finally:
-                fold(-1)
+        def after_put(self, r, t0):
             ev(EV_QUEUE_PUT, OBJ_QUEUE, id(self), t0, 0)
 
-        def get(self, block=True, timeout=None):
-            t0 = now()
-            fold(1)
-            try:
-                r = orig_get(self, block, timeout)
-            finally:
-                fold(-1)
+        def after_get(self, r, t0):
             ev(EV_QUEUE_GET, OBJ_QUEUE, id(self), t0, 0)
             return r
 
+        put = _around(orig_put, now, after_put, True)
+        get = _around(orig_get, now, after_get, True)
         q.put, q.get = put, get
         _blocks_on(OBJ_QUEUE, put, get)
 
@@ -1112,29 +1078,21 @@ def _futures_thread(mod):
         return
     orig_init = cls.__init__
 
-    def __init__(self, *args, **kwargs):
-        orig_init(self, *args, **kwargs)
+    def after_init(self, r, pre):
         sem = getattr(self, "_idle_semaphore", None)
         if sem is not None:
             sem._weft_internal = True
 
-    # What introspection sees (inspect.signature follows __wrapped__).
-    __init__.__wrapped__ = orig_init
-    __init__.__name__, __init__.__qualname__ = orig_init.__name__, orig_init.__qualname__
-    __init__.__doc__ = orig_init.__doc__
-    cls.__init__ = __init__
+    cls.__init__ = _around(orig_init, None, after_init)
     # A task's function is named as it is submitted: the worker that runs it
     # may record nothing but GIL events there (a call that blocks), named then.
     orig_submit = cls.submit
 
-    def submit(self, fn, /, *args, **kwargs):
-        know(fn)
-        return orig_submit(self, fn, *args, **kwargs)
+    def before_submit(self, fn=None, /, *args, **kwargs):
+        if fn is not None:
+            know(fn)
 
-    submit.__wrapped__ = orig_submit
-    submit.__name__, submit.__qualname__ = orig_submit.__name__, orig_submit.__qualname__
-    submit.__doc__ = orig_submit.__doc__
-    cls.submit = submit
+    cls.submit = _around(orig_submit, before_submit)
 
 
 class _PatchAfterImport:

@@ -27,6 +27,13 @@ for entry in "${interpreters[@]}"; do
 	expect_eq "$tag: Event set" "$(ev "e.kind='event.set' AND o.kind='py.event' AND o.name='Event sync_objects.py:6'")" 1
 	expect_eq "$tag: Event wait" "$(ev "e.kind='event.wait' AND o.kind='py.event'")" 1
 	expect_eq "$tag: Semaphore" "$(ev "o.kind='py.semaphore' AND o.name='Semaphore sync_objects.py:7'")" 2
+	# Exceptions through weft's wrappers: their printed tracebacks as untraced
+	(cd "$WORK" && timeout 60 "$py" "$PY_TESTS/tracebacks.py" >"$WORK/tb-plain" 2>&1)
+	(cd "$WORK" && timeout 60 "$WEFT" run -o "tb-$tag.db" -- "$py" "$PY_TESTS/tracebacks.py" >"$WORK/tb-traced" 2>&1)
+	expect_eq "$tag tracebacks: as untraced, no frame of weft's" \
+		"$(diff "$WORK/tb-plain" "$WORK/tb-traced" && grep -c '^--' "$WORK/tb-traced")" \
+		"$(grep -c '^--' "$WORK/tb-plain")"
+	expect_eq "$tag tracebacks: every case raised" "$(($(grep -c '^--' "$WORK/tb-plain") >= 11))" 1
 	timeout 60 "$WEFT" run -o "rl-$tag.db" -- "$py" "$PY_TESTS/rlock_levels.py" >"$WORK/out" 2>&1
 	expect_eq "$tag: RLock levels: program output" "$(cat "$WORK/out")" False
 	rl() { sql "rl-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.kind = 'py.rlock' AND e.kind = '$1' ORDER BY e.arg)"; }

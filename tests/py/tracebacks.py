@@ -1,0 +1,57 @@
+# Exceptions raised through the methods weft wraps (Thread.start and join,
+# Semaphore, Barrier, ThreadPoolExecutor.submit, multiprocessing's Queue and
+# Process.start, constructors): their tracebacks, printed, must read as
+# untraced, with no frame of weft's. test_python compares the two outputs.
+import concurrent.futures
+import multiprocessing
+import queue
+import threading
+import traceback
+
+
+def show(what, fn):
+    try:
+        fn()
+    except Exception:
+        print("--", what)
+        traceback.print_exc(file=__import__("sys").stdout)
+
+
+def start_twice():
+    t = threading.Thread(target=int)
+    t.start()
+    t.join()
+    t.start()
+
+
+def submit_after_shutdown():
+    ex = concurrent.futures.ThreadPoolExecutor(1)
+    ex.shutdown()
+    ex.submit(int)
+
+
+def broken_barrier():
+    threading.Barrier(2, timeout=0.01).wait()
+
+
+def process_twice():
+    p = multiprocessing.Process(target=int)
+    p.start()
+    p.join()
+    p.start()
+
+
+if __name__ == "__main__":
+    show("Semaphore.release(0)", lambda: threading.Semaphore(1).release(0))
+    show("BoundedSemaphore over-release", lambda: threading.BoundedSemaphore(1).release())
+    show("Semaphore.acquire timeout without blocking",
+         lambda: threading.Semaphore(1).acquire(False, 1))
+    show("Thread.start twice", start_twice)
+    show("Thread.join before start", lambda: threading.Thread(target=int).join())
+    show("Barrier(0)", lambda: threading.Barrier(0))
+    show("Barrier broken", broken_barrier)
+    show("Event.wait bad timeout", lambda: threading.Event().wait("x"))
+    show("submit after shutdown", submit_after_shutdown)
+    show("multiprocessing.Queue.get empty", lambda: multiprocessing.Queue().get(timeout=0.01))
+    show("Process.start twice", process_twice)
+    show("queue.Queue.get empty", lambda: queue.Queue().get(timeout=0.01))
