@@ -2047,7 +2047,8 @@ static PyObject *rlock_call(struct wrapped_method *w, PyObject *const *args, py_
 }
 
 /*
- * WRAP_AROUND: pre = before(*args, **kwargs) (None: no call), the original
+ * WRAP_AROUND: pre = before(*args, **kwargs) (None: no call; True: the
+ * time now, as _weft.now() says it, for a wait's start), the original
  * (its inside folded when fold is true), then after(self, result, pre),
  * whose value is returned, when the original returned. weft's Python around
  * a method is called from here and returns before the original runs or
@@ -2062,7 +2063,11 @@ static PyObject *around_call(struct wrapped_method *w, PyObject *const *args, py
 	if (!before || !after || !fold || nargs < 1)
 		return call_through(w->orig, args, nargs, kwnames);
 	PyObject *pre = NULL;
-	if (before != py.none && !(pre = call_through(before, args, nargs, kwnames)))
+	if (before == py.true_obj)
+		pre = py.PyLong_FromUnsignedLongLong(weft_now());
+	else if (before != py.none)
+		pre = call_through(before, args, nargs, kwnames);
+	if (before != py.none && !pre)
 		return NULL;
 	int folds = fold == py.true_obj;
 	weft_tls.fold += folds;

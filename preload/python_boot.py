@@ -594,10 +594,11 @@ def _record_exit_waits(threading):
 
 
 def _around(orig, before=None, after=None, fold_inside=False):
-    """orig as a method with pre = before(*args, **kwargs) (now: the start
-    of a wait, in C) ahead of it and
-    after(self, result, pre) (its value returned) once it returned, its
-    inside folded if fold_inside. In C (wrap_method WRAP_AROUND): a Python
+    """orig as a method with pre = before(self, *args, **kwargs) ahead of it
+    (before takes any arguments: a wrong call is the original's to refuse,
+    with its name in the message; True: pre is now(), a wait's start, taken
+    in C) and after(self, result, pre) (its value returned) once it
+    returned, its inside folded if fold_inside. In C (wrap_method WRAP_AROUND): a Python
     wrapper's frame showed in the traceback of every exception the original
     raised (a Barrier's BrokenBarrierError, a Queue's Empty), which the
     program may print. This Python fallback is for an interpreter without
@@ -607,7 +608,7 @@ def _around(orig, before=None, after=None, fold_inside=False):
         return w
 
     def method(*args, **kwargs):
-        pre = before(*args, **kwargs) if before is not None else None
+        pre = now() if before is True else before(*args, **kwargs) if before else None
         if fold_inside:
             fold(1)
         try:
@@ -687,7 +688,7 @@ def _event(cls):
     _wrap_init(cls, OBJ_EVENT)
     orig_set, orig_wait = cls.set, cls.wait
 
-    def before_set(self):
+    def before_set(self, *args, **kwargs):
         if not getattr(self, "_weft_internal", False):
             if _HB:
                 _HB(2, id(self))
@@ -701,14 +702,15 @@ def _event(cls):
         return r
 
     set = _around(orig_set, before_set, None, True)
-    wait = _around(orig_wait, now, after_wait, True)
+    wait = _around(orig_wait, True, after_wait, True)
     cls.set, cls.wait = set, wait
     _blocks_on(OBJ_EVENT, wait)
 
 
 def _semaphore_release(orig_release):
-    def before(self, n=1):
-        if not getattr(self, "_weft_internal", False):
+    def before(self, *args, **kwargs):
+        n = args[0] if args else kwargs.get("n", 1)
+        if not getattr(self, "_weft_internal", False) and isinstance(n, int):
             if _HB:
                 _HB(2, id(self))
             ev(EV_LOCK_RELEASE, OBJ_SEMAPHORE, id(self), 0, n)
@@ -730,7 +732,7 @@ def _semaphore(cls):
            0 if r else 110)
         return r
 
-    acquire = _around(orig_acquire, now, after_acquire, True)
+    acquire = _around(orig_acquire, True, after_acquire, True)
     release = _semaphore_release(orig_release)
     cls.acquire, cls.release = acquire, release
     cls.__enter__ = acquire
@@ -751,7 +753,7 @@ def _barrier(cls):
     _wrap_init(cls, OBJ_BARRIER)
     orig_wait = cls.wait
 
-    def before(self, timeout=None):
+    def before(self, *args, **kwargs):
         t0 = now()
         # Everything before any party's arrival happens before every
         # party's return (its folded Condition orders nothing itself).
@@ -916,7 +918,7 @@ def _threads(threading):
     # The start/stop handshakes (an Event, the thread state lock) are threading's own.
     orig_start = threading.Thread.start
 
-    def before_start(self):
+    def before_start(self, *args, **kwargs):
         if _HB:
             _HB(0, id(self))
 
@@ -929,7 +931,7 @@ def _threads(threading):
                 _HB(1, id(self) + 1)
             ev(EV_THREAD_JOIN, 0, 0, t0, getattr(self, "native_id", None) or 0)
 
-    threading.Thread.join = _around(orig_join, now, after_join, True)
+    threading.Thread.join = _around(orig_join, True, after_join, True)
     orig_is_alive = threading.Thread.is_alive
 
     def is_alive(self):
@@ -991,8 +993,8 @@ def _multiprocessing(mod):
             ev(EV_QUEUE_GET, OBJ_QUEUE, id(self), t0, 0)
             return r
 
-        put = _around(orig_put, now, after_put, True)
-        get = _around(orig_get, now, after_get, True)
+        put = _around(orig_put, True, after_put, True)
+        get = _around(orig_get, True, after_get, True)
         q.put, q.get = put, get
         _blocks_on(OBJ_QUEUE, put, get)
 

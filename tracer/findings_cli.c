@@ -90,6 +90,28 @@ int findings_fail_status(sqlite3 *db, const char *kinds_csv)
 	return rc == SQLITE_DONE ? n : -1;
 }
 
+int findings_summary(sqlite3 *db, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int total = 0, rc;
+	size_t used = 0;
+	out[0] = 0;
+	if (sqlite3_prepare_v2(
+		db, "SELECT kind, count(*) FROM findings GROUP BY kind ORDER BY 2 DESC, 1", -1, &st,
+		NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int n = sqlite3_column_int(st, 1);
+		total += n;
+		if (used < len)
+			used +=
+			    (size_t)snprintf(out + used, len - used, "%s%d %s", used ? ", " : "", n,
+					     (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? total : -1;
+}
+
 int findings_check_suppressions(const char *path, char *err, size_t len)
 {
 	return store_findings_check_suppressions(path, err, len);

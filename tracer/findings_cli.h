@@ -21,6 +21,13 @@ int findings_parse_kinds(const char *csv, char *err, size_t len);
  */
 int findings_fail_status(sqlite3 *db, const char *kinds_csv);
 
+/*
+ * The trace's findings (suppressed ones are not in the view), per kind, as
+ * "2 lock_order, 1 misuse" in out (most first). Returns how many in all, 0
+ * with out empty, or -1 when the view cannot be read.
+ */
+int findings_summary(sqlite3 *db, char *out, size_t len);
+
 /* Checks a suppressions file before the run: 0, or -1 with "FILE:LINE: problem" in err. */
 int findings_check_suppressions(const char *path, char *err, size_t len);
 

@@ -746,6 +746,23 @@ static int store_findings(struct run_session *s)
 	return s->o->fail_on ? findings_fail_status(db, s->o->fail_on) : 0;
 }
 
+/*
+ * One line when the trace has findings, as a sanitizer ends its run with
+ * its reports: the user learns there is something to read without asking.
+ * Read from the sealed trace, so it says what weft report will list.
+ */
+static void say_findings(const char *path)
+{
+	sqlite3 *db = NULL;
+	char kinds[256];
+	int n = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+		n = findings_summary(db, kinds, sizeof(kinds));
+	sqlite3_close(db);
+	if (n > 0)
+		weft_error("%d finding%s (%s): weft report %s", n, n == 1 ? "" : "s", kinds, path);
+}
+
 /* Keys and renames the build; trace_db NULL (no sealed trace) discards it. */
 static void finish_view_tables(struct run_session *s, sqlite3 *trace_db)
 {
@@ -851,6 +868,7 @@ static int run_finish(struct run_session *s)
 				   nfail == 1 ? "" : "s", o->fail_on, o->out);
 		return exit_status ? exit_status : 3;
 	}
+	say_findings(o->out);
 	return exit_status;
 }
 

@@ -155,3 +155,14 @@ else
 	rc=$?
 	expect_eq findings:fail-on-bad-kind "$rc $(grep -c "unknown finding kind 'races'" bad.err)" "2 1"
 fi
+
+# --- weft run says when the trace has findings: one line, the kinds, what to run next ---
+$WEFT run -o said.db -- "$P" inversion >/dev/null 2>said.err
+expect_eq findings:run-says "$?:$(cat said.err)" "0:weft: 1 finding (1 lock_order): weft report said.db"
+$WEFT run -o quiet.db -- "$P" clean >/dev/null 2>quiet.err
+expect_eq findings:run-quiet-when-none "$?:$(cat quiet.err)" "0:"
+# suppressed ones are not findings; --fail-on's own line replaces it
+$WEFT run --suppressions supp.txt -o said.db -- "$P" inversion >/dev/null 2>said.err
+expect_eq findings:run-quiet-when-suppressed "$(cat said.err)" ""
+$WEFT run --fail-on lock_order -o said.db -- "$P" inversion >/dev/null 2>said.err
+expect_eq findings:run-fail-on-one-line "$(wc -l <said.err):$(grep -c 'see weft report' said.err)" "1:1"

@@ -33,7 +33,7 @@ for entry in "${interpreters[@]}"; do
 	expect_eq "$tag tracebacks: as untraced, no frame of weft's" \
 		"$(diff "$WORK/tb-plain" "$WORK/tb-traced" && grep -c '^--' "$WORK/tb-traced")" \
 		"$(grep -c '^--' "$WORK/tb-plain")"
-	expect_eq "$tag tracebacks: every case raised" "$(($(grep -c '^--' "$WORK/tb-plain") >= 11))" 1
+	expect_eq "$tag tracebacks: every case raised" "$(($(grep -c '^--' "$WORK/tb-plain") >= 17))" 1
 	timeout 60 "$WEFT" run -o "rl-$tag.db" -- "$py" "$PY_TESTS/rlock_levels.py" >"$WORK/out" 2>&1
 	expect_eq "$tag: RLock levels: program output" "$(cat "$WORK/out")" False
 	rl() { sql "rl-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.kind = 'py.rlock' AND e.kind = '$1' ORDER BY e.arg)"; }

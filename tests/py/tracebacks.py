@@ -55,3 +55,10 @@ if __name__ == "__main__":
     show("multiprocessing.Queue.get empty", lambda: multiprocessing.Queue().get(timeout=0.01))
     show("Process.start twice", process_twice)
     show("queue.Queue.get empty", lambda: queue.Queue().get(timeout=0.01))
+    # wrong calls: the original's message, not the name of weft's code around it
+    show("Event.set(1)", lambda: threading.Event().set(1))
+    show("Semaphore.release('x')", lambda: threading.Semaphore(1).release("x"))
+    show("Barrier.wait(1, 2)", lambda: threading.Barrier(1).wait(1, 2))
+    show("Thread.start(1)", lambda: threading.Thread(target=int).start(1))
+    show("submit()", lambda: concurrent.futures.ThreadPoolExecutor(1).submit())
+    show("Thread.join(1, 2)", lambda: threading.Thread(target=int).join(1, 2))
