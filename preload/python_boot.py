@@ -598,10 +598,10 @@ def _around(orig, before=None, after=None, fold_inside=False):
     (before takes any arguments: a wrong call is the original's to refuse,
     with its name in the message; True: pre is now(), a wait's start, taken
     in C) and after(self, result, pre) (its value returned) once it
-    returned, its inside folded if fold_inside. In C (wrap_method WRAP_AROUND): a Python
-    wrapper's frame showed in the traceback of every exception the original
-    raised (a Barrier's BrokenBarrierError, a Queue's Empty), which the
-    program may print. This Python fallback is for an interpreter without
+    returned, its inside folded if fold_inside. In C (wrap_method
+    WRAP_AROUND): a Python wrapper's frame showed in the traceback of every
+    exception the original raised (a Barrier's BrokenBarrierError, a
+    Queue's Empty), which the program may print. This Python fallback is for an interpreter without
     the C functions wrap_method needs (none of 3.10-3.15)."""
     w = wrap_method(orig, WRAP_AROUND, (before, after, fold_inside))
     if w is not None:

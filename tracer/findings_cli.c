@@ -67,49 +67,42 @@ int findings_parse_kinds(const char *csv, char *err, size_t len)
 	return each_item(csv, parse_one, &p) ? -1 : 0;
 }
 
-int findings_fail_status(sqlite3 *db, const char *kinds_csv)
+int findings_count(sqlite3 *db, const char *kinds_csv, int *total, char *summary, size_t len)
 {
 	struct parse p = {0, NULL, 0};
 	char dummy[1];
-	sqlite3_stmt *st = NULL;
-	int n = 0, rc;
 	p.err = dummy;
 	p.len = sizeof(dummy);
-	if (each_item(kinds_csv, parse_one, &p))
+	if (kinds_csv && each_item(kinds_csv, parse_one, &p))
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT kind, count(*) FROM findings GROUP BY kind", -1, &st,
-			       NULL) != SQLITE_OK)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(st, 0);
-		int b = k ? kind_bits(k, strlen(k)) : -1;
-		if (b > 0 && (p.bits & b))
-			n += sqlite3_column_int(st, 1);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? n : -1;
-}
-
-int findings_summary(sqlite3 *db, char *out, size_t len)
-{
+	if (summary && len)
+		summary[0] = 0;
 	sqlite3_stmt *st = NULL;
-	int total = 0, rc;
-	size_t used = 0;
-	out[0] = 0;
 	if (sqlite3_prepare_v2(
 		db, "SELECT kind, count(*) FROM findings GROUP BY kind ORDER BY 2 DESC, 1", -1, &st,
 		NULL) != SQLITE_OK)
 		return -1;
+	int n = 0, all = 0, rc;
+	size_t used = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int n = sqlite3_column_int(st, 1);
-		total += n;
-		if (used < len)
-			used +=
-			    (size_t)snprintf(out + used, len - used, "%s%d %s", used ? ", " : "", n,
-					     (const char *)sqlite3_column_text(st, 0));
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		int count = sqlite3_column_int(st, 1), b = k ? kind_bits(k, strlen(k)) : -1;
+		all += count;
+		if (b > 0 && (p.bits & b))
+			n += count;
+		if (summary && used < len)
+			used += (size_t)snprintf(summary + used, len - used, "%s%d %s",
+						 used ? ", " : "", count, k ? k : "?");
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? total : -1;
+	if (total)
+		*total = all;
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int findings_fail_status(sqlite3 *db, const char *kinds_csv)
+{
+	return findings_count(db, kinds_csv, NULL, NULL, 0);
 }
 
 int findings_check_suppressions(const char *path, char *err, size_t len)

@@ -15,18 +15,16 @@
 int findings_parse_kinds(const char *csv, char *err, size_t len);
 
 /*
- * How many findings of the listed kinds the trace's `findings` view holds
- * (suppressed ones are not in the view); -1 when the view cannot be read.
- * kinds_csv must have passed findings_parse_kinds.
+ * One read of the trace's `findings` view (suppressed ones are not in it):
+ * returns how many are of the kinds in kinds_csv (NULL: none asked; the
+ * list must have passed findings_parse_kinds), or -1 when the view cannot
+ * be read. total (if not NULL) gets how many in all, summary (if not NULL)
+ * them per kind, most first: "2 lock_order, 1 misuse" (empty for none).
  */
-int findings_fail_status(sqlite3 *db, const char *kinds_csv);
+int findings_count(sqlite3 *db, const char *kinds_csv, int *total, char *summary, size_t len);
 
-/*
- * The trace's findings (suppressed ones are not in the view), per kind, as
- * "2 lock_order, 1 misuse" in out (most first). Returns how many in all, 0
- * with out empty, or -1 when the view cannot be read.
- */
-int findings_summary(sqlite3 *db, char *out, size_t len);
+/* findings_count of kinds_csv alone: `weft run --fail-on`'s failing count. */
+int findings_fail_status(sqlite3 *db, const char *kinds_csv);
 
 /* Checks a suppressions file before the run: 0, or -1 with "FILE:LINE: problem" in err. */
 int findings_check_suppressions(const char *path, char *err, size_t len);

@@ -391,6 +391,9 @@ struct run_session {
 	struct store_view_builder *view;
 	cpu_set_t cpus;	      /* weft's CPUs before keep_to_one_cpu(), for the tail */
 	int64_t moved_at_end; /* store_writer_take_moved() after the order */
+	/* the trace's findings, in all and per kind (findings_count) */
+	int findings_total;
+	char findings_kinds[256];
 	int pinned;
 };
 
@@ -743,24 +746,9 @@ static int store_findings(struct run_session *s)
 	else if (writer_store_deadlocks(s->c, db) != 0)
 		weft_error("findings: cannot store deadlocks: %s", sqlite3_errmsg(db));
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	return s->o->fail_on ? findings_fail_status(db, s->o->fail_on) : 0;
-}
-
-/*
- * One line when the trace has findings, as a sanitizer ends its run with
- * its reports: the user learns there is something to read without asking.
- * Read from the sealed trace, so it says what weft report will list.
- */
-static void say_findings(const char *path)
-{
-	sqlite3 *db = NULL;
-	char kinds[256];
-	int n = -1;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-		n = findings_summary(db, kinds, sizeof(kinds));
-	sqlite3_close(db);
-	if (n > 0)
-		weft_error("%d finding%s (%s): weft report %s", n, n == 1 ? "" : "s", kinds, path);
+	int nfail = findings_count(db, s->o->fail_on, &s->findings_total, s->findings_kinds,
+				   sizeof(s->findings_kinds));
+	return s->o->fail_on ? nfail : 0;
 }
 
 /* Keys and renames the build; trace_db NULL (no sealed trace) discards it. */
@@ -868,7 +856,10 @@ static int run_finish(struct run_session *s)
 				   nfail == 1 ? "" : "s", o->fail_on, o->out);
 		return exit_status ? exit_status : 3;
 	}
-	say_findings(o->out);
+	/* One line when there are findings, as a sanitizer ends its run with its reports. */
+	if (s->findings_total > 0)
+		weft_error("%d finding%s (%s): weft report %s", s->findings_total,
+			   s->findings_total == 1 ? "" : "s", s->findings_kinds, o->out);
 	return exit_status;
 }
 
