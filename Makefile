@@ -21,7 +21,7 @@ TOOL_OBJ   = $(patsubst %.c,$(1)/obj/%.o,$(TOOL_SRC)) $(1)/obj/gen/store_sql.o
 .PHONY: all deps man test bench fuzz install clean format check-format check-structure check-valgrind check-valgrind-ci test-progs \
 	example hardening-bench pythons FORCE
 
-all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so man test-progs
+all: deps $(BUILD)/bin/weft $(BUILD)/lib/weft/libweft.so $(BUILD)/lib/weft/weft_sqlite.so man test-progs
 
 deps:
 	@scripts/deps.sh
@@ -83,6 +83,11 @@ $(BUILD)/lib/weft/libweft.so: $(PRELOAD_SRC) $(wildcard preload/*.h) $(BUILD)/ge
 	$(CC) $(CFLAGS_COMMON) -O2 -flto=auto -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec \
 	    -fno-omit-frame-pointer $(PRELOAD_SRC) $(BUILD)/gen/python_boot.c -o $@ -Wl,--no-undefined \
 	    -Wl,-z,nodelete $(PRELOAD_LIBS)
+
+# ---- object_holds for any SQLite client: `.load build/lib/weft/weft_sqlite` (docs/DERIVED.md)
+$(BUILD)/lib/weft/weft_sqlite.so: store/store_holdchunks.c store/store_holdchunks.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -fPIC -shared -fvisibility=hidden -DWEFT_SQLITE_EXTENSION $< -o $@
 
 # ---- the same CLI under AddressSanitizer + UBSan, for the tests ------------
 ASAN       := $(BUILD)/asan
@@ -174,6 +179,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/weft
 	install -m 755 $(BUILD)/bin/weft $(DESTDIR)$(PREFIX)/bin/weft
 	install -m 644 $(BUILD)/lib/weft/libweft.so $(DESTDIR)$(PREFIX)/lib/weft/libweft.so
+	install -m 644 $(BUILD)/lib/weft/weft_sqlite.so $(DESTDIR)$(PREFIX)/lib/weft/weft_sqlite.so
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 644 $(MAN_DIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

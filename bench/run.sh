@@ -56,7 +56,7 @@ awk -v s="$size" -v e="$events" 'BEGIN { printf "trace file:                  %d
 "$WEFT" query "$db" "SELECT CASE WHEN name = 'ev' THEN 'ev table' WHEN name LIKE 'ev\\_%' ESCAPE '\\'
 	THEN 'ev indexes' WHEN name IN ('thread_spans', 'object_holds', 'object_long_holds', 'object_spans', 'thread_summary',
 	'object_summary', 'point_events', 'object_stats', 'thread_life', 'derived_info')
-	OR name LIKE 'thread\\_spans\\_%' ESCAPE '\\' OR name LIKE 'object\\_holds\\_%' ESCAPE '\\'
+	OR name LIKE 'thread\\_spans\\_%' ESCAPE '\\' OR name LIKE 'object\\_holds\\_%' ESCAPE '\\' OR name LIKE 'object\\_hold\\_chunks%' ESCAPE '\\'
 	OR name LIKE 'point\\_events\\_%' ESCAPE '\\' OR name = 'sqlite_autoindex_derived_info_1'
 	THEN 'derived tables' ELSE 'other' END AS part, sum(pgsize) AS bytes FROM dbstat
 	GROUP BY part ORDER BY bytes DESC" --csv 2>/dev/null | tail -n +2 |
@@ -130,7 +130,7 @@ if "$py" -c 'import ssl' 2>/dev/null; then
 	# What SQLite alone takes for rows shaped like this trace's (no weft code):
 	# the writer and the viewer's builder each spend about a core on it.
 	ev_rows=$("$WEFT" query "$TMP/ssl.db" "SELECT count(*) FROM events" --csv | tail -1)
-	hold_rows=$(sqlite3 "$TMP/ssl.db-view" "SELECT count(*) FROM object_holds" 2>/dev/null || echo $((ev_rows / 2)))
+	hold_rows=$(sqlite3 -cmd ".load $BUILD/lib/weft/weft_sqlite" "$TMP/ssl.db-view" "SELECT count(*) FROM object_holds" 2>/dev/null || echo $((ev_rows / 2)))
 	echo "SQLite alone for rows like these (bench/sqlite_floor.c):"
 	"$BUILD/bench/sqlite_floor" "$TMP" "$ev_rows" "$hold_rows" 12 | sed 's/^/  /'
 else

@@ -13,6 +13,7 @@
 #include "store/store_schema.h"
 #include "store/store_debug.h"
 #include "store/store_holds.h"
+#include "store/store_holdchunks.h"
 #include "store/store_util.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include <string.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "10"
+#define DERIVED_VERSION "11"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -327,6 +328,12 @@ struct objinfo {
 	int64_t
 	    longest_wait; /* of any kind on it so far: how far back a wait still unread may start */
 	struct occ_follow *follow; /* its occupancy while the trace is written, else NULL */
+	/* ended holds not written yet (store_holdchunks.h), and where the next chunk may start */
+	struct store_hold_row *kept;
+	size_t nkept, capkept;
+	int64_t chunk_from;
+	int listed;	   /* in derive.kept_objs */
+	int64_t open_from; /* while writing kept holds: the earliest start of one still open */
 };
 
 struct derive {
@@ -342,9 +349,17 @@ struct derive {
 	struct objinfo *obj;
 	size_t nobj_cap, nobj;
 	sqlite3_stmt *ins_tsum, *ins_point, *ins_osum, *ins_thread;
-	struct rows spans, holds, ospans; /* the big three, many rows per statement */
-	struct rows long_holds;		  /* object_long_holds */
-	struct rows blocks;		  /* thread_event_blocks */
+	struct rows spans, ospans; /* many rows per statement */
+	struct rows late_holds;	   /* object_holds_late */
+	sqlite3_stmt *ins_chunk;   /* object_hold_chunks */
+	int64_t *kept_objs;	   /* the objects with holds kept */
+	size_t nkept_objs, capkept_objs;
+	size_t nkept, kept_limit; /* holds kept in all; when to write all that can be */
+	uint8_t *chunk_buf;
+	size_t chunk_cap;
+	int64_t chunks, chunk_holds, late_rows; /* holds written: chunks, their holds, late rows */
+	struct rows long_holds;			/* object_long_holds */
+	struct rows blocks;			/* thread_event_blocks */
 	int64_t end_ns, max_ts, events;
 	/* each process's start and end (proc, else its process.exit event); -1 unknown */
 	struct pend *pend;
@@ -723,6 +738,185 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 #define OCC_LONG_HOLD_NS (1ll << OCC_LONG_HOLD_SHIFT)
 
 /*
+ * Each object's ended holds are kept and written a chunk at a time
+ * (store_holdchunks.h) once no hold still open on it starts before them:
+ * an object tries every STORE_HOLDCHUNKS_MAX holds from KEEP_TRY on, and
+ * at KEEP_MAX (a hold open all the while: an outer level of a recursive
+ * lock, a long read hold) writes them all; the open one becomes a late row.
+ */
+#define KEEP_TRY (2 * STORE_HOLDCHUNKS_MAX)
+#define KEEP_MAX 16384
+/*
+ * Holds kept in all before every object writes what it can (40 MB): a
+ * program with a million locks taken a few times each would otherwise
+ * keep them all to the end.
+ */
+#define KEEP_TOTAL (1u << 20)
+
+static int hold_row_order(const void *a, const void *b)
+{
+	return store_holdchunks_cmp(a, b);
+}
+
+static void late_hold(struct derive *d, const struct store_hold_row *r)
+{
+	int64_t *v = rows_add(d, &d->late_holds);
+	v[0] = r->obj;
+	v[1] = r->pid;
+	v[2] = r->tid;
+	v[3] = r->start;
+	v[4] = r->end;
+	v[5] = r->mode;
+	d->late_rows++;
+}
+
+static void write_chunk(struct derive *d, const struct store_hold_row *h, size_t n)
+{
+	size_t need = n * STORE_HOLDCHUNKS_HOLD_BYTES;
+	if (need > d->chunk_cap) {
+		uint8_t *b = realloc(d->chunk_buf, need);
+		if (!b) {
+			d->failed = 1;
+			return;
+		}
+		d->chunk_buf = b;
+		d->chunk_cap = need;
+	}
+	size_t len = store_holdchunks_encode(h, (int)n, d->chunk_buf);
+	sqlite3_stmt *st = d->ins_chunk;
+	sqlite3_bind_int64(st, 1, h[0].obj);
+	sqlite3_bind_int64(st, 2, h[n - 1].start);
+	sqlite3_bind_int64(st, 3, h[0].start);
+	sqlite3_bind_int64(st, 4, (int64_t)n);
+	sqlite3_bind_blob(st, 5, d->chunk_buf, (int)len, SQLITE_STATIC);
+	step_done(d, st);
+	d->chunks++;
+	d->chunk_holds += (int64_t)n;
+}
+
+/*
+ * Writes o's kept holds that start before `before` as chunks (whole ones
+ * only, when whole_only), never splitting the holds of one start between
+ * two; the rest stay kept. A hold ending later that starts before the
+ * last one written is late.
+ */
+static void kept_write(struct derive *d, struct objinfo *o, int64_t before, int whole_only)
+{
+	if (!o->nkept)
+		return;
+	qsort(o->kept, o->nkept, sizeof(*o->kept), hold_row_order);
+	/* a recursive mutex taken twice and let go twice within one clock tick: one row */
+	size_t n = 1;
+	for (size_t i = 1; i < o->nkept; i++)
+		if (store_holdchunks_cmp(&o->kept[i], &o->kept[n - 1]))
+			o->kept[n++] = o->kept[i];
+	size_t k = 0;
+	while (k < n && o->kept[k].start < before)
+		k++;
+	size_t i = 0;
+	while (i < k && !d->failed) {
+		size_t j = i + STORE_HOLDCHUNKS_MAX;
+		if (j >= k) {
+			if (whole_only && k - i < STORE_HOLDCHUNKS_MAX)
+				break;
+			j = k;
+		}
+		while (j < k && o->kept[j].start == o->kept[j - 1].start)
+			j++;
+		write_chunk(d, &o->kept[i], j - i);
+		i = j;
+	}
+	if (i) {
+		o->chunk_from = o->kept[i - 1].start + 1;
+		memmove(o->kept, o->kept + i, (n - i) * sizeof(*o->kept));
+	}
+	d->nkept -= o->nkept - (n - i);
+	o->nkept = n - i;
+}
+
+/* The earliest start of a hold still open on obj, INT64_MAX when none is. */
+static int64_t open_hold_from(const struct derive *d, int64_t obj)
+{
+	int64_t from = INT64_MAX;
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		const struct thr *t = d->thr[i];
+		for (int h = 0; t && h < t->holds.n; h++)
+			if (t->holds.h[h].obj == obj && t->holds.h[h].start < from)
+				from = t->holds.h[h].start;
+	}
+	return from;
+}
+
+static void kept_write_all(struct derive *d);
+
+/* Keeps an ended hold of o (NULL: an object without a row, whose holds are late rows). */
+static void keep_hold(struct derive *d, struct objinfo *o, const struct store_hold_row *r)
+{
+	if (!o || r->start < o->chunk_from) {
+		late_hold(d, r);
+		return;
+	}
+	struct store_hold_row *k = store_grow(o->kept, &o->capkept, o->nkept, sizeof(*k));
+	int64_t *l = o->listed
+			 ? d->kept_objs
+			 : store_grow(d->kept_objs, &d->capkept_objs, d->nkept_objs, sizeof(*l));
+	if (!k || !l) {
+		d->failed = 1;
+		return;
+	}
+	o->kept = k;
+	k[o->nkept++] = *r;
+	d->nkept++;
+	if (!o->listed) {
+		d->kept_objs = l;
+		l[d->nkept_objs++] = o->id;
+		o->listed = 1;
+	}
+	if (o->nkept >= KEEP_TRY && o->nkept % STORE_HOLDCHUNKS_MAX == 0)
+		kept_write(d, o, o->nkept >= KEEP_MAX ? INT64_MAX : open_hold_from(d, o->id),
+			   o->nkept < KEEP_MAX);
+	if (d->nkept >= d->kept_limit)
+		kept_write_all(d);
+}
+
+/*
+ * Writes every object's kept holds that no open hold starts before
+ * (all of them when every thread has ended), so that SQL reads of
+ * object_holds find every hold up to there.
+ */
+static void kept_write_all(struct derive *d)
+{
+	for (size_t i = 0; i < d->nkept_objs; i++) {
+		struct objinfo *o = obj_get(d, d->kept_objs[i], 0);
+		if (o)
+			o->open_from = INT64_MAX;
+	}
+	for (size_t i = 0; i < d->nthr_cap; i++) {
+		const struct thr *t = d->thr[i];
+		for (int h = 0; t && h < t->holds.n; h++) {
+			struct objinfo *o = obj_get(d, t->holds.h[h].obj, 0);
+			if (o && o->listed && t->holds.h[h].start < o->open_from)
+				o->open_from = t->holds.h[h].start;
+		}
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < d->nkept_objs; i++) {
+		struct objinfo *o = obj_get(d, d->kept_objs[i], 0);
+		if (!o)
+			continue;
+		kept_write(d, o, o->open_from, 0);
+		if (o->nkept)
+			d->kept_objs[n++] = o->id;
+		else
+			o->listed = 0;
+	}
+	d->nkept_objs = n;
+	/* what open holds keep back stays: try again once as many more are kept */
+	d->kept_limit = d->nkept > KEEP_TOTAL / 2 ? 2 * d->nkept : KEEP_TOTAL;
+	rows_flush(d, &d->late_holds);
+}
+
+/*
  * An object_holds row for h, ended at end (a hold never ends before it
  * starts), and an object_long_holds row too when it is long.
  */
@@ -731,13 +925,14 @@ static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *
 {
 	if (end < h->start)
 		end = h->start;
-	int64_t *v = rows_add(d, &d->holds);
-	v[0] = h->obj;
-	v[1] = t->pid;
-	v[2] = t->tid;
-	v[3] = h->start;
-	v[4] = end;
-	v[5] = mode;
+	struct objinfo *o = obj_get(d, h->obj, 0);
+	keep_hold(d, o,
+		  &(struct store_hold_row){.obj = h->obj,
+					   .pid = t->pid,
+					   .tid = t->tid,
+					   .start = h->start,
+					   .end = end,
+					   .mode = mode});
 	if (end - h->start > OCC_LONG_HOLD_NS) {
 		int shift = OCC_LONG_HOLD_SHIFT + 1;
 		while (shift < 62 && ((int64_t)1 << shift) < end - h->start)
@@ -751,7 +946,6 @@ static void emit_hold(struct derive *d, struct thr *t, const struct store_hold *
 		l[5] = shift;
 		l[6] = h->start >> shift;
 	}
-	struct objinfo *o = obj_get(d, h->obj, 0);
 	if (o && end - h->start > o->max_hold)
 		o->max_hold = end - h->start;
 	if (o)
@@ -815,6 +1009,21 @@ static int is_point_kind(int kind)
 
 static int exec(struct derive *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static int exec_sql(struct derive *d, const char *sql)
+{
+	char *msg = NULL;
+	if (!sql || sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(d->err, d->errlen, "derived tables: %s",
+			 msg   ? msg
+			 : sql ? "error"
+			       : "out of memory");
+		sqlite3_free(msg);
+		d->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 static int exec(struct derive *d, const char *fmt, ...)
 {
 	char sql[2048];
@@ -822,14 +1031,15 @@ static int exec(struct derive *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	char *msg = NULL;
-	if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(d->err, d->errlen, "derived tables: %s", msg ? msg : "error");
-		sqlite3_free(msg);
-		d->failed = 1;
-		return -1;
-	}
-	return 0;
+	return exec_sql(d, sql);
+}
+
+/* Runs and frees one of store_holdchunks' SQL strings (NULL: out of memory). */
+static int exec_holdchunks(struct derive *d, char *sql)
+{
+	int rc = exec_sql(d, sql);
+	sqlite3_free(sql);
+	return rc;
 }
 
 static sqlite3_stmt *prep(struct derive *d, const char *fmt, ...)
@@ -859,14 +1069,13 @@ static sqlite3_stmt *prep(struct derive *d, const char *fmt, ...)
 static int create_tables(struct derive *d)
 {
 	const char *s = d->schema;
+	if (exec_holdchunks(d, store_holdchunks_create_sql(s)))
+		return -1;
 	return exec(
 	    d,
 	    "CREATE TABLE %s.thread_spans(pid INTEGER, tid INTEGER, state INTEGER,"
 	    " start_ns INTEGER, end_ns INTEGER, object_id INTEGER,"
 	    " PRIMARY KEY(pid, tid, end_ns)) WITHOUT ROWID;"
-	    "CREATE TABLE %s.object_holds(object_id INTEGER, pid INTEGER, tid INTEGER,"
-	    " start_ns INTEGER, end_ns INTEGER, mode INTEGER, PRIMARY KEY(object_id, start_ns,"
-	    " end_ns, tid, pid, mode)) WITHOUT ROWID;"
 	    "CREATE TABLE %s.object_long_holds(object_id INTEGER, end_ns INTEGER,"
 	    " start_ns INTEGER, tid INTEGER, pid INTEGER, shift INTEGER, bin INTEGER,"
 	    " PRIMARY KEY(object_id, end_ns, start_ns, tid, pid)) WITHOUT ROWID;"
@@ -889,7 +1098,7 @@ static int create_tables(struct derive *d)
 	    " end_ns INTEGER, events INTEGER, PRIMARY KEY(pid, tid)) WITHOUT ROWID;"
 	    "CREATE TABLE %s.thread_event_blocks(pid INTEGER, tid INTEGER, block INTEGER,"
 	    " PRIMARY KEY(pid, tid, block)) WITHOUT ROWID;",
-	    s, s, s, s, s, s, s, s, s, s, s);
+	    s, s, s, s, s, s, s, s, s, s);
 }
 
 /*
@@ -1787,7 +1996,7 @@ static int occ_follow_step(struct derive *d)
 		return 0;
 	/* the limits write spans out: the feed's reads must find every row written */
 	occ_follow_limits(d);
-	rows_flush(d, &d->holds);
+	kept_write_all(d);
 	rows_flush(d, &d->spans);
 	for (size_t i = 0; i < d->nfollow && !d->failed; i++) {
 		struct occ_follow *f = d->follow[i];
@@ -1937,10 +2146,15 @@ static void derive_reset(struct derive *d)
 	}
 	free(d->thr);
 	occ_follow_free(d);
+	for (size_t i = 0; i < d->nobj_cap; i++)
+		free(d->obj[i].kept);
 	free(d->obj);
 	free(d->pend);
 	rows_free(&d->spans);
-	rows_free(&d->holds);
+	rows_free(&d->late_holds);
+	sqlite3_finalize(d->ins_chunk);
+	free(d->kept_objs);
+	free(d->chunk_buf);
 	rows_free(&d->long_holds);
 	rows_free(&d->ospans);
 	rows_free(&d->blocks);
@@ -1974,9 +2188,10 @@ static int derive_start(struct derive *d)
 	d->follow_margin = closely ? 0 : OCC_FOLLOW_MARGIN_NS;
 	d->follow_margin_min = closely ? 0 : OCC_FOLLOW_MARGIN_MIN_NS;
 	d->follow_busy_rows = closely ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
+	d->kept_limit = KEEP_TOTAL;
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(d,
-		 "DROP TABLE IF EXISTS %s.thread_spans; DROP TABLE IF EXISTS %s.object_holds;"
+		 "DROP TABLE IF EXISTS %s.thread_spans;"
 		 "DROP TABLE IF EXISTS %s.object_long_holds;"
 		 "DROP TABLE IF EXISTS %s.object_spans; DROP TABLE IF EXISTS %s.thread_summary;"
 		 "DROP TABLE IF EXISTS %s.object_summary; DROP TABLE IF EXISTS %s.point_events;"
@@ -1984,12 +2199,13 @@ static int derive_start(struct derive *d)
 		 "DROP TABLE IF EXISTS %s.thread_life; DROP TABLE IF EXISTS %s.thread_event_blocks;"
 		 "CREATE TABLE %s.derived_info(key TEXT PRIMARY KEY, value);",
 		 d->schema, d->schema, d->schema, d->schema, d->schema, d->schema, d->schema,
-		 d->schema, d->schema, d->schema, d->schema, d->schema) ||
-	    create_tables(d))
+		 d->schema, d->schema, d->schema, d->schema) ||
+	    exec_holdchunks(d, store_holdchunks_drop_sql(d->schema)) || create_tables(d))
 		return -1;
 	rows_prep(d, &d->spans, "INSERT", "thread_spans", 6);
 	/* a recursive mutex taken twice and let go twice within one clock tick */
-	rows_prep(d, &d->holds, "INSERT OR IGNORE", "object_holds", 6);
+	rows_prep(d, &d->late_holds, "INSERT OR IGNORE", "object_holds_late", 6);
+	d->ins_chunk = prep(d, "INSERT INTO %s.object_hold_chunks VALUES(?,?,?,?,?)", d->schema);
 	rows_prep(d, &d->long_holds, "INSERT OR IGNORE", "object_long_holds", 7);
 	rows_prep(d, &d->ospans, "INSERT", "object_spans", 6);
 	rows_prep(d, &d->blocks, "INSERT", "thread_event_blocks", 3);
@@ -2008,6 +2224,8 @@ struct store_derive *store_derive_begin(sqlite3 *db, const char *schema, char *e
 		return NULL;
 	}
 	struct derive *d = &sd->d;
+	/* the derive reads object_holds itself (the occupancy pass) */
+	store_holdchunks_register(db);
 	d->db = db;
 	d->schema = schema;
 	d->err = err;
@@ -2085,6 +2303,8 @@ static int derive_step(struct derive *d, int64_t last_id, int64_t moved_from)
 	 */
 	if (load_objects(d) || load_trace_rows(d) || event_pass(d, last_id))
 		return -1;
+	/* a live view of the trace finds the holds up to about here */
+	kept_write_all(d);
 	d->streamed_rows += d->events - before;
 	uint64_t t1 = store_debug_cpu_ns();
 	d->cpu_events += t1 - t0;
@@ -2174,7 +2394,7 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 		return -1;
 	finish_threads(d);
 	rows_flush(d, &d->spans);
-	rows_flush(d, &d->holds);
+	kept_write_all(d);
 	rows_flush(d, &d->long_holds);
 	rows_flush(d, &d->blocks);
 	if (d->failed)
@@ -2191,12 +2411,14 @@ int store_derive_finish(struct store_derive *sd, int64_t moved_from)
 	    "derive (CPU): event pass %.2f s (%lld of %lld events while the trace was"
 	    " written, after %d fresh starts%s%s), indexes %.2f s, object pass %.2f s"
 	    " (%zu objects followed while written, %lld of their %lld intervals then, in"
-	    " %.2f s; %d read again); rows from the writer's memory %lld, from the table %lld",
+	    " %.2f s; %d read again); rows from the writer's memory %lld, from the table %lld;"
+	    " holds: %lld in %lld chunks, %lld late rows",
 	    (d->cpu_events + t1 - t0) / 1e9, (long long)streamed, (long long)d->events, d->restarts,
 	    why ? "; read again: " : "", why ? why : "", (t2 - t1) / 1e9,
 	    (store_debug_cpu_ns() - t2) / 1e9, d->nfollow, (long long)d->fed_early,
 	    (long long)(d->fed_early + d->fed_at_end), d->cpu_follow / 1e9, d->occ_again,
-	    (long long)d->rows_mirrored, (long long)d->rows_read);
+	    (long long)d->rows_mirrored, (long long)d->rows_read, (long long)d->chunk_holds,
+	    (long long)d->chunks, (long long)d->late_rows);
 	return 0;
 }
 

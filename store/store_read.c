@@ -1,6 +1,7 @@
 /* Opening a trace for reading, with the checks every reader needs. */
 #include "store/store.h"
 #include "store/store_mirror.h"
+#include "store/store_holdchunks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +111,8 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db, 2000);
+	/* object_holds, in the derived tables this connection attaches or builds */
+	store_holdchunks_register(db);
 	/* Corrupt and truncated files fail here or in the checks below. */
 	int rc = query_text(db, "SELECT value FROM meta WHERE key='format'", buf, sizeof(buf));
 	if (rc < 0) {

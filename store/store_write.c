@@ -1,6 +1,7 @@
 /* The trace writer: batched inserts through prepared statements. */
 #include "store/store.h"
 #include "store/store_mirror.h"
+#include "store/store_holdchunks.h"
 #include "store/store_schema.h"
 #include "store/store_debug.h"
 #include "store/store_util.h"
@@ -346,6 +347,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 			 w->db ? sqlite3_errmsg(w->db) : "out of memory");
 		goto fail;
 	}
+	/* the findings and weft run's blame read object_holds on this connection */
+	store_holdchunks_register(w->db);
 	/*
 	 * WAL while recording: every commit is durable against a killed tracer
 	 * and readers can open the trace live. synchronous=OFF because only an

@@ -59,6 +59,8 @@ find_interpreters() {
 
 # sql DB SQL: prints the result (one row per line, | between columns)
 sql() { sqlite3 -readonly "$1" "$2"; }
+# derived_sql DB SQL: sql with weft's SQLite extension loaded, which object_holds needs
+derived_sql() { sqlite3 -readonly -cmd ".load $BUILD/lib/weft/weft_sqlite" "$1" "$2"; }
 
 # Under make check-valgrind weft runs 20-50x slower (a query of a small bad
 # trace: 16 ms plain, 1 s memchecked, past 10 s on a busy machine): the tests'

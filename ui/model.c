@@ -1419,7 +1419,8 @@ int ui_model_area_object(struct ui_model *m, const struct ui_object *o, int64_t 
 		c->holds_done = area_rows(
 		    m,
 		    "SELECT start_ns, end_ns, tid FROM object_holds WHERE object_id=?1"
-		    " AND start_ns<?3 AND (start_ns, end_ns, tid)>(?4, ?5, ?6) AND end_ns>?2"
+		    " AND start_ns<?3 AND start_ns>=?4 AND (start_ns, end_ns, tid)>(?4, ?5, ?6)"
+		    " AND end_ns>?2"
 		    " ORDER BY start_ns, end_ns, tid",
 		    o->id, a, b, a - o->max_hold, c->hold_key, budget, &out->holds, &out->hold_ns);
 	if (!c->holds_done)

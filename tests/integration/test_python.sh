@@ -206,7 +206,7 @@ for entry in "${interpreters[@]}"; do
 		"$(sql "$db" "SELECT group_concat(e.kind || '/' || e.arg, ' ') FROM events e JOIN threads t USING(pid, tid) JOIN objects o USING(object_id) WHERE t.name = 'condwait' AND o.name = 'RLock of Condition thread_states.py:10'")" \
 		"lock.acquire/0 lock.release/2 lock.acquire/2 lock.release/0"
 	expect_eq "$tag thread states: while MainThread holds the Condition's lock, it alone holds it" \
-		"$(sqlite3 -readonly "$db" "ATTACH '$db-view' AS v; WITH m AS (SELECT h.object_id, (h.start_ns + h.end_ns) / 2 AS t FROM v.object_holds h JOIN threads th USING(pid, tid) JOIN objects o USING(object_id) WHERE o.name = 'RLock of Condition thread_states.py:10' AND th.name = 'MainThread') SELECT group_concat(th.name) FROM m JOIN v.object_holds h ON h.object_id = m.object_id AND h.start_ns <= m.t AND h.end_ns > m.t JOIN threads th USING(pid, tid)")" MainThread
+		"$(derived_sql "$db" "ATTACH '$db-view' AS v; WITH m AS (SELECT h.object_id, (h.start_ns + h.end_ns) / 2 AS t FROM v.object_holds h JOIN threads th USING(pid, tid) JOIN objects o USING(object_id) WHERE o.name = 'RLock of Condition thread_states.py:10' AND th.name = 'MainThread') SELECT group_concat(th.name) FROM m JOIN v.object_holds h ON h.object_id = m.object_id AND h.start_ns <= m.t AND h.end_ns > m.t JOIN threads th USING(pid, tid)")" MainThread
 	"$WEFT" report --json "$db" >"$WORK/st.json"
 	expect_eq "$tag thread states: the report's split adds up to each thread's lifetime; queue waits whole" \
 		"$(python3 -c 'import json, sys

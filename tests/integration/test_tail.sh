@@ -17,7 +17,7 @@ dump() {
 	local t
 	for t in $derived_tables; do
 		echo "== $t"
-		sqlite3 -readonly "$1" "SELECT * FROM $t" | sort
+		derived_sql "$1" "SELECT * FROM $t" | sort
 	done
 	sqlite3 -readonly "$1" "SELECT key, value FROM derived_info WHERE key <> 'trace' ORDER BY key"
 }

@@ -222,7 +222,7 @@ keys g 100us Enter m g 500us Enter m
 expect_screen view:area-title 'area summary'
 expect_screen view:area-range 'area 100\.000us\.\.500\.000us \(400\.000us\)'
 # the numbers against SQL over the derived tables (saved beside the trace)
-area_sql() { sqlite3 t.db-view "$1"; }
+area_sql() { derived_sql t.db-view "$1"; }
 bw=$(area_sql "SELECT sum(min(end_ns,500000)-max(start_ns,100000)) FROM thread_spans WHERE tid=102 AND state=2 AND start_ns<500000 AND end_ns>100000")
 expect_eq view:area-sql-beta-wait "$bw" 300000
 expect_screen view:area-beta 'C 102 +beta +running 100\.000us +lock wait 300\.000us'

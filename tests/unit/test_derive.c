@@ -676,6 +676,49 @@ static void test_empty(void)
 	sqlite3_close(db);
 }
 
+/*
+ * Holds are written a chunk at a time once no open hold starts before
+ * them (store_holdchunks.h): a recursive mutex's outer level held across
+ * 20000 inner ones keeps them back until 16384 are kept, then they are
+ * written and the outer hold, ending last, is a late row. object_holds
+ * still reads in start order, the outer hold first.
+ */
+static void test_late_hold(void)
+{
+	sqlite3 *db = new_trace(
+	    "INSERT INTO meta(key, value) VALUES('end_ns', 400000);"
+	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " VALUES(1, 10, 'a', 0, 400000, 0, 0);"
+	    "INSERT INTO thread_no(pid, tid) VALUES(1, 10);"
+	    "INSERT INTO ev(ts, th, kind, obj, wait, arg, stack) VALUES(0, 1, 1, 1, 0, 0, 0);"
+	    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 19999)"
+	    " INSERT INTO ev(ts, th, kind, obj, wait, arg, stack)"
+	    " SELECT 10 + n * 10 + r * 5, 1, 1 + r, 1, 0, 0, 0 FROM i,"
+	    " (SELECT 0 AS r UNION ALL SELECT 1) ORDER BY n, r;"
+	    "INSERT INTO ev(ts, th, kind, obj, wait, arg, stack) VALUES(300000, 1, 2, 1, 0, 0, "
+	    "0);");
+	unit_check(derive(db) == 0, "late hold:build", "failed");
+	unit_expect_rows(db, "late hold:every hold", "SELECT count(*) FROM object_holds", "20001");
+	unit_expect_rows(db, "late hold:the outer one is late",
+			 "SELECT start_ns, end_ns FROM object_holds_late", "0|300000");
+	unit_expect_rows(db, "late hold:in start order",
+			 "SELECT start_ns, end_ns FROM object_holds WHERE object_id = 1"
+			 " ORDER BY start_ns LIMIT 3",
+			 "0|300000;10|15;20|25");
+	unit_expect_rows(db, "late hold:descending",
+			 "SELECT start_ns FROM object_holds WHERE object_id = 1"
+			 " ORDER BY start_ns DESC LIMIT 2",
+			 "200000;199990");
+	unit_expect_rows(db, "late hold:holders at an instant",
+			 "SELECT start_ns FROM object_holds WHERE object_id = 1 AND"
+			 " start_ns <= 100002 AND end_ns > 100002 ORDER BY start_ns",
+			 "0;100000");
+	unit_expect_rows(db, "late hold:chunks",
+			 "SELECT count(*) > 30, max(n) <= 512, sum(n) FROM object_hold_chunks",
+			 "1|1|20000");
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	test_spans();
@@ -692,5 +735,6 @@ int main(void)
 	test_follow_margin();
 	test_thread_events();
 	test_empty();
+	test_late_hold();
 	return unit_failures ? 1 : 0;
 }
