@@ -330,7 +330,7 @@ struct objinfo {
 	struct occ_follow *follow; /* its occupancy while the trace is written, else NULL */
 	/* ended holds not written yet (store_holdchunks.h), and where the next chunk may start */
 	struct store_hold_row *kept;
-	size_t nkept, capkept;
+	size_t nkept, capkept, nsorted; /* kept[0, nsorted) in object_holds' order */
 	int64_t chunk_from;
 	int listed;	   /* in derive.kept_objs */
 	int64_t open_from; /* while writing kept holds: the earliest start of one still open */
@@ -357,6 +357,8 @@ struct derive {
 	size_t nkept, kept_limit; /* holds kept in all; when to write all that can be */
 	uint8_t *chunk_buf;
 	size_t chunk_cap;
+	struct store_hold_row *merge_buf; /* kept_sort's */
+	size_t merge_cap;
 	int64_t chunks, chunk_holds, late_rows; /* holds written: chunks, their holds, late rows */
 	struct rows long_holds;			/* object_long_holds */
 	struct rows blocks;			/* thread_event_blocks */
@@ -800,11 +802,46 @@ static void write_chunk(struct derive *d, const struct store_hold_row *h, size_t
  * two; the rest stay kept. A hold ending later that starts before the
  * last one written is late.
  */
+/*
+ * Sorts o's kept holds: those kept since the last sort (in the order they
+ * ended) merged into the sorted ones. A hold open all the while keeps up
+ * to KEEP_MAX back, tried every STORE_HOLDCHUNKS_MAX: sorting them all
+ * each time was a third of the OpenSSL burst's builder.
+ */
+static int kept_sort(struct derive *d, struct objinfo *o)
+{
+	struct store_hold_row *h = o->kept;
+	size_t s = o->nsorted, n = o->nkept;
+	store_sort_nearly(h + s, n - s, sizeof(*h), hold_row_order);
+	if (s && s < n && store_holdchunks_cmp(&h[s - 1], &h[s]) > 0) {
+		if (n - s > d->merge_cap) {
+			struct store_hold_row *m = realloc(d->merge_buf, (n - s) * sizeof(*m));
+			if (!m)
+				return -1;
+			d->merge_buf = m;
+			d->merge_cap = n - s;
+		}
+		memcpy(d->merge_buf, h + s, (n - s) * sizeof(*h));
+		size_t i = s, j = n - s, k = n;
+		while (j > 0) {
+			if (i > 0 && store_holdchunks_cmp(&h[i - 1], &d->merge_buf[j - 1]) > 0)
+				h[--k] = h[--i];
+			else
+				h[--k] = d->merge_buf[--j];
+		}
+	}
+	o->nsorted = n;
+	return 0;
+}
+
 static void kept_write(struct derive *d, struct objinfo *o, int64_t before, int whole_only)
 {
 	if (!o->nkept)
 		return;
-	qsort(o->kept, o->nkept, sizeof(*o->kept), hold_row_order);
+	if (kept_sort(d, o)) {
+		d->failed = 1;
+		return;
+	}
 	/* a recursive mutex taken twice and let go twice within one clock tick: one row */
 	size_t n = 1;
 	for (size_t i = 1; i < o->nkept; i++)
@@ -831,7 +868,7 @@ static void kept_write(struct derive *d, struct objinfo *o, int64_t before, int 
 		memmove(o->kept, o->kept + i, (n - i) * sizeof(*o->kept));
 	}
 	d->nkept -= o->nkept - (n - i);
-	o->nkept = n - i;
+	o->nkept = o->nsorted = n - i;
 }
 
 /* The earliest start of a hold still open on obj, INT64_MAX when none is. */
@@ -1805,7 +1842,7 @@ static void occ_buf_sort(struct occ_follow *f)
 	if (!n)
 		return;
 	struct occ_written_ent *tail = f->buf + f->nsorted;
-	qsort(tail, n, sizeof(*tail), occ_ent_cmp);
+	store_sort_nearly(tail, n, sizeof(*tail), occ_ent_cmp);
 	if (f->nsorted && occ_ent_order(&f->buf[f->nsorted - 1], tail) > 0) {
 		struct occ_written_ent *tmp = malloc(n * sizeof(*tmp));
 		if (!tmp) {
@@ -2155,6 +2192,7 @@ static void derive_reset(struct derive *d)
 	sqlite3_finalize(d->ins_chunk);
 	free(d->kept_objs);
 	free(d->chunk_buf);
+	free(d->merge_buf);
 	rows_free(&d->long_holds);
 	rows_free(&d->ospans);
 	rows_free(&d->blocks);

@@ -2,6 +2,7 @@
 #include "store/store_util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void store_bind_changed(sqlite3_stmt *st, int64_t *bound, int *valid, const int64_t *v, int n,
 			int nulls)
@@ -16,6 +17,31 @@ void store_bind_changed(sqlite3_stmt *st, int64_t *bound, int *valid, const int6
 		bound[i] = v[i];
 	}
 	*valid = 1;
+}
+
+void store_sort_nearly(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	unsigned char *a = base, v[STORE_SORT_NEARLY_MAX_SIZE];
+	size_t budget = 8 * n + 64;
+	if (size > sizeof(v)) {
+		qsort(base, n, size, cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		size_t j = i;
+		while (j > 0 && cmp(a + (j - 1) * size, a + i * size) > 0)
+			j--;
+		if (j == i)
+			continue;
+		if (i - j > budget) {
+			qsort(base, n, size, cmp);
+			return;
+		}
+		budget -= i - j;
+		memcpy(v, a + i * size, size);
+		memmove(a + (j + 1) * size, a + j * size, (i - j) * size);
+		memcpy(a + j * size, v, size);
+	}
 }
 
 void *store_grow(void *items, size_t *cap, size_t n, size_t size)

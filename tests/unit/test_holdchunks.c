@@ -7,6 +7,7 @@
  * damaged chunks are an error, not a crash; the encoding round-trips.
  */
 #include "store/store_holdchunks.h"
+#include "store/store_util.h"
 #include "tests/unit/unit_check.h"
 
 #include <stdio.h>
@@ -285,8 +286,38 @@ static void test_round_trip(void)
 	unit_check(len <= 14, "holdchunks:a typical hold takes under 8 bytes", detail);
 }
 
+static int int64_order(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* store_sort_nearly sorts as qsort does: nearly in order, far out of it, reversed. */
+static void test_sort_nearly(void)
+{
+	enum { N = 5000 };
+	static int64_t a[N], b[N];
+	static const char *const shapes[] = {"nearly in order", "one far out of place",
+					     "reversed (hands over to qsort)", "random", "empty"};
+	for (int shape = 0; shape < 5; shape++) {
+		size_t n = shape == 4 ? 0 : N;
+		for (size_t i = 0; i < n; i++)
+			a[i] = shape == 0   ? (int64_t)i * 10 + rnd(25)
+			       : shape == 1 ? (i == N - 7 ? -5 : (int64_t)i)
+			       : shape == 2 ? (int64_t)(N - i)
+					    : rnd(1000);
+		memcpy(b, a, sizeof(a));
+		store_sort_nearly(a, n, sizeof(a[0]), int64_order);
+		qsort(b, n, sizeof(b[0]), int64_order);
+		char name[96];
+		snprintf(name, sizeof(name), "holdchunks:sort_nearly %s", shapes[shape]);
+		unit_check(!memcmp(a, b, sizeof(a)), name, "differs from qsort");
+	}
+}
+
 int main(void)
 {
+	test_sort_nearly();
 	test_same_as_table();
 	test_damaged();
 	test_round_trip();
