@@ -354,7 +354,7 @@ struct derive {
 	sqlite3_stmt *ins_chunk;   /* object_hold_chunks */
 	int64_t *kept_objs;	   /* the objects with holds kept */
 	size_t nkept_objs, capkept_objs;
-	size_t nkept, kept_limit; /* holds kept in all; when to write all that can be */
+	size_t nkept, kept_new; /* holds kept in all; kept since kept_write_all */
 	uint8_t *chunk_buf;
 	size_t chunk_cap;
 	struct store_hold_row *merge_buf; /* kept_sort's */
@@ -741,18 +741,17 @@ static void thread_advance(struct derive *d, struct thr *t, int64_t a, int64_t b
 
 /*
  * Each object's ended holds are kept and written a chunk at a time
- * (store_holdchunks.h) once no hold still open on it starts before them:
- * an object tries every STORE_HOLDCHUNKS_MAX holds from KEEP_TRY on, and
- * at KEEP_MAX (a hold open all the while: an outer level of a recursive
- * lock, a long read hold) writes them all; the open one becomes a late row.
+ * (store_holdchunks.h) once no hold still open on it starts before them.
+ * Every KEEP_SWEEP holds kept, at each step and at the end, every object
+ * writes what it can (kept_write_all): one look at the open holds of all
+ * threads, not one per object, which a server that made 100K threads
+ * would pay per chunk. An object with KEEP_MAX kept (a hold open all the
+ * while: an outer level of a recursive lock, a long read hold) writes them
+ * all, and so does every object once KEEP_TOTAL are kept in all (40 MB):
+ * the open hold becomes a late row when it ends.
  */
-#define KEEP_TRY (2 * STORE_HOLDCHUNKS_MAX)
+#define KEEP_SWEEP 65536
 #define KEEP_MAX 16384
-/*
- * Holds kept in all before every object writes what it can (40 MB): a
- * program with a million locks taken a few times each would otherwise
- * keep them all to the end.
- */
 #define KEEP_TOTAL (1u << 20)
 
 static int hold_row_order(const void *a, const void *b)
@@ -797,12 +796,6 @@ static void write_chunk(struct derive *d, const struct store_hold_row *h, size_t
 }
 
 /*
- * Writes o's kept holds that start before `before` as chunks (whole ones
- * only, when whole_only), never splitting the holds of one start between
- * two; the rest stay kept. A hold ending later that starts before the
- * last one written is late.
- */
-/*
  * Sorts o's kept holds: those kept since the last sort (in the order they
  * ended) merged into the sorted ones. A hold open all the while keeps up
  * to KEEP_MAX back, tried every STORE_HOLDCHUNKS_MAX: sorting them all
@@ -834,7 +827,12 @@ static int kept_sort(struct derive *d, struct objinfo *o)
 	return 0;
 }
 
-static void kept_write(struct derive *d, struct objinfo *o, int64_t before, int whole_only)
+/*
+ * Writes o's kept holds that start before `before` as chunks, never
+ * splitting the holds of one start between two; the rest stay kept. A
+ * hold ending later that starts before the last one written is late.
+ */
+static void kept_write(struct derive *d, struct objinfo *o, int64_t before)
 {
 	if (!o->nkept)
 		return;
@@ -853,11 +851,8 @@ static void kept_write(struct derive *d, struct objinfo *o, int64_t before, int 
 	size_t i = 0;
 	while (i < k && !d->failed) {
 		size_t j = i + STORE_HOLDCHUNKS_MAX;
-		if (j >= k) {
-			if (whole_only && k - i < STORE_HOLDCHUNKS_MAX)
-				break;
+		if (j >= k)
 			j = k;
-		}
 		while (j < k && o->kept[j].start == o->kept[j - 1].start)
 			j++;
 		write_chunk(d, &o->kept[i], j - i);
@@ -869,19 +864,6 @@ static void kept_write(struct derive *d, struct objinfo *o, int64_t before, int 
 	}
 	d->nkept -= o->nkept - (n - i);
 	o->nkept = o->nsorted = n - i;
-}
-
-/* The earliest start of a hold still open on obj, INT64_MAX when none is. */
-static int64_t open_hold_from(const struct derive *d, int64_t obj)
-{
-	int64_t from = INT64_MAX;
-	for (size_t i = 0; i < d->nthr_cap; i++) {
-		const struct thr *t = d->thr[i];
-		for (int h = 0; t && h < t->holds.n; h++)
-			if (t->holds.h[h].obj == obj && t->holds.h[h].start < from)
-				from = t->holds.h[h].start;
-	}
-	return from;
 }
 
 static void kept_write_all(struct derive *d);
@@ -909,20 +891,20 @@ static void keep_hold(struct derive *d, struct objinfo *o, const struct store_ho
 		l[d->nkept_objs++] = o->id;
 		o->listed = 1;
 	}
-	if (o->nkept >= KEEP_TRY && o->nkept % STORE_HOLDCHUNKS_MAX == 0)
-		kept_write(d, o, o->nkept >= KEEP_MAX ? INT64_MAX : open_hold_from(d, o->id),
-			   o->nkept < KEEP_MAX);
-	if (d->nkept >= d->kept_limit)
+	if (o->nkept >= KEEP_MAX)
+		kept_write(d, o, INT64_MAX);
+	if (++d->kept_new >= KEEP_SWEEP)
 		kept_write_all(d);
 }
 
 /*
  * Writes every object's kept holds that no open hold starts before
  * (all of them when every thread has ended), so that SQL reads of
- * object_holds find every hold up to there.
+ * object_holds find every hold up to there; past KEEP_TOTAL kept, all.
  */
 static void kept_write_all(struct derive *d)
 {
+	d->kept_new = 0;
 	for (size_t i = 0; i < d->nkept_objs; i++) {
 		struct objinfo *o = obj_get(d, d->kept_objs[i], 0);
 		if (o)
@@ -941,15 +923,13 @@ static void kept_write_all(struct derive *d)
 		struct objinfo *o = obj_get(d, d->kept_objs[i], 0);
 		if (!o)
 			continue;
-		kept_write(d, o, o->open_from, 0);
+		kept_write(d, o, d->nkept > KEEP_TOTAL ? INT64_MAX : o->open_from);
 		if (o->nkept)
 			d->kept_objs[n++] = o->id;
 		else
 			o->listed = 0;
 	}
 	d->nkept_objs = n;
-	/* what open holds keep back stays: try again once as many more are kept */
-	d->kept_limit = d->nkept > KEEP_TOTAL / 2 ? 2 * d->nkept : KEEP_TOTAL;
 	rows_flush(d, &d->late_holds);
 }
 
@@ -2226,7 +2206,6 @@ static int derive_start(struct derive *d)
 	d->follow_margin = closely ? 0 : OCC_FOLLOW_MARGIN_NS;
 	d->follow_margin_min = closely ? 0 : OCC_FOLLOW_MARGIN_MIN_NS;
 	d->follow_busy_rows = closely ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
-	d->kept_limit = KEEP_TOTAL;
 	/* A half-built set from an interrupted build is replaced as a whole. */
 	if (exec(d,
 		 "DROP TABLE IF EXISTS %s.thread_spans;"
