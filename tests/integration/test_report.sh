@@ -297,7 +297,7 @@ out=$($WEFT report cw.db | sed -n '/^Longest waits/,/^$/p')
 expect_match report:waits-cond-waiter "$(printf '%s\n' "$out" | sed -n 2p)" \
 	'^  1\. waiter \(tid [0-9]+\) waited [0-9.]+ ms in cond wait on ready_cv, from '
 expect_match report:waits-cond-signal "$(printf '%s\n' "$out" | sed -n 3p)" \
-	"^     ready_cv: waited for signaler \\(tid [0-9]+\\)'s cond\\.signal at [0-9.]+ ms \\(signaler cond_waker\\.c:32\\); meanwhile it was in lock wait on gate since "
+	"^     ready_cv: waited for signaler \\(tid [0-9]+\\)'s cond\\.signal at [0-9.]+ ms \\(signaler cond_waker\\.c:34\\); meanwhile it was in lock wait on gate since "
 expect_match report:waits-cond-gate-holder "$(printf '%s\n' "$out" | sed -n 4p)" \
 	'^     gate is held by cond_waker \(tid [0-9]+\) since [0-9.]+ ms, running$'
 # Python, every interpreter: a Lock kept by a thread that waits on a Queue.
