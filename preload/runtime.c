@@ -538,12 +538,22 @@ static inline __attribute__((always_inline)) int take_stack(uint8_t kind, void *
 	 */
 	if (npy && caller && (uintptr_t)caller - weft_pytext_lo < weft_pytext_len)
 		caller = NULL;
-	if (weft_stacks == WEFT_STACKS_CALLER && caller) {
+	/*
+	 * A thread whose ring was retired is running the other keys'
+	 * destructors, libunwind's among them, which takes a lock: unwinding
+	 * there made libunwind set its key again, so each round of destructors
+	 * claimed another ring, and the last one was never retired (CI once
+	 * lost such a lock's release). Its call site is all those records get.
+	 */
+	int stacks = weft_stacks;
+	if (WEFT_UNLIKELY(weft_tls.dead) && stacks == WEFT_STACKS_FULL)
+		stacks = WEFT_STACKS_CALLER;
+	if (stacks == WEFT_STACKS_CALLER && caller) {
 		pcs[npy] = caller;
 		nframes = npy + 1;
-	} else if (weft_stacks == WEFT_STACKS_CALLER) {
+	} else if (stacks == WEFT_STACKS_CALLER) {
 		nframes = npy;
-	} else if (weft_stacks == WEFT_STACKS_FULL) {
+	} else if (stacks == WEFT_STACKS_FULL) {
 		int was_guarded = weft_enter();
 		nframes = npy + unw_backtrace(pcs + npy, WEFT_MAX_FRAMES + 8 - npy);
 		weft_leave(was_guarded);
