@@ -540,10 +540,11 @@ static inline __attribute__((always_inline)) int take_stack(uint8_t kind, void *
 		caller = NULL;
 	/*
 	 * A thread whose ring was retired is running the other keys'
-	 * destructors, libunwind's among them, which takes a lock: unwinding
-	 * there made libunwind set its key again, so each round of destructors
-	 * claimed another ring, and the last one was never retired (CI once
-	 * lost such a lock's release). Its call site is all those records get.
+	 * destructors, libunwind's among them, which takes a lock while it
+	 * frees its per-thread cache: no unwinding inside libunwind's own
+	 * teardown. Its call site is all those records get. (CI once lost such
+	 * a lock's release, leaving an "exited holding" finding; how is not
+	 * established, and this change did not reproduce it or rule it out.)
 	 */
 	int stacks = weft_stacks;
 	if (WEFT_UNLIKELY(weft_tls.dead) && stacks == WEFT_STACKS_FULL)

@@ -357,8 +357,6 @@ struct derive {
 	size_t nkept, kept_new; /* holds kept in all; kept since kept_write_all */
 	uint8_t *chunk_buf;
 	size_t chunk_cap;
-	struct store_hold_row *merge_buf; /* kept_sort's */
-	size_t merge_cap;
 	int64_t chunks, chunk_holds, late_rows; /* holds written: chunks, their holds, late rows */
 	struct rows long_holds;			/* object_long_holds */
 	struct rows blocks;			/* thread_event_blocks */
@@ -796,38 +794,6 @@ static void write_chunk(struct derive *d, const struct store_hold_row *h, size_t
 }
 
 /*
- * Sorts o's kept holds: those kept since the last sort (in the order they
- * ended) merged into the sorted ones. A hold open all the while keeps up
- * to KEEP_MAX back, tried every STORE_HOLDCHUNKS_MAX: sorting them all
- * each time was a third of the OpenSSL burst's builder.
- */
-static int kept_sort(struct derive *d, struct objinfo *o)
-{
-	struct store_hold_row *h = o->kept;
-	size_t s = o->nsorted, n = o->nkept;
-	store_sort_nearly(h + s, n - s, sizeof(*h), hold_row_order);
-	if (s && s < n && store_holdchunks_cmp(&h[s - 1], &h[s]) > 0) {
-		if (n - s > d->merge_cap) {
-			struct store_hold_row *m = realloc(d->merge_buf, (n - s) * sizeof(*m));
-			if (!m)
-				return -1;
-			d->merge_buf = m;
-			d->merge_cap = n - s;
-		}
-		memcpy(d->merge_buf, h + s, (n - s) * sizeof(*h));
-		size_t i = s, j = n - s, k = n;
-		while (j > 0) {
-			if (i > 0 && store_holdchunks_cmp(&h[i - 1], &d->merge_buf[j - 1]) > 0)
-				h[--k] = h[--i];
-			else
-				h[--k] = d->merge_buf[--j];
-		}
-	}
-	o->nsorted = n;
-	return 0;
-}
-
-/*
  * Writes o's kept holds that start before `before` as chunks, never
  * splitting the holds of one start between two; the rest stay kept. A
  * hold ending later that starts before the last one written is late.
@@ -836,10 +802,8 @@ static void kept_write(struct derive *d, struct objinfo *o, int64_t before)
 {
 	if (!o->nkept)
 		return;
-	if (kept_sort(d, o)) {
-		d->failed = 1;
-		return;
-	}
+	/* the holds kept since the last write, in the order they ended, among the others */
+	store_sort_tail(o->kept, o->nsorted, o->nkept, sizeof(*o->kept), hold_row_order);
 	/* a recursive mutex taken twice and let go twice within one clock tick: one row */
 	size_t n = 1;
 	for (size_t i = 1; i < o->nkept; i++)
@@ -1811,35 +1775,10 @@ static int occ_ent_cmp(const void *pa, const void *pb)
 	return occ_ent_order(pa, pb);
 }
 
-/*
- * buf in the pass's order: the entries after the sorted run sorted, then
- * merged into it from the back (the run is most of buf, the rest a step's
- * worth; sorting all of buf each step was a tenth of the follower's time).
- */
+/* buf in the pass's order: the entries written since the last feed among the others. */
 static void occ_buf_sort(struct occ_follow *f)
 {
-	size_t n = f->nbuf - f->nsorted;
-	if (!n)
-		return;
-	struct occ_written_ent *tail = f->buf + f->nsorted;
-	store_sort_nearly(tail, n, sizeof(*tail), occ_ent_cmp);
-	if (f->nsorted && occ_ent_order(&f->buf[f->nsorted - 1], tail) > 0) {
-		struct occ_written_ent *tmp = malloc(n * sizeof(*tmp));
-		if (!tmp) {
-			qsort(f->buf, f->nbuf, sizeof(*f->buf), occ_ent_cmp);
-			f->nsorted = f->nbuf;
-			return;
-		}
-		memcpy(tmp, tail, n * sizeof(*tmp));
-		size_t i = f->nsorted, j = n, k = f->nbuf;
-		while (j > 0) {
-			if (i > 0 && occ_ent_order(&f->buf[i - 1], &tmp[j - 1]) > 0)
-				f->buf[--k] = f->buf[--i];
-			else
-				f->buf[--k] = tmp[--j];
-		}
-		free(tmp);
-	}
+	store_sort_tail(f->buf, f->nsorted, f->nbuf, sizeof(*f->buf), occ_ent_cmp);
 	f->nsorted = f->nbuf;
 }
 
@@ -2172,7 +2111,6 @@ static void derive_reset(struct derive *d)
 	sqlite3_finalize(d->ins_chunk);
 	free(d->kept_objs);
 	free(d->chunk_buf);
-	free(d->merge_buf);
 	rows_free(&d->long_holds);
 	rows_free(&d->ospans);
 	rows_free(&d->blocks);

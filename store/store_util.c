@@ -44,6 +44,32 @@ void store_sort_nearly(void *base, size_t n, size_t size, int (*cmp)(const void 
 	}
 }
 
+void store_sort_tail(void *base, size_t sorted, size_t n, size_t size,
+		     int (*cmp)(const void *, const void *))
+{
+	unsigned char *a = base;
+	size_t m = n - sorted;
+	if (!m)
+		return;
+	store_sort_nearly(a + sorted * size, m, size, cmp);
+	if (!sorted || cmp(a + (sorted - 1) * size, a + sorted * size) <= 0)
+		return;
+	unsigned char *tail = malloc(m * size);
+	if (!tail) {
+		qsort(base, n, size, cmp);
+		return;
+	}
+	memcpy(tail, a + sorted * size, m * size);
+	size_t i = sorted, j = m, k = n;
+	while (j > 0) {
+		if (i > 0 && cmp(a + (i - 1) * size, tail + (j - 1) * size) > 0)
+			memcpy(a + --k * size, a + --i * size, size);
+		else
+			memcpy(a + --k * size, tail + --j * size, size);
+	}
+	free(tail);
+}
+
 void *store_grow(void *items, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)

@@ -330,16 +330,17 @@ static int64_t stack_id_for(struct collect *c, struct collect_image *img, const 
 	if (!n)
 		return 0;
 	struct image_state *st = img_state(img);
+	int few = n <= FEW_FRAMES;
 	uint64_t mix = 0;
-	for (unsigned i = 0; i < n && i < FEW_FRAMES; i++)
+	for (unsigned i = 0; few && i < n; i++)
 		mix = (mix ^ pcs[i]) * 0x9e3779b97f4a7c15ull;
 	size_t slot = (size_t)(mix >> 56) % FEW_FRAME_SLOTS;
-	if (n <= FEW_FRAMES && st->few_frames[slot].n == n &&
+	if (few && st->few_frames[slot].n == n &&
 	    !memcmp(st->few_frames[slot].pc, pcs, n * sizeof(*pcs)))
 		return st->few_frames[slot].id;
 	uint64_t *hit = hashmap_str_get(&st->stacks, pcs, n * 8);
 	if (hit) {
-		if (n <= FEW_FRAMES) {
+		if (few) {
 			st->few_frames[slot].n = n;
 			memcpy(st->few_frames[slot].pc, pcs, n * sizeof(*pcs));
 			st->few_frames[slot].id = (int64_t)*hit;

@@ -313,6 +313,19 @@ static void test_sort_nearly(void)
 		snprintf(name, sizeof(name), "holdchunks:sort_nearly %s", shapes[shape]);
 		unit_check(!memcmp(a, b, sizeof(a)), name, "differs from qsort");
 	}
+	/* store_sort_tail: a sorted run, then newcomers reaching back into it, or after it */
+	for (int reach = 0; reach < 2; reach++) {
+		for (size_t i = 0; i < N; i++)
+			a[i] =
+			    i < N - 300 ? (int64_t)i * 3 : (reach ? rnd(3 * N) : 3 * N + rnd(50));
+		memcpy(b, a, sizeof(a));
+		store_sort_tail(a, N - 300, N, sizeof(a[0]), int64_order);
+		qsort(b, N, sizeof(b[0]), int64_order);
+		unit_check(!memcmp(a, b, sizeof(a)),
+			   reach ? "holdchunks:sort_tail newcomers among the sorted"
+				 : "holdchunks:sort_tail newcomers after the sorted",
+			   "differs from qsort");
+	}
 }
 
 int main(void)
