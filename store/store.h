@@ -348,6 +348,9 @@ int store_files_check_cache(const char *cpath, uid_t owner, char *err, size_t er
  * when main is read-only. Returns 0, or -1 with one line in err.
  */
 int store_build_derived(sqlite3 *db, char *err, size_t errlen);
+
+/* 1 when name (any case) is one of the derived tables of docs/DERIVED.md, else 0. */
+int store_derived_table(const char *name);
 /* The same, always rebuilt, into the attached schema (store_viewcache.c's file). */
 int store_build_derived_in(sqlite3 *db, const char *schema, char *err, size_t errlen);
 

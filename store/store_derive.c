@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
 #define DERIVED_VERSION "11"
@@ -2071,6 +2072,28 @@ static int derived_current(sqlite3 *db)
 	return found;
 }
 
+/* clang-format off */
+/* The derived tables made by CREATE TABLE here; the holds' are store_holdchunks'. */
+static const char *const derived_plain_tables[] = {
+    "thread_spans", "object_long_holds", "object_spans", "thread_summary", "object_summary",
+    "point_events", "object_stats", "derived_info", "thread_life", "thread_event_blocks",
+};
+static const char *const derived_hold_tables[] = {
+    "object_holds", "object_hold_chunks", "object_holds_late",
+};
+/* clang-format on */
+
+int store_derived_table(const char *name)
+{
+	for (size_t i = 0; i < sizeof(derived_plain_tables) / sizeof(*derived_plain_tables); i++)
+		if (!strcasecmp(name, derived_plain_tables[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(derived_hold_tables) / sizeof(*derived_hold_tables); i++)
+		if (!strcasecmp(name, derived_hold_tables[i]))
+			return 1;
+	return 0;
+}
+
 int store_build_derived(sqlite3 *db, char *err, size_t errlen)
 {
 	if (errlen)
@@ -2145,16 +2168,10 @@ static int derive_start(struct derive *d)
 	d->follow_margin_min = closely ? 0 : OCC_FOLLOW_MARGIN_MIN_NS;
 	d->follow_busy_rows = closely ? INT64_MAX : OCC_FOLLOW_BUSY_ROWS;
 	/* A half-built set from an interrupted build is replaced as a whole. */
-	if (exec(d,
-		 "DROP TABLE IF EXISTS %s.thread_spans;"
-		 "DROP TABLE IF EXISTS %s.object_long_holds;"
-		 "DROP TABLE IF EXISTS %s.object_spans; DROP TABLE IF EXISTS %s.thread_summary;"
-		 "DROP TABLE IF EXISTS %s.object_summary; DROP TABLE IF EXISTS %s.point_events;"
-		 "DROP TABLE IF EXISTS %s.object_stats; DROP TABLE IF EXISTS %s.derived_info;"
-		 "DROP TABLE IF EXISTS %s.thread_life; DROP TABLE IF EXISTS %s.thread_event_blocks;"
-		 "CREATE TABLE %s.derived_info(key TEXT PRIMARY KEY, value);",
-		 d->schema, d->schema, d->schema, d->schema, d->schema, d->schema, d->schema,
-		 d->schema, d->schema, d->schema, d->schema) ||
+	for (size_t i = 0; i < sizeof(derived_plain_tables) / sizeof(*derived_plain_tables); i++)
+		if (exec(d, "DROP TABLE IF EXISTS %s.%s;", d->schema, derived_plain_tables[i]))
+			return -1;
+	if (exec(d, "CREATE TABLE %s.derived_info(key TEXT PRIMARY KEY, value);", d->schema) ||
 	    exec_holdchunks(d, store_holdchunks_drop_sql(d->schema)) || create_tables(d))
 		return -1;
 	rows_prep(d, &d->spans, "INSERT", "thread_spans", 6);

@@ -1801,6 +1801,32 @@ static void common_cause(struct report *r)
 	putchar('\n');
 }
 
+/*
+ * The earlier listed wait whose chain link l of wait i continues (1-based),
+ * or 0: l's thread was in that very wait meanwhile, or l is a step that
+ * wait's chain printed already. A pool's workers wake each other in turn,
+ * so the longest waits' chains share their ends: printed in full each time
+ * they filled the page with the same lines (a 200-thread server's report
+ * listed one put four times).
+ */
+static int chain_joins(const struct report *r, int i, const struct store_blame_link *l)
+{
+	for (int j = 0; j < i; j++) {
+		const struct store_blame *e = &r->waits[j];
+		if (e->pid == r->waits[i].pid && e->tid == l->tid && e->state == l->state &&
+		    e->start_ns == l->state_from)
+			return j + 1;
+		for (int k = 0; k < e->nlinks; k++) {
+			const struct store_blame_link *m = &e->links[k];
+			if (e->pid == r->waits[i].pid && m->tid == l->tid && m->obj == l->obj &&
+			    m->held_from == l->held_from && m->wake_kind == l->wake_kind &&
+			    m->state == l->state && m->state_from == l->state_from)
+				return j + 1;
+		}
+	}
+	return 0;
+}
+
 /* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
 static void text_waits(struct report *r)
 {
@@ -1826,9 +1852,16 @@ static void text_waits(struct report *r)
 		printf(" waited %s in %s on ", d, store_thread_state_name(b->state));
 		weft_fputs_sanitized(name, stdout);
 		printf(", from %s\n", at);
-		for (int k = 0; k < b->nlinks; k++) {
+		int joined = 0;
+		for (int k = 0; k < b->nlinks && !joined; k++) {
 			const struct store_blame_link *l = &b->links[k];
 			int last = k + 1 == b->nlinks;
+			/*
+			 * The rest of the chain is an earlier wait's: said once, there.
+			 * A deadlock's cycle is the bug itself, and short: whole in each.
+			 */
+			if (!last && b->end != STORE_BLAME_CYCLE)
+				joined = chain_joins(r, i, l);
 			object_info(r, l->obj, name, sizeof(name), kind, sizeof(kind), &pid, &addr);
 			thread_words(r, b->pid, l->tid, who, sizeof(who));
 			out_fmt_duration(l->held_from, at, sizeof(at));
@@ -1870,6 +1903,10 @@ static void text_waits(struct report *r)
 			}
 			print_site(r, l->state_stack, " at ", "");
 			putchar('\n');
+		}
+		if (joined) {
+			printf("     -> from here as in wait %d above\n", joined);
+			continue;
 		}
 		if (b->end == STORE_BLAME_NO_OWNER || b->end == STORE_BLAME_NO_HOLDER ||
 		    b->end == STORE_BLAME_DEEP)

@@ -115,6 +115,30 @@ out=$($WEFT query basic.db "SELEC 1" 2>&1); rc=$?
 expect_eq query:bad-sql "$rc:$out" '1:weft: query: near "SELEC": syntax error'
 out=$($WEFT query basic.db "SELECT * FROM nope" 2>&1); rc=$?
 expect_eq query:no-table "$rc:$out" "1:weft: query: no such table: nope"
+
+# --- the derived tables (docs/DERIVED.md) ---
+# Without TRACE-view they are built in temp for the statement, and nothing is written.
+rm -f basic.db-view
+holds=$($WEFT query basic.db "SELECT count(*) FROM object_holds" --csv 2>&1 | tail -1 | tr -d '\r')
+expect_match query:derived-built "$holds" '^[1-9][0-9]*$'
+expect_eq query:derived-no-file "$(ls basic.db-view 2>/dev/null | wc -l)" 0
+expect_eq query:derived-spans "$($WEFT query basic.db "SELECT count(*) > 0 FROM thread_spans WHERE end_ns >= start_ns" --csv | tail -1 | tr -d '\r')" 1
+# With the TRACE-view the viewer saved, the same rows, as sqlite3 with weft's extension reads them.
+$WEFT view --bench --frames 1 basic.db >/dev/null 2>&1
+expect_eq query:derived-cache-made "$(ls basic.db-view 2>/dev/null | wc -l)" 1
+expect_eq query:derived-cached "$($WEFT query basic.db "SELECT count(*) FROM object_holds" --csv | tail -1 | tr -d '\r')" "$holds"
+expect_eq query:derived-oracle "$(derived_sql basic.db-view "SELECT count(*) FROM object_holds")" "$holds"
+refuse insert-derived "INSERT INTO object_stats(object_id) VALUES(99)"
+refuse attach-after-derived "ATTACH '$WORK/attached.db' AS a"
+expect_eq query:derived-no-new-files "$(ls "$WORK"/attached.db 2>/dev/null | wc -l)" 0
+# A file that is no TRACE-view is not used: the tables are built instead.
+mv basic.db-view basic.db-view.saved
+printf 'not a database' >basic.db-view
+expect_eq query:derived-planted "$($WEFT query basic.db "SELECT count(*) FROM object_holds" --csv 2>&1 | tail -1 | tr -d '\r')" "$holds"
+mv basic.db-view.saved basic.db-view
+out=$($WEFT query basic.db "SELECT * FROM thread_spanz" 2>&1); rc=$?
+expect_eq query:derived-typo "$rc:$out" "1:weft: query: no such table: thread_spanz"
+
 out=$($WEFT query basic.db "   " 2>&1); rc=$?
 expect_eq query:empty-sql "$rc:$out" "1:weft: query: no SQL statement given"
 out=$($WEFT query basic.db "SELECT 1" --bogus 2>&1); rc=$?

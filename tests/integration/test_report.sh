@@ -300,6 +300,23 @@ expect_match report:waits-cond-signal "$(printf '%s\n' "$out" | sed -n 3p)" \
 	"^     ready_cv: waited for signaler \\(tid [0-9]+\\)'s cond\\.signal at [0-9.]+ ms \\(signaler cond_waker\\.c:34\\); meanwhile it was in lock wait on gate since "
 expect_match report:waits-cond-gate-holder "$(printf '%s\n' "$out" | sed -n 4p)" \
 	'^     gate is held by cond_waker \(tid [0-9]+\) since [0-9.]+ ms, running$'
+# C: a chain that goes through a wait listed above it points there instead
+# of printing that wait's chain again; --json keeps the whole chain.
+timeout 60 "$WEFT" run -o lc.db -- "$PROGS/lock_chain" >/dev/null 2>&1
+out=$($WEFT report lc.db | sed -n '/^Longest waits/,/^$/p')
+expect_match report:waits-join-first "$(printf '%s\n' "$out" | sed -n 2p)" \
+	'^  1\. middle \(tid [0-9]+\) waited [0-9.]+ ms in lock wait on outer, from [0-9.]+ ms$'
+expect_match report:waits-join-first-chain "$(printf '%s\n' "$out" | sed -n 3p)" \
+	'^     outer is held by lock_chain \(tid [0-9]+\) since [0-9.]+ ms, running$'
+expect_match report:waits-join-second "$(printf '%s\n' "$out" | sed -n 4p)" \
+	'^  2\. last \(tid [0-9]+\) waited [0-9.]+ ms in lock wait on inner, from [0-9.]+ ms$'
+expect_match report:waits-join-second-chain "$(printf '%s\n' "$out" | sed -n 5p)" \
+	'^     inner is held by middle \(tid [0-9]+\) since [0-9.]+ ms, in lock wait on outer$'
+expect_eq report:waits-join-points-up "$(printf '%s\n' "$out" | sed -n 6p)" "     -> from here as in wait 1 above"
+expect_eq report:waits-join-json "$($WEFT report lc.db --json | python3 -c '
+import json, sys
+w = json.load(sys.stdin)["longest_waits"]
+print([len(x["chain"]) for x in w[:2]])')" "[1, 2]"
 # Python, every interpreter: a Lock kept by a thread that waits on a Queue.
 for entry in "${interpreters[@]}"; do
 	tag=${entry%%:*}
@@ -307,18 +324,25 @@ for entry in "${interpreters[@]}"; do
 	timeout 60 "$WEFT" run -o "blame-$tag.db" -- "$py" "$TESTS/py/blame_queue.py" >/dev/null 2>&1
 	expect_eq "report $tag: blame: run" "$?" 0
 	out=$($WEFT report "blame-$tag.db" | sed -n '/^Longest waits/,/^$/p')
-	# The waiter's entry and the three lines of its chain, as they follow each other.
+	# The waiter's entry and the lines of its chain, as they follow each other.
 	block=$(printf '%s\n' "$out" | grep -A3 -E '^  [0-9]\. waiter \(tid [0-9]+\) waited ')
 	expect_match "report $tag: blame: the waiter's lock" "$(printf '%s\n' "$block" | sed -n 1p)" \
 		'waited [0-9.]+ [mun]?s in lock wait on Lock blame_queue\.py:[0-9]+, from '
 	expect_match "report $tag: blame: held by the holder, in a queue wait" "$(printf '%s\n' "$block" | sed -n 2p)" \
 		'^     Lock blame_queue\.py:[0-9]+ is held by holder \(tid [0-9]+\) since [^,]+, in queue wait on Queue blame_queue\.py:[0-9]+$'
+	# The holder's queue wait (300 ms, the longest) is listed first: the
+	# waiter's chain points there rather than printing it again.
+	expect_eq "report $tag: blame: the rest as in the holder's wait" "$(printf '%s\n' "$block" | sed -n 3p)" \
+		"     -> from here as in wait 1 above"
 	# Nobody holds a queue: the put that ended the holder's wait, and what
 	# its maker did meanwhile (slept, off the GIL, the line before the put).
+	hblock=$(printf '%s\n' "$out" | grep -A2 -E '^  1\. holder \(tid [0-9]+\) waited ')
+	expect_match "report $tag: blame: the holder's queue wait" "$(printf '%s\n' "$hblock" | sed -n 1p)" \
+		'waited [0-9.]+ ms in queue wait on Queue blame_queue\.py:[0-9]+, from '
 	expect_match "report $tag: blame: the queue wait ended by the main thread's put, which slept meanwhile" \
-		"$(printf '%s\n' "$block" | sed -n 3p)" \
+		"$(printf '%s\n' "$hblock" | sed -n 2p)" \
 		"^     Queue blame_queue\\.py:[0-9]+: waited for MainThread \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ ms \\(<module> blame_queue\\.py:28\\); meanwhile it was off GIL since [0-9.]+ ms at <module> blame_queue\\.py:27$"
-	expect_no_match "report $tag: blame: the chain ends there" "$(printf '%s\n' "$block" | sed -n 4p)" '^     '
+	expect_no_match "report $tag: blame: the chain ends there" "$(printf '%s\n' "$hblock" | sed -n 3p)" '^     '
 	expect_eq "report $tag: blame: json" "$($WEFT report "blame-$tag.db" --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)

@@ -15,8 +15,9 @@ const struct cmd_verb cmd_verb_query = {
 	"query", weft_cmd_query, "FILE SQL", NULL, 0,
 	"run one read-only SQL statement on a trace",
 	"Runs one read-only SQL statement on a weft trace; see docs/QUERY.md and\n"
-	"docs/SCHEMA.md. The result is an aligned table unless --csv or --json is\n"
-	"given.",
+	"docs/SCHEMA.md. The statement may also read the viewer's derived tables\n"
+	"(docs/DERIVED.md: thread_spans, object_holds, ...). The result is an\n"
+	"aligned table unless --csv or --json is given.",
 	"0 on success, 1 when the trace cannot be read or the statement is refused\n"
 	"or fails, 2 for a usage error.",
 	query_options,
