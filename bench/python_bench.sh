@@ -115,11 +115,11 @@ echo " and a faster interpreter shows the same added time as a larger ratio)"
 # 0.2-0.3x between runs of two threads on a shared machine.
 # WEFT_BENCH_PY_INSTR=0 leaves it out (about two minutes per interpreter).
 if [ "${WEFT_BENCH_PY_INSTR:-1}" != 0 ] && command -v valgrind >/dev/null; then
-	for prog in lock_loop cond_loop queue_loop; do
+	for prog in lock_loop cond_loop queue_loop simplequeue_loop; do
 		echo
 		PROGRAM=bench/py/$prog.py bash bench/lock_instructions.sh "${PYTHONS[@]}"
 	done
 	echo "(share: instructions weft adds per unit over the untraced run's; 1 + share is the"
 	echo " overhead ratio in instructions: lock_loop is with_lock's work, cond_loop with_rlock's,"
-	echo " queue_loop queue_pc's, each in one thread)"
+	echo " queue_loop queue_pc's, simplequeue_loop a pool's work queue, each in one thread)"
 fi

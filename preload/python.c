@@ -30,6 +30,7 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 uintptr_t weft_pyrt_lo, weft_pyrt_len;
@@ -1993,9 +1994,10 @@ struct wrapped_method {
 	char head[16]; /* PyObject_HEAD: the refcount, then ob_type */
 	PyObject *(*vectorcall)(PyObject *, PyObject *const *, size_t, PyObject *);
 	PyObject *orig;
-	PyObject *aux; /* an RLock's _is_owned (WRAP_RLOCK_ACQUIRE), (before, after, fold)
-			  (WRAP_AROUND); else NULL */
+	PyObject *aux; /* an RLock's _is_owned (WRAP_RLOCK_ACQUIRE), (before, after, fold[,
+			  waiting[, finally]]) (WRAP_AROUND); else NULL */
 	int kind;
+	int queue_kind; /* WRAP_AROUND whose after is WEFT_EV_QUEUE_PUT or _GET; else 0 */
 };
 
 /*
@@ -2053,7 +2055,17 @@ static PyObject *rlock_call(struct wrapped_method *w, PyObject *const *args, py_
  * whose value is returned, when the original returned. weft's Python around
  * a method is called from here and returns before the original runs or
  * after it returned: an exception the original raises reaches the caller
- * with no frame of weft's in its traceback, as it would untraced.
+ * with no frame of weft's in its traceback, as it would untraced. With a
+ * fourth item, a dict, the calling thread's id maps to self in it while
+ * the original runs: a wait in a C method (SimpleQueue.get) has no frame
+ * the bootstrap's exit waits could find it by. A fifth, finally(self), is
+ * called once the original returned or raised, its exception set aside
+ * meanwhile (--races: Future.result's edge, also when it re-raises).
+ * An after that is the event kind queue.put or queue.get (SimpleQueue's C
+ * methods) records that event here, with the queue's size after it and
+ * the --races edges Queue's wrappers take, and calls no Python: Python
+ * before and after cost a third more per put and get than the Python
+ * methods they replaced.
  */
 static PyObject *around_call(struct wrapped_method *w, PyObject *const *args, py_ssize_t nargs,
 			     PyObject *kwnames)
@@ -2063,19 +2075,64 @@ static PyObject *around_call(struct wrapped_method *w, PyObject *const *args, py
 	if (!before || !after || !fold || nargs < 1)
 		return call_through(w->orig, args, nargs, kwnames);
 	PyObject *pre = NULL;
-	if (before == py.true_obj)
+	uint64_t t0 = 0;
+	if (w->queue_kind == WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on))
+		weft_races_hb(0, (uintptr_t)args[0]);
+	if (before == py.true_obj && w->queue_kind)
+		t0 = weft_now();
+	else if (before == py.true_obj)
 		pre = py.PyLong_FromUnsignedLongLong(weft_now());
 	else if (before != py.none)
 		pre = call_through(before, args, nargs, kwnames);
-	if (before != py.none && !pre)
+	if (before != py.none && !pre && !(before == py.true_obj && w->queue_kind))
 		return NULL;
 	int folds = fold == py.true_obj;
+	py_ssize_t naux = py.PyObject_Size(w->aux);
+	PyObject *waiting = naux >= 4 ? py.PyTuple_GetItem(w->aux, 3) : NULL;
+	PyObject *finally = naux >= 5 ? py.PyTuple_GetItem(w->aux, 4) : NULL;
+	if (waiting == py.none)
+		waiting = NULL;
+	if (finally == py.none)
+		finally = NULL;
+	PyObject *tid = NULL;
+	if (waiting) {
+		if (!weft_tls.tid)
+			weft_tls.tid = (int)syscall(SYS_gettid);
+		tid = py.PyLong_FromUnsignedLongLong((unsigned long long)weft_tls.tid);
+		if (!tid || py.PyObject_SetItem(waiting, tid, args[0]) < 0) {
+			py.PyErr_Clear(); /* only the exit waits lose this one */
+			if (tid)
+				py.Py_DecRef(tid);
+			tid = NULL;
+		}
+	}
 	weft_tls.fold += folds;
 	PyObject *r = call_through(w->orig, args, nargs, kwnames);
 	weft_tls.fold -= folds;
 	if (weft_tls.fold < 0)
 		weft_tls.fold = 0;
-	if (r && after != py.none) {
+	if (tid || finally) {
+		/* the original's exception, if any, is set aside and put back as it was */
+		PyObject *type, *value, *tb;
+		py.PyErr_Fetch(&type, &value, &tb);
+		if (tid && py.PyObject_DelItem(waiting, tid) < 0)
+			py.PyErr_Clear();
+		if (finally) {
+			PyObject *done = call_through(finally, args, 1, NULL);
+			if (done)
+				py.Py_DecRef(done);
+			else
+				py.PyErr_Clear(); /* weft's error is not the program's */
+		}
+		py.PyErr_Restore(type, value, tb);
+		if (tid)
+			py.Py_DecRef(tid);
+	}
+	if (r && w->queue_kind) {
+		if (w->queue_kind == WEFT_EV_QUEUE_GET && WEFT_UNLIKELY(weft_races_on))
+			weft_races_hb(1, (uintptr_t)args[0]);
+		record_since(w->queue_kind, WEFT_OBJ_QUEUE, args[0], t0, queue_size_after(args[0]));
+	} else if (r && after != py.none) {
 		PyObject *a[3] = {args[0], r, pre ? pre : py.none};
 		PyObject *value = call_through(after, a, 3, NULL);
 		py.Py_DecRef(r);
@@ -2222,7 +2279,9 @@ static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t
 	if ((kind == WRAP_RLOCK_ACQUIRE || around) != (n == 3) ||
 	    ((rlock || around) && !py.PyTuple_GetItem))
 		return ret_none();
-	if (around && (py.PyObject_Size(args[2]) != 3 || py.PyErr_Occurred())) {
+	py_ssize_t naux = around ? py.PyObject_Size(args[2]) : 0;
+	if (around && (naux < 3 || naux > 5 || py.PyErr_Occurred() || !py.PyObject_DelItem ||
+		       !py.PyErr_Fetch || !py.PyErr_Restore)) {
 		py.PyErr_Clear();
 		return ret_none();
 	}
@@ -2244,6 +2303,17 @@ static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t
 		w->aux = args[2];
 	}
 	w->kind = (int)kind;
+	w->queue_kind = 0;
+	if (around) {
+		PyObject *after = py.PyTuple_GetItem(args[2], 1);
+		if (after && py.PyLong_Type && weft_py_type(after) == py.PyLong_Type) {
+			long long k = py.PyLong_AsLongLong(after);
+			if (k == WEFT_EV_QUEUE_PUT || k == WEFT_EV_QUEUE_GET)
+				w->queue_kind = (int)k;
+			else
+				py.PyErr_Clear();
+		}
+	}
 	return (PyObject *)w;
 }
 

@@ -534,6 +534,11 @@ def _module_path(f):
 _exit_waits = {}
 
 
+# Object kind -> {native thread id: the object}: the threads in a wait
+# wrapped in C around a C method (_around's waits_on) just now.
+_c_waits = {}
+
+
 def _blocks_on(objkind, *fns):
     for fn in fns:
         code = getattr(fn, "__code__", None)
@@ -546,7 +551,7 @@ def _waits_at_exit(threading):
     in a named wait says so (a lock.wait on its behalf), so that it shows
     blocked on that object to its end, not off the GIL."""
     orig = getattr(threading, "_shutdown", None)
-    if orig is None or not _exit_waits:
+    if orig is None or not (_exit_waits or _c_waits):
         return
 
     def _shutdown():
@@ -578,6 +583,11 @@ def _record_exit_waits(threading):
                 found = f
             f = f.f_back
         if found is None:
+            for kind, waiting in _c_waits.items():
+                obj = waiting.get(native)
+                if obj is not None:
+                    ev(EV_LOCK_WAIT, kind, id(obj), 0, WAIT_FOR_THREAD | native << 32)
+                    break
             continue
         loc = found.f_locals
         obj = loc.get("self")
@@ -593,21 +603,29 @@ def _record_exit_waits(threading):
            WAIT_FOR_THREAD | native << 32)
 
 
-def _around(orig, before=None, after=None, fold_inside=False):
+def _around(orig, before=None, after=None, fold_inside=False, waits_on=None, finally_=None):
     """orig as a method with pre = before(self, *args, **kwargs) ahead of it
     (before takes any arguments: a wrong call is the original's to refuse,
     with its name in the message; True: pre is now(), a wait's start, taken
     in C) and after(self, result, pre) (its value returned) once it
-    returned, its inside folded if fold_inside. In C (wrap_method
+    returned, its inside folded if fold_inside; after EV_QUEUE_PUT or EV_QUEUE_GET: that
+    event, recorded in C. In C (wrap_method
     WRAP_AROUND): a Python wrapper's frame showed in the traceback of every
     exception the original raised (a Barrier's BrokenBarrierError, a
     Queue's Empty), which the program may print. This Python fallback is for an interpreter without
-    the C functions wrap_method needs (none of 3.10-3.15)."""
-    w = wrap_method(orig, WRAP_AROUND, (before, after, fold_inside))
+    the C functions wrap_method needs (none of 3.10-3.15). waits_on: an object kind whose
+    exit waits (_blocks_on) this is, for an orig in C, which has no frame to find it by.
+    finally_(self) runs once orig returned or raised (its exception kept as it was)."""
+    aux = (before, after, fold_inside)
+    if waits_on is not None or finally_ is not None:
+        aux += (_c_waits.setdefault(waits_on, {}) if waits_on is not None else None, finally_)
+    w = wrap_method(orig, WRAP_AROUND, aux)
     if w is not None:
         return w
 
     def method(*args, **kwargs):
+        if after == EV_QUEUE_PUT and _HB:
+            _HB(0, id(args[0]))
         pre = now() if before is True else before(*args, **kwargs) if before else None
         if fold_inside:
             fold(1)
@@ -616,6 +634,13 @@ def _around(orig, before=None, after=None, fold_inside=False):
         finally:
             if fold_inside:
                 fold(-1)
+            if finally_ is not None:
+                finally_(args[0])
+        if after in (EV_QUEUE_PUT, EV_QUEUE_GET):
+            if after == EV_QUEUE_GET and _HB:
+                _HB(1, id(args[0]))
+            ev(after, OBJ_QUEUE, id(args[0]), pre, args[0].qsize())
+            return r
         return after(args[0], r, pre) if after is not None else r
 
     method.__wrapped__ = orig
@@ -803,28 +828,14 @@ def _simple_queue(queue):
         def __init__(self, *args, **kwargs):
             init(OBJ_QUEUE, id(self), "SimpleQueue %s" % _site(2))
 
-        def put(self, item, block=True, timeout=None):
-            t0 = now()
-            if _HB:
-                _HB(0, id(self))
-            base.put(self, item, block, timeout)
-            ev(EV_QUEUE_PUT, OBJ_QUEUE, id(self), t0, base.qsize(self))
+        # In C (_around): methods written here put a "<weft>" frame in the
+        # traceback of the Empty a get with a timeout raises, which the
+        # program may print.
+        put = _around(base.put, True, EV_QUEUE_PUT)
+        get = _around(base.get, True, EV_QUEUE_GET, waits_on=OBJ_QUEUE)
+        put_nowait = _around(base.put_nowait, True, EV_QUEUE_PUT)
+        get_nowait = _around(base.get_nowait, True, EV_QUEUE_GET)
 
-        def get(self, block=True, timeout=None):
-            t0 = now()
-            item = base.get(self, block, timeout)
-            if _HB:
-                _HB(1, id(self))
-            ev(EV_QUEUE_GET, OBJ_QUEUE, id(self), t0, base.qsize(self))
-            return item
-
-        def put_nowait(self, item):
-            self.put(item, False)
-
-        def get_nowait(self):
-            return self.get(False)
-
-    _blocks_on(OBJ_QUEUE, SimpleQueue.put, SimpleQueue.get)
     SimpleQueue.__module__ = "queue"
     SimpleQueue.__qualname__ = "SimpleQueue"
     queue.SimpleQueue = SimpleQueue
@@ -1022,36 +1033,26 @@ def _futures(mod):
     orig_result, orig_exception, orig_done = f.result, f.exception, f.done
     orig_set_result, orig_set_exception = f.set_result, f.set_exception
 
-    def set_result(self, result):
+    def before_set(self, *args, **kwargs):
         _HB(0, id(self))
-        return orig_set_result(self, result)
 
-    def set_exception(self, exception):
-        _HB(0, id(self))
-        return orig_set_exception(self, exception)
+    def seen_if_done(self):
+        if orig_done(self):
+            _HB(1, id(self))
 
-    def result(self, timeout=None):
-        try:
-            return orig_result(self, timeout)
-        finally:
-            if orig_done(self):
-                _HB(1, id(self))
-
-    def exception(self, timeout=None):
-        try:
-            return orig_exception(self, timeout)
-        finally:
-            if orig_done(self):
-                _HB(1, id(self))
-
-    def done(self):
-        r = orig_done(self)
+    def after_done(self, r, pre):
         if r:
             _HB(1, id(self))
         return r
 
-    f.set_result, f.set_exception = set_result, set_exception
-    f.result, f.exception, f.done = result, exception, done
+    # In C (_around): in Python, result() re-raising the task's exception
+    # carried a "<weft>" frame into the traceback the program printed.
+    # The edge is taken whether the outcome is a value or the task's exception.
+    f.set_result = _around(orig_set_result, before_set)
+    f.set_exception = _around(orig_set_exception, before_set)
+    f.result = _around(orig_result, finally_=seen_if_done)
+    f.exception = _around(orig_exception, finally_=seen_if_done)
+    f.done = _around(orig_done, None, after_done)
     orig_snapshot = getattr(f, "_get_snapshot", None)
     if orig_snapshot is not None:
         # 3.15's asyncio copies a task's outcome (to_thread, run_in_executor) through it.

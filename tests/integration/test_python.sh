@@ -34,6 +34,11 @@ for entry in "${interpreters[@]}"; do
 		"$(diff "$WORK/tb-plain" "$WORK/tb-traced" && grep -c '^--' "$WORK/tb-traced")" \
 		"$(grep -c '^--' "$WORK/tb-plain")"
 	expect_eq "$tag tracebacks: every case raised" "$(($(grep -c '^--' "$WORK/tb-plain") >= 17))" 1
+	# --races wraps Future's methods too (their happens-before edges)
+	(cd "$WORK" && timeout 60 "$WEFT" run --races -o "tbr-$tag.db" -- "$py" "$PY_TESTS/tracebacks.py" >"$WORK/tb-races" 2>&1)
+	expect_eq "$tag tracebacks under --races: as untraced" \
+		"$(diff "$WORK/tb-plain" "$WORK/tb-races" && grep -c '^--' "$WORK/tb-races")" \
+		"$(grep -c '^--' "$WORK/tb-plain")"
 	timeout 60 "$WEFT" run -o "rl-$tag.db" -- "$py" "$PY_TESTS/rlock_levels.py" >"$WORK/out" 2>&1
 	expect_eq "$tag: RLock levels: program output" "$(cat "$WORK/out")" False
 	rl() { sql "rl-$tag.db" "SELECT group_concat(arg, ' ') FROM (SELECT e.arg FROM events e JOIN objects o USING(object_id) WHERE o.kind = 'py.rlock' AND e.kind = '$1' ORDER BY e.arg)"; }
@@ -270,6 +275,17 @@ for entry in "${interpreters[@]}"; do
 	# The executor's idle-worker semaphore is its bookkeeping: no events, not in the report.
 	expect_eq "$tag thread pool: the idle semaphore records nothing" "$(sql "pool-$tag.db" "SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE o.name LIKE 'Semaphore %futures/thread.py:%'")" 0
 	expect_eq "$tag thread pool: no executor lock in the report's locks" "$("$WEFT" report "pool-$tag.db" | sed -n '/^Top contended/,/^$/p' | grep -c 'futures/thread.py')" 0
+done
+
+# SimpleQueue's methods wrapped in C: exact counts, and a daemon thread
+# blocked in get at exit is found there (its wait recorded on the queue).
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	timeout 60 "$WEFT" run -o "sq-$tag.db" -- "$py" "$PY_TESTS/simplequeue_exit.py" >"$WORK/out" 2>&1
+	expect_eq "$tag SimpleQueue: run" "$?:$(cat "$WORK/out")" "0:left 0"
+	expect_eq "$tag SimpleQueue: puts and gets" "$(sql "sq-$tag.db" "SELECT group_concat(n, ' ') FROM (SELECT e.kind || '=' || count(*) AS n FROM events e JOIN objects o USING(object_id) WHERE o.name LIKE 'SimpleQueue simplequeue_exit.py:%' AND e.kind LIKE 'queue.%' GROUP BY e.kind ORDER BY e.kind)")" "queue.get=6 queue.put=6"
+	expect_eq "$tag SimpleQueue: the consumer's wait at exit" "$(sql "sq-$tag.db" "SELECT t.name FROM events e JOIN objects o USING(object_id) JOIN threads t USING(pid, tid) WHERE e.kind = 'lock.wait' AND o.name LIKE 'SimpleQueue simplequeue_exit.py:%'")" consumer
 done
 
 # The convoy effect: an I/O thread next to a CPU-bound one waits about one

@@ -41,6 +41,17 @@ def process_twice():
     p.start()
 
 
+class NamedFuture(concurrent.futures.Future):
+    def __repr__(self):
+        return "<NamedFuture>"  # the message names it: no address that differs per run
+
+
+def future_set_twice():
+    f = NamedFuture()
+    f.set_result(1)
+    f.set_result(2)
+
+
 if __name__ == "__main__":
     show("Semaphore.release(0)", lambda: threading.Semaphore(1).release(0))
     show("BoundedSemaphore over-release", lambda: threading.BoundedSemaphore(1).release())
@@ -55,6 +66,15 @@ if __name__ == "__main__":
     show("multiprocessing.Queue.get empty", lambda: multiprocessing.Queue().get(timeout=0.01))
     show("Process.start twice", process_twice)
     show("queue.Queue.get empty", lambda: queue.Queue().get(timeout=0.01))
+    # A task's exception, re-raised by its Future (wrapped under --races)
+    show("Future.result re-raises", lambda: concurrent.futures.ThreadPoolExecutor(1).submit(
+        lambda: 1 / 0).result())
+    show("Future.set_result twice", future_set_twice)
+    # SimpleQueue's methods are C: weft's wrappers around them are too
+    show("SimpleQueue.get empty", lambda: queue.SimpleQueue().get(timeout=0.01))
+    show("SimpleQueue.get without blocking", lambda: queue.SimpleQueue().get(False))
+    show("SimpleQueue.get_nowait", lambda: queue.SimpleQueue().get_nowait())
+    show("SimpleQueue.put(1, 2, 3, 4)", lambda: queue.SimpleQueue().put(1, 2, 3, 4))
     # wrong calls: the original's message, not the name of weft's code around it
     show("Event.set(1)", lambda: threading.Event().set(1))
     show("Semaphore.release('x')", lambda: threading.Semaphore(1).release("x"))
