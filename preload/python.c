@@ -1997,7 +1997,10 @@ struct wrapped_method {
 	PyObject *aux; /* an RLock's _is_owned (WRAP_RLOCK_ACQUIRE), (before, after, fold[,
 			  waiting[, finally]]) (WRAP_AROUND); else NULL */
 	int kind;
-	int queue_kind; /* WRAP_AROUND whose after is WEFT_EV_QUEUE_PUT or _GET; else 0 */
+	/* WRAP_AROUND, taken from aux once: after's queue event kind, or 0; waiting, finally, or
+	 * NULL */
+	int queue_kind;
+	PyObject *waiting, *finally;
 };
 
 /*
@@ -2087,14 +2090,7 @@ static PyObject *around_call(struct wrapped_method *w, PyObject *const *args, py
 	if (before != py.none && !pre && !(before == py.true_obj && w->queue_kind))
 		return NULL;
 	int folds = fold == py.true_obj;
-	py_ssize_t naux = py.PyObject_Size(w->aux);
-	PyObject *waiting = naux >= 4 ? py.PyTuple_GetItem(w->aux, 3) : NULL;
-	PyObject *finally = naux >= 5 ? py.PyTuple_GetItem(w->aux, 4) : NULL;
-	if (waiting == py.none)
-		waiting = NULL;
-	if (finally == py.none)
-		finally = NULL;
-	PyObject *tid = NULL;
+	PyObject *waiting = w->waiting, *finally = w->finally, *tid = NULL;
 	if (waiting) {
 		if (!weft_tls.tid)
 			weft_tls.tid = (int)syscall(SYS_gettid);
@@ -2188,7 +2184,7 @@ static int wrapped_clear(PyObject *self)
 {
 	struct wrapped_method *w = (struct wrapped_method *)self;
 	PyObject *orig = w->orig, *aux = w->aux;
-	w->orig = w->aux = NULL;
+	w->orig = w->aux = w->waiting = w->finally = NULL; /* the last two were aux's */
 	if (orig)
 		py.Py_DecRef(orig);
 	if (aux)
@@ -2304,7 +2300,14 @@ static PyObject *m_wrap_method(PyObject *self, PyObject *const *args, py_ssize_t
 	}
 	w->kind = (int)kind;
 	w->queue_kind = 0;
+	w->waiting = w->finally = NULL; /* borrowed from aux, which w keeps */
 	if (around) {
+		w->waiting = naux >= 4 ? py.PyTuple_GetItem(args[2], 3) : NULL;
+		w->finally = naux >= 5 ? py.PyTuple_GetItem(args[2], 4) : NULL;
+		if (w->waiting == py.none)
+			w->waiting = NULL;
+		if (w->finally == py.none)
+			w->finally = NULL;
 		PyObject *after = py.PyTuple_GetItem(args[2], 1);
 		if (after && py.PyLong_Type && weft_py_type(after) == py.PyLong_Type) {
 			long long k = py.PyLong_AsLongLong(after);

@@ -2073,13 +2073,10 @@ static int derived_current(sqlite3 *db)
 }
 
 /* clang-format off */
-/* The derived tables made by CREATE TABLE here; the holds' are store_holdchunks'. */
+/* The derived tables made by CREATE TABLE here; the holds' are store_holdchunks_tables. */
 static const char *const derived_plain_tables[] = {
     "thread_spans", "object_long_holds", "object_spans", "thread_summary", "object_summary",
     "point_events", "object_stats", "derived_info", "thread_life", "thread_event_blocks",
-};
-static const char *const derived_hold_tables[] = {
-    "object_holds", "object_hold_chunks", "object_holds_late",
 };
 /* clang-format on */
 
@@ -2088,8 +2085,8 @@ int store_derived_table(const char *name)
 	for (size_t i = 0; i < sizeof(derived_plain_tables) / sizeof(*derived_plain_tables); i++)
 		if (!strcasecmp(name, derived_plain_tables[i]))
 			return 1;
-	for (size_t i = 0; i < sizeof(derived_hold_tables) / sizeof(*derived_hold_tables); i++)
-		if (!strcasecmp(name, derived_hold_tables[i]))
+	for (size_t i = 0; i < STORE_HOLDCHUNKS_NTABLES; i++)
+		if (!strcasecmp(name, store_holdchunks_tables[i]))
 			return 1;
 	return 0;
 }

@@ -144,12 +144,16 @@ char *store_holdchunks_create_sql(const char *schema)
 	/* clang-format on */
 }
 
+const char *const store_holdchunks_tables[STORE_HOLDCHUNKS_NTABLES] = {
+    "object_holds", "object_hold_chunks", "object_holds_late"};
+
 char *store_holdchunks_drop_sql(const char *schema)
 {
-	return sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".object_holds;"
-			       "DROP TABLE IF EXISTS \"%w\".object_hold_chunks;"
-			       "DROP TABLE IF EXISTS \"%w\".object_holds_late;",
-			       schema, schema, schema);
+	sqlite3_str *sql = sqlite3_str_new(NULL);
+	for (int i = 0; i < STORE_HOLDCHUNKS_NTABLES; i++)
+		sqlite3_str_appendf(sql, "DROP TABLE IF EXISTS \"%w\".%s;", schema,
+				    store_holdchunks_tables[i]);
+	return sqlite3_str_finish(sql);
 }
 
 /* ---- the virtual table ---- */

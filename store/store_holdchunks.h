@@ -49,6 +49,10 @@ int store_holdchunks_register(sqlite3 *db);
 char *store_holdchunks_create_sql(const char *schema);
 char *store_holdchunks_drop_sql(const char *schema);
 
+/* The tables (the virtual one first) that store_holdchunks_create_sql makes. */
+#define STORE_HOLDCHUNKS_NTABLES 3
+extern const char *const store_holdchunks_tables[STORE_HOLDCHUNKS_NTABLES];
+
 /* Orders holds as object_holds does: start, end, tid, pid, mode (the object is one). */
 int store_holdchunks_cmp(const struct store_hold_row *a, const struct store_hold_row *b);
 

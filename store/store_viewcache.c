@@ -143,6 +143,13 @@ int store_view_cache_open(sqlite3 *db, const char *trace_path, int complete,
 	return cached ? store_view_cache_attach(db, c->path, c->key) : 0;
 }
 
+int store_view_derived(sqlite3 *db, const char *trace_path, int complete, char *err, size_t errlen)
+{
+	struct store_view_cache cache;
+	store_view_cache_open(db, trace_path, complete, &cache, err, errlen);
+	return store_build_derived(db, err, errlen);
+}
+
 /* cpath.tmpPID, made empty and 0600 here (O_EXCL: never someone else's); NULL when it cannot. */
 static char *make_tmp(const char *cpath)
 {

@@ -38,6 +38,14 @@ int store_view_cache_open(sqlite3 *db, const char *trace_path, int complete,
 			  struct store_view_cache *c, char *err, size_t errlen);
 
 /*
+ * The derived tables for a reader that only reads them (weft report, weft
+ * query): the trace's TRACE-view attached when it is this trace's (a file
+ * planted there is passed over), else built in db's temp schema, never
+ * saved. Returns 0, or -1 with one line in err.
+ */
+int store_view_derived(sqlite3 *db, const char *trace_path, int complete, char *err, size_t errlen);
+
+/*
  * Saves the derived tables just built in db's temp schema to cpath (0600,
  * written under a temporary name and renamed into place once complete).
  * Nothing is saved when the directory is read-only: the viewer works

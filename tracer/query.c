@@ -313,15 +313,11 @@ static int derived_for(sqlite3 *db, const char *path, struct query_auth *qa)
 		return 0;
 	int64_t complete = 0;
 	char err[512];
-	struct store_view_cache cache;
 	sqlite3_set_authorizer(db, NULL, NULL);
 	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 10);
 	store_query_int64(db, "SELECT value = '1' FROM meta WHERE key = 'complete'", &complete);
 	int rc = 1;
-	err[0] = 0;
-	/* a file planted at TRACE-view is not used: the tables are built instead */
-	store_view_cache_open(db, path, complete == 1, &cache, err, sizeof(err));
-	if (store_build_derived(db, err, sizeof(err))) {
+	if (store_view_derived(db, path, complete == 1, err, sizeof(err))) {
 		weft_error("query: %s", err);
 		rc = -1;
 	}

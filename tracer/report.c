@@ -865,10 +865,8 @@ static int derived_ready(struct report *r, char *err, size_t errlen)
 {
 	if (r->derived)
 		return 0;
-	struct store_view_cache cache;
 	/* a file planted at TRACE-view: the report does without it (the viewer refuses) */
-	store_view_cache_open(r->db, r->path, r->complete, &cache, err, errlen);
-	if (store_build_derived(r->db, err, errlen))
+	if (store_view_derived(r->db, r->path, r->complete, err, errlen))
 		return -1;
 	r->derived = 1;
 	return 0;
