@@ -326,8 +326,8 @@ struct objinfo {
 	int64_t id;
 	int kind;
 	int64_t acquires, contended, wait_total, max_wait, max_wait_event, max_hold;
-	int64_t
-	    longest_wait; /* of any kind on it so far: how far back a wait still unread may start */
+	/* of any kind so far but those a lock.wait announced: how far back one unread starts */
+	int64_t longest_wait;
 	struct occ_follow *follow; /* its occupancy while the trace is written, else NULL */
 	/* ended holds not written yet (store_holdchunks.h), and where the next chunk may start */
 	struct store_hold_row *kept;
@@ -1172,7 +1172,12 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 {
 	struct objinfo *o = obj ? obj_get(d, obj, 0) : NULL;
 	int st = wait > 0 ? wait_state(kind, o ? o->kind : 0) : -1;
-	if (o && wait > o->longest_wait)
+	/*
+	 * A wait its lock.wait announced was known to the followed objects'
+	 * limits (occ_follow_limits) from its start: no margin needed for it.
+	 */
+	int announced = t->wait_open >= 0 && t->wait_obj == obj;
+	if (o && wait > o->longest_wait && !announced)
 		o->longest_wait = wait;
 	if (st >= 0)
 		thread_advance(d, t, ts - wait, ts, st, obj);
@@ -1869,6 +1874,8 @@ static void occ_follow_limits(struct derive *d)
 			flush_spans(d, t, t->npend - 1);
 		for (int h = 0; h < t->holds.n; h++)
 			occ_limit(d, t->holds.h[h].obj, t->holds.h[h].start);
+		if (t->wait_open >= 0 && t->wait_obj)
+			occ_limit(d, t->wait_obj, t->wait_open);
 		for (int p = 0; p < t->npend; p++) {
 			const struct span *sp = &t->pend[p];
 			if (is_object_wait(sp))

@@ -528,7 +528,9 @@ static void same_tables(sqlite3 *db, const char *name, const char *a, const char
  * everything up to the margin once it has ended (store_derive_unhurried;
  * the object is not followed at all before: the pass at the end reads it);
  * a wait longer than any before it (40 ms, ending after the rows read)
- * makes the object late once; a hold written twice (one row) is fed once
+ * makes the object late once, unless a lock.wait announced it when it
+ * began (then it holds back what is fed, as an open hold does); a hold
+ * written twice (one row) is fed once
  * from the followed object's buffer too. The tables are those of the
  * build in one go.
  */
@@ -545,6 +547,11 @@ static void test_follow_margin(void)
 	    " 0, 0, 0 FROM i, (SELECT 0 AS r UNION ALL SELECT 1) ORDER BY n, r;";
 	static const char long_wait[] =
 	    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
+	    "(149999700, 1, 11, 1, 1, 40000000, 0, 0), (149999900, 1, 11, 2, 1, 0, 0, 0);";
+	/* the same wait, announced by its lock.wait (kind 28) when it began */
+	static const char announced_wait[] =
+	    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
+	    "(109999700, 1, 11, 28, 1, 0, 0, 0),"
 	    "(149999700, 1, 11, 1, 1, 40000000, 0, 0), (149999900, 1, 11, 2, 1, 0, 0, 0);";
 	/* taken twice and let go twice within one tick: one row in object_holds */
 	static const char twice[] =
@@ -568,6 +575,12 @@ static void test_follow_margin(void)
 	     12000,
 	     0},
 	    {"follow:a wait longer than any before", 1, 1, {280000}, 138000, 150002, 1},
+	    /*
+	     * Its lock.wait (read in the step, the acquire not) bounds what is
+	     * fed (occ_follow_limits) from when it began: nothing fed is after
+	     * its start, nothing read again.
+	     */
+	    {"follow:a long wait its lock.wait announced", 1, 3, {300001}, 110000, 40002, 0},
 	    /* read from memory after the second step: the twice-written hold is fed once */
 	    {"follow:a hold written twice", 0, 2, {20000, 140000, 280000}, 138000, 12001, 0},
 	};
@@ -576,7 +589,9 @@ static void test_follow_margin(void)
 		char err[256], got[128], want[128];
 		sqlite3 *db = new_trace(fixture);
 		if (cases[c].wait)
-			exec_or_die(db, cases[c].wait == 1 ? long_wait : twice);
+			exec_or_die(db, cases[c].wait == 1   ? long_wait
+					: cases[c].wait == 3 ? announced_wait
+							     : twice);
 		exec_or_die(db, "ATTACH ':memory:' AS whole; ATTACH ':memory:' AS stepped");
 		unit_check(store_build_derived_in(db, "whole", err, sizeof(err)) == 0, name, err);
 		exec_or_die(db, "BEGIN");
