@@ -224,7 +224,7 @@ struct findings {
 	struct edge *edge;
 	struct pmap edge_map; /* (from, to) -> index in edge */
 	size_t nedge, capedge;
-	struct cand *pending; /* misuse releases awaiting the fork check */
+	struct cand *pending; /* add_pending's, decided by flush_pending */
 	size_t npending, cappending;
 	struct cand *group;    /* grouped findings */
 	struct pmap group_map; /* (key hash, probe) -> index in group */
@@ -477,6 +477,27 @@ static void item_set(struct item *it, const char *role, const struct fthr *t, in
 	*it = (struct item){role, t->pid, t->tid, obj, ev, stack};
 }
 
+/*
+ * A candidate that the end of the pass decides (flush_pending): a release
+ * of a lock the thread does not hold, which a fork may explain; a process
+ * exit holding locks, which is none when a signal killed the process (its
+ * process.exit is weft's, written when its end was seen, and its status is
+ * known only once it is reaped). Past MAX_PENDING it stands as it is.
+ */
+static void add_pending(struct findings *f, struct cand *c)
+{
+	if (f->npending >= MAX_PENDING) {
+		group_add(f, c);
+		return;
+	}
+	if (grow((void **)&f->pending, &f->cappending, f->npending, sizeof(*f->pending))) {
+		cand_free(c);
+		oom(f);
+		return;
+	}
+	f->pending[f->npending++] = *c;
+}
+
 /* A release of a lock the thread does not hold: kept apart until the fork check. */
 static void add_release_misuse(struct findings *f, struct fthr *t, int sub, int64_t obj, int64_t ev,
 			       int64_t stack)
@@ -488,16 +509,10 @@ static void add_release_misuse(struct findings *f, struct fthr *t, int sub, int6
 	}
 	item_set(&c.items[0], sub == MU_COND_NOT_HELD ? "cond_wait" : "release", t, obj, ev, stack);
 	c.nitems = 1;
-	if (f->npending < MAX_PENDING && c.exec_free) {
-		if (grow((void **)&f->pending, &f->cappending, f->npending, sizeof(*f->pending))) {
-			cand_free(&c);
-			oom(f);
-			return;
-		}
-		f->pending[f->npending++] = c;
-	} else {
+	if (c.exec_free)
+		add_pending(f, &c);
+	else
 		group_add(f, &c);
-	}
 }
 
 /* ---- the event pass ---- */
@@ -679,7 +694,10 @@ static void on_thread_exit(struct findings *f, struct fthr *t, const struct evro
 	for (int i = 0; i < t->held.n; i++)
 		item_set(&c.items[c.nitems++], "held", t, t->held.h[i].obj, t->held.h[i].ev,
 			 t->held.h[i].stack);
-	group_add(f, &c);
+	if (sub == MU_PROCESS_EXIT_HOLDING)
+		add_pending(f, &c);
+	else
+		group_add(f, &c);
 }
 
 static void on_fork(struct findings *f, struct fthr *t, int64_t child)
@@ -893,13 +911,30 @@ static int fork_inherited(struct findings *f, const struct cand *c)
 	return 0;
 }
 
+/* Whether a signal ended process pid (proc.exit_signal): it did not exit holding anything. */
+static int killed_by_signal(struct findings *f, int32_t pid)
+{
+	sqlite3_stmt *st = NULL;
+	int killed = 0;
+	if (sqlite3_prepare_v2(f->db, "SELECT exit_signal IS NOT NULL FROM main.proc WHERE pid = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, pid);
+		killed = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	return killed;
+}
+
 static void flush_pending(struct findings *f)
 {
 	for (size_t i = 0; i < f->npending; i++) {
-		if (f->failed || fork_inherited(f, &f->pending[i]))
-			cand_free(&f->pending[i]);
+		struct cand *c = &f->pending[i];
+		int none = c->sub == MU_PROCESS_EXIT_HOLDING ? killed_by_signal(f, c->pid)
+							     : fork_inherited(f, c);
+		if (f->failed || none)
+			cand_free(c);
 		else
-			group_add(f, &f->pending[i]);
+			group_add(f, c);
 	}
 	f->npending = 0;
 }

@@ -7,10 +7,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t mu_a = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t mu_b = PTHREAD_MUTEX_INITIALIZER;
@@ -249,6 +252,15 @@ int main(int argc, char **argv)
 		run(1, f, 1);
 	} else if (!strcmp(mode, "main_exit_holding")) {
 		pthread_mutex_lock(&mu_a);
+	} else if (!strcmp(mode, "killed_holding")) {
+		/* A child a signal kills while it holds a lock ran no exit(): no finding. */
+		pid_t child = fork();
+		if (child == 0) {
+			pthread_mutex_lock(&mu_a);
+			raise(SIGTERM);
+			_exit(1);
+		}
+		waitpid(child, NULL, 0);
 	} else if (!strcmp(mode, "cond_not_held")) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -262,9 +274,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "clean")) {
 		clean();
 	} else {
-		fprintf(stderr, "usage: findings_cases inversion|cycle3|nested|gate|unlock_other|"
-				"unlock_unlocked|destroy_held|exit_holding|main_exit_holding|"
-				"cond_not_held|clean\n");
+		fprintf(
+		    stderr,
+		    "usage: findings_cases inversion|cycle3|nested|gate|unlock_other|"
+		    "unlock_unlocked|destroy_held|exit_holding|main_exit_holding|killed_holding|"
+		    "cond_not_held|clean\n");
 		return 2;
 	}
 	return 0;

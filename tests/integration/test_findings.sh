@@ -16,11 +16,12 @@ declare -A want=(
 	[destroy_held]="misuse:destroy_held"
 	[exit_holding]="misuse:exit_holding"
 	[main_exit_holding]="misuse:process_exit_holding"
+	[killed_holding]=""
 	[cond_not_held]="misuse:cond_wait_not_held"
 	[clean]=""
 )
 modes="inversion cycle3 nested gate unlock_other unlock_unlocked destroy_held exit_holding
-	main_exit_holding cond_not_held clean"
+	main_exit_holding killed_holding cond_not_held clean"
 
 # The writer sometimes names a global lock kind@address rather than by its
 # symbol (not what is tested here): map such names back through nm.
@@ -72,7 +73,7 @@ symbolized() {
 if symbolized findings:inversion-sites inversion.db; then
 	got=$(findings_json inversion.db '[(p["role"], p["object_name"], p["function"], (p["file"] or "").endswith("findings_cases.c"), p["line"]) for p in F[0]["participants"]]')
 	expect_eq findings:inversion-sites "$got" \
-		"[('holds', 'mu_a', 'lock2', True, 28), ('acquires', 'mu_b', 'lock2', True, 29), ('holds', 'mu_b', 'lock2', True, 28), ('acquires', 'mu_a', 'lock2', True, 29)]"
+		"[('holds', 'mu_a', 'lock2', True, 31), ('acquires', 'mu_b', 'lock2', True, 32), ('holds', 'mu_b', 'lock2', True, 31), ('acquires', 'mu_a', 'lock2', True, 32)]"
 fi
 # the two orders come from two threads that never overlapped
 got=$(findings_json inversion.db 'len(set(p["tid"] for p in F[0]["participants"]))')
@@ -103,7 +104,7 @@ expect_match findings:exit-summary "$(findings_json exit_holding.db 'F[0]["summa
 out=$($WEFT report inversion.db)
 expect_eq findings:report-first "$(printf '%s\n' "$out" | grep -E '^(Findings|Processes)' | head -1 | cut -c1-8)" Findings
 symbolized findings:report-site inversion.db &&
-	expect_match findings:report-site "$out" 'holds +tid [0-9]+ findings_cases +(mu_a|mutex@0x[0-9a-f]+) +lock2 [^ ]*findings_cases\.c:28'
+	expect_match findings:report-site "$out" 'holds +tid [0-9]+ findings_cases +(mu_a|mutex@0x[0-9a-f]+) +lock2 [^ ]*findings_cases\.c:31'
 expect_match findings:report-clean "$($WEFT report clean.db)" '^  findings   none'
 
 # --- a trace without findings (a killed tracer): computed by the reader, file unchanged ---
@@ -126,7 +127,7 @@ else
 	done
 	symbolized findings:in-trace-items inversion.db &&
 		expect_sql findings:in-trace-items inversion.db \
-		"SELECT count(*) FROM finding_items i JOIN findings f USING(finding_id) WHERE i.line IN (28, 29)" 4
+		"SELECT count(*) FROM finding_items i JOIN findings f USING(finding_id) WHERE i.line IN (31, 32)" 4
 fi
 
 # --- weft run --suppressions / --fail-on ---

@@ -415,11 +415,25 @@ static void test_destroy_exit(void)
 	ev(&t, 12, TEXIT, 0, 0, 5); /* nothing held */
 	ev(&t, 1, ACQ, 3, 0, 6);
 	ev(&t, 1, PEXIT, 0, 0, 7);
+	/*
+	 * Process 2 was killed by SIGTERM holding a: its process.exit is
+	 * weft's (arg -15 once reaped), no exit() ran; process 3 called exit(1).
+	 */
+	if (store_writer_process(t.w, 2, 1, "killed", 0, INT64_MIN, INT64_MIN, 15) ||
+	    store_writer_process(t.w, 3, 1, "exits", 0, INT64_MIN, 1, INT64_MIN) ||
+	    store_writer_thread(t.w, 2, 2, "k", 0, INT64_MIN, 0, 0) ||
+	    store_writer_thread(t.w, 3, 3, "x", 0, INT64_MIN, 0, 0))
+		die("process", &t);
+	ev_full(&t, 2, 2, ACQ, 1, 0, 8);
+	ev_full(&t, 2, 2, PEXIT, 0, -15, 0);
+	ev_full(&t, 3, 3, ACQ, 2, 0, 9);
+	ev_full(&t, 3, 3, PEXIT, 0, 1, 10);
 	db = build(&t, NULL, 1);
 	unit_expect_rows(
 	    db, "exit:findings", "SELECT rule, severity, summary FROM findings",
 	    "exit_holding|error|tid 11 (t11) exited holding a, b;"
-	    "process_exit_holding|warning|process 1 exited (in tid 1 (main)) holding c");
+	    "process_exit_holding|warning|process 1 exited (in tid 1 (main)) holding c;"
+	    "process_exit_holding|warning|process 3 exited (in tid 3 (x)) holding b");
 	unit_expect_rows(db, "exit:items",
 			 "SELECT role, object_name FROM finding_items"
 			 " WHERE finding_id = 1 ORDER BY seq",
