@@ -22,7 +22,8 @@ enum {
 	FORK = 12,
 	EXEC = 13,
 	PEXIT = 15,
-	DESTROY = 17
+	DESTROY = 17,
+	LWAIT = 28
 };
 enum { MUTEX = 1, RWLOCK = 2, SPIN = 3, SEM = 4, COND = 5, PYLOCK = 8 };
 
@@ -479,6 +480,62 @@ static void test_pylock(void)
 	    db, "pylock:note", "SELECT rule, severity, summary FROM findings",
 	    "foreign_release|note|plock released by tid 12 (t12), acquired by tid 11 (t11)");
 	tb_close(&t);
+
+	/*
+	 * A Lock handed over: t11 ends holding it and t12 releases it later
+	 * (only the note). CPython frees a Lock or RLock still locked (p2, p3),
+	 * letting go of it: no destroy_held, and t12 ends holding neither.
+	 * t14 ends holding kept, which t16 then waits for and nobody releases:
+	 * that stays; t16 ends holding quiet, which nobody wants afterwards (a
+	 * signal taken for the last time): no finding. The
+	 * one stays. The mutex kept past t15's end still counts as before.
+	 */
+	static const int kinds2[] = {PYLOCK, PYLOCK, 9 /* py.rlock */, PYLOCK, MUTEX, PYLOCK};
+	tb_open(&t, "handed p2 p3 kept mu quiet", kinds2);
+	ev(&t, 11, ACQ, 1, 0, 1);
+	ev(&t, 11, TEXIT, 0, 0, 2);
+	ev(&t, 12, REL, 1, 0, 3);
+	ev(&t, 12, ACQ, 2, 0, 4);
+	ev(&t, 12, ACQ, 3, 0, 5);
+	ev(&t, 12, DESTROY, 2, 0, 6);
+	ev(&t, 13, DESTROY, 3, 0, 7);
+	ev(&t, 14, ACQ, 4, 0, 8);
+	ev(&t, 14, TEXIT, 0, 0, 9);
+	ev(&t, 15, ACQ, 5, 0, 10);
+	ev(&t, 15, ACQ, 1, 0, 11);
+	ev(&t, 15, TEXIT, 0, 0, 12);
+	ev(&t, 12, REL, 1, 0, 13);
+	ev(&t, 12, TEXIT, 0, 0, 14); /* p2 and p3 were let go as they were freed */
+	ev(&t, 16, ACQ, 6, 0, 15);
+	ev(&t, 16, LWAIT, 4, 0, 16);
+	ev(&t, 16, TEXIT, 0, 0, 17);
+	db = build(&t, NULL, 1);
+	unit_expect_rows(
+	    db, "pylock:handed", "SELECT rule, severity, summary FROM findings",
+	    "exit_holding|error|tid 14 (t14) exited holding kept;"
+	    "exit_holding|error|tid 15 (t15) exited holding mu;"
+	    "foreign_release|note|handed released by tid 12 (t12), acquired by tid 11 (t11);"
+	    "foreign_release|note|handed released by tid 12 (t12), acquired by tid 15 (t15)");
+	tb_close(&t);
+
+	/*
+	 * Two Locks taken in both orders are a cycle, unless one of them is a
+	 * signal (released somewhere by another thread than its acquirer).
+	 */
+	for (int signal = 0; signal <= 1; signal++) {
+		static const int two[] = {PYLOCK, PYLOCK};
+		tb_open(&t, "sa sb", two);
+		nest(&t, 11, 1, 2, 1, 2);
+		nest(&t, 12, 2, 1, 3, 4);
+		if (signal) {
+			ev(&t, 13, ACQ, 1, 0, 5);
+			ev(&t, 14, REL, 1, 0, 6);
+		}
+		db = build(&t, NULL, 1);
+		unit_expect_rows(db, signal ? "pylock:signal-no-cycle" : "pylock:cycle",
+				 "SELECT rule FROM findings", signal ? "foreign_release" : "cycle");
+		tb_close(&t);
+	}
 }
 
 static void test_fork_exec(void)
