@@ -152,6 +152,8 @@ struct fthr {
 	int32_t pid, tid;
 	struct store_holds held; /* re-entries counted; failed cond waits and execs applied */
 	int execd;		 /* ran an exec: no longer the fork image */
+	int64_t last_ev;	 /* its latest event the pass looks at */
+	int64_t rel_obj, rel_ev; /* its latest release: the object, the event */
 };
 
 /* One hold for the destroy check: [start, end) with end INT64_MAX while open. */
@@ -171,10 +173,11 @@ struct fobj {
 	int32_t destroy_tid;
 	/* py.lock, py.rlock: the last acquirer, for a release by another thread or a free */
 	int32_t owner_tid;
-	int64_t last_release_ev; /* py.lock: its latest release, which hands over an ended hold */
-	int64_t last_wait_ev;	 /* py.lock: its latest lock.wait */
-	int signal;		 /* py.lock another thread released: a signal, ordering nothing */
-	size_t first_out;	 /* first lock-order edge from this object + 1 (0: none) */
+	int64_t last_release_ev;  /* py.lock: its latest release, which hands over an ended hold */
+	int64_t last_wait_ev;	  /* py.lock: its latest lock.wait */
+	int64_t freed_release_ev; /* py.lock, py.rlock: the release CPython made freeing it */
+	int foreign_releases;	  /* py.lock: by another thread than its acquirer (a signal) */
+	size_t first_out;	  /* first lock-order edge from this object + 1 (0: none) */
 };
 
 struct edge {
@@ -513,10 +516,7 @@ static void add_release_misuse(struct findings *f, struct fthr *t, int sub, int6
 	}
 	item_set(&c.items[0], sub == MU_COND_NOT_HELD ? "cond_wait" : "release", t, obj, ev, stack);
 	c.nitems = 1;
-	if (c.exec_free)
-		add_pending(f, &c);
-	else
-		group_add(f, &c);
+	add_pending(f, &c);
 }
 
 /* ---- the event pass ---- */
@@ -662,7 +662,7 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 			return;
 		}
 		item_set(&c.items[c.nitems++], "release", t, o->id, r->id, r->stack);
-		o->signal = 1;
+		o->foreign_releases++;
 		if (oh) {
 			item_set(&c.items[c.nitems++], "acquire", ot, o->id, oh->ev, oh->stack);
 			/* the owner lets go entirely, whatever its depth */
@@ -670,7 +670,7 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 			store_holds_drop(&ot->held, oh, &ended);
 			hold_ended(f, ot, &ended, r->ts);
 		}
-		group_add(f, &c);
+		add_pending(f, &c);
 		return;
 	}
 	add_release_misuse(f, t, r->arg == ARG_COND ? MU_COND_NOT_HELD : MU_UNLOCK_NOT_HELD, o->id,
@@ -679,10 +679,15 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 
 /*
  * CPython frees a Lock or RLock still locked as any other object (and
- * lets go of it): its holder, its last acquirer, holds it no longer.
+ * lets go of it): its holder, its last acquirer, holds it no longer. Up to
+ * 3.13 the free releases it first, in the freeing thread (its release and
+ * then its destroy, nothing between): that release is no one's misuse.
  */
-static void py_lock_freed(struct findings *f, const struct fobj *o, const struct evrow *r)
+static void py_lock_freed(struct findings *f, const struct fthr *t, struct fobj *o,
+			  const struct evrow *r)
 {
+	if (t->rel_obj == o->id && t->rel_ev == t->last_ev)
+		o->freed_release_ev = t->rel_ev;
 	size_t *i = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
 	struct fthr *h = i ? f->thr[*i] : NULL;
 	struct store_hold *held = h ? store_holds_find(&h->held, o->id) : NULL;
@@ -813,7 +818,7 @@ static int fnd_event(struct findings *f, const struct store_event_row *row)
 		break;
 	case WEFT_EV_OBJECT_DESTROY:
 		if (o && (o->kind == WEFT_OBJ_PY_LOCK || o->kind == WEFT_OBJ_PY_RLOCK))
-			py_lock_freed(f, o, &r);
+			py_lock_freed(f, t, o, &r);
 		else if (o)
 			on_destroy(o, t, &r);
 		break;
@@ -829,6 +834,11 @@ static int fnd_event(struct findings *f, const struct store_event_row *row)
 			t->execd = 1;
 		break;
 	}
+	if (r.kind == WEFT_EV_LOCK_RELEASE) {
+		t->rel_obj = r.obj;
+		t->rel_ev = r.id;
+	}
+	t->last_ev = r.id;
 	return f->failed ? -1 : 0;
 }
 
@@ -983,15 +993,27 @@ static int killed_by_signal(struct findings *f, int32_t pid)
 	return killed;
 }
 
+/* Whether a release candidate's release is the one CPython made freeing the lock. */
+static int freeing_release(struct findings *f, const struct cand *c)
+{
+	struct fobj *o = fnd_obj_get(f, c->items[0].obj);
+	if (!o || !o->freed_release_ev || o->freed_release_ev != c->items[0].ev)
+		return 0;
+	if (c->sub == MU_FOREIGN_RELEASE)
+		o->foreign_releases--;
+	return 1;
+}
+
 static void flush_pending(struct findings *f)
 {
 	for (size_t i = 0; i < f->npending; i++) {
 		struct cand *c = &f->pending[i];
 		int exit = c->sub == MU_PROCESS_EXIT_HOLDING || c->sub == MU_EXIT_HOLDING;
 		int none =
-		    !exit ? fork_inherited(f, c)
-			  : (c->sub == MU_PROCESS_EXIT_HOLDING && killed_by_signal(f, c->pid)) ||
-				!exit_holds_left(f, c);
+		    exit ? (c->sub == MU_PROCESS_EXIT_HOLDING && killed_by_signal(f, c->pid)) ||
+			       !exit_holds_left(f, c)
+			 : freeing_release(f, c) ||
+			       (c->sub != MU_FOREIGN_RELEASE && fork_inherited(f, c));
 		if (f->failed || none)
 			cand_free(c);
 		else
@@ -1122,7 +1144,7 @@ static int cmp_edge(const void *a, const void *b)
 static int edge_orders(struct findings *f, const struct edge *e)
 {
 	const struct fobj *from = fnd_obj_get(f, e->from), *to = fnd_obj_get(f, e->to);
-	return from && !from->signal && !(to && to->signal);
+	return from && !from->foreign_releases && !(to && to->foreign_releases);
 }
 
 static void find_cycles(struct findings *f)

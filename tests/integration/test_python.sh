@@ -261,6 +261,21 @@ for entry in "${interpreters[@]}"; do
 	expect_eq "$tag full stacks: native frames follow" "$(sql "full-$tag.db" "SELECT count(*) > 0 FROM events e JOIN stack_frames f USING(stack_id) WHERE e.kind='lock.acquire' AND f.lang='native'")" 1
 done
 
+# Locks used as Python allows give no misuse (tests/py/lock_signals.py): a
+# Lock handed between threads (one foreign_release note), one a thread ends
+# holding that nobody wants again, one freed while locked (up to 3.13 CPython
+# releases it in the freeing thread first), a signal Lock taken in both
+# orders; the RLock a thread ends holding, which main then waits for, stays.
+for entry in "${interpreters[@]}"; do
+	tag=${entry%%:*}
+	py=${entry#*:}
+	timeout 120 "$WEFT" run -o "signals-$tag.db" -- "$py" "$PY_TESTS/lock_signals.py" >"$WORK/signals.out" 2>&1
+	expect_eq "$tag Lock signals: exit status and output" "$?:$(head -1 "$WORK/signals.out")" "0:waited: False"
+	expect_eq "$tag Lock signals: the findings" \
+		"$(sql "signals-$tag.db" "SELECT group_concat(f.rule || '=' || (SELECT group_concat(DISTINCT i.object_name) FROM finding_items i WHERE i.finding_id = f.finding_id), ' ') FROM (SELECT * FROM findings ORDER BY rule) f")" \
+		"exit_holding=RLock lock_signals.py:39 foreign_release=Lock lock_signals.py:9"
+done
+
 # Correct code gives no finding: a thread pool's SimpleQueue lock is the
 # queue's own (its put releases what a worker waits on).
 for entry in "${interpreters[@]}"; do

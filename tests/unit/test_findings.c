@@ -519,6 +519,33 @@ static void test_pylock(void)
 	tb_close(&t);
 
 	/*
+	 * CPython up to 3.13 frees a locked Lock or RLock by releasing it and
+	 * then destroying it, in the freeing thread: no misuse, no signal (fr
+	 * and fl, taken by t11 and t12 before, are freed by main). A release of
+	 * an RLock another thread holds that no destroy follows stays (r2).
+	 */
+	static const int freed[] = {9, PYLOCK, 9, MUTEX};
+	tb_open(&t, "fr fl r2 mu", freed);
+	ev(&t, 11, ACQ, 1, 0, 1);
+	ev(&t, 12, ACQ, 2, 0, 2);
+	ev(&t, 12, ACQ, 4, 0, 3); /* fl, then mu; mu, then fl below: a cycle, fl being no signal */
+	ev(&t, 12, REL, 4, 0, 3);
+	ev(&t, 13, ACQ, 4, 0, 4);
+	ev(&t, 13, ACQ, 2, 0, 5);
+	ev(&t, 11, ACQ, 3, 0, 6);
+	ev(&t, 1, REL, 1, 0, 7);
+	ev(&t, 1, DESTROY, 1, 0, 8);
+	ev(&t, 1, REL, 2, 0, 9);
+	ev(&t, 1, DESTROY, 2, 0, 10);
+	ev(&t, 1, REL, 3, 0, 11);
+	db = build(&t, NULL, 1);
+	unit_expect_rows(
+	    db, "pylock:freed", "SELECT rule, summary FROM findings",
+	    "unlock_not_held|unlock of r2 by tid 1 (main) while tid 11 (t11) holds it;"
+	    "cycle|lock order inversion: fl -> mu in tid 12 (t12); mu -> fl in tid 13 (t13)");
+	tb_close(&t);
+
+	/*
 	 * Two Locks taken in both orders are a cycle, unless one of them is a
 	 * signal (released somewhere by another thread than its acquirer).
 	 */
