@@ -486,10 +486,12 @@ static void item_set(struct item *it, const char *role, const struct fthr *t, in
 
 /*
  * A candidate that the end of the pass decides (flush_pending): a release
- * of a lock the thread does not hold, which a fork may explain; a process
- * exit holding locks, which is none when a signal killed the process (its
- * process.exit is weft's, written when its end was seen, and its status is
- * known only once it is reaped). Past MAX_PENDING it stands as it is.
+ * of a lock the thread does not hold, which a fork may explain or CPython
+ * freeing a Python lock may have made; a process exit holding locks, which
+ * is none when a signal killed the process (its process.exit is weft's,
+ * written when its end was seen, and its status is known only once it is
+ * reaped); an exit holding a py.lock, which later events may show handed
+ * over or wanted by no one. Past MAX_PENDING it stands as it is.
  */
 static void add_pending(struct findings *f, struct cand *c)
 {
@@ -957,10 +959,11 @@ static int fork_inherited(struct findings *f, const struct cand *c)
  * Drops an exit candidate's py.lock holds that hurt no one: threading.Lock
  * has no owner, so another thread releasing it after the holder ended
  * handed it over (a foreign_release note says so; the first release after
- * the exit can only be of that hold), and one nobody waited for afterwards
- * was a signal taken for the last time (CPython's test_thread ends
- * threads so, `allocate_lock()` pairs). One another thread then waited
- * for, and nobody released, stays. Returns how many holds are left.
+ * the exit can only be of that hold), and one nobody waited for since the
+ * holder took it was a signal taken for the last time (CPython's
+ * test_thread ends threads so, `allocate_lock()` pairs). One another
+ * thread waited for, and nobody released, stays: that thread is stuck.
+ * Returns how many holds are left.
  */
 static int exit_holds_left(struct findings *f, struct cand *c)
 {
@@ -970,7 +973,7 @@ static int exit_holds_left(struct findings *f, struct cand *c)
 		int is_held = !strcmp(it->role, "held");
 		const struct fobj *o = is_held ? fnd_obj_get(f, it->obj) : NULL;
 		if (o && o->kind == WEFT_OBJ_PY_LOCK &&
-		    (o->last_release_ev > c->ev || o->last_wait_ev < c->ev))
+		    (o->last_release_ev > c->ev || o->last_wait_ev < it->ev))
 			continue;
 		held += is_held;
 		c->items[kept++] = *it;

@@ -487,11 +487,13 @@ static void test_pylock(void)
 	 * letting go of it: no destroy_held, and t12 ends holding neither.
 	 * t14 ends holding kept, which t16 then waits for and nobody releases:
 	 * that stays; t16 ends holding quiet, which nobody wants afterwards (a
-	 * signal taken for the last time): no finding. The
+	 * signal taken for the last time): no finding; t18 ends holding stuck,
+	 * which t17 waits for since before: that stays. The
 	 * one stays. The mutex kept past t15's end still counts as before.
 	 */
-	static const int kinds2[] = {PYLOCK, PYLOCK, 9 /* py.rlock */, PYLOCK, MUTEX, PYLOCK};
-	tb_open(&t, "handed p2 p3 kept mu quiet", kinds2);
+	static const int kinds2[] = {PYLOCK, PYLOCK, 9 /* py.rlock */, PYLOCK, MUTEX,
+				     PYLOCK, PYLOCK};
+	tb_open(&t, "handed p2 p3 kept mu quiet stuck", kinds2);
 	ev(&t, 11, ACQ, 1, 0, 1);
 	ev(&t, 11, TEXIT, 0, 0, 2);
 	ev(&t, 12, REL, 1, 0, 3);
@@ -509,11 +511,15 @@ static void test_pylock(void)
 	ev(&t, 16, ACQ, 6, 0, 15);
 	ev(&t, 16, LWAIT, 4, 0, 16);
 	ev(&t, 16, TEXIT, 0, 0, 17);
+	ev(&t, 18, ACQ, 7, 0, 18); /* t17 waits for stuck before its holder t18 ends */
+	ev(&t, 17, LWAIT, 7, 0, 19);
+	ev(&t, 18, TEXIT, 0, 0, 20);
 	db = build(&t, NULL, 1);
 	unit_expect_rows(
 	    db, "pylock:handed", "SELECT rule, severity, summary FROM findings",
 	    "exit_holding|error|tid 14 (t14) exited holding kept;"
 	    "exit_holding|error|tid 15 (t15) exited holding mu;"
+	    "exit_holding|error|tid 18 (t18) exited holding stuck;"
 	    "foreign_release|note|handed released by tid 12 (t12), acquired by tid 11 (t11);"
 	    "foreign_release|note|handed released by tid 12 (t12), acquired by tid 15 (t15)");
 	tb_close(&t);
