@@ -135,7 +135,8 @@ int main(int argc, char **argv)
 			" start_ns INTEGER, end_ns INTEGER, mode INTEGER, PRIMARY KEY(object_id,"
 			" start_ns, end_ns, tid, pid, mode)) WITHOUT ROWID;"))
 		return 1;
-	sqlite3_stmt *ev = many_rows(db, "INSERT INTO ev(ts,th,kind,obj,wait,arg,stack)", 7);
+	sqlite3_stmt *ev =
+	    many_rows(db, "INSERT OR FAIL INTO ev(ts,th,kind,obj,wait,arg,stack)", 7);
 	sqlite3_stmt *ho = many_rows(db, "INSERT OR IGNORE INTO object_holds", 6);
 	if (!ev || !ho)
 		return 1;
