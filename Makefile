@@ -13,9 +13,10 @@ CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g $(OPT) -I. -DWEFT_VERSION='"$(VERSI
 TOOL_SRC   := $(wildcard tracer/*.c) $(filter-out tracer/cmd/gen_docs.c,$(wildcard tracer/cmd/*.c)) \
               $(wildcard store/*.c) $(wildcard ui/*.c)
 # SQLite linked from Debian's own static archive (libsqlite3-dev): calls
-# into it are direct rather than through the PLT and its code is not
-# position-independent; the writer's inserts take 8-10% less CPU (OpenSSL
-# burst: weft run 2.96-3.29 s against 3.33-3.45 s, docs/DESIGN.md).
+# into it, and its calls to its own exported functions, are direct rather
+# than through a shared library's PLT (perf showed sqlite3VdbeMemTooBig@plt
+# among the writer's hot symbols); the writer's inserts take 8-10% less CPU
+# (OpenSSL burst: weft run 2.96-3.29 s against 3.33-3.45 s, docs/DESIGN.md).
 SQLITE_LIBS := -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
 TOOL_LIBS  := $(SQLITE_LIBS) -lncursesw -ldw -lelf -lpthread -lm
 PRELOAD_SRC := $(wildcard preload/*.c)
