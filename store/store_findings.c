@@ -277,6 +277,12 @@ static int grow(void **p, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
+static struct fthr *fnd_thr_find(struct findings *f, int32_t pid, int32_t tid)
+{
+	size_t *i = pmap_get(&f->thr_map, pid, tid);
+	return i ? f->thr[*i] : NULL;
+}
+
 static struct fthr *fnd_thr_get(struct findings *f, int32_t pid, int32_t tid)
 {
 	size_t *i = pmap_get(&f->thr_map, pid, tid);
@@ -560,6 +566,21 @@ static void held_release(struct findings *f, struct fthr *t, struct store_hold *
 		hold_ended(f, t, &ended, end);
 }
 
+/* Lets go of h entirely, whatever its depth. */
+static void held_drop(struct findings *f, struct fthr *t, struct store_hold *h, int64_t end)
+{
+	struct store_hold ended;
+	store_holds_drop(&t->held, h, &ended);
+	hold_ended(f, t, &ended, end);
+}
+
+/* A Python lock's hold by its last acquirer (*owner), or NULL when that thread holds it no more. */
+static struct store_hold *owner_hold(struct findings *f, const struct fobj *o, struct fthr **owner)
+{
+	*owner = o->owner_tid ? fnd_thr_find(f, o->pid, o->owner_tid) : NULL;
+	return *owner ? store_holds_find(&(*owner)->held, o->id) : NULL;
+}
+
 static void edge_add(struct findings *f, struct fthr *t, int nheld, const struct store_hold *from,
 		     int64_t to, int64_t ev, int64_t stack, int to_excl)
 {
@@ -656,9 +677,8 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 	if (o->kind == WEFT_OBJ_PY_LOCK && r->arg != ARG_COND) {
 		/* threading.Lock may be released by any thread: a note, and the owner lets go. */
 		struct cand c;
-		size_t *oi = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
-		struct fthr *ot = oi ? f->thr[*oi] : NULL;
-		struct store_hold *oh = ot ? store_holds_find(&ot->held, o->id) : NULL;
+		struct fthr *ot;
+		struct store_hold *oh = owner_hold(f, o, &ot);
 		if (!cand_new(&c, MU_FOREIGN_RELEASE, t, r->id, 2)) {
 			oom(f);
 			return;
@@ -667,10 +687,7 @@ static void on_release(struct findings *f, struct fthr *t, struct fobj *o, const
 		o->foreign_releases++;
 		if (oh) {
 			item_set(&c.items[c.nitems++], "acquire", ot, o->id, oh->ev, oh->stack);
-			/* the owner lets go entirely, whatever its depth */
-			struct store_hold ended;
-			store_holds_drop(&ot->held, oh, &ended);
-			hold_ended(f, ot, &ended, r->ts);
+			held_drop(f, ot, oh, r->ts);
 		}
 		add_pending(f, &c);
 		return;
@@ -690,14 +707,10 @@ static void py_lock_freed(struct findings *f, const struct fthr *t, struct fobj 
 {
 	if (t->rel_obj == o->id && t->rel_ev == t->last_ev)
 		o->freed_release_ev = t->rel_ev;
-	size_t *i = o->owner_tid ? pmap_get(&f->thr_map, o->pid, o->owner_tid) : NULL;
-	struct fthr *h = i ? f->thr[*i] : NULL;
-	struct store_hold *held = h ? store_holds_find(&h->held, o->id) : NULL;
-	if (!held)
-		return;
-	struct store_hold ended;
-	store_holds_drop(&h->held, held, &ended);
-	hold_ended(f, h, &ended, r->ts);
+	struct fthr *h;
+	struct store_hold *held = owner_hold(f, o, &h);
+	if (held)
+		held_drop(f, h, held, r->ts);
 }
 
 static void on_destroy(struct fobj *o, struct fthr *t, const struct evrow *r)
@@ -886,22 +899,13 @@ static int drop_rebuilt(struct findings *f)
 
 /* ---- after the pass ---- */
 
-static struct fthr *fnd_thr_find(struct findings *f, int32_t pid, int32_t tid)
-{
-	size_t *i = pmap_get(&f->thr_map, pid, tid);
-	return i ? f->thr[*i] : NULL;
-}
-
 /* A lock still held when its thread ended stays locked for good. */
 static void close_open_holds(struct findings *f)
 {
 	for (size_t i = 0; i < f->nthr; i++) {
 		struct fthr *t = f->thr[i];
-		struct store_hold ended;
-		while (t->held.n) {
-			store_holds_drop(&t->held, &t->held.h[t->held.n - 1], &ended);
-			hold_ended(f, t, &ended, INT64_MAX);
-		}
+		while (t->held.n)
+			held_drop(f, t, &t->held.h[t->held.n - 1], INT64_MAX);
 	}
 }
 
