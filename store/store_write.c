@@ -383,8 +383,8 @@ struct store_writer *store_writer_open(const char *path, char *err, size_t errle
 	exec_sql(w->db, pragma);
 	char many[EVENT_ROWS * 20 + 128];
 	/*
-	 * OR FAIL: a statement of many rows that may abort halfway (NOT NULL)
-	 * keeps a statement journal, a copy of each page it first changes: 16
+	 * OR FAIL: a statement of many rows that SQLite thinks may abort
+	 * halfway keeps a statement journal, a copy of each page it first changes: 16
 	 * KiB per statement, a ninth of the writer's instructions on the lock
 	 * microbenchmark. These rows never break a constraint, and a failed
 	 * write fails the trace anyway.
