@@ -810,8 +810,14 @@ int ui_model_thread_marks(struct ui_model *m, const struct ui_thread *t, int64_t
 			ch = 'R';
 			break;
 		}
-		/* process events outrank thread ones in a crowded column */
-		if (c >= 0 && c < w && ch && (!marks[c] || (ch >= 'A' && ch <= 'Z')))
+		/*
+		 * Process events outrank thread ones in a crowded column, and a
+		 * thread's exit its start and creation: its lane is blank after
+		 * the column, and a `>` there read as a thread still alive.
+		 */
+		if (c >= 0 && c < w && ch &&
+		    (!marks[c] || (ch >= 'A' && ch <= 'Z') ||
+		     (ch == 'x' && (marks[c] == '>' || marks[c] == '+'))))
 			marks[c] = ch;
 	}
 	sqlite3_reset(st);

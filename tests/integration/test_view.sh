@@ -100,6 +100,18 @@ expect_screen view:legend 'L lock wait +c cond wait'
 expect_screen view:legend-finding '! finding'
 # the process exits at the trace's end (1ms): its X is in the last column
 expect_eq view:root-exit-marker "$(col main 89)" "X"
+# a thread that started and exited within one column shows its exit there
+# (its start was drawn, and read as a thread still alive with a blank lane)
+if "$GEN" --sql "$TESTS/fixtures/view_blip.sql" -o blip.db 2>gen.err; then
+	start "$WEFT view --ascii --no-color blip.db; echo EXIT=\$?; sleep 30"
+	expect_screen view:blip-lane '^  B 101 blip '
+	expect_eq view:blip-exit-over-start "$(col blip 45)" "x"
+	expect_eq view:blip-create-marker "$(col main 44)" "+"
+else
+	fail view:blip-fixture "$(head -c 300 gen.err)"
+fi
+start "$WEFT view --ascii --no-color t.db; echo EXIT=\$?; sleep 30"
+expect_screen view:header-again 'weft view +demo --fixture'
 
 # ---- go to a time, the state panel names the holder ----------------------
 keys g 200us Enter
