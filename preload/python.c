@@ -2053,7 +2053,10 @@ static PyObject *rlock_call(struct wrapped_method *w, PyObject *const *args, py_
 
 /*
  * WRAP_AROUND: pre = before(*args, **kwargs) (None: no call; True: the
- * time now, as _weft.now() says it, for a wait's start), the original
+ * time now, as _weft.now() says it, for a wait's start; a tuple (exception
+ * type, message, message): the original takes no arguments, and a call
+ * with positional or keyword ones raises that, as a constructor that
+ * checks its own would, with no frame of weft's), the original
  * (its inside folded when fold is true), then after(self, result, pre),
  * whose value is returned, when the original returned. weft's Python around
  * a method is called from here and returns before the original runs or
@@ -2077,6 +2080,23 @@ static PyObject *around_call(struct wrapped_method *w, PyObject *const *args, py
 	PyObject *fold = py.PyTuple_GetItem(w->aux, 2);
 	if (!before || !after || !fold || nargs < 1)
 		return call_through(w->orig, args, nargs, kwnames);
+	if (weft_py_type(before) == weft_py_type(w->aux)) {
+		/* (exception, positional, keyword message): the original takes no arguments */
+		PyObject *type = py.PyTuple_GetItem(before, 0), *msg = NULL;
+		if (nargs > 1)
+			msg = py.PyTuple_GetItem(before, 1);
+		else if (kwnames && py.PyObject_Size(kwnames) > 0)
+			msg = py.PyTuple_GetItem(before, 2);
+		if (type && msg && py.PyErr_Restore) {
+			PyObject *e = call_through(type, &msg, 1, NULL);
+			if (e) {
+				py.Py_IncRef(type);
+				py.PyErr_Restore(type, e, NULL);
+			}
+			return NULL;
+		}
+		before = py.none;
+	}
 	PyObject *pre = NULL;
 	uint64_t t0 = 0;
 	if (w->queue_kind == WEFT_EV_QUEUE_PUT && WEFT_UNLIKELY(weft_races_on))

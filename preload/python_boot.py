@@ -607,7 +607,8 @@ def _around(orig, before=None, after=None, fold_inside=False, waits_on=None, fin
     """orig as a method with pre = before(self, *args, **kwargs) ahead of it
     (before takes any arguments: a wrong call is the original's to refuse,
     with its name in the message; True: pre is now(), a wait's start, taken
-    in C) and after(self, result, pre) (its value returned) once it
+    in C; a tuple (exception, message, message): orig takes no arguments,
+    and a call with positional or keyword ones raises that) and after(self, result, pre) (its value returned) once it
     returned, its inside folded if fold_inside; after EV_QUEUE_PUT or EV_QUEUE_GET: that
     event, recorded in C. In C (wrap_method
     WRAP_AROUND): a Python wrapper's frame showed in the traceback of every
@@ -626,7 +627,12 @@ def _around(orig, before=None, after=None, fold_inside=False, waits_on=None, fin
     def method(*args, **kwargs):
         if after == EV_QUEUE_PUT and _HB:
             _HB(0, id(args[0]))
-        pre = now() if before is True else before(*args, **kwargs) if before else None
+        if isinstance(before, tuple):
+            if len(args) > 1 or kwargs:
+                raise before[0](before[1] if len(args) > 1 else before[2])
+            pre = None
+        else:
+            pre = now() if before is True else before(*args, **kwargs) if before else None
         if fold_inside:
             fold(1)
         try:
@@ -816,17 +822,22 @@ def _simple_queue(queue):
         _queue_class(base)
         return
 
+    def named(cls, queue, pre):
+        init(OBJ_QUEUE, id(queue), "SimpleQueue %s" % _site())
+        return queue
+
     class SimpleQueue(base):
         __slots__ = ()
 
-        # The C constructor makes the queue's lock (a semaphore up to 3.12):
-        # made from this frame, it is the queue's own, and put's release of
+        # In C: SimpleQueue(1) is a TypeError, which the C constructor
+        # raises for its own class only (3.11+: and a subclass keeping its
+        # __init__), so the wrapper refuses arguments as it would, with no
+        # frame of weft's in the traceback. Its lock (a semaphore up to
+        # 3.12) is made folded, so it is the queue's own: put's release of
         # it from another thread than its waiter's is no foreign release.
-        def __new__(cls, *args, **kwargs):
-            return base.__new__(cls, *args, **kwargs)
-
-        def __init__(self, *args, **kwargs):
-            init(OBJ_QUEUE, id(self), "SimpleQueue %s" % _site(2))
+        __new__ = staticmethod(_around(
+            base.__new__, (TypeError, "SimpleQueue() takes no positional arguments",
+                           "SimpleQueue() takes no keyword arguments"), named, True))
 
         # In C (_around): methods written here put a "<weft>" frame in the
         # traceback of the Empty a get with a timeout raises, which the
@@ -836,7 +847,7 @@ def _simple_queue(queue):
         put_nowait = _around(base.put_nowait, True, EV_QUEUE_PUT)
         get_nowait = _around(base.get_nowait, True, EV_QUEUE_GET)
 
-    SimpleQueue.__module__ = "queue"
+    SimpleQueue.__module__ = base.__module__  # "_queue": repr(type(q)) as untraced
     SimpleQueue.__qualname__ = "SimpleQueue"
     queue.SimpleQueue = SimpleQueue
 

@@ -75,6 +75,10 @@ if __name__ == "__main__":
     show("SimpleQueue.get without blocking", lambda: queue.SimpleQueue().get(False))
     show("SimpleQueue.get_nowait", lambda: queue.SimpleQueue().get_nowait())
     show("SimpleQueue.put(1, 2, 3, 4)", lambda: queue.SimpleQueue().put(1, 2, 3, 4))
+    # its constructor takes no arguments (3.10 checks them for its own class only)
+    show("SimpleQueue(1)", lambda: queue.SimpleQueue(1))
+    show("SimpleQueue(maxsize=1)", lambda: queue.SimpleQueue(maxsize=1))
+    print("type(SimpleQueue())", type(queue.SimpleQueue()))
     # wrong calls: the original's message, not the name of weft's code around it
     show("Event.set(1)", lambda: threading.Event().set(1))
     show("Semaphore.release('x')", lambda: threading.Semaphore(1).release("x"))
