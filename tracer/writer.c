@@ -154,6 +154,15 @@ static struct {
 	struct clone_reap *clone_reaps; /* reaps by a wait for clone children, in arrival order */
 	size_t nclone_reaps, cap_clone_reaps;
 	struct hashmap_u64 thr_by_key;
+	/*
+	 * The last process and thread looked up (index + 1, 0: none): a ring's
+	 * records are one thread's, so nearly every lookup is the last one.
+	 * A key's index never changes once added.
+	 */
+	int last_pid;
+	size_t last_proc;
+	uint64_t last_thr_key;
+	size_t last_thr;
 	struct hashmap_str meta_times; /* python.* meta key -> its value's time: the newest wins */
 	int64_t last_commit_ns, max_ts;
 	uint64_t last_commit_events;
@@ -173,9 +182,14 @@ static void fail(struct collect *c, const char *what)
 
 static struct proc *proc_get(int pid)
 {
+	if (W.last_proc && W.last_pid == pid)
+		return &W.procs[W.last_proc - 1];
 	uint64_t *i = hashmap_u64_get(&W.proc_by_pid, (uint64_t)pid);
-	if (i)
+	if (i) {
+		W.last_pid = pid;
+		W.last_proc = *i + 1;
 		return &W.procs[*i];
+	}
 	GROW(W.procs, W.nprocs, W.cap_procs, 64);
 	struct proc *p = &W.procs[W.nprocs];
 	memset(p, 0, sizeof(*p));
@@ -204,9 +218,17 @@ static char *thread_comm(int pid, int tid)
 static struct thr *thr_get(int pid, int tid, int64_t ts)
 {
 	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
-	uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
-	if (i) {
-		struct thr *t = &W.thrs[*i];
+	size_t at = W.last_thr && W.last_thr_key == key ? W.last_thr - 1 : SIZE_MAX;
+	if (at == SIZE_MAX) {
+		uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
+		if (i) {
+			at = *i;
+			W.last_thr_key = key;
+			W.last_thr = at + 1;
+		}
+	}
+	if (at != SIZE_MAX) {
+		struct thr *t = &W.thrs[at];
 		if (ts > t->end_ns && !t->ended)
 			t->end_ns = ts;
 		return t;
