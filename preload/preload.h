@@ -161,7 +161,7 @@ struct weft_tls {
 	int fold;		/* inside an instrumented Python sync method: its
 				   internal lock traffic is folded into one event */
 	int gil_phase;		/* where this thread is in take_gil/drop_gil */
-	uint64_t gil_t0;	/* when the current take_gil began */
+	uint64_t gil_t0;	/* when this thread last began a take_gil (or a drop_gil) */
 	uint8_t *py_defined;	/* bitmap: code ids already defined in this ring */
 	struct weft_py_line *py_lines; /* (code id, instruction offset) -> line cache */
 	struct weft_py_memo {	       /* the innermost frames of the last Python stacks: */

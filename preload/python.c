@@ -1659,6 +1659,19 @@ static void record_since(int kind, int objkind, const void *obj, uint64_t t0, in
 {
 	if (!weft_should_record())
 		return;
+	/*
+	 * A Python call blocks only by letting go of the GIL (a Condition's
+	 * wait, a lock found taken): a Semaphore's acquire, Event.wait,
+	 * Condition.wait, Barrier.wait or Thread.join during which this thread
+	 * began no take or drop of the GIL (gil_t0) never blocked, and its
+	 * wait is 0, as an uncontended sem_wait's. (The whole call's time made
+	 * every acquire of a Semaphore with room a contended one in weft report
+	 * and `contention`.) A queue's put and get keep their call's time
+	 * (SCHEMA.md), and a lock.wait at exit is another thread's.
+	 */
+	if (t0 && gil_base && weft_tls.gil_t0 < t0 && kind != WEFT_EV_QUEUE_PUT &&
+	    kind != WEFT_EV_QUEUE_GET && kind != WEFT_EV_LOCK_WAIT)
+		t0 = 0;
 	uint64_t now = weft_stamp(), wait = t0 ? now - t0 : 0;
 	/* A put or get in a loop: the caller's remembered frame, written without record(). */
 	const struct weft_py_repeat *R = &weft_py_repeat;

@@ -22,7 +22,7 @@
 #include <strings.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "11"
+#define DERIVED_VERSION "12"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -297,9 +297,10 @@ struct thr {
 	int64_t cursor;	    /* end of the last emitted span */
 	int64_t events;
 	int started;
-	int without_gil; /* a Python thread between gil.release and its next gil.acquire */
-	int python;	 /* has made GIL events: its named waits replace what they cover */
-	int64_t written; /* end of the last span written out (spans before it are final) */
+	int without_gil;   /* a Python thread between gil.release and its next gil.acquire */
+	int python;	   /* has made GIL events: its named waits replace what they cover */
+	int64_t gil_since; /* a Python thread's last gil.acquire or gil.release */
+	int64_t written;   /* end of the last span written out (spans before it are final) */
 	struct span *pend;
 	int npend;
 	int64_t wait_open, wait_obj; /* a lock.wait nothing has ended yet (-1: none), on what */
@@ -1167,10 +1168,30 @@ static int load_threads_objects(struct derive *d)
 	return load_trace_rows(d) || load_objects(d) ? -1 : 0;
 }
 
+/*
+ * A wait weft's Python wrappers record as the whole call: a queue's put or
+ * get (always), Event.wait, Condition.wait and a Semaphore's acquire (in
+ * traces older than the preload's own check, record_since). A Python
+ * thread that held the GIL from the call's start to its end never blocked
+ * in it: an unbounded queue's put, a get that found an item, an Event
+ * already set. Those ran.
+ */
+static int ran_through(const struct thr *t, int kind, const struct objinfo *o, int64_t ts,
+		       int64_t wait)
+{
+	int wrapped = kind == WEFT_EV_QUEUE_PUT || kind == WEFT_EV_QUEUE_GET ||
+		      (kind == WEFT_EV_EVENT_WAIT && o && o->kind == WEFT_OBJ_PY_EVENT) ||
+		      (kind == WEFT_EV_COND_WAIT && o && o->kind == WEFT_OBJ_PY_CONDITION) ||
+		      (kind == WEFT_EV_LOCK_ACQUIRE && o && o->kind == WEFT_OBJ_PY_SEMAPHORE);
+	return wrapped && t->python && !t->without_gil && t->gil_since <= ts - wait;
+}
+
 static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, int kind, int64_t obj,
 		     int64_t wait, int64_t arg)
 {
 	struct objinfo *o = obj ? obj_get(d, obj, 0) : NULL;
+	if (wait > 0 && ran_through(t, kind, o, ts, wait))
+		wait = 0;
 	int st = wait > 0 ? wait_state(kind, o ? o->kind : 0) : -1;
 	/*
 	 * A wait its lock.wait announced was known to the followed objects'
@@ -1206,9 +1227,11 @@ static void on_event(struct derive *d, int64_t id, int64_t ts, struct thr *t, in
 		hold_event(d, t, o, kind, obj, ts, arg);
 		t->without_gil = 0;
 		t->python = 1;
+		t->gil_since = ts;
 		break;
 	case WEFT_EV_GIL_RELEASE:
 		t->python = 1;
+		t->gil_since = ts;
 		hold_event(d, t, o, kind, obj, ts, arg);
 		/* Close the running stretch at the release: what follows is without the GIL. */
 		thread_advance(d, t, ts, ts + 1, STORE_STATE_RUNNING, 0);

@@ -272,6 +272,43 @@ static void test_queue(void)
 	sqlite3_close(db);
 }
 
+static void test_queue_python(void)
+{
+	/*
+	 * Python threads: t10's get lets go of the GIL at 110 and takes it
+	 * back at 390, so it blocked [100, 400); t11 holds the GIL from 50 on,
+	 * so its puts (an unbounded queue's) and an Event.wait of a set Event
+	 * ran: weft's wrappers record the whole call as the wait.
+	 */
+	sqlite3 *db = new_trace(
+	    "INSERT INTO meta(key, value) VALUES('end_ns', 500);"
+	    "INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id)"
+	    " VALUES(6, 1, 7, 'GIL', 0, 0, 0), (7, 1, 12, 'Event', 0, 0, 0);"
+	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " VALUES(1, 10, 'a', 0, 500, 0, 0), (1, 11, 'b', 0, 500, 0, 0);"
+	    "INSERT INTO ev_in(ts,pid,tid,kind,obj,wait,arg,stack) VALUES"
+	    "(40, 1, 10, 20, 6, 0, 0, 0),"	/* gil.acquire */
+	    "(50, 1, 11, 20, 6, 0, 0, 0),"	/* gil.acquire */
+	    "(110, 1, 10, 21, 6, 0, 0, 0),"	/* gil.release: blocks */
+	    "(200, 1, 11, 23, 5, 30, 0, 0),"	/* queue.put, GIL held */
+	    "(300, 1, 11, 23, 5, 20, 0, 0),"	/* queue.put, GIL held */
+	    "(350, 1, 11, 26, 7, 10, 0, 0),"	/* event.wait, GIL held */
+	    "(390, 1, 10, 20, 6, 5, 0, 0),"	/* gil.acquire */
+	    "(400, 1, 10, 24, 5, 300, 0, 0);"); /* queue.get */
+	unit_check(derive(db) == 0, "queue-python:build", "failed");
+	unit_expect_rows(db, "queue-python:the get blocked",
+			 "SELECT state, start_ns, end_ns, object_id FROM thread_spans WHERE tid=10"
+			 " AND state NOT IN (1, 9)",
+			 "7|100|400|5");
+	unit_expect_rows(db, "queue-python:the puts and the Event.wait ran",
+			 "SELECT state, start_ns, end_ns FROM thread_spans WHERE tid=11",
+			 "1|0|500");
+	unit_expect_rows(db, "queue-python:stats",
+			 "SELECT acquires, contended, wait_ns FROM object_stats WHERE object_id=5",
+			 "3|1|300");
+	sqlite3_close(db);
+}
+
 static void test_thread_end(void)
 {
 	/*
@@ -742,6 +779,7 @@ int main(void)
 	test_summary_buckets();
 	test_summary_carry();
 	test_queue();
+	test_queue_python();
 	test_thread_end();
 	test_open_lock_wait();
 	test_readonly_temp();
