@@ -1325,6 +1325,29 @@ static int text_findings(struct report *r)
 	return 0;
 }
 
+/*
+ * A command as the text report shows it: at most REPORT_COMMAND_BYTES bytes
+ * of it (never half a UTF-8 character), then "...". multiprocessing's
+ * forkserver children run `python -c PROGRAM` with the whole sys.path in
+ * it: 400 characters a process. --json and the processes view keep it
+ * whole. Returns 1 when it was shortened.
+ */
+#define REPORT_COMMAND_BYTES 100
+static int command_text(const char *argv, char *buf, size_t len)
+{
+	const char *s = argv ? argv : "(no process record)";
+	size_t n = strlen(s);
+	if (n <= REPORT_COMMAND_BYTES) {
+		snprintf(buf, len, "%s", s);
+		return 0;
+	}
+	n = REPORT_COMMAND_BYTES;
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	snprintf(buf, len, "%.*s...", (int)n, s);
+	return 1;
+}
+
 /* The program's name: the first word of argv without its directory. */
 static void program_name(const char *argv, char *buf, size_t len)
 {
@@ -1391,7 +1414,8 @@ static void collapsed_row(struct report *r, struct out_table *t, size_t anchor)
 
 static void text_processes(struct report *r)
 {
-	char life[32], ex[64];
+	char life[32], ex[64], cmd[REPORT_COMMAND_BYTES + 8];
+	int shortened = 0;
 	printf("\nProcesses\n");
 	struct out_table *t = out_table_new(stdout, "  ");
 	out_table_header(t, "pid");
@@ -1412,15 +1436,20 @@ static void text_processes(struct report *r)
 		out_table_cellf(t, 1, "%s%s", life, p->end == INT64_MIN ? "+" : "");
 		exit_text(p, ex, sizeof(ex));
 		out_table_cell(t, ex, 0);
+		shortened |= command_text(p->argv, cmd, sizeof(cmd));
 		if (p->name)
-			out_table_cellf(t, 0, "%s  [%s]", p->argv ? p->argv : "(no process record)",
-					p->name);
+			out_table_cellf(t, 0, "%s  [%s]", cmd, p->name);
 		else
-			out_table_cell(t, p->argv ? p->argv : "(no process record)", 0);
+			out_table_cell(t, cmd, 0);
 		out_table_end_row(t);
 		collapsed_row(r, t, r->order[i]);
 	}
 	out_table_finish(t, 1);
+	if (shortened)
+		printf(
+		    "  (...: a command longer than %d bytes, shortened; --json and the processes "
+		    "view have it whole)\n",
+		    REPORT_COMMAND_BYTES);
 }
 
 /* ---- per-thread columns, for single rows and group rows alike ---- */
@@ -1654,8 +1683,10 @@ static void text_threads(struct report *r)
 			hidden++;
 			continue;
 		}
+		char cmd[REPORT_COMMAND_BYTES + 8];
+		command_text(p->argv ? p->argv : "", cmd, sizeof(cmd));
 		printf("  pid %d ", p->pid);
-		weft_fputs_sanitized(p->argv ? p->argv : "", stdout);
+		weft_fputs_sanitized(cmd, stdout);
 		if (p->name) {
 			printf("  [");
 			weft_fputs_sanitized(p->name, stdout);

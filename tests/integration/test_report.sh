@@ -27,6 +27,20 @@ has_line report:proc-child "$out" "    2000    1000    3.000 ms  exit 3         
 has_line report:proc-grandchild "$out" "      3000  2000   500.00 us  exit 0             ./helper --once"
 has_line report:proc-killed "$out" "    2001    1000    3.500 ms  killed by SIGKILL  /bin/sleep 10"
 
+# A command past 100 bytes is shortened in the text (never inside a UTF-8
+# character: the 2-byte e-acute at bytes 99-100 goes whole), whole in --json.
+cp basic.db long.db
+sqlite3 long.db "UPDATE proc SET argv = './helper --once ' || printf('%.83c', 'x') ||
+	'é and the rest of a long command' WHERE pid = 3000"
+long=$($WEFT report long.db 2>&1)
+x83=$(printf '%.83s' "$(printf 'x%.0s' $(seq 83))")
+has_line report:long-command "$long" "      3000  2000   500.00 us  exit 0             ./helper --once $x83..."
+has_line report:long-command-note "$long" \
+	"  (...: a command longer than 100 bytes, shortened; --json and the processes view have it whole)"
+expect_match report:long-command-threads "$long" "^  pid 3000 \./helper --once $x83\.\.\.$"
+expect_no_match report:short-commands-no-note "$out" "shortened"
+expect_match report:long-command-json "$($WEFT report long.db --json)" "xé and the rest of a long command"
+
 # thread time split: running = lifetime - locks - conds - barrier - join - other
 expect_match report:thread-main "$out" \
 	"1000  bank +100\.000 ms +92\.000 ms +92\.0% +0 ns +0\.0% +0 ns +0\.0% +0 ns +4\.000 ms +4\.000 ms +234"
@@ -252,7 +266,8 @@ if [ -n "$py" ]; then
 	timeout 60 "$WEFT" run -o chain.db -- sh -c 'a=$(readlink -f /bin/sh); b=$(basename "$a"); c=$(dirname "$a"); d=$(uname); e=$(id -u); f=$(cat /dev/null); exec "$0" -c "import threading; t = threading.Thread(target=print, args=(1,)); t.start(); t.join()"' "$py" >"$WORK/out" 2>&1
 	expect_eq report:chain-run "$?:$(cat "$WORK/out")" "0:1"
 	out=$($WEFT report chain.db)
-	procs=$(printf '%s\n' "$out" | sed -n '/^Processes/,/^$/p' | tail -n +3 | sed '/^$/d')
+	# (the rows, not the note on a command shortened: the -c program is long)
+	procs=$(printf '%s\n' "$out" | sed -n '/^Processes/,/^$/p' | tail -n +3 | sed '/^$/d; /^  (\.\.\.:/d')
 	expect_eq report:chain-two-rows "$(printf '%s\n' "$procs" | wc -l)" 2
 	expect_match report:chain-root "$(printf '%s\n' "$procs" | head -1)" \
 		"^  $(sql chain.db "SELECT pid FROM processes WHERE ppid NOT IN (SELECT pid FROM processes)") +[0-9]+ +[0-9.]+ [mun]?s +exit 0 +$py -c import threading"
