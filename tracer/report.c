@@ -69,6 +69,12 @@ struct robj {
 	size_t nwaits, capwaits;
 	int64_t p90;
 	int p90_known; /* read from the summaries */
+	/*
+	 * A named semaphore's objects of other processes merged into this one
+	 * (merge_named_semaphores): how many processes (0: not merged), and p90
+	 * then only an upper bound (each process's p90 came from the summaries).
+	 */
+	int nprocs, p90_bound;
 };
 
 struct rproc {
@@ -591,10 +597,95 @@ static int mark_native_locks(struct report *r)
 			      native_lock_row, r);
 }
 
+/*
+ * A named POSIX semaphore (sem_open: multiprocessing's Lock, Semaphore,
+ * Queue) is one lock in the kernel however many processes open it, but an
+ * object per process in the trace: a Pool's task lock was listed once per
+ * worker. The objects of one name go into the first, listed once with the
+ * number of processes; the others are left with no acquisitions.
+ */
+struct sem_merge {
+	struct report *r;
+	char name[256];
+	struct robj *first;
+	int last_pid;
+};
+
+/* Merges b's counts into a; the waits' p90 stays exact when both have their waits. */
+static int merge_lock(struct robj *a, struct robj *b)
+{
+	if (b->p90_known || a->p90_known) {
+		/*
+		 * The p90 of the union lies between the two: exact when they are
+		 * equal (0 and 0, most often), else at most the larger.
+		 */
+		if (!a->acq) {
+			a->p90 = b->p90;
+		} else if (b->acq && b->p90 != a->p90) {
+			a->p90 = a->p90 > b->p90 ? a->p90 : b->p90;
+			a->p90_bound = 1;
+		}
+		a->p90_known = 1;
+	} else {
+		for (size_t i = 0; i < b->nwaits; i++)
+			if (push_wait(a, b->waits[i]))
+				return -1;
+	}
+	if (b->wait_max > a->wait_max) {
+		a->wait_max = b->wait_max;
+		a->max_stack = b->max_stack;
+	}
+	a->acq += b->acq;
+	a->contended += b->contended;
+	a->fails += b->fails;
+	a->fail_wait += b->fail_wait;
+	a->wait_sum += b->wait_sum;
+	/* as compute_p90 ranks: the p90 falls among the acquisitions that never waited */
+	if (a->p90_bound && (9 * a->acq + 9) / 10 - 1 < a->acq - a->contended) {
+		a->p90 = 0;
+		a->p90_bound = 0;
+	}
+	b->acq = b->contended = b->fails = b->fail_wait = b->wait_sum = b->wait_max = 0;
+	b->nwaits = 0;
+	return 0;
+}
+
+static int named_sem_row(void *ctx, sqlite3_stmt *st)
+{
+	struct sem_merge *m = ctx;
+	uint64_t *i = hashmap_u64_get(&m->r->obj_map, (uint64_t)sqlite3_column_int64(st, 0));
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+	int pid = sqlite3_column_int(st, 2);
+	if (!i || !name)
+		return 0;
+	struct robj *o = &m->r->obj[*i];
+	if (!m->first || strcmp(name, m->name)) {
+		snprintf(m->name, sizeof(m->name), "%s", name);
+		m->first = o;
+		m->last_pid = pid;
+		o->nprocs = 1;
+		return 0;
+	}
+	if (pid != m->last_pid) {
+		m->first->nprocs++;
+		m->last_pid = pid;
+	}
+	return merge_lock(m->first, o);
+}
+
+static int merge_named_semaphores(struct report *r)
+{
+	struct sem_merge m = {.r = r};
+	return weft_read_rows(r->db, r->path, "objects",
+			      "SELECT object_id, name, pid FROM objects WHERE kind = 'semaphore'"
+			      " AND name LIKE 'semaphore /%' ORDER BY name, pid, object_id",
+			      named_sem_row, &m);
+}
+
 static int pick_top_locks(struct report *r)
 {
 	r->ntop = 0;
-	if (mark_native_locks(r))
+	if (mark_native_locks(r) || merge_named_semaphores(r))
 		return -1;
 	for (size_t i = 0; i < r->nobj; i++) {
 		struct robj *o = &r->obj[i];
@@ -1724,7 +1815,9 @@ static void text_locks(struct report *r)
 		weft_fputs_sanitized(name, stdout);
 		printf(" (");
 		weft_fputs_sanitized(kind[0] ? kind : "?", stdout);
-		if (pid != INT64_MIN)
+		if (o->nprocs > 1)
+			printf(", %d processes", o->nprocs);
+		else if (pid != INT64_MIN)
 			printf(", pid %" PRId64, pid);
 		printf(")\n");
 		printf("     acquisitions %" PRId64 "  contended %" PRId64
@@ -1734,7 +1827,8 @@ static void text_locks(struct report *r)
 		out_fmt_duration(o->acq ? (o->wait_sum + o->acq / 2) / o->acq : 0, d2, sizeof(d2));
 		out_fmt_duration(o->p90, d3, sizeof(d3));
 		out_fmt_duration(o->wait_max, d4, sizeof(d4));
-		printf("     wait total %s  avg %s  p90 %s  max %s\n", d1, d2, d3, d4);
+		printf("     wait total %s  avg %s  p90 %s%s  max %s\n", d1, d2,
+		       o->p90_bound ? "at most " : "", d3, d4);
 		if (o->fail_wait) {
 			out_fmt_duration(o->fail_wait, d1, sizeof(d1));
 			printf("     failed attempts waited %s in total\n", d1);
@@ -2320,6 +2414,8 @@ static int print_json(struct report *r)
 		json_str(&j, "name", name);
 		json_str(&j, "kind", kind[0] ? kind : NULL);
 		json_opt_int(&j, "pid", pid);
+		if (o->nprocs > 1)
+			json_opt_int(&j, "processes", o->nprocs);
 		json_opt_int(&j, "acquisitions", o->acq);
 		json_opt_int(&j, "contended", o->contended);
 		json_opt_int(&j, "failed", o->fails);
@@ -2327,6 +2423,10 @@ static int print_json(struct report *r)
 		json_opt_int(&j, "total_wait_ns", o->wait_sum);
 		json_opt_int(&j, "avg_wait_ns", o->acq ? (o->wait_sum + o->acq / 2) / o->acq : 0);
 		json_opt_int(&j, "p90_wait_ns", o->p90);
+		if (o->p90_bound) {
+			out_json_key(&j, "p90_is_upper_bound");
+			out_json_bool(&j, 1);
+		}
 		json_opt_int(&j, "max_wait_ns", o->wait_max);
 		out_json_key(&j, "site");
 		site_text(r, o->max_stack, fn, sizeof(fn), file, sizeof(file), &line);
