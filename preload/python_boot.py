@@ -608,15 +608,17 @@ def _around(orig, before=None, after=None, fold_inside=False, waits_on=None, fin
     (before takes any arguments: a wrong call is the original's to refuse,
     with its name in the message; True: pre is now(), a wait's start, taken
     in C; a tuple (exception, message, message): orig takes no arguments,
-    and a call with positional or keyword ones raises that) and after(self, result, pre) (its value returned) once it
-    returned, its inside folded if fold_inside; after EV_QUEUE_PUT or EV_QUEUE_GET: that
-    event, recorded in C. In C (wrap_method
-    WRAP_AROUND): a Python wrapper's frame showed in the traceback of every
-    exception the original raised (a Barrier's BrokenBarrierError, a
-    Queue's Empty), which the program may print. This Python fallback is for an interpreter without
-    the C functions wrap_method needs (none of 3.10-3.15). waits_on: an object kind whose
-    exit waits (_blocks_on) this is, for an orig in C, which has no frame to find it by.
-    finally_(self) runs once orig returned or raised (its exception kept as it was)."""
+    and a call with positional or keyword ones raises that) and
+    after(self, result, pre) (its value returned) once it returned, its
+    inside folded if fold_inside; after EV_QUEUE_PUT or EV_QUEUE_GET: that
+    event, recorded in C. In C (wrap_method WRAP_AROUND): a Python
+    wrapper's frame showed in the traceback of every exception the original
+    raised (a Barrier's BrokenBarrierError, a Queue's Empty), which the
+    program may print. This Python fallback is for an interpreter without
+    the C functions wrap_method needs (none of 3.10-3.15). waits_on: an
+    object kind whose exit waits (_blocks_on) this is, for an orig in C,
+    which has no frame to find it by. finally_(self) runs once orig
+    returned or raised (its exception kept as it was)."""
     aux = (before, after, fold_inside)
     if waits_on is not None or finally_ is not None:
         aux += (_c_waits.setdefault(waits_on, {}) if waits_on is not None else None, finally_)
