@@ -53,8 +53,9 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_OSPANS_BEFORE] = "SELECT holder_tid, end_ns FROM object_spans WHERE object_id=?1"
 			" AND end_ns<=?2 AND holder_tid<>0 AND holder_tid<>?3"
 			" ORDER BY end_ns DESC LIMIT 1",
+    /* ?3, the asking thread, is skipped by the reader (ui_model_previous_owner) */
     [Q_HOLDS_BEFORE] = "SELECT tid, end_ns, start_ns FROM object_holds WHERE object_id=?1"
-		       " AND start_ns<=?2 AND end_ns<=?2 AND tid<>?3 ORDER BY start_ns DESC",
+		       " AND start_ns<=?2 AND end_ns<=?2 AND ?3 IS NOT NULL ORDER BY start_ns DESC",
     /* the long holds of one shift (store_derive.c OCC_LONG_HOLD_SHIFT) in bins ?3..?4 over [?5, ?6)
      */
     [Q_OLONG] = "SELECT start_ns, end_ns, tid FROM object_long_holds WHERE object_id=?1"
@@ -1182,6 +1183,24 @@ int ui_model_hold_counts(struct ui_model *m, int64_t obj, int64_t a, int64_t b,
 	return shown;
 }
 
+/*
+ * Holds read back at most for a previous owner: a thread that took a lock
+ * a million times in a row, nobody else in between, made the state panel
+ * read all of them at every redraw (50 ms on the lock microbenchmark, each
+ * thread with a mutex of its own), and more the longer the trace.
+ */
+#define PREVIOUS_OWNER_HOLDS 65536
+
+/* Kinds one thread holds at a time: two threads' holds never overlap. */
+static int exclusive_kind(const char *kind)
+{
+	static const char *const kinds[] = {"mutex", "spinlock", "gil", "py.lock", "py.rlock"};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kind, kinds[i]))
+			return 1;
+	return 0;
+}
+
 int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid, int32_t *owner,
 			    int64_t *released)
 {
@@ -1191,7 +1210,14 @@ int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid
 	 * latest start first: one that started over hold_reach() before the
 	 * best end so far cannot have ended after it, or it is a long hold.
 	 */
-	int64_t reach = hold_reach(m, ui_model_object(m, obj));
+	const struct ui_object *o = ui_model_object(m, obj);
+	int64_t reach = hold_reach(m, o);
+	/*
+	 * On an exclusive lock a hold by another thread than the first one
+	 * found (the latest to start) ended before that one started: only the
+	 * first one's own enclosing holds (a recursive lock's) can end later.
+	 */
+	int exclusive = o && exclusive_kind(o->kind);
 	int found = 0;
 	static const int queries[] = {Q_OLONG_BEFORE, Q_OSPANS_BEFORE, Q_HOLDS_BEFORE};
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
@@ -1200,11 +1226,22 @@ int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid
 		sqlite3_bind_int64(st, 1, obj);
 		sqlite3_bind_int64(st, 2, ts);
 		sqlite3_bind_int(st, 3, tid);
+		int32_t first = -1;
+		long budget = PREVIOUS_OWNER_HOLDS;
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			int64_t end = sqlite3_column_int64(st, 1);
-			if (q == Q_HOLDS_BEFORE && found &&
-			    sqlite3_column_int64(st, 2) + reach < *released)
-				break;
+			if (q == Q_HOLDS_BEFORE) {
+				int32_t holder = sqlite3_column_int(st, 0);
+				if (!budget--)
+					break;
+				if (found && sqlite3_column_int64(st, 2) + reach < *released)
+					break;
+				if (holder == tid)
+					continue;
+				if (exclusive && first >= 0 && holder != first)
+					break;
+				first = holder;
+			}
 			if (!found || end > *released) {
 				*owner = sqlite3_column_int(st, 0);
 				*released = end;
