@@ -50,7 +50,8 @@
 	X(GIL,       6, "GIL wait",   "\u259a", "G")                                               \
 	X(QUEUE,     7, "queue wait", "\u2261", "Q")                                               \
 	X(WAIT,      8, "other wait", "\u2508", "w")                                               \
-	X(OFF_GIL,   9, "off GIL",    "\u2500", "-")
+	X(OFF_GIL,   9, "off GIL",    "\u2500", "-")                                               \
+	X(EVENT,    10, "event wait", "\u254c", "e")
 
 #define STORE_STATE_ENUM(name, code, text, utf8, ascii) STORE_STATE_##name = code,
 enum store_thread_state {

@@ -122,6 +122,7 @@ static int waking_kinds(int state, int *k1, int *k2)
 		*k1 = *k2 = WEFT_EV_QUEUE_PUT;
 		return 1;
 	case STORE_STATE_WAIT:
+	case STORE_STATE_EVENT:
 		*k1 = WEFT_EV_EVENT_SET;
 		*k2 = WEFT_EV_FUTEX_WAKE;
 		return 1;

@@ -22,7 +22,7 @@
 #include <strings.h>
 
 /* Bumped on any change to the derived tables: older sets are rebuilt. */
-#define DERIVED_VERSION "12"
+#define DERIVED_VERSION "13"
 
 /* Thread states: STORE_THREAD_STATES in store/store.h. */
 
@@ -697,7 +697,8 @@ static int is_named_wait(int state)
 {
 	return state == STORE_STATE_LOCK || state == STORE_STATE_COND ||
 	       state == STORE_STATE_BARRIER || state == STORE_STATE_JOIN ||
-	       state == STORE_STATE_QUEUE || state == STORE_STATE_WAIT;
+	       state == STORE_STATE_QUEUE || state == STORE_STATE_WAIT ||
+	       state == STORE_STATE_EVENT;
 }
 
 /* Fills running time up to a, then the state span [a, b). */
@@ -985,6 +986,7 @@ static int wait_state(int kind, int objkind)
 	case WEFT_EV_QUEUE_GET:
 		return STORE_STATE_QUEUE;
 	case WEFT_EV_EVENT_WAIT:
+		return STORE_STATE_EVENT; /* a threading.Event's wait: weft's own event kind */
 	case WEFT_EV_PROCESS_REAP:
 	case WEFT_EV_FUTEX_WAIT: /* a runtime's own lock, condition or parking; weft cannot tell */
 		return STORE_STATE_WAIT;

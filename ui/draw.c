@@ -80,7 +80,7 @@ static const short state_fg[UI_ST_COUNT] = {
     [UI_ST_NOT_ALIVE] = COLOR_BLACK, [UI_ST_RUNNING] = COLOR_GREEN,   [UI_ST_LOCK] = COLOR_RED,
     [UI_ST_COND] = COLOR_YELLOW,     [UI_ST_BARRIER] = COLOR_MAGENTA, [UI_ST_JOIN] = COLOR_CYAN,
     [UI_ST_GIL] = COLOR_BLUE,	     [UI_ST_QUEUE] = COLOR_YELLOW,    [UI_ST_WAIT] = COLOR_CYAN,
-    [UI_ST_OFF_GIL] = COLOR_WHITE,
+    [UI_ST_OFF_GIL] = COLOR_WHITE,   [UI_ST_EVENT] = COLOR_CYAN,
 };
 
 void ui_colors_init(struct ui *ui)

@@ -64,6 +64,8 @@ static const char *no_holder_why(int st)
 		return "it waits for a thread to end";
 	case UI_ST_BARRIER:
 		return "it waits for the barrier's other threads";
+	case UI_ST_EVENT:
+		return "an Event has no holder: it waits for another thread to set it";
 	}
 	return NULL;
 }

@@ -289,8 +289,9 @@ static void draw_legend(struct ui *ui)
 			 "  inverse/red = threads queued  digit = queued, none holding"
 			 "  underline = mixed");
 	} else {
+		/* one space between states: ten of them and "! finding" fit in 120 columns */
 		for (int s = 1; s < UI_ST_COUNT && n < (int)sizeof(buf) - 40; s++)
-			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s %s  ",
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s %s ",
 				      ui_state_glyph(ui, s), ui_state_name(s));
 		snprintf(buf + n, sizeof(buf) - (size_t)n,
 			 "! finding  _ mixed  : silent  + create > start x exit S spawn E exec"

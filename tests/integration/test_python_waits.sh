@@ -85,8 +85,8 @@ print(last["name"], round((last["ts"] + last["dur"]) * 1000) == end)' "$db")" \
 	# The latest start and the earliest end of the eight waits: the cursor
 	# between them (the program lets them go only after they all started).
 	waits="SELECT s.start_ns AS a, s.end_ns AS b FROM v.thread_spans s JOIN threads t USING(pid, tid)
-		WHERE (t.name, s.state) IN (VALUES ('take_job', 7), ('wait_cond', 3), ('wait_flag', 8),
-		('take_mutex', 2), ('join_target', 5), ('nap', 9), ('stuck', 7), ('target', 8))
+		WHERE (t.name, s.state) IN (VALUES ('take_job', 7), ('wait_cond', 3), ('wait_flag', 10),
+		('take_mutex', 2), ('join_target', 5), ('nap', 9), ('stuck', 7), ('target', 10))
 		AND s.end_ns - s.start_ns > 100000000"
 	expect_eq "$tag waits: eight waits overlap" "$(q "SELECT count(*), max(a) < min(b) FROM ($waits)")" "8|1"
 	at=$(q "SELECT (max(a) + min(b)) / 2 FROM ($waits)")
@@ -99,11 +99,11 @@ print(last["name"], round((last["ts"] + last["dur"]) * 1000) == end)' "$db")" \
 	keys z
 	expect_screen "$tag view: Queue.get" ' take_job +queue wait on Queue python_waits\.py:9 since'
 	expect_screen "$tag view: Condition.wait" ' wait_cond +cond wait on Condition python_waits\.py:11 since'
-	expect_screen "$tag view: Event.wait" ' wait_flag +other wait on Event python_waits\.py:12 since'
+	expect_screen "$tag view: Event.wait" ' wait_flag +event wait on Event python_waits\.py:12 since'
 	expect_screen "$tag view: Lock acquire" ' take_mutex +lock wait on Lock python_waits\.py:13 since'
 	expect_screen "$tag view: Lock's holder" 'why: Lock python_waits\.py:13 is held by [A-Z] [0-9]+ MainThread since'
 	expect_screen "$tag view: join of a named thread" ' join_target +join of [A-Z] [0-9]+ target since'
-	expect_screen "$tag view: what the joined thread does" '^ +target is in other wait on Event python_waits\.py:12 since'
+	expect_screen "$tag view: what the joined thread does" '^ +target is in event wait on Event python_waits\.py:12 since'
 	expect_screen "$tag view: time.sleep off GIL at its line" ' nap +off GIL at python_waits\.py:45 in nap since'
 	expect_screen "$tag view: the main thread's sleep" ' MainThread +off GIL at python_waits\.py:60 in <module> since'
 	expect_screen "$tag view: the daemon stuck at exit" ' stuck +queue wait on Queue python_waits\.py:10 since'
