@@ -130,12 +130,25 @@ static void thread_label(int n, struct ui_thread *t)
 	t->letter = t->label[1] ? '*' : t->label[0];
 }
 
-static const struct ui_model *sort_model; /* for by_object_id: qsort has no context */
-
-static int by_object_id(const void *a, const void *b)
+static int by_object_id(const void *a, const void *b, void *ctx)
 {
-	int64_t x = sort_model->objs[*(const int *)a].id, y = sort_model->objs[*(const int *)b].id;
+	const struct ui_model *m = ctx;
+	int64_t x = m->objs[*(const int *)a].id, y = m->objs[*(const int *)b].id;
 	return x < y ? -1 : x > y;
+}
+
+/* The index in objs of the object with this id, or -1. */
+static int object_index(const struct ui_model *m, int64_t id)
+{
+	int lo = 0, hi = m->nobjs;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (m->objs[m->objs_by_id[mid]].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->nobjs && m->objs[m->objs_by_id[lo]].id == id ? m->objs_by_id[lo] : -1;
 }
 
 /* objs_by_id: ui_model_object was a scan of objs, once per object per redraw. */
@@ -146,8 +159,7 @@ static int index_objects(struct ui_model *m)
 		return -1;
 	for (int i = 0; i < m->nobjs; i++)
 		m->objs_by_id[i] = i;
-	sort_model = m;
-	qsort(m->objs_by_id, (size_t)m->nobjs, sizeof(int), by_object_id);
+	qsort_r(m->objs_by_id, (size_t)m->nobjs, sizeof(int), by_object_id, m);
 	return 0;
 }
 
@@ -157,9 +169,9 @@ static int index_objects(struct ui_model *m)
  * release and every wait at its object's event, so both lie between the
  * object's first event less its longest wait and its last event, unless a
  * hold was never released (more acquisitions than releases, of a lock or
- * the GIL) or a wait
- * never ended (a lock.wait, which a wait still blocked at the end leaves
- * last): then it lasts to the end. The state panel skips objects whose
+ * the GIL) or a wait never ended (a lock.wait, which a wait still blocked
+ * at the end leaves last): then it lasts to the end. The state panel skips
+ * objects whose
  * window misses the cursor: it read every object's holds at every redraw
  * (50 ms for the OpenSSL burst's 2 376 locks). Read when the panel is
  * first drawn, not at open: 10 ms of the burst's first frame.
@@ -184,10 +196,10 @@ void ui_model_active_windows(struct ui_model *m)
 		return; /* an older trace: no windows, every object read */
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct ui_object *o =
-		    (struct ui_object *)ui_model_object(m, sqlite3_column_int64(st, 0));
-		if (!o)
+		int k = object_index(m, sqlite3_column_int64(st, 0));
+		if (k < 0)
 			continue;
+		struct ui_object *o = &m->objs[k];
 		o->active_lo = sqlite3_column_int64(st, 1);
 		o->active_hi = sqlite3_column_int64(st, 3) > 0 || sqlite3_column_int(st, 4)
 				   ? INT64_MAX
@@ -1071,16 +1083,8 @@ int ui_model_event(struct ui_model *m, int64_t id, struct ui_event *ev)
 
 const struct ui_object *ui_model_object(const struct ui_model *m, int64_t id)
 {
-	int lo = 0, hi = m->nobjs;
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-		if (m->objs[m->objs_by_id[mid]].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->nobjs && m->objs[m->objs_by_id[lo]].id == id ? &m->objs[m->objs_by_id[lo]]
-								    : NULL;
+	int k = object_index(m, id);
+	return k < 0 ? NULL : &m->objs[k];
 }
 
 int ui_model_thread_index(const struct ui_model *m, int pid, int tid)
