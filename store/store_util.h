@@ -26,6 +26,16 @@ static inline uint64_t store_hash_mix64(uint64_t x)
 }
 
 /*
+ * The 0-based rank of the p90 among n (n > 0) values in ascending order,
+ * by nearest rank: the ceil(0.9 n)-th smallest. The lock p90 of weft
+ * report and of the summaries (sum_p90) both rank this way.
+ */
+static inline int64_t store_p90_rank(int64_t n)
+{
+	return (9 * n + 9) / 10 - 1;
+}
+
+/*
  * Room for one more of n elements of `size` bytes in items: items itself
  * while n < *cap, otherwise items reallocated to twice the room (16 at
  * first) with *cap updated. On failure (out of memory) returns NULL and

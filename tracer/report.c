@@ -556,7 +556,7 @@ static void compute_p90(struct robj *o)
 	if (o->acq <= 0 || o->p90_known)
 		return;
 	uint64_t n = (uint64_t)o->acq;
-	uint64_t rank = (9 * n + 9) / 10 - 1; /* 0-based */
+	uint64_t rank = (uint64_t)store_p90_rank(o->acq);
 	uint64_t zeros = n - o->nwaits;
 	if (rank < zeros || !o->nwaits)
 		o->p90 = 0;
@@ -641,7 +641,7 @@ static int merge_lock(struct robj *a, struct robj *b)
 	a->fail_wait += b->fail_wait;
 	a->wait_sum += b->wait_sum;
 	/* as compute_p90 ranks: the p90 falls among the acquisitions that never waited */
-	if (a->p90_bound && (9 * a->acq + 9) / 10 - 1 < a->acq - a->contended) {
+	if (a->p90_bound && store_p90_rank(a->acq) < a->acq - a->contended) {
 		a->p90 = 0;
 		a->p90_bound = 0;
 	}
