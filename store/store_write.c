@@ -545,9 +545,11 @@ static size_t tally_hash(int64_t key, int32_t kind)
 	return (size_t)(k >> 29);
 }
 
-/* Lists entry x, not listed yet, as changed since the last commit; -1 when out of memory. */
-static int tally_touch(struct tally_map *m, struct tally_ent *x)
+/* Lists entry x as changed since the last commit (once); -1 when out of memory. */
+static inline int tally_touch(struct tally_map *m, struct tally_ent *x)
 {
+	if (x->dirty)
+		return 0;
 	if (m->ndirty == m->cap_dirty) {
 		size_t cap = m->cap_dirty ? m->cap_dirty * 2 : 256;
 		size_t *d = realloc(m->dirty, cap * sizeof(*d));
@@ -583,8 +585,11 @@ static struct tally_ent *tally_get(struct tally_map *m, int64_t key, int32_t kin
 		/* the entries moved: the changed ones are listed again where they are now */
 		m->ndirty = 0;
 		for (size_t i = 0; i < cap; i++) {
-			if (n[i].dirty && tally_touch(m, &n[i]))
-				return NULL;
+			if (n[i].dirty) {
+				n[i].dirty = 0;
+				if (tally_touch(m, &n[i]))
+					return NULL;
+			}
 		}
 	}
 	size_t j = tally_hash(key, kind) & (m->cap - 1);
@@ -676,7 +681,7 @@ static int tally_event(struct store_writer *w, const struct store_event *e, int6
 	int64_t wait = e->wait_ns > 0 ? e->wait_ns : 0;
 	struct tally_thr *t = tally_thread(w, th);
 	struct tally_ent *x = tally_get(&w->sum_th, th, e->kind);
-	if (!t || !x || (!x->dirty && tally_touch(&w->sum_th, x)))
+	if (!t || !x || tally_touch(&w->sum_th, x))
 		return -1;
 	tally_add(x, e, wait, seq);
 	t->dirty = 1;
@@ -704,8 +709,7 @@ static int tally_event(struct store_writer *w, const struct store_event *e, int6
 	}
 	if (!e->object_id)
 		return 0;
-	if (!(x = tally_get(&w->sum_obj, e->object_id, e->kind)) ||
-	    (!x->dirty && tally_touch(&w->sum_obj, x)))
+	if (!(x = tally_get(&w->sum_obj, e->object_id, e->kind)) || tally_touch(&w->sum_obj, x))
 		return -1;
 	tally_add(x, e, wait, seq);
 	if (e->kind == WEFT_EV_LOCK_ACQUIRE && wait > 0) {
@@ -1496,8 +1500,8 @@ int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 		x->kind = kind;
 		x->first_ts = INT64_MAX;
 		x->last_ts = INT64_MIN;
-		/* listed already, or listed now */
-		if (!(x->dirty = listed) && tally_touch(&w->sum_obj, x))
+		x->dirty = listed; /* listed already, or listed now */
+		if (tally_touch(&w->sum_obj, x))
 			goto broken;
 	}
 	if (w->nwaits && flush_waits(w))
@@ -1526,7 +1530,7 @@ int store_writer_refresh_object(struct store_writer *w, int64_t object_id)
 					.ts_ns = sqlite3_column_int64(st, 3)};
 		int64_t wait = e.wait_ns > 0 ? e.wait_ns : 0;
 		struct tally_ent *x = tally_get(&w->sum_obj, object_id, e.kind);
-		if (!x || (!x->dirty && tally_touch(&w->sum_obj, x)))
+		if (!x || tally_touch(&w->sum_obj, x))
 			break;
 		tally_add(x, &e, wait, sqlite3_column_int64(st, 4));
 		if (e.kind == WEFT_EV_LOCK_ACQUIRE && wait > 0) {
@@ -1576,7 +1580,7 @@ static int tally_p90(struct store_writer *w)
 			struct tally_ent *x = tally_get(&w->sum_obj, o, WEFT_EV_LOCK_ACQUIRE);
 			if (!x)
 				goto out;
-			int64_t rank = (9 * x->events + 9) / 10 - 1, zeros = x->events - x->waited;
+			int64_t rank = store_p90_rank(x->events), zeros = x->events - x->waited;
 			if (rank >= zeros)
 				want = rank - zeros;
 		}
