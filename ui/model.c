@@ -170,13 +170,13 @@ static int index_objects(struct ui_model *m)
  * object's first event less its longest wait and its last event, unless a
  * hold was never released (more acquisitions than releases, of a lock or
  * the GIL) or a wait never ended (a lock.wait, which a wait still blocked
- * at the end leaves last): then it lasts to the end. The state panel skips
- * objects whose
- * window misses the cursor: it read every object's holds at every redraw
- * (50 ms for the OpenSSL burst's 2 376 locks). Read when the panel is
- * first drawn, not at open: 10 ms of the burst's first frame.
+ * at the end leaves last): then it lasts to the end. ui_model_object_at
+ * answers "nothing" outside it without reading: the state panel asked it
+ * for every object at every redraw (50 ms for the OpenSSL burst's 2 376
+ * locks). Read at the first such question, not at open: 10 ms of the
+ * burst's first frame.
  */
-void ui_model_active_windows(struct ui_model *m)
+static void read_active_windows(struct ui_model *m)
 {
 	if (m->windows_read)
 		return;
@@ -956,8 +956,11 @@ static int first_piece(void *ctx, const struct ui_occ_piece *p)
 int ui_model_object_at(struct ui_model *m, int64_t obj, int64_t ts, int32_t *holder, int *holders,
 		       int *waiters)
 {
+	read_active_windows(m);
+	const struct ui_object *o = ui_model_object(m, obj);
 	struct ui_occ_piece p;
-	int found = occ_pieces(m, obj, ts, ts + 1, first_piece, &p) == 1 && p.start <= ts;
+	int found = (!o || (ts >= o->active_lo && ts <= o->active_hi)) &&
+		    occ_pieces(m, obj, ts, ts + 1, first_piece, &p) == 1 && p.start <= ts;
 	*holder = found ? p.holder : 0;
 	*holders = found ? p.holders : 0;
 	*waiters = found ? p.waiters : 0;

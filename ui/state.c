@@ -26,12 +26,9 @@ static struct state_view {
 static void occupancy_at(struct ui_model *m, int64_t ts)
 {
 	sv.nocc = 0;
-	ui_model_active_windows(m);
 	for (int k = 0; k < m->nobjs; k++) {
 		int32_t h;
 		int nh, nw;
-		if (ts < m->objs[k].active_lo || ts > m->objs[k].active_hi)
-			continue; /* nothing of it at ts */
 		if (!ui_model_object_at(m, m->objs[k].id, ts, &h, &nh, &nw) || !nh)
 			continue;
 		if (sv.nocc == sv.capocc) {

@@ -135,7 +135,8 @@ struct ui_object {
 	int64_t acquires, contended, wait_ns, max_wait, max_wait_event, max_hold;
 	/*
 	 * No hold or wait of it lies outside [active_lo, active_hi] (from the
-	 * trace's summaries; INT64_MIN and INT64_MAX when they cannot say).
+	 * trace's summaries, read at the first ui_model_object_at; INT64_MIN
+	 * and INT64_MAX when they cannot say).
 	 */
 	int64_t active_lo, active_hi;
 };
@@ -183,7 +184,7 @@ struct ui_model {
 	struct ui_object *objs;
 	int nobjs;
 	int *objs_by_id;  /* objs' indexes in id order, for ui_model_object */
-	int windows_read; /* ui_model_active_windows ran */
+	int windows_read; /* the objects' active windows were read (model.c) */
 	/* scratch for the column accumulation */
 	int64_t *acc;
 	int acc_cols;
@@ -321,8 +322,6 @@ int ui_model_thread_state_at(struct ui_model *m, const struct ui_thread *t, int6
 /* The same with the span's end: the state holds over [since, until). */
 int ui_model_thread_span_at(struct ui_model *m, const struct ui_thread *t, int64_t ts, int *state,
 			    int64_t *since, int64_t *until, int64_t *obj);
-/* Fills in the objects' active_lo and active_hi (once; they stay open without summaries). */
-void ui_model_active_windows(struct ui_model *m);
 /* Object occupancy at t: the last holder's tid, number of holders and waiters. */
 int ui_model_object_at(struct ui_model *m, int64_t obj, int64_t ts, int32_t *holder, int *holders,
 		       int *waiters);
