@@ -26,11 +26,11 @@
 unsigned store_holds_kind_rules(int obj_kind)
 {
 	switch (obj_kind) {
-#define STORE_HOLDS_CASE(kind, held, any_releaser, owned)                                          \
+#define STORE_HOLDS_CASE(kind, held, any_releaser, owned, exclusive)                               \
 	case WEFT_OBJ_##kind:                                                                      \
 		return (held ? STORE_HOLDS_HELD : 0) |                                             \
 		       (any_releaser ? STORE_HOLDS_ANY_RELEASER : 0) |                             \
-		       (owned ? STORE_HOLDS_OWNED : 0);
+		       (owned ? STORE_HOLDS_OWNED : 0) | (exclusive ? STORE_HOLDS_EXCLUSIVE : 0);
 		STORE_HOLDS_KINDS(STORE_HOLDS_CASE)
 #undef STORE_HOLDS_CASE
 	}

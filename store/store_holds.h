@@ -14,25 +14,29 @@
  * What an object kind's acquisitions make (preload/kinds.h codes):
  * X(kind, HELD: one thread's hold from acquire to release,
  *   ANY_RELEASER: another thread than the acquirer may release it,
- *   OWNED: one owner that waiters wait for (lock order, deadlocks)).
+ *   OWNED: one owner that waiters wait for (lock order, deadlocks),
+ *   EXCLUSIVE: one holding thread at a time, so two threads' holds never
+ *   overlap; an rwlock's readers share it, a py.condition is left out as
+ *   its own lock's kind says).
  * Semaphores are posted by any thread: no holds at all. A py.condition's
  * own lock is a py.lock or py.rlock object, so it records no acquisitions.
  */
 /* clang-format off */
 #define STORE_HOLDS_KINDS(X)                \
-	X(MUTEX,        1, 0, 1)            \
-	X(RWLOCK,       1, 0, 1)            \
-	X(SPINLOCK,     1, 0, 1)            \
-	X(GIL,          1, 0, 0)            \
-	X(PY_LOCK,      1, 1, 1)            \
-	X(PY_RLOCK,     1, 0, 1)            \
-	X(PY_CONDITION, 1, 0, 0)
+	X(MUTEX,        1, 0, 1, 1)         \
+	X(RWLOCK,       1, 0, 1, 0)         \
+	X(SPINLOCK,     1, 0, 1, 1)         \
+	X(GIL,          1, 0, 0, 1)         \
+	X(PY_LOCK,      1, 1, 1, 1)         \
+	X(PY_RLOCK,     1, 0, 1, 1)         \
+	X(PY_CONDITION, 1, 0, 0, 0)
 /* clang-format on */
 
 enum {
 	STORE_HOLDS_HELD = 1,
 	STORE_HOLDS_ANY_RELEASER = 2,
 	STORE_HOLDS_OWNED = 4,
+	STORE_HOLDS_EXCLUSIVE = 8,
 };
 
 /* The STORE_HOLDS_* bits of an object kind; 0 for a kind that is never held. */

@@ -5,6 +5,7 @@
  */
 #include "ui/ui.h"
 #include "store/store.h"
+#include "store/store_holds.h"
 #include "store/store_util.h"
 #include "store/store_viewcache.h"
 #include "tracer/cli.h"
@@ -282,7 +283,7 @@ static int load_lists(struct ui_model *m, char *err, size_t errlen)
 		m->db,
 		"SELECT o.object_id, o.pid, coalesce(k.name, '?'), o.name, s.acquires,"
 		" s.contended, s.wait_ns, s.max_wait_ns, s.max_wait_event,"
-		" s.max_hold_ns FROM object_stats s JOIN obj o USING(object_id)"
+		" s.max_hold_ns, o.kind FROM object_stats s JOIN obj o USING(object_id)"
 		" LEFT JOIN object_kind k ON k.kind=o.kind"
 		" ORDER BY s.wait_ns DESC, o.object_id",
 		-1, &st, NULL) != SQLITE_OK)
@@ -306,6 +307,7 @@ static int load_lists(struct ui_model *m, char *err, size_t errlen)
 		o->max_wait = sqlite3_column_int64(st, 7);
 		o->max_wait_event = sqlite3_column_int64(st, 8);
 		o->max_hold = sqlite3_column_int64(st, 9);
+		o->kind_code = sqlite3_column_int(st, 10);
 		o->active_lo = INT64_MIN;
 		o->active_hi = INT64_MAX;
 		m->nobjs = ++n;
@@ -1273,16 +1275,6 @@ int ui_model_hold_counts(struct ui_model *m, int64_t obj, int64_t a, int64_t b,
  */
 #define PREVIOUS_OWNER_HOLDS 65536
 
-/* Kinds one thread holds at a time: two threads' holds never overlap. */
-static int exclusive_kind(const char *kind)
-{
-	static const char *const kinds[] = {"mutex", "spinlock", "gil", "py.lock", "py.rlock"};
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (!strcmp(kind, kinds[i]))
-			return 1;
-	return 0;
-}
-
 int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid, int32_t *owner,
 			    int64_t *released)
 {
@@ -1299,7 +1291,7 @@ int ui_model_previous_owner(struct ui_model *m, int64_t obj, int64_t ts, int tid
 	 * found (the latest to start) ended before that one started: only the
 	 * first one's own enclosing holds (a recursive lock's) can end later.
 	 */
-	int exclusive = o && exclusive_kind(o->kind);
+	int exclusive = o && (store_holds_kind_rules(o->kind_code) & STORE_HOLDS_EXCLUSIVE);
 	int found = 0;
 	static const int queries[] = {Q_OLONG_BEFORE, Q_OSPANS_BEFORE, Q_HOLDS_BEFORE};
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {

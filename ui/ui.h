@@ -131,6 +131,7 @@ struct ui_object {
 	int64_t id;
 	int pid;
 	char kind[16];
+	int kind_code; /* WEFT_OBJ_*, 0 when the trace's code is unknown */
 	char name[96]; /* sanitized */
 	int64_t acquires, contended, wait_ns, max_wait, max_wait_event, max_hold;
 	/*

@@ -129,8 +129,32 @@ static void test_exec(void)
 	store_holds_free(&s);
 }
 
+/* The kind table's bits: the viewer reads a previous owner back only as far as they allow. */
+static void test_kind_rules(void)
+{
+	static const struct {
+		int kind;
+		unsigned want;
+	} rules[] = {
+	    {WEFT_OBJ_MUTEX, STORE_HOLDS_HELD | STORE_HOLDS_OWNED | STORE_HOLDS_EXCLUSIVE},
+	    {WEFT_OBJ_RWLOCK, STORE_HOLDS_HELD | STORE_HOLDS_OWNED},
+	    {WEFT_OBJ_GIL, STORE_HOLDS_HELD | STORE_HOLDS_EXCLUSIVE},
+	    {WEFT_OBJ_PY_LOCK, STORE_HOLDS_HELD | STORE_HOLDS_ANY_RELEASER | STORE_HOLDS_OWNED |
+				   STORE_HOLDS_EXCLUSIVE},
+	    {WEFT_OBJ_PY_CONDITION, STORE_HOLDS_HELD},
+	    {WEFT_OBJ_SEMAPHORE, 0},
+	    {0, 0},
+	};
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		char name[48];
+		snprintf(name, sizeof(name), "kind-rules:%d", rules[i].kind);
+		check_what((int)store_holds_kind_rules(rules[i].kind), (int)rules[i].want, name);
+	}
+}
+
 int main(void)
 {
+	test_kind_rules();
 	test_counted();
 	test_each_level();
 	test_unwanted();
