@@ -1159,7 +1159,29 @@ if RACES is not None:
     _races_setup(RACES)
 # The main thread, named as threading will name it: threading may never be
 # imported, or first in another thread.
-thread("MainThread", _thread.get_ident())
+_main_ident = _thread.get_ident()
+thread("MainThread", _main_ident)
+
+
+def _forked():
+    """A forked child's one thread is the thread that called fork(): Python
+    keeps its name (threading's own after-fork handler makes it the main
+    thread), where the kernel's name is the program's or 15 bytes of it."""
+    me = _thread.get_ident()
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            thread(threading.current_thread().name, me)
+        except Exception:
+            pass
+    elif me == _main_ident:
+        thread("MainThread", me)
+
+
+# posix, not os: always loaded, where os may not be (python -S -I).
+import posix
+if hasattr(posix, "register_at_fork"):
+    posix.register_at_fork(after_in_child=_forked)
 
 # Locks are seen through the semaphore underneath. From 3.13.1 a Lock is a
 # PyMutex, and from 3.14 an RLock a recursive one, made and taken without

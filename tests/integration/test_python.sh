@@ -179,6 +179,10 @@ print(*("%s %d" % (o["name"], o["failed"]) for o in d["locks"] if o["name"].star
 	timeout 60 "$WEFT" run -o "fk-$tag.db" -- "$py" "$PY_TESTS/fork_child_stacks.py" >/dev/null 2>&1
 	expect_eq "$tag: fork child: lock events per process, with their function" "$(sql "fk-$tag.db" "SELECT group_concat(x, ' ') FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '/' || o.name || '/' || f.function || ':' || f.line AS x FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' ORDER BY e.pid, e.id)")" \
 		"1/lock.acquire/Lock fork_child_stacks.py:8/work:12 1/lock.release/Lock fork_child_stacks.py:8/work:12 0/lock.acquire/Lock fork_child_stacks.py:8/work:12 0/lock.release/Lock fork_child_stacks.py:8/work:12"
+	# A forked child's thread is named as Python names it, not by the kernel's 15 bytes.
+	timeout 60 "$WEFT" run -o "fn-$tag.db" -- "$py" -W ignore "$PY_TESTS/fork_names.py" >/dev/null 2>&1
+	expect_eq "$tag: fork child: the forking thread's Python name" "$(sql "fn-$tag.db" "SELECT group_concat(t.name || '/' || (t.py_ident > 0), ' ') FROM (SELECT t.* FROM threads t JOIN processes p USING(pid) WHERE p.ppid IN (SELECT pid FROM processes) ORDER BY t.start_ns) t")" \
+		"MainThread/1 forker-with-a-long-name/1"
 	# Locks in loops: frames read from the remembered last stacks keep each event's own line.
 	timeout 60 "$WEFT" run -o "ll-$tag.db" -- "$py" "$PY_TESTS/loop_lines.py" >/dev/null 2>&1
 	expect_eq "$tag: locks in a loop: every event's line, parent and fork child" "$(sql "ll-$tag.db" "SELECT group_concat(k || '=' || c, ' ') FROM (SELECT k, count(*) c FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '@' || coalesce(f.function, '?') || ':' || coalesce(f.line, 0) AS k FROM events e JOIN objects o USING(object_id) LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' AND o.name = 'Lock loop_lines.py:10') GROUP BY k ORDER BY k)")" \
@@ -436,8 +440,10 @@ if [ ! -x "$lap_py" ]; then
 else
 	timeout 120 "$WEFT" run -o laps.db -- "$lap_py" "$PY_TESTS/ring_laps.py" 2000000 >"$WORK/out" 2>&1
 	expect_eq "ring laps: exit" "$?" 0
-	expect_eq "ring laps: 2M blocks, 8 laps: every record, no wait for ring space" \
-		"$(sql laps.db "SELECT (SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE o.name='Lock ring_laps.py:8' AND e.kind LIKE 'lock.%') || ' ' || producer_waits FROM threads WHERE name='laps'")" "4000000 0"
+	# Counted one a lap, the waits were 7 or more; a loaded machine (CI's
+	# other jobs) can make the collector late for real, once or twice.
+	expect_eq "ring laps: 2M blocks, 8 laps: every record, going round is no wait for ring space" \
+		"$(sql laps.db "SELECT (SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE o.name='Lock ring_laps.py:8' AND e.kind LIKE 'lock.%') || ' ' || (producer_waits < 7) FROM threads WHERE name='laps'")" "4000000 1"
 	if [ -n "${WEFT_VALGRIND:-}" ] || ! command -v callgrind_annotate >/dev/null; then
 		skip "ring laps: instructions" "no callgrind here, or under valgrind already"
 	else

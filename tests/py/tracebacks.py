@@ -41,6 +41,14 @@ def process_twice():
     p.start()
 
 
+def future_reraises():
+    f = concurrent.futures.ThreadPoolExecutor(1).submit(lambda: 1 / 0)
+    # Done before result(): otherwise which of result()'s two raising lines
+    # the traceback shows depends on whether the task won the race.
+    concurrent.futures.wait([f])
+    f.result()
+
+
 class NamedFuture(concurrent.futures.Future):
     def __repr__(self):
         return "<NamedFuture>"  # the message names it: no address that differs per run
@@ -67,8 +75,7 @@ if __name__ == "__main__":
     show("Process.start twice", process_twice)
     show("queue.Queue.get empty", lambda: queue.Queue().get(timeout=0.01))
     # A task's exception, re-raised by its Future (wrapped under --races)
-    show("Future.result re-raises", lambda: concurrent.futures.ThreadPoolExecutor(1).submit(
-        lambda: 1 / 0).result())
+    show("Future.result re-raises", future_reraises)
     show("Future.set_result twice", future_set_twice)
     # SimpleQueue's methods are C: weft's wrappers around them are too
     show("SimpleQueue.get empty", lambda: queue.SimpleQueue().get(timeout=0.01))
