@@ -870,6 +870,15 @@ static struct collect_image *image_new(struct collect *c, const struct pending_c
 		img->argv_len = argv_len;
 	}
 	char path[64];
+	/* After an exec the kernel names the thread after the new program (writer.c). */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", img->pid, img->pid);
+	size_t comm_len = 0;
+	char *comm = read_small_file(path, &comm_len);
+	if (comm) {
+		comm[strcspn(comm, "\n")] = 0;
+		snprintf(img->comm, sizeof(img->comm), "%s", comm);
+		free(comm);
+	}
 	snprintf(path, sizeof(path), "/proc/%d/maps", img->pid);
 	img->maps = read_small_file(path, &img->maps_len);
 	/* A fork child that already exited has no maps left: it had its parent's. */

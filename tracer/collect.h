@@ -116,6 +116,7 @@ struct collect_image {
 	int ended;		/* the image is over (exit or exec); IMAGE_END was sent */
 	int forked;		/* a fork child's copy of its parent, not a fresh exec */
 	char *argv;		/* NUL-separated, from the hello */
+	char comm[16];		/* the kernel's name of its first thread at the hello; "" unknown */
 	size_t argv_len;
 	char *maps;	       /* /proc/pid/maps snapshot, for symbols after death */
 	int maps_from_process; /* the process sent its own map (preferred) */

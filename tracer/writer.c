@@ -779,6 +779,20 @@ static void handle_ctl(struct collect *c, const struct collect_seg *r)
 		p->ppid = img->ppid;
 		free(p->argv);
 		p->argv = join_argv(img->argv ? img->argv : "", img->argv_len);
+		/*
+		 * An exec: its one thread is the new program now, whatever the
+		 * image before named it (the forking thread's name in a
+		 * subprocess child, read whenever the writer first saw it).
+		 */
+		uint64_t key = ((uint64_t)(uint32_t)img->pid << 32) | (uint32_t)img->pid;
+		uint64_t *at =
+		    img->forked || !img->comm[0] ? NULL : hashmap_u64_get(&W.thr_by_key, key);
+		if (at) {
+			struct thr *t = &W.thrs[*at];
+			free(t->name);
+			t->name = strdup(img->comm);
+			t->py_ident = 0;
+		}
 		if (p->start_ns == INT64_MIN)
 			p->start_ns = r->ts;
 		break;

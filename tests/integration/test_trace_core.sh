@@ -133,6 +133,10 @@ expect_eq "tree: exec recorded" "$(sql p.db "SELECT count(*) FROM events WHERE k
 expect_eq "tree: posix_spawn, system and popen child pids" "$(sql p.db "SELECT count(*) FROM events e JOIN processes c ON c.pid=e.arg WHERE e.kind='process.spawn' AND e.pid=$root")" 4
 expect_eq "tree: system() and popen() shells" "$(sql p.db "SELECT count(*) FROM processes WHERE argv LIKE 'sh -c %' AND ppid=$root")" 3
 expect_eq "tree: every process ends after it starts" "$(sql p.db "SELECT count(*) FROM processes WHERE end_ns < start_ns")" 0
+# After an exec the thread is the new program's, whatever the forking thread was called.
+wrun xn.db -- "$PROGS/exec_names"
+expect_eq "exec names: status" "$rc:$(tr -d "\n" <"$WORK/stdout")" "0:child 0"
+expect_eq "exec names: the forking thread, the exec'd child" "$(sql xn.db "SELECT group_concat(t.name, ' ') FROM (SELECT t.name FROM threads t JOIN processes p USING(pid) WHERE t.tid <> p.pid OR p.ppid IN (SELECT pid FROM processes) ORDER BY t.start_ns) t")" "forker true"
 expect_eq "tree: exit events carry statuses" "$(sql p.db "SELECT group_concat(arg) FROM (SELECT arg FROM events WHERE kind='process.exit' ORDER BY arg)")" "-9,0,5,5,5,5,5,5,5,5,7"
 
 # ---- an orphan outliving its parent is waited for ----
