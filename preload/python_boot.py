@@ -966,6 +966,23 @@ def _threads(threading):
         return r
 
     threading.Thread.is_alive = is_alive
+    # A thread that renames itself (a multiprocessing manager's server
+    # threads take their client's name) is named so in the trace; 3.14+
+    # tells the kernel 15 bytes of it, earlier versions nothing. A thread
+    # not started yet gives its name when it starts. One renamed by another
+    # thread keeps its name in the trace: the record names the thread that
+    # makes it, and the writer's view of the other thread is not in time
+    # order (an ident is reused once its thread ends).
+    name_prop = threading.Thread.name
+    if isinstance(name_prop, property) and name_prop.fset is not None:
+
+        def set_name(self, name):
+            name_prop.fset(self, name)
+            if self.ident is not None and self.ident == _get_ident():
+                thread(str(self.name), self.ident)
+
+        threading.Thread.name = property(name_prop.fget, set_name, name_prop.fdel,
+                                         name_prop.__doc__)
 
 
 def _multiprocessing(mod):

@@ -183,6 +183,10 @@ print(*("%s %d" % (o["name"], o["failed"]) for o in d["locks"] if o["name"].star
 	timeout 60 "$WEFT" run -o "fn-$tag.db" -- "$py" -W ignore "$PY_TESTS/fork_names.py" >/dev/null 2>&1
 	expect_eq "$tag: fork child: the forking thread's Python name" "$(sql "fn-$tag.db" "SELECT group_concat(t.name || '/' || (t.py_ident > 0), ' ') FROM (SELECT t.* FROM threads t JOIN processes p USING(pid) WHERE p.ppid IN (SELECT pid FROM processes) ORDER BY t.start_ns) t")" \
 		"MainThread/1 forker-with-a-long-name/1"
+	timeout 60 "$WEFT" run -o "tr-$tag.db" -- "$py" "$PY_TESTS/thread_rename.py" >"$WORK/out" 2>&1
+	expect_eq "$tag: threads renamed: program output" "$(cat "$WORK/out")" "renamed-itself-with-a-long-name renamed-from-outside Main-renamed"
+	expect_eq "$tag: threads renamed: a thread's own new name, whole" "$(sql "tr-$tag.db" "SELECT group_concat(name, ' | ') FROM (SELECT name FROM threads ORDER BY start_ns)")" \
+		"Main-renamed | renamed-itself-with-a-long-name | kept"
 	# Locks in loops: frames read from the remembered last stacks keep each event's own line.
 	timeout 60 "$WEFT" run -o "ll-$tag.db" -- "$py" "$PY_TESTS/loop_lines.py" >/dev/null 2>&1
 	expect_eq "$tag: locks in a loop: every event's line, parent and fork child" "$(sql "ll-$tag.db" "SELECT group_concat(k || '=' || c, ' ') FROM (SELECT k, count(*) c FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '@' || coalesce(f.function, '?') || ':' || coalesce(f.line, 0) AS k FROM events e JOIN objects o USING(object_id) LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' AND o.name = 'Lock loop_lines.py:10') GROUP BY k ORDER BY k)")" \
