@@ -27,6 +27,7 @@ struct collect_rec {
 	const uint64_t *frames;
 	const char *payload;
 	uint32_t payload_len;
+	int64_t *ring_last_ns; /* the latest time its ring gave (collect_ring_state.last_ns) */
 };
 
 /* Control records the main thread sends the writer alongside ring data. */
@@ -46,6 +47,7 @@ enum {
 /* A ring's last timestamp and object, which the next records are relative to. */
 struct collect_ring_state {
 	uint64_t ts, obj, frame, prev_frame; /* what later records leave out (preload/wire.h) */
+	int64_t last_ns; /* its latest record's time: a ring's records never go back in time */
 };
 
 struct collect_seg {

@@ -1162,11 +1162,19 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	struct thr *t = thr_get(pid, r->tid, r->ts);
 	/*
 	 * TSC readings on different CPUs, or across a recalibration, can put
-	 * a thread's event a few microseconds before its previous one.
+	 * a record a few microseconds before its ring's previous one. Per
+	 * ring, not per thread: a thread whose ring was retired at its exit
+	 * records the other keys' destructors (OpenSSL's, libunwind's) in
+	 * another, which may be drained first. Held to its thread's latest
+	 * time, the first ring's last records (thread.exit among them) came
+	 * after the second's, and the findings saw a lock taken in a
+	 * destructor as held at the exit.
 	 */
-	if (r->ts < t->last_ts)
-		r->ts = t->last_ts;
-	t->last_ts = r->ts;
+	if (r->ts < *r->ring_last_ns)
+		r->ts = *r->ring_last_ns;
+	*r->ring_last_ns = r->ts;
+	if (r->ts > t->last_ts)
+		t->last_ts = r->ts;
 	struct proc *self = proc_get(pid);
 	if (self->start_ns == INT64_MIN || r->ts - r->wait < self->start_ns)
 		self->start_ns = r->ts - r->wait;
@@ -1254,6 +1262,7 @@ static void parse_segment(struct collect *c, const struct collect_clock *clk,
 		}
 		r.payload = (const char *)&w[q + h.nframes + 1];
 		r.payload_len = (uint32_t)plen;
+		r.ring_last_ns = &rs->last_ns;
 		handle_rec(c, &r);
 		pos += n;
 	}

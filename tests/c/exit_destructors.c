@@ -1,0 +1,53 @@
+/*
+ * Threads that take a lock in a thread-specific data destructor, as
+ * OpenSSL's and libunwind's per-thread cleanups do: it runs after weft's
+ * own destructor has recorded the thread's exit and retired its ring, so
+ * those records go to another ring. Each of THREADS threads first makes
+ * PAIRS lock pairs of its own (its ring is still being drained when it
+ * exits), then exits; its destructor takes and releases cleanup_mu once.
+ * Usage: exit_destructors [PAIRS]
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define THREADS 8
+
+static pthread_mutex_t work_mu[THREADS];
+static pthread_mutex_t cleanup_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t cleanup_key;
+static long pairs = 200000;
+
+static void cleanup(void *v)
+{
+	(void)v;
+	pthread_mutex_lock(&cleanup_mu);
+	pthread_mutex_unlock(&cleanup_mu);
+}
+
+static void *worker(void *arg)
+{
+	pthread_mutex_t *mu = arg;
+	pthread_setspecific(cleanup_key, mu);
+	for (long i = 0; i < pairs; i++) {
+		pthread_mutex_lock(mu);
+		pthread_mutex_unlock(mu);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		pairs = atol(argv[1]);
+	pthread_key_create(&cleanup_key, cleanup);
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		pthread_mutex_init(&work_mu[i], NULL);
+		pthread_create(&t[i], NULL, worker, &work_mu[i]);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("%d threads\n", THREADS);
+	return 0;
+}
