@@ -116,7 +116,8 @@ $(ASAN)/lib/weft/libweft.so: $(BUILD)/lib/weft/libweft.so
 	cp $< $@
 
 # ---- test and benchmark programs -------------------------------------------
-TEST_PROGS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/*.c))
+TEST_PROGS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/*.c)) \
+	      $(patsubst tests/c/%.cpp,$(BUILD)/tests/%,$(wildcard tests/c/*.cpp))
 UNIT_PROGS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 EXAMPLE_PROGS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
@@ -126,6 +127,11 @@ test-progs: $(TEST_PROGS) $(BENCH_PROGS) $(EXAMPLE_PROGS)
 $(BUILD)/tests/%: tests/c/%.c preload/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -g -O1 -I. -rdynamic -no-pie $< -o $@ -lpthread
+
+# C++ programs: what users' std::mutex, std::shared_mutex and lambdas look like.
+$(BUILD)/tests/%: tests/c/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=gnu++17 -Wall -Wextra -g -O1 -no-pie $< -o $@ -lpthread
 
 $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)

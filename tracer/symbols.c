@@ -5,8 +5,14 @@
  * symbolized from its files on disk.
  */
 #include "tracer/collect.h"
+#include "tracer/hashmap.h"
 
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +53,72 @@ struct sym_ctx {
 	Dwfl *dwfl;
 	struct data_table *tables; /* every module's, for sym_close */
 	struct pc_cached *pcs;
+	/* C++ function names, demangled once: the symbol table's name pointer -> demangled[i] */
+	struct hashmap_u64 demangled_by_name;
+	char **demangled;
+	size_t ndemangled, cap_demangled;
+	/* names made from DWARF scopes ("main::<lambda()>::operator()"), each kept once */
+	struct hashmap_str made_names;
 };
+
+/*
+ * C++ names as people read them ("std::mutex::lock()", not
+ * "_ZNSt5mutex4lockEv"): the C++ runtime's own demangler, loaded at the
+ * first mangled name. weft is C; where libstdc++ is missing, a C++
+ * program's names stay mangled.
+ */
+typedef char *(*cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+static cxa_demangle_fn cxa_demangle;
+static pthread_once_t demangler_once = PTHREAD_ONCE_INIT;
+
+static void demangler_load(void)
+{
+	void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+	if (h)
+		cxa_demangle = (cxa_demangle_fn)dlsym(h, "__cxa_demangle");
+}
+
+/* The demangled name, malloc'd; NULL when name is no C++ name or cannot be demangled. */
+static char *demangle(const char *name)
+{
+	if (!name || name[0] != '_' || name[1] != 'Z')
+		return NULL;
+	pthread_once(&demangler_once, demangler_load);
+	if (!cxa_demangle)
+		return NULL;
+	int status = -1;
+	char *out = cxa_demangle(name, NULL, NULL, &status);
+	if (status != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* name demangled, kept as long as s; name itself when it is no C++ name. */
+static const char *readable_function(struct sym_ctx *s, const char *name)
+{
+	if (!name || name[0] != '_' || name[1] != 'Z')
+		return name;
+	uint64_t *at = hashmap_u64_get(&s->demangled_by_name, (uint64_t)(uintptr_t)name);
+	if (at)
+		return s->demangled[*at] ? s->demangled[*at] : name;
+	if (s->ndemangled == s->cap_demangled) {
+		size_t cap = s->cap_demangled ? s->cap_demangled * 2 : 64;
+		char **d = realloc(s->demangled, cap * sizeof(*d));
+		if (!d)
+			return name;
+		s->demangled = d;
+		s->cap_demangled = cap;
+	}
+	char *readable = demangle(name);
+	if (hashmap_u64_put(&s->demangled_by_name, (uint64_t)(uintptr_t)name, s->ndemangled)) {
+		free(readable);
+		return name;
+	}
+	s->demangled[s->ndemangled++] = readable;
+	return readable ? readable : name;
+}
 
 static char *debuginfo_path;
 
@@ -107,13 +178,152 @@ int sym_lookup(struct sym_ctx *s, uint64_t pc, int is_return, struct sym_frame *
 	return rc;
 }
 
+/* A compiler's or the C++ library's header: code inlined from it is not the program's. */
+static int system_header(const char *file)
+{
+	return file && (!strncmp(file, "/usr/include/", 13) || !strncmp(file, "/usr/lib/gcc/", 13));
+}
+
+/* name kept as long as s, once however often it is made; NULL when out of memory. */
+static const char *keep_name(struct sym_ctx *s, const char *name)
+{
+	size_t len = strlen(name);
+	uint64_t *at = hashmap_str_get(&s->made_names, name, len);
+	if (at)
+		return s->demangled[*at];
+	if (s->ndemangled == s->cap_demangled) {
+		size_t cap = s->cap_demangled ? s->cap_demangled * 2 : 64;
+		char **d = realloc(s->demangled, cap * sizeof(*d));
+		if (!d)
+			return NULL;
+		s->demangled = d;
+		s->cap_demangled = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy || hashmap_str_put(&s->made_names, name, len, s->ndemangled)) {
+		free(copy);
+		return NULL;
+	}
+	s->demangled[s->ndemangled++] = copy;
+	return copy;
+}
+
+/*
+ * A DWARF function's name as people read it, through its abstract origin;
+ * NULL if none. Without a linkage name (a lambda's operator()), the names
+ * of the scopes around its definition go before it.
+ */
+static const char *die_function(struct sym_ctx *s, Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *name = NULL;
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		name = dwarf_formstring(&a);
+	if (name)
+		return readable_function(s, name);
+	if (!dwarf_attr_integrate(die, DW_AT_name, &a) || !(name = dwarf_formstring(&a)))
+		return NULL;
+	Dwarf_Die origin;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_attr(die, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &origin)
+		    ? dwarf_getscopes_die(&origin, &scopes)
+		    : 0;
+	char full[512];
+	size_t len = 0;
+	full[0] = 0;
+	for (int i = n - 2; i >= 1; i--) { /* outermost first, leaving out the unit and itself */
+		int tag = dwarf_tag(&scopes[i]);
+		int type = tag == DW_TAG_class_type || tag == DW_TAG_structure_type;
+		const char *part = type || tag == DW_TAG_namespace || tag == DW_TAG_subprogram
+				       ? dwarf_diename(&scopes[i])
+				       : NULL;
+		if (!part && type)
+			part = "{lambda}"; /* a closure's type has no name in GCC's DWARF */
+		if (part && len < sizeof(full))
+			len += (size_t)snprintf(full + len, sizeof(full) - len, "%s::", part);
+	}
+	free(scopes);
+	if (len < sizeof(full))
+		snprintf(full + len, sizeof(full) - len, "%s", name);
+	const char *kept = len ? keep_name(s, full) : NULL;
+	return kept ? kept : name;
+}
+
+/*
+ * Inlined code is named as its source reads. A call site inside code
+ * inlined from a header (std::mutex::lock() is pthread_mutex_lock()
+ * inlined from gthr-default.h, itself inlined into std::lock_guard's
+ * constructor) is named by the first place up the inlining chain that is
+ * the program's own, at the line of the call; and the function is the
+ * one whose code that line is (a lambda or a method inlined into its
+ * caller), not the symbol it was compiled into. Nothing changes when the
+ * chain never leaves the headers, or the module has no DWARF.
+ */
+static void program_frame(struct sym_ctx *s, Dwfl_Module *m, Dwarf_Addr addr, struct sym_frame *out)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(m, addr, &bias);
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	if (!cu || dwarf_getsrcfiles(cu, &files, &nfiles))
+		return;
+	Dwarf_Die *scopes = NULL;
+	/*
+	 * dwarf_getscopes gives the innermost inlined instance and then the
+	 * unit; the scopes around that instance (the chain it was inlined
+	 * through, up to the function) come from its own DIE, as eu-addr2line
+	 * -i reads them.
+	 */
+	int n = dwarf_getscopes(cu, addr - bias, &scopes);
+	if (n > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
+		Dwarf_Die innermost = scopes[0];
+		free(scopes);
+		scopes = NULL;
+		n = dwarf_getscopes_die(&innermost, &scopes);
+	}
+	const char *file = out->file;
+	int line = out->line, i = 0;
+	while (system_header(file) && i < n) {
+		while (i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine &&
+		       dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
+			i++;
+		if (i == n || dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			break; /* reached the function itself, still in a header */
+		Dwarf_Attribute a;
+		Dwarf_Word call_file = 0, call_line = 0;
+		if (!dwarf_attr(&scopes[i], DW_AT_call_file, &a) ||
+		    dwarf_formudata(&a, &call_file) ||
+		    !dwarf_attr(&scopes[i], DW_AT_call_line, &a) ||
+		    dwarf_formudata(&a, &call_line) || call_file >= nfiles)
+			break;
+		file = dwarf_filesrc(files, call_file, NULL, NULL);
+		line = (int)call_line;
+		i++;
+	}
+	if (file && !system_header(file)) {
+		/* the function the call is in: an inlined one's own name, else the symbol's */
+		while (i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine &&
+		       dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
+			i++;
+		const char *function = NULL;
+		if (i < n && dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+			function = die_function(s, &scopes[i]);
+		out->file = file;
+		out->line = line;
+		if (function)
+			out->function = function;
+	}
+	free(scopes);
+}
+
 static int lookup(struct sym_ctx *s, Dwarf_Addr addr, struct sym_frame *out)
 {
 	Dwfl_Module *m = dwfl_addrmodule(s->dwfl, addr);
 	if (!m)
 		return -1;
 	out->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	out->function = dwfl_module_addrname(m, addr);
+	out->function = readable_function(s, dwfl_module_addrname(m, addr));
 	Dwfl_Line *l = dwfl_module_getsrc(m, addr);
 	if (l) {
 		int line = 0;
@@ -123,6 +333,8 @@ static int lookup(struct sym_ctx *s, Dwarf_Addr addr, struct sym_frame *out)
 			out->line = line;
 		}
 	}
+	if (out->file)
+		program_frame(s, m, addr, out);
 	return 0;
 }
 
@@ -198,10 +410,13 @@ const char *sym_data_name(struct sym_ctx *s, uint64_t addr, char *buf, size_t le
 		return NULL;
 	/* An element of a global array or struct: say where inside it. */
 	uint64_t off = addr - found->addr;
+	char *readable = demangle(found->name); /* a C++ namespace's or class's static */
+	const char *name = readable ? readable : found->name;
 	if (off)
-		snprintf(buf, len, "%s+%llu", found->name, (unsigned long long)off);
+		snprintf(buf, len, "%s+%llu", name, (unsigned long long)off);
 	else
-		snprintf(buf, len, "%s", found->name);
+		snprintf(buf, len, "%s", name);
+	free(readable);
 	return buf;
 }
 
@@ -217,5 +432,10 @@ void sym_close(struct sym_ctx *s)
 		free(t);
 	}
 	free(s->pcs);
+	for (size_t i = 0; i < s->ndemangled; i++)
+		free(s->demangled[i]);
+	free(s->demangled);
+	hashmap_u64_free(&s->demangled_by_name);
+	hashmap_str_free(&s->made_names);
 	free(s);
 }

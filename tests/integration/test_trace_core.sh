@@ -145,6 +145,14 @@ expect_eq "exit destructors: after each thread's exit, only its destructor's loc
 	(SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE e.tid = t.tid AND e.id > x.id AND o.name <> 'cleanup_mu') AS own_after,
 	(SELECT count(*) FROM events e JOIN objects o USING(object_id) WHERE e.tid = t.tid AND e.id < x.id AND o.name GLOB 'work_mu*') AS own_before
 	FROM threads t JOIN events x ON x.tid = t.tid AND x.kind = 'thread.exit' WHERE t.tid <> t.pid)")" "8/8"
+# C++: names demangled, and a lock taken in code inlined from the C++
+# library's headers (std::lock_guard, std::shared_lock) is placed at the
+# program's line, in the function whose code it is (a method, a lambda).
+wrun cxx.db -- "$PROGS/cxx_names"
+expect_eq "c++ names: output" "$rc:$(cat "$WORK/stdout")" "0:19800"
+expect_eq "c++ names: objects demangled" "$(sql cxx.db "SELECT group_concat(name, ' ') FROM (SELECT name FROM objects WHERE kind IN ('mutex', 'rwlock') ORDER BY name)")" "app::Cache::table_lock app::counter_lock"
+expect_eq "c++ names: the program's line and function, not the header's" "$(sql cxx.db "SELECT group_concat(x, ' ') FROM (SELECT DISTINCT e.kind || '@' || f.function || ':' || f.line AS x FROM events e JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' ORDER BY x)")" \
+	"lock.acquire@app::Cache::get(int):$(grep -n 'std::shared_lock' "$ROOT/tests/c/cxx_names.cpp" | cut -d: -f1) lock.acquire@main::{lambda}::operator():$(grep -n 'std::lock_guard' "$ROOT/tests/c/cxx_names.cpp" | cut -d: -f1) lock.release@app::Cache::get(int):$(($(grep -n 'std::shared_lock' "$ROOT/tests/c/cxx_names.cpp" | cut -d: -f1) + 2)) lock.release@main::{lambda}::operator():$(($(grep -n 'std::lock_guard' "$ROOT/tests/c/cxx_names.cpp" | cut -d: -f1) + 2))"
 # After an exec the thread is the new program's, whatever the forking thread was called.
 wrun xn.db -- "$PROGS/exec_names"
 expect_eq "exec names: status" "$rc:$(tr -d "\n" <"$WORK/stdout")" "0:child 0"
