@@ -234,8 +234,11 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 	 */
 	int32_t waiter = at >= 0 ? 0 : b->tid;
 	int state = b->state;
+	/* the chain's threads, and when the wait the chain follows each through began */
 	int32_t seen[STORE_BLAME_DEPTH + 1];
+	int64_t seen_from[STORE_BLAME_DEPTH + 1];
 	int nseen = 0;
+	seen_from[nseen] = lo;
 	seen[nseen++] = b->tid;
 	b->nlinks = 0;
 	for (;;) {
@@ -260,10 +263,17 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 			return r;
 		}
 		b->nlinks++;
-		/* a thread that ended a wait it caused is no deadlock: the depth bounds those */
+		l->held_until = held ? hold_until : 0;
+		/*
+		 * A thread that ended a wait it caused is no deadlock: the depth
+		 * bounds those. Nor is one that let go before its own wait began
+		 * (a cond wait lets go of its mutex): the lock was free, and the
+		 * waiter had not taken it yet.
+		 */
 		for (int i = 0; held && i < nseen; i++) {
 			if (seen[i] == l->tid) {
-				b->end = STORE_BLAME_CYCLE;
+				b->end = hold_until > seen_from[i] ? STORE_BLAME_CYCLE
+								   : STORE_BLAME_FREED;
 				return 0;
 			}
 		}
@@ -311,6 +321,7 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 		state = l->state;
 		obj = l->state_obj;
 		lo = at >= 0 ? at : l->state_from;
+		seen_from[nseen - 1] = lo;
 		until = l->state_until;
 		waiter = at >= 0 ? 0 : l->tid;
 	}

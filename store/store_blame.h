@@ -24,6 +24,7 @@
 	X(NO_HOLDER, "no_holder", "held by no recorded thread")                                    \
 	X(NO_OWNER,  "no_owner",  "waiting for another thread to act (a post, a put, a signal)")   \
 	X(CYCLE,     "cycle",     "waiting for a thread of this chain: a deadlock")               \
+	X(FREED,     "freed",     "let go of it before its own wait began: free from then on")    \
 	X(DEEP,      "deep",      "the chain goes on")
 /* clang-format on */
 
@@ -41,6 +42,7 @@ struct store_blame_link {
 	int64_t obj;	    /* the object it held, or acted on */
 	int32_t tid;	    /* the holder, or the thread that ended the wait */
 	int64_t held_from;  /* start of its hold, or when it ended the wait */
+	int64_t held_until; /* a holder's: the end of its hold (INT64_MAX: never let go) */
 	int wake_kind;	    /* 0: a holder; else the event that ended the wait (cond.signal, ...) */
 	int64_t wake_stack; /* that event's stack (0: none) */
 	int state;	    /* its state meanwhile (enum store_thread_state) */

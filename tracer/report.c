@@ -1996,6 +1996,16 @@ static void text_waits(struct report *r)
 				weft_fputs_sanitized(who, stdout);
 				printf("'s %s at %s", store_event_kind_name(l->wake_kind), at);
 				print_site(r, l->wake_stack, " (", ")");
+			} else if (last && b->end == STORE_BLAME_FREED) {
+				/* "m was held by consumer (tid 7) from 1 ms to 2 ms, let go of it
+				 * ..." */
+				char until[32];
+				out_fmt_duration(l->held_until, until, sizeof(until));
+				printf(" was held by ");
+				weft_fputs_sanitized(who, stdout);
+				printf(" from %s to %s, %s\n", at, until,
+				       store_blame_end_text(b->end));
+				continue;
 			} else {
 				printf(" is held by ");
 				weft_fputs_sanitized(who, stdout);
@@ -2325,6 +2335,10 @@ static void json_waits(struct report *r, struct out_json *j)
 			json_opt_int(j, "object_id", l->obj);
 			json_opt_int(j, "holder_tid", l->tid);
 			json_opt_int(j, "held_from_ns", l->held_from);
+			if (!l->wake_kind)
+				json_opt_int(j, "held_until_ns",
+					     l->held_until == INT64_MAX ? INT64_MIN
+									: l->held_until);
 			json_str(j, "link", l->wake_kind ? "woken_by" : "held_by");
 			if (l->wake_kind) {
 				json_str(j, "wake_event", store_event_kind_name(l->wake_kind));

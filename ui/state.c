@@ -186,6 +186,10 @@ static void blame_chain(struct ui *ui, struct ui_text_panel *p, const struct ui_
 			ui_tp_add(p, "        %s is %s", h->name, ui_state_name(UI_ST_NOT_ALIVE));
 			return;
 		}
+		if (last && b.end == STORE_BLAME_FREED) {
+			ui_tp_add(p, "        %s %s", h->name, store_blame_end_text(b.end));
+			return;
+		}
 		st = l->state;
 		obj = l->state_obj;
 		ui_fmt_at(ui, l->state_from, s1, sizeof(s1));

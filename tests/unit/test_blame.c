@@ -2,7 +2,8 @@
  * Unit tests of store_blame_at, the blame chain at one instant (the
  * viewer's state panel): a holder that runs, a deadlock between two
  * threads, a thread waiting for a lock it holds itself, and a thread that
- * does not wait.
+ * does not wait; and store_blame_whole over a cond wait whose mutex its
+ * waiter let go of (no deadlock).
  */
 #include "store/store.h"
 #include "store/store_blame.h"
@@ -11,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void exec_or_die(sqlite3 *db, const char *sql)
 {
@@ -50,6 +52,43 @@ static sqlite3 *deadlocked_trace(void)
 		    "(100, 1, 10, 1, 1, 0, 0, 0), (150, 1, 11, 1, 2, 0, 0, 0),"
 		    "(300, 1, 10, 28, 2, 0, 0, 0), (400, 1, 11, 28, 1, 0, 0, 0),"
 		    "(100, 1, 12, 1, 3, 0, 0, 0), (200, 1, 12, 28, 3, 0, 0, 0);");
+	if (store_build_derived(db, err, sizeof(err))) {
+		printf("FAIL setup: store_build_derived: %s\n", err);
+		exit(1);
+	}
+	return db;
+}
+
+/*
+ * A cond wait lets go of its mutex: 20 takes m at 100 and waits on cv
+ * from 200 (its lock.release of m, arg 2) to 900; 21 waits for m from 150
+ * but gets it only at 800 (not run for a while), signals cv at 850 and
+ * lets m go at 860. 20's own hold of m ended before its wait began: no
+ * deadlock, m was free.
+ */
+static sqlite3 *cond_trace(void)
+{
+	sqlite3 *db = NULL;
+	char err[256];
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+		exit(1);
+	exec_or_die(db, store_schema_sql);
+	exec_or_die(db, store_ev_input_sql);
+	exec_or_die(db,
+		    "INSERT INTO meta(key, value) VALUES('format', 'weft-trace'), ('end_ns', 1000);"
+		    "INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal)"
+		    " VALUES(1, 0, 'prog', 0, 1000, 0, NULL);"
+		    "INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id)"
+		    " VALUES(4, 1, 1, 'm', 0, 0, 0), (5, 1, 5, 'cv', 0, 0, 0);"
+		    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+		    " VALUES(1, 20, 'consumer', 0, 1000, 0, 0), (1, 21, 'producer', 0, 1000, 0, 0);"
+		    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
+		    "(10, 1, 20, 9, 0, 0, 0, 0), (10, 1, 21, 9, 0, 0, 0, 0),"
+		    "(100, 1, 20, 1, 4, 0, 0, 0), (200, 1, 20, 2, 4, 0, 2, 0),"
+		    "(900, 1, 20, 4, 5, 700, 0, 0), (900, 1, 20, 1, 4, 0, 2, 0),"
+		    "(950, 1, 20, 2, 4, 0, 0, 0),"
+		    "(150, 1, 21, 28, 4, 0, 0, 0), (800, 1, 21, 1, 4, 650, 0, 0),"
+		    "(850, 1, 21, 5, 5, 0, 0, 0), (860, 1, 21, 2, 4, 0, 0, 0);");
 	if (store_build_derived(db, err, sizeof(err))) {
 		printf("FAIL setup: store_build_derived: %s\n", err);
 		exit(1);
@@ -113,6 +152,24 @@ int main(void)
 		   "a running thread has no chain");
 	unit_check(store_blame_at(r, 1, 99, 200, &b) == 0, "blame:unknown-thread",
 		   "a thread with no spans has no chain");
+	store_blame_reader_close(r);
+	sqlite3_close(db);
+
+	db = cond_trace();
+	r = store_blame_reader_open(db);
+	unit_check(r != NULL, "blame:cond-reader", sqlite3_errmsg(db));
+	if (!r)
+		return 1;
+	int rc = store_blame_whole(r, 1, 20, 500, &b);
+	char got[512], detail[1200];
+	chain_text(&b, got, sizeof(got));
+	const char *want =
+	    "freed, waits 3 on 5 since 200: 5 held by 21 since 850 (2 on 4 since 150) 4 "
+	    "held by 20 since 100 (0 on 0 since 0)";
+	snprintf(detail, sizeof(detail), "rc %d, got [%s], want [%s]", rc, got, want);
+	unit_check(rc == 1 && !strcmp(got, want), "blame:cond-wait-let-go-no-deadlock", detail);
+	unit_check(rc == 1 && b.nlinks == 2 && b.links[1].held_until == 200,
+		   "blame:cond-held-until", "the consumer's hold ends at its cond wait's release");
 	store_blame_reader_close(r);
 	sqlite3_close(db);
 	return unit_failures ? 1 : 0;
