@@ -95,6 +95,20 @@ static char *demangle(const char *name)
 	return out;
 }
 
+/* Room for one more name s keeps: 0, or -1 when out of memory. */
+static int names_room(struct sym_ctx *s)
+{
+	if (s->ndemangled < s->cap_demangled)
+		return 0;
+	size_t cap = s->cap_demangled ? s->cap_demangled * 2 : 64;
+	char **d = realloc(s->demangled, cap * sizeof(*d));
+	if (!d)
+		return -1;
+	s->demangled = d;
+	s->cap_demangled = cap;
+	return 0;
+}
+
 /* name demangled, kept as long as s; name itself when it is no C++ name. */
 static const char *readable_function(struct sym_ctx *s, const char *name)
 {
@@ -103,14 +117,8 @@ static const char *readable_function(struct sym_ctx *s, const char *name)
 	uint64_t *at = hashmap_u64_get(&s->demangled_by_name, (uint64_t)(uintptr_t)name);
 	if (at)
 		return s->demangled[*at] ? s->demangled[*at] : name;
-	if (s->ndemangled == s->cap_demangled) {
-		size_t cap = s->cap_demangled ? s->cap_demangled * 2 : 64;
-		char **d = realloc(s->demangled, cap * sizeof(*d));
-		if (!d)
-			return name;
-		s->demangled = d;
-		s->cap_demangled = cap;
-	}
+	if (names_room(s))
+		return name;
 	char *readable = demangle(name);
 	if (hashmap_u64_put(&s->demangled_by_name, (uint64_t)(uintptr_t)name, s->ndemangled)) {
 		free(readable);
@@ -191,14 +199,8 @@ static const char *keep_name(struct sym_ctx *s, const char *name)
 	uint64_t *at = hashmap_str_get(&s->made_names, name, len);
 	if (at)
 		return s->demangled[*at];
-	if (s->ndemangled == s->cap_demangled) {
-		size_t cap = s->cap_demangled ? s->cap_demangled * 2 : 64;
-		char **d = realloc(s->demangled, cap * sizeof(*d));
-		if (!d)
-			return NULL;
-		s->demangled = d;
-		s->cap_demangled = cap;
-	}
+	if (names_room(s))
+		return NULL;
 	char *copy = strdup(name);
 	if (!copy || hashmap_str_put(&s->made_names, name, len, s->ndemangled)) {
 		free(copy);

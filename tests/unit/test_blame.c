@@ -28,7 +28,8 @@ static void exec_or_die(sqlite3 *db, const char *sql)
  * waits for b from 300 to the end; 11 takes b at 150 and waits for a from
  * 400 to the end; 12 takes c at 100 and waits for c again from 200.
  */
-static sqlite3 *deadlocked_trace(void)
+/* An in-memory trace: the schema, the rows sql inserts, the derived tables. */
+static sqlite3 *trace_from(const char *sql)
 {
 	sqlite3 *db = NULL;
 	char err[256];
@@ -36,27 +37,32 @@ static sqlite3 *deadlocked_trace(void)
 		exit(1);
 	exec_or_die(db, store_schema_sql);
 	exec_or_die(db, store_ev_input_sql);
-	exec_or_die(db,
-		    "INSERT INTO meta(key, value) VALUES('format', 'weft-trace'), ('end_ns', 1000);"
-		    "INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal)"
-		    " VALUES(1, 0, 'prog', 0, NULL, NULL, NULL);"
-		    "INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id)"
-		    " VALUES(1, 1, 1, 'a', 0, 0, 0), (2, 1, 1, 'b', 0, 0, 0),"
-		    " (3, 1, 1, 'c', 0, 0, 0);"
-		    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
-		    " VALUES(1, 10, 'one', 0, 1000, 0, 0), (1, 11, 'two', 0, 1000, 0, 0),"
-		    " (1, 12, 'self', 0, 1000, 0, 0);"
-		    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
-		    "(10, 1, 10, 9, 0, 0, 0, 0), (10, 1, 11, 9, 0, 0, 0, 0),"
-		    "(10, 1, 12, 9, 0, 0, 0, 0),"
-		    "(100, 1, 10, 1, 1, 0, 0, 0), (150, 1, 11, 1, 2, 0, 0, 0),"
-		    "(300, 1, 10, 28, 2, 0, 0, 0), (400, 1, 11, 28, 1, 0, 0, 0),"
-		    "(100, 1, 12, 1, 3, 0, 0, 0), (200, 1, 12, 28, 3, 0, 0, 0);");
+	exec_or_die(db, sql);
 	if (store_build_derived(db, err, sizeof(err))) {
 		printf("FAIL setup: store_build_derived: %s\n", err);
 		exit(1);
 	}
 	return db;
+}
+
+static sqlite3 *deadlocked_trace(void)
+{
+	return trace_from(
+	    "INSERT INTO meta(key, value) VALUES('format', 'weft-trace'), ('end_ns', 1000);"
+	    "INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal)"
+	    " VALUES(1, 0, 'prog', 0, NULL, NULL, NULL);"
+	    "INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id)"
+	    " VALUES(1, 1, 1, 'a', 0, 0, 0), (2, 1, 1, 'b', 0, 0, 0),"
+	    " (3, 1, 1, 'c', 0, 0, 0);"
+	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " VALUES(1, 10, 'one', 0, 1000, 0, 0), (1, 11, 'two', 0, 1000, 0, 0),"
+	    " (1, 12, 'self', 0, 1000, 0, 0);"
+	    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
+	    "(10, 1, 10, 9, 0, 0, 0, 0), (10, 1, 11, 9, 0, 0, 0, 0),"
+	    "(10, 1, 12, 9, 0, 0, 0, 0),"
+	    "(100, 1, 10, 1, 1, 0, 0, 0), (150, 1, 11, 1, 2, 0, 0, 0),"
+	    "(300, 1, 10, 28, 2, 0, 0, 0), (400, 1, 11, 28, 1, 0, 0, 0),"
+	    "(100, 1, 12, 1, 3, 0, 0, 0), (200, 1, 12, 28, 3, 0, 0, 0);");
 }
 
 /*
@@ -68,32 +74,21 @@ static sqlite3 *deadlocked_trace(void)
  */
 static sqlite3 *cond_trace(void)
 {
-	sqlite3 *db = NULL;
-	char err[256];
-	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
-		exit(1);
-	exec_or_die(db, store_schema_sql);
-	exec_or_die(db, store_ev_input_sql);
-	exec_or_die(db,
-		    "INSERT INTO meta(key, value) VALUES('format', 'weft-trace'), ('end_ns', 1000);"
-		    "INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal)"
-		    " VALUES(1, 0, 'prog', 0, 1000, 0, NULL);"
-		    "INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id)"
-		    " VALUES(4, 1, 1, 'm', 0, 0, 0), (5, 1, 5, 'cv', 0, 0, 0);"
-		    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
-		    " VALUES(1, 20, 'consumer', 0, 1000, 0, 0), (1, 21, 'producer', 0, 1000, 0, 0);"
-		    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
-		    "(10, 1, 20, 9, 0, 0, 0, 0), (10, 1, 21, 9, 0, 0, 0, 0),"
-		    "(100, 1, 20, 1, 4, 0, 0, 0), (200, 1, 20, 2, 4, 0, 2, 0),"
-		    "(900, 1, 20, 4, 5, 700, 0, 0), (900, 1, 20, 1, 4, 0, 2, 0),"
-		    "(950, 1, 20, 2, 4, 0, 0, 0),"
-		    "(150, 1, 21, 28, 4, 0, 0, 0), (800, 1, 21, 1, 4, 650, 0, 0),"
-		    "(850, 1, 21, 5, 5, 0, 0, 0), (860, 1, 21, 2, 4, 0, 0, 0);");
-	if (store_build_derived(db, err, sizeof(err))) {
-		printf("FAIL setup: store_build_derived: %s\n", err);
-		exit(1);
-	}
-	return db;
+	return trace_from(
+	    "INSERT INTO meta(key, value) VALUES('format', 'weft-trace'), ('end_ns', 1000);"
+	    "INSERT INTO proc(pid, ppid, argv, start_ns, end_ns, exit_code, exit_signal)"
+	    " VALUES(1, 0, 'prog', 0, 1000, 0, NULL);"
+	    "INSERT INTO obj(object_id, pid, kind, name, created_ns, addr, stack_id)"
+	    " VALUES(4, 1, 1, 'm', 0, 0, 0), (5, 1, 5, 'cv', 0, 0, 0);"
+	    "INSERT INTO thr(pid, tid, name, start_ns, end_ns, unrecorded, producer_waits)"
+	    " VALUES(1, 20, 'consumer', 0, 1000, 0, 0), (1, 21, 'producer', 0, 1000, 0, 0);"
+	    "INSERT INTO ev_in(ts, pid, tid, kind, obj, wait, arg, stack) VALUES"
+	    "(10, 1, 20, 9, 0, 0, 0, 0), (10, 1, 21, 9, 0, 0, 0, 0),"
+	    "(100, 1, 20, 1, 4, 0, 0, 0), (200, 1, 20, 2, 4, 0, 2, 0),"
+	    "(900, 1, 20, 4, 5, 700, 0, 0), (900, 1, 20, 1, 4, 0, 2, 0),"
+	    "(950, 1, 20, 2, 4, 0, 0, 0),"
+	    "(150, 1, 21, 28, 4, 0, 0, 0), (800, 1, 21, 1, 4, 650, 0, 0),"
+	    "(850, 1, 21, 5, 5, 0, 0, 0), (860, 1, 21, 2, 4, 0, 0, 0);");
 }
 
 /* The chain as "end: tid on obj since held_from, state ... | ...". */
