@@ -663,7 +663,27 @@ size_t collect_drain(struct collect *c)
 /* A connection checked at accept, not yet introduced by its hello. */
 struct pending_conn {
 	int fd, pid, ppid, pidfd;
+	char comm[16]; /* the kernel's name of its first thread, read before the welcome */
 };
+
+/*
+ * The kernel's name of pid's first thread into out ("" when unreadable).
+ * Read while the process waits for its welcome: alive, and already the
+ * program it exec'd (a short one is gone by the time its hello is read).
+ */
+static void read_comm(int pid, char out[16])
+{
+	char path[64];
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, 15);
+	close(fd);
+	out[n > 0 ? n : 0] = 0;
+	out[strcspn(out, "\n")] = 0;
+}
 
 #define PENDING_MAX 1024
 static struct pending_conn pending[PENDING_MAX];
@@ -812,7 +832,9 @@ static void accept_peer(struct collect *c, int fd)
 		close(fd);
 		return;
 	}
-	pending[npending++] = (struct pending_conn){fd, pid, ppid, pidfd};
+	struct pending_conn *p = &pending[npending++];
+	*p = (struct pending_conn){fd, pid, ppid, pidfd, ""};
+	read_comm(pid, p->comm);
 }
 
 /* ---- connections --------------------------------------------------------------- */
@@ -871,14 +893,7 @@ static struct collect_image *image_new(struct collect *c, const struct pending_c
 	}
 	char path[64];
 	/* After an exec the kernel names the thread after the new program (writer.c). */
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", img->pid, img->pid);
-	size_t comm_len = 0;
-	char *comm = read_small_file(path, &comm_len);
-	if (comm) {
-		comm[strcspn(comm, "\n")] = 0;
-		snprintf(img->comm, sizeof(img->comm), "%s", comm);
-		free(comm);
-	}
+	memcpy(img->comm, who->comm, sizeof(img->comm));
 	snprintf(path, sizeof(path), "/proc/%d/maps", img->pid);
 	img->maps = read_small_file(path, &img->maps_len);
 	/* A fork child that already exited has no maps left: it had its parent's. */
