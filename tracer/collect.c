@@ -666,16 +666,11 @@ struct pending_conn {
 	char comm[16]; /* the kernel's name of its first thread, read before the welcome */
 };
 
-/*
- * The kernel's name of pid's first thread into out ("" when unreadable).
- * Read while the process waits for its welcome: alive, and already the
- * program it exec'd (a short one is gone by the time its hello is read).
- */
-static void read_comm(int pid, char out[16])
+void collect_read_comm(int pid, int tid, char out[16])
 {
 	char path[64];
 	out[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -834,7 +829,12 @@ static void accept_peer(struct collect *c, int fd)
 	}
 	struct pending_conn *p = &pending[npending++];
 	*p = (struct pending_conn){fd, pid, ppid, pidfd, ""};
-	read_comm(pid, p->comm);
+	/*
+	 * Read while the process waits for its welcome: alive, and already
+	 * the program it exec'd (a short one is gone by the time its hello
+	 * is read).
+	 */
+	collect_read_comm(pid, pid, p->comm);
 }
 
 /* ---- connections --------------------------------------------------------------- */

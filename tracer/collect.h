@@ -118,7 +118,7 @@ struct collect_image {
 	int ended;		/* the image is over (exit or exec); IMAGE_END was sent */
 	int forked;		/* a fork child's copy of its parent, not a fresh exec */
 	char *argv;		/* NUL-separated, from the hello */
-	char comm[16];		/* the kernel's name of its first thread at the hello; "" unknown */
+	char comm[16];		/* the kernel's name of its first thread at accept; "" unknown */
 	size_t argv_len;
 	char *maps;	       /* /proc/pid/maps snapshot, for symbols after death */
 	int maps_from_process; /* the process sent its own map (preferred) */
@@ -206,6 +206,8 @@ size_t collect_drain(struct collect *c);
 void collect_killed(struct collect *c, pid_t pid);
 /* Records a reaped child's status. */
 void collect_reaped(struct collect *c, pid_t pid, int status);
+/* The kernel's name of thread tid of pid (/proc) into out; "" when it is gone or unreadable. */
+void collect_read_comm(int pid, int tid, char out[16]);
 /* Number of open connections (traced process images still alive). */
 int collect_live_images(struct collect *c);
 void collect_debug_live(struct collect *c);

@@ -252,6 +252,15 @@ static const char *die_function(struct sym_ctx *s, Dwarf_Die *die)
 	return kept ? kept : name;
 }
 
+/* The first of scopes[i, n) that is a function, inlined or not (past lexical blocks); n if none. */
+static int function_scope(Dwarf_Die *scopes, int n, int i)
+{
+	while (i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine &&
+	       dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
+		i++;
+	return i;
+}
+
 /*
  * Inlined code is named as its source reads. A call site inside code
  * inlined from a header (std::mutex::lock() is pthread_mutex_lock()
@@ -287,9 +296,7 @@ static void program_frame(struct sym_ctx *s, Dwfl_Module *m, Dwarf_Addr addr, st
 	const char *file = out->file;
 	int line = out->line, i = 0;
 	while (system_header(file) && i < n) {
-		while (i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine &&
-		       dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
-			i++;
+		i = function_scope(scopes, n, i);
 		if (i == n || dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
 			break; /* reached the function itself, still in a header */
 		Dwarf_Attribute a;
@@ -305,9 +312,7 @@ static void program_frame(struct sym_ctx *s, Dwfl_Module *m, Dwarf_Addr addr, st
 	}
 	if (file && !system_header(file)) {
 		/* the function the call is in: an inlined one's own name, else the symbol's */
-		while (i < n && dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine &&
-		       dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
-			i++;
+		i = function_scope(scopes, n, i);
 		const char *function = NULL;
 		if (i < n && dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
 			function = die_function(s, &scopes[i]);

@@ -201,18 +201,9 @@ static struct proc *proc_get(int pid)
 
 static char *thread_comm(int pid, int tid)
 {
-	char path[64], buf[64];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return strdup(buf);
+	char comm[16];
+	collect_read_comm(pid, tid, comm);
+	return comm[0] ? strdup(comm) : NULL;
 }
 
 static struct thr *thr_get(int pid, int tid, int64_t ts)
@@ -784,11 +775,9 @@ static void handle_ctl(struct collect *c, const struct collect_seg *r)
 		 * image before named it (the forking thread's name in a
 		 * subprocess child, read whenever the writer first saw it).
 		 */
-		uint64_t key = ((uint64_t)(uint32_t)img->pid << 32) | (uint32_t)img->pid;
-		uint64_t *at =
-		    img->forked || !img->comm[0] ? NULL : hashmap_u64_get(&W.thr_by_key, key);
-		if (at) {
-			struct thr *t = &W.thrs[*at];
+		struct thr *t =
+		    img->forked || !img->comm[0] ? NULL : thr_lookup(img->pid, img->pid);
+		if (t) {
 			free(t->name);
 			t->name = strdup(img->comm);
 			t->py_ident = 0;
@@ -1050,12 +1039,8 @@ static void wait_for_thread(struct collect *c, struct collect_rec *r, int64_t st
 	/* Python's native_id, in the process's pid namespace: weft's name for it. */
 	if (r->img->pid_ns != c->pid_ns && tid > 0)
 		tid = pidns_host_id(c->pid_ns, r->img->pid_ns, r->img->pid, r->img->ns_pid, tid);
-	uint64_t key = ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid;
-	uint64_t *i = hashmap_u64_get(&W.thr_by_key, key);
-	if (!i)
-		return;
-	struct thr *t = &W.thrs[*i];
-	if (t->ended)
+	struct thr *t = thr_lookup(pid, tid);
+	if (!t || t->ended)
 		return;
 	int64_t obj = object_for(c, r->img, r, stack, r->frames);
 	int64_t start = r->wait > 0 ? r->ts - r->wait : t->last_ts;
