@@ -342,23 +342,23 @@ print([(x["state"], x["end"], len(x["chain"]), x["chain"][1]["holder_tid"] == x[
 timeout 60 "$WEFT" run -o cw.db -- "$PROGS/cond_waker" >/dev/null 2>&1
 out=$($WEFT report cw.db | sed -n '/^Longest waits/,/^$/p')
 expect_match report:waits-cond-waiter "$(printf '%s\n' "$out" | sed -n 2p)" \
-	'^  1\. waiter \(tid [0-9]+\) waited [0-9.]+ ms in cond wait on ready_cv, from '
+	'^  1\. waiter \(tid [0-9]+\) waited [0-9.]+ (us|ms|s) in cond wait on ready_cv, from '
 expect_match report:waits-cond-signal "$(printf '%s\n' "$out" | sed -n 3p)" \
-	"^     ready_cv: waited for signaler \\(tid [0-9]+\\)'s cond\\.signal at [0-9.]+ ms \\(signaler cond_waker\\.c:34\\); meanwhile it was in lock wait on gate since "
+	"^     ready_cv: waited for signaler \\(tid [0-9]+\\)'s cond\\.signal at [0-9.]+ (us|ms|s) \\(signaler cond_waker\\.c:34\\); meanwhile it was in lock wait on gate since "
 expect_match report:waits-cond-gate-holder "$(printf '%s\n' "$out" | sed -n 4p)" \
-	'^     gate is held by cond_waker \(tid [0-9]+\) since [0-9.]+ ms, running$'
+	'^     gate is held by cond_waker \(tid [0-9]+\) since [0-9.]+ (us|ms|s), running$'
 # C: a chain that goes through a wait listed above it points there instead
 # of printing that wait's chain again; --json keeps the whole chain.
 timeout 60 "$WEFT" run -o lc.db -- "$PROGS/lock_chain" >/dev/null 2>&1
 out=$($WEFT report lc.db | sed -n '/^Longest waits/,/^$/p')
 expect_match report:waits-join-first "$(printf '%s\n' "$out" | sed -n 2p)" \
-	'^  1\. middle \(tid [0-9]+\) waited [0-9.]+ ms in lock wait on outer, from [0-9.]+ ms$'
+	'^  1\. middle \(tid [0-9]+\) waited [0-9.]+ (us|ms|s) in lock wait on outer, from [0-9.]+ (us|ms|s)$'
 expect_match report:waits-join-first-chain "$(printf '%s\n' "$out" | sed -n 3p)" \
-	'^     outer is held by lock_chain \(tid [0-9]+\) since [0-9.]+ ms, running$'
+	'^     outer is held by lock_chain \(tid [0-9]+\) since [0-9.]+ (us|ms|s), running$'
 expect_match report:waits-join-second "$(printf '%s\n' "$out" | sed -n 4p)" \
-	'^  2\. last \(tid [0-9]+\) waited [0-9.]+ ms in lock wait on inner, from [0-9.]+ ms$'
+	'^  2\. last \(tid [0-9]+\) waited [0-9.]+ (us|ms|s) in lock wait on inner, from [0-9.]+ (us|ms|s)$'
 expect_match report:waits-join-second-chain "$(printf '%s\n' "$out" | sed -n 5p)" \
-	'^     inner is held by middle \(tid [0-9]+\) since [0-9.]+ ms, in lock wait on outer$'
+	'^     inner is held by middle \(tid [0-9]+\) since [0-9.]+ (us|ms|s), in lock wait on outer$'
 expect_eq report:waits-join-points-up "$(printf '%s\n' "$out" | sed -n 6p)" "     -> from here as in wait 1 above"
 expect_eq report:waits-join-json "$($WEFT report lc.db --json | python3 -c '
 import json, sys
@@ -385,10 +385,10 @@ for entry in "${interpreters[@]}"; do
 	# its maker did meanwhile (slept, off the GIL, the line before the put).
 	hblock=$(printf '%s\n' "$out" | grep -A2 -E '^  1\. holder \(tid [0-9]+\) waited ')
 	expect_match "report $tag: blame: the holder's queue wait" "$(printf '%s\n' "$hblock" | sed -n 1p)" \
-		'waited [0-9.]+ ms in queue wait on Queue blame_queue\.py:[0-9]+, from '
+		'waited [0-9.]+ (us|ms|s) in queue wait on Queue blame_queue\.py:[0-9]+, from '
 	expect_match "report $tag: blame: the queue wait ended by the main thread's put, which slept meanwhile" \
 		"$(printf '%s\n' "$hblock" | sed -n 2p)" \
-		"^     Queue blame_queue\\.py:[0-9]+: waited for MainThread \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ ms \\(<module> blame_queue\\.py:28\\); meanwhile it was off GIL since [0-9.]+ ms at <module> blame_queue\\.py:27$"
+		"^     Queue blame_queue\\.py:[0-9]+: waited for MainThread \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ (us|ms|s) \\(<module> blame_queue\\.py:28\\); meanwhile it was off GIL since [0-9.]+ (us|ms|s) at <module> blame_queue\\.py:27$"
 	expect_no_match "report $tag: blame: the chain ends there" "$(printf '%s\n' "$hblock" | sed -n 3p)" '^     '
 	expect_eq "report $tag: blame: json" "$($WEFT report "blame-$tag.db" --json | python3 -c '
 import json, sys
@@ -403,7 +403,7 @@ print(w["state"], w["end"], [(c["link"], names.get(c["holder_tid"]), c["holder_s
 	timeout 60 "$WEFT" run -o "stuck-$tag.db" -- "$py" "$TESTS/py/stuck_worker.py" >/dev/null 2>&1
 	line=$($WEFT report "stuck-$tag.db" | sed -n '/^Longest waits/,/^$/p' | grep '^  Each of these waits ends at ')
 	expect_match "report $tag: blame: the slow job's worker, the one cause" "$line" \
-		'^  Each of these waits ends at ThreadPoolExecutor-0_[0-3] \(tid [0-9]+\), off GIL since [0-9.]+ ms at job stuck_worker\.py:10$'
+		'^  Each of these waits ends at ThreadPoolExecutor-0_[0-3] \(tid [0-9]+\), off GIL since [0-9.]+ (us|ms|s) at job stuck_worker\.py:10$'
 	tid=$(printf '%s' "$line" | sed -n 's/.*(tid \([0-9]*\)).*/\1/p')
 	expect_eq "report $tag: blame: that worker slept 0.3 s off the GIL" \
 		"$(sql "stuck-$tag.db" "ATTACH 'stuck-$tag.db-view' AS v; SELECT count(*) FROM v.thread_spans WHERE tid = ${tid:-0} AND state = 9 AND end_ns - start_ns > 250000000")" 1
@@ -411,5 +411,5 @@ print(w["state"], w["end"], [(c["link"], names.get(c["holder_tid"]), c["holder_s
 	timeout 60 "$WEFT" run -o "late-$tag.db" -- "$py" "$TESTS/py/late_waker.py" >/dev/null 2>&1
 	expect_match "report $tag: blame: a put by a thread started late, running before it" \
 		"$($WEFT report "late-$tag.db" | sed -n '/^Longest waits/,/^$/p' | grep -A1 -E '^  1\. consumer ' | sed -n 2p)" \
-		"^     Queue late_waker\\.py:8: waited for late \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ ms \\(late late_waker\\.py:16\\); meanwhile it was running since [0-9.]+ ms$"
+		"^     Queue late_waker\\.py:8: waited for late \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ (us|ms|s) \\(late late_waker\\.py:16\\); meanwhile it was running since [0-9.]+ (us|ms|s)$"
 done
