@@ -820,6 +820,14 @@ static void accept_peer(struct collect *c, int fd)
 			  pid, max_connections);
 		return;
 	}
+	/*
+	 * Read while the process waits for its welcome: alive, and already
+	 * the program it exec'd. Not after: a short program (/bin/true) can
+	 * run to its end and be reaped between the welcome and the read (CI
+	 * under valgrind, 'exec names: forker forker').
+	 */
+	char comm[16];
+	collect_read_comm(pid, pid, comm);
 	struct weft_welcome wm = {WEFT_CHUNK_MAGIC, WEFT_WIRE_VERSION};
 	if (send(fd, &wm, sizeof(wm), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(wm)) {
 		if (pidfd >= 0)
@@ -829,12 +837,7 @@ static void accept_peer(struct collect *c, int fd)
 	}
 	struct pending_conn *p = &pending[npending++];
 	*p = (struct pending_conn){fd, pid, ppid, pidfd, ""};
-	/*
-	 * Read while the process waits for its welcome: alive, and already
-	 * the program it exec'd (a short one is gone by the time its hello
-	 * is read).
-	 */
-	collect_read_comm(pid, pid, p->comm);
+	memcpy(p->comm, comm, sizeof(p->comm));
 }
 
 /* ---- connections --------------------------------------------------------------- */
