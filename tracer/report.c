@@ -1951,6 +1951,22 @@ static int chain_joins(const struct report *r, int i, const struct store_blame_l
 }
 
 /* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
+/*
+ * How long the lock of link k was free before the wait it kept going ended,
+ * when that was a quarter of the wait or more (the holder let go, and the
+ * waiter had not run yet, or others came first): 0 otherwise, and when the
+ * holder never let go.
+ */
+static int64_t free_before_end(const struct store_blame *b, int k)
+{
+	const struct store_blame_link *l = &b->links[k];
+	int64_t from = k ? b->links[k - 1].state_from : b->start_ns;
+	int64_t end = k ? b->links[k - 1].state_until : b->end_ns;
+	if (l->held_until <= 0 || l->held_until == INT64_MAX || l->held_until >= end)
+		return 0;
+	return (end - l->held_until) * 4 >= end - from ? end - l->held_until : 0;
+}
+
 static void text_waits(struct report *r)
 {
 	char who[300], name[256], kind[64], d[32], at[32];
@@ -1979,6 +1995,7 @@ static void text_waits(struct report *r)
 		for (int k = 0; k < b->nlinks && !joined; k++) {
 			const struct store_blame_link *l = &b->links[k];
 			int last = k + 1 == b->nlinks;
+			int64_t free_for = 0;
 			/*
 			 * The rest of the chain is an earlier wait's: said once, there.
 			 * A deadlock's cycle is the bug itself, and short: whole in each.
@@ -2006,6 +2023,13 @@ static void text_waits(struct report *r)
 				printf(" from %s to %s, %s\n", at, until,
 				       store_blame_end_text(b->end));
 				continue;
+			} else if ((free_for = free_before_end(b, k)) > 0) {
+				/* "m was held by X from 1 ms to 2 ms, running; free for ..." */
+				char until[32];
+				out_fmt_duration(l->held_until, until, sizeof(until));
+				printf(" was held by ");
+				weft_fputs_sanitized(who, stdout);
+				printf(" from %s to %s", at, until);
 			} else {
 				printf(" is held by ");
 				weft_fputs_sanitized(who, stdout);
@@ -2035,6 +2059,10 @@ static void text_waits(struct report *r)
 				printf(" since %s", at);
 			}
 			print_site(r, l->state_stack, " at ", "");
+			if (free_for > 0) {
+				out_fmt_duration(free_for, at, sizeof(at));
+				printf("; free for the wait's last %s", at);
+			}
 			putchar('\n');
 		}
 		if (joined) {

@@ -327,6 +327,18 @@ else
 fi
 
 # --- longest waits and who held things up (issue #21's blame chain) ---
+# A lock let go of long before the wait for it ended (the waiter not run
+# yet) "was held" then, and was free; one handed over "is held".
+if "$BUILD/bench/gen_trace" --sql "$TESTS/fixtures/report_free.sql" -o free.db 2>free.err; then
+	out=$($WEFT report free.db | sed -n '/^Longest waits/,/^$/p')
+	expect_eq report:waits-free-first "$(printf '%s\n' "$out" | sed -n 2,3p)" \
+		"  1. waiter (tid 102) waited 800.00 us in lock wait on mu, from 100.00 us
+     mu was held by holder (tid 101) from 10.00 us to 300.00 us, running; free for the wait's last 600.00 us"
+	expect_eq report:waits-handed-over "$(printf '%s\n' "$out" | grep -A1 '^  2\. ' | sed -n 2p)" \
+		"     mu is held by waiter (tid 102) since 900.00 us, running"
+else
+	fail report:free-fixture "$(head -c 300 free.err)"
+fi
 # C: the deadlock's two waits, each a cycle through the other thread.
 timeout 60 "$WEFT" run -o dlw.db -- "$PROGS/deadlock" >/dev/null 2>&1
 out=$($WEFT report dlw.db | sed -n '/^Longest waits/,/^$/p')
