@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,13 +158,43 @@ static void record_exec(char *const argv[], void *caller)
 enum { EXEC_VE, EXEC_VPE, EXEC_FD, EXEC_AT };
 
 /*
+ * Whether an exec of path fails for want of the file (ENOENT, ENOTDIR, in
+ * errno): a miss of a PATH search (subprocess and sh try every directory
+ * in turn, an execve each). fexecve and AT_EMPTY_PATH name no file;
+ * execvpe searches inside libc, one call.
+ */
+static int exec_file_missing(int call, int fd, const char *path, int flags)
+{
+	if (call == EXEC_FD || call == EXEC_VPE || !path || !*path || (flags & AT_EMPTY_PATH))
+		return 0;
+	int at = call == EXEC_AT ? fd : AT_FDCWD;
+	if (faccessat(at, path, F_OK, AT_EACCESS | (flags & AT_SYMLINK_NOFOLLOW)) == 0)
+		return 0;
+	return errno == ENOENT || errno == ENOTDIR;
+}
+
+/*
  * Records the exec and runs it with its environment fixed; when it
- * returns (it failed), records the failure. Returns the exec's result,
- * errno kept.
+ * returns (it failed), records the failure. An exec of a file that is not
+ * there is answered as the kernel would, without the call (the same as an
+ * exec a moment earlier, should the file be appearing): one row, its
+ * failure, where recording the attempt first would leave two per miss of
+ * a PATH search and no row for an exec that won a race with the file.
+ * Returns the exec's result, errno kept.
  */
 static int exec_recorded(int call, int fd, const char *path, char *const argv[], char *const envp[],
 			 int flags, void *caller)
 {
+	if (exec_file_missing(call, fd, path, flags)) {
+		int err = errno;
+		if (weft_should_record())
+			weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_EXEC,
+							 .ts = weft_now(),
+							 .arg = err,
+							 .caller = caller});
+		errno = err;
+		return -1;
+	}
 	char *fixed[ENV_SLOTS(envp)];
 	char ld[LDBUF];
 	record_exec(argv, caller);

@@ -81,14 +81,24 @@ struct trampoline {
 	int parent_tid;
 };
 
-static void record_thread_exit(void *caller)
+/*
+ * The thread is ending (its start routine returned, or it called
+ * pthread_exit): its exit is recorded by the key destructor, after the
+ * other destructors, at site. A thread without a ring has nothing to end;
+ * one whose key is not set (recording was off) ends here.
+ */
+static void thread_ending(void *site)
 {
 	struct weft_tls *t = &weft_tls;
-	if (t->exit_recorded || !weft_should_record())
+	if (t->exit_recorded || t->exit_site || !weft_should_record())
 		return;
+	if (t->slot) {
+		t->exit_site = site;
+		return;
+	}
 	t->exit_recorded = 1;
 	weft_record(
-	    &(struct weft_event){.kind = WEFT_EV_THREAD_EXIT, .ts = weft_now(), .caller = caller});
+	    &(struct weft_event){.kind = WEFT_EV_THREAD_EXIT, .ts = weft_now(), .caller = site});
 }
 
 /* Stack sites are return addresses (looked up at pc-1): make the entry point look like one. */
@@ -110,7 +120,7 @@ static void *thread_start(void *p)
 						 .arg = tr.parent_tid,
 						 .caller = fn_as_site(tr.fn)});
 	void *ret = tr.fn(tr.arg);
-	record_thread_exit(fn_as_site(tr.fn));
+	thread_ending(fn_as_site(tr.fn));
 	return ret;
 }
 
@@ -211,7 +221,7 @@ WEFT_HOOK int pthread_detach(pthread_t th)
 
 WEFT_HOOK void pthread_exit(void *ret)
 {
-	record_thread_exit(CALLER);
+	thread_ending(CALLER);
 	REAL(pthread_exit)(ret);
 	__builtin_unreachable();
 }

@@ -147,6 +147,10 @@ struct weft_tls {
 				   nested hooks are ours, not the program's */
 	int tid;		/* cached gettid() */
 	int exit_recorded;	/* thread.exit already written */
+	void *exit_site;	/* its start routine, or pthread_exit's caller, once
+				   it returned or called it: the exit waits for the
+				   destructors (thread_key_destructor) */
+	int exit_rearmed;	/* the key destructor put its value back once */
 	int dead;		/* this thread's slot was retired */
 	struct weft_slot *slot; /* owned ring, or NULL */
 	uint64_t *ring;		/* slot's word array */

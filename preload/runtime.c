@@ -422,13 +422,31 @@ void weft_thread_retire(void)
 	t->dead = 1;
 }
 
+/*
+ * A thread's exit is its last act: after its start routine returned, the
+ * C++ thread_local destructors and every thread-specific data destructor
+ * (OpenSSL's and libunwind's per-thread cleanups take locks there) run
+ * before it is gone. The first call, in the first round, puts the value
+ * back so that glibc calls again in its next round, once the other keys'
+ * destructors of the first have run with the ring still the thread's; the
+ * second records thread.exit and retires the ring. Only a thread that
+ * reached its end with a ring waits so: it was set before the first round,
+ * so a next round is sure to come (one set in a late round might not get
+ * one). Destructors of a later round still record into a ring of their
+ * own, after the exit (the writer keeps those in order).
+ */
 static void thread_key_destructor(void *v)
 {
-	(void)v;
 	struct weft_tls *t = &weft_tls;
+	if (t->exit_site && !t->exit_rearmed && t->slot == v && v) {
+		t->exit_rearmed = 1;
+		pthread_setspecific(thread_key, v);
+		return;
+	}
 	if (t->slot && !t->exit_recorded && weft_on) {
 		t->exit_recorded = 1;
-		weft_record(&(struct weft_event){.kind = WEFT_EV_THREAD_EXIT, .ts = weft_now()});
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_THREAD_EXIT, .ts = weft_now(), .caller = t->exit_site});
 	}
 	weft_thread_retire();
 }
@@ -539,15 +557,14 @@ static inline __attribute__((always_inline)) int take_stack(uint8_t kind, void *
 	if (npy && caller && (uintptr_t)caller - weft_pytext_lo < weft_pytext_len)
 		caller = NULL;
 	/*
-	 * A thread whose ring was retired is running the other keys'
-	 * destructors, libunwind's among them, which takes a lock while it
-	 * frees its per-thread cache: no unwinding inside libunwind's own
-	 * teardown. Its call site is all those records get. (CI once lost such
-	 * a lock's release, leaving an "exited holding" finding; how is not
-	 * established, and this change did not reproduce it or rule it out.)
+	 * A thread that is ending (its start routine returned: exit_site) or
+	 * whose ring was retired is running the keys' destructors, libunwind's
+	 * among them, which takes a lock while it frees its per-thread cache:
+	 * no unwinding inside libunwind's own teardown. Its call site is all
+	 * those records get.
 	 */
 	int stacks = weft_stacks;
-	if (WEFT_UNLIKELY(weft_tls.dead) && stacks == WEFT_STACKS_FULL)
+	if (stacks == WEFT_STACKS_FULL && WEFT_UNLIKELY(weft_tls.dead || weft_tls.exit_site))
 		stacks = WEFT_STACKS_CALLER;
 	if (stacks == WEFT_STACKS_CALLER && caller) {
 		pcs[npy] = caller;
@@ -946,6 +963,8 @@ void weft_after_fork_child(void)
 	t->head = t->tail_cache = 0;
 	t->tid = sys_gettid();
 	t->exit_recorded = 0;
+	t->exit_site = NULL;
+	t->exit_rearmed = 0;
 	t->dead = 0;
 	t->guard = 0;
 	EACH_OBSERVER(after_fork_child);

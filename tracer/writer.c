@@ -1149,8 +1149,9 @@ static void handle_rec(struct collect *c, struct collect_rec *r)
 	 * TSC readings on different CPUs, or across a recalibration, can put
 	 * a record a few microseconds before its ring's previous one. Per
 	 * ring, not per thread: a thread whose ring was retired at its exit
-	 * records the other keys' destructors (OpenSSL's, libunwind's) in
-	 * another, which may be drained first. Held to its thread's latest
+	 * records the destructors of glibc's later rounds (its exit waits for
+	 * the first, where OpenSSL's and libunwind's run) in another, which
+	 * may be drained first. Held to its thread's latest
 	 * time, the first ring's last records (thread.exit among them) came
 	 * after the second's, and the findings saw a lock taken in a
 	 * destructor as held at the exit.

@@ -1,10 +1,12 @@
 /*
  * Threads that take a lock in a thread-specific data destructor, as
- * OpenSSL's and libunwind's per-thread cleanups do: it runs after weft's
- * own destructor has recorded the thread's exit and retired its ring, so
- * those records go to another ring. Each of THREADS threads first makes
- * PAIRS lock pairs of its own (its ring is still being drained when it
- * exits), then exits; its destructor takes and releases cleanup_mu once.
+ * OpenSSL's and libunwind's per-thread cleanups do. Each of THREADS
+ * threads first makes PAIRS lock pairs of its own (its ring is still being
+ * drained when it exits), then exits; its destructor takes and releases
+ * cleanup_mu once in glibc's first round of destructors (the thread's exit
+ * is recorded after that round), and puts its value back so that it runs
+ * again in the second round, after weft's destructor recorded the exit and
+ * retired the ring: it takes late_mu then, recorded in another ring.
  * Usage: exit_destructors [PAIRS]
  */
 #include <pthread.h>
@@ -15,14 +17,18 @@
 
 static pthread_mutex_t work_mu[THREADS];
 static pthread_mutex_t cleanup_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t late_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t cleanup_key;
 static long pairs = 200000;
+static int second_round;
 
 static void cleanup(void *v)
 {
-	(void)v;
-	pthread_mutex_lock(&cleanup_mu);
-	pthread_mutex_unlock(&cleanup_mu);
+	pthread_mutex_t *mu = v == &second_round ? &late_mu : &cleanup_mu;
+	pthread_mutex_lock(mu);
+	pthread_mutex_unlock(mu);
+	if (mu == &cleanup_mu)
+		pthread_setspecific(cleanup_key, &second_round);
 }
 
 static void *worker(void *arg)
