@@ -161,11 +161,14 @@ enum { EXEC_VE, EXEC_VPE, EXEC_FD, EXEC_AT };
  * Whether an exec of path fails for want of the file (ENOENT, ENOTDIR, in
  * errno): a miss of a PATH search (subprocess and sh try every directory
  * in turn, an execve each). fexecve and AT_EMPTY_PATH name no file;
- * execvpe searches inside libc, one call.
+ * execvpe searches inside libc, one call; a flag faccessat does not
+ * share (AT_EMPTY_PATH, an invalid one) leaves it to the kernel, and so
+ * does a process weft does not record.
  */
 static int exec_file_missing(int call, int fd, const char *path, int flags)
 {
-	if (call == EXEC_FD || call == EXEC_VPE || !path || !*path || (flags & AT_EMPTY_PATH))
+	if (call == EXEC_FD || call == EXEC_VPE || !path || !*path ||
+	    (flags & ~AT_SYMLINK_NOFOLLOW) || !weft_should_record())
 		return 0;
 	int at = call == EXEC_AT ? fd : AT_FDCWD;
 	if (faccessat(at, path, F_OK, AT_EACCESS | (flags & AT_SYMLINK_NOFOLLOW)) == 0)

@@ -119,7 +119,11 @@ static void *thread_start(void *p)
 						 .ts = weft_now(),
 						 .arg = tr.parent_tid,
 						 .caller = fn_as_site(tr.fn)});
-	void *ret = tr.fn(tr.arg);
+	void *ret;
+	/* A cancelled thread ends too: its exit after the destructors as well. */
+	pthread_cleanup_push(thread_ending, fn_as_site(tr.fn));
+	ret = tr.fn(tr.arg);
+	pthread_cleanup_pop(0);
 	thread_ending(fn_as_site(tr.fn));
 	return ret;
 }

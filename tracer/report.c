@@ -1952,19 +1952,24 @@ static int chain_joins(const struct report *r, int i, const struct store_blame_l
 
 /* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
 /*
- * How long the lock of link k was free before the wait it kept going ended,
- * when that was a quarter of the wait or more (the holder let go, and the
- * waiter had not run yet, or others came first): 0 otherwise, and when the
- * holder never let go.
+ * How long the lock of the chain's first link was free before the wait
+ * ended, when that was a quarter of the wait or more (the holder let go,
+ * and the waiter had not run yet): 0 otherwise, and when the holder never
+ * let go. Only the first: its holder is the last to hold the lock in the
+ * wait (store_blame.c), so the lock was free after it; a later link's is
+ * the holder at the middle of the link before, and another may have
+ * taken the lock after it.
  */
 static int64_t free_before_end(const struct store_blame *b, int k)
 {
 	const struct store_blame_link *l = &b->links[k];
-	int64_t from = k ? b->links[k - 1].state_from : b->start_ns;
-	int64_t end = k ? b->links[k - 1].state_until : b->end_ns;
-	if (l->held_until <= 0 || l->held_until == INT64_MAX || l->held_until >= end)
+	int last = k + 1 == b->nlinks;
+	if (k || (last && (b->end == STORE_BLAME_CYCLE || b->end == STORE_BLAME_ENDED)))
 		return 0;
-	return (end - l->held_until) * 4 >= end - from ? end - l->held_until : 0;
+	if (l->held_until <= 0 || l->held_until == INT64_MAX || l->held_until >= b->end_ns)
+		return 0;
+	int64_t free_for = b->end_ns - l->held_until;
+	return free_for * 4 >= b->end_ns - b->start_ns ? free_for : 0;
 }
 
 static void text_waits(struct report *r)

@@ -6,12 +6,14 @@
  * cleanup_mu once in glibc's first round of destructors (the thread's exit
  * is recorded after that round), and puts its value back so that it runs
  * again in the second round, after weft's destructor recorded the exit and
- * retired the ring: it takes late_mu then, recorded in another ring.
+ * retired the ring: it takes late_mu then, recorded in another ring. One
+ * more thread is cancelled while it sleeps, and its destructors run so too.
  * Usage: exit_destructors [PAIRS]
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define THREADS 8
 
@@ -42,6 +44,14 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void *sleeper(void *arg)
+{
+	pthread_setspecific(cleanup_key, arg);
+	for (;;)
+		pause(); /* a cancellation point */
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -54,6 +64,13 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
-	printf("%d threads\n", THREADS);
+	pthread_t cancelled;
+	void *status = NULL;
+	pthread_create(&cancelled, NULL, sleeper, &cleanup_mu);
+	usleep(20 * 1000);
+	pthread_cancel(cancelled);
+	pthread_join(cancelled, &status);
+	printf("%d threads, %s\n", THREADS,
+	       status == PTHREAD_CANCELED ? "1 cancelled" : "the sleeper not cancelled");
 	return 0;
 }
