@@ -37,7 +37,7 @@ static int held_state(int state)
 }
 
 struct store_blame_reader {
-	sqlite3_stmt *holder, *state_at, *kind;
+	sqlite3_stmt *holder, *state_at, *kind, *turns;
 	sqlite3_stmt *ev_ts, *ev_last, *waker, *event_at; /* the events, for the wakers */
 };
 
@@ -332,6 +332,7 @@ void store_blame_reader_close(struct store_blame_reader *r)
 	if (!r)
 		return;
 	sqlite3_finalize(r->holder);
+	sqlite3_finalize(r->turns);
 	sqlite3_finalize(r->state_at);
 	sqlite3_finalize(r->kind);
 	sqlite3_finalize(r->ev_ts);
@@ -358,6 +359,13 @@ struct store_blame_reader *store_blame_reader_open(sqlite3 *db)
 			       " AND end_ns > ?3 AND tid <> ?4 ORDER BY end_ns DESC, start_ns"
 			       " LIMIT 1",
 			       -1, SQLITE_PREPARE_PERSISTENT, &r->holder, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(
+		db,
+		"SELECT tid, max(start_ns, ?2), min(end_ns, ?3) FROM object_holds"
+		" WHERE object_id = ?1 AND start_ns < ?3 AND start_ns >= ?2 - (SELECT"
+		" coalesce(max(max_hold_ns), 0) FROM object_stats WHERE object_id ="
+		" ?1) AND end_ns > ?2 AND tid <> ?4 ORDER BY start_ns",
+		-1, SQLITE_PREPARE_PERSISTENT, &r->turns, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(
 		db,
 		"SELECT state, start_ns, object_id, end_ns FROM thread_spans WHERE pid = ?1"
@@ -441,6 +449,62 @@ int store_blame_whole(struct store_blame_reader *r, int32_t pid, int32_t tid, in
 	return follow(r, out, -1) ? -1 : 1;
 }
 
+/*
+ * b's turns (store_blame.h): the holds of its object by other threads that
+ * overlap the wait, by start; the time covered is their union (readers of
+ * an rwlock hold it together). Returns 0, or -1 on error.
+ */
+static int turns(struct store_blame_reader *q, struct store_blame *b)
+{
+	struct turn {
+		int32_t tid;
+		int64_t ns;
+	} *per = NULL;
+	size_t n = 0, cap = 0;
+	int64_t covered = 0, reach = b->start_ns;
+	sqlite3_stmt *st = q->turns;
+	sqlite3_bind_int64(st, 1, b->obj);
+	sqlite3_bind_int64(st, 2, b->start_ns);
+	sqlite3_bind_int64(st, 3, b->end_ns);
+	sqlite3_bind_int(st, 4, b->tid);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t tid = sqlite3_column_int(st, 0);
+		int64_t from = sqlite3_column_int64(st, 1), until = sqlite3_column_int64(st, 2);
+		if (until > reach) {
+			covered += until - (from > reach ? from : reach);
+			reach = until;
+		}
+		size_t i = 0;
+		while (i < n && per[i].tid != tid)
+			i++;
+		if (i == n) {
+			if (n == cap) {
+				struct turn *grown =
+				    realloc(per, (cap = cap ? cap * 2 : 16) * sizeof(*per));
+				if (!grown) {
+					rc = SQLITE_NOMEM;
+					break;
+				}
+				per = grown;
+			}
+			per[n++] = (struct turn){tid, 0};
+		}
+		per[i].ns += until - from;
+	}
+	sqlite3_reset(st);
+	b->turn_holders = (int)n;
+	b->turn_held_ns = covered;
+	for (size_t i = 0; i < n; i++) {
+		if (per[i].ns > b->turn_top_ns) {
+			b->turn_top_ns = per[i].ns;
+			b->turn_top_tid = per[i].tid;
+		}
+	}
+	free(per);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
 {
 	struct store_blame_reader *q = store_blame_reader_open(db);
@@ -468,7 +532,8 @@ int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
 		b->start_ns = sqlite3_column_int64(waits, 3);
 		b->end_ns = sqlite3_column_int64(waits, 4);
 		b->obj = sqlite3_column_int64(waits, 5);
-		if (follow(q, b, -1)) {
+		if (follow(q, b, -1) ||
+		    (held_state(b->state) && b->obj && !ownerless(q, b->obj) && turns(q, b))) {
 			failed = 1;
 			goto out;
 		}

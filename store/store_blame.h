@@ -59,6 +59,16 @@ struct store_blame {
 	int nlinks;
 	struct store_blame_link links[STORE_BLAME_DEPTH];
 	enum store_blame_end end;
+	/*
+	 * A finished wait on a lock or the GIL, in store_blame_longest: the
+	 * threads other than the waiter that held the object during the wait
+	 * (in turn: a lock convoy, the GIL's switches), how long any of them
+	 * held it, and the one that held it longest, how long. 0 otherwise.
+	 */
+	int turn_holders;
+	int64_t turn_held_ns;
+	int32_t turn_top_tid;
+	int64_t turn_top_ns;
 };
 
 /*

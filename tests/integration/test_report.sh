@@ -339,6 +339,24 @@ if "$BUILD/bench/gen_trace" --sql "$TESTS/fixtures/report_free.sql" -o free.db 2
 else
 	fail report:free-fixture "$(head -c 300 free.err)"
 fi
+# A lock or the GIL held by several threads in turn during a wait: one line.
+if "$BUILD/bench/gen_trace" --sql "$TESTS/fixtures/report_turns.sql" -o turns.db 2>turns.err; then
+	out=$($WEFT report turns.db | sed -n '/^Longest waits/,/^$/p')
+	expect_eq report:waits-turns "$(printf '%s\n' "$out" | sed -n 2,8p)" \
+		"  1. waiter (tid 103) waited 950.00 us in GIL wait on GIL, from 50.00 us
+     GIL held in turn by 3 threads, 950.00 us of the wait; longest main (tid 100), 450.00 us
+     GIL is held by main (tid 100) since 600.00 us, running
+  2. late (tid 104) waited 800.00 us in lock wait on mu, from 100.00 us
+     mu held in turn by 2 threads, 150.00 us of the wait; longest alpha (tid 101), 100.00 us; free 650.00 us, the waiter not yet running
+     mu was held by beta (tid 102) from 200.00 us to 250.00 us, running
+  3. alpha (tid 101) waited 50.00 us in GIL wait on GIL, from 50.00 us"
+	expect_eq report:waits-turns-json "$($WEFT report turns.db --json | python3 -c '
+import json, sys
+print([(w["tid"], w["turn_holders"], w["turn_held_ns"], w["turn_longest_tid"], w["turn_longest_ns"]) for w in json.load(sys.stdin)["longest_waits"]])')" \
+		"[(103, 3, 950000, 100, 450000), (104, 2, 150000, 101, 100000), (101, 1, 50000, 100, 50000)]"
+else
+	fail report:turns-fixture "$(head -c 300 turns.err)"
+fi
 # C: the deadlock's two waits, each a cycle through the other thread.
 timeout 60 "$WEFT" run -o dlw.db -- "$PROGS/deadlock" >/dev/null 2>&1
 out=$($WEFT report dlw.db | sed -n '/^Longest waits/,/^$/p')
