@@ -331,6 +331,21 @@ static int lookup(struct sym_ctx *s, Dwarf_Addr addr, struct sym_frame *out)
 		return -1;
 	out->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	out->function = readable_function(s, dwfl_module_addrname(m, addr));
+	if (!out->function && out->module) {
+		/*
+		 * No symbol (a stripped library): the module and the address in
+		 * its file, which addr2line reads with the library's debug file,
+		 * where a bare address would differ from run to run.
+		 */
+		Dwarf_Addr in_file = addr;
+		const char *slash = strrchr(out->module, '/');
+		char name[320];
+		if (dwfl_module_relocate_address(m, &in_file) >= 0) {
+			snprintf(name, sizeof(name), "%s+0x%llx", slash ? slash + 1 : out->module,
+				 (unsigned long long)in_file);
+			out->function = keep_name(s, name);
+		}
+	}
 	Dwfl_Line *l = dwfl_module_getsrc(m, addr);
 	if (l) {
 		int line = 0;

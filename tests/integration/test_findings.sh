@@ -63,7 +63,7 @@ done
 # so, since site checks then test the symbolizer rather than the findings
 symbolized() {
 	local raw
-	raw=$(sqlite3 -readonly "$2" "SELECT group_concat(function, ' ') FROM (SELECT function FROM stack_frames WHERE function LIKE '0x%' LIMIT 3)")
+	raw=$(sqlite3 -readonly "$2" "SELECT group_concat(function, ' ') FROM (SELECT function FROM stack_frames WHERE function LIKE '0x%' OR function GLOB '*+0x*' LIMIT 3)")
 	[ -z "$raw" ] && return 0
 	fail "$1" "the trace's stack frames are not symbolized (writer, not findings): $raw"
 	return 1
