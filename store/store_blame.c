@@ -9,6 +9,7 @@
 #include "store/store_blame.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ static int held_state(int state)
 struct store_blame_reader {
 	sqlite3_stmt *holder, *state_at, *kind, *turns;
 	sqlite3_stmt *ev_ts, *ev_last, *waker, *event_at; /* the events, for the wakers */
+	sqlite3_stmt *ending;				  /* the event that ended a wait */
 };
 
 /*
@@ -174,6 +176,36 @@ static int waker_during(struct store_blame_reader *q, int32_t pid, int64_t obj, 
 }
 
 /*
+ * Whether waiter's wait on obj that ended at until ended at its deadline: a
+ * cond wait or a timed lock that returned ETIMEDOUT, an Event.wait that
+ * returned False. 1 if so, 0 if not (or no such event), -1 on error.
+ */
+static int timed_out(struct store_blame_reader *q, int32_t pid, int32_t waiter, int64_t obj,
+		     int64_t until)
+{
+	int64_t last = row_at(q, until);
+	if (!last)
+		return 0;
+	sqlite3_stmt *st = q->ending;
+	sqlite3_bind_int64(st, 1, last > WAKER_SCAN_ROWS ? last - WAKER_SCAN_ROWS : 1);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_int(st, 3, pid);
+	sqlite3_bind_int(st, 4, waiter);
+	sqlite3_bind_int64(st, 5, obj);
+	sqlite3_bind_int64(st, 6, until);
+	int rc = sqlite3_step(st), yes = 0;
+	if (rc == SQLITE_ROW) {
+		int kind = sqlite3_column_int(st, 0);
+		int64_t arg = sqlite3_column_int64(st, 1);
+		yes = ((kind == WEFT_EV_COND_WAIT || kind == WEFT_EV_LOCK_FAIL) &&
+		       arg == ETIMEDOUT) ||
+		      (kind == WEFT_EV_EVENT_WAIT && arg == 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? yes : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
  * The stack of the event thread (pid, tid) began a state with at from
  * (a state begins just after its event: a span starts 1 ns after the
  * gil.release that began it). 0: none found.
@@ -258,6 +290,14 @@ static int follow(struct store_blame_reader *q, struct store_blame *b, int64_t a
 		int r =
 		    held ? holder_during(q, obj, lo, t, waiter, &l->tid, &l->held_from, &hold_until)
 			 : waker_during(q, b->pid, obj, state, lo, until, waiter, l);
+		if (r == 0 && !held && at < 0 && waiter) {
+			/* nobody ended it: its deadline may have */
+			int expired = timed_out(q, b->pid, waiter, obj, until);
+			if (expired) {
+				b->end = STORE_BLAME_TIMED_OUT;
+				return expired < 0 ? -1 : 0;
+			}
+		}
 		if (r <= 0) {
 			b->end = held ? STORE_BLAME_NO_HOLDER : STORE_BLAME_NO_OWNER;
 			return r;
@@ -339,6 +379,7 @@ void store_blame_reader_close(struct store_blame_reader *r)
 	sqlite3_finalize(r->ev_last);
 	sqlite3_finalize(r->waker);
 	sqlite3_finalize(r->event_at);
+	sqlite3_finalize(r->ending);
 	free(r);
 }
 
@@ -386,6 +427,11 @@ struct store_blame_reader *store_blame_reader_open(sqlite3 *db)
 			       " AND t.tid <> ?7 AND e.ts BETWEEN ?8 AND ?9 ORDER BY e.id DESC"
 			       " LIMIT 1",
 			       -1, SQLITE_PREPARE_PERSISTENT, &r->waker, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db,
+			       "SELECT e.kind, e.arg FROM main.ev e JOIN main.thread_no t ON t.th ="
+			       " e.th WHERE e.id BETWEEN ?1 AND ?2 AND t.pid = ?3 AND t.tid = ?4"
+			       " AND e.obj = ?5 AND e.ts = ?6 ORDER BY e.id DESC LIMIT 1",
+			       -1, SQLITE_PREPARE_PERSISTENT, &r->ending, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(
 		db,
 		"SELECT e.stack FROM main.ev e JOIN main.thread_no t ON t.th = e.th"

@@ -23,6 +23,7 @@
 	X(ENDED,     "ended",     "no longer alive")                                               \
 	X(NO_HOLDER, "no_holder", "held by no recorded thread")                                    \
 	X(NO_OWNER,  "no_owner",  "waiting for another thread to act (a post, a put, a signal)")   \
+	X(TIMED_OUT, "timed_out", "timed out: no other thread acted before its deadline")         \
 	X(CYCLE,     "cycle",     "waiting for a thread of this chain: a deadlock")               \
 	X(FREED,     "freed",     "let go of it before its own wait began: free from then on")    \
 	X(DEEP,      "deep",      "the chain goes on")

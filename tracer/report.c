@@ -2103,7 +2103,7 @@ static void text_waits(struct report *r)
 			continue;
 		}
 		if (b->end == STORE_BLAME_NO_OWNER || b->end == STORE_BLAME_NO_HOLDER ||
-		    b->end == STORE_BLAME_DEEP)
+		    b->end == STORE_BLAME_TIMED_OUT || b->end == STORE_BLAME_DEEP)
 			printf("     -> %s\n", store_blame_end_text(b->end));
 	}
 	common_cause(r);

@@ -128,7 +128,13 @@ static void wait_ender(struct ui *ui, struct ui_text_panel *p, const struct ui_t
 	struct ui_model *m = &ui->m;
 	struct store_blame w;
 	char who[128], at[32], since[32], where[256], oname[128];
-	if (ui_model_blame_whole(m, t, ui->cursor, &w) <= 0 || !w.nlinks || !w.links[0].wake_kind)
+	if (ui_model_blame_whole(m, t, ui->cursor, &w) <= 0)
+		return;
+	if (!w.nlinks && w.end == STORE_BLAME_TIMED_OUT) {
+		ui_tp_add(p, "%*s%s", indent, "", store_blame_end_text(w.end));
+		return;
+	}
+	if (!w.nlinks || !w.links[0].wake_kind)
 		return;
 	const struct store_blame_link *l = &w.links[0];
 	const struct ui_thread *e = ui_model_thread(m, w.pid, l->tid);

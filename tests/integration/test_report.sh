@@ -336,6 +336,12 @@ if "$BUILD/bench/gen_trace" --sql "$TESTS/fixtures/report_free.sql" -o free.db 2
      mu was held by holder (tid 101) from 10.00 us to 300.00 us, running; free for the wait's last 600.00 us"
 	expect_eq report:waits-handed-over "$(printf '%s\n' "$out" | grep -A1 '^  2\. ' | sed -n 2p)" \
 		"     mu is held by waiter (tid 102) since 900.00 us, running"
+	# a cond wait nobody signalled, ended by its deadline (ETIMEDOUT)
+	expect_eq report:waits-timed-out "$(printf '%s\n' "$out" | grep -A1 '^  3\. ')" \
+		"  3. napper (tid 104) waited 3.00 us in cond wait on cv, from 500.00 us
+     -> timed out: no other thread acted before its deadline"
+	expect_eq report:waits-timed-out-json "$($WEFT report free.db --json | python3 -c 'import json, sys; print([w["end"] for w in json.load(sys.stdin)["longest_waits"]])')" \
+		"['running', 'running', 'timed_out']"
 else
 	fail report:free-fixture "$(head -c 300 free.err)"
 fi

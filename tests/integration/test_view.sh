@@ -420,6 +420,17 @@ else
 	keys q
 fi
 
+# ---- a cond wait ended by its deadline (tests/fixtures/report_free.sql: napper, ETIMEDOUT)
+if ! "$GEN" --sql "$TESTS/fixtures/report_free.sql" -o free.db 2>gen.err; then
+	fail view:free-fixture "$(head -c 300 gen.err)"
+else
+	start "$WEFT view --ascii free.db; echo EXIT=\$?; sleep 30"
+	keys g 501us Enter s
+	expect_screen view:timed-out-wait 'napper +cond wait on cv since 500\.000us'
+	expect_screen view:timed-out 'timed out: no other thread acted before its deadline'
+	keys q
+fi
+
 # ---- blame chains at the cursor: a deadlock, a lock held by its waiter, a semaphore, a running holder
 if ! "$GEN" --sql "$TESTS/fixtures/view_cycle.sql" -o cycle.db 2>gen.err; then
 	fail view:cycle-fixture "$(head -c 300 gen.err)"
