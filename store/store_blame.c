@@ -559,10 +559,10 @@ int store_blame_longest(sqlite3 *db, struct store_blame *out, int max)
 	char sql[512];
 	snprintf(sql, sizeof(sql),
 		 "SELECT pid, tid, state, start_ns, end_ns, object_id FROM thread_spans"
-		 " WHERE object_id IS NOT NULL AND state IN (%d, %d, %d, %d, %d, %d)"
+		 " WHERE object_id IS NOT NULL AND state IN (%d, %d, %d, %d, %d, %d, %d, %d)"
 		 " ORDER BY end_ns - start_ns DESC, start_ns, tid LIMIT ?1",
 		 STORE_STATE_LOCK, STORE_STATE_GIL, STORE_STATE_QUEUE, STORE_STATE_COND,
-		 STORE_STATE_BARRIER, STORE_STATE_JOIN);
+		 STORE_STATE_BARRIER, STORE_STATE_JOIN, STORE_STATE_EVENT, STORE_STATE_WAIT);
 	if (!q || sqlite3_prepare_v2(db, sql, -1, &waits, NULL) != SQLITE_OK) {
 		failed = 1;
 		goto out;

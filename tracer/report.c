@@ -1952,9 +1952,15 @@ static int chain_joins(const struct report *r, int i, const struct store_blame_l
 
 /* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
 /*
+ * A lock free for less while a thread waited for it is the waiter waking
+ * (tens of microseconds), not worth a word.
+ */
+#define FREE_NOTED_NS 100000
+
+/*
  * How long the lock of the chain's first link was free before the wait
- * ended, when that was a quarter of the wait or more (the holder let go,
- * and the waiter had not run yet): 0 otherwise, and when the holder never
+ * ended, when that was a quarter of the wait or more and FREE_NOTED_NS
+ * (the holder let go, and the waiter had not run yet): 0 otherwise, and when the holder never
  * let go. Only the first: its holder is the last to hold the lock in the
  * wait (store_blame.c), so the lock was free after it; a later link's is
  * the holder at the middle of the link before, and another may have
@@ -1969,15 +1975,15 @@ static int64_t free_before_end(const struct store_blame *b, int k)
 	if (l->held_until <= 0 || l->held_until == INT64_MAX || l->held_until >= b->end_ns)
 		return 0;
 	int64_t free_for = b->end_ns - l->held_until;
-	return free_for * 4 >= b->end_ns - b->start_ns ? free_for : 0;
+	return free_for >= FREE_NOTED_NS && free_for * 4 >= b->end_ns - b->start_ns ? free_for : 0;
 }
 
 /*
  * The threads that held a lock or the GIL in turn during a wait, in one
  * line: "GIL held in turn by 7 threads, 5.612 ms of the wait; longest
  * worker (tid 7), 2.104 ms; free 5.542 ms, the waiter not yet running"
- * (free when a quarter of the wait or more: woken, or free to take it,
- * the waiter had not run: no CPU for it).
+ * (free when a quarter of the wait or more and FREE_NOTED_NS: woken, or
+ * free to take it, the waiter had not run: no CPU for it).
  */
 static void print_turns(struct report *r, const struct store_blame *b, const char *name)
 {
@@ -1991,7 +1997,7 @@ static void print_turns(struct report *r, const struct store_blame *b, const cha
 	printf(" held in turn by %d threads, %s of the wait; longest ", b->turn_holders, held);
 	weft_fputs_sanitized(who, stdout);
 	printf(", %s", top);
-	if (free_ns > 0 && free_ns * 4 >= wait) {
+	if (free_ns >= FREE_NOTED_NS && free_ns * 4 >= wait) {
 		out_fmt_duration(free_ns, spare, sizeof(spare));
 		printf("; free %s, the waiter not yet running", spare);
 	}

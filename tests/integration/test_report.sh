@@ -448,4 +448,11 @@ print(w["state"], w["end"], [(c["link"], names.get(c["holder_tid"]), c["holder_s
 	expect_match "report $tag: blame: a put by a thread started late, running before it" \
 		"$($WEFT report "late-$tag.db" | sed -n '/^Longest waits/,/^$/p' | grep -A1 -E '^  1\. consumer ' | sed -n 2p)" \
 		"^     Queue late_waker\\.py:8: waited for late \\(tid [0-9]+\\)'s queue\\.put at [0-9.]+ (us|ms|s) \\(late late_waker\\.py:16\\); meanwhile it was running since [0-9.]+ (us|ms|s)$"
+	# Event waits: one ended by a set made after a sleep, one by its timeout.
+	timeout 60 "$WEFT" run -o "events-$tag.db" -- "$py" "$TESTS/py/event_waits.py" >/dev/null 2>&1
+	out=$($WEFT report "events-$tag.db" | sed -n '/^Longest waits/,/^$/p')
+	expect_match "report $tag: blame: an Event wait ended by its timeout" "$(printf '%s\n' "$out" | sed -n 2,3p | tr '\n' '|')" \
+		'^  1\. napper \(tid [0-9]+\) waited [0-9.]+ (ms|s) in event wait on Event event_waits\.py:7, from [0-9.]+ (us|ms|s)\|     -> timed out: no other thread acted before its deadline\|$'
+	expect_match "report $tag: blame: an Event wait ended by a set, its maker asleep meanwhile" "$(printf '%s\n' "$out" | sed -n 4,5p | tr '\n' '|')" \
+		"^  2\\. waiter \\(tid [0-9]+\\) waited [0-9.]+ (ms|s) in event wait on Event event_waits\\.py:6, from [0-9.]+ (us|ms|s)\\|     Event event_waits\\.py:6: waited for setter \\(tid [0-9]+\\)'s event\\.set at [0-9.]+ (us|ms|s) \\(setter event_waits\\.py:12\\); meanwhile it was off GIL since [0-9.]+ (us|ms|s) at setter event_waits\\.py:11\\|$"
 done
