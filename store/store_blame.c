@@ -49,6 +49,8 @@ struct store_blame_reader {
  * wait across millions of other events must not read them all.
  */
 #define WAKER_SCAN_ROWS 1000000
+/* Rows before a wait's end searched for the event that ended it. */
+#define ENDING_SCAN_ROWS 65536
 
 /* A semaphore is posted by whoever: nobody holds it (it has no holds). */
 static int ownerless(struct store_blame_reader *q, int64_t obj)
@@ -183,11 +185,16 @@ static int waker_during(struct store_blame_reader *q, int32_t pid, int64_t obj, 
 static int timed_out(struct store_blame_reader *q, int32_t pid, int32_t waiter, int64_t obj,
 		     int64_t until)
 {
-	int64_t last = row_at(q, until);
+	/*
+	 * The rows at the wait's end, and some before them (an unfinished
+	 * trace's rows are in time order only per thread): not a million
+	 * rows back for a wait whose end no such event marks.
+	 */
+	int64_t last = row_at(q, until), first = row_at(q, until - 1) + 1 - ENDING_SCAN_ROWS;
 	if (!last)
 		return 0;
 	sqlite3_stmt *st = q->ending;
-	sqlite3_bind_int64(st, 1, last > WAKER_SCAN_ROWS ? last - WAKER_SCAN_ROWS : 1);
+	sqlite3_bind_int64(st, 1, first > 1 ? first : 1);
 	sqlite3_bind_int64(st, 2, last);
 	sqlite3_bind_int(st, 3, pid);
 	sqlite3_bind_int(st, 4, waiter);
