@@ -1025,10 +1025,26 @@ def _multiprocessing(mod):
     elif mod.__name__ == "multiprocessing.queues":
         q = mod.Queue
         _wrap_init(q, OBJ_QUEUE)
+        named_init = q.__init__
+
+        # The feeder thread waits on the queue's own Condition for puts: named
+        # after its queue (it is made inside the queue's folded __init__), and
+        # each put's notify recorded on it (folded into the put), so that the
+        # feeder's wait has the put that ended it.
+        def name_condition(self, r, pre):
+            cond = getattr(self, "_notempty", None)
+            if cond is not None:
+                init(OBJ_CONDITION, id(cond), "Condition of Queue %s" % _site())
+            return r
+
+        q.__init__ = _around(named_init, None, name_condition)
         orig_put, orig_get = q.put, q.get
 
         def after_put(self, r, t0):
             ev(EV_QUEUE_PUT, OBJ_QUEUE, id(self), t0, 0)
+            cond = getattr(self, "_notempty", None)
+            if cond is not None:
+                ev(EV_COND_SIGNAL, OBJ_CONDITION, id(cond), 0, 1)
 
         def after_get(self, r, t0):
             ev(EV_QUEUE_GET, OBJ_QUEUE, id(self), t0, 0)

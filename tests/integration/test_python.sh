@@ -187,6 +187,12 @@ print(*("%s %d" % (o["name"], o["failed"]) for o in d["locks"] if o["name"].star
 	expect_eq "$tag: threads renamed: program output" "$(cat "$WORK/out")" "renamed-itself-with-a-long-name renamed-from-outside Main-renamed"
 	expect_eq "$tag: threads renamed: a thread's own new name, whole" "$(sql "tr-$tag.db" "SELECT group_concat(name, ' | ') FROM (SELECT name FROM threads ORDER BY start_ns)")" \
 		"Main-renamed | renamed-itself-with-a-long-name | kept"
+	# A multiprocessing.Queue's feeder waits on the queue's Condition: named
+	# after the queue, with each put's notify on it at the put's line.
+	timeout 60 "$WEFT" run -o "mf-$tag.db" -- "$py" "$PY_TESTS/mp_feeder.py" >"$WORK/out" 2>&1
+	expect_eq "$tag: mp queue feeder: program output" "$(cat "$WORK/out")" 10
+	expect_eq "$tag: mp queue feeder: its Condition named after the queue, a signal per put, the feeder's waits" "$(sql "mf-$tag.db" "SELECT (SELECT count(*) FROM events e JOIN objects o USING(object_id) JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE o.name = 'Condition of Queue mp_feeder.py:8' AND e.kind = 'cond.signal' AND f.line = 10) || '/' || (SELECT count(*) > 0 FROM events e JOIN objects o USING(object_id) JOIN threads t USING(pid, tid) WHERE o.name = 'Condition of Queue mp_feeder.py:8' AND e.kind = 'cond.wait' AND t.name = 'QueueFeederThread')")" \
+		"5/1"
 	# Locks in loops: frames read from the remembered last stacks keep each event's own line.
 	timeout 60 "$WEFT" run -o "ll-$tag.db" -- "$py" "$PY_TESTS/loop_lines.py" >/dev/null 2>&1
 	expect_eq "$tag: locks in a loop: every event's line, parent and fork child" "$(sql "ll-$tag.db" "SELECT group_concat(k || '=' || c, ' ') FROM (SELECT k, count(*) c FROM (SELECT (e.pid = (SELECT min(pid) FROM processes)) || '/' || e.kind || '@' || coalesce(f.function, '?') || ':' || coalesce(f.line, 0) AS k FROM events e JOIN objects o USING(object_id) LEFT JOIN stack_frames f ON f.stack_id = e.stack_id AND f.depth = 0 WHERE e.kind LIKE 'lock.%' AND o.name = 'Lock loop_lines.py:10') GROUP BY k ORDER BY k)")" \
