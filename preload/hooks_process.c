@@ -189,12 +189,9 @@ static int exec_recorded(int call, int fd, const char *path, char *const argv[],
 			 int flags, void *caller)
 {
 	if (exec_file_missing(call, fd, path, flags)) {
-		int err = errno;
-		if (weft_should_record())
-			weft_record(&(struct weft_event){.kind = WEFT_EV_PROCESS_EXEC,
-							 .ts = weft_now(),
-							 .arg = err,
-							 .caller = caller});
+		int err = errno; /* a recorded process's (exec_file_missing) */
+		weft_record(&(struct weft_event){
+		    .kind = WEFT_EV_PROCESS_EXEC, .ts = weft_now(), .arg = err, .caller = caller});
 		errno = err;
 		return -1;
 	}

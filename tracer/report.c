@@ -1950,12 +1950,17 @@ static int chain_joins(const struct report *r, int i, const struct store_blame_l
 	return 0;
 }
 
-/* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
 /*
  * A lock free for less while a thread waited for it is the waiter waking
  * (tens of microseconds), not worth a word.
  */
 #define FREE_NOTED_NS 100000
+
+/* Whether a lock free for free_ns of a wait of wait_ns is worth a word: a quarter of it or more. */
+static int free_worth_noting(int64_t free_ns, int64_t wait_ns)
+{
+	return free_ns >= FREE_NOTED_NS && free_ns * 4 >= wait_ns;
+}
 
 /*
  * How long the lock of the chain's first link was free before the wait
@@ -1975,7 +1980,7 @@ static int64_t free_before_end(const struct store_blame *b, int k)
 	if (l->held_until <= 0 || l->held_until == INT64_MAX || l->held_until >= b->end_ns)
 		return 0;
 	int64_t free_for = b->end_ns - l->held_until;
-	return free_for >= FREE_NOTED_NS && free_for * 4 >= b->end_ns - b->start_ns ? free_for : 0;
+	return free_worth_noting(free_for, b->end_ns - b->start_ns) ? free_for : 0;
 }
 
 /*
@@ -1997,13 +2002,24 @@ static void print_turns(struct report *r, const struct store_blame *b, const cha
 	printf(" held in turn by %d threads, %s of the wait; longest ", b->turn_holders, held);
 	weft_fputs_sanitized(who, stdout);
 	printf(", %s", top);
-	if (free_ns >= FREE_NOTED_NS && free_ns * 4 >= wait) {
+	if (free_worth_noting(free_ns, wait)) {
 		out_fmt_duration(free_ns, spare, sizeof(spare));
 		printf("; free %s, the waiter not yet running", spare);
 	}
 	putchar('\n');
 }
 
+/* " was held by WHO from AT to UNTIL": a hold that ended before the wait did. */
+static void print_held_from_to(const char *who, const char *at, int64_t until_ns)
+{
+	char until[32];
+	out_fmt_duration(until_ns, until, sizeof(until));
+	printf(" was held by ");
+	weft_fputs_sanitized(who, stdout);
+	printf(" from %s to %s", at, until);
+}
+
+/* Why the longest waits lasted: each holder along the chain (issue #21's blame chain). */
 static void text_waits(struct report *r)
 {
 	char who[300], name[256], kind[64], d[32], at[32];
@@ -2055,20 +2071,12 @@ static void text_waits(struct report *r)
 			} else if (last && b->end == STORE_BLAME_FREED) {
 				/* "m was held by consumer (tid 7) from 1 ms to 2 ms, let go of it
 				 * ..." */
-				char until[32];
-				out_fmt_duration(l->held_until, until, sizeof(until));
-				printf(" was held by ");
-				weft_fputs_sanitized(who, stdout);
-				printf(" from %s to %s, %s\n", at, until,
-				       store_blame_end_text(b->end));
+				print_held_from_to(who, at, l->held_until);
+				printf(", %s\n", store_blame_end_text(b->end));
 				continue;
 			} else if ((free_for = free_before_end(b, k)) > 0) {
 				/* "m was held by X from 1 ms to 2 ms, running; free for ..." */
-				char until[32];
-				out_fmt_duration(l->held_until, until, sizeof(until));
-				printf(" was held by ");
-				weft_fputs_sanitized(who, stdout);
-				printf(" from %s to %s", at, until);
+				print_held_from_to(who, at, l->held_until);
 			} else {
 				printf(" is held by ");
 				weft_fputs_sanitized(who, stdout);
